@@ -1,0 +1,243 @@
+/*
+ * POST /v1/register (PROTOCOL.md §3): validate everything first, then
+ * apply, so a rejected request changes nothing. A known guid keeps its id
+ * and slot; it keeps its key only with proof of holding it.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+#include <sodium.h>
+
+#define LOG_TAG "http"
+#include "control/api.h"
+#include "glournet/hb_mac.h"
+#include "glournet/log.h"
+
+struct register_body {
+	const char *guid;
+	const char *hostname;
+	struct ep_addr ips[EP_MAX_IPS];
+	unsigned nips;
+	uint16_t notify_port;
+};
+
+void api_error(const struct api_ctx *ctx, struct api_response *resp, unsigned status,
+	       enum http_counter counter, const char *msg)
+{
+	json_t *o = json_pack("{s:s}", "error", msg);
+	resp->status = status;
+	resp->body = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	ctx->counters->by_result[counter]++;
+}
+
+static bool token_ok(const char *expected, const char *authorization)
+{
+	static const char prefix[] = "Bearer ";
+	if (!authorization || strncmp(authorization, prefix, sizeof(prefix) - 1) != 0)
+		return false;
+	const char *got = authorization + sizeof(prefix) - 1;
+	size_t n = strlen(expected);
+	return strlen(got) == n && sodium_memcmp(got, expected, n) == 0;
+}
+
+static bool printable(const char *s, size_t min, size_t max)
+{
+	size_t n = strlen(s);
+	if (n < min || n > max)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+			return false;
+	return true;
+}
+
+/* Fills `b` or writes why not into `why`. Strings in `b` point into `root`. */
+static int parse_body(json_t *root, struct register_body *b, char *why, size_t why_len)
+{
+	memset(b, 0, sizeof(*b));
+	json_t *guid = json_object_get(root, "guid");
+	if (!json_is_string(guid) || !printable(json_string_value(guid), 1, EP_GUID_MAX)) {
+		snprintf(why, why_len, "guid: required, 1..%d printable characters", EP_GUID_MAX);
+		return -1;
+	}
+	b->guid = json_string_value(guid);
+	for (const char *s = b->guid; *s; s++) {
+		if (*s == ' ') {
+			snprintf(why, why_len, "guid: must not contain spaces");
+			return -1;
+		}
+	}
+	json_t *host = json_object_get(root, "hostname");
+	b->hostname = "";
+	if (host) {
+		if (!json_is_string(host) || !printable(json_string_value(host), 0, EP_HOSTNAME_MAX)) {
+			snprintf(why, why_len, "hostname: a string of 0..%d printable characters",
+				 EP_HOSTNAME_MAX);
+			return -1;
+		}
+		b->hostname = json_string_value(host);
+	}
+	json_t *ips = json_object_get(root, "ips");
+	if (ips) {
+		if (!json_is_array(ips) || json_array_size(ips) > EP_MAX_IPS) {
+			snprintf(why, why_len, "ips: an array of at most %d addresses", EP_MAX_IPS);
+			return -1;
+		}
+		size_t i;
+		json_t *ip;
+		json_array_foreach(ips, i, ip) {
+			const char *s = json_string_value(ip);
+			struct ep_addr *a = &b->ips[b->nips];
+			if (s && inet_pton(AF_INET, s, a->bytes) == 1)
+				a->family = AF_INET;
+			else if (s && inet_pton(AF_INET6, s, a->bytes) == 1)
+				a->family = AF_INET6;
+			else {
+				snprintf(why, why_len, "ips[%zu]: not an IPv4 or IPv6 address", i);
+				return -1;
+			}
+			b->nips++;
+		}
+	}
+	json_t *reason = json_object_get(root, "reason");
+	if (reason) {
+		const char *r = json_string_value(reason);
+		if (!r || (strcmp(r, "install") && strcmp(r, "restart") && strcmp(r, "reload"))) {
+			snprintf(why, why_len, "reason: one of install, restart, reload");
+			return -1;
+		}
+	}
+	json_t *port = json_object_get(root, "notify_port");
+	if (port) {
+		json_int_t p = json_integer_value(port);
+		if (!json_is_integer(port) || p < 0 || p > 65535) {
+			snprintf(why, why_len, "notify_port: an integer from 0 to 65535");
+			return -1;
+		}
+		b->notify_port = (uint16_t)p;
+	}
+	return 0;
+}
+
+static bool parse_hex(const char *s, uint8_t *out, size_t n)
+{
+	size_t bin_len;
+	return s && strlen(s) == n * 2 &&
+	       sodium_hex2bin(out, n, s, n * 2, NULL, &bin_len, NULL) == 0 && bin_len == n;
+}
+
+/* The proof of PROTOCOL.md §3: the three headers, MAC over GLRGST|id|time. */
+static bool proves_key(const struct api_ctx *ctx, const struct api_request *req,
+		       const struct endpoint *ep)
+{
+	uint8_t idb[8], mac[HB_MAC_LEN], msg[HB_AUTH_MSG_LEN];
+	if (!parse_hex(req->hdr_id, idb, 8) || !parse_hex(req->hdr_mac, mac, HB_MAC_LEN) ||
+	    !req->hdr_time)
+		return false;
+	char *end;
+	errno = 0;
+	unsigned long t = strtoul(req->hdr_time, &end, 10);
+	if (errno || end == req->hdr_time || *end || t > UINT32_MAX)
+		return false;
+	if (hb_be64(idb) != ep->id)
+		return false;
+	if ((uint64_t)t + ctx->opt->window < ctx->now || t > (uint64_t)ctx->now + ctx->opt->skew)
+		return false;
+	hb_auth_message(msg, HB_AUTH_REGISTER, ep->id, (uint32_t)t);
+	return hb_mac_verify(ep->key, msg, sizeof(msg), mac);
+}
+
+static void apply_body(struct endpoint *ep, const struct register_body *b)
+{
+	free(ep->hostname);
+	ep->hostname = strdup(b->hostname);
+	memcpy(ep->ips, b->ips, sizeof(b->ips));
+	ep->nips = (uint8_t)b->nips;
+	ep->notify_port = b->notify_port;
+}
+
+static char *answer(const struct api_ctx *ctx, const struct endpoint *ep)
+{
+	char id[17], key[HB_KEY_LEN * 2 + 1];
+	snprintf(id, sizeof(id), "%016llx", (unsigned long long)ep->id);
+	sodium_bin2hex(key, sizeof(key), ep->key, HB_KEY_LEN);
+	json_t *addrs = json_array();
+	for (unsigned i = 0; i < ctx->opt->n_hb_addrs; i++)
+		json_array_append_new(addrs, json_string(ctx->opt->hb_addrs[i]));
+	/* The skeleton has no unreachable ranges yet: every endpoint is
+	 * regular, so heartbeat applies and polling does not (R2). */
+	json_t *o = json_pack("{s:s, s:i, s:s, s:i, s:b, s:{s:b, s:i, s:i, s:o}, s:{s:b, s:i}, s:i}",
+		"id", id, "slot", (json_int_t)ep->slot, "key", key,
+		"server_time", (json_int_t)ctx->now, "unreachable", 0,
+		"heartbeat", "enabled", 1, "interval", (json_int_t)ctx->opt->hb_interval,
+		"port", (json_int_t)ctx->opt->udp_port, "addrs", addrs,
+		"poll", "enabled", 0, "interval", (json_int_t)ctx->opt->poll_interval,
+		"settings_rev", (json_int_t)1);
+	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return s;
+}
+
+void api_register(const struct api_ctx *ctx, const struct api_request *req,
+		  struct api_response *resp)
+{
+	if (!token_ok(ctx->opt->token, req->authorization)) {
+		api_error(ctx, resp, 401, HTTP_UNAUTHORIZED, "bad or missing enrollment token");
+		return;
+	}
+	json_error_t jerr;
+	json_t *root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(root)) {
+		char msg[256];
+		snprintf(msg, sizeof(msg), "malformed JSON body: %s",
+			 root ? "not an object" : jerr.text);
+		api_error(ctx, resp, 400, HTTP_MALFORMED, msg);
+		json_decref(root);
+		return;
+	}
+	struct register_body b;
+	char why[160];
+	if (parse_body(root, &b, why, sizeof(why)) < 0) {
+		api_error(ctx, resp, 400, HTTP_BAD_FIELD, why);
+		json_decref(root);
+		return;
+	}
+	struct endpoint *ep = registry_by_guid(ctx->reg, b.guid);
+	if (ep) {
+		bool keep = proves_key(ctx, req, ep);
+		if (!keep)
+			registry_rekey(ctx->reg, ep);
+		ep->last_register = ctx->now;
+		registry_set_status(ctx->reg, ep, EP_ONLINE, EP_REASON_REGISTERED, ctx->now);
+		ctx->counters->by_result[keep ? HTTP_REGISTER_KNOWN : HTTP_REGISTER_REKEY]++;
+		resp->status = 200;
+	} else {
+		int rc = registry_add(ctx->reg, b.guid, ctx->now, &ep);
+		if (rc < 0) {
+			LOG(WARN, "registration of '%s' refused: %s", b.guid, strerror(-rc));
+			api_error(ctx, resp, 503, rc == -ENOSPC ? HTTP_FULL : HTTP_INTERNAL,
+				  rc == -ENOSPC ? "collector full" : "out of memory");
+			json_decref(root);
+			return;
+		}
+		ctx->counters->by_result[HTTP_REGISTER_NEW]++;
+		resp->status = 201;
+	}
+	apply_body(ep, &b);
+	resp->body = answer(ctx, ep);
+	json_decref(root);
+}
+
+const char *http_counter_name(enum http_counter c)
+{
+	static const char *const names[] = {
+#define HTTP_COUNTER_NAME(name, str) str,
+		HTTP_COUNTERS(HTTP_COUNTER_NAME)
+#undef HTTP_COUNTER_NAME
+	};
+	return (unsigned)c < HTTP_COUNTER_COUNT ? names[c] : "unknown";
+}

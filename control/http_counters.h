@@ -1,0 +1,36 @@
+/*
+ * Counters of the HTTP API: every request ends in exactly one of them.
+ */
+#ifndef GLOURNET_HTTP_COUNTERS_H
+#define GLOURNET_HTTP_COUNTERS_H
+
+#include <stdint.h>
+
+#define HTTP_COUNTERS(X)                                                     \
+	X(REGISTER_NEW,    "register_new")     /* 201 */                    \
+	X(REGISTER_KNOWN,  "register_known")   /* 200, key kept */          \
+	X(REGISTER_REKEY,  "register_rekeyed") /* 200, new key (no proof) */ \
+	X(MALFORMED,       "malformed")        /* 400: not JSON, wrong shape */ \
+	X(BAD_FIELD,       "bad_field")        /* 400: a field out of range */ \
+	X(UNAUTHORIZED,    "unauthorized")     /* 401: bad enrollment token */ \
+	X(NOT_FOUND,       "not_found")        /* 404: no such path */       \
+	X(BAD_METHOD,      "bad_method")       /* 405 */                     \
+	X(TOO_LARGE,       "too_large")        /* 413 */                     \
+	X(FULL,            "full")             /* 503: no slot left */       \
+	X(INTERNAL,        "internal")         /* 500 */
+
+enum http_counter {
+#define HTTP_COUNTER_ENUM(name, str) HTTP_##name,
+	HTTP_COUNTERS(HTTP_COUNTER_ENUM)
+#undef HTTP_COUNTER_ENUM
+	HTTP_COUNTER_COUNT
+};
+
+struct http_counters {
+	uint64_t requests;
+	uint64_t by_result[HTTP_COUNTER_COUNT];
+};
+
+const char *http_counter_name(enum http_counter c);
+
+#endif

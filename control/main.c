@@ -1,0 +1,205 @@
+/*
+ * glournetd: parse our options, bring up EAL, the port and one worker per
+ * worker lcore, then run the control thread's event loop on the main lcore
+ * until SIGINT or SIGTERM.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <sodium.h>
+
+#define LOG_TAG "main"
+#include "control/daemon.h"
+#include "control/sweep.h"
+#include "glournet/coarse_clock.h"
+#include "glournet/log.h"
+#include "glournet/port.h"
+
+uint32_t gn_coarse_now_sec;
+
+static uint32_t wall_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint32_t)ts.tv_sec;
+}
+
+static void on_signal(struct loop_watch *w, uint32_t events)
+{
+	(void)events;
+	struct gn_daemon *d = w->ctx;
+	struct signalfd_siginfo si;
+	if (read(w->fd, &si, sizeof(si)) == sizeof(si)) {
+		LOG(INFO, "signal %u: shutting down", si.ssi_signo);
+		d->quit = true;
+	}
+}
+
+static int pick_port(const struct gn_options *o, uint16_t *port_id)
+{
+	if (o->port_id >= 0) {
+		if (!rte_eth_dev_is_valid_port((uint16_t)o->port_id)) {
+			LOG(ERR, "--port-id %d: no such DPDK port (%u available)", o->port_id,
+			    rte_eth_dev_count_avail());
+			return -ENODEV;
+		}
+		*port_id = (uint16_t)o->port_id;
+		return 0;
+	}
+	uint16_t p;
+	RTE_ETH_FOREACH_DEV(p) {
+		*port_id = p;
+		return 0;
+	}
+	LOG(ERR, "no DPDK port: pass a device to EAL, e.g. -- --vdev net_af_packet0,iface=eth1");
+	return -ENODEV;
+}
+
+static int start_dataplane(struct gn_daemon *d)
+{
+	uint16_t port_id;
+	int rc = pick_port(&d->opt, &port_id);
+	if (rc < 0)
+		return rc;
+	d->nworkers = rte_lcore_count() - 1;
+	if (d->nworkers == 0 || d->nworkers > GN_MAX_WORKERS) {
+		LOG(ERR, "need 1..%d worker lcores besides the main one (EAL -l), have %u",
+		    GN_MAX_WORKERS, d->nworkers);
+		return -EINVAL;
+	}
+	struct rte_mempool *pool = rte_pktmbuf_pool_create("gn_rx", d->opt.mbufs, 256, 0,
+		RTE_MBUF_DEFAULT_BUF_SIZE, rte_eth_dev_socket_id(port_id));
+	if (!pool) {
+		LOG(ERR, "mbuf pool of %u: %s", d->opt.mbufs, rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
+	rc = slot_table_init(&d->table, d->nworkers, d->opt.max_endpoints);
+	if (rc < 0)
+		return rc;
+	rc = port_start(port_id, (uint16_t)d->nworkers, d->opt.rx_desc, pool);
+	if (rc < 0)
+		return rc;
+	unsigned w = 0, lcore;
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		d->workers[w] = (struct worker_conf){
+			.index = w, .lcore = lcore, .port_id = port_id, .queue = (uint16_t)w,
+			.udp_port = d->opt.udp_port, .window = d->opt.window, .skew = d->opt.skew,
+			.idle_sleep_us = d->opt.idle_sleep_us, .table = &d->table,
+			.counters = &d->counters[w], .stop = &d->stop_workers,
+		};
+		rc = rte_eal_remote_launch(worker_main, &d->workers[w], lcore);
+		if (rc < 0)
+			return rc;
+		w++;
+	}
+	LOG(INFO, "%u worker(s) on port %u, heartbeats on UDP port %u", d->nworkers, port_id,
+	    d->opt.udp_port);
+	return 0;
+}
+
+static int start_control(struct gn_daemon *d, sigset_t *sigs, struct loop_watch *sigw)
+{
+	int rc = loop_init(&d->loop);
+	if (rc < 0)
+		return rc;
+	rc = registry_init(&d->reg, &d->table);
+	if (rc < 0)
+		return rc;
+	d->http.api = (struct api_ctx){.reg = &d->reg, .opt = &d->opt,
+				       .counters = &d->http_counters};
+	rc = http_start(&d->http, &d->loop, d->opt.http_listen, &d->opt);
+	if (rc < 0)
+		return rc;
+	rc = ctl_server_start(&d->ctl, &d->loop, d, d->opt.ctl_socket);
+	if (rc < 0)
+		return rc;
+	*sigw = (struct loop_watch){.fd = signalfd(-1, sigs, SFD_CLOEXEC | SFD_NONBLOCK),
+				    .fn = on_signal, .ctx = d};
+	return sigw->fd < 0 ? -errno : loop_add(&d->loop, sigw, EPOLLIN);
+}
+
+static void run(struct gn_daemon *d)
+{
+	struct sweep_result res;
+	while (!d->quit) {
+		uint32_t now = wall_seconds();
+		gn_coarse_set(now);
+		d->http.api.now = now;
+		if (now - d->last_sweep >= d->opt.sweep_interval) {
+			sweep_run(&d->reg, now, d->opt.offline_after, &res);
+			d->last_sweep = now;
+		}
+		int http_ms = http_tick(&d->http);
+		int timeout = http_ms >= 0 && http_ms < 100 ? http_ms : 100;
+		if (loop_run_once(&d->loop, timeout) < 0)
+			break;
+	}
+}
+
+static void shutdown_all(struct gn_daemon *d)
+{
+	d->stop_workers = true;
+	rte_eal_mp_wait_lcore();
+	http_stop(&d->http, &d->loop);
+	ctl_server_stop(&d->ctl);
+	uint16_t p;
+	RTE_ETH_FOREACH_DEV(p)
+		port_stop(p);
+	registry_destroy(&d->reg);
+	slot_table_destroy(&d->table);
+	loop_close(&d->loop);
+}
+
+int main(int argc, char **argv)
+{
+	static struct gn_daemon d;
+	int n = options_parse(&d.opt, argc, argv);
+	if (n <= 0)
+		return n == 0 ? 0 : 2;
+	if (sodium_init() < 0) {
+		fprintf(stderr, "glournetd: libsodium failed to initialise\n");
+		return 1;
+	}
+	/* Block the signals before EAL starts threads, so only signalfd sees them. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+	/* EAL gets argv[0] plus everything after our `--`. */
+	int eal_argc = argc - n + 1;
+	char **eal_argv = argv + n - 1;
+	eal_argv[0] = argv[0];
+	if (rte_eal_init(eal_argc, eal_argv) < 0) {
+		LOG(ERR, "EAL initialisation failed: %s", rte_strerror(rte_errno));
+		return 1;
+	}
+	gn_coarse_set(wall_seconds());
+	d.started = d.last_sweep = gn_coarse_now();
+	struct loop_watch sigw;
+	int rc = start_dataplane(&d);
+	if (rc == 0)
+		rc = start_control(&d, &sigs, &sigw);
+	if (rc == 0) {
+		LOG(INFO, "glournetd %s running; offline after %us", GN_VERSION, d.opt.offline_after);
+		run(&d);
+	} else {
+		LOG(ERR, "start-up failed: %s", strerror(-rc));
+	}
+	shutdown_all(&d);
+	rte_eal_cleanup();
+	LOG(INFO, "stopped");
+	return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,256 @@
+/*
+ * Option parsing for glournetd. Each option is validated here, where it
+ * enters, with a message that names the option and the accepted range.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG_TAG "main"
+#include "control/duration.h"
+#include "control/options.h"
+#include "glournet/heartbeat.h"
+#include "glournet/log.h"
+
+static const char usage_text[] =
+"Usage: glournetd [OPTIONS] -- [DPDK EAL ARGUMENTS]\n"
+"\n"
+"glournet heartbeat collector: DPDK workers take heartbeats off one port,\n"
+"the control thread serves registration over HTTP and the control socket.\n"
+"\n"
+"Endpoints:\n"
+"  --token TOKEN           enrollment token endpoints must present to register\n"
+"  --token-file FILE       read the enrollment token from FILE (first line)\n"
+"  --udp-port PORT         heartbeat UDP port (default 7100)\n"
+"  --hb-addr ADDR          heartbeat address told to endpoints (repeatable, up to 8)\n"
+"  --http ADDR:PORT|off    HTTP listen address (default [::]:8080, dual stack)\n"
+"  --http-max-conns N      concurrent HTTP connections (default 1024)\n"
+"  --http-timeout DUR      idle HTTP connection timeout (default 30s)\n"
+"\n"
+"Status (durations: 30s, 10m, 2h, 1d or seconds):\n"
+"  --offline-after DUR     no contact for this long: offline (default 30m)\n"
+"  --hb-interval DUR       heartbeat interval told to endpoints (default 10m)\n"
+"  --poll-interval DUR     poll interval told to endpoints (default 30m)\n"
+"  --window DUR            accept heartbeat times this far in the past (default 300s)\n"
+"  --skew DUR              accept heartbeat times this far in the future (default 30s)\n"
+"  --sweep-interval DUR    how often statuses are recomputed (default 1s)\n"
+"  --max-endpoints N       slot table limit (default 16777216)\n"
+"\n"
+"Dataplane:\n"
+"  --port-id N             DPDK port to use (default: the first one probed)\n"
+"  --rx-desc N             RX descriptors per queue (default 1024)\n"
+"  --mbufs N               mbufs in the pool (default 16383)\n"
+"  --idle-sleep-us N       sleep N us after 1024 empty polls (default 0: poll only)\n"
+"\n"
+"Operations:\n"
+"  --ctl-socket PATH       control socket (default /run/glournet/glournetd.sock)\n"
+"  --log-level LEVEL       error, warn, info (default) or debug\n"
+"  -h, --help              this help\n"
+"  -V, --version           version\n"
+"\n"
+"One worker runs on each EAL lcore but the main one, each on its own RX queue.\n"
+"Example (no NIC):\n"
+"  glournetd --token secret -- -l 0,1 --no-huge --in-memory --file-prefix gn \\\n"
+"            --vdev net_af_packet0,iface=veth0\n";
+
+enum {
+	OPT_TOKEN = 256, OPT_TOKEN_FILE, OPT_UDP_PORT, OPT_HB_ADDR, OPT_HTTP, OPT_HTTP_MAX_CONNS,
+	OPT_HTTP_TIMEOUT, OPT_OFFLINE_AFTER, OPT_HB_INTERVAL, OPT_POLL_INTERVAL, OPT_WINDOW,
+	OPT_SKEW, OPT_SWEEP_INTERVAL, OPT_MAX_ENDPOINTS, OPT_PORT_ID, OPT_RX_DESC, OPT_MBUFS,
+	OPT_IDLE_SLEEP, OPT_CTL_SOCKET, OPT_LOG_LEVEL,
+};
+
+static const struct option long_opts[] = {
+	{"token", required_argument, 0, OPT_TOKEN},
+	{"token-file", required_argument, 0, OPT_TOKEN_FILE},
+	{"udp-port", required_argument, 0, OPT_UDP_PORT},
+	{"hb-addr", required_argument, 0, OPT_HB_ADDR},
+	{"http", required_argument, 0, OPT_HTTP},
+	{"http-max-conns", required_argument, 0, OPT_HTTP_MAX_CONNS},
+	{"http-timeout", required_argument, 0, OPT_HTTP_TIMEOUT},
+	{"offline-after", required_argument, 0, OPT_OFFLINE_AFTER},
+	{"hb-interval", required_argument, 0, OPT_HB_INTERVAL},
+	{"poll-interval", required_argument, 0, OPT_POLL_INTERVAL},
+	{"window", required_argument, 0, OPT_WINDOW},
+	{"skew", required_argument, 0, OPT_SKEW},
+	{"sweep-interval", required_argument, 0, OPT_SWEEP_INTERVAL},
+	{"max-endpoints", required_argument, 0, OPT_MAX_ENDPOINTS},
+	{"port-id", required_argument, 0, OPT_PORT_ID},
+	{"rx-desc", required_argument, 0, OPT_RX_DESC},
+	{"mbufs", required_argument, 0, OPT_MBUFS},
+	{"idle-sleep-us", required_argument, 0, OPT_IDLE_SLEEP},
+	{"ctl-socket", required_argument, 0, OPT_CTL_SOCKET},
+	{"log-level", required_argument, 0, OPT_LOG_LEVEL},
+	{"help", no_argument, 0, 'h'},
+	{"version", no_argument, 0, 'V'},
+	{0, 0, 0, 0},
+};
+
+static int bad(const char *opt, const char *val, const char *want)
+{
+	fprintf(stderr, "glournetd: --%s '%s': %s\n", opt, val, want);
+	return -1;
+}
+
+static int parse_uint(const char *opt, const char *val, uint64_t lo, uint64_t hi, uint32_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(val, &end, 10);
+	if (errno || end == val || *end || val[0] == '-' || v < lo || v > hi) {
+		char want[96];
+		snprintf(want, sizeof(want), "expected a whole number from %llu to %llu",
+			 (unsigned long long)lo, (unsigned long long)hi);
+		return bad(opt, val, want);
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int parse_dur(const char *opt, const char *val, uint32_t lo, uint32_t hi, uint32_t *out)
+{
+	uint32_t s;
+	if (duration_parse(val, &s) < 0 || s < lo || s > hi) {
+		char want[128];
+		snprintf(want, sizeof(want),
+			 "expected a duration from %us to %us (units s, m, h, d)", lo, hi);
+		return bad(opt, val, want);
+	}
+	*out = s;
+	return 0;
+}
+
+static int read_token_file(const char *path, char **token)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "glournetd: --token-file '%s': %s\n", path, strerror(errno));
+		return -1;
+	}
+	char line[512];
+	if (!fgets(line, sizeof(line), f))
+		line[0] = '\0';
+	fclose(f);
+	line[strcspn(line, "\r\n")] = '\0';
+	if (!line[0])
+		return bad("token-file", path, "the first line (the token) is empty");
+	free(*token);
+	*token = strdup(line);
+	return 0;
+}
+
+static int parse_log_level(const char *val)
+{
+	static const char *const names[] = {"error", "warn", "info", "debug"};
+	for (int i = 0; i < 4; i++) {
+		if (!strcmp(val, names[i])) {
+			gn_log_max_level = (enum gn_log_level)i;
+			return 0;
+		}
+	}
+	return bad("log-level", val, "expected error, warn, info or debug");
+}
+
+static void set_defaults(struct gn_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->udp_port = HB_DEFAULT_PORT;
+	o->http_listen = "[::]:8080";
+	o->ctl_socket = "/run/glournet/glournetd.sock";
+	o->offline_after = 30 * 60;
+	o->hb_interval = 10 * 60;
+	o->poll_interval = 30 * 60;
+	o->window = 300;
+	o->skew = 30;
+	o->sweep_interval = 1;
+	o->max_endpoints = 16u << 20;
+	o->port_id = -1;
+	o->rx_desc = 1024;
+	o->mbufs = 16383;
+	o->http_max_conns = 1024;
+	o->http_timeout = 30;
+}
+
+static int apply(struct gn_options *o, int c, const char *v)
+{
+	const uint32_t max_dur = 129600u * 60; /* STATUS.md: up to 129600 min */
+	uint32_t u;
+	switch (c) {
+	case OPT_TOKEN:
+		if (!*v)
+			return bad("token", v, "the token must not be empty");
+		free(o->token);
+		o->token = strdup(v);
+		return 0;
+	case OPT_TOKEN_FILE: return read_token_file(v, &o->token);
+	case OPT_UDP_PORT:
+		if (parse_uint("udp-port", v, 1, 65535, &u) < 0)
+			return -1;
+		o->udp_port = (uint16_t)u;
+		return 0;
+	case OPT_HB_ADDR:
+		if (o->n_hb_addrs == GN_MAX_HB_ADDRS)
+			return bad("hb-addr", v, "at most 8 heartbeat addresses");
+		o->hb_addrs[o->n_hb_addrs++] = v;
+		return 0;
+	case OPT_HTTP: o->http_listen = v; return 0;
+	case OPT_HTTP_MAX_CONNS: return parse_uint("http-max-conns", v, 1, 1000000, &o->http_max_conns);
+	case OPT_HTTP_TIMEOUT: return parse_dur("http-timeout", v, 1, 3600, &o->http_timeout);
+	case OPT_OFFLINE_AFTER: return parse_dur("offline-after", v, 1, max_dur, &o->offline_after);
+	case OPT_HB_INTERVAL: return parse_dur("hb-interval", v, 1, max_dur, &o->hb_interval);
+	case OPT_POLL_INTERVAL: return parse_dur("poll-interval", v, 1, max_dur, &o->poll_interval);
+	case OPT_WINDOW: return parse_dur("window", v, 1, 86400, &o->window);
+	case OPT_SKEW: return parse_dur("skew", v, 0, 3600, &o->skew);
+	case OPT_SWEEP_INTERVAL: return parse_dur("sweep-interval", v, 1, 3600, &o->sweep_interval);
+	case OPT_MAX_ENDPOINTS: return parse_uint("max-endpoints", v, 1, 1u << 30, &o->max_endpoints);
+	case OPT_PORT_ID:
+		if (parse_uint("port-id", v, 0, 65534, &u) < 0)
+			return -1;
+		o->port_id = (int)u;
+		return 0;
+	case OPT_RX_DESC: return parse_uint("rx-desc", v, 64, 16384, &o->rx_desc);
+	case OPT_MBUFS: return parse_uint("mbufs", v, 1023, 1u << 24, &o->mbufs);
+	case OPT_IDLE_SLEEP: return parse_uint("idle-sleep-us", v, 0, 100000, &o->idle_sleep_us);
+	case OPT_CTL_SOCKET: o->ctl_socket = v; return 0;
+	case OPT_LOG_LEVEL: return parse_log_level(v);
+	}
+	return -1;
+}
+
+int options_parse(struct gn_options *o, int argc, char **argv)
+{
+	set_defaults(o);
+	int c;
+	opterr = 0;
+	optind = 1;
+	/* '+' stops at the first non-option, so `--` ends our part. */
+	while ((c = getopt_long(argc, argv, "+hV", long_opts, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(usage_text, stdout);
+			return 0;
+		}
+		if (c == 'V') {
+			printf("glournetd %s\n", GN_VERSION);
+			return 0;
+		}
+		if (c == '?' || c == ':') {
+			fprintf(stderr, "glournetd: unknown option or missing value: '%s'\n"
+					"Try 'glournetd --help'.\n", argv[optind - 1]);
+			return -1;
+		}
+		if (apply(o, c, optarg) < 0)
+			return -1;
+	}
+	if (optind < argc && strcmp(argv[optind - 1], "--") != 0) {
+		fprintf(stderr, "glournetd: unexpected argument '%s' (EAL arguments go after --)\n",
+			argv[optind]);
+		return -1;
+	}
+	if (!o->token) {
+		fprintf(stderr, "glournetd: an enrollment token is required (--token or --token-file)\n");
+		return -1;
+	}
+	return optind;
+}

@@ -1,0 +1,68 @@
+/*
+ * The worker loop: burst in, classify, accept, count, free; one QSBR
+ * quiescent state per loop. No locks, syscalls, allocation or logging per
+ * packet: the only syscall is the optional idle sleep, taken offline after a
+ * long run of empty polls so an idle collector leaves the core to others.
+ */
+#include <unistd.h>
+
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+
+#include "glournet/coarse_clock.h"
+#include "glournet/hb_accept.h"
+#include "glournet/worker.h"
+
+#define BURST          32
+#define IDLE_POLLS     1024
+
+static inline void handle_frame(const struct worker_conf *wc, const struct slot_dir *dir,
+				const struct hb_window *win, struct rte_mbuf *m,
+				uint64_t *verdicts)
+{
+	const uint8_t *payload;
+	/* Heartbeat frames are tiny: all their bytes sit in the first segment. */
+	enum hb_verdict v = hb_decode_frame(rte_pktmbuf_mtod(m, const uint8_t *),
+					    rte_pktmbuf_data_len(m), wc->udp_port, &payload);
+	if (v == HB_ACCEPTED)
+		v = hb_accept(dir, wc->index, payload, win);
+	verdicts[v]++;
+}
+
+int worker_main(void *arg)
+{
+	const struct worker_conf *wc = arg;
+	struct worker_counters *ctr = wc->counters;
+	struct rte_mbuf *pkts[BURST];
+	unsigned idle = 0;
+
+	rcu_register_thread();
+	while (!*wc->stop) {
+		uint16_t n = rte_eth_rx_burst(wc->port_id, wc->queue, pkts, BURST);
+		if (n == 0) {
+			rcu_quiescent_state();
+			if (wc->idle_sleep_us && ++idle >= IDLE_POLLS) {
+				rcu_thread_offline();
+				usleep(wc->idle_sleep_us);
+				rcu_thread_online();
+			}
+			continue;
+		}
+		idle = 0;
+		struct hb_window win = {
+			.now = gn_coarse_now(), .window = wc->window, .skew = wc->skew,
+		};
+		const struct slot_dir *dir = rcu_dereference(wc->table->dir);
+		for (uint16_t i = 0; i < n; i++) {
+			if (i + 1 < n)
+				rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+			handle_frame(wc, dir, &win, pkts[i], ctr->verdict);
+		}
+		ctr->rx += n;
+		rte_pktmbuf_free_bulk(pkts, n);
+		rcu_quiescent_state();
+	}
+	rcu_unregister_thread();
+	return 0;
+}

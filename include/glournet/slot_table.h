@@ -1,0 +1,73 @@
+/*
+ * The slot table: what a worker needs to check a heartbeat (the slot's id
+ * and key) and where it records it (its own timestamp array). Chunked as
+ * DESIGN.md says: a directory of fixed chunks that never move, so growing
+ * publishes a new directory under RCU and loses no heartbeat written
+ * meanwhile. Workers are QSBR readers; only the control thread writes.
+ */
+#ifndef GLOURNET_SLOT_TABLE_H
+#define GLOURNET_SLOT_TABLE_H
+
+#include <stdint.h>
+#include <urcu-qsbr.h>
+
+#include "glournet/heartbeat.h"
+
+#define SLOT_CHUNK_SHIFT 16
+#define SLOT_CHUNK_SLOTS (1u << SLOT_CHUNK_SHIFT)
+#define SLOT_CHUNK_MASK  (SLOT_CHUNK_SLOTS - 1)
+#define GN_MAX_WORKERS   64
+
+struct slot_entry {
+	uint64_t id;                 /* 0: slot unassigned */
+	uint8_t  key[HB_KEY_LEN];
+};
+
+struct slot_chunk {
+	struct slot_entry ent[SLOT_CHUNK_SLOTS];
+	/* One array per worker, each its own allocation: no shared lines. */
+	uint32_t *seen[GN_MAX_WORKERS];
+};
+
+struct slot_dir {
+	uint32_t nchunks;
+	struct slot_chunk *chunk[];
+};
+
+struct slot_table {
+	struct slot_dir *dir;        /* RCU-published */
+	uint32_t nworkers;
+	uint32_t max_slots;
+};
+
+int slot_table_init(struct slot_table *t, uint32_t nworkers, uint32_t max_slots);
+void slot_table_destroy(struct slot_table *t);
+
+/* Control thread only. Makes `slot` addressable, growing by whole chunks;
+ * waits one grace period before freeing the old directory. */
+int slot_table_reserve(struct slot_table *t, uint32_t slot);
+
+/* Control thread only. Key first, id last: a worker that sees the new id
+ * also sees the new key (a heartbeat racing a re-key may fail its MAC). */
+void slot_table_assign(struct slot_table *t, uint32_t slot, uint64_t id,
+		       const uint8_t key[HB_KEY_LEN]);
+
+/* Control thread: the newest timestamp any worker recorded for `slot`. */
+uint32_t slot_table_last_seen(const struct slot_table *t, uint32_t slot);
+
+uint32_t slot_table_capacity(const struct slot_table *t);
+
+static inline const struct slot_entry *slot_dir_entry(const struct slot_dir *d, uint32_t slot)
+{
+	uint32_t c = slot >> SLOT_CHUNK_SHIFT;
+	if (c >= d->nchunks)
+		return NULL;
+	return &d->chunk[c]->ent[slot & SLOT_CHUNK_MASK];
+}
+
+static inline uint32_t *slot_dir_seen(const struct slot_dir *d, uint32_t slot, unsigned worker)
+{
+	return &d->chunk[slot >> SLOT_CHUNK_SHIFT]->seen[worker][slot & SLOT_CHUNK_MASK];
+}
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * The worker lcores: one RX queue each, poll, decode, accept, count.
+ * Interface between the control thread (which configures and launches them
+ * and reads their counters) and dataplane/worker.c.
+ */
+#ifndef GLOURNET_WORKER_H
+#define GLOURNET_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "glournet/hb_verdict.h"
+#include "glournet/slot_table.h"
+
+/* Written by one worker only; read (racily, but 64-bit aligned) by control. */
+struct worker_counters {
+	uint64_t rx;
+	uint64_t verdict[HB_VERDICT_COUNT];
+} __attribute__((aligned(64)));
+
+struct worker_conf {
+	unsigned index;          /* 0..nworkers-1: the timestamp array it owns */
+	unsigned lcore;
+	uint16_t port_id;
+	uint16_t queue;
+	uint16_t udp_port;       /* host order */
+	uint32_t window;
+	uint32_t skew;
+	uint32_t idle_sleep_us;  /* 0: pure polling */
+	struct slot_table *table;
+	struct worker_counters *counters;
+	volatile bool *stop;
+};
+
+/* rte_eal_remote_launch entry point; `arg` is a struct worker_conf. */
+int worker_main(void *arg);
+
+#endif

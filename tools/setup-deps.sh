@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs, with apt, everything glournet's build, tests and demo need on a
+# fresh Debian 12 machine. Idempotent: quiet when everything is present.
+set -euo pipefail
+
+PKGS=(
+  build-essential pkg-config meson ninja-build   # build
+  libdpdk-dev dpdk                                # dataplane (PMDs, EAL)
+  liburcu-dev                                     # QSBR RCU between workers and control
+  libjemalloc-dev                                 # control-plane allocator
+  libsodium-dev                                   # SipHash-2-4 MAC, random keys
+  libmicrohttpd-dev                               # HTTP(S) registration server
+  libjansson-dev                                  # JSON bodies and CLI output
+  libcurl4-openssl-dev                            # reference agent HTTP client
+  libcmocka-dev                                   # unit tests
+  iproute2 curl procps python3 jq                 # integration tests and demo
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "setup-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+$SUDO apt-get update -qq >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
