@@ -1,0 +1,297 @@
+/*
+ * The client side of the control socket (docs/control-socket.md): one JSON
+ * line out, one JSON line back, all under a single deadline so a wedged
+ * daemon cannot hang a script that calls glournetctl.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ctl.h"
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits until fd is ready for events or the deadline passes. */
+static int wait_fd(int fd, short events, int64_t deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+
+	for (;;) {
+		int64_t left = deadline - now_ms();
+		int n;
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		n = poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+		if (n > 0)
+			return 0;
+		if (n == 0)
+			return -ETIMEDOUT;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+/* Returns a connected fd or a negative errno. A Unix connect only blocks
+ * when the listen backlog is full; SO_SNDTIMEO bounds that wait. */
+static int connect_unix(const char *path, int timeout_ms)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = {
+		.tv_sec = timeout_ms / 1000,
+		.tv_usec = (timeout_ms % 1000) * 1000,
+	};
+	int fd, err;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (errno == EINTR)
+			continue;
+		err = errno == EAGAIN ? -ETIMEDOUT : -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static int send_all(int fd, const char *buf, size_t len, int64_t deadline)
+{
+	while (len > 0) {
+		ssize_t n;
+		int err = wait_fd(fd, POLLOUT, deadline);
+
+		if (err)
+			return err;
+		n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -errno;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int grow(char **buf, size_t *cap)
+{
+	size_t ncap = *cap ? *cap * 2 : 4096;
+	char *nbuf;
+
+	if (ncap > CTL_RESPONSE_MAX + 1)
+		ncap = CTL_RESPONSE_MAX + 1;
+	nbuf = realloc(*buf, ncap);
+	if (!nbuf)
+		return -ENOMEM;
+	*buf = nbuf;
+	*cap = ncap;
+	return 0;
+}
+
+/*
+ * Reads up to the first newline (excluded from *len). A response cut by
+ * EOF is still handed over: the parser then says whether it is whole.
+ * -ENODATA: the daemon closed without a byte; -EMSGSIZE: over the limit.
+ */
+static int recv_line(int fd, int64_t deadline, char **out, size_t *len)
+{
+	char *buf = NULL, *nl = NULL;
+	size_t cap = 0, used = 0;
+	int err = 0;
+
+	while (!nl) {
+		ssize_t n;
+
+		if (used == cap && cap > CTL_RESPONSE_MAX) {
+			err = -EMSGSIZE;
+			break;
+		}
+		if (used == cap && (err = grow(&buf, &cap)))
+			break;
+		if ((err = wait_fd(fd, POLLIN, deadline)))
+			break;
+		n = recv(fd, buf + used, cap - used, MSG_DONTWAIT);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0) {
+			err = -errno;
+			break;
+		}
+		if (n == 0) {
+			err = used ? 0 : -ENODATA;
+			break;
+		}
+		nl = memchr(buf + used, '\n', (size_t)n);
+		used += (size_t)n;
+	}
+	if (!err && !nl && used > CTL_RESPONSE_MAX)
+		err = -EMSGSIZE;
+	if (err) {
+		free(buf);
+		return err;
+	}
+	*len = nl ? (size_t)(nl - buf) : used;
+	*out = buf;
+	return 0;
+}
+
+/* Builds the request line; fails on arguments that are not UTF-8. */
+static char *build_request(int argc, char **argv, size_t *len)
+{
+	json_t *args = json_array();
+	json_t *req = json_pack("{s:o}", "argv", args);
+	char *line = NULL;
+
+	for (int i = 0; req && i < argc; i++) {
+		json_t *s = json_string(argv[i]);
+
+		if (!s || json_array_append_new(args, s) < 0)
+			goto out;
+	}
+	line = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	if (line)
+		*len = strlen(line);
+out:
+	json_decref(req);
+	return line;
+}
+
+static void failed(struct ctl_reply *reply, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void failed(struct ctl_reply *reply, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	reply->status = CTL_CALL_FAILED;
+	reply->errno_val = err;
+	va_start(ap, fmt);
+	vsnprintf(reply->why, sizeof(reply->why), fmt, ap);
+	va_end(ap);
+}
+
+static void parse_response(const char *line, size_t len,
+			   struct ctl_reply *reply)
+{
+	json_error_t jerr;
+	json_t *resp = json_loadb(line, len, 0, &jerr);
+	json_t *ok;
+
+	if (!resp) {
+		failed(reply, EPROTO, "malformed response from glournetd: %s "
+		       "(at byte %d)", jerr.text, jerr.position);
+		return;
+	}
+	ok = json_object_get(resp, "ok");
+	if (!json_is_boolean(ok)) {
+		json_decref(resp);
+		failed(reply, EPROTO, "malformed response from glournetd: "
+		       "no boolean \"ok\"");
+		return;
+	}
+	if (json_is_true(ok) && !json_object_get(resp, "result")) {
+		json_decref(resp);
+		failed(reply, EPROTO, "malformed response from glournetd: "
+		       "\"ok\" without \"result\"");
+		return;
+	}
+	reply->status = CTL_CALL_OK;
+	reply->response = resp;
+	reply->ok = json_is_true(ok);
+	reply->result = json_object_get(resp, "result");
+	reply->error = json_string_value(json_object_get(resp, "error"));
+	if (!reply->ok && !reply->error)
+		reply->error = "glournetd reported an error without a message";
+}
+
+static void describe_io_error(struct ctl_reply *reply, int err,
+			      int timeout_ms, bool sending)
+{
+	if (err == -ETIMEDOUT)
+		failed(reply, -err, "no answer from glournetd within %g s",
+		       timeout_ms / 1000.0);
+	else if (err == -ENODATA)
+		failed(reply, -err, "glournetd closed the connection without "
+		       "answering");
+	else if (err == -EMSGSIZE)
+		failed(reply, -err, "response from glournetd exceeds %d bytes",
+		       CTL_RESPONSE_MAX);
+	else
+		failed(reply, -err, "%s glournetd: %s",
+		       sending ? "cannot send to" : "cannot read from",
+		       strerror(-err));
+}
+
+void ctl_call(const char *path, int timeout_ms, int argc, char **argv,
+	      struct ctl_reply *reply)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	char *req, *line = NULL;
+	size_t req_len = 0, line_len = 0;
+	int fd, err;
+
+	memset(reply, 0, sizeof(*reply));
+	req = build_request(argc, argv, &req_len);
+	if (!req)
+		failed(reply, EINVAL, "cannot encode the request "
+		       "(arguments must be UTF-8)");
+	else if (req_len + 1 > CTL_REQUEST_MAX)
+		failed(reply, EMSGSIZE, "the request exceeds the protocol's "
+		       "%d bytes", CTL_REQUEST_MAX);
+	if (reply->status == CTL_CALL_FAILED) {
+		reply->status = CTL_CALL_BAD_REQUEST;
+		free(req);
+		return;
+	}
+	req[req_len] = '\n';	/* json_dumps left room: it was the NUL */
+
+	fd = connect_unix(path, timeout_ms);
+	if (fd < 0) {
+		free(req);
+		if (fd == -ETIMEDOUT)
+			describe_io_error(reply, fd, timeout_ms, true);
+		else {
+			reply->status = CTL_CALL_NO_CONNECT;
+			reply->errno_val = -fd;
+		}
+		return;
+	}
+	err = send_all(fd, req, req_len + 1, deadline);
+	free(req);
+	if (err)
+		describe_io_error(reply, err, timeout_ms, true);
+	else if ((err = recv_line(fd, deadline, &line, &line_len)))
+		describe_io_error(reply, err, timeout_ms, false);
+	else
+		parse_response(line, line_len, reply);
+	free(line);
+	close(fd);
+}
+
+void ctl_reply_release(struct ctl_reply *reply)
+{
+	json_decref(reply->response);
+	reply->response = NULL;
+	reply->result = NULL;
+	reply->error = NULL;
+}

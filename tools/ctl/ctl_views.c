@@ -1,0 +1,318 @@
+/*
+ * Friendlier views of the commands an operator types most: status keys in
+ * the order one reads them, times as dates, per-worker counters side by
+ * side. Anything shaped unexpectedly is left to the generic renderer, so a
+ * newer daemon never makes glournetctl fail to print its answer.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+
+void ctl_print_usage(FILE *out)
+{
+	fputs("usage: glournetctl [-s PATH] [-j] [--timeout SEC] COMMAND [ARGS...]\n"
+	      "\n"
+	      "Ask glournetd, the heartbeat collector, through its control socket.\n"
+	      "\n"
+	      "options:\n"
+	      "  -s, --socket PATH  control socket (default: $GLOURNET_SOCKET, else\n"
+	      "                     " CTL_DEFAULT_SOCKET ")\n"
+	      "  -j, --json         print the daemon's result as JSON\n"
+	      "      --timeout SEC  give up on glournetd after SEC seconds (default 10)\n"
+	      "  -h, --help         show this help and glournetd's commands\n"
+	      "\n"
+	      "exit status: 0 ok, 1 glournetd answered an error (or no valid answer),\n"
+	      "             2 usage error, 3 glournetd is not running\n", out);
+}
+
+static bool key_in(const char *key, const char *const *keys)
+{
+	for (size_t i = 0; keys[i]; i++)
+		if (strcmp(keys[i], key) == 0)
+			return true;
+	return false;
+}
+
+/* ---- show status ---- */
+
+static char *format_status_key(const char *key, json_t *value)
+{
+	static const char *const times[] = { "now", "started", NULL };
+	long long n = json_integer_value(value);
+	char *s = NULL, *human;
+
+	if (!json_is_integer(value))
+		return NULL;
+	if (key_in(key, times))
+		human = ctl_format_time(n, false);
+	else if (strcmp(key, "offline_after") == 0)
+		human = ctl_format_duration(n);
+	else
+		return NULL;
+	if (human && asprintf(&s, "%lld (%s)", n, human) < 0)
+		s = NULL;
+	free(human);
+	return s;
+}
+
+int ctl_view_status(FILE *out, json_t *result)
+{
+	static const char *const first[] = {
+		"clients", "online", "offline", "unreachable_online",
+		"unreachable_offline", NULL,
+	};
+	const struct ctl_render_opts opts = {
+		.first = first, .format = format_status_key,
+	};
+
+	if (!json_is_object(result))
+		return -EINVAL;
+	return ctl_render_value(out, result, &opts);
+}
+
+/* ---- show client ---- */
+
+static char *format_client_key(const char *key, json_t *value)
+{
+	static const char *const times[] = {
+		"last_heartbeat", "last_poll", "last_contact", "registered",
+		NULL,
+	};
+
+	if (!json_is_integer(value) || !key_in(key, times))
+		return NULL;
+	return ctl_format_time(json_integer_value(value), true);
+}
+
+int ctl_view_client(FILE *out, json_t *result)
+{
+	const struct ctl_render_opts opts = { .format = format_client_key };
+
+	if (!json_is_object(result))
+		return -EINVAL;
+	return ctl_render_value(out, result, &opts);
+}
+
+/* ---- show stats ---- */
+
+struct stats {
+	json_t *workers;	/* array of worker objects */
+	json_t *total;		/* object or NULL */
+};
+
+/* obj[key], or obj[group][key] when group is set. */
+static json_t *counter(json_t *obj, const char *group, const char *key)
+{
+	if (group)
+		obj = json_object_get(obj, group);
+	return json_object_get(obj, key);
+}
+
+/* Sum of all integer members of obj[group]; -1 when there are none. */
+static long long group_sum(json_t *obj, const char *group)
+{
+	json_t *members = json_object_get(obj, group), *v;
+	long long sum = -1;
+	const char *key;
+
+	json_object_foreach(members, key, v)
+		if (json_is_integer(v))
+			sum = (sum < 0 ? 0 : sum) + json_integer_value(v);
+	return sum;
+}
+
+static void add_opt_num(struct ctl_table *t, json_t *v)
+{
+	if (json_is_integer(v))
+		ctl_table_add_num(t, json_integer_value(v));
+	else
+		ctl_table_add_blank(t);
+}
+
+/* One counter across the workers; the total comes from the daemon when it
+ * sent one, else it is summed here. */
+static void counter_row(struct ctl_table *t, const struct stats *st,
+			const char *label, const char *group, const char *key,
+			bool with_total)
+{
+	long long sum = 0;
+	bool summable = true;
+	size_t i;
+	json_t *w, *v;
+
+	ctl_table_add(t, label);
+	json_array_foreach(st->workers, i, w) {
+		v = counter(w, group, key);
+		add_opt_num(t, v);
+		summable &= json_is_integer(v);
+		sum += json_integer_value(v);
+	}
+	if (!with_total)
+		ctl_table_add_blank(t);
+	else if (st->total && counter(st->total, group, key))
+		add_opt_num(t, counter(st->total, group, key));
+	else if (summable)
+		ctl_table_add_num(t, sum);
+	else
+		ctl_table_add_blank(t);
+}
+
+static void dropped_row(struct ctl_table *t, const struct stats *st)
+{
+	long long sum = 0, n;
+	size_t i;
+	json_t *w;
+
+	ctl_table_add(t, "dropped");
+	json_array_foreach(st->workers, i, w) {
+		n = group_sum(w, "dropped");
+		if (n < 0)
+			ctl_table_add_blank(t);
+		else
+			ctl_table_add_num(t, n);
+		sum += n < 0 ? 0 : n;
+	}
+	n = st->total ? group_sum(st->total, "dropped") : -1;
+	ctl_table_add_num(t, n < 0 ? sum : n);
+}
+
+static bool any_worker_has(const struct stats *st, const char *key)
+{
+	size_t i;
+	json_t *w;
+
+	json_array_foreach(st->workers, i, w)
+		if (json_object_get(w, key))
+			return true;
+	return false;
+}
+
+/* Drop reasons in the daemon's order, including any only the total has. */
+static json_t *drop_reasons(const struct stats *st)
+{
+	json_t *reasons = json_object(), *w, *v;
+	const char *key;
+	size_t i;
+
+	json_array_foreach(st->workers, i, w)
+		json_object_foreach(json_object_get(w, "dropped"), key, v)
+			json_object_set_new(reasons, key, json_true());
+	json_object_foreach(json_object_get(st->total, "dropped"), key, v)
+		json_object_set_new(reasons, key, json_true());
+	return reasons;
+}
+
+static struct ctl_table *stats_table(const struct stats *st)
+{
+	size_t nw = json_array_size(st->workers), i;
+	struct ctl_table *t = ctl_table_new(nw + 2, true);
+	json_t *reasons = drop_reasons(st), *w, *v;
+	const char *key;
+
+	ctl_table_add(t, "counter");
+	json_array_foreach(st->workers, i, w) {
+		v = json_object_get(w, "worker");
+		if (json_is_integer(v))
+			ctl_table_addf(t, "w%lld", (long long)json_integer_value(v));
+		else
+			ctl_table_addf(t, "w%zu", i);
+	}
+	ctl_table_add(t, "total");
+	if (any_worker_has(st, "lcore"))
+		counter_row(t, st, "lcore", NULL, "lcore", false);
+	if (any_worker_has(st, "queue"))
+		counter_row(t, st, "queue", NULL, "queue", false);
+	counter_row(t, st, "rx", NULL, "rx", true);
+	counter_row(t, st, "accepted", NULL, "accepted", true);
+	if (json_object_size(reasons))
+		dropped_row(t, st);
+	json_object_foreach(reasons, key, v) {
+		char label[128];
+
+		snprintf(label, sizeof(label), "  %s", key);
+		counter_row(t, st, label, "dropped", key, true);
+	}
+	json_decref(reasons);
+	return t;
+}
+
+/* Whatever else the daemon sends (http counters, future sections). */
+static int stats_rest(FILE *out, json_t *result)
+{
+	json_t *rest = json_object(), *v;
+	const char *key;
+	int err = 0;
+
+	json_object_foreach(result, key, v)
+		if (strcmp(key, "workers") && strcmp(key, "total"))
+			json_object_set(rest, key, v);
+	if (json_object_size(rest)) {
+		fputc('\n', out);
+		err = ctl_render_value(out, rest, NULL);
+	}
+	json_decref(rest);
+	return err;
+}
+
+int ctl_view_stats(FILE *out, json_t *result)
+{
+	struct stats st = {
+		.workers = json_object_get(result, "workers"),
+		.total = json_object_get(result, "total"),
+	};
+	struct ctl_table *t;
+	size_t i;
+	json_t *w;
+	int err;
+
+	if (!json_is_array(st.workers) ||
+	    (st.total && !json_is_object(st.total)))
+		return -EINVAL;
+	json_array_foreach(st.workers, i, w)
+		if (!json_is_object(w))
+			return -EINVAL;
+	t = stats_table(&st);
+	err = ctl_table_print(t, out, 0);
+	ctl_table_free(t);
+	return err ? err : stats_rest(out, result);
+}
+
+/* ---- help ---- */
+
+static bool commands_valid(json_t *commands)
+{
+	size_t i;
+	json_t *c;
+
+	if (!json_is_array(commands))
+		return false;
+	json_array_foreach(commands, i, c)
+		if (!json_is_string(json_object_get(c, "name")))
+			return false;
+	return true;
+}
+
+/* The static usage, then the daemon's own command table. */
+int ctl_view_help(FILE *out, json_t *result)
+{
+	json_t *commands = json_object_get(result, "commands"), *c;
+	struct ctl_table *t;
+	size_t i;
+	int err;
+
+	ctl_print_usage(out);
+	fputs("\ncommands (from glournetd):\n", out);
+	if (!commands_valid(commands))
+		return ctl_render_value(out, result, NULL);
+	t = ctl_table_new(3, false);
+	json_array_foreach(commands, i, c) {
+		ctl_table_add(t, json_string_value(json_object_get(c, "name")));
+		ctl_table_add(t, json_string_value(json_object_get(c, "args")));
+		ctl_table_add(t, json_string_value(json_object_get(c, "help")));
+	}
+	err = ctl_table_print(t, out, 2);
+	ctl_table_free(t);
+	return err;
+}
