@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Coverage-guided fuzzing of the parsers with libFuzzer + ASan + UBSan (clang).
+#   tests/fuzz/run-libfuzzer.sh [SECONDS_PER_TARGET]   (default 60)
+# Findings land in build-fuzz/crash-*; the corpus grows in build-fuzz/corpus-*.
+set -euo pipefail
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+OUT=$SRC/build-fuzz
+SECS=${1:-60}
+mkdir -p "$OUT"
+CFLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -I$SRC/include -I$SRC"
+clang $CFLAGS -o "$OUT/fuzz_frame" "$SRC/tests/fuzz/fuzz_frame.c" \
+	"$SRC"/dataplane/{hb_decode,slot_table,gn_mem}.c -lsodium -lurcu-qsbr -ljemalloc
+clang $CFLAGS -o "$OUT/fuzz_register" "$SRC/tests/fuzz/fuzz_register.c" \
+	"$SRC"/control/{api_register,registry,slot_index,log}.c \
+	"$SRC"/dataplane/{slot_table,gn_mem,hb_decode}.c -lsodium -lurcu-qsbr -ljemalloc -ljansson
+for t in frame register; do
+	mkdir -p "$OUT/corpus-$t"
+	cp -n "$SRC"/tests/fuzz/seeds/$t-* "$OUT/corpus-$t/"
+	(cd "$OUT" && ./fuzz_$t -max_total_time="$SECS" -max_len=4096 "corpus-$t")
+done

@@ -1,0 +1,82 @@
+# Shared by the integration tests: run glournetd on a lab veth (tools/lab-net.sh)
+# and assert through glournetctl -j. Each test sources this with BUILD and SRC set.
+
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null; then
+	echo "SKIP: needs root and iproute2 (network namespaces)"
+	exit 77
+fi
+
+. "$SRC/tools/lab-net.sh"
+
+GLOURNETD=$BUILD/control/glournetd
+CTL=$BUILD/tools/glournetctl
+AGENT=$BUILD/tools/glournet-agent
+FORGE=$SRC/tests/tools/hbforge.py
+TAG=it$$
+WORK=$(mktemp -d /tmp/glournet-it.XXXXXX)
+SOCK=$WORK/ctl.sock
+TOKEN=it-token-$$
+HTTP_PORT=$((20000 + $$ % 20000))
+DAEMON_PID=
+
+cleanup() {
+	local rc=$?
+	if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
+		kill -TERM "$DAEMON_PID"
+		for _ in $(seq 50); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$DAEMON_PID" 2>/dev/null || true
+	fi
+	lab_down "$TAG"
+	if [ $rc -ne 0 ] && [ -f "$WORK/daemon.log" ]; then
+		echo "--- glournetd log (last 40 lines) ---"; tail -n 40 "$WORK/daemon.log"
+	fi
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*"; exit 1; }
+pass() { echo "ok: $*"; }
+
+ctl() { "$CTL" -s "$SOCK" "$@"; }
+ctlj() { "$CTL" -s "$SOCK" -j "$@"; }
+
+# start_daemon [glournetd options...]: on the lab's host end, --no-huge.
+start_daemon() {
+	lab_up "$TAG"
+	"$GLOURNETD" --token "$TOKEN" --http "127.0.0.1:$HTTP_PORT" --ctl-socket "$SOCK" \
+		--hb-addr "$LAB_COLLECTOR4" --hb-addr "$LAB_COLLECTOR6" --idle-sleep-us 200 "$@" \
+		-- -l 0,1 --no-huge --no-shconf -m 256 --file-prefix "gn-$TAG" --no-pci \
+		--vdev "net_af_packet0,iface=$(lab_host "$TAG")" --log-level=lib.eal:warning \
+		>"$WORK/daemon.log" 2>&1 &
+	DAEMON_PID=$!
+	for _ in $(seq 200); do
+		ctl show status >/dev/null 2>&1 && break
+		kill -0 "$DAEMON_PID" 2>/dev/null || fail "glournetd exited at start-up"
+		sleep 0.1
+	done
+	ctl show status >/dev/null || fail "glournetd did not answer on $SOCK"
+	lab_neigh "$TAG"
+}
+
+in_ns() { ip netns exec "$(lab_ns "$TAG")" "$@"; }
+
+# field JSON_PATH COMMAND...: one value from glournetctl -j.
+field() { local path=$1; shift; ctlj "$@" | jq -r "$path"; }
+
+# Waits up to $1 seconds for `field $2 ${@:4}` to equal $3.
+wait_field() {
+	local secs=$1 path=$2 want=$3; shift 3
+	local got
+	for _ in $(seq $((secs * 10))); do
+		got=$(field "$path" "$@")
+		[ "$got" = "$want" ] && return 0
+		sleep 0.1
+	done
+	fail "$* $path: want $want, got $got after ${secs}s"
+}
+
+state_line() { grep -v '^#' "$WORK/state" | sed -n "$(($1 + 1))p"; }
+guid_of() { state_line "$1" | awk '{print $1}'; }
+drops() { field ".total.dropped.$1" show stats; }
