@@ -126,9 +126,13 @@ static json_t *cmd_show_stats(struct gn_daemon *d, int argc, const char **argv, 
 				    json_integer((json_int_t)d->http_counters.by_result[i]));
 	json_t *ctl = json_pack("{s:i, s:i}", "rejected", (json_int_t)d->ctl.rejected,
 				"bad_requests", (json_int_t)d->ctl.bad_requests);
-	return json_pack("{s:o, s:{s:i, s:i, s:o}, s:o, s:o}", "workers", workers,
+	const struct port_stats *ps = &d->port_stats;
+	json_t *port = json_pack("{s:i, s:i, s:i, s:i, s:i}", "port_id", (json_int_t)d->port_id,
+		"ipackets", (json_int_t)ps->ipackets, "imissed", (json_int_t)ps->imissed,
+		"ierrors", (json_int_t)ps->ierrors, "rx_nombuf", (json_int_t)ps->rx_nombuf);
+	return json_pack("{s:o, s:{s:i, s:i, s:o}, s:o, s:o, s:o}", "workers", workers,
 		"total", "rx", (json_int_t)total_rx, "accepted", (json_int_t)total[HB_ACCEPTED],
-		"dropped", verdicts_json(total), "http", http, "control", ctl);
+		"dropped", verdicts_json(total), "port", port, "http", http, "control", ctl);
 }
 
 static const struct ctl_cmd commands[] = {

@@ -14,6 +14,7 @@
 #include "control/http_server.h"
 #include "control/options.h"
 #include "control/registry.h"
+#include "glournet/port.h"
 #include "glournet/slot_table.h"
 #include "glournet/worker.h"
 
@@ -25,6 +26,8 @@ struct gn_daemon {
 	struct http_counters http_counters;
 	struct http_server http;
 	struct ctl_server ctl;
+	uint16_t port_id;
+	struct port_stats port_stats;  /* refreshed by the main loop */
 	unsigned nworkers;
 	struct worker_conf workers[GN_MAX_WORKERS];
 	struct worker_counters counters[GN_MAX_WORKERS];

@@ -72,6 +72,7 @@ static int start_dataplane(struct gn_daemon *d)
 	int rc = pick_port(&d->opt, &port_id);
 	if (rc < 0)
 		return rc;
+	d->port_id = port_id;
 	d->nworkers = rte_lcore_count() - 1;
 	if (d->nworkers == 0 || d->nworkers > GN_MAX_WORKERS) {
 		LOG(ERR, "need 1..%d worker lcores besides the main one (EAL -l), have %u",
@@ -138,6 +139,7 @@ static void run(struct gn_daemon *d)
 		d->http.api.now = now;
 		if (now - d->last_sweep >= d->opt.sweep_interval) {
 			sweep_run(&d->reg, now, d->opt.offline_after, &res);
+			port_read_stats(d->port_id, &d->port_stats);
 			d->last_sweep = now;
 		}
 		int http_ms = http_tick(&d->http);

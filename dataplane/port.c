@@ -64,6 +64,17 @@ int port_start(uint16_t port_id, uint16_t nqueues, uint32_t nb_desc, struct rte_
 	return 0;
 }
 
+int port_read_stats(uint16_t port_id, struct port_stats *out)
+{
+	struct rte_eth_stats st;
+	int rc = rte_eth_stats_get(port_id, &st);
+	if (rc < 0)
+		return rc;
+	*out = (struct port_stats){.ipackets = st.ipackets, .imissed = st.imissed,
+				   .ierrors = st.ierrors, .rx_nombuf = st.rx_nombuf};
+	return 0;
+}
+
 void port_stop(uint16_t port_id)
 {
 	rte_eth_dev_stop(port_id);

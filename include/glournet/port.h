@@ -8,9 +8,18 @@
 
 struct rte_mempool;
 
+/* What the port itself counted: frames it dropped never reach a worker. */
+struct port_stats {
+	uint64_t ipackets;
+	uint64_t imissed;     /* RX ring full: the workers fell behind */
+	uint64_t ierrors;
+	uint64_t rx_nombuf;   /* no mbuf left in the pool */
+};
+
 /* Configures `nqueues` RX (and as many TX) queues, RSS when the PMD has it,
  * promiscuous mode, and starts the port. 0 or a negative errno. */
 int port_start(uint16_t port_id, uint16_t nqueues, uint32_t nb_desc, struct rte_mempool *pool);
 void port_stop(uint16_t port_id);
+int port_read_stats(uint16_t port_id, struct port_stats *out);
 
 #endif
