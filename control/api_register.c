@@ -170,7 +170,7 @@ static char *answer(const struct api_ctx *ctx, const struct endpoint *ep)
 		json_array_append_new(addrs, json_string(ctx->opt->hb_addrs[i]));
 	/* The skeleton has no unreachable ranges yet: every endpoint is
 	 * regular, so heartbeat applies and polling does not (R2). */
-	json_t *o = json_pack("{s:s, s:i, s:s, s:i, s:b, s:{s:b, s:i, s:i, s:o}, s:{s:b, s:i}, s:i}",
+	json_t *o = json_pack("{s:s, s:I, s:s, s:I, s:b, s:{s:b, s:I, s:I, s:o}, s:{s:b, s:I}, s:I}",
 		"id", id, "slot", (json_int_t)ep->slot, "key", key,
 		"server_time", (json_int_t)ctx->now, "unreachable", 0,
 		"heartbeat", "enabled", 1, "interval", (json_int_t)ctx->opt->hb_interval,

@@ -34,7 +34,7 @@ static json_t *cmd_show_status(struct gn_daemon *d, int argc, const char **argv,
 {
 	(void)argc; (void)argv; (void)err; (void)errlen;
 	const struct registry *r = &d->reg;
-	return json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 		"clients", (json_int_t)r->count,
 		"online", (json_int_t)r->online,
 		"offline", (json_int_t)r->offline,
@@ -70,7 +70,7 @@ static json_t *client_json(struct gn_daemon *d, const struct endpoint *ep)
 	/* Fresh from the workers, not as of the last sweep. */
 	uint32_t hb = slot_table_last_seen(&d->table, ep->slot);
 	uint32_t contact = hb > ep->last_register ? hb : ep->last_register;
-	return json_pack("{s:s, s:s, s:i, s:s, s:b, s:i, s:i, s:i, s:i, s:i, s:s, s:s, s:o, s:i}",
+	return json_pack("{s:s, s:s, s:I, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:o, s:I}",
 		"id", id, "guid", ep->guid, "slot", (json_int_t)ep->slot,
 		"status", ep_status_name(ep->status), "unreachable", 0,
 		"last_heartbeat", (json_int_t)hb, "last_poll", (json_int_t)ep->last_poll,
@@ -113,7 +113,7 @@ static json_t *cmd_show_stats(struct gn_daemon *d, int argc, const char **argv, 
 		total_rx += c.rx;
 		for (int i = 0; i < HB_VERDICT_COUNT; i++)
 			total[i] += c.verdict[i];
-		json_array_append_new(workers, json_pack("{s:i, s:i, s:i, s:i, s:i, s:o}",
+		json_array_append_new(workers, json_pack("{s:I, s:I, s:I, s:I, s:I, s:o}",
 			"worker", (json_int_t)w, "lcore", (json_int_t)d->workers[w].lcore,
 			"queue", (json_int_t)d->workers[w].queue, "rx", (json_int_t)c.rx,
 			"accepted", (json_int_t)c.verdict[HB_ACCEPTED],
@@ -124,13 +124,13 @@ static json_t *cmd_show_stats(struct gn_daemon *d, int argc, const char **argv, 
 	for (int i = 0; i < HTTP_COUNTER_COUNT; i++)
 		json_object_set_new(http, http_counter_name(i),
 				    json_integer((json_int_t)d->http_counters.by_result[i]));
-	json_t *ctl = json_pack("{s:i, s:i}", "rejected", (json_int_t)d->ctl.rejected,
+	json_t *ctl = json_pack("{s:I, s:I}", "rejected", (json_int_t)d->ctl.rejected,
 				"bad_requests", (json_int_t)d->ctl.bad_requests);
 	const struct port_stats *ps = &d->port_stats;
-	json_t *port = json_pack("{s:i, s:i, s:i, s:i, s:i}", "port_id", (json_int_t)d->port_id,
+	json_t *port = json_pack("{s:I, s:I, s:I, s:I, s:I}", "port_id", (json_int_t)d->port_id,
 		"ipackets", (json_int_t)ps->ipackets, "imissed", (json_int_t)ps->imissed,
 		"ierrors", (json_int_t)ps->ierrors, "rx_nombuf", (json_int_t)ps->rx_nombuf);
-	return json_pack("{s:o, s:{s:i, s:i, s:o}, s:o, s:o, s:o}", "workers", workers,
+	return json_pack("{s:o, s:{s:I, s:I, s:o}, s:o, s:o, s:o}", "workers", workers,
 		"total", "rx", (json_int_t)total_rx, "accepted", (json_int_t)total[HB_ACCEPTED],
 		"dropped", verdicts_json(total), "port", port, "http", http, "control", ctl);
 }
