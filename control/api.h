@@ -12,6 +12,7 @@
 
 #include "control/http_counters.h"
 #include "control/options.h"
+#include "control/policy.h"
 #include "control/registry.h"
 
 #define API_MAX_BODY 16384
@@ -20,6 +21,7 @@ struct api_ctx {
 	struct registry *reg;
 	const struct gn_options *opt;
 	struct http_counters *counters;
+	struct policy *const *policy;   /* the daemon's current snapshot (RCU) */
 	uint32_t now;
 };
 
@@ -30,12 +32,31 @@ struct api_request {
 	const char *hdr_id;          /* X-Glournet-Id */
 	const char *hdr_time;        /* X-Glournet-Time */
 	const char *hdr_mac;         /* X-Glournet-Mac */
+	const char *hdr_ips;         /* X-Glournet-Ips (poll) */
+	const char *if_none_match;   /* poll */
 };
 
 struct api_response {
 	unsigned status;
-	char *body;                  /* malloc'd JSON, the caller frees */
+	char *body;                  /* malloc'd JSON, the caller frees; NULL for 304 */
+	char etag[32];               /* "" for none */
 };
+
+enum api_auth { API_AUTH_OK, API_AUTH_MALFORMED, API_AUTH_UNKNOWN, API_AUTH_STALE, API_AUTH_BAD_MAC };
+
+/* The three X-Glournet headers of PROTOCOL.md §3 with a MAC over `context`
+ * (GLRGST, GLPOLL, GLEVNT), id and time. *ep is set when the id is known. */
+enum api_auth api_authenticate(const struct api_ctx *ctx, const struct api_request *req,
+			       const char context[6], struct endpoint **ep);
+
+/* Answers an authentication failure with its status, error and counter. */
+void api_auth_error(const struct api_ctx *ctx, struct api_response *resp, enum api_auth a);
+
+void api_poll(const struct api_ctx *ctx, const struct api_request *req, struct api_response *resp);
+void api_event(const struct api_ctx *ctx, const struct api_request *req, struct api_response *resp);
+
+/* Parses "ip,ip,..." (or a JSON array's strings) into addresses. */
+int api_parse_ips(const char *list, struct ep_addr *out, unsigned max, unsigned *n);
 
 void api_register(const struct api_ctx *ctx, const struct api_request *req,
 		  struct api_response *resp);

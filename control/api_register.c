@@ -13,6 +13,7 @@
 
 #define LOG_TAG "http"
 #include "control/api.h"
+#include "control/status.h"
 #include "glournet/hb_mac.h"
 #include "glournet/log.h"
 
@@ -123,32 +124,12 @@ static int parse_body(json_t *root, struct register_body *b, char *why, size_t w
 	return 0;
 }
 
-static bool parse_hex(const char *s, uint8_t *out, size_t n)
-{
-	size_t bin_len;
-	return s && strlen(s) == n * 2 &&
-	       sodium_hex2bin(out, n, s, n * 2, NULL, &bin_len, NULL) == 0 && bin_len == n;
-}
-
-/* The proof of PROTOCOL.md §3: the three headers, MAC over GLRGST|id|time. */
+/* Keeping the key needs proof of holding it (PROTOCOL.md §3). */
 static bool proves_key(const struct api_ctx *ctx, const struct api_request *req,
 		       const struct endpoint *ep)
 {
-	uint8_t idb[8], mac[HB_MAC_LEN], msg[HB_AUTH_MSG_LEN];
-	if (!parse_hex(req->hdr_id, idb, 8) || !parse_hex(req->hdr_mac, mac, HB_MAC_LEN) ||
-	    !req->hdr_time)
-		return false;
-	char *end;
-	errno = 0;
-	unsigned long t = strtoul(req->hdr_time, &end, 10);
-	if (errno || end == req->hdr_time || *end || t > UINT32_MAX)
-		return false;
-	if (hb_be64(idb) != ep->id)
-		return false;
-	if ((uint64_t)t + ctx->opt->window < ctx->now || t > (uint64_t)ctx->now + ctx->opt->skew)
-		return false;
-	hb_auth_message(msg, HB_AUTH_REGISTER, ep->id, (uint32_t)t);
-	return hb_mac_verify(ep->key, msg, sizeof(msg), mac);
+	struct endpoint *who = NULL;
+	return api_authenticate(ctx, req, HB_AUTH_REGISTER, &who) == API_AUTH_OK && who == ep;
 }
 
 static void apply_body(struct endpoint *ep, const struct register_body *b)
@@ -162,21 +143,23 @@ static void apply_body(struct endpoint *ep, const struct register_body *b)
 
 static char *answer(const struct api_ctx *ctx, const struct endpoint *ep)
 {
+	const struct policy *pol = rcu_dereference(*ctx->policy);
 	char id[17], key[HB_KEY_LEN * 2 + 1];
 	snprintf(id, sizeof(id), "%016llx", (unsigned long long)ep->id);
 	sodium_bin2hex(key, sizeof(key), ep->key, HB_KEY_LEN);
 	json_t *addrs = json_array();
 	for (unsigned i = 0; i < ctx->opt->n_hb_addrs; i++)
 		json_array_append_new(addrs, json_string(ctx->opt->hb_addrs[i]));
-	/* The skeleton has no unreachable ranges yet: every endpoint is
-	 * regular, so heartbeat applies and polling does not (R2). */
+	/* R2: whether heartbeat applies to this endpoint; polling applies to
+	 * unreachable endpoints. */
 	json_t *o = json_pack("{s:s, s:I, s:s, s:I, s:b, s:{s:b, s:I, s:I, s:o}, s:{s:b, s:I}, s:I}",
 		"id", id, "slot", (json_int_t)ep->slot, "key", key,
-		"server_time", (json_int_t)ctx->now, "unreachable", 0,
-		"heartbeat", "enabled", 1, "interval", (json_int_t)ctx->opt->hb_interval,
+		"server_time", (json_int_t)ctx->now, "unreachable", ep->unreachable,
+		"heartbeat", "enabled", policy_hb_applies(pol, ep->unreachable),
+		"interval", (json_int_t)pol->hb_interval,
 		"port", (json_int_t)ctx->opt->udp_port, "addrs", addrs,
-		"poll", "enabled", 0, "interval", (json_int_t)ctx->opt->poll_interval,
-		"settings_rev", (json_int_t)1);
+		"poll", "enabled", ep->unreachable, "interval", (json_int_t)pol->poll_interval,
+		"settings_rev", (json_int_t)pol->rev);
 	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	return s;
@@ -211,8 +194,6 @@ void api_register(const struct api_ctx *ctx, const struct api_request *req,
 		bool keep = proves_key(ctx, req, ep);
 		if (!keep)
 			registry_rekey(ctx->reg, ep);
-		ep->last_register = ctx->now;
-		registry_set_status(ctx->reg, ep, EP_ONLINE, EP_REASON_REGISTERED, ctx->now);
 		ctx->counters->by_result[keep ? HTTP_REGISTER_KNOWN : HTTP_REGISTER_REKEY]++;
 		resp->status = 200;
 	} else {
@@ -228,6 +209,7 @@ void api_register(const struct api_ctx *ctx, const struct api_request *req,
 		resp->status = 201;
 	}
 	apply_body(ep, &b);
+	status_on_register(ctx->reg, rcu_dereference(*ctx->policy), ep, ctx->now);   /* R1, R4 */
 	resp->body = answer(ctx, ep);
 	json_decref(root);
 }

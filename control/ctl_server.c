@@ -2,10 +2,18 @@
  * Control-socket transport: non-blocking accept, read until a newline,
  * dispatch, queue the answer and write it as the socket allows. The
  * control thread never blocks on a slow or stuck client.
+ *
+ * `watch` is handled here rather than in the command table: it does not
+ * answer once, it turns the connection into a stream of transition events
+ * fed from the daemon's feed each tick (ctl_server_pump). A watcher's
+ * cursor is a sequence number; its output is filled only while under
+ * CTL_WATCH_OUT_MAX, so a slow reader costs bounded memory and, if the feed
+ * overwrites its cursor, gets one {"missed":K,"resume":S} line.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -13,10 +21,16 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <jansson.h>
 
 #define LOG_TAG "ctl"
 #include "control/ctl_server.h"
+#include "control/daemon.h"
+#include "control/registry.h"
+#include "control/transitions.h"
 #include "glournet/log.h"
+
+#define WATCH_USAGE "usage: watch [--from SEQ]"
 
 static void client_close(struct ctl_client *c)
 {
@@ -31,35 +45,210 @@ static void client_close(struct ctl_client *c)
 	free(c);
 }
 
+static size_t out_pending(const struct ctl_client *c)
+{
+	return c->out_len - c->out_off;
+}
+
 static int flush_out(struct ctl_client *c)
 {
 	while (c->out_off < c->out_len) {
 		ssize_t n = send(c->watch.fd, c->out + c->out_off, c->out_len - c->out_off,
 				 MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n < 0)
 			return errno == EAGAIN ? 0 : -errno;
 		c->out_off += (size_t)n;
 	}
-	free(c->out);
-	c->out = NULL;
 	c->out_len = c->out_off = 0;
+	if (!c->watching) {   /* a watcher refills every tick: keep its buffer */
+		free(c->out);
+		c->out = NULL;
+		c->out_cap = 0;
+	}
 	return 0;
 }
 
+/* Appends one line (adds the newline); grows geometrically, so a watcher
+ * queueing thousands of short lines per tick copies each byte O(1) times. */
+static int queue_line(struct ctl_client *c, const char *line, size_t n)
+{
+	if (c->out_off && c->out_len + n + 1 > c->out_cap) {
+		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+	}
+	if (c->out_len + n + 1 > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap * 2 : 4096;
+		while (cap < c->out_len + n + 1)
+			cap *= 2;
+		char *b = realloc(c->out, cap);
+		if (!b)
+			return -ENOMEM;
+		c->out = b;
+		c->out_cap = cap;
+	}
+	memcpy(c->out + c->out_len, line, n);
+	c->out[c->out_len + n] = '\n';
+	c->out_len += n + 1;
+	return 0;
+}
+
+/* Takes ownership of resp (NULL: the answer could not be built). */
 static int queue_out(struct ctl_client *c, char *resp)
 {
-	size_t n = strlen(resp);
-	char *b = realloc(c->out, c->out_len + n + 1);
-	if (!b) {
-		free(resp);
+	if (!resp)
 		return -ENOMEM;
-	}
-	memcpy(b + c->out_len, resp, n);
-	b[c->out_len + n] = '\n';
-	c->out = b;
-	c->out_len += n + 1;
+	int rc = queue_line(c, resp, strlen(resp));
 	free(resp);
+	return rc;
+}
+
+static int queue_json(struct ctl_client *c, json_t *o)
+{
+	if (!o)
+		return -ENOMEM;
+	char *line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return queue_out(c, line);
+}
+
+static int queue_error(struct ctl_client *c, const char *error)
+{
+	return queue_json(c, json_pack("{s:b, s:s}", "ok", 0, "error", error));
+}
+
+/* Arms EPOLLOUT only while there is something to send. */
+static int update_events(struct ctl_client *c)
+{
+	bool want = out_pending(c) > 0;
+	if (want == c->want_out)
+		return 0;
+	c->want_out = want;
+	return loop_mod(c->server->loop, &c->watch, EPOLLIN | (want ? EPOLLOUT : 0));
+}
+
+/* ---- watch ---- */
+
+static json_t *event_json(struct gn_daemon *d, const struct transition *t)
+{
+	if (t->kind == TK_GUARD_RAISED || t->kind == TK_GUARD_RELEASED)
+		return json_pack("{s:{s:I, s:I, s:s, s:I}}", "event", "seq", (json_int_t)t->seq,
+			"time", (json_int_t)t->time,
+			"kind", t->kind == TK_GUARD_RAISED ? "guard-raised" : "guard-released",
+			"count", (json_int_t)t->count);
+	char id[17];
+	snprintf(id, sizeof(id), "%016llx", (unsigned long long)t->id);
+	/* The slot may have been released and reused since: trust it only
+	 * while it still holds this id. */
+	const struct endpoint *ep = registry_by_slot(&d->reg, t->slot);
+	const char *guid = ep && ep->id == t->id ? ep->guid : "";
+	json_t *o = NULL;
+	for (int pass = 0; pass < 2 && !o; pass++, guid = "")   /* "": guid not UTF-8 */
+		o = json_pack("{s:{s:I, s:I, s:s, s:s, s:s, s:s, s:s}}", "event",
+			"seq", (json_int_t)t->seq, "time", (json_int_t)t->time, "id", id,
+			"guid", guid, "old", ep_status_name(t->old_status),
+			"new", ep_status_name(t->new_status), "reason", ep_reason_name(t->reason));
+	return o;
+}
+
+/* Queues events from the client's cursor while its output is under the
+ * limit, then writes what the socket takes. */
+static int pump_client(struct ctl_client *c)
+{
+	struct gn_daemon *d = c->server->daemon;
+	struct transition_feed *f = d->feed;
+	if (f) {
+		uint64_t oldest = feed_oldest_seq(f), next = feed_next_seq(f);
+		if (c->cursor < oldest && out_pending(c) < CTL_WATCH_OUT_MAX) {
+			char line[96];
+			int n = snprintf(line, sizeof(line), "{\"missed\":%llu,\"resume\":%llu}",
+					 (unsigned long long)(oldest - c->cursor),
+					 (unsigned long long)oldest);
+			int rc = queue_line(c, line, (size_t)n);
+			if (rc < 0)
+				return rc;
+			c->server->watch_missed += oldest - c->cursor;
+			c->cursor = oldest;
+		}
+		while (c->cursor >= oldest && c->cursor < next &&
+		       out_pending(c) < CTL_WATCH_OUT_MAX) {
+			int rc = queue_json(c, event_json(d, feed_get(f, c->cursor)));
+			if (rc < 0)
+				return rc;
+			c->cursor++;
+		}
+	}
+	return flush_out(c);
+}
+
+static int parse_seq(const char *s, uint64_t *out)
+{
+	if (!s || !*s || strlen(s) > 20 || strspn(s, "0123456789") != strlen(s))
+		return -EINVAL;
+	errno = 0;
+	unsigned long long v = strtoull(s, NULL, 10);
+	if (errno)
+		return -EINVAL;
+	*out = v;
 	return 0;
+}
+
+/* Reads `watch [--from SEQ]`; false on anything else. */
+static bool watch_args(json_t *argv, bool *has_from, uint64_t *from)
+{
+	size_t argc = json_array_size(argv);
+	const char *opt = json_string_value(json_array_get(argv, 1));
+	*has_from = argc == 3 && opt && strcmp(opt, "--from") == 0;
+	return argc == 1 ||
+	       (*has_from && parse_seq(json_string_value(json_array_get(argv, 2)), from) == 0);
+}
+
+/*
+ * 0: not a watch request (dispatch it); 1: answered, and the connection is
+ * now a watcher when the answer was ok; < 0: could not answer.
+ */
+static int try_watch(struct ctl_client *c, const char *line, size_t len)
+{
+	json_t *req = json_loadb(line, len, 0, NULL);
+	json_t *argv = json_object_get(req, "argv");
+	const char *word = json_string_value(json_array_get(argv, 0));
+	if (!word || strcmp(word, "watch") != 0) {
+		json_decref(req);
+		return 0;
+	}
+	struct gn_daemon *d = c->server->daemon;
+	uint64_t from = 0;
+	bool has_from;
+	bool ok = watch_args(argv, &has_from, &from);
+	json_decref(req);
+	char err[160];
+	int rc;
+	if (!ok) {
+		rc = queue_error(c, WATCH_USAGE);
+		return rc < 0 ? rc : 1;
+	}
+	if (!d->feed) {
+		rc = queue_error(c, "watch: this glournetd keeps no transition feed");
+		return rc < 0 ? rc : 1;
+	}
+	uint64_t next = feed_next_seq(d->feed), oldest = feed_oldest_seq(d->feed);
+	if (has_from && from > next) {
+		/* A cursor from before a restart: the numbering began again. */
+		snprintf(err, sizeof(err), "watch: --from %llu is past the next event %llu "
+			 "(was glournetd restarted?)", (unsigned long long)from,
+			 (unsigned long long)next);
+		rc = queue_error(c, err);
+		return rc < 0 ? rc : 1;
+	}
+	rc = queue_json(c, json_pack("{s:b, s:{s:b, s:I, s:I}}", "ok", 1, "result",
+		"watching", 1, "next", (json_int_t)next, "oldest", (json_int_t)oldest));
+	if (rc < 0)
+		return rc;
+	c->watching = true;
+	c->cursor = !has_from ? next : from ? from : 1;   /* seqs start at 1 */
+	return 1;
 }
 
 /* Answers every complete line in the input buffer. */
@@ -68,9 +257,16 @@ static int handle_lines(struct ctl_client *c)
 	char *start = c->in, *nl;
 	while ((nl = memchr(start, '\n', c->in_len - (size_t)(start - c->in)))) {
 		*nl = '\0';
-		int rc = queue_out(c, ctl_dispatch(c->server->daemon, start, (size_t)(nl - start)));
+		size_t len = (size_t)(nl - start);
+		int rc = try_watch(c, start, len);
+		if (rc == 0)
+			rc = queue_out(c, ctl_dispatch(c->server->daemon, start, len));
 		if (rc < 0)
 			return rc;
+		if (c->watching) {
+			c->in_len = 0;   /* nothing after `watch` is answered */
+			return pump_client(c);
+		}
 		start = nl + 1;
 	}
 	size_t rest = c->in_len - (size_t)(start - c->in);
@@ -89,11 +285,13 @@ static void on_client(struct loop_watch *w, uint32_t events)
 	struct ctl_client *c = w->ctx;
 	if (events & EPOLLIN) {
 		ssize_t n = recv(w->fd, c->in + c->in_len, CTL_MAX_LINE + 1 - c->in_len, 0);
-		if (n == 0 || (n < 0 && errno != EAGAIN)) {
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 			client_close(c);
 			return;
 		}
-		if (n > 0) {
+		if (n > 0 && c->watching) {
+			/* A watcher's input is read only to notice it hang up. */
+		} else if (n > 0) {
 			c->in_len += (size_t)n;
 			if (handle_lines(c) < 0) {
 				client_close(c);
@@ -104,11 +302,19 @@ static void on_client(struct loop_watch *w, uint32_t events)
 		client_close(c);
 		return;
 	}
-	if (flush_out(c) < 0) {
+	/* A watcher that drained its output gets the next events at once,
+	 * not at the next tick: catching up is limited by the reader only. */
+	if ((c->watching ? pump_client(c) : flush_out(c)) < 0 || update_events(c) < 0)
 		client_close(c);
-		return;
+}
+
+void ctl_server_pump(struct ctl_server *s)
+{
+	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++) {
+		struct ctl_client *c = s->clients[i];
+		if (c && c->watching && (pump_client(c) < 0 || update_events(c) < 0))
+			client_close(c);
 	}
-	loop_mod(c->server->loop, &c->watch, EPOLLIN | (c->out ? EPOLLOUT : 0));
 }
 
 static void on_accept(struct loop_watch *w, uint32_t events)

@@ -1,17 +1,24 @@
 /*
  * The control socket's transport: a Unix stream socket, one JSON request
  * per line, one JSON response per line (docs/control-socket.md). What the
- * commands do is in ctl_commands.c.
+ * commands do is in ctl_commands.c, except `watch`, which turns the
+ * connection into a stream of transition events and so lives here.
  */
 #ifndef GLOURNET_CTL_SERVER_H
 #define GLOURNET_CTL_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "control/event_loop.h"
 
 #define CTL_MAX_LINE   65536
 #define CTL_MAX_CLIENTS 64
+/* A watcher's unsent output above this: no more events queued for it until
+ * it reads; if the feed overwrites its cursor meanwhile, it is told how many
+ * it missed. Bounds memory per slow reader. */
+#define CTL_WATCH_OUT_MAX (256 * 1024)
 
 struct gn_daemon;
 
@@ -21,7 +28,10 @@ struct ctl_client {
 	char *in;
 	size_t in_len;
 	char *out;
-	size_t out_len, out_off;
+	size_t out_len, out_off, out_cap;
+	bool want_out;               /* EPOLLOUT is armed */
+	bool watching;               /* after `watch`: events out, input ignored */
+	uint64_t cursor;             /* watching: seq of the next event to send */
 };
 
 struct ctl_server {
@@ -32,11 +42,16 @@ struct ctl_server {
 	struct ctl_client *clients[CTL_MAX_CLIENTS];
 	unsigned long rejected;      /* connections refused: too many clients */
 	unsigned long bad_requests;
+	unsigned long watch_missed;  /* events watchers were told they missed */
 };
 
 int ctl_server_start(struct ctl_server *s, struct event_loop *loop, struct gn_daemon *d,
 		     const char *path);
 void ctl_server_stop(struct ctl_server *s);
+/* Once per event-loop tick, after the sweep: queues new transition events
+ * to every watching client (up to CTL_WATCH_OUT_MAX pending each) and
+ * writes what the sockets take. Never blocks. */
+void ctl_server_pump(struct ctl_server *s);
 
 /* ctl_commands.c: one request line in, one malloc'd response line out. */
 char *ctl_dispatch(struct gn_daemon *d, const char *line, size_t len);

@@ -7,12 +7,15 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <jansson.h>
 
 #include "control/ctl_server.h"
 #include "control/event_loop.h"
 #include "control/http_counters.h"
 #include "control/http_server.h"
 #include "control/options.h"
+#include "control/policy.h"
+#include "control/sweep.h"
 #include "control/registry.h"
 #include "glournet/port.h"
 #include "glournet/slot_table.h"
@@ -23,6 +26,11 @@ struct gn_daemon {
 	struct event_loop loop;
 	struct slot_table table;
 	struct registry reg;
+	struct policy *policy;          /* current snapshot, RCU-swapped (policy_apply.c) */
+	char policy_path[4096];
+	struct sweep_state sweep;
+	struct transition_feed *feed;   /* R8 */
+	struct hb_event_ring *rings[GN_MAX_WORKERS];  /* SHUTDOWNs from the workers */
 	struct http_counters http_counters;
 	struct http_server http;
 	struct ctl_server ctl;
@@ -36,5 +44,12 @@ struct gn_daemon {
 	volatile bool stop_workers;
 	volatile bool quit;
 };
+
+/* Makes `draft` the policy (ownership passes): validated already; persisted
+ * first, then swapped in under RCU, then every endpoint reclassified when
+ * the ranges changed. On failure nothing changes. Adds "settings_rev",
+ * "affected" and "warnings" to `result`. */
+int daemon_policy_commit(struct gn_daemon *d, struct policy *draft, json_t *result, char *err,
+			 size_t errlen);
 
 #endif

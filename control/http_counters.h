@@ -12,7 +12,13 @@
 	X(REGISTER_REKEY,  "register_rekeyed") /* 200, new key (no proof) */ \
 	X(MALFORMED,       "malformed")        /* 400: not JSON, wrong shape */ \
 	X(BAD_FIELD,       "bad_field")        /* 400: a field out of range */ \
+	X(POLL,            "poll")             /* 200 */                     \
+	X(POLL_NOT_MODIFIED, "poll_not_modified") /* 304 */                  \
+	X(EVENT,           "event")            /* 200 */                     \
 	X(UNAUTHORIZED,    "unauthorized")     /* 401: bad enrollment token */ \
+	X(BAD_MAC,         "bad_mac")          /* 401: X-Glournet-Mac wrong */ \
+	X(STALE,           "stale_time")       /* 401: X-Glournet-Time outside the window */ \
+	X(UNKNOWN_ID,      "unknown_id")       /* 404: no such endpoint */   \
 	X(NOT_FOUND,       "not_found")        /* 404: no such path */       \
 	X(BAD_METHOD,      "bad_method")       /* 405 */                     \
 	X(TOO_LARGE,       "too_large")        /* 413 */                     \

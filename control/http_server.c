@@ -32,22 +32,48 @@ static enum MHD_Result send_json(struct MHD_Connection *conn, struct api_respons
 		free(r->body);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	if (r->body)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	if (r->etag[0])
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, r->etag);
 	enum MHD_Result ret = MHD_queue_response(conn, r->status, resp);
 	MHD_destroy_response(resp);
 	return ret;
 }
 
+static const char *header(struct MHD_Connection *conn, const char *name)
+{
+	return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+}
+
+struct api_route {
+	const char *path;
+	const char *method;
+	void (*fn)(const struct api_ctx *, const struct api_request *, struct api_response *);
+};
+
+static const struct api_route routes[] = {
+	{"/v1/register", MHD_HTTP_METHOD_POST, api_register},
+	{"/v1/poll", MHD_HTTP_METHOD_GET, api_poll},
+	{"/v1/event", MHD_HTTP_METHOD_POST, api_event},
+};
+
 static void route(struct http_server *h, struct MHD_Connection *conn, const char *url,
 		  const char *method, struct http_request *rq, struct api_response *resp)
 {
 	const struct api_ctx *ctx = &h->api;
-	if (strcmp(url, "/v1/register") != 0) {
+	const struct api_route *r = NULL;
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (!strcmp(url, routes[i].path))
+			r = &routes[i];
+	if (!r) {
 		api_error(ctx, resp, 404, HTTP_NOT_FOUND, "no such resource");
 		return;
 	}
-	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
-		api_error(ctx, resp, 405, HTTP_BAD_METHOD, "use POST");
+	if (strcmp(method, r->method) != 0) {
+		char msg[64];
+		snprintf(msg, sizeof(msg), "use %s", r->method);
+		api_error(ctx, resp, 405, HTTP_BAD_METHOD, msg);
 		return;
 	}
 	if (rq->too_large) {
@@ -57,13 +83,14 @@ static void route(struct http_server *h, struct MHD_Connection *conn, const char
 	struct api_request req = {
 		.body = rq->body ? rq->body : "",
 		.body_len = rq->len,
-		.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							     MHD_HTTP_HEADER_AUTHORIZATION),
-		.hdr_id = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Glournet-Id"),
-		.hdr_time = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Glournet-Time"),
-		.hdr_mac = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Glournet-Mac"),
+		.authorization = header(conn, MHD_HTTP_HEADER_AUTHORIZATION),
+		.hdr_id = header(conn, "X-Glournet-Id"),
+		.hdr_time = header(conn, "X-Glournet-Time"),
+		.hdr_mac = header(conn, "X-Glournet-Mac"),
+		.hdr_ips = header(conn, "X-Glournet-Ips"),
+		.if_none_match = header(conn, MHD_HTTP_HEADER_IF_NONE_MATCH),
 	};
-	api_register(ctx, &req, resp);
+	r->fn(ctx, &req, resp);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,12 +22,16 @@
 
 #define LOG_TAG "main"
 #include "control/daemon.h"
+#include "control/policy_store.h"
+#include "control/settings.h"
+#include "control/status.h"
 #include "control/sweep.h"
+#include "control/transitions.h"
+#include "glournet/gn_mem.h"
 #include "glournet/coarse_clock.h"
 #include "glournet/log.h"
 #include "glournet/port.h"
 
-uint32_t gn_coarse_now_sec;
 
 static uint32_t wall_seconds(void)
 {
@@ -93,11 +98,15 @@ static int start_dataplane(struct gn_daemon *d)
 		return rc;
 	unsigned w = 0, lcore;
 	RTE_LCORE_FOREACH_WORKER(lcore) {
+		d->rings[w] = gn_table_alloc(sizeof(*d->rings[w]));
+		if (!d->rings[w])
+			return -ENOMEM;
 		d->workers[w] = (struct worker_conf){
 			.index = w, .lcore = lcore, .port_id = port_id, .queue = (uint16_t)w,
 			.udp_port = d->opt.udp_port, .window = d->opt.window, .skew = d->opt.skew,
 			.idle_sleep_us = d->opt.idle_sleep_us, .table = &d->table,
-			.counters = &d->counters[w], .stop = &d->stop_workers,
+			.counters = &d->counters[w], .events = d->rings[w],
+			.stop = &d->stop_workers,
 		};
 		rc = rte_eal_remote_launch(worker_main, &d->workers[w], lcore);
 		if (rc < 0)
@@ -109,6 +118,52 @@ static int start_dataplane(struct gn_daemon *d)
 	return 0;
 }
 
+/* The persisted policy, then the command line's settings on top of it,
+ * through the same validation as `glournetctl set`. */
+static int load_policy(struct gn_daemon *d)
+{
+	char err[512];
+	mkdir(d->opt.state_dir, 0750);
+	snprintf(d->policy_path, sizeof(d->policy_path), "%s/policy.json", d->opt.state_dir);
+	int rc = policy_load(d->policy_path, &d->policy, err, sizeof(err));
+	if (rc < 0) {
+		LOG(ERR, "%s", err);
+		return rc;
+	}
+	rc = registry_reset_ranges(&d->reg, (uint32_t)range_set_count(d->policy->ranges));
+	if (rc < 0)
+		return rc;
+	if (d->opt.n_sets == 0)
+		return policy_save(d->policy_path, d->policy, err, sizeof(err)) < 0 ? -EIO : 0;
+	struct policy *draft = policy_clone(d->policy);
+	if (!draft)
+		return -ENOMEM;
+	for (unsigned i = 0; i < d->opt.n_sets; i++) {
+		if (settings_set(draft, d->opt.set_name[i], d->opt.set_value[i], err, sizeof(err)) < 0) {
+			LOG(ERR, "command line: %s", err);
+			policy_free(draft);
+			return -EINVAL;
+		}
+	}
+	json_t *result = json_object();
+	rc = daemon_policy_commit(d, draft, result, err, sizeof(err));
+	json_decref(result);
+	return rc;
+}
+
+/* SHUTDOWN heartbeats the workers passed on (R6). */
+static void drain_worker_events(struct gn_daemon *d, uint32_t now)
+{
+	struct hb_event ev;
+	for (unsigned w = 0; w < d->nworkers; w++) {
+		while (hb_event_pop(d->rings[w], &ev)) {
+			struct endpoint *ep = registry_by_slot(&d->reg, ev.slot);
+			if (ep && ep->id == ev.id)
+				status_on_shutdown(&d->reg, ep, ev.time, now);
+		}
+	}
+}
+
 static int start_control(struct gn_daemon *d, sigset_t *sigs, struct loop_watch *sigw)
 {
 	int rc = loop_init(&d->loop);
@@ -117,8 +172,18 @@ static int start_control(struct gn_daemon *d, sigset_t *sigs, struct loop_watch 
 	rc = registry_init(&d->reg, &d->table);
 	if (rc < 0)
 		return rc;
+	char log_path[4200];
+	snprintf(log_path, sizeof(log_path), "%s/transitions.log", d->opt.state_dir);
+	d->feed = feed_new(1u << 16, log_path);
+	if (!d->feed)
+		return -ENOMEM;
+	d->reg.feed = d->feed;
+	rc = load_policy(d);
+	if (rc < 0)
+		return rc;
+	d->sweep.started = d->started;
 	d->http.api = (struct api_ctx){.reg = &d->reg, .opt = &d->opt,
-				       .counters = &d->http_counters};
+				       .counters = &d->http_counters, .policy = &d->policy};
 	rc = http_start(&d->http, &d->loop, d->opt.http_listen, &d->opt);
 	if (rc < 0)
 		return rc;
@@ -137,11 +202,14 @@ static void run(struct gn_daemon *d)
 		uint32_t now = wall_seconds();
 		gn_coarse_set(now);
 		d->http.api.now = now;
+		drain_worker_events(d, now);
 		if (now - d->last_sweep >= d->opt.sweep_interval) {
-			sweep_run(&d->reg, now, d->opt.offline_after, &res);
+			sweep_run(&d->sweep, &d->reg, d->policy, now, &res);
 			port_read_stats(d->port_id, &d->port_stats);
 			d->last_sweep = now;
 		}
+		feed_flush(d->feed);
+		ctl_server_pump(&d->ctl);
 		int http_ms = http_tick(&d->http);
 		int timeout = http_ms >= 0 && http_ms < 100 ? http_ms : 100;
 		if (loop_run_once(&d->loop, timeout) < 0)
@@ -159,6 +227,12 @@ static void shutdown_all(struct gn_daemon *d)
 	RTE_ETH_FOREACH_DEV(p)
 		port_stop(p);
 	registry_destroy(&d->reg);
+	sweep_state_free(&d->sweep);
+	if (d->feed) {
+		feed_flush(d->feed);
+		feed_free(d->feed);
+	}
+	policy_free(d->policy);
 	slot_table_destroy(&d->table);
 	loop_close(&d->loop);
 }
@@ -195,7 +269,8 @@ int main(int argc, char **argv)
 	if (rc == 0)
 		rc = start_control(&d, &sigs, &sigw);
 	if (rc == 0) {
-		LOG(INFO, "glournetd %s running; offline after %us", GN_VERSION, d.opt.offline_after);
+		LOG(INFO, "glournetd %s running; policy revision %llu, offline after %us", GN_VERSION,
+		    (unsigned long long)d.policy->rev, d.policy->offline_after);
 		run(&d);
 	} else {
 		LOG(ERR, "start-up failed: %s", strerror(-rc));

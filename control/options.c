@@ -29,10 +29,15 @@ static const char usage_text[] =
 "  --http-max-conns N      concurrent HTTP connections (default 1024)\n"
 "  --http-timeout DUR      idle HTTP connection timeout (default 30s)\n"
 "\n"
-"Status (durations: 30s, 10m, 2h, 1d or seconds):\n"
-"  --offline-after DUR     no contact for this long: offline (default 30m)\n"
-"  --hb-interval DUR       heartbeat interval told to endpoints (default 10m)\n"
-"  --poll-interval DUR     poll interval told to endpoints (default 30m)\n"
+"Policy (persisted in --state-dir; change it live with glournetctl set):\n"
+"  --state-dir DIR         where the policy is kept (default /var/lib/glournet)\n"
+"  --set NAME=VALUE        apply a setting at start, e.g. heartbeat.interval=10m\n"
+"                          (repeatable; glournetctl show settings lists them)\n"
+"  --offline-after DUR     same as --set heartbeat.offline_after=DUR\n"
+"  --hb-interval DUR       same as --set heartbeat.interval=DUR\n"
+"  --poll-interval DUR     same as --set poll.interval=DUR\n"
+"\n"
+"Heartbeat checks (durations: 30s, 10m, 2h, 1d or seconds):\n"
 "  --window DUR            accept heartbeat times this far in the past (default 300s)\n"
 "  --skew DUR              accept heartbeat times this far in the future (default 30s)\n"
 "  --sweep-interval DUR    how often statuses are recomputed (default 1s)\n"
@@ -59,7 +64,7 @@ enum {
 	OPT_TOKEN = 256, OPT_TOKEN_FILE, OPT_UDP_PORT, OPT_HB_ADDR, OPT_HTTP, OPT_HTTP_MAX_CONNS,
 	OPT_HTTP_TIMEOUT, OPT_OFFLINE_AFTER, OPT_HB_INTERVAL, OPT_POLL_INTERVAL, OPT_WINDOW,
 	OPT_SKEW, OPT_SWEEP_INTERVAL, OPT_MAX_ENDPOINTS, OPT_PORT_ID, OPT_RX_DESC, OPT_MBUFS,
-	OPT_IDLE_SLEEP, OPT_CTL_SOCKET, OPT_LOG_LEVEL,
+	OPT_IDLE_SLEEP, OPT_CTL_SOCKET, OPT_LOG_LEVEL, OPT_STATE_DIR, OPT_SET,
 };
 
 static const struct option long_opts[] = {
@@ -83,6 +88,8 @@ static const struct option long_opts[] = {
 	{"idle-sleep-us", required_argument, 0, OPT_IDLE_SLEEP},
 	{"ctl-socket", required_argument, 0, OPT_CTL_SOCKET},
 	{"log-level", required_argument, 0, OPT_LOG_LEVEL},
+	{"state-dir", required_argument, 0, OPT_STATE_DIR},
+	{"set", required_argument, 0, OPT_SET},
 	{"help", no_argument, 0, 'h'},
 	{"version", no_argument, 0, 'V'},
 	{0, 0, 0, 0},
@@ -159,9 +166,7 @@ static void set_defaults(struct gn_options *o)
 	o->udp_port = HB_DEFAULT_PORT;
 	o->http_listen = "[::]:8080";
 	o->ctl_socket = "/run/glournet/glournetd.sock";
-	o->offline_after = 30 * 60;
-	o->hb_interval = 10 * 60;
-	o->poll_interval = 30 * 60;
+	o->state_dir = "/var/lib/glournet";
 	o->window = 300;
 	o->skew = 30;
 	o->sweep_interval = 1;
@@ -173,9 +178,18 @@ static void set_defaults(struct gn_options *o)
 	o->http_timeout = 30;
 }
 
+/* Validated later, with the policy: one validation path for every entry. */
+static int add_set(struct gn_options *o, const char *opt, const char *name, const char *value)
+{
+	if (o->n_sets == GN_MAX_SETS)
+		return bad(opt, value, "too many settings on the command line (at most 32)");
+	o->set_name[o->n_sets] = name;
+	o->set_value[o->n_sets++] = value;
+	return 0;
+}
+
 static int apply(struct gn_options *o, int c, const char *v)
 {
-	const uint32_t max_dur = 129600u * 60; /* STATUS.md: up to 129600 min */
 	uint32_t u;
 	switch (c) {
 	case OPT_TOKEN:
@@ -198,9 +212,17 @@ static int apply(struct gn_options *o, int c, const char *v)
 	case OPT_HTTP: o->http_listen = v; return 0;
 	case OPT_HTTP_MAX_CONNS: return parse_uint("http-max-conns", v, 1, 1000000, &o->http_max_conns);
 	case OPT_HTTP_TIMEOUT: return parse_dur("http-timeout", v, 1, 3600, &o->http_timeout);
-	case OPT_OFFLINE_AFTER: return parse_dur("offline-after", v, 1, max_dur, &o->offline_after);
-	case OPT_HB_INTERVAL: return parse_dur("hb-interval", v, 1, max_dur, &o->hb_interval);
-	case OPT_POLL_INTERVAL: return parse_dur("poll-interval", v, 1, max_dur, &o->poll_interval);
+	case OPT_OFFLINE_AFTER: return add_set(o, "offline-after", "heartbeat.offline_after", v);
+	case OPT_HB_INTERVAL: return add_set(o, "hb-interval", "heartbeat.interval", v);
+	case OPT_POLL_INTERVAL: return add_set(o, "poll-interval", "poll.interval", v);
+	case OPT_STATE_DIR: o->state_dir = v; return 0;
+	case OPT_SET: {
+		char *eq = strchr(v, '=');
+		if (!eq || eq == v)
+			return bad("set", v, "expected NAME=VALUE, e.g. heartbeat.interval=10m");
+		*eq = '\0';   /* argv is ours to cut */
+		return add_set(o, "set", v, eq + 1);
+	}
 	case OPT_WINDOW: return parse_dur("window", v, 1, 86400, &o->window);
 	case OPT_SKEW: return parse_dur("skew", v, 0, 3600, &o->skew);
 	case OPT_SWEEP_INTERVAL: return parse_dur("sweep-interval", v, 1, 3600, &o->sweep_interval);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #define GN_MAX_HB_ADDRS 8
+#define GN_MAX_SETS     32
 
 struct gn_options {
 	uint16_t udp_port;
@@ -16,9 +17,12 @@ struct gn_options {
 	const char *http_listen;      /* "ADDR:PORT", "[V6]:PORT" or "off" */
 	char *token;
 	const char *ctl_socket;
-	uint32_t offline_after;
-	uint32_t hb_interval;
-	uint32_t poll_interval;
+	const char *state_dir;        /* the persisted policy lives here */
+	/* Settings given at start (--set and shorthands), applied on top of the
+	 * persisted policy through the same validation as the CLI. */
+	const char *set_name[GN_MAX_SETS];
+	const char *set_value[GN_MAX_SETS];
+	unsigned n_sets;
 	uint32_t window;
 	uint32_t skew;
 	uint32_t sweep_interval;

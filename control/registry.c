@@ -9,6 +9,7 @@
 
 #define LOG_TAG "reg"
 #include "control/registry.h"
+#include "control/transitions.h"
 #include "glournet/log.h"
 
 static uint64_t guid_hash(const struct registry *r, const char *guid)
@@ -48,6 +49,7 @@ void registry_destroy(struct registry *r)
 	for (uint32_t i = 0; i < r->count; i++)
 		free(r->eps[i].hostname);
 	free(r->eps);
+	free(r->by_range);
 	slot_index_destroy(&r->by_id);
 	slot_index_destroy(&r->by_guid);
 }
@@ -98,15 +100,15 @@ int registry_add(struct registry *r, const char *guid, uint32_t now, struct endp
 	ep->id = fresh_id(r);
 	snprintf(ep->guid, sizeof(ep->guid), "%s", guid);
 	ep->registered = ep->last_register = now;
+	ep->range = -1;
 	if (slot_index_insert(&r->by_id, id_hash(ep->id), slot) < 0 ||
 	    slot_index_insert(&r->by_guid, guid_hash(r, guid), slot) < 0)
 		return -ENOMEM;   /* only after a failed calloc: the daemon is in trouble anyway */
 	r->count++;
-	/* Counted offline until set online, so the counts always add up. */
 	ep->status = EP_OFFLINE;
-	r->offline++;
+	ep->status_since = now;
+	r->by_status[EP_OFFLINE]++;
 	registry_rekey(r, ep);
-	registry_set_status(r, ep, EP_ONLINE, EP_REASON_REGISTERED, now);
 	*out = ep;
 	return 0;
 }
@@ -117,35 +119,66 @@ void registry_rekey(struct registry *r, struct endpoint *ep)
 	slot_table_assign(r->table, ep->slot, ep->id, ep->key);
 }
 
-void registry_set_status(struct registry *r, struct endpoint *ep, enum ep_status st,
-			 enum ep_reason reason, uint32_t now)
+static void count(struct registry *r, const struct endpoint *ep, int delta)
 {
-	ep->reason = reason;
-	if (ep->status == st)
+	r->by_status[ep->status] += (uint32_t)delta;
+	if (ep->unreachable && ep->range >= 0 && (uint32_t)ep->range < r->nranges)
+		r->by_range[ep->range][ep->up] += (uint32_t)delta;
+}
+
+void registry_set_state(struct registry *r, struct endpoint *ep, bool unreachable, bool up,
+			enum ep_reason reason, uint32_t now)
+{
+	enum ep_status old = ep->status, st = ep_status_of(unreachable, up);
+	count(r, ep, -1);
+	ep->unreachable = unreachable;
+	ep->up = up;
+	ep->status = (uint8_t)st;
+	count(r, ep, +1);
+	if (st == old) {
+		if (up)
+			ep->reason = (uint8_t)reason;   /* still online, on newer contact */
 		return;
-	if (ep->status == EP_ONLINE)
-		r->online--;
-	else
-		r->offline--;
-	if (st == EP_ONLINE)
-		r->online++;
-	else
-		r->offline++;
-	ep->status = st;
+	}
+	ep->reason = (uint8_t)reason;
 	ep->status_since = now;
+	if (r->feed) {
+		struct transition t = {.id = ep->id, .slot = ep->slot, .time = now,
+				       .kind = TK_STATUS, .old_status = (uint8_t)old,
+				       .new_status = (uint8_t)st, .reason = (uint8_t)reason};
+		feed_push(r->feed, &t);
+	}
+}
+
+void registry_set_range(struct registry *r, struct endpoint *ep, int32_t range)
+{
+	count(r, ep, -1);
+	ep->range = range;
+	count(r, ep, +1);   /* by_status nets out: only the range moved */
+}
+
+int registry_reset_ranges(struct registry *r, uint32_t nranges)
+{
+	uint32_t (*by_range)[2] = calloc(nranges ? nranges : 1, sizeof(*by_range));
+	if (!by_range)
+		return -ENOMEM;
+	free(r->by_range);
+	r->by_range = by_range;
+	r->nranges = nranges;
+	return 0;
 }
 
 const char *ep_status_name(enum ep_status st)
 {
-	return st == EP_ONLINE ? "online" : "offline";
+	static const char *const names[] = {"online", "offline", "unreachable/online",
+					    "unreachable/offline"};
+	return (unsigned)st < EP_STATUS_COUNT ? names[st] : "unknown";
 }
 
 const char *ep_reason_name(enum ep_reason reason)
 {
-	switch (reason) {
-	case EP_REASON_REGISTERED: return "registered";
-	case EP_REASON_HEARTBEAT: return "heartbeat";
-	case EP_REASON_NO_CONTACT: return "no-contact";
-	}
-	return "unknown";
+	static const char *const names[] = {"registered", "heartbeat", "poll", "event",
+		"no-contact", "shutdown", "unreachable", "reclassified"};
+	_Static_assert(sizeof(names) / sizeof(names[0]) == EP_REASON_COUNT, "a name per reason");
+	return (unsigned)reason < EP_REASON_COUNT ? names[reason] : "unknown";
 }

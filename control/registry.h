@@ -18,13 +18,27 @@
 #define EP_HOSTNAME_MAX 255
 #define EP_MAX_IPS      16
 
-enum ep_status { EP_ONLINE, EP_OFFLINE };
+/* R7: the four status names; unreachable = in the unreachable network. */
+enum ep_status { EP_ONLINE, EP_OFFLINE, EP_UNREACH_ONLINE, EP_UNREACH_OFFLINE, EP_STATUS_COUNT };
 
+/* Why an endpoint's status is what it is (and why a transition happened). */
 enum ep_reason {
 	EP_REASON_REGISTERED,   /* registration is contact (R4) */
-	EP_REASON_HEARTBEAT,
+	EP_REASON_HEARTBEAT,    /* R3 */
+	EP_REASON_POLL,         /* R3 */
+	EP_REASON_EVENT,        /* R5, regular endpoints only */
 	EP_REASON_NO_CONTACT,   /* R6 */
+	EP_REASON_SHUTDOWN,     /* R6 */
+	EP_REASON_UNREACHABLE,  /* R4: unreachable, heartbeat does not apply */
+	EP_REASON_RECLASSIFIED, /* R1: the ranges changed */
+	EP_REASON_COUNT
 };
+
+static inline enum ep_status ep_status_of(bool unreachable, bool up)
+{
+	return unreachable ? (up ? EP_UNREACH_ONLINE : EP_UNREACH_OFFLINE)
+			   : (up ? EP_ONLINE : EP_OFFLINE);
+}
 
 struct ep_addr {
 	uint8_t family;         /* AF_INET or AF_INET6 */
@@ -35,12 +49,19 @@ struct endpoint {
 	uint64_t id;
 	uint32_t slot;
 	uint32_t registered;     /* first registration */
-	uint32_t last_register;  /* latest registration: contact (R4) */
+	uint32_t last_register;  /* latest registration */
+	uint32_t last_ctl_contact; /* latest contact seen by the control plane:
+				    * registration (R4), poll, event (R5) */
 	uint32_t last_heartbeat; /* as of the last sweep */
 	uint32_t last_poll;
+	uint32_t down_at;        /* offline at once at this time (shutdown, R4); 0: no */
 	uint32_t status_since;
+	int32_t  range;          /* unreachable range it is counted under; -1: none */
+	bool     unreachable;    /* R1 */
+	bool     up;             /* online-ness; status = ep_status_of(unreachable, up) */
 	uint8_t  status;         /* enum ep_status */
 	uint8_t  reason;         /* enum ep_reason */
+	uint8_t  ctl_reason;     /* what last_ctl_contact was: registered, poll, event */
 	uint16_t notify_port;
 	uint8_t  nips;
 	uint8_t  key[HB_KEY_LEN];
@@ -49,11 +70,16 @@ struct endpoint {
 	struct ep_addr ips[EP_MAX_IPS];
 };
 
+struct transition_feed;
+
 struct registry {
 	struct endpoint *eps;    /* indexed by slot */
 	uint32_t count;
 	uint32_t cap;
-	uint32_t online, offline;
+	uint32_t by_status[EP_STATUS_COUNT];
+	uint32_t (*by_range)[2]; /* [range][up]: unreachable endpoints per range */
+	uint32_t nranges;
+	struct transition_feed *feed;  /* every status change goes here (R8); may be NULL */
 	struct slot_index by_id;
 	struct slot_index by_guid;
 	uint8_t guid_hash_key[16];
@@ -68,16 +94,22 @@ struct endpoint *registry_by_guid(struct registry *r, const char *guid);
 struct endpoint *registry_by_slot(struct registry *r, uint32_t slot);
 
 /* A new endpoint with a fresh id, slot and key, published to the workers.
- * Its status is online from `now` (registration is contact). */
+ * It starts offline with no contact; the caller applies R4. */
 int registry_add(struct registry *r, const char *guid, uint32_t now, struct endpoint **out);
 
 /* A fresh key for a known endpoint; the old one stops working. */
 void registry_rekey(struct registry *r, struct endpoint *ep);
 
-/* Updates the online/offline counts with the status; for the sweep and
- * for registration. */
-void registry_set_status(struct registry *r, struct endpoint *ep, enum ep_status st,
-			 enum ep_reason reason, uint32_t now);
+/* The one place a status changes: counts follow, and a change of status is
+ * one transition in the feed (R8) with `reason`. */
+void registry_set_state(struct registry *r, struct endpoint *ep, bool unreachable, bool up,
+			enum ep_reason reason, uint32_t now);
+
+/* Moves the endpoint's per-range count to `range` (-1: none). */
+void registry_set_range(struct registry *r, struct endpoint *ep, int32_t range);
+
+/* New ranges: per-range counts restart from zero (callers reclassify). */
+int registry_reset_ranges(struct registry *r, uint32_t nranges);
 
 const char *ep_status_name(enum ep_status st);
 const char *ep_reason_name(enum ep_reason reason);

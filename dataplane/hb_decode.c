@@ -100,12 +100,16 @@ enum hb_verdict hb_decode_payload(const uint8_t *p, struct hb_msg *msg)
 		return HB_BAD_MAGIC;
 	if (w->version != HB_VERSION)
 		return HB_BAD_VERSION;
-	/* Only heartbeats for now; notify-acks become contact in a later step. */
-	if (w->type != HB_TYPE_HEARTBEAT)
+	/* Heartbeats and notify-acks come to us; notifies only go out. */
+	uint16_t allowed;
+	if (w->type == HB_TYPE_HEARTBEAT)
+		allowed = HB_FLAG_SHUTDOWN | HB_FLAG_BOOT;
+	else if (w->type == HB_TYPE_NOTIFY_ACK)
+		allowed = HB_FLAG_SETTINGS | HB_FLAG_COMPONENTS | HB_FLAG_VERIFY;
+	else
 		return HB_BAD_TYPE;
 	msg->flags = hb_be16(w->flags);
-	/* Notify bits (2..4) have no meaning in a heartbeat: reject them too. */
-	if (msg->flags & ~(uint16_t)(HB_FLAG_SHUTDOWN | HB_FLAG_BOOT))
+	if (msg->flags & ~allowed)
 		return HB_BAD_FLAGS;
 	msg->version = w->version;
 	msg->type = w->type;

@@ -17,17 +17,37 @@
 #define BURST          32
 #define IDLE_POLLS     1024
 
+/* The rare accepted heartbeat that is more than a timestamp. */
+static void pass_on(const struct worker_conf *wc, const struct hb_msg *m)
+{
+	struct worker_counters *ctr = wc->counters;
+	if (m->type == HB_TYPE_NOTIFY_ACK) {
+		ctr->notify_acks++;   /* contact, already recorded as a timestamp */
+		return;
+	}
+	if (!(m->flags & HB_FLAG_SHUTDOWN))
+		return;
+	ctr->shutdowns++;
+	struct hb_event ev = {.id = m->id, .slot = m->slot, .time = m->time,
+			      .flags = m->flags, .type = m->type};
+	if (!hb_event_push(wc->events, &ev))
+		ctr->events_dropped++;
+}
+
 static inline void handle_frame(const struct worker_conf *wc, const struct slot_dir *dir,
-				const struct hb_window *win, struct rte_mbuf *m,
-				uint64_t *verdicts)
+				const struct hb_window *win, struct rte_mbuf *m)
 {
 	const uint8_t *payload;
+	struct hb_msg msg;
 	/* Heartbeat frames are tiny: all their bytes sit in the first segment. */
 	enum hb_verdict v = hb_decode_frame(rte_pktmbuf_mtod(m, const uint8_t *),
 					    rte_pktmbuf_data_len(m), wc->udp_port, &payload);
-	if (v == HB_ACCEPTED)
-		v = hb_accept(dir, wc->index, payload, win);
-	verdicts[v]++;
+	if (v == HB_ACCEPTED) {
+		v = hb_accept_msg(dir, wc->index, payload, win, &msg);
+		if (v == HB_ACCEPTED && (msg.flags || msg.type != HB_TYPE_HEARTBEAT))
+			pass_on(wc, &msg);
+	}
+	wc->counters->verdict[v]++;
 }
 
 int worker_main(void *arg)
@@ -57,7 +77,7 @@ int worker_main(void *arg)
 		for (uint16_t i = 0; i < n; i++) {
 			if (i + 1 < n)
 				rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
-			handle_frame(wc, dir, &win, pkts[i], ctr->verdict);
+			handle_frame(wc, dir, &win, pkts[i]);
 		}
 		ctr->rx += n;
 		rte_pktmbuf_free_bulk(pkts, n);

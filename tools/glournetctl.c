@@ -3,7 +3,8 @@
  * glournetd. It stays thin on purpose: the daemon owns the command table
  * (names, arguments, help), so this only sends argv, shows the answer as a
  * table or as JSON, and turns the outcome into the documented exit codes
- * (docs/control-socket.md) that scripts rely on.
+ * (docs/control-socket.md) that scripts rely on. `watch` is the one
+ * command that streams: its answer is followed by events (ctl_watch.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include "ctl/ctl.h"
 
@@ -214,6 +216,67 @@ static int report(const struct options *o, struct ctl_reply *r)
 	return CTL_EXIT_OK;
 }
 
+/* Reads N for --count: a whole number of events, at least 1. */
+static int parse_count(const char *arg, long long *count)
+{
+	char *end;
+
+	errno = 0;
+	*count = strtoll(arg, &end, 10);
+	return errno || end == arg || *end || *count < 1 ? -EINVAL : 0;
+}
+
+/*
+ * watch [--from SEQ] [--count N]: --count is ours, the rest goes to the
+ * daemon, which judges it. --timeout covers the connection and the first
+ * answer only; after it, events may be hours apart.
+ */
+static int run_watch(const struct options *o)
+{
+	char **argv = calloc((size_t)o->argc, sizeof(*argv));
+	long long count = 0;
+	struct ctl_stream st;
+	struct ctl_reply r;
+	int argc = 0, code;
+
+	if (!argv)
+		return CTL_EXIT_ERROR;
+	for (int i = 0; i < o->argc; i++) {
+		const char *arg = o->argv[i];
+
+		if (strcmp(arg, "--count") == 0 && i + 1 >= o->argc) {
+			free(argv);
+			return usage_error("watch --count needs a number");
+		}
+		if (strcmp(arg, "--count") == 0 || strncmp(arg, "--count=", 8) == 0) {
+			const char *n = arg[7] ? arg + 8 : o->argv[++i];
+
+			if (parse_count(n, &count)) {
+				free(argv);
+				return usage_error("watch --count: '%s' is not a "
+						   "number of events (1 or more)", n);
+			}
+			continue;
+		}
+		argv[argc++] = o->argv[i];
+	}
+	ctl_call_stream(o->socket, o->timeout_ms, argc, argv, &r, &st);
+	free(argv);
+	if (r.status != CTL_CALL_OK || !r.ok) {
+		code = report(o, &r);
+	} else {
+		if (!o->json && isatty(STDERR_FILENO))
+			fprintf(stderr, "-- watching glournetd's transitions "
+				"(next #%lld, oldest held #%lld); Ctrl-C to stop --\n",
+				(long long)json_integer_value(json_object_get(r.result, "next")),
+				(long long)json_integer_value(json_object_get(r.result, "oldest")));
+		code = ctl_watch_follow(&st, o->json, count);
+	}
+	ctl_stream_close(&st);
+	ctl_reply_release(&r);
+	return code;
+}
+
 /* --help works without a daemon: the static part always, its commands
  * when it answers. */
 static int run_help(const struct options *o)
@@ -258,6 +321,8 @@ int main(int argc, char **argv)
 		return flush_stdout(run_help(&o));
 	if (o.argc == 0)
 		return usage_error("no command given");
+	if (strcmp(o.argv[0], "watch") == 0)
+		return flush_stdout(run_watch(&o));
 	ctl_call(o.socket, o.timeout_ms, o.argc, o.argv, &r);
 	code = report(&o, &r);
 	ctl_reply_release(&r);

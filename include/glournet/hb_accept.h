@@ -19,8 +19,10 @@ struct hb_window {
 	uint32_t skew;    /* accept time <= now + skew */
 };
 
-static inline enum hb_verdict hb_accept(const struct slot_dir *dir, unsigned worker,
-					const uint8_t *payload, const struct hb_window *win)
+/* Also hands back the decoded message, for the caller's flag handling. */
+static inline enum hb_verdict hb_accept_msg(const struct slot_dir *dir, unsigned worker,
+					    const uint8_t *payload, const struct hb_window *win,
+					    struct hb_msg *out)
 {
 	struct hb_msg m;
 	enum hb_verdict v = hb_decode_payload(payload, &m);
@@ -48,7 +50,16 @@ static inline enum hb_verdict hb_accept(const struct slot_dir *dir, unsigned wor
 	/* Keep the newest: a reordered older heartbeat must not move it back. */
 	if (t > *seen)
 		*seen = t;
+	m.time = t;
+	*out = m;
 	return HB_ACCEPTED;
+}
+
+static inline enum hb_verdict hb_accept(const struct slot_dir *dir, unsigned worker,
+					const uint8_t *payload, const struct hb_window *win)
+{
+	struct hb_msg m;
+	return hb_accept_msg(dir, worker, payload, win, &m);
 }
 
 #endif

@@ -11,11 +11,15 @@
 
 #include "glournet/hb_verdict.h"
 #include "glournet/slot_table.h"
+#include "glournet/spsc_ring.h"
 
 /* Written by one worker only; read (racily, but 64-bit aligned) by control. */
 struct worker_counters {
 	uint64_t rx;
 	uint64_t verdict[HB_VERDICT_COUNT];
+	uint64_t notify_acks;     /* accepted, of type notify-ack */
+	uint64_t shutdowns;       /* accepted, with SHUTDOWN */
+	uint64_t events_dropped;  /* SHUTDOWN not passed on: event ring full */
 } __attribute__((aligned(64)));
 
 struct worker_conf {
@@ -29,6 +33,7 @@ struct worker_conf {
 	uint32_t idle_sleep_us;  /* 0: pure polling */
 	struct slot_table *table;
 	struct worker_counters *counters;
+	struct hb_event_ring *events;   /* SHUTDOWN heartbeats, for the control thread */
 	volatile bool *stop;
 };
 

@@ -1,6 +1,6 @@
 /*
- * Fuzz target: any bytes as the body of POST /v1/register (with a valid
- * token). Every answer must be a JSON object with the protocol's status
+ * Fuzz target: any bytes as the body of POST /v1/register or /v1/event, or
+ * headers of GET /v1/poll (with a valid token). Every answer must be a JSON object with the protocol's status
  * codes; nothing may crash or leak.
  */
 #include <stdint.h>
@@ -18,6 +18,7 @@ static struct slot_table table;
 static struct registry reg;
 static struct gn_options opt;
 static struct http_counters counters;
+static struct policy *policy;
 
 static void setup(void)
 {
@@ -26,20 +27,20 @@ static void setup(void)
 		return;
 	done = 1;
 	if (sodium_init() < 0 || slot_table_init(&table, 1, 1u << 16) < 0 ||
-	    registry_init(&reg, &table) < 0)
+	    registry_init(&reg, &table) < 0 || !(policy = policy_new_default()) ||
+	    registry_reset_ranges(&reg, 0) < 0)
 		abort();
 	opt.token = "t";
 	opt.window = 300;
 	opt.skew = 30;
-	opt.hb_interval = 600;
-	opt.poll_interval = 1800;
 	opt.udp_port = 7100;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	setup();
-	struct api_ctx ctx = {.reg = &reg, .opt = &opt, .counters = &counters, .now = 1795000000};
+	struct api_ctx ctx = {.reg = &reg, .opt = &opt, .counters = &counters, .policy = &policy,
+			      .now = 1795000000};
 	/* The first byte picks which proof headers come along. */
 	const char *hid = size && (data[0] & 1) ? "0000000000000001" : NULL;
 	const char *htime = size && (data[0] & 2) ? "1795000000" : NULL;
@@ -48,9 +49,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				  .authorization = "Bearer t", .hdr_id = hid, .hdr_time = htime,
 				  .hdr_mac = hmac};
 	struct api_response resp = {0};
-	api_register(&ctx, &req, &resp);
-	if (resp.status != 200 && resp.status != 201 && resp.status != 400 && resp.status != 503)
+	/* The second byte picks the endpoint: register, poll or event. */
+	switch (size > 1 ? data[1] % 3 : 0) {
+	case 0: api_register(&ctx, &req, &resp); break;
+	case 1: api_poll(&ctx, &req, &resp); break;
+	case 2: api_event(&ctx, &req, &resp); break;
+	}
+	if (resp.status != 200 && resp.status != 201 && resp.status != 304 && resp.status != 400 &&
+	    resp.status != 401 && resp.status != 404 && resp.status != 503)
 		abort();
+	if (resp.status == 304) {
+		free(resp.body);
+		return 0;
+	}
 	json_t *o = json_loads(resp.body, 0, NULL);
 	if (!json_is_object(o))
 		abort();

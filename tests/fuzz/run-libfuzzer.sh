@@ -9,10 +9,10 @@ SECS=${1:-60}
 mkdir -p "$OUT"
 CFLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -I$SRC/include -I$SRC"
 clang $CFLAGS -o "$OUT/fuzz_frame" "$SRC/tests/fuzz/fuzz_frame.c" \
-	"$SRC"/dataplane/{hb_decode,slot_table,gn_mem}.c -lsodium -lurcu-qsbr -ljemalloc
+	"$SRC"/dataplane/{hb_decode,slot_table,gn_mem,coarse_clock}.c -lsodium -lurcu-qsbr -ljemalloc
 clang $CFLAGS -o "$OUT/fuzz_register" "$SRC/tests/fuzz/fuzz_register.c" \
-	"$SRC"/control/{api_register,registry,slot_index,log}.c \
-	"$SRC"/dataplane/{slot_table,gn_mem,hb_decode}.c -lsodium -lurcu-qsbr -ljemalloc -ljansson
+	"$SRC"/control/{api_register,api_auth,api_poll,registry,slot_index,log,status,policy,ranges,transitions}.c \
+	"$SRC"/dataplane/{slot_table,gn_mem,hb_decode,coarse_clock}.c -lsodium -lurcu-qsbr -ljemalloc -ljansson
 for t in frame register; do
 	mkdir -p "$OUT/corpus-$t"
 	cp -n "$SRC"/tests/fuzz/seeds/$t-* "$OUT/corpus-$t/"

@@ -45,11 +45,18 @@ ctlj() { "$CTL" -s "$SOCK" -j "$@"; }
 # start_daemon [glournetd options...]: on the lab's host end, --no-huge.
 start_daemon() {
 	lab_up "$TAG"
+	start_daemon_only "$@"
+}
+
+# The same on an existing lab (a restart).
+start_daemon_only() {
+	mkdir -p "$WORK/gnstate"
 	"$GLOURNETD" --token "$TOKEN" --http "127.0.0.1:$HTTP_PORT" --ctl-socket "$SOCK" \
+		--state-dir "$WORK/gnstate" \
 		--hb-addr "$LAB_COLLECTOR4" --hb-addr "$LAB_COLLECTOR6" --idle-sleep-us 200 "$@" \
 		-- -l 0,1 --no-huge --no-shconf -m 256 --file-prefix "gn-$TAG" --no-pci \
 		--vdev "net_af_packet0,iface=$(lab_host "$TAG")" --log-level=lib.eal:warning \
-		>"$WORK/daemon.log" 2>&1 &
+		>>"$WORK/daemon.log" 2>&1 &
 	DAEMON_PID=$!
 	for _ in $(seq 200); do
 		ctl show status >/dev/null 2>&1 && break
@@ -75,6 +82,21 @@ wait_field() {
 		sleep 0.1
 	done
 	fail "$* $path: want $want, got $got after ${secs}s"
+}
+
+stop_daemon() {
+	kill -TERM "$DAEMON_PID"
+	wait "$DAEMON_PID" || fail "glournetd exited with an error on SIGTERM"
+	DAEMON_PID=
+}
+
+# expect_refused MESSAGE_PART CTL_ARGS...: the CLI exits 1 and names it.
+expect_refused() {
+	local part=$1; shift
+	local out rc=0
+	out=$(ctl "$@" 2>&1) || rc=$?
+	[ $rc -eq 1 ] || fail "glournetctl $*: exit $rc, want 1 (refused)"
+	grep -qF -- "$part" <<<"$out" || fail "glournetctl $*: message '$out' does not name '$part'"
 }
 
 state_line() { grep -v '^#' "$WORK/state" | sed -n "$(($1 + 1))p"; }

@@ -9,7 +9,9 @@ BUILD=${BUILD:-$SRC/build}
 . "$SRC/tests/integration/lib.sh"
 
 OFFLINE_AFTER=4
-start_daemon --offline-after ${OFFLINE_AFTER}s --sweep-interval 1s
+# The guard (R10) would rightly hold the final mass offline: tested elsewhere.
+start_daemon --hb-interval 1s --offline-after ${OFFLINE_AFTER}s --sweep-interval 1s \
+	--set guard.threshold=0
 
 # 20 endpoints register over HTTP; registration is contact (R4).
 "$AGENT" register --server "http://127.0.0.1:$HTTP_PORT" --token "$TOKEN" --count 20 \

@@ -8,7 +8,8 @@ Speaks the protocol of docs/control-socket.md (one JSON line per request and
 per response, several requests per connection, longest command match) with
 canned answers for `help`, `show status`, `show client` (id
 00000000000000aa / guid g-1 is known, anything else is an error) and
-`show stats` (2 workers). Prints "ready" on stdout once it accepts
+`show stats` (2 workers), and `watch [--from SEQ]`, which streams canned
+transition events (see WATCH_* below). Prints "ready" on stdout once it accepts
 connections; exits after --lifetime seconds (default 30) or on SIGTERM /
 SIGINT, removing the socket.
 
@@ -46,6 +47,17 @@ DROP_REASONS = [
 
 class CommandError(Exception):
     """A failure the daemon reports as {"ok": false, "error": ...}."""
+
+
+class Stream(Exception):
+    """The answer opens a stream: send `first`, then each (delay, line),
+    then keep the connection open `hold` seconds and close it."""
+
+    def __init__(self, first, lines, hold):
+        super().__init__("stream")
+        self.first = first
+        self.lines = lines
+        self.hold = hold
 
 
 class RawReply(Exception):
@@ -119,6 +131,68 @@ def cmd_show_stats(args):
     return {"workers": workers, "total": total, "http": http}
 
 
+# The fake feed holds events 5..9 (next 10). A watcher then gets 10 and
+# 11 live, a missed notice for 12..14 (as if it had read too slowly), 15,
+# a pause longer than a short --timeout, 16 and 17; the connection stays
+# open WATCH_HOLD seconds more and then closes.
+WATCH_T = 1795000000
+WATCH_HOLD = 2.0
+
+
+def status_event(seq, ident, guid, old, new, reason):
+    return {"seq": seq, "time": WATCH_T + seq, "id": ident, "guid": guid,
+            "old": old, "new": new, "reason": reason}
+
+
+def guard_event(seq, kind, count):
+    return {"seq": seq, "time": WATCH_T + seq, "kind": kind, "count": count}
+
+
+WATCH_HELD = [
+    status_event(5, "00000000000000aa", "g-1", "online", "offline",
+                 "no-contact"),
+    status_event(6, "00000000000000bb", "g-2", "unreachable/offline",
+                 "unreachable/online", "poll"),
+    guard_event(7, "guard-raised", 120),
+    guard_event(8, "guard-released", 120),
+    status_event(9, "00000000000000cc", "", "offline", "online",
+                 "registered"),
+]
+WATCH_LIVE = [
+    (0.05, {"event": status_event(10, "00000000000000aa", "g-1", "offline",
+                                  "online", "heartbeat")}),
+    (0.05, {"event": status_event(11, "00000000000000aa", "g-1", "online",
+                                  "offline", "shutdown")}),
+    (0.05, {"missed": 3, "resume": 15}),
+    (0.05, {"event": guard_event(15, "guard-raised", 42)}),
+    (0.5, {"event": status_event(16, "00000000000000bb", "g-2",
+                                 "unreachable/online", "unreachable/offline",
+                                 "no-contact")}),
+    (0.05, {"event": guard_event(17, "guard-released", 42)}),
+]
+
+
+def cmd_watch(args):
+    oldest, nxt = WATCH_HELD[0]["seq"], WATCH_HELD[-1]["seq"] + 1
+    if not args:
+        cursor = nxt
+    elif len(args) == 2 and args[0] == "--from" and args[1].isdigit():
+        cursor = max(int(args[1]), 1)
+    else:
+        raise CommandError("usage: watch [--from SEQ]")
+    if cursor > nxt:
+        raise CommandError(f"watch: --from {cursor} is past the next event "
+                           f"{nxt} (was glournetd restarted?)")
+    lines = []
+    if cursor < oldest:
+        lines.append((0, {"missed": oldest - cursor, "resume": oldest}))
+        cursor = oldest
+    lines += [(0, {"event": e}) for e in WATCH_HELD if e["seq"] >= cursor]
+    first = {"ok": True, "result": {"watching": True, "next": nxt,
+                                    "oldest": oldest}}
+    raise Stream(first, lines + WATCH_LIVE, WATCH_HOLD)
+
+
 def arg_number(args, what):
     try:
         return float(args[0])
@@ -178,6 +252,7 @@ COMMANDS = {
     "show status": (cmd_show_status, "", "collector overview"),
     "show client": (cmd_show_client, "<id or guid>", "one client's state"),
     "show stats": (cmd_show_stats, "", "per-worker packet counters"),
+    "watch": (cmd_watch, "[--from SEQ]", "follow status transitions live"),
     "debug slow": (cmd_debug_slow, "<sec>", ""),
     "debug garbage": (cmd_debug_garbage, "", ""),
     "debug noresult": (cmd_debug_noresult, "", ""),
@@ -234,6 +309,17 @@ class Handler(socketserver.StreamRequestHandler):
             except RawReply as raw:
                 self.send_raw(raw)
                 return
+            except Stream as stream:
+                self.send_stream(stream)
+                return
+
+    def send_stream(self, stream):
+        """Like the daemon, reads nothing more: a watch is one-way."""
+        self.wfile.write(encode(stream.first))
+        for delay, obj in stream.lines:
+            time.sleep(delay)
+            self.wfile.write(encode(obj))
+        time.sleep(stream.hold)
 
     def send_raw(self, raw):
         if raw.data is None:

@@ -52,6 +52,45 @@ v=$($C -s $S -j show status | python3 -c 'import json,sys; print(json.load(sys.s
 [ "$v" = 1 ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL -j online=$v"; }
 out=$($C -s $S show client g-1); grep -Eq '^id +00000000000000aa$' <<<"$out" && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL client table"; }
 out=$($C -s $S show client nosuch 2>&1 >/dev/null); grep -q nosuch <<<"$out" && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL error names the client: $out"; }
+# watch: a stream after the first answer (the fake's canned events: held
+# 5..9; live 10, 11, a missed notice for 12..14, 15, a pause, 16, 17, close).
+ok(){ pass=$((pass+1)); }; ko(){ fail=$((fail+1)); echo "FAIL $*"; }
+check 0 "watch --count 3" $C -s $S watch --count 3
+[ $(wc -l <$T/t.out) = 3 ] && ok || ko "watch: $(cat $T/t.out)"
+grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z  #10  00000000000000aa  g-1  offline -> online  \(heartbeat\)$' $T/t.out && ok || ko "watch line: $(head -1 $T/t.out)"
+grep -Eq 'Z  #15  GUARD RAISED: 42 endpoints held$' $T/t.out && ok || ko "guard line: $(cat $T/t.out)"
+grep -qx -- '-- missed 3 events; resuming at #15 --' $T/t.err && ok || ko "missed notice: $(cat $T/t.err)"
+check 0 "watch -j --count 3" $C -j -s $S watch --count 3
+python3 -c '
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert [o.get("seq") for o in lines] == [10, 11, None, 15], lines
+assert lines[2] == {"missed": 3, "resume": 15}, lines[2]
+assert lines[0] == {"seq": 10, "time": 1795000010, "id": "00000000000000aa", "guid": "g-1", "old": "offline", "new": "online", "reason": "heartbeat"}, lines[0]
+assert lines[3] == {"seq": 15, "time": 1795000015, "kind": "guard-raised", "count": 42}, lines[3]
+' $T/t.out && ok || ko "watch -j lines: $(cat $T/t.out)"
+[ -s $T/t.err ] && ko "watch -j wrote to stderr: $(cat $T/t.err)" || ok
+check 0 "watch --from" $C -s $S watch --from 3 --count 5
+grep -qx -- '-- missed 2 events; resuming at #5 --' $T/t.err && ok || ko "missed from: $(cat $T/t.err)"
+sed -n 2p $T/t.out | grep -Eq 'Z  #6  00000000000000bb  g-2  unreachable/offline -> unreachable/online  \(poll\)$' && ok || ko "from line 2: $(cat $T/t.out)"
+sed -n 4p $T/t.out | grep -Eq 'Z  #8  GUARD RELEASED: 120 endpoints released$' && ok || ko "released: $(cat $T/t.out)"
+sed -n 5p $T/t.out | grep -Eq 'Z  #9  00000000000000cc  -  offline -> online  \(registered\)$' && ok || ko "no guid: $(cat $T/t.out)"
+check 0 "watch --count= past a pause > --timeout" $C -s $S --timeout 0.2 watch --count=4
+check 1 "watch: daemon closes" $C -s $S watch --count 100
+grep -q 'closed the connection' $T/t.err && [ $(wc -l <$T/t.out) = 5 ] && ok || ko "closed: $(cat $T/t.out $T/t.err)"
+check 1 "watch: daemon rejects --from" $C -s $S watch --from x
+grep -q 'usage: watch' $T/t.err && ok || ko "usage from daemon: $(cat $T/t.err)"
+check 1 "watch: --from past next" $C -j -s $S watch --from 99
+check 2 "watch --count 0" $C -s $S watch --count 0
+check 2 "watch --count x" $C -s $S watch --count x
+check 2 "watch --count" $C -s $S watch --count
+check 3 "watch, no daemon" $C -s $T/none.sock watch
+for sig in INT TERM; do
+  $C -s $S watch >$T/w.out 2>$T/w.err & wp=$!
+  for i in $(seq 30); do [ $(wc -l <$T/w.out) -ge 2 ] && break; sleep 0.05; done
+  kill -$sig $wp; wait $wp; rc=$?
+  [ $rc = 0 ] && [ $(wc -l <$T/w.out) -ge 2 ] && ok || ko "watch SIG$sig rc=$rc: $(cat $T/w.out $T/w.err)"
+done
 kill -TERM $FPID; wait $FPID; echo "daemon exit=$?"; [ -e $S ] && echo "socket left behind!"
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

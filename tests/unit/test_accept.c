@@ -447,7 +447,7 @@ static void test_decode_faults_pass_through(void **state)
 	p[4] = 2;
 	assert_int_equal(hb_accept(t.dir, 0, p, &win), HB_BAD_VERSION);
 	build_hb(p, SLOT_A, NOW, ID_A, 0, key_a);
-	p[5] = HB_TYPE_NOTIFY_ACK;
+	p[5] = HB_TYPE_NOTIFY;
 	assert_int_equal(hb_accept(t.dir, 0, p, &win), HB_BAD_TYPE);
 	assert_int_equal(slot_table_last_seen(&t, SLOT_A), 0);
 }

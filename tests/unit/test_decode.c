@@ -5,9 +5,12 @@
  * without options) and IPv6, and that every way a frame can fail ends in
  * its own specific verdict; that hb_decode_payload converts each field
  * from big-endian at its documented offset and rejects bad magic, version,
- * type and flags; that no truncation of a valid frame is accepted or read
- * past its end (each prefix lives in an exactly-sized heap block, so
- * valgrind/ASan see any overread); and that every verdict has a distinct name.
+ * type and flags: a heartbeat (type 1) carries only SHUTDOWN and BOOT, a
+ * notify-ack (type 3) only SETTINGS, COMPONENTS and VERIFY, a notify
+ * (type 2, server to endpoint only) and undefined types are bad_type; that
+ * no truncation of a valid frame is accepted or read past its end (each
+ * prefix ends at a PROT_NONE page, so an overread faults); and that every
+ * verdict has a distinct name.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +18,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "glournet/hb_decode.h"
@@ -107,15 +112,46 @@ static const uint8_t frame_v4_opts[] = {
 static const uint8_t payload[HB_PAYLOAD_LEN] = { HB_BYTES };
 
 /*
- * Decodes `len` bytes of `src` from an exactly-sized heap copy. Returns the
- * verdict; on acceptance *pl_off is the payload's offset in the frame and
- * the payload is checked to be byte-identical to the one we built.
+ * The buffer a frame is decoded from ends exactly at an inaccessible page:
+ * any read past `len` faults, under any allocator (glournet links jemalloc,
+ * whose malloc valgrind does not track by default) and without valgrind.
+ */
+static uint8_t *guard_area;
+static long page;
+
+static int setup(void **state)
+{
+	(void)state;
+	page = sysconf(_SC_PAGESIZE);
+	guard_area = mmap(NULL, 2 * (size_t)page, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (guard_area == MAP_FAILED)
+		return -1;
+	return mprotect(guard_area + page, (size_t)page, PROT_NONE);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	return munmap(guard_area, 2 * (size_t)page);
+}
+
+/*
+ * Decodes `len` bytes of `src` from a copy that ends at the guard page (and
+ * is also checked under valgrind/ASan as an exactly-sized heap block).
+ * Returns the verdict; on acceptance *pl_off is the payload's offset.
  */
 static enum hb_verdict decode_exact(const uint8_t *src, size_t len, uint16_t port, long *pl_off)
 {
-	uint8_t *buf = malloc(len ? len : 1);
-	assert_non_null(buf);
+	assert_true(len <= (size_t)page);
+	uint8_t *buf = guard_area + page - len;
 	memcpy(buf, src, len);
+	uint8_t *heap = malloc(len ? len : 1);
+	assert_non_null(heap);
+	memcpy(heap, src, len);
+	const uint8_t *hpl = NULL;
+	enum hb_verdict hv = hb_decode_frame(heap, (uint32_t)len, port, &hpl);
+	free(heap);
 	const uint8_t *pl = NULL;
 	enum hb_verdict v = hb_decode_frame(buf, (uint32_t)len, port, &pl);
 	if (pl_off)
@@ -129,7 +165,7 @@ static enum hb_verdict decode_exact(const uint8_t *src, size_t len, uint16_t por
 		struct hb_msg m;
 		assert_int_equal(hb_decode_payload(pl, &m), HB_ACCEPTED);
 	}
-	free(buf);
+	assert_int_equal(hv, v);
 	return v;
 }
 
@@ -278,12 +314,88 @@ static void test_payload_bad_type(void **state)
 	(void)state;
 	struct hb_msg m;
 	COPY(p, payload);
+	/* A notify only ever goes from the server to an endpoint: bad_type
+	 * whatever its flags (its own, none, or reserved ones). */
 	p[5] = HB_TYPE_NOTIFY;
 	assert_int_equal(hb_decode_payload(p, &m), HB_BAD_TYPE);
-	p[5] = HB_TYPE_NOTIFY_ACK;
+	hb_put16(p + 6, HB_FLAG_SETTINGS);
 	assert_int_equal(hb_decode_payload(p, &m), HB_BAD_TYPE);
+	hb_put16(p + 6, 0);
+	assert_int_equal(hb_decode_payload(p, &m), HB_BAD_TYPE);
+	hb_put16(p + 6, 0x8000);
+	assert_int_equal(hb_decode_payload(p, &m), HB_BAD_TYPE);
+	hb_put16(p + 6, HB_FLAG_BOOT);
+	/* Types the protocol does not define. */
 	p[5] = 0;
 	assert_int_equal(hb_decode_payload(p, &m), HB_BAD_TYPE);
+	p[5] = 4;
+	assert_int_equal(hb_decode_payload(p, &m), HB_BAD_TYPE);
+	p[5] = 0xFF;
+	assert_int_equal(hb_decode_payload(p, &m), HB_BAD_TYPE);
+}
+
+/*
+ * Type 3 (notify-ack, PROTOCOL.md §2): the endpoint echoes the flags of the
+ * notify it answers, SETTINGS, COMPONENTS and VERIFY (bits 2..4), in any
+ * combination. Every other bit is bad_flags, the heartbeat's SHUTDOWN and
+ * BOOT included.
+ */
+static void test_payload_notify_ack(void **state)
+{
+	(void)state;
+	struct hb_msg m;
+	COPY(p, payload);
+	p[5] = HB_TYPE_NOTIFY_ACK;
+	static const uint16_t notify_flags[] = {HB_FLAG_SETTINGS, HB_FLAG_COMPONENTS,
+						HB_FLAG_VERIFY};
+	for (unsigned combo = 1; combo < 8; combo++) {
+		uint16_t flags = 0;
+		for (unsigned b = 0; b < 3; b++)
+			if (combo & (1u << b))
+				flags |= notify_flags[b];
+		hb_put16(p + 6, flags);
+		memset(&m, 0, sizeof(m));
+		if (hb_decode_payload(p, &m) != HB_ACCEPTED)
+			fail_msg("notify-ack with flags 0x%04x refused", flags);
+		assert_int_equal(m.type, HB_TYPE_NOTIFY_ACK);
+		assert_int_equal(m.flags, flags);
+		/* The other fields decode as in a heartbeat. */
+		assert_int_equal(m.version, 1);
+		assert_int_equal(m.slot, 0x11223344u);
+		assert_int_equal(m.time, 0x55667788u);
+		assert_int_equal(m.id, 0x99AABBCCDDEEF001ull);
+		static const uint8_t mac[8] = {0xA1, 0xA2, 0xA3, 0xA4, 0xA5, 0xA6, 0xA7, 0xA8};
+		assert_memory_equal(m.mac, mac, 8);
+	}
+	/* Any other bit, alone or beside a valid one. */
+	for (int bit = 0; bit < 16; bit++) {
+		if (bit >= 2 && bit <= 4)
+			continue;
+		hb_put16(p + 6, (uint16_t)(1u << bit));
+		if (hb_decode_payload(p, &m) != HB_BAD_FLAGS)
+			fail_msg("notify-ack flag bit %d not rejected", bit);
+		hb_put16(p + 6, (uint16_t)(HB_FLAG_SETTINGS | 1u << bit));
+		if (hb_decode_payload(p, &m) != HB_BAD_FLAGS)
+			fail_msg("notify-ack flag bit %d with SETTINGS not rejected", bit);
+	}
+	hb_put16(p + 6, HB_FLAG_SHUTDOWN | HB_FLAG_BOOT);
+	assert_int_equal(hb_decode_payload(p, &m), HB_BAD_FLAGS);
+	hb_put16(p + 6, 0xFFFF);
+	assert_int_equal(hb_decode_payload(p, &m), HB_BAD_FLAGS);
+	/* Through the frame path: the frame decoder does not look at the type. */
+	COPY(f, frame_v4);
+	f[V4_PL + 5] = HB_TYPE_NOTIFY_ACK;
+	hb_put16(f + V4_PL + 6, HB_FLAG_VERIFY);
+	const uint8_t *pl = NULL;
+	assert_int_equal(decode_exact(f, sizeof(f), PORT, NULL), HB_ACCEPTED);
+	assert_int_equal(hb_decode_frame(f, sizeof(f), PORT, &pl), HB_ACCEPTED);
+	assert_int_equal(hb_decode_payload(pl, &m), HB_ACCEPTED);
+	assert_int_equal(m.type, HB_TYPE_NOTIFY_ACK);
+	assert_int_equal(m.flags, HB_FLAG_VERIFY);
+	/* The template's BOOT flag in a notify-ack: refused. */
+	hb_put16(f + V4_PL + 6, HB_FLAG_BOOT);
+	assert_int_equal(hb_decode_frame(f, sizeof(f), PORT, &pl), HB_ACCEPTED);
+	assert_int_equal(hb_decode_payload(pl, &m), HB_BAD_FLAGS);
 }
 
 static void test_payload_flags(void **state)
@@ -291,8 +403,9 @@ static void test_payload_flags(void **state)
 	(void)state;
 	struct hb_msg m;
 	COPY(p, payload);
-	/* Every bit but SHUTDOWN and BOOT is refused in a heartbeat: the
-	 * reserved ones and the notify-only ones (2..4). */
+	/* Every bit but SHUTDOWN and BOOT is refused in a heartbeat (type 1):
+	 * the reserved ones and the notify-only ones (2..4), which a
+	 * notify-ack may carry. */
 	for (int bit = 2; bit < 16; bit++) {
 		hb_put16(p + 6, (uint16_t)(1u << bit));
 		if (hb_decode_payload(p, &m) != HB_BAD_FLAGS)
@@ -501,7 +614,9 @@ static void test_frame_then_payload(void **state)
 		{V4_PL + 0, 0x00, HB_BAD_MAGIC},
 		{V4_PL + 4, 0x02, HB_BAD_VERSION},
 		{V4_PL + 5, 0x02, HB_BAD_TYPE},
-		{V4_PL + 5, 0x03, HB_BAD_TYPE},
+		{V4_PL + 5, 0x00, HB_BAD_TYPE},
+		{V4_PL + 5, 0x04, HB_BAD_TYPE},
+		{V4_PL + 5, 0x03, HB_BAD_FLAGS},        /* notify-ack with the template's BOOT */
 		{V4_PL + 6, 0x80, HB_BAD_FLAGS},
 		{V4_PL + 7, 0x20, HB_BAD_FLAGS},
 		{V4_PL + 7, 0x03, HB_ACCEPTED},
@@ -598,6 +713,7 @@ int main(void)
 		cmocka_unit_test(test_payload_bad_magic),
 		cmocka_unit_test(test_payload_bad_version),
 		cmocka_unit_test(test_payload_bad_type),
+		cmocka_unit_test(test_payload_notify_ack),
 		cmocka_unit_test(test_payload_flags),
 		cmocka_unit_test(test_short_ethernet),
 		cmocka_unit_test(test_not_ip),
@@ -617,5 +733,5 @@ int main(void)
 		cmocka_unit_test(test_truncation_lying_lengths),
 		cmocka_unit_test(test_verdict_names),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, setup, teardown);
 }

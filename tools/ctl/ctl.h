@@ -2,12 +2,14 @@
  * Internal interface of glournetctl, split by concern: talking to the
  * control socket (ctl_client.c), laying out aligned text tables
  * (ctl_table.c), turning any JSON result into tables (ctl_render.c) and the
- * friendlier views of the known commands (ctl_views.c). glournetctl.c only
- * parses options, picks a view and maps outcomes to exit codes.
+ * friendlier views of the known commands (ctl_views.c), following the
+ * transition stream of `watch` (ctl_watch.c). glournetctl.c only parses
+ * options, picks a view and maps outcomes to exit codes.
  */
 #ifndef GLOURNET_CTL_H
 #define GLOURNET_CTL_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -50,6 +52,27 @@ struct ctl_reply {
 void ctl_call(const char *path, int timeout_ms, int argc, char **argv,
 	      struct ctl_reply *reply);
 void ctl_reply_release(struct ctl_reply *reply);
+
+/* A connection that goes on after its first answer (watch). */
+struct ctl_stream {
+	int fd;			/* -1: closed */
+	char *buf;		/* received, not yet handed out: [start, end) */
+	size_t cap, start, end, scan;
+	bool eof;
+};
+
+/* ctl_call for a streaming command: on an ok answer the connection stays
+ * open in *st (lines already received after the answer included);
+ * otherwise st->fd is -1. Close it with ctl_stream_close either way. */
+void ctl_call_stream(const char *path, int timeout_ms, int argc, char **argv,
+		     struct ctl_reply *reply, struct ctl_stream *st);
+/* The next line, however long it takes: 1 with *line and *len (no newline,
+ * not NUL-terminated, valid until the next call), 0 when the daemon closed
+ * the connection, -EINTR when a signal left unblocked by sigmask arrived
+ * (sigmask as for ppoll), or another negative errno. */
+int ctl_stream_next(struct ctl_stream *st, const sigset_t *sigmask,
+		    const char **line, size_t *len);
+void ctl_stream_close(struct ctl_stream *st);
 
 /* ---- ctl_table.c: aligned columns ---- */
 
@@ -94,5 +117,16 @@ int ctl_view_status(FILE *out, json_t *result);
 int ctl_view_client(FILE *out, json_t *result);
 int ctl_view_stats(FILE *out, json_t *result);
 int ctl_view_help(FILE *out, json_t *result);
+
+/* ---- ctl_watch.c: the `watch` stream ---- */
+
+/* Prints the events that follow the first answer of `watch` (human lines,
+ * or with json each event's object as one line) until `count` events (0:
+ * no limit), SIGINT/SIGTERM, or the daemon closing. Returns an exit code:
+ * CTL_EXIT_OK for count reached or a signal, CTL_EXIT_ERROR when the
+ * connection ended or a line was not understood. */
+int ctl_watch_follow(struct ctl_stream *st, bool json, long long count);
+/* One event (the object inside "event") as a human line, newline included. */
+int ctl_watch_print_event(FILE *out, json_t *event);
 
 #endif

@@ -1,7 +1,9 @@
 /*
  * The client side of the control socket (docs/control-socket.md): one JSON
  * line out, one JSON line back, all under a single deadline so a wedged
- * daemon cannot hang a script that calls glournetctl.
+ * daemon cannot hang a script that calls glournetctl. A streaming command
+ * (watch) keeps the connection after that first answer and reads further
+ * lines without a deadline, interruptible by the signals it chooses.
  */
 #include <errno.h>
 #include <poll.h>
@@ -15,6 +17,8 @@
 
 #include "ctl.h"
 
+#define NO_DEADLINE INT64_MAX
+
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -23,24 +27,38 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Waits until fd is ready for events or the deadline passes. */
-static int wait_fd(int fd, short events, int64_t deadline)
+/*
+ * Waits until fd is ready for events or the deadline (NO_DEADLINE: none)
+ * passes. With a sigmask, the signals it leaves unblocked interrupt the
+ * wait (-EINTR); without, interruptions are retried.
+ */
+static int wait_fd(int fd, short events, int64_t deadline,
+		   const sigset_t *sigmask)
 {
 	struct pollfd pfd = { .fd = fd, .events = events };
 
 	for (;;) {
-		int64_t left = deadline - now_ms();
+		struct timespec ts, *tsp = NULL;
 		int n;
 
-		if (left <= 0)
-			return -ETIMEDOUT;
-		n = poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+		if (deadline != NO_DEADLINE) {
+			int64_t left = deadline - now_ms();
+
+			if (left <= 0)
+				return -ETIMEDOUT;
+			ts.tv_sec = left / 1000;
+			ts.tv_nsec = left % 1000 * 1000000;
+			tsp = &ts;
+		}
+		n = ppoll(&pfd, 1, tsp, sigmask);
 		if (n > 0)
 			return 0;
 		if (n == 0)
 			return -ETIMEDOUT;
 		if (errno != EINTR)
 			return -errno;
+		if (sigmask)
+			return -EINTR;
 	}
 }
 
@@ -77,7 +95,7 @@ static int send_all(int fd, const char *buf, size_t len, int64_t deadline)
 {
 	while (len > 0) {
 		ssize_t n;
-		int err = wait_fd(fd, POLLOUT, deadline);
+		int err = wait_fd(fd, POLLOUT, deadline, NULL);
 
 		if (err)
 			return err;
@@ -93,66 +111,71 @@ static int send_all(int fd, const char *buf, size_t len, int64_t deadline)
 	return 0;
 }
 
-static int grow(char **buf, size_t *cap)
+static int grow(struct ctl_stream *st)
 {
-	size_t ncap = *cap ? *cap * 2 : 4096;
+	size_t ncap = st->cap ? st->cap * 2 : 4096;
 	char *nbuf;
 
 	if (ncap > CTL_RESPONSE_MAX + 1)
 		ncap = CTL_RESPONSE_MAX + 1;
-	nbuf = realloc(*buf, ncap);
+	nbuf = realloc(st->buf, ncap);
 	if (!nbuf)
 		return -ENOMEM;
-	*buf = nbuf;
-	*cap = ncap;
+	st->buf = nbuf;
+	st->cap = ncap;
 	return 0;
 }
 
 /*
- * Reads up to the first newline (excluded from *len). A response cut by
- * EOF is still handed over: the parser then says whether it is whole.
- * -ENODATA: the daemon closed without a byte; -EMSGSIZE: over the limit.
+ * The next line (newline excluded from *len), kept in the stream's buffer
+ * until the next call; bytes after it stay for the next line. A line cut
+ * by EOF is still handed over: the parser then says whether it is whole.
+ * -ENODATA: EOF before any byte of a line; -EMSGSIZE: over the limit.
  */
-static int recv_line(int fd, int64_t deadline, char **out, size_t *len)
+static int recv_line(struct ctl_stream *st, int64_t deadline,
+		     const sigset_t *sigmask, const char **line, size_t *len)
 {
-	char *buf = NULL, *nl = NULL;
-	size_t cap = 0, used = 0;
-	int err = 0;
-
-	while (!nl) {
+	for (;;) {
+		char *nl = st->end > st->scan
+			? memchr(st->buf + st->scan, '\n', st->end - st->scan)
+			: NULL;
 		ssize_t n;
+		int err;
 
-		if (used == cap && cap > CTL_RESPONSE_MAX) {
-			err = -EMSGSIZE;
-			break;
+		if (nl || (st->eof && st->end > st->start)) {
+			size_t stop = nl ? (size_t)(nl - st->buf) : st->end;
+
+			*line = st->buf + st->start;
+			*len = stop - st->start;
+			st->start = st->scan = nl ? stop + 1 : stop;
+			return 0;
 		}
-		if (used == cap && (err = grow(&buf, &cap)))
-			break;
-		if ((err = wait_fd(fd, POLLIN, deadline)))
-			break;
-		n = recv(fd, buf + used, cap - used, MSG_DONTWAIT);
+		st->scan = st->end;
+		if (st->eof)
+			return -ENODATA;
+		if (st->end - st->start > CTL_RESPONSE_MAX)
+			return -EMSGSIZE;
+		if (st->start) {	/* the partial line to the front */
+			memmove(st->buf, st->buf + st->start,
+				st->end - st->start);
+			st->end -= st->start;
+			st->scan = st->end;
+			st->start = 0;
+		}
+		if (st->end == st->cap && (err = grow(st)))
+			return err;
+		if ((err = wait_fd(st->fd, POLLIN, deadline, sigmask)))
+			return err;
+		n = recv(st->fd, st->buf + st->end, st->cap - st->end,
+			 MSG_DONTWAIT);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
-		if (n < 0) {
-			err = -errno;
-			break;
-		}
-		if (n == 0) {
-			err = used ? 0 : -ENODATA;
-			break;
-		}
-		nl = memchr(buf + used, '\n', (size_t)n);
-		used += (size_t)n;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			st->eof = true;
+		st->end += (size_t)n;
 	}
-	if (!err && !nl && used > CTL_RESPONSE_MAX)
-		err = -EMSGSIZE;
-	if (err) {
-		free(buf);
-		return err;
-	}
-	*len = nl ? (size_t)(nl - buf) : used;
-	*out = buf;
-	return 0;
 }
 
 /* Builds the request line; fails on arguments that are not UTF-8. */
@@ -242,15 +265,18 @@ static void describe_io_error(struct ctl_reply *reply, int err,
 		       strerror(-err));
 }
 
-void ctl_call(const char *path, int timeout_ms, int argc, char **argv,
-	      struct ctl_reply *reply)
+/* One request and its first answer; the connection stays in *st. */
+static void exchange(const char *path, int timeout_ms, int argc, char **argv,
+		     struct ctl_reply *reply, struct ctl_stream *st)
 {
 	int64_t deadline = now_ms() + timeout_ms;
-	char *req, *line = NULL;
+	const char *line;
+	char *req;
 	size_t req_len = 0, line_len = 0;
-	int fd, err;
+	int err;
 
 	memset(reply, 0, sizeof(*reply));
+	*st = (struct ctl_stream){ .fd = -1 };
 	req = build_request(argc, argv, &req_len);
 	if (!req)
 		failed(reply, EINVAL, "cannot encode the request "
@@ -265,27 +291,63 @@ void ctl_call(const char *path, int timeout_ms, int argc, char **argv,
 	}
 	req[req_len] = '\n';	/* json_dumps left room: it was the NUL */
 
-	fd = connect_unix(path, timeout_ms);
-	if (fd < 0) {
+	st->fd = connect_unix(path, timeout_ms);
+	if (st->fd < 0) {
 		free(req);
-		if (fd == -ETIMEDOUT)
-			describe_io_error(reply, fd, timeout_ms, true);
+		if (st->fd == -ETIMEDOUT)
+			describe_io_error(reply, st->fd, timeout_ms, true);
 		else {
 			reply->status = CTL_CALL_NO_CONNECT;
-			reply->errno_val = -fd;
+			reply->errno_val = -st->fd;
 		}
+		st->fd = -1;
 		return;
 	}
-	err = send_all(fd, req, req_len + 1, deadline);
+	err = send_all(st->fd, req, req_len + 1, deadline);
 	free(req);
 	if (err)
 		describe_io_error(reply, err, timeout_ms, true);
-	else if ((err = recv_line(fd, deadline, &line, &line_len)))
+	else if ((err = recv_line(st, deadline, NULL, &line, &line_len)))
 		describe_io_error(reply, err, timeout_ms, false);
 	else
 		parse_response(line, line_len, reply);
-	free(line);
-	close(fd);
+}
+
+void ctl_call(const char *path, int timeout_ms, int argc, char **argv,
+	      struct ctl_reply *reply)
+{
+	struct ctl_stream st;
+
+	exchange(path, timeout_ms, argc, argv, reply, &st);
+	ctl_stream_close(&st);
+}
+
+void ctl_call_stream(const char *path, int timeout_ms, int argc, char **argv,
+		     struct ctl_reply *reply, struct ctl_stream *st)
+{
+	exchange(path, timeout_ms, argc, argv, reply, st);
+	if (reply->status != CTL_CALL_OK || !reply->ok)
+		ctl_stream_close(st);
+}
+
+int ctl_stream_next(struct ctl_stream *st, const sigset_t *sigmask,
+		    const char **line, size_t *len)
+{
+	int err = recv_line(st, NO_DEADLINE, sigmask, line, len);
+
+	if (err == -ENODATA)
+		return 0;
+	return err ? err : 1;
+}
+
+void ctl_stream_close(struct ctl_stream *st)
+{
+	if (st->fd >= 0)
+		close(st->fd);
+	st->fd = -1;
+	free(st->buf);
+	st->buf = NULL;
+	st->cap = st->start = st->end = st->scan = 0;
 }
 
 void ctl_reply_release(struct ctl_reply *reply)

@@ -23,6 +23,11 @@ void ctl_print_usage(FILE *out)
 	      "      --timeout SEC  give up on glournetd after SEC seconds (default 10)\n"
 	      "  -h, --help         show this help and glournetd's commands\n"
 	      "\n"
+	      "watch [--from SEQ] [--count N] follows status transitions live, from\n"
+	      "event #SEQ on (to resume: the last one seen + 1), until Ctrl-C (exit 0),\n"
+	      "N events (exit 0) or glournetd closing (exit 1). --timeout covers only\n"
+	      "the connection and the first answer.\n"
+	      "\n"
 	      "exit status: 0 ok, 1 glournetd answered an error (or no valid answer),\n"
 	      "             2 usage error, 3 glournetd is not running\n", out);
 }

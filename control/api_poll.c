@@ -1,0 +1,123 @@
+/*
+ * GET /v1/poll and POST /v1/event (PROTOCOL.md §3). A poll is contact
+ * (R3) and may carry the endpoint's new addresses (R1); an event is
+ * contact for regular endpoints only (R5).
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+
+#include "control/api.h"
+#include "control/status.h"
+
+int api_parse_ips(const char *list, struct ep_addr *out, unsigned max, unsigned *n)
+{
+	char buf[1024];
+	if (strlen(list) >= sizeof(buf))
+		return -1;
+	strcpy(buf, list);
+	*n = 0;
+	char *save, *tok;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		while (*tok == ' ')
+			tok++;
+		char *e = tok + strlen(tok);
+		while (e > tok && e[-1] == ' ')
+			*--e = '\0';
+		if (*n == max)
+			return -1;
+		struct ep_addr *a = &out[*n];
+		if (inet_pton(AF_INET, tok, a->bytes) == 1)
+			a->family = AF_INET;
+		else if (inet_pton(AF_INET6, tok, a->bytes) == 1)
+			a->family = AF_INET6;
+		else
+			return -1;
+		(*n)++;
+	}
+	return 0;
+}
+
+/* R1 at poll: new own addresses, a new classification. */
+static int update_ips(const struct api_ctx *ctx, struct endpoint *ep, const char *hdr)
+{
+	struct ep_addr ips[EP_MAX_IPS];
+	unsigned n;
+	if (api_parse_ips(hdr, ips, EP_MAX_IPS, &n) < 0 || n == 0)
+		return -1;   /* an empty list is a broken agent, not "no addresses" */
+	memcpy(ep->ips, ips, n * sizeof(ips[0]));
+	ep->nips = (uint8_t)n;
+	int32_t range;
+	bool unreachable = status_classify(*ctx->policy, ep, &range);
+	registry_set_range(ctx->reg, ep, range);
+	registry_set_state(ctx->reg, ep, unreachable, ep->up, EP_REASON_RECLASSIFIED, ctx->now);
+	return 0;
+}
+
+void api_poll(const struct api_ctx *ctx, const struct api_request *req, struct api_response *resp)
+{
+	struct endpoint *ep;
+	enum api_auth a = api_authenticate(ctx, req, HB_AUTH_POLL, &ep);
+	if (a != API_AUTH_OK) {
+		api_auth_error(ctx, resp, a);
+		return;
+	}
+	if (req->hdr_ips && update_ips(ctx, ep, req->hdr_ips) < 0) {
+		api_error(ctx, resp, 400, HTTP_BAD_FIELD,
+			  "X-Glournet-Ips: comma-separated IPv4/IPv6 addresses, at most 16");
+		return;
+	}
+	status_on_poll(ctx->reg, ep, ctx->now);   /* R3: 200 and 304 both count */
+	const struct policy *pol = rcu_dereference(*ctx->policy);
+	snprintf(resp->etag, sizeof(resp->etag), "\"r%llu-%c\"", (unsigned long long)pol->rev,
+		 ep->unreachable ? 'u' : 'r');
+	if (req->if_none_match && !strcmp(req->if_none_match, resp->etag)) {
+		resp->status = 304;
+		ctx->counters->by_result[HTTP_POLL_NOT_MODIFIED]++;
+		return;
+	}
+	json_t *addrs = json_array();
+	for (unsigned i = 0; i < ctx->opt->n_hb_addrs; i++)
+		json_array_append_new(addrs, json_string(ctx->opt->hb_addrs[i]));
+	json_t *o = json_pack("{s:I, s:I, s:b, s:{s:b, s:I, s:I, s:o}, s:{s:b, s:I}, s:{}, s:[]}",
+		"server_time", (json_int_t)ctx->now, "settings_rev", (json_int_t)pol->rev,
+		"unreachable", ep->unreachable,
+		"heartbeat", "enabled", policy_hb_applies(pol, ep->unreachable),
+		"interval", (json_int_t)pol->hb_interval, "port", (json_int_t)ctx->opt->udp_port,
+		"addrs", addrs,
+		"poll", "enabled", ep->unreachable, "interval", (json_int_t)pol->poll_interval,
+		"settings", "components");
+	resp->status = 200;
+	resp->body = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	ctx->counters->by_result[HTTP_POLL]++;
+}
+
+void api_event(const struct api_ctx *ctx, const struct api_request *req, struct api_response *resp)
+{
+	struct endpoint *ep;
+	enum api_auth a = api_authenticate(ctx, req, HB_AUTH_EVENT, &ep);
+	if (a != API_AUTH_OK) {
+		api_auth_error(ctx, resp, a);
+		return;
+	}
+	json_error_t jerr;
+	json_t *root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	const char *type = json_string_value(json_object_get(root, "type"));
+	if (!type || (strcmp(type, "manual-update") && strcmp(type, "log-upload"))) {
+		api_error(ctx, resp, 400, root ? HTTP_BAD_FIELD : HTTP_MALFORMED,
+			  "body: {\"type\": \"manual-update\" | \"log-upload\"}");
+		json_decref(root);
+		return;
+	}
+	bool contact = status_on_event(ctx->reg, ep, ctx->now);   /* R5 */
+	json_t *o = json_pack("{s:b, s:b, s:s}", "recorded", 1, "contact", contact,
+			      "status", ep_status_name(ep->status));
+	resp->status = 200;
+	resp->body = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	json_decref(root);
+	ctx->counters->by_result[HTTP_EVENT]++;
+}

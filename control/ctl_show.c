@@ -1,0 +1,146 @@
+/*
+ * The "show" commands of the control socket: status counts, one client,
+ * the counters. Read-only views of the daemon's state.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control/ctl_commands.h"
+#include "glournet/coarse_clock.h"
+#include "glournet/gn_mem.h"
+
+static json_t *guard_json(const struct gn_daemon *d)
+{
+	const struct guard_state *g = &d->sweep.guard;
+	return json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I}", "active", g->active,
+		"since", (json_int_t)(g->active ? g->since : 0), "held", (json_int_t)g->held,
+		"at_risk", (json_int_t)g->at_risk, "online", (json_int_t)g->online,
+		"threshold", (json_int_t)d->policy->guard_threshold, "raised", (json_int_t)g->raised);
+}
+
+json_t *ctl_by_range_json(const struct gn_daemon *d)
+{
+	json_t *list = json_array();
+	const struct registry *r = &d->reg;
+	for (uint32_t i = 0; i < r->nranges && i < range_set_count(d->policy->ranges); i++) {
+		char text[RANGE_TEXT_MAX];
+		range_format(range_set_entry(d->policy->ranges, i), text, sizeof(text));
+		json_array_append_new(list, json_pack("{s:s, s:I, s:I}", "range", text,
+			"unreachable_online", (json_int_t)r->by_range[i][1],
+			"unreachable_offline", (json_int_t)r->by_range[i][0]));
+	}
+	return list;
+}
+
+json_t *cmd_show_status(struct gn_daemon *d, int argc, const char **argv, char *err,
+			       size_t errlen)
+{
+	(void)argc; (void)argv; (void)err; (void)errlen;
+	const struct registry *r = &d->reg;
+	uint32_t now = gn_coarse_now();
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:I, s:I, s:I, s:o, s:o}",
+		"clients", (json_int_t)r->count,
+		"online", (json_int_t)r->by_status[EP_ONLINE],
+		"offline", (json_int_t)r->by_status[EP_OFFLINE],
+		"unreachable_online", (json_int_t)r->by_status[EP_UNREACH_ONLINE],
+		"unreachable_offline", (json_int_t)r->by_status[EP_UNREACH_OFFLINE],
+		"now", (json_int_t)now,
+		"started", (json_int_t)d->started,
+		"offline_after", (json_int_t)d->policy->offline_after,
+		"restart_grace", now - d->started < d->policy->offline_after,   /* R9 */
+		"settings_rev", (json_int_t)d->policy->rev,
+		"workers", (json_int_t)d->nworkers,
+		"table_bytes", (json_int_t)gn_table_bytes(),
+		"guard", guard_json(d),
+		"by_range", ctl_by_range_json(d));
+}
+
+static struct endpoint *find_client(struct gn_daemon *d, const char *key)
+{
+	if (strlen(key) == 16 && strspn(key, "0123456789abcdef") == 16) {
+		struct endpoint *ep = registry_by_id(&d->reg, strtoull(key, NULL, 16));
+		if (ep)
+			return ep;
+	}
+	return registry_by_guid(&d->reg, key);
+}
+
+static json_t *client_json(struct gn_daemon *d, const struct endpoint *ep)
+{
+	char id[17];
+	snprintf(id, sizeof(id), "%016llx", (unsigned long long)ep->id);
+	json_t *ips = json_array();
+	for (unsigned i = 0; i < ep->nips; i++) {
+		char buf[INET6_ADDRSTRLEN];
+		inet_ntop(ep->ips[i].family, ep->ips[i].bytes, buf, sizeof(buf));
+		json_array_append_new(ips, json_string(buf));
+	}
+	/* Fresh from the workers, not as of the last sweep. */
+	uint32_t hb = slot_table_last_seen(&d->table, ep->slot);
+	uint32_t contact = hb > ep->last_ctl_contact ? hb : ep->last_ctl_contact;
+	return json_pack("{s:s, s:s, s:I, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:o, s:I}",
+		"id", id, "guid", ep->guid, "slot", (json_int_t)ep->slot,
+		"status", ep_status_name(ep->status), "unreachable", ep->unreachable,
+		"last_heartbeat", (json_int_t)hb, "last_poll", (json_int_t)ep->last_poll,
+		"last_contact", (json_int_t)contact, "registered", (json_int_t)ep->registered,
+		"status_since", (json_int_t)ep->status_since,
+		"reason", ep_reason_name(ep->reason),
+		"hostname", ep->hostname ? ep->hostname : "", "ips", ips,
+		"notify_port", (json_int_t)ep->notify_port);
+}
+
+json_t *cmd_show_client(struct gn_daemon *d, int argc, const char **argv, char *err,
+			       size_t errlen)
+{
+	(void)argc;
+	struct endpoint *ep = find_client(d, argv[0]);
+	if (!ep) {
+		snprintf(err, errlen, "show client: no client with id or guid '%s'", argv[0]);
+		return NULL;
+	}
+	return client_json(d, ep);
+}
+
+static json_t *verdicts_json(const uint64_t *v)
+{
+	json_t *o = json_object();
+	for (int i = HB_ACCEPTED + 1; i < HB_VERDICT_COUNT; i++)
+		json_object_set_new(o, hb_verdict_name(i), json_integer((json_int_t)v[i]));
+	return o;
+}
+
+json_t *cmd_show_stats(struct gn_daemon *d, int argc, const char **argv, char *err,
+			      size_t errlen)
+{
+	(void)argc; (void)argv; (void)err; (void)errlen;
+	json_t *workers = json_array();
+	uint64_t total_rx = 0, total[HB_VERDICT_COUNT] = {0};
+	for (unsigned w = 0; w < d->nworkers; w++) {
+		struct worker_counters c;
+		memcpy(&c, &d->counters[w], sizeof(c));   /* racy by design, each word whole */
+		total_rx += c.rx;
+		for (int i = 0; i < HB_VERDICT_COUNT; i++)
+			total[i] += c.verdict[i];
+		json_array_append_new(workers, json_pack("{s:I, s:I, s:I, s:I, s:I, s:o}",
+			"worker", (json_int_t)w, "lcore", (json_int_t)d->workers[w].lcore,
+			"queue", (json_int_t)d->workers[w].queue, "rx", (json_int_t)c.rx,
+			"accepted", (json_int_t)c.verdict[HB_ACCEPTED],
+			"dropped", verdicts_json(c.verdict)));
+	}
+	json_t *http = json_object();
+	json_object_set_new(http, "requests", json_integer((json_int_t)d->http_counters.requests));
+	for (int i = 0; i < HTTP_COUNTER_COUNT; i++)
+		json_object_set_new(http, http_counter_name(i),
+				    json_integer((json_int_t)d->http_counters.by_result[i]));
+	json_t *ctl = json_pack("{s:I, s:I}", "rejected", (json_int_t)d->ctl.rejected,
+				"bad_requests", (json_int_t)d->ctl.bad_requests);
+	const struct port_stats *ps = &d->port_stats;
+	json_t *port = json_pack("{s:I, s:I, s:I, s:I, s:I}", "port_id", (json_int_t)d->port_id,
+		"ipackets", (json_int_t)ps->ipackets, "imissed", (json_int_t)ps->imissed,
+		"ierrors", (json_int_t)ps->ierrors, "rx_nombuf", (json_int_t)ps->rx_nombuf);
+	return json_pack("{s:o, s:{s:I, s:I, s:o}, s:o, s:o, s:o}", "workers", workers,
+		"total", "rx", (json_int_t)total_rx, "accepted", (json_int_t)total[HB_ACCEPTED],
+		"dropped", verdicts_json(total), "port", port, "http", http, "control", ctl);
+}

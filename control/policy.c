@@ -1,0 +1,59 @@
+/*
+ * Policy snapshots: construction, copy, release. Swapping them is the
+ * daemon's job (control/policy_apply.c).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "control/policy.h"
+
+struct policy *policy_new_default(void)
+{
+	struct policy *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->hb_enabled = true;
+	p->hb_scope = HB_SCOPE_ALL;
+	p->hb_interval = 10 * 60;
+	p->offline_after = 30 * 60;
+	p->poll_interval = 30 * 60;
+	p->guard_threshold = 50;
+	p->rev = 1;
+	p->ranges = range_set_build(NULL, 0);
+	if (!p->ranges) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+struct policy *policy_clone(const struct policy *src)
+{
+	struct policy *p = malloc(sizeof(*p));
+	if (!p)
+		return NULL;
+	*p = *src;
+	size_t n = range_set_count(src->ranges);
+	struct range_entry *e = malloc((n ? n : 1) * sizeof(*e));
+	if (!e) {
+		free(p);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		e[i] = *range_set_entry(src->ranges, i);
+	p->ranges = range_set_build(e, n);
+	free(e);
+	if (!p->ranges) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void policy_free(struct policy *p)
+{
+	if (!p)
+		return;
+	range_set_free(p->ranges);
+	free(p);
+}

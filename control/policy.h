@@ -1,0 +1,40 @@
+/*
+ * The policy: every setting of STATUS.md plus the unreachable ranges, as
+ * one immutable snapshot. A change builds a whole new snapshot and swaps
+ * it in under RCU; nothing edits a snapshot in place, so no reader ever
+ * sees half a change.
+ */
+#ifndef GLOURNET_POLICY_H
+#define GLOURNET_POLICY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "control/ranges.h"
+
+enum hb_scope { HB_SCOPE_ALL, HB_SCOPE_UNREACHABLE };
+
+struct policy {
+	bool     hb_enabled;
+	uint8_t  hb_scope;          /* enum hb_scope */
+	uint32_t hb_interval;       /* seconds */
+	uint32_t offline_after;     /* seconds */
+	uint32_t poll_interval;     /* seconds */
+	uint32_t guard_threshold;   /* percent; 0 disables R10 */
+	uint64_t rev;               /* settings_rev: bumped by every change */
+	struct range_set *ranges;   /* owned */
+};
+
+/* STATUS.md defaults, no ranges. NULL on allocation failure. */
+struct policy *policy_new_default(void);
+/* A deep copy, to edit into the next snapshot. */
+struct policy *policy_clone(const struct policy *p);
+void policy_free(struct policy *p);
+
+/* R2: heartbeat applies when enabled and (scope all, or unreachable). */
+static inline bool policy_hb_applies(const struct policy *p, bool unreachable)
+{
+	return p->hb_enabled && (p->hb_scope == HB_SCOPE_ALL || unreachable);
+}
+
+#endif

@@ -1,0 +1,96 @@
+/*
+ * Committing a new policy snapshot: persist, publish, free the old one
+ * after a grace period, reclassify, and tell the operator what it touched
+ * (STATUS.md: how many endpoints each change affected, and the warnings).
+ */
+#include <errno.h>
+#include <string.h>
+
+#define LOG_TAG "policy"
+#include "control/daemon.h"
+#include "control/policy_store.h"
+#include "control/settings.h"
+#include "control/status.h"
+#include "glournet/coarse_clock.h"
+#include "glournet/log.h"
+
+static bool same_ranges(const struct policy *a, const struct policy *b)
+{
+	size_t n = range_set_count(a->ranges);
+	if (n != range_set_count(b->ranges))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (memcmp(range_set_entry(a->ranges, i), range_set_entry(b->ranges, i),
+			   sizeof(struct range_entry)))
+			return false;
+	return true;
+}
+
+/* How many endpoints each changed setting reaches. */
+static json_t *affected(const struct registry *r, const struct policy *old,
+			const struct policy *new)
+{
+	uint32_t hb_flip = 0, hb_applies = 0, unreachable = 0;
+	for (uint32_t s = 0; s < r->count; s++) {
+		bool u = r->eps[s].unreachable;
+		hb_flip += policy_hb_applies(old, u) != policy_hb_applies(new, u);
+		hb_applies += policy_hb_applies(new, u);
+		unreachable += u;
+	}
+	json_t *o = json_object();
+	if (old->hb_enabled != new->hb_enabled)
+		json_object_set_new(o, "heartbeat.enabled", json_integer(hb_flip));
+	if (old->hb_scope != new->hb_scope)
+		json_object_set_new(o, "heartbeat.scope", json_integer(hb_flip));
+	if (old->hb_interval != new->hb_interval)
+		json_object_set_new(o, "heartbeat.interval", json_integer(hb_applies));
+	if (old->offline_after != new->offline_after)
+		json_object_set_new(o, "heartbeat.offline_after", json_integer(r->count));
+	if (old->poll_interval != new->poll_interval)
+		json_object_set_new(o, "poll.interval", json_integer(unreachable));
+	if (old->guard_threshold != new->guard_threshold)
+		json_object_set_new(o, "guard.threshold", json_integer(r->count));
+	return o;
+}
+
+int daemon_policy_commit(struct gn_daemon *d, struct policy *draft, json_t *result, char *err,
+			 size_t errlen)
+{
+	struct policy *old = d->policy;
+	draft->rev = old->rev + 1;
+	int rc = policy_save(d->policy_path, draft, err, errlen);
+	if (rc < 0) {
+		LOG(ERR, "policy change refused: %s", err);
+		policy_free(draft);
+		return rc;
+	}
+	json_t *aff = affected(&d->reg, old, draft);
+	rcu_assign_pointer(d->policy, draft);
+	bool reclassify = !same_ranges(old, draft);
+	synchronize_rcu();   /* no reader holds the old snapshot any more */
+	policy_free(old);
+
+	if (reclassify) {
+		uint32_t moved = 0;
+		rc = status_reclassify_all(&d->reg, draft, gn_coarse_now(), &moved);
+		if (rc < 0) {
+			snprintf(err, errlen, "out of memory reclassifying endpoints");
+			json_decref(aff);
+			return rc;
+		}
+		json_object_set_new(aff, "unreachable", json_integer(moved));
+		LOG(INFO, "unreachable ranges changed: %zu ranges, %u endpoints moved",
+		    range_set_count(draft->ranges), moved);
+	}
+	json_t *warnings = json_array();
+	settings_warnings(draft, d->reg.count, warnings);
+	size_t i;
+	json_t *w;
+	json_array_foreach(warnings, i, w)
+		LOG(WARN, "%s", json_string_value(w));
+	json_object_set_new(result, "settings_rev", json_integer((json_int_t)draft->rev));
+	json_object_set_new(result, "affected", aff);
+	json_object_set_new(result, "warnings", warnings);
+	LOG(INFO, "policy revision %llu in force", (unsigned long long)draft->rev);
+	return 0;
+}

@@ -1,0 +1,115 @@
+/*
+ * Policy persistence (see policy_store.h). Values go through settings_set
+ * and range_parse on load: the file is bad input like any other.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <jansson.h>
+
+#include "control/policy_store.h"
+#include "control/settings.h"
+
+int policy_load(const char *path, struct policy **out, char *err, size_t errlen)
+{
+	struct policy *p = policy_new_default();
+	if (!p)
+		return -ENOMEM;
+	json_error_t jerr;
+	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		if (access(path, F_OK) != 0) {   /* first start: defaults */
+			*out = p;
+			return 0;
+		}
+		snprintf(err, errlen, "%s: line %d: %s", path, jerr.line, jerr.text);
+		policy_free(p);
+		return -EINVAL;
+	}
+	int rc = 0;
+	char why[256];
+	const char *key;
+	json_t *v;
+	json_t *settings = json_object_get(root, "settings");
+	json_t *ranges = json_object_get(root, "unreachable");
+	/* A wrong shape must not read as "no ranges": that would be saved back. */
+	if (!json_is_object(root) || (settings && !json_is_object(settings)) ||
+	    (ranges && !json_is_array(ranges))) {
+		snprintf(err, errlen, "%s: expected {\"settings\": {NAME: VALUE, ...}, "
+			 "\"unreachable\": [RANGE, ...]}", path);
+		rc = -EINVAL;
+		goto out;
+	}
+	json_object_foreach(settings, key, v) {
+		if (!json_is_string(v) || settings_set(p, key, json_string_value(v), why, sizeof(why))) {
+			snprintf(err, errlen, "%s: settings.%s: %s", path, key,
+				 json_is_string(v) ? why : "expected a string");
+			rc = -EINVAL;
+			goto out;
+		}
+	}
+	size_t n = json_array_size(ranges), i;
+	struct range_entry *e = calloc(n ? n : 1, sizeof(*e));
+	if (!e) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	json_array_foreach(ranges, i, v) {
+		const char *s = json_string_value(v);
+		if (!s || range_parse(s, &e[i], why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s: unreachable[%zu]: %s", path, i, s ? why : "expected a string");
+			free(e);
+			rc = -EINVAL;
+			goto out;
+		}
+	}
+	range_set_free(p->ranges);
+	p->ranges = range_set_build(e, n);
+	free(e);
+	if (!p->ranges) {
+		snprintf(err, errlen, "%s: %zu unreachable ranges (at most %d)", path, n, RANGES_MAX);
+		rc = -EINVAL;
+		goto out;
+	}
+	json_int_t rev = json_integer_value(json_object_get(root, "settings_rev"));
+	p->rev = rev > 0 ? (uint64_t)rev : 1;
+out:
+	json_decref(root);
+	if (rc < 0)
+		policy_free(p);
+	else
+		*out = p;
+	return rc;
+}
+
+int policy_save(const char *path, const struct policy *p, char *err, size_t errlen)
+{
+	json_t *ranges = json_array();
+	for (size_t i = 0; i < range_set_count(p->ranges); i++) {
+		char buf[96];
+		range_format(range_set_entry(p->ranges, i), buf, sizeof(buf));
+		json_array_append_new(ranges, json_string(buf));
+	}
+	json_t *root = json_pack("{s:I, s:o, s:o}", "settings_rev", (json_int_t)p->rev,
+				 "settings", settings_values(p), "unreachable", ranges);
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	int rc = 0;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0 || json_dumpfd(root, fd, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 ||
+	    fsync(fd) < 0)
+		rc = -errno ? -errno : -EIO;
+	if (fd >= 0 && close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(-rc));
+		unlink(tmp);
+	}
+	json_decref(root);
+	return rc;
+}

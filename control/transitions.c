@@ -1,0 +1,304 @@
+/*
+ * The transition feed: a power-of-two ring of events numbered from 1, so a
+ * reader's cursor is just a sequence number and "too old" is one compare.
+ * The log is written from the ring itself rather than from a queue of its
+ * own: pending log lines cost no extra memory, a failing disk can hold back
+ * at most one ring of events, and what the ring overwrites before the log
+ * caught up is written as a gap marker instead of vanishing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LOG_TAG "feed"
+#include "control/registry.h"
+#include "control/transitions.h"
+#include "glournet/gn_mem.h"
+#include "glournet/log.h"
+
+/* Rendered per flush, at most: bounds the time one tick spends on the log. */
+#define FEED_FLUSH_MAX (1u << 20)
+
+struct transition_feed {
+	struct transition *ring;
+	uint32_t mask;
+	uint64_t next;           /* seq of the next push */
+	/* The log. */
+	char *path;              /* NULL: no log */
+	int fd;                  /* -1: not open (yet, or after an error) */
+	uint64_t log_next;       /* next seq to render into buf */
+	char *buf;               /* rendered, not yet written: buf[off, len) */
+	size_t len, off, cap;
+	uint64_t log_errors;
+	uint64_t log_lost;       /* overwritten before they were logged */
+	bool failing;            /* the last flush failed: say so once, not per tick */
+};
+
+_Static_assert(sizeof(struct transition) == 32, "struct transition: keep the ring compact");
+
+struct transition_feed *feed_new(uint32_t capacity, const char *log_path)
+{
+	if (capacity == 0 || (capacity & (capacity - 1))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	struct transition_feed *f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->mask = capacity - 1;
+	f->next = f->log_next = 1;
+	f->fd = -1;
+	f->ring = gn_table_alloc((size_t)capacity * sizeof(*f->ring));
+	f->cap = log_path ? FEED_FLUSH_MAX + 4096 : 0;
+	f->buf = log_path ? malloc(f->cap) : NULL;
+	f->path = log_path ? strdup(log_path) : NULL;
+	if (!f->ring || (log_path && (!f->buf || !f->path))) {
+		feed_free(f);
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (f->path) {
+		f->fd = open(f->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY |
+			     O_NONBLOCK, 0640);
+		if (f->fd < 0)
+			LOG(WARN, "transition log %s: %s; will retry", f->path, strerror(errno));
+	}
+	return f;
+}
+
+uint64_t feed_push(struct transition_feed *f, const struct transition *t)
+{
+	struct transition *e = &f->ring[f->next & f->mask];
+	*e = *t;
+	e->seq = f->next;
+	return f->next++;
+}
+
+uint64_t feed_next_seq(const struct transition_feed *f)
+{
+	return f->next;
+}
+
+uint64_t feed_oldest_seq(const struct transition_feed *f)
+{
+	uint64_t held = f->next - 1;
+	if (held > (uint64_t)f->mask + 1)
+		held = (uint64_t)f->mask + 1;
+	return f->next - held;
+}
+
+const struct transition *feed_get(const struct transition_feed *f, uint64_t seq)
+{
+	if (seq < feed_oldest_seq(f) || seq >= f->next)
+		return NULL;
+	return &f->ring[seq & f->mask];
+}
+
+uint64_t feed_log_errors(const struct transition_feed *f)
+{
+	return f->log_errors;
+}
+
+/* ---- rendering ---- */
+
+static int reserve(struct transition_feed *f, size_t more)
+{
+	if (f->len + more <= f->cap)
+		return 0;
+	size_t ncap = f->cap * 2 > f->len + more ? f->cap * 2 : f->len + more;
+	char *b = realloc(f->buf, ncap);
+	if (!b)
+		return -ENOMEM;
+	f->buf = b;
+	f->cap = ncap;
+	return 0;
+}
+
+static int put(struct transition_feed *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int put(struct transition_feed *f, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(f->buf + f->len, f->cap - f->len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -EINVAL;
+	if ((size_t)n >= f->cap - f->len) {
+		int rc = reserve(f, (size_t)n + 1);
+		if (rc < 0)
+			return rc;
+		va_start(ap, fmt);
+		vsnprintf(f->buf + f->len, f->cap - f->len, fmt, ap);
+		va_end(ap);
+	}
+	f->len += (size_t)n;
+	return 0;
+}
+
+/* A JSON string. The names come from registry.c and are plain words
+ * today; escaping keeps the log valid whatever they become. */
+static int put_str(struct transition_feed *f, const char *s)
+{
+	int rc = reserve(f, strlen(s) * 6 + 2);
+	if (rc < 0)
+		return rc;
+	char *p = f->buf + f->len;
+	*p++ = '"';
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			*p++ = '\\';
+			*p++ = (char)c;
+		} else if (c < 0x20) {
+			p += sprintf(p, "\\u%04x", c);
+		} else {
+			*p++ = (char)c;
+		}
+	}
+	*p++ = '"';
+	f->len = (size_t)(p - f->buf);
+	return 0;
+}
+
+static const char *kind_name(uint8_t kind)
+{
+	switch (kind) {
+	case TK_GUARD_RAISED: return "guard-raised";
+	case TK_GUARD_RELEASED: return "guard-released";
+	}
+	return "unknown";
+}
+
+/* One line, the same object as the control socket's watch event, with the
+ * slot instead of the guid (the feed does not know guids). */
+static int render(struct transition_feed *f, const struct transition *t)
+{
+	int rc = put(f, "{\"seq\":%llu,\"time\":%u", (unsigned long long)t->seq, t->time);
+	if (rc == 0 && t->kind == TK_STATUS) {
+		rc = put(f, ",\"id\":\"%016llx\",\"slot\":%u,\"old\":", (unsigned long long)t->id,
+			 t->slot);
+		if (rc == 0)
+			rc = put_str(f, ep_status_name(t->old_status));
+		if (rc == 0)
+			rc = put(f, ",\"new\":");
+		if (rc == 0)
+			rc = put_str(f, ep_status_name(t->new_status));
+		if (rc == 0)
+			rc = put(f, ",\"reason\":");
+		if (rc == 0)
+			rc = put_str(f, ep_reason_name(t->reason));
+	} else if (rc == 0) {
+		rc = put(f, ",\"kind\":\"%s\",\"count\":%u", kind_name(t->kind), t->count);
+	}
+	return rc ? rc : put(f, "}\n");
+}
+
+/* Moves pending events from the ring into buf, up to FEED_FLUSH_MAX. */
+static int render_pending(struct transition_feed *f)
+{
+	if (f->off) {
+		memmove(f->buf, f->buf + f->off, f->len - f->off);
+		f->len -= f->off;
+		f->off = 0;
+	}
+	uint64_t oldest = feed_oldest_seq(f);
+	if (f->log_next < oldest && f->len < FEED_FLUSH_MAX) {
+		uint64_t lost = oldest - f->log_next;
+		int rc = put(f, "{\"missed\":%llu,\"resume\":%llu}\n", (unsigned long long)lost,
+			     (unsigned long long)oldest);
+		if (rc < 0)
+			return rc;
+		f->log_lost += lost;
+		f->log_next = oldest;
+		LOG(WARN, "transition log %s: %llu events were overwritten before they were "
+		    "logged (%llu in all)", f->path, (unsigned long long)lost,
+		    (unsigned long long)f->log_lost);
+	}
+	while (f->log_next < f->next && f->len < FEED_FLUSH_MAX) {
+		size_t mark = f->len;
+		int rc = render(f, &f->ring[f->log_next & f->mask]);
+		if (rc < 0) {
+			f->len = mark;   /* no half line */
+			return rc;
+		}
+		f->log_next++;
+	}
+	return 0;
+}
+
+/* ---- writing ---- */
+
+static int failed(struct transition_feed *f, int err, const char *what)
+{
+	f->log_errors++;
+	if (!f->failing)
+		LOG(WARN, "transition log %s: %s: %s; keeping the lines pending (%llu events "
+		    "behind)", f->path, what, strerror(err),
+		    (unsigned long long)(f->next - f->log_next));
+	f->failing = true;
+	return -err;
+}
+
+int feed_flush(struct transition_feed *f)
+{
+	if (!f->path)
+		return 0;
+	int rc = render_pending(f);
+	if (rc < 0)
+		return failed(f, -rc, "rendering");
+	if (f->off == f->len)
+		return 0;
+	if (f->fd < 0) {
+		f->fd = open(f->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY |
+			     O_NONBLOCK, 0640);
+		if (f->fd < 0)
+			return failed(f, errno, "open");
+	}
+	while (f->off < f->len) {
+		ssize_t n = write(f->fd, f->buf + f->off, f->len - f->off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;   /* a pipe or FIFO that is full: next tick */
+		if (n <= 0) {
+			int err = n < 0 ? errno : EIO;
+			/* Reopen next time: the file may have been replaced or fixed. */
+			close(f->fd);
+			f->fd = -1;
+			return failed(f, err, "write");
+		}
+		f->off += (size_t)n;
+	}
+	f->off = f->len = 0;
+	if (f->failing)
+		LOG(INFO, "transition log %s: writing again", f->path);
+	f->failing = false;
+	return 0;
+}
+
+void feed_free(struct transition_feed *f)
+{
+	if (!f)
+		return;
+	/* Best effort to leave nothing unlogged; stops at the first error. */
+	while (f->path && f->ring && (f->off < f->len || f->log_next < f->next)) {
+		uint64_t before = f->log_next;
+		size_t left = f->len - f->off;
+		if (feed_flush(f) < 0 || (f->log_next == before && f->len - f->off == left))
+			break;
+	}
+	if (f->fd >= 0)
+		close(f->fd);
+	if (f->ring)
+		gn_table_free(f->ring, ((size_t)f->mask + 1) * sizeof(*f->ring));
+	free(f->buf);
+	free(f->path);
+	free(f);
+}

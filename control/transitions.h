@@ -1,0 +1,49 @@
+/*
+ * The transition feed (R8): every change of an endpoint's status, and every
+ * raise and release of the mass-offline guard (R10), as one numbered event.
+ * A bounded ring in memory lets control-socket watchers follow and resume
+ * by sequence number; each event is also appended to a JSON-lines log until
+ * the store takes over. Owned by the control thread: no locks.
+ */
+#ifndef GLOURNET_TRANSITIONS_H
+#define GLOURNET_TRANSITIONS_H
+
+#include <stdint.h>
+
+enum transition_kind { TK_STATUS, TK_GUARD_RAISED, TK_GUARD_RELEASED };
+
+struct transition {
+	uint64_t seq;            /* assigned by feed_push, from 1, +1 each */
+	uint64_t id;             /* endpoint id (TK_STATUS) */
+	uint32_t slot;
+	uint32_t time;           /* Unix seconds */
+	uint32_t count;          /* TK_GUARD_*: endpoints held / released */
+	uint8_t kind, old_status, new_status, reason;   /* status/reason: enum values from registry.h */
+};
+
+struct transition_feed;
+
+/* capacity: a power of two (e.g. 65536); log_path NULL: no log. The log is
+ * opened (O_APPEND) here and, if that fails, again at each flush. NULL with
+ * errno set when capacity is not a power of two or memory is short. */
+struct transition_feed *feed_new(uint32_t capacity, const char *log_path);
+/* Writes what it can of the pending log lines first. */
+void feed_free(struct transition_feed *f);
+
+/* Copies t, sets its seq, returns it; O(1); overwrites the oldest when full. */
+uint64_t feed_push(struct transition_feed *f, const struct transition *t);
+uint64_t feed_next_seq(const struct transition_feed *f);   /* seq the next push will get */
+uint64_t feed_oldest_seq(const struct transition_feed *f); /* oldest seq still held (== next when empty) */
+const struct transition *feed_get(const struct transition_feed *f, uint64_t seq); /* NULL when not held */
+
+/* Writes pending log lines (at most about 1 MiB per call, so the event loop
+ * never stalls on a backlog) as JSON lines; once per event-loop tick.
+ * 0, or -errno: the unwritten lines stay pending (in the ring) and the
+ * failure is counted. Events overwritten in the ring before they reached
+ * the log are not lost silently: a {"missed":K,"resume":S} line takes their
+ * place in the log. */
+int feed_flush(struct transition_feed *f);
+/* Failed flushes (open or write errors) so far. */
+uint64_t feed_log_errors(const struct transition_feed *f);
+
+#endif

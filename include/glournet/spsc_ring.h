@@ -1,0 +1,49 @@
+/*
+ * A single-producer single-consumer ring: how a worker hands the control
+ * thread the rare heartbeats that need more than a timestamp (SHUTDOWN),
+ * with no lock and no syscall. A full ring drops the event and says so:
+ * the caller counts it (the heartbeat itself is still recorded).
+ */
+#ifndef GLOURNET_SPSC_RING_H
+#define GLOURNET_SPSC_RING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define HB_EVENT_RING_SIZE 4096   /* power of two */
+
+struct hb_event {
+	uint64_t id;
+	uint32_t slot;
+	uint32_t time;      /* min(heartbeat time, now) */
+	uint16_t flags;
+	uint8_t  type;
+};
+
+struct hb_event_ring {
+	uint32_t head __attribute__((aligned(64)));   /* written by the producer */
+	uint32_t tail __attribute__((aligned(64)));   /* written by the consumer */
+	struct hb_event ev[HB_EVENT_RING_SIZE];
+};
+
+static inline bool hb_event_push(struct hb_event_ring *r, const struct hb_event *e)
+{
+	uint32_t head = r->head;
+	if (head - __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) == HB_EVENT_RING_SIZE)
+		return false;
+	r->ev[head & (HB_EVENT_RING_SIZE - 1)] = *e;
+	__atomic_store_n(&r->head, head + 1, __ATOMIC_RELEASE);
+	return true;
+}
+
+static inline bool hb_event_pop(struct hb_event_ring *r, struct hb_event *e)
+{
+	uint32_t tail = r->tail;
+	if (__atomic_load_n(&r->head, __ATOMIC_ACQUIRE) == tail)
+		return false;
+	*e = r->ev[tail & (HB_EVENT_RING_SIZE - 1)];
+	__atomic_store_n(&r->tail, tail + 1, __ATOMIC_RELEASE);
+	return true;
+}
+
+#endif
