@@ -15,13 +15,16 @@
 #include "control/policy.h"
 #include "control/registry.h"
 
-#define API_MAX_BODY 16384
 
 struct api_ctx {
 	struct registry *reg;
 	const struct gn_options *opt;
 	struct http_counters *counters;
 	struct policy *const *policy;   /* the daemon's current snapshot (RCU) */
+	/* Makes a registration durable: the ticket to wait for, 0 when the store
+	 * refused. NULL: no store (tests). */
+	uint64_t (*persist)(void *persist_ctx, const struct endpoint *ep);
+	void *persist_ctx;
 	uint32_t now;
 };
 
@@ -40,6 +43,7 @@ struct api_response {
 	unsigned status;
 	char *body;                  /* malloc'd JSON, the caller frees; NULL for 304 */
 	char etag[32];               /* "" for none */
+	uint64_t durable_ticket;     /* 0: answer now; else once the store committed it */
 };
 
 enum api_auth { API_AUTH_OK, API_AUTH_MALFORMED, API_AUTH_UNKNOWN, API_AUTH_STALE, API_AUTH_BAD_MAC };

@@ -56,6 +56,35 @@ static int update_ips(const struct api_ctx *ctx, struct endpoint *ep, const char
 	return 0;
 }
 
+/* `head` (a compact JSON object) with the snapshot's endpoint settings and
+ * components appended, as rendered once when the policy was committed:
+ * {..., "settings": {...}, "components": [...]}. NULL when out of memory. */
+static char *with_manifest(const char *head, const struct manifest *m)
+{
+	static const char s_key[] = ",\"settings\":", c_key[] = ",\"components\":";
+	const char *st = m->settings_json ? m->settings_json : "{}";
+	const char *ct = m->components_json ? m->components_json : "[]";
+	size_t hl = strlen(head), sl = strlen(st), cl = strlen(ct);
+	if (hl < 2 || head[hl - 1] != '}')
+		return NULL;
+	char *body = malloc(hl - 1 + sizeof(s_key) - 1 + sl + sizeof(c_key) - 1 + cl + 2);
+	if (!body)
+		return NULL;
+	char *p = body;
+	memcpy(p, head, hl - 1);   /* all but the closing brace */
+	p += hl - 1;
+	memcpy(p, s_key, sizeof(s_key) - 1);
+	p += sizeof(s_key) - 1;
+	memcpy(p, st, sl);
+	p += sl;
+	memcpy(p, c_key, sizeof(c_key) - 1);
+	p += sizeof(c_key) - 1;
+	memcpy(p, ct, cl);
+	p += cl;
+	memcpy(p, "}", 2);
+	return body;
+}
+
 void api_poll(const struct api_ctx *ctx, const struct api_request *req, struct api_response *resp)
 {
 	struct endpoint *ep;
@@ -81,17 +110,23 @@ void api_poll(const struct api_ctx *ctx, const struct api_request *req, struct a
 	json_t *addrs = json_array();
 	for (unsigned i = 0; i < ctx->opt->n_hb_addrs; i++)
 		json_array_append_new(addrs, json_string(ctx->opt->hb_addrs[i]));
-	json_t *o = json_pack("{s:I, s:I, s:b, s:{s:b, s:I, s:I, s:o}, s:{s:b, s:I}, s:{}, s:[]}",
+	json_t *o = json_pack("{s:I, s:I, s:b, s:{s:b, s:I, s:I, s:o}, s:{s:b, s:I}}",
 		"server_time", (json_int_t)ctx->now, "settings_rev", (json_int_t)pol->rev,
 		"unreachable", ep->unreachable,
 		"heartbeat", "enabled", policy_hb_applies(pol, ep->unreachable),
 		"interval", (json_int_t)pol->hb_interval, "port", (json_int_t)ctx->opt->udp_port,
 		"addrs", addrs,
-		"poll", "enabled", ep->unreachable, "interval", (json_int_t)pol->poll_interval,
-		"settings", "components");
-	resp->status = 200;
-	resp->body = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		"poll", "enabled", ep->unreachable, "interval", (json_int_t)pol->poll_interval);
+	char *head = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);
+	resp->body = head ? with_manifest(head, &pol->manifest) : NULL;
+	free(head);
+	if (!resp->body) {
+		resp->etag[0] = '\0';
+		api_error(ctx, resp, 500, HTTP_INTERNAL, "out of memory");
+		return;
+	}
+	resp->status = 200;
 	ctx->counters->by_result[HTTP_POLL]++;
 }
 
@@ -113,6 +148,15 @@ void api_event(const struct api_ctx *ctx, const struct api_request *req, struct 
 		return;
 	}
 	bool contact = status_on_event(ctx->reg, ep, ctx->now);   /* R5 */
+	if (ctx->persist) {
+		/* "Recorded" means stored: answer once the store has it. */
+		resp->durable_ticket = ctx->persist(ctx->persist_ctx, ep);
+		if (!resp->durable_ticket) {
+			api_error(ctx, resp, 503, HTTP_INTERNAL, "store busy, retry");
+			json_decref(root);
+			return;
+		}
+	}
 	json_t *o = json_pack("{s:b, s:b, s:s}", "recorded", 1, "contact", contact,
 			      "status", ep_status_name(ep->status));
 	resp->status = 200;

@@ -210,6 +210,15 @@ void api_register(const struct api_ctx *ctx, const struct api_request *req,
 	}
 	apply_body(ep, &b);
 	status_on_register(ctx->reg, rcu_dereference(*ctx->policy), ep, ctx->now);   /* R1, R4 */
+	if (ctx->persist) {
+		/* The answer hands out the key: only once the store has it. */
+		resp->durable_ticket = ctx->persist(ctx->persist_ctx, ep);
+		if (!resp->durable_ticket) {
+			api_error(ctx, resp, 503, HTTP_INTERNAL, "store busy, retry");
+			json_decref(root);
+			return;
+		}
+	}
 	resp->body = answer(ctx, ep);
 	json_decref(root);
 }

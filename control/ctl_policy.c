@@ -1,6 +1,7 @@
 /*
  * The policy commands of the control socket: settings, unreachable ranges,
- * the mass-offline guard. Each builds a whole new snapshot and commits it,
+ * the mass-offline guard, the endpoint manifest (components and endpoint
+ * settings). Each builds a whole new snapshot and commits it,
  * or changes nothing.
  */
 #include <stdio.h>
@@ -151,4 +152,173 @@ json_t *cmd_guard_release(struct gn_daemon *d, int argc, const char **argv, char
 		return NULL;
 	}
 	return json_pack("{s:b, s:I}", "released", 1, "held", (json_int_t)held);
+}
+
+/* ================= the endpoint manifest ================= */
+
+/* Commits a draft whose manifest was edited: rendered first (the poll
+ * answers the rendered text), then as commit(). `what` is the affected
+ * key ("components", "endpoint_settings"): every endpoint gets the change
+ * at its next poll. */
+static json_t *commit_manifest(struct gn_daemon *d, struct policy *draft, const char *what,
+			       json_t *result, char *err, size_t errlen)
+{
+	if (!result || manifest_render(&draft->manifest) < 0) {
+		json_decref(result);
+		policy_free(draft);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (!commit(d, draft, result, err, errlen))
+		return NULL;
+	json_object_set_new(json_object_get(result, "affected"), what,
+			    json_integer(d->reg.count));
+	return result;
+}
+
+/* An edit that changed nothing: no commit, no new revision (every agent
+ * would fetch the same manifest again), the same answer's shape. */
+static json_t *unchanged(const struct gn_daemon *d, json_t *result, char *err, size_t errlen)
+{
+	if (!result) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	json_object_set_new(result, "settings_rev", json_integer((json_int_t)d->policy->rev));
+	json_object_set_new(result, "affected", json_object());
+	json_object_set_new(result, "warnings", json_array());
+	return result;
+}
+
+static const char *change_name(int change)
+{
+	return change == MANIFEST_ADDED ? "added" : change == MANIFEST_REPLACED ? "replaced"
+									   : "unchanged";
+}
+
+json_t *cmd_component_add(struct gn_daemon *d, int argc, const char **argv, char *err,
+			  size_t errlen)
+{
+	char why[512];
+	struct policy *draft = policy_clone(d->policy);
+	if (!draft) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	int rc = manifest_put_component(&draft->manifest, argv[0], argv[1], argv[2], argv + 3,
+					(size_t)argc - 3, why, sizeof(why));
+	if (rc < 0) {
+		snprintf(err, errlen, "component add: %s", why);
+		LOG(WARN, "%s", err);
+		policy_free(draft);
+		return NULL;
+	}
+	const struct component *c = manifest_find_component(&draft->manifest, argv[0]);
+	json_t *result = json_pack("{s:s, s:o, s:I}", "action", change_name(rc),
+				   "component", manifest_component_json(c),
+				   "components", (json_int_t)draft->manifest.ncomponents);
+	if (rc == MANIFEST_UNCHANGED) {
+		policy_free(draft);
+		return unchanged(d, result, err, errlen);
+	}
+	LOG(INFO, "component %s by operator: %s %s, %u source(s)", change_name(rc), c->name,
+	    c->version, c->nsources);
+	return commit_manifest(d, draft, "components", result, err, errlen);
+}
+
+json_t *cmd_component_del(struct gn_daemon *d, int argc, const char **argv, char *err,
+			  size_t errlen)
+{
+	(void)argc;
+	char why[256];
+	if (manifest_check_name(argv[0], why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "component del: %s", why);
+		return NULL;
+	}
+	if (!manifest_find_component(&d->policy->manifest, argv[0])) {
+		snprintf(err, errlen, "component del: no component named '%s'", argv[0]);
+		return NULL;
+	}
+	struct policy *draft = policy_clone(d->policy);
+	if (!draft) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	manifest_del_component(&draft->manifest, argv[0]);
+	LOG(INFO, "component deleted by operator: %s", argv[0]);
+	return commit_manifest(d, draft, "components",
+			       json_pack("{s:s, s:I}", "deleted", argv[0], "components",
+					 (json_int_t)draft->manifest.ncomponents),
+			       err, errlen);
+}
+
+json_t *cmd_component_list(struct gn_daemon *d, int argc, const char **argv, char *err,
+			   size_t errlen)
+{
+	(void)argc; (void)argv; (void)err; (void)errlen;
+	return json_pack("{s:I, s:o}", "settings_rev", (json_int_t)d->policy->rev, "components",
+			 manifest_components_json(&d->policy->manifest));
+}
+
+json_t *cmd_endpoint_setting_set(struct gn_daemon *d, int argc, const char **argv, char *err,
+				 size_t errlen)
+{
+	(void)argc;
+	char why[512];
+	struct policy *draft = policy_clone(d->policy);
+	if (!draft) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	int rc = manifest_set_setting(&draft->manifest, argv[0], argv[1], why, sizeof(why));
+	if (rc < 0) {
+		snprintf(err, errlen, "endpoint-setting set: %s", why);
+		LOG(WARN, "%s", err);
+		policy_free(draft);
+		return NULL;
+	}
+	json_t *result = json_pack("{s:s, s:s, s:s, s:I}", "action", change_name(rc), "key",
+				   argv[0], "value", argv[1], "endpoint_settings",
+				   (json_int_t)draft->manifest.nsettings);
+	if (rc == MANIFEST_UNCHANGED) {
+		policy_free(draft);
+		return unchanged(d, result, err, errlen);
+	}
+	LOG(INFO, "endpoint setting %s by operator: %s (%zu bytes)", change_name(rc), argv[0],
+	    strlen(argv[1]));
+	return commit_manifest(d, draft, "endpoint_settings", result, err, errlen);
+}
+
+json_t *cmd_endpoint_setting_del(struct gn_daemon *d, int argc, const char **argv, char *err,
+				 size_t errlen)
+{
+	(void)argc;
+	char why[256];
+	if (manifest_check_key(argv[0], why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "endpoint-setting del: %s", why);
+		return NULL;
+	}
+	if (!manifest_find_setting(&d->policy->manifest, argv[0])) {
+		snprintf(err, errlen, "endpoint-setting del: no endpoint setting '%s'", argv[0]);
+		return NULL;
+	}
+	struct policy *draft = policy_clone(d->policy);
+	if (!draft) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	manifest_del_setting(&draft->manifest, argv[0]);
+	LOG(INFO, "endpoint setting deleted by operator: %s", argv[0]);
+	return commit_manifest(d, draft, "endpoint_settings",
+			       json_pack("{s:s, s:I}", "deleted", argv[0], "endpoint_settings",
+					 (json_int_t)draft->manifest.nsettings),
+			       err, errlen);
+}
+
+json_t *cmd_endpoint_setting_list(struct gn_daemon *d, int argc, const char **argv, char *err,
+				  size_t errlen)
+{
+	(void)argc; (void)argv; (void)err; (void)errlen;
+	return json_pack("{s:I, s:o}", "settings_rev", (json_int_t)d->policy->rev,
+			 "endpoint_settings", manifest_settings_json(&d->policy->manifest));
 }

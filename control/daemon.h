@@ -21,6 +21,8 @@
 #include "glournet/slot_table.h"
 #include "glournet/worker.h"
 
+struct store;
+
 struct gn_daemon {
 	struct gn_options opt;
 	struct event_loop loop;
@@ -30,6 +32,10 @@ struct gn_daemon {
 	char policy_path[4096];
 	struct sweep_state sweep;
 	struct transition_feed *feed;   /* R8 */
+	struct store *store;            /* SQLite; registrations answered once committed */
+	struct loop_watch store_watch;  /* the store's eventfd: commits advanced */
+	uint64_t persisted_seq;         /* next feed entry to write to the store */
+	uint32_t last_checkpoint;
 	struct hb_event_ring *rings[GN_MAX_WORKERS];  /* SHUTDOWNs from the workers */
 	struct http_counters http_counters;
 	struct http_server http;

@@ -1,5 +1,9 @@
 /*
- * Counters of the HTTP API: every request ends in exactly one of them.
+ * Counters of the HTTP API: every request the server answers ends in
+ * exactly one of them (deferred_failed aside: it counts again a request
+ * whose answer was held for the store and then had to be a 503).
+ * libmicrohttpd's own answers to a broken request (a 400 before any
+ * handler runs) count as malformed. "requests" counts request lines.
  */
 #ifndef GLOURNET_HTTP_COUNTERS_H
 #define GLOURNET_HTTP_COUNTERS_H
@@ -23,7 +27,10 @@
 	X(BAD_METHOD,      "bad_method")       /* 405 */                     \
 	X(TOO_LARGE,       "too_large")        /* 413 */                     \
 	X(FULL,            "full")             /* 503: no slot left */       \
-	X(INTERNAL,        "internal")         /* 500 */
+	X(INTERNAL,        "internal")         /* 500 */                    \
+	X(RATE_LIMITED,    "rate_limited")     /* 429: over --register-rate */ \
+	X(HEADER_TOO_LARGE, "header_too_large") /* 431/413 from the library: over --http-max-header */ \
+	X(DEFERRED_FAILED, "deferred_failed")  /* 503: the store did not commit (counted twice) */
 
 enum http_counter {
 #define HTTP_COUNTER_ENUM(name, str) HTTP_##name,

@@ -22,6 +22,8 @@
 
 #define LOG_TAG "main"
 #include "control/daemon.h"
+#include "control/daemon_start.h"
+#include "control/persist.h"
 #include "control/policy_store.h"
 #include "control/settings.h"
 #include "control/status.h"
@@ -40,161 +42,6 @@ static uint32_t wall_seconds(void)
 	return (uint32_t)ts.tv_sec;
 }
 
-static void on_signal(struct loop_watch *w, uint32_t events)
-{
-	(void)events;
-	struct gn_daemon *d = w->ctx;
-	struct signalfd_siginfo si;
-	if (read(w->fd, &si, sizeof(si)) == sizeof(si)) {
-		LOG(INFO, "signal %u: shutting down", si.ssi_signo);
-		d->quit = true;
-	}
-}
-
-static int pick_port(const struct gn_options *o, uint16_t *port_id)
-{
-	if (o->port_id >= 0) {
-		if (!rte_eth_dev_is_valid_port((uint16_t)o->port_id)) {
-			LOG(ERR, "--port-id %d: no such DPDK port (%u available)", o->port_id,
-			    rte_eth_dev_count_avail());
-			return -ENODEV;
-		}
-		*port_id = (uint16_t)o->port_id;
-		return 0;
-	}
-	uint16_t p;
-	RTE_ETH_FOREACH_DEV(p) {
-		*port_id = p;
-		return 0;
-	}
-	LOG(ERR, "no DPDK port: pass a device to EAL, e.g. -- --vdev net_af_packet0,iface=eth1");
-	return -ENODEV;
-}
-
-static int start_dataplane(struct gn_daemon *d)
-{
-	uint16_t port_id;
-	int rc = pick_port(&d->opt, &port_id);
-	if (rc < 0)
-		return rc;
-	d->port_id = port_id;
-	d->nworkers = rte_lcore_count() - 1;
-	if (d->nworkers == 0 || d->nworkers > GN_MAX_WORKERS) {
-		LOG(ERR, "need 1..%d worker lcores besides the main one (EAL -l), have %u",
-		    GN_MAX_WORKERS, d->nworkers);
-		return -EINVAL;
-	}
-	struct rte_mempool *pool = rte_pktmbuf_pool_create("gn_rx", d->opt.mbufs, 256, 0,
-		RTE_MBUF_DEFAULT_BUF_SIZE, rte_eth_dev_socket_id(port_id));
-	if (!pool) {
-		LOG(ERR, "mbuf pool of %u: %s", d->opt.mbufs, rte_strerror(rte_errno));
-		return -ENOMEM;
-	}
-	rc = slot_table_init(&d->table, d->nworkers, d->opt.max_endpoints);
-	if (rc < 0)
-		return rc;
-	rc = port_start(port_id, (uint16_t)d->nworkers, d->opt.rx_desc, pool);
-	if (rc < 0)
-		return rc;
-	unsigned w = 0, lcore;
-	RTE_LCORE_FOREACH_WORKER(lcore) {
-		d->rings[w] = gn_table_alloc(sizeof(*d->rings[w]));
-		if (!d->rings[w])
-			return -ENOMEM;
-		d->workers[w] = (struct worker_conf){
-			.index = w, .lcore = lcore, .port_id = port_id, .queue = (uint16_t)w,
-			.udp_port = d->opt.udp_port, .window = d->opt.window, .skew = d->opt.skew,
-			.idle_sleep_us = d->opt.idle_sleep_us, .table = &d->table,
-			.counters = &d->counters[w], .events = d->rings[w],
-			.stop = &d->stop_workers,
-		};
-		rc = rte_eal_remote_launch(worker_main, &d->workers[w], lcore);
-		if (rc < 0)
-			return rc;
-		w++;
-	}
-	LOG(INFO, "%u worker(s) on port %u, heartbeats on UDP port %u", d->nworkers, port_id,
-	    d->opt.udp_port);
-	return 0;
-}
-
-/* The persisted policy, then the command line's settings on top of it,
- * through the same validation as `glournetctl set`. */
-static int load_policy(struct gn_daemon *d)
-{
-	char err[512];
-	mkdir(d->opt.state_dir, 0750);
-	snprintf(d->policy_path, sizeof(d->policy_path), "%s/policy.json", d->opt.state_dir);
-	int rc = policy_load(d->policy_path, &d->policy, err, sizeof(err));
-	if (rc < 0) {
-		LOG(ERR, "%s", err);
-		return rc;
-	}
-	rc = registry_reset_ranges(&d->reg, (uint32_t)range_set_count(d->policy->ranges));
-	if (rc < 0)
-		return rc;
-	if (d->opt.n_sets == 0)
-		return policy_save(d->policy_path, d->policy, err, sizeof(err)) < 0 ? -EIO : 0;
-	struct policy *draft = policy_clone(d->policy);
-	if (!draft)
-		return -ENOMEM;
-	for (unsigned i = 0; i < d->opt.n_sets; i++) {
-		if (settings_set(draft, d->opt.set_name[i], d->opt.set_value[i], err, sizeof(err)) < 0) {
-			LOG(ERR, "command line: %s", err);
-			policy_free(draft);
-			return -EINVAL;
-		}
-	}
-	json_t *result = json_object();
-	rc = daemon_policy_commit(d, draft, result, err, sizeof(err));
-	json_decref(result);
-	return rc;
-}
-
-/* SHUTDOWN heartbeats the workers passed on (R6). */
-static void drain_worker_events(struct gn_daemon *d, uint32_t now)
-{
-	struct hb_event ev;
-	for (unsigned w = 0; w < d->nworkers; w++) {
-		while (hb_event_pop(d->rings[w], &ev)) {
-			struct endpoint *ep = registry_by_slot(&d->reg, ev.slot);
-			if (ep && ep->id == ev.id)
-				status_on_shutdown(&d->reg, ep, ev.time, now);
-		}
-	}
-}
-
-static int start_control(struct gn_daemon *d, sigset_t *sigs, struct loop_watch *sigw)
-{
-	int rc = loop_init(&d->loop);
-	if (rc < 0)
-		return rc;
-	rc = registry_init(&d->reg, &d->table);
-	if (rc < 0)
-		return rc;
-	char log_path[4200];
-	snprintf(log_path, sizeof(log_path), "%s/transitions.log", d->opt.state_dir);
-	d->feed = feed_new(1u << 16, log_path);
-	if (!d->feed)
-		return -ENOMEM;
-	d->reg.feed = d->feed;
-	rc = load_policy(d);
-	if (rc < 0)
-		return rc;
-	d->sweep.started = d->started;
-	d->http.api = (struct api_ctx){.reg = &d->reg, .opt = &d->opt,
-				       .counters = &d->http_counters, .policy = &d->policy};
-	rc = http_start(&d->http, &d->loop, d->opt.http_listen, &d->opt);
-	if (rc < 0)
-		return rc;
-	rc = ctl_server_start(&d->ctl, &d->loop, d, d->opt.ctl_socket);
-	if (rc < 0)
-		return rc;
-	*sigw = (struct loop_watch){.fd = signalfd(-1, sigs, SFD_CLOEXEC | SFD_NONBLOCK),
-				    .fn = on_signal, .ctx = d};
-	return sigw->fd < 0 ? -errno : loop_add(&d->loop, sigw, EPOLLIN);
-}
-
 static void run(struct gn_daemon *d)
 {
 	struct sweep_result res;
@@ -209,32 +56,13 @@ static void run(struct gn_daemon *d)
 			d->last_sweep = now;
 		}
 		feed_flush(d->feed);
+		persist_tick(d, now);
 		ctl_server_pump(&d->ctl);
 		int http_ms = http_tick(&d->http);
 		int timeout = http_ms >= 0 && http_ms < 100 ? http_ms : 100;
 		if (loop_run_once(&d->loop, timeout) < 0)
 			break;
 	}
-}
-
-static void shutdown_all(struct gn_daemon *d)
-{
-	d->stop_workers = true;
-	rte_eal_mp_wait_lcore();
-	http_stop(&d->http, &d->loop);
-	ctl_server_stop(&d->ctl);
-	uint16_t p;
-	RTE_ETH_FOREACH_DEV(p)
-		port_stop(p);
-	registry_destroy(&d->reg);
-	sweep_state_free(&d->sweep);
-	if (d->feed) {
-		feed_flush(d->feed);
-		feed_free(d->feed);
-	}
-	policy_free(d->policy);
-	slot_table_destroy(&d->table);
-	loop_close(&d->loop);
 }
 
 int main(int argc, char **argv)
@@ -268,6 +96,8 @@ int main(int argc, char **argv)
 	int rc = start_dataplane(&d);
 	if (rc == 0)
 		rc = start_control(&d, &sigs, &sigw);
+	if (rc == 0)
+		rc = launch_workers(&d);
 	if (rc == 0) {
 		LOG(INFO, "glournetd %s running; policy revision %llu, offline after %us", GN_VERSION,
 		    (unsigned long long)d.policy->rev, d.policy->offline_after);

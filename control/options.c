@@ -2,6 +2,7 @@
  * Option parsing for glournetd. Each option is validated here, where it
  * enters, with a message that names the option and the accepted range.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -26,11 +27,24 @@ static const char usage_text[] =
 "  --udp-port PORT         heartbeat UDP port (default 7100)\n"
 "  --hb-addr ADDR          heartbeat address told to endpoints (repeatable, up to 8)\n"
 "  --http ADDR:PORT|off    HTTP listen address (default [::]:8080, dual stack)\n"
-"  --http-max-conns N      concurrent HTTP connections (default 1024)\n"
+"  --https ADDR:PORT|off   HTTPS listen address (default off; e.g. [::]:8443),\n"
+"                          with --tls-cert and --tls-key. --http off with no\n"
+"                          --https runs without the endpoint API (warned)\n"
+"  --tls-cert FILE         PEM certificate (chain) for --https\n"
+"  --tls-key FILE          PEM private key for --https (not encrypted)\n"
+"  --http-max-conns N      concurrent connections per listener (default 1024)\n"
 "  --http-timeout DUR      idle HTTP connection timeout (default 30s)\n"
+"  --http-max-body BYTES   largest request body; over: 413 (default 16384)\n"
+"  --http-max-header BYTES memory per connection, which bounds the request\n"
+"                          header block; over: 431 (default 16384)\n"
+"  --register-rate N       registrations per second per source address\n"
+"                          (default 50; 0: no limit); over: 429 + Retry-After\n"
+"  --register-burst N      registrations a source may make at once (default 200)\n"
 "\n"
 "Policy (persisted in --state-dir; change it live with glournetctl set):\n"
-"  --state-dir DIR         where the policy is kept (default /var/lib/glournet)\n"
+"  --state-dir DIR         the policy (policy.json), the endpoint store\n"
+"                          (glournet.db, SQLite) and transitions.log\n"
+"                          (default /var/lib/glournet)\n"
 "  --set NAME=VALUE        apply a setting at start, e.g. heartbeat.interval=10m\n"
 "                          (repeatable; glournetctl show settings lists them)\n"
 "  --offline-after DUR     same as --set heartbeat.offline_after=DUR\n"
@@ -57,14 +71,16 @@ static const char usage_text[] =
 "\n"
 "One worker runs on each EAL lcore but the main one, each on its own RX queue.\n"
 "Example (no NIC):\n"
-"  glournetd --token secret -- -l 0,1 --no-huge --in-memory --file-prefix gn \\\n"
+"  glournetd --token secret -- -l 0,1 --no-huge --no-shconf --file-prefix gn \\\n"
 "            --vdev net_af_packet0,iface=veth0\n";
 
 enum {
 	OPT_TOKEN = 256, OPT_TOKEN_FILE, OPT_UDP_PORT, OPT_HB_ADDR, OPT_HTTP, OPT_HTTP_MAX_CONNS,
 	OPT_HTTP_TIMEOUT, OPT_OFFLINE_AFTER, OPT_HB_INTERVAL, OPT_POLL_INTERVAL, OPT_WINDOW,
 	OPT_SKEW, OPT_SWEEP_INTERVAL, OPT_MAX_ENDPOINTS, OPT_PORT_ID, OPT_RX_DESC, OPT_MBUFS,
-	OPT_IDLE_SLEEP, OPT_CTL_SOCKET, OPT_LOG_LEVEL, OPT_STATE_DIR, OPT_SET,
+	OPT_IDLE_SLEEP, OPT_CTL_SOCKET, OPT_LOG_LEVEL, OPT_STATE_DIR, OPT_SET, OPT_HTTPS,
+	OPT_TLS_CERT, OPT_TLS_KEY, OPT_HTTP_MAX_BODY, OPT_HTTP_MAX_HEADER, OPT_REGISTER_RATE,
+	OPT_REGISTER_BURST,
 };
 
 static const struct option long_opts[] = {
@@ -75,6 +91,13 @@ static const struct option long_opts[] = {
 	{"http", required_argument, 0, OPT_HTTP},
 	{"http-max-conns", required_argument, 0, OPT_HTTP_MAX_CONNS},
 	{"http-timeout", required_argument, 0, OPT_HTTP_TIMEOUT},
+	{"https", required_argument, 0, OPT_HTTPS},
+	{"tls-cert", required_argument, 0, OPT_TLS_CERT},
+	{"tls-key", required_argument, 0, OPT_TLS_KEY},
+	{"http-max-body", required_argument, 0, OPT_HTTP_MAX_BODY},
+	{"http-max-header", required_argument, 0, OPT_HTTP_MAX_HEADER},
+	{"register-rate", required_argument, 0, OPT_REGISTER_RATE},
+	{"register-burst", required_argument, 0, OPT_REGISTER_BURST},
 	{"offline-after", required_argument, 0, OPT_OFFLINE_AFTER},
 	{"hb-interval", required_argument, 0, OPT_HB_INTERVAL},
 	{"poll-interval", required_argument, 0, OPT_POLL_INTERVAL},
@@ -148,6 +171,135 @@ static int read_token_file(const char *path, char **token)
 	return 0;
 }
 
+int options_parse_listen(const char *text, struct sockaddr_storage *ss, socklen_t *len)
+{
+	char host[64];
+	const char *colon = strrchr(text, ':');
+	if (!colon || colon == text || strlen(colon + 1) == 0)
+		return -EINVAL;
+	size_t hl = (size_t)(colon - text);
+	if (text[0] == '[') {
+		if (hl < 2 || text[hl - 1] != ']' || hl - 2 >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, text + 1, hl - 2);
+		host[hl - 2] = '\0';
+	} else {
+		if (hl >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, text, hl);
+		host[hl] = '\0';
+	}
+	char *end;
+	errno = 0;
+	long port = strtol(colon + 1, &end, 10);
+	if (errno || *end || colon[1] == '-' || colon[1] == '+' || port < 0 || port > 65535)
+		return -EINVAL;
+	memset(ss, 0, sizeof(*ss));
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	if (text[0] != '[' && inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		*len = sizeof(*s4);
+	} else if (text[0] == '[' && inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*s6);
+	} else {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_listen_opt(const char *opt, const char *val, const char **out)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	if (strcmp(val, "off") != 0 && options_parse_listen(val, &ss, &len) < 0)
+		return bad(opt, val, "expected ADDR:PORT (IPv4), [ADDR]:PORT (IPv6; [::] is dual "
+				     "stack) or off");
+	*out = val;
+	return 0;
+}
+
+/* The whole of a PEM file, checked for the block it must hold. */
+static int read_pem(const char *opt, const char *path, const char *what, char **out)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "glournetd: --%s '%s': %s\n", opt, path, strerror(errno));
+		return -1;
+	}
+	size_t cap = 1u << 20, n = 0;
+	char *buf = malloc(cap + 1);
+	if (buf)
+		n = fread(buf, 1, cap, f);
+	int err = ferror(f) ? errno : 0;
+	bool more = buf && n == cap && fgetc(f) != EOF;
+	fclose(f);
+	if (!buf || err) {
+		fprintf(stderr, "glournetd: --%s '%s': %s\n", opt, path,
+			buf ? strerror(err) : "out of memory");
+		free(buf);
+		return -1;
+	}
+	buf[n] = '\0';
+	char *fit = realloc(buf, n + 1);
+	if (fit)
+		buf = fit;
+	const char *why = NULL;
+	if (more)
+		why = "larger than 1 MiB: not a PEM file";
+	else if (memchr(buf, '\0', n))
+		why = "binary content: expected PEM (DER is not accepted)";
+	else if (!strcmp(opt, "tls-cert") && !strstr(buf, "-----BEGIN CERTIFICATE-----"))
+		why = "no '-----BEGIN CERTIFICATE-----' block: not a PEM certificate";
+	else if (!strcmp(opt, "tls-key") && (strstr(buf, "-----BEGIN ENCRYPTED PRIVATE KEY-----") ||
+					     strstr(buf, "Proc-Type: 4,ENCRYPTED")))
+		why = "the key is encrypted: give an unencrypted PEM key (keep the file mode 0600)";
+	else if (!strcmp(opt, "tls-key") && !strstr(buf, "PRIVATE KEY-----"))
+		why = "no '-----BEGIN ... PRIVATE KEY-----' block: not a PEM private key";
+	if (why) {
+		fprintf(stderr, "glournetd: --%s '%s': %s (%s)\n", opt, path, why, what);
+		if (buf)
+			explicit_bzero(buf, n);
+		free(buf);
+		return -1;
+	}
+	free(*out);
+	*out = buf;
+	return 0;
+}
+
+/* --https needs its certificate and key, and they mean nothing without it. */
+static int check_tls(struct gn_options *o)
+{
+	bool https = strcmp(o->https_listen, "off") != 0;
+	if (!https) {
+		if (o->tls_cert_file || o->tls_key_file) {
+			fprintf(stderr, "glournetd: --tls-cert/--tls-key given but --https is off "
+					"(pass --https ADDR:PORT, e.g. [::]:8443)\n");
+			return -1;
+		}
+		return 0;
+	}
+	if (!o->tls_cert_file || !o->tls_key_file) {
+		fprintf(stderr, "glournetd: --https '%s' needs --tls-cert FILE and --tls-key FILE "
+				"(PEM; tools/make-cert.sh DIR makes a self-signed pair)\n",
+			o->https_listen);
+		return -1;
+	}
+	if (strcmp(o->http_listen, "off") != 0 && !strcmp(o->http_listen, o->https_listen)) {
+		fprintf(stderr, "glournetd: --http and --https both '%s': give them different "
+				"ports\n", o->https_listen);
+		return -1;
+	}
+	if (read_pem("tls-cert", o->tls_cert_file, "the server certificate", &o->tls_cert_pem) < 0 ||
+	    read_pem("tls-key", o->tls_key_file, "the certificate's private key", &o->tls_key_pem) < 0)
+		return -1;
+	return 0;
+}
+
 static int parse_log_level(const char *val)
 {
 	static const char *const names[] = {"error", "warn", "info", "debug"};
@@ -176,6 +328,11 @@ static void set_defaults(struct gn_options *o)
 	o->mbufs = 16383;
 	o->http_max_conns = 1024;
 	o->http_timeout = 30;
+	o->https_listen = "off";
+	o->http_max_body = 16384;
+	o->http_max_header = 16384;
+	o->register_rate = 50;
+	o->register_burst = 200;
 }
 
 /* Validated later, with the policy: one validation path for every entry. */
@@ -209,7 +366,18 @@ static int apply(struct gn_options *o, int c, const char *v)
 			return bad("hb-addr", v, "at most 8 heartbeat addresses");
 		o->hb_addrs[o->n_hb_addrs++] = v;
 		return 0;
-	case OPT_HTTP: o->http_listen = v; return 0;
+	case OPT_HTTP: return parse_listen_opt("http", v, &o->http_listen);
+	case OPT_HTTPS: return parse_listen_opt("https", v, &o->https_listen);
+	case OPT_TLS_CERT: o->tls_cert_file = v; return 0;
+	case OPT_TLS_KEY: o->tls_key_file = v; return 0;
+	case OPT_HTTP_MAX_BODY:
+		return parse_uint("http-max-body", v, 64, 16u << 20, &o->http_max_body);
+	case OPT_HTTP_MAX_HEADER:
+		return parse_uint("http-max-header", v, 4096, 1u << 20, &o->http_max_header);
+	case OPT_REGISTER_RATE:
+		return parse_uint("register-rate", v, 0, 1000000, &o->register_rate);
+	case OPT_REGISTER_BURST:
+		return parse_uint("register-burst", v, 1, 1000000, &o->register_burst);
 	case OPT_HTTP_MAX_CONNS: return parse_uint("http-max-conns", v, 1, 1000000, &o->http_max_conns);
 	case OPT_HTTP_TIMEOUT: return parse_dur("http-timeout", v, 1, 3600, &o->http_timeout);
 	case OPT_OFFLINE_AFTER: return add_set(o, "offline-after", "heartbeat.offline_after", v);
@@ -274,5 +442,7 @@ int options_parse(struct gn_options *o, int argc, char **argv)
 		fprintf(stderr, "glournetd: an enrollment token is required (--token or --token-file)\n");
 		return -1;
 	}
+	if (check_tls(o) < 0)
+		return -1;
 	return optind;
 }

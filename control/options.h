@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #define GN_MAX_HB_ADDRS 8
 #define GN_MAX_SETS     32
@@ -15,6 +16,11 @@ struct gn_options {
 	const char *hb_addrs[GN_MAX_HB_ADDRS];
 	unsigned n_hb_addrs;
 	const char *http_listen;      /* "ADDR:PORT", "[V6]:PORT" or "off" */
+	const char *https_listen;     /* the same, default "off" */
+	const char *tls_cert_file;    /* PEM, needed with --https */
+	const char *tls_key_file;
+	char *tls_cert_pem;           /* the files' contents, read at start */
+	char *tls_key_pem;            /* wiped and freed once the server has it */
 	char *token;
 	const char *ctl_socket;
 	const char *state_dir;        /* the persisted policy lives here */
@@ -33,6 +39,10 @@ struct gn_options {
 	uint32_t idle_sleep_us;
 	uint32_t http_max_conns;
 	uint32_t http_timeout;
+	uint32_t http_max_body;       /* bytes of a request body; over: 413 */
+	uint32_t http_max_header;     /* bytes of memory per connection (header block) */
+	uint32_t register_rate;       /* registrations per second per source; 0: no limit */
+	uint32_t register_burst;
 };
 
 /*
@@ -41,5 +51,9 @@ struct gn_options {
  * after printing --help/--version (exit 0).
  */
 int options_parse(struct gn_options *o, int argc, char **argv);
+
+/* "1.2.3.4:80", "[::1]:80", "[::]:8080" (dual stack) -> a socket address;
+ * 0 or -EINVAL. Shared by the option check and the HTTP server. */
+int options_parse_listen(const char *text, struct sockaddr_storage *ss, socklen_t *len);
 
 #endif

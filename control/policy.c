@@ -20,8 +20,8 @@ struct policy *policy_new_default(void)
 	p->guard_threshold = 50;
 	p->rev = 1;
 	p->ranges = range_set_build(NULL, 0);
-	if (!p->ranges) {
-		free(p);
+	if (!p->ranges || manifest_render(&p->manifest) < 0) {
+		policy_free(p);
 		return NULL;
 	}
 	return p;
@@ -33,10 +33,15 @@ struct policy *policy_clone(const struct policy *src)
 	if (!p)
 		return NULL;
 	*p = *src;
+	p->ranges = NULL;
+	if (manifest_copy(&p->manifest, &src->manifest) < 0) {
+		free(p);
+		return NULL;
+	}
 	size_t n = range_set_count(src->ranges);
 	struct range_entry *e = malloc((n ? n : 1) * sizeof(*e));
 	if (!e) {
-		free(p);
+		policy_free(p);
 		return NULL;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -44,7 +49,7 @@ struct policy *policy_clone(const struct policy *src)
 	p->ranges = range_set_build(e, n);
 	free(e);
 	if (!p->ranges) {
-		free(p);
+		policy_free(p);
 		return NULL;
 	}
 	return p;
@@ -55,5 +60,6 @@ void policy_free(struct policy *p)
 	if (!p)
 		return;
 	range_set_free(p->ranges);
+	manifest_free(&p->manifest);
 	free(p);
 }

@@ -1,6 +1,7 @@
 /*
- * The policy: every setting of STATUS.md plus the unreachable ranges, as
- * one immutable snapshot. A change builds a whole new snapshot and swaps
+ * The policy: every setting of STATUS.md, the unreachable ranges and the
+ * endpoint manifest (endpoint settings and components), as one immutable
+ * snapshot. A change builds a whole new snapshot and swaps
  * it in under RCU; nothing edits a snapshot in place, so no reader ever
  * sees half a change.
  */
@@ -10,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "control/manifest.h"
 #include "control/ranges.h"
 
 enum hb_scope { HB_SCOPE_ALL, HB_SCOPE_UNREACHABLE };
@@ -23,11 +25,13 @@ struct policy {
 	uint32_t guard_threshold;   /* percent; 0 disables R10 */
 	uint64_t rev;               /* settings_rev: bumped by every change */
 	struct range_set *ranges;   /* owned */
+	struct manifest manifest;   /* owned; rendered (manifest_render) before a commit */
 };
 
-/* STATUS.md defaults, no ranges. NULL on allocation failure. */
+/* STATUS.md defaults, no ranges, an empty manifest. NULL on allocation
+ * failure. */
 struct policy *policy_new_default(void);
-/* A deep copy, to edit into the next snapshot. */
+/* A deep copy, to edit into the next snapshot (the manifest included). */
 struct policy *policy_clone(const struct policy *p);
 void policy_free(struct policy *p);
 

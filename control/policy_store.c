@@ -30,16 +30,31 @@ int policy_load(const char *path, struct policy **out, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	int rc = 0;
-	char why[256];
+	char why[512];
 	const char *key;
 	json_t *v;
 	json_t *settings = json_object_get(root, "settings");
 	json_t *ranges = json_object_get(root, "unreachable");
+	json_t *jrev = json_object_get(root, "settings_rev");
 	/* A wrong shape must not read as "no ranges": that would be saved back. */
 	if (!json_is_object(root) || (settings && !json_is_object(settings)) ||
 	    (ranges && !json_is_array(ranges))) {
 		snprintf(err, errlen, "%s: expected {\"settings\": {NAME: VALUE, ...}, "
-			 "\"unreachable\": [RANGE, ...]}", path);
+			 "\"unreachable\": [RANGE, ...], \"endpoint_settings\": {KEY: VALUE, ...}, "
+			 "\"components\": [COMPONENT, ...]}", path);
+		rc = -EINVAL;
+		goto out;
+	}
+	/* Nor a wrong revision as 1: an agent holding the ETag of an earlier
+	 * revision 2 would be told 304 when the new revision 2 differs. */
+	if (jrev && (!json_is_integer(jrev) || json_integer_value(jrev) < 1)) {
+		snprintf(err, errlen, "%s: settings_rev: expected a positive integer", path);
+		rc = -EINVAL;
+		goto out;
+	}
+	if (manifest_from_json(&p->manifest, json_object_get(root, "endpoint_settings"),
+			       json_object_get(root, "components"), why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s: %s", path, why);
 		rc = -EINVAL;
 		goto out;
 	}
@@ -74,14 +89,33 @@ int policy_load(const char *path, struct policy **out, char *err, size_t errlen)
 		rc = -EINVAL;
 		goto out;
 	}
-	json_int_t rev = json_integer_value(json_object_get(root, "settings_rev"));
-	p->rev = rev > 0 ? (uint64_t)rev : 1;
+	p->rev = jrev ? (uint64_t)json_integer_value(jrev) : 1;
 out:
 	json_decref(root);
 	if (rc < 0)
 		policy_free(p);
 	else
 		*out = p;
+	return rc;
+}
+
+/* fsyncs the directory that holds `path`. 0 or -errno. */
+static int fsync_dir(const char *path)
+{
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = fsync(fd) < 0 ? -errno : 0;
+	close(fd);
 	return rc;
 }
 
@@ -93,8 +127,14 @@ int policy_save(const char *path, const struct policy *p, char *err, size_t errl
 		range_format(range_set_entry(p->ranges, i), buf, sizeof(buf));
 		json_array_append_new(ranges, json_string(buf));
 	}
-	json_t *root = json_pack("{s:I, s:o, s:o}", "settings_rev", (json_int_t)p->rev,
-				 "settings", settings_values(p), "unreachable", ranges);
+	json_t *root = json_pack("{s:I, s:o, s:o, s:o, s:o}", "settings_rev", (json_int_t)p->rev,
+				 "settings", settings_values(p), "unreachable", ranges,
+				 "endpoint_settings", manifest_settings_json(&p->manifest),
+				 "components", manifest_components_json(&p->manifest));
+	if (!root) {   /* json_pack has released the values */
+		snprintf(err, errlen, "cannot write %s: out of memory", path);
+		return -ENOMEM;
+	}
 	char tmp[4096];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	int rc = 0;
@@ -106,6 +146,8 @@ int policy_save(const char *path, const struct policy *p, char *err, size_t errl
 		rc = -errno;
 	if (rc == 0 && rename(tmp, path) < 0)
 		rc = -errno;
+	if (rc == 0)
+		rc = fsync_dir(path);   /* the rename itself survives a crash */
 	if (rc < 0) {
 		snprintf(err, errlen, "cannot write %s: %s", path, strerror(-rc));
 		unlink(tmp);

@@ -80,7 +80,43 @@ static uint64_t fresh_id(struct registry *r)
 	return id;
 }
 
+static int add_with_id(struct registry *r, const char *guid, uint64_t id, uint32_t now,
+		       struct endpoint **out);
+
 int registry_add(struct registry *r, const char *guid, uint32_t now, struct endpoint **out)
+{
+	int rc = add_with_id(r, guid, fresh_id(r), now, out);
+	if (rc == 0)
+		registry_rekey(r, *out);
+	return rc;
+}
+
+int registry_add_restored(struct registry *r, const char *guid, uint64_t id,
+			  const uint8_t key[HB_KEY_LEN], struct endpoint **out)
+{
+	if (id == 0 || registry_by_id(r, id) || registry_by_guid(r, guid))
+		return -EEXIST;
+	int rc = add_with_id(r, guid, id, 0, out);
+	if (rc == 0) {
+		memcpy((*out)->key, key, HB_KEY_LEN);
+		slot_table_assign(r->table, (*out)->slot, id, key);
+	}
+	return rc;
+}
+
+void registry_restore_state(struct registry *r, struct endpoint *ep, bool unreachable, bool up,
+			    enum ep_reason reason, uint32_t since)
+{
+	struct transition_feed *feed = r->feed;
+	r->feed = NULL;   /* what was, not a change */
+	registry_set_state(r, ep, unreachable, up, reason, since);
+	r->feed = feed;
+	ep->reason = (uint8_t)reason;
+	ep->status_since = since;
+}
+
+static int add_with_id(struct registry *r, const char *guid, uint64_t id, uint32_t now,
+		       struct endpoint **out)
 {
 	uint32_t slot = r->count;
 	int rc = slot_table_reserve(r->table, slot);
@@ -97,7 +133,7 @@ int registry_add(struct registry *r, const char *guid, uint32_t now, struct endp
 	struct endpoint *ep = &r->eps[slot];
 	memset(ep, 0, sizeof(*ep));
 	ep->slot = slot;
-	ep->id = fresh_id(r);
+	ep->id = id;
 	snprintf(ep->guid, sizeof(ep->guid), "%s", guid);
 	ep->registered = ep->last_register = now;
 	ep->range = -1;
@@ -108,7 +144,6 @@ int registry_add(struct registry *r, const char *guid, uint32_t now, struct endp
 	ep->status = EP_OFFLINE;
 	ep->status_since = now;
 	r->by_status[EP_OFFLINE]++;
-	registry_rekey(r, ep);
 	*out = ep;
 	return 0;
 }

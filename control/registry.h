@@ -97,6 +97,14 @@ struct endpoint *registry_by_slot(struct registry *r, uint32_t slot);
  * It starts offline with no contact; the caller applies R4. */
 int registry_add(struct registry *r, const char *guid, uint32_t now, struct endpoint **out);
 
+/* An endpoint as the store kept it: same id, slot (the next one) and key. */
+int registry_add_restored(struct registry *r, const char *guid, uint64_t id,
+			  const uint8_t key[HB_KEY_LEN], struct endpoint **out);
+
+/* The stored state at start-up: counted, but not a transition. */
+void registry_restore_state(struct registry *r, struct endpoint *ep, bool unreachable, bool up,
+			    enum ep_reason reason, uint32_t since);
+
 /* A fresh key for a known endpoint; the old one stops working. */
 void registry_rekey(struct registry *r, struct endpoint *ep);
 

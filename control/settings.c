@@ -133,14 +133,14 @@ void settings_format_duration(uint32_t s, char *buf, size_t len)
 static void format_value(const struct policy *p, const struct setting_def *d, char *buf,
 			 size_t len)
 {
-	uint32_t v = *u32_field((struct policy *)p, d);
 	switch (d->kind) {
 	case KIND_BOOL: snprintf(buf, len, "%s", p->hb_enabled ? "on" : "off"); break;
 	case KIND_SCOPE:
 		snprintf(buf, len, "%s", p->hb_scope == HB_SCOPE_ALL ? "all" : "unreachable");
 		break;
-	case KIND_DURATION: settings_format_duration(v, buf, len); break;
-	case KIND_PERCENT: snprintf(buf, len, "%u", v); break;
+	/* Only these two kinds live in uint32_t fields. */
+	case KIND_DURATION: settings_format_duration(*u32_field((struct policy *)p, d), buf, len); break;
+	case KIND_PERCENT: snprintf(buf, len, "%u", *u32_field((struct policy *)p, d)); break;
 	}
 }
 

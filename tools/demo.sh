@@ -48,7 +48,7 @@ echo "== glournet demo: $ENDPOINTS endpoints, heartbeat every ${INTERVAL}s, offl
 lab_up "$TAG"
 "$BUILD/control/glournetd" --token "$TOKEN" --http 127.0.0.1:18080 --ctl-socket "$SOCK" \
 	--hb-addr "$LAB_COLLECTOR4" --hb-interval ${INTERVAL}s --offline-after ${OFFLINE_AFTER}s \
-	--state-dir "$WORK/state" \
+	--state-dir "$WORK/state" --register-rate 0 \
 	--idle-sleep-us 100 \
 	-- -l 0,1 --no-huge --no-shconf -m 512 --file-prefix gn-demo --no-pci \
 	--vdev "net_af_packet0,iface=$(lab_host "$TAG")" --log-level=lib.eal:warning \

@@ -12,6 +12,8 @@ PKGS=(
   libmicrohttpd-dev                               # HTTP(S) registration server
   libjansson-dev                                  # JSON bodies and CLI output
   libcurl4-openssl-dev                            # reference agent HTTP client
+  libsqlite3-dev                                  # the embedded store
+  openssl                                         # self-signed demo certificate
   libcmocka-dev                                   # unit tests
   iproute2 curl procps python3 jq                 # integration tests and demo
 )

@@ -1,7 +1,7 @@
 /*
  * What the reference agent's files share: the state file (one line per
  * simulated endpoint), option-parsing helpers that name the bad value, and
- * the two subcommands. Kept small so each subcommand stays in its own file.
+ * the subcommands. Kept small so each subcommand stays in its own file.
  */
 #ifndef GLOURNET_AGENT_H
 #define GLOURNET_AGENT_H
@@ -64,5 +64,6 @@ uint64_t agent_mono_ns(void);
 /* The subcommands: argv[0] is the subcommand name; they return an exit code. */
 int agent_register_main(int argc, char **argv);
 int agent_heartbeat_main(int argc, char **argv);
+int agent_poll_main(int argc, char **argv);
 
 #endif

@@ -22,11 +22,12 @@ static void usage(FILE *f)
 		"usage: " AGENT_PROG " COMMAND [OPTIONS]\n"
 		"\n"
 		"The reference endpoint agent of glournet (docs/agent.md, PROTOCOL.md):\n"
-		"registers simulated endpoints and sends their UDP heartbeats.\n"
+		"registers simulated endpoints, sends their UDP heartbeats and polls for them.\n"
 		"\n"
 		"commands:\n"
 		"  register   register endpoints over HTTP(S) and write the state file\n"
 		"  heartbeat  send the state file's endpoints' heartbeats over UDP\n"
+		"  poll       poll the server (GET /v1/poll) for the state file's endpoints\n"
 		"  help       this text\n"
 		"\n"
 		"'" AGENT_PROG " COMMAND --help' describes each command's options.\n"
@@ -159,6 +160,8 @@ int main(int argc, char **argv)
 		return agent_register_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "heartbeat"))
 		return agent_heartbeat_main(argc - 1, argv + 1);
-	agent_usage_error(NULL, "unknown command '%s' (register, heartbeat, help)", cmd);
+	if (!strcmp(cmd, "poll"))
+		return agent_poll_main(argc - 1, argv + 1);
+	agent_usage_error(NULL, "unknown command '%s' (register, heartbeat, poll, help)", cmd);
 	return AGENT_EXIT_USAGE;
 }

@@ -20,10 +20,9 @@
 
 #include "glournet/hb_mac.h"
 #include "agent.h"
+#include "agent_http.h"
 
 #define CMD "register"
-#define MAX_BODY (1u << 20)
-#define MAX_PRINTED_ERRORS 20
 
 struct reg_opts {
 	const char *server, *token, *prefix, *reason, *state, *cacert;
@@ -32,11 +31,6 @@ struct reg_opts {
 	bool have_ip6;
 	uint8_t ip6_base[16];
 	bool insecure, verbose;
-};
-
-struct buf {
-	char  *p;
-	size_t len;
 };
 
 static volatile sig_atomic_t reg_stop;
@@ -78,24 +72,6 @@ static void help(FILE *f)
 		"Prints 'registered N (new A, known B), failed F in T s'. Exit 1 if any failed.\n");
 }
 
-static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct buf *b = arg;
-	size_t n = size * nmemb;
-	char *p;
-
-	if (b->len + n > MAX_BODY)
-		return 0;
-	p = realloc(b->p, b->len + n + 1);
-	if (!p)
-		return 0;
-	memcpy(p + b->len, data, n);
-	b->p = p;
-	b->len += n;
-	b->p[b->len] = '\0';
-	return n;
-}
-
 static json_t *ips_for(const struct reg_opts *o, uint64_t i)
 {
 	json_t *ips = json_array();
@@ -120,23 +96,6 @@ static json_t *ips_for(const struct reg_opts *o, uint64_t i)
 		json_array_append_new(ips, json_string(txt));
 	}
 	return ips;
-}
-
-/* The server's {"error": ...}, or the start of whatever it sent. */
-static void error_text(const struct buf *b, char *out, size_t cap)
-{
-	json_t *root = json_loadb(b->p ? b->p : "", b->len, 0, NULL);
-	const char *msg = NULL;
-	size_t k = 0;
-
-	if (root && json_is_object(root))
-		msg = json_string_value(json_object_get(root, "error"));
-	if (!msg)
-		msg = b->len ? b->p : "(empty answer)";
-	for (; *msg && k + 1 < cap && k < 200; msg++)
-		out[k++] = isprint((unsigned char)*msg) ? *msg : '.';
-	out[k] = '\0';
-	json_decref(root);
 }
 
 static struct curl_slist *build_headers(const struct reg_opts *o, const struct agent_ep *known)
@@ -260,37 +219,11 @@ static int parse_opts(int argc, char **argv, struct reg_opts *o)
 	return 0;
 }
 
-static CURL *make_handle(const struct reg_opts *o, char *url, char *errbuf, struct buf *body)
-{
-	CURL *c = curl_easy_init();
-
-	if (!c)
-		return NULL;
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_POST, 1L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "glournet-agent/1");
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)o->timeout);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)(o->timeout < 10 ? o->timeout : 10));
-	if (o->insecure) {
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
-	if (o->cacert)
-		curl_easy_setopt(c, CURLOPT_CAINFO, o->cacert);
-	return c;
-}
-
 int agent_register_main(int argc, char **argv)
 {
 	struct reg_opts o;
 	struct agent_state st = { 0 };
-	struct buf body = { 0 };
+	struct agent_buf body = { 0 };
 	char errbuf[CURL_ERROR_SIZE], *url = NULL;
 	uint64_t n_new = 0, n_known = 0, n_failed = 0, n_rekeyed = 0, t0, next_progress;
 	bool changed = false;
@@ -302,20 +235,15 @@ int agent_register_main(int argc, char **argv)
 		return rc < 0 ? AGENT_EXIT_OK : rc;
 	if (agent_state_load(o.state, &st, true) < 0 || agent_state_index(&st) < 0)
 		return AGENT_EXIT_FAIL;
-	{
-		size_t len = strlen(o.server);
-
-		while (len > 8 && o.server[len - 1] == '/')
-			len--;
-		if (asprintf(&url, "%.*s/v1/register", (int)len, o.server) < 0)
-			return AGENT_EXIT_FAIL;
-	}
+	if (!(url = agent_http_url(o.server, "/v1/register")))
+		return AGENT_EXIT_FAIL;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
-	    !(c = make_handle(&o, url, errbuf, &body))) {
+	    !(c = agent_http_handle(url, (long)o.timeout, o.insecure, o.cacert, errbuf, &body))) {
 		fprintf(stderr, AGENT_PROG " " CMD ": cannot initialise libcurl\n");
 		free(url);
 		return AGENT_EXIT_FAIL;
 	}
+	curl_easy_setopt(c, CURLOPT_POST, 1L);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
@@ -368,7 +296,7 @@ int agent_register_main(int argc, char **argv)
 			snprintf(emsg, sizeof(emsg), "%s", errbuf[0] ? errbuf : curl_easy_strerror(cr));
 		} else if (status != 200 && status != 201) {
 			char etext[208];
-			error_text(&body, etext, sizeof(etext));
+			agent_http_error_text(&body, etext, sizeof(etext));
 			snprintf(emsg, sizeof(emsg), "HTTP %ld: %s", status, etext);
 		} else if (agent_ep_from_answer(body.p, body.len, &ep, &why) < 0) {
 			snprintf(emsg, sizeof(emsg), "HTTP %ld: %s", status, why);
@@ -376,12 +304,7 @@ int agent_register_main(int argc, char **argv)
 			emsg[0] = '\0';
 		}
 		if (emsg[0]) {
-			if (o.verbose || n_failed < MAX_PRINTED_ERRORS)
-				fprintf(stderr, AGENT_PROG " " CMD ": %s: %s\n", ep.guid, emsg);
-			else if (n_failed == MAX_PRINTED_ERRORS)
-				fprintf(stderr, AGENT_PROG " " CMD ": further failures not shown "
-					"(--verbose shows all)\n");
-			n_failed++;
+			agent_http_failure(CMD, ep.guid, emsg, o.verbose, &n_failed);
 		} else {
 			if (status == 201)
 				n_new++;

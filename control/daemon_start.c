@@ -1,0 +1,271 @@
+/*
+ * Bringing glournetd up and down, in the order that matters: dataplane
+ * resources, then the control plane (policy, store, restored endpoints,
+ * servers), then the workers, which must only ever see a complete table.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#define LOG_TAG "main"
+#include "control/daemon_start.h"
+#include "control/persist.h"
+#include "control/policy_store.h"
+#include "control/settings.h"
+#include "control/status.h"
+#include "control/store.h"
+#include "control/transitions.h"
+#include "glournet/coarse_clock.h"
+#include "glournet/gn_mem.h"
+#include "glournet/log.h"
+#include "glournet/port.h"
+
+static void on_signal(struct loop_watch *w, uint32_t events)
+{
+	(void)events;
+	struct gn_daemon *d = w->ctx;
+	struct signalfd_siginfo si;
+	if (read(w->fd, &si, sizeof(si)) == sizeof(si)) {
+		LOG(INFO, "signal %u: shutting down", si.ssi_signo);
+		d->quit = true;
+	}
+}
+
+static int pick_port(const struct gn_options *o, uint16_t *port_id)
+{
+	if (o->port_id >= 0) {
+		if (!rte_eth_dev_is_valid_port((uint16_t)o->port_id)) {
+			LOG(ERR, "--port-id %d: no such DPDK port (%u available)", o->port_id,
+			    rte_eth_dev_count_avail());
+			return -ENODEV;
+		}
+		*port_id = (uint16_t)o->port_id;
+		return 0;
+	}
+	uint16_t p;
+	RTE_ETH_FOREACH_DEV(p) {
+		*port_id = p;
+		return 0;
+	}
+	LOG(ERR, "no DPDK port: pass a device to EAL, e.g. -- --vdev net_af_packet0,iface=eth1");
+	return -ENODEV;
+}
+
+int start_dataplane(struct gn_daemon *d)
+{
+	uint16_t port_id;
+	int rc = pick_port(&d->opt, &port_id);
+	if (rc < 0)
+		return rc;
+	d->port_id = port_id;
+	d->nworkers = rte_lcore_count() - 1;
+	if (d->nworkers == 0 || d->nworkers > GN_MAX_WORKERS) {
+		LOG(ERR, "need 1..%d worker lcores besides the main one (EAL -l), have %u",
+		    GN_MAX_WORKERS, d->nworkers);
+		return -EINVAL;
+	}
+	struct rte_mempool *pool = rte_pktmbuf_pool_create("gn_rx", d->opt.mbufs, 256, 0,
+		RTE_MBUF_DEFAULT_BUF_SIZE, rte_eth_dev_socket_id(port_id));
+	if (!pool) {
+		LOG(ERR, "mbuf pool of %u: %s", d->opt.mbufs, rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
+	rc = slot_table_init(&d->table, d->nworkers, d->opt.max_endpoints);
+	if (rc < 0)
+		return rc;
+	return port_start(port_id, (uint16_t)d->nworkers, d->opt.rx_desc, pool);
+}
+
+int launch_workers(struct gn_daemon *d)
+{
+	unsigned w = 0, lcore;
+	int rc;
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		d->rings[w] = gn_table_alloc(sizeof(*d->rings[w]));
+		if (!d->rings[w])
+			return -ENOMEM;
+		d->workers[w] = (struct worker_conf){
+			.index = w, .lcore = lcore, .port_id = d->port_id, .queue = (uint16_t)w,
+			.udp_port = d->opt.udp_port, .window = d->opt.window, .skew = d->opt.skew,
+			.idle_sleep_us = d->opt.idle_sleep_us, .table = &d->table,
+			.counters = &d->counters[w], .events = d->rings[w],
+			.stop = &d->stop_workers,
+		};
+		rc = rte_eal_remote_launch(worker_main, &d->workers[w], lcore);
+		if (rc < 0)
+			return rc;
+		w++;
+	}
+	LOG(INFO, "%u worker(s) on port %u, heartbeats on UDP port %u", d->nworkers, d->port_id,
+	    d->opt.udp_port);
+	return 0;
+}
+
+/* The persisted policy, then the command line's settings on top of it,
+ * through the same validation as `glournetctl set`. */
+static int load_policy(struct gn_daemon *d)
+{
+	char err[512];
+	mkdir(d->opt.state_dir, 0750);
+	snprintf(d->policy_path, sizeof(d->policy_path), "%s/policy.json", d->opt.state_dir);
+	int rc = policy_load(d->policy_path, &d->policy, err, sizeof(err));
+	if (rc < 0) {
+		LOG(ERR, "%s", err);
+		return rc;
+	}
+	rc = registry_reset_ranges(&d->reg, (uint32_t)range_set_count(d->policy->ranges));
+	if (rc < 0)
+		return rc;
+	if (d->opt.n_sets == 0)
+		return policy_save(d->policy_path, d->policy, err, sizeof(err)) < 0 ? -EIO : 0;
+	struct policy *draft = policy_clone(d->policy);
+	if (!draft)
+		return -ENOMEM;
+	for (unsigned i = 0; i < d->opt.n_sets; i++) {
+		if (settings_set(draft, d->opt.set_name[i], d->opt.set_value[i], err, sizeof(err)) < 0) {
+			LOG(ERR, "command line: %s", err);
+			policy_free(draft);
+			return -EINVAL;
+		}
+	}
+	json_t *result = json_object();
+	rc = daemon_policy_commit(d, draft, result, err, sizeof(err));
+	json_decref(result);
+	return rc;
+}
+
+/* SHUTDOWN heartbeats the workers passed on (R6). */
+void drain_worker_events(struct gn_daemon *d, uint32_t now)
+{
+	struct hb_event ev;
+	for (unsigned w = 0; w < d->nworkers; w++) {
+		while (hb_event_pop(d->rings[w], &ev)) {
+			struct endpoint *ep = registry_by_slot(&d->reg, ev.slot);
+			if (ep && ep->id == ev.id)
+				status_on_shutdown(&d->reg, ep, ev.time, now);
+		}
+	}
+}
+
+static uint64_t persist_for_api(void *ctx, const struct endpoint *ep)
+{
+	return persist_endpoint(ctx, ep);
+}
+
+/* Commits advanced: the registrations waiting on them may be answered. */
+static void on_store_commit(struct loop_watch *w, uint32_t events)
+{
+	(void)events;
+	struct gn_daemon *d = w->ctx;
+	uint64_t n;
+	if (read(w->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		LOG(WARN, "store eventfd: %s", strerror(errno));
+	http_resume_durable(&d->http, store_committed(d->store));
+}
+
+/* The store, and the endpoints it kept, before any server or worker runs. */
+static int open_store(struct gn_daemon *d)
+{
+	char err[512], path[4200];
+	snprintf(path, sizeof(path), "%s/glournet.db", d->opt.state_dir);
+	d->store = store_open(path, err, sizeof(err));
+	if (!d->store) {
+		LOG(ERR, "store: %s", err);
+		return -EIO;
+	}
+	int rc = persist_restore(d);
+	if (rc < 0)
+		return rc;
+	d->persisted_seq = feed_next_seq(d->feed);
+	d->store_watch = (struct loop_watch){.fd = store_event_fd(d->store), .fn = on_store_commit,
+					     .ctx = d};
+	return loop_add(&d->loop, &d->store_watch, EPOLLIN);
+}
+
+int start_control(struct gn_daemon *d, sigset_t *sigs, struct loop_watch *sigw)
+{
+	int rc = loop_init(&d->loop);
+	if (rc < 0)
+		return rc;
+	rc = registry_init(&d->reg, &d->table);
+	if (rc < 0)
+		return rc;
+	char log_path[4200];
+	snprintf(log_path, sizeof(log_path), "%s/transitions.log", d->opt.state_dir);
+	d->feed = feed_new(1u << 16, log_path);
+	if (!d->feed)
+		return -ENOMEM;
+	d->reg.feed = d->feed;
+	rc = load_policy(d);
+	if (rc < 0)
+		return rc;
+	rc = open_store(d);
+	if (rc < 0)
+		return rc;
+	d->sweep.started = d->started;
+	d->last_checkpoint = d->started;
+	d->http.api = (struct api_ctx){.reg = &d->reg, .opt = &d->opt,
+				       .counters = &d->http_counters, .policy = &d->policy,
+				       .persist = persist_for_api, .persist_ctx = d};
+	rc = http_start(&d->http, &d->loop, d->opt.http_listen, &d->opt);
+	if (rc < 0)
+		return rc;
+	rc = ctl_server_start(&d->ctl, &d->loop, d, d->opt.ctl_socket);
+	if (rc < 0)
+		return rc;
+	*sigw = (struct loop_watch){.fd = signalfd(-1, sigs, SFD_CLOEXEC | SFD_NONBLOCK),
+				    .fn = on_signal, .ctx = d};
+	return sigw->fd < 0 ? -errno : loop_add(&d->loop, sigw, EPOLLIN);
+}
+
+static void store_close_drain(struct gn_daemon *d)
+{
+	struct store_stats st;
+	for (int i = 0; i < 200; i++) {   /* up to 2 s for the queue to commit */
+		store_get_stats(d->store, &st);
+		if (!st.queue_len)
+			break;
+		usleep(10000);
+	}
+	http_resume_durable(&d->http, store_committed(d->store));
+	store_close(d->store, 5000);
+	d->store = NULL;
+}
+
+void shutdown_all(struct gn_daemon *d)
+{
+	d->stop_workers = true;
+	rte_eal_mp_wait_lcore();
+	if (d->store) {
+		persist_tick(d, d->last_checkpoint + PERSIST_CHECKPOINT_INTERVAL);   /* last checkpoint */
+		/* Answers committed during the drain go out as 2xx (http_stop
+		 * flushes them); the rest get 503 and the agent retries. */
+		store_close_drain(d);
+	}
+	http_stop(&d->http, &d->loop);
+	ctl_server_stop(&d->ctl);
+	uint16_t p;
+	RTE_ETH_FOREACH_DEV(p)
+		port_stop(p);
+	registry_destroy(&d->reg);
+	sweep_state_free(&d->sweep);
+	if (d->feed) {
+		feed_flush(d->feed);
+		feed_free(d->feed);
+	}
+	policy_free(d->policy);
+	slot_table_destroy(&d->table);
+	loop_close(&d->loop);
+}
+

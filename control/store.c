@@ -1,0 +1,452 @@
+/*
+ * The store (see store.h): the queue and the writer thread, over one
+ * backend connection (store_db.h). The control thread copies each write
+ * into a heap op and links it onto the queue under a mutex held for a few
+ * stores; the writer takes the whole queue at once and applies it in
+ * order, in transactions of up to BATCH_ROWS rows, so one fsync covers
+ * thousands of writes. A failed transaction is rolled back and the same
+ * batch retried every second: nothing accepted is ever dropped, the queue
+ * bound (refusals) is the only back-pressure, store_degraded() the alarm.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+
+#include "control/store.h"
+#include "control/store_db.h"
+#define LOG_TAG "store"
+#include "glournet/log.h"
+
+#define BATCH_ROWS      10000        /* rows per transaction (one op is never split) */
+#define BATCH_LINGER_NS 5000000ull   /* a batch closes 5 ms after its first op, or when full */
+#define RETRY_NS        1000000000ull
+
+enum op_kind { OP_PUT, OP_DELETE, OP_CONTACTS, OP_TRANSITION };
+
+/* One queued write. Its payload (the endpoint's text, or the contact
+ * array) follows at op + 1, in the same allocation: a queued put is about
+ * 200 bytes, not the 1.1 KiB of struct store_endpoint. */
+struct op {
+	struct op *next;
+	uint64_t ticket;
+	size_t bytes;            /* the allocation, for the byte bound */
+	uint32_t rows;           /* weight in a batch */
+	uint8_t kind;
+	union {
+		struct store_row ep;
+		uint64_t id;     /* OP_DELETE */
+		size_t n;        /* OP_CONTACTS */
+		struct store_trans tr;
+	} u;
+};
+
+struct store {
+	struct store_db *db;
+	pthread_mutex_t db_mu;   /* the connection: writer batches vs store_load_endpoints */
+	char *path;
+	int efd;
+	_Atomic uint64_t committed;
+	pthread_t writer;
+
+	pthread_mutex_t mu;      /* everything below */
+	pthread_cond_t wake;     /* the writer: first op, batch full, stop */
+	struct op *head, *tail;  /* queued, not yet taken by the writer */
+	uint64_t head_rows;      /* rows in head..tail */
+	uint64_t head_ns;        /* when the current head was queued */
+	size_t queue_bytes;      /* accepted, not yet committed (the writer's batch too) */
+	uint64_t next_ticket;
+	bool writer_waiting;
+	bool stop;
+	uint64_t stop_deadline_ns;
+	bool degraded;
+	uint64_t degraded_ns;        /* when it began */
+	uint64_t errors_at_degrade;  /* stats.commit_errors then */
+	char why[320];
+	struct store_stats stats;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Under s->mu; the condition variable runs on CLOCK_MONOTONIC. */
+static void wait_until(struct store *s, uint64_t ns)
+{
+	struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000ull),
+			      .tv_nsec = (long)(ns % 1000000000ull)};
+	pthread_cond_timedwait(&s->wake, &s->mu, &ts);
+}
+
+static void free_ops(struct op *op)
+{
+	while (op) {
+		struct op *next = op->next;
+		free(op);
+		op = next;
+	}
+}
+
+/* ---- the writer thread ---- */
+
+static int apply_op(struct store_db *db, const struct op *op)
+{
+	switch (op->kind) {
+	case OP_PUT:
+		return store_db_put(db, &op->u.ep);
+	case OP_DELETE:
+		return store_db_delete(db, op->u.id);
+	case OP_CONTACTS:
+		return store_db_contacts(db, (const struct store_contact *)(op + 1), op->u.n);
+	case OP_TRANSITION:
+		return store_db_transition(db, &op->u.tr);
+	}
+	return -1;
+}
+
+/* One transaction over the first ops of `ops` (up to BATCH_ROWS rows, at
+ * least one op): 0 with *end the first op not in it, or -1, rolled back. */
+static int apply_batch(struct store *s, struct op *ops, struct op **end, uint32_t *nops)
+{
+	struct op *op = ops;
+	uint64_t rows = 0;
+	*nops = 0;
+	pthread_mutex_lock(&s->db_mu);
+	int rc = store_db_begin(s->db);
+	for (; rc == 0 && op && (op == ops || rows + op->rows <= BATCH_ROWS); op = op->next) {
+		rc = apply_op(s->db, op);
+		rows += op->rows;
+		++*nops;
+	}
+	if (rc == 0)
+		rc = store_db_commit(s->db);
+	if (rc < 0)
+		store_db_rollback(s->db);
+	pthread_mutex_unlock(&s->db_mu);
+	*end = op;
+	return rc;
+}
+
+/* The ops from `ops` to `end` are durable: free them, publish, wake the control thread. */
+static void publish(struct store *s, struct op *ops, struct op *end, uint32_t nops, double ms)
+{
+	uint64_t last = 0;
+	size_t bytes = 0;
+	while (ops != end) {
+		struct op *next = ops->next;
+		last = ops->ticket;
+		bytes += ops->bytes;
+		free(ops);
+		ops = next;
+	}
+	pthread_mutex_lock(&s->mu);   /* stats first: they are current once the ticket moves */
+	s->stats.committed_ops += nops;
+	s->stats.batches++;
+	s->stats.queue_len -= nops;
+	s->stats.last_commit_ms = ms;
+	s->queue_bytes -= bytes;
+	bool recovered = s->degraded;
+	s->degraded = false;
+	uint64_t failed = s->stats.commit_errors - s->errors_at_degrade;
+	uint32_t left = s->stats.queue_len;
+	pthread_mutex_unlock(&s->mu);
+	atomic_store_explicit(&s->committed, last, memory_order_release);
+	uint64_t one = 1;
+	if (write(s->efd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is saturated, so the fd is readable anyway */
+	}
+	if (recovered)   /* logged outside the lock: stderr may block */
+		LOG(INFO, "%s: commits work again after %llu failed attempts over %.1f s; %u ops "
+		    "still queued", s->path, (unsigned long long)failed,
+		    (double)(now_ns() - s->degraded_ns) / 1e9, (unsigned)left);
+}
+
+static bool past_deadline(const struct store *s)
+{
+	return s->stop && now_ns() >= s->stop_deadline_ns;
+}
+
+static void *writer_main(void *arg)
+{
+	struct store *s = arg;
+	struct op *pending = NULL;   /* taken from the queue, not yet committed, in order */
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		if (!pending) {
+			s->writer_waiting = true;
+			while (!s->head && !s->stop)
+				pthread_cond_wait(&s->wake, &s->mu);
+			/* Let the batch gather, unless it is full already. */
+			while (s->head && !s->stop && s->head_rows < BATCH_ROWS &&
+			       now_ns() < s->head_ns + BATCH_LINGER_NS)
+				wait_until(s, s->head_ns + BATCH_LINGER_NS);
+			s->writer_waiting = false;
+			if (!s->head)
+				break;   /* stopped, and everything is on disk */
+			pending = s->head;
+			s->head = s->tail = NULL;
+			s->head_rows = 0;
+		}
+		if (past_deadline(s))
+			break;
+		pthread_mutex_unlock(&s->mu);
+
+		struct op *end;
+		uint32_t nops;
+		uint64_t t0 = now_ns();
+		if (apply_batch(s, pending, &end, &nops) == 0) {
+			publish(s, pending, end, nops, (double)(now_ns() - t0) / 1e6);
+			pending = end;
+			pthread_mutex_lock(&s->mu);
+			continue;
+		}
+		pthread_mutex_lock(&s->mu);
+		s->stats.commit_errors++;
+		if (!s->degraded) {
+			s->degraded = true;
+			s->degraded_ns = now_ns();
+			s->errors_at_degrade = s->stats.commit_errors - 1;
+			snprintf(s->why, sizeof(s->why), "%s", store_db_error(s->db));
+			uint32_t queued = s->stats.queue_len;
+			pthread_mutex_unlock(&s->mu);   /* stderr may block */
+			LOG(ERR, "%s; keeping %u queued ops, retrying every second",
+			    store_db_error(s->db), (unsigned)queued);
+			pthread_mutex_lock(&s->mu);
+		}
+		uint64_t retry = now_ns() + RETRY_NS;
+		while (now_ns() < retry && !past_deadline(s))
+			wait_until(s, s->stop && s->stop_deadline_ns < retry ? s->stop_deadline_ns : retry);
+	}
+	uint32_t lost = s->stats.queue_len;
+	uint64_t last = s->next_ticket;
+	pthread_mutex_unlock(&s->mu);
+	if (lost)
+		LOG(ERR, "%s: closed with %u ops not on disk (durable up to ticket %llu of %llu)",
+		    s->path, (unsigned)lost, (unsigned long long)atomic_load(&s->committed),
+		    (unsigned long long)last);
+	free_ops(pending);
+	return NULL;
+}
+
+/* ---- open, load, close ---- */
+
+struct store *store_open(const char *path, char *err, size_t errlen)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	if (!s || !(s->path = strdup(path))) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		free(s);
+		return NULL;
+	}
+	s->efd = -1;
+	s->stats.queue_max = STORE_QUEUE_MAX_OPS;
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_mutex_init(&s->db_mu, NULL);
+	if (!(s->db = store_db_open(path, err, errlen)))
+		goto fail;
+	s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (s->efd < 0) {
+		snprintf(err, errlen, "%s: eventfd: %s", path, strerror(errno));
+		goto fail;
+	}
+	/* The writer takes no signals: the control thread's signalfd gets them all. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int rc = pthread_create(&s->writer, NULL, writer_main, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s: writer thread: %s", path, strerror(rc));
+		goto fail;
+	}
+	pthread_setname_np(s->writer, "gn-store");
+	LOG(INFO, "%s: open (WAL, synchronous=FULL, schema version %d)", path, STORE_SCHEMA_VERSION);
+	return s;
+fail:
+	store_db_close(s->db);
+	if (s->efd >= 0)
+		close(s->efd);
+	pthread_cond_destroy(&s->wake);
+	pthread_mutex_destroy(&s->mu);
+	pthread_mutex_destroy(&s->db_mu);
+	free(s->path);
+	free(s);
+	return NULL;
+}
+
+void store_close(struct store *s, unsigned drain_ms)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->stop = true;
+	s->stop_deadline_ns = now_ns() + (uint64_t)drain_ms * 1000000ull;
+	pthread_cond_broadcast(&s->wake);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->writer, NULL);
+	free_ops(s->head);
+	store_db_close(s->db);
+	close(s->efd);
+	pthread_cond_destroy(&s->wake);
+	pthread_mutex_destroy(&s->mu);
+	pthread_mutex_destroy(&s->db_mu);
+	free(s->path);
+	free(s);
+}
+
+int store_load_endpoints(struct store *s, int (*fn)(void *ctx, const struct store_endpoint *e), void *ctx)
+{
+	pthread_mutex_lock(&s->db_mu);
+	int rc = store_db_load(s->db, fn, ctx);
+	pthread_mutex_unlock(&s->db_mu);
+	return rc;
+}
+
+/* ---- the queue, control thread side ---- */
+
+static uint64_t enqueue(struct store *s, struct op *op)
+{
+	uint64_t ticket = 0;
+	op->next = NULL;
+	pthread_mutex_lock(&s->mu);
+	if (s->stats.queue_len == 0 ||
+	    (s->stats.queue_len < STORE_QUEUE_MAX_OPS &&
+	     s->queue_bytes + op->bytes <= STORE_QUEUE_MAX_BYTES)) {
+		ticket = op->ticket = ++s->next_ticket;
+		if (s->tail) {
+			s->tail->next = op;
+		} else {
+			s->head = op;
+			s->head_ns = now_ns();
+		}
+		s->tail = op;
+		s->head_rows += op->rows;
+		s->queue_bytes += op->bytes;
+		s->stats.queue_len++;
+		s->stats.queued++;
+		if (s->writer_waiting && (s->head == op || s->head_rows >= BATCH_ROWS))
+			pthread_cond_signal(&s->wake);
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (!ticket)
+		free(op);
+	return ticket;
+}
+
+static struct op *op_new(uint8_t kind, size_t extra, uint32_t rows)
+{
+	struct op *op = malloc(sizeof(*op) + extra);
+	if (op) {
+		op->kind = kind;
+		op->rows = rows;
+		op->bytes = sizeof(*op) + extra;
+	}
+	return op;
+}
+
+uint64_t store_put_endpoint(struct store *s, const struct store_endpoint *e)
+{
+	size_t gl = strnlen(e->guid, sizeof(e->guid) - 1);
+	size_t hl = strnlen(e->hostname, sizeof(e->hostname) - 1);
+	size_t il = strnlen(e->ips, sizeof(e->ips) - 1);
+	struct op *op = op_new(OP_PUT, gl + hl + il, 1);
+	if (!op)
+		return 0;
+	char *text = (char *)(op + 1);
+	memcpy(text, e->guid, gl);
+	memcpy(text + gl, e->hostname, hl);
+	memcpy(text + gl + hl, e->ips, il);
+	op->u.ep = (struct store_row){
+		.id = e->id, .slot = e->slot, .registered = e->registered,
+		.last_register = e->last_register, .last_ctl_contact = e->last_ctl_contact,
+		.last_heartbeat = e->last_heartbeat, .last_poll = e->last_poll,
+		.down_at = e->down_at, .status_since = e->status_since,
+		.notify_port = e->notify_port, .guid_len = (uint16_t)gl, .host_len = (uint16_t)hl,
+		.ips_len = (uint16_t)il, .status = e->status, .reason = e->reason,
+		.ctl_reason = e->ctl_reason,
+		.guid = text, .hostname = text + gl, .ips = text + gl + hl,
+	};
+	memcpy(op->u.ep.key, e->key, sizeof(op->u.ep.key));
+	return enqueue(s, op);
+}
+
+uint64_t store_delete_endpoint(struct store *s, uint64_t id)
+{
+	struct op *op = op_new(OP_DELETE, 0, 1);
+	if (!op)
+		return 0;
+	op->u.id = id;
+	return enqueue(s, op);
+}
+
+uint64_t store_put_contacts(struct store *s, const struct store_contact *c, size_t n)
+{
+	if (n > (SIZE_MAX - sizeof(struct op)) / sizeof(*c))
+		return 0;
+	/* One op, one transaction, however large: weigh it so it travels alone. */
+	uint32_t rows = n > BATCH_ROWS ? BATCH_ROWS : n ? (uint32_t)n : 1;
+	struct op *op = op_new(OP_CONTACTS, n * sizeof(*c), rows);
+	if (!op)
+		return 0;
+	op->u.n = n;
+	if (n)
+		memcpy(op + 1, c, n * sizeof(*c));
+	return enqueue(s, op);
+}
+
+uint64_t store_put_transition(struct store *s, uint64_t seq, uint64_t id, uint32_t time,
+			      uint8_t old_status, uint8_t new_status, uint8_t reason)
+{
+	struct op *op = op_new(OP_TRANSITION, 0, 1);
+	if (!op)
+		return 0;
+	op->u.tr = (struct store_trans){.seq = seq, .id = id, .time = time,
+					.old_status = old_status, .new_status = new_status,
+					.reason = reason};
+	return enqueue(s, op);
+}
+
+/* ---- state, for the control thread ---- */
+
+int store_event_fd(const struct store *s)
+{
+	return s->efd;
+}
+
+uint64_t store_committed(const struct store *s)
+{
+	return atomic_load_explicit(&s->committed, memory_order_acquire);
+}
+
+bool store_degraded(const struct store *s, char *why, size_t len)
+{
+	pthread_mutex_t *mu = (pthread_mutex_t *)&s->mu;
+	pthread_mutex_lock(mu);
+	bool d = s->degraded;
+	if (why && len)
+		snprintf(why, len, "%s", d ? s->why : "");
+	pthread_mutex_unlock(mu);
+	return d;
+}
+
+void store_get_stats(const struct store *s, struct store_stats *out)
+{
+	pthread_mutex_t *mu = (pthread_mutex_t *)&s->mu;
+	pthread_mutex_lock(mu);
+	*out = s->stats;
+	pthread_mutex_unlock(mu);
+}

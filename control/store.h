@@ -1,0 +1,94 @@
+/*
+ * The persistent store: endpoints, last-contact checkpoints and transitions
+ * in one database (SQLite in WAL mode by default), so a restart restores
+ * everything. The control thread never waits on the disk: writes are copied
+ * into a bounded queue and applied in order, in batched transactions, by the
+ * store's own writer thread; each write gets a ticket, and the eventfd says
+ * when the durable ticket moved. Kept small and backend-neutral so a shared
+ * PostgreSQL store can plug in behind the same calls.
+ *
+ * Threads: every call is made from one thread (the control thread); the
+ * writer thread is internal.
+ */
+#ifndef GLOURNET_STORE_H
+#define GLOURNET_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Schema this code reads and writes; a store with another version is refused. */
+#define STORE_SCHEMA_VERSION 1
+
+/* Bounds of the write queue (ops accepted but not yet committed). An op is
+ * always accepted into an empty queue, however large its copy. */
+#define STORE_QUEUE_MAX_OPS   (1u << 20)
+#define STORE_QUEUE_MAX_BYTES ((size_t)512 << 20)
+
+struct store;
+
+struct store_endpoint {
+	uint64_t id;
+	uint32_t slot;
+	char guid[65];
+	uint8_t key[16];
+	char hostname[256];
+	char ips[16 * 46];          /* comma-separated text, as given */
+	uint16_t notify_port;
+	uint32_t registered, last_register, last_ctl_contact, last_poll, down_at, status_since;
+	uint32_t last_heartbeat;    /* as of the last sweep; store_put_contacts keeps it current */
+	uint8_t status, reason, ctl_reason;   /* enum values from registry.h, stored as integers */
+};
+
+struct store_contact {
+	uint64_t id;
+	uint32_t last_heartbeat;
+	uint32_t last_ctl_contact;
+	uint8_t status, reason;
+	uint32_t status_since;
+	uint32_t down_at;
+};
+
+/* Opens or creates `path` (schema created if absent, schema version checked). NULL with err set. */
+struct store *store_open(const char *path, char *err, size_t errlen);
+/* Waits for the queue to drain (bounded: at most `drain_ms`), stops the writer, closes.
+ * Ops still queued when the time is up are lost, and logged as such. */
+void store_close(struct store *s, unsigned drain_ms);
+
+/* Loading at start-up, synchronous, before the writer has work: calls `fn` for every endpoint
+ * in slot order; returns 0 or -errno. A non-zero return from `fn` stops the load and is
+ * returned; a row that does not fit struct store_endpoint gives -EINVAL (logged). */
+int store_load_endpoints(struct store *s, int (*fn)(void *ctx, const struct store_endpoint *e), void *ctx);
+
+/* Queued writes; return a ticket, or 0 when the queue is full (refused). Tickets increase
+ * by one per accepted op; ops are applied in ticket order. */
+/* Insert or replace by id; last_heartbeat only moves forward (a put that leaves it 0 keeps
+ * the checkpointed time). */
+uint64_t store_put_endpoint(struct store *s, const struct store_endpoint *e);
+uint64_t store_delete_endpoint(struct store *s, uint64_t id);
+/* Checkpoint of last contact + status for many endpoints, one op (one transaction). Updates
+ * only endpoints still present: a deleted endpoint is not recreated. `c` is copied. */
+uint64_t store_put_contacts(struct store *s, const struct store_contact *c, size_t n);
+uint64_t store_put_transition(struct store *s, uint64_t seq, uint64_t id, uint32_t time,
+			      uint8_t old_status, uint8_t new_status, uint8_t reason);
+
+/* Readable when the committed ticket moved; the control thread reads it (8 bytes) to clear it. */
+int store_event_fd(const struct store *s);
+/* Highest durable ticket: every op with a ticket <= this is on disk. */
+uint64_t store_committed(const struct store *s);
+/* The alarm: true + text while commits fail (the writer retries every second, keeping
+ * every queued op). */
+bool store_degraded(const struct store *s, char *why, size_t len);
+
+struct store_stats {
+	uint64_t queued;          /* ops accepted since open */
+	uint64_t committed_ops;   /* ops durable since open */
+	uint64_t batches;         /* transactions committed */
+	uint64_t commit_errors;   /* failed attempts (each retry counts) */
+	uint32_t queue_len;       /* ops accepted, not yet committed */
+	uint32_t queue_max;       /* the bound: STORE_QUEUE_MAX_OPS */
+	double last_commit_ms;    /* duration of the last successful transaction */
+};
+void store_get_stats(const struct store *s, struct store_stats *out);
+
+#endif

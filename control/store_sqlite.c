@@ -1,0 +1,431 @@
+/*
+ * The SQLite backend of the store (see store_db.h): WAL, synchronous=FULL
+ * (durable at each commit), prepared statements made once and reused.
+ * Tables and statements are kept to SQL that PostgreSQL also accepts
+ * (ON CONFLICT ... DO UPDATE with excluded.*); what is SQLite-only (the
+ * pragmas, sqlite_master) is marked. Ids are uint64 stored as their int64
+ * bit pattern: SQL has no unsigned integers.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sqlite3.h>
+
+#include "control/store_db.h"
+#define LOG_TAG "store"
+#include "glournet/log.h"
+
+enum stmt { ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_PUT, ST_UNCLASH, ST_DELETE, ST_CONTACT,
+	    ST_TRANSITION, ST_LOAD, ST_COUNT };
+
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_BEGIN] = "BEGIN",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	/* Replaces the row, except that last_heartbeat is a high-water mark: a put
+	 * built without it (0) does not erase the checkpointed time. */
+	[ST_PUT] = "INSERT INTO endpoints (id, slot, guid, key, hostname, ips, notify_port, "
+		   "registered, last_register, last_ctl_contact, last_heartbeat, last_poll, down_at, "
+		   "status, reason, ctl_reason, status_since) "
+		   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+		   "ON CONFLICT (id) DO UPDATE SET slot = excluded.slot, guid = excluded.guid, "
+		   "key = excluded.key, hostname = excluded.hostname, ips = excluded.ips, "
+		   "notify_port = excluded.notify_port, registered = excluded.registered, "
+		   "last_register = excluded.last_register, "
+		   "last_ctl_contact = excluded.last_ctl_contact, "
+		   "last_heartbeat = CASE WHEN excluded.last_heartbeat > endpoints.last_heartbeat "
+		   "THEN excluded.last_heartbeat ELSE endpoints.last_heartbeat END, "
+		   "last_poll = excluded.last_poll, "
+		   "down_at = excluded.down_at, status = excluded.status, reason = excluded.reason, "
+		   "ctl_reason = excluded.ctl_reason, status_since = excluded.status_since",
+	/* The registry is the truth: a slot or guid it gave to this id no longer
+	 * belongs to whatever row still holds it here. */
+	[ST_UNCLASH] = "DELETE FROM endpoints WHERE (slot = ? OR guid = ?) AND id <> ?",
+	[ST_DELETE] = "DELETE FROM endpoints WHERE id = ?",
+	[ST_CONTACT] = "UPDATE endpoints SET last_heartbeat = ?, last_ctl_contact = ?, status = ?, "
+		       "reason = ?, status_since = ?, down_at = ? WHERE id = ?",
+	[ST_TRANSITION] = "INSERT INTO transitions (seq, id, time, old_status, new_status, reason) "
+			  "VALUES (?, ?, ?, ?, ?, ?)",
+	[ST_LOAD] = "SELECT id, slot, guid, key, hostname, ips, notify_port, registered, "
+		    "last_register, last_ctl_contact, last_heartbeat, last_poll, down_at, status, "
+		    "reason, ctl_reason, status_since FROM endpoints ORDER BY slot",
+};
+
+static const char *const schema_sql[] = {
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)",
+	"CREATE TABLE endpoints (id INTEGER PRIMARY KEY, slot INTEGER UNIQUE NOT NULL, "
+	"guid TEXT UNIQUE NOT NULL, key BLOB NOT NULL, hostname TEXT, ips TEXT, "
+	"notify_port INTEGER, registered INTEGER, last_register INTEGER, "
+	"last_ctl_contact INTEGER, last_heartbeat INTEGER, last_poll INTEGER, down_at INTEGER, "
+	"status INTEGER, reason INTEGER, ctl_reason INTEGER, status_since INTEGER)",
+	"CREATE TABLE transitions (seq INTEGER, id INTEGER, time INTEGER, old_status INTEGER, "
+	"new_status INTEGER, reason INTEGER)",
+};
+
+struct store_db {
+	sqlite3 *db;
+	sqlite3_stmt *st[ST_COUNT];
+	char err[320];
+	char path[];
+};
+
+static sqlite3_int64 i64(uint64_t v)
+{
+	sqlite3_int64 r;
+	memcpy(&r, &v, sizeof(r));
+	return r;
+}
+
+static int fail(struct store_db *d, int rc, const char *what)
+{
+	/* The OS error says more than SQLite's generic text ("disk I/O error"). */
+	int os = d->db ? sqlite3_system_errno(d->db) : 0;
+	snprintf(d->err, sizeof(d->err), "%s: %s: %s%s%s%s", d->path, what,
+		 d->db ? sqlite3_errmsg(d->db) : sqlite3_errstr(rc), os ? " (" : "",
+		 os ? strerror(os) : "", os ? ")" : "");
+	return -1;
+}
+
+/* Runs a bound statement to completion and leaves it ready for reuse. */
+static int run(struct store_db *d, enum stmt i, const char *what)
+{
+	int rc = sqlite3_step(d->st[i]);
+	int ret = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : fail(d, rc, what);
+	sqlite3_reset(d->st[i]);
+	return ret;
+}
+
+static int exec1(struct store_db *d, const char *sql)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(d->db, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK)
+		snprintf(d->err, sizeof(d->err), "%s: %s: %s", d->path, sql,
+			 msg ? msg : sqlite3_errstr(rc));
+	sqlite3_free(msg);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* ---- writes ---- */
+
+int store_db_begin(struct store_db *d)
+{
+	return run(d, ST_BEGIN, "begin");
+}
+
+int store_db_commit(struct store_db *d)
+{
+	return run(d, ST_COMMIT, "commit");
+}
+
+void store_db_rollback(struct store_db *d)
+{
+	if (sqlite3_get_autocommit(d->db))
+		return;   /* SQLite rolled back already (e.g. after SQLITE_FULL) */
+	int rc = sqlite3_step(d->st[ST_ROLLBACK]);
+	sqlite3_reset(d->st[ST_ROLLBACK]);
+	if (rc != SQLITE_DONE)
+		LOG(ERR, "%s: rollback: %s", d->path, sqlite3_errmsg(d->db));
+}
+
+const char *store_db_error(const struct store_db *d)
+{
+	return d->err;
+}
+
+static void bind_row(sqlite3_stmt *st, const struct store_row *r)
+{
+	sqlite3_bind_int64(st, 1, i64(r->id));
+	sqlite3_bind_int64(st, 2, r->slot);
+	sqlite3_bind_text(st, 3, r->guid, r->guid_len, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 4, r->key, sizeof(r->key), SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, r->hostname, r->host_len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, r->ips, r->ips_len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, r->notify_port);
+	sqlite3_bind_int64(st, 8, r->registered);
+	sqlite3_bind_int64(st, 9, r->last_register);
+	sqlite3_bind_int64(st, 10, r->last_ctl_contact);
+	sqlite3_bind_int64(st, 11, r->last_heartbeat);
+	sqlite3_bind_int64(st, 12, r->last_poll);
+	sqlite3_bind_int64(st, 13, r->down_at);
+	sqlite3_bind_int64(st, 14, r->status);
+	sqlite3_bind_int64(st, 15, r->reason);
+	sqlite3_bind_int64(st, 16, r->ctl_reason);
+	sqlite3_bind_int64(st, 17, r->status_since);
+}
+
+int store_db_put(struct store_db *d, const struct store_row *r)
+{
+	sqlite3_stmt *st = d->st[ST_PUT];
+	bind_row(st, r);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if ((rc & 0xff) != SQLITE_CONSTRAINT)
+		return fail(d, rc, "write");
+	/* Another row holds this slot or guid: a caller's bug, but no reason to
+	 * wedge the queue behind an op that can never succeed. (In SQLite the
+	 * failed statement alone is undone; PostgreSQL would need a savepoint.) */
+	LOG(WARN, "%s: endpoint %llu: slot %u or guid %.*s held by another row, which is removed",
+	    d->path, (unsigned long long)r->id, r->slot, (int)r->guid_len, r->guid);
+	sqlite3_stmt *u = d->st[ST_UNCLASH];
+	sqlite3_bind_int64(u, 1, r->slot);
+	sqlite3_bind_text(u, 2, r->guid, r->guid_len, SQLITE_STATIC);
+	sqlite3_bind_int64(u, 3, i64(r->id));
+	if (run(d, ST_UNCLASH, "write") < 0)
+		return -1;
+	bind_row(st, r);
+	return run(d, ST_PUT, "write");
+}
+
+int store_db_delete(struct store_db *d, uint64_t id)
+{
+	sqlite3_bind_int64(d->st[ST_DELETE], 1, i64(id));
+	return run(d, ST_DELETE, "write");
+}
+
+int store_db_contacts(struct store_db *d, const struct store_contact *c, size_t n)
+{
+	sqlite3_stmt *st = d->st[ST_CONTACT];
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_bind_int64(st, 1, c[i].last_heartbeat);
+		sqlite3_bind_int64(st, 2, c[i].last_ctl_contact);
+		sqlite3_bind_int64(st, 3, c[i].status);
+		sqlite3_bind_int64(st, 4, c[i].reason);
+		sqlite3_bind_int64(st, 5, c[i].status_since);
+		sqlite3_bind_int64(st, 6, c[i].down_at);
+		sqlite3_bind_int64(st, 7, i64(c[i].id));
+		if (run(d, ST_CONTACT, "write") < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int store_db_transition(struct store_db *d, const struct store_trans *t)
+{
+	sqlite3_stmt *st = d->st[ST_TRANSITION];
+	sqlite3_bind_int64(st, 1, i64(t->seq));
+	sqlite3_bind_int64(st, 2, i64(t->id));
+	sqlite3_bind_int64(st, 3, t->time);
+	sqlite3_bind_int64(st, 4, t->old_status);
+	sqlite3_bind_int64(st, 5, t->new_status);
+	sqlite3_bind_int64(st, 6, t->reason);
+	return run(d, ST_TRANSITION, "write");
+}
+
+/* ---- open and close ---- */
+
+/* Creates the schema in an empty database; checks the version otherwise. */
+static int schema_check(struct store_db *d)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(d->db, "SELECT value FROM meta WHERE key = 'schema_version'",
+				    -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(st);
+		const char *v = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+		char *endp = NULL;
+		long ver = v ? strtol(v, &endp, 10) : -1;
+		int ret = -1;
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			fail(d, rc, "reading the schema version");
+		else if (!v || endp == v || *endp)
+			snprintf(d->err, sizeof(d->err), "%s: not a glournet store (no schema_version "
+				 "in table meta)", d->path);
+		else if (ver != STORE_SCHEMA_VERSION)
+			snprintf(d->err, sizeof(d->err), "%s: schema version %ld, but this glournet "
+				 "reads version %d only", d->path, ver, STORE_SCHEMA_VERSION);
+		else
+			ret = 0;
+		sqlite3_finalize(st);
+		return ret;
+	}
+	/* No table meta: only an empty database may become a store (SQLite-only query). */
+	if (sqlite3_prepare_v2(d->db, "SELECT count(*) FROM sqlite_master", -1, &st, NULL) != SQLITE_OK)
+		return fail(d, sqlite3_extended_errcode(d->db), "opening");
+	rc = sqlite3_step(st);
+	sqlite3_int64 objects = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	sqlite3_finalize(st);
+	if (objects < 0)
+		return fail(d, rc, "opening");
+	if (objects > 0) {
+		snprintf(d->err, sizeof(d->err), "%s: not a glournet store (a database without "
+			 "table meta)", d->path);
+		return -1;
+	}
+	char ins[96];
+	snprintf(ins, sizeof(ins), "INSERT INTO meta (key, value) VALUES ('schema_version', '%d')",
+		 STORE_SCHEMA_VERSION);
+	if (exec1(d, "BEGIN") < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(schema_sql) / sizeof(schema_sql[0]); i++)
+		if (exec1(d, schema_sql[i]) < 0)
+			goto undo;
+	if (exec1(d, ins) < 0 || exec1(d, "COMMIT") < 0)
+		goto undo;
+	LOG(INFO, "%s: new store, schema version %d", d->path, STORE_SCHEMA_VERSION);
+	return 0;
+undo:
+	if (!sqlite3_get_autocommit(d->db))
+		sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+static int db_setup(struct store_db *d)
+{
+	int rc = sqlite3_open_v2(d->path, &d->db,
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK)
+		return fail(d, rc, "opening");
+	sqlite3_extended_result_codes(d->db, 1);
+	sqlite3_busy_timeout(d->db, 5000);   /* another process reading, e.g. the sqlite3 shell */
+	/* SQLite-only: WAL, and durable at each commit. */
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(d->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK)
+		return fail(d, sqlite3_extended_errcode(d->db), "opening");
+	rc = sqlite3_step(st);
+	const char *mode = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+	bool wal = mode && strcmp(mode, "wal") == 0;
+	if (rc != SQLITE_ROW)
+		fail(d, rc, "opening");
+	else if (!wal)
+		snprintf(d->err, sizeof(d->err), "%s: cannot use WAL (journal mode stays %s)",
+			 d->path, mode ? mode : "?");
+	sqlite3_finalize(st);
+	/* A large checkpoint grows the WAL; keep what stays on disk afterwards bounded. */
+	if (!wal || exec1(d, "PRAGMA synchronous=FULL") < 0 ||
+	    exec1(d, "PRAGMA journal_size_limit=67108864") < 0 || schema_check(d) < 0)
+		return -1;
+	for (int i = 0; i < ST_COUNT; i++)
+		if (sqlite3_prepare_v3(d->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &d->st[i],
+				       NULL) != SQLITE_OK)
+			return fail(d, sqlite3_extended_errcode(d->db), "preparing statements");
+	return 0;
+}
+
+struct store_db *store_db_open(const char *path, char *err, size_t errlen)
+{
+	size_t len = strlen(path) + 1;
+	struct store_db *d = calloc(1, sizeof(*d) + len);
+	if (!d) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return NULL;
+	}
+	memcpy(d->path, path, len);
+	if (db_setup(d) < 0) {
+		snprintf(err, errlen, "%s", d->err);
+		store_db_close(d);
+		return NULL;
+	}
+	return d;
+}
+
+void store_db_close(struct store_db *d)
+{
+	if (!d)
+		return;
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(d->st[i]);
+	if (d->db && sqlite3_close(d->db) != SQLITE_OK)
+		LOG(ERR, "%s: close: %s", d->path, sqlite3_errmsg(d->db));
+	free(d);
+}
+
+/* ---- load ---- */
+
+/* An integer column into [0, max]; NULL reads as 0 where allowed. */
+static bool col_uint(sqlite3_stmt *st, int col, uint64_t max, bool nullable, uint64_t *out)
+{
+	int t = sqlite3_column_type(st, col);
+	if (t == SQLITE_NULL && nullable) {
+		*out = 0;
+		return true;
+	}
+	if (t != SQLITE_INTEGER)
+		return false;
+	sqlite3_int64 v = sqlite3_column_int64(st, col);
+	if (v < 0 || (uint64_t)v > max)
+		return false;
+	*out = (uint64_t)v;
+	return true;
+}
+
+/* A text column into buf, NUL-terminated (buf is zeroed); NULL reads as "" where allowed. */
+static bool col_text(sqlite3_stmt *st, int col, char *buf, size_t size, bool nullable)
+{
+	int t = sqlite3_column_type(st, col);
+	if (t == SQLITE_NULL)
+		return nullable;
+	if (t != SQLITE_TEXT)
+		return false;
+	const unsigned char *p = sqlite3_column_text(st, col);
+	size_t n = (size_t)sqlite3_column_bytes(st, col);
+	if (!p || n >= size || memchr(p, 0, n))
+		return false;
+	memcpy(buf, p, n);
+	return true;
+}
+
+/* Columns as in ST_LOAD. 0, or -1 when the row does not fit the struct. */
+static int row_to_endpoint(sqlite3_stmt *st, struct store_endpoint *e)
+{
+	static const uint64_t max[] = {   /* columns 6..16 */
+		UINT16_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX,
+		UINT32_MAX, UINT8_MAX, UINT8_MAX, UINT8_MAX, UINT32_MAX};
+	uint64_t slot, v[11];
+	memset(e, 0, sizeof(*e));
+	if (sqlite3_column_type(st, 0) != SQLITE_INTEGER || !col_uint(st, 1, UINT32_MAX, false, &slot) ||
+	    !col_text(st, 2, e->guid, sizeof(e->guid), false) ||
+	    sqlite3_column_type(st, 3) != SQLITE_BLOB || sqlite3_column_bytes(st, 3) != sizeof(e->key) ||
+	    !col_text(st, 4, e->hostname, sizeof(e->hostname), true) ||
+	    !col_text(st, 5, e->ips, sizeof(e->ips), true))
+		return -1;
+	for (int i = 0; i < 11; i++)
+		if (!col_uint(st, 6 + i, max[i], true, &v[i]))
+			return -1;
+	sqlite3_int64 id = sqlite3_column_int64(st, 0);
+	memcpy(&e->id, &id, sizeof(e->id));
+	memcpy(e->key, sqlite3_column_blob(st, 3), sizeof(e->key));
+	e->slot = (uint32_t)slot;
+	e->notify_port = (uint16_t)v[0];
+	e->registered = (uint32_t)v[1];
+	e->last_register = (uint32_t)v[2];
+	e->last_ctl_contact = (uint32_t)v[3];
+	e->last_heartbeat = (uint32_t)v[4];
+	e->last_poll = (uint32_t)v[5];
+	e->down_at = (uint32_t)v[6];
+	e->status = (uint8_t)v[7];
+	e->reason = (uint8_t)v[8];
+	e->ctl_reason = (uint8_t)v[9];
+	e->status_since = (uint32_t)v[10];
+	return 0;
+}
+
+int store_db_load(struct store_db *d, int (*fn)(void *ctx, const struct store_endpoint *e), void *ctx)
+{
+	struct store_endpoint *e = malloc(sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	sqlite3_stmt *st = d->st[ST_LOAD];
+	int ret = 0, rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (row_to_endpoint(st, e) < 0) {
+			LOG(ERR, "%s: endpoint row with id %lld does not fit (type, size or range)",
+			    d->path, (long long)sqlite3_column_int64(st, 0));
+			ret = -EINVAL;
+			break;
+		}
+		if ((ret = fn(ctx, e)) != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE) {
+		LOG(ERR, "%s: loading endpoints: %s", d->path, sqlite3_errmsg(d->db));
+		ret = (rc & 0xff) == SQLITE_NOMEM ? -ENOMEM : -EIO;
+	}
+	sqlite3_reset(st);
+	free(e);
+	return ret;
+}

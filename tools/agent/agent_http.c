@@ -1,0 +1,96 @@
+/*
+ * The agent's HTTP(S) plumbing, shared by `register` and `poll`
+ * (agent_http.h).
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "agent.h"
+#include "agent_http.h"
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct agent_buf *b = arg;
+	size_t n = size * nmemb;
+	char *p;
+
+	if (b->len + n > AGENT_HTTP_MAX_BODY)
+		return 0;
+	p = realloc(b->p, b->len + n + 1);
+	if (!p)
+		return 0;
+	memcpy(p + b->len, data, n);
+	b->p = p;
+	b->len += n;
+	b->p[b->len] = '\0';
+	return n;
+}
+
+CURL *agent_http_handle(const char *url, long timeout, bool insecure, const char *cacert,
+			char *errbuf, struct agent_buf *body)
+{
+	CURL *c = curl_easy_init();
+
+	if (!c)
+		return NULL;
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "glournet-agent/1");
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, timeout < 10 ? timeout : 10L);
+	if (insecure) {
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (cacert)
+		curl_easy_setopt(c, CURLOPT_CAINFO, cacert);
+	return c;
+}
+
+char *agent_http_url(const char *server, const char *path)
+{
+	size_t len = strlen(server);
+	char *url;
+
+	while (len > 8 && server[len - 1] == '/')
+		len--;
+	if (asprintf(&url, "%.*s%s", (int)len, server, path) < 0)
+		return NULL;
+	return url;
+}
+
+void agent_http_error_text(const struct agent_buf *b, char *out, size_t cap)
+{
+	json_t *root = json_loadb(b->p ? b->p : "", b->len, 0, NULL);
+	const char *msg = NULL;
+	size_t k = 0;
+
+	if (root && json_is_object(root))
+		msg = json_string_value(json_object_get(root, "error"));
+	if (!msg)
+		msg = b->len ? b->p : "(empty answer)";
+	for (; *msg && k + 1 < cap && k < 200; msg++)
+		out[k++] = isprint((unsigned char)*msg) ? *msg : '.';
+	out[k] = '\0';
+	json_decref(root);
+}
+
+void agent_http_failure(const char *cmd, const char *who, const char *msg, bool verbose,
+			uint64_t *n_failed)
+{
+	if (verbose || *n_failed < AGENT_HTTP_PRINTED_FAILS)
+		fprintf(stderr, AGENT_PROG " %s: %s: %s\n", cmd, who, msg);
+	else if (*n_failed == AGENT_HTTP_PRINTED_FAILS)
+		fprintf(stderr, AGENT_PROG " %s: further failures not shown (--verbose shows all)\n",
+			cmd);
+	(*n_failed)++;
+}
