@@ -32,6 +32,10 @@ static const struct ctl_cmd commands[] = {
 	{"help", "", "list the commands", 0, 0, cmd_help},
 	{"show status", "", "status counts of all clients", 0, 0, cmd_show_status},
 	{"show client", "<id|guid>", "one client's status and last contacts", 1, 1, cmd_show_client},
+	{"remove client", "<id|guid>...",
+	 "remove clients: their heartbeats are refused at once, their slots reused later "
+	 "(answered before the store has committed the deletion)", 1, CTL_MAX_ARGS - 2,
+	 cmd_remove_client},
 	{"show stats", "", "per-worker packet counters, drops by reason, HTTP counters", 0, 0,
 	 cmd_show_stats},
 	{"show settings", "", "the policy: every setting, its range and default; warnings", 0, 0,

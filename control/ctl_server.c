@@ -141,15 +141,24 @@ static json_t *event_json(struct gn_daemon *d, const struct transition *t)
 	char id[17];
 	snprintf(id, sizeof(id), "%016llx", (unsigned long long)t->id);
 	/* The slot may have been released and reused since: trust it only
-	 * while it still holds this id. */
-	const struct endpoint *ep = registry_by_slot(&d->reg, t->slot);
-	const char *guid = ep && ep->id == t->id ? ep->guid : "";
+	 * while it still holds this id (or, removed, still remembers it). */
+	const struct endpoint *ep = t->slot < d->reg.nslots ? &d->reg.eps[t->slot] : NULL;
+	const char *guid = ep && (ep->id ? ep->id : ep->removed_id) == t->id ? ep->guid : "";
 	json_t *o = NULL;
-	for (int pass = 0; pass < 2 && !o; pass++, guid = "")   /* "": guid not UTF-8 */
-		o = json_pack("{s:{s:I, s:I, s:s, s:s, s:s, s:s, s:s}}", "event",
-			"seq", (json_int_t)t->seq, "time", (json_int_t)t->time, "id", id,
-			"guid", guid, "old", ep_status_name(t->old_status),
-			"new", ep_status_name(t->new_status), "reason", ep_reason_name(t->reason));
+	for (int pass = 0; pass < 2 && !o; pass++, guid = "") {   /* "": guid not UTF-8 */
+		if (t->kind == TK_REMOVED)
+			o = json_pack("{s:{s:I, s:I, s:s, s:s, s:s, s:s, s:s}}", "event",
+				"seq", (json_int_t)t->seq, "time", (json_int_t)t->time,
+				"kind", "removed", "id", id, "guid", guid,
+				"status", ep_status_name(t->old_status),
+				"cause", ep_removal_name(t->reason));
+		else
+			o = json_pack("{s:{s:I, s:I, s:s, s:s, s:s, s:s, s:s}}", "event",
+				"seq", (json_int_t)t->seq, "time", (json_int_t)t->time, "id", id,
+				"guid", guid, "old", ep_status_name(t->old_status),
+				"new", ep_status_name(t->new_status),
+				"reason", ep_reason_name(t->reason));
+	}
 	return o;
 }
 

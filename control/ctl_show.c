@@ -40,7 +40,8 @@ json_t *cmd_show_status(struct gn_daemon *d, int argc, const char **argv, char *
 	(void)argc; (void)argv; (void)err; (void)errlen;
 	const struct registry *r = &d->reg;
 	uint32_t now = gn_coarse_now();
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:I, s:I, s:I, s:o, s:o}",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:I, s:I, s:I, s:o, s:o, "
+			 "s:I, s:I, s:{s:I, s:I, s:I}}",
 		"clients", (json_int_t)r->count,
 		"online", (json_int_t)r->by_status[EP_ONLINE],
 		"offline", (json_int_t)r->by_status[EP_OFFLINE],
@@ -54,10 +55,14 @@ json_t *cmd_show_status(struct gn_daemon *d, int argc, const char **argv, char *
 		"workers", (json_int_t)d->nworkers,
 		"table_bytes", (json_int_t)gn_table_bytes(),
 		"guard", guard_json(d),
-		"by_range", ctl_by_range_json(d));
+		"by_range", ctl_by_range_json(d),
+		"removed", (json_int_t)r->removed[EP_REMOVED_OPERATOR],
+		"expired", (json_int_t)r->removed[EP_REMOVED_EXPIRED],
+		"slots", "total", (json_int_t)r->nslots, "free", (json_int_t)r->nfree,
+		"quarantined", (json_int_t)r->nquarantine);
 }
 
-static struct endpoint *find_client(struct gn_daemon *d, const char *key)
+struct endpoint *ctl_find_client(struct gn_daemon *d, const char *key)
 {
 	if (strlen(key) == 16 && strspn(key, "0123456789abcdef") == 16) {
 		struct endpoint *ep = registry_by_id(&d->reg, strtoull(key, NULL, 16));
@@ -95,7 +100,7 @@ json_t *cmd_show_client(struct gn_daemon *d, int argc, const char **argv, char *
 			       size_t errlen)
 {
 	(void)argc;
-	struct endpoint *ep = find_client(d, argv[0]);
+	struct endpoint *ep = ctl_find_client(d, argv[0]);
 	if (!ep) {
 		snprintf(err, errlen, "show client: no client with id or guid '%s'", argv[0]);
 		return NULL;

@@ -47,6 +47,7 @@ struct gn_daemon {
 	struct worker_counters counters[GN_MAX_WORKERS];
 	uint32_t started;
 	uint32_t last_sweep;
+	uint32_t last_expire;           /* last expiry pass (expire.c) */
 	volatile bool stop_workers;
 	volatile bool quit;
 };

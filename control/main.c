@@ -23,6 +23,7 @@
 #define LOG_TAG "main"
 #include "control/daemon.h"
 #include "control/daemon_start.h"
+#include "control/expire.h"
 #include "control/persist.h"
 #include "control/policy_store.h"
 #include "control/settings.h"
@@ -55,6 +56,12 @@ static void run(struct gn_daemon *d)
 			port_read_stats(d->port_id, &d->port_stats);
 			d->last_sweep = now;
 		}
+		if (now - d->last_expire >= EXPIRE_PASS_INTERVAL) {
+			expire_tick(d, now);
+			d->last_expire = now;
+		}
+		/* Removed slots become reusable: one grace period per turn at most. */
+		registry_reclaim(&d->reg);
 		feed_flush(d->feed);
 		persist_tick(d, now);
 		ctl_server_pump(&d->ctl);

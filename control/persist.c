@@ -47,19 +47,34 @@ uint64_t persist_endpoint(struct gn_daemon *d, const struct endpoint *ep)
 	return store_put_endpoint(d->store, &e);
 }
 
+int persist_remove(struct gn_daemon *d, struct endpoint *ep, enum ep_removal cause,
+		   uint32_t now)
+{
+	if (d->store && !store_delete_endpoint(d->store, ep->id))
+		return -EBUSY;
+	registry_remove(&d->reg, ep, cause, now);
+	return 0;
+}
+
 static int restore_one(void *ctx, const struct store_endpoint *e)
 {
 	struct gn_daemon *d = ctx;
 	struct registry *r = &d->reg;
-	if (e->slot != r->count) {
-		LOG(ERR, "store: endpoint %016llx has slot %u, expected %u (slots are dense)",
-		    (unsigned long long)e->id, e->slot, r->count);
+	/* Slots come in increasing order; the ones skipped were removed. */
+	if (e->slot < r->nslots) {
+		LOG(ERR, "store: endpoint %016llx has slot %u, but slot %u was restored already "
+		    "(slots must be unique and in order)", (unsigned long long)e->id, e->slot,
+		    r->nslots ? r->nslots - 1 : 0);
 		return -EINVAL;
 	}
 	struct endpoint *ep;
-	int rc = registry_add_restored(r, e->guid, e->id, e->key, &ep);
-	if (rc < 0)
+	int rc = registry_add_restored(r, e->guid, e->id, e->key, e->slot, &ep);
+	if (rc < 0) {
+		LOG(ERR, "store: endpoint %016llx (%s, slot %u) cannot be restored: %s",
+		    (unsigned long long)e->id, e->guid, e->slot,
+		    rc == -EEXIST ? "its id or guid is there twice" : strerror(-rc));
 		return rc;
+	}
 	unsigned n = 0;
 	if (e->ips[0] && api_parse_ips(e->ips, ep->ips, EP_MAX_IPS, &n) < 0)
 		LOG(WARN, "store: endpoint %s: unreadable addresses '%s' dropped", e->guid, e->ips);
@@ -90,8 +105,9 @@ int persist_restore(struct gn_daemon *d)
 		LOG(ERR, "cannot restore endpoints from the store: %s", strerror(-rc));
 		return rc;
 	}
-	LOG(INFO, "restored %u endpoints: %u online, %u offline, %u unreachable/online, "
-		  "%u unreachable/offline", d->reg.count, d->reg.by_status[EP_ONLINE],
+	LOG(INFO, "restored %u endpoints (%u free slots): %u online, %u offline, "
+		  "%u unreachable/online, %u unreachable/offline", d->reg.count, d->reg.nfree,
+	    d->reg.by_status[EP_ONLINE],
 	    d->reg.by_status[EP_OFFLINE], d->reg.by_status[EP_UNREACH_ONLINE],
 	    d->reg.by_status[EP_UNREACH_OFFLINE]);
 	return 0;
@@ -144,15 +160,19 @@ static void checkpoint(struct gn_daemon *d)
 	if (!c)
 		return;
 	size_t n = 0;
-	for (uint32_t s = 0; s < d->reg.count; s++) {
+	for (uint32_t s = 0; s < d->reg.nslots; s++) {
 		const struct endpoint *ep = &d->reg.eps[s];
+		if (!ep->id)
+			continue;   /* a free slot */
 		c[n++] = contact_of(d, ep);
-		if (n == BATCH || s + 1 == d->reg.count) {
+		if (n == BATCH) {
 			if (!store_put_contacts(d->store, c, n))
 				LOG(WARN, "store queue full: checkpoint of %zu endpoints skipped", n);
 			n = 0;
 		}
 	}
+	if (n && !store_put_contacts(d->store, c, n))
+		LOG(WARN, "store queue full: checkpoint of %zu endpoints skipped", n);
 	free(c);
 }
 

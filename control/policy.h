@@ -23,6 +23,7 @@ struct policy {
 	uint32_t offline_after;     /* seconds */
 	uint32_t poll_interval;     /* seconds */
 	uint32_t guard_threshold;   /* percent; 0 disables R10 */
+	uint32_t expire_after_days; /* silent this long: removed (issue #5); 0: never */
 	uint64_t rev;               /* settings_rev: bumped by every change */
 	struct range_set *ranges;   /* owned */
 	struct manifest manifest;   /* owned; rendered (manifest_render) before a commit */

@@ -8,6 +8,7 @@
 
 #define LOG_TAG "policy"
 #include "control/daemon.h"
+#include "control/expire.h"
 #include "control/policy_store.h"
 #include "control/settings.h"
 #include "control/status.h"
@@ -26,16 +27,23 @@ static bool same_ranges(const struct policy *a, const struct policy *b)
 	return true;
 }
 
-/* How many endpoints each changed setting reaches. */
-static json_t *affected(const struct registry *r, const struct policy *old,
+/* How many endpoints each changed setting reaches; for expiry, how many
+ * the next pass would remove. */
+static json_t *affected(const struct gn_daemon *d, const struct policy *old,
 			const struct policy *new)
 {
-	uint32_t hb_flip = 0, hb_applies = 0, unreachable = 0;
-	for (uint32_t s = 0; s < r->count; s++) {
+	const struct registry *r = &d->reg;
+	uint32_t now = gn_coarse_now();
+	uint32_t hb_flip = 0, hb_applies = 0, unreachable = 0, expiring = 0;
+	for (uint32_t s = 0; s < r->nslots; s++) {
+		if (!r->eps[s].id)
+			continue;   /* a free slot */
 		bool u = r->eps[s].unreachable;
 		hb_flip += policy_hb_applies(old, u) != policy_hb_applies(new, u);
 		hb_applies += policy_hb_applies(new, u);
 		unreachable += u;
+		if (old->expire_after_days != new->expire_after_days)
+			expiring += expire_due(r, &r->eps[s], new->expire_after_days, d->started, now);
 	}
 	json_t *o = json_object();
 	if (old->hb_enabled != new->hb_enabled)
@@ -50,6 +58,8 @@ static json_t *affected(const struct registry *r, const struct policy *old,
 		json_object_set_new(o, "poll.interval", json_integer(unreachable));
 	if (old->guard_threshold != new->guard_threshold)
 		json_object_set_new(o, "guard.threshold", json_integer(r->count));
+	if (old->expire_after_days != new->expire_after_days)
+		json_object_set_new(o, "expire.after_days", json_integer(expiring));
 	return o;
 }
 
@@ -64,7 +74,7 @@ int daemon_policy_commit(struct gn_daemon *d, struct policy *draft, json_t *resu
 		policy_free(draft);
 		return rc;
 	}
-	json_t *aff = affected(&d->reg, old, draft);
+	json_t *aff = affected(d, old, draft);
 	rcu_assign_pointer(d->policy, draft);
 	bool reclassify = !same_ranges(old, draft);
 	synchronize_rcu();   /* no reader holds the old snapshot any more */

@@ -2,6 +2,12 @@
  * The registry: every endpoint the collector knows, by slot, id and guid.
  * Owned by the control thread (HTTP and the control socket run there too),
  * so it needs no lock; the workers see only the slot table it feeds.
+ *
+ * Removal leaves holes: eps[0..nslots) holds endpoints and free slots (id
+ * 0), and every walk over it skips the free ones. A removed endpoint's slot
+ * waits in quarantine until registry_reclaim has let a grace period pass
+ * and cleared its timestamps (DESIGN.md), then joins the free list, which
+ * registry_add uses, oldest first, before growing.
  */
 #ifndef GLOURNET_REGISTRY_H
 #define GLOURNET_REGISTRY_H
@@ -34,6 +40,9 @@ enum ep_reason {
 	EP_REASON_COUNT
 };
 
+/* Why an endpoint left the registry. */
+enum ep_removal { EP_REMOVED_OPERATOR, EP_REMOVED_EXPIRED, EP_REMOVAL_COUNT };
+
 static inline enum ep_status ep_status_of(bool unreachable, bool up)
 {
 	return unreachable ? (up ? EP_UNREACH_ONLINE : EP_UNREACH_OFFLINE)
@@ -46,7 +55,9 @@ struct ep_addr {
 };
 
 struct endpoint {
-	uint64_t id;
+	uint64_t id;             /* 0: a free (or quarantined) slot */
+	uint64_t removed_id;     /* free slot: the id its last owner had, so a
+				  * watcher can still name it; 0 once reused */
 	uint32_t slot;
 	uint32_t registered;     /* first registration */
 	uint32_t last_register;  /* latest registration */
@@ -73,9 +84,15 @@ struct endpoint {
 struct transition_feed;
 
 struct registry {
-	struct endpoint *eps;    /* indexed by slot */
-	uint32_t count;
-	uint32_t cap;
+	struct endpoint *eps;    /* indexed by slot; free slots have id 0 */
+	uint32_t nslots;         /* eps[0..nslots): endpoints and free slots */
+	uint32_t count;          /* endpoints ("clients") */
+	uint32_t cap;            /* of eps, quarantine and free_slots alike */
+	uint32_t *quarantine;    /* released, waiting for registry_reclaim */
+	uint32_t nquarantine;
+	uint32_t *free_slots;    /* reusable, oldest first: free_slots[free_head..+nfree) */
+	uint32_t free_head, nfree;
+	uint64_t removed[EP_REMOVAL_COUNT];   /* since start, by cause */
 	uint32_t by_status[EP_STATUS_COUNT];
 	uint32_t (*by_range)[2]; /* [range][up]: unreachable endpoints per range */
 	uint32_t nranges;
@@ -91,15 +108,33 @@ void registry_destroy(struct registry *r);
 
 struct endpoint *registry_by_id(struct registry *r, uint64_t id);
 struct endpoint *registry_by_guid(struct registry *r, const char *guid);
+/* NULL for a free slot. */
 struct endpoint *registry_by_slot(struct registry *r, uint32_t slot);
 
 /* A new endpoint with a fresh id, slot and key, published to the workers.
  * It starts offline with no contact; the caller applies R4. */
 int registry_add(struct registry *r, const char *guid, uint32_t now, struct endpoint **out);
 
-/* An endpoint as the store kept it: same id, slot (the next one) and key. */
+/* An endpoint as the store kept it: same id, slot and key. Restored in
+ * increasing slot order; the slots skipped since the previous one were
+ * removed before the restart and become free (the workers have not started,
+ * so they need no grace period). -EEXIST for a known id or guid, -EINVAL
+ * for a slot not above the last one. */
 int registry_add_restored(struct registry *r, const char *guid, uint64_t id,
-			  const uint8_t key[HB_KEY_LEN], struct endpoint **out);
+			  const uint8_t key[HB_KEY_LEN], uint32_t slot, struct endpoint **out);
+
+/* Forgets `ep`: the workers refuse its heartbeats at once (its slot's id is
+ * 0: HB_UNKNOWN_SLOT), its id and guid no longer resolve, the counts drop
+ * it, and the feed gets one TK_REMOVED event (not a status change). Its
+ * slot goes to quarantine. The store is the caller's (persist_remove). */
+void registry_remove(struct registry *r, struct endpoint *ep, enum ep_removal cause,
+		     uint32_t now);
+
+/* Quarantined slots become free: one grace period (synchronize_rcu: the
+ * caller must not be inside an RCU read-side section), then each slot's
+ * timestamps are cleared in every worker's array. Once per loop turn, so a
+ * batch of removals costs one grace period. Returns the slots freed. */
+uint32_t registry_reclaim(struct registry *r);
 
 /* The stored state at start-up: counted, but not a transition. */
 void registry_restore_state(struct registry *r, struct endpoint *ep, bool unreachable, bool up,
@@ -121,5 +156,6 @@ int registry_reset_ranges(struct registry *r, uint32_t nranges);
 
 const char *ep_status_name(enum ep_status st);
 const char *ep_reason_name(enum ep_reason reason);
+const char *ep_removal_name(enum ep_removal cause);
 
 #endif

@@ -12,7 +12,7 @@
 #include "control/duration.h"
 #include "control/settings.h"
 
-enum setting_kind { KIND_BOOL, KIND_SCOPE, KIND_DURATION, KIND_PERCENT };
+enum setting_kind { KIND_BOOL, KIND_SCOPE, KIND_DURATION, KIND_PERCENT, KIND_DAYS };
 
 struct setting_def {
 	const char *name;
@@ -39,6 +39,9 @@ static const struct setting_def defs[] = {
 	 "1s .. 129600m", "30m", "how often an unreachable endpoint polls"},
 	{"guard.threshold", KIND_PERCENT, FIELD(guard_threshold), 0, 100, "0 .. 100 (%, 0 disables)",
 	 "50", "mass-offline guard: hold offline transitions above this share (R10)"},
+	{"expire.after_days", KIND_DAYS, FIELD(expire_after_days), 1, 3650,
+	 "0 (off) or 1 .. 3650 (whole days)", "0",
+	 "remove endpoints not heard from for this many days (0: never)"},
 };
 #define N_DEFS (sizeof(defs) / sizeof(defs[0]))
 
@@ -114,6 +117,19 @@ int settings_set(struct policy *p, const char *name, const char *value, char *er
 		*u32_field(p, d) = (uint32_t)pct;
 		return 0;
 	}
+	case KIND_DAYS: {
+		/* Whole days, no unit: the name says days, and "1d" here would
+		 * suggest that "36h" works too. */
+		char *end;
+		errno = 0;
+		unsigned long days = strtoul(value, &end, 10);
+		if (value[0] < '0' || value[0] > '9' || *end)
+			return reject(d, value, err, errlen, "is not a whole number of days");
+		if (errno || (days != 0 && (days < d->min || days > d->max)))
+			return reject(d, value, err, errlen, "is out of range");
+		*u32_field(p, d) = (uint32_t)days;
+		return 0;
+	}
 	}
 	return -EINVAL;
 }
@@ -138,9 +154,10 @@ static void format_value(const struct policy *p, const struct setting_def *d, ch
 	case KIND_SCOPE:
 		snprintf(buf, len, "%s", p->hb_scope == HB_SCOPE_ALL ? "all" : "unreachable");
 		break;
-	/* Only these two kinds live in uint32_t fields. */
+	/* Only these kinds live in uint32_t fields. */
 	case KIND_DURATION: settings_format_duration(*u32_field((struct policy *)p, d), buf, len); break;
-	case KIND_PERCENT: snprintf(buf, len, "%u", *u32_field((struct policy *)p, d)); break;
+	case KIND_PERCENT:
+	case KIND_DAYS: snprintf(buf, len, "%u", *u32_field((struct policy *)p, d)); break;
 	}
 }
 
@@ -194,6 +211,9 @@ void settings_warnings(const struct policy *p, uint32_t clients, json_t *out)
 	if (p->offline_after <= p->hb_interval)
 		warn(out, "heartbeat.offline_after %s is not above heartbeat.interval %s: "
 			  "endpoints would flap between online and offline", off, hb);
+	if (p->expire_after_days && (uint64_t)p->expire_after_days * 86400 <= p->offline_after)
+		warn(out, "expire.after_days %u is not above heartbeat.offline_after %s: endpoints "
+			  "would be removed before they go offline", p->expire_after_days, off);
 	if (p->hb_enabled && p->hb_interval < 3600 && clients >= LARGE_FLEET)
 		warn(out, "heartbeat.interval %s at %u endpoints: about %.0f heartbeats/s "
 			  "(intervals under 60m cost bandwidth at this fleet size)",

@@ -1,8 +1,8 @@
 /*
- * The settings of STATUS.md, declared once (name, kind, range, default,
- * help) in settings.c: the CLI, the config file and the persisted policy
- * all validate through settings_set, so a value is checked the same way
- * wherever it enters.
+ * The settings of STATUS.md (and issue #5's expire.after_days), declared
+ * once (name, kind, range, default, help) in settings.c: the CLI, the
+ * config file and the persisted policy all validate through settings_set,
+ * so a value is checked the same way wherever it enters.
  */
 #ifndef GLOURNET_SETTINGS_H
 #define GLOURNET_SETTINGS_H

@@ -1,6 +1,7 @@
 /*
  * Linear probing with a load factor under 1/2, doubling when it would pass
- * it. Only the control thread touches it.
+ * it; removal by backward shift (no tombstones to pile up over years of
+ * removals and re-registrations). Only the control thread touches it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -69,5 +70,38 @@ int slot_index_insert(struct slot_index *ix, uint64_t hash, uint32_t slot)
 	}
 	place(ix->cells, ix->mask, hash, slot + 1);
 	ix->used++;
+	return 0;
+}
+
+/* Whether `home` lies cyclically in (from, to]: an entry at `to` whose probe
+ * started there must not move back to `from`, or lookups would miss it. */
+static bool cyclic_between(size_t from, size_t home, size_t to)
+{
+	return from <= to ? from < home && home <= to : from < home || home <= to;
+}
+
+int slot_index_remove(struct slot_index *ix, uint64_t hash, uint32_t slot)
+{
+	size_t i = hash & ix->mask;
+	for (;; i = (i + 1) & ix->mask) {
+		const struct slot_index_cell *c = &ix->cells[i];
+		if (!c->slot_plus1)
+			return -ENOENT;
+		if (c->hash == hash && c->slot_plus1 == slot + 1)
+			break;
+	}
+	/* Fill the hole with the next entry of the cluster that may move
+	 * back to it, until the cluster ends. */
+	for (size_t j = i;;) {
+		j = (j + 1) & ix->mask;
+		if (!ix->cells[j].slot_plus1)
+			break;
+		if (cyclic_between(i, ix->cells[j].hash & ix->mask, j))
+			continue;
+		ix->cells[i] = ix->cells[j];
+		i = j;
+	}
+	ix->cells[i] = (struct slot_index_cell){0};
+	ix->used--;
 	return 0;
 }

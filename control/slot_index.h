@@ -29,5 +29,9 @@ void slot_index_destroy(struct slot_index *ix);
 uint32_t slot_index_find(const struct slot_index *ix, uint64_t hash, slot_index_match_fn match,
 			 void *ctx, const void *key);
 int slot_index_insert(struct slot_index *ix, uint64_t hash, uint32_t slot);
+/* Removes the entry (hash, slot): 0, or -ENOENT when there is none. No
+ * tombstones: the entries after it in its cluster shift back, so lookups
+ * stay as short as if it had never been inserted. */
+int slot_index_remove(struct slot_index *ix, uint64_t hash, uint32_t slot);
 
 #endif

@@ -79,10 +79,12 @@ int status_reclassify_all(struct registry *r, const struct policy *p, uint32_t n
 	int rc = registry_reset_ranges(r, (uint32_t)range_set_count(p->ranges));
 	if (rc < 0)
 		return rc;
-	for (uint32_t s = 0; s < r->count; s++)
+	for (uint32_t s = 0; s < r->nslots; s++)
 		r->eps[s].range = -1;
-	for (uint32_t s = 0; s < r->count; s++) {
+	for (uint32_t s = 0; s < r->nslots; s++) {
 		struct endpoint *ep = &r->eps[s];
+		if (!ep->id)
+			continue;   /* a free slot */
 		int32_t range;
 		bool unreachable = status_classify(p, ep, &range);
 		registry_set_range(r, ep, range);

@@ -87,8 +87,10 @@ void sweep_run(struct sweep_state *s, struct registry *r, const struct policy *p
 	uint32_t ncand = 0, online = 0, at_risk = 0;
 	bool grace = now - s->started < p->offline_after;   /* R9 */
 
-	for (uint32_t slot = 0; slot < r->count; slot++) {
+	for (uint32_t slot = 0; slot < r->nslots; slot++) {
 		struct endpoint *ep = &r->eps[slot];
+		if (!ep->id)
+			continue;          /* a free slot */
 		uint32_t hb = slot_table_last_seen(r->table, slot);
 		ep->last_heartbeat = hb;
 		if (ep->down_at) {

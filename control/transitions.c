@@ -194,6 +194,15 @@ static int render(struct transition_feed *f, const struct transition *t)
 			rc = put(f, ",\"reason\":");
 		if (rc == 0)
 			rc = put_str(f, ep_reason_name(t->reason));
+	} else if (rc == 0 && t->kind == TK_REMOVED) {
+		rc = put(f, ",\"kind\":\"removed\",\"id\":\"%016llx\",\"slot\":%u,\"status\":",
+			 (unsigned long long)t->id, t->slot);
+		if (rc == 0)
+			rc = put_str(f, ep_status_name(t->old_status));
+		if (rc == 0)
+			rc = put(f, ",\"cause\":");
+		if (rc == 0)
+			rc = put_str(f, ep_removal_name(t->reason));
 	} else if (rc == 0) {
 		rc = put(f, ",\"kind\":\"%s\",\"count\":%u", kind_name(t->kind), t->count);
 	}

@@ -1,6 +1,7 @@
 /*
- * The transition feed (R8): every change of an endpoint's status, and every
- * raise and release of the mass-offline guard (R10), as one numbered event.
+ * The transition feed (R8): every change of an endpoint's status, every
+ * raise and release of the mass-offline guard (R10), and every removal of
+ * an endpoint, as one numbered event.
  * A bounded ring in memory lets control-socket watchers follow and resume
  * by sequence number; each event is also appended to a JSON-lines log until
  * the store takes over. Owned by the control thread: no locks.
@@ -10,11 +11,14 @@
 
 #include <stdint.h>
 
-enum transition_kind { TK_STATUS, TK_GUARD_RAISED, TK_GUARD_RELEASED };
+/* TK_REMOVED: an endpoint left the registry (glournetctl remove, expiry).
+ * Not a change of status (R8 counts those); old_status = new_status = the
+ * status it had, reason = enum ep_removal. */
+enum transition_kind { TK_STATUS, TK_GUARD_RAISED, TK_GUARD_RELEASED, TK_REMOVED };
 
 struct transition {
 	uint64_t seq;            /* assigned by feed_push, from 1, +1 each */
-	uint64_t id;             /* endpoint id (TK_STATUS) */
+	uint64_t id;             /* endpoint id (TK_STATUS, TK_REMOVED) */
 	uint32_t slot;
 	uint32_t time;           /* Unix seconds */
 	uint32_t count;          /* TK_GUARD_*: endpoints held / released */

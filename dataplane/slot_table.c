@@ -98,6 +98,23 @@ void slot_table_assign(struct slot_table *t, uint32_t slot, uint64_t id,
 	__atomic_store_n(&e->id, id, __ATOMIC_RELEASE);
 }
 
+void slot_table_release(struct slot_table *t, uint32_t slot)
+{
+	struct slot_entry *e = (struct slot_entry *)slot_dir_entry(t->dir, slot);
+	if (e)
+		__atomic_store_n(&e->id, 0, __ATOMIC_RELEASE);
+}
+
+void slot_table_clear_seen(struct slot_table *t, uint32_t slot)
+{
+	struct slot_entry *e = (struct slot_entry *)slot_dir_entry(t->dir, slot);
+	if (!e)
+		return;
+	memset(e->key, 0, HB_KEY_LEN);   /* id is 0: no worker reads it */
+	for (uint32_t w = 0; w < t->nworkers; w++)
+		__atomic_store_n(slot_dir_seen(t->dir, slot, w), 0, __ATOMIC_RELAXED);
+}
+
 uint32_t slot_table_last_seen(const struct slot_table *t, uint32_t slot)
 {
 	uint32_t last = 0;

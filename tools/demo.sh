@@ -48,7 +48,7 @@ echo "== glournet demo: $ENDPOINTS endpoints, heartbeat every ${INTERVAL}s, offl
 lab_up "$TAG"
 "$BUILD/control/glournetd" --token "$TOKEN" --http 127.0.0.1:18080 --ctl-socket "$SOCK" \
 	--hb-addr "$LAB_COLLECTOR4" --hb-interval ${INTERVAL}s --offline-after ${OFFLINE_AFTER}s \
-	--state-dir "$WORK/state" --register-rate 0 \
+	--state-dir "$WORK/gnstate" --register-rate 0 \
 	--idle-sleep-us 100 \
 	-- -l 0,1 --no-huge --no-shconf -m 512 --file-prefix gn-demo --no-pci \
 	--vdev "net_af_packet0,iface=$(lab_host "$TAG")" --log-level=lib.eal:warning \
@@ -59,8 +59,23 @@ ctl show status >/dev/null || { cat "$WORK/glournetd.log"; exit 1; }
 lab_neigh "$TAG"
 echo "== glournetd running (log: tail below at the end); registering over HTTP"
 
-"$BUILD/tools/glournet-agent" register --server http://127.0.0.1:18080 --token "$TOKEN" \
-	--count "$ENDPOINTS" --guid-prefix demo --state "$WORK/state"
+# Each registration is answered once committed to the store (a few ms):
+# eight agents register in parallel, as a fleet would.
+PARALLEL=8
+PER=$(( (ENDPOINTS + PARALLEL - 1) / PARALLEL ))
+t0=$(date +%s.%N)
+agents=()
+for p in $(seq 0 $((PARALLEL - 1))); do
+	first=$((p * PER)); n=$(( ENDPOINTS - first < PER ? ENDPOINTS - first : PER ))
+	[ "$n" -gt 0 ] || continue
+	"$BUILD/tools/glournet-agent" register --server http://127.0.0.1:18080 --token "$TOKEN" \
+		--first "$first" --count "$n" --guid-prefix demo --state "$WORK/state.$p" >/dev/null &
+	agents+=($!)
+done
+wait "${agents[@]}"   # not glournetd's PID
+cat "$WORK"/state.* > "$WORK/state"
+printf 'registered %d endpoints over HTTP in %.1f s (%d agents in parallel)\n' \
+	"$(grep -vc '^#' "$WORK/state")" "$(python3 -c "import time; print(time.time() - $t0)")" "$PARALLEL"
 echo "== fleet heartbeating from namespace $(lab_ns "$TAG"); ${SILENT} of it falls silent after 20s"
 ip netns exec "$(lab_ns "$TAG")" "$BUILD/tools/glournet-agent" heartbeat --state "$WORK/state" \
 	--to "$LAB_COLLECTOR4" --interval $INTERVAL --duration "$SECONDS_TOTAL" \

@@ -52,6 +52,17 @@ int slot_table_reserve(struct slot_table *t, uint32_t slot);
 void slot_table_assign(struct slot_table *t, uint32_t slot, uint64_t id,
 		       const uint8_t key[HB_KEY_LEN]);
 
+/* Control thread only. The slot stops belonging to anyone: workers count
+ * its heartbeats as HB_UNKNOWN_SLOT from now on. A worker already past the
+ * id check may still record one, so the slot is reused only after a grace
+ * period and slot_table_clear_seen (registry_reclaim does both). */
+void slot_table_release(struct slot_table *t, uint32_t slot);
+
+/* Control thread only, a grace period after slot_table_release: no worker
+ * can write the slot's timestamps any more; they are zeroed (and the old
+ * key wiped), so the next owner starts from "never seen". */
+void slot_table_clear_seen(struct slot_table *t, uint32_t slot);
+
 /* Control thread: the newest timestamp any worker recorded for `slot`. */
 uint32_t slot_table_last_seen(const struct slot_table *t, uint32_t slot);
 

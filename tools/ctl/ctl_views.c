@@ -82,7 +82,7 @@ int ctl_view_status(FILE *out, json_t *result)
 static char *format_client_key(const char *key, json_t *value)
 {
 	static const char *const times[] = {
-		"last_heartbeat", "last_poll", "last_contact", "registered",
+		"last_heartbeat", "last_poll", "last_contact", "registered", "status_since",
 		NULL,
 	};
 

@@ -70,6 +70,11 @@ int ctl_watch_print_event(FILE *out, json_t *event)
 		n = fprintf(out, "%s  %s  %s -> %s  (%s)\n", id,
 			    guid && *guid ? guid : "-", old, new_,
 			    reason ? reason : "?");
+	else if (kind && !strcmp(kind, "removed") && id)
+		n = fprintf(out, "%s  %s  REMOVED (%s, was %s)\n", id,
+			    guid && *guid ? guid : "-",
+			    str_of(event, "cause") ? str_of(event, "cause") : "?",
+			    str_of(event, "status") ? str_of(event, "status") : "?");
 	else if (kind && !strcmp(kind, "guard-raised") && count >= 0)
 		n = fprintf(out, "GUARD RAISED: %lld endpoints held\n", count);
 	else if (kind && !strcmp(kind, "guard-released") && count >= 0)

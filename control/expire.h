@@ -1,0 +1,44 @@
+/*
+ * Expiry (issue #5): endpoints not heard from for `expire.after_days` days
+ * are removed, by a pass once a minute (off by default). Silence is
+ * counted from the collector's start at the earliest: it could not hear
+ * anyone while it was down (the reasoning of R9), so a long outage of the
+ * collector never empties its registry.
+ */
+#ifndef GLOURNET_EXPIRE_H
+#define GLOURNET_EXPIRE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "control/registry.h"
+
+#define EXPIRE_PASS_INTERVAL 60   /* seconds between passes */
+
+struct gn_daemon;
+
+/* What expiry measures silence from: the newest of the workers' heartbeat,
+ * the control plane's contact and the latest registration (so one that was
+ * never contacted counts from registering), and never before `started`. */
+uint32_t expire_last_contact(const struct registry *r, const struct endpoint *ep,
+			     uint32_t started);
+
+/* Silent for more than after_days × 86400 s at `now`; exactly that long is
+ * not yet. Never with after_days 0. */
+bool expire_due(const struct registry *r, const struct endpoint *ep, uint32_t after_days,
+		uint32_t started, uint32_t now);
+
+/* Removes an endpoint; 0, or a negative errno to stop the pass. */
+typedef int expire_remove_fn(void *ctx, struct endpoint *ep, uint32_t now);
+
+/* Calls `fn` for every endpoint due, in slot order; returns how many it
+ * removed. Stops at the first failure: the next pass retries the rest. */
+uint32_t expire_run(struct registry *r, uint32_t after_days, uint32_t started, uint32_t now,
+		    expire_remove_fn *fn, void *ctx);
+
+/* The daemon's pass: the policy's limit, held while the mass-offline guard
+ * is raised (the collector suspects itself, R10), removal through the
+ * store (persist_remove), one log line. Returns how many expired. */
+uint32_t expire_tick(struct gn_daemon *d, uint32_t now);
+
+#endif

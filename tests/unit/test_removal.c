@@ -1,0 +1,520 @@
+/*
+ * Endpoint removal and slot reuse (issue #5). Proves: slot_index_remove
+ * (backward shift) keeps every other entry findable under full collisions,
+ * in clusters that wrap the table's end and through a long random mix
+ * checked against a model; registry_remove makes the id and guid unknown,
+ * drops the counts, zeroes the slot's id so the workers answer
+ * HB_UNKNOWN_SLOT, and feeds one TK_REMOVED (no status transition); a
+ * quarantined slot is not reused before registry_reclaim, which clears
+ * every worker's timestamps; then the new owner starts at "never seen" and
+ * the old owner's late heartbeat is HB_ID_MISMATCH and changes nothing,
+ * also with a live RCU reader sending it all along; free slots are reused
+ * oldest first and skipped by the sweep and reclassification.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "control/ranges.h"
+#include "control/registry.h"
+#include "control/slot_index.h"
+#include "control/status.h"
+#include "control/sweep.h"
+#include "control/transitions.h"
+#include "glournet/hb_accept.h"
+#define LOG_TAG "test"
+#include "glournet/log.h"
+
+#define NOW 1795000000u
+
+/* ================= slot_index_remove ================= */
+
+/* Keys are the slots themselves: the match is slot == key. */
+static bool match_slot(void *ctx, uint32_t slot, const void *key)
+{
+	(void)ctx;
+	return slot == *(const uint32_t *)key;
+}
+
+static uint32_t find(const struct slot_index *ix, uint64_t hash, uint32_t slot)
+{
+	return slot_index_find(ix, hash, match_slot, NULL, &slot);
+}
+
+/* No entry sits behind a hole: from its home cell to its own, every cell
+ * is taken (what lookups rely on). */
+static void check_no_holes(const struct slot_index *ix)
+{
+	size_t used = 0;
+	for (size_t i = 0; i <= ix->mask; i++) {
+		if (!ix->cells[i].slot_plus1)
+			continue;
+		used++;
+		for (size_t j = ix->cells[i].hash & ix->mask; j != i; j = (j + 1) & ix->mask)
+			if (!ix->cells[j].slot_plus1)
+				fail_msg("cell %zu (home %zu) sits behind the empty cell %zu", i,
+					 (size_t)(ix->cells[i].hash & ix->mask), j);
+	}
+	assert_int_equal(used, ix->used);
+}
+
+static void test_index_remove_collisions(void **state)
+{
+	(void)state;
+	struct slot_index ix;
+	assert_int_equal(slot_index_init(&ix, 0), 0);
+	for (uint32_t s = 0; s < 64; s++)
+		assert_int_equal(slot_index_insert(&ix, 42, s), 0);   /* one hash for all */
+	for (uint32_t s = 0; s < 64; s += 2)
+		assert_int_equal(slot_index_remove(&ix, 42, s), 0);
+	assert_int_equal(slot_index_remove(&ix, 42, 0), -ENOENT);    /* gone already */
+	assert_int_equal(slot_index_remove(&ix, 43, 1), -ENOENT);    /* other hash */
+	assert_int_equal(slot_index_remove(&ix, 42, 64), -ENOENT);   /* never there */
+	assert_int_equal(ix.used, 32);
+	check_no_holes(&ix);
+	for (uint32_t s = 0; s < 64; s++)
+		assert_int_equal(find(&ix, 42, s), s % 2 ? s : UINT32_MAX);
+	for (uint32_t s = 0; s < 64; s += 2)
+		assert_int_equal(slot_index_insert(&ix, 42, s), 0);
+	for (uint32_t s = 0; s < 64; s++)
+		assert_int_equal(find(&ix, 42, s), s);
+	check_no_holes(&ix);
+	slot_index_destroy(&ix);
+}
+
+/* A cluster that runs over the end of the table into cell 0. */
+static void test_index_remove_wraps(void **state)
+{
+	(void)state;
+	/* 16 cells: homes 14, 15, 14, 0, 15 fill cells 14, 15, 0, 1, 2. */
+	static const uint64_t hash[] = {14, 15, 14 + 16, 0 + 64, 15 + 32};
+	static const uint32_t orders[][5] = {
+		{0, 1, 2, 3, 4}, {4, 3, 2, 1, 0}, {2, 0, 4, 1, 3}, {1, 4, 0, 3, 2}, {3, 2, 1, 0, 4},
+	};
+	for (size_t o = 0; o < sizeof(orders) / sizeof(orders[0]); o++) {
+		struct slot_index ix;
+		assert_int_equal(slot_index_init(&ix, 4), 0);
+		assert_int_equal(ix.mask, 15);
+		for (uint32_t s = 0; s < 5; s++)
+			assert_int_equal(slot_index_insert(&ix, hash[s], s), 0);
+		assert_int_equal(ix.cells[0].slot_plus1, 3);   /* it did wrap */
+		bool gone[5] = {false};
+		for (int k = 0; k < 5; k++) {
+			uint32_t victim = orders[o][k];
+			assert_int_equal(slot_index_remove(&ix, hash[victim], victim), 0);
+			gone[victim] = true;
+			check_no_holes(&ix);
+			for (uint32_t s = 0; s < 5; s++)
+				if (find(&ix, hash[s], s) != (gone[s] ? UINT32_MAX : s))
+					fail_msg("order %zu, after removing %u: slot %u %s", o, victim,
+						 s, gone[s] ? "still found" : "lost");
+		}
+		assert_int_equal(ix.used, 0);
+		slot_index_destroy(&ix);
+	}
+}
+
+/* Inserts and removals at random over few distinct hashes (long clusters,
+ * growth on the way), checked against a model. */
+static void test_index_remove_random(void **state)
+{
+	(void)state;
+	enum { KEYS = 600, OPS = 200000 };
+	struct slot_index ix;
+	bool live[KEYS] = {false};
+	uint32_t nlive = 0, x = 12345;
+	assert_int_equal(slot_index_init(&ix, 0), 0);
+	for (int op = 1; op <= OPS; op++) {
+		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+		uint32_t k = x % KEYS;
+		uint64_t h = (uint64_t)(k % 37) * 0x9E3779B97F4A7C15ull;
+		if (live[k]) {
+			assert_int_equal(slot_index_remove(&ix, h, k), 0);
+			nlive--;
+		} else {
+			assert_int_equal(slot_index_insert(&ix, h, k), 0);
+			nlive++;
+		}
+		live[k] = !live[k];
+		if (op % 4000)
+			continue;
+		assert_int_equal(ix.used, nlive);
+		check_no_holes(&ix);
+		for (uint32_t j = 0; j < KEYS; j++) {
+			uint64_t hj = (uint64_t)(j % 37) * 0x9E3779B97F4A7C15ull;
+			if (find(&ix, hj, j) != (live[j] ? j : UINT32_MAX))
+				fail_msg("op %d: key %u is %s but %s", op, j, live[j] ? "in" : "out",
+					 live[j] ? "not found" : "found");
+		}
+	}
+	slot_index_destroy(&ix);
+}
+
+/* ================= registry removal and reuse ================= */
+
+static struct slot_table tbl;
+static struct registry reg;
+static struct policy *pol;
+static struct sweep_state sw;
+
+static int reg_setup(void **state)
+{
+	(void)state;
+	if (slot_table_init(&tbl, 2, 1u << 20) < 0 || registry_init(&reg, &tbl) < 0 ||
+	    registry_reset_ranges(&reg, 0) < 0)
+		return -1;
+	pol = policy_new_default();
+	reg.feed = feed_new(1024, NULL);
+	if (!pol || !reg.feed)
+		return -1;
+	pol->guard_threshold = 0;
+	memset(&sw, 0, sizeof(sw));
+	sw.started = NOW - 400u * 86400;
+	return 0;
+}
+
+static int reg_teardown(void **state)
+{
+	(void)state;
+	sweep_state_free(&sw);
+	feed_free(reg.feed);
+	policy_free(pol);
+	registry_destroy(&reg);
+	slot_table_destroy(&tbl);
+	return 0;
+}
+
+static struct endpoint *add(const char *guid, uint32_t now)
+{
+	struct endpoint *ep;
+	assert_int_equal(registry_add(&reg, guid, now, &ep), 0);
+	status_on_register(&reg, pol, ep, now);
+	return ep;
+}
+
+/* A heartbeat for (slot, id) signed with key, through the workers' check. */
+static enum hb_verdict heartbeat(unsigned worker, uint32_t slot, uint64_t id,
+				 const uint8_t key[HB_KEY_LEN], uint32_t time)
+{
+	uint8_t p[HB_PAYLOAD_LEN];
+	hb_put32(p, HB_MAGIC);
+	p[4] = HB_VERSION;
+	p[5] = HB_TYPE_HEARTBEAT;
+	hb_put16(p + 6, 0);
+	hb_put32(p + 8, slot);
+	hb_put32(p + 12, time);
+	hb_put64(p + 16, id);
+	hb_mac_compute(key, p, HB_MAC_COVERED, p + HB_MAC_COVERED);
+	struct hb_window w = {.now = NOW + 100000, .window = 200000, .skew = 30};
+	return hb_accept(tbl.dir, worker, p, &w);
+}
+
+/* Counts agree with the live endpoints; every slot is live, free or
+ * quarantined, exactly once. */
+static void check_counts(void)
+{
+	uint32_t st[EP_STATUS_COUNT] = {0}, live = 0;
+	for (uint32_t s = 0; s < reg.nslots; s++) {
+		if (!reg.eps[s].id)
+			continue;
+		live++;
+		st[reg.eps[s].status]++;
+	}
+	for (int i = 0; i < EP_STATUS_COUNT; i++)
+		if (st[i] != reg.by_status[i])
+			fail_msg("by_status[%s] = %u, endpoints say %u", ep_status_name(i),
+				 reg.by_status[i], st[i]);
+	assert_int_equal(live, reg.count);
+	assert_int_equal(reg.nslots, reg.count + reg.nfree + reg.nquarantine);
+}
+
+static uint32_t seen(uint32_t slot, unsigned worker)
+{
+	return *slot_dir_seen(tbl.dir, slot, worker);
+}
+
+static void test_remove_basics(void **state)
+{
+	(void)state;
+	add("a", NOW);
+	struct endpoint *b = add("b", NOW);
+	add("c", NOW);
+	uint64_t id = b->id;
+	uint8_t key[HB_KEY_LEN];
+	memcpy(key, b->key, sizeof(key));
+	assert_int_equal(heartbeat(1, 1, id, key, NOW + 5), HB_ACCEPTED);
+	uint64_t seq = feed_next_seq(reg.feed);
+
+	registry_remove(&reg, b, EP_REMOVED_OPERATOR, NOW + 10);
+	assert_null(registry_by_id(&reg, id));
+	assert_null(registry_by_guid(&reg, "b"));
+	assert_null(registry_by_slot(&reg, 1));
+	assert_non_null(registry_by_guid(&reg, "a"));
+	assert_non_null(registry_by_guid(&reg, "c"));
+	assert_int_equal(registry_by_guid(&reg, "c")->slot, 2);
+	assert_int_equal(reg.count, 2);
+	assert_int_equal(reg.by_status[EP_ONLINE], 2);
+	assert_int_equal(reg.removed[EP_REMOVED_OPERATOR], 1);
+	assert_int_equal(reg.nquarantine, 1);
+	assert_int_equal(reg.nfree, 0);
+	check_counts();
+	/* The workers: the slot belongs to nobody. */
+	assert_int_equal(slot_dir_entry(tbl.dir, 1)->id, 0);
+	assert_int_equal(heartbeat(0, 1, id, key, NOW + 11), HB_UNKNOWN_SLOT);
+	/* One feed event, a removal, not a status change. */
+	assert_int_equal(feed_next_seq(reg.feed), seq + 1);
+	const struct transition *t = feed_get(reg.feed, seq);
+	assert_int_equal(t->kind, TK_REMOVED);
+	assert_int_equal(t->id, id);
+	assert_int_equal(t->slot, 1);
+	assert_int_equal(t->time, NOW + 10);
+	assert_int_equal(t->old_status, EP_ONLINE);
+	assert_int_equal(t->reason, EP_REMOVED_OPERATOR);
+	/* The free slot still names its last owner for watchers. */
+	assert_int_equal(reg.eps[1].removed_id, id);
+	assert_string_equal(reg.eps[1].guid, "b");
+	/* Not reused while quarantined: a new endpoint gets a new slot. */
+	struct endpoint *d = add("d", NOW + 12);
+	assert_int_equal(d->slot, 3);
+	assert_int_equal(heartbeat(0, 1, id, key, NOW + 12), HB_UNKNOWN_SLOT);
+	/* Same guid again: a new endpoint, new id. */
+	struct endpoint *b2 = add("b", NOW + 13);
+	assert_int_equal(b2->slot, 4);
+	assert_true(b2->id != id);
+	check_counts();
+}
+
+static void test_reuse_after_reclaim(void **state)
+{
+	(void)state;
+	struct endpoint *old = add("old", NOW);
+	uint32_t slot = old->slot;
+	uint64_t old_id = old->id;
+	uint8_t old_key[HB_KEY_LEN];
+	memcpy(old_key, old->key, sizeof(old_key));
+	assert_int_equal(heartbeat(0, slot, old_id, old_key, NOW + 50), HB_ACCEPTED);
+	assert_int_equal(heartbeat(1, slot, old_id, old_key, NOW + 60), HB_ACCEPTED);
+	registry_remove(&reg, old, EP_REMOVED_OPERATOR, NOW + 70);
+	/* Quarantined: the old timestamps are still there. */
+	assert_int_equal(slot_table_last_seen(&tbl, slot), NOW + 60);
+
+	assert_int_equal(registry_reclaim(&reg), 1);
+	assert_int_equal(registry_reclaim(&reg), 0);   /* nothing left */
+	assert_int_equal(reg.nquarantine, 0);
+	assert_int_equal(reg.nfree, 1);
+	assert_int_equal(seen(slot, 0), 0);
+	assert_int_equal(seen(slot, 1), 0);
+	const uint8_t zero[HB_KEY_LEN] = {0};
+	assert_memory_equal(slot_dir_entry(tbl.dir, slot)->key, zero, HB_KEY_LEN);
+
+	struct endpoint *nu = add("new", NOW + 80);
+	assert_int_equal(nu->slot, slot);
+	assert_int_equal(reg.nfree, 0);
+	assert_true(nu->id != old_id);
+	assert_int_equal(slot_dir_entry(tbl.dir, slot)->id, nu->id);
+	assert_int_equal(slot_table_last_seen(&tbl, slot), 0);   /* never seen */
+	sweep_run(&sw, &reg, pol, NOW + 81, &(struct sweep_result){0});
+	assert_int_equal(nu->last_heartbeat, 0);
+
+	/* The old owner's late heartbeat: refused, nothing recorded. */
+	uint64_t seq = feed_next_seq(reg.feed);
+	for (unsigned w = 0; w < 2; w++)
+		assert_int_equal(heartbeat(w, slot, old_id, old_key, NOW + 90), HB_ID_MISMATCH);
+	/* ... even signed with the new key, or claiming the new id with the old key. */
+	assert_int_equal(heartbeat(0, slot, old_id, nu->key, NOW + 90), HB_ID_MISMATCH);
+	assert_int_equal(heartbeat(0, slot, nu->id, old_key, NOW + 90), HB_BAD_MAC);
+	assert_int_equal(slot_table_last_seen(&tbl, slot), 0);
+	sweep_run(&sw, &reg, pol, NOW + 91, &(struct sweep_result){0});
+	assert_int_equal(nu->last_heartbeat, 0);
+	assert_int_equal(nu->status, EP_ONLINE);
+	assert_int_equal(nu->reason, EP_REASON_REGISTERED);
+	assert_int_equal(feed_next_seq(reg.feed), seq);
+	/* The new owner's own heartbeat works. */
+	assert_int_equal(heartbeat(1, slot, nu->id, nu->key, NOW + 95), HB_ACCEPTED);
+	assert_int_equal(slot_table_last_seen(&tbl, slot), NOW + 95);
+	check_counts();
+}
+
+/* Free slots are handed out oldest first, before the table grows. */
+static void test_reuse_order(void **state)
+{
+	(void)state;
+	char g[16];
+	for (int i = 0; i < 6; i++) {
+		snprintf(g, sizeof(g), "e%d", i);
+		add(g, NOW);
+	}
+	registry_remove(&reg, registry_by_guid(&reg, "e4"), EP_REMOVED_OPERATOR, NOW);
+	registry_remove(&reg, registry_by_guid(&reg, "e1"), EP_REMOVED_EXPIRED, NOW);
+	assert_int_equal(registry_reclaim(&reg), 2);
+	registry_remove(&reg, registry_by_guid(&reg, "e2"), EP_REMOVED_OPERATOR, NOW);
+	assert_int_equal(registry_reclaim(&reg), 1);
+	static const uint32_t want[] = {4, 1, 2, 6, 7};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		snprintf(g, sizeof(g), "n%zu", i);
+		assert_int_equal(add(g, NOW)->slot, want[i]);
+	}
+	assert_int_equal(reg.nslots, 8);
+	assert_int_equal(reg.count, 8);
+	assert_int_equal(reg.removed[EP_REMOVED_OPERATOR], 2);
+	assert_int_equal(reg.removed[EP_REMOVED_EXPIRED], 1);
+	check_counts();
+}
+
+/* ---- the old owner keeps sending from a live worker throughout ---- */
+
+static volatile int rd_stop;
+static uint64_t rd_id;
+static uint8_t rd_key[HB_KEY_LEN];
+static unsigned long rd_count[HB_VERDICT_COUNT];
+
+static void *old_owner_worker(void *arg)
+{
+	uint32_t slot = (uint32_t)(uintptr_t)arg;
+	rcu_register_thread();
+	uint8_t p[HB_PAYLOAD_LEN];
+	hb_put32(p, HB_MAGIC);
+	p[4] = HB_VERSION;
+	p[5] = HB_TYPE_HEARTBEAT;
+	hb_put16(p + 6, 0);
+	hb_put32(p + 8, slot);
+	hb_put32(p + 12, NOW + 500);
+	hb_put64(p + 16, rd_id);
+	hb_mac_compute(rd_key, p, HB_MAC_COVERED, p + HB_MAC_COVERED);
+	struct hb_window w = {.now = NOW + 1000, .window = 2000, .skew = 30};
+	while (!__atomic_load_n(&rd_stop, __ATOMIC_ACQUIRE)) {
+		const struct slot_dir *d = rcu_dereference(tbl.dir);
+		__atomic_fetch_add(&rd_count[hb_accept(d, 1, p, &w)], 1, __ATOMIC_RELAXED);
+		rcu_quiescent_state();
+	}
+	rcu_unregister_thread();
+	return NULL;
+}
+
+static void wait_for(const unsigned long *counter, unsigned long n)
+{
+	for (int i = 0; i < 20000 && __atomic_load_n(counter, __ATOMIC_RELAXED) < n; i++)
+		usleep(100);
+	if (__atomic_load_n(counter, __ATOMIC_RELAXED) < n)
+		fail_msg("the worker did not get %lu heartbeats through in 2 s", n);
+}
+
+static void test_reuse_with_live_worker(void **state)
+{
+	(void)state;
+	for (int round = 0; round < 20; round++) {
+		char g[16];
+		snprintf(g, sizeof(g), "old%d", round);
+		struct endpoint *old = add(g, NOW);
+		uint32_t slot = old->slot;
+		rd_id = old->id;
+		memcpy(rd_key, old->key, sizeof(rd_key));
+		memset(rd_count, 0, sizeof(rd_count));
+		rd_stop = 0;
+		pthread_t th;
+		assert_int_equal(pthread_create(&th, NULL, old_owner_worker,
+						(void *)(uintptr_t)slot), 0);
+		wait_for(&rd_count[HB_ACCEPTED], 100);
+		registry_remove(&reg, old, EP_REMOVED_OPERATOR, NOW + 600);
+		registry_reclaim(&reg);
+		/* From here the worker cannot write this slot. */
+		assert_int_equal(slot_table_last_seen(&tbl, slot), 0);
+		snprintf(g, sizeof(g), "new%d", round);
+		struct endpoint *nu = add(g, NOW + 601);
+		assert_int_equal(nu->slot, slot);
+		unsigned long mism = rd_count[HB_ID_MISMATCH];
+		wait_for(&rd_count[HB_ID_MISMATCH], mism + 100);
+		__atomic_store_n(&rd_stop, 1, __ATOMIC_RELEASE);
+		pthread_join(th, NULL);
+		if (slot_table_last_seen(&tbl, slot) != 0)
+			fail_msg("round %d: the old owner's heartbeat landed on the new owner", round);
+		/* Every heartbeat was one of the three; none failed its MAC
+		 * against the new owner's key. */
+		for (int v = 0; v < HB_VERDICT_COUNT; v++)
+			if (rd_count[v] && v != HB_ACCEPTED && v != HB_UNKNOWN_SLOT &&
+			    v != HB_ID_MISMATCH)
+				fail_msg("round %d: %lu heartbeats were %s", round, rd_count[v],
+					 hb_verdict_name(v));
+		registry_remove(&reg, nu, EP_REMOVED_OPERATOR, NOW + 602);
+		registry_reclaim(&reg);
+	}
+	check_counts();
+}
+
+/* Walks over the slots skip the free ones: the sweep and reclassification. */
+static void test_free_slots_skipped(void **state)
+{
+	(void)state;
+	struct endpoint *ep;
+	const char *ips[] = {"10.0.0.1", "10.0.0.2", "192.0.2.1"};
+	for (int i = 0; i < 3; i++) {
+		char g[8];
+		snprintf(g, sizeof(g), "s%d", i);
+		assert_int_equal(registry_add(&reg, g, NOW, &ep), 0);
+		ep->nips = 1;
+		ep->ips[0].family = AF_INET;
+		assert_int_equal(inet_pton(AF_INET, ips[i], ep->ips[0].bytes), 1);
+		status_on_register(&reg, pol, ep, NOW);
+	}
+	registry_remove(&reg, registry_by_guid(&reg, "s0"), EP_REMOVED_OPERATOR, NOW);
+	uint64_t seq = feed_next_seq(reg.feed);
+	struct sweep_result res;
+	sweep_run(&sw, &reg, pol, NOW + pol->offline_after, &res);
+	assert_int_equal(res.went_offline, 2);
+	assert_int_equal(feed_next_seq(reg.feed), seq + 2);
+	for (uint64_t s = seq; s < seq + 2; s++)
+		assert_int_not_equal(feed_get(reg.feed, s)->slot, 0);
+	check_counts();
+
+	/* A range over every address: only the live one in it moves. */
+	struct range_entry e;
+	char err[128];
+	assert_int_equal(range_parse("10.0.0.0-10.0.0.255", &e, err, sizeof(err)), 0);
+	range_set_free(pol->ranges);
+	pol->ranges = range_set_build(&e, 1);
+	uint32_t moved = 0;
+	assert_int_equal(status_reclassify_all(&reg, pol, NOW + 3000, &moved), 0);
+	assert_int_equal(moved, 1);
+	assert_int_equal(reg.by_range[0][0], 1);
+	assert_int_equal(reg.by_range[0][1], 0);
+	assert_int_equal(reg.eps[0].range, -1);
+	assert_false(reg.eps[0].unreachable);
+	check_counts();
+}
+
+#define REG(f) cmocka_unit_test_setup_teardown(f, reg_setup, reg_teardown)
+
+/* test_removal_daemon.c: expiry, settings, the command, the store. */
+extern const struct CMUnitTest removal_daemon_tests[];
+extern const size_t removal_daemon_ntests;
+
+int main(void)
+{
+	if (sodium_init() < 0)
+		return 1;
+	gn_log_max_level = GN_LOG_ERR;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_index_remove_collisions),
+		cmocka_unit_test(test_index_remove_wraps),
+		cmocka_unit_test(test_index_remove_random),
+		REG(test_remove_basics),
+		REG(test_reuse_after_reclaim),
+		REG(test_reuse_order),
+		REG(test_reuse_with_live_worker),
+		REG(test_free_slots_skipped),
+	};
+	int rc = cmocka_run_group_tests_name("registry", tests, NULL, NULL);
+	rc |= _cmocka_run_group_tests("daemon", removal_daemon_tests, removal_daemon_ntests,
+				      NULL, NULL);
+	return rc;
+}
