@@ -343,8 +343,7 @@ static void poll_one(struct poll_run *r, struct pep *p)
 	p->ips_sent = true;
 	if (status == 200) {
 		r->n200++;
-		if (r->etag[0])
-			memcpy(p->etag, r->etag, sizeof(p->etag));
+		memcpy(p->etag, r->etag, sizeof(p->etag));   /* none: no If-None-Match next time */
 	} else {
 		r->n304++;
 	}
@@ -400,6 +399,10 @@ int agent_poll_main(int argc, char **argv)
 	rc = AGENT_EXIT_FAIL;
 	if (agent_state_load(o.state, &st, false) < 0)
 		goto out;
+	if (st.n == 0) {
+		fprintf(stderr, AGENT_PROG " " CMD ": %s has no endpoints\n", o.state);
+		goto out;
+	}
 	if (o.first >= st.n || (o.have_count && o.first + o.count > st.n)) {
 		agent_usage_error(CMD, "--first %" PRIu64 "%s selects past the %zu endpoints of %s",
 				  o.first, o.have_count ? " with --count" : "", st.n, o.state);

@@ -1,0 +1,123 @@
+/*
+ * Benchmark fixtures (see hb_fixture.h): built with the same calls the
+ * control thread uses (slot_table_reserve, slot_table_assign) and MAC'd
+ * with the same function the agents use (hb_mac_compute).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "glournet/hb_mac.h"
+#include "hb_fixture.h"
+
+static uint64_t mix(uint64_t x)
+{
+	uint64_t s = x;
+	return hbf_rand(&s);
+}
+
+void hbf_identity(uint32_t slot, uint64_t *id, uint8_t key[HB_KEY_LEN])
+{
+	uint64_t v = mix(0xA5A5000000000000ull | slot);
+	*id = v ? v : 1;
+	uint64_t k0 = mix(0x5A5A000100000000ull | slot), k1 = mix(0x5A5A000200000000ull | slot);
+	memcpy(key, &k0, 8);
+	memcpy(key + 8, &k1, 8);
+}
+
+int hbf_table_build(struct slot_table *t, uint32_t nslots, unsigned nworkers)
+{
+	int rc = slot_table_init(t, nworkers, nslots);
+	if (rc < 0)
+		return rc;
+	rc = slot_table_reserve(t, nslots - 1);
+	if (rc < 0)
+		return rc;
+	for (uint32_t s = 0; s < nslots; s++) {
+		uint64_t id;
+		uint8_t key[HB_KEY_LEN];
+		hbf_identity(s, &id, key);
+		slot_table_assign(t, s, id, key);
+	}
+	return 0;
+}
+
+uint32_t *hbf_sample_slots(uint32_t nslots, uint32_t count, uint64_t seed)
+{
+	if (count > nslots)
+		return NULL;
+	uint32_t *all = malloc((size_t)nslots * sizeof(*all));
+	if (!all)
+		return NULL;
+	for (uint32_t i = 0; i < nslots; i++)
+		all[i] = i;
+	uint64_t st = seed;
+	for (uint32_t i = 0; i < count; i++) {
+		uint32_t j = i + (uint32_t)(hbf_rand(&st) % (nslots - i));
+		uint32_t x = all[i];
+		all[i] = all[j];
+		all[j] = x;
+	}
+	if (count < nslots) {
+		uint32_t *shrunk = realloc(all, (size_t)(count ? count : 1) * sizeof(*all));
+		if (shrunk)
+			all = shrunk;
+	}
+	return all;
+}
+
+uint32_t hbf_time(uint32_t slot)
+{
+	/* 0..59 s old: well inside the window, spread like real send times. */
+	return HBF_NOW - (uint32_t)(mix(0x7100000000000000ull | slot) % 60);
+}
+
+void hbf_payload(uint8_t p[HB_PAYLOAD_LEN], uint32_t slot)
+{
+	uint64_t id;
+	uint8_t key[HB_KEY_LEN];
+	hbf_identity(slot, &id, key);
+	hb_put32(p + 0, HB_MAGIC);
+	p[4] = HB_VERSION;
+	p[5] = HB_TYPE_HEARTBEAT;
+	hb_put16(p + 6, 0);
+	hb_put32(p + 8, slot);
+	hb_put32(p + 12, hbf_time(slot));
+	hb_put64(p + 16, id);
+	hb_mac_compute(key, p, HB_MAC_COVERED, p + HB_MAC_COVERED);
+}
+
+static uint16_t ip_checksum(const uint8_t *h, size_t len)
+{
+	uint32_t sum = 0;
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += hb_be16(h + i);
+	while (sum >> 16)
+		sum = (sum & 0xFFFF) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+void hbf_frame(uint8_t f[HBF_FRAME_LEN], uint32_t slot)
+{
+	static const uint8_t dst[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
+	memset(f, 0, HBF_FRAME_LEN);
+	memcpy(f, dst, 6);
+	/* Source MAC and address vary with the slot, as distinct agents do. */
+	f[6] = 0x02;
+	hb_put32(f + 8, slot);
+	hb_put16(f + 12, 0x0800);
+	uint8_t *ip = f + 14;
+	ip[0] = 0x45;
+	hb_put16(ip + 2, 20 + 8 + HB_PAYLOAD_LEN);
+	hb_put16(ip + 6, 0x4000);            /* DF, not a fragment */
+	ip[8] = 64;
+	ip[9] = 17;
+	hb_put32(ip + 12, 0x0A000000u | (slot & 0x00FFFFFFu));   /* 10.x.y.z */
+	hb_put32(ip + 16, 0xC0000201u);      /* 192.0.2.1, the collector */
+	hb_put16(ip + 10, ip_checksum(ip, 20));
+	uint8_t *udp = ip + 20;
+	hb_put16(udp + 0, (uint16_t)(40000 + (slot & 0x3FFF)));
+	hb_put16(udp + 2, HBF_UDP_PORT);
+	hb_put16(udp + 4, 8 + HB_PAYLOAD_LEN);
+	hbf_payload(udp + 8, slot);          /* UDP checksum 0: none, as IPv4 allows */
+}

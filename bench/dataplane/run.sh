@@ -1,0 +1,253 @@
+#!/usr/bin/env bash
+# Dataplane capacity per worker core (issue #6), end to end, as root:
+#
+#   1. gn-bench-capacity on hugepages: glournet's worker_main on lcore 1 over
+#      a net_ring port fed with FRAMES preloaded heartbeat frames (distinct
+#      slots of a SLOTS-slot table, every one by default, random order, valid
+#      MACs): accepted heartbeats per second per core; then, in the same
+#      process, the kernel baseline: the same hb_accept behind recvmmsg (batch
+#      64) on a loopback UDP socket, on the same core, queue filled first and
+#      then drained; the ratio.
+#   2. EXPERIMENTS: the same with bench-only variants of the loop (--exp);
+#   3. the same program under valgrind --tool=callgrind in its deterministic
+#      mode (--stop-after K, --no-huge): instructions per heartbeat, from the
+#      instructions collected inside worker_main only (--toggle-collect), and
+#      the functions they go to.
+#
+# Hugepages: reserves what it needs (echo N > /proc/sys/vm/nr_hugepages;
+# mounts hugetlbfs if nothing is mounted) and puts both back on exit. When
+# hugepages cannot be had it runs with --no-huge and says so (FACTS.md:
+# ~3.5x slower). Each DPDK process gets its own --file-prefix, and
+# --in-memory (hugepages) or --no-shconf (--no-huge), so nothing stays
+# behind. Every run is bounded by `timeout`.
+#
+# Environment: BUILD (build), SLOTS (10000000), FRAMES (0: = SLOTS), DURATION
+# (5 samples of 1 s), WARMUP (1 s), KERNEL_PACKETS (1000000 per round),
+# KERNEL_ROUNDS (3), CG_HEARTBEATS (200000, a multiple of 32), CG_SLOTS
+# (1000000), CALLGRIND (1; 0 skips it), NO_HUGE (0; 1 forces --no-huge),
+# EXPERIMENTS (1; 0 skips the runs of bench-only variants of the worker loop,
+# gn-bench-capacity --exp, which price an optimisation: Mpps and instructions).
+# Outputs in $BUILD/bench/dataplane/: capacity.txt, callgrind.out,
+# callgrind.txt, summary.txt (key=value lines read by bench/run-all.sh).
+set -Eeuo pipefail
+
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$SRC/$BUILD ;; esac
+BIN=$BUILD/bench/gn-bench-capacity
+OUT=$BUILD/bench/dataplane
+SLOTS=${SLOTS:-10000000}
+FRAMES=${FRAMES:-0}
+DURATION=${DURATION:-5}
+WARMUP=${WARMUP:-1}
+KERNEL_PACKETS=${KERNEL_PACKETS:-1000000}
+KERNEL_ROUNDS=${KERNEL_ROUNDS:-3}
+CG_HEARTBEATS=${CG_HEARTBEATS:-200000}
+CG_SLOTS=${CG_SLOTS:-1000000}
+CALLGRIND=${CALLGRIND:-1}
+EXPERIMENTS=${EXPERIMENTS:-1}
+NO_HUGE=${NO_HUGE:-0}
+
+die() { echo "bench/dataplane: $*" >&2; exit 1; }
+num() { [[ $2 =~ ^[0-9]+$ ]] || die "$1 must be a number"; }
+for v in SLOTS FRAMES DURATION WARMUP KERNEL_PACKETS KERNEL_ROUNDS CG_HEARTBEATS CG_SLOTS; do
+	num "$v" "${!v}"
+done
+[ $((CG_HEARTBEATS % 32)) -eq 0 ] || die "CG_HEARTBEATS must be a multiple of 32 (one burst)"
+[ "$DURATION" -ge 1 ] && [ "$DURATION" -le 120 ] || die "DURATION must be 1..120"
+[ -x "$BIN" ] || die "$BIN missing: build first (meson setup $BUILD && ninja -C $BUILD)"
+[ "$(id -u)" -eq 0 ] || echo "bench/dataplane: not root: no hugepages, small socket queue" >&2
+mkdir -p "$OUT"
+
+# --in-memory with hugepages; --no-huge is not compatible with it (and
+# leaves no hugepage files anyway): --no-shconf instead.
+EAL_COMMON=(-l 0,1 --main-lcore 0 --no-pci --iova-mode=va
+	--log-level=lib.eal:error --log-level=pmd.net.ring:error)
+
+# --- hugepages, given back on exit
+HP_SYS=/proc/sys/vm/nr_hugepages
+HP_ORIG=$(cat $HP_SYS)
+HP_SET=
+MOUNTED=
+CHILD=
+cleanup() {
+	if [ -n "$CHILD" ] && kill -0 "$CHILD" 2>/dev/null; then
+		kill "$CHILD" 2>/dev/null || true
+		wait "$CHILD" 2>/dev/null || true
+	fi
+	if [ -n "$HP_SET" ]; then
+		echo "$HP_ORIG" >$HP_SYS 2>/dev/null || true
+	fi
+	if [ -n "$MOUNTED" ]; then
+		umount "$MOUNTED" 2>/dev/null || true
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# The frames (128 B each, in DPDK memory), 1024 mbufs, EAL's own ~64 MB.
+nframes=$FRAMES
+[ "$nframes" -gt 0 ] || nframes=$SLOTS
+need_mb=$(( nframes * 128 / 1048576 + 192 ))
+need_pages=$(( (need_mb + 1) / 2 ))
+huge_note=
+if [ "$NO_HUGE" = 1 ]; then
+	huge_note="--no-huge forced (NO_HUGE=1)"
+elif [ "$(id -u)" -ne 0 ]; then
+	huge_note="not root: --no-huge"
+else
+	free_pages=$(awk '/^HugePages_Free:/ {print $2}' /proc/meminfo)
+	if [ "$free_pages" -lt "$need_pages" ]; then
+		HP_SET=1
+		echo $((HP_ORIG + need_pages - free_pages)) >$HP_SYS 2>/dev/null || true
+		free_pages=$(awk '/^HugePages_Free:/ {print $2}' /proc/meminfo)
+	fi
+	if [ "$free_pages" -lt "$need_pages" ]; then
+		huge_note="only $free_pages of $need_pages 2 MB hugepages could be reserved: --no-huge"
+	elif ! grep -q ' hugetlbfs ' /proc/mounts; then
+		mkdir -p /dev/hugepages
+		if mount -t hugetlbfs nodev /dev/hugepages; then
+			MOUNTED=/dev/hugepages
+		else
+			huge_note="hugetlbfs could not be mounted: --no-huge"
+		fi
+	fi
+fi
+if [ -n "$huge_note" ]; then
+	echo "NOTE: $huge_note (FACTS.md: --no-huge costs ~3.5x)"
+	MEM=(--no-huge --no-shconf -m $((need_mb + 256)))
+else
+	echo "hugepages: $need_pages x 2 MB for the frame pool (nr_hugepages $HP_ORIG -> $(cat $HP_SYS))"
+	MEM=(--in-memory)
+fi
+
+# --- 1. capacity + kernel baseline, same process, same run
+budget=$(( 600 + DURATION + WARMUP + KERNEL_ROUNDS * 30 ))
+echo "== gn-bench-capacity: $SLOTS slots, $nframes frames, then ${DURATION}x1 s; kernel $KERNEL_ROUNDS x $KERNEL_PACKETS =="
+set +e
+timeout -k 10 $budget "$BIN" "${EAL_COMMON[@]}" "${MEM[@]}" --file-prefix "gnbcap$$" -- \
+	--slots "$SLOTS" --frames "$FRAMES" --duration "$DURATION" --warmup "$WARMUP" \
+	--kernel "$KERNEL_PACKETS" --kernel-rounds "$KERNEL_ROUNDS" >"$OUT/capacity.txt" 2>&1 &
+CHILD=$!
+wait $CHILD
+rc=$?
+CHILD=
+set -e
+cat "$OUT/capacity.txt"
+[ $rc -eq 0 ] || die "gn-bench-capacity failed (exit $rc), see $OUT/capacity.txt"
+result=$(grep '^result ' "$OUT/capacity.txt" | tail -1 | cut -d' ' -f2-)
+{
+	echo "$result" | tr ' ' '\n'
+	echo "huge_note=${huge_note:-none}"
+} >"$OUT/summary.txt"
+
+# --- 2. the EXPERIMENTS, end to end (bench-only copies of the loop)
+if [ "$EXPERIMENTS" = 1 ] && [ -z "$huge_note" ]; then
+	echo
+	echo "== EXPERIMENTS (bench/dataplane/exp_worker.c, not glournet's code): same traffic =="
+	for exp in prefetch inline both batch; do
+		set +e
+		timeout -k 10 $budget "$BIN" "${EAL_COMMON[@]}" "${MEM[@]}" --file-prefix "gnbexp$$" -- \
+			--slots "$SLOTS" --frames "$FRAMES" --duration "$DURATION" --warmup "$WARMUP" \
+			--kernel 0 --exp $exp >"$OUT/capacity-exp-$exp.txt" 2>&1 &
+		CHILD=$!
+		wait $CHILD
+		rc=$?
+		CHILD=
+		set -e
+		if [ $rc -ne 0 ]; then
+			echo "experiment $exp failed (exit $rc), see $OUT/capacity-exp-$exp.txt"
+			continue
+		fi
+		r=$(grep '^result ' "$OUT/capacity-exp-$exp.txt" | tail -1)
+		mpps=$(echo "$r" | tr ' ' '\n' | awk -F= '$1 == "dpdk_mpps" {print $2}')
+		wait_pct=$(echo "$r" | tr ' ' '\n' | awk -F= '$1 == "dpdk_wait_pct" {print $2}')
+		resend=$(echo "$r" | tr ' ' '\n' | awk -F= '$1 == "resend_mpps" {print $2}')
+		echo "  --exp $exp: $mpps Mpps per core, first pass (waited for CPU $wait_pct%); re-sent: $resend"
+		echo "exp_${exp}_mpps=$mpps" >>"$OUT/summary.txt"
+		echo "exp_${exp}_resend_mpps=$resend" >>"$OUT/summary.txt"
+	done
+fi
+
+# The hugepages are not needed any more.
+if [ -n "$HP_SET" ]; then echo "$HP_ORIG" >$HP_SYS; HP_SET=; fi
+
+# --- 3. instructions per heartbeat (callgrind)
+# Self cost by file:function (inlined code counts under its own header,
+# e.g. hb_accept.h:worker_main), after the "file:function" heading.
+rows() {
+	awk -v n="$CG_HEARTBEATS" '
+		/file:function/ { on = 1; next }
+		on && /^-+$/ { next }
+		on && NF == 0 { exit }
+		on && $1 ~ /^[0-9,]+$/ {
+			line = $0; sub(/\( *[0-9.]+%\)/, "", line); split(line, f, " ")
+			v = f[1]; gsub(",", "", v)
+			fn = f[2]; sub(/^.*\.\.\//, "", fn)
+			lib = f[3]; sub(/^.*\//, "", lib); sub(/\]$/, "", lib)
+			if (fn ~ /^\?\?\?:/ && lib != "") fn = fn " (" lib ")"
+			printf "%.1f %s\n", v / n, fn
+		}' "$1"
+}
+# cg_run FUNCTION TAG [app args]: instructions collected inside FUNCTION only
+# (--toggle-collect), over exactly CG_HEARTBEATS heartbeats; sets cg_total.
+cg_run() {
+	local fn=$1 tag=$2
+	shift 2
+	local cg_mb=$(( CG_HEARTBEATS * 128 / 1048576 + 256 ))
+	rm -f "$OUT/callgrind$tag.out"
+	set +e
+	timeout -k 10 900 valgrind --tool=callgrind --toggle-collect="$fn" \
+		--callgrind-out-file="$OUT/callgrind$tag.out" \
+		"$BIN" "${EAL_COMMON[@]}" --no-huge --no-shconf -m $cg_mb --file-prefix "gnbcg$$" -- \
+		--slots "$CG_SLOTS" --frames "$CG_HEARTBEATS" --stop-after "$CG_HEARTBEATS" \
+		--kernel 0 "$@" >"$OUT/callgrind$tag-run.txt" 2>&1 &
+	CHILD=$!
+	wait $CHILD
+	local rc=$?
+	CHILD=
+	set -e
+	[ $rc -eq 0 ] || { tail -20 "$OUT/callgrind$tag-run.txt"; die "callgrind run $tag failed (exit $rc)"; }
+	grep -q "^result stop_after_heartbeats=$CG_HEARTBEATS accepted=$CG_HEARTBEATS rejected=0" \
+		"$OUT/callgrind$tag-run.txt" ||
+		die "callgrind run $tag did not accept exactly $CG_HEARTBEATS heartbeats"
+	callgrind_annotate --auto=no --threshold=100 "$OUT/callgrind$tag.out" >"$OUT/callgrind$tag.txt"
+	cg_total=$(awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}' "$OUT/callgrind$tag.txt")
+	[ -n "$cg_total" ] || die "no PROGRAM TOTALS in $OUT/callgrind$tag.txt"
+}
+per_hb() { awk -v t="$1" -v n="$CG_HEARTBEATS" 'BEGIN {printf "%.1f", t / n}'; }
+
+if [ "$CALLGRIND" = 1 ]; then
+	command -v valgrind >/dev/null || die "valgrind missing (apt-get install valgrind)"
+	echo
+	echo "== callgrind: $CG_HEARTBEATS heartbeats over $CG_SLOTS slots, --no-huge, collected in worker_main only =="
+	cg_run worker_main ""
+	ir=$(per_hb "$cg_total")
+	sip=$(rows "$OUT/callgrind.txt" | awk '/crypto_shorthash_siphash24/ {s += $1} END {printf "%.1f", s}')
+	# The stand-in NIC: net_ring's rx and the driver that re-points mbufs.
+	dev=$(rows "$OUT/callgrind.txt" |
+		awk '/recycle_enqueue|librte_net_ring|rte_ring/ {s += $1} END {printf "%.1f", s}')
+	echo "instructions per heartbeat: $ir (all instructions inside worker_main: $cg_total / $CG_HEARTBEATS heartbeats)"
+	echo "  of which SipHash-2-4 (libsodium crypto_shorthash_siphash24): $sip"
+	echo "  of which the bench's stand-in device (net_ring rx, re-pointing mbufs): $dev" \
+		"(a NIC's PMD costs its own)"
+	echo "where they go (self instructions per heartbeat; inlined code under its header file):"
+	rows "$OUT/callgrind.txt" | head -12 | awk '{printf "  %7.1f  %s\n", $1, substr($0, index($0, " ") + 1)}'
+	{
+		echo "ir_per_hb=$ir"
+		echo "ir_siphash_per_hb=$sip"
+		echo "ir_device_per_hb=$dev"
+		echo "ir_total=$cg_total"
+		echo "cg_heartbeats=$CG_HEARTBEATS"
+	} >>"$OUT/summary.txt"
+	if [ "$EXPERIMENTS" = 1 ]; then
+		for exp in prefetch inline both; do
+			cg_run "exp_worker_$exp" "-exp-$exp" --exp $exp
+			e=$(per_hb "$cg_total")
+			echo "  EXPERIMENT --exp $exp: $e instructions per heartbeat"
+			echo "ir_exp_${exp}_per_hb=$e" >>"$OUT/summary.txt"
+		done
+	fi
+fi
+echo
+echo "summary: $OUT/summary.txt"

@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# Every benchmark in one command (issue #6), as root:
+#
+#   sudo bench/run-all.sh                 (BUILD=build by default)
+#
+# Builds what is missing, then runs, each bounded in time:
+#   1. the micro-benchmarks (Google Benchmark, pinned to CPU 1), JSON kept
+#      in $BUILD/bench/micro.json;
+#   2. bench/dataplane/run.sh: DPDK worker capacity per core over 10 M
+#      endpoints with the kernel recvmmsg baseline from the same run, and
+#      instructions per heartbeat from callgrind (it reserves hugepages and
+#      gives them back);
+#   3. bench/http/run.sh when present (HTTP=0 skips it; it takes minutes);
+# and prints one table: each figure, its baseline from the same run, the
+# ratio, and the target. The table is also kept in $BUILD/bench/results.md.
+#
+# Environment: BUILD, HTTP (1), MICRO_REPS (3 repetitions, medians),
+# MICRO_FILTER (a --benchmark_filter regex, default all), QUIET_WAIT
+# (seconds to wait for the CPUs to be under 10% busy first; default 0: only
+# warn), and bench/dataplane/run.sh's own (SLOTS, FRAMES, DURATION, ...).
+set -Eeuo pipefail
+
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$SRC/$BUILD ;; esac
+export BUILD
+HTTP=${HTTP:-1}
+MICRO_REPS=${MICRO_REPS:-3}
+MICRO_FILTER=${MICRO_FILTER:-.}
+QUIET_WAIT=${QUIET_WAIT:-0}
+OUT=$BUILD/bench
+
+die() { echo "bench/run-all: $*" >&2; exit 1; }
+[[ $MICRO_REPS =~ ^[1-9]$ ]] || die "MICRO_REPS must be 1..9"
+[[ $QUIET_WAIT =~ ^[0-9]+$ ]] || die "QUIET_WAIT must be a number of seconds"
+[ "$(id -u)" -eq 0 ] || echo "bench/run-all: not root: hugepages and a large socket queue need root" >&2
+
+# --- build what is missing
+if [ ! -f "$BUILD/build.ninja" ]; then
+	timeout 600 meson setup "$BUILD" "$SRC" >/dev/null || die "meson setup $BUILD failed"
+fi
+targets=(bench/gn-bench-capacity)
+if ninja -C "$BUILD" -t targets all 2>/dev/null | grep -q '^bench/gn-bench-micro:'; then
+	targets+=(bench/gn-bench-micro)
+else
+	echo "NOTE: no gn-bench-micro target (no C++ compiler or no libbenchmark-dev): micro-benchmarks skipped"
+fi
+timeout 1800 ninja -C "$BUILD" "${targets[@]}" >/dev/null || die "ninja ${targets[*]} failed"
+mkdir -p "$OUT"
+
+# --- are the CPUs ours?
+busy_pct() {   # % of all CPUs busy over one second
+	local a b
+	a=($(awk '/^cpu / {print $2+$3+$4+$7+$8+$9, $5+$6}' /proc/stat))
+	sleep 1
+	b=($(awk '/^cpu / {print $2+$3+$4+$7+$8+$9, $5+$6}' /proc/stat))
+	awk -v bu=$((b[0] - a[0])) -v id=$((b[1] - a[1])) 'BEGIN {printf "%d", 100 * bu / (bu + id + 0.001)}'
+}
+waited=0
+while :; do
+	busy=$(busy_pct)
+	[ "$busy" -ge 10 ] || break
+	if [ "$waited" -ge "$QUIET_WAIT" ]; then
+		echo "WARNING: the CPUs are ${busy}% busy with other work: figures will be low and noisy" \
+			"(QUIET_WAIT=SEC waits for quiet)"
+		break
+	fi
+	sleep 4
+	waited=$((waited + 5))
+done
+
+# --- 1. micro-benchmarks
+rm -f "$OUT/micro.json"
+if [[ " ${targets[*]} " == *gn-bench-micro* ]]; then
+	echo "== micro-benchmarks (Google Benchmark, CPU 1, $MICRO_REPS repetitions) =="
+	timeout -k 10 1200 taskset -c 1 "$BUILD/bench/gn-bench-micro" \
+		--benchmark_filter="$MICRO_FILTER" \
+		--benchmark_repetitions="$MICRO_REPS" --benchmark_report_aggregates_only=true \
+		--benchmark_out="$OUT/micro.json" --benchmark_out_format=json ||
+		echo "WARNING: micro-benchmarks failed"
+fi
+
+# --- 2. dataplane capacity, kernel baseline, callgrind
+echo
+rm -f "$OUT/dataplane/summary.txt"
+"$SRC/bench/dataplane/run.sh" || echo "WARNING: bench/dataplane/run.sh failed"
+
+# --- 3. HTTP (issue #4), when its script is there
+http_summary=
+if [ "$HTTP" = 1 ] && [ -x "$SRC/bench/http/run.sh" ]; then
+	echo
+	echo "== bench/http/run.sh =="
+	if timeout 1800 ninja -C "$BUILD" >/dev/null; then
+		timeout -k 10 1800 "$SRC/bench/http/run.sh" && http_summary=$OUT/http/summary.txt ||
+			echo "WARNING: bench/http/run.sh failed"
+	else
+		echo "WARNING: the full build failed: bench/http/run.sh skipped"
+	fi
+fi
+
+# --- the table
+echo
+python3 - "$OUT/micro.json" "$OUT/dataplane/summary.txt" "$OUT/results.md" <<'EOF'
+import json, math, os, sys
+
+micro_path, dp_path, md_path = sys.argv[1:4]
+micro = {}
+if os.path.exists(micro_path):
+    for b in json.load(open(micro_path))["benchmarks"]:
+        if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
+            continue
+        if b.get("error_occurred"):
+            continue
+        name = b.get("run_name", b["name"])
+        ips = b.get("items_per_second")
+        if ips:
+            micro[name] = {"ns": 1e9 / ips, "b": b}
+dp = {}
+if os.path.exists(dp_path):
+    for line in open(dp_path):
+        if "=" in line:
+            k, v = line.strip().split("=", 1)
+            dp[k] = v
+
+def f(x, unit="", nd=1):
+    return "n/a" if x is None else f"{x:.{nd}f}{unit}"
+
+def ns(name):
+    m = micro.get(name)
+    return None if m is None else m["ns"]
+
+def num(k):
+    try:
+        v = float(dp[k])
+        return v if v > 0 else None
+    except (KeyError, ValueError):
+        return None
+
+rows = []  # figure, measured, baseline, ratio, target
+dpdk, kern = num("dpdk_mpps"), num("kernel_mpps")
+huge = dp.get("hugepages") == "1"
+slots = dp.get("slots", "?")
+rows.append((f"DPDK worker_main, heartbeats/s per core, {slots} endpoints, random order"
+             f"{'' if huge else ' (--no-huge!)'}",
+             f(dpdk, " Mpps", 2),
+             f"kernel recvmmsg: {f(kern, ' Mpps', 2)}",
+             f(dpdk / kern, "x") if dpdk and kern else "n/a",
+             ">= 20 Mpps; >= 10x kernel"))
+rows.append(("  same heartbeats re-sent (nothing new to store)",
+             f(num("resend_mpps"), " Mpps", 2), "", "", ""))
+for exp, label in (("prefetch", "prefetch slot lines across the burst"),
+                   ("inline", "SipHash inlined"), ("both", "both"),
+                   ("batch", "prefetch + MACs 8 at a time (AVX-512)")):
+    e = num(f"exp_{exp}_mpps")
+    if e:
+        rows.append((f"  EXPERIMENT: {label}", f(e, " Mpps", 2),
+                     f"worker_main: {f(dpdk, ' Mpps', 2)}",
+                     f(e / dpdk, "x") if dpdk else "n/a", ""))
+ir, sip, dev = num("ir_per_hb"), num("ir_siphash_per_hb"), num("ir_device_per_hb")
+rows.append(("Instructions per heartbeat, MAC included (callgrind)",
+             f(ir, "", 0), f"of which SipHash {f(sip, '', 0)}, stand-in NIC {f(dev, '', 0)}",
+             f"{100 * sip / ir:.0f}% MAC" if ir and sip else "n/a", "<= 250 (SipHash ~140)"))
+for exp, label in (("prefetch", "prefetch"), ("inline", "SipHash inlined"), ("both", "both")):
+    e = num(f"ir_exp_{exp}_per_hb")
+    if e:
+        rows.append((f"  EXPERIMENT: {label}", f(e, "", 0), f"worker_main: {f(ir, '', 0)}",
+                     f(e / ir, "x", 2) if ir else "n/a", ""))
+mac, mac_inl = ns("BM_mac_verify"), ns("BM_mac_verify_exp_inline")
+rows.append(("decode: hb_decode_frame + hb_decode_payload", f(ns("BM_decode"), " ns"),
+             "", "", ""))
+rows.append(("MAC verify (libsodium SipHash-2-4, 24 B)", f(mac, " ns"),
+             f"inlined (EXPERIMENT): {f(mac_inl, ' ns')}",
+             f(mac / mac_inl, "x") if mac and mac_inl else "n/a", ""))
+mac_x8 = ns("BM_mac_verify_exp_avx512x8")
+rows.append(("  EXPERIMENT: 8 MACs at once, AVX-512, per MAC", f(mac_x8, " ns"),
+             f"libsodium: {f(mac, ' ns')}", f(mac / mac_x8, "x") if mac and mac_x8 else "n/a",
+             ""))
+a1, a10 = ns("BM_accept_burst/1000000"), ns("BM_accept_burst/10000000")
+rows.append(("per-burst path (decode + hb_accept), 1 M slots", f(a1, " ns/hb"),
+             "", "", ""))
+rows.append(("per-burst path (decode + hb_accept), 10 M slots", f(a10, " ns/hb"),
+             f"1 M slots: {f(a1, ' ns/hb')}", f(a10 / a1, "x") if a1 and a10 else "n/a",
+             "<= 50 ns/hb (20 Mpps)"))
+for exp, label in (("prefetch", "prefetch slot lines across the burst"),
+                   ("inline_mac", "SipHash inlined"), ("both", "both"),
+                   ("batch", "prefetch + MACs 8 at a time (AVX-512)")):
+    e = ns(f"BM_accept_burst_exp_{exp}/10000000")
+    rows.append((f"  EXPERIMENT: {label}", f(e, " ns/hb"),
+                 f"as is: {f(a10, ' ns/hb')}", f(a10 / e, "x") if e and a10 else "n/a", ""))
+rows.append(("range_set_match, 10,000 IPv4 ranges", f(ns("BM_range_match_v4/10000"), " ns"),
+             "", "", ""))
+rows.append(("range_set_match, 10,000 IPv6 prefixes", f(ns("BM_range_match_v6/10000"), " ns"),
+             "", "", ""))
+rows.append(("registry_by_id, 1 M endpoints", f(ns("BM_registry_by_id/1000000"), " ns"),
+             "", "", ""))
+rows.append(("registry_by_guid, 1 M endpoints",
+             f(ns("BM_registry_by_guid/1000000"), " ns"), "", "", ""))
+sw = ns("BM_sweep/1000000")
+rows.append(("sweep_run, 1 M endpoints (no transition)",
+             f(sw / 1e6 if sw else None, " ms"), "", "", ""))
+dep, ind = ns("BM_mem_dependent_read/256"), ns("BM_mem_independent_read/256")
+rows.append(("for scale: dependent random read, 256 MB",
+             f(dep, " ns"), f"independent reads: {f(ind, ' ns')} each",
+             f"~{dep / ind:.0f} in flight" if dep and ind else "n/a", ""))
+if dpdk:
+    rates = [(10, 14.88), (25, 37.20), (100, 148.81)]
+    cores = ", ".join(f"{g} GbE {math.ceil(r / dpdk)}" for g, r in rates)
+    rows.append(("worker cores for 64-byte line rate", cores,
+                 "ceil(14.88 / 37.2 / 148.8 Mpps / per core)", "", ""))
+
+hdr = ("figure", "measured", "baseline (same run)", "ratio", "target")
+w = [max(len(r[i]) for r in rows + [hdr]) for i in range(5)]
+line = "  ".join("-" * x for x in w)
+print("== results ==")
+print("  ".join(h.ljust(w[i]) for i, h in enumerate(hdr)))
+print(line)
+for r in rows:
+    print("  ".join(c.ljust(w[i]) for i, c in enumerate(r)))
+if dp.get("huge_note", "none") != "none":
+    print(f"NOTE: {dp['huge_note']}")
+with open(md_path, "w") as md:
+    md.write("| " + " | ".join(hdr) + " |\n|" + "---|" * 5 + "\n")
+    for r in rows:
+        md.write("| " + " | ".join(c if c else " " for c in r) + " |\n")
+print(f"\n(markdown: {md_path}; micro JSON: {micro_path})")
+EOF
+if [ -n "$http_summary" ] && [ -f "$http_summary" ]; then
+	echo
+	echo "== HTTP (bench/http/run.sh, issue #4) =="
+	cat "$http_summary"
+fi
