@@ -69,6 +69,7 @@ HP_SYS=/proc/sys/vm/nr_hugepages
 HP_ORIG=$(cat $HP_SYS)
 HP_SET=
 MOUNTED=
+MADE_DIR=
 CHILD=
 cleanup() {
 	if [ -n "$CHILD" ] && kill -0 "$CHILD" 2>/dev/null; then
@@ -80,6 +81,9 @@ cleanup() {
 	fi
 	if [ -n "$MOUNTED" ]; then
 		umount "$MOUNTED" 2>/dev/null || true
+	fi
+	if [ -n "$MADE_DIR" ]; then
+		rmdir "$MADE_DIR" 2>/dev/null || true
 	fi
 }
 trap cleanup EXIT
@@ -105,7 +109,9 @@ else
 	if [ "$free_pages" -lt "$need_pages" ]; then
 		huge_note="only $free_pages of $need_pages 2 MB hugepages could be reserved: --no-huge"
 	elif ! grep -q ' hugetlbfs ' /proc/mounts; then
-		mkdir -p /dev/hugepages
+		if [ ! -d /dev/hugepages ]; then
+			mkdir /dev/hugepages && MADE_DIR=/dev/hugepages
+		fi
 		if mount -t hugetlbfs nodev /dev/hugepages; then
 			MOUNTED=/dev/hugepages
 		else
