@@ -29,6 +29,10 @@ void api_error(const struct api_ctx *ctx, struct api_response *resp, unsigned st
 	       enum http_counter counter, const char *msg)
 {
 	json_t *o = json_pack("{s:s}", "error", msg);
+	/* A message quoting the client's bytes may not be valid UTF-8 (found by
+	 * fuzzing: jansson's parse errors quote the input): say less, but say it. */
+	if (!o)
+		o = json_pack("{s:s}", "error", "malformed request (not valid UTF-8)");
 	resp->status = status;
 	resp->body = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
