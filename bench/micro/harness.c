@@ -219,29 +219,14 @@ static inline enum hb_verdict accept_inline_mac(const struct slot_dir *dir, unsi
 						const struct hb_window *win)
 {
 	struct hb_msg m;
-	enum hb_verdict v = hb_decode_payload(payload, &m);
+	const struct slot_entry *e;
+	enum hb_verdict v = hb_accept_owner(dir, payload, &m, &e);
 	if (v != HB_ACCEPTED)
 		return v;
-	const struct slot_entry *e = slot_dir_entry(dir, m.slot);
-	if (!e)
-		return HB_UNKNOWN_SLOT;
-	uint64_t owner = __atomic_load_n(&e->id, __ATOMIC_ACQUIRE);
-	if (owner == 0)
-		return HB_UNKNOWN_SLOT;
-	if (owner != m.id)
-		return HB_ID_MISMATCH;
 	uint64_t want = gnb_siphash24_24(e->key, payload);
 	if (!hb_mac_equal((const uint8_t *)&want, m.mac))
 		return HB_BAD_MAC;
-	if ((uint64_t)m.time + win->window < win->now)
-		return HB_TOO_OLD;
-	if ((uint64_t)m.time > (uint64_t)win->now + win->skew)
-		return HB_TOO_NEW;
-	uint32_t t = m.time < win->now ? m.time : win->now;
-	uint32_t *seen = slot_dir_seen(dir, m.slot, worker);
-	if (t > *seen)
-		*seen = t;
-	return HB_ACCEPTED;
+	return hb_accept_record(dir, worker, win, &m);
 }
 
 /* gnb_prefetch0 is an asm, as rte_prefetch0: GCC 12 -O2 emitted nothing

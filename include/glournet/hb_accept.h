@@ -19,40 +19,56 @@ struct hb_window {
 	uint32_t skew;    /* accept time <= now + skew */
 };
 
-/* Also hands back the decoded message, for the caller's flag handling. */
+/* Step 1: decode, then the slot must belong to the id. *e is its entry. */
+static inline enum hb_verdict hb_accept_owner(const struct slot_dir *dir, const uint8_t *payload,
+					      struct hb_msg *m, const struct slot_entry **e)
+{
+	enum hb_verdict v = hb_decode_payload(payload, m);
+	if (v != HB_ACCEPTED)
+		return v;
+	*e = slot_dir_entry(dir, m->slot);
+	if (!*e)
+		return HB_UNKNOWN_SLOT;
+	uint64_t owner = __atomic_load_n(&(*e)->id, __ATOMIC_ACQUIRE);
+	if (owner == 0)
+		return HB_UNKNOWN_SLOT;
+	if (owner != m->id)
+		return HB_ID_MISMATCH;
+	return HB_ACCEPTED;
+}
+
+/* Step 3, after the MAC: the time window, then record min(time, now).
+ * Sets m->time to what was recorded. */
+static inline enum hb_verdict hb_accept_record(const struct slot_dir *dir, unsigned worker,
+					       const struct hb_window *win, struct hb_msg *m)
+{
+	if ((uint64_t)m->time + win->window < win->now)
+		return HB_TOO_OLD;
+	if ((uint64_t)m->time > (uint64_t)win->now + win->skew)
+		return HB_TOO_NEW;
+	uint32_t t = m->time < win->now ? m->time : win->now;
+	uint32_t *seen = slot_dir_seen(dir, m->slot, worker);
+	/* Keep the newest: a reordered older heartbeat must not move it back. */
+	if (t > *seen)
+		*seen = t;
+	m->time = t;
+	return HB_ACCEPTED;
+}
+
+/* The whole check; also hands back the decoded message, for the caller's
+ * flag handling. MAC before time: a forged packet is counted as forged,
+ * not stale. */
 static inline enum hb_verdict hb_accept_msg(const struct slot_dir *dir, unsigned worker,
 					    const uint8_t *payload, const struct hb_window *win,
 					    struct hb_msg *out)
 {
-	struct hb_msg m;
-	enum hb_verdict v = hb_decode_payload(payload, &m);
+	const struct slot_entry *e;
+	enum hb_verdict v = hb_accept_owner(dir, payload, out, &e);
 	if (v != HB_ACCEPTED)
 		return v;
-
-	const struct slot_entry *e = slot_dir_entry(dir, m.slot);
-	if (!e)
-		return HB_UNKNOWN_SLOT;
-	uint64_t owner = __atomic_load_n(&e->id, __ATOMIC_ACQUIRE);
-	if (owner == 0)
-		return HB_UNKNOWN_SLOT;
-	if (owner != m.id)
-		return HB_ID_MISMATCH;
-	/* MAC before time: a forged packet is counted as forged, not stale. */
-	if (!hb_mac_verify(e->key, payload, HB_MAC_COVERED, m.mac))
+	if (!hb_mac_verify(e->key, payload, HB_MAC_COVERED, out->mac))
 		return HB_BAD_MAC;
-	if ((uint64_t)m.time + win->window < win->now)
-		return HB_TOO_OLD;
-	if ((uint64_t)m.time > (uint64_t)win->now + win->skew)
-		return HB_TOO_NEW;
-
-	uint32_t t = m.time < win->now ? m.time : win->now;
-	uint32_t *seen = slot_dir_seen(dir, m.slot, worker);
-	/* Keep the newest: a reordered older heartbeat must not move it back. */
-	if (t > *seen)
-		*seen = t;
-	m.time = t;
-	*out = m;
-	return HB_ACCEPTED;
+	return hb_accept_record(dir, worker, win, out);
 }
 
 static inline enum hb_verdict hb_accept(const struct slot_dir *dir, unsigned worker,
