@@ -15,7 +15,9 @@ CONTROL=$(ls "$SRC"/control/*.c | grep -v -e '/control/main\.c$' -e '/control/da
 clang $CFLAGS -DGN_VERSION=\"fuzz\" -o "$OUT/fuzz_register" "$SRC/tests/fuzz/fuzz_register.c" $CONTROL \
 	"$SRC"/dataplane/{slot_table,gn_mem,hb_decode,coarse_clock}.c -lsodium -lurcu-qsbr -ljemalloc \
 	-ljansson -lmicrohttpd -lsqlite3 -lpthread
-for t in frame register; do
+clang $CFLAGS -o "$OUT/fuzz_bulk" "$SRC/tests/fuzz/fuzz_bulk.c" "$SRC"/control/bulk_{format,output,reader}.c \
+	-ljansson
+for t in frame register bulk; do
 	mkdir -p "$OUT/corpus-$t"
 	cp -n "$SRC"/tests/fuzz/seeds/$t-* "$OUT/corpus-$t/"
 	(cd "$OUT" && ./fuzz_$t -max_total_time="$SECS" -max_len=4096 "corpus-$t")
