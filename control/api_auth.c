@@ -36,7 +36,7 @@ enum api_auth api_authenticate(const struct api_ctx *ctx, const struct api_reque
 	if (!*ep)
 		return API_AUTH_UNKNOWN;
 	hb_auth_message(msg, context, (*ep)->id, (uint32_t)t);
-	if (!hb_mac_verify((*ep)->key, msg, sizeof(msg), mac))
+	if (!hb_mac_verify(registry_key(ctx->reg, *ep), msg, sizeof(msg), mac))
 		return API_AUTH_BAD_MAC;
 	if ((uint64_t)t + ctx->opt->window < ctx->now || t > (uint64_t)ctx->now + ctx->opt->skew)
 		return API_AUTH_STALE;

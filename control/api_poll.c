@@ -47,8 +47,8 @@ static int update_ips(const struct api_ctx *ctx, struct endpoint *ep, const char
 	unsigned n;
 	if (api_parse_ips(hdr, ips, EP_MAX_IPS, &n) < 0 || n == 0)
 		return -1;   /* an empty list is a broken agent, not "no addresses" */
-	memcpy(ep->ips, ips, n * sizeof(ips[0]));
-	ep->nips = (uint8_t)n;
+	if (registry_set_ips(ctx->reg, ep, ips, n) < 0)
+		return -1;
 	int32_t range;
 	bool unreachable = status_classify(*ctx->policy, ep, &range);
 	registry_set_range(ctx->reg, ep, range);

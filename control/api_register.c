@@ -136,13 +136,9 @@ static bool proves_key(const struct api_ctx *ctx, const struct api_request *req,
 	return api_authenticate(ctx, req, HB_AUTH_REGISTER, &who) == API_AUTH_OK && who == ep;
 }
 
-static void apply_body(struct endpoint *ep, const struct register_body *b)
+static int apply_body(struct registry *r, struct endpoint *ep, const struct register_body *b)
 {
-	free(ep->hostname);
-	ep->hostname = strdup(b->hostname);
-	memcpy(ep->ips, b->ips, sizeof(b->ips));
-	ep->nips = (uint8_t)b->nips;
-	ep->notify_port = b->notify_port;
+	return registry_set_details(r, ep, b->hostname, b->ips, b->nips, b->notify_port);
 }
 
 static char *answer(const struct api_ctx *ctx, const struct endpoint *ep)
@@ -150,7 +146,7 @@ static char *answer(const struct api_ctx *ctx, const struct endpoint *ep)
 	const struct policy *pol = rcu_dereference(*ctx->policy);
 	char id[17], key[HB_KEY_LEN * 2 + 1];
 	snprintf(id, sizeof(id), "%016llx", (unsigned long long)ep->id);
-	sodium_bin2hex(key, sizeof(key), ep->key, HB_KEY_LEN);
+	sodium_bin2hex(key, sizeof(key), registry_key(ctx->reg, ep), HB_KEY_LEN);
 	json_t *addrs = json_array();
 	for (unsigned i = 0; i < ctx->opt->n_hb_addrs; i++)
 		json_array_append_new(addrs, json_string(ctx->opt->hb_addrs[i]));
@@ -212,7 +208,11 @@ void api_register(const struct api_ctx *ctx, const struct api_request *req,
 		ctx->counters->by_result[HTTP_REGISTER_NEW]++;
 		resp->status = 201;
 	}
-	apply_body(ep, &b);
+	if (apply_body(ctx->reg, ep, &b) < 0) {
+		api_error(ctx, resp, 503, HTTP_INTERNAL, "out of memory");
+		json_decref(root);
+		return;
+	}
 	status_on_register(ctx->reg, rcu_dereference(*ctx->policy), ep, ctx->now);   /* R1, R4 */
 	if (ctx->persist) {
 		/* The answer hands out the key: only once the store has it. */

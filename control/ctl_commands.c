@@ -36,6 +36,13 @@ static const struct ctl_cmd commands[] = {
 	 "remove clients: their heartbeats are refused at once, their slots reused later "
 	 "(answered before the store has committed the deletion)", 1, CTL_MAX_ARGS - 2,
 	 cmd_remove_client},
+	{"import", "FILE [jsonl|csv]",
+	 "add endpoints from a file (absolute path, read by the daemon); runs in the background, "
+	 "see show bulk; known guids are skipped, bad lines refused by number", 1, 2, cmd_import},
+	{"export", "FILE [jsonl|csv]",
+	 "write every endpoint, keys included, to FILE (mode 0600, complete or absent); "
+	 "runs in the background, see show bulk", 1, 2, cmd_export},
+	{"show bulk", "", "progress and errors of the last import and export", 0, 0, cmd_show_bulk},
 	{"show stats", "", "per-worker packet counters, drops by reason, HTTP counters", 0, 0,
 	 cmd_show_stats},
 	{"show settings", "", "the policy: every setting, its range and default; warnings", 0, 0,

@@ -19,7 +19,7 @@ static json_t *removed_json(const struct endpoint *ep)
 {
 	char id[17];
 	snprintf(id, sizeof(id), "%016llx", (unsigned long long)ep->id);
-	json_t *o = json_pack("{s:s, s:s, s:I, s:s}", "id", id, "guid", ep->guid,
+	json_t *o = json_pack("{s:s, s:s, s:I, s:s}", "id", id, "guid", ep_guid(ep),
 			      "slot", (json_int_t)ep->slot, "status", ep_status_name(ep->status));
 	if (!o)   /* a guid that is not UTF-8 */
 		o = json_pack("{s:s, s:s, s:I, s:s}", "id", id, "guid", "",
@@ -53,7 +53,7 @@ json_t *cmd_remove_client(struct gn_daemon *d, int argc, const char **argv, char
 		uint32_t slot = eps[i]->slot;
 		if (persist_remove(d, eps[i], EP_REMOVED_OPERATOR, now) < 0) {
 			snprintf(err, errlen, "remove client: the store is busy: %d of %d removed; "
-				 "'%s' and any after it were not, retry them", i, n, eps[i]->guid);
+				 "'%s' and any after it were not, retry them", i, n, ep_guid(eps[i]));
 			LOG(WARN, "%s", err);
 			json_decref(o);
 			json_decref(removed);

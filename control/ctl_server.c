@@ -142,8 +142,8 @@ static json_t *event_json(struct gn_daemon *d, const struct transition *t)
 	snprintf(id, sizeof(id), "%016llx", (unsigned long long)t->id);
 	/* The slot may have been released and reused since: trust it only
 	 * while it still holds this id (or, removed, still remembers it). */
-	const struct endpoint *ep = t->slot < d->reg.nslots ? &d->reg.eps[t->slot] : NULL;
-	const char *guid = ep && (ep->id ? ep->id : ep->removed_id) == t->id ? ep->guid : "";
+	const struct endpoint *ep = t->slot < d->reg.nslots ? registry_at(&d->reg, t->slot) : NULL;
+	const char *guid = ep && (ep->id ? ep->id : ep->removed_id) == t->id ? ep_guid(ep) : "";
 	json_t *o = NULL;
 	for (int pass = 0; pass < 2 && !o; pass++, guid = "") {   /* "": guid not UTF-8 */
 		if (t->kind == TK_REMOVED)

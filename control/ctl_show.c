@@ -77,23 +77,25 @@ static json_t *client_json(struct gn_daemon *d, const struct endpoint *ep)
 	char id[17];
 	snprintf(id, sizeof(id), "%016llx", (unsigned long long)ep->id);
 	json_t *ips = json_array();
-	for (unsigned i = 0; i < ep->nips; i++) {
+	struct ep_addr addrs[EP_MAX_IPS];
+	unsigned nips = ep_ips(ep, addrs);
+	for (unsigned i = 0; i < nips; i++) {
 		char buf[INET6_ADDRSTRLEN];
-		inet_ntop(ep->ips[i].family, ep->ips[i].bytes, buf, sizeof(buf));
+		inet_ntop(addrs[i].family, addrs[i].bytes, buf, sizeof(buf));
 		json_array_append_new(ips, json_string(buf));
 	}
 	/* Fresh from the workers, not as of the last sweep. */
 	uint32_t hb = slot_table_last_seen(&d->table, ep->slot);
 	uint32_t contact = hb > ep->last_ctl_contact ? hb : ep->last_ctl_contact;
 	return json_pack("{s:s, s:s, s:I, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:o, s:I}",
-		"id", id, "guid", ep->guid, "slot", (json_int_t)ep->slot,
+		"id", id, "guid", ep_guid(ep), "slot", (json_int_t)ep->slot,
 		"status", ep_status_name(ep->status), "unreachable", ep->unreachable,
 		"last_heartbeat", (json_int_t)hb, "last_poll", (json_int_t)ep->last_poll,
-		"last_contact", (json_int_t)contact, "registered", (json_int_t)ep->registered,
+		"last_contact", (json_int_t)contact, "registered", (json_int_t)ep_registered(ep),
 		"status_since", (json_int_t)ep->status_since,
 		"reason", ep_reason_name(ep->reason),
-		"hostname", ep->hostname ? ep->hostname : "", "ips", ips,
-		"notify_port", (json_int_t)ep->notify_port);
+		"hostname", ep_hostname(ep), "ips", ips,
+		"notify_port", (json_int_t)ep_notify_port(ep));
 }
 
 json_t *cmd_show_client(struct gn_daemon *d, int argc, const char **argv, char *err,
@@ -114,6 +116,32 @@ static json_t *verdicts_json(const uint64_t *v)
 	for (int i = HB_ACCEPTED + 1; i < HB_VERDICT_COUNT; i++)
 		json_object_set_new(o, hb_verdict_name(i), json_integer((json_int_t)v[i]));
 	return o;
+}
+
+/* Memory and growth: what 10 M endpoints cost (PERFORMANCE.md). */
+static json_t *registry_json(const struct gn_daemon *d)
+{
+	struct registry_memory m;
+	registry_memory(&d->reg, &m);
+	const struct registry *r = &d->reg;
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:I}",
+		"endpoints", (json_int_t)r->count, "slots", (json_int_t)r->nslots,
+		"entry_bytes", (json_int_t)sizeof(struct endpoint),
+		"entries_bytes", (json_int_t)m.entries, "details_bytes", (json_int_t)m.details,
+		"index_bytes", (json_int_t)m.index,
+		"index_growths", (json_int_t)(r->by_id.migrations + r->by_guid.migrations),
+		"index_growing", r->by_id.old.cells || r->by_guid.old.cells,
+		"checkpoint_rows", (json_int_t)d->checkpoint_rows);
+}
+
+static json_t *sweep_json(const struct gn_daemon *d)
+{
+	const struct sweep_stats *s = &d->sweep.stats;
+	return json_pack("{s:I, s:I, s:f, s:f, s:f, s:b}", "passes", (json_int_t)s->passes,
+		"slices", (json_int_t)s->slices, "max_slice_ms", (double)s->max_slice_ns / 1e6,
+		"last_pass_ms", (double)s->last_pass_ns / 1e6,
+		"last_pass_wall_ms", (double)s->last_pass_wall_ns / 1e6,
+		"in_progress", sweep_busy(&d->sweep));
 }
 
 json_t *cmd_show_stats(struct gn_daemon *d, int argc, const char **argv, char *err,
@@ -145,7 +173,10 @@ json_t *cmd_show_stats(struct gn_daemon *d, int argc, const char **argv, char *e
 	json_t *port = json_pack("{s:I, s:I, s:I, s:I, s:I}", "port_id", (json_int_t)d->port_id,
 		"ipackets", (json_int_t)ps->ipackets, "imissed", (json_int_t)ps->imissed,
 		"ierrors", (json_int_t)ps->ierrors, "rx_nombuf", (json_int_t)ps->rx_nombuf);
-	return json_pack("{s:o, s:{s:I, s:I, s:o}, s:o, s:o, s:o}", "workers", workers,
+	json_t *o = json_pack("{s:o, s:{s:I, s:I, s:o}, s:o, s:o, s:o}", "workers", workers,
 		"total", "rx", (json_int_t)total_rx, "accepted", (json_int_t)total[HB_ACCEPTED],
 		"dropped", verdicts_json(total), "port", port, "http", http, "control", ctl);
+	json_object_set_new(o, "registry", registry_json(d));
+	json_object_set_new(o, "sweep", sweep_json(d));
+	return o;
 }

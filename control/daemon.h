@@ -22,6 +22,7 @@
 #include "glournet/worker.h"
 
 struct store;
+struct bulk_job;
 
 struct gn_daemon {
 	struct gn_options opt;
@@ -35,7 +36,9 @@ struct gn_daemon {
 	struct store *store;            /* SQLite; registrations answered once committed */
 	struct loop_watch store_watch;  /* the store's eventfd: commits advanced */
 	uint64_t persisted_seq;         /* next feed entry to write to the store */
-	uint32_t last_checkpoint;
+	uint32_t last_checkpoint;       /* start of the last checkpoint pass */
+	uint32_t checkpoint_cursor;     /* next slot of the pass; UINT32_MAX: none under way */
+	uint64_t checkpoint_rows;       /* contacts written by checkpoints since start */
 	struct hb_event_ring *rings[GN_MAX_WORKERS];  /* SHUTDOWNs from the workers */
 	struct http_counters http_counters;
 	struct http_server http;
@@ -48,6 +51,7 @@ struct gn_daemon {
 	uint32_t started;
 	uint32_t last_sweep;
 	uint32_t last_expire;           /* last expiry pass (expire.c) */
+	struct bulk_job *bulk_import, *bulk_export;   /* bulk_job.c */
 	volatile bool stop_workers;
 	volatile bool quit;
 };

@@ -21,6 +21,7 @@
 #define LOG_TAG "main"
 #include "control/daemon_start.h"
 #include "control/persist.h"
+#include "control/bulk_job.h"
 #include "control/policy_store.h"
 #include "control/settings.h"
 #include "control/status.h"
@@ -215,6 +216,7 @@ int start_control(struct gn_daemon *d, sigset_t *sigs, struct loop_watch *sigw)
 		return rc;
 	d->sweep.started = d->started;
 	d->last_checkpoint = d->started;
+	d->checkpoint_cursor = UINT32_MAX;
 	d->http.api = (struct api_ctx){.reg = &d->reg, .opt = &d->opt,
 				       .counters = &d->http_counters, .policy = &d->policy,
 				       .persist = persist_for_api, .persist_ctx = d};
@@ -248,7 +250,7 @@ void shutdown_all(struct gn_daemon *d)
 	d->stop_workers = true;
 	rte_eal_mp_wait_lcore();
 	if (d->store) {
-		persist_tick(d, d->last_checkpoint + PERSIST_CHECKPOINT_INTERVAL);   /* last checkpoint */
+		persist_final_checkpoint(d);
 		/* Answers committed during the drain go out as 2xx (http_stop
 		 * flushes them); the rest get 503 and the agent retries. */
 		store_close_drain(d);
@@ -260,6 +262,7 @@ void shutdown_all(struct gn_daemon *d)
 		port_stop(p);
 	registry_destroy(&d->reg);
 	sweep_state_free(&d->sweep);
+	bulk_jobs_free(d);
 	if (d->feed) {
 		feed_flush(d->feed);
 		feed_free(d->feed);

@@ -38,7 +38,7 @@ uint32_t expire_run(struct registry *r, uint32_t after_days, uint32_t started, u
 		return 0;
 	/* Removal never moves an endpoint: the walk may go on over holes. */
 	for (uint32_t s = 0; s < r->nslots; s++) {
-		struct endpoint *ep = &r->eps[s];
+		struct endpoint *ep = registry_at(r, s);
 		if (!ep->id || !expire_due(r, ep, after_days, started, now))
 			continue;
 		if (fn(ctx, ep, now) < 0)

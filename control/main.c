@@ -29,6 +29,7 @@
 #include "control/settings.h"
 #include "control/status.h"
 #include "control/sweep.h"
+#include "control/bulk_job.h"
 #include "control/transitions.h"
 #include "glournet/gn_mem.h"
 #include "glournet/coarse_clock.h"
@@ -43,6 +44,11 @@ static uint32_t wall_seconds(void)
 	return (uint32_t)ts.tv_sec;
 }
 
+/* About 5 ms of sweep and ~1 ms of index growth per loop turn. */
+#define SWEEP_SLICE_NS   (5 * 1000 * 1000)
+#define INDEX_STEP_CELLS (64 * 1024)
+#define BULK_SLICE_NS    (5 * 1000 * 1000)
+
 static void run(struct gn_daemon *d)
 {
 	struct sweep_result res;
@@ -51,11 +57,16 @@ static void run(struct gn_daemon *d)
 		gn_coarse_set(now);
 		d->http.api.now = now;
 		drain_worker_events(d, now);
-		if (now - d->last_sweep >= d->opt.sweep_interval) {
-			sweep_run(&d->sweep, &d->reg, d->policy, now, &res);
+		if (!sweep_busy(&d->sweep) && now - d->last_sweep >= d->opt.sweep_interval) {
+			sweep_start(&d->sweep);
 			port_read_stats(d->port_id, &d->port_stats);
 			d->last_sweep = now;
 		}
+		/* Long work in slices (DESIGN.md): the socket and HTTP wait at
+		 * most one slice. */
+		sweep_slice(&d->sweep, &d->reg, d->policy, now, SWEEP_SLICE_NS, &res);
+		bool more = registry_index_step(&d->reg, INDEX_STEP_CELLS) || sweep_busy(&d->sweep);
+		more |= bulk_tick(d, now, BULK_SLICE_NS);
 		if (now - d->last_expire >= EXPIRE_PASS_INTERVAL) {
 			expire_tick(d, now);
 			d->last_expire = now;
@@ -66,7 +77,7 @@ static void run(struct gn_daemon *d)
 		persist_tick(d, now);
 		ctl_server_pump(&d->ctl);
 		int http_ms = http_tick(&d->http);
-		int timeout = http_ms >= 0 && http_ms < 100 ? http_ms : 100;
+		int timeout = more ? 0 : http_ms >= 0 && http_ms < 100 ? http_ms : 100;
 		if (loop_run_once(&d->loop, timeout) < 0)
 			break;
 	}

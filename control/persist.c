@@ -22,28 +22,37 @@
 
 static void ips_text(const struct endpoint *ep, char *buf, size_t len)
 {
+	struct ep_addr ips[EP_MAX_IPS];
+	unsigned n = ep_ips(ep, ips);
 	buf[0] = '\0';
-	for (unsigned i = 0; i < ep->nips; i++) {
+	for (unsigned i = 0; i < n; i++) {
 		char one[INET6_ADDRSTRLEN];
-		inet_ntop(ep->ips[i].family, ep->ips[i].bytes, one, sizeof(one));
+		inet_ntop(ips[i].family, ips[i].bytes, one, sizeof(one));
 		size_t used = strlen(buf);
 		snprintf(buf + used, len - used, "%s%s", i ? "," : "", one);
 	}
 }
 
-uint64_t persist_endpoint(struct gn_daemon *d, const struct endpoint *ep)
+void persist_fill(struct gn_daemon *d, const struct endpoint *ep, struct store_endpoint *out)
 {
 	struct store_endpoint e = {
-		.id = ep->id, .slot = ep->slot, .notify_port = ep->notify_port,
-		.registered = ep->registered, .last_register = ep->last_register,
+		.id = ep->id, .slot = ep->slot, .notify_port = ep_notify_port(ep),
+		.registered = ep_registered(ep), .last_register = ep->last_register,
 		.last_ctl_contact = ep->last_ctl_contact, .last_poll = ep->last_poll,
 		.down_at = ep->down_at, .status_since = ep->status_since,
 		.status = ep->status, .reason = ep->reason, .ctl_reason = ep->ctl_reason,
 	};
-	snprintf(e.guid, sizeof(e.guid), "%s", ep->guid);
-	memcpy(e.key, ep->key, sizeof(e.key));
-	snprintf(e.hostname, sizeof(e.hostname), "%s", ep->hostname ? ep->hostname : "");
+	snprintf(e.guid, sizeof(e.guid), "%s", ep_guid(ep));
+	memcpy(e.key, registry_key(&d->reg, ep), sizeof(e.key));
+	snprintf(e.hostname, sizeof(e.hostname), "%s", ep_hostname(ep));
 	ips_text(ep, e.ips, sizeof(e.ips));
+	*out = e;
+}
+
+uint64_t persist_endpoint(struct gn_daemon *d, const struct endpoint *ep)
+{
+	struct store_endpoint e;
+	persist_fill(d, ep, &e);
 	return store_put_endpoint(d->store, &e);
 }
 
@@ -76,12 +85,14 @@ static int restore_one(void *ctx, const struct store_endpoint *e)
 		return rc;
 	}
 	unsigned n = 0;
-	if (e->ips[0] && api_parse_ips(e->ips, ep->ips, EP_MAX_IPS, &n) < 0)
+	struct ep_addr ips[EP_MAX_IPS];
+	if (e->ips[0] && api_parse_ips(e->ips, ips, EP_MAX_IPS, &n) < 0) {
 		LOG(WARN, "store: endpoint %s: unreadable addresses '%s' dropped", e->guid, e->ips);
-	ep->nips = (uint8_t)n;
-	ep->hostname = strdup(e->hostname);
-	ep->notify_port = e->notify_port;
-	ep->registered = e->registered;
+		n = 0;
+	}
+	if (registry_set_details(r, ep, e->hostname, ips, n, e->notify_port) < 0)
+		return -ENOMEM;
+	registry_set_registered(ep, e->registered);
 	ep->last_register = e->last_register;
 	ep->last_ctl_contact = e->last_ctl_contact;
 	ep->ctl_reason = e->ctl_reason;
@@ -90,6 +101,8 @@ static int restore_one(void *ctx, const struct store_endpoint *e)
 	/* The workers start from the checkpointed heartbeat time. */
 	*slot_dir_seen(d->table.dir, ep->slot, 0) = e->last_heartbeat;
 	ep->last_heartbeat = e->last_heartbeat;
+	ep->checkpointed = e->last_heartbeat > e->last_ctl_contact ? e->last_heartbeat
+								    : e->last_ctl_contact;
 	int32_t range;
 	bool unreachable = status_classify(d->policy, ep, &range);
 	registry_set_range(r, ep, range);
@@ -113,8 +126,16 @@ int persist_restore(struct gn_daemon *d)
 	return 0;
 }
 
-static struct store_contact contact_of(struct gn_daemon *d, const struct endpoint *ep)
+static uint32_t contact_now(struct gn_daemon *d, const struct endpoint *ep)
 {
+	uint32_t hb = slot_table_last_seen(&d->table, ep->slot);
+	return hb > ep->last_ctl_contact ? hb : ep->last_ctl_contact;
+}
+
+/* What the store gets; the endpoint remembers it was written. */
+static struct store_contact contact_of(struct gn_daemon *d, struct endpoint *ep)
+{
+	ep->checkpointed = contact_now(d, ep);
 	return (struct store_contact){
 		.id = ep->id, .last_heartbeat = slot_table_last_seen(&d->table, ep->slot),
 		.last_ctl_contact = ep->last_ctl_contact, .status = ep->status,
@@ -138,7 +159,7 @@ static void persist_transitions(struct gn_daemon *d)
 			if (!store_put_transition(d->store, t->seq, t->id, t->time, t->old_status,
 						  t->new_status, t->reason))
 				break;   /* queue full: retry next turn */
-			const struct endpoint *ep = registry_by_slot(&d->reg, t->slot);
+			struct endpoint *ep = registry_by_slot(&d->reg, t->slot);
 			if (ep && ep->id == t->id)
 				c[n++] = contact_of(d, ep);
 		}
@@ -152,35 +173,61 @@ static void persist_transitions(struct gn_daemon *d)
 		store_put_contacts(d->store, c, n);
 }
 
-/* Every endpoint's contact fields, in batches the store writes as one op. */
-static void checkpoint(struct gn_daemon *d)
+/* One slice of the rolling checkpoint (persist.h); false when the store
+ * is too far behind to take it. */
+static bool checkpoint_slice(struct gn_daemon *d)
 {
 	enum { BATCH = 4096 };
+	struct store_stats st;
+	store_get_stats(d->store, &st);
+	if (st.queue_len > PERSIST_CHECKPOINT_BACKLOG)
+		return false;   /* the store is behind: registrations first */
 	struct store_contact *c = malloc(BATCH * sizeof(*c));
 	if (!c)
-		return;
+		return false;
+	struct registry *r = &d->reg;
 	size_t n = 0;
-	for (uint32_t s = 0; s < d->reg.nslots; s++) {
-		const struct endpoint *ep = &d->reg.eps[s];
-		if (!ep->id)
-			continue;   /* a free slot */
+	uint32_t end = r->nslots - d->checkpoint_cursor > PERSIST_CHECKPOINT_SLOTS
+		       ? d->checkpoint_cursor + PERSIST_CHECKPOINT_SLOTS : r->nslots;
+	for (; d->checkpoint_cursor < end; d->checkpoint_cursor++) {
+		struct endpoint *ep = registry_at(r, d->checkpoint_cursor);
+		if (!ep->id || contact_now(d, ep) < ep->checkpointed + PERSIST_CONTACT_STEP)
+			continue;   /* a free slot, or the store is close enough */
 		c[n++] = contact_of(d, ep);
 		if (n == BATCH) {
 			if (!store_put_contacts(d->store, c, n))
-				LOG(WARN, "store queue full: checkpoint of %zu endpoints skipped", n);
+				break;   /* refused: these wait for the next pass */
+			d->checkpoint_rows += n;
 			n = 0;
 		}
 	}
-	if (n && !store_put_contacts(d->store, c, n))
-		LOG(WARN, "store queue full: checkpoint of %zu endpoints skipped", n);
+	if (n && store_put_contacts(d->store, c, n))
+		d->checkpoint_rows += n;
+	if (d->checkpoint_cursor >= r->nslots)
+		d->checkpoint_cursor = UINT32_MAX;   /* pass done */
 	free(c);
+	return true;
+}
+
+void persist_final_checkpoint(struct gn_daemon *d)
+{
+	d->checkpoint_cursor = 0;
+	while (d->checkpoint_cursor != UINT32_MAX && checkpoint_slice(d))
+		;
+	if (d->checkpoint_cursor != UINT32_MAX)
+		LOG(WARN, "store behind at shutdown: contact checkpoint stopped at slot %u of %u "
+		    "(the restart grace covers it)", d->checkpoint_cursor, d->reg.nslots);
+	persist_transitions(d);
 }
 
 void persist_tick(struct gn_daemon *d, uint32_t now)
 {
 	persist_transitions(d);
-	if (now - d->last_checkpoint >= PERSIST_CHECKPOINT_INTERVAL) {
-		checkpoint(d);
+	if (d->checkpoint_cursor == UINT32_MAX &&
+	    now - d->last_checkpoint >= PERSIST_CHECKPOINT_INTERVAL) {
+		d->checkpoint_cursor = 0;
 		d->last_checkpoint = now;
 	}
+	if (d->checkpoint_cursor != UINT32_MAX)
+		checkpoint_slice(d);
 }

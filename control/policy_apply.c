@@ -36,14 +36,15 @@ static json_t *affected(const struct gn_daemon *d, const struct policy *old,
 	uint32_t now = gn_coarse_now();
 	uint32_t hb_flip = 0, hb_applies = 0, unreachable = 0, expiring = 0;
 	for (uint32_t s = 0; s < r->nslots; s++) {
-		if (!r->eps[s].id)
+		const struct endpoint *ep = registry_at(r, s);
+		if (!ep->id)
 			continue;   /* a free slot */
-		bool u = r->eps[s].unreachable;
+		bool u = ep->unreachable;
 		hb_flip += policy_hb_applies(old, u) != policy_hb_applies(new, u);
 		hb_applies += policy_hb_applies(new, u);
 		unreachable += u;
 		if (old->expire_after_days != new->expire_after_days)
-			expiring += expire_due(r, &r->eps[s], new->expire_after_days, d->started, now);
+			expiring += expire_due(r, ep, new->expire_after_days, d->started, now);
 	}
 	json_t *o = json_object();
 	if (old->hb_enabled != new->hb_enabled)

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <malloc.h>
 #include <sodium.h>
 
 #define LOG_TAG "reg"
@@ -28,12 +29,13 @@ static uint64_t id_hash(uint64_t id) { return id * 0x9E3779B97F4A7C15ull; }
 
 static bool match_id(void *ctx, uint32_t slot, const void *key)
 {
-	return ((struct registry *)ctx)->eps[slot].id == *(const uint64_t *)key;
+	return registry_at(ctx, slot)->id == *(const uint64_t *)key;
 }
 
 static bool match_guid(void *ctx, uint32_t slot, const void *key)
 {
-	return strcmp(((struct registry *)ctx)->eps[slot].guid, key) == 0;
+	const struct endpoint *ep = registry_at(ctx, slot);
+	return ep->id && strcmp(ep_guid(ep), key) == 0;
 }
 
 int registry_init(struct registry *r, struct slot_table *table)
@@ -49,10 +51,10 @@ int registry_init(struct registry *r, struct slot_table *table)
 void registry_destroy(struct registry *r)
 {
 	for (uint32_t i = 0; i < r->nslots; i++)
-		free(r->eps[i].hostname);
-	free(r->eps);
-	free(r->quarantine);
-	free(r->free_slots);
+		free(registry_at(r, i)->details);
+	for (uint32_t c = 0; c < r->nchunks; c++)
+		free(r->chunks[c]);
+	free(r->chunks);
 	free(r->by_range);
 	slot_index_destroy(&r->by_id);
 	slot_index_destroy(&r->by_guid);
@@ -60,7 +62,10 @@ void registry_destroy(struct registry *r)
 
 struct endpoint *registry_by_slot(struct registry *r, uint32_t slot)
 {
-	return slot < r->nslots && r->eps[slot].id ? &r->eps[slot] : NULL;
+	if (slot >= r->nslots)
+		return NULL;
+	struct endpoint *ep = registry_at(r, slot);
+	return ep->id ? ep : NULL;
 }
 
 struct endpoint *registry_by_id(struct registry *r, uint64_t id)
@@ -84,56 +89,160 @@ static uint64_t fresh_id(struct registry *r)
 	return id;
 }
 
-/* Room for `need` slots in eps and in both slot lists, which can never
- * hold more than every slot: pushing onto them cannot fail later. */
+/* Room for slots [0, need): whole chunks, allocated as the table reaches
+ * them; existing endpoints never move. */
 static int ensure_cap(struct registry *r, uint32_t need)
 {
-	if (need <= r->cap)
-		return 0;
-	uint32_t cap = r->cap ? r->cap : 1024;
-	while (cap < need)
-		cap = cap > UINT32_MAX / 2 ? UINT32_MAX : cap * 2;
-	struct endpoint *eps = realloc(r->eps, (size_t)cap * sizeof(*eps));
-	if (!eps)
-		return -ENOMEM;
-	r->eps = eps;
-	uint32_t *q = realloc(r->quarantine, (size_t)cap * sizeof(*q));
-	if (!q)
-		return -ENOMEM;
-	r->quarantine = q;
-	uint32_t *f = realloc(r->free_slots, (size_t)cap * sizeof(*f));
-	if (!f)
-		return -ENOMEM;
-	r->free_slots = f;
-	r->cap = cap;
+	uint32_t want = (uint32_t)(((uint64_t)need + REGISTRY_CHUNK_SIZE - 1) >> REGISTRY_CHUNK_SHIFT);
+	if (want > r->chunks_cap) {
+		uint32_t cap = r->chunks_cap ? r->chunks_cap * 2 : 16;
+		while (cap < want)
+			cap *= 2;
+		struct endpoint **chunks = realloc(r->chunks, cap * sizeof(*chunks));
+		if (!chunks)
+			return -ENOMEM;
+		r->chunks = chunks;
+		r->chunks_cap = cap;
+	}
+	for (; r->nchunks < want; r->nchunks++) {
+		struct endpoint *c = calloc(REGISTRY_CHUNK_SIZE, sizeof(*c));
+		if (!c)
+			return -ENOMEM;
+		r->chunks[r->nchunks] = c;
+	}
 	return 0;
 }
 
+/* The free list is FIFO (oldest first), linked through next_free. */
 static void push_free(struct registry *r, uint32_t slot)
 {
-	if (r->free_head + r->nfree == r->cap) {
-		memmove(r->free_slots, r->free_slots + r->free_head, r->nfree * sizeof(uint32_t));
-		r->free_head = 0;
-	}
-	r->free_slots[r->free_head + r->nfree++] = slot;
+	registry_at(r, slot)->next_free = UINT32_MAX;
+	if (r->nfree++)
+		registry_at(r, r->free_tail)->next_free = slot;
+	else
+		r->free_head = slot;
+	r->free_tail = slot;
 }
 
-/* Fills eps[slot] and indexes it; on failure the slot stays unused. */
+
+/* Packs guid, hostname and addresses into one allocation. */
+static struct ep_details *details_new(const char *guid, const char *hostname,
+				      const struct ep_addr *ips, unsigned nips,
+				      uint16_t notify_port, uint32_t registered)
+{
+	size_t gl = strnlen(guid, EP_GUID_MAX), hl = strnlen(hostname, EP_HOSTNAME_MAX);
+	size_t len = sizeof(struct ep_details) + gl + 1 + hl + 1;
+	if (nips > EP_MAX_IPS)
+		nips = EP_MAX_IPS;
+	for (unsigned i = 0; i < nips; i++)
+		len += 1 + (ips[i].family == AF_INET ? 4 : 16);
+	struct ep_details *d = malloc(len);
+	if (!d)
+		return NULL;
+	d->registered = registered;
+	d->notify_port = notify_port;
+	d->nips = (uint8_t)nips;
+	d->guid_len = (uint8_t)gl;
+	char *p = d->text;
+	memcpy(p, guid, gl);
+	p[gl] = '\0';
+	p += gl + 1;
+	memcpy(p, hostname, hl);
+	p[hl] = '\0';
+	p += hl + 1;
+	for (unsigned i = 0; i < nips; i++) {
+		size_t n = ips[i].family == AF_INET ? 4 : 16;
+		*p++ = (char)ips[i].family;
+		memcpy(p, ips[i].bytes, n);
+		p += n;
+	}
+	return d;
+}
+
+/* The one place details change hands, so the byte count stays true. */
+static void details_replace(struct registry *r, struct endpoint *ep, struct ep_details *d)
+{
+	if (ep->details)
+		r->details_bytes -= malloc_usable_size(ep->details);
+	free(ep->details);
+	ep->details = d;
+	if (d)
+		r->details_bytes += malloc_usable_size(d);
+}
+
+unsigned ep_ips(const struct endpoint *ep, struct ep_addr out[EP_MAX_IPS])
+{
+	const struct ep_details *d = ep->details;
+	if (!d)
+		return 0;
+	const char *p = d->text + d->guid_len + 1;
+	p += strlen(p) + 1;
+	for (unsigned i = 0; i < d->nips; i++) {
+		memset(&out[i], 0, sizeof(out[i]));
+		out[i].family = (uint8_t)*p++;
+		size_t n = out[i].family == AF_INET ? 4 : 16;
+		memcpy(out[i].bytes, p, n);
+		p += n;
+	}
+	return d->nips;
+}
+
+int registry_set_details(struct registry *r, struct endpoint *ep, const char *hostname,
+			 const struct ep_addr *ips, unsigned nips, uint16_t notify_port)
+{
+	struct ep_details *d = details_new(ep_guid(ep), hostname, ips, nips, notify_port,
+					   ep_registered(ep));
+	if (!d)
+		return -ENOMEM;
+	details_replace(r, ep, d);
+	return 0;
+}
+
+int registry_set_ips(struct registry *r, struct endpoint *ep, const struct ep_addr *ips,
+		     unsigned nips)
+{
+	char host[EP_HOSTNAME_MAX + 1];
+	snprintf(host, sizeof(host), "%s", ep_hostname(ep));
+	return registry_set_details(r, ep, host, ips, nips, ep_notify_port(ep));
+}
+
+void registry_set_registered(struct endpoint *ep, uint32_t registered)
+{
+	if (ep->details)
+		ep->details->registered = registered;
+}
+
+const uint8_t *registry_key(const struct registry *r, const struct endpoint *ep)
+{
+	/* The control thread is the slot table's only writer: no RCU read
+	 * section needed to read what it wrote. */
+	return slot_dir_entry(r->table->dir, ep->slot)->key;
+}
+
+/* Fills the free entry at `slot` and indexes it; on failure the slot
+ * stays as it was. */
 static int fill_slot(struct registry *r, uint32_t slot, const char *guid, uint64_t id,
 		     uint32_t now, struct endpoint **out)
 {
-	struct endpoint *ep = &r->eps[slot];
-	memset(ep, 0, sizeof(*ep));
-	ep->slot = slot;
-	snprintf(ep->guid, sizeof(ep->guid), "%s", guid);
-	if (slot_index_insert(&r->by_id, id_hash(id), slot) < 0)
+	struct ep_details *d = details_new(guid, "", NULL, 0, 0, now);
+	if (!d)
 		return -ENOMEM;
-	if (slot_index_insert(&r->by_guid, guid_hash(r, guid), slot) < 0) {
-		slot_index_remove(&r->by_id, id_hash(id), slot);
+	if (slot_index_insert(&r->by_id, id_hash(id), slot) < 0) {
+		free(d);
 		return -ENOMEM;
 	}
+	if (slot_index_insert(&r->by_guid, guid_hash(r, guid), slot) < 0) {
+		slot_index_remove(&r->by_id, id_hash(id), slot);
+		free(d);
+		return -ENOMEM;
+	}
+	struct endpoint *ep = registry_at(r, slot);
+	details_replace(r, ep, NULL);   /* the previous owner's, kept for watchers */
+	memset(ep, 0, sizeof(*ep));
+	details_replace(r, ep, d);
+	ep->slot = slot;
 	ep->id = id;
-	ep->registered = ep->last_register = now;
+	ep->last_register = now;
 	ep->range = -1;
 	ep->status = EP_OFFLINE;
 	ep->status_since = now;
@@ -148,11 +257,12 @@ int registry_add(struct registry *r, const char *guid, uint32_t now, struct endp
 	uint64_t id = fresh_id(r);
 	int rc;
 	if (r->nfree) {
-		uint32_t slot = r->free_slots[r->free_head];
+		uint32_t slot = r->free_head;
+		uint32_t next = registry_at(r, slot)->next_free;   /* fill_slot overwrites it */
 		rc = fill_slot(r, slot, guid, id, now, out);
 		if (rc < 0)
 			return rc;
-		r->free_head = --r->nfree ? r->free_head + 1 : 0;
+		r->free_head = --r->nfree ? next : 0;
 	} else {
 		uint32_t slot = r->nslots;
 		if ((rc = slot_table_reserve(r->table, slot)) < 0 ||
@@ -178,16 +288,64 @@ int registry_add_restored(struct registry *r, const char *guid, uint64_t id,
 	if (rc < 0)
 		return rc;
 	for (; r->nslots < slot; r->nslots++) {   /* removed before the restart */
-		memset(&r->eps[r->nslots], 0, sizeof(r->eps[0]));
-		r->eps[r->nslots].slot = r->nslots;
+		registry_at(r, r->nslots)->slot = r->nslots;
 		push_free(r, r->nslots);
 	}
 	rc = fill_slot(r, slot, guid, id, 0, out);
 	if (rc < 0)
 		return rc;
 	r->nslots++;
-	memcpy((*out)->key, key, HB_KEY_LEN);
 	slot_table_assign(r->table, slot, id, key);
+	return 0;
+}
+
+int registry_add_imported(struct registry *r, const char *guid, uint64_t id,
+			  const uint8_t *key, uint32_t slot, uint32_t now, struct endpoint **out)
+{
+	if ((id && registry_by_id(r, id)) || registry_by_guid(r, guid))
+		return -EEXIST;
+	int rc;
+	if (slot == UINT32_MAX || slot < r->nslots) {
+		if (!id)
+			return registry_add(r, guid, now, out);
+		/* A kept id in a slot of our choosing: as registry_add does it. */
+		uint8_t fresh[HB_KEY_LEN];
+		if (!key) {
+			randombytes_buf(fresh, sizeof(fresh));
+			key = fresh;
+		}
+		if (r->nfree) {
+			uint32_t s = r->free_head, next = registry_at(r, s)->next_free;
+			if ((rc = fill_slot(r, s, guid, id, now, out)) < 0)
+				return rc;
+			r->free_head = --r->nfree ? next : 0;
+		} else {
+			uint32_t s = r->nslots;
+			if ((rc = slot_table_reserve(r->table, s)) < 0 || (rc = ensure_cap(r, s + 1)) < 0 ||
+			    (rc = fill_slot(r, s, guid, id, now, out)) < 0)
+				return rc;
+			r->nslots++;
+		}
+		slot_table_assign(r->table, (*out)->slot, id, key);
+		return 0;
+	}
+	/* The slot it had: the ones skipped on the way were never used, their
+	 * timestamps are zero, so they are free at once. */
+	if ((rc = slot_table_reserve(r->table, slot)) < 0 || (rc = ensure_cap(r, slot + 1)) < 0)
+		return rc;
+	for (; r->nslots < slot; r->nslots++) {
+		registry_at(r, r->nslots)->slot = r->nslots;
+		push_free(r, r->nslots);
+	}
+	if (!id)
+		id = fresh_id(r);
+	if ((rc = fill_slot(r, slot, guid, id, now, out)) < 0)
+		return rc;
+	r->nslots++;
+	if (key)
+		slot_table_assign(r->table, slot, id, key);
+	else
+		registry_rekey(r, *out);
 	return 0;
 }
 
@@ -204,8 +362,10 @@ void registry_restore_state(struct registry *r, struct endpoint *ep, bool unreac
 
 void registry_rekey(struct registry *r, struct endpoint *ep)
 {
-	randombytes_buf(ep->key, sizeof(ep->key));
-	slot_table_assign(r->table, ep->slot, ep->id, ep->key);
+	uint8_t key[HB_KEY_LEN];
+	randombytes_buf(key, sizeof(key));
+	slot_table_assign(r->table, ep->slot, ep->id, key);
+	sodium_memzero(key, sizeof(key));
 }
 
 static void count(struct registry *r, const struct endpoint *ep, int delta)
@@ -247,7 +407,7 @@ void registry_remove(struct registry *r, struct endpoint *ep, enum ep_removal ca
 	/* The workers first: from here on its heartbeats are unknown_slot. */
 	slot_table_release(r->table, slot);
 	slot_index_remove(&r->by_id, id_hash(id), slot);
-	slot_index_remove(&r->by_guid, guid_hash(r, ep->guid), slot);
+	slot_index_remove(&r->by_guid, guid_hash(r, ep_guid(ep)), slot);
 	count(r, ep, -1);
 	r->count--;
 	r->removed[cause]++;
@@ -257,14 +417,19 @@ void registry_remove(struct registry *r, struct endpoint *ep, enum ep_removal ca
 				       .reason = (uint8_t)cause};
 		feed_push(r->feed, &t);
 	}
-	char guid[sizeof(ep->guid)];
-	memcpy(guid, ep->guid, sizeof(guid));
-	free(ep->hostname);
+	struct ep_details *d = ep->details;   /* its guid, for watchers, until reused */
 	memset(ep, 0, sizeof(*ep));
 	ep->slot = slot;
 	ep->removed_id = id;
-	memcpy(ep->guid, guid, sizeof(guid));   /* for watchers, until reused */
-	r->quarantine[r->nquarantine++] = slot;   /* room: see ensure_cap */
+	ep->details = d;
+	/* Quarantine: FIFO through next_free, so slots are reused in the
+	 * order they were released. */
+	ep->next_free = UINT32_MAX;
+	if (r->nquarantine++)
+		registry_at(r, r->quarantine_tail)->next_free = slot;
+	else
+		r->quarantine_head = slot;
+	r->quarantine_tail = slot;
 }
 
 uint32_t registry_reclaim(struct registry *r)
@@ -275,9 +440,12 @@ uint32_t registry_reclaim(struct registry *r)
 	/* Every worker that read one of these ids before it was zeroed has
 	 * finished that heartbeat: nobody writes these timestamps any more. */
 	synchronize_rcu();
+	uint32_t slot = r->quarantine_head;
 	for (uint32_t i = 0; i < n; i++) {
-		slot_table_clear_seen(r->table, r->quarantine[i]);
-		push_free(r, r->quarantine[i]);
+		uint32_t next = registry_at(r, slot)->next_free;
+		slot_table_clear_seen(r->table, slot);
+		push_free(r, slot);
+		slot = next;
 	}
 	r->nquarantine = 0;
 	return n;
@@ -299,6 +467,21 @@ int registry_reset_ranges(struct registry *r, uint32_t nranges)
 	r->by_range = by_range;
 	r->nranges = nranges;
 	return 0;
+}
+
+void registry_memory(const struct registry *r, struct registry_memory *out)
+{
+	out->entries = (uint64_t)r->nchunks * REGISTRY_CHUNK_SIZE * sizeof(struct endpoint) +
+		       r->chunks_cap * sizeof(*r->chunks);
+	out->details = r->details_bytes;
+	out->index = slot_index_bytes(&r->by_id) + slot_index_bytes(&r->by_guid);
+}
+
+bool registry_index_step(struct registry *r, uint32_t budget)
+{
+	bool a = slot_index_step(&r->by_id, budget);
+	bool b = slot_index_step(&r->by_guid, budget);
+	return a || b;
 }
 
 const char *ep_status_name(enum ep_status st)

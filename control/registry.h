@@ -54,45 +54,86 @@ struct ep_addr {
 	uint8_t bytes[16];
 };
 
+/* What the sweep and the status rules read, for every endpoint, often: one
+ * cache line. What they do not (guid, hostname, addresses, the first
+ * registration, the notify port) sits in a separate allocation, `details`,
+ * and the key only in the slot table the workers read: 10 M endpoints cost
+ * 640 MB here instead of 4.4 GB with everything inline. */
 struct endpoint {
 	uint64_t id;             /* 0: a free (or quarantined) slot */
 	uint64_t removed_id;     /* free slot: the id its last owner had, so a
 				  * watcher can still name it; 0 once reused */
+	struct ep_details *details;   /* never NULL for an endpoint; a free slot
+				       * keeps its last owner's until reused */
 	uint32_t slot;
-	uint32_t registered;     /* first registration */
-	uint32_t last_register;  /* latest registration */
+	union {
+		uint32_t last_register;  /* latest registration */
+		uint32_t next_free;      /* free or quarantined slot: the next one in its list */
+	};
 	uint32_t last_ctl_contact; /* latest contact seen by the control plane:
 				    * registration (R4), poll, event (R5) */
 	uint32_t last_heartbeat; /* as of the last sweep */
 	uint32_t last_poll;
 	uint32_t down_at;        /* offline at once at this time (shutdown, R4); 0: no */
 	uint32_t status_since;
+	uint32_t checkpointed;   /* last contact as the store last got it (persist.c) */
 	int32_t  range;          /* unreachable range it is counted under; -1: none */
-	bool     unreachable;    /* R1 */
-	bool     up;             /* online-ness; status = ep_status_of(unreachable, up) */
 	uint8_t  status;         /* enum ep_status */
 	uint8_t  reason;         /* enum ep_reason */
 	uint8_t  ctl_reason;     /* what last_ctl_contact was: registered, poll, event */
+	bool     unreachable : 1;  /* R1 */
+	bool     up : 1;           /* online-ness; status = ep_status_of(unreachable, up) */
+};
+_Static_assert(sizeof(struct endpoint) == 64, "one cache line per endpoint");
+
+/* Rarely read, rewritten whole when it changes (registration, poll's
+ * X-Glournet-Ips): guid, hostname and addresses packed after the header. */
+struct ep_details {
+	uint32_t registered;     /* first registration */
 	uint16_t notify_port;
 	uint8_t  nips;
-	uint8_t  key[HB_KEY_LEN];
-	char     guid[EP_GUID_MAX + 1];
-	char    *hostname;
-	struct ep_addr ips[EP_MAX_IPS];
+	uint8_t  guid_len;
+	char     text[];         /* guid NUL hostname NUL, then nips x (family, 4 or 16 bytes) */
 };
+
+static inline const char *ep_guid(const struct endpoint *ep)
+{
+	return ep->details ? ep->details->text : "";
+}
+static inline const char *ep_hostname(const struct endpoint *ep)
+{
+	return ep->details ? ep->details->text + ep->details->guid_len + 1 : "";
+}
+static inline uint32_t ep_registered(const struct endpoint *ep)
+{
+	return ep->details ? ep->details->registered : 0;
+}
+static inline uint16_t ep_notify_port(const struct endpoint *ep)
+{
+	return ep->details ? ep->details->notify_port : 0;
+}
+/* Copies the endpoint's addresses out; returns how many. */
+unsigned ep_ips(const struct endpoint *ep, struct ep_addr out[EP_MAX_IPS]);
 
 struct transition_feed;
 
+#define REGISTRY_CHUNK_SHIFT 16   /* 64 Ki endpoints, 4 MiB a chunk */
+#define REGISTRY_CHUNK_SIZE  (1u << REGISTRY_CHUNK_SHIFT)
+
 struct registry {
-	struct endpoint *eps;    /* indexed by slot; free slots have id 0 */
-	uint32_t nslots;         /* eps[0..nslots): endpoints and free slots */
+	/* Endpoints by slot, in chunks that never move: growing adds a chunk
+	 * (and, rarely, doubles the small chunk directory), never copies. */
+	struct endpoint **chunks;
+	uint32_t nchunks, chunks_cap;
+	uint32_t nslots;         /* slots [0, nslots): endpoints and free slots */
 	uint32_t count;          /* endpoints ("clients") */
-	uint32_t cap;            /* of eps, quarantine and free_slots alike */
-	uint32_t *quarantine;    /* released, waiting for registry_reclaim */
-	uint32_t nquarantine;
-	uint32_t *free_slots;    /* reusable, oldest first: free_slots[free_head..+nfree) */
-	uint32_t free_head, nfree;
+	/* Lists linked through the free entries (next_free), so they need no
+	 * array that would have to grow with the table. */
+	uint32_t quarantine_head, quarantine_tail, nquarantine;   /* released, waiting for
+								   * registry_reclaim, oldest first */
+	uint32_t free_head, free_tail, nfree;     /* reusable, oldest first */
 	uint64_t removed[EP_REMOVAL_COUNT];   /* since start, by cause */
+	uint64_t details_bytes;  /* allocated for all ep_details */
 	uint32_t by_status[EP_STATUS_COUNT];
 	uint32_t (*by_range)[2]; /* [range][up]: unreachable endpoints per range */
 	uint32_t nranges;
@@ -102,6 +143,13 @@ struct registry {
 	uint8_t guid_hash_key[16];
 	struct slot_table *table;
 };
+
+/* Any slot below nslots, endpoint or free (id 0). */
+static inline struct endpoint *registry_at(const struct registry *r, uint32_t slot)
+{
+	return &r->chunks[slot >> REGISTRY_CHUNK_SHIFT][slot & (REGISTRY_CHUNK_SIZE - 1)];
+}
+
 
 int registry_init(struct registry *r, struct slot_table *table);
 void registry_destroy(struct registry *r);
@@ -123,6 +171,15 @@ int registry_add(struct registry *r, const char *guid, uint32_t now, struct endp
 int registry_add_restored(struct registry *r, const char *guid, uint64_t id,
 			  const uint8_t key[HB_KEY_LEN], uint32_t slot, struct endpoint **out);
 
+/* An endpoint from a bulk import (another server's, or a glournet export):
+ * `id` 0 gets a fresh id, `key` NULL a fresh key; `slot` is kept when it
+ * lies beyond every slot in use (a migration into a new collector keeps
+ * the slots its agents know), otherwise a free or new one is taken. Like
+ * registry_add, it starts offline with no contact. -EEXIST for a known
+ * guid or id. */
+int registry_add_imported(struct registry *r, const char *guid, uint64_t id,
+			  const uint8_t *key, uint32_t slot, uint32_t now, struct endpoint **out);
+
 /* Forgets `ep`: the workers refuse its heartbeats at once (its slot's id is
  * 0: HB_UNKNOWN_SLOT), its id and guid no longer resolve, the counts drop
  * it, and the feed gets one TK_REMOVED event (not a status change). Its
@@ -142,6 +199,29 @@ void registry_restore_state(struct registry *r, struct endpoint *ep, bool unreac
 
 /* A fresh key for a known endpoint; the old one stops working. */
 void registry_rekey(struct registry *r, struct endpoint *ep);
+/* The endpoint's key, as the workers check it (the slot table holds it). */
+const uint8_t *registry_key(const struct registry *r, const struct endpoint *ep);
+
+/* New hostname, addresses and notify port (registration); the guid and
+ * first-registration time stay. -ENOMEM leaves the old ones. */
+int registry_set_details(struct registry *r, struct endpoint *ep, const char *hostname,
+			 const struct ep_addr *ips, unsigned nips, uint16_t notify_port);
+/* New addresses only (poll's X-Glournet-Ips). */
+int registry_set_ips(struct registry *r, struct endpoint *ep, const struct ep_addr *ips,
+		     unsigned nips);
+void registry_set_registered(struct endpoint *ep, uint32_t registered);
+
+/* Resident bytes the registry holds (entries, details, indexes), for
+ * `show stats` and the memory benchmark. */
+struct registry_memory {
+	uint64_t entries, details, index;
+};
+void registry_memory(const struct registry *r, struct registry_memory *out);
+
+/* Moves index growth along by up to `budget` cells; the event loop calls
+ * it every turn, so no single insert pays for a whole rehash. Returns true
+ * while a migration is still in progress. */
+bool registry_index_step(struct registry *r, uint32_t budget);
 
 /* The one place a status changes: counts follow, and a change of status is
  * one transition in the feed (R8) with `reason`. */

@@ -9,8 +9,10 @@
 
 bool status_classify(const struct policy *p, const struct endpoint *ep, int32_t *range)
 {
-	for (unsigned i = 0; i < ep->nips; i++) {
-		int m = range_set_match(p->ranges, ep->ips[i].family, ep->ips[i].bytes);
+	struct ep_addr ips[EP_MAX_IPS];
+	unsigned n = ep_ips(ep, ips);
+	for (unsigned i = 0; i < n; i++) {
+		int m = range_set_match(p->ranges, ips[i].family, ips[i].bytes);
 		if (m >= 0) {
 			*range = m;
 			return true;
@@ -80,9 +82,9 @@ int status_reclassify_all(struct registry *r, const struct policy *p, uint32_t n
 	if (rc < 0)
 		return rc;
 	for (uint32_t s = 0; s < r->nslots; s++)
-		r->eps[s].range = -1;
+		registry_at(r, s)->range = -1;
 	for (uint32_t s = 0; s < r->nslots; s++) {
-		struct endpoint *ep = &r->eps[s];
+		struct endpoint *ep = registry_at(r, s);
 		if (!ep->id)
 			continue;   /* a free slot */
 		int32_t range;

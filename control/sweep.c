@@ -10,6 +10,7 @@
  * before a single false transition is sent.
  */
 #include <stdlib.h>
+#include <time.h>
 
 #define LOG_TAG "sweep"
 #include "control/sweep.h"
@@ -79,68 +80,168 @@ static bool guard_holds(struct sweep_state *s, struct registry *r, const struct 
 	return true;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Last contact and why, as of the workers' timestamps now. */
+static uint32_t last_contact(struct registry *r, struct endpoint *ep, enum ep_reason *why)
+{
+	uint32_t hb = slot_table_last_seen(r->table, ep->slot);
+	ep->last_heartbeat = hb;
+	*why = hb >= ep->last_ctl_contact ? EP_REASON_HEARTBEAT : (enum ep_reason)ep->ctl_reason;
+	return hb > ep->last_ctl_contact ? hb : ep->last_ctl_contact;
+}
+
+/* Whether a shutdown or R4 "offline at once" still holds; a heartbeat
+ * since ends it. */
+static bool held_down(struct endpoint *ep)
+{
+	if (!ep->down_at)
+		return false;
+	if (ep->last_heartbeat <= ep->down_at)
+		return true;
+	ep->down_at = 0;
+	return false;
+}
+
+static void scan_one(struct sweep_state *s, struct registry *r, const struct policy *p,
+		     uint32_t now, uint32_t risk_age, bool grace, struct endpoint *ep)
+{
+	enum ep_reason why;
+	uint32_t last = last_contact(r, ep, &why);
+	if (held_down(ep))
+		return;            /* still offline at once (R4, R6) */
+	uint32_t age = now > last ? now - last : 0;
+	if (last && age < p->offline_after) {
+		if (!ep->up)
+			s->res.went_online++;
+		if (!ep->up || ep->reason != why)
+			registry_set_state(r, ep, ep->unreachable, true, why, now);
+		s->online++;
+		if (age >= risk_age)
+			s->at_risk++;
+		return;
+	}
+	if (!ep->up)
+		return;
+	s->online++;
+	if (grace) {
+		/* R9 holds these; the collector, not the fleet, was away. */
+		s->res.held_grace++;
+		return;
+	}
+	s->at_risk++;
+	if (!push_candidate(s, s->ncand, ep->slot)) {
+		LOG(ERR, "out of memory in the sweep; offline transitions wait a pass");
+		return;
+	}
+	s->ncand++;
+}
+
+/* A candidate goes offline only if it is still the same online endpoint
+ * and still silent: contact may have come between the slices. */
+static void apply_one(struct sweep_state *s, struct registry *r, const struct policy *p,
+		      uint32_t now, uint32_t slot)
+{
+	struct endpoint *ep = registry_by_slot(r, slot);
+	if (!ep || !ep->up)
+		return;
+	enum ep_reason why;
+	uint32_t last = last_contact(r, ep, &why);
+	if (last && (now > last ? now - last : 0) < p->offline_after)
+		return;
+	registry_set_state(r, ep, ep->unreachable, false, EP_REASON_NO_CONTACT, now);
+	s->res.went_offline++;
+}
+
+void sweep_start(struct sweep_state *s)
+{
+	if (s->phase != SWEEP_IDLE)
+		return;
+	s->phase = SWEEP_SCAN;
+	s->cursor = 0;
+	s->ncand = s->online = s->at_risk = 0;
+	s->res = (struct sweep_result){0};
+	s->pass_ns = 0;
+	s->pass_begin_ns = mono_ns();
+}
+
+/* The clock is read once per this many slots: cheap, and fine-grained
+ * enough for a budget of milliseconds. */
+#define SLICE_CHECK 1024
+
+bool sweep_slice(struct sweep_state *s, struct registry *r, const struct policy *p,
+		 uint32_t now, uint64_t budget_ns, struct sweep_result *res)
+{
+	if (s->phase == SWEEP_IDLE)
+		return false;
+	uint64_t t0 = mono_ns(), deadline = budget_ns ? t0 + budget_ns : UINT64_MAX;
+	bool done = false;
+	if (s->phase == SWEEP_SCAN) {
+		uint32_t risk_age = p->offline_after - sweep_guard_window(p);
+		bool grace = now - s->started < p->offline_after;   /* R9 */
+		while (s->cursor < r->nslots) {
+			uint32_t end = s->cursor + SLICE_CHECK;
+			if (end > r->nslots || end < s->cursor)
+				end = r->nslots;
+			for (; s->cursor < end; s->cursor++) {
+				struct endpoint *ep = registry_at(r, s->cursor);
+				if (ep->id)    /* else a free slot */
+					scan_one(s, r, p, now, risk_age, grace, ep);
+			}
+			if (mono_ns() >= deadline)
+				break;
+		}
+		if (s->cursor >= r->nslots) {
+			s->guard.online = s->online;
+			s->guard.at_risk = s->at_risk;
+			s->cursor = 0;
+			if (guard_holds(s, r, p, s->ncand, now)) {
+				s->res.held_guard = s->ncand;
+				s->ncand = 0;
+			}
+			s->phase = SWEEP_APPLY;
+		}
+	}
+	if (s->phase == SWEEP_APPLY) {
+		while (s->cursor < s->ncand) {
+			uint32_t end = s->cursor + SLICE_CHECK < s->ncand ? s->cursor + SLICE_CHECK
+									 : s->ncand;
+			for (; s->cursor < end; s->cursor++)
+				apply_one(s, r, p, now, s->candidates[s->cursor]);
+			if (s->cursor < s->ncand && mono_ns() >= deadline)
+				break;
+		}
+		done = s->cursor >= s->ncand;
+	}
+	uint64_t t1 = mono_ns();
+	s->pass_ns += t1 - t0;
+	s->stats.slices++;
+	if (t1 - t0 > s->stats.max_slice_ns)
+		s->stats.max_slice_ns = t1 - t0;
+	if (!done)
+		return false;
+	s->phase = SWEEP_IDLE;
+	s->stats.passes++;
+	s->stats.last_pass_ns = s->pass_ns;
+	s->stats.last_pass_wall_ns = t1 - s->pass_begin_ns;
+	*res = s->res;
+	if (res->went_online || res->went_offline)
+		LOG(INFO, "%u went online, %u went offline", res->went_online, res->went_offline);
+	return true;
+}
+
 void sweep_run(struct sweep_state *s, struct registry *r, const struct policy *p, uint32_t now,
 	       struct sweep_result *res)
 {
-	*res = (struct sweep_result){0};
-	uint32_t risk_age = p->offline_after - sweep_guard_window(p);
-	uint32_t ncand = 0, online = 0, at_risk = 0;
-	bool grace = now - s->started < p->offline_after;   /* R9 */
-
-	for (uint32_t slot = 0; slot < r->nslots; slot++) {
-		struct endpoint *ep = &r->eps[slot];
-		if (!ep->id)
-			continue;          /* a free slot */
-		uint32_t hb = slot_table_last_seen(r->table, slot);
-		ep->last_heartbeat = hb;
-		if (ep->down_at) {
-			if (hb <= ep->down_at)
-				continue;          /* still offline at once (R4, R6) */
-			ep->down_at = 0;           /* a heartbeat since: back */
-		}
-		uint32_t last = hb > ep->last_ctl_contact ? hb : ep->last_ctl_contact;
-		uint32_t age = now > last ? now - last : 0;
-		bool fresh = last && age < p->offline_after;
-		enum ep_reason why = hb >= ep->last_ctl_contact ? EP_REASON_HEARTBEAT
-							       : (enum ep_reason)ep->ctl_reason;
-		if (fresh) {
-			if (!ep->up)
-				res->went_online++;
-			if (!ep->up || ep->reason != why)
-				registry_set_state(r, ep, ep->unreachable, true, why, now);
-			online++;
-			if (age >= risk_age)
-				at_risk++;
-			continue;
-		}
-		if (!ep->up)
-			continue;
-		online++;
-		if (grace) {
-			/* R9 holds these; the collector, not the fleet, was away. */
-			res->held_grace++;
-			continue;
-		}
-		at_risk++;
-		if (!push_candidate(s, ncand, slot)) {
-			LOG(ERR, "out of memory in the sweep; offline transitions wait a sweep");
-			break;
-		}
-		ncand++;
-	}
-	s->guard.online = online;
-	s->guard.at_risk = at_risk;
-	if (guard_holds(s, r, p, ncand, now)) {
-		res->held_guard = ncand;
-		return;
-	}
-	for (uint32_t i = 0; i < ncand; i++) {
-		struct endpoint *ep = &r->eps[s->candidates[i]];
-		registry_set_state(r, ep, ep->unreachable, false, EP_REASON_NO_CONTACT, now);
-	}
-	res->went_offline = ncand;
-	if (res->went_online || res->went_offline)
-		LOG(INFO, "%u went online, %u went offline", res->went_online, res->went_offline);
+	s->phase = SWEEP_IDLE;   /* a full pass replaces any half-done one */
+	sweep_start(s);
+	while (!sweep_slice(s, r, p, now, 0, res))
+		;
 }
 
 bool sweep_guard_release(struct sweep_state *s, struct registry *r, uint32_t now)

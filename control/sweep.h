@@ -26,13 +26,6 @@ struct guard_state {
 	uint64_t raised;      /* episodes so far */
 };
 
-struct sweep_state {
-	uint32_t started;     /* collector start, for R9 */
-	struct guard_state guard;
-	uint32_t *candidates; /* scratch: slots going offline this sweep */
-	uint32_t ncap;
-};
-
 struct sweep_result {
 	uint32_t went_online;
 	uint32_t went_offline;
@@ -40,9 +33,46 @@ struct sweep_result {
 	uint32_t held_guard;  /* R10 */
 };
 
-/* One full pass at time `now`. */
+/* A pass over 10 M endpoints takes a few hundred milliseconds: it runs in
+ * slices of a bounded time, between which the event loop answers the
+ * control socket and HTTP. A pass scans every slot (the counts R10 needs,
+ * and the candidates for offline), then applies the candidates that are
+ * still silent, also in slices. */
+enum sweep_phase { SWEEP_IDLE, SWEEP_SCAN, SWEEP_APPLY };
+
+struct sweep_stats {
+	uint64_t passes;
+	uint64_t slices;
+	uint64_t max_slice_ns;    /* longest slice since start */
+	uint64_t last_pass_ns;    /* CPU of the last pass, all its slices */
+	uint64_t last_pass_wall_ns; /* its first slice to its last */
+};
+
+struct sweep_state {
+	uint32_t started;     /* collector start, for R9 */
+	struct guard_state guard;
+	uint32_t *candidates; /* slots going offline this pass */
+	uint32_t ncap, ncand;
+	enum sweep_phase phase;
+	uint32_t cursor;      /* next slot (scan) or candidate (apply) */
+	uint32_t online, at_risk;
+	uint64_t pass_ns, pass_begin_ns;
+	struct sweep_result res;
+	struct sweep_stats stats;
+};
+
+/* One full pass at time `now`, at once (tests, benchmarks, small tables). */
 void sweep_run(struct sweep_state *s, struct registry *r, const struct policy *p, uint32_t now,
 	       struct sweep_result *res);
+
+/* Starts a pass unless one is under way. */
+void sweep_start(struct sweep_state *s);
+/* Works on the pass for about `budget_ns` (at least a few hundred slots).
+ * Returns true when the pass ended in this slice, with its result in *res;
+ * false while there is more (or no pass). */
+bool sweep_slice(struct sweep_state *s, struct registry *r, const struct policy *p,
+		 uint32_t now, uint64_t budget_ns, struct sweep_result *res);
+static inline bool sweep_busy(const struct sweep_state *s) { return s->phase != SWEEP_IDLE; }
 
 /* R10: an operator confirms the mass offline; the held transitions apply
  * at the next sweep and the guard stays quiet until the episode ends. */

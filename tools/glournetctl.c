@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -309,6 +310,23 @@ static int flush_stdout(int code)
 	return CTL_EXIT_ERROR;
 }
 
+/* import/export name a file the daemon opens: its working directory is
+ * not ours, so a relative path becomes absolute here. */
+static int absolute_file_arg(struct options *o, char *buf)
+{
+	if (o->argc < 2 || (strcmp(o->argv[0], "import") && strcmp(o->argv[0], "export")) ||
+	    o->argv[1][0] == '/')
+		return 0;
+	char cwd[PATH_MAX];
+	if (!getcwd(cwd, sizeof(cwd)) ||
+	    snprintf(buf, PATH_MAX, "%s/%s", cwd, o->argv[1]) >= PATH_MAX) {
+		fprintf(stderr, PROG ": %s: path too long\n", o->argv[1]);
+		return -1;
+	}
+	o->argv[1] = buf;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -323,6 +341,9 @@ int main(int argc, char **argv)
 		return usage_error("no command given");
 	if (strcmp(o.argv[0], "watch") == 0)
 		return flush_stdout(run_watch(&o));
+	char abs_path[PATH_MAX];
+	if (absolute_file_arg(&o, abs_path) < 0)
+		return CTL_EXIT_USAGE;
 	ctl_call(o.socket, o.timeout_ms, o.argc, o.argv, &r);
 	code = report(&o, &r);
 	ctl_reply_release(&r);

@@ -126,14 +126,16 @@ static void test_slot_index_100k(void **state)
 	ix_keys = calloc(IX_N, sizeof(*ix_keys));
 	assert_non_null(ix_keys);
 	assert_int_equal(slot_index_init(&ix, 4), 0);
-	size_t first_cap = ix.mask + 1;
+	size_t first_cap = (size_t)1 << ix.cur.bits;
 	for (uint32_t i = 0; i < IX_N; i++) {
 		ix_keys[i] = 1000003ull * i + 7;
 		assert_int_equal(slot_index_insert(&ix, ix_hash(ix_keys[i]), i), 0);
 	}
-	assert_int_equal(ix.used, IX_N);
-	assert_true(ix.mask + 1 > first_cap);        /* it grew */
-	assert_true(ix.mask + 1 >= 2 * (size_t)IX_N); /* load factor under 1/2 */
+	while (slot_index_step(&ix, 4096))
+		;
+	assert_int_equal(slot_index_count(&ix), IX_N);
+	assert_true(((size_t)1 << ix.cur.bits) > first_cap);        /* it grew */
+	assert_true(((size_t)1 << ix.cur.bits) >= 2 * (size_t)IX_N); /* load factor under 1/2 */
 	for (uint32_t i = 0; i < IX_N; i++) {
 		uint32_t s = slot_index_find(&ix, ix_hash(ix_keys[i]), ix_match, ix_keys, &ix_keys[i]);
 		if (s != i)
@@ -146,7 +148,7 @@ static void test_slot_index_100k(void **state)
 				 UINT32_MAX);
 	}
 	slot_index_destroy(&ix);
-	assert_null(ix.cells);
+	assert_null(ix.cur.cells);
 	free(ix_keys);
 }
 
@@ -178,16 +180,29 @@ static void test_slot_index_initial(void **state)
 	(void)state;
 	struct slot_index ix;
 	assert_int_equal(slot_index_init(&ix, 1000), 0);
-	size_t cap = ix.mask + 1;
+	size_t cap = (size_t)1 << ix.cur.bits;
 	assert_true(cap >= 2000);
 	assert_int_equal(cap & (cap - 1), 0);        /* a power of two (mask) */
 	for (uint32_t i = 0; i < 1000; i++)
 		assert_int_equal(slot_index_insert(&ix, i, i), 0);
-	assert_int_equal(ix.mask + 1, cap);
+	assert_int_equal((size_t)1 << ix.cur.bits, cap);
 	slot_index_destroy(&ix);
 }
 
 /* ================= registry ================= */
+
+static unsigned nips_of(const struct endpoint *ep)
+{
+	struct ep_addr a[EP_MAX_IPS];
+	return ep_ips(ep, a);
+}
+
+static struct ep_addr ip_at(const struct endpoint *ep, unsigned i)
+{
+	struct ep_addr a[EP_MAX_IPS];
+	assert_true(i < ep_ips(ep, a));
+	return a[i];
+}
 
 static struct slot_table tbl;
 static struct registry reg;
@@ -251,7 +266,7 @@ static void check_counts(const struct registry *r)
 {
 	uint32_t n[EP_STATUS_COUNT] = {0}, total = 0;
 	for (uint32_t i = 0; i < r->count; i++) {
-		const struct endpoint *ep = &r->eps[i];
+		const struct endpoint *ep = registry_at(r, i);
 		assert_true(ep->status < EP_STATUS_COUNT);
 		if (ep->status != ep_status_of(ep->unreachable, ep->up))
 			fail_msg("slot %u: status %s, but unreachable %d up %d", i,
@@ -294,11 +309,11 @@ static void test_registry_add_lookup(void **state)
 	assert_int_equal(a->slot, 0);
 	assert_int_equal(b->slot, 1);
 	assert_true(a->id != 0 && b->id != 0 && a->id != b->id);
-	assert_memory_not_equal(a->key, b->key, HB_KEY_LEN);
-	assert_string_equal(a->guid, "guid-a");
-	assert_int_equal(a->registered, NOW);
+	assert_memory_not_equal(registry_key(&reg, a), registry_key(&reg, b), HB_KEY_LEN);
+	assert_string_equal(ep_guid(a), "guid-a");
+	assert_int_equal(ep_registered(a), NOW);
 	assert_int_equal(a->last_register, NOW);
-	assert_int_equal(b->registered, NOW + 1);
+	assert_int_equal(ep_registered(b), NOW + 1);
 	/* Added, not yet registered: offline, no contact, no range (R4 is
 	 * status_on_register's). */
 	assert_int_equal(a->status, EP_OFFLINE);
@@ -330,9 +345,9 @@ static void test_registry_add_lookup(void **state)
 	const struct slot_entry *e = slot_dir_entry(tbl.dir, a->slot);
 	assert_non_null(e);
 	assert_int_equal(e->id, a->id);
-	assert_memory_equal(e->key, a->key, HB_KEY_LEN);
-	assert_int_equal(heartbeat(&tbl, a, a->key, 0, NOW, NOW), HB_ACCEPTED);
-	assert_int_equal(heartbeat(&tbl, b, a->key, 0, NOW, NOW), HB_BAD_MAC);
+	assert_memory_equal(e->key, registry_key(&reg, a), HB_KEY_LEN);
+	assert_int_equal(heartbeat(&tbl, a, registry_key(&reg, a), 0, NOW, NOW), HB_ACCEPTED);
+	assert_int_equal(heartbeat(&tbl, b, registry_key(&reg, a), 0, NOW, NOW), HB_BAD_MAC);
 
 	/* Registration is contact (R4): online at once, reason registered. */
 	status_on_register(&reg, pol, a, NOW + 5);
@@ -342,7 +357,7 @@ static void test_registry_add_lookup(void **state)
 	assert_int_equal(a->ctl_reason, EP_REASON_REGISTERED);
 	assert_int_equal(a->last_ctl_contact, NOW + 5);
 	assert_int_equal(a->last_register, NOW + 5);
-	assert_int_equal(a->registered, NOW);
+	assert_int_equal(ep_registered(a), NOW);
 	assert_int_equal(a->status_since, NOW + 5);
 	assert_int_equal(ONLINE(&reg), 1);
 	assert_int_equal(OFFLINE(&reg), 1);
@@ -366,7 +381,7 @@ static void test_registry_many(void **state)
 	assert_int_equal(OFFLINE(&reg), n);
 	assert_true(slot_table_capacity(&tbl) >= n);
 	for (uint32_t i = 0; i < n; i++)
-		status_on_register(&reg, pol, &reg.eps[i], NOW);
+		status_on_register(&reg, pol, registry_at(&reg, i), NOW);
 	assert_int_equal(ONLINE(&reg), n);
 	assert_int_equal(OFFLINE(&reg), 0);
 	for (uint32_t i = 0; i < n; i += 7) {
@@ -379,15 +394,15 @@ static void test_registry_many(void **state)
 	}
 	/* A slot in the second chunk takes heartbeats. */
 	ep = registry_by_slot(&reg, n - 1);
-	assert_int_equal(heartbeat(&tbl, ep, ep->key, 1, NOW - 3, NOW), HB_ACCEPTED);
+	assert_int_equal(heartbeat(&tbl, ep, registry_key(&reg, ep), 1, NOW - 3, NOW), HB_ACCEPTED);
 	assert_int_equal(slot_table_last_seen(&tbl, n - 1), NOW - 3);
 	/* Distinct ids. */
 	uint64_t *ids = malloc(n * sizeof(*ids));
 	assert_non_null(ids);
 	for (uint32_t i = 0; i < n; i++)
-		ids[i] = reg.eps[i].id;
+		ids[i] = (*registry_at(&reg, i)).id;
 	for (uint32_t i = 0; i < n; i++)
-		assert_ptr_equal(registry_by_id(&reg, ids[i]), &reg.eps[i]);
+		assert_ptr_equal(registry_by_id(&reg, ids[i]), registry_at(&reg, i));
 	free(ids);
 	check_counts(&reg);
 }
@@ -400,17 +415,17 @@ static void test_registry_rekey(void **state)
 	uint8_t old[HB_KEY_LEN];
 	uint64_t id = ep->id;
 	uint32_t slot = ep->slot;
-	memcpy(old, ep->key, sizeof(old));
+	memcpy(old, registry_key(&reg, ep), sizeof(old));
 	assert_int_equal(heartbeat(&tbl, ep, old, 0, NOW - 5, NOW), HB_ACCEPTED);
 	registry_rekey(&reg, ep);
-	assert_memory_not_equal(ep->key, old, HB_KEY_LEN);
+	assert_memory_not_equal(registry_key(&reg, ep), old, HB_KEY_LEN);
 	assert_int_equal(ep->id, id);
 	assert_int_equal(ep->slot, slot);
 	const struct slot_entry *e = slot_dir_entry(tbl.dir, slot);
 	assert_int_equal(e->id, id);
-	assert_memory_equal(e->key, ep->key, HB_KEY_LEN);
+	assert_memory_equal(e->key, registry_key(&reg, ep), HB_KEY_LEN);
 	assert_int_equal(heartbeat(&tbl, ep, old, 0, NOW, NOW), HB_BAD_MAC);
-	assert_int_equal(heartbeat(&tbl, ep, ep->key, 0, NOW - 1, NOW), HB_ACCEPTED);
+	assert_int_equal(heartbeat(&tbl, ep, registry_key(&reg, ep), 0, NOW - 1, NOW), HB_ACCEPTED);
 	assert_int_equal(slot_table_last_seen(&tbl, slot), NOW - 1);
 	/* Lookups unchanged. */
 	assert_ptr_equal(registry_by_id(&reg, id), ep);
@@ -636,7 +651,7 @@ static void test_sweep_never_contacted(void **state)
 	assert_int_equal(ep->status, EP_OFFLINE);
 	assert_int_equal(ep->status_since, NOW);
 	/* Its first heartbeat does. */
-	assert_int_equal(heartbeat(&tbl, ep, ep->key, 0, NOW + 20000, NOW + 20000), HB_ACCEPTED);
+	assert_int_equal(heartbeat(&tbl, ep, registry_key(&reg, ep), 0, NOW + 20000, NOW + 20000), HB_ACCEPTED);
 	sweep(NOW + 20001, &res);
 	assert_int_equal(res.went_online, 1);
 	assert_int_equal(ep->status, EP_ONLINE);
@@ -657,7 +672,7 @@ static void test_sweep_heartbeat_brings_back(void **state)
 
 	/* Worker 1 records a heartbeat of "b". */
 	ep = registry_by_guid(&reg, "b");
-	assert_int_equal(heartbeat(&tbl, ep, ep->key, 1, t1 + 50, t1 + 60), HB_ACCEPTED);
+	assert_int_equal(heartbeat(&tbl, ep, registry_key(&reg, ep), 1, t1 + 50, t1 + 60), HB_ACCEPTED);
 	assert_int_equal(ep->status, EP_OFFLINE);      /* the sweep decides, not the worker */
 	sweep(t1 + 60, &res);
 	assert_int_equal(res.went_online, 1);
@@ -705,7 +720,7 @@ static void test_sweep_reasons(void **state)
 	(void)state;
 	struct sweep_result res;
 	struct endpoint *ep = add_registered(&reg, pol, "r", NOW);
-	assert_int_equal(heartbeat(&tbl, ep, ep->key, 0, NOW + 10, NOW + 10), HB_ACCEPTED);
+	assert_int_equal(heartbeat(&tbl, ep, registry_key(&reg, ep), 0, NOW + 10, NOW + 10), HB_ACCEPTED);
 	sweep(NOW + 20, &res);
 	assert_int_equal(res.went_online + res.went_offline, 0);
 	assert_int_equal(ep->status, EP_ONLINE);
@@ -725,7 +740,7 @@ static void test_sweep_reasons(void **state)
 	assert_int_equal(ep->reason, EP_REASON_REGISTERED);
 	/* A heartbeat newer than the registration: reason heartbeat, same
 	 * status, same status_since. */
-	assert_int_equal(heartbeat(&tbl, ep, ep->key, 1, NOW + 3100, NOW + 3100), HB_ACCEPTED);
+	assert_int_equal(heartbeat(&tbl, ep, registry_key(&reg, ep), 1, NOW + 3100, NOW + 3100), HB_ACCEPTED);
 	sweep(NOW + 3101, &res);
 	assert_int_equal(res.went_online + res.went_offline, 0);
 	assert_int_equal(ep->reason, EP_REASON_HEARTBEAT);
@@ -1074,9 +1089,9 @@ static void test_api_field_limits_ok(void **state)
 	struct endpoint *ep = registry_by_guid(&reg, g64);
 	assert_non_null(ep);
 	assert_int_equal(ep->id, id);
-	assert_string_equal(ep->guid, g64);
-	assert_string_equal(ep->hostname, h255);
-	assert_int_equal(ep->notify_port, 65535);
+	assert_string_equal(ep_guid(ep), g64);
+	assert_string_equal(ep_hostname(ep), h255);
+	assert_int_equal(ep_notify_port(ep), 65535);
 	/* A 64-character guid is found again. */
 	j = call(body, AUTH, NULL, 200, HTTP_REGISTER_REKEY);
 	assert_int_equal(id_of(j), id);
@@ -1088,15 +1103,15 @@ static void test_api_field_limits_ok(void **state)
 	strcat(body, "]}");
 	json_decref(call(body, AUTH, NULL, 201, HTTP_REGISTER_NEW));
 	ep = registry_by_guid(&reg, "sixteen");
-	assert_int_equal(ep->nips, 16);
-	assert_int_equal(ep->ips[15].bytes[3], 16);
-	assert_int_equal(ep->notify_port, 0);
+	assert_int_equal(nips_of(ep), 16);
+	assert_int_equal(ip_at(ep, 15).bytes[3], 16);
+	assert_int_equal(ep_notify_port(ep), 0);
 	/* Only guid is required. */
 	json_decref(call("{\"guid\": \"minimal\"}", AUTH, NULL, 201, HTTP_REGISTER_NEW));
 	ep = registry_by_guid(&reg, "minimal");
 	assert_non_null(ep);
-	assert_int_equal(ep->nips, 0);
-	assert_string_equal(ep->hostname, "");
+	assert_int_equal(nips_of(ep), 0);
+	assert_string_equal(ep_hostname(ep), "");
 }
 
 static void test_api_new(void **state)
@@ -1128,17 +1143,17 @@ static void test_api_new(void **state)
 	struct endpoint *ep = registry_by_guid(&reg, "3f2b-agent-A");
 	assert_non_null(ep);
 	assert_int_equal(ep->id, id);
-	assert_memory_equal(ep->key, key, HB_KEY_LEN);
-	assert_string_equal(ep->hostname, "pc-a");
-	assert_int_equal(ep->notify_port, 21112);
-	assert_int_equal(ep->nips, 2);
-	assert_int_equal(ep->ips[0].family, AF_INET);
+	assert_memory_equal(registry_key(&reg, ep), key, HB_KEY_LEN);
+	assert_string_equal(ep_hostname(ep), "pc-a");
+	assert_int_equal(ep_notify_port(ep), 21112);
+	assert_int_equal(nips_of(ep), 2);
+	assert_int_equal(ip_at(ep, 0).family, AF_INET);
 	static const uint8_t v4[4] = {10, 1, 2, 3};
-	assert_memory_equal(ep->ips[0].bytes, v4, 4);
-	assert_int_equal(ep->ips[1].family, AF_INET6);
+	assert_memory_equal(ip_at(ep, 0).bytes, v4, 4);
+	assert_int_equal(ip_at(ep, 1).family, AF_INET6);
 	uint8_t v6[16];
 	assert_int_equal(inet_pton(AF_INET6, "2001:db8::5", v6), 1);
-	assert_memory_equal(ep->ips[1].bytes, v6, 16);
+	assert_memory_equal(ip_at(ep, 1).bytes, v6, 16);
 	/* Registration is contact (R4). */
 	assert_int_equal(ep->status, EP_ONLINE);
 	assert_int_equal(ep->reason, EP_REASON_REGISTERED);
@@ -1175,12 +1190,12 @@ static void test_api_known_without_proof(void **state)
 	assert_memory_not_equal(key1, key2, HB_KEY_LEN);
 	assert_int_equal(reg.count, 2);
 	struct endpoint *ep = registry_by_guid(&reg, "3f2b-agent-A");
-	assert_memory_equal(ep->key, key2, HB_KEY_LEN);
-	assert_string_equal(ep->hostname, "pc-a2");
-	assert_int_equal(ep->nips, 1);
-	assert_int_equal(ep->notify_port, 4000);
+	assert_memory_equal(registry_key(&reg, ep), key2, HB_KEY_LEN);
+	assert_string_equal(ep_hostname(ep), "pc-a2");
+	assert_int_equal(nips_of(ep), 1);
+	assert_int_equal(ep_notify_port(ep), 4000);
 	assert_int_equal(ep->last_register, NOW + 100);
-	assert_int_equal(ep->registered, NOW);
+	assert_int_equal(ep_registered(ep), NOW);
 	/* The old key stopped working. */
 	assert_int_equal(heartbeat(&tbl, ep, key1, 0, NOW + 100, NOW + 100), HB_BAD_MAC);
 	assert_int_equal(heartbeat(&tbl, ep, key2, 0, NOW + 100, NOW + 100), HB_ACCEPTED);
@@ -1230,7 +1245,7 @@ static void test_api_proof(void **state)
 	memcpy(prev, key, sizeof(prev));
 	for (size_t i = 0; i < sizeof(misses) / sizeof(misses[0]); i++) {
 		struct endpoint *ep = registry_by_id(&reg, id);
-		const uint8_t *k = ep->key;
+		const uint8_t *k = registry_key(&reg, ep);
 		struct proof p2;
 		switch (misses[i].kind) {
 		case 0: make_proof(&pf, HB_AUTH_REGISTER, id, NOW, k);
@@ -1286,12 +1301,12 @@ static void test_api_proof(void **state)
 		ep = registry_by_id(&reg, id);
 		if (memcmp(got, before, HB_KEY_LEN) == 0)
 			fail_msg("%s: the key was kept", misses[i].what);
-		assert_memory_equal(ep->key, got, HB_KEY_LEN);
+		assert_memory_equal(registry_key(&reg, ep), got, HB_KEY_LEN);
 		assert_memory_equal(slot_dir_entry(tbl.dir, ep->slot)->key, got, HB_KEY_LEN);
 	}
 	/* The newest key proves itself again. */
 	struct endpoint *ep = registry_by_id(&reg, id);
-	memcpy(prev, ep->key, sizeof(prev));
+	memcpy(prev, registry_key(&reg, ep), sizeof(prev));
 	make_proof(&pf, HB_AUTH_REGISTER, id, NOW, prev);
 	j = call(body_a, AUTH, &pf, 200, HTTP_REGISTER_KNOWN);
 	key_of(j, got);
@@ -1299,7 +1314,7 @@ static void test_api_proof(void **state)
 	assert_memory_equal(got, prev, HB_KEY_LEN);
 	assert_int_equal(reg.count, 2);
 	/* None of it touched the other endpoint's key. */
-	assert_memory_equal(registry_by_id(&reg, other_id)->key, other_key, HB_KEY_LEN);
+	assert_memory_equal(registry_key(&reg, registry_by_id(&reg, other_id)), other_key, HB_KEY_LEN);
 }
 
 /* A rejected request changes nothing, not even for a known guid. */
@@ -1310,7 +1325,7 @@ static void test_api_reject_changes_nothing(void **state)
 	json_decref(j);
 	struct endpoint *ep = registry_by_guid(&reg, "3f2b-agent-A");
 	uint8_t key[HB_KEY_LEN];
-	memcpy(key, ep->key, sizeof(key));
+	memcpy(key, registry_key(&reg, ep), sizeof(key));
 	registry_set_state(&reg, ep, false, false, EP_REASON_NO_CONTACT, NOW + 1);
 	ctx.now = NOW + 50;
 	json_decref(call("{\"guid\": \"3f2b-agent-A\", \"notify_port\": 70000}", AUTH, NULL, 400,
@@ -1318,9 +1333,9 @@ static void test_api_reject_changes_nothing(void **state)
 	json_decref(call("{\"guid\": \"3f2b-agent-A\"}", "Bearer wrong", NULL, 401,
 			 HTTP_UNAUTHORIZED));
 	ep = registry_by_guid(&reg, "3f2b-agent-A");
-	assert_memory_equal(ep->key, key, HB_KEY_LEN);
-	assert_int_equal(ep->notify_port, 21112);
-	assert_string_equal(ep->hostname, "pc-a");
+	assert_memory_equal(registry_key(&reg, ep), key, HB_KEY_LEN);
+	assert_int_equal(ep_notify_port(ep), 21112);
+	assert_string_equal(ep_hostname(ep), "pc-a");
 	assert_int_equal(ep->last_register, NOW);
 	assert_int_equal(ep->last_ctl_contact, NOW);
 	assert_int_equal(ep->status, EP_OFFLINE);
@@ -1674,7 +1689,7 @@ static void test_api_poll_ips(void **state)
 	assert_true(json_is_true(json_object_get(json_object_get(a.j, "heartbeat"), "enabled")));
 	json_decref(a.j);
 	assert_true(ep->unreachable);
-	assert_int_equal(ep->nips, 1);
+	assert_int_equal(nips_of(ep), 1);
 	assert_int_equal(ep->range, 0);
 	assert_int_equal(ep->status, EP_UNREACH_ONLINE);
 	assert_int_equal(ep->reason, EP_REASON_POLL);
@@ -1684,7 +1699,7 @@ static void test_api_poll_ips(void **state)
 	/* An IPv6 address in the second range (the IPv4 one is outside). */
 	a = poll_call("poll into range 1", &pf, "10.1.2.3, 2001:db8:bad::1", NULL, 200, HTTP_POLL);
 	json_decref(a.j);
-	assert_int_equal(ep->nips, 2);
+	assert_int_equal(nips_of(ep), 2);
 	assert_int_equal(ep->range, 1);
 	assert_int_equal(reg.by_range[0][1], 0);
 	assert_int_equal(reg.by_range[1][1], 1);
@@ -1697,7 +1712,7 @@ static void test_api_poll_ips(void **state)
 		"10.0.0.10,10.0.0.11,10.0.0.12,10.0.0.13,10.0.0.14,10.0.0.15,10.0.0.16,10.0.0.17"};
 	for (size_t i = 0; i < sizeof(bad_ips) / sizeof(bad_ips[0]); i++) {
 		json_decref(poll_call(bad_ips[i], &pf, bad_ips[i], NULL, 400, HTTP_BAD_FIELD).j);
-		assert_int_equal(ep->nips, 2);
+		assert_int_equal(nips_of(ep), 2);
 		assert_int_equal(ep->range, 1);
 		assert_int_equal(ep->last_poll, NOW + 10);
 	}
@@ -1858,9 +1873,9 @@ static struct endpoint *ctl_client(const char *guid, const char *ip, uint32_t no
 	struct endpoint *ep;
 	assert_int_equal(registry_add(&dmn.reg, guid, now, &ep), 0);
 	if (ip) {
-		ep->nips = 1;
-		ep->ips[0].family = AF_INET;
-		assert_int_equal(inet_pton(AF_INET, ip, ep->ips[0].bytes), 1);
+		struct ep_addr a = {.family = AF_INET};
+		assert_int_equal(inet_pton(AF_INET, ip, a.bytes), 1);
+		assert_int_equal(registry_set_ips(&dmn.reg, ep, &a, 1), 0);
 	}
 	status_on_register(&dmn.reg, dmn.policy, ep, now);
 	return ep;
@@ -1988,9 +2003,10 @@ static void test_ctl_show_client(void **state)
 {
 	(void)state;
 	struct endpoint *ep = ctl_client("client-guid-1", "192.0.2.7", NOW - 100);
-	ep->hostname = strdup("pc-1");
-	ep->notify_port = 21112;
-	assert_int_equal(heartbeat(&dmn.table, ep, ep->key, 1, NOW - 20, NOW), HB_ACCEPTED);
+	struct ep_addr a = {.family = AF_INET};
+	assert_int_equal(inet_pton(AF_INET, "192.0.2.7", a.bytes), 1);
+	assert_int_equal(registry_set_details(&dmn.reg, ep, "pc-1", &a, 1, 21112), 0);
+	assert_int_equal(heartbeat(&dmn.table, ep, registry_key(&dmn.reg, ep), 1, NOW - 20, NOW), HB_ACCEPTED);
 	char id[17], line[128];
 	snprintf(id, sizeof(id), "%016llx", (unsigned long long)ep->id);
 
@@ -2031,7 +2047,7 @@ static void test_ctl_show_client(void **state)
 	assert_non_null(strstr(jstr(j, "error"), "no-such-guid-42"));
 	json_decref(j);
 	snprintf(line, sizeof(line), "{\"argv\": [\"show\", \"client\", \"%016llx\"]}",
-		 (unsigned long long)(dmn.reg.eps[0].id ^ 1));
+		 (unsigned long long)((*registry_at(&dmn.reg, 0)).id ^ 1));
 	j = ctl(line, false);
 	json_decref(j);
 	/* Missing argument: usage. */

@@ -752,7 +752,7 @@ static struct answer poll_as(const struct endpoint *ep, const char *inm, unsigne
 	struct api_ctx ctx = { .reg = &dmn.reg, .opt = &opt, .counters = &ctr,
 			       .policy = &dmn.policy, .now = NOW };
 	struct proof pf;
-	make_proof(&pf, ep->id, NOW, ep->key);
+	make_proof(&pf, ep->id, NOW, registry_key(&dmn.reg, ep));
 	struct api_request req = { .hdr_id = pf.id, .hdr_time = pf.time, .hdr_mac = pf.mac,
 				   .if_none_match = inm };
 	struct api_response resp = {0};

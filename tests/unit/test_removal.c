@@ -52,21 +52,35 @@ static uint32_t find(const struct slot_index *ix, uint64_t hash, uint32_t slot)
 }
 
 /* No entry sits behind a hole: from its home cell to its own, every cell
- * is taken (what lookups rely on). */
-static void check_no_holes(const struct slot_index *ix)
+ * is taken (what lookups rely on); tombstones count as taken. */
+static size_t check_table(const struct slot_index_table *t)
 {
-	size_t used = 0;
-	for (size_t i = 0; i <= ix->mask; i++) {
-		if (!ix->cells[i].slot_plus1)
+	size_t used = 0, mask = ((size_t)1 << t->bits) - 1;
+	for (size_t i = 0; i <= mask; i++) {
+		uint32_t sp = t->cells[i].slot_plus1;
+		if (!sp || sp == UINT32_MAX)
 			continue;
 		used++;
-		for (size_t j = ix->cells[i].hash & ix->mask; j != i; j = (j + 1) & ix->mask)
-			if (!ix->cells[j].slot_plus1)
-				fail_msg("cell %zu (home %zu) sits behind the empty cell %zu", i,
-					 (size_t)(ix->cells[i].hash & ix->mask), j);
+		size_t home = t->cells[i].tag >> (32 - t->bits);
+		for (size_t j = home; j != i; j = (j + 1) & mask)
+			if (!t->cells[j].slot_plus1)
+				fail_msg("cell %zu (home %zu) sits behind the empty cell %zu", i, home, j);
 	}
-	assert_int_equal(used, ix->used);
+	assert_int_equal(used, t->used);
+	return used;
 }
+
+static void check_no_holes(const struct slot_index *ix)
+{
+	size_t used = check_table(&ix->cur);
+	if (ix->old.cells)
+		used += check_table(&ix->old);
+	assert_int_equal(used, slot_index_count(ix));
+}
+
+/* A hash whose home cell in a 16-cell table is `home`; `salt` tells
+ * hashes with the same home apart. */
+#define H(home, salt) (((uint64_t)(home) << 60) | ((uint64_t)(salt) << 32))
 
 static void test_index_remove_collisions(void **state)
 {
@@ -74,20 +88,20 @@ static void test_index_remove_collisions(void **state)
 	struct slot_index ix;
 	assert_int_equal(slot_index_init(&ix, 0), 0);
 	for (uint32_t s = 0; s < 64; s++)
-		assert_int_equal(slot_index_insert(&ix, 42, s), 0);   /* one hash for all */
+		assert_int_equal(slot_index_insert(&ix, H(5, 42), s), 0);   /* one hash for all */
 	for (uint32_t s = 0; s < 64; s += 2)
-		assert_int_equal(slot_index_remove(&ix, 42, s), 0);
-	assert_int_equal(slot_index_remove(&ix, 42, 0), -ENOENT);    /* gone already */
-	assert_int_equal(slot_index_remove(&ix, 43, 1), -ENOENT);    /* other hash */
-	assert_int_equal(slot_index_remove(&ix, 42, 64), -ENOENT);   /* never there */
-	assert_int_equal(ix.used, 32);
+		assert_int_equal(slot_index_remove(&ix, H(5, 42), s), 0);
+	assert_int_equal(slot_index_remove(&ix, H(5, 42), 0), -ENOENT);    /* gone already */
+	assert_int_equal(slot_index_remove(&ix, H(5, 43), 1), -ENOENT);    /* other hash */
+	assert_int_equal(slot_index_remove(&ix, H(5, 42), 64), -ENOENT);   /* never there */
+	assert_int_equal(slot_index_count(&ix), 32);
 	check_no_holes(&ix);
 	for (uint32_t s = 0; s < 64; s++)
-		assert_int_equal(find(&ix, 42, s), s % 2 ? s : UINT32_MAX);
+		assert_int_equal(find(&ix, H(5, 42), s), s % 2 ? s : UINT32_MAX);
 	for (uint32_t s = 0; s < 64; s += 2)
-		assert_int_equal(slot_index_insert(&ix, 42, s), 0);
+		assert_int_equal(slot_index_insert(&ix, H(5, 42), s), 0);
 	for (uint32_t s = 0; s < 64; s++)
-		assert_int_equal(find(&ix, 42, s), s);
+		assert_int_equal(find(&ix, H(5, 42), s), s);
 	check_no_holes(&ix);
 	slot_index_destroy(&ix);
 }
@@ -97,17 +111,17 @@ static void test_index_remove_wraps(void **state)
 {
 	(void)state;
 	/* 16 cells: homes 14, 15, 14, 0, 15 fill cells 14, 15, 0, 1, 2. */
-	static const uint64_t hash[] = {14, 15, 14 + 16, 0 + 64, 15 + 32};
+	static const uint64_t hash[] = {H(14, 0), H(15, 0), H(14, 1), H(0, 4), H(15, 2)};
 	static const uint32_t orders[][5] = {
 		{0, 1, 2, 3, 4}, {4, 3, 2, 1, 0}, {2, 0, 4, 1, 3}, {1, 4, 0, 3, 2}, {3, 2, 1, 0, 4},
 	};
 	for (size_t o = 0; o < sizeof(orders) / sizeof(orders[0]); o++) {
 		struct slot_index ix;
 		assert_int_equal(slot_index_init(&ix, 4), 0);
-		assert_int_equal(ix.mask, 15);
+		assert_int_equal(ix.cur.bits, 4);
 		for (uint32_t s = 0; s < 5; s++)
 			assert_int_equal(slot_index_insert(&ix, hash[s], s), 0);
-		assert_int_equal(ix.cells[0].slot_plus1, 3);   /* it did wrap */
+		assert_int_equal(ix.cur.cells[0].slot_plus1, 3);   /* it did wrap */
 		bool gone[5] = {false};
 		for (int k = 0; k < 5; k++) {
 			uint32_t victim = orders[o][k];
@@ -119,7 +133,7 @@ static void test_index_remove_wraps(void **state)
 					fail_msg("order %zu, after removing %u: slot %u %s", o, victim,
 						 s, gone[s] ? "still found" : "lost");
 		}
-		assert_int_equal(ix.used, 0);
+		assert_int_equal(slot_index_count(&ix), 0);
 		slot_index_destroy(&ix);
 	}
 }
@@ -148,7 +162,7 @@ static void test_index_remove_random(void **state)
 		live[k] = !live[k];
 		if (op % 4000)
 			continue;
-		assert_int_equal(ix.used, nlive);
+		assert_int_equal(slot_index_count(&ix), nlive);
 		check_no_holes(&ix);
 		for (uint32_t j = 0; j < KEYS; j++) {
 			uint64_t hj = (uint64_t)(j % 37) * 0x9E3779B97F4A7C15ull;
@@ -157,6 +171,57 @@ static void test_index_remove_random(void **state)
 					 live[j] ? "not found" : "found");
 		}
 	}
+	slot_index_destroy(&ix);
+}
+
+/* Growth does not stop the world: a full table gets a successor and the
+ * old cells move over a few at a time. Meanwhile every entry is found,
+ * removals reach entries still in the old table (which must then never
+ * come back), and inserts land in the new one. */
+static void test_index_grows_incrementally(void **state)
+{
+	(void)state;
+	enum { N = 100000 };
+	struct slot_index ix;
+	assert_int_equal(slot_index_init(&ix, 0), 0);
+	uint64_t migrations = 0;
+	bool seen_midway = false;
+	for (uint32_t k = 0; k < N; k++) {
+		assert_int_equal(slot_index_insert(&ix, (uint64_t)(k + 1) * 0x9E3779B97F4A7C15ull, k), 0);
+		if (ix.migrations != migrations && ix.old.cells && k > 1000 && !seen_midway) {
+			migrations = ix.migrations;
+			seen_midway = true;
+			/* Midway through a growth: both tables hold entries. */
+			assert_true(ix.old.used > 0);
+			assert_true(ix.cur.used > 0);
+			check_no_holes(&ix);
+			for (uint32_t j = 0; j <= k; j++)
+				assert_int_equal(find(&ix, (uint64_t)(j + 1) * 0x9E3779B97F4A7C15ull, j), j);
+			/* Remove every third entry, wherever it sits. */
+			for (uint32_t j = 0; j <= k; j += 3)
+				assert_int_equal(slot_index_remove(&ix, (uint64_t)(j + 1) * 0x9E3779B97F4A7C15ull, j), 0);
+			check_no_holes(&ix);
+			while (slot_index_step(&ix, 7))
+				;
+			assert_null(ix.old.cells);
+			for (uint32_t j = 0; j <= k; j++)
+				assert_int_equal(find(&ix, (uint64_t)(j + 1) * 0x9E3779B97F4A7C15ull, j),
+						 j % 3 ? j : UINT32_MAX);
+			for (uint32_t j = 0; j <= k; j += 3)   /* back in */
+				assert_int_equal(slot_index_insert(&ix, (uint64_t)(j + 1) * 0x9E3779B97F4A7C15ull, j), 0);
+		}
+	}
+	assert_true(seen_midway);
+	assert_true(ix.migrations >= 10);   /* 16 cells grew to 256 Ki */
+	/* No insert ever paid for a whole table: the successor is never more
+	 * than half full while the old one drains. */
+	while (slot_index_step(&ix, 1000))
+		;
+	assert_int_equal(slot_index_count(&ix), N);
+	assert_true(((size_t)1 << ix.cur.bits) >= 2 * (size_t)N);
+	check_no_holes(&ix);
+	for (uint32_t j = 0; j < N; j++)
+		assert_int_equal(find(&ix, (uint64_t)(j + 1) * 0x9E3779B97F4A7C15ull, j), j);
 	slot_index_destroy(&ix);
 }
 
@@ -225,10 +290,10 @@ static void check_counts(void)
 {
 	uint32_t st[EP_STATUS_COUNT] = {0}, live = 0;
 	for (uint32_t s = 0; s < reg.nslots; s++) {
-		if (!reg.eps[s].id)
+		if (!(*registry_at(&reg, s)).id)
 			continue;
 		live++;
-		st[reg.eps[s].status]++;
+		st[(*registry_at(&reg, s)).status]++;
 	}
 	for (int i = 0; i < EP_STATUS_COUNT; i++)
 		if (st[i] != reg.by_status[i])
@@ -251,7 +316,7 @@ static void test_remove_basics(void **state)
 	add("c", NOW);
 	uint64_t id = b->id;
 	uint8_t key[HB_KEY_LEN];
-	memcpy(key, b->key, sizeof(key));
+	memcpy(key, registry_key(&reg, b), sizeof(key));
 	assert_int_equal(heartbeat(1, 1, id, key, NOW + 5), HB_ACCEPTED);
 	uint64_t seq = feed_next_seq(reg.feed);
 
@@ -281,8 +346,8 @@ static void test_remove_basics(void **state)
 	assert_int_equal(t->old_status, EP_ONLINE);
 	assert_int_equal(t->reason, EP_REMOVED_OPERATOR);
 	/* The free slot still names its last owner for watchers. */
-	assert_int_equal(reg.eps[1].removed_id, id);
-	assert_string_equal(reg.eps[1].guid, "b");
+	assert_int_equal((*registry_at(&reg, 1)).removed_id, id);
+	assert_string_equal(ep_guid(registry_at(&reg, 1)), "b");
 	/* Not reused while quarantined: a new endpoint gets a new slot. */
 	struct endpoint *d = add("d", NOW + 12);
 	assert_int_equal(d->slot, 3);
@@ -301,7 +366,7 @@ static void test_reuse_after_reclaim(void **state)
 	uint32_t slot = old->slot;
 	uint64_t old_id = old->id;
 	uint8_t old_key[HB_KEY_LEN];
-	memcpy(old_key, old->key, sizeof(old_key));
+	memcpy(old_key, registry_key(&reg, old), sizeof(old_key));
 	assert_int_equal(heartbeat(0, slot, old_id, old_key, NOW + 50), HB_ACCEPTED);
 	assert_int_equal(heartbeat(1, slot, old_id, old_key, NOW + 60), HB_ACCEPTED);
 	registry_remove(&reg, old, EP_REMOVED_OPERATOR, NOW + 70);
@@ -331,7 +396,7 @@ static void test_reuse_after_reclaim(void **state)
 	for (unsigned w = 0; w < 2; w++)
 		assert_int_equal(heartbeat(w, slot, old_id, old_key, NOW + 90), HB_ID_MISMATCH);
 	/* ... even signed with the new key, or claiming the new id with the old key. */
-	assert_int_equal(heartbeat(0, slot, old_id, nu->key, NOW + 90), HB_ID_MISMATCH);
+	assert_int_equal(heartbeat(0, slot, old_id, registry_key(&reg, nu), NOW + 90), HB_ID_MISMATCH);
 	assert_int_equal(heartbeat(0, slot, nu->id, old_key, NOW + 90), HB_BAD_MAC);
 	assert_int_equal(slot_table_last_seen(&tbl, slot), 0);
 	sweep_run(&sw, &reg, pol, NOW + 91, &(struct sweep_result){0});
@@ -340,7 +405,7 @@ static void test_reuse_after_reclaim(void **state)
 	assert_int_equal(nu->reason, EP_REASON_REGISTERED);
 	assert_int_equal(feed_next_seq(reg.feed), seq);
 	/* The new owner's own heartbeat works. */
-	assert_int_equal(heartbeat(1, slot, nu->id, nu->key, NOW + 95), HB_ACCEPTED);
+	assert_int_equal(heartbeat(1, slot, nu->id, registry_key(&reg, nu), NOW + 95), HB_ACCEPTED);
 	assert_int_equal(slot_table_last_seen(&tbl, slot), NOW + 95);
 	check_counts();
 }
@@ -418,7 +483,7 @@ static void test_reuse_with_live_worker(void **state)
 		struct endpoint *old = add(g, NOW);
 		uint32_t slot = old->slot;
 		rd_id = old->id;
-		memcpy(rd_key, old->key, sizeof(rd_key));
+		memcpy(rd_key, registry_key(&reg, old), sizeof(rd_key));
 		memset(rd_count, 0, sizeof(rd_count));
 		rd_stop = 0;
 		pthread_t th;
@@ -461,9 +526,9 @@ static void test_free_slots_skipped(void **state)
 		char g[8];
 		snprintf(g, sizeof(g), "s%d", i);
 		assert_int_equal(registry_add(&reg, g, NOW, &ep), 0);
-		ep->nips = 1;
-		ep->ips[0].family = AF_INET;
-		assert_int_equal(inet_pton(AF_INET, ips[i], ep->ips[0].bytes), 1);
+		struct ep_addr a = {.family = AF_INET};
+		assert_int_equal(inet_pton(AF_INET, ips[i], a.bytes), 1);
+		assert_int_equal(registry_set_ips(&reg, ep, &a, 1), 0);
 		status_on_register(&reg, pol, ep, NOW);
 	}
 	registry_remove(&reg, registry_by_guid(&reg, "s0"), EP_REMOVED_OPERATOR, NOW);
@@ -487,8 +552,8 @@ static void test_free_slots_skipped(void **state)
 	assert_int_equal(moved, 1);
 	assert_int_equal(reg.by_range[0][0], 1);
 	assert_int_equal(reg.by_range[0][1], 0);
-	assert_int_equal(reg.eps[0].range, -1);
-	assert_false(reg.eps[0].unreachable);
+	assert_int_equal((*registry_at(&reg, 0)).range, -1);
+	assert_false((*registry_at(&reg, 0)).unreachable);
 	check_counts();
 }
 
@@ -507,6 +572,7 @@ int main(void)
 		cmocka_unit_test(test_index_remove_collisions),
 		cmocka_unit_test(test_index_remove_wraps),
 		cmocka_unit_test(test_index_remove_random),
+		cmocka_unit_test(test_index_grows_incrementally),
 		REG(test_remove_basics),
 		REG(test_reuse_after_reclaim),
 		REG(test_reuse_order),

@@ -154,18 +154,20 @@ static uint32_t use_policy(struct fx *f, struct policy *p, uint32_t now)
 	return moved;
 }
 
-static void add_ip(struct endpoint *ep, const char *text)
+static void add_ip(struct registry *r, struct endpoint *ep, const char *text)
 {
-	assert_true(ep->nips < EP_MAX_IPS);
-	struct ep_addr *a = &ep->ips[ep->nips++];
+	struct ep_addr ips[EP_MAX_IPS + 1];
+	unsigned n = ep_ips(ep, ips);
+	assert_true(n < EP_MAX_IPS);
+	struct ep_addr *a = &ips[n++];
 	memset(a, 0, sizeof(*a));
-	if (inet_pton(AF_INET, text, a->bytes) == 1) {
+	if (inet_pton(AF_INET, text, a->bytes) == 1)
 		a->family = AF_INET;
-		return;
-	}
-	if (inet_pton(AF_INET6, text, a->bytes) != 1)
+	else if (inet_pton(AF_INET6, text, a->bytes) == 1)
+		a->family = AF_INET6;
+	else
 		fail_msg("bad address in test: %s", text);
-	a->family = AF_INET6;
+	assert_int_equal(registry_set_ips(r, ep, ips, n), 0);
 }
 
 /* registry_add + its addresses ("a,b,..."), no status rule applied yet. */
@@ -179,7 +181,7 @@ static struct endpoint *add_ep(struct fx *f, const char *ips, uint32_t now)
 	snprintf(buf, sizeof(buf), "%s", ips ? ips : "");
 	for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save))
-		add_ip(ep, tok);
+		add_ip(&f->r, ep, tok);
 	return ep;
 }
 
@@ -221,11 +223,11 @@ static struct sweep_result sweep(struct fx *f, uint32_t now)
 static void expect_status_(const struct endpoint *ep, enum ep_status st, int line)
 {
 	if (ep->status != st)
-		fail_msg("line %d: %s is %s, want %s", line, ep->guid,
+		fail_msg("line %d: %s is %s, want %s", line, ep_guid(ep),
 			 ep_status_name(ep->status), ep_status_name(st));
 	if (ep->unreachable != (st == EP_UNREACH_ONLINE || st == EP_UNREACH_OFFLINE) ||
 	    ep->up != (st == EP_ONLINE || st == EP_UNREACH_ONLINE))
-		fail_msg("line %d: %s: status %s but unreachable=%d up=%d", line, ep->guid,
+		fail_msg("line %d: %s: status %s but unreachable=%d up=%d", line, ep_guid(ep),
 			 ep_status_name(st), ep->unreachable, ep->up);
 }
 
@@ -233,7 +235,7 @@ static void expect_status_(const struct endpoint *ep, enum ep_status st, int lin
 static void expect_reason_(const struct endpoint *ep, enum ep_reason why, int line)
 {
 	if (ep->reason != why)
-		fail_msg("line %d: %s reason %s, want %s", line, ep->guid,
+		fail_msg("line %d: %s reason %s, want %s", line, ep_guid(ep),
 			 ep_reason_name(ep->reason), ep_reason_name(why));
 }
 
@@ -313,15 +315,15 @@ static void check_counts(const struct fx *f)
 	uint32_t (*br)[2] = calloc(nr ? nr : 1, sizeof(*br));
 	assert_non_null(br);
 	for (uint32_t s = 0; s < f->r.count; s++) {
-		const struct endpoint *ep = &f->r.eps[s];
+		const struct endpoint *ep = registry_at(&f->r, s);
 		st[ep->status]++;
 		if (ep->unreachable) {
 			if (ep->range < 0 || (uint32_t)ep->range >= nr)
 				fail_msg("%s is unreachable but counted under range %d of %u",
-					 ep->guid, ep->range, nr);
+					 ep_guid(ep), ep->range, nr);
 			br[ep->range][ep->up]++;
 		} else if (ep->range != -1) {
-			fail_msg("%s is regular but has range %d", ep->guid, ep->range);
+			fail_msg("%s is regular but has range %d", ep_guid(ep), ep->range);
 		}
 	}
 	for (int i = 0; i < EP_STATUS_COUNT; i++)
@@ -440,7 +442,7 @@ static void test_R1_ipv4_mapped_ipv6_matches_ipv4_range(void **state)
 		{"2001:db9::1,::ffff:10.0.0.5", 0},
 	};
 	run_addr_cases(f, c, N_OF(c));
-	assert_string_equal(ep_status_name(f->r.eps[0].status), "unreachable/online");
+	assert_string_equal(ep_status_name((*registry_at(&f->r, 0)).status), "unreachable/online");
 	assert_int_equal(f->r.by_range[0][1], 4);
 	assert_int_equal(f->r.by_range[1][1], 0);
 }
@@ -489,7 +491,7 @@ static void test_R1_overlapping_ranges_counted_once_under_smallest(void **state)
 			fail_msg("by_range[%u] = {%u, %u}, want {0, %u}", i, f->r.by_range[i][0],
 				 f->r.by_range[i][1], want[i]);
 	/* The counts follow a status change: one goes offline. */
-	struct endpoint *ep = &f->r.eps[0];
+	struct endpoint *ep = registry_at(&f->r, 0);
 	status_on_shutdown(&f->r, ep, T0 + 5, T0 + 5);
 	expect_status(ep, EP_UNREACH_OFFLINE);
 	assert_int_equal(f->r.by_range[2][0], 1);
@@ -1216,7 +1218,7 @@ static uint32_t count_up(const struct fx *f)
 {
 	uint32_t n = 0;
 	for (uint32_t s = 0; s < f->r.count; s++)
-		n += f->r.eps[s].up;
+		n += (*registry_at(&f->r, s)).up;
 	return n;
 }
 
@@ -1273,7 +1275,7 @@ static void test_R10_guard_raise_hold_operator_release(void **state)
 	assert_int_equal(res.went_offline, 60);
 	assert_int_equal(res.held_guard, 0);
 	for (uint32_t s = 0; s < 60; s++)
-		expect_tr(f, &f->r.eps[s], EP_ONLINE, EP_OFFLINE, EP_REASON_NO_CONTACT, off + 80);
+		expect_tr(f, registry_at(&f->r, s), EP_ONLINE, EP_OFFLINE, EP_REASON_NO_CONTACT, off + 80);
 	expect_no_tr(f);   /* and no new raise for the same episode */
 	assert_int_equal(count_up(f), 40);
 	res = fleet_sweep(f, 60, off + 90);
@@ -1320,7 +1322,7 @@ static void test_R10_guard_partial_resume(void **state)
 	assert_int_equal(res.went_offline, 30);
 	expect_guard_ev(f, TK_GUARD_RELEASED, 30, off + 10);
 	for (uint32_t s = 0; s < 30; s++)
-		expect_tr(f, &f->r.eps[s], EP_ONLINE, EP_OFFLINE, EP_REASON_NO_CONTACT, off + 10);
+		expect_tr(f, registry_at(&f->r, s), EP_ONLINE, EP_OFFLINE, EP_REASON_NO_CONTACT, off + 10);
 	expect_no_tr(f);
 	assert_int_equal(count_up(f), 70);
 }
@@ -1387,11 +1389,11 @@ static void test_midflight_offline_after_lowered(void **state)
 	assert_int_equal(f->p->offline_after, O_DEF);   /* the old snapshot is untouched */
 	struct sweep_result res = sweep_p(f, p2, now + 1);
 	assert_int_equal(res.went_offline, 2);
-	expect_tr(f, &f->r.eps[0], EP_ONLINE, EP_OFFLINE, EP_REASON_NO_CONTACT, now + 1);
-	expect_tr(f, &f->r.eps[1], EP_ONLINE, EP_OFFLINE, EP_REASON_NO_CONTACT, now + 1);
+	expect_tr(f, registry_at(&f->r, 0), EP_ONLINE, EP_OFFLINE, EP_REASON_NO_CONTACT, now + 1);
+	expect_tr(f, registry_at(&f->r, 1), EP_ONLINE, EP_OFFLINE, EP_REASON_NO_CONTACT, now + 1);
 	expect_no_tr(f);
-	expect_status(&f->r.eps[2], EP_ONLINE);
-	expect_status(&f->r.eps[3], EP_ONLINE);
+	expect_status(registry_at(&f->r, 2), EP_ONLINE);
+	expect_status(registry_at(&f->r, 3), EP_ONLINE);
 	/* The heartbeating ones now time out at the new 10m. */
 	res = sweep_p(f, p2, now + 600);
 	assert_int_equal(res.went_offline, 2);
@@ -1433,6 +1435,64 @@ static void test_midflight_scope_switched_to_unreachable(void **state)
 
 #define FX(t) cmocka_unit_test_setup_teardown(t, fx_setup, fx_teardown)
 
+/* ================= the sweep in slices (DESIGN.md) ================= */
+
+/* A pass cut into slices of ~1024 slots decides exactly what one pass
+ * does: same results, same statuses. */
+static void test_sweep_slices_match_one_pass(void **state)
+{
+	(void)state;
+	enum { N = 5000 };
+	struct fx *a = fx_new(), *b = fx_new();
+	struct fx *both[2] = {a, b};
+	for (int k = 0; k < 2; k++) {
+		set(both[k]->p, "guard.threshold", "0");
+		fleet(both[k], N);
+		for (uint32_t s = 0; s < N; s++)   /* a third silent, the rest fresh */
+			if (s % 3)
+				hb_w(both[k], s, 1, T0 + O_DEF);
+	}
+	struct sweep_result one = sweep(a, T0 + O_DEF + 1), sliced;
+	sweep_start(&b->s);
+	unsigned slices = 1;
+	while (!sweep_slice(&b->s, &b->r, b->p, T0 + O_DEF + 1, 1, &sliced))
+		slices++;
+	assert_true(slices >= N / 1024);
+	assert_false(sweep_busy(&b->s));
+	assert_int_equal(one.went_offline, (N + 2) / 3);
+	assert_memory_equal(&one, &sliced, sizeof(one));
+	for (uint32_t s = 0; s < N; s++)
+		assert_int_equal(registry_at(&a->r, s)->status, registry_at(&b->r, s)->status);
+	assert_memory_equal(a->r.by_status, b->r.by_status, sizeof(a->r.by_status));
+	assert_int_equal(b->s.stats.passes, 2)   /* fleet() swept once */;
+	fx_free(a);
+	fx_free(b);
+}
+
+/* Contact that arrives between the scan and the apply of a pass wins:
+ * a candidate goes offline only if it is still silent when applied. */
+static void test_sweep_slices_recheck_before_offline(void **state)
+{
+	struct fx *f = *state;
+	enum { N = 3000 };
+	set(f->p, "guard.threshold", "0");
+	fleet(f, N);   /* all silent from T0 */
+	const uint32_t now = T0 + O_DEF + 1;
+	struct sweep_result res;
+	sweep_start(&f->s);
+	while (!(f->s.phase == SWEEP_APPLY && f->s.cursor > 0))
+		assert_false(sweep_slice(&f->s, &f->r, f->p, now, 1, &res));
+	uint32_t applied = f->s.cursor;
+	assert_true(applied < N);
+	for (uint32_t i = applied; i < N; i++)   /* the rest heartbeat now */
+		hb_w(f, f->s.candidates[i], 0, now);
+	while (!sweep_slice(&f->s, &f->r, f->p, now, 1, &res))
+		;
+	assert_int_equal(res.went_offline, applied);
+	assert_int_equal(f->r.by_status[EP_OFFLINE], applied);
+	assert_int_equal(f->r.by_status[EP_ONLINE], N - applied);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -1470,6 +1530,8 @@ int main(void)
 		cmocka_unit_test(test_R10_guard_threshold_and_minimum),
 		FX(test_midflight_offline_after_lowered),
 		FX(test_midflight_scope_switched_to_unreachable),
+		cmocka_unit_test(test_sweep_slices_match_one_pass),
+		FX(test_sweep_slices_recheck_before_offline),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	rcu_unregister_thread();
