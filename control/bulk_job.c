@@ -240,6 +240,8 @@ static void import_record(struct gn_daemon *d, struct bulk_job *j, const struct 
 	j->added++;
 }
 
+/* True when there is more to do at once; false when done or waiting for
+ * the store. */
 static bool import_slice(struct gn_daemon *d, struct bulk_job *j, uint32_t now, uint64_t deadline)
 {
 	struct bulk_record *rec = malloc(sizeof(*rec));
@@ -254,7 +256,10 @@ static bool import_slice(struct gn_daemon *d, struct bulk_job *j, uint32_t now, 
 				store_get_stats(d->store, &st);
 				if (st.queue_len > IMPORT_BACKLOG) {
 					j->waits++;
-					break;   /* let the store catch up */
+					free(rec);
+					/* Not "more": the loop sleeps until the
+					 * store's eventfd says commits moved. */
+					return false;
 				}
 			}
 		}

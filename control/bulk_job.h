@@ -25,7 +25,9 @@ int bulk_import_start(struct gn_daemon *d, const char *path, const char *format,
  * keys, renamed when complete). */
 int bulk_export_start(struct gn_daemon *d, const char *path, const char *format, char *err,
 		      size_t errlen);
-/* Works on the running jobs for about `budget_ns`; true while any has more. */
+/* Works on the running jobs for about `budget_ns`; true while any has more
+ * to do at once (an import waiting for the store is not: the store's
+ * eventfd wakes the loop when commits move). */
 bool bulk_tick(struct gn_daemon *d, uint32_t now, uint64_t budget_ns);
 /* {"import": {...}, "export": {...}}: the last job of each kind. */
 json_t *bulk_status_json(const struct gn_daemon *d);

@@ -69,19 +69,12 @@ static int restore_one(void *ctx, const struct store_endpoint *e)
 {
 	struct gn_daemon *d = ctx;
 	struct registry *r = &d->reg;
-	/* Slots come in increasing order; the ones skipped were removed. */
-	if (e->slot < r->nslots) {
-		LOG(ERR, "store: endpoint %016llx has slot %u, but slot %u was restored already "
-		    "(slots must be unique and in order)", (unsigned long long)e->id, e->slot,
-		    r->nslots ? r->nslots - 1 : 0);
-		return -EINVAL;
-	}
 	struct endpoint *ep;
 	int rc = registry_add_restored(r, e->guid, e->id, e->key, e->slot, &ep);
 	if (rc < 0) {
 		LOG(ERR, "store: endpoint %016llx (%s, slot %u) cannot be restored: %s",
 		    (unsigned long long)e->id, e->guid, e->slot,
-		    rc == -EEXIST ? "its id or guid is there twice" : strerror(-rc));
+		    rc == -EEXIST ? "its id, guid or slot is there twice" : strerror(-rc));
 		return rc;
 	}
 	unsigned n = 0;
@@ -114,6 +107,7 @@ static int restore_one(void *ctx, const struct store_endpoint *e)
 int persist_restore(struct gn_daemon *d)
 {
 	int rc = store_load_endpoints(d->store, restore_one, d);
+	registry_restore_done(&d->reg);
 	if (rc < 0) {
 		LOG(ERR, "cannot restore endpoints from the store: %s", strerror(-rc));
 		return rc;
@@ -180,8 +174,9 @@ static bool checkpoint_slice(struct gn_daemon *d)
 	enum { BATCH = 4096 };
 	struct store_stats st;
 	store_get_stats(d->store, &st);
-	if (st.queue_len > PERSIST_CHECKPOINT_BACKLOG)
-		return false;   /* the store is behind: registrations first */
+	if (st.queue_len > PERSIST_CHECKPOINT_BACKLOG || store_degraded(d->store, NULL, 0))
+		return false;   /* the store is behind or failing: registrations first,
+				 * and an outage does not fill the queue with checkpoints */
 	struct store_contact *c = malloc(BATCH * sizeof(*c));
 	if (!c)
 		return false;

@@ -42,6 +42,7 @@ int registry_init(struct registry *r, struct slot_table *table)
 {
 	memset(r, 0, sizeof(*r));
 	r->table = table;
+	r->random_used = sizeof(r->random_pool);   /* empty: filled at first use */
 	randombytes_buf(r->guid_hash_key, sizeof(r->guid_hash_key));
 	if (slot_index_init(&r->by_id, 1024) < 0 || slot_index_init(&r->by_guid, 1024) < 0)
 		return -ENOMEM;
@@ -50,6 +51,7 @@ int registry_init(struct registry *r, struct slot_table *table)
 
 void registry_destroy(struct registry *r)
 {
+	sodium_memzero(r->random_pool, sizeof(r->random_pool));
 	for (uint32_t i = 0; i < r->nslots; i++)
 		free(registry_at(r, i)->details);
 	for (uint32_t c = 0; c < r->nchunks; c++)
@@ -80,11 +82,24 @@ struct endpoint *registry_by_guid(struct registry *r, const char *guid)
 	return registry_by_slot(r, s);
 }
 
+/* Ids and keys come from the kernel's CSPRNG, a few KiB at a time: one
+ * getrandom per ~170 endpoints instead of two each. */
+static void random_bytes(struct registry *r, void *out, size_t n)
+{
+	if (r->random_used + n > sizeof(r->random_pool)) {
+		randombytes_buf(r->random_pool, sizeof(r->random_pool));
+		r->random_used = 0;
+	}
+	memcpy(out, r->random_pool + r->random_used, n);
+	sodium_memzero(r->random_pool + r->random_used, n);   /* handed out once */
+	r->random_used += n;
+}
+
 static uint64_t fresh_id(struct registry *r)
 {
 	uint64_t id;
 	do
-		randombytes_buf(&id, sizeof(id));
+		random_bytes(r, &id, sizeof(id));
 	while (id == 0 || registry_by_id(r, id));
 	return id;
 }
@@ -278,25 +293,31 @@ int registry_add(struct registry *r, const char *guid, uint32_t now, struct endp
 int registry_add_restored(struct registry *r, const char *guid, uint64_t id,
 			  const uint8_t key[HB_KEY_LEN], uint32_t slot, struct endpoint **out)
 {
-	if (id == 0 || registry_by_id(r, id) || registry_by_guid(r, guid))
-		return -EEXIST;
-	if (slot < r->nslots || slot == UINT32_MAX)
+	if (r->restore_done || slot == UINT32_MAX)
 		return -EINVAL;
+	if (id == 0 || registry_by_id(r, id) || registry_by_guid(r, guid) ||
+	    (slot < r->nslots && registry_at(r, slot)->id))
+		return -EEXIST;
 	int rc = slot_table_reserve(r->table, slot);
 	if (rc == 0)
 		rc = ensure_cap(r, slot + 1);
 	if (rc < 0)
 		return rc;
-	for (; r->nslots < slot; r->nslots++) {   /* removed before the restart */
+	for (; r->nslots <= slot; r->nslots++)   /* holes until someone fills them */
 		registry_at(r, r->nslots)->slot = r->nslots;
-		push_free(r, r->nslots);
-	}
 	rc = fill_slot(r, slot, guid, id, 0, out);
 	if (rc < 0)
 		return rc;
-	r->nslots++;
 	slot_table_assign(r->table, slot, id, key);
 	return 0;
+}
+
+void registry_restore_done(struct registry *r)
+{
+	for (uint32_t s = 0; s < r->nslots; s++)
+		if (!registry_at(r, s)->id)
+			push_free(r, s);
+	r->restore_done = true;
 }
 
 int registry_add_imported(struct registry *r, const char *guid, uint64_t id,
@@ -311,7 +332,7 @@ int registry_add_imported(struct registry *r, const char *guid, uint64_t id,
 		/* A kept id in a slot of our choosing: as registry_add does it. */
 		uint8_t fresh[HB_KEY_LEN];
 		if (!key) {
-			randombytes_buf(fresh, sizeof(fresh));
+			random_bytes(r, fresh, sizeof(fresh));
 			key = fresh;
 		}
 		if (r->nfree) {
@@ -363,7 +384,7 @@ void registry_restore_state(struct registry *r, struct endpoint *ep, bool unreac
 void registry_rekey(struct registry *r, struct endpoint *ep)
 {
 	uint8_t key[HB_KEY_LEN];
-	randombytes_buf(key, sizeof(key));
+	random_bytes(r, key, sizeof(key));
 	slot_table_assign(r->table, ep->slot, ep->id, key);
 	sodium_memzero(key, sizeof(key));
 }

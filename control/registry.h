@@ -134,6 +134,9 @@ struct registry {
 	uint32_t free_head, free_tail, nfree;     /* reusable, oldest first */
 	uint64_t removed[EP_REMOVAL_COUNT];   /* since start, by cause */
 	uint64_t details_bytes;  /* allocated for all ep_details */
+	bool restore_done;       /* registry_add_restored no longer allowed */
+	uint8_t random_pool[4096];   /* for ids and keys (registry.c) */
+	uint32_t random_used;
 	uint32_t by_status[EP_STATUS_COUNT];
 	uint32_t (*by_range)[2]; /* [range][up]: unreachable endpoints per range */
 	uint32_t nranges;
@@ -163,13 +166,15 @@ struct endpoint *registry_by_slot(struct registry *r, uint32_t slot);
  * It starts offline with no contact; the caller applies R4. */
 int registry_add(struct registry *r, const char *guid, uint32_t now, struct endpoint **out);
 
-/* An endpoint as the store kept it: same id, slot and key. Restored in
- * increasing slot order; the slots skipped since the previous one were
- * removed before the restart and become free (the workers have not started,
- * so they need no grace period). -EEXIST for a known id or guid, -EINVAL
- * for a slot not above the last one. */
+/* An endpoint as the store kept it: same id, slot and key, in any order
+ * (the store reads its table sequentially). -EEXIST for a known id, guid
+ * or slot; -EINVAL once registry_restore_done has run. */
 int registry_add_restored(struct registry *r, const char *guid, uint64_t id,
 			  const uint8_t key[HB_KEY_LEN], uint32_t slot, struct endpoint **out);
+/* After the last restored endpoint: the slots nobody holds were removed
+ * before the restart and become free, in slot order (the workers have not
+ * started, so they need no grace period). */
+void registry_restore_done(struct registry *r);
 
 /* An endpoint from a bulk import (another server's, or a glournet export):
  * `id` 0 gets a fresh id, `key` NULL a fresh key; `slot` is kept when it

@@ -9,6 +9,9 @@
  * bound (refusals) is the only back-pressure, store_degraded() the alarm.
  */
 #include <errno.h>
+#include <sys/syscall.h>
+#include <sys/resource.h>
+#include <sched.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -179,6 +182,12 @@ static void *writer_main(void *arg)
 {
 	struct store *s = arg;
 	struct op *pending = NULL;   /* taken from the queue, not yet committed, in order */
+	/* A throughput thread: where it shares a CPU with the control thread
+	 * (2 cores: one for the worker), the control thread's requests must
+	 * preempt it, not wait out its time slice. */
+	struct sched_param none = {0};
+	pthread_setschedparam(pthread_self(), SCHED_BATCH, &none);
+	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 5);
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
 		if (!pending) {

@@ -409,6 +409,47 @@ static void test_reuse_after_reclaim(void **state)
 	check_counts();
 }
 
+/* A restart restores endpoints in whatever order the store reads them;
+ * slots nobody holds become free, in slot order, once restoring is done. */
+static void test_restore_any_order(void **state)
+{
+	(void)state;
+	static const uint32_t slots[] = {5, 1, 3, 70000};   /* 70000: a second chunk */
+	uint8_t key[HB_KEY_LEN];
+	struct endpoint *ep;
+	char g[16];
+	for (int i = 0; i < 4; i++) {
+		memset(key, i + 1, sizeof(key));
+		snprintf(g, sizeof(g), "r%u", slots[i]);
+		assert_int_equal(registry_add_restored(&reg, g, 100 + slots[i], key, slots[i], &ep), 0);
+		assert_int_equal(ep->slot, slots[i]);
+	}
+	memset(key, 9, sizeof(key));
+	assert_int_equal(registry_add_restored(&reg, "x", 999, key, 3, &ep), -EEXIST);    /* slot */
+	assert_int_equal(registry_add_restored(&reg, "r5", 998, key, 7, &ep), -EEXIST);   /* guid */
+	assert_int_equal(registry_add_restored(&reg, "y", 101, key, 8, &ep), -EEXIST);    /* id */
+	assert_int_equal(reg.count, 4);
+	assert_int_equal(reg.nslots, 70001);
+	registry_restore_done(&reg);
+	assert_int_equal(reg.nfree, 70001 - 4);
+	assert_int_equal(registry_add_restored(&reg, "z", 997, key, 80000, &ep), -EINVAL);
+	for (int i = 0; i < 4; i++) {
+		memset(key, i + 1, sizeof(key));
+		ep = registry_by_id(&reg, 100 + slots[i]);
+		assert_non_null(ep);
+		assert_int_equal(ep->slot, slots[i]);
+		assert_memory_equal(registry_key(&reg, ep), key, HB_KEY_LEN);
+		assert_int_equal(heartbeat(0, slots[i], ep->id, key, NOW), HB_ACCEPTED);
+	}
+	/* The holes, lowest first: 0, 2, 4, 6, ... */
+	static const uint32_t want[] = {0, 2, 4, 6, 7};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		snprintf(g, sizeof(g), "n%zu", i);
+		assert_int_equal(add(g, NOW)->slot, want[i]);
+	}
+	check_counts();
+}
+
 /* Free slots are handed out oldest first, before the table grows. */
 static void test_reuse_order(void **state)
 {
@@ -575,6 +616,7 @@ int main(void)
 		REG(test_remove_basics),
 		REG(test_reuse_after_reclaim),
 		REG(test_reuse_order),
+		REG(test_restore_any_order),
 		REG(test_reuse_with_live_worker),
 		REG(test_free_slots_skipped),
 	};

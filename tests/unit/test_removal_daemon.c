@@ -405,15 +405,10 @@ static void test_restore_with_gaps(void **state)
 		assert_int_equal(ep->slot, want[i]);
 		assert_int_equal(slot_table_last_seen(&dmn2.table, ep->slot), 0);
 	}
-	/* Restored slots must come in order, once each. */
+	/* Restoring is over once the workers may start. */
 	struct endpoint *ep;
 	uint8_t key[HB_KEY_LEN] = {1};
-	assert_int_equal(registry_add_restored(r, "late", 77, key, 2, &ep), -EINVAL);
-	assert_int_equal(registry_add_restored(r, "e0", 78, key, 9, &ep), -EEXIST);
-	assert_int_equal(registry_add_restored(r, "x", was[0].id, key, 9, &ep), -EEXIST);
-	assert_int_equal(registry_add_restored(r, "y", 79, key, 9, &ep), 0);
-	assert_int_equal(r->nslots, 10);
-	assert_int_equal(r->nfree, 3);   /* 6, 7, 8 */
+	assert_int_equal(registry_add_restored(r, "late", 77, key, 9, &ep), -EINVAL);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)

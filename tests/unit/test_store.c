@@ -173,10 +173,19 @@ static int collect(void *ctx, const struct store_endpoint *e)
 	return 0;
 }
 
+static int by_slot(const void *a, const void *b)
+{
+	uint32_t x = ((const struct store_endpoint *)a)->slot, y = ((const struct store_endpoint *)b)->slot;
+	return (x > y) - (x < y);
+}
+
+/* Every endpoint, sorted by slot (the store gives them in its own order). */
 static struct loaded load_all(struct store *st)
 {
 	struct loaded l = {0};
 	assert_int_equal(store_load_endpoints(st, collect, &l), 0);
+	if (l.n)
+		qsort(l.eps, l.n, sizeof(*l.eps), by_slot);
 	return l;
 }
 
