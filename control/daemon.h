@@ -51,6 +51,8 @@ struct gn_daemon {
 	uint32_t started;
 	uint32_t last_sweep;
 	uint32_t last_expire;           /* last expiry pass (expire.c) */
+	uint32_t expire_cursor;         /* next slot of the pass; UINT32_MAX: none under way */
+	uint32_t expire_pass_removed;
 	struct bulk_job *bulk_import, *bulk_export;   /* bulk_job.c */
 	volatile bool stop_workers;
 	volatile bool quit;

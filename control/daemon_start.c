@@ -217,6 +217,7 @@ int start_control(struct gn_daemon *d, sigset_t *sigs, struct loop_watch *sigw)
 	d->sweep.started = d->started;
 	d->last_checkpoint = d->started;
 	d->checkpoint_cursor = UINT32_MAX;
+	d->expire_cursor = UINT32_MAX;
 	d->http.api = (struct api_ctx){.reg = &d->reg, .opt = &d->opt,
 				       .counters = &d->http_counters, .policy = &d->policy,
 				       .persist = persist_for_api, .persist_ctx = d};

@@ -35,10 +35,21 @@ typedef int expire_remove_fn(void *ctx, struct endpoint *ep, uint32_t now);
  * removed. Stops at the first failure: the next pass retries the rest. */
 uint32_t expire_run(struct registry *r, uint32_t after_days, uint32_t started, uint32_t now,
 		    expire_remove_fn *fn, void *ctx);
+/* The same over slots [*cursor, end), advancing *cursor past what it saw
+ * (it stays on an endpoint whose removal failed). */
+uint32_t expire_run_range(struct registry *r, uint32_t after_days, uint32_t started, uint32_t now,
+			  uint32_t *cursor, uint32_t end, expire_remove_fn *fn, void *ctx);
 
 /* The daemon's pass: the policy's limit, held while the mass-offline guard
  * is raised (the collector suspects itself, R10), removal through the
  * store (persist_remove), one log line. Returns how many expired. */
 uint32_t expire_tick(struct gn_daemon *d, uint32_t now);
+
+/* The same pass cut into slices of EXPIRE_SLICE_SLOTS slots, one a loop
+ * turn, started every EXPIRE_PASS_INTERVAL (main.c): 10 M endpoints are
+ * walked in ~150 turns instead of one long stall. True while a pass is
+ * under way. */
+#define EXPIRE_SLICE_SLOTS (64 * 1024)
+bool expire_slice(struct gn_daemon *d, uint32_t now);
 
 #endif

@@ -68,10 +68,7 @@ static void run(struct gn_daemon *d)
 		sweep_slice(&d->sweep, &d->reg, d->policy, now, SWEEP_SLICE_NS, &res);
 		bool more = registry_index_step(&d->reg, INDEX_STEP_CELLS) || sweep_busy(&d->sweep);
 		more |= bulk_tick(d, now, BULK_SLICE_NS);
-		if (now - d->last_expire >= EXPIRE_PASS_INTERVAL) {
-			expire_tick(d, now);
-			d->last_expire = now;
-		}
+		more |= expire_slice(d, now);
 		/* Removed slots become reusable: one grace period per turn at most. */
 		registry_reclaim(&d->reg);
 		feed_flush(d->feed);

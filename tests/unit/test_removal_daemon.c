@@ -182,6 +182,33 @@ static void test_expiry_edges(void **state)
 	assert_int_equal(dmn.reg.count, 1);
 }
 
+/* The daemon's pass runs in slices of EXPIRE_SLICE_SLOTS, one a loop
+ * turn, and removes the same endpoints a whole pass would. */
+static void test_expiry_in_slices(void **state)
+{
+	(void)state;
+	const uint32_t T = NOW, N = EXPIRE_SLICE_SLOTS + 5000;
+	char g[32];
+	for (uint32_t i = 0; i < N; i++) {
+		struct endpoint *ep;
+		snprintf(g, sizeof(g), "s%u", i);
+		assert_int_equal(registry_add(&dmn.reg, g, i % 20000 ? T : T - 10 * DAY, &ep), 0);
+	}
+	dmn.policy->expire_after_days = 2;
+	dmn.expire_cursor = UINT32_MAX;
+	dmn.last_expire = T - EXPIRE_PASS_INTERVAL;
+	assert_true(expire_slice(&dmn, T));          /* the first slice: more to come */
+	assert_int_equal(dmn.reg.removed[EP_REMOVED_EXPIRED], 4);   /* 0, 20000, 40000, 60000 */
+	assert_int_equal(dmn.expire_cursor, EXPIRE_SLICE_SLOTS);
+	assert_false(expire_slice(&dmn, T));         /* the rest, and the pass ends */
+	assert_int_equal(dmn.reg.removed[EP_REMOVED_EXPIRED], 4);
+	assert_int_equal(dmn.expire_cursor, UINT32_MAX);
+	assert_int_equal(dmn.reg.count, N - 4);
+	assert_null(registry_by_guid(&dmn.reg, "s60000"));
+	assert_false(expire_slice(&dmn, T + 1));     /* the next pass waits its interval */
+	assert_int_equal(dmn.expire_cursor, UINT32_MAX);
+}
+
 /* Silence counts from the collector's start at the earliest. */
 static void test_expiry_after_restart(void **state)
 {
@@ -416,6 +443,7 @@ static void test_restore_with_gaps(void **state)
 const struct CMUnitTest removal_daemon_tests[] = {
 	T(test_expiry_edges),
 	T(test_expiry_after_restart),
+	T(test_expiry_in_slices),
 	T(test_expiry_setting),
 	T(test_ctl_remove),
 	T(test_restore_with_gaps),
