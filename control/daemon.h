@@ -39,6 +39,7 @@ struct gn_daemon {
 	uint32_t last_checkpoint;       /* start of the last checkpoint pass */
 	uint32_t checkpoint_cursor;     /* next slot of the pass; UINT32_MAX: none under way */
 	uint64_t checkpoint_rows;       /* contacts written by checkpoints since start */
+	uint32_t restore_skipped;       /* duplicate rows found at the last restore */
 	struct hb_event_ring *rings[GN_MAX_WORKERS];  /* SHUTDOWNs from the workers */
 	struct http_counters http_counters;
 	struct http_server http;

@@ -44,7 +44,7 @@ struct op {
 	uint8_t kind;
 	union {
 		struct store_row ep;
-		uint64_t id;     /* OP_DELETE */
+		struct { uint64_t id; uint32_t slot; } del;   /* OP_DELETE */
 		size_t n;        /* OP_CONTACTS */
 		struct store_trans tr;
 	} u;
@@ -107,7 +107,7 @@ static int apply_op(struct store_db *db, const struct op *op)
 	case OP_PUT:
 		return store_db_put(db, &op->u.ep);
 	case OP_DELETE:
-		return store_db_delete(db, op->u.id);
+		return store_db_delete(db, op->u.del.id, op->u.del.slot);
 	case OP_CONTACTS:
 		return store_db_contacts(db, (const struct store_contact *)(op + 1), op->u.n);
 	case OP_TRANSITION:
@@ -393,12 +393,13 @@ uint64_t store_put_endpoint(struct store *s, const struct store_endpoint *e)
 	return enqueue(s, op);
 }
 
-uint64_t store_delete_endpoint(struct store *s, uint64_t id)
+uint64_t store_delete_endpoint(struct store *s, uint64_t id, uint32_t slot)
 {
 	struct op *op = op_new(OP_DELETE, 0, 1);
 	if (!op)
 		return 0;
-	op->u.id = id;
+	op->u.del.id = id;
+	op->u.del.slot = slot;
 	return enqueue(s, op);
 }
 

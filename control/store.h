@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 /* Schema this code reads and writes; a store with another version is refused. */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2   /* 1 (keyed by id) is migrated on open */
 
 /* Bounds of the write queue (ops accepted but not yet committed). An op is
  * always accepted into an empty queue, however large its copy. */
@@ -42,6 +42,7 @@ struct store_endpoint {
 
 struct store_contact {
 	uint64_t id;
+	uint32_t slot;              /* the row is the slot's while it holds `id` */
 	uint32_t last_heartbeat;
 	uint32_t last_ctl_contact;
 	uint8_t status, reason;
@@ -63,12 +64,14 @@ int store_load_endpoints(struct store *s, int (*fn)(void *ctx, const struct stor
 
 /* Queued writes; return a ticket, or 0 when the queue is full (refused). Tickets increase
  * by one per accepted op; ops are applied in ticket order. */
-/* Insert or replace by id; last_heartbeat only moves forward (a put that leaves it 0 keeps
- * the checkpointed time). */
+/* Insert or replace the slot's row; last_heartbeat only moves forward for the same id (a put
+ * that leaves it 0 keeps the checkpointed time). */
 uint64_t store_put_endpoint(struct store *s, const struct store_endpoint *e);
-uint64_t store_delete_endpoint(struct store *s, uint64_t id);
+/* Deletes the slot's row if it still holds `id`. */
+uint64_t store_delete_endpoint(struct store *s, uint64_t id, uint32_t slot);
 /* Checkpoint of last contact + status for many endpoints, one op (one transaction). Updates
- * only endpoints still present: a deleted endpoint is not recreated. `c` is copied. */
+ * only endpoints still present (slot and id): a deleted endpoint is not recreated. `c` is
+ * copied. */
 uint64_t store_put_contacts(struct store *s, const struct store_contact *c, size_t n);
 uint64_t store_put_transition(struct store *s, uint64_t seq, uint64_t id, uint32_t time,
 			      uint8_t old_status, uint8_t new_status, uint8_t reason);

@@ -44,8 +44,8 @@ int store_db_load(struct store_db *db, int (*fn)(void *ctx, const struct store_e
  * store_db_error() set; after a failure the caller rolls back, which
  * discards the whole transaction and keeps the error text. */
 int store_db_begin(struct store_db *db);
-int store_db_put(struct store_db *db, const struct store_row *r);          /* upsert by id */
-int store_db_delete(struct store_db *db, uint64_t id);
+int store_db_put(struct store_db *db, const struct store_row *r);          /* upsert by slot */
+int store_db_delete(struct store_db *db, uint64_t id, uint32_t slot);
 int store_db_contacts(struct store_db *db, const struct store_contact *c, size_t n);
 int store_db_transition(struct store_db *db, const struct store_trans *t);
 int store_db_commit(struct store_db *db);

@@ -438,12 +438,44 @@ static void test_restore_with_gaps(void **state)
 	assert_int_equal(registry_add_restored(r, "late", 77, key, 9, &ep), -EINVAL);
 }
 
+/* A store row whose guid or id an earlier slot holds (the table is keyed by
+ * slot, nothing else is unique there) is skipped at restore, not fatal. */
+static void test_restore_skips_duplicates(void **state)
+{
+	(void)state;
+	struct store_endpoint e = {.id = 11, .slot = 0};
+	strcpy(e.guid, "dup");
+	store_put_endpoint(dmn.store, &e);
+	e.id = 12;
+	e.slot = 1;                 /* same guid, another slot */
+	store_put_endpoint(dmn.store, &e);
+	e.id = 11;
+	e.slot = 2;                 /* same id as slot 0 */
+	strcpy(e.guid, "other");
+	store_put_endpoint(dmn.store, &e);
+	e.id = 13;
+	e.slot = 3;
+	strcpy(e.guid, "fine");
+	store_put_endpoint(dmn.store, &e);
+	store_close(dmn.store, 5000);
+	dmn.store = NULL;
+
+	assert_int_equal(daemon_init(&dmn2, NULL), 0);
+	assert_int_equal(persist_restore(&dmn2), 0);
+	assert_int_equal(dmn2.restore_skipped, 2);
+	assert_int_equal(dmn2.reg.count, 2);
+	assert_int_equal(registry_by_guid(&dmn2.reg, "dup")->slot, 0);
+	assert_int_equal(registry_by_guid(&dmn2.reg, "fine")->slot, 3);
+	assert_int_equal(dmn2.reg.nfree, 2);   /* slots 1 and 2 */
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 const struct CMUnitTest removal_daemon_tests[] = {
 	T(test_expiry_edges),
 	T(test_expiry_after_restart),
 	T(test_expiry_in_slices),
+	T(test_restore_skips_duplicates),
 	T(test_expiry_setting),
 	T(test_ctl_remove),
 	T(test_restore_with_gaps),

@@ -298,22 +298,24 @@ static void test_replace_and_delete(void **state)
 	store_put_endpoint(st, &a);
 	store_put_endpoint(st, &b);
 	store_put_endpoint(st, &c);
-	/* a again: new slot, guid, key, text and times, same id */
-	struct store_endpoint a2 = make_ep(TOP | 1, 40);
+	/* a again (a re-registration): new guid, key, texts and times, same slot */
+	struct store_endpoint a2 = make_ep(TOP | 1, 10);
 	strcpy(a2.guid, "renamed");
 	strcpy(a2.hostname, "");
 	a2.status = 0;
 	store_put_endpoint(st, &a2);
-	store_delete_endpoint(st, b.id);
-	uint64_t t = store_delete_endpoint(st, 999);   /* unknown id: nothing to do, no error */
+	store_delete_endpoint(st, b.id, b.slot);
+	store_delete_endpoint(st, c.id + 1, c.slot);   /* the slot holds another id: kept */
+	uint64_t t = store_delete_endpoint(st, 999, 999);   /* unknown: nothing to do, no error */
 	wait_committed(st, t, 5000);
 	struct loaded l = reload(&st, sc->db);
 	assert_int_equal(l.n, 2);
-	assert_ep_equal(&l.eps[0], &c);
-	assert_ep_equal(&l.eps[1], &a2);
+	assert_ep_equal(&l.eps[0], &a2);
+	assert_ep_equal(&l.eps[1], &c);
 	free(l.eps);
 
-	/* the slot and guid a gave up are free for another id */
+	/* a slot given to a new owner (reuse after removal): the row is the new one's */
+	store_delete_endpoint(st, a.id, a.slot);
 	struct store_endpoint d = make_ep(4, 10);
 	strcpy(d.guid, a.guid);
 	t = store_put_endpoint(st, &d);
@@ -321,33 +323,82 @@ static void test_replace_and_delete(void **state)
 	char why[256];
 	assert_false(store_degraded(st, why, sizeof(why)));
 	l = reload(&st, sc->db);
-	assert_int_equal(l.n, 3);
+	assert_int_equal(l.n, 2);
 	assert_ep_equal(&l.eps[0], &d);
 	free(l.eps);
 	store_close(st, 5000);
 }
 
-/* A put whose slot or guid another id still holds (a caller's bug) must
- * not wedge the queue: the newest put wins and later ops go through. */
+/* A put for a slot whose row another id still holds (its delete was lost:
+ * a caller's bug) replaces it, and later ops go through: the registry,
+ * which gave the slot out, is the truth. */
 static void test_clash_does_not_wedge(void **state)
 {
 	struct scratch *sc = *state;
 	struct store *st = open_ok(sc->db);
-	struct store_endpoint a = make_ep(1, 5), b = make_ep(2, 5), c = make_ep(3, 6);
-	strcpy(c.guid, b.guid);
+	struct store_endpoint a = make_ep(1, 5), b = make_ep(2, 5);
+	a.last_heartbeat = T0 + 999;
 	store_put_endpoint(st, &a);
-	store_put_endpoint(st, &b);   /* slot 5 clashes with a */
-	store_put_endpoint(st, &c);   /* guid clashes with b */
+	store_put_endpoint(st, &b);   /* slot 5 held by a */
 	struct store_endpoint d = make_ep(4, 7);
 	uint64_t t = store_put_endpoint(st, &d);
 	wait_committed(st, t, 5000);
 	assert_false(store_degraded(st, NULL, 0));
 	struct loaded l = reload(&st, sc->db);
 	assert_int_equal(l.n, 2);
-	assert_ep_equal(&l.eps[0], &c);
+	assert_ep_equal(&l.eps[0], &b);   /* b's own last_heartbeat, not a's high-water mark */
 	assert_ep_equal(&l.eps[1], &d);
 	free(l.eps);
 	store_close(st, 5000);
+}
+
+/* A store of schema version 1 (keyed by id) is migrated on open, every
+ * row kept. */
+static void test_migrate_v1(void **state)
+{
+	struct scratch *sc = *state;
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(sc->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+		"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
+		"INSERT INTO meta VALUES ('schema_version', '1');"
+		"CREATE TABLE endpoints (id INTEGER PRIMARY KEY, slot INTEGER UNIQUE NOT NULL, "
+		"guid TEXT UNIQUE NOT NULL, key BLOB NOT NULL, hostname TEXT, ips TEXT, "
+		"notify_port INTEGER, registered INTEGER, last_register INTEGER, "
+		"last_ctl_contact INTEGER, last_heartbeat INTEGER, last_poll INTEGER, down_at INTEGER, "
+		"status INTEGER, reason INTEGER, ctl_reason INTEGER, status_since INTEGER);"
+		"CREATE TABLE transitions (seq INTEGER, id INTEGER, time INTEGER, old_status INTEGER, "
+		"new_status INTEGER, reason INTEGER);"
+		"INSERT INTO endpoints VALUES (-5, 3, 'g3', x'00112233445566778899aabbccddeeff', 'h', "
+		"'10.0.0.1', 21112, 100, 101, 102, 103, 104, 0, 1, 2, 3, 105);"
+		"INSERT INTO endpoints VALUES (7, 1, 'g1', x'ffeeddccbbaa99887766554433221100', '', "
+		"'', 0, 200, 201, 0, 0, 0, 0, 1, 0, 0, 205);", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	struct store *st = open_ok(sc->db);
+	struct loaded l = load_all(st);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.eps[0].slot, 1);
+	assert_string_equal(l.eps[0].guid, "g1");
+	assert_true(l.eps[0].id == 7);
+	assert_int_equal(l.eps[1].slot, 3);
+	assert_true(l.eps[1].id == (uint64_t)-5);
+	assert_string_equal(l.eps[1].ips, "10.0.0.1");
+	assert_int_equal(l.eps[1].last_heartbeat, 103);
+	assert_int_equal(l.eps[1].status_since, 105);
+	free(l.eps);
+	/* and it is a version 2 store now: writes by slot work */
+	struct store_endpoint e = make_ep(9, 2);
+	uint64_t t = store_put_endpoint(st, &e);
+	wait_committed(st, t, 5000);
+	store_close(st, 5000);
+	assert_int_equal(sqlite3_open(sc->db, &db), SQLITE_OK);
+	sqlite3_stmt *q;
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'",
+					    -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(q, 0), "2");
+	sqlite3_finalize(q);
+	sqlite3_close(db);
 }
 
 static void test_contacts(void **state)
@@ -357,12 +408,12 @@ static void test_contacts(void **state)
 	struct store_endpoint a = make_ep(TOP | 1, 1), b = make_ep(2, 2);
 	store_put_endpoint(st, &a);
 	store_put_endpoint(st, &b);
-	store_delete_endpoint(st, b.id);
+	store_delete_endpoint(st, b.id, b.slot);
 	struct store_contact c[3] = {
-		{.id = a.id, .last_heartbeat = T0 + 100, .last_ctl_contact = T0 + 101, .status = 1,
+		{.id = a.id, .slot = a.slot, .last_heartbeat = T0 + 100, .last_ctl_contact = T0 + 101, .status = 1,
 		 .reason = 4, .status_since = T0 + 102, .down_at = 0},
-		{.id = b.id, .last_heartbeat = T0 + 200, .status = 1},   /* deleted */
-		{.id = 77, .last_heartbeat = T0 + 300, .status = 1},     /* never existed */
+		{.id = b.id, .slot = b.slot, .last_heartbeat = T0 + 200, .status = 1},   /* deleted */
+		{.id = 77, .slot = a.slot, .last_heartbeat = T0 + 300, .status = 1},     /* not its slot */
 	};
 	uint64_t t = store_put_contacts(st, c, 3);
 	memset(c, 0xee, sizeof(c));   /* the store copied them */
@@ -398,7 +449,7 @@ static void test_contacts(void **state)
 	free(l.eps);
 
 	/* contacts set it as given: the checkpoint is the sweep's word */
-	struct store_contact back = {.id = a.id, .last_heartbeat = T0 + 50, .status = 1};
+	struct store_contact back = {.id = a.id, .slot = a.slot, .last_heartbeat = T0 + 50, .status = 1};
 	t = store_put_contacts(st, &back, 1);
 	wait_committed(st, t, 5000);
 	l = reload(&st, sc->db);
@@ -411,14 +462,15 @@ static void test_order_preserved(void **state)
 {
 	struct scratch *sc = *state;
 	struct store *st = open_ok(sc->db);
-	struct store_endpoint x = make_ep(5, 5), x2 = make_ep(5, 6), y = make_ep(6, 7);
+	struct store_endpoint x = make_ep(5, 5), x2 = make_ep(5, 5), y = make_ep(6, 7);
+	strcpy(x2.hostname, "second");
 	store_put_endpoint(st, &x);
-	store_delete_endpoint(st, x.id);
+	store_delete_endpoint(st, x.id, x.slot);
 	store_put_endpoint(st, &x2);   /* put, delete, put: present, as last put */
 	store_put_endpoint(st, &y);
-	store_delete_endpoint(st, y.id);
+	store_delete_endpoint(st, y.id, y.slot);
 	store_put_endpoint(st, &y);
-	uint64_t t = store_delete_endpoint(st, y.id);   /* ..., delete: absent */
+	uint64_t t = store_delete_endpoint(st, y.id, y.slot);   /* ..., delete: absent */
 	wait_committed(st, t, 5000);
 	struct loaded l = reload(&st, sc->db);
 	assert_int_equal(l.n, 1);
@@ -692,7 +744,7 @@ static void test_refused(void **state)
 	store_close(open_ok(sc->db), 5000);
 	sql(sc->db, "UPDATE meta SET value = '99' WHERE key = 'schema_version'");
 	expect_refused(sc->db, "schema version 99");
-	sql(sc->db, "UPDATE meta SET value = '1' WHERE key = 'schema_version'");
+	sql(sc->db, "UPDATE meta SET value = '2' WHERE key = 'schema_version'");
 	store_close(open_ok(sc->db), 5000);   /* the right version opens again */
 
 	char other[160];
@@ -723,6 +775,7 @@ int main(void)
 		SCRATCH(test_roundtrip_every_field),
 		SCRATCH(test_replace_and_delete),
 		SCRATCH(test_clash_does_not_wedge),
+		SCRATCH(test_migrate_v1),
 		SCRATCH(test_contacts),
 		SCRATCH(test_order_preserved),
 		SCRATCH(test_transitions_stored),
