@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "control/ctl_commands.h"
+#include "control/ctl_store.h"
 #include "glournet/coarse_clock.h"
 #include "glournet/gn_mem.h"
 
@@ -41,7 +42,7 @@ json_t *cmd_show_status(struct gn_daemon *d, int argc, const char **argv, char *
 	const struct registry *r = &d->reg;
 	uint32_t now = gn_coarse_now();
 	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:I, s:I, s:I, s:o, s:o, "
-			 "s:I, s:I, s:{s:I, s:I, s:I}}",
+			 "s:I, s:I, s:{s:I, s:I, s:I}, s:o}",
 		"clients", (json_int_t)r->count,
 		"online", (json_int_t)r->by_status[EP_ONLINE],
 		"offline", (json_int_t)r->by_status[EP_OFFLINE],
@@ -59,7 +60,8 @@ json_t *cmd_show_status(struct gn_daemon *d, int argc, const char **argv, char *
 		"removed", (json_int_t)r->removed[EP_REMOVED_OPERATOR],
 		"expired", (json_int_t)r->removed[EP_REMOVED_EXPIRED],
 		"slots", "total", (json_int_t)r->nslots, "free", (json_int_t)r->nfree,
-		"quarantined", (json_int_t)r->nquarantine);
+		"quarantined", (json_int_t)r->nquarantine,
+		"store", ctl_store_json(d, false));
 }
 
 struct endpoint *ctl_find_client(struct gn_daemon *d, const char *key)
@@ -173,9 +175,10 @@ json_t *cmd_show_stats(struct gn_daemon *d, int argc, const char **argv, char *e
 	json_t *port = json_pack("{s:I, s:I, s:I, s:I, s:I}", "port_id", (json_int_t)d->port_id,
 		"ipackets", (json_int_t)ps->ipackets, "imissed", (json_int_t)ps->imissed,
 		"ierrors", (json_int_t)ps->ierrors, "rx_nombuf", (json_int_t)ps->rx_nombuf);
-	json_t *o = json_pack("{s:o, s:{s:I, s:I, s:o}, s:o, s:o, s:o}", "workers", workers,
+	json_t *o = json_pack("{s:o, s:{s:I, s:I, s:o}, s:o, s:o, s:o, s:o}", "workers", workers,
 		"total", "rx", (json_int_t)total_rx, "accepted", (json_int_t)total[HB_ACCEPTED],
-		"dropped", verdicts_json(total), "port", port, "http", http, "control", ctl);
+		"dropped", verdicts_json(total), "port", port, "http", http, "control", ctl,
+		"store", ctl_store_json(d, true));
 	json_object_set_new(o, "registry", registry_json(d));
 	json_object_set_new(o, "sweep", sweep_json(d));
 	return o;
