@@ -128,8 +128,13 @@ static int load_policy(struct gn_daemon *d)
 	rc = registry_reset_ranges(&d->reg, (uint32_t)range_set_count(d->policy->ranges));
 	if (rc < 0)
 		return rc;
-	if (d->opt.n_sets == 0)
-		return policy_save(d->policy_path, d->policy, err, sizeof(err)) < 0 ? -EIO : 0;
+	if (d->opt.n_sets == 0) {
+		if (policy_save(d->policy_path, d->policy, err, sizeof(err)) == 0)
+			return 0;
+		LOG(ERR, "cannot write the policy (is the state directory %s writable?): %s",
+		    d->opt.state_dir, err);
+		return -EIO;
+	}
 	struct policy *draft = policy_clone(d->policy);
 	if (!draft)
 		return -ENOMEM;
