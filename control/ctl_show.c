@@ -139,8 +139,9 @@ static json_t *registry_json(const struct gn_daemon *d)
 static json_t *sweep_json(const struct gn_daemon *d)
 {
 	const struct sweep_stats *s = &d->sweep.stats;
-	return json_pack("{s:I, s:I, s:f, s:f, s:f, s:b}", "passes", (json_int_t)s->passes,
+	return json_pack("{s:I, s:I, s:f, s:f, s:f, s:f, s:b}", "passes", (json_int_t)s->passes,
 		"slices", (json_int_t)s->slices, "max_slice_ms", (double)s->max_slice_ns / 1e6,
+		"max_slice_cpu_ms", (double)s->max_slice_cpu_ns / 1e6,
 		"last_pass_ms", (double)s->last_pass_ns / 1e6,
 		"last_pass_wall_ms", (double)s->last_pass_wall_ns / 1e6,
 		"in_progress", sweep_busy(&d->sweep));

@@ -80,12 +80,14 @@ static bool guard_holds(struct sweep_state *s, struct registry *r, const struct 
 	return true;
 }
 
-static uint64_t mono_ns(void)
+static uint64_t clock_ns(clockid_t id)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
+
+static uint64_t mono_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
 
 /* Last contact and why, as of the workers' timestamps now. */
 static uint32_t last_contact(struct registry *r, struct endpoint *ep, enum ep_reason *why)
@@ -180,6 +182,7 @@ bool sweep_slice(struct sweep_state *s, struct registry *r, const struct policy 
 	if (s->phase == SWEEP_IDLE)
 		return false;
 	uint64_t t0 = mono_ns(), deadline = budget_ns ? t0 + budget_ns : UINT64_MAX;
+	uint64_t c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	bool done = false;
 	if (s->phase == SWEEP_SCAN) {
 		uint32_t risk_age = p->offline_after - sweep_guard_window(p);
@@ -223,6 +226,9 @@ bool sweep_slice(struct sweep_state *s, struct registry *r, const struct policy 
 	s->stats.slices++;
 	if (t1 - t0 > s->stats.max_slice_ns)
 		s->stats.max_slice_ns = t1 - t0;
+	uint64_t c1 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	if (c1 - c0 > s->stats.max_slice_cpu_ns)
+		s->stats.max_slice_cpu_ns = c1 - c0;
 	if (!done)
 		return false;
 	s->phase = SWEEP_IDLE;

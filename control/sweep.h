@@ -43,7 +43,8 @@ enum sweep_phase { SWEEP_IDLE, SWEEP_SCAN, SWEEP_APPLY };
 struct sweep_stats {
 	uint64_t passes;
 	uint64_t slices;
-	uint64_t max_slice_ns;    /* longest slice since start */
+	uint64_t max_slice_ns;    /* longest slice since start, wall clock (preemption included) */
+	uint64_t max_slice_cpu_ns; /* the same in this thread's CPU time: the slicing itself */
 	uint64_t last_pass_ns;    /* CPU of the last pass, all its slices */
 	uint64_t last_pass_wall_ns; /* its first slice to its last */
 };
