@@ -115,6 +115,10 @@ static int restore_one(void *ctx, const struct store_endpoint *e)
 
 int persist_restore(struct gn_daemon *d)
 {
+	int64_t span = store_slot_span(d->store);
+	if (span > 0 && span <= UINT32_MAX && registry_reserve(&d->reg, (uint32_t)span) < 0)
+		LOG(WARN, "cannot reserve room for %lld slots up front; the tables grow as they load",
+		    (long long)span);
 	int rc = store_load_endpoints(d->store, restore_one, d);
 	registry_restore_done(&d->reg);
 	if (rc < 0) {

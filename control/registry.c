@@ -14,6 +14,7 @@
 #include "control/registry.h"
 #include "control/transitions.h"
 #include "glournet/log.h"
+#include "control/huge_pages.h"
 
 static uint64_t guid_hash(const struct registry *r, const char *guid)
 {
@@ -123,6 +124,7 @@ static int ensure_cap(struct registry *r, uint32_t need)
 		struct endpoint *c = calloc(REGISTRY_CHUNK_SIZE, sizeof(*c));
 		if (!c)
 			return -ENOMEM;
+		gn_advise_huge(c, REGISTRY_CHUNK_SIZE * sizeof(*c));
 		r->chunks[r->nchunks] = c;
 	}
 	return 0;
@@ -309,6 +311,17 @@ int registry_add_restored(struct registry *r, const char *guid, uint64_t id,
 	if (rc < 0)
 		return rc;
 	slot_table_assign(r->table, slot, id, key);
+	return 0;
+}
+
+int registry_reserve(struct registry *r, uint32_t n)
+{
+	int rc;
+	if (n == 0)
+		return 0;
+	if ((rc = slot_table_reserve(r->table, n - 1)) < 0 || (rc = ensure_cap(r, n)) < 0 ||
+	    (rc = slot_index_reserve(&r->by_id, n)) < 0 || (rc = slot_index_reserve(&r->by_guid, n)) < 0)
+		return rc;
 	return 0;
 }
 

@@ -171,6 +171,9 @@ int registry_add(struct registry *r, const char *guid, uint32_t now, struct endp
  * or slot; -EINVAL once registry_restore_done has run. */
 int registry_add_restored(struct registry *r, const char *guid, uint64_t id,
 			  const uint8_t key[HB_KEY_LEN], uint32_t slot, struct endpoint **out);
+/* Before restoring: room for slots [0, n) and n endpoints in the indexes,
+ * allocated once. */
+int registry_reserve(struct registry *r, uint32_t n);
 /* After the last restored endpoint: the slots nobody holds were removed
  * before the restart and become free, in slot order (the workers have not
  * started, so they need no grace period). */

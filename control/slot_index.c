@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "control/huge_pages.h"
 #include "control/slot_index.h"
 
 #define SLOT_INDEX_TOMB UINT32_MAX
@@ -29,6 +30,8 @@ static int table_alloc(struct slot_index_table *t, uint32_t bits)
 {
 	/* calloc of a large block maps fresh zero pages: no memset, no stall. */
 	t->cells = calloc((size_t)1 << bits, sizeof(*t->cells));
+	if (t->cells)
+		gn_advise_huge(t->cells, ((size_t)1 << bits) * sizeof(*t->cells));
 	t->bits = bits;
 	t->used = 0;
 	return t->cells ? 0 : -ENOMEM;
@@ -84,6 +87,23 @@ uint32_t slot_index_find(const struct slot_index *ix, uint64_t hash, slot_index_
 	if (s == UINT32_MAX && ix->old.cells)
 		s = table_find(&ix->old, tag, match, ctx, key);
 	return s;
+}
+
+int slot_index_reserve(struct slot_index *ix, size_t n)
+{
+	if (slot_index_count(ix) || ix->old.cells)
+		return 0;
+	uint32_t bits = ix->cur.bits;
+	while (((size_t)1 << bits) * 3 < n * 4 && bits < 32)
+		bits++;
+	if (bits == ix->cur.bits)
+		return 0;
+	struct slot_index_table t;
+	if (table_alloc(&t, bits) < 0)
+		return -ENOMEM;
+	free(ix->cur.cells);
+	ix->cur = t;
+	return 0;
 }
 
 bool slot_index_step(struct slot_index *ix, size_t budget)

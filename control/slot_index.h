@@ -48,6 +48,9 @@ int slot_index_insert(struct slot_index *ix, uint64_t hash, uint32_t slot);
  * tombstones in the live table: the entries after it in its cluster shift
  * back, so lookups stay as short as if it had never been inserted. */
 int slot_index_remove(struct slot_index *ix, uint64_t hash, uint32_t slot);
+/* Room for `n` entries without growing, when the index is still empty
+ * (a restart sizes it once); a no-op otherwise. */
+int slot_index_reserve(struct slot_index *ix, size_t n);
 /* Moves up to `budget` old cells; true while a growth is in progress. */
 bool slot_index_step(struct slot_index *ix, size_t budget);
 size_t slot_index_count(const struct slot_index *ix);

@@ -317,6 +317,14 @@ void store_close(struct store *s, unsigned drain_ms)
 	free(s);
 }
 
+int64_t store_slot_span(struct store *s)
+{
+	pthread_mutex_lock(&s->db_mu);
+	int64_t span = store_db_slot_span(s->db);
+	pthread_mutex_unlock(&s->db_mu);
+	return span;
+}
+
 int store_load_endpoints(struct store *s, int (*fn)(void *ctx, const struct store_endpoint *e), void *ctx)
 {
 	pthread_mutex_lock(&s->db_mu);

@@ -56,6 +56,10 @@ struct store *store_open(const char *path, char *err, size_t errlen);
  * Ops still queued when the time is up are lost, and logged as such. */
 void store_close(struct store *s, unsigned drain_ms);
 
+/* Highest stored slot + 1 (0: no endpoint, -1: error): what a load will fill, so the
+ * registry can size itself once instead of growing through the load. */
+int64_t store_slot_span(struct store *s);
+
 /* Loading at start-up, synchronous, before the writer has work: calls `fn` for every endpoint
  * in no particular order (the table's: ordering by slot reads one random page a row, 10x
  * slower at 10 M); returns 0 or -errno. A non-zero return from `fn` stops the load and is

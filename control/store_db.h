@@ -38,6 +38,7 @@ struct store_db;
 struct store_db *store_db_open(const char *path, char *err, size_t errlen);
 void store_db_close(struct store_db *db);
 /* As store_load_endpoints. */
+int64_t store_db_slot_span(struct store_db *db);   /* max(slot) + 1, 0 empty, -1 error */
 int store_db_load(struct store_db *db, int (*fn)(void *ctx, const struct store_endpoint *e), void *ctx);
 
 /* One transaction: begin, writes, commit. Each returns 0, or -1 with

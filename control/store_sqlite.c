@@ -434,6 +434,18 @@ static int row_to_endpoint(sqlite3_stmt *st, struct store_endpoint *e)
 	return 0;
 }
 
+int64_t store_db_slot_span(struct store_db *d)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(d->db, "SELECT max(slot) FROM endpoints", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	int64_t span = -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		span = sqlite3_column_type(st, 0) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 0) + 1;
+	sqlite3_finalize(st);
+	return span;
+}
+
 int store_db_load(struct store_db *d, int (*fn)(void *ctx, const struct store_endpoint *e), void *ctx)
 {
 	struct store_endpoint *e = malloc(sizeof(*e));
