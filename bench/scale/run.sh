@@ -189,6 +189,11 @@ probe_stop steady steady_probe
 # One reading: the last full pass's CPU (its slices added up) and wall time.
 read -r R[sweep2] R[wall2] R[slice2] R[slicecpu2] < <(ctlj show stats |
 	jq -r '.sweep | "\(.last_pass_ms) \(.last_pass_wall_ms) \(.max_slice_ms) \(.max_slice_cpu_ms)"')
+# A policy change reclassifies every endpoint in one go (not sliced): its cost.
+t0=$(now_ms); "$CTL" -s "$SOCK" range add 10.200.0.0-10.200.255.255 >/dev/null; t1=$(now_ms)
+R[range_ms]=$((t1 - t0))
+t0=$(now_ms); "$CTL" -s "$SOCK" set heartbeat.offline_after 31m >/dev/null; t1=$(now_ms)
+R[set_ms]=$((t1 - t0))
 R[rss]=$(rss_kb VmRSS); R[hwm]=$(rss_kb VmHWM)
 ctlj show stats | jq .registry >"$WORK/registry.json"
 R[table]=$(ctlj show status | jq -r .table_bytes)
@@ -233,6 +238,7 @@ echo "| longest sweep slice, wall (preemption included) / CPU | ${R[slice2]} / $
 echo "| longest wait for show status / HTTP, registering | $(jq -r '"\(.ctl.max_ms) / \(.http.max_ms) ms (p99 \(.ctl.p99_ms) / \(.http.p99_ms))"' <<<"${R[reg_probe]}") |"
 echo "| longest wait for show status / HTTP, importing | $(jq -r '"\(.ctl.max_ms) / \(.http.max_ms) ms (p99 \(.ctl.p99_ms) / \(.http.p99_ms))"' <<<"${R[imp_probe]}") |"
 echo "| longest wait for show status / HTTP, steady at $N_TOTAL | $(jq -r '"\(.ctl.max_ms) / \(.http.max_ms) ms (p99 \(.ctl.p99_ms) / \(.http.p99_ms))"' <<<"${R[steady_probe]}") |"
+echo "| \`range add\` at $N_TOTAL (every endpoint reclassified at once) / \`set heartbeat.offline_after\` | ${R[range_ms]} / ${R[set_ms]} ms |"
 echo "| resident memory at $N_TOTAL (VmRSS / VmHWM) | $(mib $((R[rss] * 1024))) / $(mib $((R[hwm] * 1024))) MiB, $(per $((R[rss] * 1024))) B per endpoint |"
 echo "|   registry entries (64 B each, in 4 MiB chunks) | $(mib "$entries") MiB, $(per "$entries") B per endpoint |"
 echo "|   details (guid, hostname, addresses) | $(mib "$details") MiB, $(per "$details") B per endpoint |"
