@@ -1,5 +1,5 @@
 /*
- * The worker loop: burst in, classify, accept, count, free; one QSBR
+ * The worker loop: burst in, decode and prefetch, accept, count, free; one QSBR
  * quiescent state per loop. No locks, syscalls, allocation or logging per
  * packet: the only syscall is the optional idle sleep, taken offline after a
  * long run of empty polls so an idle collector leaves the core to others.
@@ -34,20 +34,35 @@ static void pass_on(const struct worker_conf *wc, const struct hb_msg *m)
 		ctr->events_dropped++;
 }
 
-static inline void handle_frame(const struct worker_conf *wc, const struct slot_dir *dir,
-				const struct hb_window *win, struct rte_mbuf *m)
+/*
+ * One burst in two passes: first decode every frame and start loading its
+ * slot lines (hb_accept_prefetch), then check and record each heartbeat.
+ * The slot table is far bigger than the caches; taken one heartbeat after
+ * another, its misses would not overlap.
+ */
+static inline void handle_burst(const struct worker_conf *wc, const struct slot_dir *dir,
+				const struct hb_window *win, struct rte_mbuf **pkts, uint16_t n)
 {
-	const uint8_t *payload;
-	struct hb_msg msg;
-	/* Heartbeat frames are tiny: all their bytes sit in the first segment. */
-	enum hb_verdict v = hb_decode_frame(rte_pktmbuf_mtod(m, const uint8_t *),
-					    rte_pktmbuf_data_len(m), wc->udp_port, &payload);
-	if (v == HB_ACCEPTED) {
-		v = hb_accept_msg(dir, wc->index, payload, win, &msg);
-		if (v == HB_ACCEPTED && (msg.flags || msg.type != HB_TYPE_HEARTBEAT))
-			pass_on(wc, &msg);
+	const uint8_t *pl[BURST];
+	enum hb_verdict v[BURST];
+	for (uint16_t i = 0; i < n; i++) {
+		if (i + 1 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		/* Heartbeat frames are tiny: all their bytes sit in the first segment. */
+		v[i] = hb_decode_frame(rte_pktmbuf_mtod(pkts[i], const uint8_t *),
+				       rte_pktmbuf_data_len(pkts[i]), wc->udp_port, &pl[i]);
+		if (v[i] == HB_ACCEPTED)
+			hb_accept_prefetch(dir, wc->index, pl[i]);
 	}
-	wc->counters->verdict[v]++;
+	for (uint16_t i = 0; i < n; i++) {
+		struct hb_msg msg;
+		if (v[i] == HB_ACCEPTED) {
+			v[i] = hb_accept_msg(dir, wc->index, pl[i], win, &msg);
+			if (v[i] == HB_ACCEPTED && (msg.flags || msg.type != HB_TYPE_HEARTBEAT))
+				pass_on(wc, &msg);
+		}
+		wc->counters->verdict[v[i]]++;
+	}
 }
 
 int worker_main(void *arg)
@@ -74,11 +89,7 @@ int worker_main(void *arg)
 			.now = gn_coarse_now(), .window = wc->window, .skew = wc->skew,
 		};
 		const struct slot_dir *dir = rcu_dereference(wc->table->dir);
-		for (uint16_t i = 0; i < n; i++) {
-			if (i + 1 < n)
-				rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
-			handle_frame(wc, dir, &win, pkts[i]);
-		}
+		handle_burst(wc, dir, &win, pkts, n);
 		ctr->rx += n;
 		rte_pktmbuf_free_bulk(pkts, n);
 		rcu_quiescent_state();

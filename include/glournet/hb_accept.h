@@ -7,6 +7,7 @@
 #ifndef GLOURNET_HB_ACCEPT_H
 #define GLOURNET_HB_ACCEPT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "glournet/hb_decode.h"
@@ -18,6 +19,38 @@ struct hb_window {
 	uint32_t window;  /* accept time >= now - window */
 	uint32_t skew;    /* accept time <= now + skew */
 };
+
+/*
+ * Before step 1, for a whole burst: start loading the payload's slot entry
+ * and timestamp lines, so that a burst's cache misses overlap instead of
+ * following one another (on a 10 M-slot table each one is a DRAM miss).
+ * Only reads the slot number; a bad slot is left for step 1 to count.
+ * The asm is rte_prefetch0's instruction, here without DPDK (this header
+ * also serves the tests and the kernel baseline); GCC 12 -O2 dropped
+ * __builtin_prefetch in this loop.
+ */
+static inline void hb_prefetch_line(const void *p)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__asm__ volatile("prefetcht0 %[p]" : : [p] "m"(*(const volatile char *)p));
+#else
+	__builtin_prefetch(p, 0, 3);
+#endif
+}
+
+static inline void hb_accept_prefetch(const struct slot_dir *dir, unsigned worker,
+				      const uint8_t *payload)
+{
+	uint32_t slot = hb_be32(payload + offsetof(struct hb_wire, slot));
+	const struct slot_entry *e = slot_dir_entry(dir, slot);
+	if (!e)
+		return;
+	hb_prefetch_line(e);
+	/* An entry that straddles two lines needs both. */
+	if (((uintptr_t)e & 63) + sizeof(*e) > 64)
+		hb_prefetch_line((const uint8_t *)e + sizeof(*e) - 1);
+	hb_prefetch_line(slot_dir_seen(dir, slot, worker));
+}
 
 /* Step 1: decode, then the slot must belong to the id. *e is its entry. */
 static inline enum hb_verdict hb_accept_owner(const struct slot_dir *dir, const uint8_t *payload,
