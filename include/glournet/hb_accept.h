@@ -12,6 +12,7 @@
 
 #include "glournet/hb_decode.h"
 #include "glournet/hb_mac.h"
+#include "glournet/hb_siphash.h"
 #include "glournet/slot_table.h"
 
 struct hb_window {
@@ -99,7 +100,7 @@ static inline enum hb_verdict hb_accept_msg(const struct slot_dir *dir, unsigned
 	enum hb_verdict v = hb_accept_owner(dir, payload, out, &e);
 	if (v != HB_ACCEPTED)
 		return v;
-	if (!hb_mac_verify(e->key, payload, HB_MAC_COVERED, out->mac))
+	if (!hb_siphash_verify_hb(e->key, payload))
 		return HB_BAD_MAC;
 	return hb_accept_record(dir, worker, win, out);
 }
