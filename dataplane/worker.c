@@ -17,6 +17,8 @@
 #define BURST          32
 #define IDLE_POLLS     1024
 
+_Static_assert(BURST <= HB_ACCEPT_BURST_MAX, "hb_accept_burst takes the whole burst");
+
 /* The rare accepted heartbeat that is more than a timestamp. */
 static void pass_on(const struct worker_conf *wc, const struct hb_msg *m)
 {
@@ -35,32 +37,27 @@ static void pass_on(const struct worker_conf *wc, const struct hb_msg *m)
 }
 
 /*
- * One burst in two passes: first decode every frame and start loading its
- * slot lines (hb_accept_prefetch), then check and record each heartbeat.
- * The slot table is far bigger than the caches; taken one heartbeat after
- * another, its misses would not overlap.
+ * One burst: decode every frame, then the whole check for the burst at once
+ * (hb_accept_burst: the slot lines of all heartbeats in flight together, the
+ * MACs verified side by side), then count and pass on.
  */
 static inline void handle_burst(const struct worker_conf *wc, const struct slot_dir *dir,
 				const struct hb_window *win, struct rte_mbuf **pkts, uint16_t n)
 {
 	const uint8_t *pl[BURST];
 	enum hb_verdict v[BURST];
+	struct hb_msg msg[BURST];
 	for (uint16_t i = 0; i < n; i++) {
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
 		/* Heartbeat frames are tiny: all their bytes sit in the first segment. */
 		v[i] = hb_decode_frame(rte_pktmbuf_mtod(pkts[i], const uint8_t *),
 				       rte_pktmbuf_data_len(pkts[i]), wc->udp_port, &pl[i]);
-		if (v[i] == HB_ACCEPTED)
-			hb_accept_prefetch(dir, wc->index, pl[i]);
 	}
+	hb_accept_burst(dir, wc->index, pl, v, msg, n, win);
 	for (uint16_t i = 0; i < n; i++) {
-		struct hb_msg msg;
-		if (v[i] == HB_ACCEPTED) {
-			v[i] = hb_accept_msg(dir, wc->index, pl[i], win, &msg);
-			if (v[i] == HB_ACCEPTED && (msg.flags || msg.type != HB_TYPE_HEARTBEAT))
-				pass_on(wc, &msg);
-		}
+		if (v[i] == HB_ACCEPTED && (msg[i].flags || msg[i].type != HB_TYPE_HEARTBEAT))
+			pass_on(wc, &msg[i]);
 		wc->counters->verdict[v[i]]++;
 	}
 }

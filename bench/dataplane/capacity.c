@@ -51,6 +51,7 @@
 #include <sodium.h>
 
 #include "glournet/coarse_clock.h"
+#include "glournet/hb_mac_burst.h"
 #include "glournet/port.h"
 #include "glournet/worker.h"
 #include "exp_worker.h"
@@ -367,10 +368,11 @@ static void usage(const char *argv0)
 	fprintf(stderr,
 		"usage: %s EAL-ARGS -- [--slots N] [--frames F] [--duration S] [--warmup S]\n"
 		"          [--kernel PACKETS] [--kernel-rounds R] [--stop-after K] [--no-dpdk]\n"
-		"          [--exp prefetch|inline|both|batch]\n"
+		"          [--exp prefetch|inline|both|batch] [--mac scalar|avx2|avx512]\n"
 		"  EAL needs two lcores (-l 0,1): the main one measures, the other is the worker.\n"
 		"  --exp runs an EXPERIMENTAL copy of the worker loop (bench/dataplane/exp_worker.c)\n"
-		"  instead of glournet's worker_main.\n",
+		"  instead of glournet's worker_main.\n"
+		"  --mac: the burst MAC variant worker_main uses (default: the widest the CPU has).\n",
 		argv0);
 }
 
@@ -382,6 +384,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{"kernel", required_argument, 0, 'k'}, {"kernel-rounds", required_argument, 0, 'r'},
 		{"stop-after", required_argument, 0, 'K'}, {"no-dpdk", no_argument, 0, 'n'},
 		{"exp", required_argument, 0, 'x'},    {"help", no_argument, 0, 'h'},
+		{"mac", required_argument, 0, 'm'},
 		{0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -408,6 +411,21 @@ static int parse(int argc, char **argv, struct opts *o)
 			else
 				return -1;
 			break;
+		case 'm': {
+			int impl = -1;
+			for (int i = 0; i < HB_MAC_IMPL_COUNT; i++)
+				if (strcmp(optarg, hb_mac_impl_name((enum hb_mac_impl)i)) == 0)
+					impl = i;
+			if (impl < 0) {
+				fprintf(stderr, "--mac %s: not scalar, avx2 or avx512\n", optarg);
+				return -1;
+			}
+			if (hb_mac_burst_select((enum hb_mac_impl)impl) < 0) {
+				fprintf(stderr, "--mac %s: this CPU cannot run it\n", optarg);
+				return -1;
+			}
+			break;
+		}
 		default: return -1;
 		}
 	}
@@ -511,9 +529,10 @@ int main(int argc, char **argv)
 	printf("(per second of the measuring thread's CPU time, i.e. per core; the wall-clock rate "
 	       "and the share of time the thread waited for its CPU beside)\n");
 	if (!o.no_dpdk) {
-		printf("DPDK  %s%s on %s, net_ring fed with preloaded frames:\n",
+		printf("DPDK  %s%s on %s, net_ring fed with preloaded frames, MACs %s:\n",
 		       o.exp ? "EXPERIMENT --exp " : "worker_main", o.exp ? o.exp : "",
-		       huge ? "hugepages" : "--no-huge (NOTE: no hugepages; ~3.5x slower)");
+		       huge ? "hugepages" : "--no-huge (NOTE: no hugepages; ~3.5x slower)",
+		       hb_mac_impl_name(hb_mac_burst_impl()));
 		printf("      %.2f Mpps per core: first pass, each endpoint once, every heartbeat news "
 		       "(stored)\n      (wall %.2f; waited for CPU %.1f%%)\n",
 		       d.first_mpps, d.first_wall_mpps, d.first_wait_pct);
@@ -543,11 +562,11 @@ int main(int argc, char **argv)
 	       "resend_wait_pct=%.1f hugepages=%d dpdk_rejected=%llu "
 	       "kernel_mpps=%.3f kernel_min=%.3f kernel_max=%.3f kernel_wall_mpps=%.3f "
 	       "kernel_wait_pct=%.1f kernel_drops=%llu kernel_rejected=%llu ratio=%.2f "
-	       "slots=%u frames=%u loop=%s\n",
+	       "slots=%u frames=%u loop=%s mac=%s\n",
 	       d.first_mpps, d.first_wall_mpps, d.first_wait_pct, d.mpps, d.mpps_min, d.mpps_max,
 	       d.wall_mpps, d.wait_pct, huge, (unsigned long long)d.rejected, kmpps, kmin, kmax,
 	       kwall, kwait, (unsigned long long)kdrops, (unsigned long long)krej, ratio, o.slots,
-	       o.frames, o.exp ? o.exp : "worker_main");
+	       o.frames, o.exp ? o.exp : "worker_main", hb_mac_impl_name(hb_mac_burst_impl()));
 	free(slots);
 	slot_table_destroy(&table);
 	rte_eal_cleanup();

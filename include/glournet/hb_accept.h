@@ -12,6 +12,7 @@
 
 #include "glournet/hb_decode.h"
 #include "glournet/hb_mac.h"
+#include "glournet/hb_mac_burst.h"
 #include "glournet/hb_siphash.h"
 #include "glournet/slot_table.h"
 
@@ -22,10 +23,9 @@ struct hb_window {
 };
 
 /*
- * Before step 1, for a whole burst: start loading the payload's slot entry
- * and timestamp lines, so that a burst's cache misses overlap instead of
- * following one another (on a 10 M-slot table each one is a DRAM miss).
- * Only reads the slot number; a bad slot is left for step 1 to count.
+ * For a whole burst (hb_accept_burst): start loading a heartbeat's slot
+ * entry and timestamp lines, so that a burst's cache misses overlap instead
+ * of following one another (on a 10 M-slot table each one is a DRAM miss).
  * The asm is rte_prefetch0's instruction, here without DPDK (this header
  * also serves the tests and the kernel baseline); GCC 12 -O2 dropped
  * __builtin_prefetch in this loop.
@@ -39,13 +39,9 @@ static inline void hb_prefetch_line(const void *p)
 #endif
 }
 
-static inline void hb_accept_prefetch(const struct slot_dir *dir, unsigned worker,
-				      const uint8_t *payload)
+static inline void hb_slot_prefetch(const struct slot_dir *dir, unsigned worker, uint32_t slot,
+				    const struct slot_entry *e)
 {
-	uint32_t slot = hb_be32(payload + offsetof(struct hb_wire, slot));
-	const struct slot_entry *e = slot_dir_entry(dir, slot);
-	if (!e)
-		return;
 	hb_prefetch_line(e);
 	/* An entry that straddles two lines needs both. */
 	if (((uintptr_t)e & 63) + sizeof(*e) > 64)
@@ -110,6 +106,77 @@ static inline enum hb_verdict hb_accept(const struct slot_dir *dir, unsigned wor
 {
 	struct hb_msg m;
 	return hb_accept_msg(dir, worker, payload, win, &m);
+}
+
+/*
+ * The whole check for a burst, as worker_main runs it: for each heartbeat
+ * the same checks in the same order, the same verdicts and the same store
+ * as hb_accept_msg, done in passes over the burst so that the slot lines
+ * of all heartbeats are in flight at once and the MACs are verified side
+ * by side (hb_mac_burst.h):
+ *   1. decode each payload, find its slot entry, prefetch its lines;
+ *   2. slot and id (step 1 of hb_accept_msg);
+ *   3. the MACs of those that passed, all at once; nothing is stored
+ *      for a heartbeat before its MAC is checked;
+ *   4. the window and the store (step 3).
+ * On entry v[i] is frame i's verdict so far and pl[i] its payload when
+ * that is HB_ACCEPTED; on return v[i] is the final verdict and msg[i] the
+ * decoded heartbeat (time as recorded) when it is HB_ACCEPTED. n is at
+ * most HB_ACCEPT_BURST_MAX here; hb_accept_burst below takes any n.
+ */
+#define HB_ACCEPT_BURST_MAX HB_MAC_BURST_MAX
+static inline void hb_accept_chunk(const struct slot_dir *dir, unsigned worker,
+				   const uint8_t *const pl[], enum hb_verdict v[],
+				   struct hb_msg msg[], unsigned n, const struct hb_window *win)
+{
+	const struct slot_entry *ent[HB_ACCEPT_BURST_MAX];
+	const uint8_t *key[HB_ACCEPT_BURST_MAX], *mac_pl[HB_ACCEPT_BURST_MAX];
+	uint8_t todo[HB_ACCEPT_BURST_MAX];
+	unsigned k = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (v[i] != HB_ACCEPTED)
+			continue;
+		v[i] = hb_decode_payload(pl[i], &msg[i]);
+		if (v[i] != HB_ACCEPTED)
+			continue;
+		ent[i] = slot_dir_entry(dir, msg[i].slot);
+		if (!ent[i]) {
+			v[i] = HB_UNKNOWN_SLOT;
+			continue;
+		}
+		hb_slot_prefetch(dir, worker, msg[i].slot, ent[i]);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (v[i] != HB_ACCEPTED)
+			continue;
+		uint64_t owner = __atomic_load_n(&ent[i]->id, __ATOMIC_ACQUIRE);
+		if (owner == 0) {
+			v[i] = HB_UNKNOWN_SLOT;
+		} else if (owner != msg[i].id) {
+			v[i] = HB_ID_MISMATCH;
+		} else {
+			key[k] = ent[i]->key;   /* read after the id: see slot_table_assign */
+			mac_pl[k] = pl[i];
+			todo[k++] = (uint8_t)i;
+		}
+	}
+	uint64_t good = hb_mac_verify_burst(key, mac_pl, k);
+	for (unsigned q = 0; q < k; q++) {
+		unsigned i = todo[q];
+		v[i] = (good >> q) & 1 ? hb_accept_record(dir, worker, win, &msg[i]) : HB_BAD_MAC;
+	}
+}
+
+/* Any n: a burst longer than HB_ACCEPT_BURST_MAX (the worker's never is)
+ * goes in slices of that size. */
+static inline void hb_accept_burst(const struct slot_dir *dir, unsigned worker,
+				   const uint8_t *const pl[], enum hb_verdict v[],
+				   struct hb_msg msg[], unsigned n, const struct hb_window *win)
+{
+	for (unsigned off = 0; off < n; off += HB_ACCEPT_BURST_MAX) {
+		unsigned len = n - off < HB_ACCEPT_BURST_MAX ? n - off : HB_ACCEPT_BURST_MAX;
+		hb_accept_chunk(dir, worker, pl + off, v + off, msg + off, len, win);
+	}
 }
 
 #endif
