@@ -39,14 +39,13 @@ static inline void hb_prefetch_line(const void *p)
 #endif
 }
 
-static inline void hb_slot_prefetch(const struct slot_dir *dir, unsigned worker, uint32_t slot,
-				    const struct slot_entry *e)
+static inline void hb_slot_prefetch(const struct slot_entry *e, const uint32_t *seen)
 {
 	hb_prefetch_line(e);
 	/* An entry that straddles two lines needs both. */
 	if (((uintptr_t)e & 63) + sizeof(*e) > 64)
 		hb_prefetch_line((const uint8_t *)e + sizeof(*e) - 1);
-	hb_prefetch_line(slot_dir_seen(dir, slot, worker));
+	hb_prefetch_line(seen);
 }
 
 /* Step 1: decode, then the slot must belong to the id. *e is its entry. */
@@ -67,22 +66,28 @@ static inline enum hb_verdict hb_accept_owner(const struct slot_dir *dir, const 
 	return HB_ACCEPTED;
 }
 
-/* Step 3, after the MAC: the time window, then record min(time, now).
- * Sets m->time to what was recorded. */
-static inline enum hb_verdict hb_accept_record(const struct slot_dir *dir, unsigned worker,
-					       const struct hb_window *win, struct hb_msg *m)
+/* Step 3, after the MAC: the time window, then record min(time, now) in
+ * *seen, the slot's timestamp in the worker's array. Sets m->time to what
+ * was recorded. */
+static inline enum hb_verdict hb_accept_store(uint32_t *seen, const struct hb_window *win,
+					      struct hb_msg *m)
 {
 	if ((uint64_t)m->time + win->window < win->now)
 		return HB_TOO_OLD;
 	if ((uint64_t)m->time > (uint64_t)win->now + win->skew)
 		return HB_TOO_NEW;
 	uint32_t t = m->time < win->now ? m->time : win->now;
-	uint32_t *seen = slot_dir_seen(dir, m->slot, worker);
 	/* Keep the newest: a reordered older heartbeat must not move it back. */
 	if (t > *seen)
 		*seen = t;
 	m->time = t;
 	return HB_ACCEPTED;
+}
+
+static inline enum hb_verdict hb_accept_record(const struct slot_dir *dir, unsigned worker,
+					       const struct hb_window *win, struct hb_msg *m)
+{
+	return hb_accept_store(slot_dir_seen(dir, m->slot, worker), win, m);
 }
 
 /* The whole check; also hands back the decoded message, for the caller's
@@ -130,6 +135,7 @@ static inline void hb_accept_chunk(const struct slot_dir *dir, unsigned worker,
 				   struct hb_msg msg[], unsigned n, const struct hb_window *win)
 {
 	const struct slot_entry *ent[HB_ACCEPT_BURST_MAX];
+	uint32_t *seen[HB_ACCEPT_BURST_MAX];   /* found once, for the prefetch and the store */
 	const uint8_t *key[HB_ACCEPT_BURST_MAX], *mac_pl[HB_ACCEPT_BURST_MAX];
 	uint8_t todo[HB_ACCEPT_BURST_MAX];
 	unsigned k = 0;
@@ -144,7 +150,8 @@ static inline void hb_accept_chunk(const struct slot_dir *dir, unsigned worker,
 			v[i] = HB_UNKNOWN_SLOT;
 			continue;
 		}
-		hb_slot_prefetch(dir, worker, msg[i].slot, ent[i]);
+		seen[i] = slot_dir_seen(dir, msg[i].slot, worker);
+		hb_slot_prefetch(ent[i], seen[i]);
 	}
 	for (unsigned i = 0; i < n; i++) {
 		if (v[i] != HB_ACCEPTED)
@@ -163,7 +170,7 @@ static inline void hb_accept_chunk(const struct slot_dir *dir, unsigned worker,
 	uint64_t good = hb_mac_verify_burst(key, mac_pl, k);
 	for (unsigned q = 0; q < k; q++) {
 		unsigned i = todo[q];
-		v[i] = (good >> q) & 1 ? hb_accept_record(dir, worker, win, &msg[i]) : HB_BAD_MAC;
+		v[i] = (good >> q) & 1 ? hb_accept_store(seen[i], win, &msg[i]) : HB_BAD_MAC;
 	}
 }
 
