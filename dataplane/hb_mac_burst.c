@@ -78,6 +78,8 @@ __attribute__((target("avx2"))) static unsigned verify_x4(const uint8_t *const k
 	__m256i v1 = _mm256_xor_si256(k1, _mm256_set1_epi64x(SIP_C1));
 	__m256i v2 = _mm256_xor_si256(k0, _mm256_set1_epi64x(SIP_C2));
 	__m256i v3 = _mm256_xor_si256(k1, _mm256_set1_epi64x(SIP_C3));
+	/* Unrolled: no loop-carried register copies, no loop control. */
+#pragma GCC unroll 3
 	for (int w = 0; w < 3; w++) {
 		v3 = _mm256_xor_si256(v3, m[w]);
 		X4_ROUND;
@@ -125,6 +127,7 @@ __attribute__((target("avx512f"))) static unsigned verify_x8(const uint8_t *cons
 	__m512i v1 = _mm512_xor_si512(k1, _mm512_set1_epi64(SIP_C1));
 	__m512i v2 = _mm512_xor_si512(k0, _mm512_set1_epi64(SIP_C2));
 	__m512i v3 = _mm512_xor_si512(k1, _mm512_set1_epi64(SIP_C3));
+#pragma GCC unroll 3
 	for (int w = 0; w < 3; w++) {
 		__m512i m = _mm512_i64gather_epi64(_mm512_add_epi64(mp, _mm512_set1_epi64(8 * w)),
 						   NULL, 1);

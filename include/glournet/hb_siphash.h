@@ -43,6 +43,7 @@ static inline uint64_t hb_siphash24_24(const uint8_t key[HB_KEY_LEN],
 	uint64_t k0 = hb_sip_le64(key), k1 = hb_sip_le64(key + 8);
 	uint64_t v0 = k0 ^ 0x736f6d6570736575ull, v1 = k1 ^ 0x646f72616e646f6dull;
 	uint64_t v2 = k0 ^ 0x6c7967656e657261ull, v3 = k1 ^ 0x7465646279746573ull;
+#pragma GCC unroll 3
 	for (int i = 0; i < 3; i++) {
 		uint64_t m = hb_sip_le64(msg + 8 * i);
 		v3 ^= m;
