@@ -41,10 +41,11 @@ static inline void hb_prefetch_line(const void *p)
 
 static inline void hb_slot_prefetch(const struct slot_entry *e, const uint32_t *seen)
 {
+	/* Its first and last byte: an entry that straddles two lines needs
+	 * both; otherwise the second is the same line again, cheaper than a
+	 * test for it. */
 	hb_prefetch_line(e);
-	/* An entry that straddles two lines needs both. */
-	if (((uintptr_t)e & 63) + sizeof(*e) > 64)
-		hb_prefetch_line((const uint8_t *)e + sizeof(*e) - 1);
+	hb_prefetch_line((const uint8_t *)e + sizeof(*e) - 1);
 	hb_prefetch_line(seen);
 }
 
