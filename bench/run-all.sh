@@ -148,45 +148,41 @@ rows.append((f"DPDK worker_main, heartbeats/s per core, {slots} endpoints, rando
              ">= 20 Mpps; >= 10x kernel"))
 rows.append(("  same heartbeats re-sent (nothing new to store)",
              f(num("resend_mpps"), " Mpps", 2), "", "", ""))
-for exp, label in (("prefetch", "prefetch slot lines across the burst"),
-                   ("inline", "SipHash inlined"), ("both", "both"),
-                   ("batch", "prefetch + MACs 8 at a time (AVX-512)")):
-    e = num(f"exp_{exp}_mpps")
+hmac = dp.get("mac", "?")
+rows[0] = (rows[0][0] + f", MACs {hmac}",) + rows[0][1:]
+for mac, label in (("avx512", "8 lanes, AVX-512"), ("avx2", "4 lanes, AVX2"),
+                   ("scalar", "scalar")):
+    e = num(f"mac_{mac}_mpps")
     if e:
-        rows.append((f"  EXPERIMENT: {label}", f(e, " Mpps", 2),
-                     f"worker_main: {f(dpdk, ' Mpps', 2)}",
+        rows.append((f"  same, MACs {label}", f(e, " Mpps", 2),
+                     f"{hmac}: {f(dpdk, ' Mpps', 2)}",
                      f(e / dpdk, "x") if dpdk else "n/a", ""))
 ir, sip, dev = num("ir_per_hb"), num("ir_siphash_per_hb"), num("ir_device_per_hb")
-rows.append(("Instructions per heartbeat, MAC included (callgrind)",
+cgmac = dp.get("ir_mac", "?")
+rows.append((f"Instructions per heartbeat, MAC included (callgrind; MACs {cgmac})",
              f(ir, "", 0), f"of which SipHash {f(sip, '', 0)}, stand-in NIC {f(dev, '', 0)}",
-             f"{100 * sip / ir:.0f}% MAC" if ir and sip else "n/a", "<= 250 (SipHash ~140)"))
-for exp, label in (("prefetch", "prefetch"), ("inline", "SipHash inlined"), ("both", "both")):
-    e = num(f"ir_exp_{exp}_per_hb")
-    if e:
-        rows.append((f"  EXPERIMENT: {label}", f(e, "", 0), f"worker_main: {f(ir, '', 0)}",
-                     f(e / ir, "x", 2) if ir else "n/a", ""))
-mac, mac_inl = ns("BM_mac_verify"), ns("BM_mac_verify_exp_inline")
+             f"{100 * sip / ir:.0f}% MAC" if ir and sip else "n/a", "<= 250"))
+irs, sips = num("ir_scalar_per_hb"), num("ir_scalar_siphash_per_hb")
+if irs:
+    rows.append(("  same, MACs scalar", f(irs, "", 0), f"of which SipHash {f(sips, '', 0)}",
+                 "", ""))
+mac = ns("BM_mac_verify")
 rows.append(("decode: hb_decode_frame + hb_decode_payload", f(ns("BM_decode"), " ns"),
              "", "", ""))
-rows.append(("MAC verify (libsodium SipHash-2-4, 24 B)", f(mac, " ns"),
-             f"inlined (EXPERIMENT): {f(mac_inl, ' ns')}",
-             f(mac / mac_inl, "x") if mac and mac_inl else "n/a", ""))
-mac_x8 = ns("BM_mac_verify_exp_avx512x8")
-rows.append(("  EXPERIMENT: 8 MACs at once, AVX-512, per MAC", f(mac_x8, " ns"),
-             f"libsodium: {f(mac, ' ns')}", f(mac / mac_x8, "x") if mac and mac_x8 else "n/a",
-             ""))
-a1, a10 = ns("BM_accept_burst/1000000"), ns("BM_accept_burst/10000000")
-rows.append(("per-burst path (decode + hb_accept), 1 M slots", f(a1, " ns/hb"),
+rows.append(("MAC verify, libsodium SipHash-2-4 (24 B), one at a time", f(mac, " ns"),
              "", "", ""))
-rows.append(("per-burst path (decode + hb_accept), 10 M slots", f(a10, " ns/hb"),
-             f"1 M slots: {f(a1, ' ns/hb')}", f(a10 / a1, "x") if a1 and a10 else "n/a",
+for impl, label in (("scalar", "scalar"), ("avx2", "AVX2, 4 lanes"),
+                    ("avx512", "AVX-512, 8 lanes")):
+    e = ns(f"BM_mac_burst_{impl}")
+    rows.append((f"  burst verifier, {label}, per MAC", f(e, " ns"),
+                 f"libsodium: {f(mac, ' ns')}", f(mac / e, "x") if mac and e else "n/a", ""))
+a1, a10 = ns("BM_accept_burst/1000000"), ns("BM_accept_burst/10000000")
+o1, o10 = ns("BM_accept_one_by_one/1000000"), ns("BM_accept_one_by_one/10000000")
+rows.append(("per-burst path (decode + hb_accept_burst), 1 M slots", f(a1, " ns/hb"),
+             f"one by one: {f(o1, ' ns/hb')}", f(o1 / a1, "x") if a1 and o1 else "n/a", ""))
+rows.append(("per-burst path (decode + hb_accept_burst), 10 M slots", f(a10, " ns/hb"),
+             f"one by one: {f(o10, ' ns/hb')}", f(o10 / a10, "x") if a10 and o10 else "n/a",
              "<= 50 ns/hb (20 Mpps)"))
-for exp, label in (("prefetch", "prefetch slot lines across the burst"),
-                   ("inline_mac", "SipHash inlined"), ("both", "both"),
-                   ("batch", "prefetch + MACs 8 at a time (AVX-512)")):
-    e = ns(f"BM_accept_burst_exp_{exp}/10000000")
-    rows.append((f"  EXPERIMENT: {label}", f(e, " ns/hb"),
-                 f"as is: {f(a10, ' ns/hb')}", f(a10 / e, "x") if e and a10 else "n/a", ""))
 rows.append(("range_set_match, 10,000 IPv4 ranges", f(ns("BM_range_match_v4/10000"), " ns"),
              "", "", ""))
 rows.append(("range_set_match, 10,000 IPv6 prefixes", f(ns("BM_range_match_v6/10000"), " ns"),

@@ -1,5 +1,5 @@
 /*
- * The worker loop: burst in, classify, accept, count, free; one QSBR
+ * The worker loop: burst in, decode, accept the burst, count, free; one QSBR
  * quiescent state per loop. No locks, syscalls, allocation or logging per
  * packet: the only syscall is the optional idle sleep, taken offline after a
  * long run of empty polls so an idle collector leaves the core to others.
@@ -16,6 +16,8 @@
 
 #define BURST          32
 #define IDLE_POLLS     1024
+
+_Static_assert(BURST <= HB_ACCEPT_BURST_MAX, "hb_accept_burst takes the whole burst");
 
 /* The rare accepted heartbeat that is more than a timestamp. */
 static void pass_on(const struct worker_conf *wc, const struct hb_msg *m)
@@ -34,20 +36,53 @@ static void pass_on(const struct worker_conf *wc, const struct hb_msg *m)
 		ctr->events_dropped++;
 }
 
-static inline void handle_frame(const struct worker_conf *wc, const struct slot_dir *dir,
-				const struct hb_window *win, struct rte_mbuf *m)
+/*
+ * One burst: decode every frame, then the whole check for the burst at once
+ * (hb_accept_burst: the slot lines of all heartbeats in flight together, the
+ * MACs verified side by side), then count and pass on.
+ */
+static inline void handle_burst(const struct worker_conf *wc, const struct slot_dir *dir,
+				const struct hb_window *win, struct rte_mbuf **pkts, uint16_t n)
 {
-	const uint8_t *payload;
-	struct hb_msg msg;
-	/* Heartbeat frames are tiny: all their bytes sit in the first segment. */
-	enum hb_verdict v = hb_decode_frame(rte_pktmbuf_mtod(m, const uint8_t *),
-					    rte_pktmbuf_data_len(m), wc->udp_port, &payload);
-	if (v == HB_ACCEPTED) {
-		v = hb_accept_msg(dir, wc->index, payload, win, &msg);
-		if (v == HB_ACCEPTED && (msg.flags || msg.type != HB_TYPE_HEARTBEAT))
-			pass_on(wc, &msg);
+	const uint8_t *pl[BURST];
+	enum hb_verdict v[BURST];
+	struct hb_msg msg[BURST];
+	for (uint16_t i = 0; i < n; i++) {
+		if (i + 1 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		/* Heartbeat frames are tiny: all their bytes sit in the first segment. */
+		v[i] = hb_decode_frame(rte_pktmbuf_mtod(pkts[i], const uint8_t *),
+				       rte_pktmbuf_data_len(pkts[i]), wc->udp_port, &pl[i]);
 	}
-	wc->counters->verdict[v]++;
+	hb_accept_burst(dir, wc->index, pl, v, msg, n, win);
+	for (uint16_t i = 0; i < n; i++) {
+		if (v[i] == HB_ACCEPTED && (msg[i].flags || msg[i].type != HB_TYPE_HEARTBEAT))
+			pass_on(wc, &msg[i]);
+		wc->counters->verdict[v[i]]++;
+	}
+}
+
+/*
+ * Give a burst back. RX mbufs are direct, one segment, referenced once and
+ * all from the queue's pool (what the fast-free TX offload assumes too):
+ * then they go straight back with one rte_mempool_put_bulk, skipping
+ * rte_pktmbuf_free_bulk's per-mbuf pre-free work. One segment implies no
+ * next segment (the mbuf invariant), so m->next, in the mbuf's second
+ * cache line, is not read. Anything else (a PMD handing out chained,
+ * indirect, external or shared mbufs) takes the general path.
+ */
+static inline void free_burst(struct rte_mbuf **pkts, uint16_t n)
+{
+	struct rte_mempool *mp = pkts[0]->pool;
+	for (uint16_t i = 0; i < n; i++) {
+		const struct rte_mbuf *m = pkts[i];
+		if (unlikely(m->pool != mp || !RTE_MBUF_DIRECT(m) || m->nb_segs != 1 ||
+			     rte_mbuf_refcnt_read(m) != 1)) {
+			rte_pktmbuf_free_bulk(pkts, n);
+			return;
+		}
+	}
+	rte_mempool_put_bulk(mp, (void *const *)pkts, n);
 }
 
 int worker_main(void *arg)
@@ -74,13 +109,9 @@ int worker_main(void *arg)
 			.now = gn_coarse_now(), .window = wc->window, .skew = wc->skew,
 		};
 		const struct slot_dir *dir = rcu_dereference(wc->table->dir);
-		for (uint16_t i = 0; i < n; i++) {
-			if (i + 1 < n)
-				rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
-			handle_frame(wc, dir, &win, pkts[i]);
-		}
+		handle_burst(wc, dir, &win, pkts, n);
 		ctr->rx += n;
-		rte_pktmbuf_free_bulk(pkts, n);
+		free_burst(pkts, n);
 		rcu_quiescent_state();
 	}
 	rcu_unregister_thread();

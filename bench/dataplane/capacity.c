@@ -51,9 +51,9 @@
 #include <sodium.h>
 
 #include "glournet/coarse_clock.h"
+#include "glournet/hb_mac_burst.h"
 #include "glournet/port.h"
 #include "glournet/worker.h"
-#include "exp_worker.h"
 #include "hb_fixture.h"
 #include "kernel_baseline.h"
 
@@ -66,8 +66,6 @@ struct opts {
 	uint32_t kernel_packets;
 	unsigned kernel_rounds;
 	bool no_dpdk;
-	const char *exp;          /* NULL: glournet's worker_main; else an EXPERIMENT */
-	lcore_function_t *loop;
 };
 
 /* ---- the "device": hot mbufs re-pointed at preloaded frames ---- */
@@ -287,7 +285,7 @@ static int run_dpdk(const struct opts *o, struct slot_table *t, const uint32_t *
 	uint64_t run0 = 0, wait0 = 0, run1, wait1;
 	bool cpu = tid > 0 && sched_times(tid, &run0, &wait0);
 	double t0 = now_s();
-	rc = rte_eal_remote_launch(o->loop, &wc, lcore);
+	rc = rte_eal_remote_launch(worker_main, &wc, lcore);
 	if (rc < 0)
 		return rc;
 	if (o->stop_after) {
@@ -367,10 +365,9 @@ static void usage(const char *argv0)
 	fprintf(stderr,
 		"usage: %s EAL-ARGS -- [--slots N] [--frames F] [--duration S] [--warmup S]\n"
 		"          [--kernel PACKETS] [--kernel-rounds R] [--stop-after K] [--no-dpdk]\n"
-		"          [--exp prefetch|inline|both|batch]\n"
+		"          [--mac scalar|avx2|avx512]\n"
 		"  EAL needs two lcores (-l 0,1): the main one measures, the other is the worker.\n"
-		"  --exp runs an EXPERIMENTAL copy of the worker loop (bench/dataplane/exp_worker.c)\n"
-		"  instead of glournet's worker_main.\n",
+		"  --mac: the burst MAC variant worker_main uses (default: the widest the CPU has).\n",
 		argv0);
 }
 
@@ -381,7 +378,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{"duration", required_argument, 0, 'd'}, {"warmup", required_argument, 0, 'w'},
 		{"kernel", required_argument, 0, 'k'}, {"kernel-rounds", required_argument, 0, 'r'},
 		{"stop-after", required_argument, 0, 'K'}, {"no-dpdk", no_argument, 0, 'n'},
-		{"exp", required_argument, 0, 'x'},    {"help", no_argument, 0, 'h'},
+		{"mac", required_argument, 0, 'm'},    {"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -395,19 +392,21 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 'r': o->kernel_rounds = (unsigned)v; break;
 		case 'K': o->stop_after = v; break;
 		case 'n': o->no_dpdk = true; break;
-		case 'x':
-			o->exp = optarg;
-			if (strcmp(optarg, "prefetch") == 0)
-				o->loop = exp_worker_prefetch;
-			else if (strcmp(optarg, "inline") == 0)
-				o->loop = exp_worker_inline;
-			else if (strcmp(optarg, "both") == 0)
-				o->loop = exp_worker_both;
-			else if (strcmp(optarg, "batch") == 0)
-				o->loop = exp_worker_batch;
-			else
+		case 'm': {
+			int impl = -1;
+			for (int i = 0; i < HB_MAC_IMPL_COUNT; i++)
+				if (strcmp(optarg, hb_mac_impl_name((enum hb_mac_impl)i)) == 0)
+					impl = i;
+			if (impl < 0) {
+				fprintf(stderr, "--mac %s: not scalar, avx2 or avx512\n", optarg);
 				return -1;
+			}
+			if (hb_mac_burst_select((enum hb_mac_impl)impl) < 0) {
+				fprintf(stderr, "--mac %s: this CPU cannot run it\n", optarg);
+				return -1;
+			}
 			break;
+		}
 		default: return -1;
 		}
 	}
@@ -427,7 +426,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct opts o = {.slots = 10000000, .frames = 0, .duration = 5, .warmup = 1,
-			 .kernel_packets = 1000000, .kernel_rounds = 3, .loop = worker_main};
+			 .kernel_packets = 1000000, .kernel_rounds = 3};
 	argv[n] = argv[0];
 	if (parse(argc - n, argv + n, &o) < 0) {
 		usage(argv[0]);
@@ -457,9 +456,9 @@ int main(int argc, char **argv)
 		if (rc < 0)
 			return 1;
 		if (o.stop_after) {
-			printf("result stop_after_heartbeats=%llu accepted=%llu rejected=%llu\n",
+			printf("result stop_after_heartbeats=%llu accepted=%llu rejected=%llu mac=%s\n",
 			       (unsigned long long)d.rx, (unsigned long long)d.accepted,
-			       (unsigned long long)d.rejected);
+			       (unsigned long long)d.rejected, hb_mac_impl_name(hb_mac_burst_impl()));
 			rte_eal_cleanup();
 			return d.rejected || d.rx != o.stop_after ? 1 : 0;
 		}
@@ -511,9 +510,9 @@ int main(int argc, char **argv)
 	printf("(per second of the measuring thread's CPU time, i.e. per core; the wall-clock rate "
 	       "and the share of time the thread waited for its CPU beside)\n");
 	if (!o.no_dpdk) {
-		printf("DPDK  %s%s on %s, net_ring fed with preloaded frames:\n",
-		       o.exp ? "EXPERIMENT --exp " : "worker_main", o.exp ? o.exp : "",
-		       huge ? "hugepages" : "--no-huge (NOTE: no hugepages; ~3.5x slower)");
+		printf("DPDK  worker_main on %s, net_ring fed with preloaded frames, MACs %s:\n",
+		       huge ? "hugepages" : "--no-huge (NOTE: no hugepages; ~3.5x slower)",
+		       hb_mac_impl_name(hb_mac_burst_impl()));
 		printf("      %.2f Mpps per core: first pass, each endpoint once, every heartbeat news "
 		       "(stored)\n      (wall %.2f; waited for CPU %.1f%%)\n",
 		       d.first_mpps, d.first_wall_mpps, d.first_wait_pct);
@@ -543,11 +542,11 @@ int main(int argc, char **argv)
 	       "resend_wait_pct=%.1f hugepages=%d dpdk_rejected=%llu "
 	       "kernel_mpps=%.3f kernel_min=%.3f kernel_max=%.3f kernel_wall_mpps=%.3f "
 	       "kernel_wait_pct=%.1f kernel_drops=%llu kernel_rejected=%llu ratio=%.2f "
-	       "slots=%u frames=%u loop=%s\n",
+	       "slots=%u frames=%u loop=%s mac=%s\n",
 	       d.first_mpps, d.first_wall_mpps, d.first_wait_pct, d.mpps, d.mpps_min, d.mpps_max,
 	       d.wall_mpps, d.wait_pct, huge, (unsigned long long)d.rejected, kmpps, kmin, kmax,
 	       kwall, kwait, (unsigned long long)kdrops, (unsigned long long)krej, ratio, o.slots,
-	       o.frames, o.exp ? o.exp : "worker_main");
+	       o.frames, "worker_main", hb_mac_impl_name(hb_mac_burst_impl()));
 	free(slots);
 	slot_table_destroy(&table);
 	rte_eal_cleanup();

@@ -8,11 +8,14 @@
 #      process, the kernel baseline: the same hb_accept behind recvmmsg (batch
 #      64) on a loopback UDP socket, on the same core, queue filled first and
 #      then drained; the ratio.
-#   2. EXPERIMENTS: the same with bench-only variants of the loop (--exp);
+#   2. the same with each other burst MAC variant the CPU runs (--mac
+#      scalar|avx2|avx512; the headline uses the widest, as glournetd does);
 #   3. the same program under valgrind --tool=callgrind in its deterministic
 #      mode (--stop-after K, --no-huge): instructions per heartbeat, from the
 #      instructions collected inside worker_main only (--toggle-collect), and
-#      the functions they go to.
+#      the functions they go to. valgrind 3.19 has no AVX-512: under it the
+#      MAC variant is AVX2 (said in the output); the scalar one is counted
+#      too.
 #
 # Hugepages: reserves what it needs (echo N > /proc/sys/vm/nr_hugepages;
 # mounts hugetlbfs if nothing is mounted) and puts both back on exit. When
@@ -25,8 +28,8 @@
 # (5 samples of 1 s), WARMUP (1 s), KERNEL_PACKETS (1000000 per round),
 # KERNEL_ROUNDS (3), CG_HEARTBEATS (200000, a multiple of 32), CG_SLOTS
 # (1000000), CALLGRIND (1; 0 skips it), NO_HUGE (0; 1 forces --no-huge),
-# EXPERIMENTS (1; 0 skips the runs of bench-only variants of the worker loop,
-# gn-bench-capacity --exp, which price an optimisation: Mpps and instructions).
+# MAC_VARIANTS (1; 0 skips the runs with the other MAC variants, step 2,
+# and the scalar callgrind run).
 # Outputs in $BUILD/bench/dataplane/: capacity.txt, callgrind.out,
 # callgrind.txt, summary.txt (key=value lines read by bench/run-all.sh).
 set -Eeuo pipefail
@@ -45,7 +48,7 @@ KERNEL_ROUNDS=${KERNEL_ROUNDS:-3}
 CG_HEARTBEATS=${CG_HEARTBEATS:-200000}
 CG_SLOTS=${CG_SLOTS:-1000000}
 CALLGRIND=${CALLGRIND:-1}
-EXPERIMENTS=${EXPERIMENTS:-1}
+MAC_VARIANTS=${MAC_VARIANTS:-${EXPERIMENTS:-1}}
 NO_HUGE=${NO_HUGE:-0}
 
 die() { echo "bench/dataplane: $*" >&2; exit 1; }
@@ -147,31 +150,37 @@ result=$(grep '^result ' "$OUT/capacity.txt" | tail -1 | cut -d' ' -f2-)
 	echo "huge_note=${huge_note:-none}"
 } >"$OUT/summary.txt"
 
-# --- 2. the EXPERIMENTS, end to end (bench-only copies of the loop)
-if [ "$EXPERIMENTS" = 1 ] && [ -z "$huge_note" ]; then
+# --- 2. the other burst MAC variants, same traffic
+headline_mac=$(echo "$result" | tr ' ' '\n' | awk -F= '$1 == "mac" {print $2}')
+if [ "$MAC_VARIANTS" = 1 ] && [ -z "$huge_note" ]; then
 	echo
-	echo "== EXPERIMENTS (bench/dataplane/exp_worker.c, not glournet's code): same traffic =="
-	for exp in prefetch inline both batch; do
+	echo "== the other MAC variants (gn-bench-capacity --mac): same traffic =="
+	for mac in avx2 scalar avx512; do
+		[ "$mac" = "$headline_mac" ] && continue
 		set +e
-		timeout -k 10 $budget "$BIN" "${EAL_COMMON[@]}" "${MEM[@]}" --file-prefix "gnbexp$$" -- \
+		timeout -k 10 $budget "$BIN" "${EAL_COMMON[@]}" "${MEM[@]}" --file-prefix "gnbmac$$" -- \
 			--slots "$SLOTS" --frames "$FRAMES" --duration "$DURATION" --warmup "$WARMUP" \
-			--kernel 0 --exp $exp >"$OUT/capacity-exp-$exp.txt" 2>&1 &
+			--kernel 0 --mac $mac >"$OUT/capacity-mac-$mac.txt" 2>&1 &
 		CHILD=$!
 		wait $CHILD
 		rc=$?
 		CHILD=
 		set -e
-		if [ $rc -ne 0 ]; then
-			echo "experiment $exp failed (exit $rc), see $OUT/capacity-exp-$exp.txt"
+		if [ $rc -eq 2 ] && grep -q "cannot run it" "$OUT/capacity-mac-$mac.txt"; then
+			echo "  --mac $mac: this CPU cannot run it"
 			continue
 		fi
-		r=$(grep '^result ' "$OUT/capacity-exp-$exp.txt" | tail -1)
+		if [ $rc -ne 0 ]; then
+			echo "  --mac $mac failed (exit $rc), see $OUT/capacity-mac-$mac.txt"
+			continue
+		fi
+		r=$(grep '^result ' "$OUT/capacity-mac-$mac.txt" | tail -1)
 		mpps=$(echo "$r" | tr ' ' '\n' | awk -F= '$1 == "dpdk_mpps" {print $2}')
 		wait_pct=$(echo "$r" | tr ' ' '\n' | awk -F= '$1 == "dpdk_wait_pct" {print $2}')
 		resend=$(echo "$r" | tr ' ' '\n' | awk -F= '$1 == "resend_mpps" {print $2}')
-		echo "  --exp $exp: $mpps Mpps per core, first pass (waited for CPU $wait_pct%); re-sent: $resend"
-		echo "exp_${exp}_mpps=$mpps" >>"$OUT/summary.txt"
-		echo "exp_${exp}_resend_mpps=$resend" >>"$OUT/summary.txt"
+		echo "  --mac $mac: $mpps Mpps per core, first pass (waited for CPU $wait_pct%); re-sent: $resend"
+		echo "mac_${mac}_mpps=$mpps" >>"$OUT/summary.txt"
+		echo "mac_${mac}_resend_mpps=$resend" >>"$OUT/summary.txt"
 	done
 fi
 
@@ -196,7 +205,8 @@ rows() {
 		}' "$1"
 }
 # cg_run FUNCTION TAG [app args]: instructions collected inside FUNCTION only
-# (--toggle-collect), over exactly CG_HEARTBEATS heartbeats; sets cg_total.
+# (--toggle-collect), over exactly CG_HEARTBEATS heartbeats; sets cg_total
+# and cg_mac (the MAC variant that ran).
 cg_run() {
 	local fn=$1 tag=$2
 	shift 2
@@ -217,6 +227,8 @@ cg_run() {
 	grep -q "^result stop_after_heartbeats=$CG_HEARTBEATS accepted=$CG_HEARTBEATS rejected=0" \
 		"$OUT/callgrind$tag-run.txt" ||
 		die "callgrind run $tag did not accept exactly $CG_HEARTBEATS heartbeats"
+	cg_mac=$(grep "^result stop_after_heartbeats=" "$OUT/callgrind$tag-run.txt" |
+		tr ' ' '\n' | awk -F= '$1 == "mac" {print $2}')
 	callgrind_annotate --auto=no --threshold=100 "$OUT/callgrind$tag.out" >"$OUT/callgrind$tag.txt"
 	cg_total=$(awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}' "$OUT/callgrind$tag.txt")
 	[ -n "$cg_total" ] || die "no PROGRAM TOTALS in $OUT/callgrind$tag.txt"
@@ -229,12 +241,15 @@ if [ "$CALLGRIND" = 1 ]; then
 	echo "== callgrind: $CG_HEARTBEATS heartbeats over $CG_SLOTS slots, --no-huge, collected in worker_main only =="
 	cg_run worker_main ""
 	ir=$(per_hb "$cg_total")
-	sip=$(rows "$OUT/callgrind.txt" | awk '/crypto_shorthash_siphash24/ {s += $1} END {printf "%.1f", s}')
+	# The MAC: the burst verifier and everything it inlines (vector
+	# intrinsics headers, hb_siphash.h).
+	sip=$(rows "$OUT/callgrind.txt" |
+		awk '/hb_mac_burst|verify_x[48]|burst_avx|burst_scalar|intrin\.h|hb_siphash/ {s += $1} END {printf "%.1f", s}')
 	# The stand-in NIC: net_ring's rx and the driver that re-points mbufs.
 	dev=$(rows "$OUT/callgrind.txt" |
 		awk '/recycle_enqueue|librte_net_ring|rte_ring/ {s += $1} END {printf "%.1f", s}')
 	echo "instructions per heartbeat: $ir (all instructions inside worker_main: $cg_total / $CG_HEARTBEATS heartbeats)"
-	echo "  of which SipHash-2-4 (libsodium crypto_shorthash_siphash24): $sip"
+	echo "  of which the MACs (SipHash-2-4, burst variant $cg_mac; valgrind has no AVX-512): $sip"
 	echo "  of which the bench's stand-in device (net_ring rx, re-pointing mbufs): $dev" \
 		"(a NIC's PMD costs its own)"
 	echo "where they go (self instructions per heartbeat; inlined code under its header file):"
@@ -242,17 +257,19 @@ if [ "$CALLGRIND" = 1 ]; then
 	{
 		echo "ir_per_hb=$ir"
 		echo "ir_siphash_per_hb=$sip"
+		echo "ir_mac=$cg_mac"
 		echo "ir_device_per_hb=$dev"
 		echo "ir_total=$cg_total"
 		echo "cg_heartbeats=$CG_HEARTBEATS"
 	} >>"$OUT/summary.txt"
-	if [ "$EXPERIMENTS" = 1 ]; then
-		for exp in prefetch inline both; do
-			cg_run "exp_worker_$exp" "-exp-$exp" --exp $exp
-			e=$(per_hb "$cg_total")
-			echo "  EXPERIMENT --exp $exp: $e instructions per heartbeat"
-			echo "ir_exp_${exp}_per_hb=$e" >>"$OUT/summary.txt"
-		done
+	if [ "$MAC_VARIANTS" = 1 ]; then
+		cg_run worker_main "-scalar" --mac scalar
+		e=$(per_hb "$cg_total")
+		esip=$(rows "$OUT/callgrind-scalar.txt" |
+			awk '/hb_mac_burst|burst_scalar|hb_siphash/ {s += $1} END {printf "%.1f", s}')
+		echo "  with --mac scalar: $e instructions per heartbeat (MACs: $esip)"
+		echo "ir_scalar_per_hb=$e" >>"$OUT/summary.txt"
+		echo "ir_scalar_siphash_per_hb=$esip" >>"$OUT/summary.txt"
 	fi
 fi
 echo

@@ -1,8 +1,6 @@
 /*
  * The micro-benchmarks' fixtures and loops (see harness.h). The loops call
- * the collector's own functions; where a loop has an EXPERIMENT variant,
- * the variant is a bench-only copy that prices one optimisation, never
- * code the collector runs.
+ * the collector's own functions.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,14 +13,12 @@
 #include "control/registry.h"
 #include "control/sweep.h"
 #include "glournet/hb_accept.h"
+#include "glournet/hb_mac_burst.h"
 #define LOG_TAG "bench"
 #include "glournet/log.h"
 
 #include "../dataplane/hb_fixture.h"
 #include "harness.h"
-#include "accept_batch.h"
-#include "siphash_ref.h"
-#include "siphash_x8.h"
 
 static char errbuf[256];
 
@@ -62,21 +58,21 @@ static int hot_setup(void)
 		uint64_t id;
 		hbf_frame(hot_frames[i], slot);
 		hbf_identity(slot, &id, hot_keys[i]);
-		const uint8_t *p = hot_frames[i] + HBF_PAYLOAD_OFF;
-		uint64_t ref = gnb_siphash24_24(hot_keys[i], p);
-		if (memcmp(&ref, p + HB_MAC_COVERED, 8) != 0) {
-			snprintf(errbuf, sizeof(errbuf), "inline SipHash disagrees with libsodium");
-			return -EPROTO;
-		}
 	}
-	/* The 8-lane MAC: right on every fixture, wrong on a flipped bit. */
-	if (gnb_have_avx512()) {
-		uint64_t good = gnb_mac_verify_x8(HOT_N);
+	/* Every burst variant this CPU runs: right on every fixture, wrong on
+	 * a flipped bit (the unit tests check far more; this guards the figure). */
+	for (int impl = 0; impl < HB_MAC_IMPL_COUNT; impl++) {
+		if (!hb_mac_impl_supported((enum hb_mac_impl)impl))
+			continue;
+		hot_pos = 0;
+		uint64_t good = gnb_mac_burst(impl, HOT_N);
 		hot_frames[3][HBF_PAYLOAD_OFF + 12] ^= 1;
-		uint64_t one_bad = gnb_mac_verify_x8(HOT_N);
+		hot_pos = 0;
+		uint64_t one_bad = gnb_mac_burst(impl, HOT_N);
 		hot_frames[3][HBF_PAYLOAD_OFF + 12] ^= 1;
 		if (good != HOT_N || one_bad != HOT_N - 1) {
-			snprintf(errbuf, sizeof(errbuf), "AVX-512 SipHash disagrees with libsodium");
+			snprintf(errbuf, sizeof(errbuf), "%s burst MAC disagrees with libsodium",
+				 hb_mac_impl_name((enum hb_mac_impl)impl));
 			return -EPROTO;
 		}
 	}
@@ -115,45 +111,25 @@ uint64_t gnb_mac_verify(uint32_t n)
 	return ok;
 }
 
-uint64_t gnb_mac_verify_inline(uint32_t n)
+int gnb_mac_impl_supported(int impl)
 {
-	uint64_t ok = 0;
-	uint32_t pos = hot_pos;
-	for (uint32_t i = 0; i < n; i++, pos = (pos + 1) & (HOT_N - 1)) {
-		const uint8_t *p = hot_frames[pos] + HBF_PAYLOAD_OFF;
-		uint64_t want = gnb_siphash24_24(hot_keys[pos], p);
-		ok += hb_mac_equal((const uint8_t *)&want, p + HB_MAC_COVERED);
-	}
-	hot_pos = pos;
-	return ok;
+	return hb_mac_impl_supported((enum hb_mac_impl)impl);
 }
 
-int gnb_have_avx512(void)
-{
-#if GNB_HAVE_X8
-	return gnb_x8_supported();
-#else
-	return 0;
-#endif
-}
-
-uint64_t gnb_mac_verify_x8(uint32_t n)
+uint64_t gnb_mac_burst(int impl, uint32_t n)
 {
 	uint64_t ok = 0;
-#if GNB_HAVE_X8
-	uint32_t pos = hot_pos & ~7u;
-	for (uint32_t i = 0; i + 8 <= n; i += 8, pos = (pos + 8) & (HOT_N - 1)) {
-		const uint8_t *key[8], *m[8];
-		for (unsigned l = 0; l < 8; l++) {
+	uint32_t pos = hot_pos & ~(uint32_t)(GNB_BURST - 1);
+	for (uint32_t i = 0; i + GNB_BURST <= n; i += GNB_BURST, pos = (pos + GNB_BURST) & (HOT_N - 1)) {
+		const uint8_t *key[GNB_BURST], *pl[GNB_BURST];
+		for (unsigned l = 0; l < GNB_BURST; l++) {
 			key[l] = hot_keys[pos + l];
-			m[l] = hot_frames[pos + l] + HBF_PAYLOAD_OFF;
+			pl[l] = hot_frames[pos + l] + HBF_PAYLOAD_OFF;
 		}
-		ok += (uint64_t)__builtin_popcount(gnb_siphash24_24_verify_x8(key, m));
+		ok += (uint64_t)__builtin_popcountll(
+			hb_mac_verify_burst_with((enum hb_mac_impl)impl, key, pl, GNB_BURST));
 	}
 	hot_pos = pos;
-#else
-	(void)n;
-#endif
 	return ok;
 }
 
@@ -200,94 +176,31 @@ int gnb_accept_setup(uint32_t nslots)
 	return 0;
 }
 
-/* worker.c's handle_frame, less the rare pass_on (never taken here). */
-static inline void frame_as_is(struct accept_fx *fx, const struct slot_dir *dir,
-			       const struct hb_window *win, const uint8_t *f)
-{
-	const uint8_t *payload;
-	struct hb_msg msg;
-	enum hb_verdict v = hb_decode_frame(f, HBF_FRAME_LEN, HBF_UDP_PORT, &payload);
-	if (v == HB_ACCEPTED)
-		v = hb_accept_msg(dir, 0, payload, win, &msg);
-	fx->verdict[v]++;
-}
-
-/* EXPERIMENT: hb_accept_msg with the MAC computed inline; otherwise the
- * same checks in the same order. */
-static inline enum hb_verdict accept_inline_mac(const struct slot_dir *dir, unsigned worker,
-						const uint8_t *payload,
-						const struct hb_window *win)
-{
-	struct hb_msg m;
-	const struct slot_entry *e;
-	enum hb_verdict v = hb_accept_owner(dir, payload, &m, &e);
-	if (v != HB_ACCEPTED)
-		return v;
-	uint64_t want = gnb_siphash24_24(e->key, payload);
-	if (!hb_mac_equal((const uint8_t *)&want, m.mac))
-		return HB_BAD_MAC;
-	return hb_accept_record(dir, worker, win, &m);
-}
-
-/* gnb_prefetch0 is an asm, as rte_prefetch0: GCC 12 -O2 emitted nothing
- * for __builtin_prefetch in this loop. */
-static inline void prefetch_slot(const struct slot_dir *dir, const uint8_t *payload)
-{
-	uint32_t slot = hb_be32(payload + 8);
-	const struct slot_entry *e = slot_dir_entry(dir, slot);
-	if (e) {
-		gnb_prefetch0(e);
-		gnb_prefetch0(slot_dir_seen(dir, slot, 0));
-	}
-}
-
 static void burst(struct accept_fx *fx, const struct slot_dir *dir, const struct hb_window *win,
 		  enum gnb_accept_variant var, uint8_t (*fr)[128])
 {
-	if (var == GNB_ACCEPT_AS_IS) {
-		for (unsigned i = 0; i < GNB_BURST; i++) {
-			if (i + 1 < GNB_BURST)
-				gnb_prefetch0(fr[i + 1]);   /* as worker.c */
-			frame_as_is(fx, dir, win, fr[i]);
-		}
-		return;
-	}
 	const uint8_t *pl[GNB_BURST];
 	enum hb_verdict v[GNB_BURST];
-	if (var == GNB_ACCEPT_BATCH) {
+	if (var == GNB_ACCEPT_BURST) {
+		/* worker.c's handle_burst, less the rare pass_on (never taken here). */
 		struct hb_msg msg[GNB_BURST];
 		for (unsigned i = 0; i < GNB_BURST; i++) {
 			if (i + 1 < GNB_BURST)
-				gnb_prefetch0(fr[i + 1]);
+				hb_prefetch_line(fr[i + 1]);
 			v[i] = hb_decode_frame(fr[i], HBF_FRAME_LEN, HBF_UDP_PORT, &pl[i]);
 		}
-		gnb_accept_batch(dir, 0, pl, v, msg, GNB_BURST, win, gnb_have_avx512());
+		hb_accept_burst(dir, 0, pl, v, msg, GNB_BURST, win);
 		for (unsigned i = 0; i < GNB_BURST; i++)
 			fx->verdict[v[i]]++;
 		return;
 	}
-	bool pf = var == GNB_ACCEPT_PREFETCH || var == GNB_ACCEPT_BOTH;
-	bool inl = var == GNB_ACCEPT_INLINE_MAC || var == GNB_ACCEPT_BOTH;
-	if (pf) {
-		for (unsigned i = 0; i < GNB_BURST; i++) {
-			v[i] = hb_decode_frame(fr[i], HBF_FRAME_LEN, HBF_UDP_PORT, &pl[i]);
-			if (v[i] == HB_ACCEPTED)
-				prefetch_slot(dir, pl[i]);
-		}
-	}
 	for (unsigned i = 0; i < GNB_BURST; i++) {
-		if (!pf) {
-			if (i + 1 < GNB_BURST)
-				gnb_prefetch0(fr[i + 1]);
-			v[i] = hb_decode_frame(fr[i], HBF_FRAME_LEN, HBF_UDP_PORT, &pl[i]);
-		}
+		if (i + 1 < GNB_BURST)
+			hb_prefetch_line(fr[i + 1]);
+		v[i] = hb_decode_frame(fr[i], HBF_FRAME_LEN, HBF_UDP_PORT, &pl[i]);
 		if (v[i] == HB_ACCEPTED) {
-			if (inl) {
-				v[i] = accept_inline_mac(dir, 0, pl[i], win);
-			} else {
-				struct hb_msg msg;
-				v[i] = hb_accept_msg(dir, 0, pl[i], win, &msg);
-			}
+			struct hb_msg msg;
+			v[i] = hb_accept_msg(dir, 0, pl[i], win, &msg);
 		}
 		fx->verdict[v[i]]++;
 	}

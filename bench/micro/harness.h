@@ -24,30 +24,27 @@ int gnb_init(void);
 int gnb_decode_setup(void);
 uint64_t gnb_decode(uint32_t n);
 
-/* hb_mac_verify (libsodium SipHash-2-4 over 24 bytes), cache-resident. */
+/* hb_mac_verify (libsodium SipHash-2-4 over 24 bytes, what the hot path
+ * called before issue #6 and the HTTP API still does), cache-resident. */
 int gnb_mac_setup(void);
 uint64_t gnb_mac_verify(uint32_t n);
-/* EXPERIMENT: the same check with SipHash inlined (siphash_ref.h). */
-uint64_t gnb_mac_verify_inline(uint32_t n);
-/* EXPERIMENT: eight MACs at once with AVX-512 (siphash_x8.h); n a multiple
- * of 8. gnb_have_avx512() says whether it can run here. */
-int gnb_have_avx512(void);
-uint64_t gnb_mac_verify_x8(uint32_t n);
+/* The hot path's burst verifier (hb_mac_burst.h), variant `impl` (enum
+ * hb_mac_impl), over bursts of GNB_BURST; n a multiple of GNB_BURST.
+ * gnb_mac_impl_supported says whether this CPU runs it. */
+int gnb_mac_impl_supported(int impl);
+uint64_t gnb_mac_burst(int impl, uint32_t n);
 
 /*
- * The worker's per-frame work (dataplane/worker.c handle_frame: prefetch
- * of the next frame, hb_decode_frame, hb_accept_msg, a verdict counter)
- * over bursts of GNB_BURST frames, read in order from a stream of one
- * frame per slot, every slot of an `nslots` table once, in random order:
- * the slot table is far larger than the caches, as with 10 M endpoints.
- * Every heartbeat stores its time: the timestamps are zeroed at each pass.
+ * The worker's per-burst work over bursts of GNB_BURST frames, read in
+ * order from a stream of one frame per slot, every slot of an `nslots`
+ * table once, in random order: the slot table is far larger than the
+ * caches, as with 10 M endpoints. Every heartbeat stores its time: the
+ * timestamps are zeroed at each pass.
  */
 enum gnb_accept_variant {
-	GNB_ACCEPT_AS_IS,         /* what worker.c does */
-	GNB_ACCEPT_PREFETCH,      /* EXPERIMENT: decode the burst, prefetch slot lines, accept */
-	GNB_ACCEPT_INLINE_MAC,    /* EXPERIMENT: SipHash inlined */
-	GNB_ACCEPT_BOTH,          /* EXPERIMENT: both */
-	GNB_ACCEPT_BATCH,         /* EXPERIMENT: accept_batch.h: prefetch + MACs 8 at a time */
+	GNB_ACCEPT_BURST,         /* worker.c: decode the frames, hb_accept_burst */
+	GNB_ACCEPT_ONE_BY_ONE,    /* for comparison: decode and hb_accept_msg one frame
+				     at a time, as worker.c did before issue #6 */
 };
 int gnb_accept_setup(uint32_t nslots);
 /* Returns the number of heartbeats accepted (all of them, when correct). */

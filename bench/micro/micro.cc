@@ -2,8 +2,6 @@
 // State loop around one extern "C" runner of harness.c. items_per_second
 // is per operation (one frame, one MAC, one lookup, one sweep), so
 // 1e9 / items_per_second is ns per operation whatever the batch.
-// Benchmarks named *_exp_* are EXPERIMENTS pricing an optimisation: they
-// run bench-only variants, not the collector's code.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -42,27 +40,23 @@ void BM_mac_verify(benchmark::State &st)
 	st.SetItemsProcessed(st.iterations() * GNB_BURST);
 }
 
-void BM_mac_verify_exp_inline(benchmark::State &st)
+void mac_burst_bench(benchmark::State &st, int impl)
 {
 	if (!ready(st, gnb_mac_setup()))
 		return;
-	for (auto _ : st)
-		benchmark::DoNotOptimize(gnb_mac_verify_inline(GNB_BURST));
-	st.SetItemsProcessed(st.iterations() * GNB_BURST);
-}
-
-void BM_mac_verify_exp_avx512x8(benchmark::State &st)
-{
-	if (!ready(st, gnb_mac_setup()))
-		return;
-	if (!gnb_have_avx512()) {
-		st.SkipWithError("no AVX-512 on this CPU");
+	if (!gnb_mac_impl_supported(impl)) {
+		st.SkipWithError("this CPU cannot run this variant");
 		return;
 	}
 	for (auto _ : st)
-		benchmark::DoNotOptimize(gnb_mac_verify_x8(GNB_BURST));
+		benchmark::DoNotOptimize(gnb_mac_burst(impl, GNB_BURST));
 	st.SetItemsProcessed(st.iterations() * GNB_BURST);
 }
+
+// enum hb_mac_impl: 0 scalar, 1 AVX2 (4 lanes), 2 AVX-512 (8 lanes).
+void BM_mac_burst_scalar(benchmark::State &st) { mac_burst_bench(st, 0); }
+void BM_mac_burst_avx2(benchmark::State &st) { mac_burst_bench(st, 1); }
+void BM_mac_burst_avx512(benchmark::State &st) { mac_burst_bench(st, 2); }
 
 void accept_bench(benchmark::State &st, gnb_accept_variant v)
 {
@@ -78,14 +72,8 @@ void accept_bench(benchmark::State &st, gnb_accept_variant v)
 	st.counters["not_accepted"] = static_cast<double>(frames - accepted);
 }
 
-void BM_accept_burst(benchmark::State &st) { accept_bench(st, GNB_ACCEPT_AS_IS); }
-void BM_accept_burst_exp_prefetch(benchmark::State &st) { accept_bench(st, GNB_ACCEPT_PREFETCH); }
-void BM_accept_burst_exp_inline_mac(benchmark::State &st)
-{
-	accept_bench(st, GNB_ACCEPT_INLINE_MAC);
-}
-void BM_accept_burst_exp_both(benchmark::State &st) { accept_bench(st, GNB_ACCEPT_BOTH); }
-void BM_accept_burst_exp_batch(benchmark::State &st) { accept_bench(st, GNB_ACCEPT_BATCH); }
+void BM_accept_burst(benchmark::State &st) { accept_bench(st, GNB_ACCEPT_BURST); }
+void BM_accept_one_by_one(benchmark::State &st) { accept_bench(st, GNB_ACCEPT_ONE_BY_ONE); }
 
 void range_bench(benchmark::State &st, int family)
 {
@@ -152,13 +140,11 @@ void BM_mem_independent_read(benchmark::State &st)
 
 BENCHMARK(BM_decode);
 BENCHMARK(BM_mac_verify);
-BENCHMARK(BM_mac_verify_exp_inline);
-BENCHMARK(BM_mac_verify_exp_avx512x8);
+BENCHMARK(BM_mac_burst_scalar);
+BENCHMARK(BM_mac_burst_avx2);
+BENCHMARK(BM_mac_burst_avx512);
 BENCHMARK(BM_accept_burst)->Arg(kOneM)->Arg(kTenM);
-BENCHMARK(BM_accept_burst_exp_prefetch)->Arg(kOneM)->Arg(kTenM);
-BENCHMARK(BM_accept_burst_exp_inline_mac)->Arg(kOneM)->Arg(kTenM);
-BENCHMARK(BM_accept_burst_exp_both)->Arg(kOneM)->Arg(kTenM);
-BENCHMARK(BM_accept_burst_exp_batch)->Arg(kOneM)->Arg(kTenM);
+BENCHMARK(BM_accept_one_by_one)->Arg(kOneM)->Arg(kTenM);
 BENCHMARK(BM_range_match_v4)->Arg(kRanges);
 BENCHMARK(BM_range_match_v6)->Arg(kRanges);
 BENCHMARK(BM_registry_by_id)->Arg(kOneM);

@@ -1,6 +1,9 @@
 /*
  * The one MAC of the protocol: SipHash-2-4 under the endpoint's 128-bit key,
  * 8 output bytes, computed by libsodium so agent and server cannot disagree.
+ * The workers check heartbeats with their own copies of the same function
+ * for the fixed 24 bytes (hb_siphash.h, hb_mac_burst.h), which the unit
+ * tests hold against this one.
  */
 #ifndef GLOURNET_HB_MAC_H
 #define GLOURNET_HB_MAC_H

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define HB_MAGIC        0x474C4842u /* "GLHB" */
 #define HB_VERSION      1
@@ -61,14 +62,34 @@ struct hb_msg {
 	uint8_t  mac[HB_MAC_LEN];
 };
 
-static inline uint16_t hb_be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+/* Big-endian reads as one load and a byte swap: the decoder's hot path
+ * reads every field with these. memcpy keeps unaligned loads defined. */
+static inline uint16_t hb_be16(const uint8_t *p)
+{
+	uint16_t v;
+	memcpy(&v, p, sizeof(v));
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap16(v);
+#endif
+	return v;
+}
 static inline uint32_t hb_be32(const uint8_t *p)
 {
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	uint32_t v;
+	memcpy(&v, p, sizeof(v));
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap32(v);
+#endif
+	return v;
 }
 static inline uint64_t hb_be64(const uint8_t *p)
 {
-	return (uint64_t)hb_be32(p) << 32 | hb_be32(p + 4);
+	uint64_t v;
+	memcpy(&v, p, sizeof(v));
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
 }
 static inline void hb_put16(uint8_t *p, uint16_t v) { p[0] = v >> 8; p[1] = (uint8_t)v; }
 static inline void hb_put32(uint8_t *p, uint32_t v)

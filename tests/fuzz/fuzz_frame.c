@@ -1,7 +1,8 @@
 /*
  * Fuzz target: any bytes as a frame off the wire, through the decoder and
  * the acceptance checks against a small populated slot table. The verdict
- * must be one of the known ones; nothing may read out of bounds.
+ * must be one of the known ones, the same through hb_accept and the
+ * worker's hb_accept_burst; nothing may read out of bounds.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -40,6 +41,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		struct hb_window win = {.now = 1795000000, .window = 300, .skew = 30};
 		v = hb_accept(table.dir, size & 1, payload, &win);
+		/* The worker's burst path must say the same (the frame alone, and
+		 * twice over, in one burst). */
+		const uint8_t *pl[2] = {payload, payload};
+		enum hb_verdict bv[2] = {HB_ACCEPTED, HB_ACCEPTED};
+		struct hb_msg msg[2];
+		hb_accept_burst(table.dir, size & 1, pl, bv, msg, 1 + (size & 2) / 2, &win);
+		if (bv[0] != v || ((size & 2) && bv[1] != v))
+			abort();
 	}
 	if ((unsigned)v >= HB_VERDICT_COUNT)
 		abort();

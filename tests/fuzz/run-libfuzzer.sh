@@ -9,11 +9,11 @@ SECS=${1:-60}
 mkdir -p "$OUT"
 CFLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -I$SRC/include -I$SRC"
 clang $CFLAGS -o "$OUT/fuzz_frame" "$SRC/tests/fuzz/fuzz_frame.c" \
-	"$SRC"/dataplane/{hb_decode,slot_table,gn_mem,coarse_clock}.c -lsodium -lurcu-qsbr -ljemalloc
+	"$SRC"/dataplane/{hb_decode,hb_mac_burst,slot_table,gn_mem,coarse_clock}.c -lsodium -lurcu-qsbr -ljemalloc
 # The whole control library but the daemon's own start-up.
 CONTROL=$(ls "$SRC"/control/*.c | grep -v -e '/control/main\.c$' -e '/control/daemon_start\.c$')
 clang $CFLAGS -DGN_VERSION=\"fuzz\" -o "$OUT/fuzz_register" "$SRC/tests/fuzz/fuzz_register.c" $CONTROL \
-	"$SRC"/dataplane/{slot_table,gn_mem,hb_decode,coarse_clock}.c -lsodium -lurcu-qsbr -ljemalloc \
+	"$SRC"/dataplane/{slot_table,gn_mem,hb_decode,hb_mac_burst,coarse_clock}.c -lsodium -lurcu-qsbr -ljemalloc \
 	-ljansson -lmicrohttpd -lsqlite3 -lpthread
 clang $CFLAGS -o "$OUT/fuzz_bulk" "$SRC/tests/fuzz/fuzz_bulk.c" "$SRC"/control/bulk_{format,output,reader}.c \
 	-ljansson

@@ -5,7 +5,10 @@
  * vectors.h, vectors_sip64: key 00..0f, message 00..len-1), that
  * hb_mac_compute is that function byte for byte, that hb_mac_equal and
  * hb_mac_verify reject every single-bit change, and that hb_auth_message
- * lays out context | id BE | time BE in 18 bytes.
+ * lays out context | id BE | time BE in 18 bytes; and that the hot path's
+ * own 24-byte SipHash (hb_siphash.h) gives the reference vector for 24
+ * bytes and libsodium's answer on random keys and messages, and that its
+ * heartbeat check refuses every single-bit change of key, message or MAC.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +18,7 @@
 #include <cmocka.h>
 
 #include "glournet/hb_mac.h"
+#include "glournet/hb_siphash.h"
 
 /* veorq/SipHash vectors.h, vectors_sip64[len], copied verbatim. */
 static const uint8_t sip64[64][8] = {
@@ -223,6 +227,70 @@ static void test_auth_message_mac(void **state)
 	assert_false(hb_mac_equal(a, b));
 }
 
+/* ---- hb_siphash.h: the hot path's own SipHash over 24 bytes ---- */
+
+static void test_siphash24_reference_vector(void **state)
+{
+	(void)state;
+	uint64_t h = hb_siphash24_24(ref_key, ref_msg);
+	uint8_t out[HB_MAC_LEN];
+	for (int i = 0; i < HB_MAC_LEN; i++)
+		out[i] = (uint8_t)(h >> (8 * i));   /* SipHash's output is little-endian */
+	assert_memory_equal(out, sip64[24], HB_MAC_LEN);
+}
+
+/* Deterministic bytes, so a failure reproduces. */
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static uint8_t rnd8(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint8_t)(rng_state >> 24);
+}
+
+static void test_siphash24_against_libsodium(void **state)
+{
+	(void)state;
+	for (int n = 0; n < 100000; n++) {
+		uint8_t key[HB_KEY_LEN], p[HB_PAYLOAD_LEN];
+		for (size_t i = 0; i < sizeof(key); i++)
+			key[i] = rnd8();
+		for (size_t i = 0; i < sizeof(p); i++)
+			p[i] = rnd8();
+		uint8_t want[HB_MAC_LEN];
+		crypto_shorthash_siphash24(want, p, HB_MAC_COVERED, key);
+		uint64_t h = hb_siphash24_24(key, p);
+		if (memcmp(&h, want, HB_MAC_LEN) != 0)
+			fail_msg("hb_siphash24_24 differs from libsodium at sample %d", n);
+		assert_false(hb_siphash_verify_hb(key, p) && memcmp(p + 24, want, 8) != 0);
+		memcpy(p + HB_MAC_COVERED, want, HB_MAC_LEN);
+		assert_true(hb_siphash_verify_hb(key, p));
+	}
+}
+
+static void test_siphash_verify_every_bit(void **state)
+{
+	(void)state;
+	uint8_t key[HB_KEY_LEN], p[HB_PAYLOAD_LEN];
+	memcpy(key, ref_key, sizeof(key));
+	memcpy(p, ref_msg, HB_MAC_COVERED);
+	memcpy(p + HB_MAC_COVERED, sip64[24], HB_MAC_LEN);
+	assert_true(hb_siphash_verify_hb(key, p));
+	for (int bit = 0; bit < 8 * HB_PAYLOAD_LEN; bit++) {
+		p[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		if (hb_siphash_verify_hb(key, p))
+			fail_msg("accepted with payload bit %d flipped", bit);
+		p[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+	}
+	for (int bit = 0; bit < 8 * HB_KEY_LEN; bit++) {
+		key[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		if (hb_siphash_verify_hb(key, p))
+			fail_msg("accepted with key bit %d flipped", bit);
+		key[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -233,6 +301,9 @@ int main(void)
 		cmocka_unit_test(test_mac_verify),
 		cmocka_unit_test(test_auth_message_layout),
 		cmocka_unit_test(test_auth_message_mac),
+		cmocka_unit_test(test_siphash24_reference_vector),
+		cmocka_unit_test(test_siphash24_against_libsodium),
+		cmocka_unit_test(test_siphash_verify_every_bit),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
