@@ -116,25 +116,7 @@ static const uint8_t payload[HB_PAYLOAD_LEN] = { HB_BYTES };
  * any read past `len` faults, under any allocator (glournet links jemalloc,
  * whose malloc valgrind does not track by default) and without valgrind.
  */
-static uint8_t *guard_area;
-static long page;
-
-static int setup(void **state)
-{
-	(void)state;
-	page = sysconf(_SC_PAGESIZE);
-	guard_area = mmap(NULL, 2 * (size_t)page, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (guard_area == MAP_FAILED)
-		return -1;
-	return mprotect(guard_area + page, (size_t)page, PROT_NONE);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return munmap(guard_area, 2 * (size_t)page);
-}
+#include "guard_page.h"
 
 /*
  * Decodes `len` bytes of `src` from a copy that ends at the guard page (and
@@ -733,5 +715,5 @@ int main(void)
 		cmocka_unit_test(test_truncation_lying_lengths),
 		cmocka_unit_test(test_verdict_names),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, guard_setup, guard_teardown);
 }

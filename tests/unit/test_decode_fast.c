@@ -61,25 +61,7 @@ static const struct { const uint8_t *f; size_t len; const char *name; } frames[]
 	{frame_v4_opts, sizeof(frame_v4_opts), "ipv4-options"},
 };
 
-static uint8_t *guard_area;
-static long page;
-
-static int setup(void **state)
-{
-	(void)state;
-	page = sysconf(_SC_PAGESIZE);
-	guard_area = mmap(NULL, 2 * (size_t)page, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (guard_area == MAP_FAILED)
-		return -1;
-	return mprotect(guard_area + page, (size_t)page, PROT_NONE);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return munmap(guard_area, 2 * (size_t)page);
-}
+#include "guard_page.h"
 
 static unsigned agreed, accepted;
 
@@ -291,5 +273,5 @@ int main(void)
 		cmocka_unit_test(test_payload_every_byte_change),
 		cmocka_unit_test(test_payload_random),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, guard_setup, guard_teardown);
 }
