@@ -11,23 +11,28 @@
 # beside it in the table, is the same sweep with glournetd on net_af_packet
 # (a kernel packet socket), the port the integration tests use.
 #
-# Steps: reserves hugepages (at most 256 x 2 MB, given back on exit), makes
+# Steps: reserves hugepages (at most 192 x 2 MB, given back on exit), makes
 # the lab (tools/lab-net.sh; netns gn-lgbPID, veths gnh-/gnp-lgbPID), starts
 # glournetd (control thread on CPU 0, its worker on CPU 1), registers N
 # endpoints with loadgen --register, then for each port (PORTS) and each
-# generator (GENS) runs loadgen pinned to CPU 0 at each rate (RATES; 'max'
-# = as fast as it goes) for STEP seconds. On a 2-core machine the sender,
-# the veth's softirq work and glournetd's control thread share CPU 0: the
-# sender's core is the limit (FACTS.md: ~0.94 Mpps for af_xdp on a veth).
+# generator (GENS) runs loadgen pinned to CPU 0 for STEP seconds at each rate
+# of RATES ('max' = as fast as it goes; rates the generator cannot reach are
+# skipped once it falls 10 % short), then BISECT more steps halving the gap
+# between the highest zero-loss rate and the lowest lossy one. On a 2-core
+# machine the sender, the veth's softirq work (XDP, the copy into the XSK
+# ring) and glournetd's control thread share CPU 0: the sending core is the
+# limit (FACTS.md).
 #
 # Generators: kernel (loadgen --engine kernel: UDP socket, sendmmsg 64),
 # dpdk-af_packet and dpdk-af_xdp (loadgen --engine dpdk on the namespace's
-# veth end). Zero loss means: accepted == sent, no tx drop in loadgen.
+# veth end). Zero loss means: accepted == sent, and no tx drop in loadgen.
+# The top rate with zero loss is the highest rate loadgen achieved in a
+# zero-loss step (the median over REPEAT sweeps).
 #
 # Environment: BUILD (build), N (20000 endpoints), RATES ("100000 200000
-# 300000 400000 500000 600000 800000 max"), STEP (4 s), PORTS ("af_xdp
-# af_packet"), GENS ("kernel dpdk-af_packet"), REPEAT (1 sweep; with more,
-# the median top rate), NO_HUGE (0).
+# 400000 600000 800000 1000000 max"), STEP (4 s), BISECT (4), PORTS ("af_xdp
+# af_packet"), GENS ("kernel dpdk-af_packet dpdk-af_xdp"), REPEAT (1),
+# NO_HUGE (0), QUIET_WAIT (0 s: only warn when the machine is busy). About 10 steps of STEP + 2 s per port and generator.
 # Outputs in $BUILD/bench/e2e/: steps.txt (one line per step), summary.txt
 # (key=value lines read by bench/run-all.sh), the daemon's and loadgen's logs.
 set -Eeuo pipefail
@@ -40,18 +45,22 @@ GLOURNETD=$BUILD/control/glournetd
 CTL=$BUILD/tools/glournetctl
 LG=$BUILD/tools/glournet-loadgen
 N=${N:-20000}
-RATES=${RATES:-"100000 200000 300000 400000 500000 600000 800000 max"}
+RATES=${RATES:-"100000 200000 400000 600000 800000 1000000 max"}
 STEP=${STEP:-4}
 PORTS=${PORTS:-"af_xdp af_packet"}
-GENS=${GENS:-"kernel dpdk-af_packet"}
+GENS=${GENS:-"kernel dpdk-af_packet dpdk-af_xdp"}
 REPEAT=${REPEAT:-1}
+BISECT=${BISECT:-4}
 NO_HUGE=${NO_HUGE:-0}
+QUIET_WAIT=${QUIET_WAIT:-0}
 
 die() { echo "bench/e2e/afxdp: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "needs root (namespaces, veths, hugepages)"
 [[ $N =~ ^[0-9]+$ ]] && [ "$N" -ge 1 ] && [ "$N" -le 10000000 ] || die "N must be 1..10000000"
 [[ $STEP =~ ^[0-9]+$ ]] && [ "$STEP" -ge 1 ] && [ "$STEP" -le 60 ] || die "STEP must be 1..60 s"
 [[ $REPEAT =~ ^[1-9]$ ]] || die "REPEAT must be 1..9"
+[[ $BISECT =~ ^[0-9]$ ]] || die "BISECT must be 0..9"
+[[ $QUIET_WAIT =~ ^[0-9]+$ ]] || die "QUIET_WAIT must be a number of seconds"
 for r in $RATES; do [[ $r =~ ^[0-9]+$|^max$ ]] || die "RATES: '$r' is not a number or max"; done
 for p in $PORTS; do [[ $p =~ ^(af_xdp|af_packet)$ ]] || die "PORTS: '$p' is not af_xdp or af_packet"; done
 for g in $GENS; do
@@ -128,6 +137,30 @@ HOST_MAC=$(cat "/sys/class/net/$HOST/address")
 
 ctlj() { "$CTL" -s "$SOCK" -j "$@"; }
 
+busy_pct() {   # % of all CPUs busy over one second
+	local a b
+	a=($(awk '/^cpu / {print $2+$3+$4+$7+$8+$9, $5+$6}' /proc/stat))
+	sleep 1
+	b=($(awk '/^cpu / {print $2+$3+$4+$7+$8+$9, $5+$6}' /proc/stat))
+	awk -v bu=$((b[0] - a[0])) -v id=$((b[1] - a[1])) 'BEGIN {printf "%d", 100 * bu / (bu + id + 0.001)}'
+}
+
+# Before a daemon starts (its worker then spins on a whole core): wait up
+# to QUIET_WAIT s for the machine to be under 10 % busy; say how busy it was.
+quiet() {
+	local busy waited=0
+	while :; do
+		busy=$(busy_pct)
+		[ "$busy" -ge 10 ] && [ "$waited" -lt "$QUIET_WAIT" ] || break
+		sleep 4
+		waited=$((waited + 5))
+	done
+	echo "# $1: machine ${busy}% busy with other work before the sweep" | tee -a "$OUT/steps.txt"
+	[ "$busy" -lt 10 ] || echo "WARNING: the CPUs are ${busy}% busy with other work: losses will come from that too"
+	BUSY_MAX=$(( busy > BUSY_MAX ? busy : BUSY_MAX ))
+}
+BUSY_MAX=0
+
 start_daemon() {   # start_daemon af_xdp|af_packet
 	local vdev
 	case $1 in
@@ -193,11 +226,37 @@ gen() {   # gen GENERATOR RATE: loadgen's JSON summary on stdout
 	esac
 }
 
+# One step: a row in the table, a line in steps.raw; sets STEP_PPS and
+# STEP_ZERO (1 when glournetd accepted every heartbeat loadgen sent).
+run_step() {   # run_step REP PORT GEN RATE
+	local rep=$1 port=$2 g=$3 r=$4 j sent pps txd rx acc miss vd lost zl before after
+	STEP_PPS=0 STEP_ZERO=0
+	before=($(snap))
+	j=$(gen "$g" "$r") || { echo "# $port $g $r: loadgen failed (see $OUT/loadgen-dpdk.log)"; return 0; }
+	settle
+	after=($(snap))
+	sent=$(jq -r .sent <<<"$j"); pps=$(jq -r '.rate_pps | floor' <<<"$j")
+	txd=$(jq -r .tx_drops <<<"$j")
+	rx=$((after[0] - before[0])); acc=$((after[1] - before[1]))
+	miss=$((after[2] - before[2]))
+	vd=$((after[3] - before[3] + after[4] - before[4]))
+	lost=$((sent - acc))
+	zl=no; [ "$lost" -eq 0 ] && [ "$txd" -eq 0 ] && zl=yes
+	[ "$txd" -eq 0 ] || zl="$zl (loadgen tx drops $txd)"
+	printf "%-9s %-15s %8s %10s %9s %9s %9s %7s %8s %7s %s\n" "$port" "$g" "$r" \
+		"$pps" "$sent" "$rx" "$acc" "$lost" "$miss" "$vd" "$zl" | tee -a "$OUT/steps.txt"
+	echo "$rep $port $g $r $pps $sent $rx $acc $lost $miss $vd $txd" >>"$OUT/steps.raw"
+	STEP_PPS=$pps
+	[ "$zl" = yes ] && STEP_ZERO=1
+	return 0
+}
+
 registered=0
 printf "%-9s %-15s %8s %10s %9s %9s %9s %7s %8s %7s %s\n" port generator target "sent/s" sent \
 	rx accepted lost imissed "veth dr" zero-loss | tee "$OUT/steps.txt"
 for rep in $(seq "$REPEAT"); do
 	for port in $PORTS; do
+		quiet "$port"
 		start_daemon "$port"
 		if [ $registered = 0 ]; then
 			"$LG" --register "http://127.0.0.1:$HTTP_PORT" --token "$TOKEN" --count "$N" \
@@ -207,22 +266,25 @@ for rep in $(seq "$REPEAT"); do
 			registered=1
 		fi
 		for g in $GENS; do
+			# The sweep, then BISECT steps between the highest zero-loss
+			# rate and the lowest lossy one (or the generator's maximum).
+			lo=0 hi= saturated=0
 			for r in $RATES; do
-				before=($(snap))
-				j=$(gen "$g" "$r") || { echo "# $port $g $r: loadgen failed"; continue; }
-				settle
-				after=($(snap))
-				sent=$(jq -r .sent <<<"$j"); pps=$(jq -r '.rate_pps | floor' <<<"$j")
-				txd=$(jq -r .tx_drops <<<"$j")
-				rx=$((after[0] - before[0])); acc=$((after[1] - before[1]))
-				miss=$((after[2] - before[2]))
-				vd=$((after[3] - before[3] + after[4] - before[4]))
-				lost=$((sent - acc))
-				zl=no; [ "$lost" -eq 0 ] && [ "$txd" -eq 0 ] && zl=yes
-				[ "$txd" -eq 0 ] || zl="$zl (loadgen tx drops $txd)"
-				printf "%-9s %-15s %8s %10s %9s %9s %9s %7s %8s %7s %s\n" "$port" "$g" "$r" \
-					"$pps" "$sent" "$rx" "$acc" "$lost" "$miss" "$vd" "$zl" | tee -a "$OUT/steps.txt"
-				echo "$rep $port $g $r $pps $sent $rx $acc $lost $miss $vd $txd" >>"$OUT/steps.raw"
+				[ "$saturated" = 1 ] && [ "$r" != max ] && continue
+				run_step "$rep" "$port" "$g" "$r"
+				if [ "$STEP_ZERO" = 1 ]; then
+					[ "$r" = max ] && lo=$STEP_PPS || lo=$r
+				elif [ -z "$hi" ] && [ "$STEP_PPS" -gt 0 ]; then
+					[ "$r" = max ] && hi=$STEP_PPS || hi=$r
+				fi
+				[ "$r" != max ] && [ $((STEP_PPS * 10)) -lt $((r * 9)) ] && saturated=1
+			done
+			for _ in $(seq "$BISECT"); do
+				[ -n "$hi" ] && [ "$hi" -gt "$lo" ] || break
+				[ $(( (hi - lo) * 20 )) -gt "$hi" ] || break     # within 5 %: enough
+				mid=$(( (lo + hi) / 2 ))
+				run_step "$rep" "$port" "$g" "$mid"
+				if [ "$STEP_ZERO" = 1 ]; then lo=$mid; else hi=$mid; fi
 			done
 		done
 		stop_daemon
@@ -251,6 +313,7 @@ echo "== top rate with zero loss (glournetd accepted every heartbeat loadgen sen
 	done
 	echo "endpoints=$N"
 	echo "huge_note=${huge_note:-none}"
+	echo "busy_before_max_pct=$BUSY_MAX"
 } >"$OUT/summary.txt"
 base_port=af_packet
 printf "%-15s %-28s %-28s %s\n" generator "af_xdp: top zero-loss" "baseline af_packet" "generator's max"
