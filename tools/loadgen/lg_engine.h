@@ -28,7 +28,7 @@ struct lg_engine_ops {
 struct lg_engine {
 	const struct lg_engine_ops *ops;
 	void    *priv;
-	uint64_t retries;       /* send attempts that found the queue full */
+	uint64_t retries;       /* sends tried again (queue full; kernel: ICMP errors too) */
 	int      first_errno;   /* of the first failed send, 0 if none */
 	char     err[256];
 };

@@ -141,7 +141,7 @@ void lg_summary(const struct lg_opts *o, const struct lg_sched *s, struct lg_eng
 	       "pace %s\n", e->ops->name, s->cfg.n, s->n_silent, s->n_shutdown, pace);
 	printf("sent %" PRIu64 " heartbeats in %.2f s (%.1f/s), %" PRIu64 " rounds\n", st->sent,
 	       st->elapsed_s, rate, st->rounds);
-	printf("lost on purpose %" PRIu64 ", tx drops %" PRIu64 " (queue-full retries %" PRIu64
+	printf("lost on purpose %" PRIu64 ", tx drops %" PRIu64 " (send retries %" PRIu64
 	       "), shutdown heartbeats %" PRIu64 "\n", st->lost, st->tx_drops, e->retries,
 	       st->shutdown_sent);
 	if (e->first_errno)
