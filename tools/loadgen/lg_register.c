@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "lg_register.h"
+#include "lg_run.h"
 
 #define LG_REG_MAX_BODY 16384
 
@@ -41,8 +42,6 @@ struct lg_reg {
 	uint64_t next, done, failed, n_new, n_known, shown_failures;
 	long max_skew;
 };
-
-extern volatile sig_atomic_t lg_stop;
 
 static double now_s(void)
 {

@@ -18,8 +18,6 @@
 #define NS          1000000000ull
 #define LOOKAHEAD   1000000ull   /* send up to 1 ms early to fill batches */
 
-extern volatile sig_atomic_t lg_stop;
-
 static uint64_t mono_ns(void)
 {
 	struct timespec ts;

@@ -6,12 +6,17 @@
 #ifndef GLOURNET_LG_RUN_H
 #define GLOURNET_LG_RUN_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "lg_endpoints.h"
 #include "lg_engine.h"
 #include "lg_options.h"
 #include "lg_sched.h"
+
+/* Set by SIGINT/SIGTERM (lg_main.c): registration and sending stop at the
+ * next batch and the summary still prints. */
+extern volatile sig_atomic_t lg_stop;
 
 struct lg_stats {
 	uint64_t sent;          /* frames the engine took (shutdowns included) */
