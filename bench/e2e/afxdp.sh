@@ -32,7 +32,11 @@
 # Environment: BUILD (build), N (20000 endpoints), RATES ("100000 200000
 # 400000 600000 800000 1000000 max"), STEP (4 s), BISECT (4), PORTS ("af_xdp
 # af_packet"), GENS ("kernel dpdk-af_packet dpdk-af_xdp"), REPEAT (1),
-# NO_HUGE (0), QUIET_WAIT (0 s: only warn when the machine is busy). About 10 steps of STEP + 2 s per port and generator.
+# NO_HUGE (0), QUIET_WAIT (0 s: only warn when the machine is busy),
+# OTHERS_MAX (10: a step during which other processes took 10 % of the
+# machine or more is marked "(busy)" and run again once; the "others"
+# column is that share: all CPUs' busy ticks less glournetd's, ksoftirqd's,
+# the softirq column and loadgen's own CPU time, so it is approximate). About 10 steps of STEP + 2 s per port and generator.
 # Outputs in $BUILD/bench/e2e/: steps.txt (one line per step), summary.txt
 # (key=value lines read by bench/run-all.sh), the daemon's and loadgen's logs.
 set -Eeuo pipefail
@@ -53,6 +57,7 @@ REPEAT=${REPEAT:-1}
 BISECT=${BISECT:-4}
 NO_HUGE=${NO_HUGE:-0}
 QUIET_WAIT=${QUIET_WAIT:-0}
+OTHERS_MAX=${OTHERS_MAX:-10}
 
 die() { echo "bench/e2e/afxdp: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "needs root (namespaces, veths, hugepages)"
@@ -61,6 +66,7 @@ die() { echo "bench/e2e/afxdp: $*" >&2; exit 1; }
 [[ $REPEAT =~ ^[1-9]$ ]] || die "REPEAT must be 1..9"
 [[ $BISECT =~ ^[0-9]$ ]] || die "BISECT must be 0..9"
 [[ $QUIET_WAIT =~ ^[0-9]+$ ]] || die "QUIET_WAIT must be a number of seconds"
+[[ $OTHERS_MAX =~ ^[0-9]+$ ]] || die "OTHERS_MAX must be a percentage"
 for r in $RATES; do [[ $r =~ ^[0-9]+$|^max$ ]] || die "RATES: '$r' is not a number or max"; done
 for p in $PORTS; do [[ $p =~ ^(af_xdp|af_packet)$ ]] || die "PORTS: '$p' is not af_xdp or af_packet"; done
 for g in $GENS; do
@@ -83,7 +89,7 @@ DAEMON=
 # --- hugepages, given back on exit
 HP_SYS=/proc/sys/vm/nr_hugepages
 HP_ORIG=$(cat $HP_SYS)
-HP_SET= MOUNTED= MADE_DIR=
+HP_SET= HP_ADDED=0 MOUNTED= MADE_DIR=
 stop_daemon() {
 	[ -n "$DAEMON" ] || return 0
 	kill -TERM "$DAEMON" 2>/dev/null || true
@@ -95,7 +101,13 @@ stop_daemon() {
 cleanup() {
 	stop_daemon
 	lab_down $TAG
-	[ -z "$HP_SET" ] || echo "$HP_ORIG" >$HP_SYS 2>/dev/null || true
+	# Give back only what this script added: others may have reserved
+	# pages meanwhile (the machine is shared).
+	if [ -n "$HP_SET" ]; then
+		local cur
+		cur=$(cat $HP_SYS)
+		echo $(( cur > HP_ADDED ? cur - HP_ADDED : 0 )) >$HP_SYS 2>/dev/null || true
+	fi
 	[ -z "$MOUNTED" ] || umount "$MOUNTED" 2>/dev/null || true
 	[ -z "$MADE_DIR" ] || rmdir "$MADE_DIR" 2>/dev/null || true
 	rm -rf "$WORK"
@@ -112,6 +124,7 @@ else
 	if [ "$free_pages" -lt "$need_pages" ]; then
 		HP_SET=1
 		echo $((HP_ORIG + need_pages - free_pages)) >$HP_SYS 2>/dev/null || true
+		HP_ADDED=$(( $(cat $HP_SYS) - HP_ORIG ))
 		free_pages=$(awk '/^HugePages_Free:/ {print $2}' /proc/meminfo)
 	fi
 	if [ "$free_pages" -lt "$need_pages" ]; then
@@ -192,6 +205,15 @@ snap() {
 	echo "$(jq -r '"\(.total.rx) \(.total.accepted) \(.port.imissed)"' <<<"$s") $h $p"
 }
 
+# CPU ticks: all CPUs busy, and ours (glournetd, ksoftirqd: the veth's
+# receive work when deferred, and the softirq column: our traffic's).
+ticks() {
+	local d k
+	d=$(awk '{print $14 + $15}' "/proc/$DAEMON/stat" 2>/dev/null || echo 0)
+	k=$(cat /proc/[0-9]*/stat 2>/dev/null | awk '$2 ~ /^\(ksoftirqd\// {s += $14 + $15} END {print s + 0}')
+	awk -v d="$d" -v k="$k" '/^cpu / {print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9, d + k + $8}' /proc/stat
+}
+
 settle() {   # until glournetd's rx stops moving (at most 5 s)
 	local a b
 	a=$(ctlj show stats | jq .total.rx)
@@ -229,12 +251,19 @@ gen() {   # gen GENERATOR RATE: loadgen's JSON summary on stdout
 # One step: a row in the table, a line in steps.raw; sets STEP_PPS and
 # STEP_ZERO (1 when glournetd accepted every heartbeat loadgen sent).
 run_step() {   # run_step REP PORT GEN RATE
-	local rep=$1 port=$2 g=$3 r=$4 j sent pps txd rx acc miss vd lost zl before after
-	STEP_PPS=0 STEP_ZERO=0
+	local rep=$1 port=$2 g=$3 r=$4 j sent pps txd rx acc miss vd lost zl before after t0 t1 others
+	STEP_PPS=0 STEP_ZERO=0 STEP_BUSY=0
 	before=($(snap))
+	t0=($(ticks))
 	j=$(gen "$g" "$r") || { echo "# $port $g $r: loadgen failed (see $OUT/loadgen-dpdk.log)"; return 0; }
+	t1=($(ticks))
 	settle
 	after=($(snap))
+	# Other processes' share of the machine during the step, in %: busy
+	# ticks less glournetd's, ksoftirqd's, softirq's and loadgen's own.
+	others=$(awk -v b=$((t1[0] - t0[0])) -v a=$((t1[1] - t0[1])) -v o=$((t1[2] - t0[2])) \
+		-v g="$(jq -r '.cpu_s // 0' <<<"$j")" -v hz="$(getconf CLK_TCK)" \
+		'BEGIN {x = (b - o - g * hz) * 100 / (a + 0.001); printf "%d", x < 0 ? 0 : x}')
 	sent=$(jq -r .sent <<<"$j"); pps=$(jq -r '.rate_pps | floor' <<<"$j")
 	txd=$(jq -r .tx_drops <<<"$j")
 	rx=$((after[0] - before[0])); acc=$((after[1] - before[1]))
@@ -243,17 +272,27 @@ run_step() {   # run_step REP PORT GEN RATE
 	lost=$((sent - acc))
 	zl=no; [ "$lost" -eq 0 ] && [ "$txd" -eq 0 ] && zl=yes
 	[ "$txd" -eq 0 ] || zl="$zl (loadgen tx drops $txd)"
-	printf "%-9s %-15s %8s %10s %9s %9s %9s %7s %8s %7s %s\n" "$port" "$g" "$r" \
-		"$pps" "$sent" "$rx" "$acc" "$lost" "$miss" "$vd" "$zl" | tee -a "$OUT/steps.txt"
-	echo "$rep $port $g $r $pps $sent $rx $acc $lost $miss $vd $txd" >>"$OUT/steps.raw"
+	[ "$others" -lt "$OTHERS_MAX" ] || zl="$zl (busy)"
+	printf "%-9s %-15s %8s %10s %9s %9s %9s %7s %8s %7s %6s %s\n" "$port" "$g" "$r" \
+		"$pps" "$sent" "$rx" "$acc" "$lost" "$miss" "$vd" "$others" "$zl" | tee -a "$OUT/steps.txt"
+	echo "$rep $port $g $r $pps $sent $rx $acc $lost $miss $vd $txd $others" >>"$OUT/steps.raw"
+	STEP_BUSY=0
+	[ "$others" -lt "$OTHERS_MAX" ] || STEP_BUSY=1
 	STEP_PPS=$pps
 	[ "$zl" = yes ] && STEP_ZERO=1
 	return 0
 }
 
+# A step during which other processes took OTHERS_MAX % of the machine or
+# more is run again, once; both are kept in the table.
+run_step_twice() {
+	run_step "$@"
+	[ "$STEP_BUSY" = 0 ] || run_step "$@"
+}
+
 registered=0
-printf "%-9s %-15s %8s %10s %9s %9s %9s %7s %8s %7s %s\n" port generator target "sent/s" sent \
-	rx accepted lost imissed "veth dr" zero-loss | tee "$OUT/steps.txt"
+printf "%-9s %-15s %8s %10s %9s %9s %9s %7s %8s %7s %6s %s\n" port generator target "sent/s" sent \
+	rx accepted lost imissed "veth dr" others zero-loss | tee "$OUT/steps.txt"
 for rep in $(seq "$REPEAT"); do
 	for port in $PORTS; do
 		quiet "$port"
@@ -271,7 +310,7 @@ for rep in $(seq "$REPEAT"); do
 			lo=0 hi= saturated=0
 			for r in $RATES; do
 				[ "$saturated" = 1 ] && [ "$r" != max ] && continue
-				run_step "$rep" "$port" "$g" "$r"
+				run_step_twice "$rep" "$port" "$g" "$r"
 				if [ "$STEP_ZERO" = 1 ]; then
 					[ "$r" = max ] && lo=$STEP_PPS || lo=$r
 				elif [ -z "$hi" ] && [ "$STEP_PPS" -gt 0 ]; then
@@ -283,7 +322,7 @@ for rep in $(seq "$REPEAT"); do
 				[ -n "$hi" ] && [ "$hi" -gt "$lo" ] || break
 				[ $(( (hi - lo) * 20 )) -gt "$hi" ] || break     # within 5 %: enough
 				mid=$(( (lo + hi) / 2 ))
-				run_step "$rep" "$port" "$g" "$mid"
+				run_step_twice "$rep" "$port" "$g" "$mid"
 				if [ "$STEP_ZERO" = 1 ]; then lo=$mid; else hi=$mid; fi
 			done
 		done
@@ -314,6 +353,8 @@ echo "== top rate with zero loss (glournetd accepted every heartbeat loadgen sen
 	echo "endpoints=$N"
 	echo "huge_note=${huge_note:-none}"
 	echo "busy_before_max_pct=$BUSY_MAX"
+	echo "busy_steps=$(awk -v m="$OTHERS_MAX" '$13 >= m' "$OUT/steps.raw" | wc -l)"
+	echo "steps=$(wc -l <"$OUT/steps.raw")"
 } >"$OUT/summary.txt"
 base_port=af_packet
 printf "%-15s %-28s %-28s %s\n" generator "af_xdp: top zero-loss" "baseline af_packet" "generator's max"

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "lg_frame.h"
@@ -119,6 +120,14 @@ void lg_summary(const struct lg_opts *o, const struct lg_sched *s, struct lg_eng
 	double rate = st->elapsed_s > 0 ? st->sent / st->elapsed_s : 0;
 	const char *pace = o->max_rate ? "max" : o->rate > 0 ? "rate" : "interval";
 
+	struct rusage ru;
+	double cpu_s = 0;
+
+	/* The generator's own CPU time: benchmarks subtract it to see how
+	 * much of the machine other processes took meanwhile. */
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		cpu_s = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+			(double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 	if (e->ops->report)
 		e->ops->report(e, extra, sizeof(extra));
 	if (o->json) {
@@ -127,11 +136,11 @@ void lg_summary(const struct lg_opts *o, const struct lg_sched *s, struct lg_eng
 		       ",\"sent\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"tx_drops\":%" PRIu64
 		       ",\"shutdown_sent\":%" PRIu64 ",\"rounds\":%" PRIu64 ",\"elapsed_s\":%.3f"
 		       ",\"rate_pps\":%.1f,\"tx_retries\":%" PRIu64 ",\"first_error\":\"%s\""
-		       ",\"interrupted\":%s%s%s}\n",
+		       ",\"cpu_s\":%.3f,\"interrupted\":%s%s%s}\n",
 		       e->ops->name, s->cfg.n, s->n_silent, s->n_shutdown, pace, o->interval_s,
 		       o->rate, st->sent, st->lost, st->tx_drops, st->shutdown_sent, st->rounds,
 		       st->elapsed_s, rate, e->retries,
-		       e->first_errno ? strerror(e->first_errno) : "",
+		       e->first_errno ? strerror(e->first_errno) : "", cpu_s,
 		       st->interrupted ? "true" : "false", extra[0] ? "," : "", extra);
 		return;
 	}
@@ -142,6 +151,7 @@ void lg_summary(const struct lg_opts *o, const struct lg_sched *s, struct lg_eng
 	printf("lost on purpose %" PRIu64 ", tx drops %" PRIu64 " (send retries %" PRIu64
 	       "), shutdown heartbeats %" PRIu64 "\n", st->lost, st->tx_drops, e->retries,
 	       st->shutdown_sent);
+	printf("CPU time %.2f s\n", cpu_s);
 	if (e->first_errno)
 		printf("first send error: %s\n", strerror(e->first_errno));
 	if (extra[0])
