@@ -2,7 +2,7 @@
 # glournet-loadgen against glournetd (issue #6): endpoints registered in bulk
 # with --register (curl multi), then heartbeats from the lab namespace over
 # the veth with the kernel engine (IPv4 paced by the interval, IPv6 at max
-# rate). The daemon must accept exactly the frames loadgen reports as sent,
+# rate) and the DPDK engine (IPv6 frames on af_packet). The daemon must accept exactly the frames loadgen reports as sent,
 # the shutdown fraction must go offline at once and the silent fraction
 # after offline_after, while the others stay online.
 SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -63,6 +63,22 @@ sent=$(jq -r .sent "$WORK/lg6.json")
 wait_field 3 .total.accepted $((acc0 + sent)) show stats
 wait_field 3 .online $N show status
 pass "IPv6 at max rate: $sent sent, $sent accepted, all $N online again"
+
+# The DPDK engine (whole frames, IPv6 here) on net_af_packet on the
+# namespace's veth end: every frame it sends is accepted.
+acc0=$(field .total.accepted show stats)
+in_ns "$LG" --endpoints "$WORK/eps.jsonl" --engine dpdk --to "$LAB_COLLECTOR6" --src "$LAB_AGENT6" \
+	--dst-mac "$(cat "/sys/class/net/$(lab_host "$TAG")/address")" --rate 20000 --rounds 2 \
+	--duration 10s --json -q -- -l 0 --no-huge --no-shconf -m 256 --file-prefix "lg-gen-$TAG" \
+	--no-pci --vdev "net_af_packet1,iface=$(lab_peer "$TAG")" --log-level=lib.eal:warning \
+	>"$WORK/lgd.json" 2>"$WORK/lgd.err" || fail "loadgen --engine dpdk failed: $(cat "$WORK/lgd.err")"
+sent=$(jq -r .sent "$WORK/lgd.json")
+[ "$sent" = $((2 * N)) ] || fail "DPDK engine: sent $sent, want $((2 * N)): $(cat "$WORK/lgd.json")"
+wait_field 3 .total.accepted $((acc0 + sent)) show stats
+pass "DPDK engine (af_packet, IPv6 frames): $sent sent, $sent accepted"
+# Stopping the af_packet port took the link down (FACTS.md): restore the lab.
+ip -n "$(lab_ns "$TAG")" link set "$(lab_peer "$TAG")" up
+lab_neigh "$TAG"
 
 # Bad arguments: exit 2 and the option named.
 rc=0; out=$("$LG" --endpoints "$WORK/eps.jsonl" --to "$LAB_COLLECTOR4" --loss 2 2>&1) || rc=$?
