@@ -2,9 +2,10 @@
 # glournet-loadgen against glournetd (issue #6): endpoints registered in bulk
 # with --register (curl multi), then heartbeats from the lab namespace over
 # the veth with the kernel engine (IPv4 paced by the interval, IPv6 at max
-# rate) and the DPDK engine (IPv6 frames on af_packet). The daemon must accept exactly the frames loadgen reports as sent,
-# the shutdown fraction must go offline at once and the silent fraction
-# after offline_after, while the others stay online.
+# rate) and the DPDK engine (IPv6 frames on af_packet). The daemon must
+# accept exactly the frames loadgen reports as sent, the shutdown fraction
+# must go offline at once and the silent fraction after offline_after, while
+# the others stay online.
 SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${BUILD:-$SRC/build}
 . "$SRC/tests/integration/lib.sh"
