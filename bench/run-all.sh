@@ -11,10 +11,13 @@
 #      instructions per heartbeat from callgrind (it reserves hugepages and
 #      gives them back);
 #   3. bench/http/run.sh when present (HTTP=0 skips it; it takes minutes);
+#   4. with E2E=1, bench/e2e/afxdp.sh: real packets from glournet-loadgen in
+#      a netns over a veth to glournetd on net_af_xdp, the top rate with zero
+#      loss, net_af_packet as the baseline (about 10 minutes);
 # and prints one table: each figure, its baseline from the same run, the
 # ratio, and the target. The table is also kept in $BUILD/bench/results.md.
 #
-# Environment: BUILD, HTTP (1), MICRO_REPS (3 repetitions, medians),
+# Environment: BUILD, HTTP (1), E2E (0), MICRO_REPS (3 repetitions, medians),
 # MICRO_FILTER (a --benchmark_filter regex, default all), QUIET_WAIT
 # (seconds to wait for the CPUs to be under 10% busy first; default 0: only
 # warn), and bench/dataplane/run.sh's own (SLOTS, FRAMES, DURATION, ...).
@@ -25,6 +28,7 @@ BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$SRC/$BUILD ;; esac
 export BUILD
 HTTP=${HTTP:-1}
+E2E=${E2E:-0}
 MICRO_REPS=${MICRO_REPS:-3}
 MICRO_FILTER=${MICRO_FILTER:-.}
 QUIET_WAIT=${QUIET_WAIT:-0}
@@ -98,12 +102,24 @@ if [ "$HTTP" = 1 ] && [ -x "$SRC/bench/http/run.sh" ]; then
 	fi
 fi
 
+# --- 4. real packets over af_xdp (issue #6, benchmark 4), optional
+rm -f "$OUT/e2e/summary.txt"
+if [ "$E2E" = 1 ]; then
+	echo
+	echo "== bench/e2e/afxdp.sh =="
+	if timeout 1800 ninja -C "$BUILD" >/dev/null; then
+		timeout -k 10 3600 "$SRC/bench/e2e/afxdp.sh" || echo "WARNING: bench/e2e/afxdp.sh failed"
+	else
+		echo "WARNING: the full build failed: bench/e2e/afxdp.sh skipped"
+	fi
+fi
+
 # --- the table
 echo
-python3 - "$OUT/micro.json" "$OUT/dataplane/summary.txt" "$OUT/results.md" <<'EOF'
+python3 - "$OUT/micro.json" "$OUT/dataplane/summary.txt" "$OUT/results.md" "$OUT/e2e/summary.txt" <<'EOF'
 import json, math, os, sys
 
-micro_path, dp_path, md_path = sys.argv[1:4]
+micro_path, dp_path, md_path, e2e_path = sys.argv[1:5]
 micro = {}
 if os.path.exists(micro_path):
     for b in json.load(open(micro_path))["benchmarks"]:
@@ -203,6 +219,30 @@ if dpdk:
     cores = ", ".join(f"{g} GbE {math.ceil(r / dpdk)}" for g, r in rates)
     rows.append(("worker cores for 64-byte line rate", cores,
                  "ceil(14.88 / 37.2 / 148.8 Mpps / per core)", "", ""))
+
+e2e = {}
+if os.path.exists(e2e_path):
+    for line in open(e2e_path):
+        if "=" in line:
+            k, v = line.strip().split("=", 1)
+            e2e[k] = v
+if e2e:
+    def ef(k):
+        try:
+            return float(e2e[k])
+        except (KeyError, ValueError):
+            return None
+    gens = [k[len("top_af_xdp_"):-len("_pps")] for k in e2e
+            if k.startswith("top_af_xdp_") and k.endswith("_pps")]
+    for g in sorted(gens, key=lambda g: -(ef(f"top_af_xdp_{g}_pps") or 0)):
+        top, base = ef(f"top_af_xdp_{g}_pps"), ef(f"top_af_packet_{g}_pps")
+        gmax = ef(f"max_sent_af_xdp_{g}_pps")
+        rows.append((f"Real packets, af_xdp on a veth, loadgen {g}: top zero-loss rate "
+                     f"({e2e.get('endpoints', '?')} endpoints)",
+                     f(top / 1e3 if top else top, " kpps", 0),
+                     f"af_packet port: {f(base / 1e3 if base else base, ' kpps', 0)}",
+                     f(top / base, "x") if top and base else "n/a",
+                     f"zero loss at the generator's top rate ({f(gmax / 1e3 if gmax else gmax, ' kpps', 0)})"))
 
 hdr = ("figure", "measured", "baseline (same run)", "ratio", "target")
 w = [max(len(r[i]) for r in rows + [hdr]) for i in range(5)]
