@@ -102,3 +102,16 @@ in_ns "$AGENT" heartbeat --state "$WORK/state" --to "$LAB_COLLECTOR4" --interval
 [ "$(field .online show status)" = 5 ] || fail "the migrated agents' heartbeats: $(ctlj show stats | jq -c .total)"
 [ "$(field .total.dropped.bad_mac show stats)" = 0 ] || fail "keys kept: no bad MAC"
 pass "migration: ids, slots and keys kept; the agents' heartbeats accepted by the new collector"
+
+# --- the export is also the load generator's credentials file
+LOADGEN=$BUILD/tools/glournet-loadgen
+if [ -x "$LOADGEN" ]; then
+	acc0=$(field .total.accepted show stats)
+	in_ns "$LOADGEN" --endpoints "$WORK/out.jsonl" --to "$LAB_COLLECTOR4" --rate 100 --rounds 2 \
+		--duration 10s -q --json >"$WORK/lg.json" 2>"$WORK/lg.err" || fail "loadgen: $(cat "$WORK/lg.err")"
+	sent=$(jq -r .sent "$WORK/lg.json")
+	[ "$sent" = 10 ] || fail "loadgen sent $sent heartbeats from the export, want 5 x 2"
+	for _ in $(seq 20); do [ "$(field .total.accepted show stats)" -ge $((acc0 + 10)) ] && break; sleep 0.1; done
+	[ "$(field .total.accepted show stats)" = $((acc0 + 10)) ] || fail "the export's credentials: not all accepted"
+	pass "glournet-loadgen reads the export: its 10 heartbeats accepted"
+fi
