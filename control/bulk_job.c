@@ -248,7 +248,7 @@ static bool import_slice(struct gn_daemon *d, struct bulk_job *j, uint32_t now, 
 	if (!rec)
 		return true;
 	for (unsigned k = 0; j->running; k++) {
-		if ((k & 255) == 0) {
+		if ((k & 63) == 0) {
 			if (mono_ns() >= deadline)
 				break;
 			if (d->store) {

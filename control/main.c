@@ -47,7 +47,7 @@ static uint32_t wall_seconds(void)
 /* Per loop turn, at most ~3 ms of sweep, ~2 ms of bulk import/export and
  * ~1 ms of index growth: a request waits a few milliseconds at worst. */
 #define SWEEP_SLICE_NS   (3 * 1000 * 1000)
-#define INDEX_STEP_CELLS (64 * 1024)
+#define INDEX_STEP_CELLS (16 * 1024)
 #define BULK_SLICE_NS    (2 * 1000 * 1000)
 
 static void run(struct gn_daemon *d)

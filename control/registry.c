@@ -14,7 +14,6 @@
 #include "control/registry.h"
 #include "control/transitions.h"
 #include "glournet/log.h"
-#include "control/huge_pages.h"
 
 static uint64_t guid_hash(const struct registry *r, const char *guid)
 {
@@ -124,7 +123,6 @@ static int ensure_cap(struct registry *r, uint32_t need)
 		struct endpoint *c = calloc(REGISTRY_CHUNK_SIZE, sizeof(*c));
 		if (!c)
 			return -ENOMEM;
-		gn_advise_huge(c, REGISTRY_CHUNK_SIZE * sizeof(*c));
 		r->chunks[r->nchunks] = c;
 	}
 	return 0;

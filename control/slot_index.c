@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "control/huge_pages.h"
 #include "control/slot_index.h"
 
 #define SLOT_INDEX_TOMB UINT32_MAX
@@ -30,8 +29,6 @@ static int table_alloc(struct slot_index_table *t, uint32_t bits)
 {
 	/* calloc of a large block maps fresh zero pages: no memset, no stall. */
 	t->cells = calloc((size_t)1 << bits, sizeof(*t->cells));
-	if (t->cells)
-		gn_advise_huge(t->cells, ((size_t)1 << bits) * sizeof(*t->cells));
 	t->bits = bits;
 	t->used = 0;
 	return t->cells ? 0 : -ENOMEM;
