@@ -19,7 +19,7 @@
  * it happens (persist_transitions). At 10 M endpoints heartbeating every
  * minute this is ~150 k rows a second instead of 1 M. */
 #define PERSIST_CHECKPOINT_INTERVAL 10
-#define PERSIST_CHECKPOINT_SLOTS    (64 * 1024)
+#define PERSIST_CHECKPOINT_SLOTS    (16 * 1024)
 #define PERSIST_CONTACT_STEP        60
 /* The pass waits while the store has this many ops queued: checkpoints
  * never crowd out registrations. */

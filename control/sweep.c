@@ -174,7 +174,7 @@ void sweep_start(struct sweep_state *s)
 
 /* The clock is read once per this many slots: cheap, and fine-grained
  * enough for a budget of milliseconds. */
-#define SLICE_CHECK 1024
+#define SLICE_CHECK 256
 
 bool sweep_slice(struct sweep_state *s, struct registry *r, const struct policy *p,
 		 uint32_t now, uint64_t budget_ns, struct sweep_result *res)

@@ -1437,7 +1437,7 @@ static void test_midflight_scope_switched_to_unreachable(void **state)
 
 /* ================= the sweep in slices (DESIGN.md) ================= */
 
-/* A pass cut into slices of ~1024 slots decides exactly what one pass
+/* A pass cut into slices of ~256 slots decides exactly what one pass
  * does: same results, same statuses. */
 static void test_sweep_slices_match_one_pass(void **state)
 {
@@ -1457,7 +1457,7 @@ static void test_sweep_slices_match_one_pass(void **state)
 	unsigned slices = 1;
 	while (!sweep_slice(&b->s, &b->r, b->p, T0 + O_DEF + 1, 1, &sliced))
 		slices++;
-	assert_true(slices >= N / 1024);
+	assert_true(slices >= N / 256);
 	assert_false(sweep_busy(&b->s));
 	assert_int_equal(one.went_offline, (N + 2) / 3);
 	assert_memory_equal(&one, &sliced, sizeof(one));
