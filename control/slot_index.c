@@ -3,9 +3,10 @@
  * a miss reads one or two lines at that load); removal by backward shift
  * in the live table (no tombstones to pile up over years of removals and
  * re-registrations). Growth is incremental (slot_index.h): while the old
- * table drains, a removal of an entry still there leaves a tombstone in it,
- * because shifting cells back could move one below the cursor, where it
- * would never be carried over. Only the control thread touches it.
+ * table drains, its cells become tombstones as they move (a stale copy
+ * left there would answer for an entry since removed from the new table)
+ * or are removed (the old table is thrown away whole; tombstones keep its
+ * probe chains as they were). Only the control thread touches it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -110,8 +111,14 @@ bool slot_index_step(struct slot_index *ix, size_t budget)
 	size_t n = (size_t)1 << ix->old.bits;
 	for (; budget && ix->cursor < n; budget--, ix->cursor++) {
 		struct slot_index_cell *c = &ix->old.cells[ix->cursor];
-		if (c->slot_plus1 && c->slot_plus1 != SLOT_INDEX_TOMB)
+		if (c->slot_plus1 && c->slot_plus1 != SLOT_INDEX_TOMB) {
 			place(&ix->cur, c->tag, c->slot_plus1);
+			/* Moved: a tombstone keeps the probe chains of the cells
+			 * still to move, and no stale copy outlives a removal
+			 * from the new table. */
+			c->slot_plus1 = SLOT_INDEX_TOMB;
+			ix->old.used--;
+		}
 	}
 	if (ix->cursor < n)
 		return true;
