@@ -267,25 +267,33 @@ static int fill_slot(struct registry *r, uint32_t slot, const char *guid, uint64
 	return 0;
 }
 
-int registry_add(struct registry *r, const char *guid, uint32_t now, struct endpoint **out)
+/* An endpoint with `id` in the oldest free slot, or in a new one at the
+ * end: filled and indexed; its key is the caller's to publish. */
+static int take_slot(struct registry *r, const char *guid, uint64_t id, uint32_t now,
+		     struct endpoint **out)
 {
-	uint64_t id = fresh_id(r);
 	int rc;
 	if (r->nfree) {
 		uint32_t slot = r->free_head;
 		uint32_t next = registry_at(r, slot)->next_free;   /* fill_slot overwrites it */
-		rc = fill_slot(r, slot, guid, id, now, out);
-		if (rc < 0)
+		if ((rc = fill_slot(r, slot, guid, id, now, out)) < 0)
 			return rc;
 		r->free_head = --r->nfree ? next : 0;
-	} else {
-		uint32_t slot = r->nslots;
-		if ((rc = slot_table_reserve(r->table, slot)) < 0 ||
-		    (rc = ensure_cap(r, slot + 1)) < 0 ||
-		    (rc = fill_slot(r, slot, guid, id, now, out)) < 0)
-			return rc;
-		r->nslots++;
+		return 0;
 	}
+	uint32_t slot = r->nslots;
+	if ((rc = slot_table_reserve(r->table, slot)) < 0 || (rc = ensure_cap(r, slot + 1)) < 0 ||
+	    (rc = fill_slot(r, slot, guid, id, now, out)) < 0)
+		return rc;
+	r->nslots++;
+	return 0;
+}
+
+int registry_add(struct registry *r, const char *guid, uint32_t now, struct endpoint **out)
+{
+	int rc = take_slot(r, guid, fresh_id(r), now, out);
+	if (rc < 0)
+		return rc;
 	registry_rekey(r, *out);   /* key, then id: the slot is published last */
 	return 0;
 }
@@ -336,46 +344,27 @@ int registry_add_imported(struct registry *r, const char *guid, uint64_t id,
 {
 	if ((id && registry_by_id(r, id)) || registry_by_guid(r, guid))
 		return -EEXIST;
-	int rc;
-	if (slot == UINT32_MAX || slot < r->nslots) {
-		if (!id)
-			return registry_add(r, guid, now, out);
-		/* A kept id in a slot of our choosing: as registry_add does it. */
-		uint8_t fresh[HB_KEY_LEN];
-		if (!key) {
-			random_bytes(r, fresh, sizeof(fresh));
-			key = fresh;
-		}
-		if (r->nfree) {
-			uint32_t s = r->free_head, next = registry_at(r, s)->next_free;
-			if ((rc = fill_slot(r, s, guid, id, now, out)) < 0)
-				return rc;
-			r->free_head = --r->nfree ? next : 0;
-		} else {
-			uint32_t s = r->nslots;
-			if ((rc = slot_table_reserve(r->table, s)) < 0 || (rc = ensure_cap(r, s + 1)) < 0 ||
-			    (rc = fill_slot(r, s, guid, id, now, out)) < 0)
-				return rc;
-			r->nslots++;
-		}
-		slot_table_assign(r->table, (*out)->slot, id, key);
-		return 0;
-	}
-	/* The slot it had: the ones skipped on the way were never used, their
-	 * timestamps are zero, so they are free at once. */
-	if ((rc = slot_table_reserve(r->table, slot)) < 0 || (rc = ensure_cap(r, slot + 1)) < 0)
-		return rc;
-	for (; r->nslots < slot; r->nslots++) {
-		registry_at(r, r->nslots)->slot = r->nslots;
-		push_free(r, r->nslots);
-	}
 	if (!id)
 		id = fresh_id(r);
-	if ((rc = fill_slot(r, slot, guid, id, now, out)) < 0)
+	int rc;
+	if (slot == UINT32_MAX || slot < r->nslots) {
+		rc = take_slot(r, guid, id, now, out);
+	} else {
+		/* The slot it had: the ones skipped on the way were never used,
+		 * their timestamps are zero, so they are free at once. */
+		if ((rc = slot_table_reserve(r->table, slot)) < 0 || (rc = ensure_cap(r, slot + 1)) < 0)
+			return rc;
+		for (; r->nslots < slot; r->nslots++) {
+			registry_at(r, r->nslots)->slot = r->nslots;
+			push_free(r, r->nslots);
+		}
+		if ((rc = fill_slot(r, slot, guid, id, now, out)) == 0)
+			r->nslots++;
+	}
+	if (rc < 0)
 		return rc;
-	r->nslots++;
 	if (key)
-		slot_table_assign(r->table, slot, id, key);
+		slot_table_assign(r->table, (*out)->slot, id, key);
 	else
 		registry_rekey(r, *out);
 	return 0;
