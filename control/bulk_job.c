@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define LOG_TAG "bulk"
@@ -23,6 +22,7 @@
 #include "control/bulk_format.h"
 #include "control/bulk_job.h"
 #include "control/daemon.h"
+#include "control/mono_clock.h"
 #include "control/persist.h"
 #include "control/status.h"
 #include "control/store.h"
@@ -49,12 +49,6 @@ struct bulk_job {
 	char *buf;
 };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void refuse(struct bulk_job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void refuse(struct bulk_job *j, const char *fmt, ...)
@@ -71,7 +65,7 @@ static void refuse(struct bulk_job *j, const char *fmt, ...)
 static void finish(struct bulk_job *j)
 {
 	j->running = false;
-	j->end_ns = mono_ns();
+	j->end_ns = gn_mono_ns();
 	double s = (double)(j->end_ns - j->begin_ns) / 1e9;
 	if (j->import)
 		LOG(INFO, "import of %s %s after %.1f s: %llu added, %llu already known, %llu lines "
@@ -130,7 +124,7 @@ static void replace_job(struct bulk_job **slot, struct bulk_job *j)
 	}
 	*slot = j;
 	j->running = true;
-	j->begin_ns = mono_ns();
+	j->begin_ns = gn_mono_ns();
 }
 
 int bulk_import_start(struct gn_daemon *d, const char *path, const char *format, char *err,
@@ -249,7 +243,7 @@ static bool import_slice(struct gn_daemon *d, struct bulk_job *j, uint32_t now, 
 		return true;
 	for (unsigned k = 0; j->running; k++) {
 		if ((k & 63) == 0) {
-			if (mono_ns() >= deadline)
+			if (gn_mono_ns() >= deadline)
 				break;
 			if (d->store) {
 				struct store_stats st;
@@ -311,8 +305,7 @@ static bool export_slice(struct gn_daemon *d, struct bulk_job *j, uint64_t deadl
 		if (ep->id) {
 			memset(rec, 0, sizeof(*rec));
 			persist_fill(d, ep, &rec->e);
-			uint32_t hb = slot_table_last_seen(&d->table, ep->slot);
-			rec->last_contact = hb > ep->last_ctl_contact ? hb : ep->last_ctl_contact;
+			rec->last_contact = registry_last_contact(r, ep);
 			snprintf(rec->status, sizeof(rec->status), "%s", ep_status_name(ep->status));
 			rec->has = (1u << BULK_F_COUNT) - 1;
 			int n = bulk_format_record(j->fmt, &j->hdr, rec, j->buf, BULK_LINE_DEFAULT);
@@ -323,7 +316,7 @@ static bool export_slice(struct gn_daemon *d, struct bulk_job *j, uint64_t deadl
 			}
 			j->exported++;
 		}
-		if ((k & 1023) == 0 && mono_ns() >= deadline) {
+		if ((k & 1023) == 0 && gn_mono_ns() >= deadline) {
 			j->cursor++;
 			free(rec);
 			return true;
@@ -337,7 +330,7 @@ static bool export_slice(struct gn_daemon *d, struct bulk_job *j, uint64_t deadl
 bool bulk_tick(struct gn_daemon *d, uint32_t now, uint64_t budget_ns)
 {
 	bool more = false;
-	uint64_t deadline = mono_ns() + budget_ns;
+	uint64_t deadline = gn_mono_ns() + budget_ns;
 	if (d->bulk_import && d->bulk_import->running)
 		more |= import_slice(d, d->bulk_import, now, deadline);
 	if (d->bulk_export && d->bulk_export->running)
@@ -352,7 +345,7 @@ static json_t *job_json(const struct bulk_job *j)
 	json_t *errors = json_array();
 	for (unsigned i = 0; i < j->nerrors; i++)
 		json_array_append_new(errors, json_string(j->errors[i]));
-	uint64_t end = j->running ? mono_ns() : j->end_ns;
+	uint64_t end = j->running ? gn_mono_ns() : j->end_ns;
 	double secs = (double)(end - j->begin_ns) / 1e9;
 	uint64_t done = j->import ? j->added : j->exported;
 	json_t *o = json_pack("{s:s, s:s, s:b, s:f, s:f, s:o}", "path", j->path,

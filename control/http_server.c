@@ -21,6 +21,7 @@
 #include <sys/epoll.h>
 
 #define LOG_TAG "http"
+#include "control/mono_clock.h"
 #include "control/http_server.h"
 #include "glournet/log.h"
 
@@ -62,9 +63,7 @@ struct http_request {
 
 static uint64_t mono_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return gn_mono_ns() / 1000000;
 }
 
 /* Queues `r` (its body passes to MHD); `retry_after` (429) and `allow`

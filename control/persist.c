@@ -134,16 +134,10 @@ int persist_restore(struct gn_daemon *d)
 	return 0;
 }
 
-static uint32_t contact_now(struct gn_daemon *d, const struct endpoint *ep)
-{
-	uint32_t hb = slot_table_last_seen(&d->table, ep->slot);
-	return hb > ep->last_ctl_contact ? hb : ep->last_ctl_contact;
-}
-
 /* What the store gets; the endpoint remembers it was written. */
 static struct store_contact contact_of(struct gn_daemon *d, struct endpoint *ep)
 {
-	ep->checkpointed = contact_now(d, ep);
+	ep->checkpointed = registry_last_contact(&d->reg, ep);
 	return (struct store_contact){
 		.id = ep->id, .slot = ep->slot,
 		.last_heartbeat = slot_table_last_seen(&d->table, ep->slot),
@@ -201,7 +195,7 @@ static bool checkpoint_slice(struct gn_daemon *d)
 		       ? d->checkpoint_cursor + PERSIST_CHECKPOINT_SLOTS : r->nslots;
 	for (; d->checkpoint_cursor < end; d->checkpoint_cursor++) {
 		struct endpoint *ep = registry_at(r, d->checkpoint_cursor);
-		if (!ep->id || contact_now(d, ep) < ep->checkpointed + PERSIST_CONTACT_STEP)
+		if (!ep->id || registry_last_contact(&d->reg, ep) < ep->checkpointed + PERSIST_CONTACT_STEP)
 			continue;   /* a free slot, or the store is close enough */
 		c[n++] = contact_of(d, ep);
 		if (n == BATCH) {

@@ -210,6 +210,14 @@ void registry_rekey(struct registry *r, struct endpoint *ep);
 /* The endpoint's key, as the workers check it (the slot table holds it). */
 const uint8_t *registry_key(const struct registry *r, const struct endpoint *ep);
 
+/* Last contact: the newest of the workers' heartbeats and the control
+ * plane's own contact (registration, poll, event). */
+static inline uint32_t registry_last_contact(const struct registry *r, const struct endpoint *ep)
+{
+	uint32_t hb = slot_table_last_seen(r->table, ep->slot);
+	return hb > ep->last_ctl_contact ? hb : ep->last_ctl_contact;
+}
+
 /* New hostname, addresses and notify port (registration); the guid and
  * first-registration time stay. -ENOMEM leaves the old ones. */
 int registry_set_details(struct registry *r, struct endpoint *ep, const char *hostname,

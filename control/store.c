@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <sys/eventfd.h>
 
+#include "control/mono_clock.h"
 #include "control/store.h"
 #include "control/store_db.h"
 #define LOG_TAG "store"
@@ -75,12 +76,6 @@ struct store {
 	struct store_stats stats;
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* Under s->mu; the condition variable runs on CLOCK_MONOTONIC. */
 static void wait_until(struct store *s, uint64_t ns)
@@ -170,12 +165,12 @@ static void publish(struct store *s, struct op *ops, struct op *end, uint32_t no
 	if (recovered)   /* logged outside the lock: stderr may block */
 		LOG(INFO, "%s: commits work again after %llu failed attempts over %.1f s; %u ops "
 		    "still queued", s->path, (unsigned long long)failed,
-		    (double)(now_ns() - s->degraded_ns) / 1e9, (unsigned)left);
+		    (double)(gn_mono_ns() - s->degraded_ns) / 1e9, (unsigned)left);
 }
 
 static bool past_deadline(const struct store *s)
 {
-	return s->stop && now_ns() >= s->stop_deadline_ns;
+	return s->stop && gn_mono_ns() >= s->stop_deadline_ns;
 }
 
 static void *writer_main(void *arg)
@@ -196,7 +191,7 @@ static void *writer_main(void *arg)
 				pthread_cond_wait(&s->wake, &s->mu);
 			/* Let the batch gather, unless it is full already. */
 			while (s->head && !s->stop && s->head_rows < BATCH_ROWS &&
-			       now_ns() < s->head_ns + BATCH_LINGER_NS)
+			       gn_mono_ns() < s->head_ns + BATCH_LINGER_NS)
 				wait_until(s, s->head_ns + BATCH_LINGER_NS);
 			s->writer_waiting = false;
 			if (!s->head)
@@ -211,9 +206,9 @@ static void *writer_main(void *arg)
 
 		struct op *end;
 		uint32_t nops;
-		uint64_t t0 = now_ns();
+		uint64_t t0 = gn_mono_ns();
 		if (apply_batch(s, pending, &end, &nops) == 0) {
-			publish(s, pending, end, nops, (double)(now_ns() - t0) / 1e6);
+			publish(s, pending, end, nops, (double)(gn_mono_ns() - t0) / 1e6);
 			pending = end;
 			pthread_mutex_lock(&s->mu);
 			continue;
@@ -222,7 +217,7 @@ static void *writer_main(void *arg)
 		s->stats.commit_errors++;
 		if (!s->degraded) {
 			s->degraded = true;
-			s->degraded_ns = now_ns();
+			s->degraded_ns = gn_mono_ns();
 			s->errors_at_degrade = s->stats.commit_errors - 1;
 			snprintf(s->why, sizeof(s->why), "%s", store_db_error(s->db));
 			uint32_t queued = s->stats.queue_len;
@@ -231,8 +226,8 @@ static void *writer_main(void *arg)
 			    store_db_error(s->db), (unsigned)queued);
 			pthread_mutex_lock(&s->mu);
 		}
-		uint64_t retry = now_ns() + RETRY_NS;
-		while (now_ns() < retry && !past_deadline(s))
+		uint64_t retry = gn_mono_ns() + RETRY_NS;
+		while (gn_mono_ns() < retry && !past_deadline(s))
 			wait_until(s, s->stop && s->stop_deadline_ns < retry ? s->stop_deadline_ns : retry);
 	}
 	uint32_t lost = s->stats.queue_len;
@@ -303,7 +298,7 @@ void store_close(struct store *s, unsigned drain_ms)
 		return;
 	pthread_mutex_lock(&s->mu);
 	s->stop = true;
-	s->stop_deadline_ns = now_ns() + (uint64_t)drain_ms * 1000000ull;
+	s->stop_deadline_ns = gn_mono_ns() + (uint64_t)drain_ms * 1000000ull;
 	pthread_cond_broadcast(&s->wake);
 	pthread_mutex_unlock(&s->mu);
 	pthread_join(s->writer, NULL);
@@ -348,7 +343,7 @@ static uint64_t enqueue(struct store *s, struct op *op)
 			s->tail->next = op;
 		} else {
 			s->head = op;
-			s->head_ns = now_ns();
+			s->head_ns = gn_mono_ns();
 		}
 		s->tail = op;
 		s->head_rows += op->rows;

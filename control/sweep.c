@@ -10,9 +10,9 @@
  * before a single false transition is sent.
  */
 #include <stdlib.h>
-#include <time.h>
 
 #define LOG_TAG "sweep"
+#include "control/mono_clock.h"
 #include "control/sweep.h"
 #include "control/transitions.h"
 #include "glournet/log.h"
@@ -80,14 +80,6 @@ static bool guard_holds(struct sweep_state *s, struct registry *r, const struct 
 	return true;
 }
 
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t mono_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
 
 /* Last contact and why, as of the workers' timestamps now. */
 static uint32_t last_contact(struct registry *r, struct endpoint *ep, enum ep_reason *why)
@@ -169,7 +161,7 @@ void sweep_start(struct sweep_state *s)
 	s->ncand = s->online = s->at_risk = 0;
 	s->res = (struct sweep_result){0};
 	s->pass_ns = 0;
-	s->pass_begin_ns = mono_ns();
+	s->pass_begin_ns = gn_mono_ns();
 }
 
 /* The clock is read once per this many slots: cheap, and fine-grained
@@ -181,8 +173,8 @@ bool sweep_slice(struct sweep_state *s, struct registry *r, const struct policy 
 {
 	if (s->phase == SWEEP_IDLE)
 		return false;
-	uint64_t t0 = mono_ns(), deadline = budget_ns ? t0 + budget_ns : UINT64_MAX;
-	uint64_t c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	uint64_t t0 = gn_mono_ns(), deadline = budget_ns ? t0 + budget_ns : UINT64_MAX;
+	uint64_t c0 = gn_clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	bool done = false;
 	if (s->phase == SWEEP_SCAN) {
 		uint32_t risk_age = p->offline_after - sweep_guard_window(p);
@@ -196,7 +188,7 @@ bool sweep_slice(struct sweep_state *s, struct registry *r, const struct policy 
 				if (ep->id)    /* else a free slot */
 					scan_one(s, r, p, now, risk_age, grace, ep);
 			}
-			if (mono_ns() >= deadline)
+			if (gn_mono_ns() >= deadline)
 				break;
 		}
 		if (s->cursor >= r->nslots) {
@@ -216,17 +208,17 @@ bool sweep_slice(struct sweep_state *s, struct registry *r, const struct policy 
 									 : s->ncand;
 			for (; s->cursor < end; s->cursor++)
 				apply_one(s, r, p, now, s->candidates[s->cursor]);
-			if (s->cursor < s->ncand && mono_ns() >= deadline)
+			if (s->cursor < s->ncand && gn_mono_ns() >= deadline)
 				break;
 		}
 		done = s->cursor >= s->ncand;
 	}
-	uint64_t t1 = mono_ns();
+	uint64_t t1 = gn_mono_ns();
 	s->pass_ns += t1 - t0;
 	s->stats.slices++;
 	if (t1 - t0 > s->stats.max_slice_ns)
 		s->stats.max_slice_ns = t1 - t0;
-	uint64_t c1 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	uint64_t c1 = gn_clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	if (c1 - c0 > s->stats.max_slice_cpu_ns)
 		s->stats.max_slice_cpu_ns = c1 - c0;
 	if (!done)

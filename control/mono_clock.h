@@ -1,0 +1,23 @@
+/*
+ * Monotonic time for the control plane's own measures: slice budgets,
+ * timeouts, durations in stats. One definition instead of a copy per file.
+ */
+#ifndef GLOURNET_MONO_CLOCK_H
+#define GLOURNET_MONO_CLOCK_H
+
+#include <stdint.h>
+#include <time.h>
+
+static inline uint64_t gn_clock_ns(clockid_t clock)
+{
+	struct timespec ts;
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static inline uint64_t gn_mono_ns(void)
+{
+	return gn_clock_ns(CLOCK_MONOTONIC);
+}
+
+#endif
