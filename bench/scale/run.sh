@@ -62,6 +62,7 @@ cleanup() {
 trap cleanup EXIT
 
 now_ms() { date +%s%3N; }
+div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }   # one decimal
 ctlj() { "$CTL" -s "$SOCK" -j "$@"; }
 stat_of() { ctlj show stats | jq -r "$1"; }
 rss_kb() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$GN_PID/status"; }
@@ -136,7 +137,7 @@ while [ "$(ctlj show status | jq -r .clients)" -lt "$N_REG" ]; do
 done
 t1=$(now_ms)
 kill -INT "$WRK_PID" 2>/dev/null || true; wait "$WRK_PID" 2>/dev/null || true; WRK_PID=
-R[reg_s]=$(echo "scale=1; ($t1 - $t0) / 1000" | bc)
+R[reg_s]=$(div $((t1 - t0)) 1000)
 R[reg_rate]=$(( $(ctlj show status | jq -r .clients) * 1000 / (t1 - t0) ))
 probe_stop register reg_probe
 sleep 2   # the last answers' commits
@@ -172,7 +173,7 @@ t1=$(now_ms)
 probe_stop import imp_probe
 ctlj show bulk >"$WORK/import-result.json"
 [ "$(jq -r .import.refused "$WORK/import-result.json")" = 0 ] || die "import refused lines: $(jq -c .import "$WORK/import-result.json")"
-R[imp_s]=$(echo "scale=1; ($t1 - $t0) / 1000" | bc)
+R[imp_s]=$(div $((t1 - t0)) 1000)
 R[imp_rate]=$(( N_IMP * 1000 / (t1 - t0 + 1) ))
 R[n2]=$(ctlj show status | jq -r .clients)
 [ "${R[n2]}" = "$N_TOTAL" ] || die "after the import: ${R[n2]} clients, want $N_TOTAL"
@@ -221,8 +222,8 @@ echo "restart: stop ${R[stop_ms]} ms, serving ${R[restart_ms]} ms; after kill -9
 	|| die "the last imported endpoint lost"
 
 # --- the table
-mib() { echo "scale=1; $1 / 1048576" | bc; }
-per() { echo "scale=1; $1 / $N_TOTAL" | bc; }
+mib() { div "$1" 1048576; }
+per() { div "$1" "$N_TOTAL"; }
 entries=$(jq -r .entries_bytes "$WORK/registry.json"); details=$(jq -r .details_bytes "$WORK/registry.json")
 index=$(jq -r .index_bytes "$WORK/registry.json")
 {
