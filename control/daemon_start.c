@@ -166,7 +166,8 @@ void drain_worker_events(struct gn_daemon *d, uint32_t now)
 
 static uint64_t persist_for_api(void *ctx, const struct endpoint *ep)
 {
-	return persist_endpoint(ctx, ep);
+	struct gn_daemon *d = ctx;
+	return persist_endpoint(d->store, &d->reg, ep);
 }
 
 /* Commits advanced: the registrations waiting on them may be answered. */
@@ -193,7 +194,6 @@ static int open_store(struct gn_daemon *d)
 	int rc = persist_restore(d);
 	if (rc < 0)
 		return rc;
-	d->persisted_seq = feed_next_seq(d->feed);
 	d->store_watch = (struct loop_watch){.fd = store_event_fd(d->store), .fn = on_store_commit,
 					     .ctx = d};
 	return loop_add(&d->loop, &d->store_watch, EPOLLIN);
@@ -219,10 +219,7 @@ int start_control(struct gn_daemon *d, sigset_t *sigs, struct loop_watch *sigw)
 	rc = open_store(d);
 	if (rc < 0)
 		return rc;
-	d->sweep.started = d->started;
-	d->last_checkpoint = d->started;
-	d->checkpoint_cursor = UINT32_MAX;
-	d->expire_cursor = UINT32_MAX;
+	daemon_jobs_init(d, port_read_stats);
 	d->http.api = (struct api_ctx){.reg = &d->reg, .opt = &d->opt,
 				       .counters = &d->http_counters, .policy = &d->policy,
 				       .persist = persist_for_api, .persist_ctx = d};
@@ -256,7 +253,7 @@ void shutdown_all(struct gn_daemon *d)
 	d->stop_workers = true;
 	rte_eal_mp_wait_lcore();
 	if (d->store) {
-		persist_final_checkpoint(d);
+		persist_final_checkpoint(&d->checkpoint, &d->persist);
 		/* Answers committed during the drain go out as 2xx (http_stop
 		 * flushes them); the rest get 503 and the agent retries. */
 		store_close_drain(d);
@@ -268,7 +265,7 @@ void shutdown_all(struct gn_daemon *d)
 		port_stop(p);
 	registry_destroy(&d->reg);
 	sweep_state_free(&d->sweep);
-	bulk_jobs_free(d);
+	bulk_jobs_free(&d->bulk);
 	if (d->feed) {
 		feed_flush(d->feed);
 		feed_free(d->feed);
