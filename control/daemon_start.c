@@ -6,15 +6,15 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <rte_eal.h>
+#include <rte_errno.h>
 #include <rte_ethdev.h>
+#include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
@@ -27,7 +27,6 @@
 #include "control/status.h"
 #include "control/store.h"
 #include "control/transitions.h"
-#include "glournet/coarse_clock.h"
 #include "glournet/gn_mem.h"
 #include "glournet/log.h"
 #include "glournet/port.h"

@@ -3,39 +3,20 @@
  * worker lcore, then run the control thread's event loop on the main lcore
  * until SIGINT or SIGTERM.
  */
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <rte_eal.h>
-#include <rte_ethdev.h>
-#include <rte_lcore.h>
-#include <rte_mbuf.h>
+#include <rte_errno.h>
 #include <sodium.h>
 
 #define LOG_TAG "main"
 #include "control/daemon.h"
 #include "control/daemon_start.h"
-#include "control/expire.h"
-#include "control/persist.h"
-#include "control/policy_store.h"
-#include "control/settings.h"
-#include "control/status.h"
-#include "control/sweep.h"
-#include "control/bulk_job.h"
-#include "control/transitions.h"
-#include "glournet/gn_mem.h"
 #include "glournet/coarse_clock.h"
 #include "glournet/log.h"
-#include "glournet/port.h"
-
 
 static uint32_t wall_seconds(void)
 {
