@@ -32,7 +32,7 @@ struct gn_daemon {
 	struct event_loop loop;
 	struct slot_table table;
 	struct registry reg;
-	struct policy *policy;          /* current snapshot, RCU-swapped (policy_apply.c) */
+	struct policy *policy;          /* current snapshot; only this thread reads it (policy_apply.c) */
 	char policy_path[4096];
 	struct transition_feed *feed;   /* R8 */
 	struct store *store;            /* SQLite; registrations answered once committed */
@@ -65,8 +65,8 @@ struct gn_daemon {
 };
 
 /* Makes `draft` the policy (ownership passes): validated already; persisted
- * first, then swapped in under RCU, then every endpoint reclassified when
- * the ranges changed. On failure nothing changes. Adds "settings_rev",
+ * first, then swapped in (the old one freed), then every endpoint
+ * reclassified when the ranges changed. On failure nothing changes. Adds "settings_rev",
  * "affected" and "warnings" to `result`. */
 int daemon_policy_commit(struct gn_daemon *d, struct policy *draft, json_t *result, char *err,
 			 size_t errlen);
