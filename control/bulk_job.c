@@ -21,7 +21,6 @@
 #include "control/api.h"
 #include "control/bulk_format.h"
 #include "control/bulk_job.h"
-#include "control/daemon.h"
 #include "control/mono_clock.h"
 #include "control/persist.h"
 #include "control/status.h"
@@ -127,13 +126,19 @@ static void replace_job(struct bulk_job **slot, struct bulk_job *j)
 	j->begin_ns = gn_mono_ns();
 }
 
-int bulk_import_start(struct gn_daemon *d, const char *path, const char *format, char *err,
+void bulk_jobs_init(struct bulk_jobs *b, struct registry *r, struct store *s,
+		    struct policy *const *policy)
+{
+	*b = (struct bulk_jobs){.reg = r, .store = s, .policy = policy};
+}
+
+int bulk_import_start(struct bulk_jobs *b, const char *path, const char *format, char *err,
 		      size_t errlen)
 {
 	enum bulk_format fmt;
 	if (pick_format(path, format, &fmt, err, errlen) < 0)
 		return -EINVAL;
-	struct bulk_job *j = new_job(&d->bulk_import, true, path, err, errlen);
+	struct bulk_job *j = new_job(&b->import, true, path, err, errlen);
 	if (!j)
 		return -EBUSY;
 	j->fmt = fmt;
@@ -152,18 +157,18 @@ int bulk_import_start(struct gn_daemon *d, const char *path, const char *format,
 		free(j);
 		return rc;
 	}
-	replace_job(&d->bulk_import, j);
+	replace_job(&b->import, j);
 	LOG(INFO, "import of %s started (%s)", path, fmt == BULK_CSV ? "csv" : "jsonl");
 	return 0;
 }
 
-int bulk_export_start(struct gn_daemon *d, const char *path, const char *format, char *err,
+int bulk_export_start(struct bulk_jobs *b, const char *path, const char *format, char *err,
 		      size_t errlen)
 {
 	enum bulk_format fmt;
 	if (pick_format(path, format, &fmt, err, errlen) < 0)
 		return -EINVAL;
-	struct bulk_job *j = new_job(&d->bulk_export, false, path, err, errlen);
+	struct bulk_job *j = new_job(&b->export, false, path, err, errlen);
 	if (!j)
 		return -EBUSY;
 	j->fmt = fmt;
@@ -185,16 +190,16 @@ int bulk_export_start(struct gn_daemon *d, const char *path, const char *format,
 		if (n > 0)
 			fwrite(j->buf, 1, (size_t)n, j->f);
 	}
-	replace_job(&d->bulk_export, j);
+	replace_job(&b->export, j);
 	LOG(INFO, "export to %s started (%s)", path, fmt == BULK_CSV ? "csv" : "jsonl");
 	return 0;
 }
 
 /* One record into the registry and the store. */
-static void import_record(struct gn_daemon *d, struct bulk_job *j, const struct bulk_record *rec,
+static void import_record(struct bulk_jobs *b, struct bulk_job *j, const struct bulk_record *rec,
 			  uint32_t now)
 {
-	struct registry *r = &d->reg;
+	struct registry *r = b->reg;
 	const struct store_endpoint *e = &rec->e;
 	struct endpoint *ep;
 	int rc = registry_add_imported(r, e->guid, rec->has & BULK_HAS(ID) ? e->id : 0,
@@ -225,10 +230,10 @@ static void import_record(struct gn_daemon *d, struct bulk_job *j, const struct 
 	if (rec->has & BULK_HAS(REGISTERED))
 		registry_set_registered(ep, e->registered);
 	int32_t range;
-	bool unreachable = status_classify(d->policy, ep, &range);
+	bool unreachable = status_classify(*b->policy, ep, &range);
 	registry_set_range(r, ep, range);
 	registry_restore_state(r, ep, unreachable, false, EP_REASON_NO_CONTACT, now);
-	if (d->store && !persist_endpoint(d, ep))
+	if (b->store && !persist_endpoint(b->store, r, ep))
 		refuse(j, "line %lu: the store refused it (queue full); it is in memory only, "
 		       "export and import again", j->rd.line);
 	j->added++;
@@ -236,7 +241,7 @@ static void import_record(struct gn_daemon *d, struct bulk_job *j, const struct 
 
 /* True when there is more to do at once; false when done or waiting for
  * the store. */
-static bool import_slice(struct gn_daemon *d, struct bulk_job *j, uint32_t now, uint64_t deadline)
+static bool import_slice(struct bulk_jobs *b, struct bulk_job *j, uint32_t now, uint64_t deadline)
 {
 	struct bulk_record *rec = malloc(sizeof(*rec));
 	if (!rec)
@@ -245,9 +250,9 @@ static bool import_slice(struct gn_daemon *d, struct bulk_job *j, uint32_t now, 
 		if ((k & 63) == 0) {
 			if (gn_mono_ns() >= deadline)
 				break;
-			if (d->store) {
+			if (b->store) {
 				struct store_stats st;
-				store_get_stats(d->store, &st);
+				store_get_stats(b->store, &st);
 				if (st.queue_len > IMPORT_BACKLOG) {
 					j->waits++;
 					free(rec);
@@ -260,7 +265,7 @@ static bool import_slice(struct gn_daemon *d, struct bulk_job *j, uint32_t now, 
 		char why[200] = "";
 		int rc = bulk_reader_next(&j->rd, rec, why, sizeof(why));
 		if (rc == 1) {
-			import_record(d, j, rec, now);
+			import_record(b, j, rec, now);
 			if (j->failure[0])
 				rc = -ENOSPC;
 		} else if (rc == -EINVAL || rc == -E2BIG) {
@@ -294,9 +299,9 @@ static void export_done(struct bulk_job *j)
 	finish(j);
 }
 
-static bool export_slice(struct gn_daemon *d, struct bulk_job *j, uint64_t deadline)
+static bool export_slice(struct bulk_jobs *b, struct bulk_job *j, uint64_t deadline)
 {
-	struct registry *r = &d->reg;
+	struct registry *r = b->reg;
 	struct bulk_record *rec = malloc(sizeof(*rec));
 	if (!rec)
 		return true;
@@ -304,7 +309,7 @@ static bool export_slice(struct gn_daemon *d, struct bulk_job *j, uint64_t deadl
 		struct endpoint *ep = registry_at(r, j->cursor);
 		if (ep->id) {
 			memset(rec, 0, sizeof(*rec));
-			persist_fill(d, ep, &rec->e);
+			persist_fill(r, ep, &rec->e);
 			rec->last_contact = registry_last_contact(r, ep);
 			snprintf(rec->status, sizeof(rec->status), "%s", ep_status_name(ep->status));
 			rec->has = (1u << BULK_F_COUNT) - 1;
@@ -327,14 +332,28 @@ static bool export_slice(struct gn_daemon *d, struct bulk_job *j, uint64_t deadl
 	return false;
 }
 
-bool bulk_tick(struct gn_daemon *d, uint32_t now, uint64_t budget_ns)
+bool bulk_import_step(void *self, uint32_t now, uint64_t budget_ns)
 {
-	bool more = false;
-	uint64_t deadline = gn_mono_ns() + budget_ns;
-	if (d->bulk_import && d->bulk_import->running)
-		more |= import_slice(d, d->bulk_import, now, deadline);
-	if (d->bulk_export && d->bulk_export->running)
-		more |= export_slice(d, d->bulk_export, deadline);
+	struct bulk_jobs *b = self;
+	if (!b->import || !b->import->running)
+		return false;
+	loop_job_pass_begin(&b->import_stats);
+	bool more = import_slice(b, b->import, now, gn_mono_ns() + budget_ns);
+	if (!b->import->running)
+		loop_job_pass_end(&b->import_stats);
+	return more;
+}
+
+bool bulk_export_step(void *self, uint32_t now, uint64_t budget_ns)
+{
+	(void)now;
+	struct bulk_jobs *b = self;
+	if (!b->export || !b->export->running)
+		return false;
+	loop_job_pass_begin(&b->export_stats);
+	bool more = export_slice(b, b->export, gn_mono_ns() + budget_ns);
+	if (!b->export->running)
+		loop_job_pass_end(&b->export_stats);
 	return more;
 }
 
@@ -365,15 +384,15 @@ static json_t *job_json(const struct bulk_job *j)
 	return o;
 }
 
-json_t *bulk_status_json(const struct gn_daemon *d)
+json_t *bulk_status_json(const struct bulk_jobs *b)
 {
-	return json_pack("{s:o, s:o}", "import", job_json(d->bulk_import), "export",
-			 job_json(d->bulk_export));
+	return json_pack("{s:o, s:o}", "import", job_json(b->import), "export",
+			 job_json(b->export));
 }
 
-void bulk_jobs_free(struct gn_daemon *d)
+void bulk_jobs_free(struct bulk_jobs *b)
 {
-	struct bulk_job *jobs[2] = {d->bulk_import, d->bulk_export};
+	struct bulk_job *jobs[2] = {b->import, b->export};
 	for (int i = 0; i < 2; i++) {
 		struct bulk_job *j = jobs[i];
 		if (!j)
@@ -388,5 +407,5 @@ void bulk_jobs_free(struct gn_daemon *d)
 		free(j->buf);
 		free(j);
 	}
-	d->bulk_import = d->bulk_export = NULL;
+	b->import = b->export = NULL;
 }

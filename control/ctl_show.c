@@ -133,18 +133,34 @@ static json_t *registry_json(const struct gn_daemon *d)
 		"index_bytes", (json_int_t)m.index,
 		"index_growths", (json_int_t)(r->by_id.migrations + r->by_guid.migrations),
 		"index_growing", r->by_id.old.cells || r->by_guid.old.cells,
-		"checkpoint_rows", (json_int_t)d->checkpoint_rows);
+		"checkpoint_rows", (json_int_t)d->checkpoint.rows);
 }
 
-static json_t *sweep_json(const struct gn_daemon *d)
+/* One job's slices (loop_job.h). */
+static json_t *job_stats_json(const struct loop_job_stats *s)
 {
-	const struct sweep_stats *s = &d->sweep.stats;
 	return json_pack("{s:I, s:I, s:f, s:f, s:f, s:f, s:b}", "passes", (json_int_t)s->passes,
 		"slices", (json_int_t)s->slices, "max_slice_ms", (double)s->max_slice_ns / 1e6,
 		"max_slice_cpu_ms", (double)s->max_slice_cpu_ns / 1e6,
 		"last_pass_ms", (double)s->last_pass_ns / 1e6,
-		"last_pass_wall_ms", (double)s->last_pass_wall_ns / 1e6,
-		"in_progress", sweep_busy(&d->sweep));
+		"last_pass_wall_ms", (double)s->last_pass_wall_ns / 1e6, "in_pass", s->in_pass);
+}
+
+/* The sweep's, under the names it has had since before the other jobs. */
+static json_t *sweep_json(const struct gn_daemon *d)
+{
+	json_t *o = job_stats_json(&d->sweep.stats);
+	json_object_del(o, "in_pass");
+	json_object_set_new(o, "in_progress", json_boolean(sweep_busy(&d->sweep)));
+	return o;
+}
+
+static json_t *jobs_json(const struct gn_daemon *d)
+{
+	json_t *o = json_object();
+	for (unsigned i = 0; i < d->njobs; i++)
+		json_object_set_new(o, d->jobs[i].name, job_stats_json(d->jobs[i].stats));
+	return o;
 }
 
 json_t *cmd_show_stats(struct gn_daemon *d, int argc, const char **argv, char *err,
@@ -182,5 +198,6 @@ json_t *cmd_show_stats(struct gn_daemon *d, int argc, const char **argv, char *e
 		"store", ctl_store_json(d, true));
 	json_object_set_new(o, "registry", registry_json(d));
 	json_object_set_new(o, "sweep", sweep_json(d));
+	json_object_set_new(o, "jobs", jobs_json(d));
 	return o;
 }

@@ -9,36 +9,34 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "control/bulk_job.h"
 #include "control/ctl_server.h"
+#include "control/daemon_jobs.h"
 #include "control/event_loop.h"
+#include "control/expire.h"
 #include "control/http_counters.h"
 #include "control/http_server.h"
 #include "control/options.h"
+#include "control/persist.h"
 #include "control/policy.h"
-#include "control/sweep.h"
 #include "control/registry.h"
+#include "control/sweep.h"
 #include "glournet/port.h"
 #include "glournet/slot_table.h"
 #include "glournet/worker.h"
 
 struct store;
-struct bulk_job;
 
 struct gn_daemon {
 	struct gn_options opt;
 	struct event_loop loop;
 	struct slot_table table;
 	struct registry reg;
-	struct policy *policy;          /* current snapshot, RCU-swapped (policy_apply.c) */
+	struct policy *policy;          /* current snapshot; only this thread reads it (policy_apply.c) */
 	char policy_path[4096];
-	struct sweep_state sweep;
 	struct transition_feed *feed;   /* R8 */
 	struct store *store;            /* SQLite; registrations answered once committed */
 	struct loop_watch store_watch;  /* the store's eventfd: commits advanced */
-	uint64_t persisted_seq;         /* next feed entry to write to the store */
-	uint32_t last_checkpoint;       /* start of the last checkpoint pass */
-	uint32_t checkpoint_cursor;     /* next slot of the pass; UINT32_MAX: none under way */
-	uint64_t checkpoint_rows;       /* contacts written by checkpoints since start */
 	uint32_t restore_skipped;       /* duplicate rows found at the last restore */
 	struct hb_event_ring *rings[GN_MAX_WORKERS];  /* SHUTDOWNs from the workers */
 	struct http_counters http_counters;
@@ -50,18 +48,25 @@ struct gn_daemon {
 	struct worker_conf workers[GN_MAX_WORKERS];
 	struct worker_counters counters[GN_MAX_WORKERS];
 	uint32_t started;
-	uint32_t last_sweep;
-	uint32_t last_expire;           /* last expiry pass (expire.c) */
-	uint32_t expire_cursor;         /* next slot of the pass; UINT32_MAX: none under way */
-	uint32_t expire_pass_removed;
-	struct bulk_job *bulk_import, *bulk_export;   /* bulk_job.c */
+	/* The control loop's jobs: each one's state (wired by daemon_jobs.c),
+	 * and the table main.c:run() walks. */
+	struct sweep_state sweep;
+	struct expire_job expire;
+	struct persist_transitions_job persist;
+	struct persist_checkpoint_job checkpoint;
+	struct bulk_jobs bulk;
+	struct registry_job index_job, reclaim_job;
+	struct feed_log_job log_job;
+	struct port_job port_job;
+	struct loop_job jobs[DAEMON_JOBS_MAX];
+	unsigned njobs;
 	volatile bool stop_workers;
 	volatile bool quit;
 };
 
 /* Makes `draft` the policy (ownership passes): validated already; persisted
- * first, then swapped in under RCU, then every endpoint reclassified when
- * the ranges changed. On failure nothing changes. Adds "settings_rev",
+ * first, then swapped in (the old one freed), then every endpoint
+ * reclassified when the ranges changed. On failure nothing changes. Adds "settings_rev",
  * "affected" and "warnings" to `result`. */
 int daemon_policy_commit(struct gn_daemon *d, struct policy *draft, json_t *result, char *err,
 			 size_t errlen);

@@ -6,15 +6,15 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <rte_eal.h>
+#include <rte_errno.h>
 #include <rte_ethdev.h>
+#include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
@@ -27,7 +27,6 @@
 #include "control/status.h"
 #include "control/store.h"
 #include "control/transitions.h"
-#include "glournet/coarse_clock.h"
 #include "glournet/gn_mem.h"
 #include "glournet/log.h"
 #include "glournet/port.h"
@@ -166,7 +165,8 @@ void drain_worker_events(struct gn_daemon *d, uint32_t now)
 
 static uint64_t persist_for_api(void *ctx, const struct endpoint *ep)
 {
-	return persist_endpoint(ctx, ep);
+	struct gn_daemon *d = ctx;
+	return persist_endpoint(d->store, &d->reg, ep);
 }
 
 /* Commits advanced: the registrations waiting on them may be answered. */
@@ -193,7 +193,6 @@ static int open_store(struct gn_daemon *d)
 	int rc = persist_restore(d);
 	if (rc < 0)
 		return rc;
-	d->persisted_seq = feed_next_seq(d->feed);
 	d->store_watch = (struct loop_watch){.fd = store_event_fd(d->store), .fn = on_store_commit,
 					     .ctx = d};
 	return loop_add(&d->loop, &d->store_watch, EPOLLIN);
@@ -219,10 +218,7 @@ int start_control(struct gn_daemon *d, sigset_t *sigs, struct loop_watch *sigw)
 	rc = open_store(d);
 	if (rc < 0)
 		return rc;
-	d->sweep.started = d->started;
-	d->last_checkpoint = d->started;
-	d->checkpoint_cursor = UINT32_MAX;
-	d->expire_cursor = UINT32_MAX;
+	daemon_jobs_init(d, port_read_stats);
 	d->http.api = (struct api_ctx){.reg = &d->reg, .opt = &d->opt,
 				       .counters = &d->http_counters, .policy = &d->policy,
 				       .persist = persist_for_api, .persist_ctx = d};
@@ -256,7 +252,7 @@ void shutdown_all(struct gn_daemon *d)
 	d->stop_workers = true;
 	rte_eal_mp_wait_lcore();
 	if (d->store) {
-		persist_final_checkpoint(d);
+		persist_final_checkpoint(&d->checkpoint, &d->persist);
 		/* Answers committed during the drain go out as 2xx (http_stop
 		 * flushes them); the rest get 503 and the agent retries. */
 		store_close_drain(d);
@@ -268,7 +264,7 @@ void shutdown_all(struct gn_daemon *d)
 		port_stop(p);
 	registry_destroy(&d->reg);
 	sweep_state_free(&d->sweep);
-	bulk_jobs_free(d);
+	bulk_jobs_free(&d->bulk);
 	if (d->feed) {
 		feed_flush(d->feed);
 		feed_free(d->feed);

@@ -5,9 +5,9 @@
  * (registry_reclaim, next loop turn).
  */
 #define LOG_TAG "expire"
-#include "control/daemon.h"
 #include "control/expire.h"
-#include "control/persist.h"
+#include "control/mono_clock.h"
+#include "control/sweep.h"
 #include "glournet/log.h"
 
 uint32_t expire_last_contact(const struct registry *r, const struct endpoint *ep,
@@ -55,54 +55,83 @@ uint32_t expire_run(struct registry *r, uint32_t after_days, uint32_t started, u
 	return expire_run_range(r, after_days, started, now, &cursor, UINT32_MAX, fn, ctx);
 }
 
+void expire_job_init(struct expire_job *j, struct registry *r, struct policy *const *policy,
+		     const struct guard_state *guard, uint32_t started, expire_remove_fn *remove,
+		     void *remove_ctx)
+{
+	*j = (struct expire_job){.reg = r, .policy = policy, .guard = guard, .started = started,
+				 .remove = remove, .remove_ctx = remove_ctx, .last_pass = started,
+				 .cursor = UINT32_MAX};
+}
+
 static int remove_expired(void *ctx, struct endpoint *ep, uint32_t now)
 {
-	int rc = persist_remove(ctx, ep, EP_REMOVED_EXPIRED, now);
+	struct expire_job *j = ctx;
+	int rc = j->remove(j->remove_ctx, ep, now);
 	if (rc < 0)
 		LOG(WARN, "expiry paused: the store is busy; the rest wait for the next pass");
 	return rc;
 }
 
-uint32_t expire_tick(struct gn_daemon *d, uint32_t now)
+static void log_pass(const struct expire_job *j, uint32_t n, uint32_t days)
 {
-	uint32_t days = d->policy->expire_after_days;
+	if (n)
+		LOG(INFO, "expired %u endpoints not heard from for over %u days (%llu since start)",
+		    n, days, (unsigned long long)j->reg->removed[EP_REMOVED_EXPIRED]);
+}
+
+uint32_t expire_tick(struct expire_job *j, uint32_t now)
+{
+	uint32_t days = (*j->policy)->expire_after_days;
 	if (!days)
 		return 0;
-	if (d->sweep.guard.active) {
+	if (j->guard->active) {
 		LOG(INFO, "expiry held: the mass-offline guard is raised");
 		return 0;
 	}
-	uint32_t n = expire_run(&d->reg, days, d->started, now, remove_expired, d);
-	if (n)
-		LOG(INFO, "expired %u endpoints not heard from for over %u days (%llu since start)",
-		    n, days, (unsigned long long)d->reg.removed[EP_REMOVED_EXPIRED]);
+	uint32_t n = expire_run(j->reg, days, j->started, now, remove_expired, j);
+	log_pass(j, n, days);
 	return n;
 }
 
-bool expire_slice(struct gn_daemon *d, uint32_t now)
+/* The clock is read once per this many slots. */
+#define EXPIRE_CHECK_SLOTS 4096
+
+bool expire_step(void *self, uint32_t now, uint64_t budget_ns)
 {
-	uint32_t days = d->policy->expire_after_days;
-	if (d->expire_cursor == UINT32_MAX) {
-		if (!days || now - d->last_expire < EXPIRE_PASS_INTERVAL)
+	struct expire_job *j = self;
+	struct registry *r = j->reg;
+	uint32_t days = (*j->policy)->expire_after_days;
+	if (j->cursor == UINT32_MAX) {
+		if (!days || now - j->last_pass < EXPIRE_PASS_INTERVAL)
 			return false;
-		d->last_expire = now;
-		if (d->sweep.guard.active) {
+		j->last_pass = now;
+		if (j->guard->active) {
 			LOG(INFO, "expiry held: the mass-offline guard is raised");
 			return false;
 		}
-		d->expire_cursor = 0;
-		d->expire_pass_removed = 0;
+		j->cursor = 0;
+		j->pass_removed = 0;
+		loop_job_pass_begin(&j->stats);
 	}
-	uint32_t end = d->expire_cursor + EXPIRE_SLICE_SLOTS;
-	uint32_t at = d->expire_cursor;
-	d->expire_pass_removed += expire_run_range(&d->reg, days, d->started, now, &d->expire_cursor,
-						   end, remove_expired, d);
-	bool stuck = d->expire_cursor == at && at < d->reg.nslots;   /* the store refused */
-	if (d->expire_cursor < d->reg.nslots && !d->sweep.guard.active && !stuck)
+	uint64_t deadline = gn_mono_ns() + budget_ns;
+	uint32_t at = j->cursor;
+	uint32_t end = at < UINT32_MAX - EXPIRE_SLICE_SLOTS ? at + EXPIRE_SLICE_SLOTS : UINT32_MAX;
+	while (j->cursor < end && j->cursor < r->nslots) {
+		uint32_t stop = end - j->cursor > EXPIRE_CHECK_SLOTS ? j->cursor + EXPIRE_CHECK_SLOTS
+								      : end;
+		j->pass_removed += expire_run_range(r, days, j->started, now, &j->cursor, stop,
+						    remove_expired, j);
+		if (j->cursor < stop && j->cursor < r->nslots)
+			break;   /* a removal failed: the next slice tries it again */
+		if (gn_mono_ns() >= deadline)
+			break;
+	}
+	bool stuck = j->cursor == at && at < r->nslots;   /* the store refused */
+	if (j->cursor < r->nslots && !j->guard->active && !stuck)
 		return true;
-	if (d->expire_pass_removed)
-		LOG(INFO, "expired %u endpoints not heard from for over %u days (%llu since start)",
-		    d->expire_pass_removed, days, (unsigned long long)d->reg.removed[EP_REMOVED_EXPIRED]);
-	d->expire_cursor = UINT32_MAX;
+	log_pass(j, j->pass_removed, days);
+	j->cursor = UINT32_MAX;
+	loop_job_pass_end(&j->stats);
 	return false;
 }

@@ -3,39 +3,20 @@
  * worker lcore, then run the control thread's event loop on the main lcore
  * until SIGINT or SIGTERM.
  */
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <rte_eal.h>
-#include <rte_ethdev.h>
-#include <rte_lcore.h>
-#include <rte_mbuf.h>
+#include <rte_errno.h>
 #include <sodium.h>
 
 #define LOG_TAG "main"
 #include "control/daemon.h"
 #include "control/daemon_start.h"
-#include "control/expire.h"
-#include "control/persist.h"
-#include "control/policy_store.h"
-#include "control/settings.h"
-#include "control/status.h"
-#include "control/sweep.h"
-#include "control/bulk_job.h"
-#include "control/transitions.h"
-#include "glournet/gn_mem.h"
 #include "glournet/coarse_clock.h"
 #include "glournet/log.h"
-#include "glournet/port.h"
-
 
 static uint32_t wall_seconds(void)
 {
@@ -44,35 +25,16 @@ static uint32_t wall_seconds(void)
 	return (uint32_t)ts.tv_sec;
 }
 
-/* Per loop turn, at most ~3 ms of sweep, ~2 ms of bulk import/export and
- * ~1 ms of index growth: a request waits a few milliseconds at worst. */
-#define SWEEP_SLICE_NS   (3 * 1000 * 1000)
-#define INDEX_STEP_CELLS (16 * 1024)
-#define BULK_SLICE_NS    (2 * 1000 * 1000)
-
 static void run(struct gn_daemon *d)
 {
-	struct sweep_result res;
 	while (!d->quit) {
 		uint32_t now = wall_seconds();
 		gn_coarse_set(now);
 		d->http.api.now = now;
 		drain_worker_events(d, now);
-		if (!sweep_busy(&d->sweep) && now - d->last_sweep >= d->opt.sweep_interval) {
-			sweep_start(&d->sweep);
-			port_read_stats(d->port_id, &d->port_stats);
-			d->last_sweep = now;
-		}
-		/* Long work in slices (DESIGN.md): the socket and HTTP wait at
-		 * most one slice. */
-		sweep_slice(&d->sweep, &d->reg, d->policy, now, SWEEP_SLICE_NS, &res);
-		bool more = registry_index_step(&d->reg, INDEX_STEP_CELLS) || sweep_busy(&d->sweep);
-		more |= bulk_tick(d, now, BULK_SLICE_NS);
-		more |= expire_slice(d, now);
-		/* Removed slots become reusable: one grace period per turn at most. */
-		registry_reclaim(&d->reg);
-		feed_flush(d->feed);
-		persist_tick(d, now);
+		/* Long work in slices (loop_job.h): the socket and HTTP wait at
+		 * most one turn's budget. */
+		bool more = loop_jobs_run(d->jobs, d->njobs, now, DAEMON_TURN_BUDGET_NS);
 		ctl_server_pump(&d->ctl);
 		int http_ms = http_tick(&d->http);
 		int timeout = more ? 0 : http_ms >= 0 && http_ms < 100 ? http_ms : 100;
@@ -107,7 +69,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	gn_coarse_set(wall_seconds());
-	d.started = d.last_sweep = gn_coarse_now();
+	d.started = gn_coarse_now();
 	struct loop_watch sigw;
 	int rc = start_dataplane(&d);
 	if (rc == 0)

@@ -14,6 +14,7 @@
 #define LOG_TAG "store"
 #include "control/api.h"
 #include "control/daemon.h"
+#include "control/mono_clock.h"
 #include "control/persist.h"
 #include "control/status.h"
 #include "control/store.h"
@@ -33,7 +34,7 @@ static void ips_text(const struct endpoint *ep, char *buf, size_t len)
 	}
 }
 
-void persist_fill(struct gn_daemon *d, const struct endpoint *ep, struct store_endpoint *out)
+void persist_fill(const struct registry *r, const struct endpoint *ep, struct store_endpoint *out)
 {
 	struct store_endpoint e = {
 		.id = ep->id, .slot = ep->slot, .notify_port = ep_notify_port(ep),
@@ -43,17 +44,17 @@ void persist_fill(struct gn_daemon *d, const struct endpoint *ep, struct store_e
 		.status = ep->status, .reason = ep->reason, .ctl_reason = ep->ctl_reason,
 	};
 	snprintf(e.guid, sizeof(e.guid), "%s", ep_guid(ep));
-	memcpy(e.key, registry_key(&d->reg, ep), sizeof(e.key));
+	memcpy(e.key, registry_key(r, ep), sizeof(e.key));
 	snprintf(e.hostname, sizeof(e.hostname), "%s", ep_hostname(ep));
 	ips_text(ep, e.ips, sizeof(e.ips));
 	*out = e;
 }
 
-uint64_t persist_endpoint(struct gn_daemon *d, const struct endpoint *ep)
+uint64_t persist_endpoint(struct store *s, const struct registry *r, const struct endpoint *ep)
 {
 	struct store_endpoint e;
-	persist_fill(d, ep, &e);
-	return store_put_endpoint(d->store, &e);
+	persist_fill(r, ep, &e);
+	return store_put_endpoint(s, &e);
 }
 
 int persist_remove(struct gn_daemon *d, struct endpoint *ep, enum ep_removal cause,
@@ -135,103 +136,138 @@ int persist_restore(struct gn_daemon *d)
 }
 
 /* What the store gets; the endpoint remembers it was written. */
-static struct store_contact contact_of(struct gn_daemon *d, struct endpoint *ep)
+static struct store_contact contact_of(struct registry *r, struct endpoint *ep)
 {
-	ep->checkpointed = registry_last_contact(&d->reg, ep);
+	ep->checkpointed = registry_last_contact(r, ep);
 	return (struct store_contact){
 		.id = ep->id, .slot = ep->slot,
-		.last_heartbeat = slot_table_last_seen(&d->table, ep->slot),
+		.last_heartbeat = slot_table_last_seen(r->table, ep->slot),
 		.last_ctl_contact = ep->last_ctl_contact, .status = ep->status,
 		.reason = ep->reason, .status_since = ep->status_since, .down_at = ep->down_at,
 	};
 }
 
+void persist_transitions_init(struct persist_transitions_job *t, struct registry *r,
+			      struct store *s, struct transition_feed *feed)
+{
+	*t = (struct persist_transitions_job){.reg = r, .store = s, .feed = feed,
+					      .seq = feed_next_seq(feed)};
+}
+
 /* New transitions, and the current state of the endpoints they moved, so
  * a restart finds statuses as of this loop turn, not the last checkpoint. */
-static void persist_transitions(struct gn_daemon *d)
+static void persist_transitions(struct persist_transitions_job *j)
 {
 	enum { BATCH = 4096 };
 	struct store_contact c[64];
 	size_t n = 0;
-	uint64_t next = feed_next_seq(d->feed);
-	if (d->persisted_seq < feed_oldest_seq(d->feed))
-		d->persisted_seq = feed_oldest_seq(d->feed);   /* overrun: the log has the gap */
-	for (unsigned done = 0; d->persisted_seq < next && done < BATCH; done++) {
-		const struct transition *t = feed_get(d->feed, d->persisted_seq);
+	uint64_t next = feed_next_seq(j->feed);
+	if (j->seq < feed_oldest_seq(j->feed))
+		j->seq = feed_oldest_seq(j->feed);   /* overrun: the log has the gap */
+	for (unsigned done = 0; j->seq < next && done < BATCH; done++) {
+		const struct transition *t = feed_get(j->feed, j->seq);
 		if (t && t->kind == TK_STATUS) {
-			if (!store_put_transition(d->store, t->seq, t->id, t->time, t->old_status,
+			if (!store_put_transition(j->store, t->seq, t->id, t->time, t->old_status,
 						  t->new_status, t->reason))
 				break;   /* queue full: retry next turn */
-			struct endpoint *ep = registry_by_slot(&d->reg, t->slot);
+			struct endpoint *ep = registry_by_slot(j->reg, t->slot);
 			if (ep && ep->id == t->id)
-				c[n++] = contact_of(d, ep);
+				c[n++] = contact_of(j->reg, ep);
 		}
-		d->persisted_seq++;
+		j->seq++;
 		if (n == sizeof(c) / sizeof(c[0])) {
-			store_put_contacts(d->store, c, n);
+			store_put_contacts(j->store, c, n);
 			n = 0;
 		}
 	}
 	if (n)
-		store_put_contacts(d->store, c, n);
+		store_put_contacts(j->store, c, n);
 }
 
-/* One slice of the rolling checkpoint (persist.h); false when the store
- * is too far behind to take it. */
-static bool checkpoint_slice(struct gn_daemon *d)
+/* Its bound is the batch (a few thousand queue pushes), not the budget. */
+bool persist_transitions_step(void *self, uint32_t now, uint64_t budget_ns)
+{
+	(void)now; (void)budget_ns;
+	struct persist_transitions_job *j = self;
+	if (j->seq >= feed_next_seq(j->feed))
+		return false;   /* nothing new */
+	loop_job_pass_begin(&j->stats);
+	persist_transitions(j);
+	if (j->seq >= feed_next_seq(j->feed))
+		loop_job_pass_end(&j->stats);   /* caught up */
+	return false;
+}
+
+void persist_checkpoint_init(struct persist_checkpoint_job *c, struct registry *r,
+			     struct store *s, uint32_t started)
+{
+	*c = (struct persist_checkpoint_job){.reg = r, .store = s, .last_pass = started,
+					     .cursor = UINT32_MAX};
+}
+
+/* One slice of the rolling checkpoint (persist.h), up to `deadline` on the
+ * monotonic clock; false when the store is too far behind to take it. */
+static bool checkpoint_slice(struct persist_checkpoint_job *j, uint64_t deadline)
 {
 	enum { BATCH = 4096 };
 	struct store_stats st;
-	store_get_stats(d->store, &st);
-	if (st.queue_len > PERSIST_CHECKPOINT_BACKLOG || store_degraded(d->store, NULL, 0))
+	store_get_stats(j->store, &st);
+	if (st.queue_len > PERSIST_CHECKPOINT_BACKLOG || store_degraded(j->store, NULL, 0))
 		return false;   /* the store is behind or failing: registrations first,
 				 * and an outage does not fill the queue with checkpoints */
 	struct store_contact *c = malloc(BATCH * sizeof(*c));
 	if (!c)
 		return false;
-	struct registry *r = &d->reg;
+	struct registry *r = j->reg;
 	size_t n = 0;
-	uint32_t end = r->nslots - d->checkpoint_cursor > PERSIST_CHECKPOINT_SLOTS
-		       ? d->checkpoint_cursor + PERSIST_CHECKPOINT_SLOTS : r->nslots;
-	for (; d->checkpoint_cursor < end; d->checkpoint_cursor++) {
-		struct endpoint *ep = registry_at(r, d->checkpoint_cursor);
-		if (!ep->id || registry_last_contact(&d->reg, ep) < ep->checkpointed + PERSIST_CONTACT_STEP)
+	uint32_t end = r->nslots - j->cursor > PERSIST_CHECKPOINT_SLOTS
+		       ? j->cursor + PERSIST_CHECKPOINT_SLOTS : r->nslots;
+	for (unsigned k = 1; j->cursor < end; j->cursor++, k++) {
+		if ((k & 1023) == 0 && gn_mono_ns() >= deadline)
+			break;   /* out of time: the pass goes on next turn */
+		struct endpoint *ep = registry_at(r, j->cursor);
+		if (!ep->id || registry_last_contact(r, ep) < ep->checkpointed + PERSIST_CONTACT_STEP)
 			continue;   /* a free slot, or the store is close enough */
-		c[n++] = contact_of(d, ep);
+		c[n++] = contact_of(r, ep);
 		if (n == BATCH) {
-			if (!store_put_contacts(d->store, c, n))
+			if (!store_put_contacts(j->store, c, n))
 				break;   /* refused: these wait for the next pass */
-			d->checkpoint_rows += n;
+			j->rows += n;
 			n = 0;
 		}
 	}
-	if (n && store_put_contacts(d->store, c, n))
-		d->checkpoint_rows += n;
-	if (d->checkpoint_cursor >= r->nslots)
-		d->checkpoint_cursor = UINT32_MAX;   /* pass done */
+	if (n && store_put_contacts(j->store, c, n))
+		j->rows += n;
+	if (j->cursor >= r->nslots)
+		j->cursor = UINT32_MAX;   /* pass done */
 	free(c);
 	return true;
 }
 
-void persist_final_checkpoint(struct gn_daemon *d)
+void persist_final_checkpoint(struct persist_checkpoint_job *c,
+			      struct persist_transitions_job *t)
 {
-	d->checkpoint_cursor = 0;
-	while (d->checkpoint_cursor != UINT32_MAX && checkpoint_slice(d))
+	c->cursor = 0;
+	while (c->cursor != UINT32_MAX && checkpoint_slice(c, UINT64_MAX))
 		;
-	if (d->checkpoint_cursor != UINT32_MAX)
+	if (c->cursor != UINT32_MAX)
 		LOG(WARN, "store behind at shutdown: contact checkpoint stopped at slot %u of %u "
-		    "(the restart grace covers it)", d->checkpoint_cursor, d->reg.nslots);
-	persist_transitions(d);
+		    "(the restart grace covers it)", c->cursor, c->reg->nslots);
+	persist_transitions(t);
 }
 
-void persist_tick(struct gn_daemon *d, uint32_t now)
+bool persist_checkpoint_step(void *self, uint32_t now, uint64_t budget_ns)
 {
-	persist_transitions(d);
-	if (d->checkpoint_cursor == UINT32_MAX &&
-	    now - d->last_checkpoint >= PERSIST_CHECKPOINT_INTERVAL) {
-		d->checkpoint_cursor = 0;
-		d->last_checkpoint = now;
+	struct persist_checkpoint_job *c = self;
+	if (c->cursor == UINT32_MAX) {
+		if (now - c->last_pass < PERSIST_CHECKPOINT_INTERVAL)
+			return false;
+		c->cursor = 0;
+		c->last_pass = now;
+		loop_job_pass_begin(&c->stats);
 	}
-	if (d->checkpoint_cursor != UINT32_MAX)
-		checkpoint_slice(d);
+	checkpoint_slice(c, gn_mono_ns() + budget_ns);
+	if (c->cursor == UINT32_MAX)
+		loop_job_pass_end(&c->stats);
+	return false;   /* one slice a turn, on purpose (persist.h) */
 }

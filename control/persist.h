@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "control/loop_job.h"
 #include "control/registry.h"
 
 /* Last contacts are checkpointed by a rolling pass that starts every
@@ -16,8 +17,8 @@
  * PERSIST_CONTACT_STEP since the store last had it. A crash costs at most
  * that much contact time, which the restart grace (R9) covers: nobody goes
  * offline for it. Statuses are not checkpointed: each change is written as
- * it happens (persist_transitions). At 10 M endpoints heartbeating every
- * minute this is ~150 k rows a second instead of 1 M. */
+ * it happens (persist_transitions_step). At 10 M endpoints heartbeating
+ * every minute this is ~150 k rows a second instead of 1 M. */
 #define PERSIST_CHECKPOINT_INTERVAL 10
 #define PERSIST_CHECKPOINT_SLOTS    (16 * 1024)
 #define PERSIST_CONTACT_STEP        60
@@ -26,14 +27,16 @@
 #define PERSIST_CHECKPOINT_BACKLOG  (64 * 1024)
 
 struct gn_daemon;
+struct store;
 struct store_endpoint;
+struct transition_feed;
 
 /* The endpoint's whole record as the store (and a bulk export) holds it. */
-void persist_fill(struct gn_daemon *d, const struct endpoint *ep, struct store_endpoint *out);
+void persist_fill(const struct registry *r, const struct endpoint *ep, struct store_endpoint *out);
 
 /* Queues the endpoint's whole record; the ticket to wait for, or 0 when
  * the store refused (queue full): the caller answers 503. */
-uint64_t persist_endpoint(struct gn_daemon *d, const struct endpoint *ep);
+uint64_t persist_endpoint(struct store *s, const struct registry *r, const struct endpoint *ep);
 
 /* Removes `ep` from the registry (registry_remove) and its row from the
  * store. The deletion is queued first: -EBUSY when the store refused it
@@ -47,10 +50,39 @@ int persist_remove(struct gn_daemon *d, struct endpoint *ep, enum ep_removal cau
  * the workers start. 0 or -errno (logged, naming the problem). */
 int persist_restore(struct gn_daemon *d);
 
-/* Once a loop turn: new transitions to the store, and a slice of the
- * rolling checkpoint. */
-void persist_tick(struct gn_daemon *d, uint32_t now);
-/* At shutdown: a whole checkpoint pass, as far as the store's queue takes it. */
-void persist_final_checkpoint(struct gn_daemon *d);
+/* The loop's job "persist" (loop_job.h): new transitions of the feed to
+ * the store, with the current state of the endpoints they moved, at most
+ * a batch a turn. Never "more": the rest waits for the next turn. */
+struct persist_transitions_job {
+	struct registry *reg;
+	struct store *store;
+	struct transition_feed *feed;
+	uint64_t seq;                  /* next feed entry to write */
+	struct loop_job_stats stats;
+};
+/* Starts from the feed's next entry: what is in the ring is in the store. */
+void persist_transitions_init(struct persist_transitions_job *t, struct registry *r,
+			      struct store *s, struct transition_feed *feed);
+bool persist_transitions_step(void *self, uint32_t now, uint64_t budget_ns);
+
+/* The loop's job "checkpoint": the rolling pass above, one slice of at
+ * most PERSIST_CHECKPOINT_SLOTS slots a turn; never "more", so that the
+ * pass trickles into the store instead of flooding it. */
+struct persist_checkpoint_job {
+	struct registry *reg;
+	struct store *store;
+	uint32_t last_pass;            /* start of the last pass */
+	uint32_t cursor;               /* next slot of the pass; UINT32_MAX: none under way */
+	uint64_t rows;                 /* contacts written by checkpoints since start */
+	struct loop_job_stats stats;
+};
+void persist_checkpoint_init(struct persist_checkpoint_job *c, struct registry *r,
+			     struct store *s, uint32_t started);
+bool persist_checkpoint_step(void *self, uint32_t now, uint64_t budget_ns);
+
+/* At shutdown: a whole checkpoint pass, as far as the store's queue takes
+ * it, then the last transitions. */
+void persist_final_checkpoint(struct persist_checkpoint_job *c,
+			      struct persist_transitions_job *t);
 
 #endif

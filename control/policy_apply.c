@@ -1,6 +1,6 @@
 /*
- * Committing a new policy snapshot: persist, publish, free the old one
- * after a grace period, reclassify, and tell the operator what it touched
+ * Committing a new policy snapshot: persist, publish, free the old one,
+ * reclassify, and tell the operator what it touched
  * (STATUS.md: how many endpoints each change affected, and the warnings).
  */
 #include <errno.h>
@@ -76,9 +76,12 @@ int daemon_policy_commit(struct gn_daemon *d, struct policy *draft, json_t *resu
 		return rc;
 	}
 	json_t *aff = affected(d, old, draft);
-	rcu_assign_pointer(d->policy, draft);
+	/* A plain swap: every reader of d->policy runs on this thread (the
+	 * HTTP handlers in http_tick, the control socket, the loop's jobs),
+	 * none holds it across a turn, and the workers get their window and
+	 * skew through worker_conf, never from the policy. */
+	d->policy = draft;
 	bool reclassify = !same_ranges(old, draft);
-	synchronize_rcu();   /* no reader holds the old snapshot any more */
 	policy_free(old);
 
 	if (reclassify) {

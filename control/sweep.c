@@ -160,8 +160,7 @@ void sweep_start(struct sweep_state *s)
 	s->cursor = 0;
 	s->ncand = s->online = s->at_risk = 0;
 	s->res = (struct sweep_result){0};
-	s->pass_ns = 0;
-	s->pass_begin_ns = gn_mono_ns();
+	loop_job_pass_begin(&s->stats);
 }
 
 /* The clock is read once per this many slots: cheap, and fine-grained
@@ -173,8 +172,7 @@ bool sweep_slice(struct sweep_state *s, struct registry *r, const struct policy 
 {
 	if (s->phase == SWEEP_IDLE)
 		return false;
-	uint64_t t0 = gn_mono_ns(), deadline = budget_ns ? t0 + budget_ns : UINT64_MAX;
-	uint64_t c0 = gn_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	uint64_t deadline = budget_ns ? gn_mono_ns() + budget_ns : UINT64_MAX;
 	bool done = false;
 	if (s->phase == SWEEP_SCAN) {
 		uint32_t risk_age = p->offline_after - sweep_guard_window(p);
@@ -213,20 +211,10 @@ bool sweep_slice(struct sweep_state *s, struct registry *r, const struct policy 
 		}
 		done = s->cursor >= s->ncand;
 	}
-	uint64_t t1 = gn_mono_ns();
-	s->pass_ns += t1 - t0;
-	s->stats.slices++;
-	if (t1 - t0 > s->stats.max_slice_ns)
-		s->stats.max_slice_ns = t1 - t0;
-	uint64_t c1 = gn_clock_ns(CLOCK_THREAD_CPUTIME_ID);
-	if (c1 - c0 > s->stats.max_slice_cpu_ns)
-		s->stats.max_slice_cpu_ns = c1 - c0;
 	if (!done)
 		return false;
 	s->phase = SWEEP_IDLE;
-	s->stats.passes++;
-	s->stats.last_pass_ns = s->pass_ns;
-	s->stats.last_pass_wall_ns = t1 - s->pass_begin_ns;
+	loop_job_pass_end(&s->stats);   /* the slices are measured by the walk */
 	*res = s->res;
 	if (res->went_online || res->went_offline)
 		LOG(INFO, "%u went online, %u went offline", res->went_online, res->went_offline);
@@ -240,6 +228,18 @@ void sweep_run(struct sweep_state *s, struct registry *r, const struct policy *p
 	sweep_start(s);
 	while (!sweep_slice(s, r, p, now, 0, res))
 		;
+}
+
+bool sweep_step(void *self, uint32_t now, uint64_t budget_ns)
+{
+	struct sweep_state *s = self;
+	if (!sweep_busy(s) && now - s->last_start >= s->interval) {
+		sweep_start(s);
+		s->last_start = now;
+	}
+	struct sweep_result res;
+	sweep_slice(s, s->reg, *s->policy, now, budget_ns, &res);
+	return sweep_busy(s);
 }
 
 bool sweep_guard_release(struct sweep_state *s, struct registry *r, uint32_t now)

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "control/loop_job.h"
 #include "control/policy.h"
 #include "control/registry.h"
 
@@ -40,16 +41,12 @@ struct sweep_result {
  * still silent, also in slices. */
 enum sweep_phase { SWEEP_IDLE, SWEEP_SCAN, SWEEP_APPLY };
 
-struct sweep_stats {
-	uint64_t passes;
-	uint64_t slices;
-	uint64_t max_slice_ns;    /* longest slice since start, wall clock (preemption included) */
-	uint64_t max_slice_cpu_ns; /* the same in this thread's CPU time: the slicing itself */
-	uint64_t last_pass_ns;    /* CPU of the last pass, all its slices */
-	uint64_t last_pass_wall_ns; /* its first slice to its last */
-};
-
 struct sweep_state {
+	/* The loop's job (sweep_step): what it sweeps, and how often. */
+	struct registry *reg;
+	struct policy *const *policy;   /* the snapshot in force, read each step */
+	uint32_t interval;    /* seconds from one pass's start to the next (--sweep-interval) */
+	uint32_t last_start;  /* start of the last pass */
 	uint32_t started;     /* collector start, for R9 */
 	struct guard_state guard;
 	uint32_t *candidates; /* slots going offline this pass */
@@ -57,9 +54,8 @@ struct sweep_state {
 	enum sweep_phase phase;
 	uint32_t cursor;      /* next slot (scan) or candidate (apply) */
 	uint32_t online, at_risk;
-	uint64_t pass_ns, pass_begin_ns;
 	struct sweep_result res;
-	struct sweep_stats stats;
+	struct loop_job_stats stats;
 };
 
 /* One full pass at time `now`, at once (tests, benchmarks, small tables). */
@@ -68,12 +64,17 @@ void sweep_run(struct sweep_state *s, struct registry *r, const struct policy *p
 
 /* Starts a pass unless one is under way. */
 void sweep_start(struct sweep_state *s);
-/* Works on the pass for about `budget_ns` (at least a few hundred slots).
- * Returns true when the pass ended in this slice, with its result in *res;
- * false while there is more (or no pass). */
+/* Works on the pass for about `budget_ns` (at least a few hundred slots;
+ * 0: to its end). Returns true when the pass ended in this slice, with its
+ * result in *res; false while there is more (or no pass). */
 bool sweep_slice(struct sweep_state *s, struct registry *r, const struct policy *p,
 		 uint32_t now, uint64_t budget_ns, struct sweep_result *res);
 static inline bool sweep_busy(const struct sweep_state *s) { return s->phase != SWEEP_IDLE; }
+
+/* The loop's job (loop_job.h): starts a pass every `interval` seconds,
+ * then slices of the pass under `budget_ns`, over s->reg and the policy in
+ * force. True while a pass is under way. */
+bool sweep_step(void *self, uint32_t now, uint64_t budget_ns);
 
 /* R10: an operator confirms the mass offline; the held transitions apply
  * at the next sweep and the guard stays quiet until the episode ends. */

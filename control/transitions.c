@@ -292,12 +292,17 @@ int feed_flush(struct transition_feed *f)
 	return 0;
 }
 
+bool feed_log_pending(const struct transition_feed *f)
+{
+	return f->path && (f->off < f->len || f->log_next < f->next);
+}
+
 void feed_free(struct transition_feed *f)
 {
 	if (!f)
 		return;
 	/* Best effort to leave nothing unlogged; stops at the first error. */
-	while (f->path && f->ring && (f->off < f->len || f->log_next < f->next)) {
+	while (f->ring && feed_log_pending(f)) {
 		uint64_t before = f->log_next;
 		size_t left = f->len - f->off;
 		if (feed_flush(f) < 0 || (f->log_next == before && f->len - f->off == left))

@@ -9,6 +9,7 @@
 #ifndef GLOURNET_TRANSITIONS_H
 #define GLOURNET_TRANSITIONS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* TK_REMOVED: an endpoint left the registry (glournetctl remove, expiry).
@@ -47,6 +48,8 @@ const struct transition *feed_get(const struct transition_feed *f, uint64_t seq)
  * the log are not lost silently: a {"missed":K,"resume":S} line takes their
  * place in the log. */
 int feed_flush(struct transition_feed *f);
+/* Lines not yet written to the log (false without a log). */
+bool feed_log_pending(const struct transition_feed *f);
 /* Failed flushes (open or write errors) so far. */
 uint64_t feed_log_errors(const struct transition_feed *f);
 

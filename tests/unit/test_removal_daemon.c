@@ -52,6 +52,7 @@ static int daemon_init(struct gn_daemon *d, const char *feed_log)
 	d->nworkers = 2;
 	d->started = d->sweep.started = NOW - 400 * DAY;
 	snprintf(d->policy_path, sizeof(d->policy_path), "%s/policy.json", state_dir);
+	daemon_jobs_init(d, NULL);   /* the loop's jobs, wired as glournetd wires them */
 	return 0;
 }
 
@@ -97,7 +98,7 @@ static struct endpoint *client(struct gn_daemon *d, const char *guid, uint32_t n
 	struct endpoint *ep;
 	assert_int_equal(registry_add(&d->reg, guid, now, &ep), 0);
 	status_on_register(&d->reg, d->policy, ep, now);
-	assert_true(persist_endpoint(d, ep) > 0);
+	assert_true(persist_endpoint(d->store, &d->reg, ep) > 0);
 	return ep;
 }
 
@@ -152,14 +153,14 @@ static void test_expiry_edges(void **state)
 	status_on_poll(&dmn.reg, ep, T - 100);
 
 	dmn.policy->expire_after_days = 0;   /* off: nothing, however old */
-	assert_int_equal(expire_tick(&dmn, T + 100 * L), 0);
+	assert_int_equal(expire_tick(&dmn.expire, T + 100 * L), 0);
 	dmn.policy->expire_after_days = 2;
 	dmn.sweep.guard.active = true;       /* R10 raised: the collector suspects itself */
-	assert_int_equal(expire_tick(&dmn, T), 0);
+	assert_int_equal(expire_tick(&dmn.expire, T), 0);
 	dmn.sweep.guard.active = false;
 
 	uint64_t seq = feed_next_seq(dmn.feed);
-	assert_int_equal(expire_tick(&dmn, T), 3);
+	assert_int_equal(expire_tick(&dmn.expire, T), 3);
 	static const char *const gone[] = {"hb-past", "poll-past", "never-past"};
 	static const char *const kept[] = {"hb-at-limit", "poll-at-limit", "never-at-limit", "mixed"};
 	for (size_t i = 0; i < 3; i++)
@@ -176,14 +177,16 @@ static void test_expiry_edges(void **state)
 		assert_int_equal(feed_get(dmn.feed, s)->kind, TK_REMOVED);
 		assert_int_equal(feed_get(dmn.feed, s)->reason, EP_REMOVED_EXPIRED);
 	}
-	assert_int_equal(expire_tick(&dmn, T), 0);        /* the same pass again: nothing */
-	assert_int_equal(expire_tick(&dmn, T + 1), 3);    /* one second later: the edges */
+	assert_int_equal(expire_tick(&dmn.expire, T), 0);        /* the same pass again: nothing */
+	assert_int_equal(expire_tick(&dmn.expire, T + 1), 3);    /* one second later: the edges */
 	assert_non_null(registry_by_guid(&dmn.reg, "mixed"));
 	assert_int_equal(dmn.reg.count, 1);
 }
 
-/* The daemon's pass runs in slices of EXPIRE_SLICE_SLOTS, one a loop
- * turn, and removes the same endpoints a whole pass would. */
+/* The daemon's pass runs in slices of EXPIRE_SLICE_SLOTS at most, one a
+ * loop turn, and removes the same endpoints a whole pass would. A budget
+ * no slice reaches: the slots bound the slice. */
+#define BIG_BUDGET (60ull * 1000 * 1000 * 1000)
 static void test_expiry_in_slices(void **state)
 {
 	(void)state;
@@ -195,18 +198,18 @@ static void test_expiry_in_slices(void **state)
 		assert_int_equal(registry_add(&dmn.reg, g, i % 20000 ? T : T - 10 * DAY, &ep), 0);
 	}
 	dmn.policy->expire_after_days = 2;
-	dmn.expire_cursor = UINT32_MAX;
-	dmn.last_expire = T - EXPIRE_PASS_INTERVAL;
-	assert_true(expire_slice(&dmn, T));          /* the first slice: more to come */
+	dmn.expire.cursor = UINT32_MAX;
+	dmn.expire.last_pass = T - EXPIRE_PASS_INTERVAL;
+	assert_true(expire_step(&dmn.expire, T, BIG_BUDGET));   /* the first slice: more to come */
 	assert_int_equal(dmn.reg.removed[EP_REMOVED_EXPIRED], 4);   /* 0, 20000, 40000, 60000 */
-	assert_int_equal(dmn.expire_cursor, EXPIRE_SLICE_SLOTS);
-	assert_false(expire_slice(&dmn, T));         /* the rest, and the pass ends */
+	assert_int_equal(dmn.expire.cursor, EXPIRE_SLICE_SLOTS);
+	assert_false(expire_step(&dmn.expire, T, BIG_BUDGET));  /* the rest, and the pass ends */
 	assert_int_equal(dmn.reg.removed[EP_REMOVED_EXPIRED], 4);
-	assert_int_equal(dmn.expire_cursor, UINT32_MAX);
+	assert_int_equal(dmn.expire.cursor, UINT32_MAX);
 	assert_int_equal(dmn.reg.count, N - 4);
 	assert_null(registry_by_guid(&dmn.reg, "s60000"));
-	assert_false(expire_slice(&dmn, T + 1));     /* the next pass waits its interval */
-	assert_int_equal(dmn.expire_cursor, UINT32_MAX);
+	assert_false(expire_step(&dmn.expire, T + 1, BIG_BUDGET)); /* the next pass waits its interval */
+	assert_int_equal(dmn.expire.cursor, UINT32_MAX);
 }
 
 /* Silence counts from the collector's start at the earliest. */
@@ -215,11 +218,11 @@ static void test_expiry_after_restart(void **state)
 	(void)state;
 	const uint32_t T = NOW;
 	client(&dmn, "ancient", T - 1000 * DAY);
-	dmn.started = T - DAY + 10;           /* up for under a day */
+	dmn.started = dmn.expire.started = T - DAY + 10;   /* up for under a day */
 	dmn.policy->expire_after_days = 1;
-	assert_int_equal(expire_tick(&dmn, T), 0);
-	assert_int_equal(expire_tick(&dmn, T + 10), 0);   /* exactly a day since the start */
-	assert_int_equal(expire_tick(&dmn, T + 11), 1);
+	assert_int_equal(expire_tick(&dmn.expire, T), 0);
+	assert_int_equal(expire_tick(&dmn.expire, T + 10), 0);   /* exactly a day since the start */
+	assert_int_equal(expire_tick(&dmn.expire, T + 11), 1);
 	assert_int_equal(dmn.reg.count, 0);
 }
 
@@ -393,7 +396,9 @@ static void test_restore_with_gaps(void **state)
 	}
 	/* 1 and 3 leave holes; 5 was the last slot. */
 	json_decref(ctl("{\"argv\": [\"remove\", \"client\", \"e1\", \"e3\", \"e5\"]}", true));
-	persist_tick(&dmn, NOW + 60);   /* a checkpoint after the removals recreates nothing */
+	/* A checkpoint after the removals recreates nothing. */
+	persist_transitions_step(&dmn.persist, NOW + 60, BIG_BUDGET);
+	persist_checkpoint_step(&dmn.checkpoint, NOW + 60, BIG_BUDGET);
 	store_close(dmn.store, 5000);   /* drains: as a clean stop */
 	dmn.store = NULL;
 

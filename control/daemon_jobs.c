@@ -1,0 +1,121 @@
+/*
+ * The control loop's jobs, one row each (see daemon_jobs.h), and the thin
+ * steps over index growth, slot reclaim, the transition log and the port
+ * counters, which belong to modules that know nothing of the loop.
+ */
+#include <string.h>
+
+#include "control/daemon.h"
+#include "control/daemon_jobs.h"
+#include "control/mono_clock.h"
+#include "control/persist.h"
+#include "control/transitions.h"
+
+#define MS (1000 * 1000)
+
+/* Index growth moves this many cells between looks at the clock. */
+#define INDEX_STEP_CELLS 4096
+
+static bool index_step(void *self, uint32_t now, uint64_t budget_ns)
+{
+	(void)now;
+	struct registry_job *j = self;
+	struct registry *r = j->reg;
+	if (!r->by_id.old.cells && !r->by_guid.old.cells)
+		return false;   /* no growth under way */
+	loop_job_pass_begin(&j->stats);
+	uint64_t deadline = gn_mono_ns() + budget_ns;
+	bool more;
+	while ((more = registry_index_step(r, INDEX_STEP_CELLS)) && gn_mono_ns() < deadline)
+		;
+	if (!more)
+		loop_job_pass_end(&j->stats);   /* the old tables are empty */
+	return more;
+}
+
+/* The slots removed since the last turn share one grace period; its
+ * length is the workers' next quiescent state, not the budget's. */
+static bool reclaim_step(void *self, uint32_t now, uint64_t budget_ns)
+{
+	(void)now; (void)budget_ns;
+	struct registry_job *j = self;
+	if (!j->reg->nquarantine)
+		return false;
+	loop_job_pass_begin(&j->stats);
+	registry_reclaim(j->reg);
+	loop_job_pass_end(&j->stats);
+	return false;
+}
+
+/* At most ~1 MiB of lines a turn (feed_flush's own bound); a backlog, a
+ * full pipe or a failing disk wait for the next turn. */
+static bool log_step(void *self, uint32_t now, uint64_t budget_ns)
+{
+	(void)now; (void)budget_ns;
+	struct feed_log_job *j = self;
+	if (!feed_log_pending(j->feed))
+		return false;
+	loop_job_pass_begin(&j->stats);
+	feed_flush(j->feed);
+	if (!feed_log_pending(j->feed))
+		loop_job_pass_end(&j->stats);
+	return false;
+}
+
+static bool port_step(void *self, uint32_t now, uint64_t budget_ns)
+{
+	(void)budget_ns;
+	struct port_job *j = self;
+	if (!j->read || now - j->last < j->interval)
+		return false;
+	j->last = now;
+	loop_job_pass_begin(&j->stats);
+	j->read(j->port_id, j->out);
+	loop_job_pass_end(&j->stats);
+	return false;
+}
+
+static int expire_remove(void *d, struct endpoint *ep, uint32_t now)
+{
+	return persist_remove(d, ep, EP_REMOVED_EXPIRED, now);
+}
+
+void daemon_jobs_init(struct gn_daemon *d, port_read_fn *read_port)
+{
+	struct registry *r = &d->reg;
+	struct sweep_state *s = &d->sweep;
+	s->reg = r;
+	s->policy = &d->policy;
+	s->interval = d->opt.sweep_interval;
+	s->started = s->last_start = d->started;
+	d->port_job = (struct port_job){.read = read_port, .port_id = d->port_id,
+					.out = &d->port_stats, .interval = d->opt.sweep_interval,
+					.last = d->started};
+	d->index_job = (struct registry_job){.reg = r};
+	d->reclaim_job = (struct registry_job){.reg = r};
+	d->log_job = (struct feed_log_job){.feed = d->feed};
+	expire_job_init(&d->expire, r, &d->policy, &s->guard, d->started, expire_remove, d);
+	bulk_jobs_init(&d->bulk, r, d->store, &d->policy);
+	persist_transitions_init(&d->persist, r, d->store, d->feed);
+	persist_checkpoint_init(&d->checkpoint, r, d->store, d->started);
+
+	/* In the order of a turn: the port counters are read in the turn a
+	 * sweep starts; the slots expiry removes are reclaimed in the same
+	 * turn; the log and the store get the turn's transitions. */
+	const struct loop_job rows[] = {
+		/* name       step                      self            stats                  share */
+		{"port",       port_step,                &d->port_job,    &d->port_job.stats,    1 * MS},
+		{"sweep",      sweep_step,               s,               &s->stats,             3 * MS},
+		{"index",      index_step,               &d->index_job,   &d->index_job.stats,   1 * MS},
+		{"import",     bulk_import_step,         &d->bulk,        &d->bulk.import_stats, 2 * MS},
+		{"export",     bulk_export_step,         &d->bulk,        &d->bulk.export_stats, 2 * MS},
+		{"expire",     expire_step,              &d->expire,      &d->expire.stats,      2 * MS},
+		{"reclaim",    reclaim_step,             &d->reclaim_job, &d->reclaim_job.stats, 1 * MS},
+		{"log",        log_step,                 &d->log_job,     &d->log_job.stats,     1 * MS},
+		{"persist",    persist_transitions_step, &d->persist,     &d->persist.stats,     1 * MS},
+		{"checkpoint", persist_checkpoint_step,  &d->checkpoint,  &d->checkpoint.stats,  1 * MS},
+	};
+	_Static_assert(sizeof(rows) / sizeof(rows[0]) <= DAEMON_JOBS_MAX, "room in d->jobs");
+	memcpy(d->jobs, rows, sizeof(rows));
+	d->njobs = sizeof(rows) / sizeof(rows[0]);
+}

@@ -1,0 +1,50 @@
+/*
+ * The control loop's table of jobs (loop_job.h): which long jobs glournetd
+ * runs, in what order each turn, with what share of the turn's budget, and
+ * wired to the parts of the daemon each needs (not to the daemon). A new
+ * job is its state in struct gn_daemon and one row in daemon_jobs.c.
+ */
+#ifndef GLOURNET_DAEMON_JOBS_H
+#define GLOURNET_DAEMON_JOBS_H
+
+#include <stdint.h>
+
+#include "control/loop_job.h"
+#include "glournet/port.h"
+
+struct gn_daemon;
+struct registry;
+struct transition_feed;
+
+/* One loop turn's budget for all the jobs together (main.c:run): a request
+ * waits about this long behind them at worst. */
+#define DAEMON_TURN_BUDGET_NS (8 * 1000 * 1000)
+#define DAEMON_JOBS_MAX 16
+
+/* Thin jobs over another module's step. */
+struct registry_job {          /* "index": index growth; "reclaim": quarantined slots */
+	struct registry *reg;
+	struct loop_job_stats stats;
+};
+
+struct feed_log_job {          /* "log": the transition log's pending lines */
+	struct transition_feed *feed;
+	struct loop_job_stats stats;
+};
+
+typedef int port_read_fn(uint16_t port_id, struct port_stats *out);
+struct port_job {              /* "port": the port's counters, for show stats */
+	port_read_fn *read;        /* NULL: no port (tests) */
+	uint16_t port_id;
+	struct port_stats *out;
+	uint32_t interval, last;   /* read every sweep interval, as the sweep starts */
+	struct loop_job_stats stats;
+};
+
+/* Wires every job and fills d->jobs: after the store is open and the
+ * registry restored ("persist" starts from the feed's next entry), before
+ * the loop runs. `read_port`: the dataplane's port_read_stats, which the
+ * control library does not link. */
+void daemon_jobs_init(struct gn_daemon *d, port_read_fn *read_port);
+
+#endif
