@@ -49,6 +49,7 @@
 #include "control/transitions.h"
 #include "glournet/coarse_clock.h"
 #include "glournet/hb_accept.h"
+#include "glournet/hb_encode.h"
 #define LOG_TAG "test"
 #include "glournet/log.h"
 
@@ -236,19 +237,6 @@ static int reg_teardown(void **state)
 	return 0;
 }
 
-static void build_hb(uint8_t p[HB_PAYLOAD_LEN], uint32_t slot, uint32_t time, uint64_t id,
-		     const uint8_t key[HB_KEY_LEN])
-{
-	hb_put32(p, HB_MAGIC);
-	p[4] = HB_VERSION;
-	p[5] = HB_TYPE_HEARTBEAT;
-	hb_put16(p + 6, 0);
-	hb_put32(p + 8, slot);
-	hb_put32(p + 12, time);
-	hb_put64(p + 16, id);
-	hb_mac_compute(key, p, HB_MAC_COVERED, p + HB_MAC_COVERED);
-}
-
 /* A heartbeat from `ep` under `key`, through the workers' own decision. */
 static enum hb_verdict heartbeat(struct slot_table *t, const struct endpoint *ep,
 				 const uint8_t key[HB_KEY_LEN], unsigned worker, uint32_t time,
@@ -256,7 +244,7 @@ static enum hb_verdict heartbeat(struct slot_table *t, const struct endpoint *ep
 {
 	uint8_t p[HB_PAYLOAD_LEN];
 	struct hb_window w = { .now = now, .window = 300, .skew = 30 };
-	build_hb(p, ep->slot, time, ep->id, key);
+	hb_encode(p, HB_TYPE_HEARTBEAT, 0, ep->slot, time, ep->id, key);
 	return hb_accept(t->dir, worker, p, &w);
 }
 

@@ -27,6 +27,7 @@
 
 #include "glournet/gn_mem.h"
 #include "glournet/hb_accept.h"
+#include "glournet/hb_encode.h"
 
 #define GROW_SLOTS   1200000u
 #define BATCH        4096u           /* slots assigned between waits for the workers */
@@ -86,14 +87,7 @@ static void build_hb(uint8_t p[HB_PAYLOAD_LEN], uint32_t slot, uint32_t time)
 {
 	uint8_t key[HB_KEY_LEN];
 	slot_key(slot, key);
-	hb_put32(p + 0, HB_MAGIC);
-	p[4] = HB_VERSION;
-	p[5] = HB_TYPE_HEARTBEAT;
-	hb_put16(p + 6, 0);
-	hb_put32(p + 8, slot);
-	hb_put32(p + 12, time);
-	hb_put64(p + 16, slot_id(slot));
-	hb_mac_compute(key, p, HB_MAC_COVERED, p + HB_MAC_COVERED);
+	hb_encode(p, HB_TYPE_HEARTBEAT, 0, slot, time, slot_id(slot), key);
 }
 
 /* Half the traffic goes to the newest BATCH slots (the chunk appended a

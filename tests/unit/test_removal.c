@@ -32,6 +32,7 @@
 #include "control/sweep.h"
 #include "control/transitions.h"
 #include "glournet/hb_accept.h"
+#include "glournet/hb_encode.h"
 #define LOG_TAG "test"
 #include "glournet/log.h"
 
@@ -275,14 +276,7 @@ static enum hb_verdict heartbeat(unsigned worker, uint32_t slot, uint64_t id,
 				 const uint8_t key[HB_KEY_LEN], uint32_t time)
 {
 	uint8_t p[HB_PAYLOAD_LEN];
-	hb_put32(p, HB_MAGIC);
-	p[4] = HB_VERSION;
-	p[5] = HB_TYPE_HEARTBEAT;
-	hb_put16(p + 6, 0);
-	hb_put32(p + 8, slot);
-	hb_put32(p + 12, time);
-	hb_put64(p + 16, id);
-	hb_mac_compute(key, p, HB_MAC_COVERED, p + HB_MAC_COVERED);
+	hb_encode(p, HB_TYPE_HEARTBEAT, 0, slot, time, id, key);
 	struct hb_window w = {.now = NOW + 100000, .window = 200000, .skew = 30};
 	return hb_accept(tbl.dir, worker, p, &w);
 }
@@ -492,14 +486,7 @@ static void *old_owner_worker(void *arg)
 	uint32_t slot = (uint32_t)(uintptr_t)arg;
 	rcu_register_thread();
 	uint8_t p[HB_PAYLOAD_LEN];
-	hb_put32(p, HB_MAGIC);
-	p[4] = HB_VERSION;
-	p[5] = HB_TYPE_HEARTBEAT;
-	hb_put16(p + 6, 0);
-	hb_put32(p + 8, slot);
-	hb_put32(p + 12, NOW + 500);
-	hb_put64(p + 16, rd_id);
-	hb_mac_compute(rd_key, p, HB_MAC_COVERED, p + HB_MAC_COVERED);
+	hb_encode(p, HB_TYPE_HEARTBEAT, 0, slot, NOW + 500, rd_id, rd_key);
 	struct hb_window w = {.now = NOW + 1000, .window = 2000, .skew = 30};
 	while (!__atomic_load_n(&rd_stop, __ATOMIC_ACQUIRE)) {
 		const struct slot_dir *d = rcu_dereference(tbl.dir);

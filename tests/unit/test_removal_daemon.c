@@ -32,6 +32,7 @@
 #include "control/transitions.h"
 #include "glournet/coarse_clock.h"
 #include "glournet/hb_accept.h"
+#include "glournet/hb_encode.h"
 
 #define NOW 1795000000u
 #define DAY 86400u
@@ -368,14 +369,7 @@ static enum hb_verdict heartbeat(struct slot_table *t, uint32_t slot, uint64_t i
 				 const uint8_t key[HB_KEY_LEN])
 {
 	uint8_t p[HB_PAYLOAD_LEN];
-	hb_put32(p, HB_MAGIC);
-	p[4] = HB_VERSION;
-	p[5] = HB_TYPE_HEARTBEAT;
-	hb_put16(p + 6, 0);
-	hb_put32(p + 8, slot);
-	hb_put32(p + 12, NOW);
-	hb_put64(p + 16, id);
-	hb_mac_compute(key, p, HB_MAC_COVERED, p + HB_MAC_COVERED);
+	hb_encode(p, HB_TYPE_HEARTBEAT, 0, slot, NOW, id, key);
 	struct hb_window w = {.now = NOW, .window = 300, .skew = 30};
 	return hb_accept(t->dir, 0, p, &w);
 }
