@@ -8,7 +8,10 @@
  * opened or written counts each failed flush and keeps the lines, which
  * all arrive once it works again; events overwritten before they were
  * logged leave a {"missed","resume"} line, not a silent gap; one flush
- * writes a bounded amount; feed_free writes what is still pending.
+ * writes a bounded amount; feed_free writes what is still pending;
+ * transition_json, the one rendering of the log and of watch, writes each
+ * kind's fields in order (the guid where the log has the slot), escapes
+ * strings, and bounds its output as snprintf does.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -391,6 +394,86 @@ static void test_free_writes_pending(void **state)
 	json_decref(lines);
 }
 
+/* ================= transition_json ================= */
+
+static void test_json_forms(void **state)
+{
+	(void)state;
+	char buf[512];
+	struct transition st = status_ev(0xaa, EP_OFFLINE, EP_UNREACH_ONLINE, EP_REASON_POLL);
+	st.seq = 10;
+	size_t n = transition_json(buf, sizeof(buf), &st, NULL);
+	assert_string_equal(buf, "{\"seq\":10,\"time\":1795000170,\"id\":\"00000000000000aa\","
+			    "\"slot\":270,\"old\":\"offline\",\"new\":\"unreachable/online\","
+			    "\"reason\":\"poll\"}");
+	assert_int_equal(n, strlen(buf));
+	transition_json(buf, sizeof(buf), &st, "g-1");
+	assert_string_equal(buf, "{\"seq\":10,\"time\":1795000170,\"id\":\"00000000000000aa\","
+			    "\"guid\":\"g-1\",\"old\":\"offline\",\"new\":\"unreachable/online\","
+			    "\"reason\":\"poll\"}");
+
+	struct transition rm = {.seq = 11, .id = 0xbb, .slot = 3, .time = T0, .kind = TK_REMOVED,
+				.old_status = EP_OFFLINE, .new_status = EP_OFFLINE,
+				.reason = EP_REMOVED_EXPIRED};
+	transition_json(buf, sizeof(buf), &rm, NULL);
+	char want[256];
+	snprintf(want, sizeof(want), "{\"seq\":11,\"time\":1795000000,\"kind\":\"removed\","
+		 "\"id\":\"00000000000000bb\",\"slot\":3,\"status\":\"offline\",\"cause\":\"%s\"}",
+		 ep_removal_name(EP_REMOVED_EXPIRED));
+	assert_string_equal(buf, want);
+	transition_json(buf, sizeof(buf), &rm, "");
+	assert_non_null(strstr(buf, ",\"guid\":\"\",\"status\":"));
+	assert_null(strstr(buf, "slot"));
+
+	struct transition g = guard_ev(TK_GUARD_RELEASED, 42);
+	g.seq = 12;
+	transition_json(buf, sizeof(buf), &g, "ignored");
+	assert_string_equal(buf, "{\"seq\":12,\"time\":1795000000,\"kind\":\"guard-released\","
+			    "\"count\":42}");
+	g.kind = 99;
+	transition_json(buf, sizeof(buf), &g, NULL);
+	assert_non_null(strstr(buf, "\"kind\":\"unknown\""));
+}
+
+/* Quotes, backslashes and control characters in a guid stay one valid
+ * JSON string that reads back as the guid. */
+static void test_json_escapes(void **state)
+{
+	(void)state;
+	static const char guid[] = "a\"b\\c\x01d\te/\xc3\xa9";
+	struct transition st = status_ev(1, EP_ONLINE, EP_OFFLINE, EP_REASON_SHUTDOWN);
+	char buf[512];
+	transition_json(buf, sizeof(buf), &st, guid);
+	json_error_t err;
+	json_t *o = json_loads(buf, JSON_REJECT_DUPLICATES, &err);
+	if (!o)
+		fail_msg("not JSON (%s): %s", err.text, buf);
+	assert_string_equal(json_string_value(json_object_get(o, "guid")), guid);
+	assert_int_equal(json_object_size(o), 7);
+	json_decref(o);
+}
+
+/* Short buffers: a NUL-terminated prefix and the whole length, for every
+ * size from 0 up. */
+static void test_json_bounded(void **state)
+{
+	(void)state;
+	struct transition st = status_ev(0x9f3c0a1b2c3d4e5full, EP_ONLINE, EP_OFFLINE,
+					 EP_REASON_NO_CONTACT);
+	char whole[512], buf[512];
+	size_t n = transition_json(whole, sizeof(whole), &st, "some-guid");
+	assert_true(n > 0 && n < sizeof(whole));
+	for (size_t cap = 0; cap <= n + 1; cap++) {
+		memset(buf, 'X', sizeof(buf));
+		assert_int_equal(transition_json(buf, cap, &st, "some-guid"), n);
+		if (cap)
+			assert_int_equal(strlen(buf), cap - 1 < n ? cap - 1 : n);
+		if (cap && memcmp(buf, whole, strlen(buf)) != 0)
+			fail_msg("cap %zu: '%s' is not a prefix of '%s'", cap, buf, whole);
+		assert_int_equal(buf[cap], 'X');   /* nothing past cap */
+	}
+}
+
 #define SCRATCH(t) cmocka_unit_test_setup_teardown(t, scratch_setup, scratch_teardown)
 
 int main(void)
@@ -407,6 +490,9 @@ int main(void)
 		SCRATCH(test_log_overwritten_before_logged),
 		SCRATCH(test_log_backlog_bounded),
 		SCRATCH(test_free_writes_pending),
+		cmocka_unit_test(test_json_forms),
+		cmocka_unit_test(test_json_escapes),
+		cmocka_unit_test(test_json_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
