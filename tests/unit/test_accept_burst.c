@@ -21,6 +21,7 @@
 
 #include "glournet/hb_accept.h"
 #include "glournet/hb_encode.h"
+#include "support/tu_rand.h"
 
 #define NOW    1795000000u
 #define WINDOW 300u
@@ -32,13 +33,7 @@ static struct slot_table t;
 static const struct hb_window win = {.now = NOW, .window = WINDOW, .skew = SKEW};
 
 static uint64_t rng = 0x13198A2E03707344ull;
-static uint64_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
+static uint64_t rnd(void) { return tu_rand(&rng); }
 
 static uint64_t id_of(uint32_t slot) { return 0x5100000000000000ull + slot * 7919ull + 1; }
 static void key_of(uint32_t slot, uint8_t key[HB_KEY_LEN])

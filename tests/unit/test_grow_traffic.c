@@ -28,6 +28,7 @@
 #include "glournet/gn_mem.h"
 #include "glournet/hb_accept.h"
 #include "glournet/hb_encode.h"
+#include "support/tu_rand.h"
 
 #define GROW_SLOTS   1200000u
 #define BATCH        4096u           /* slots assigned between waits for the workers */
@@ -66,15 +67,6 @@ static void slot_key(uint32_t slot, uint8_t key[HB_KEY_LEN])
 		key[i] = (uint8_t)(slot * 31 + i * 7 + (slot >> 8));
 }
 
-static uint64_t xorshift(uint64_t *s)
-{
-	uint64_t x = *s;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
-
 static double elapsed_s(const struct timespec *t0)
 {
 	struct timespec t1;
@@ -110,7 +102,7 @@ static void *worker_main(void *arg)
 		uint32_t n = __atomic_load_n(&published, __ATOMIC_ACQUIRE);
 		if (n > 0) {
 			for (unsigned i = 0; i < BURST; i++) {
-				uint64_t r = xorshift(&w->rng);
+				uint64_t r = tu_rand(&w->rng);
 				uint32_t span = (i & 1) && n > BATCH ? BATCH : n;
 				slots[i] = n - 1 - (uint32_t)(r % span);
 				times[i] = NOW - (uint32_t)((r >> 32) % 200);

@@ -30,6 +30,7 @@
 #include "control/transitions.h"
 #define LOG_TAG "test"
 #include "glournet/log.h"
+#include "support/tu_scratch.h"
 
 #define T0 1795000000u
 
@@ -47,30 +48,9 @@ static struct transition guard_ev(uint8_t kind, uint32_t count)
 
 /* ---- a scratch directory per test ---- */
 
-struct scratch {
-	char dir[64];
-	char path[128];
-};
-
 static int scratch_setup(void **state)
 {
-	struct scratch *s = calloc(1, sizeof(*s));
-	strcpy(s->dir, "/tmp/gn-feed-XXXXXX");
-	if (!mkdtemp(s->dir))
-		return -1;
-	snprintf(s->path, sizeof(s->path), "%s/transitions.log", s->dir);
-	*state = s;
-	return 0;
-}
-
-static int scratch_teardown(void **state)
-{
-	struct scratch *s = *state;
-	char cmd[160];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", s->dir);
-	int rc = system(cmd);
-	free(s);
-	return rc == 0 ? 0 : -1;
+	return tu_scratch_setup(state, "feed", "transitions.log");
 }
 
 /* The log as an array of parsed lines; fails the test on a bad line. */
@@ -211,7 +191,7 @@ static void test_no_log_flush(void **state)
 
 static void test_log_content(void **state)
 {
-	struct scratch *s = *state;
+	struct tu_scratch *s = *state;
 	FILE *fp = fopen(s->path, "w");   /* a previous run's line stays first */
 	fputs("{\"seq\":7,\"time\":1,\"kind\":\"guard-raised\",\"count\":1}\n", fp);
 	fclose(fp);
@@ -271,7 +251,7 @@ static void test_log_content(void **state)
 
 static void test_log_unwritable_keeps_lines(void **state)
 {
-	struct scratch *s = *state;
+	struct tu_scratch *s = *state;
 	char dir[96], path[128];
 	snprintf(dir, sizeof(dir), "%s/later", s->dir);
 	snprintf(path, sizeof(path), "%s/transitions.log", dir);
@@ -321,7 +301,7 @@ static void test_log_write_error(void **state)
  * says how many it lost and carries on from the oldest held. */
 static void test_log_overwritten_before_logged(void **state)
 {
-	struct scratch *s = *state;
+	struct tu_scratch *s = *state;
 	char dir[96], path[128];
 	snprintf(dir, sizeof(dir), "%s/later", s->dir);
 	snprintf(path, sizeof(path), "%s/transitions.log", dir);
@@ -347,7 +327,7 @@ static void test_log_overwritten_before_logged(void **state)
  * flushes write all of it, once each, in order. */
 static void test_log_backlog_bounded(void **state)
 {
-	struct scratch *s = *state;
+	struct tu_scratch *s = *state;
 	const uint32_t n = 1u << 16;
 	struct transition_feed *f = feed_new(n, s->path);
 	for (uint32_t i = 1; i <= n; i++) {
@@ -381,7 +361,7 @@ static void test_log_backlog_bounded(void **state)
 
 static void test_free_writes_pending(void **state)
 {
-	struct scratch *s = *state;
+	struct tu_scratch *s = *state;
 	struct transition_feed *f = feed_new(1u << 14, s->path);
 	for (uint32_t i = 1; i <= 1u << 14; i++) {
 		struct transition t = guard_ev(i % 2 ? TK_GUARD_RAISED : TK_GUARD_RELEASED, i);
@@ -474,7 +454,7 @@ static void test_json_bounded(void **state)
 	}
 }
 
-#define SCRATCH(t) cmocka_unit_test_setup_teardown(t, scratch_setup, scratch_teardown)
+#define SCRATCH(t) cmocka_unit_test_setup_teardown(t, scratch_setup, tu_scratch_teardown)
 
 int main(void)
 {
