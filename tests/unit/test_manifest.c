@@ -23,7 +23,6 @@
 #include <string.h>
 #include <cmocka.h>
 #include <jansson.h>
-#include <sodium.h>
 
 #include <unistd.h>
 
@@ -42,6 +41,7 @@
 #include "support/tu_daemon.h"
 #include "support/tu_json.h"
 #include "support/tu_scratch.h"
+#include "support/tu_run.h"
 
 /* See test_control.c: the dataplane core defines it; this only stands in. */
 __attribute__((weak)) uint32_t gn_coarse_now_sec;
@@ -355,18 +355,13 @@ static struct tu_scratch dir;   /* the persisted policy, bad.json */
 static int ctl_setup(void **state)
 {
 	(void)state;
-	if (tu_scratch_make(&dir, "manifest", NULL) < 0 || tu_daemon_open(&dmn, dir.dir, NOW - 1000) < 0)
-		return -1;
-	dmn.policy->rev = 5;
-	gn_coarse_set(NOW);
-	return 0;
+	return tu_ctl_open(&dmn, &dir, "manifest");
 }
 
 static int ctl_teardown(void **state)
 {
 	(void)state;
-	tu_daemon_close(&dmn);
-	return tu_scratch_remove(&dir) < 0 ? -1 : 0;
+	return tu_ctl_close(&dmn, &dir);
 }
 
 #define CTL_OK(...) tu_ctl_argv(&dmn, true, (const char *const[]){__VA_ARGS__, NULL})
@@ -921,9 +916,7 @@ static void test_store_bad_files(void **state)
 
 int main(void)
 {
-	if (sodium_init() < 0)
-		return 1;
-	const struct CMUnitTest tests[] = {
+	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_check_key),
 		cmocka_unit_test(test_check_value),
 		cmocka_unit_test(test_check_name),
@@ -940,5 +933,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_store_round_trip, ctl_setup, ctl_teardown),
 		cmocka_unit_test_setup_teardown(test_store_bad_files, ctl_setup, ctl_teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return TU_RUN(tests);
 }

@@ -30,9 +30,8 @@
 #include "control/policy_store.h"
 #include "control/ranges.h"
 #include "control/settings.h"
-#define LOG_TAG "test"
-#include "glournet/log.h"
 #include "support/tu_scratch.h"
+#include "support/tu_run.h"
 
 /* The coarse clock's storage lives in glournetd's main.c. */
 __attribute__((weak)) uint32_t gn_coarse_now_sec;
@@ -651,8 +650,7 @@ static void test_save_error_names_the_file(void **state)
 
 int main(void)
 {
-	gn_log_max_level = GN_LOG_ERR;
-	const struct CMUnitTest tests[] = {
+	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_set_bool),
 		cmocka_unit_test(test_set_scope),
 		cmocka_unit_test(test_set_duration_units),
@@ -672,5 +670,5 @@ int main(void)
 		SCRATCH(test_load_range_limit),
 		SCRATCH(test_save_error_names_the_file),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return TU_RUN(tests);
 }

@@ -28,9 +28,8 @@
 
 #include "control/registry.h"
 #include "control/transitions.h"
-#define LOG_TAG "test"
-#include "glournet/log.h"
 #include "support/tu_scratch.h"
+#include "support/tu_run.h"
 
 #define T0 1795000000u
 
@@ -458,8 +457,7 @@ static void test_json_bounded(void **state)
 
 int main(void)
 {
-	gn_log_max_level = GN_LOG_ERR;
-	const struct CMUnitTest tests[] = {
+	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_capacity),
 		cmocka_unit_test(test_push_get_order),
 		cmocka_unit_test(test_overwrite_when_full),
@@ -474,5 +472,5 @@ int main(void)
 		cmocka_unit_test(test_json_escapes),
 		cmocka_unit_test(test_json_bounded),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return TU_RUN(tests);
 }

@@ -10,16 +10,13 @@
 #include "control/policy_store.h"
 #include "control/store.h"
 #include "control/transitions.h"
+#include "glournet/coarse_clock.h"
 #include "tu_daemon.h"
 
 int tu_daemon_open(struct gn_daemon *d, const char *dir, uint32_t started)
 {
 	memset(d, 0, sizeof(*d));
-	if (slot_table_init(&d->table, 2, 1u << 20) < 0 || registry_init(&d->reg, &d->table) < 0 ||
-	    registry_reset_ranges(&d->reg, 0) < 0)
-		return -1;
-	d->policy = policy_new_default();
-	if (!d->policy)
+	if (tu_registry_open(&d->table, &d->reg, &d->policy) < 0)
 		return -1;
 	if (snprintf(d->policy_path, sizeof(d->policy_path), "%s/policy.json", dir) >=
 	    (int)sizeof(d->policy_path))
@@ -36,14 +33,25 @@ void tu_daemon_close(struct gn_daemon *d)
 	d->store = NULL;
 	if (d->reg.feed == d->feed)
 		d->reg.feed = NULL;
-	feed_free(d->reg.feed);
 	feed_free(d->feed);
-	d->reg.feed = d->feed = NULL;
+	d->feed = NULL;
 	sweep_state_free(&d->sweep);
-	policy_free(d->policy);
-	d->policy = NULL;
-	registry_destroy(&d->reg);
-	slot_table_destroy(&d->table);
+	tu_registry_close(&d->table, &d->reg, &d->policy);
+}
+
+int tu_ctl_open(struct gn_daemon *d, struct tu_scratch *dir, const char *tag)
+{
+	if (tu_scratch_make(dir, tag, NULL) < 0 || tu_daemon_open(d, dir->dir, TU_NOW - 1000) < 0)
+		return -1;
+	d->policy->rev = 5;
+	gn_coarse_set(TU_NOW);
+	return 0;
+}
+
+int tu_ctl_close(struct gn_daemon *d, struct tu_scratch *dir)
+{
+	tu_daemon_close(d);
+	return tu_scratch_remove(dir) < 0 ? -1 : 0;
 }
 
 json_t *tu_ctl(struct gn_daemon *d, const char *line, bool want_ok)

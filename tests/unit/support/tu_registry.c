@@ -10,15 +10,30 @@
 #include "control/transitions.h"
 #include "tu_registry.h"
 
+int tu_registry_open(struct slot_table *t, struct registry *r, struct policy **p)
+{
+	if (slot_table_init(t, 2, 1u << 20) < 0 || registry_init(r, t) < 0 ||
+	    registry_reset_ranges(r, 0) < 0)
+		return -1;
+	*p = policy_new_default();
+	return *p ? 0 : -1;
+}
+
+void tu_registry_close(struct slot_table *t, struct registry *r, struct policy **p)
+{
+	policy_free(*p);
+	*p = NULL;
+	feed_free(r->feed);
+	r->feed = NULL;
+	registry_destroy(r);
+	slot_table_destroy(t);
+}
+
 int tu_registry_setup(void **state)
 {
 	struct tu_registry *f = *state;
 	memset(f, 0, sizeof(*f));
-	if (slot_table_init(&f->tbl, 2, 1u << 20) < 0 || registry_init(&f->reg, &f->tbl) < 0 ||
-	    registry_reset_ranges(&f->reg, 0) < 0)
-		return -1;
-	f->pol = policy_new_default();
-	if (!f->pol)
+	if (tu_registry_open(&f->tbl, &f->reg, &f->pol) < 0)
 		return -1;
 	f->pol->guard_threshold = 0;
 	f->sw.started = TU_NOW - 400u * 86400;
@@ -29,12 +44,7 @@ int tu_registry_teardown(void **state)
 {
 	struct tu_registry *f = *state;
 	sweep_state_free(&f->sw);
-	policy_free(f->pol);
-	f->pol = NULL;
-	feed_free(f->reg.feed);
-	f->reg.feed = NULL;
-	registry_destroy(&f->reg);
-	slot_table_destroy(&f->tbl);
+	tu_registry_close(&f->tbl, &f->reg, &f->pol);
 	return 0;
 }
 

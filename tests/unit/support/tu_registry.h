@@ -27,6 +27,13 @@ struct tu_registry {
 	struct sweep_state sw;
 };
 
+/* What the registry fixture and the fake daemon both hold: a table for 2
+ * workers and up to 2^20 slots, a registry on it without ranges or feed,
+ * the default policy. 0 or -1. */
+int tu_registry_open(struct slot_table *t, struct registry *r, struct policy **p);
+/* Frees them, and the registry's feed when a test left one. */
+void tu_registry_close(struct slot_table *t, struct registry *r, struct policy **p);
+
 /* *state is a struct tu_registry: a table for 2 workers and up to 2^20
  * slots, a registry without ranges or feed, the default policy with the
  * mass-offline guard off (R10 has tests of its own), and a sweep whose
