@@ -10,6 +10,7 @@
 
 #include "control/api.h"
 #include "glournet/hb_mac.h"
+#include "glournet/http_api.h"
 
 static bool parse_hex(const char *s, uint8_t *out, size_t n)
 {
@@ -48,8 +49,8 @@ void api_auth_error(const struct api_ctx *ctx, struct api_response *resp, enum a
 	switch (a) {
 	case API_AUTH_MALFORMED:
 		api_error(ctx, resp, 400, HTTP_MALFORMED,
-			  "X-Glournet-Id (16 hex), X-Glournet-Time (decimal), "
-			  "X-Glournet-Mac (16 hex) required");
+			  GN_API_HDR_ID " (16 hex), " GN_API_HDR_TIME " (decimal), "
+			  GN_API_HDR_MAC " (16 hex) required");
 		return;
 	case API_AUTH_UNKNOWN:
 		api_error(ctx, resp, 404, HTTP_UNKNOWN_ID, "unknown endpoint id");
@@ -58,7 +59,7 @@ void api_auth_error(const struct api_ctx *ctx, struct api_response *resp, enum a
 		api_error(ctx, resp, 401, HTTP_BAD_MAC, "bad MAC");
 		return;
 	case API_AUTH_STALE:
-		api_error(ctx, resp, 401, HTTP_STALE, "X-Glournet-Time outside the acceptance window");
+		api_error(ctx, resp, 401, HTTP_STALE, GN_API_HDR_TIME " outside the acceptance window");
 		return;
 	case API_AUTH_OK:
 		break;

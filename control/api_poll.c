@@ -11,6 +11,7 @@
 
 #include "control/api.h"
 #include "control/status.h"
+#include "glournet/http_api.h"
 
 int api_parse_ips(const char *list, struct ep_addr *out, unsigned max, unsigned *n)
 {
@@ -95,7 +96,7 @@ void api_poll(const struct api_ctx *ctx, const struct api_request *req, struct a
 	}
 	if (req->hdr_ips && update_ips(ctx, ep, req->hdr_ips) < 0) {
 		api_error(ctx, resp, 400, HTTP_BAD_FIELD,
-			  "X-Glournet-Ips: comma-separated IPv4/IPv6 addresses, at most 16");
+			  GN_API_HDR_IPS ": comma-separated IPv4/IPv6 addresses, at most 16");
 		return;
 	}
 	status_on_poll(ctx->reg, ep, ctx->now);   /* R3: 200 and 304 both count */

@@ -23,6 +23,7 @@
 #define LOG_TAG "http"
 #include "control/mono_clock.h"
 #include "control/http_server.h"
+#include "glournet/http_api.h"
 #include "glournet/log.h"
 
 /* Past the body limit, this much more is read and thrown away so the
@@ -108,9 +109,9 @@ struct api_route {
 };
 
 static const struct api_route routes[] = {
-	{"/v1/register", MHD_HTTP_METHOD_POST, api_register},
-	{"/v1/poll", MHD_HTTP_METHOD_GET, api_poll},
-	{"/v1/event", MHD_HTTP_METHOD_POST, api_event},
+	{GN_API_PATH_REGISTER, MHD_HTTP_METHOD_POST, api_register},
+	{GN_API_PATH_POLL, MHD_HTTP_METHOD_GET, api_poll},
+	{GN_API_PATH_EVENT, MHD_HTTP_METHOD_POST, api_event},
 };
 
 static void route(struct http_server *h, struct MHD_Connection *conn, const char *url,
@@ -149,10 +150,10 @@ static void route(struct http_server *h, struct MHD_Connection *conn, const char
 		.body = rq->body ? rq->body : "",
 		.body_len = rq->len,
 		.authorization = header(conn, MHD_HTTP_HEADER_AUTHORIZATION),
-		.hdr_id = header(conn, "X-Glournet-Id"),
-		.hdr_time = header(conn, "X-Glournet-Time"),
-		.hdr_mac = header(conn, "X-Glournet-Mac"),
-		.hdr_ips = header(conn, "X-Glournet-Ips"),
+		.hdr_id = header(conn, GN_API_HDR_ID),
+		.hdr_time = header(conn, GN_API_HDR_TIME),
+		.hdr_mac = header(conn, GN_API_HDR_MAC),
+		.hdr_ips = header(conn, GN_API_HDR_IPS),
 		.if_none_match = header(conn, MHD_HTTP_HEADER_IF_NONE_MATCH),
 	};
 	r->fn(ctx, &req, resp);
@@ -288,7 +289,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		rq->phase = RQ_READING;
 		rq->conn = conn;
 		/* Decided now, so a refused registration's body is never kept. */
-		if (h->limit_register && !strcmp(url, "/v1/register") &&
+		if (h->limit_register && !strcmp(url, GN_API_PATH_REGISTER) &&
 		    !strcmp(method, MHD_HTTP_METHOD_POST))
 			rq->limited = !take_token(h, conn, &rq->retry_after);
 		const char *cl = header(conn, MHD_HTTP_HEADER_CONTENT_LENGTH);

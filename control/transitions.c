@@ -142,29 +142,66 @@ static int put(struct transition_feed *f, const char *fmt, ...)
 	return 0;
 }
 
-/* A JSON string. The names come from registry.c and are plain words
- * today; escaping keeps the log valid whatever they become. */
-static int put_str(struct transition_feed *f, const char *s)
+/* ---- the event's JSON (transition_json) ---- */
+
+/* A bounded writer that counts what it could not write, as snprintf. */
+struct jbuf {
+	char *p;
+	size_t cap, len;
+};
+
+static void jb_char(struct jbuf *b, char c)
 {
-	int rc = reserve(f, strlen(s) * 6 + 2);
-	if (rc < 0)
-		return rc;
-	char *p = f->buf + f->len;
-	*p++ = '"';
+	if (b->len + 1 < b->cap)
+		b->p[b->len] = c;
+	b->len++;
+}
+
+static void jb_fmt(struct jbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void jb_fmt(struct jbuf *b, const char *fmt, ...)
+{
+	size_t room = b->len < b->cap ? b->cap - b->len : 0;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(room ? b->p + b->len : NULL, room, fmt, ap);
+	va_end(ap);
+	b->len += n > 0 ? (size_t)n : 0;
+}
+
+/* A JSON string. The names come from registry.c and are plain words
+ * today; escaping keeps the output valid whatever they become. */
+static void jb_str(struct jbuf *b, const char *s)
+{
+	jb_char(b, '"');
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		if (c == '"' || c == '\\') {
-			*p++ = '\\';
-			*p++ = (char)c;
+			jb_char(b, '\\');
+			jb_char(b, (char)c);
 		} else if (c < 0x20) {
-			p += sprintf(p, "\\u%04x", c);
+			jb_fmt(b, "\\u%04x", c);
 		} else {
-			*p++ = (char)c;
+			jb_char(b, (char)c);
 		}
 	}
-	*p++ = '"';
-	f->len = (size_t)(p - f->buf);
-	return 0;
+	jb_char(b, '"');
+}
+
+/* ,"key":"value" */
+static void jb_field(struct jbuf *b, const char *key, const char *value)
+{
+	jb_fmt(b, ",\"%s\":", key);
+	jb_str(b, value);
+}
+
+/* The endpoint: its guid for a watcher, its slot in the log. */
+static void jb_who(struct jbuf *b, const struct transition *t, const char *guid)
+{
+	if (guid)
+		jb_field(b, "guid", guid);
+	else
+		jb_fmt(b, ",\"slot\":%u", t->slot);
 }
 
 static const char *kind_name(uint8_t kind)
@@ -176,37 +213,44 @@ static const char *kind_name(uint8_t kind)
 	return "unknown";
 }
 
-/* One line, the same object as the control socket's watch event, with the
- * slot instead of the guid (the feed does not know guids). */
+size_t transition_json(char *buf, size_t cap, const struct transition *t, const char *guid)
+{
+	struct jbuf b = {.p = buf, .cap = cap};
+	jb_fmt(&b, "{\"seq\":%llu,\"time\":%u", (unsigned long long)t->seq, t->time);
+	if (t->kind == TK_STATUS) {
+		jb_fmt(&b, ",\"id\":\"%016llx\"", (unsigned long long)t->id);
+		jb_who(&b, t, guid);
+		jb_field(&b, "old", ep_status_name(t->old_status));
+		jb_field(&b, "new", ep_status_name(t->new_status));
+		jb_field(&b, "reason", ep_reason_name(t->reason));
+	} else if (t->kind == TK_REMOVED) {
+		jb_fmt(&b, ",\"kind\":\"removed\",\"id\":\"%016llx\"", (unsigned long long)t->id);
+		jb_who(&b, t, guid);
+		jb_field(&b, "status", ep_status_name(t->old_status));
+		jb_field(&b, "cause", ep_removal_name(t->reason));
+	} else {
+		jb_field(&b, "kind", kind_name(t->kind));
+		jb_fmt(&b, ",\"count\":%u", t->count);
+	}
+	jb_char(&b, '}');
+	if (cap)
+		buf[b.len < cap ? b.len : cap - 1] = '\0';
+	return b.len;
+}
+
+/* One log line: the event's JSON and a newline. */
 static int render(struct transition_feed *f, const struct transition *t)
 {
-	int rc = put(f, "{\"seq\":%llu,\"time\":%u", (unsigned long long)t->seq, t->time);
-	if (rc == 0 && t->kind == TK_STATUS) {
-		rc = put(f, ",\"id\":\"%016llx\",\"slot\":%u,\"old\":", (unsigned long long)t->id,
-			 t->slot);
-		if (rc == 0)
-			rc = put_str(f, ep_status_name(t->old_status));
-		if (rc == 0)
-			rc = put(f, ",\"new\":");
-		if (rc == 0)
-			rc = put_str(f, ep_status_name(t->new_status));
-		if (rc == 0)
-			rc = put(f, ",\"reason\":");
-		if (rc == 0)
-			rc = put_str(f, ep_reason_name(t->reason));
-	} else if (rc == 0 && t->kind == TK_REMOVED) {
-		rc = put(f, ",\"kind\":\"removed\",\"id\":\"%016llx\",\"slot\":%u,\"status\":",
-			 (unsigned long long)t->id, t->slot);
-		if (rc == 0)
-			rc = put_str(f, ep_status_name(t->old_status));
-		if (rc == 0)
-			rc = put(f, ",\"cause\":");
-		if (rc == 0)
-			rc = put_str(f, ep_removal_name(t->reason));
-	} else if (rc == 0) {
-		rc = put(f, ",\"kind\":\"%s\",\"count\":%u", kind_name(t->kind), t->count);
+	size_t n = transition_json(f->buf + f->len, f->cap - f->len, t, NULL);
+	if (n + 2 > f->cap - f->len) {   /* the newline and the NUL too */
+		int rc = reserve(f, n + 2);
+		if (rc < 0)
+			return rc;
+		transition_json(f->buf + f->len, f->cap - f->len, t, NULL);
 	}
-	return rc ? rc : put(f, "}\n");
+	f->len += n;
+	f->buf[f->len++] = '\n';
+	return 0;
 }
 
 /* Moves pending events from the ring into buf, up to FEED_FLUSH_MAX. */

@@ -53,4 +53,19 @@ bool feed_log_pending(const struct transition_feed *f);
 /* Failed flushes (open or write errors) so far. */
 uint64_t feed_log_errors(const struct transition_feed *f);
 
+/*
+ * The one JSON form of an event, for the log and for `watch` alike: "seq",
+ * "time", then by kind
+ *   TK_STATUS:   "id", WHO, "old", "new", "reason"
+ *   TK_REMOVED:  "kind": "removed", "id", WHO, "status", "cause"
+ *   TK_GUARD_*:  "kind": "guard-raised" | "guard-released", "count"
+ * where WHO is "guid": guid when guid is not NULL (watch: the control
+ * socket knows the endpoint), else "slot" (the log: the feed knows no
+ * guids). Strings are escaped; a guid must be valid UTF-8 (the caller
+ * checks). Writes at most cap bytes, NUL included, and returns the length
+ * of the whole object, as snprintf does: a larger buffer is needed when
+ * that is cap or more. No newline.
+ */
+size_t transition_json(char *buf, size_t cap, const struct transition *t, const char *guid);
+
 #endif

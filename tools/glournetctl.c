@@ -31,17 +31,6 @@ struct options {
 	char **argv;
 };
 
-/* The views that know a command's result; the rest use the generic one. */
-static const struct view {
-	const char *words[2];
-	int (*render)(FILE *out, json_t *result);
-} views[] = {
-	{ { "help", NULL }, ctl_view_help },
-	{ { "show", "status" }, ctl_view_status },
-	{ { "show", "client" }, ctl_view_client },
-	{ { "show", "stats" }, ctl_view_stats },
-};
-
 static int usage_error(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 
@@ -138,21 +127,6 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return CTL_EXIT_OK;
 }
 
-static const struct view *find_view(int argc, char **argv)
-{
-	for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++) {
-		const struct view *v = &views[i];
-		int n = v->words[1] ? 2 : 1;
-
-		if (argc < n)
-			continue;
-		if (strcmp(argv[0], v->words[0]) == 0 &&
-		    (n == 1 || strcmp(argv[1], v->words[1]) == 0))
-			return v;
-	}
-	return NULL;
-}
-
 static int print_json(json_t *result)
 {
 	char *text = json_dumps(result, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
@@ -163,17 +137,6 @@ static int print_json(json_t *result)
 	printf("%s\n", text);
 	free(text);
 	return 0;
-}
-
-static int print_human(json_t *result, int argc, char **argv)
-{
-	const struct view *v = find_view(argc, argv);
-	int err = v ? v->render(stdout, result) : -EINVAL;
-
-	/* A result the view does not recognise is still worth showing. */
-	if (err == -EINVAL)
-		err = ctl_render_value(stdout, result, NULL);
-	return err;
 }
 
 static int report_no_connect(const char *path, int err)
@@ -208,7 +171,7 @@ static int report(const struct options *o, struct ctl_reply *r)
 		return CTL_EXIT_ERROR;
 	}
 	err = o->json ? print_json(r->result)
-		      : print_human(r->result, o->argc, o->argv);
+		      : ctl_print_human(stdout, r->result, o->argc, o->argv);
 	if (err) {
 		fprintf(stderr, PROG ": cannot print the result: %s\n",
 			strerror(-err));

@@ -38,8 +38,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-#include <sodium.h>
-#include <urcu-qsbr.h>
 
 #include "control/policy.h"
 #include "control/ranges.h"
@@ -48,9 +46,8 @@
 #include "control/status.h"
 #include "control/sweep.h"
 #include "control/transitions.h"
-#define LOG_TAG "test"
-#include "glournet/log.h"
 #include "glournet/slot_table.h"
+#include "support/tu_run.h"
 
 /* The coarse clock's storage lives in glournetd's main.c (weak: a
  * definition moved into the library takes precedence). */
@@ -1495,11 +1492,7 @@ static void test_sweep_slices_recheck_before_offline(void **state)
 
 int main(void)
 {
-	if (sodium_init() < 0)
-		return 1;
-	gn_log_max_level = GN_LOG_ERR;
-	rcu_register_thread();
-	const struct CMUnitTest tests[] = {
+	static const struct CMUnitTest tests[] = {
 		FX(test_R1_ipv4_range_edges),
 		FX(test_R1_ipv6_prefix_edges),
 		FX(test_R1_families_never_cross),
@@ -1533,7 +1526,5 @@ int main(void)
 		cmocka_unit_test(test_sweep_slices_match_one_pass),
 		FX(test_sweep_slices_recheck_before_offline),
 	};
-	int rc = cmocka_run_group_tests(tests, NULL, NULL);
-	rcu_unregister_thread();
-	return rc;
+	return TU_RUN(tests);
 }

@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "glournet/hb_mac.h"
+#include "glournet/hb_encode.h"
 #include "agent.h"
 
 #define CMD "heartbeat"
@@ -228,14 +228,7 @@ static void add(struct hb_run *r, const struct agent_ep *ep, uint32_t now_real, 
 	uint8_t *p = r->pkt[r->cnt];
 	uint32_t t = (uint32_t)((int64_t)now_real + ep->clock_offset + r->time_offset);
 
-	hb_put32(p, HB_MAGIC);
-	p[4] = HB_VERSION;
-	p[5] = HB_TYPE_HEARTBEAT;
-	hb_put16(p + 6, flags);
-	hb_put32(p + 8, ep->slot);
-	hb_put32(p + 12, t);
-	hb_put64(p + 16, ep->id);
-	hb_mac_compute(ep->key, p, HB_MAC_COVERED, p + HB_MAC_COVERED);
+	hb_encode(p, HB_TYPE_HEARTBEAT, flags, ep->slot, t, ep->id, ep->key);
 	if (++r->cnt == BATCH)
 		flush(r);
 }

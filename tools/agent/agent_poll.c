@@ -19,7 +19,8 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "glournet/hb_mac.h"
+#include "glournet/heartbeat.h"
+#include "glournet/http_api.h"
 #include "agent.h"
 #include "agent_http.h"
 
@@ -67,7 +68,7 @@ static void help(FILE *f)
 	fprintf(f,
 		"usage: " AGENT_PROG " poll --server URL --state FILE [OPTIONS]\n"
 		"\n"
-		"Polls every selected endpoint (GET URL/v1/poll) with the X-Glournet MAC headers\n"
+		"Polls every selected endpoint (GET URL" GN_API_PATH_POLL ") with the X-Glournet MAC headers\n"
 		"and If-None-Match set to its last ETag, then again after the poll interval of\n"
 		"its last 200 answer. An endpoint whose answer says poll.enabled=false is not\n"
 		"polled again unless --interval is given. Intervals, enabled flags and the\n"
@@ -80,7 +81,7 @@ static void help(FILE *f)
 		"  --interval SEC      poll every SEC seconds whatever the answers say; the first\n"
 		"                      round is spread over SEC (default: the server's interval)\n"
 		"  --duration SEC      run time; 0 = until SIGINT/SIGTERM (default 60)\n"
-		"  --ips A,B           send X-Glournet-Ips: A,B with each endpoint's first poll\n"
+		"  --ips A,B           send " GN_API_HDR_IPS ": A,B with each endpoint's first poll\n"
 		"  --insecure          do not verify the server's TLS certificate\n"
 		"  --cacert FILE       CA certificate(s) to verify the server with\n"
 		"  --timeout SEC       per-request timeout (default 30)\n"
@@ -228,21 +229,6 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
 	return size * nmemb;
 }
 
-/* The three headers, valid now for ep; lines[] hold "Name: value". */
-static void auth_headers(const struct agent_ep *ep, int64_t clock_offset, char lines[3][64])
-{
-	uint8_t msg[HB_AUTH_MSG_LEN], mac[HB_MAC_LEN];
-	char hex[2 * HB_MAC_LEN + 1];
-	uint32_t t = (uint32_t)((int64_t)time(NULL) + clock_offset);
-
-	hb_auth_message(msg, HB_AUTH_POLL, ep->id, t);
-	hb_mac_compute(ep->key, msg, sizeof(msg), mac);
-	agent_hex_encode(mac, sizeof(mac), hex);
-	snprintf(lines[0], 64, "X-Glournet-Id: %016" PRIx64, ep->id);
-	snprintf(lines[1], 64, "X-Glournet-Time: %" PRIu32, t);
-	snprintf(lines[2], 64, "X-Glournet-Mac: %s", hex);
-}
-
 #define LOG_CHANGE(what, old, new) do { \
 	if (r->o->verbose && p->answered && (old) != (new)) \
 		fprintf(stderr, AGENT_PROG " " CMD ": %s: " what " %lld -> %lld\n", \
@@ -294,14 +280,14 @@ static void poll_one(struct poll_run *r, struct pep *p)
 {
 	const struct poll_opts *o = r->o;
 	struct curl_slist *h = NULL;
-	char lines[3][64], line[1100], emsg[256] = "", etext[208];
+	char lines[3][AGENT_HTTP_AUTH_LINE], line[1100], emsg[256] = "", etext[208];
 	long status = 0;
 	curl_off_t retry_after = 0;
 	const char *why = NULL;
 	uint64_t wait_ns;
 	CURLcode cr;
 
-	auth_headers(p->ep, p->clock_offset, lines);
+	agent_http_auth_headers(p->ep, HB_AUTH_POLL, p->clock_offset, lines);
 	for (int k = 0; k < 3; k++)
 		h = curl_slist_append(h, lines[k]);
 	h = curl_slist_append(h, "Accept: application/json");
@@ -310,7 +296,7 @@ static void poll_one(struct poll_run *r, struct pep *p)
 		h = curl_slist_append(h, line);
 	}
 	if (o->ips && !p->ips_sent) {
-		snprintf(line, sizeof(line), "X-Glournet-Ips: %s", o->ips);
+		snprintf(line, sizeof(line), GN_API_HDR_IPS ": %s", o->ips);
 		h = curl_slist_append(h, line);
 	}
 	r->body.len = 0;
@@ -412,9 +398,10 @@ int agent_poll_main(int argc, char **argv)
 	r.n = o.have_count ? o.count : st.n - o.first;
 	if (o.print_headers) {
 		for (size_t i = 0; i < r.n; i++) {
-			char lines[3][64];
+			char lines[3][AGENT_HTTP_AUTH_LINE];
 
-			auth_headers(&st.eps[o.first + i], st.eps[o.first + i].clock_offset, lines);
+			agent_http_auth_headers(&st.eps[o.first + i], HB_AUTH_POLL,
+						st.eps[o.first + i].clock_offset, lines);
 			printf("%s%s\n%s\n%s\n", i ? "\n" : "", lines[0], lines[1], lines[2]);
 		}
 		rc = AGENT_EXIT_OK;
@@ -422,7 +409,7 @@ int agent_poll_main(int argc, char **argv)
 	}
 	r.eps = calloc(r.n, sizeof(*r.eps));
 	r.heap = calloc(r.n, sizeof(*r.heap));
-	url = agent_http_url(o.server, "/v1/poll");
+	url = agent_http_url(o.server, GN_API_PATH_POLL);
 	if (!r.eps || !r.heap || !url) {
 		fprintf(stderr, AGENT_PROG " " CMD ": out of memory\n");
 		goto out;

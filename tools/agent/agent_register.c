@@ -18,7 +18,8 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "glournet/hb_mac.h"
+#include "glournet/heartbeat.h"
+#include "glournet/http_api.h"
 #include "agent.h"
 #include "agent_http.h"
 
@@ -46,7 +47,7 @@ static void help(FILE *f)
 	fprintf(f,
 		"usage: " AGENT_PROG " register --server URL --token TOKEN --state FILE [OPTIONS]\n"
 		"\n"
-		"Registers endpoints P-000000.. (POST URL/v1/register) and writes their id, slot,\n"
+		"Registers endpoints P-000000.. (POST URL" GN_API_PATH_REGISTER ") and writes their id, slot,\n"
 		"key and clock offset to the state file (FILE.tmp, then renamed). Endpoints\n"
 		"already in the state file prove their key, so id, slot and key stay.\n"
 		"\n"
@@ -109,19 +110,11 @@ static struct curl_slist *build_headers(const struct reg_opts *o, const struct a
 	snprintf(line, sizeof(line), "Authorization: Bearer %s", o->token);
 	h = curl_slist_append(h, line);
 	if (known) {
-		uint8_t msg[HB_AUTH_MSG_LEN], mac[HB_MAC_LEN];
-		char hex[2 * HB_MAC_LEN + 1];
-		uint32_t t = (uint32_t)((int64_t)time(NULL) + known->clock_offset);
+		char lines[3][AGENT_HTTP_AUTH_LINE];
 
-		hb_auth_message(msg, HB_AUTH_REGISTER, known->id, t);
-		hb_mac_compute(known->key, msg, sizeof(msg), mac);
-		agent_hex_encode(mac, sizeof(mac), hex);
-		snprintf(line, sizeof(line), "X-Glournet-Id: %016" PRIx64, known->id);
-		h = curl_slist_append(h, line);
-		snprintf(line, sizeof(line), "X-Glournet-Time: %" PRIu32, t);
-		h = curl_slist_append(h, line);
-		snprintf(line, sizeof(line), "X-Glournet-Mac: %s", hex);
-		h = curl_slist_append(h, line);
+		agent_http_auth_headers(known, HB_AUTH_REGISTER, known->clock_offset, lines);
+		for (int k = 0; k < 3; k++)
+			h = curl_slist_append(h, lines[k]);
 	}
 	return h;
 }
@@ -235,7 +228,7 @@ int agent_register_main(int argc, char **argv)
 		return rc < 0 ? AGENT_EXIT_OK : rc;
 	if (agent_state_load(o.state, &st, true) < 0 || agent_state_index(&st) < 0)
 		return AGENT_EXIT_FAIL;
-	if (!(url = agent_http_url(o.server, "/v1/register")))
+	if (!(url = agent_http_url(o.server, GN_API_PATH_REGISTER)))
 		return AGENT_EXIT_FAIL;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
 	    !(c = agent_http_handle(url, (long)o.timeout, o.insecure, o.cacert, errbuf, &body))) {

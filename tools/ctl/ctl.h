@@ -2,9 +2,11 @@
  * Internal interface of glournetctl, split by concern: talking to the
  * control socket (ctl_client.c), laying out aligned text tables
  * (ctl_table.c), turning any JSON result into tables (ctl_render.c) and the
- * friendlier views of the known commands (ctl_views.c), following the
- * transition stream of `watch` (ctl_watch.c). glournetctl.c only parses
- * options, picks a view and maps outcomes to exit codes.
+ * friendlier views of the known commands and which command gets which
+ * (ctl_views.c), following the transition stream of `watch` (ctl_watch.c).
+ * glournetctl.c only parses options and maps outcomes to exit codes; the
+ * rest is the ctl_cli library, which tests/unit/test_ctl_views.c links to
+ * hold the views to the real daemon's answers.
  */
 #ifndef GLOURNET_CTL_H
 #define GLOURNET_CTL_H
@@ -113,10 +115,13 @@ char *ctl_format_duration(long long secs);
 void ctl_print_usage(FILE *out);
 /* Each returns 0 or a negative errno; -EINVAL when the result is not
  * shaped as expected (the caller then falls back to ctl_render_value). */
-int ctl_view_status(FILE *out, json_t *result);
-int ctl_view_client(FILE *out, json_t *result);
-int ctl_view_stats(FILE *out, json_t *result);
-int ctl_view_help(FILE *out, json_t *result);
+typedef int ctl_view_fn(FILE *out, json_t *result);
+ctl_view_fn ctl_view_status, ctl_view_client, ctl_view_stats, ctl_view_help;
+/* The view of the command argv[0..argc), or NULL: the generic renderer. */
+ctl_view_fn *ctl_view_find(int argc, char *const *argv);
+/* The result of argv as text: its view, or ctl_render_value when it has
+ * none or the result is not shaped as the view expects. */
+int ctl_print_human(FILE *out, json_t *result, int argc, char *const *argv);
 
 /* ---- ctl_watch.c: the `watch` stream ---- */
 

@@ -2,7 +2,10 @@
  * Friendlier views of the commands an operator types most: status keys in
  * the order one reads them, times as dates, per-worker counters side by
  * side. Anything shaped unexpectedly is left to the generic renderer, so a
- * newer daemon never makes glournetctl fail to print its answer.
+ * newer daemon never makes glournetctl fail to print its answer. Which
+ * command gets which view is here too (ctl_view_find), so that the unit
+ * test that feeds the real daemon's answers through them (test_ctl_views)
+ * picks exactly what glournetctl picks.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -282,6 +285,45 @@ int ctl_view_stats(FILE *out, json_t *result)
 	err = ctl_table_print(t, out, 0);
 	ctl_table_free(t);
 	return err ? err : stats_rest(out, result);
+}
+
+/* ---- which view ---- */
+
+/* The views that know a command's result; the rest use the generic one. */
+static const struct view {
+	const char *words[2];
+	ctl_view_fn *render;
+} views[] = {
+	{ { "help", NULL }, ctl_view_help },
+	{ { "show", "status" }, ctl_view_status },
+	{ { "show", "client" }, ctl_view_client },
+	{ { "show", "stats" }, ctl_view_stats },
+};
+
+ctl_view_fn *ctl_view_find(int argc, char *const *argv)
+{
+	for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++) {
+		const struct view *v = &views[i];
+		int n = v->words[1] ? 2 : 1;
+
+		if (argc < n)
+			continue;
+		if (strcmp(argv[0], v->words[0]) == 0 &&
+		    (n == 1 || strcmp(argv[1], v->words[1]) == 0))
+			return v->render;
+	}
+	return NULL;
+}
+
+int ctl_print_human(FILE *out, json_t *result, int argc, char *const *argv)
+{
+	ctl_view_fn *view = ctl_view_find(argc, argv);
+	int err = view ? view(out, result) : -EINVAL;
+
+	/* A result the view does not recognise is still worth showing. */
+	if (err == -EINVAL)
+		err = ctl_render_value(out, result, NULL);
+	return err;
 }
 
 /* ---- help ---- */

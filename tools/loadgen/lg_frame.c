@@ -7,22 +7,13 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "glournet/hb_mac.h"
+#include "glournet/hb_encode.h"
 #include "lg_frame.h"
 
 void lg_payload_build(uint8_t out[HB_PAYLOAD_LEN], const struct lg_ep *ep, uint32_t time,
 		      uint16_t flags)
 {
-	struct hb_wire *w = (struct hb_wire *)out;
-
-	hb_put32(w->magic, HB_MAGIC);
-	w->version = HB_VERSION;
-	w->type = HB_TYPE_HEARTBEAT;
-	hb_put16(w->flags, flags);
-	hb_put32(w->slot, ep->slot);
-	hb_put32(w->time, time);
-	hb_put64(w->id, ep->id);
-	hb_mac_compute(ep->key, out, HB_MAC_COVERED, w->mac);
+	hb_encode(out, HB_TYPE_HEARTBEAT, flags, ep->slot, time, ep->id, ep->key);
 }
 
 /* One's-complement sum of big-endian 16-bit words (len even), not folded. */

@@ -1,7 +1,7 @@
 /*
  * Heartbeat payloads and whole Ethernet/IP/UDP frames for the load
- * generator. The 32 bytes come from include/glournet/heartbeat.h and the MAC
- * from hb_mac.h, the same definitions the daemon decodes with; the headers
+ * generator. The 32 bytes come from hb_encode(), the encoder every sender
+ * uses, beside the definitions the daemon decodes with; the headers
  * around them are built once as a template, so a frame costs one copy, a
  * MAC and a 16-word checksum.
  */

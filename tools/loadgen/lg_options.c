@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "glournet/heartbeat.h"
+#include "glournet/http_api.h"
 #include "lg_options.h"
 
 void lg_opts_help(FILE *f)
@@ -29,7 +30,7 @@ void lg_opts_help(FILE *f)
 "Credentials (one of):\n"
 "  --endpoints FILE        JSON lines {\"guid\",\"id\",\"slot\",\"key\",...} (the format of\n"
 "                          glournetctl export and of --save); other fields ignored\n"
-"  --register URL          register --count endpoints first (POST URL/v1/register)\n"
+"  --register URL          register --count endpoints first (POST URL" GN_API_PATH_REGISTER ")\n"
 "    --token TOKEN         enrollment token (required with --register)\n"
 "    --count N             endpoints to register (required with --register);\n"
 "                          with --endpoints: use the first N (default all)\n"

@@ -16,6 +16,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "glournet/http_api.h"
 #include "lg_register.h"
 #include "lg_run.h"
 
@@ -193,7 +194,7 @@ int lg_register_all(const struct lg_opts *o, struct lg_endpoints *set)
 
 	g.eps = calloc(o->count, sizeof(*g.eps));
 	g.ok = calloc(o->count, 1);
-	url = malloc(ulen + sizeof("/v1/register"));
+	url = malloc(ulen + sizeof(GN_API_PATH_REGISTER));
 	if (!reqs || !g.eps || !g.ok || !url) {
 		rc = -ENOMEM;
 		goto out;
@@ -201,7 +202,7 @@ int lg_register_all(const struct lg_opts *o, struct lg_endpoints *set)
 	memcpy(url, o->register_url, ulen + 1);
 	while (ulen && url[ulen - 1] == '/')
 		url[--ulen] = '\0';
-	strcat(url, "/v1/register");
+	strcat(url, GN_API_PATH_REGISTER);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(m = curl_multi_init())) {
 		fprintf(stderr, LG_PROG ": cannot initialise libcurl\n");
 		rc = -EIO;
