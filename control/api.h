@@ -65,7 +65,8 @@ int api_parse_ips(const char *list, struct ep_addr *out, unsigned max, unsigned 
 void api_register(const struct api_ctx *ctx, const struct api_request *req,
 		  struct api_response *resp);
 
-/* {"error": msg} with `status`, counted under `counter`. */
+/* {"error": msg} with `status`, counted under `counter` (api_answer.c: every
+ * handler and the server glue answer their refusals through it). */
 void api_error(const struct api_ctx *ctx, struct api_response *resp, unsigned status,
 	       enum http_counter counter, const char *msg);
 

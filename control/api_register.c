@@ -25,20 +25,6 @@ struct register_body {
 	uint16_t notify_port;
 };
 
-void api_error(const struct api_ctx *ctx, struct api_response *resp, unsigned status,
-	       enum http_counter counter, const char *msg)
-{
-	json_t *o = json_pack("{s:s}", "error", msg);
-	/* A message quoting the client's bytes may not be valid UTF-8 (found by
-	 * fuzzing: jansson's parse errors quote the input): say less, but say it. */
-	if (!o)
-		o = json_pack("{s:s}", "error", "malformed request (not valid UTF-8)");
-	resp->status = status;
-	resp->body = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	ctx->counters->by_result[counter]++;
-}
-
 static bool token_ok(const char *expected, const char *authorization)
 {
 	static const char prefix[] = "Bearer ";
@@ -225,14 +211,4 @@ void api_register(const struct api_ctx *ctx, const struct api_request *req,
 	}
 	resp->body = answer(ctx, ep);
 	json_decref(root);
-}
-
-const char *http_counter_name(enum http_counter c)
-{
-	static const char *const names[] = {
-#define HTTP_COUNTER_NAME(name, str) str,
-		HTTP_COUNTERS(HTTP_COUNTER_NAME)
-#undef HTTP_COUNTER_NAME
-	};
-	return (unsigned)c < HTTP_COUNTER_COUNT ? names[c] : "unknown";
 }
