@@ -504,25 +504,3 @@ bool registry_index_step(struct registry *r, uint32_t budget)
 	bool b = slot_index_step(&r->by_guid, budget);
 	return a || b;
 }
-
-const char *ep_status_name(enum ep_status st)
-{
-	static const char *const names[] = {"online", "offline", "unreachable/online",
-					    "unreachable/offline"};
-	return (unsigned)st < EP_STATUS_COUNT ? names[st] : "unknown";
-}
-
-const char *ep_removal_name(enum ep_removal cause)
-{
-	static const char *const names[] = {"operator", "expired"};
-	_Static_assert(sizeof(names) / sizeof(names[0]) == EP_REMOVAL_COUNT, "a name per cause");
-	return (unsigned)cause < EP_REMOVAL_COUNT ? names[cause] : "unknown";
-}
-
-const char *ep_reason_name(enum ep_reason reason)
-{
-	static const char *const names[] = {"registered", "heartbeat", "poll", "event",
-		"no-contact", "shutdown", "unreachable", "reclassified"};
-	_Static_assert(sizeof(names) / sizeof(names[0]) == EP_REASON_COUNT, "a name per reason");
-	return (unsigned)reason < EP_REASON_COUNT ? names[reason] : "unknown";
-}

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "control/ep_names.h"
 #include "control/slot_index.h"
 #include "glournet/heartbeat.h"
 #include "glournet/slot_table.h"
@@ -23,25 +24,6 @@
 #define EP_GUID_MAX     64
 #define EP_HOSTNAME_MAX 255
 #define EP_MAX_IPS      16
-
-/* R7: the four status names; unreachable = in the unreachable network. */
-enum ep_status { EP_ONLINE, EP_OFFLINE, EP_UNREACH_ONLINE, EP_UNREACH_OFFLINE, EP_STATUS_COUNT };
-
-/* Why an endpoint's status is what it is (and why a transition happened). */
-enum ep_reason {
-	EP_REASON_REGISTERED,   /* registration is contact (R4) */
-	EP_REASON_HEARTBEAT,    /* R3 */
-	EP_REASON_POLL,         /* R3 */
-	EP_REASON_EVENT,        /* R5, regular endpoints only */
-	EP_REASON_NO_CONTACT,   /* R6 */
-	EP_REASON_SHUTDOWN,     /* R6 */
-	EP_REASON_UNREACHABLE,  /* R4: unreachable, heartbeat does not apply */
-	EP_REASON_RECLASSIFIED, /* R1: the ranges changed */
-	EP_REASON_COUNT
-};
-
-/* Why an endpoint left the registry. */
-enum ep_removal { EP_REMOVED_OPERATOR, EP_REMOVED_EXPIRED, EP_REMOVAL_COUNT };
 
 static inline enum ep_status ep_status_of(bool unreachable, bool up)
 {
@@ -249,9 +231,5 @@ void registry_set_range(struct registry *r, struct endpoint *ep, int32_t range);
 
 /* New ranges: per-range counts restart from zero (callers reclassify). */
 int registry_reset_ranges(struct registry *r, uint32_t nranges);
-
-const char *ep_status_name(enum ep_status st);
-const char *ep_reason_name(enum ep_reason reason);
-const char *ep_removal_name(enum ep_removal cause);
 
 #endif

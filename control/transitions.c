@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #define LOG_TAG "feed"
-#include "control/registry.h"
+#include "control/ep_names.h"
 #include "control/transitions.h"
 #include "glournet/gn_mem.h"
 #include "glournet/log.h"
@@ -142,7 +142,7 @@ static int put(struct transition_feed *f, const char *fmt, ...)
 	return 0;
 }
 
-/* A JSON string. The names come from registry.c and are plain words
+/* A JSON string. The names come from ep_names.h and are plain words
  * today; escaping keeps the log valid whatever they become. */
 static int put_str(struct transition_feed *f, const char *s)
 {
