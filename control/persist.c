@@ -101,8 +101,7 @@ static int restore_one(void *ctx, const struct store_endpoint *e)
 	ep->last_poll = e->last_poll;
 	ep->down_at = e->down_at;
 	/* The workers start from the checkpointed heartbeat time. */
-	*slot_dir_seen(d->table.dir, ep->slot, 0) = e->last_heartbeat;
-	ep->last_heartbeat = e->last_heartbeat;
+	registry_restore_heartbeat(r, ep, e->last_heartbeat);
 	ep->checkpointed = e->last_heartbeat > e->last_ctl_contact ? e->last_heartbeat
 								    : e->last_ctl_contact;
 	int32_t range;
@@ -140,7 +139,7 @@ static struct store_contact contact_of(struct gn_daemon *d, struct endpoint *ep)
 	ep->checkpointed = registry_last_contact(&d->reg, ep);
 	return (struct store_contact){
 		.id = ep->id, .slot = ep->slot,
-		.last_heartbeat = slot_table_last_seen(&d->table, ep->slot),
+		.last_heartbeat = registry_last_heartbeat(&d->reg, ep),
 		.last_ctl_contact = ep->last_ctl_contact, .status = ep->status,
 		.reason = ep->reason, .status_since = ep->status_since, .down_at = ep->down_at,
 	};

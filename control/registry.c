@@ -370,6 +370,12 @@ int registry_add_imported(struct registry *r, const char *guid, uint64_t id,
 	return 0;
 }
 
+void registry_restore_heartbeat(struct registry *r, struct endpoint *ep, uint32_t last_heartbeat)
+{
+	slot_table_restore_seen(r->table, ep->slot, last_heartbeat);
+	ep->last_heartbeat = last_heartbeat;
+}
+
 void registry_restore_state(struct registry *r, struct endpoint *ep, bool unreachable, bool up,
 			    enum ep_reason reason, uint32_t since)
 {

@@ -183,6 +183,10 @@ void registry_remove(struct registry *r, struct endpoint *ep, enum ep_removal ca
  * batch of removals costs one grace period. Returns the slots freed. */
 uint32_t registry_reclaim(struct registry *r);
 
+/* The stored heartbeat time at start-up, before the workers run: the
+ * workers' timestamps and ep->last_heartbeat start from it. */
+void registry_restore_heartbeat(struct registry *r, struct endpoint *ep, uint32_t last_heartbeat);
+
 /* The stored state at start-up: counted, but not a transition. */
 void registry_restore_state(struct registry *r, struct endpoint *ep, bool unreachable, bool up,
 			    enum ep_reason reason, uint32_t since);
@@ -192,11 +196,18 @@ void registry_rekey(struct registry *r, struct endpoint *ep);
 /* The endpoint's key, as the workers check it (the slot table holds it). */
 const uint8_t *registry_key(const struct registry *r, const struct endpoint *ep);
 
+/* The newest heartbeat any worker recorded for the endpoint, fresh from
+ * the slot table (ep->last_heartbeat is as of the last sweep). */
+static inline uint32_t registry_last_heartbeat(const struct registry *r, const struct endpoint *ep)
+{
+	return slot_table_last_seen(r->table, ep->slot);
+}
+
 /* Last contact: the newest of the workers' heartbeats and the control
  * plane's own contact (registration, poll, event). */
 static inline uint32_t registry_last_contact(const struct registry *r, const struct endpoint *ep)
 {
-	uint32_t hb = slot_table_last_seen(r->table, ep->slot);
+	uint32_t hb = registry_last_heartbeat(r, ep);
 	return hb > ep->last_ctl_contact ? hb : ep->last_ctl_contact;
 }
 
