@@ -12,11 +12,11 @@
 #include <string.h>
 
 #define LOG_TAG "store"
-#include "control/api.h"
 #include "control/daemon.h"
 #include "control/persist.h"
 #include "control/status.h"
 #include "control/store.h"
+#include "control/text.h"
 #include "control/transitions.h"
 #include "glournet/log.h"
 
@@ -88,7 +88,7 @@ static int restore_one(void *ctx, const struct store_endpoint *e)
 	}
 	unsigned n = 0;
 	struct ep_addr ips[EP_MAX_IPS];
-	if (e->ips[0] && api_parse_ips(e->ips, ips, EP_MAX_IPS, &n) < 0) {
+	if (e->ips[0] && text_parse_ips(e->ips, ips, EP_MAX_IPS, &n) < 0) {
 		LOG(WARN, "store: endpoint %s: unreadable addresses '%s' dropped", e->guid, e->ips);
 		n = 0;
 	}

@@ -291,6 +291,8 @@ static int take_slot(struct registry *r, const char *guid, uint64_t id, uint32_t
 
 int registry_add(struct registry *r, const char *guid, uint32_t now, struct endpoint **out)
 {
+	if (text_guid_problem(guid, strlen(guid)))
+		return -EINVAL;
 	int rc = take_slot(r, guid, fresh_id(r), now, out);
 	if (rc < 0)
 		return rc;
@@ -342,6 +344,8 @@ void registry_restore_done(struct registry *r)
 int registry_add_imported(struct registry *r, const char *guid, uint64_t id,
 			  const uint8_t *key, uint32_t slot, uint32_t now, struct endpoint **out)
 {
+	if (text_guid_problem(guid, strlen(guid)))
+		return -EINVAL;
 	if ((id && registry_by_id(r, id)) || registry_by_guid(r, guid))
 		return -EEXIST;
 	if (!id)

@@ -18,11 +18,12 @@
 
 #include "control/ep_names.h"
 #include "control/slot_index.h"
+#include "control/text.h"
 #include "glournet/heartbeat.h"
 #include "glournet/slot_table.h"
 
-#define EP_GUID_MAX     64
-#define EP_HOSTNAME_MAX 255
+#define EP_GUID_MAX     TEXT_GUID_MAX
+#define EP_HOSTNAME_MAX TEXT_HOSTNAME_MAX
 #define EP_MAX_IPS      16
 
 static inline enum ep_status ep_status_of(bool unreachable, bool up)
@@ -30,11 +31,6 @@ static inline enum ep_status ep_status_of(bool unreachable, bool up)
 	return unreachable ? (up ? EP_UNREACH_ONLINE : EP_UNREACH_OFFLINE)
 			   : (up ? EP_ONLINE : EP_OFFLINE);
 }
-
-struct ep_addr {
-	uint8_t family;         /* AF_INET or AF_INET6 */
-	uint8_t bytes[16];
-};
 
 /* What the sweep and the status rules read, for every endpoint, often: one
  * cache line. What they do not (guid, hostname, addresses, the first
@@ -145,7 +141,9 @@ struct endpoint *registry_by_guid(struct registry *r, const char *guid);
 struct endpoint *registry_by_slot(struct registry *r, uint32_t slot);
 
 /* A new endpoint with a fresh id, slot and key, published to the workers.
- * It starts offline with no contact; the caller applies R4. */
+ * It starts offline with no contact; the caller applies R4. -EINVAL for a
+ * guid text_guid_problem refuses: every door that adds endpoints
+ * (registration, import) accepts the same guids. */
 int registry_add(struct registry *r, const char *guid, uint32_t now, struct endpoint **out);
 
 /* An endpoint as the store kept it: same id, slot and key, in any order
@@ -165,8 +163,8 @@ void registry_restore_done(struct registry *r);
  * `id` 0 gets a fresh id, `key` NULL a fresh key; `slot` is kept when it
  * lies beyond every slot in use (a migration into a new collector keeps
  * the slots its agents know), otherwise a free or new one is taken. Like
- * registry_add, it starts offline with no contact. -EEXIST for a known
- * guid or id. */
+ * registry_add, it starts offline with no contact and refuses a bad guid
+ * with -EINVAL. -EEXIST for a known guid or id. */
 int registry_add_imported(struct registry *r, const char *guid, uint64_t id,
 			  const uint8_t *key, uint32_t slot, uint32_t now, struct endpoint **out);
 
