@@ -22,12 +22,11 @@ void api_error(const struct api_ctx *ctx, struct api_response *resp, unsigned st
 	ctx->counters->by_result[counter]++;
 }
 
+#define HTTP_COUNTER_NAME(name, str) str,
+static const char *const counter_names[HTTP_COUNTER_COUNT] = {HTTP_COUNTERS(HTTP_COUNTER_NAME)};
+#undef HTTP_COUNTER_NAME
+
 const char *http_counter_name(enum http_counter c)
 {
-	static const char *const names[] = {
-#define HTTP_COUNTER_NAME(name, str) str,
-		HTTP_COUNTERS(HTTP_COUNTER_NAME)
-#undef HTTP_COUNTER_NAME
-	};
-	return (unsigned)c < HTTP_COUNTER_COUNT ? names[c] : "unknown";
+	return (unsigned)c < HTTP_COUNTER_COUNT ? counter_names[c] : "unknown";
 }

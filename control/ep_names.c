@@ -4,32 +4,23 @@
  */
 #include "control/ep_names.h"
 
+#define EP_NAME(name, str) str,
+static const char *const status_names[EP_STATUS_COUNT] = {EP_STATUSES(EP_NAME)};
+static const char *const reason_names[EP_REASON_COUNT] = {EP_REASONS(EP_NAME)};
+static const char *const removal_names[EP_REMOVAL_COUNT] = {EP_REMOVALS(EP_NAME)};
+#undef EP_NAME
+
 const char *ep_status_name(enum ep_status st)
 {
-	static const char *const names[] = {
-#define EP_STATUS_NAME(name, str) str,
-		EP_STATUSES(EP_STATUS_NAME)
-#undef EP_STATUS_NAME
-	};
-	return (unsigned)st < EP_STATUS_COUNT ? names[st] : "unknown";
+	return (unsigned)st < EP_STATUS_COUNT ? status_names[st] : "unknown";
 }
 
 const char *ep_reason_name(enum ep_reason reason)
 {
-	static const char *const names[] = {
-#define EP_REASON_NAME(name, str) str,
-		EP_REASONS(EP_REASON_NAME)
-#undef EP_REASON_NAME
-	};
-	return (unsigned)reason < EP_REASON_COUNT ? names[reason] : "unknown";
+	return (unsigned)reason < EP_REASON_COUNT ? reason_names[reason] : "unknown";
 }
 
 const char *ep_removal_name(enum ep_removal cause)
 {
-	static const char *const names[] = {
-#define EP_REMOVAL_NAME(name, str) str,
-		EP_REMOVALS(EP_REMOVAL_NAME)
-#undef EP_REMOVAL_NAME
-	};
-	return (unsigned)cause < EP_REMOVAL_COUNT ? names[cause] : "unknown";
+	return (unsigned)cause < EP_REMOVAL_COUNT ? removal_names[cause] : "unknown";
 }

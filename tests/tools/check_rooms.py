@@ -150,10 +150,14 @@ def check_includes(root, listing):
     for comp in cycles(headers):
         errors.append('headers include each other round a circle: ' + ' -> '.join(comp))
     if listing:
-        for a in sorted(modules):
-            for b in sorted(modules[a]):
-                print(f'include {a} -> {b}')
+        print_edges('include', modules, str)
     return errors
+
+
+def print_edges(kind, graph, show):
+    for a in sorted(graph):
+        for b in sorted(graph[a]):
+            print(f'{kind} {show(a)} -> {show(b)}')
 
 
 def target_name(path):
@@ -229,9 +233,7 @@ def check_objects(root, targets, listing):
         errors.append('objects call each other round a circle: ' +
                       ', '.join(f'{s} ({t})' for t, s in comp))
     if listing:
-        for a in sorted(graph):
-            for b in sorted(graph[a]):
-                print(f'calls {a[1]} ({a[0]}) -> {b[1]} ({b[0]})')
+        print_edges('calls', graph, lambda n: f'{n[1]} ({n[0]})')
     return errors
 
 
