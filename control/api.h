@@ -59,13 +59,11 @@ void api_auth_error(const struct api_ctx *ctx, struct api_response *resp, enum a
 void api_poll(const struct api_ctx *ctx, const struct api_request *req, struct api_response *resp);
 void api_event(const struct api_ctx *ctx, const struct api_request *req, struct api_response *resp);
 
-/* Parses "ip,ip,..." (or a JSON array's strings) into addresses. */
-int api_parse_ips(const char *list, struct ep_addr *out, unsigned max, unsigned *n);
-
 void api_register(const struct api_ctx *ctx, const struct api_request *req,
 		  struct api_response *resp);
 
-/* {"error": msg} with `status`, counted under `counter`. */
+/* {"error": msg} with `status`, counted under `counter` (api_answer.c: every
+ * handler and the server glue answer their refusals through it). */
 void api_error(const struct api_ctx *ctx, struct api_response *resp, unsigned status,
 	       enum http_counter counter, const char *msg);
 

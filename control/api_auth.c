@@ -6,17 +6,15 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sodium.h>
 
 #include "control/api.h"
+#include "control/text.h"
 #include "glournet/hb_mac.h"
 #include "glournet/http_api.h"
 
 static bool parse_hex(const char *s, uint8_t *out, size_t n)
 {
-	size_t bin_len;
-	return s && strlen(s) == n * 2 &&
-	       sodium_hex2bin(out, n, s, n * 2, NULL, &bin_len, NULL) == 0 && bin_len == n;
+	return s && text_hex_decode(s, strlen(s), out, n, TEXT_HEX_ANY_CASE) == 0;
 }
 
 enum api_auth api_authenticate(const struct api_ctx *ctx, const struct api_request *req,

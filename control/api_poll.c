@@ -3,7 +3,6 @@
  * (R3) and may carry the endpoint's new addresses (R1); an event is
  * contact for regular endpoints only (R5).
  */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,40 +12,12 @@
 #include "control/status.h"
 #include "glournet/http_api.h"
 
-int api_parse_ips(const char *list, struct ep_addr *out, unsigned max, unsigned *n)
-{
-	char buf[1024];
-	if (strlen(list) >= sizeof(buf))
-		return -1;
-	strcpy(buf, list);
-	*n = 0;
-	char *save, *tok;
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		while (*tok == ' ')
-			tok++;
-		char *e = tok + strlen(tok);
-		while (e > tok && e[-1] == ' ')
-			*--e = '\0';
-		if (*n == max)
-			return -1;
-		struct ep_addr *a = &out[*n];
-		if (inet_pton(AF_INET, tok, a->bytes) == 1)
-			a->family = AF_INET;
-		else if (inet_pton(AF_INET6, tok, a->bytes) == 1)
-			a->family = AF_INET6;
-		else
-			return -1;
-		(*n)++;
-	}
-	return 0;
-}
-
 /* R1 at poll: new own addresses, a new classification. */
 static int update_ips(const struct api_ctx *ctx, struct endpoint *ep, const char *hdr)
 {
 	struct ep_addr ips[EP_MAX_IPS];
 	unsigned n;
-	if (api_parse_ips(hdr, ips, EP_MAX_IPS, &n) < 0 || n == 0)
+	if (text_parse_ips(hdr, ips, EP_MAX_IPS, &n) < 0 || n == 0)
 		return -1;   /* an empty list is a broken agent, not "no addresses" */
 	if (registry_set_ips(ctx->reg, ep, ips, n) < 0)
 		return -1;

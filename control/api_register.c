@@ -3,7 +3,6 @@
  * apply, so a rejected request changes nothing. A known guid keeps its id
  * and slot; it keeps its key only with proof of holding it.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #define LOG_TAG "http"
 #include "control/api.h"
 #include "control/status.h"
+#include "control/text.h"
 #include "glournet/hb_mac.h"
 #include "glournet/log.h"
 
@@ -25,20 +25,6 @@ struct register_body {
 	uint16_t notify_port;
 };
 
-void api_error(const struct api_ctx *ctx, struct api_response *resp, unsigned status,
-	       enum http_counter counter, const char *msg)
-{
-	json_t *o = json_pack("{s:s}", "error", msg);
-	/* A message quoting the client's bytes may not be valid UTF-8 (found by
-	 * fuzzing: jansson's parse errors quote the input): say less, but say it. */
-	if (!o)
-		o = json_pack("{s:s}", "error", "malformed request (not valid UTF-8)");
-	resp->status = status;
-	resp->body = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	ctx->counters->by_result[counter]++;
-}
-
 static bool token_ok(const char *expected, const char *authorization)
 {
 	static const char prefix[] = "Bearer ";
@@ -49,37 +35,23 @@ static bool token_ok(const char *expected, const char *authorization)
 	return strlen(got) == n && sodium_memcmp(got, expected, n) == 0;
 }
 
-static bool printable(const char *s, size_t min, size_t max)
-{
-	size_t n = strlen(s);
-	if (n < min || n > max)
-		return false;
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
-			return false;
-	return true;
-}
-
 /* Fills `b` or writes why not into `why`. Strings in `b` point into `root`. */
 static int parse_body(json_t *root, struct register_body *b, char *why, size_t why_len)
 {
 	memset(b, 0, sizeof(*b));
 	json_t *guid = json_object_get(root, "guid");
-	if (!json_is_string(guid) || !printable(json_string_value(guid), 1, EP_GUID_MAX)) {
-		snprintf(why, why_len, "guid: required, 1..%d printable characters", EP_GUID_MAX);
+	const char *g = json_is_string(guid) ? json_string_value(guid) : "";   /* absent: as empty */
+	const char *problem = text_guid_problem(g, strlen(g));
+	if (problem) {
+		snprintf(why, why_len, "guid: %s", problem);
 		return -1;
 	}
 	b->guid = json_string_value(guid);
-	for (const char *s = b->guid; *s; s++) {
-		if (*s == ' ') {
-			snprintf(why, why_len, "guid: must not contain spaces");
-			return -1;
-		}
-	}
 	json_t *host = json_object_get(root, "hostname");
 	b->hostname = "";
 	if (host) {
-		if (!json_is_string(host) || !printable(json_string_value(host), 0, EP_HOSTNAME_MAX)) {
+		if (!json_is_string(host) || json_string_length(host) > EP_HOSTNAME_MAX ||
+		    !text_printable(json_string_value(host), json_string_length(host))) {
 			snprintf(why, why_len, "hostname: a string of 0..%d printable characters",
 				 EP_HOSTNAME_MAX);
 			return -1;
@@ -95,13 +67,9 @@ static int parse_body(json_t *root, struct register_body *b, char *why, size_t w
 		size_t i;
 		json_t *ip;
 		json_array_foreach(ips, i, ip) {
-			const char *s = json_string_value(ip);
-			struct ep_addr *a = &b->ips[b->nips];
-			if (s && inet_pton(AF_INET, s, a->bytes) == 1)
-				a->family = AF_INET;
-			else if (s && inet_pton(AF_INET6, s, a->bytes) == 1)
-				a->family = AF_INET6;
-			else {
+			if (!json_is_string(ip) || text_parse_addr(json_string_value(ip),
+								    json_string_length(ip),
+								    &b->ips[b->nips]) < 0) {
 				snprintf(why, why_len, "ips[%zu]: not an IPv4 or IPv6 address", i);
 				return -1;
 			}
@@ -225,14 +193,4 @@ void api_register(const struct api_ctx *ctx, const struct api_request *req,
 	}
 	resp->body = answer(ctx, ep);
 	json_decref(root);
-}
-
-const char *http_counter_name(enum http_counter c)
-{
-	static const char *const names[] = {
-#define HTTP_COUNTER_NAME(name, str) str,
-		HTTP_COUNTERS(HTTP_COUNTER_NAME)
-#undef HTTP_COUNTER_NAME
-	};
-	return (unsigned)c < HTTP_COUNTER_COUNT ? names[c] : "unknown";
 }

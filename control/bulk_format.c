@@ -15,9 +15,8 @@
 #include <jansson.h>
 
 #include "control/bulk_format.h"
+#include "control/text.h"
 
-#define GUID_MAX     64
-#define HOSTNAME_MAX 255
 
 static const char *const field_names[BULK_F_COUNT] = {
 #define BULK_FIELD_NAME(name, str) str,
@@ -65,75 +64,26 @@ static int ferr(char *err, size_t errlen, enum bulk_field f, const char *fmt, ..
 
 /* ---- per-field checks, on text (CSV cells, JSON strings) ---- */
 
-/* Well-formed UTF-8 without overlongs or surrogates: what jansson will
- * accept when the record is exported as JSON again. */
-static bool utf8_ok(const unsigned char *s, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		unsigned c = s[i];
-		size_t k;
-		unsigned min;
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			k = 1, min = 0x80, c &= 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			k = 2, min = 0x800, c &= 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			k = 3, min = 0x10000, c &= 0x07;
-		} else {
-			return false;
-		}
-		if (i + k >= n)
-			return false;   /* cut short */
-		for (size_t j = 1; j <= k; j++) {
-			if ((s[i + j] & 0xc0) != 0x80)
-				return false;
-			c = c << 6 | (s[i + j] & 0x3f);
-		}
-		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-			return false;
-		i += k + 1;
-	}
-	return true;
-}
-
 /* PROTOCOL.md §3's "printable": no control characters, valid UTF-8. */
 static int check_text(enum bulk_field f, const char *s, size_t n, size_t min, size_t max,
 		      char *err, size_t errlen)
 {
 	if (n < min || n > max)
 		return ferr(err, errlen, f, "%zu bytes, expected %zu..%zu", n, min, max);
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return ferr(err, errlen, f, "control character 0x%02x at byte %zu",
-				    (unsigned char)s[i], i + 1);
-	if (!utf8_ok((const unsigned char *)s, n))
+	size_t i = text_control_at(s, n, NULL);
+	if (i < n)
+		return ferr(err, errlen, f, "control character 0x%02x at byte %zu",
+			    (unsigned char)s[i], i + 1);
+	if (!text_utf8_valid(s, n))
 		return ferr(err, errlen, f, "not valid UTF-8");
 	return 0;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
 }
 
 static int parse_hex(enum bulk_field f, const char *s, size_t n, uint8_t *out, size_t bytes,
 		     char *err, size_t errlen)
 {
-	if (n != 2 * bytes)
+	if (text_hex_decode(s, n, out, bytes, TEXT_HEX_LOWER) < 0)
 		return ferr(err, errlen, f, "not %zu lowercase hex digits", 2 * bytes);
-	for (size_t i = 0; i < bytes; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return ferr(err, errlen, f, "not %zu lowercase hex digits", 2 * bytes);
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
 	return 0;
 }
 
@@ -176,19 +126,17 @@ static void set_number(struct bulk_record *r, enum bulk_field f, uint64_t v)
 static int add_ip(struct bulk_record *r, unsigned *count, const char *s, size_t n,
 		  char *err, size_t errlen)
 {
-	char in[INET6_ADDRSTRLEN + 1], canon[INET6_ADDRSTRLEN];
-	uint8_t bin[16];
+	char canon[INET6_ADDRSTRLEN];
+	struct ep_addr a;
 	if (++*count > BULK_MAX_IPS)
 		return ferr(err, errlen, BULK_F_IPS, "more than %d addresses", BULK_MAX_IPS);
-	if (n == 0 || n >= sizeof(in) || memchr(s, '\0', n))
-		return ferr(err, errlen, BULK_F_IPS, "address %u is not an IPv4 or IPv6 address",
-			    *count);
-	memcpy(in, s, n);
-	in[n] = '\0';
-	int af = strchr(in, ':') ? AF_INET6 : AF_INET;
-	if (inet_pton(af, in, bin) != 1 || !inet_ntop(af, bin, canon, sizeof(canon)))
-		return ferr(err, errlen, BULK_F_IPS, "address %u ('%s') is not an IPv4 or IPv6 "
-			    "address", *count, in);
+	if (text_parse_addr(s, n, &a) < 0 || !inet_ntop(a.family, a.bytes, canon, sizeof(canon))) {
+		if (n == 0 || n > INET6_ADDRSTRLEN || memchr(s, '\0', n))
+			return ferr(err, errlen, BULK_F_IPS, "address %u is not an IPv4 or IPv6 "
+				    "address", *count);
+		return ferr(err, errlen, BULK_F_IPS, "address %u ('%.*s') is not an IPv4 or IPv6 "
+			    "address", *count, (int)n, s);
+	}
 	size_t used = strlen(r->e.ips);
 	snprintf(r->e.ips + used, sizeof(r->e.ips) - used, "%s%s", used ? "," : "", canon);
 	return 0;
@@ -198,19 +146,11 @@ static int add_ip(struct bulk_record *r, unsigned *count, const char *s, size_t 
 static int parse_ip_list(struct bulk_record *r, const char *s, size_t n, char *err, size_t errlen)
 {
 	unsigned count = 0;
-	size_t i = 0;
-	while (i < n) {
-		if (s[i] == ' ' || s[i] == ';' || s[i] == ',' || s[i] == '\t') {
-			i++;
-			continue;
-		}
-		size_t j = i;
-		while (j < n && s[j] != ' ' && s[j] != ';' && s[j] != ',' && s[j] != '\t')
-			j++;
-		if (add_ip(r, &count, s + i, j - i, err, errlen) < 0)
+	size_t pos = 0, len;
+	const char *item;
+	while ((item = text_list_next(s, n, " ;,\t", &pos, &len)))
+		if (add_ip(r, &count, item, len, err, errlen) < 0)
 			return -EINVAL;
-		i = j;
-	}
 	return 0;
 }
 
@@ -226,11 +166,11 @@ static int set_text(struct bulk_record *r, enum bulk_field f, const char *s, siz
 		return 0;
 	switch (f) {
 	case BULK_F_GUID:
-		if ((rc = check_text(f, s, n, 1, GUID_MAX, err, errlen)) == 0)
+		if ((rc = check_text(f, s, n, 1, TEXT_GUID_MAX, err, errlen)) == 0)
 			memcpy(r->e.guid, s, n), r->e.guid[n] = '\0';
 		break;
 	case BULK_F_HOSTNAME:
-		if ((rc = check_text(f, s, n, 0, HOSTNAME_MAX, err, errlen)) == 0)
+		if ((rc = check_text(f, s, n, 0, TEXT_HOSTNAME_MAX, err, errlen)) == 0)
 			memcpy(r->e.hostname, s, n), r->e.hostname[n] = '\0';
 		break;
 	case BULK_F_STATUS:

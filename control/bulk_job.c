@@ -18,13 +18,13 @@
 #include <unistd.h>
 
 #define LOG_TAG "bulk"
-#include "control/api.h"
 #include "control/bulk_format.h"
 #include "control/bulk_job.h"
 #include "control/mono_clock.h"
 #include "control/persist.h"
 #include "control/status.h"
 #include "control/store.h"
+#include "control/text.h"
 #include "glournet/log.h"
 
 /* The import pauses while the store has this many writes queued. */
@@ -214,6 +214,11 @@ static void import_record(struct bulk_jobs *b, struct bulk_job *j, const struct 
 		       (unsigned long long)e->id);
 		return;
 	}
+	const char *bad_guid = rc == -EINVAL ? text_guid_problem(e->guid, strlen(e->guid)) : NULL;
+	if (bad_guid) {   /* the rule registration applies too */
+		refuse(j, "line %lu: guid: %s", j->rd.line, bad_guid);
+		return;
+	}
 	if (rc < 0) {
 		refuse(j, "line %lu: %s", j->rd.line, strerror(-rc));
 		if (rc == -ENOSPC || rc == -ENOMEM)
@@ -223,7 +228,7 @@ static void import_record(struct bulk_jobs *b, struct bulk_job *j, const struct 
 	}
 	struct ep_addr ips[EP_MAX_IPS];
 	unsigned n = 0;
-	if (e->ips[0] && api_parse_ips(e->ips, ips, EP_MAX_IPS, &n) < 0)
+	if (e->ips[0] && text_parse_ips(e->ips, ips, EP_MAX_IPS, &n) < 0)
 		n = 0;   /* bulk_format checked them; cannot happen */
 	if (registry_set_details(r, ep, e->hostname, ips, n, e->notify_port) < 0)
 		refuse(j, "line %lu: out of memory for its hostname and addresses", j->rd.line);

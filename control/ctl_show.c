@@ -87,7 +87,7 @@ static json_t *client_json(struct gn_daemon *d, const struct endpoint *ep)
 		json_array_append_new(ips, json_string(buf));
 	}
 	/* Fresh from the workers, not as of the last sweep. */
-	uint32_t hb = slot_table_last_seen(&d->table, ep->slot);
+	uint32_t hb = registry_last_heartbeat(&d->reg, ep);
 	uint32_t contact = registry_last_contact(&d->reg, ep);
 	return json_pack("{s:s, s:s, s:I, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:o, s:I}",
 		"id", id, "guid", ep_guid(ep), "slot", (json_int_t)ep->slot,

@@ -13,7 +13,7 @@
 uint32_t expire_last_contact(const struct registry *r, const struct endpoint *ep,
 			     uint32_t started)
 {
-	uint32_t last = slot_table_last_seen(r->table, ep->slot);
+	uint32_t last = registry_last_heartbeat(r, ep);
 	if (ep->last_ctl_contact > last)
 		last = ep->last_ctl_contact;
 	if (ep->last_register > last)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "control/manifest.h"
+#include "control/text.h"
 
 /* ================= checks ================= */
 
@@ -18,41 +19,6 @@ static bool ascii_between(const char *s, unsigned char lo, unsigned char hi)
 	for (; *s; s++)
 		if ((unsigned char)*s < lo || (unsigned char)*s > hi)
 			return false;
-	return true;
-}
-
-/* RFC 3629 UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF. */
-static bool utf8_valid(const unsigned char *s)
-{
-	while (*s) {
-		unsigned char c = *s;
-		size_t n;
-		uint32_t cp;
-		if (c < 0x80) {
-			s++;
-			continue;
-		} else if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		for (size_t i = 1; i <= n; i++) {
-			if ((s[i] & 0xc0) != 0x80)
-				return false;   /* also stops at the terminating NUL */
-			cp = cp << 6 | (s[i] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		s += n + 1;
-	}
 	return true;
 }
 
@@ -71,11 +37,7 @@ static int check_key(const char *field, const char *key, char *err, size_t errle
 static int check_value(const char *field, const char *value, char *err, size_t errlen)
 {
 	size_t n = strlen(value);
-	bool text = utf8_valid((const unsigned char *)value);
-	for (const char *p = value; text && *p; p++)
-		if (((unsigned char)*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') ||
-		    *p == 0x7f)
-			text = false;
+	bool text = text_utf8_valid(value, n) && text_control_at(value, n, "\t\n\r") == n;
 	if (n > MANIFEST_VALUE_MAX || !text) {
 		snprintf(err, errlen, "%s: expected 0..%d bytes of UTF-8 text without control "
 			 "characters but tab, CR and LF (got %zu bytes%s)", field,

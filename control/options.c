@@ -12,6 +12,7 @@
 #define LOG_TAG "main"
 #include "control/duration.h"
 #include "control/options.h"
+#include "control/text.h"
 #include "glournet/heartbeat.h"
 #include "glournet/log.h"
 
@@ -197,16 +198,20 @@ int options_parse_listen(const char *text, struct sockaddr_storage *ss, socklen_
 	memset(ss, 0, sizeof(*ss));
 	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-	if (text[0] != '[' && inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+	struct ep_addr a;
+	/* IPv6 only in brackets, IPv4 only without. */
+	if (text_parse_addr(host, strlen(host), &a) < 0 || (a.family == AF_INET6) != (text[0] == '['))
+		return -EINVAL;
+	if (a.family == AF_INET) {
 		s4->sin_family = AF_INET;
 		s4->sin_port = htons((uint16_t)port);
+		memcpy(&s4->sin_addr, a.bytes, 4);
 		*len = sizeof(*s4);
-	} else if (text[0] == '[' && inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+	} else {
 		s6->sin6_family = AF_INET6;
 		s6->sin6_port = htons((uint16_t)port);
+		memcpy(&s6->sin6_addr, a.bytes, 16);
 		*len = sizeof(*s6);
-	} else {
-		return -EINVAL;
 	}
 	return 0;
 }

@@ -12,12 +12,12 @@
 #include <string.h>
 
 #define LOG_TAG "store"
-#include "control/api.h"
 #include "control/daemon.h"
 #include "control/mono_clock.h"
 #include "control/persist.h"
 #include "control/status.h"
 #include "control/store.h"
+#include "control/text.h"
 #include "control/transitions.h"
 #include "glournet/log.h"
 
@@ -89,7 +89,7 @@ static int restore_one(void *ctx, const struct store_endpoint *e)
 	}
 	unsigned n = 0;
 	struct ep_addr ips[EP_MAX_IPS];
-	if (e->ips[0] && api_parse_ips(e->ips, ips, EP_MAX_IPS, &n) < 0) {
+	if (e->ips[0] && text_parse_ips(e->ips, ips, EP_MAX_IPS, &n) < 0) {
 		LOG(WARN, "store: endpoint %s: unreadable addresses '%s' dropped", e->guid, e->ips);
 		n = 0;
 	}
@@ -102,8 +102,7 @@ static int restore_one(void *ctx, const struct store_endpoint *e)
 	ep->last_poll = e->last_poll;
 	ep->down_at = e->down_at;
 	/* The workers start from the checkpointed heartbeat time. */
-	*slot_dir_seen(d->table.dir, ep->slot, 0) = e->last_heartbeat;
-	ep->last_heartbeat = e->last_heartbeat;
+	registry_restore_heartbeat(r, ep, e->last_heartbeat);
 	ep->checkpointed = e->last_heartbeat > e->last_ctl_contact ? e->last_heartbeat
 								    : e->last_ctl_contact;
 	int32_t range;
@@ -141,7 +140,7 @@ static struct store_contact contact_of(struct registry *r, struct endpoint *ep)
 	ep->checkpointed = registry_last_contact(r, ep);
 	return (struct store_contact){
 		.id = ep->id, .slot = ep->slot,
-		.last_heartbeat = slot_table_last_seen(r->table, ep->slot),
+		.last_heartbeat = registry_last_heartbeat(r, ep),
 		.last_ctl_contact = ep->last_ctl_contact, .status = ep->status,
 		.reason = ep->reason, .status_since = ep->status_since, .down_at = ep->down_at,
 	};

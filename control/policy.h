@@ -32,6 +32,8 @@ struct policy {
 /* STATUS.md defaults, no ranges, an empty manifest. NULL on allocation
  * failure. */
 struct policy *policy_new_default(void);
+/* Every setting of settings_table.h to its default; nothing else touched. */
+void policy_default_settings(struct policy *p);
 /* A deep copy, to edit into the next snapshot (the manifest included). */
 struct policy *policy_clone(const struct policy *p);
 void policy_free(struct policy *p);

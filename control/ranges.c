@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "control/ranges.h"
+#include "control/text.h"
 
 __extension__ typedef unsigned __int128 u128;
 
@@ -201,9 +202,10 @@ static int parse_v6_text(const char *input, char *s, struct range_entry *out, ch
 			    "%s", expect_v6);
 	*slash = '\0';
 	const char *lentext = slash + 1;
-	uint8_t a[16];
-	if (inet_pton(AF_INET6, s, a) != 1)
+	struct ep_addr addr;
+	if (text_parse_addr(s, strlen(s), &addr) < 0 || addr.family != AF_INET6)
 		return fail(err, errlen, input, "%s is not an IPv6 address; %s", s, expect_v6);
+	const uint8_t *a = addr.bytes;
 	unsigned len;
 	if (parse_len(lentext, 128, &len) < 0)
 		return fail(err, errlen, input, "prefix length \"%s\" is not 0..128; %s",

@@ -291,6 +291,8 @@ static int take_slot(struct registry *r, const char *guid, uint64_t id, uint32_t
 
 int registry_add(struct registry *r, const char *guid, uint32_t now, struct endpoint **out)
 {
+	if (text_guid_problem(guid, strlen(guid)))
+		return -EINVAL;
 	int rc = take_slot(r, guid, fresh_id(r), now, out);
 	if (rc < 0)
 		return rc;
@@ -342,6 +344,8 @@ void registry_restore_done(struct registry *r)
 int registry_add_imported(struct registry *r, const char *guid, uint64_t id,
 			  const uint8_t *key, uint32_t slot, uint32_t now, struct endpoint **out)
 {
+	if (text_guid_problem(guid, strlen(guid)))
+		return -EINVAL;
 	if ((id && registry_by_id(r, id)) || registry_by_guid(r, guid))
 		return -EEXIST;
 	if (!id)
@@ -368,6 +372,12 @@ int registry_add_imported(struct registry *r, const char *guid, uint64_t id,
 	else
 		registry_rekey(r, *out);
 	return 0;
+}
+
+void registry_restore_heartbeat(struct registry *r, struct endpoint *ep, uint32_t last_heartbeat)
+{
+	slot_table_restore_seen(r->table, ep->slot, last_heartbeat);
+	ep->last_heartbeat = last_heartbeat;
 }
 
 void registry_restore_state(struct registry *r, struct endpoint *ep, bool unreachable, bool up,
@@ -503,26 +513,4 @@ bool registry_index_step(struct registry *r, uint32_t budget)
 	bool a = slot_index_step(&r->by_id, budget);
 	bool b = slot_index_step(&r->by_guid, budget);
 	return a || b;
-}
-
-const char *ep_status_name(enum ep_status st)
-{
-	static const char *const names[] = {"online", "offline", "unreachable/online",
-					    "unreachable/offline"};
-	return (unsigned)st < EP_STATUS_COUNT ? names[st] : "unknown";
-}
-
-const char *ep_removal_name(enum ep_removal cause)
-{
-	static const char *const names[] = {"operator", "expired"};
-	_Static_assert(sizeof(names) / sizeof(names[0]) == EP_REMOVAL_COUNT, "a name per cause");
-	return (unsigned)cause < EP_REMOVAL_COUNT ? names[cause] : "unknown";
-}
-
-const char *ep_reason_name(enum ep_reason reason)
-{
-	static const char *const names[] = {"registered", "heartbeat", "poll", "event",
-		"no-contact", "shutdown", "unreachable", "reclassified"};
-	_Static_assert(sizeof(names) / sizeof(names[0]) == EP_REASON_COUNT, "a name per reason");
-	return (unsigned)reason < EP_REASON_COUNT ? names[reason] : "unknown";
 }

@@ -16,43 +16,21 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "control/ep_names.h"
 #include "control/slot_index.h"
+#include "control/text.h"
 #include "glournet/heartbeat.h"
 #include "glournet/slot_table.h"
 
-#define EP_GUID_MAX     64
-#define EP_HOSTNAME_MAX 255
+#define EP_GUID_MAX     TEXT_GUID_MAX
+#define EP_HOSTNAME_MAX TEXT_HOSTNAME_MAX
 #define EP_MAX_IPS      16
-
-/* R7: the four status names; unreachable = in the unreachable network. */
-enum ep_status { EP_ONLINE, EP_OFFLINE, EP_UNREACH_ONLINE, EP_UNREACH_OFFLINE, EP_STATUS_COUNT };
-
-/* Why an endpoint's status is what it is (and why a transition happened). */
-enum ep_reason {
-	EP_REASON_REGISTERED,   /* registration is contact (R4) */
-	EP_REASON_HEARTBEAT,    /* R3 */
-	EP_REASON_POLL,         /* R3 */
-	EP_REASON_EVENT,        /* R5, regular endpoints only */
-	EP_REASON_NO_CONTACT,   /* R6 */
-	EP_REASON_SHUTDOWN,     /* R6 */
-	EP_REASON_UNREACHABLE,  /* R4: unreachable, heartbeat does not apply */
-	EP_REASON_RECLASSIFIED, /* R1: the ranges changed */
-	EP_REASON_COUNT
-};
-
-/* Why an endpoint left the registry. */
-enum ep_removal { EP_REMOVED_OPERATOR, EP_REMOVED_EXPIRED, EP_REMOVAL_COUNT };
 
 static inline enum ep_status ep_status_of(bool unreachable, bool up)
 {
 	return unreachable ? (up ? EP_UNREACH_ONLINE : EP_UNREACH_OFFLINE)
 			   : (up ? EP_ONLINE : EP_OFFLINE);
 }
-
-struct ep_addr {
-	uint8_t family;         /* AF_INET or AF_INET6 */
-	uint8_t bytes[16];
-};
 
 /* What the sweep and the status rules read, for every endpoint, often: one
  * cache line. What they do not (guid, hostname, addresses, the first
@@ -163,7 +141,9 @@ struct endpoint *registry_by_guid(struct registry *r, const char *guid);
 struct endpoint *registry_by_slot(struct registry *r, uint32_t slot);
 
 /* A new endpoint with a fresh id, slot and key, published to the workers.
- * It starts offline with no contact; the caller applies R4. */
+ * It starts offline with no contact; the caller applies R4. -EINVAL for a
+ * guid text_guid_problem refuses: every door that adds endpoints
+ * (registration, import) accepts the same guids. */
 int registry_add(struct registry *r, const char *guid, uint32_t now, struct endpoint **out);
 
 /* An endpoint as the store kept it: same id, slot and key, in any order
@@ -183,8 +163,8 @@ void registry_restore_done(struct registry *r);
  * `id` 0 gets a fresh id, `key` NULL a fresh key; `slot` is kept when it
  * lies beyond every slot in use (a migration into a new collector keeps
  * the slots its agents know), otherwise a free or new one is taken. Like
- * registry_add, it starts offline with no contact. -EEXIST for a known
- * guid or id. */
+ * registry_add, it starts offline with no contact and refuses a bad guid
+ * with -EINVAL. -EEXIST for a known guid or id. */
 int registry_add_imported(struct registry *r, const char *guid, uint64_t id,
 			  const uint8_t *key, uint32_t slot, uint32_t now, struct endpoint **out);
 
@@ -201,6 +181,10 @@ void registry_remove(struct registry *r, struct endpoint *ep, enum ep_removal ca
  * batch of removals costs one grace period. Returns the slots freed. */
 uint32_t registry_reclaim(struct registry *r);
 
+/* The stored heartbeat time at start-up, before the workers run: the
+ * workers' timestamps and ep->last_heartbeat start from it. */
+void registry_restore_heartbeat(struct registry *r, struct endpoint *ep, uint32_t last_heartbeat);
+
 /* The stored state at start-up: counted, but not a transition. */
 void registry_restore_state(struct registry *r, struct endpoint *ep, bool unreachable, bool up,
 			    enum ep_reason reason, uint32_t since);
@@ -210,11 +194,18 @@ void registry_rekey(struct registry *r, struct endpoint *ep);
 /* The endpoint's key, as the workers check it (the slot table holds it). */
 const uint8_t *registry_key(const struct registry *r, const struct endpoint *ep);
 
+/* The newest heartbeat any worker recorded for the endpoint, fresh from
+ * the slot table (ep->last_heartbeat is as of the last sweep). */
+static inline uint32_t registry_last_heartbeat(const struct registry *r, const struct endpoint *ep)
+{
+	return slot_table_last_seen(r->table, ep->slot);
+}
+
 /* Last contact: the newest of the workers' heartbeats and the control
  * plane's own contact (registration, poll, event). */
 static inline uint32_t registry_last_contact(const struct registry *r, const struct endpoint *ep)
 {
-	uint32_t hb = slot_table_last_seen(r->table, ep->slot);
+	uint32_t hb = registry_last_heartbeat(r, ep);
 	return hb > ep->last_ctl_contact ? hb : ep->last_ctl_contact;
 }
 
@@ -249,9 +240,5 @@ void registry_set_range(struct registry *r, struct endpoint *ep, int32_t range);
 
 /* New ranges: per-range counts restart from zero (callers reclassify). */
 int registry_reset_ranges(struct registry *r, uint32_t nranges);
-
-const char *ep_status_name(enum ep_status st);
-const char *ep_reason_name(enum ep_reason reason);
-const char *ep_removal_name(enum ep_removal cause);
 
 #endif

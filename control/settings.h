@@ -1,8 +1,8 @@
 /*
  * The settings of STATUS.md (and issue #5's expire.after_days), declared
- * once (name, kind, range, default, help) in settings.c: the CLI, the
- * config file and the persisted policy all validate through settings_set,
- * so a value is checked the same way wherever it enters.
+ * once in settings_table.h: the CLI, the config file and the persisted
+ * policy all validate through settings_set, so a value is checked the same
+ * way wherever it enters.
  */
 #ifndef GLOURNET_SETTINGS_H
 #define GLOURNET_SETTINGS_H
@@ -12,8 +12,8 @@
 #include <jansson.h>
 
 #include "control/policy.h"
+#include "control/settings_table.h"
 
-#define SETTING_DURATION_MAX (129600u * 60)   /* 129600 minutes */
 #define LARGE_FLEET 100000                    /* the bandwidth warning starts here */
 
 /* Sets one setting on a draft snapshot. 0, or -EINVAL with a message that

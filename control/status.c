@@ -67,7 +67,7 @@ void status_on_shutdown(struct registry *r, struct endpoint *ep, uint32_t time, 
 {
 	/* A poll or registration after it says the endpoint is back already. */
 	if (ep->last_ctl_contact > time || (ep->down_at && ep->down_at >= time) ||
-	    slot_table_last_seen(r->table, ep->slot) > time)   /* a later heartbeat won */
+	    registry_last_heartbeat(r, ep) > time)   /* a later heartbeat won */
 		return;
 	ep->down_at = time;
 	registry_set_state(r, ep, ep->unreachable, false, EP_REASON_SHUTDOWN, now);

@@ -84,7 +84,7 @@ static bool guard_holds(struct sweep_state *s, struct registry *r, const struct 
 /* Last contact and why, as of the workers' timestamps now. */
 static uint32_t last_contact(struct registry *r, struct endpoint *ep, enum ep_reason *why)
 {
-	uint32_t hb = slot_table_last_seen(r->table, ep->slot);
+	uint32_t hb = registry_last_heartbeat(r, ep);
 	ep->last_heartbeat = hb;
 	*why = hb >= ep->last_ctl_contact ? EP_REASON_HEARTBEAT : (enum ep_reason)ep->ctl_reason;
 	return hb > ep->last_ctl_contact ? hb : ep->last_ctl_contact;

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #define LOG_TAG "feed"
-#include "control/registry.h"
+#include "control/ep_names.h"
 #include "control/transitions.h"
 #include "glournet/gn_mem.h"
 #include "glournet/log.h"
@@ -169,7 +169,7 @@ static void jb_fmt(struct jbuf *b, const char *fmt, ...)
 	b->len += n > 0 ? (size_t)n : 0;
 }
 
-/* A JSON string. The names come from registry.c and are plain words
+/* A JSON string. The names come from ep_names.h and are plain words
  * today; escaping keeps the output valid whatever they become. */
 static void jb_str(struct jbuf *b, const char *s)
 {

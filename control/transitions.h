@@ -23,7 +23,7 @@ struct transition {
 	uint32_t slot;
 	uint32_t time;           /* Unix seconds */
 	uint32_t count;          /* TK_GUARD_*: endpoints held / released */
-	uint8_t kind, old_status, new_status, reason;   /* status/reason: enum values from registry.h */
+	uint8_t kind, old_status, new_status, reason;   /* status/reason: enum values from ep_names.h */
 };
 
 struct transition_feed;

@@ -63,6 +63,14 @@ void slot_table_release(struct slot_table *t, uint32_t slot);
  * key wiped), so the next owner starts from "never seen". */
 void slot_table_clear_seen(struct slot_table *t, uint32_t slot);
 
+/* Control thread only, before the workers are launched (a restart
+ * restoring the store): `slot` starts with `last_seen` as its newest
+ * timestamp, written into worker 0's array as if worker 0 had recorded it,
+ * so slot_table_last_seen reports it until a worker records a newer one.
+ * A plain store: no worker runs yet, and launching them orders it before
+ * anything they do. `slot` must be reserved. */
+void slot_table_restore_seen(struct slot_table *t, uint32_t slot, uint32_t last_seen);
+
 /* Control thread: the newest timestamp any worker recorded for `slot`. */
 uint32_t slot_table_last_seen(const struct slot_table *t, uint32_t slot);
 

@@ -45,6 +45,7 @@
 #include "control/settings.h"
 #include "control/status.h"
 #include "control/sweep.h"
+#include "control/text.h"
 #include "control/transitions.h"
 #include "glournet/slot_table.h"
 #include "support/tu_run.h"
@@ -156,13 +157,7 @@ static void add_ip(struct registry *r, struct endpoint *ep, const char *text)
 	struct ep_addr ips[EP_MAX_IPS + 1];
 	unsigned n = ep_ips(ep, ips);
 	assert_true(n < EP_MAX_IPS);
-	struct ep_addr *a = &ips[n++];
-	memset(a, 0, sizeof(*a));
-	if (inet_pton(AF_INET, text, a->bytes) == 1)
-		a->family = AF_INET;
-	else if (inet_pton(AF_INET6, text, a->bytes) == 1)
-		a->family = AF_INET6;
-	else
+	if (text_parse_addr(text, strlen(text), &ips[n++]) < 0)
 		fail_msg("bad address in test: %s", text);
 	assert_int_equal(registry_set_ips(r, ep, ips, n), 0);
 }

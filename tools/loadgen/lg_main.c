@@ -15,8 +15,6 @@
 #include "lg_run.h"
 #include "lg_sched.h"
 
-volatile sig_atomic_t lg_stop;
-
 static void on_signal(int sig)
 {
 	(void)sig;

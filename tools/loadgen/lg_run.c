@@ -16,6 +16,10 @@
 #include "lg_frame.h"
 #include "lg_run.h"
 
+/* Here, not in lg_main.c which sets it: the loops that read it (here and
+ * lg_register.c) then need nothing from the file that calls them. */
+volatile sig_atomic_t lg_stop;
+
 #define NS          1000000000ull
 #define LOOKAHEAD   1000000ull   /* send up to 1 ms early to fill batches */
 

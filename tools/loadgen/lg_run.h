@@ -14,8 +14,9 @@
 #include "lg_options.h"
 #include "lg_sched.h"
 
-/* Set by SIGINT/SIGTERM (lg_main.c): registration and sending stop at the
- * next batch and the summary still prints. */
+/* Set by SIGINT/SIGTERM (lg_main.c's handler; defined in lg_run.c):
+ * registration and sending stop at the next batch and the summary still
+ * prints. */
 extern volatile sig_atomic_t lg_stop;
 
 struct lg_stats {
