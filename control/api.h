@@ -1,5 +1,5 @@
 /*
- * The endpoint API (PROTOCOL.md §3) as plain functions of a request,
+ * The endpoint API (docs/protocol.md §3) as plain functions of a request,
  * independent of the HTTP library: the server glue hands them the body and
  * the headers, and sends back what they answer. Tests and fuzzers call
  * them directly.
@@ -20,7 +20,7 @@ struct api_ctx {
 	struct registry *reg;
 	const struct gn_options *opt;
 	struct http_counters *counters;
-	struct policy *const *policy;   /* the daemon's current snapshot (RCU) */
+	struct policy *const *policy;   /* the daemon's current snapshot */
 	/* Makes a registration durable: the ticket to wait for, 0 when the store
 	 * refused. NULL: no store (tests). */
 	uint64_t (*persist)(void *persist_ctx, const struct endpoint *ep);
@@ -48,7 +48,7 @@ struct api_response {
 
 enum api_auth { API_AUTH_OK, API_AUTH_MALFORMED, API_AUTH_UNKNOWN, API_AUTH_STALE, API_AUTH_BAD_MAC };
 
-/* The three X-Glournet headers of PROTOCOL.md §3 with a MAC over `context`
+/* The three X-Glournet headers of docs/protocol.md §3 with a MAC over `context`
  * (GLRGST, GLPOLL, GLEVNT), id and time. *ep is set when the id is known. */
 enum api_auth api_authenticate(const struct api_ctx *ctx, const struct api_request *req,
 			       const char context[6], struct endpoint **ep);

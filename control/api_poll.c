@@ -1,5 +1,5 @@
 /*
- * GET /v1/poll and POST /v1/event (PROTOCOL.md §3). A poll is contact
+ * GET /v1/poll and POST /v1/event (docs/protocol.md §3). A poll is contact
  * (R3) and may carry the endpoint's new addresses (R1); an event is
  * contact for regular endpoints only (R5).
  */
@@ -71,7 +71,7 @@ void api_poll(const struct api_ctx *ctx, const struct api_request *req, struct a
 		return;
 	}
 	status_on_poll(ctx->reg, ep, ctx->now);   /* R3: 200 and 304 both count */
-	const struct policy *pol = rcu_dereference(*ctx->policy);
+	const struct policy *pol = *ctx->policy;
 	snprintf(resp->etag, sizeof(resp->etag), "\"r%llu-%c\"", (unsigned long long)pol->rev,
 		 ep->unreachable ? 'u' : 'r');
 	if (req->if_none_match && !strcmp(req->if_none_match, resp->etag)) {

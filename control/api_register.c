@@ -1,5 +1,5 @@
 /*
- * POST /v1/register (PROTOCOL.md §3): validate everything first, then
+ * POST /v1/register (docs/protocol.md §3): validate everything first, then
  * apply, so a rejected request changes nothing. A known guid keeps its id
  * and slot; it keeps its key only with proof of holding it.
  */
@@ -96,7 +96,7 @@ static int parse_body(json_t *root, struct register_body *b, char *why, size_t w
 	return 0;
 }
 
-/* Keeping the key needs proof of holding it (PROTOCOL.md §3). */
+/* Keeping the key needs proof of holding it (docs/protocol.md §3). */
 static bool proves_key(const struct api_ctx *ctx, const struct api_request *req,
 		       const struct endpoint *ep)
 {
@@ -111,7 +111,7 @@ static int apply_body(struct registry *r, struct endpoint *ep, const struct regi
 
 static char *answer(const struct api_ctx *ctx, const struct endpoint *ep)
 {
-	const struct policy *pol = rcu_dereference(*ctx->policy);
+	const struct policy *pol = *ctx->policy;
 	char id[17], key[HB_KEY_LEN * 2 + 1];
 	snprintf(id, sizeof(id), "%016llx", (unsigned long long)ep->id);
 	sodium_bin2hex(key, sizeof(key), registry_key(ctx->reg, ep), HB_KEY_LEN);
@@ -181,7 +181,7 @@ void api_register(const struct api_ctx *ctx, const struct api_request *req,
 		json_decref(root);
 		return;
 	}
-	status_on_register(ctx->reg, rcu_dereference(*ctx->policy), ep, ctx->now);   /* R1, R4 */
+	status_on_register(ctx->reg, *ctx->policy, ep, ctx->now);   /* R1, R4 */
 	if (ctx->persist) {
 		/* The answer hands out the key: only once the store has it. */
 		resp->durable_ticket = ctx->persist(ctx->persist_ctx, ep);

@@ -64,7 +64,7 @@ static int ferr(char *err, size_t errlen, enum bulk_field f, const char *fmt, ..
 
 /* ---- per-field checks, on text (CSV cells, JSON strings) ---- */
 
-/* PROTOCOL.md §3's "printable": no control characters, valid UTF-8. */
+/* docs/protocol.md §3's "printable": no control characters, valid UTF-8. */
 static int check_text(enum bulk_field f, const char *s, size_t n, size_t min, size_t max,
 		      char *err, size_t errlen)
 {

@@ -1,5 +1,5 @@
 /*
- * The endpoint manifest of the policy (PROTOCOL.md §3, GET /v1/poll):
+ * The endpoint manifest of the policy (docs/protocol.md §3, GET /v1/poll):
  * free-form endpoint settings (key → string) and the components the
  * endpoints should run (name, version, sha256, download sources).
  *

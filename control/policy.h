@@ -1,9 +1,10 @@
 /*
- * The policy: every setting of STATUS.md, the unreachable ranges and the
+ * The policy: every setting of docs/status.md, the unreachable ranges and the
  * endpoint manifest (endpoint settings and components), as one immutable
- * snapshot. A change builds a whole new snapshot and swaps
- * it in under RCU; nothing edits a snapshot in place, so no reader ever
- * sees half a change.
+ * snapshot. A change builds a whole new snapshot and swaps the pointer
+ * (policy_apply.c); nothing edits a snapshot in place, so no reader ever
+ * sees half a change. Only the control thread reads it: the workers get
+ * what they need (window, skew) through their worker_conf.
  */
 #ifndef GLOURNET_POLICY_H
 #define GLOURNET_POLICY_H
@@ -29,7 +30,7 @@ struct policy {
 	struct manifest manifest;   /* owned; rendered (manifest_render) before a commit */
 };
 
-/* STATUS.md defaults, no ranges, an empty manifest. NULL on allocation
+/* docs/status.md defaults, no ranges, an empty manifest. NULL on allocation
  * failure. */
 struct policy *policy_new_default(void);
 /* Every setting of settings_table.h to its default; nothing else touched. */

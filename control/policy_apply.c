@@ -1,7 +1,7 @@
 /*
  * Committing a new policy snapshot: persist, publish, free the old one,
  * reclassify, and tell the operator what it touched
- * (STATUS.md: how many endpoints each change affected, and the warnings).
+ * (docs/status.md: how many endpoints each change affected, and the warnings).
  */
 #include <errno.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /*
- * The unreachable-network set (STATUS.md R1). Up to RANGES_MAX entries may
+ * The unreachable-network set (docs/status.md R1). Up to RANGES_MAX entries may
  * overlap and nest, and every registration and poll asks about each of an
  * endpoint's addresses, so a scan per address is out. range_set_build cuts
  * each family's address line into disjoint elementary segments at every

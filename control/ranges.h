@@ -1,5 +1,5 @@
 /*
- * The unreachable network (STATUS.md R1, setting `unreachable`): entries
+ * The unreachable network (docs/status.md R1, setting `unreachable`): entries
  * parsed and formatted as operators write them, and an immutable matcher
  * built once per policy snapshot, so registration and poll can ask "is one
  * of this endpoint's addresses in it?" without a scan and without a lock.

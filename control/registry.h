@@ -6,7 +6,7 @@
  * Removal leaves holes: eps[0..nslots) holds endpoints and free slots (id
  * 0), and every walk over it skips the free ones. A removed endpoint's slot
  * waits in quarantine until registry_reclaim has let a grace period pass
- * and cleared its timestamps (DESIGN.md), then joins the free list, which
+ * and cleared its timestamps (docs/design.md), then joins the free list, which
  * registry_add uses, oldest first, before growing.
  */
 #ifndef GLOURNET_REGISTRY_H

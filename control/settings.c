@@ -1,7 +1,7 @@
 /*
  * Validation and display of the settings of settings_table.h, a row of
  * `defs` per line of its list. Durations here must carry a unit
- * (STATUS.md: "Durations take a unit"); a bare number is refused rather
+ * (docs/status.md: "Durations take a unit"); a bare number is refused rather
  * than guessed as seconds or minutes.
  */
 #include <errno.h>

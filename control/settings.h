@@ -1,5 +1,5 @@
 /*
- * The settings of STATUS.md (and issue #5's expire.after_days), declared
+ * The settings of docs/status.md (and issue #5's expire.after_days), declared
  * once in settings_table.h: the CLI, the config file and the persisted
  * policy all validate through settings_set, so a value is checked the same
  * way wherever it enters.
@@ -27,7 +27,7 @@ json_t *settings_show(const struct policy *p);
 /* {"name": "value", ...}: what the policy file stores. */
 json_t *settings_values(const struct policy *p);
 
-/* The STATUS.md warnings for this policy at this fleet size, appended as
+/* The docs/status.md warnings for this policy at this fleet size, appended as
  * strings to `out` (a JSON array). */
 void settings_warnings(const struct policy *p, uint32_t clients, json_t *out);
 

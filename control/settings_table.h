@@ -1,5 +1,5 @@
 /*
- * The settings of STATUS.md (and issue #5's expire.after_days), declared
+ * The settings of docs/status.md (and issue #5's expire.after_days), declared
  * once: name, kind, the struct policy field, range, default, which
  * endpoints a change reaches, and help. The defaults (policy.c), the
  * validation and `show settings` (settings.c) and the "affected" counts of
@@ -40,7 +40,7 @@ enum setting_kind { SETTING_BOOL, SETTING_SCOPE, SETTING_DURATION, SETTING_PERCE
 #define SETTING_TYPE_PERCENT  uint32_t
 #define SETTING_TYPE_DAYS     uint32_t   /* whole days, 0: off */
 
-/* Which endpoints a change of the setting reaches (STATUS.md: a change
+/* Which endpoints a change of the setting reaches (docs/status.md: a change
  * tells how many endpoints it affected). */
 enum setting_reach {
 	SETTING_REACH_HB_CHANGE,    /* those for which heartbeat starts or stops applying (R2) */

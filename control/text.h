@@ -1,7 +1,7 @@
 /*
  * The rules for text that comes from outside (HTTP bodies and headers,
  * bulk files, the policy file, the store's columns), each written once so
- * that every door checks the same way: UTF-8, PROTOCOL.md §3's
+ * that every door checks the same way: UTF-8, docs/protocol.md §3's
  * "printable", hex, IP addresses and lists of them, and the guid. Below
  * every module that parses input; it knows no endpoint, no policy.
  */
@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TEXT_GUID_MAX     64    /* bytes (PROTOCOL.md §3) */
+#define TEXT_GUID_MAX     64    /* bytes (docs/protocol.md §3) */
 #define TEXT_HOSTNAME_MAX 255   /* bytes */
 
 /* RFC 3629 UTF-8 in s[0, n): no overlong forms, no surrogates, nothing
@@ -24,7 +24,7 @@ bool text_utf8_valid(const char *s, size_t n);
  * allowed. */
 size_t text_control_at(const char *s, size_t n, const char *allowed);
 
-/* PROTOCOL.md §3's "printable": valid UTF-8 without control characters. */
+/* docs/protocol.md §3's "printable": valid UTF-8 without control characters. */
 static inline bool text_printable(const char *s, size_t n)
 {
 	return text_control_at(s, n, NULL) == n && text_utf8_valid(s, n);
@@ -36,7 +36,7 @@ static inline bool text_printable(const char *s, size_t n)
  * phrase to follow "guid: ". Registration and import both ask here. */
 const char *text_guid_problem(const char *s, size_t n);
 
-/* PROTOCOL.md writes ids and keys in lowercase; the auth headers have
+/* docs/protocol.md writes ids and keys in lowercase; the auth headers have
  * always been read in either case. */
 enum text_hex_case { TEXT_HEX_LOWER, TEXT_HEX_ANY_CASE };
 
@@ -61,7 +61,7 @@ int text_parse_addr(const char *s, size_t n, struct ep_addr *out);
  * *pos = 0. */
 const char *text_list_next(const char *s, size_t n, const char *seps, size_t *pos, size_t *len);
 
-/* "ip,ip, ip": X-Glournet-Ips (PROTOCOL.md §3) and the store's column.
+/* "ip,ip, ip": X-Glournet-Ips (docs/protocol.md §3) and the store's column.
  * Spaces around an item are ignored, empty items skipped. 0 with at most
  * `max` addresses in out[0, *n), or -EINVAL (an item that is no address,
  * or more than `max`). */

@@ -1,5 +1,5 @@
 /*
- * The one writer of the 32-byte datagram (PROTOCOL.md §1, §2), for every
+ * The one writer of the 32-byte datagram (docs/protocol.md §1, §2), for every
  * sender: heartbeats and notify-acks from an endpoint (the agent, the load
  * generator, the benchmarks' fixtures, the tests), notifies from the
  * collector. And the endpoint's side of the check: what an endpoint
@@ -21,7 +21,7 @@
 #include "glournet/hb_verdict.h"
 #include "glournet/heartbeat.h"
 
-/* The flags each type may carry (PROTOCOL.md §1, §2). */
+/* The flags each type may carry (docs/protocol.md §1, §2). */
 #define HB_FLAGS_HEARTBEAT (HB_FLAG_SHUTDOWN | HB_FLAG_BOOT)
 #define HB_FLAGS_NOTIFY    (HB_FLAG_SETTINGS | HB_FLAG_COMPONENTS | HB_FLAG_VERIFY)
 
@@ -63,7 +63,7 @@ struct hb_self {
 };
 
 /*
- * The endpoint's check of a datagram from the collector (PROTOCOL.md §2),
+ * The endpoint's check of a datagram from the collector (docs/protocol.md §2),
  * in the server's order: length, magic, version, type NOTIFY, flags among
  * HB_FLAGS_NOTIFY, its own slot (else HB_UNKNOWN_SLOT) and id (else
  * HB_ID_MISMATCH), the MAC under its key, then the time window. HB_ACCEPTED

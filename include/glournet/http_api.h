@@ -1,5 +1,5 @@
 /*
- * The names of the HTTP API (PROTOCOL.md §3): its paths and the
+ * The names of the HTTP API (docs/protocol.md §3): its paths and the
  * X-Glournet-* headers, shared by the server (control/http_server.c and
  * the api_*.c handlers) and its clients (the agent, the load generator),
  * so that the two sides cannot spell them differently. String literals, so

@@ -1,7 +1,7 @@
 /*
  * The slot table: what a worker needs to check a heartbeat (the slot's id
  * and key) and where it records it (its own timestamp array). Chunked as
- * DESIGN.md says: a directory of fixed chunks that never move, so growing
+ * docs/design.md says: a directory of fixed chunks that never move, so growing
  * publishes a new directory under RCU and loses no heartbeat written
  * meanwhile. Workers are QSBR readers; only the control thread writes.
  */

@@ -1,6 +1,6 @@
 /*
  * The per-heartbeat decision over a real slot table (hb_accept.h,
- * slot_table.c; PROTOCOL.md §1). Proves: the acceptance window is exactly
+ * slot_table.c; docs/protocol.md §1). Proves: the acceptance window is exactly
  * [now - window, now + skew], boundaries included; what is stored is
  * min(time, now) and only ever moves forward; a one-bit MAC fault, an
  * unassigned or out-of-directory slot and another endpoint's id are each

@@ -2,7 +2,7 @@
  * POST /v1/register (control/api_register.c) as a function of a request.
  * Proves: it authenticates before it parses, validates every field at its
  * limits, keeps id and slot for a known guid, keeps the key only with a
- * valid proof (PROTOCOL.md §3: every near miss costs it), changes nothing
+ * valid proof (docs/protocol.md §3: every near miss costs it), changes nothing
  * when it refuses, answers 503 when the table is full, gives the server's
  * time after 2038, answers from the policy in force (R2) while applying R1
  * and R4, and counts each outcome once.
@@ -418,7 +418,7 @@ static void test_api_full(void **state)
 }
 
 /*
- * Times are 32-bit unsigned Unix seconds (PROTOCOL.md); the answer's
+ * Times are 32-bit unsigned Unix seconds (docs/protocol.md); the answer's
  * server_time must be the server's clock after 2038 too.
  */
 static void test_api_server_time_after_2038(void **state)

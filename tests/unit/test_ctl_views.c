@@ -181,7 +181,7 @@ static void check_status(const struct text *t, json_t *r)
 
 static void check_client(const struct text *t, json_t *r)
 {
-	/* PROTOCOL.md §4's fields, and the times the view shows as dates. */
+	/* docs/protocol.md §4's fields, and the times the view shows as dates. */
 	static const char *const fields[] = {"id", "guid", "slot", "status", "unreachable",
 					     "reason"};
 	static const char *const times[] = {"last_heartbeat", "last_poll", "last_contact",

@@ -1,6 +1,6 @@
 /*
  * The encoder and the endpoint's check (hb_encode.h). Proves: hb_encode
- * writes PROTOCOL.md §1's bytes (checked against the layout written out
+ * writes docs/protocol.md §1's bytes (checked against the layout written out
  * byte by byte, the MAC against libsodium over bytes 0..23) for every
  * type; what it writes the collector's decoder reads back field for field
  * and the workers' own SipHash verifies, for heartbeats and notify-acks,

@@ -1,5 +1,5 @@
 /*
- * The protocol MAC (PROTOCOL.md: SipHash-2-4, 8 output bytes, as the
+ * The protocol MAC (docs/protocol.md: SipHash-2-4, 8 output bytes, as the
  * reference implementation produces them). Proves, against the official
  * known-answer table of the reference implementation (veorq/SipHash,
  * vectors.h, vectors_sip64: key 00..0f, message 00..len-1), that

@@ -1,5 +1,5 @@
 /*
- * The endpoint manifest: endpoint settings and components (PROTOCOL.md §3).
+ * The endpoint manifest: endpoint settings and components (docs/protocol.md §3).
  * Proves: every field's check accepts its whole range and refuses what is
  * outside it with a message naming the field and what it expects; edits of
  * a manifest keep it sorted, replace by name, tell an unchanged entry, stop
@@ -715,7 +715,7 @@ static void test_poll_carries_manifest(void **state)
 		a = poll_as(ep, etag, 304);
 	}
 	a = poll_as(ep, etag, 304);
-	/* What is left, as PROTOCOL.md §3 shows it. */
+	/* What is left, as docs/protocol.md §3 shows it. */
 	a = poll_as(ep, NULL, 200);
 	json_t *want = json_loads("{\"quote\\\"back\\\\slash\": \"tab\\there \\u2603\"}", 0, NULL);
 	assert_true(json_equal(json_object_get(a.j, "settings"), want));

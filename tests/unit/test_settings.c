@@ -1,5 +1,5 @@
 /*
- * The settings of /work/shared/STATUS.md: validation where they enter
+ * The settings of docs/status.md: validation where they enter
  * (settings_set), the warnings, the duration format, and the policy file.
  * Proves: every setting accepts its documented values (durations with a
  * unit s/m/h/d, every whole number of minutes 1..129600; on/off;
@@ -11,7 +11,7 @@
  * endpoints, with the projected rate); formats durations with the largest
  * exact unit; saves and loads the policy (ranges included) unchanged;
  * refuses a bad policy file with a message naming the file and the entry,
- * applying nothing; gives the STATUS.md defaults when there is no file.
+ * applying nothing; gives the docs/status.md defaults when there is no file.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -418,7 +418,7 @@ static void test_load_missing_file_gives_defaults(void **state)
 	char err[512] = "";
 	assert_int_equal(policy_load(s->path, &p, err, sizeof(err)), 0);
 	assert_non_null(p);
-	/* STATUS.md: heartbeat on, scope all, 10m, offline 30m, poll 30m, no
+	/* docs/status.md: heartbeat on, scope all, 10m, offline 30m, poll 30m, no
 	 * ranges, guard 50 %. */
 	assert_true(p->hb_enabled);
 	assert_int_equal(p->hb_scope, HB_SCOPE_ALL);

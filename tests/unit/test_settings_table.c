@@ -2,7 +2,7 @@
  * The settings list of control/settings_table.h is the one definition
  * (issue #10): the defaults a new policy gets, the "default" that `show
  * settings` tells, and the "affected" counts of a change all come from it.
- * Proves: `show settings` gives each setting's STATUS.md default written
+ * Proves: `show settings` gives each setting's docs/status.md default written
  * as its value would be, and a new policy's values equal them; changing any one setting through
  * daemon_policy_commit names exactly that setting under "affected", with
  * the count of endpoints its reach says (all, those heartbeat applies to,

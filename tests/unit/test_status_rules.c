@@ -1,5 +1,5 @@
 /*
- * The status rules of /work/shared/STATUS.md (R1..R10), one or more tests
+ * The status rules of docs/status.md (R1..R10), one or more tests
  * per rule, each named after its rule and each failing if the rule were
  * broken. The clock is injected: every call takes an explicit `now`, and a
  * heartbeat is a timestamp written into a worker's seen array, as the data
@@ -1427,7 +1427,7 @@ static void test_midflight_scope_switched_to_unreachable(void **state)
 
 #define FX(t) cmocka_unit_test_setup_teardown(t, fx_setup, fx_teardown)
 
-/* ================= the sweep in slices (DESIGN.md) ================= */
+/* ================= the sweep in slices (docs/design.md) ================= */
 
 /* A pass cut into slices of ~256 slots decides exactly what one pass
  * does: same results, same statuses. */

@@ -1,6 +1,6 @@
 /*
  * `glournet-agent heartbeat`: sends the state file's endpoints' 32-byte
- * heartbeats (PROTOCOL.md §1) from one UDP socket, each endpoint once per
+ * heartbeats (docs/protocol.md §1) from one UDP socket, each endpoint once per
  * interval, spread evenly with jitter so 100k endpoints make a steady
  * stream rather than bursts; batched with sendmmsg and paced with absolute
  * clock_nanosleep so the process sleeps between batches instead of spinning.

@@ -15,7 +15,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: " AGENT_PROG " COMMAND [OPTIONS]\n"
 		"\n"
-		"The reference endpoint agent of glournet (docs/agent.md, PROTOCOL.md):\n"
+		"The reference endpoint agent of glournet (docs/agent.md, docs/protocol.md):\n"
 		"registers simulated endpoints, sends their UDP heartbeats and polls for them.\n"
 		"\n"
 		"commands:\n"

@@ -1,5 +1,5 @@
 /*
- * `glournet-agent poll`: GET /v1/poll (PROTOCOL.md §3) for the state file's
+ * `glournet-agent poll`: GET /v1/poll (docs/protocol.md §3) for the state file's
  * endpoints over one keep-alive libcurl handle, each endpoint on its own
  * schedule (a min-heap of due times): the MAC headers, If-None-Match with
  * the last ETag, and the intervals and enabled flags of each 200 answer

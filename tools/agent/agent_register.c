@@ -1,5 +1,5 @@
 /*
- * `glournet-agent register`: POST /v1/register (PROTOCOL.md §3) for N
+ * `glournet-agent register`: POST /v1/register (docs/protocol.md §3) for N
  * simulated endpoints over one keep-alive libcurl handle, proving the held
  * key for endpoints already in the state file so their key survives, and
  * recording id, slot, key and clock offset for the heartbeat command.

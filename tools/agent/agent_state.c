@@ -68,7 +68,7 @@ int agent_parse_id(const char *s, uint64_t *id)
 }
 
 /* A guid we can keep in a whitespace-separated file: 1..64 printable, no
- * blanks and no '#'. PROTOCOL.md allows spaces, but our own never have them. */
+ * blanks and no '#'. docs/protocol.md allows spaces, but our own never have them. */
 bool agent_guid_valid(const char *guid)
 {
 	size_t len = strlen(guid);
@@ -233,7 +233,7 @@ int agent_state_save(const char *path, const struct agent_state *st)
 }
 
 /* Fills ep's id, slot, key and clock offset from a 200/201 answer of
- * POST /v1/register (PROTOCOL.md §3); 0, or -1 with *why set. */
+ * POST /v1/register (docs/protocol.md §3); 0, or -1 with *why set. */
 int agent_ep_from_answer(const char *body, size_t len, struct agent_ep *ep, const char **why)
 {
 	json_error_t jerr;

@@ -65,7 +65,7 @@ void lg_endpoints_free(struct lg_endpoints *set)
 	memset(set, 0, sizeof(*set));
 }
 
-/* Exactly 2 * n lowercase hex digits, as PROTOCOL.md writes ids and keys. */
+/* Exactly 2 * n lowercase hex digits, as docs/protocol.md writes ids and keys. */
 static int hex_lower(const char *s, uint8_t *out, size_t n)
 {
 	if (strlen(s) != 2 * n)

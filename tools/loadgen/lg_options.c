@@ -21,7 +21,7 @@ void lg_opts_help(FILE *f)
 	fprintf(f,
 "usage: " LG_PROG " CREDENTIALS [OPTIONS] [-- DPDK EAL ARGUMENTS]\n"
 "\n"
-"Simulates a fleet of endpoints sending glournet heartbeats (PROTOCOL.md 1):\n"
+"Simulates a fleet of endpoints sending glournet heartbeats (docs/protocol.md 1):\n"
 "each endpoint once per interval at its own random phase (the jitter), or the\n"
 "same order at a fixed or maximum rate; a fraction of heartbeats deliberately\n"
 "not sent, a fraction of endpoints falling silent, a fraction shutting down.\n"
