@@ -20,7 +20,7 @@ struct api_ctx {
 	struct registry *reg;
 	const struct gn_options *opt;
 	struct http_counters *counters;
-	struct policy *const *policy;   /* the daemon's current snapshot */
+	struct policy *const *policy; /* the daemon's current snapshot */
 	/* Makes a registration durable: the ticket to wait for, 0 when the store
 	 * refused. NULL: no store (tests). */
 	uint64_t (*persist)(void *persist_ctx, const struct endpoint *ep);
@@ -31,22 +31,28 @@ struct api_ctx {
 struct api_request {
 	const char *body;
 	size_t body_len;
-	const char *authorization;   /* NULL when absent */
-	const char *hdr_id;          /* X-Glournet-Id */
-	const char *hdr_time;        /* X-Glournet-Time */
-	const char *hdr_mac;         /* X-Glournet-Mac */
-	const char *hdr_ips;         /* X-Glournet-Ips (poll) */
-	const char *if_none_match;   /* poll */
+	const char *authorization; /* NULL when absent */
+	const char *hdr_id;        /* X-Glournet-Id */
+	const char *hdr_time;      /* X-Glournet-Time */
+	const char *hdr_mac;       /* X-Glournet-Mac */
+	const char *hdr_ips;       /* X-Glournet-Ips (poll) */
+	const char *if_none_match; /* poll */
 };
 
 struct api_response {
 	unsigned status;
-	char *body;                  /* malloc'd JSON, the caller frees; NULL for 304 */
-	char etag[32];               /* "" for none */
-	uint64_t durable_ticket;     /* 0: answer now; else once the store committed it */
+	char *body;              /* malloc'd JSON, the caller frees; NULL for 304 */
+	char etag[32];           /* "" for none */
+	uint64_t durable_ticket; /* 0: answer now; else once the store committed it */
 };
 
-enum api_auth { API_AUTH_OK, API_AUTH_MALFORMED, API_AUTH_UNKNOWN, API_AUTH_STALE, API_AUTH_BAD_MAC };
+enum api_auth {
+	API_AUTH_OK,
+	API_AUTH_MALFORMED,
+	API_AUTH_UNKNOWN,
+	API_AUTH_STALE,
+	API_AUTH_BAD_MAC
+};
 
 /* The three X-Glournet headers of docs/protocol.md §3 with a MAC over `context`
  * (GLRGST, GLPOLL, GLEVNT), id and time. *ep is set when the id is known. */

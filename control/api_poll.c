@@ -18,7 +18,7 @@ static int update_ips(const struct api_ctx *ctx, struct endpoint *ep, const char
 	struct ep_addr ips[EP_MAX_IPS];
 	unsigned n;
 	if (text_parse_ips(hdr, ips, EP_MAX_IPS, &n) < 0 || n == 0)
-		return -1;   /* an empty list is a broken agent, not "no addresses" */
+		return -1; /* an empty list is a broken agent, not "no addresses" */
 	if (registry_set_ips(ctx->reg, ep, ips, n) < 0)
 		return -1;
 	int32_t range;
@@ -43,7 +43,7 @@ static char *with_manifest(const char *head, const struct manifest *m)
 	if (!body)
 		return NULL;
 	char *p = body;
-	memcpy(p, head, hl - 1);   /* all but the closing brace */
+	memcpy(p, head, hl - 1); /* all but the closing brace */
 	p += hl - 1;
 	memcpy(p, s_key, sizeof(s_key) - 1);
 	p += sizeof(s_key) - 1;
@@ -70,7 +70,7 @@ void api_poll(const struct api_ctx *ctx, const struct api_request *req, struct a
 			  GN_API_HDR_IPS ": comma-separated IPv4/IPv6 addresses, at most 16");
 		return;
 	}
-	status_on_poll(ctx->reg, ep, ctx->now);   /* R3: 200 and 304 both count */
+	status_on_poll(ctx->reg, ep, ctx->now); /* R3: 200 and 304 both count */
 	const struct policy *pol = *ctx->policy;
 	snprintf(resp->etag, sizeof(resp->etag), "\"r%llu-%c\"", (unsigned long long)pol->rev,
 		 ep->unreachable ? 'u' : 'r');
@@ -83,12 +83,12 @@ void api_poll(const struct api_ctx *ctx, const struct api_request *req, struct a
 	for (unsigned i = 0; i < ctx->opt->n_hb_addrs; i++)
 		json_array_append_new(addrs, json_string(ctx->opt->hb_addrs[i]));
 	json_t *o = json_pack("{s:I, s:I, s:b, s:{s:b, s:I, s:I, s:o}, s:{s:b, s:I}}",
-		"server_time", (json_int_t)ctx->now, "settings_rev", (json_int_t)pol->rev,
-		"unreachable", ep->unreachable,
-		"heartbeat", "enabled", policy_hb_applies(pol, ep->unreachable),
-		"interval", (json_int_t)pol->hb_interval, "port", (json_int_t)ctx->opt->udp_port,
-		"addrs", addrs,
-		"poll", "enabled", ep->unreachable, "interval", (json_int_t)pol->poll_interval);
+			      "server_time", (json_int_t)ctx->now, "settings_rev",
+			      (json_int_t)pol->rev, "unreachable", ep->unreachable, "heartbeat",
+			      "enabled", policy_hb_applies(pol, ep->unreachable), "interval",
+			      (json_int_t)pol->hb_interval, "port", (json_int_t)ctx->opt->udp_port,
+			      "addrs", addrs, "poll", "enabled", ep->unreachable, "interval",
+			      (json_int_t)pol->poll_interval);
 	char *head = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);
 	resp->body = head ? with_manifest(head, &pol->manifest) : NULL;
@@ -119,7 +119,7 @@ void api_event(const struct api_ctx *ctx, const struct api_request *req, struct 
 		json_decref(root);
 		return;
 	}
-	bool contact = status_on_event(ctx->reg, ep, ctx->now);   /* R5 */
+	bool contact = status_on_event(ctx->reg, ep, ctx->now); /* R5 */
 	if (ctx->persist) {
 		/* "Recorded" means stored: answer once the store has it. */
 		resp->durable_ticket = ctx->persist(ctx->persist_ctx, ep);
@@ -129,8 +129,8 @@ void api_event(const struct api_ctx *ctx, const struct api_request *req, struct 
 			return;
 		}
 	}
-	json_t *o = json_pack("{s:b, s:b, s:s}", "recorded", 1, "contact", contact,
-			      "status", ep_status_name(ep->status));
+	json_t *o = json_pack("{s:b, s:b, s:s}", "recorded", 1, "contact", contact, "status",
+			      ep_status_name(ep->status));
 	resp->status = 200;
 	resp->body = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);

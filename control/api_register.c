@@ -40,7 +40,7 @@ static int parse_body(json_t *root, struct register_body *b, char *why, size_t w
 {
 	memset(b, 0, sizeof(*b));
 	json_t *guid = json_object_get(root, "guid");
-	const char *g = json_is_string(guid) ? json_string_value(guid) : "";   /* absent: as empty */
+	const char *g = json_is_string(guid) ? json_string_value(guid) : ""; /* absent: as empty */
 	const char *problem = text_guid_problem(g, strlen(g));
 	if (problem) {
 		snprintf(why, why_len, "guid: %s", problem);
@@ -66,10 +66,11 @@ static int parse_body(json_t *root, struct register_body *b, char *why, size_t w
 		}
 		size_t i;
 		json_t *ip;
-		json_array_foreach(ips, i, ip) {
-			if (!json_is_string(ip) || text_parse_addr(json_string_value(ip),
-								    json_string_length(ip),
-								    &b->ips[b->nips]) < 0) {
+		json_array_foreach(ips, i, ip)
+		{
+			if (!json_is_string(ip) ||
+			    text_parse_addr(json_string_value(ip), json_string_length(ip),
+					    &b->ips[b->nips]) < 0) {
 				snprintf(why, why_len, "ips[%zu]: not an IPv4 or IPv6 address", i);
 				return -1;
 			}
@@ -120,14 +121,14 @@ static char *answer(const struct api_ctx *ctx, const struct endpoint *ep)
 		json_array_append_new(addrs, json_string(ctx->opt->hb_addrs[i]));
 	/* R2: whether heartbeat applies to this endpoint; polling applies to
 	 * unreachable endpoints. */
-	json_t *o = json_pack("{s:s, s:I, s:s, s:I, s:b, s:{s:b, s:I, s:I, s:o}, s:{s:b, s:I}, s:I}",
-		"id", id, "slot", (json_int_t)ep->slot, "key", key,
-		"server_time", (json_int_t)ctx->now, "unreachable", ep->unreachable,
-		"heartbeat", "enabled", policy_hb_applies(pol, ep->unreachable),
-		"interval", (json_int_t)pol->hb_interval,
-		"port", (json_int_t)ctx->opt->udp_port, "addrs", addrs,
-		"poll", "enabled", ep->unreachable, "interval", (json_int_t)pol->poll_interval,
-		"settings_rev", (json_int_t)pol->rev);
+	json_t *o =
+		json_pack("{s:s, s:I, s:s, s:I, s:b, s:{s:b, s:I, s:I, s:o}, s:{s:b, s:I}, s:I}",
+			  "id", id, "slot", (json_int_t)ep->slot, "key", key, "server_time",
+			  (json_int_t)ctx->now, "unreachable", ep->unreachable, "heartbeat",
+			  "enabled", policy_hb_applies(pol, ep->unreachable), "interval",
+			  (json_int_t)pol->hb_interval, "port", (json_int_t)ctx->opt->udp_port,
+			  "addrs", addrs, "poll", "enabled", ep->unreachable, "interval",
+			  (json_int_t)pol->poll_interval, "settings_rev", (json_int_t)pol->rev);
 	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	return s;
@@ -181,7 +182,7 @@ void api_register(const struct api_ctx *ctx, const struct api_request *req,
 		json_decref(root);
 		return;
 	}
-	status_on_register(ctx->reg, *ctx->policy, ep, ctx->now);   /* R1, R4 */
+	status_on_register(ctx->reg, *ctx->policy, ep, ctx->now); /* R1, R4 */
 	if (ctx->persist) {
 		/* The answer hands out the key: only once the store has it. */
 		resp->durable_ticket = ctx->persist(ctx->persist_ctx, ep);

@@ -65,8 +65,8 @@ static int ferr(char *err, size_t errlen, enum bulk_field f, const char *fmt, ..
 /* ---- per-field checks, on text (CSV cells, JSON strings) ---- */
 
 /* docs/protocol.md §3's "printable": no control characters, valid UTF-8. */
-static int check_text(enum bulk_field f, const char *s, size_t n, size_t min, size_t max,
-		      char *err, size_t errlen)
+static int check_text(enum bulk_field f, const char *s, size_t n, size_t min, size_t max, char *err,
+		      size_t errlen)
 {
 	if (n < min || n > max)
 		return ferr(err, errlen, f, "%zu bytes, expected %zu..%zu", n, min, max);
@@ -114,17 +114,26 @@ static uint64_t field_max(enum bulk_field f)
 static void set_number(struct bulk_record *r, enum bulk_field f, uint64_t v)
 {
 	switch (f) {
-	case BULK_F_SLOT: r->e.slot = (uint32_t)v; break;
-	case BULK_F_NOTIFY_PORT: r->e.notify_port = (uint16_t)v; break;
-	case BULK_F_REGISTERED: r->e.registered = (uint32_t)v; break;
-	case BULK_F_LAST_CONTACT: r->last_contact = (uint32_t)v; break;
-	default: break;
+	case BULK_F_SLOT:
+		r->e.slot = (uint32_t)v;
+		break;
+	case BULK_F_NOTIFY_PORT:
+		r->e.notify_port = (uint16_t)v;
+		break;
+	case BULK_F_REGISTERED:
+		r->e.registered = (uint32_t)v;
+		break;
+	case BULK_F_LAST_CONTACT:
+		r->last_contact = (uint32_t)v;
+		break;
+	default:
+		break;
 	}
 }
 
 /* One address onto r->e.ips, in canonical form. `n` is its length. */
-static int add_ip(struct bulk_record *r, unsigned *count, const char *s, size_t n,
-		  char *err, size_t errlen)
+static int add_ip(struct bulk_record *r, unsigned *count, const char *s, size_t n, char *err,
+		  size_t errlen)
 {
 	char canon[INET6_ADDRSTRLEN];
 	struct ep_addr a;
@@ -132,10 +141,14 @@ static int add_ip(struct bulk_record *r, unsigned *count, const char *s, size_t 
 		return ferr(err, errlen, BULK_F_IPS, "more than %d addresses", BULK_MAX_IPS);
 	if (text_parse_addr(s, n, &a) < 0 || !inet_ntop(a.family, a.bytes, canon, sizeof(canon))) {
 		if (n == 0 || n > INET6_ADDRSTRLEN || memchr(s, '\0', n))
-			return ferr(err, errlen, BULK_F_IPS, "address %u is not an IPv4 or IPv6 "
-				    "address", *count);
-		return ferr(err, errlen, BULK_F_IPS, "address %u ('%.*s') is not an IPv4 or IPv6 "
-			    "address", *count, (int)n, s);
+			return ferr(err, errlen, BULK_F_IPS,
+				    "address %u is not an IPv4 or IPv6 "
+				    "address",
+				    *count);
+		return ferr(err, errlen, BULK_F_IPS,
+			    "address %u ('%.*s') is not an IPv4 or IPv6 "
+			    "address",
+			    *count, (int)n, s);
 	}
 	size_t used = strlen(r->e.ips);
 	snprintf(r->e.ips + used, sizeof(r->e.ips) - used, "%s%s", used ? "," : "", canon);
@@ -157,8 +170,8 @@ static int parse_ip_list(struct bulk_record *r, const char *s, size_t n, char *e
 /* Any field from its text. Empty is "absent" (a CSV cannot tell an empty
  * cell from a missing value, so JSON's "" means the same), except for guid:
  * required. */
-static int set_text(struct bulk_record *r, enum bulk_field f, const char *s, size_t n,
-		    char *err, size_t errlen)
+static int set_text(struct bulk_record *r, enum bulk_field f, const char *s, size_t n, char *err,
+		    size_t errlen)
 {
 	uint64_t v = 0;
 	int rc = 0;
@@ -195,7 +208,7 @@ static int set_text(struct bulk_record *r, enum bulk_field f, const char *s, siz
 		r->e.ips[0] = '\0';
 		rc = parse_ip_list(r, s, n, err, errlen);
 		if (rc == 0 && !r->e.ips[0])
-			return 0;   /* only separators: no address, absent */
+			return 0; /* only separators: no address, absent */
 		break;
 	case BULK_F_SLOT:
 	case BULK_F_NOTIFY_PORT:
@@ -216,7 +229,7 @@ static int set_text(struct bulk_record *r, enum bulk_field f, const char *s, siz
 
 static int json_field(struct bulk_record *r, enum bulk_field f, json_t *v, char *err, size_t errlen)
 {
-	if (json_is_null(v))   /* another exporter's "no value" */
+	if (json_is_null(v)) /* another exporter's "no value" */
 		return f == BULK_F_GUID ? ferr(err, errlen, f, "required") : 0;
 	switch (f) {
 	case BULK_F_SLOT:
@@ -241,14 +254,15 @@ static int json_field(struct bulk_record *r, enum bulk_field f, json_t *v, char 
 		size_t i;
 		json_t *ip;
 		r->e.ips[0] = '\0';
-		json_array_foreach(v, i, ip) {
+		json_array_foreach(v, i, ip)
+		{
 			if (!json_is_string(ip))
 				return ferr(err, errlen, f, "address %zu is not a string", i + 1);
-			if (add_ip(r, &count, json_string_value(ip), json_string_length(ip),
-				   err, errlen) < 0)
+			if (add_ip(r, &count, json_string_value(ip), json_string_length(ip), err,
+				   errlen) < 0)
 				return -EINVAL;
 		}
-		if (count)   /* [] is absent, like an empty CSV cell */
+		if (count) /* [] is absent, like an empty CSV cell */
 			r->has |= 1u << f;
 		return 0;
 	}
@@ -318,8 +332,10 @@ static int csv_cell(const char *line, size_t len, size_t *pos, char *out, size_t
 	} else {
 		for (; i < len && line[i] != ','; i++) {
 			if (line[i] == '"') {
-				snprintf(err, errlen, "column %u: a quote inside an unquoted cell "
-					 "(quote the whole cell and double the quote)", column);
+				snprintf(err, errlen,
+					 "column %u: a quote inside an unquoted cell "
+					 "(quote the whole cell and double the quote)",
+					 column);
 				return -EINVAL;
 			}
 			out[n++] = line[i];
@@ -330,8 +346,8 @@ static int csv_cell(const char *line, size_t len, size_t *pos, char *out, size_t
 	return 0;
 }
 
-int bulk_parse_csv_header(const char *line, size_t len, struct bulk_header *h,
-			  char *err, size_t errlen)
+int bulk_parse_csv_header(const char *line, size_t len, struct bulk_header *h, char *err,
+			  size_t errlen)
 {
 	char name[64];
 	char *cell = malloc(len + 1);

@@ -62,7 +62,7 @@ static int flush_out(struct ctl_client *c)
 		c->out_off += (size_t)n;
 	}
 	c->out_len = c->out_off = 0;
-	if (!c->watching) {   /* a watcher refills every tick: keep its buffer */
+	if (!c->watching) { /* a watcher refills every tick: keep its buffer */
 		free(c->out);
 		c->out = NULL;
 		c->out_cap = 0;
@@ -157,7 +157,7 @@ static int queue_event(struct ctl_client *c, const struct transition *t)
 	size_t n = transition_json(line + h, sizeof(line) - h - 1, t,
 				   event_guid(c->server->daemon, t));
 	if (n >= sizeof(line) - h - 1)
-		return -EOVERFLOW;   /* a guid is at most EP_GUID_MAX bytes: cannot happen */
+		return -EOVERFLOW; /* a guid is at most EP_GUID_MAX bytes: cannot happen */
 	line[h + n] = '}';
 	return queue_line(c, line, h + n + 1);
 }
@@ -245,18 +245,19 @@ static int try_watch(struct ctl_client *c, const char *line, size_t len)
 	uint64_t next = feed_next_seq(d->feed), oldest = feed_oldest_seq(d->feed);
 	if (has_from && from > next) {
 		/* A cursor from before a restart: the numbering began again. */
-		snprintf(err, sizeof(err), "watch: --from %llu is past the next event %llu "
-			 "(was glournetd restarted?)", (unsigned long long)from,
-			 (unsigned long long)next);
+		snprintf(err, sizeof(err),
+			 "watch: --from %llu is past the next event %llu "
+			 "(was glournetd restarted?)",
+			 (unsigned long long)from, (unsigned long long)next);
 		rc = queue_error(c, err);
 		return rc < 0 ? rc : 1;
 	}
-	rc = queue_json(c, json_pack("{s:b, s:{s:b, s:I, s:I}}", "ok", 1, "result",
-		"watching", 1, "next", (json_int_t)next, "oldest", (json_int_t)oldest));
+	rc = queue_json(c, json_pack("{s:b, s:{s:b, s:I, s:I}}", "ok", 1, "result", "watching", 1,
+				     "next", (json_int_t)next, "oldest", (json_int_t)oldest));
 	if (rc < 0)
 		return rc;
 	c->watching = true;
-	c->cursor = !has_from ? next : from ? from : 1;   /* seqs start at 1 */
+	c->cursor = !has_from ? next : from ? from : 1; /* seqs start at 1 */
 	return 1;
 }
 
@@ -273,7 +274,7 @@ static int handle_lines(struct ctl_client *c)
 		if (rc < 0)
 			return rc;
 		if (c->watching) {
-			c->in_len = 0;   /* nothing after `watch` is answered */
+			c->in_len = 0; /* nothing after `watch` is answered */
 			return pump_client(c);
 		}
 		start = nl + 1;
@@ -362,13 +363,14 @@ int ctl_server_start(struct ctl_server *s, struct event_loop *loop, struct gn_da
 	s->path = path;
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof(sa.sun_path)) {
-		LOG(ERR, "--ctl-socket '%s': path too long (max %zu)", path, sizeof(sa.sun_path) - 1);
+		LOG(ERR, "--ctl-socket '%s': path too long (max %zu)", path,
+		    sizeof(sa.sun_path) - 1);
 		return -ENAMETOOLONG;
 	}
 	strcpy(sa.sun_path, path);
 	char dir[sizeof(sa.sun_path)];
 	strcpy(dir, path);
-	mkdir(dirname(dir), 0750);   /* /run/glournet on first start; fine if present */
+	mkdir(dirname(dir), 0750); /* /run/glournet on first start; fine if present */
 
 	/* A stale socket from a crashed run would block bind: probe, then unlink. */
 	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -13,7 +13,7 @@
 
 #include "control/event_loop.h"
 
-#define CTL_MAX_LINE   65536
+#define CTL_MAX_LINE    65536
 #define CTL_MAX_CLIENTS 64
 /* A watcher's unsent output above this: no more events queued for it until
  * it reads; if the feed overwrites its cursor meanwhile, it is told how many
@@ -29,9 +29,9 @@ struct ctl_client {
 	size_t in_len;
 	char *out;
 	size_t out_len, out_off, out_cap;
-	bool want_out;               /* EPOLLOUT is armed */
-	bool watching;               /* after `watch`: events out, input ignored */
-	uint64_t cursor;             /* watching: seq of the next event to send */
+	bool want_out;   /* EPOLLOUT is armed */
+	bool watching;   /* after `watch`: events out, input ignored */
+	uint64_t cursor; /* watching: seq of the next event to send */
 };
 
 struct ctl_server {
@@ -40,9 +40,9 @@ struct ctl_server {
 	struct gn_daemon *daemon;
 	const char *path;
 	struct ctl_client *clients[CTL_MAX_CLIENTS];
-	unsigned long rejected;      /* connections refused: too many clients */
+	unsigned long rejected; /* connections refused: too many clients */
 	unsigned long bad_requests;
-	unsigned long watch_missed;  /* events watchers were told they missed */
+	unsigned long watch_missed; /* events watchers were told they missed */
 };
 
 int ctl_server_start(struct ctl_server *s, struct event_loop *loop, struct gn_daemon *d,

@@ -32,18 +32,18 @@ struct gn_daemon {
 	struct event_loop loop;
 	struct slot_table table;
 	struct registry reg;
-	struct policy *policy;          /* current snapshot; only this thread reads it (policy_apply.c) */
+	struct policy *policy; /* current snapshot; only this thread reads it (policy_apply.c) */
 	char policy_path[4096];
-	struct transition_feed *feed;   /* R8 */
-	struct store *store;            /* SQLite; registrations answered once committed */
-	struct loop_watch store_watch;  /* the store's eventfd: commits advanced */
-	uint32_t restore_skipped;       /* duplicate rows found at the last restore */
-	struct hb_event_ring *rings[GN_MAX_WORKERS];  /* SHUTDOWNs from the workers */
+	struct transition_feed *feed;  /* R8 */
+	struct store *store;           /* SQLite; registrations answered once committed */
+	struct loop_watch store_watch; /* the store's eventfd: commits advanced */
+	uint32_t restore_skipped;      /* duplicate rows found at the last restore */
+	struct hb_event_ring *rings[GN_MAX_WORKERS]; /* SHUTDOWNs from the workers */
 	struct http_counters http_counters;
 	struct http_server http;
 	struct ctl_server ctl;
 	uint16_t port_id;
-	struct port_stats port_stats;  /* refreshed by the main loop */
+	struct port_stats port_stats; /* refreshed by the main loop */
 	unsigned nworkers;
 	struct worker_conf workers[GN_MAX_WORKERS];
 	struct worker_counters counters[GN_MAX_WORKERS];

@@ -22,14 +22,14 @@ static bool index_step(void *self, uint32_t now, uint64_t budget_ns)
 	struct registry_job *j = self;
 	struct registry *r = j->reg;
 	if (!r->by_id.old.cells && !r->by_guid.old.cells)
-		return false;   /* no growth under way */
+		return false; /* no growth under way */
 	loop_job_pass_begin(&j->stats);
 	uint64_t deadline = gn_mono_ns() + budget_ns;
 	bool more;
 	while ((more = registry_index_step(r, INDEX_STEP_CELLS)) && gn_mono_ns() < deadline)
 		;
 	if (!more)
-		loop_job_pass_end(&j->stats);   /* the old tables are empty */
+		loop_job_pass_end(&j->stats); /* the old tables are empty */
 	return more;
 }
 
@@ -37,7 +37,8 @@ static bool index_step(void *self, uint32_t now, uint64_t budget_ns)
  * length is the workers' next quiescent state, not the budget's. */
 static bool reclaim_step(void *self, uint32_t now, uint64_t budget_ns)
 {
-	(void)now; (void)budget_ns;
+	(void)now;
+	(void)budget_ns;
 	struct registry_job *j = self;
 	if (!j->reg->nquarantine)
 		return false;
@@ -51,7 +52,8 @@ static bool reclaim_step(void *self, uint32_t now, uint64_t budget_ns)
  * full pipe or a failing disk wait for the next turn. */
 static bool log_step(void *self, uint32_t now, uint64_t budget_ns)
 {
-	(void)now; (void)budget_ns;
+	(void)now;
+	(void)budget_ns;
 	struct feed_log_job *j = self;
 	if (!feed_log_pending(j->feed))
 		return false;
@@ -88,8 +90,10 @@ void daemon_jobs_init(struct gn_daemon *d, port_read_fn *read_port)
 	s->policy = &d->policy;
 	s->interval = d->opt.sweep_interval;
 	s->started = s->last_start = d->started;
-	d->port_job = (struct port_job){.read = read_port, .port_id = d->port_id,
-					.out = &d->port_stats, .interval = d->opt.sweep_interval,
+	d->port_job = (struct port_job){.read = read_port,
+					.port_id = d->port_id,
+					.out = &d->port_stats,
+					.interval = d->opt.sweep_interval,
 					.last = d->started};
 	d->index_job = (struct registry_job){.reg = r};
 	d->reclaim_job = (struct registry_job){.reg = r};
@@ -102,6 +106,7 @@ void daemon_jobs_init(struct gn_daemon *d, port_read_fn *read_port)
 	/* In the order of a turn: the port counters are read in the turn a
 	 * sweep starts; the slots expiry removes are reclaimed in the same
 	 * turn; the log and the store get the turn's transitions. */
+	/* clang-format off */
 	const struct loop_job rows[] = {
 		/* name       step                      self            stats                  share */
 		{"port",       port_step,                &d->port_job,    &d->port_job.stats,    1 * MS},
@@ -115,6 +120,7 @@ void daemon_jobs_init(struct gn_daemon *d, port_read_fn *read_port)
 		{"persist",    persist_transitions_step, &d->persist,     &d->persist.stats,     1 * MS},
 		{"checkpoint", persist_checkpoint_step,  &d->checkpoint,  &d->checkpoint.stats,  1 * MS},
 	};
+	/* clang-format on */
 	_Static_assert(sizeof(rows) / sizeof(rows[0]) <= DAEMON_JOBS_MAX, "room in d->jobs");
 	memcpy(d->jobs, rows, sizeof(rows));
 	d->njobs = sizeof(rows) / sizeof(rows[0]);

@@ -19,25 +19,25 @@ struct transition_feed;
 /* One loop turn's budget for all the jobs together (main.c:run): a request
  * waits about this long behind them at worst. */
 #define DAEMON_TURN_BUDGET_NS (8 * 1000 * 1000)
-#define DAEMON_JOBS_MAX 16
+#define DAEMON_JOBS_MAX       16
 
 /* Thin jobs over another module's step. */
-struct registry_job {          /* "index": index growth; "reclaim": quarantined slots */
+struct registry_job { /* "index": index growth; "reclaim": quarantined slots */
 	struct registry *reg;
 	struct loop_job_stats stats;
 };
 
-struct feed_log_job {          /* "log": the transition log's pending lines */
+struct feed_log_job { /* "log": the transition log's pending lines */
 	struct transition_feed *feed;
 	struct loop_job_stats stats;
 };
 
 typedef int port_read_fn(uint16_t port_id, struct port_stats *out);
-struct port_job {              /* "port": the port's counters, for show stats */
-	port_read_fn *read;        /* NULL: no port (tests) */
+struct port_job {           /* "port": the port's counters, for show stats */
+	port_read_fn *read; /* NULL: no port (tests) */
 	uint16_t port_id;
 	struct port_stats *out;
-	uint32_t interval, last;   /* read every sweep interval, as the sweep starts */
+	uint32_t interval, last; /* read every sweep interval, as the sweep starts */
 	struct loop_job_stats stats;
 };
 

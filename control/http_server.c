@@ -37,10 +37,10 @@
 #define STOP_DRAIN_MS 500
 
 enum rq_phase {
-	RQ_NEW,        /* request line seen (URI callback) */
-	RQ_READING,    /* headers seen, body arriving */
-	RQ_DEFERRED,   /* answer held, connection suspended */
-	RQ_RESUMED,    /* ticket committed, waiting for the handler to send it */
+	RQ_NEW,      /* request line seen (URI callback) */
+	RQ_READING,  /* headers seen, body arriving */
+	RQ_DEFERRED, /* answer held, connection suspended */
+	RQ_RESUMED,  /* ticket committed, waiting for the handler to send it */
 	RQ_ANSWERED,
 };
 
@@ -54,12 +54,12 @@ struct http_request {
 	size_t len;
 	size_t discarded;
 	bool too_large;
-	bool limited;                /* 429: no registration token left */
+	bool limited; /* 429: no registration token left */
 	uint32_t retry_after;
-	const char *allow;           /* 405: the method the path takes */
-	struct api_response resp;    /* the held answer */
+	const char *allow;        /* 405: the method the path takes */
+	struct api_response resp; /* the held answer */
 	uint64_t deferred_ms;
-	struct http_request *prev, *next;   /* h->deferred_* */
+	struct http_request *prev, *next; /* h->deferred_* */
 };
 
 static uint64_t mono_ms(void)
@@ -135,7 +135,8 @@ static void route(struct http_server *h, struct MHD_Connection *conn, const char
 	}
 	if (rq->limited) {
 		char msg[96];
-		snprintf(msg, sizeof(msg), "too many registrations from this address; retry in %u s",
+		snprintf(msg, sizeof(msg),
+			 "too many registrations from this address; retry in %u s",
 			 rq->retry_after);
 		api_error(ctx, resp, 429, HTTP_RATE_LIMITED, msg);
 		return;
@@ -278,7 +279,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	(void)version;
 	struct http_server *h = cls;
 	struct http_request *rq = *con_cls;
-	if (!rq) {   /* on_uri could not allocate (and counted it already) */
+	if (!rq) { /* on_uri could not allocate (and counted it already) */
 		rq = rq_new(h, conn);
 		if (!rq)
 			return MHD_NO;
@@ -305,7 +306,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return send_json(conn, &rq->resp, 0, NULL);
 	case RQ_DEFERRED:
 	case RQ_ANSWERED:
-		return MHD_YES;   /* not expected: nothing more to do */
+		return MHD_YES; /* not expected: nothing more to do */
 	case RQ_READING:
 		break;
 	}
@@ -351,7 +352,8 @@ static void count_library_answer(struct http_server *h, struct MHD_Connection *c
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
-	(void)cls; (void)toe;
+	(void)cls;
+	(void)toe;
 	struct http_request *rq = *con_cls;
 	if (!rq)
 		return;
@@ -360,10 +362,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	case RQ_NEW:
 		count_library_answer(h, conn);
 		break;
-	case RQ_DEFERRED:   /* closed while held (shutdown): nobody to answer */
+	case RQ_DEFERRED: /* closed while held (shutdown): nobody to answer */
 		held_unlink(h, rq);
 		break;
-	case RQ_RESUMED:    /* released, but the client was gone */
+	case RQ_RESUMED: /* released, but the client was gone */
 		h->n_resumed--;
 		break;
 	default:
@@ -391,7 +393,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	/* Kept while starting, so the error says what the library said. */
 	size_t have = strlen(h->start_err), room = sizeof(h->start_err) - have;
 	if (h->starting && room > 3)
-		snprintf(h->start_err + have, room, "%s%.*s", have ? "; " : "", (int)(room - 3), line);
+		snprintf(h->start_err + have, room, "%s%.*s", have ? "; " : "", (int)(room - 3),
+			 line);
 	LOG(WARN, "libmicrohttpd: %s", line);
 }
 
@@ -424,7 +427,8 @@ static int start_listener(struct http_server *h, struct event_loop *loop, int wh
 		flags |= MHD_USE_TLS;
 	if (ss.ss_family == AF_INET6) {
 		struct in6_addr any = IN6ADDR_ANY_INIT;
-		bool wildcard = !memcmp(&((struct sockaddr_in6 *)&ss)->sin6_addr, &any, sizeof(any));
+		bool wildcard =
+			!memcmp(&((struct sockaddr_in6 *)&ss)->sin6_addr, &any, sizeof(any));
 		flags |= wildcard ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
 	}
 	uint16_t port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
@@ -433,18 +437,16 @@ static int start_listener(struct http_server *h, struct event_loop *loop, int wh
 	h->starting = true;
 	/* The TLS options come last: for plain HTTP the list ends before them. */
 	struct http_listener *l = &h->l[which];
-	l->mhd = MHD_start_daemon(flags, port, NULL, NULL, on_request, h,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)opt->http_max_conns,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)opt->http_timeout,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)opt->http_max_header,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+	l->mhd = MHD_start_daemon(
+		flags, port, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned)opt->http_max_conns, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)opt->http_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		(size_t)opt->http_max_header, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 		MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
 		tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, (const char *)opt->tls_cert_pem,
 		MHD_OPTION_HTTPS_MEM_KEY, (const char *)opt->tls_key_pem,
-		MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
-		MHD_OPTION_END);
+		MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES, MHD_OPTION_END);
 	h->starting = false;
 	if (!l->mhd) {
 		if (tls && (strstr(h->start_err, "TLS") || strstr(h->start_err, "x509")))

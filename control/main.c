@@ -77,8 +77,8 @@ int main(int argc, char **argv)
 	if (rc == 0)
 		rc = launch_workers(&d);
 	if (rc == 0) {
-		LOG(INFO, "glournetd %s running; policy revision %llu, offline after %us", GN_VERSION,
-		    (unsigned long long)d.policy->rev, d.policy->offline_after);
+		LOG(INFO, "glournetd %s running; policy revision %llu, offline after %us",
+		    GN_VERSION, (unsigned long long)d.policy->rev, d.policy->offline_after);
 		run(&d);
 	} else {
 		LOG(ERR, "start-up failed: %s", strerror(-rc));

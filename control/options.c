@@ -17,70 +17,93 @@
 #include "glournet/log.h"
 
 static const char usage_text[] =
-"Usage: glournetd [OPTIONS] -- [DPDK EAL ARGUMENTS]\n"
-"\n"
-"glournet heartbeat collector: DPDK workers take heartbeats off one port,\n"
-"the control thread serves registration over HTTP and the control socket.\n"
-"\n"
-"Endpoints:\n"
-"  --token TOKEN           enrollment token endpoints must present to register\n"
-"  --token-file FILE       read the enrollment token from FILE (first line)\n"
-"  --udp-port PORT         heartbeat UDP port (default 7100)\n"
-"  --hb-addr ADDR          heartbeat address told to endpoints (repeatable, up to 8)\n"
-"  --http ADDR:PORT|off    HTTP listen address (default [::]:8080, dual stack)\n"
-"  --https ADDR:PORT|off   HTTPS listen address (default off; e.g. [::]:8443),\n"
-"                          with --tls-cert and --tls-key. --http off with no\n"
-"                          --https runs without the endpoint API (warned)\n"
-"  --tls-cert FILE         PEM certificate (chain) for --https\n"
-"  --tls-key FILE          PEM private key for --https (not encrypted)\n"
-"  --http-max-conns N      concurrent connections per listener (default 1024)\n"
-"  --http-timeout DUR      idle HTTP connection timeout (default 30s)\n"
-"  --http-max-body BYTES   largest request body; over: 413 (default 16384)\n"
-"  --http-max-header BYTES memory per connection, which bounds the request\n"
-"                          header block; over: 431 (default 16384)\n"
-"  --register-rate N       registrations per second per source address\n"
-"                          (default 50; 0: no limit); over: 429 + Retry-After\n"
-"  --register-burst N      registrations a source may make at once (default 200)\n"
-"\n"
-"Policy (persisted in --state-dir; change it live with glournetctl set):\n"
-"  --state-dir DIR         the policy (policy.json), the endpoint store\n"
-"                          (glournet.db, SQLite) and transitions.log\n"
-"                          (default /var/lib/glournet)\n"
-"  --set NAME=VALUE        apply a setting at start, e.g. heartbeat.interval=10m\n"
-"                          (repeatable; glournetctl show settings lists them)\n"
-"  --offline-after DUR     same as --set heartbeat.offline_after=DUR\n"
-"  --hb-interval DUR       same as --set heartbeat.interval=DUR\n"
-"  --poll-interval DUR     same as --set poll.interval=DUR\n"
-"\n"
-"Heartbeat checks (durations: 30s, 10m, 2h, 1d or seconds):\n"
-"  --window DUR            accept heartbeat times this far in the past (default 300s)\n"
-"  --skew DUR              accept heartbeat times this far in the future (default 30s)\n"
-"  --sweep-interval DUR    how often statuses are recomputed (default 1s)\n"
-"  --max-endpoints N       slot table limit (default 16777216)\n"
-"\n"
-"Dataplane:\n"
-"  --port-id N             DPDK port to use (default: the first one probed)\n"
-"  --rx-desc N             RX descriptors per queue (default 1024)\n"
-"  --mbufs N               mbufs in the pool (default 16383)\n"
-"  --idle-sleep-us N       sleep N us after 1024 empty polls (default 0: poll only)\n"
-"\n"
-"Operations:\n"
-"  --ctl-socket PATH       control socket (default /run/glournet/glournetd.sock)\n"
-"  --log-level LEVEL       error, warn, info (default) or debug\n"
-"  -h, --help              this help\n"
-"  -V, --version           version\n"
-"\n"
-"One worker runs on each EAL lcore but the main one, each on its own RX queue.\n"
-"Example (no NIC):\n"
-"  glournetd --token secret -- -l 0,1 --no-huge --no-shconf --file-prefix gn \\\n"
-"            --vdev net_af_packet0,iface=veth0\n";
+	"Usage: glournetd [OPTIONS] -- [DPDK EAL ARGUMENTS]\n"
+	"\n"
+	"glournet heartbeat collector: DPDK workers take heartbeats off one port,\n"
+	"the control thread serves registration over HTTP and the control socket.\n"
+	"\n"
+	"Endpoints:\n"
+	"  --token TOKEN           enrollment token endpoints must present to register\n"
+	"  --token-file FILE       read the enrollment token from FILE (first line)\n"
+	"  --udp-port PORT         heartbeat UDP port (default 7100)\n"
+	"  --hb-addr ADDR          heartbeat address told to endpoints (repeatable, up to 8)\n"
+	"  --http ADDR:PORT|off    HTTP listen address (default [::]:8080, dual stack)\n"
+	"  --https ADDR:PORT|off   HTTPS listen address (default off; e.g. [::]:8443),\n"
+	"                          with --tls-cert and --tls-key. --http off with no\n"
+	"                          --https runs without the endpoint API (warned)\n"
+	"  --tls-cert FILE         PEM certificate (chain) for --https\n"
+	"  --tls-key FILE          PEM private key for --https (not encrypted)\n"
+	"  --http-max-conns N      concurrent connections per listener (default 1024)\n"
+	"  --http-timeout DUR      idle HTTP connection timeout (default 30s)\n"
+	"  --http-max-body BYTES   largest request body; over: 413 (default 16384)\n"
+	"  --http-max-header BYTES memory per connection, which bounds the request\n"
+	"                          header block; over: 431 (default 16384)\n"
+	"  --register-rate N       registrations per second per source address\n"
+	"                          (default 50; 0: no limit); over: 429 + Retry-After\n"
+	"  --register-burst N      registrations a source may make at once (default 200)\n"
+	"\n"
+	"Policy (persisted in --state-dir; change it live with glournetctl set):\n"
+	"  --state-dir DIR         the policy (policy.json), the endpoint store\n"
+	"                          (glournet.db, SQLite) and transitions.log\n"
+	"                          (default /var/lib/glournet)\n"
+	"  --set NAME=VALUE        apply a setting at start, e.g. heartbeat.interval=10m\n"
+	"                          (repeatable; glournetctl show settings lists them)\n"
+	"  --offline-after DUR     same as --set heartbeat.offline_after=DUR\n"
+	"  --hb-interval DUR       same as --set heartbeat.interval=DUR\n"
+	"  --poll-interval DUR     same as --set poll.interval=DUR\n"
+	"\n"
+	"Heartbeat checks (durations: 30s, 10m, 2h, 1d or seconds):\n"
+	"  --window DUR            accept heartbeat times this far in the past (default 300s)\n"
+	"  --skew DUR              accept heartbeat times this far in the future (default 30s)\n"
+	"  --sweep-interval DUR    how often statuses are recomputed (default 1s)\n"
+	"  --max-endpoints N       slot table limit (default 16777216)\n"
+	"\n"
+	"Dataplane:\n"
+	"  --port-id N             DPDK port to use (default: the first one probed)\n"
+	"  --rx-desc N             RX descriptors per queue (default 1024)\n"
+	"  --mbufs N               mbufs in the pool (default 16383)\n"
+	"  --idle-sleep-us N       sleep N us after 1024 empty polls (default 0: poll only)\n"
+	"\n"
+	"Operations:\n"
+	"  --ctl-socket PATH       control socket (default /run/glournet/glournetd.sock)\n"
+	"  --log-level LEVEL       error, warn, info (default) or debug\n"
+	"  -h, --help              this help\n"
+	"  -V, --version           version\n"
+	"\n"
+	"One worker runs on each EAL lcore but the main one, each on its own RX queue.\n"
+	"Example (no NIC):\n"
+	"  glournetd --token secret -- -l 0,1 --no-huge --no-shconf --file-prefix gn \\\n"
+	"            --vdev net_af_packet0,iface=veth0\n";
 
 enum {
-	OPT_TOKEN = 256, OPT_TOKEN_FILE, OPT_UDP_PORT, OPT_HB_ADDR, OPT_HTTP, OPT_HTTP_MAX_CONNS,
-	OPT_HTTP_TIMEOUT, OPT_OFFLINE_AFTER, OPT_HB_INTERVAL, OPT_POLL_INTERVAL, OPT_WINDOW,
-	OPT_SKEW, OPT_SWEEP_INTERVAL, OPT_MAX_ENDPOINTS, OPT_PORT_ID, OPT_RX_DESC, OPT_MBUFS,
-	OPT_IDLE_SLEEP, OPT_CTL_SOCKET, OPT_LOG_LEVEL, OPT_STATE_DIR, OPT_SET, OPT_HTTPS,
-	OPT_TLS_CERT, OPT_TLS_KEY, OPT_HTTP_MAX_BODY, OPT_HTTP_MAX_HEADER, OPT_REGISTER_RATE,
+	OPT_TOKEN = 256,
+	OPT_TOKEN_FILE,
+	OPT_UDP_PORT,
+	OPT_HB_ADDR,
+	OPT_HTTP,
+	OPT_HTTP_MAX_CONNS,
+	OPT_HTTP_TIMEOUT,
+	OPT_OFFLINE_AFTER,
+	OPT_HB_INTERVAL,
+	OPT_POLL_INTERVAL,
+	OPT_WINDOW,
+	OPT_SKEW,
+	OPT_SWEEP_INTERVAL,
+	OPT_MAX_ENDPOINTS,
+	OPT_PORT_ID,
+	OPT_RX_DESC,
+	OPT_MBUFS,
+	OPT_IDLE_SLEEP,
+	OPT_CTL_SOCKET,
+	OPT_LOG_LEVEL,
+	OPT_STATE_DIR,
+	OPT_SET,
+	OPT_HTTPS,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_HTTP_MAX_BODY,
+	OPT_HTTP_MAX_HEADER,
+	OPT_REGISTER_RATE,
 	OPT_REGISTER_BURST,
 };
 
@@ -200,7 +223,8 @@ int options_parse_listen(const char *text, struct sockaddr_storage *ss, socklen_
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
 	struct ep_addr a;
 	/* IPv6 only in brackets, IPv4 only without. */
-	if (text_parse_addr(host, strlen(host), &a) < 0 || (a.family == AF_INET6) != (text[0] == '['))
+	if (text_parse_addr(host, strlen(host), &a) < 0 ||
+	    (a.family == AF_INET6) != (text[0] == '['))
 		return -EINVAL;
 	if (a.family == AF_INET) {
 		s4->sin_family = AF_INET;
@@ -221,8 +245,9 @@ static int parse_listen_opt(const char *opt, const char *val, const char **out)
 	struct sockaddr_storage ss;
 	socklen_t len;
 	if (strcmp(val, "off") != 0 && options_parse_listen(val, &ss, &len) < 0)
-		return bad(opt, val, "expected ADDR:PORT (IPv4), [ADDR]:PORT (IPv6; [::] is dual "
-				     "stack) or off");
+		return bad(opt, val,
+			   "expected ADDR:PORT (IPv4), [ADDR]:PORT (IPv6; [::] is dual "
+			   "stack) or off");
 	*out = val;
 	return 0;
 }
@@ -289,18 +314,23 @@ static int check_tls(struct gn_options *o)
 		return 0;
 	}
 	if (!o->tls_cert_file || !o->tls_key_file) {
-		fprintf(stderr, "glournetd: --https '%s' needs --tls-cert FILE and --tls-key FILE "
-				"(PEM; tools/make-cert.sh DIR makes a self-signed pair)\n",
+		fprintf(stderr,
+			"glournetd: --https '%s' needs --tls-cert FILE and --tls-key FILE "
+			"(PEM; tools/make-cert.sh DIR makes a self-signed pair)\n",
 			o->https_listen);
 		return -1;
 	}
 	if (strcmp(o->http_listen, "off") != 0 && !strcmp(o->http_listen, o->https_listen)) {
-		fprintf(stderr, "glournetd: --http and --https both '%s': give them different "
-				"ports\n", o->https_listen);
+		fprintf(stderr,
+			"glournetd: --http and --https both '%s': give them different "
+			"ports\n",
+			o->https_listen);
 		return -1;
 	}
-	if (read_pem("tls-cert", o->tls_cert_file, "the server certificate", &o->tls_cert_pem) < 0 ||
-	    read_pem("tls-key", o->tls_key_file, "the certificate's private key", &o->tls_key_pem) < 0)
+	if (read_pem("tls-cert", o->tls_cert_file, "the server certificate", &o->tls_cert_pem) <
+		    0 ||
+	    read_pem("tls-key", o->tls_key_file, "the certificate's private key", &o->tls_key_pem) <
+		    0)
 		return -1;
 	return 0;
 }
@@ -360,7 +390,8 @@ static int apply(struct gn_options *o, int c, const char *v)
 		free(o->token);
 		o->token = strdup(v);
 		return 0;
-	case OPT_TOKEN_FILE: return read_token_file(v, &o->token);
+	case OPT_TOKEN_FILE:
+		return read_token_file(v, &o->token);
 	case OPT_UDP_PORT:
 		if (parse_uint("udp-port", v, 1, 65535, &u) < 0)
 			return -1;
@@ -371,10 +402,16 @@ static int apply(struct gn_options *o, int c, const char *v)
 			return bad("hb-addr", v, "at most 8 heartbeat addresses");
 		o->hb_addrs[o->n_hb_addrs++] = v;
 		return 0;
-	case OPT_HTTP: return parse_listen_opt("http", v, &o->http_listen);
-	case OPT_HTTPS: return parse_listen_opt("https", v, &o->https_listen);
-	case OPT_TLS_CERT: o->tls_cert_file = v; return 0;
-	case OPT_TLS_KEY: o->tls_key_file = v; return 0;
+	case OPT_HTTP:
+		return parse_listen_opt("http", v, &o->http_listen);
+	case OPT_HTTPS:
+		return parse_listen_opt("https", v, &o->https_listen);
+	case OPT_TLS_CERT:
+		o->tls_cert_file = v;
+		return 0;
+	case OPT_TLS_KEY:
+		o->tls_key_file = v;
+		return 0;
 	case OPT_HTTP_MAX_BODY:
 		return parse_uint("http-max-body", v, 64, 16u << 20, &o->http_max_body);
 	case OPT_HTTP_MAX_HEADER:
@@ -383,33 +420,50 @@ static int apply(struct gn_options *o, int c, const char *v)
 		return parse_uint("register-rate", v, 0, 1000000, &o->register_rate);
 	case OPT_REGISTER_BURST:
 		return parse_uint("register-burst", v, 1, 1000000, &o->register_burst);
-	case OPT_HTTP_MAX_CONNS: return parse_uint("http-max-conns", v, 1, 1000000, &o->http_max_conns);
-	case OPT_HTTP_TIMEOUT: return parse_dur("http-timeout", v, 1, 3600, &o->http_timeout);
-	case OPT_OFFLINE_AFTER: return add_set(o, "offline-after", "heartbeat.offline_after", v);
-	case OPT_HB_INTERVAL: return add_set(o, "hb-interval", "heartbeat.interval", v);
-	case OPT_POLL_INTERVAL: return add_set(o, "poll-interval", "poll.interval", v);
-	case OPT_STATE_DIR: o->state_dir = v; return 0;
+	case OPT_HTTP_MAX_CONNS:
+		return parse_uint("http-max-conns", v, 1, 1000000, &o->http_max_conns);
+	case OPT_HTTP_TIMEOUT:
+		return parse_dur("http-timeout", v, 1, 3600, &o->http_timeout);
+	case OPT_OFFLINE_AFTER:
+		return add_set(o, "offline-after", "heartbeat.offline_after", v);
+	case OPT_HB_INTERVAL:
+		return add_set(o, "hb-interval", "heartbeat.interval", v);
+	case OPT_POLL_INTERVAL:
+		return add_set(o, "poll-interval", "poll.interval", v);
+	case OPT_STATE_DIR:
+		o->state_dir = v;
+		return 0;
 	case OPT_SET: {
 		char *eq = strchr(v, '=');
 		if (!eq || eq == v)
 			return bad("set", v, "expected NAME=VALUE, e.g. heartbeat.interval=10m");
-		*eq = '\0';   /* argv is ours to cut */
+		*eq = '\0'; /* argv is ours to cut */
 		return add_set(o, "set", v, eq + 1);
 	}
-	case OPT_WINDOW: return parse_dur("window", v, 1, 86400, &o->window);
-	case OPT_SKEW: return parse_dur("skew", v, 0, 3600, &o->skew);
-	case OPT_SWEEP_INTERVAL: return parse_dur("sweep-interval", v, 1, 3600, &o->sweep_interval);
-	case OPT_MAX_ENDPOINTS: return parse_uint("max-endpoints", v, 1, 1u << 30, &o->max_endpoints);
+	case OPT_WINDOW:
+		return parse_dur("window", v, 1, 86400, &o->window);
+	case OPT_SKEW:
+		return parse_dur("skew", v, 0, 3600, &o->skew);
+	case OPT_SWEEP_INTERVAL:
+		return parse_dur("sweep-interval", v, 1, 3600, &o->sweep_interval);
+	case OPT_MAX_ENDPOINTS:
+		return parse_uint("max-endpoints", v, 1, 1u << 30, &o->max_endpoints);
 	case OPT_PORT_ID:
 		if (parse_uint("port-id", v, 0, 65534, &u) < 0)
 			return -1;
 		o->port_id = (int)u;
 		return 0;
-	case OPT_RX_DESC: return parse_uint("rx-desc", v, 64, 16384, &o->rx_desc);
-	case OPT_MBUFS: return parse_uint("mbufs", v, 1023, 1u << 24, &o->mbufs);
-	case OPT_IDLE_SLEEP: return parse_uint("idle-sleep-us", v, 0, 100000, &o->idle_sleep_us);
-	case OPT_CTL_SOCKET: o->ctl_socket = v; return 0;
-	case OPT_LOG_LEVEL: return parse_log_level(v);
+	case OPT_RX_DESC:
+		return parse_uint("rx-desc", v, 64, 16384, &o->rx_desc);
+	case OPT_MBUFS:
+		return parse_uint("mbufs", v, 1023, 1u << 24, &o->mbufs);
+	case OPT_IDLE_SLEEP:
+		return parse_uint("idle-sleep-us", v, 0, 100000, &o->idle_sleep_us);
+	case OPT_CTL_SOCKET:
+		o->ctl_socket = v;
+		return 0;
+	case OPT_LOG_LEVEL:
+		return parse_log_level(v);
 	}
 	return -1;
 }
@@ -431,8 +485,10 @@ int options_parse(struct gn_options *o, int argc, char **argv)
 			return 0;
 		}
 		if (c == '?' || c == ':') {
-			fprintf(stderr, "glournetd: unknown option or missing value: '%s'\n"
-					"Try 'glournetd --help'.\n", argv[optind - 1]);
+			fprintf(stderr,
+				"glournetd: unknown option or missing value: '%s'\n"
+				"Try 'glournetd --help'.\n",
+				argv[optind - 1]);
 			return -1;
 		}
 		if (apply(o, c, optarg) < 0)
@@ -444,7 +500,8 @@ int options_parse(struct gn_options *o, int argc, char **argv)
 		return -1;
 	}
 	if (!o->token) {
-		fprintf(stderr, "glournetd: an enrollment token is required (--token or --token-file)\n");
+		fprintf(stderr,
+			"glournetd: an enrollment token is required (--token or --token-file)\n");
 		return -1;
 	}
 	if (check_tls(o) < 0)

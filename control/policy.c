@@ -10,8 +10,7 @@
 
 void policy_default_settings(struct policy *p)
 {
-#define POLICY_SETTING_DEFAULT(name, kind, field, min, max, def, range, reach, help) \
-	p->field = def;
+#define POLICY_SETTING_DEFAULT(name, kind, field, min, max, def, range, reach, help) p->field = def;
 	POLICY_SETTINGS(POLICY_SETTING_DEFAULT)
 #undef POLICY_SETTING_DEFAULT
 }

@@ -18,8 +18,8 @@
 enum hb_scope { HB_SCOPE_ALL, HB_SCOPE_UNREACHABLE };
 
 struct policy {
-	bool     hb_enabled;
-	uint8_t  hb_scope;          /* enum hb_scope */
+	bool hb_enabled;
+	uint8_t hb_scope;           /* enum hb_scope */
 	uint32_t hb_interval;       /* seconds */
 	uint32_t offline_after;     /* seconds */
 	uint32_t poll_interval;     /* seconds */

@@ -39,12 +39,13 @@ static json_t *affected(const struct gn_daemon *d, const struct policy *old,
 	for (uint32_t s = 0; s < r->nslots; s++) {
 		const struct endpoint *ep = registry_at(r, s);
 		if (!ep->id)
-			continue;   /* a free slot */
+			continue; /* a free slot */
 		bool u = ep->unreachable;
-		reach[SETTING_REACH_HB_CHANGE] += policy_hb_applies(old, u) != policy_hb_applies(new, u);
+		reach[SETTING_REACH_HB_CHANGE] +=
+			policy_hb_applies(old, u) != policy_hb_applies(new, u);
 		reach[SETTING_REACH_HB] += policy_hb_applies(new, u);
 		reach[SETTING_REACH_UNREACHABLE] += u;
-		if (expiry_changed)   /* the one count that costs more than a load */
+		if (expiry_changed) /* the one count that costs more than a load */
 			reach[SETTING_REACH_EXPIRING] +=
 				expire_due(r, ep, new->expire_after_days, d->started, now);
 	}
@@ -93,8 +94,7 @@ int daemon_policy_commit(struct gn_daemon *d, struct policy *draft, json_t *resu
 	settings_warnings(draft, d->reg.count, warnings);
 	size_t i;
 	json_t *w;
-	json_array_foreach(warnings, i, w)
-		LOG(WARN, "%s", json_string_value(w));
+	json_array_foreach(warnings, i, w) LOG(WARN, "%s", json_string_value(w));
 	json_object_set_new(result, "settings_rev", json_integer((json_int_t)draft->rev));
 	json_object_set_new(result, "affected", aff);
 	json_object_set_new(result, "warnings", warnings);

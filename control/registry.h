@@ -38,40 +38,40 @@ static inline enum ep_status ep_status_of(bool unreachable, bool up)
  * and the key only in the slot table the workers read: 10 M endpoints cost
  * 640 MB here instead of 4.4 GB with everything inline. */
 struct endpoint {
-	uint64_t id;             /* 0: a free (or quarantined) slot */
-	uint64_t removed_id;     /* free slot: the id its last owner had, so a
+	uint64_t id;                /* 0: a free (or quarantined) slot */
+	uint64_t removed_id;        /* free slot: the id its last owner had, so a
 				  * watcher can still name it; 0 once reused */
-	struct ep_details *details;   /* never NULL for an endpoint; a free slot
+	struct ep_details *details; /* never NULL for an endpoint; a free slot
 				       * keeps its last owner's until reused */
 	uint32_t slot;
 	union {
-		uint32_t last_register;  /* latest registration */
-		uint32_t next_free;      /* free or quarantined slot: the next one in its list */
+		uint32_t last_register; /* latest registration */
+		uint32_t next_free;     /* free or quarantined slot: the next one in its list */
 	};
 	uint32_t last_ctl_contact; /* latest contact seen by the control plane:
 				    * registration (R4), poll, event (R5) */
-	uint32_t last_heartbeat; /* as of the last sweep */
+	uint32_t last_heartbeat;   /* as of the last sweep */
 	uint32_t last_poll;
-	uint32_t down_at;        /* offline at once at this time (shutdown, R4); 0: no */
+	uint32_t down_at; /* offline at once at this time (shutdown, R4); 0: no */
 	uint32_t status_since;
-	uint32_t checkpointed;   /* last contact as the store last got it (persist.c) */
-	int32_t  range;          /* unreachable range it is counted under; -1: none */
-	uint8_t  status;         /* enum ep_status */
-	uint8_t  reason;         /* enum ep_reason */
-	uint8_t  ctl_reason;     /* what last_ctl_contact was: registered, poll, event */
-	bool     unreachable : 1;  /* R1 */
-	bool     up : 1;           /* online-ness; status = ep_status_of(unreachable, up) */
+	uint32_t checkpointed; /* last contact as the store last got it (persist.c) */
+	int32_t range;         /* unreachable range it is counted under; -1: none */
+	uint8_t status;        /* enum ep_status */
+	uint8_t reason;        /* enum ep_reason */
+	uint8_t ctl_reason;    /* what last_ctl_contact was: registered, poll, event */
+	bool unreachable : 1;  /* R1 */
+	bool up : 1;           /* online-ness; status = ep_status_of(unreachable, up) */
 };
 _Static_assert(sizeof(struct endpoint) == 64, "one cache line per endpoint");
 
 /* Rarely read, rewritten whole when it changes (registration, poll's
  * X-Glournet-Ips): guid, hostname and addresses packed after the header. */
 struct ep_details {
-	uint32_t registered;     /* first registration */
+	uint32_t registered; /* first registration */
 	uint16_t notify_port;
-	uint8_t  nips;
-	uint8_t  guid_len;
-	char     text[];         /* guid NUL hostname NUL, then nips x (family, 4 or 16 bytes) */
+	uint8_t nips;
+	uint8_t guid_len;
+	char text[]; /* guid NUL hostname NUL, then nips x (family, 4 or 16 bytes) */
 };
 
 static inline const char *ep_guid(const struct endpoint *ep)
@@ -95,7 +95,7 @@ unsigned ep_ips(const struct endpoint *ep, struct ep_addr out[EP_MAX_IPS]);
 
 struct transition_feed;
 
-#define REGISTRY_CHUNK_SHIFT 16   /* 64 Ki endpoints, 4 MiB a chunk */
+#define REGISTRY_CHUNK_SHIFT 16 /* 64 Ki endpoints, 4 MiB a chunk */
 #define REGISTRY_CHUNK_SIZE  (1u << REGISTRY_CHUNK_SHIFT)
 
 struct registry {
@@ -103,22 +103,22 @@ struct registry {
 	 * (and, rarely, doubles the small chunk directory), never copies. */
 	struct endpoint **chunks;
 	uint32_t nchunks, chunks_cap;
-	uint32_t nslots;         /* slots [0, nslots): endpoints and free slots */
-	uint32_t count;          /* endpoints ("clients") */
+	uint32_t nslots; /* slots [0, nslots): endpoints and free slots */
+	uint32_t count;  /* endpoints ("clients") */
 	/* Lists linked through the free entries (next_free), so they need no
 	 * array that would have to grow with the table. */
-	uint32_t quarantine_head, quarantine_tail, nquarantine;   /* released, waiting for
+	uint32_t quarantine_head, quarantine_tail, nquarantine; /* released, waiting for
 								   * registry_reclaim, oldest first */
-	uint32_t free_head, free_tail, nfree;     /* reusable, oldest first */
-	uint64_t removed[EP_REMOVAL_COUNT];   /* since start, by cause */
-	uint64_t details_bytes;  /* allocated for all ep_details */
-	bool restore_done;       /* registry_add_restored no longer allowed */
-	uint8_t random_pool[4096];   /* for ids and keys (registry.c) */
+	uint32_t free_head, free_tail, nfree;                   /* reusable, oldest first */
+	uint64_t removed[EP_REMOVAL_COUNT];                     /* since start, by cause */
+	uint64_t details_bytes;                                 /* allocated for all ep_details */
+	bool restore_done;         /* registry_add_restored no longer allowed */
+	uint8_t random_pool[4096]; /* for ids and keys (registry.c) */
 	uint32_t random_used;
 	uint32_t by_status[EP_STATUS_COUNT];
 	uint32_t (*by_range)[2]; /* [range][up]: unreachable endpoints per range */
 	uint32_t nranges;
-	struct transition_feed *feed;  /* every status change goes here (R8); may be NULL */
+	struct transition_feed *feed; /* every status change goes here (R8); may be NULL */
 	struct slot_index by_id;
 	struct slot_index by_guid;
 	uint8_t guid_hash_key[16];
@@ -165,15 +165,14 @@ void registry_restore_done(struct registry *r);
  * the slots its agents know), otherwise a free or new one is taken. Like
  * registry_add, it starts offline with no contact and refuses a bad guid
  * with -EINVAL. -EEXIST for a known guid or id. */
-int registry_add_imported(struct registry *r, const char *guid, uint64_t id,
-			  const uint8_t *key, uint32_t slot, uint32_t now, struct endpoint **out);
+int registry_add_imported(struct registry *r, const char *guid, uint64_t id, const uint8_t *key,
+			  uint32_t slot, uint32_t now, struct endpoint **out);
 
 /* Forgets `ep`: the workers refuse its heartbeats at once (its slot's id is
  * 0: HB_UNKNOWN_SLOT), its id and guid no longer resolve, the counts drop
  * it, and the feed gets one TK_REMOVED event (not a status change). Its
  * slot goes to quarantine. The store is the caller's (persist_remove). */
-void registry_remove(struct registry *r, struct endpoint *ep, enum ep_removal cause,
-		     uint32_t now);
+void registry_remove(struct registry *r, struct endpoint *ep, enum ep_removal cause, uint32_t now);
 
 /* Quarantined slots become free: one grace period (synchronize_rcu: the
  * caller must not be inside an RCU read-side section), then each slot's

@@ -16,9 +16,9 @@
 struct setting_def {
 	const char *name;
 	enum setting_kind kind;
-	size_t offset;              /* into struct policy */
+	size_t offset; /* into struct policy */
 	uint32_t min, max;
-	const char *range;          /* as told to the operator */
+	const char *range; /* as told to the operator */
 	const char *help;
 };
 
@@ -30,7 +30,7 @@ static const struct setting_def defs[] = {POLICY_SETTINGS(SETTING_DEF)};
 
 /* A field whose type is not its kind's would be written through the wrong
  * pointer type. */
-#define SETTING_TYPE_CHECK(name, kind, field, min, max, def, range, reach, help)        \
+#define SETTING_TYPE_CHECK(name, kind, field, min, max, def, range, reach, help)           \
 	_Static_assert(sizeof(((struct policy *)0)->field) == sizeof(SETTING_TYPE_##kind), \
 		       name ": the field's type is its kind's");
 POLICY_SETTINGS(SETTING_TYPE_CHECK)
@@ -102,7 +102,8 @@ int settings_set(struct policy *p, const char *name, const char *value, char *er
 			return reject(d, value, err, errlen, "needs a unit (s, m, h or d)");
 		int rc = duration_parse(value, &v);
 		if (rc == -EINVAL)
-			return reject(d, value, err, errlen, "is not a duration like 30s, 10m, 2h, 1d");
+			return reject(d, value, err, errlen,
+				      "is not a duration like 30s, 10m, 2h, 1d");
 		if (rc < 0 || v < d->min || v > d->max)
 			return reject(d, value, err, errlen, "is out of range");
 		*u32_field(p, d) = v;
@@ -147,33 +148,38 @@ void settings_format_duration(uint32_t s, char *buf, size_t len)
 		snprintf(buf, len, "%us", s);
 }
 
-static void format_value(const struct policy *p, const struct setting_def *d, char *buf,
-			 size_t len)
+static void format_value(const struct policy *p, const struct setting_def *d, char *buf, size_t len)
 {
 	switch (d->kind) {
-	case SETTING_BOOL: snprintf(buf, len, "%s", *(bool *)field_of(p, d) ? "on" : "off"); break;
+	case SETTING_BOOL:
+		snprintf(buf, len, "%s", *(bool *)field_of(p, d) ? "on" : "off");
+		break;
 	case SETTING_SCOPE:
 		snprintf(buf, len, "%s",
 			 *(uint8_t *)field_of(p, d) == HB_SCOPE_ALL ? "all" : "unreachable");
 		break;
-	case SETTING_DURATION: settings_format_duration(*u32_field(p, d), buf, len); break;
+	case SETTING_DURATION:
+		settings_format_duration(*u32_field(p, d), buf, len);
+		break;
 	case SETTING_PERCENT:
-	case SETTING_DAYS: snprintf(buf, len, "%u", *u32_field(p, d)); break;
+	case SETTING_DAYS:
+		snprintf(buf, len, "%u", *u32_field(p, d));
+		break;
 	}
 }
 
 json_t *settings_show(const struct policy *p)
 {
 	struct policy def = {0};
-	policy_default_settings(&def);   /* the defaults, written as values are */
+	policy_default_settings(&def); /* the defaults, written as values are */
 	json_t *list = json_array();
 	for (size_t i = 0; i < N_DEFS; i++) {
 		char value[32], dflt[32];
 		format_value(p, &defs[i], value, sizeof(value));
 		format_value(&def, &defs[i], dflt, sizeof(dflt));
-		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", defs[i].name,
-				      "value", value, "default", dflt, "range", defs[i].range,
-				      "help", defs[i].help);
+		json_t *o =
+			json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", defs[i].name, "value", value,
+				  "default", dflt, "range", defs[i].range, "help", defs[i].help);
 		if (defs[i].kind == SETTING_DURATION)
 			json_object_set_new(o, "seconds", json_integer(*u32_field(p, &defs[i])));
 		json_array_append_new(list, o);
@@ -212,13 +218,18 @@ void settings_warnings(const struct policy *p, uint32_t clients, json_t *out)
 	if ((uint64_t)p->poll_interval < 3ull * p->hb_interval)
 		warn(out, "poll.interval %s is under 3 x heartbeat.interval %s", poll, hb);
 	if (p->offline_after <= p->hb_interval)
-		warn(out, "heartbeat.offline_after %s is not above heartbeat.interval %s: "
-			  "endpoints would flap between online and offline", off, hb);
+		warn(out,
+		     "heartbeat.offline_after %s is not above heartbeat.interval %s: "
+		     "endpoints would flap between online and offline",
+		     off, hb);
 	if (p->expire_after_days && (uint64_t)p->expire_after_days * 86400 <= p->offline_after)
-		warn(out, "expire.after_days %u is not above heartbeat.offline_after %s: endpoints "
-			  "would be removed before they go offline", p->expire_after_days, off);
+		warn(out,
+		     "expire.after_days %u is not above heartbeat.offline_after %s: endpoints "
+		     "would be removed before they go offline",
+		     p->expire_after_days, off);
 	if (p->hb_enabled && p->hb_interval < 3600 && clients >= LARGE_FLEET)
-		warn(out, "heartbeat.interval %s at %u endpoints: about %.0f heartbeats/s "
-			  "(intervals under 60m cost bandwidth at this fleet size)",
+		warn(out,
+		     "heartbeat.interval %s at %u endpoints: about %.0f heartbeats/s "
+		     "(intervals under 60m cost bandwidth at this fleet size)",
 		     hb, clients, (double)clients / p->hb_interval);
 }

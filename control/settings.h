@@ -14,7 +14,7 @@
 #include "control/policy.h"
 #include "control/settings_table.h"
 
-#define LARGE_FLEET 100000                    /* the bandwidth warning starts here */
+#define LARGE_FLEET 100000 /* the bandwidth warning starts here */
 
 /* Sets one setting on a draft snapshot. 0, or -EINVAL with a message that
  * names the setting and its range. */

@@ -12,8 +12,9 @@
 #ifndef GLOURNET_SETTINGS_TABLE_H
 #define GLOURNET_SETTINGS_TABLE_H
 
-#define SETTING_DURATION_MAX (129600u * 60)   /* 129600 minutes */
+#define SETTING_DURATION_MAX (129600u * 60) /* 129600 minutes */
 
+/* clang-format off */
 #define POLICY_SETTINGS(X)                                                                  \
 	X("heartbeat.enabled", BOOL, hb_enabled, 0, 1, true, "on, off", HB_CHANGE,          \
 	  "endpoints may send heartbeats")                                                   \
@@ -31,23 +32,24 @@
 	X("expire.after_days", DAYS, expire_after_days, 1, 3650, 0,                         \
 	  "0 (off) or 1 .. 3650 (whole days)", EXPIRING,                                     \
 	  "remove endpoints not heard from for this many days (0: never)")
+/* clang-format on */
 
 /* What a kind is written as, and the C type of its struct policy field. */
 enum setting_kind { SETTING_BOOL, SETTING_SCOPE, SETTING_DURATION, SETTING_PERCENT, SETTING_DAYS };
 #define SETTING_TYPE_BOOL     bool
-#define SETTING_TYPE_SCOPE    uint8_t    /* enum hb_scope */
-#define SETTING_TYPE_DURATION uint32_t   /* seconds; written with a unit */
+#define SETTING_TYPE_SCOPE    uint8_t  /* enum hb_scope */
+#define SETTING_TYPE_DURATION uint32_t /* seconds; written with a unit */
 #define SETTING_TYPE_PERCENT  uint32_t
-#define SETTING_TYPE_DAYS     uint32_t   /* whole days, 0: off */
+#define SETTING_TYPE_DAYS     uint32_t /* whole days, 0: off */
 
 /* Which endpoints a change of the setting reaches (docs/status.md: a change
  * tells how many endpoints it affected). */
 enum setting_reach {
-	SETTING_REACH_HB_CHANGE,    /* those for which heartbeat starts or stops applying (R2) */
-	SETTING_REACH_HB,           /* those heartbeat applies to under the new policy */
-	SETTING_REACH_UNREACHABLE,  /* those in the unreachable network (they poll) */
-	SETTING_REACH_ALL,          /* every endpoint */
-	SETTING_REACH_EXPIRING,     /* those the next expiry pass would remove */
+	SETTING_REACH_HB_CHANGE,   /* those for which heartbeat starts or stops applying (R2) */
+	SETTING_REACH_HB,          /* those heartbeat applies to under the new policy */
+	SETTING_REACH_UNREACHABLE, /* those in the unreachable network (they poll) */
+	SETTING_REACH_ALL,         /* every endpoint */
+	SETTING_REACH_EXPIRING,    /* those the next expiry pass would remove */
 	SETTING_REACH_COUNT
 };
 

@@ -26,10 +26,10 @@ bool text_utf8_valid(const char *str, size_t n)
 		} else if (c >= 0xf0 && c <= 0xf4) {
 			k = 3, cp = c & 0x07;
 		} else {
-			return false;   /* a continuation byte, an overlong lead, or past U+10FFFF */
+			return false; /* a continuation byte, an overlong lead, or past U+10FFFF */
 		}
 		if (k >= n - i)
-			return false;   /* cut short */
+			return false; /* cut short */
 		for (size_t j = 1; j <= k; j++) {
 			if ((s[i + j] & 0xc0) != 0x80)
 				return false;

@@ -12,8 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TEXT_GUID_MAX     64    /* bytes (docs/protocol.md §3) */
-#define TEXT_HOSTNAME_MAX 255   /* bytes */
+#define TEXT_GUID_MAX     64  /* bytes (docs/protocol.md §3) */
+#define TEXT_HOSTNAME_MAX 255 /* bytes */
 
 /* RFC 3629 UTF-8 in s[0, n): no overlong forms, no surrogates, nothing
  * past U+10FFFF, nothing cut short. */
@@ -47,7 +47,7 @@ int text_hex_decode(const char *s, size_t n, uint8_t *out, size_t bytes, enum te
 /* An IPv4 or IPv6 address in binary, network order: the form the
  * registry keeps an endpoint's addresses in. */
 struct ep_addr {
-	uint8_t family;         /* AF_INET or AF_INET6 */
+	uint8_t family; /* AF_INET or AF_INET6 */
 	uint8_t bytes[16];
 };
 

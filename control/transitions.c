@@ -27,16 +27,16 @@
 struct transition_feed {
 	struct transition *ring;
 	uint32_t mask;
-	uint64_t next;           /* seq of the next push */
+	uint64_t next; /* seq of the next push */
 	/* The log. */
-	char *path;              /* NULL: no log */
-	int fd;                  /* -1: not open (yet, or after an error) */
-	uint64_t log_next;       /* next seq to render into buf */
-	char *buf;               /* rendered, not yet written: buf[off, len) */
+	char *path;        /* NULL: no log */
+	int fd;            /* -1: not open (yet, or after an error) */
+	uint64_t log_next; /* next seq to render into buf */
+	char *buf;         /* rendered, not yet written: buf[off, len) */
 	size_t len, off, cap;
 	uint64_t log_errors;
-	uint64_t log_lost;       /* overwritten before they were logged */
-	bool failing;            /* the last flush failed: say so once, not per tick */
+	uint64_t log_lost; /* overwritten before they were logged */
+	bool failing;      /* the last flush failed: say so once, not per tick */
 };
 
 _Static_assert(sizeof(struct transition) == 32, "struct transition: keep the ring compact");
@@ -63,8 +63,9 @@ struct transition_feed *feed_new(uint32_t capacity, const char *log_path)
 		return NULL;
 	}
 	if (f->path) {
-		f->fd = open(f->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY |
-			     O_NONBLOCK, 0640);
+		f->fd = open(f->path,
+			     O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+			     0640);
 		if (f->fd < 0)
 			LOG(WARN, "transition log %s: %s; will retry", f->path, strerror(errno));
 	}
@@ -207,8 +208,10 @@ static void jb_who(struct jbuf *b, const struct transition *t, const char *guid)
 static const char *kind_name(uint8_t kind)
 {
 	switch (kind) {
-	case TK_GUARD_RAISED: return "guard-raised";
-	case TK_GUARD_RELEASED: return "guard-released";
+	case TK_GUARD_RAISED:
+		return "guard-raised";
+	case TK_GUARD_RELEASED:
+		return "guard-released";
 	}
 	return "unknown";
 }
@@ -242,7 +245,7 @@ size_t transition_json(char *buf, size_t cap, const struct transition *t, const 
 static int render(struct transition_feed *f, const struct transition *t)
 {
 	size_t n = transition_json(f->buf + f->len, f->cap - f->len, t, NULL);
-	if (n + 2 > f->cap - f->len) {   /* the newline and the NUL too */
+	if (n + 2 > f->cap - f->len) { /* the newline and the NUL too */
 		int rc = reserve(f, n + 2);
 		if (rc < 0)
 			return rc;
@@ -270,15 +273,16 @@ static int render_pending(struct transition_feed *f)
 			return rc;
 		f->log_lost += lost;
 		f->log_next = oldest;
-		LOG(WARN, "transition log %s: %llu events were overwritten before they were "
-		    "logged (%llu in all)", f->path, (unsigned long long)lost,
-		    (unsigned long long)f->log_lost);
+		LOG(WARN,
+		    "transition log %s: %llu events were overwritten before they were "
+		    "logged (%llu in all)",
+		    f->path, (unsigned long long)lost, (unsigned long long)f->log_lost);
 	}
 	while (f->log_next < f->next && f->len < FEED_FLUSH_MAX) {
 		size_t mark = f->len;
 		int rc = render(f, &f->ring[f->log_next & f->mask]);
 		if (rc < 0) {
-			f->len = mark;   /* no half line */
+			f->len = mark; /* no half line */
 			return rc;
 		}
 		f->log_next++;
@@ -292,9 +296,10 @@ static int failed(struct transition_feed *f, int err, const char *what)
 {
 	f->log_errors++;
 	if (!f->failing)
-		LOG(WARN, "transition log %s: %s: %s; keeping the lines pending (%llu events "
-		    "behind)", f->path, what, strerror(err),
-		    (unsigned long long)(f->next - f->log_next));
+		LOG(WARN,
+		    "transition log %s: %s: %s; keeping the lines pending (%llu events "
+		    "behind)",
+		    f->path, what, strerror(err), (unsigned long long)(f->next - f->log_next));
 	f->failing = true;
 	return -err;
 }
@@ -309,8 +314,9 @@ int feed_flush(struct transition_feed *f)
 	if (f->off == f->len)
 		return 0;
 	if (f->fd < 0) {
-		f->fd = open(f->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY |
-			     O_NONBLOCK, 0640);
+		f->fd = open(f->path,
+			     O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+			     0640);
 		if (f->fd < 0)
 			return failed(f, errno, "open");
 	}
@@ -319,7 +325,7 @@ int feed_flush(struct transition_feed *f)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
-			return 0;   /* a pipe or FIFO that is full: next tick */
+			return 0; /* a pipe or FIFO that is full: next tick */
 		if (n <= 0) {
 			int err = n < 0 ? errno : EIO;
 			/* Reopen next time: the file may have been replaced or fixed. */

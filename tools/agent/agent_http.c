@@ -94,8 +94,8 @@ void agent_http_failure(const char *cmd, const char *who, const char *msg, bool 
 	if (verbose || *n_failed < AGENT_HTTP_PRINTED_FAILS)
 		fprintf(stderr, AGENT_PROG " %s: %s: %s\n", cmd, who, msg);
 	else if (*n_failed == AGENT_HTTP_PRINTED_FAILS)
-		fprintf(stderr, AGENT_PROG " %s: further failures not shown (--verbose shows all)\n",
-			cmd);
+		fprintf(stderr,
+			AGENT_PROG " %s: further failures not shown (--verbose shows all)\n", cmd);
 	(*n_failed)++;
 }
 

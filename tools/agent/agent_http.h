@@ -21,7 +21,7 @@
 struct agent_ep;
 
 struct agent_buf {
-	char  *p;       /* NUL-terminated once anything arrived */
+	char *p; /* NUL-terminated once anything arrived */
 	size_t len;
 };
 

@@ -12,20 +12,19 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: " AGENT_PROG " COMMAND [OPTIONS]\n"
-		"\n"
-		"The reference endpoint agent of glournet (docs/agent.md, docs/protocol.md):\n"
-		"registers simulated endpoints, sends their UDP heartbeats and polls for them.\n"
-		"\n"
-		"commands:\n"
-		"  register   register endpoints over HTTP(S) and write the state file\n"
-		"  heartbeat  send the state file's endpoints' heartbeats over UDP\n"
-		"  poll       poll the server (GET /v1/poll) for the state file's endpoints\n"
-		"  help       this text\n"
-		"\n"
-		"'" AGENT_PROG " COMMAND --help' describes each command's options.\n"
-		"exit status: 0 ok, 1 failure, 2 usage error\n");
+	fprintf(f, "usage: " AGENT_PROG " COMMAND [OPTIONS]\n"
+		   "\n"
+		   "The reference endpoint agent of glournet (docs/agent.md, docs/protocol.md):\n"
+		   "registers simulated endpoints, sends their UDP heartbeats and polls for them.\n"
+		   "\n"
+		   "commands:\n"
+		   "  register   register endpoints over HTTP(S) and write the state file\n"
+		   "  heartbeat  send the state file's endpoints' heartbeats over UDP\n"
+		   "  poll       poll the server (GET /v1/poll) for the state file's endpoints\n"
+		   "  help       this text\n"
+		   "\n"
+		   "'" AGENT_PROG " COMMAND --help' describes each command's options.\n"
+		   "exit status: 0 ok, 1 failure, 2 usage error\n");
 }
 
 int main(int argc, char **argv)

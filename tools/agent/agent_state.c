@@ -161,7 +161,8 @@ int agent_state_load(const char *path, struct agent_state *st, bool missing_ok)
 		if (errno == ENOENT && missing_ok)
 			return 0;
 		rc = -errno;
-		fprintf(stderr, AGENT_PROG ": cannot open state file %s: %s\n", path, strerror(errno));
+		fprintf(stderr, AGENT_PROG ": cannot open state file %s: %s\n", path,
+			strerror(errno));
 		return rc;
 	}
 	while (getline(&line, &cap, f) >= 0) {
@@ -225,7 +226,8 @@ int agent_state_save(const char *path, const struct agent_state *st)
 	if (rc == 0 && rename(tmp, path) != 0)
 		rc = -errno;
 	if (rc < 0) {
-		fprintf(stderr, AGENT_PROG ": cannot write state file %s: %s\n", path, strerror(-rc));
+		fprintf(stderr, AGENT_PROG ": cannot write state file %s: %s\n", path,
+			strerror(-rc));
 		unlink(tmp);
 	}
 	free(tmp);

@@ -84,7 +84,11 @@ static int hex_lower(const char *s, uint8_t *out, size_t n)
 	return 0;
 }
 
-#define BAD(...) do { snprintf(err, errlen, __VA_ARGS__); return -EINVAL; } while (0)
+#define BAD(...)                                    \
+	do {                                        \
+		snprintf(err, errlen, __VA_ARGS__); \
+		return -EINVAL;                     \
+	} while (0)
 
 int lg_ep_from_json(const json_t *o, struct lg_ep *ep, char *err, size_t errlen)
 {
@@ -104,8 +108,8 @@ int lg_ep_from_json(const json_t *o, struct lg_ep *ep, char *err, size_t errlen)
 	return 0;
 }
 
-int lg_endpoints_parse_line(const char *line, size_t len, struct lg_endpoints *set,
-			    char *err, size_t errlen)
+int lg_endpoints_parse_line(const char *line, size_t len, struct lg_endpoints *set, char *err,
+			    size_t errlen)
 {
 	json_error_t jerr;
 	json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr), *g;
@@ -120,8 +124,8 @@ int lg_endpoints_parse_line(const char *line, size_t len, struct lg_endpoints *s
 	if (!json_is_object(o))
 		rc = -EINVAL, snprintf(err, errlen, "not a JSON object");
 	else if (!gs || gs[0] == '\0' || strlen(gs) > LG_GUID_MAX)
-		rc = -EINVAL, snprintf(err, errlen, "\"guid\" must be a string of 1..%d characters",
-				       LG_GUID_MAX);
+		rc = -EINVAL,
+		snprintf(err, errlen, "\"guid\" must be a string of 1..%d characters", LG_GUID_MAX);
 	else if ((rc = lg_ep_from_json(o, &ep, err, errlen)) == 0 &&
 		 (rc = lg_endpoints_add(set, gs, &ep)) < 0)
 		snprintf(err, errlen, "%s", strerror(-rc));

@@ -45,9 +45,9 @@ int lg_frame_init(struct lg_frame_tmpl *t, const struct lg_frame_cfg *cfg)
 		hb_put16(p + 12, 0x0800);
 		ip[0] = 0x45;
 		hb_put16(ip + 2, LG_IP4_LEN + udp_len);
-		hb_put16(ip + 6, 0x4000);    /* don't fragment */
-		ip[8] = 64;                  /* TTL */
-		ip[9] = 17;                  /* UDP */
+		hb_put16(ip + 6, 0x4000); /* don't fragment */
+		ip[8] = 64;               /* TTL */
+		ip[9] = 17;               /* UDP */
 		memcpy(ip + 12, cfg->src_ip, 4);
 		memcpy(ip + 16, cfg->dst_ip, 4);
 		hb_put16(ip + 10, (uint16_t)~fold(sum16(ip, LG_IP4_LEN)));
@@ -57,8 +57,8 @@ int lg_frame_init(struct lg_frame_tmpl *t, const struct lg_frame_cfg *cfg)
 		hb_put16(p + 12, 0x86DD);
 		ip[0] = 0x60;
 		hb_put16(ip + 4, udp_len);
-		ip[6] = 17;                  /* next header: UDP */
-		ip[7] = 64;                  /* hop limit */
+		ip[6] = 17; /* next header: UDP */
+		ip[7] = 64; /* hop limit */
 		memcpy(ip + 8, cfg->src_ip, 16);
 		memcpy(ip + 24, cfg->dst_ip, 16);
 		udp = ip + LG_IP6_LEN;
