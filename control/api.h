@@ -73,4 +73,10 @@ void api_register(const struct api_ctx *ctx, const struct api_request *req,
 void api_error(const struct api_ctx *ctx, struct api_response *resp, unsigned status,
 	       enum http_counter counter, const char *msg);
 
+/* An answer that must be durable (a registration hands out a key, an event
+ * is "recorded"): queues the endpoint to the store and makes the answer
+ * wait for its commit. False when the store refused it: the answer is then
+ * 503 "store busy, retry" and the caller stops. True without a store. */
+bool api_persist(const struct api_ctx *ctx, struct api_response *resp, const struct endpoint *ep);
+
 #endif

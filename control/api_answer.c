@@ -1,8 +1,8 @@
 /*
- * The API's error answer and the names of its counters: what every
- * handler (registration, poll, event, authentication) and the server glue
- * answer with when they refuse, in one room below all of them, so none of
- * them has to reach into another handler's file for it.
+ * What every handler (registration, poll, event, authentication) and the
+ * server glue answer with: the error answer, the answer that waits for the
+ * store, and the names of the counters. In one room below all of them, so
+ * none has to reach into another handler's file for it.
  */
 #include <jansson.h>
 
@@ -20,6 +20,17 @@ void api_error(const struct api_ctx *ctx, struct api_response *resp, unsigned st
 	resp->body = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	ctx->counters->by_result[counter]++;
+}
+
+bool api_persist(const struct api_ctx *ctx, struct api_response *resp, const struct endpoint *ep)
+{
+	if (!ctx->persist)
+		return true;
+	resp->durable_ticket = ctx->persist(ctx->persist_ctx, ep);
+	if (resp->durable_ticket)
+		return true;
+	api_error(ctx, resp, 503, HTTP_INTERNAL, "store busy, retry");
+	return false;
 }
 
 #define HTTP_COUNTER_NAME(name, str) str,

@@ -120,14 +120,10 @@ void api_event(const struct api_ctx *ctx, const struct api_request *req, struct 
 		return;
 	}
 	bool contact = status_on_event(ctx->reg, ep, ctx->now); /* R5 */
-	if (ctx->persist) {
-		/* "Recorded" means stored: answer once the store has it. */
-		resp->durable_ticket = ctx->persist(ctx->persist_ctx, ep);
-		if (!resp->durable_ticket) {
-			api_error(ctx, resp, 503, HTTP_INTERNAL, "store busy, retry");
-			json_decref(root);
-			return;
-		}
+	/* "Recorded" means stored: answer once the store has it. */
+	if (!api_persist(ctx, resp, ep)) {
+		json_decref(root);
+		return;
 	}
 	json_t *o = json_pack("{s:b, s:b, s:s}", "recorded", 1, "contact", contact, "status",
 			      ep_status_name(ep->status));

@@ -183,14 +183,10 @@ void api_register(const struct api_ctx *ctx, const struct api_request *req,
 		return;
 	}
 	status_on_register(ctx->reg, *ctx->policy, ep, ctx->now); /* R1, R4 */
-	if (ctx->persist) {
-		/* The answer hands out the key: only once the store has it. */
-		resp->durable_ticket = ctx->persist(ctx->persist_ctx, ep);
-		if (!resp->durable_ticket) {
-			api_error(ctx, resp, 503, HTTP_INTERNAL, "store busy, retry");
-			json_decref(root);
-			return;
-		}
+	/* The answer hands out the key: only once the store has it. */
+	if (!api_persist(ctx, resp, ep)) {
+		json_decref(root);
+		return;
 	}
 	resp->body = answer(ctx, ep);
 	json_decref(root);
