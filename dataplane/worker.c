@@ -18,6 +18,11 @@
 #define IDLE_POLLS     1024
 
 _Static_assert(BURST <= HB_ACCEPT_BURST_MAX, "hb_accept_burst takes the whole burst");
+/* The decoder reads the NIC's checksum verdicts straight from ol_flags. */
+_Static_assert(HB_RX_IP_CSUM_GOOD == RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
+	       HB_RX_IP_CSUM_BAD == RTE_MBUF_F_RX_IP_CKSUM_BAD &&
+	       HB_RX_L4_CSUM_GOOD == RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
+	       HB_RX_L4_CSUM_BAD == RTE_MBUF_F_RX_L4_CKSUM_BAD, "HB_RX_* are DPDK's bits");
 
 /* The rare accepted heartbeat that is more than a timestamp. */
 static void pass_on(const struct worker_conf *wc, const struct hb_msg *m)
@@ -51,8 +56,9 @@ static inline void handle_burst(const struct worker_conf *wc, const struct slot_
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
 		/* Heartbeat frames are tiny: all their bytes sit in the first segment. */
-		v[i] = hb_decode_frame(rte_pktmbuf_mtod(pkts[i], const uint8_t *),
-				       rte_pktmbuf_data_len(pkts[i]), wc->udp_port, &pl[i]);
+		v[i] = hb_decode_frame_rx(rte_pktmbuf_mtod(pkts[i], const uint8_t *),
+					  rte_pktmbuf_data_len(pkts[i]), wc->udp_port,
+					  (uint32_t)pkts[i]->ol_flags, &pl[i]);
 	}
 	hb_accept_burst(dir, wc->index, pl, v, msg, n, win);
 	for (uint16_t i = 0; i < n; i++) {

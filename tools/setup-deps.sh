@@ -18,6 +18,7 @@ PKGS=(
   clang-format                                    # the style check (structure-style)
   iproute2 curl procps python3 jq                 # integration tests and demo
   mount e2fsprogs util-linux                      # store tests: a loop-mounted ext4 (losetup, mkfs.ext4)
+  ethtool                                         # lab veths: checksums computed by the sender (tools/lab-net.sh)
 )
 
 missing=()
