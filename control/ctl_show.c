@@ -160,6 +160,14 @@ static json_t *jobs_json(const struct gn_daemon *d)
 	return o;
 }
 
+/* The rare messages a worker passed to the control thread (its ring). */
+static json_t *rare_json(const struct worker_counters *c)
+{
+	return json_pack("{s:I, s:I, s:I, s:I}", "shutdowns", (json_int_t)c->shutdowns, "boots",
+			 (json_int_t)c->boots, "notify_acks", (json_int_t)c->notify_acks,
+			 "ring_full", (json_int_t)c->events_dropped);
+}
+
 json_t *cmd_show_stats(struct gn_daemon *d, int argc, const char **argv, char *err, size_t errlen)
 {
 	(void)argc;
@@ -174,13 +182,13 @@ json_t *cmd_show_stats(struct gn_daemon *d, int argc, const char **argv, char *e
 		total_rx += c.rx;
 		for (int i = 0; i < HB_VERDICT_COUNT; i++)
 			total[i] += c.verdict[i];
-		json_array_append_new(workers, json_pack("{s:I, s:I, s:I, s:I, s:I, s:o}", "worker",
-							 (json_int_t)w, "lcore",
-							 (json_int_t)d->workers[w].lcore, "queue",
-							 (json_int_t)d->workers[w].queue, "rx",
-							 (json_int_t)c.rx, "accepted",
-							 (json_int_t)c.verdict[HB_ACCEPTED],
-							 "dropped", verdicts_json(c.verdict)));
+		json_t *wj = json_pack("{s:I, s:I, s:I, s:I, s:I, s:o}", "worker", (json_int_t)w,
+				       "lcore", (json_int_t)d->workers[w].lcore, "queue",
+				       (json_int_t)d->workers[w].queue, "rx", (json_int_t)c.rx,
+				       "accepted", (json_int_t)c.verdict[HB_ACCEPTED], "dropped",
+				       verdicts_json(c.verdict));
+		json_object_set_new(wj, "passed_on", rare_json(&c));
+		json_array_append_new(workers, wj);
 	}
 	json_t *http = json_object();
 	json_object_set_new(http, "requests", json_integer((json_int_t)d->http_counters.requests));
@@ -202,5 +210,10 @@ json_t *cmd_show_stats(struct gn_daemon *d, int argc, const char **argv, char *e
 	json_object_set_new(o, "registry", registry_json(d));
 	json_object_set_new(o, "sweep", sweep_json(d));
 	json_object_set_new(o, "jobs", jobs_json(d));
+	json_object_set_new(
+		o, "events",
+		json_pack("{s:I, s:I, s:I, s:I}", "shutdowns", (json_int_t)d->events.shutdowns,
+			  "boots", (json_int_t)d->events.boots, "notify_acks",
+			  (json_int_t)d->events.notify_acks, "stale", (json_int_t)d->events.stale));
 	return o;
 }

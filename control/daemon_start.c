@@ -161,15 +161,27 @@ static int load_policy(struct gn_daemon *d)
 	return rc;
 }
 
-/* SHUTDOWN heartbeats the workers passed on (R6). */
+/* The rare messages the workers passed on: SHUTDOWN (R6); notify-acks and
+ * BOOTs are contact already recorded by the worker, counted here for the
+ * notify campaigns to come. */
 void drain_worker_events(struct gn_daemon *d, uint32_t now)
 {
 	struct hb_event ev;
 	for (unsigned w = 0; w < d->nworkers; w++) {
 		while (hb_event_pop(d->rings[w], &ev)) {
 			struct endpoint *ep = registry_by_slot(&d->reg, ev.slot);
-			if (ep && ep->id == ev.id)
+			if (!ep || ep->id != ev.id) {
+				d->events.stale++; /* the slot changed hands meanwhile */
+				continue;
+			}
+			if (ev.type == HB_TYPE_NOTIFY_ACK) {
+				d->events.notify_acks++;
+			} else if (ev.flags & HB_FLAG_SHUTDOWN) {
+				d->events.shutdowns++;
 				status_on_shutdown(&d->reg, ep, ev.time, now);
+			} else {
+				d->events.boots++;
+			}
 		}
 	}
 }

@@ -24,17 +24,18 @@ _Static_assert(HB_RX_IP_CSUM_GOOD == RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
 	       HB_RX_L4_CSUM_GOOD == RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
 	       HB_RX_L4_CSUM_BAD == RTE_MBUF_F_RX_L4_CKSUM_BAD, "HB_RX_* are DPDK's bits");
 
-/* The rare accepted heartbeat that is more than a timestamp. */
+/* The rare accepted heartbeat that is more than a timestamp (SHUTDOWN,
+ * BOOT, a notify-ack): its time is recorded already; the control thread
+ * gets it too, through the worker's own ring. */
 static void pass_on(const struct worker_conf *wc, const struct hb_msg *m)
 {
 	struct worker_counters *ctr = wc->counters;
-	if (m->type == HB_TYPE_NOTIFY_ACK) {
-		ctr->notify_acks++;   /* contact, already recorded as a timestamp */
-		return;
-	}
-	if (!(m->flags & HB_FLAG_SHUTDOWN))
-		return;
-	ctr->shutdowns++;
+	if (m->type == HB_TYPE_NOTIFY_ACK)
+		ctr->notify_acks++;
+	else if (m->flags & HB_FLAG_SHUTDOWN)
+		ctr->shutdowns++;
+	else
+		ctr->boots++;
 	struct hb_event ev = {.id = m->id, .slot = m->slot, .time = m->time,
 			      .flags = m->flags, .type = m->type};
 	if (!hb_event_push(wc->events, &ev))
