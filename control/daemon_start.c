@@ -70,12 +70,16 @@ int start_dataplane(struct gn_daemon *d)
 	if (rc < 0)
 		return rc;
 	d->port_id = port_id;
-	d->nworkers = rte_lcore_count() - 1;
-	if (d->nworkers == 0 || d->nworkers > GN_MAX_WORKERS) {
-		LOG(ERR, "need 1..%d worker lcores besides the main one (EAL -l), have %u",
-		    GN_MAX_WORKERS, d->nworkers);
+	unsigned lcores = rte_lcore_count() - 1;
+	if (lcores == 0 || lcores > GN_MAX_WORKERS) {
+		LOG(ERR, "need 1..%d worker lcores besides the main one (EAL -l 0,1), have %u",
+		    GN_MAX_WORKERS, lcores);
 		return -EINVAL;
 	}
+	/* One RX queue per worker; a device with fewer queues gets fewer. */
+	rc = port_rx_queues(port_id, lcores, &d->nworkers);
+	if (rc < 0)
+		return rc;
 	struct rte_mempool *pool =
 		rte_pktmbuf_pool_create("gn_rx", d->opt.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 					rte_eth_dev_socket_id(port_id));
@@ -95,6 +99,8 @@ int launch_workers(struct gn_daemon *d)
 	int rc;
 	RTE_LCORE_FOREACH_WORKER(lcore)
 	{
+		if (w == d->nworkers)
+			break; /* more lcores than RX queues (logged by port_rx_queues) */
 		d->rings[w] = gn_table_alloc(sizeof(*d->rings[w]));
 		if (!d->rings[w])
 			return -ENOMEM;
