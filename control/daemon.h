@@ -27,8 +27,11 @@
 
 struct store;
 
+struct eal_plan;
+
 struct gn_daemon {
 	struct gn_options opt;
+	const struct eal_plan *eal; /* EAL's arguments as glournetd read them (daemon_eal.h) */
 	struct event_loop loop;
 	struct slot_table table;
 	struct registry reg;

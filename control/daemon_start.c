@@ -19,6 +19,7 @@
 #include <rte_mbuf.h>
 
 #define LOG_TAG "main"
+#include "control/daemon_eal.h"
 #include "control/daemon_start.h"
 #include "control/persist.h"
 #include "control/bulk_job.h"
@@ -42,8 +43,9 @@ static void on_signal(struct loop_watch *w, uint32_t events)
 	}
 }
 
-static int pick_port(const struct gn_options *o, uint16_t *port_id)
+static int pick_port(const struct gn_daemon *d, uint16_t *port_id)
 {
+	const struct gn_options *o = &d->opt;
 	if (o->port_id >= 0) {
 		if (!rte_eth_dev_is_valid_port((uint16_t)o->port_id)) {
 			LOG(ERR, "--port-id %d: no such DPDK port (%u available)", o->port_id,
@@ -59,14 +61,18 @@ static int pick_port(const struct gn_options *o, uint16_t *port_id)
 		*port_id = p;
 		return 0;
 	}
-	LOG(ERR, "no DPDK port: pass a device to EAL, e.g. -- --vdev net_af_packet0,iface=eth1");
+	if (d->eal)
+		eal_explain_no_port(d->eal);
+	else
+		LOG(ERR,
+		    "no DPDK port: pass a device to EAL, e.g. -- --vdev net_af_packet0,iface=eth1");
 	return -ENODEV;
 }
 
 int start_dataplane(struct gn_daemon *d)
 {
 	uint16_t port_id;
-	int rc = pick_port(&d->opt, &port_id);
+	int rc = pick_port(d, &port_id);
 	if (rc < 0)
 		return rc;
 	d->port_id = port_id;
@@ -80,17 +86,25 @@ int start_dataplane(struct gn_daemon *d)
 	rc = port_rx_queues(port_id, lcores, &d->nworkers);
 	if (rc < 0)
 		return rc;
-	struct rte_mempool *pool =
-		rte_pktmbuf_pool_create("gn_rx", d->opt.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-					rte_eth_dev_socket_id(port_id));
+	uint32_t mbufs = d->opt.mbufs ? d->opt.mbufs : eal_auto_mbufs(d->nworkers, d->opt.rx_desc);
+	struct rte_mempool *pool = rte_pktmbuf_pool_create(
+		"gn_rx", mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, rte_eth_dev_socket_id(port_id));
 	if (!pool) {
-		LOG(ERR, "mbuf pool of %u: %s", d->opt.mbufs, rte_strerror(rte_errno));
+		LOG(ERR, "mbuf pool of %u: %s", mbufs, rte_strerror(rte_errno));
+		if (d->eal)
+			eal_explain_pool(d->eal, mbufs);
 		return -ENOMEM;
 	}
+	LOG(INFO, "RX pool: %u mbufs (%s; %u worker%s x %u descriptors), ~%u MB", mbufs,
+	    d->opt.mbufs ? "--mbufs" : "auto", d->nworkers, d->nworkers == 1 ? "" : "s",
+	    d->opt.rx_desc, eal_pool_mb(mbufs, !rte_eal_has_hugepages()));
 	rc = slot_table_init(&d->table, d->nworkers, d->opt.max_endpoints);
 	if (rc < 0)
 		return rc;
-	return port_start(port_id, (uint16_t)d->nworkers, d->opt.rx_desc, pool);
+	rc = port_start(port_id, (uint16_t)d->nworkers, d->opt.rx_desc, pool);
+	if (rc == 0)
+		port_read_stats(port_id, &d->port_stats); /* link and counters from the start */
+	return rc;
 }
 
 int launch_workers(struct gn_daemon *d)

@@ -14,6 +14,7 @@
 
 #define LOG_TAG "main"
 #include "control/daemon.h"
+#include "control/daemon_eal.h"
 #include "control/daemon_start.h"
 #include "glournet/coarse_clock.h"
 #include "glournet/log.h"
@@ -60,14 +61,13 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
-	/* EAL gets argv[0] plus everything after our `--`. */
-	int eal_argc = argc - n + 1;
-	char **eal_argv = argv + n - 1;
-	eal_argv[0] = argv[0];
-	if (rte_eal_init(eal_argc, eal_argv) < 0) {
-		LOG(ERR, "EAL initialisation failed: %s", rte_strerror(rte_errno));
+	/* EAL gets argv[0] plus everything after our `--`, completed and, on
+	 * failure, explained by daemon_eal.c. */
+	static struct eal_plan eal;
+	argv[n - 1] = argv[0];
+	if (eal_plan_make(&eal, &d.opt, argc - n + 1, argv + n - 1) < 0 || eal_plan_start(&eal) < 0)
 		return 1;
-	}
+	d.eal = &eal;
 	gn_coarse_set(wall_seconds());
 	d.started = gn_coarse_now();
 	struct loop_watch sigw;

@@ -61,7 +61,8 @@ static const char usage_text[] =
 	"Dataplane:\n"
 	"  --port-id N             DPDK port to use (default: the first one probed)\n"
 	"  --rx-desc N             RX descriptors per queue (default 1024)\n"
-	"  --mbufs N               mbufs in the pool (default 16383)\n"
+	"  --mbufs N|auto          mbufs in the RX pool (default auto: every RX descriptor\n"
+	"                          of every queue, the lcores' caches, 1024 spare)\n"
 	"  --idle-sleep-us N       sleep N us after 1024 empty polls (default 0: poll only)\n"
 	"\n"
 	"Operations:\n"
@@ -360,7 +361,7 @@ static void set_defaults(struct gn_options *o)
 	o->max_endpoints = 16u << 20;
 	o->port_id = -1;
 	o->rx_desc = 1024;
-	o->mbufs = 16383;
+	o->mbufs = 0; /* auto: sized from the workers and --rx-desc (daemon_eal.c) */
 	o->http_max_conns = 1024;
 	o->http_timeout = 30;
 	o->https_listen = "off";
@@ -456,6 +457,10 @@ static int apply(struct gn_options *o, int c, const char *v)
 	case OPT_RX_DESC:
 		return parse_uint("rx-desc", v, 64, 16384, &o->rx_desc);
 	case OPT_MBUFS:
+		if (!strcmp(v, "auto")) {
+			o->mbufs = 0;
+			return 0;
+		}
 		return parse_uint("mbufs", v, 1023, 1u << 24, &o->mbufs);
 	case OPT_IDLE_SLEEP:
 		return parse_uint("idle-sleep-us", v, 0, 100000, &o->idle_sleep_us);

@@ -35,7 +35,7 @@ struct gn_options {
 	uint32_t max_endpoints;
 	int port_id; /* -1: the first port EAL probed */
 	uint32_t rx_desc;
-	uint32_t mbufs;
+	uint32_t mbufs; /* 0: auto (eal_auto_mbufs) */
 	uint32_t idle_sleep_us;
 	uint32_t http_max_conns;
 	uint32_t http_timeout;
