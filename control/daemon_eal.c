@@ -7,6 +7,7 @@
  * operator gave none; and every refusal is explained with the fix.
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <sched.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -303,8 +305,10 @@ int eal_plan_start(struct eal_plan *p)
 	if (p->added[0])
 		LOG(INFO, "EAL arguments added by glournetd: %s%s", p->added,
 		    p->mem_arg[0] ? " (--no-huge without -m: the memory its mbuf pools need)" : "");
-	if (rte_eal_init(p->argc, p->argv) >= 0)
+	if (rte_eal_init(p->argc, p->argv) >= 0) {
+		snprintf(p->runtime_dir, sizeof(p->runtime_dir), "%s", rte_eal_get_runtime_dir());
 		return 0;
+	}
 	int err = rte_errno;
 	LOG(ERR, "EAL initialisation failed: %s", rte_strerror(err));
 	explain_vdevs(p);
@@ -321,6 +325,26 @@ int eal_plan_start(struct eal_plan *p)
 			    "hugetlbfs), or run without them: -- --no-huge ... (slower)");
 	}
 	return -1;
+}
+
+void eal_plan_cleanup(const struct eal_plan *p)
+{
+	if (!p->runtime_dir[0])
+		return;
+	DIR *dir = opendir(p->runtime_dir);
+	struct dirent *de;
+	while (dir && (de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char path[512];
+		snprintf(path, sizeof(path), "%s/%s", p->runtime_dir, de->d_name);
+		if (unlink(path) < 0)
+			LOG(WARN, "cannot remove %s: %s", path, strerror(errno));
+	}
+	if (dir)
+		closedir(dir);
+	if (rmdir(p->runtime_dir) < 0 && errno != ENOENT)
+		LOG(WARN, "cannot remove %s: %s", p->runtime_dir, strerror(errno));
 }
 
 void eal_explain_no_port(const struct eal_plan *p)

@@ -30,6 +30,7 @@ struct eal_plan {
 	const char *file_prefix; /* "rte" when not given */
 	const char *vdevs[EAL_MAX_VDEVS];
 	unsigned nvdevs;
+	char runtime_dir[256]; /* /var/run/dpdk/PREFIX, once EAL runs */
 };
 
 /* The mbufs glournetd's RX pool gets when --mbufs is auto (0): every RX
@@ -54,6 +55,12 @@ int eal_plan_make(struct eal_plan *p, const struct gn_options *o, int argc, char
  * (a misspelt vdev driver, with the nearest one; an argument EAL does
  * not know; no hugepages reserved). 0 or -1. */
 int eal_plan_start(struct eal_plan *p);
+
+/* After rte_eal_cleanup: removes what EAL leaves in its runtime directory
+ * (/var/run/dpdk/PREFIX: the shared config, memseg lists, the empty
+ * directory itself). glournetd is the only process of its prefix (it
+ * starts no secondary), so nothing there outlives it usefully. */
+void eal_plan_cleanup(const struct eal_plan *p);
 
 /* No DPDK port came up: says which of the given devices did not, and why
  * it likely did not (a missing interface, a misspelt option). */

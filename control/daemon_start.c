@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
@@ -32,13 +33,38 @@
 #include "glournet/log.h"
 #include "glournet/port.h"
 
+/* SIGHUP: what can change without a restart (options_reload), said in
+ * the log either way; a certificate that does not load keeps the old one. */
+static void reload(struct gn_daemon *d)
+{
+	struct options_reloaded r;
+	int rc = options_reload(&d->opt, &r);
+	char err[256] = "";
+	if (r.cert_pem && http_reload_tls(&d->http, r.cert_pem, r.key_pem, err, sizeof(err)) < 0)
+		rc = -1;
+	if (r.key_pem)
+		explicit_bzero(r.key_pem, strlen(r.key_pem));
+	free(r.cert_pem);
+	free(r.key_pem);
+	if (rc == 0)
+		LOG(INFO, "SIGHUP: reloaded %s", r.said);
+	else
+		LOG(ERR, "SIGHUP: %s%s%s; the running certificate and key are kept", r.said,
+		    err[0] ? ": " : "", err);
+}
+
 static void on_signal(struct loop_watch *w, uint32_t events)
 {
 	(void)events;
 	struct gn_daemon *d = w->ctx;
 	struct signalfd_siginfo si;
-	if (read(w->fd, &si, sizeof(si)) == sizeof(si)) {
-		LOG(INFO, "signal %u: shutting down", si.ssi_signo);
+	while (read(w->fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			reload(d);
+			continue;
+		}
+		LOG(INFO, "signal %u (%s): shutting down", si.ssi_signo,
+		    strsignal((int)si.ssi_signo));
 		d->quit = true;
 	}
 }

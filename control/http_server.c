@@ -23,6 +23,7 @@
 #define LOG_TAG "http"
 #include "control/mono_clock.h"
 #include "control/http_server.h"
+#include "control/tls_certs.h"
 #include "glournet/http_api.h"
 #include "glournet/log.h"
 
@@ -422,6 +423,13 @@ static int start_listener(struct http_server *h, struct event_loop *loop, int wh
 		LOG(ERR, "--https '%s' needs --tls-cert and --tls-key", listen);
 		return -EINVAL;
 	}
+	/* Through a callback, so that SIGHUP can replace them (http_reload_tls). */
+	char terr[256];
+	if (tls && tls_certs_load(opt->tls_cert_pem, opt->tls_key_pem, terr, sizeof(terr)) < 0) {
+		LOG(ERR, "--https: cannot use --tls-cert '%s' with --tls-key '%s': %s",
+		    opt->tls_cert_file, opt->tls_key_file, terr);
+		return -EINVAL;
+	}
 	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	if (tls)
 		flags |= MHD_USE_TLS;
@@ -444,8 +452,7 @@ static int start_listener(struct http_server *h, struct event_loop *loop, int wh
 		(unsigned)opt->http_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		(size_t)opt->http_max_header, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 		MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
-		tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, (const char *)opt->tls_cert_pem,
-		MHD_OPTION_HTTPS_MEM_KEY, (const char *)opt->tls_key_pem,
+		tls ? MHD_OPTION_HTTPS_CERT_CALLBACK : MHD_OPTION_END, &tls_certs_retrieve,
 		MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES, MHD_OPTION_END);
 	h->starting = false;
 	if (!l->mhd) {
@@ -561,4 +568,15 @@ void http_stop(struct http_server *h, struct event_loop *loop)
 		rl_destroy(&h->rl);
 		h->limit_register = false;
 	}
+	tls_certs_free();
+}
+
+int http_reload_tls(struct http_server *h, const char *cert_pem, const char *key_pem, char *err,
+		    size_t errlen)
+{
+	if (!h->l[HTTP_TLS].mhd) {
+		snprintf(err, errlen, "no HTTPS listener");
+		return -ENOENT;
+	}
+	return tls_certs_load(cert_pem, key_pem, err, errlen) < 0 ? -EINVAL : 0;
 }

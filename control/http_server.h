@@ -55,6 +55,12 @@ void http_stop(struct http_server *h, struct event_loop *loop);
 /* The store's committed ticket advanced to `committed`: every request held
  * for a ticket <= committed gets its answer. Call from the control thread. */
 void http_resume_durable(struct http_server *h, uint64_t committed);
+/* New HTTPS handshakes get this certificate (chain) and key from now on
+ * (SIGHUP); sessions under way keep theirs. On failure (a key that is not
+ * the certificate's, no HTTPS listener) nothing changes: 0 or a negative
+ * errno, `err` saying why. */
+int http_reload_tls(struct http_server *h, const char *cert_pem, const char *key_pem, char *err,
+		    size_t errlen);
 /* Answers every held request with 503 {"error": why} (the store refused,
  * or shutdown). */
 void http_fail_deferred(struct http_server *h, const char *why);

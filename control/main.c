@@ -16,6 +16,7 @@
 #include "control/daemon.h"
 #include "control/daemon_eal.h"
 #include "control/daemon_start.h"
+#include "control/daemon_telemetry.h"
 #include "glournet/coarse_clock.h"
 #include "glournet/log.h"
 
@@ -59,6 +60,7 @@ int main(int argc, char **argv)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP); /* reload (daemon_start.c), no longer the default: exit */
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
 	/* EAL gets argv[0] plus everything after our `--`, completed and, on
@@ -76,6 +78,8 @@ int main(int argc, char **argv)
 		rc = start_control(&d, &sigs, &sigw);
 	if (rc == 0)
 		rc = launch_workers(&d);
+	if (rc == 0)
+		daemon_telemetry_start(&d); /* optional: a failure is logged, not fatal */
 	if (rc == 0) {
 		LOG(INFO, "glournetd %s running; policy revision %llu, offline after %us",
 		    GN_VERSION, (unsigned long long)d.policy->rev, d.policy->offline_after);
@@ -85,6 +89,7 @@ int main(int argc, char **argv)
 	}
 	shutdown_all(&d);
 	rte_eal_cleanup();
+	eal_plan_cleanup(&eal);
 	LOG(INFO, "stopped");
 	return rc == 0 ? 0 : 1;
 }

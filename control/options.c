@@ -12,6 +12,7 @@
 #define LOG_TAG "main"
 #include "control/duration.h"
 #include "control/options.h"
+#include "control/options_file.h"
 #include "control/text.h"
 #include "glournet/heartbeat.h"
 #include "glournet/log.h"
@@ -68,6 +69,10 @@ static const char usage_text[] =
 	"Operations:\n"
 	"  --ctl-socket PATH       control socket (default /run/glournet/glournetd.sock)\n"
 	"  --log-level LEVEL       error, warn, info (default) or debug\n"
+	"  --options-file FILE     options, one a line (\"log-level debug\"), read before\n"
+	"                          the command line's (which win); SIGHUP re-reads it\n"
+	"                          and reloads the log level and the TLS certificate\n"
+	"                          and key (their files are re-read even without it)\n"
 	"  -h, --help              this help\n"
 	"  -V, --version           version\n"
 	"\n"
@@ -106,6 +111,7 @@ enum {
 	OPT_HTTP_MAX_HEADER,
 	OPT_REGISTER_RATE,
 	OPT_REGISTER_BURST,
+	OPT_OPTIONS_FILE,
 };
 
 static const struct option long_opts[] = {
@@ -138,6 +144,7 @@ static const struct option long_opts[] = {
 	{"log-level", required_argument, 0, OPT_LOG_LEVEL},
 	{"state-dir", required_argument, 0, OPT_STATE_DIR},
 	{"set", required_argument, 0, OPT_SET},
+	{"options-file", required_argument, 0, OPT_OPTIONS_FILE},
 	{"help", no_argument, 0, 'h'},
 	{"version", no_argument, 0, 'V'},
 	{0, 0, 0, 0},
@@ -469,13 +476,17 @@ static int apply(struct gn_options *o, int c, const char *v)
 		return 0;
 	case OPT_LOG_LEVEL:
 		return parse_log_level(v);
+	case OPT_OPTIONS_FILE:
+		o->options_file = v;
+		return 0;
 	}
 	return -1;
 }
 
-int options_parse(struct gn_options *o, int argc, char **argv)
+/* One getopt pass over argv (the command line's, or an options file's);
+ * 1 after --help/--version, 0 when done, -1 after a usage error. */
+static int parse_args(struct gn_options *o, int argc, char **argv, const char *from)
 {
-	set_defaults(o);
 	int c;
 	opterr = 0;
 	optind = 1;
@@ -483,22 +494,65 @@ int options_parse(struct gn_options *o, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+hV", long_opts, NULL)) != -1) {
 		if (c == 'h') {
 			fputs(usage_text, stdout);
-			return 0;
+			return 1;
 		}
 		if (c == 'V') {
 			printf("glournetd %s\n", GN_VERSION);
-			return 0;
+			return 1;
 		}
 		if (c == '?' || c == ':') {
 			fprintf(stderr,
-				"glournetd: unknown option or missing value: '%s'\n"
+				"glournetd: unknown option or missing value: '%s'%s%s\n"
 				"Try 'glournetd --help'.\n",
-				argv[optind - 1]);
+				argv[optind - 1], from ? " in " : "", from ? from : "");
+			return -1;
+		}
+		if (from && c == OPT_OPTIONS_FILE) {
+			fprintf(stderr, "glournetd: --options-file inside %s: not nested\n", from);
 			return -1;
 		}
 		if (apply(o, c, optarg) < 0)
 			return -1;
 	}
+	if (from && optind < argc) {
+		fprintf(stderr, "glournetd: %s: unexpected '%s'\n", from, argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+/* The options file's, applied first (so the command line wins). */
+static int parse_file(struct gn_options *o, const char *path)
+{
+	int fargc;
+	char **fargv, err[512];
+	if (options_file_read(path, &fargc, &fargv, err, sizeof(err)) < 0) {
+		fprintf(stderr, "glournetd: %s\n", err);
+		return -1;
+	}
+	return parse_args(o, fargc, fargv, path) == 0 ? 0 : -1;
+}
+
+static const char *file_in_args(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (!strcmp(argv[i], "--options-file") && i + 1 < argc)
+			return argv[i + 1];
+		if (!strncmp(argv[i], "--options-file=", 15))
+			return argv[i] + 15;
+	}
+	return NULL;
+}
+
+int options_parse(struct gn_options *o, int argc, char **argv)
+{
+	set_defaults(o);
+	const char *file = file_in_args(argc, argv);
+	if (file && parse_file(o, file) < 0)
+		return -1;
+	int rc = parse_args(o, argc, argv, NULL);
+	if (rc != 0)
+		return rc > 0 ? 0 : -1;
 	if (optind < argc && strcmp(argv[optind - 1], "--") != 0) {
 		fprintf(stderr, "glournetd: unexpected argument '%s' (EAL arguments go after --)\n",
 			argv[optind]);
@@ -512,4 +566,56 @@ int options_parse(struct gn_options *o, int argc, char **argv)
 	if (check_tls(o) < 0)
 		return -1;
 	return optind;
+}
+
+int options_reload(struct gn_options *o, struct options_reloaded *r)
+{
+	static const char *const levels[] = {"error", "warn", "info", "debug"};
+	memset(r, 0, sizeof(*r));
+	enum gn_log_level before = gn_log_max_level;
+	size_t n = 0;
+	if (o->options_file) {
+		/* The file alone, over the defaults: only its reloadable options
+		 * are taken (the log level applies as it is parsed). */
+		struct gn_options tmp;
+		set_defaults(&tmp);
+		if (parse_file(&tmp, o->options_file) < 0) {
+			gn_log_max_level = before;
+			snprintf(r->said, sizeof(r->said),
+				 "%s unreadable or invalid (see above): "
+				 "nothing reloaded",
+				 o->options_file);
+			return -1;
+		}
+		if (tmp.tls_cert_file)
+			o->tls_cert_file = tmp.tls_cert_file;
+		if (tmp.tls_key_file)
+			o->tls_key_file = tmp.tls_key_file;
+		free(tmp.token);
+		n += (size_t)snprintf(r->said + n, sizeof(r->said) - n, "%s: log level %s%s%s",
+				      o->options_file, levels[before],
+				      gn_log_max_level == before ? " (unchanged)" : " -> ",
+				      gn_log_max_level == before ? "" : levels[gn_log_max_level]);
+	} else {
+		n += (size_t)snprintf(r->said, sizeof(r->said),
+				      "log level %s (no --options-file to reload it from)",
+				      levels[before]);
+	}
+	if (strcmp(o->https_listen, "off") != 0 && n < sizeof(r->said)) {
+		if (read_pem("tls-cert", o->tls_cert_file, "the server certificate", &r->cert_pem) <
+			    0 ||
+		    read_pem("tls-key", o->tls_key_file, "the certificate's private key",
+			     &r->key_pem) < 0) {
+			free(r->cert_pem);
+			free(r->key_pem);
+			r->cert_pem = r->key_pem = NULL;
+			snprintf(r->said + n, sizeof(r->said) - n,
+				 "; TLS certificate and key not reloaded (see above)");
+			return -1;
+		}
+		snprintf(r->said + n, sizeof(r->said) - n,
+			 "; TLS certificate %s and key %s re-read", o->tls_cert_file,
+			 o->tls_key_file);
+	}
+	return 0;
 }

@@ -9,6 +9,7 @@ PKGS=(
   liburcu-dev                                     # QSBR RCU between workers and control
   libjemalloc-dev                                 # control-plane allocator
   libsodium-dev                                   # SipHash-2-4 MAC, random keys
+  libgnutls28-dev                                 # HTTPS certificates reloaded on SIGHUP (control/tls_certs.c)
   libmicrohttpd-dev                               # HTTP(S) registration server
   libjansson-dev                                  # JSON bodies and CLI output
   libcurl4-openssl-dev                            # reference agent HTTP client
