@@ -76,8 +76,7 @@ int start_dataplane(struct gn_daemon *d)
 		    GN_MAX_WORKERS, d->nworkers);
 		return -EINVAL;
 	}
-	struct rte_mempool *pool = rte_pktmbuf_pool_create("gn_rx", d->opt.mbufs, 256, 0,
-		RTE_MBUF_DEFAULT_BUF_SIZE, rte_eth_dev_socket_id(port_id));
+	struct rte_mempool *pool = port_rx_pool_create(port_id, "gn_rx", d->opt.mbufs, 256);
 	if (!pool) {
 		LOG(ERR, "mbuf pool of %u: %s", d->opt.mbufs, rte_strerror(rte_errno));
 		return -ENOMEM;
