@@ -19,10 +19,12 @@
 #include "control/registry.h"
 #include "glournet/port.h"
 #include "glournet/slot_table.h"
+#include "glournet/tx.h"
 #include "glournet/worker.h"
 
 struct store;
 struct bulk_job;
+struct netpath;
 
 struct gn_daemon {
 	struct gn_options opt;
@@ -55,6 +57,10 @@ struct gn_daemon {
 	uint32_t expire_cursor;         /* next slot of the pass; UINT32_MAX: none under way */
 	uint32_t expire_pass_removed;
 	struct bulk_job *bulk_import, *bulk_export;   /* bulk_job.c */
+	/* The exception path, neighbours and TX (glournet/netpath.h,
+	 * daemon_netpath.c); NULL where no port runs (unit tests). */
+	struct netpath *net;
+	struct tx_handle tx;            /* the port's TX path, for the control plane */
 	volatile bool stop_workers;
 	volatile bool quit;
 };

@@ -20,6 +20,7 @@
 
 #define LOG_TAG "main"
 #include "control/daemon_start.h"
+#include "control/daemon_netpath.h"
 #include "control/persist.h"
 #include "control/bulk_job.h"
 #include "control/policy_store.h"
@@ -84,7 +85,9 @@ int start_dataplane(struct gn_daemon *d)
 	rc = slot_table_init(&d->table, d->nworkers, d->opt.max_endpoints);
 	if (rc < 0)
 		return rc;
-	return port_start(port_id, (uint16_t)d->nworkers, d->opt.rx_desc, pool);
+	rc = port_start(port_id, (uint16_t)d->nworkers, d->opt.rx_desc, pool);
+	/* Before the HTTP server binds: the exception interface's addresses. */
+	return rc < 0 ? rc : netpath_start(d);
 }
 
 int launch_workers(struct gn_daemon *d)
@@ -102,6 +105,7 @@ int launch_workers(struct gn_daemon *d)
 			.counters = &d->counters[w], .events = d->rings[w],
 			.stop = &d->stop_workers,
 		};
+		netpath_worker(d, &d->workers[w]);
 		rc = rte_eal_remote_launch(worker_main, &d->workers[w], lcore);
 		if (rc < 0)
 			return rc;
@@ -262,6 +266,7 @@ void shutdown_all(struct gn_daemon *d)
 	}
 	http_stop(&d->http, &d->loop);
 	ctl_server_stop(&d->ctl);
+	netpath_stop(d);   /* after the servers: their last answers go out first */
 	uint16_t p;
 	RTE_ETH_FOREACH_DEV(p)
 		port_stop(p);

@@ -23,6 +23,7 @@
 #define LOG_TAG "main"
 #include "control/daemon.h"
 #include "control/daemon_start.h"
+#include "control/daemon_netpath.h"
 #include "control/expire.h"
 #include "control/persist.h"
 #include "control/policy_store.h"
@@ -69,6 +70,7 @@ static void run(struct gn_daemon *d)
 		bool more = registry_index_step(&d->reg, INDEX_STEP_CELLS) || sweep_busy(&d->sweep);
 		more |= bulk_tick(d, now, BULK_SLICE_NS);
 		more |= expire_slice(d, now);
+		more |= netpath_tick(d, now);   /* exception path, neighbours, TX */
 		/* Removed slots become reusable: one grace period per turn at most. */
 		registry_reclaim(&d->reg);
 		feed_flush(d->feed);
@@ -76,6 +78,7 @@ static void run(struct gn_daemon *d)
 		ctl_server_pump(&d->ctl);
 		int http_ms = http_tick(&d->http);
 		int timeout = more ? 0 : http_ms >= 0 && http_ms < 100 ? http_ms : 100;
+		timeout = netpath_timeout(d, timeout);
 		if (loop_run_once(&d->loop, timeout) < 0)
 			break;
 	}
