@@ -16,6 +16,7 @@ PKGS=(
   openssl                                         # self-signed demo certificate
   libcmocka-dev                                   # unit tests
   iproute2 curl procps python3 jq                 # integration tests and demo
+  ethtool iputils-ping                            # lab veths with whole checksums; ping through the exception path
   mount e2fsprogs util-linux                      # store tests: a loop-mounted ext4 (losetup, mkfs.ext4)
 )
 
