@@ -23,6 +23,7 @@
 #define IDLE_POLLS     1024
 
 _Static_assert(BURST <= HB_ACCEPT_BURST_MAX, "hb_accept_burst takes the whole burst");
+_Static_assert(HB_ACCEPTED == 0, "handle_burst ors the verdicts: 0 means all accepted");
 
 /* The rare accepted heartbeat that is more than a timestamp. */
 static void pass_on(const struct worker_conf *wc, const struct hb_msg *m)
@@ -44,9 +45,12 @@ static void pass_on(const struct worker_conf *wc, const struct hb_msg *m)
 /*
  * One burst: decode every frame, then the whole check for the burst at once
  * (hb_accept_burst: the slot lines of all heartbeats in flight together, the
- * MACs verified side by side), then count and pass on.
+ * MACs verified side by side), then count and pass on. Returns 0 when
+ * every frame was accepted (HB_ACCEPTED is 0: one or a frame, in the
+ * counting loop that holds the verdict anyway), so the exception path
+ * looks only at bursts holding something else.
  */
-static inline void handle_burst(const struct worker_conf *wc, const struct slot_dir *dir,
+static inline unsigned handle_burst(const struct worker_conf *wc, const struct slot_dir *dir,
 				const struct hb_window *win, struct rte_mbuf **pkts, uint16_t n,
 				enum hb_verdict *v)
 {
@@ -60,11 +64,14 @@ static inline void handle_burst(const struct worker_conf *wc, const struct slot_
 				       rte_pktmbuf_data_len(pkts[i]), wc->udp_port, &pl[i]);
 	}
 	hb_accept_burst(dir, wc->index, pl, v, msg, n, win);
+	unsigned others = 0;
 	for (uint16_t i = 0; i < n; i++) {
 		if (v[i] == HB_ACCEPTED && (msg[i].flags || msg[i].type != HB_TYPE_HEARTBEAT))
 			pass_on(wc, &msg[i]);
 		wc->counters->verdict[v[i]]++;
+		others |= v[i];
 	}
+	return others;
 }
 
 /*
@@ -73,7 +80,8 @@ static inline void handle_burst(const struct worker_conf *wc, const struct slot_
  * with the rest), or counted dropped with --exception drop. Unicast to
  * another MAC is dropped here (the port is promiscuous; the kernel would
  * drop it too, after it took ring space). Compacts pkts to what is to be
- * freed and returns its count. Only bursts holding such a frame get here.
+ * freed and returns its count. Only bursts holding a frame that is not an
+ * accepted heartbeat get here.
  */
 static __attribute__((noinline)) uint16_t exception_split(const struct worker_conf *wc,
 							  struct rte_mbuf **pkts,
@@ -109,14 +117,12 @@ static __attribute__((noinline)) uint16_t exception_split(const struct worker_co
 	return keep;
 }
 
-/* The common burst (heartbeats only) pays one test per frame here. */
+/* What of the burst is to be freed: all of it when every frame was an
+ * accepted heartbeat (`others` 0), else what exception_split leaves. */
 static inline uint16_t exception_handoff(const struct worker_conf *wc, struct rte_mbuf **pkts,
-					 const enum hb_verdict *v, uint16_t n)
+					 const enum hb_verdict *v, uint16_t n, unsigned others)
 {
-	uint64_t any = 0;
-	for (uint16_t i = 0; i < n; i++)
-		any |= EXC_TO_KERNEL_MASK >> v[i];
-	return likely(!(any & 1)) ? n : exception_split(wc, pkts, v, n);
+	return likely(!others) ? n : exception_split(wc, pkts, v, n);
 }
 
 /* No signal handler ever runs on a worker: net_tap's RX trigger is a
@@ -159,7 +165,6 @@ int worker_main(void *arg)
 	const struct worker_conf *wc = arg;
 	struct worker_counters *ctr = wc->counters;
 	struct rte_mbuf *pkts[BURST];
-	enum hb_verdict v[BURST];
 	unsigned idle = 0;
 
 	worker_block_signals();
@@ -180,9 +185,10 @@ int worker_main(void *arg)
 			.now = gn_coarse_now(), .window = wc->window, .skew = wc->skew,
 		};
 		const struct slot_dir *dir = rcu_dereference(wc->table->dir);
-		handle_burst(wc, dir, &win, pkts, n, v);
+		enum hb_verdict v[BURST];
+		unsigned others = handle_burst(wc, dir, &win, pkts, n, v);
 		ctr->rx += n;
-		free_burst(pkts, exception_handoff(wc, pkts, v, n));
+		free_burst(pkts, exception_handoff(wc, pkts, v, n, others));
 		rcu_quiescent_state();
 	}
 	rcu_unregister_thread();
