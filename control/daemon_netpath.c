@@ -27,7 +27,8 @@
 #define PUMP_BUDGET     256    /* frames each way per loop turn */
 #define NL_BUDGET       16     /* netlink datagrams per turn */
 #define EXPIRE_CELLS    256    /* neighbour cells aged per turn */
-#define POLL_MS         1
+#define POLL_MS         1      /* while frames flow */
+#define IDLE_POLL_MS    5      /* after a second without any */
 
 static int tx_ops_send(void *ctx, const struct gn_addr *dst, uint16_t dst_port,
 		       const void *payload, uint16_t len)
@@ -200,8 +201,11 @@ bool netpath_tick(struct gn_daemon *d, uint32_t now)
 		nl_link_drain(&np->nl, &np->neigh, &np->routes, now, NL_BUDGET);
 		/* In, then out: what the kernel answers at once (ARP, ping) leaves
 		 * in the same turn. */
-		more |= exc_pump_in(&np->exc, PUMP_BUDGET, learn, np) >= PUMP_BUDGET;
-		more |= exc_pump_out(&np->exc, &np->tx, PUMP_BUDGET) >= PUMP_BUDGET;
+		unsigned in = exc_pump_in(&np->exc, PUMP_BUDGET, learn, np);
+		unsigned out = exc_pump_out(&np->exc, &np->tx, PUMP_BUDGET);
+		more = in >= PUMP_BUDGET || out >= PUMP_BUDGET;
+		if (in || out)
+			np->last_frame = now;
 	}
 	neigh_expire_step(&np->neigh, now, EXPIRE_CELLS);
 	tx_path_flush(&np->tx);
@@ -214,7 +218,10 @@ int netpath_timeout(const struct gn_daemon *d, int timeout_ms)
 {
 	if (!d->net || !d->net->kernel)
 		return timeout_ms;
-	return timeout_ms < 0 || timeout_ms > POLL_MS ? POLL_MS : timeout_ms;
+	/* The first frame after a quiet second waits up to 5 ms, the ones
+	 * that follow 1 ms: an idle collector wakes 200 times a second. */
+	int cap = gn_coarse_now() - d->net->last_frame <= 1 ? POLL_MS : IDLE_POLL_MS;
+	return timeout_ms < 0 || timeout_ms > cap ? cap : timeout_ms;
 }
 
 void netpath_stop(struct gn_daemon *d)

@@ -20,7 +20,8 @@ void netpath_worker(struct gn_daemon *d, struct worker_conf *wc);
  * each bounded. True when a budget ran out (call again without waiting). */
 bool netpath_tick(struct gn_daemon *d, uint32_t now);
 /* The loop's wait, capped so that frames from the workers wait at most
- * ~1 ms for the kernel (workers cannot wake the loop: that is a syscall). */
+ * ~1 ms for the kernel while frames flow, 5 ms after a quiet second
+ * (workers cannot wake the loop: that would be a syscall). */
 int netpath_timeout(const struct gn_daemon *d, int timeout_ms);
 void netpath_stop(struct gn_daemon *d);
 

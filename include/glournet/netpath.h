@@ -27,6 +27,7 @@ struct netpath {
 	struct rte_mempool *pool;    /* what the kernel sends, and the TX path's frames */
 	uint64_t turns;              /* pump turns */
 	uint64_t busy_turns;         /* ... that hit their budget (more was waiting) */
+	uint32_t last_frame;         /* coarse second a frame last went either way */
 };
 
 #endif
