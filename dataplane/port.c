@@ -60,6 +60,15 @@ struct rte_mempool *port_rx_pool_create(uint16_t port_id, const char *name, unsi
 	return mp;
 }
 
+/* One TX queue, whatever the worker count: workers never transmit; the
+ * control thread owns queue 0 for the exception path and the TX path
+ * (exception.h, tx.h). A single-queue device (af_xdp queue_count=1) is
+ * the same case. */
+static uint16_t tx_queues(const struct rte_eth_dev_info *info)
+{
+	return info->max_tx_queues ? 1 : 0;
+}
+
 int port_start(uint16_t port_id, uint16_t nqueues, uint32_t nb_desc, struct rte_mempool *pool)
 {
 	struct rte_eth_dev_info info;
@@ -77,7 +86,7 @@ int port_start(uint16_t port_id, uint16_t nqueues, uint32_t nb_desc, struct rte_
 		conf.rx_adv_conf.rss_conf.rss_hf =
 			(RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP) & info.flow_type_rss_offloads;
 	}
-	uint16_t ntx = nqueues <= info.max_tx_queues ? nqueues : info.max_tx_queues;
+	uint16_t ntx = tx_queues(&info);
 	rc = rte_eth_dev_configure(port_id, nqueues, ntx, &conf);
 	if (rc < 0) {
 		LOG(ERR, "port %u: configure failed: %s", port_id, rte_strerror(-rc));
