@@ -102,9 +102,15 @@ flood_round() {
 }
 
 # At a rate this lab's veth carries (it runs on the cores glournetd uses),
-# every valid heartbeat is accepted.
-flood_round 100000
-[ "$VETH" = 0 ] || fail "the lab's veth dropped $VETH frames at 100k/s: the machine is too busy for an exact count (rerun)"
+# every valid heartbeat is accepted. A round in which the veth itself
+# dropped frames (other work on the machine) proves nothing either way:
+# up to three rounds for one on a clean wire, which must be exact.
+for round in 1 2 3; do
+	flood_round 100000
+	[ "$VETH" = 0 ] && break
+	echo "  (round $round: the lab's veth dropped $VETH frames before the port: again)"
+done
+[ "$VETH" = 0 ] || fail "the lab's veth dropped frames at 100k/s in 3 rounds: the machine is too busy for an exact count"
 [ "$ACC" = "$SENT" ] || fail "flood at 100k/s: $SENT heartbeats sent, $ACC accepted"
 [ "$MISSED" = 0 ] || fail "flood at 100k/s: the port missed $MISSED frames"
 pass "flood at 100k frames/s: $SENT heartbeats sent, $ACC accepted"
