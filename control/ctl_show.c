@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "control/ctl_commands.h"
+#include "control/ctl_net.h"
 #include "control/ctl_store.h"
 #include "glournet/coarse_clock.h"
 #include "glournet/gn_mem.h"
@@ -174,13 +175,14 @@ json_t *cmd_show_stats(struct gn_daemon *d, int argc, const char **argv, char *e
 		total_rx += c.rx;
 		for (int i = 0; i < HB_VERDICT_COUNT; i++)
 			total[i] += c.verdict[i];
-		json_array_append_new(workers, json_pack("{s:I, s:I, s:I, s:I, s:I, s:o}", "worker",
-							 (json_int_t)w, "lcore",
+		json_array_append_new(workers, json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:o}",
+							 "worker", (json_int_t)w, "lcore",
 							 (json_int_t)d->workers[w].lcore, "queue",
 							 (json_int_t)d->workers[w].queue, "rx",
 							 (json_int_t)c.rx, "accepted",
 							 (json_int_t)c.verdict[HB_ACCEPTED],
-							 "dropped", verdicts_json(c.verdict)));
+							 "dropped", verdicts_json(c.verdict),
+							 "exception", ctl_net_worker_json(c.exc)));
 	}
 	json_t *http = json_object();
 	json_object_set_new(http, "requests", json_integer((json_int_t)d->http_counters.requests));
@@ -202,5 +204,6 @@ json_t *cmd_show_stats(struct gn_daemon *d, int argc, const char **argv, char *e
 	json_object_set_new(o, "registry", registry_json(d));
 	json_object_set_new(o, "sweep", sweep_json(d));
 	json_object_set_new(o, "jobs", jobs_json(d));
+	json_object_set_new(o, "exception", ctl_net_stats_json(d));
 	return o;
 }
