@@ -78,7 +78,7 @@ static json_t *client_json(struct gn_daemon *d, const struct endpoint *ep)
 	char id[17];
 	snprintf(id, sizeof(id), "%016llx", (unsigned long long)ep->id);
 	json_t *ips = json_array();
-	struct ep_addr addrs[EP_MAX_IPS];
+	struct gn_addr addrs[EP_MAX_IPS];
 	unsigned nips = ep_ips(ep, addrs);
 	for (unsigned i = 0; i < nips; i++) {
 		char buf[INET6_ADDRSTRLEN];

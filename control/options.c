@@ -249,7 +249,7 @@ int options_parse_listen(const char *text, struct sockaddr_storage *ss, socklen_
 	memset(ss, 0, sizeof(*ss));
 	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-	struct ep_addr a;
+	struct gn_addr a;
 	/* IPv6 only in brackets, IPv4 only without. */
 	if (text_parse_addr(host, strlen(host), &a) < 0 ||
 	    (a.family == AF_INET6) != (text[0] == '['))

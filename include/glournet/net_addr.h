@@ -1,8 +1,8 @@
 /*
- * An IPv4 or IPv6 address as the exception path, the neighbour table and
- * the TX path pass it around: family plus 16 bytes (IPv4 in the first 4),
- * the same layout as the registry's ep_addr, so an endpoint's address
- * converts with one memcpy. Parsing and formatting in one place.
+ * An IPv4 or IPv6 address, as the registry keeps an endpoint's addresses
+ * and as the exception path, the neighbour table and the TX path pass
+ * them around: family plus 16 bytes (IPv4 in the first 4). Parsing and
+ * formatting in one place (control/text.c's list parsers build on it).
  */
 #ifndef GLOURNET_NET_ADDR_H
 #define GLOURNET_NET_ADDR_H
