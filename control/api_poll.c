@@ -15,7 +15,7 @@
 /* R1 at poll: new own addresses, a new classification. */
 static int update_ips(const struct api_ctx *ctx, struct endpoint *ep, const char *hdr)
 {
-	struct ep_addr ips[EP_MAX_IPS];
+	struct gn_addr ips[EP_MAX_IPS];
 	unsigned n;
 	if (text_parse_ips(hdr, ips, EP_MAX_IPS, &n) < 0 || n == 0)
 		return -1; /* an empty list is a broken agent, not "no addresses" */

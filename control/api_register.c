@@ -20,7 +20,7 @@
 struct register_body {
 	const char *guid;
 	const char *hostname;
-	struct ep_addr ips[EP_MAX_IPS];
+	struct gn_addr ips[EP_MAX_IPS];
 	unsigned nips;
 	uint16_t notify_port;
 };

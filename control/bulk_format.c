@@ -136,7 +136,7 @@ static int add_ip(struct bulk_record *r, unsigned *count, const char *s, size_t 
 		  size_t errlen)
 {
 	char canon[INET6_ADDRSTRLEN];
-	struct ep_addr a;
+	struct gn_addr a;
 	if (++*count > BULK_MAX_IPS)
 		return ferr(err, errlen, BULK_F_IPS, "more than %d addresses", BULK_MAX_IPS);
 	if (text_parse_addr(s, n, &a) < 0 || !inet_ntop(a.family, a.bytes, canon, sizeof(canon))) {

@@ -230,7 +230,7 @@ static void import_record(struct bulk_jobs *b, struct bulk_job *j, const struct 
 				 j->rd.line, strerror(-rc));
 		return;
 	}
-	struct ep_addr ips[EP_MAX_IPS];
+	struct gn_addr ips[EP_MAX_IPS];
 	unsigned n = 0;
 	if (e->ips[0] && text_parse_ips(e->ips, ips, EP_MAX_IPS, &n) < 0)
 		n = 0; /* bulk_format checked them; cannot happen */

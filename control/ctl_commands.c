@@ -70,6 +70,13 @@ static const struct ctl_cmd commands[] = {
 	{"guard release", "", "confirm a mass offline: apply the held transitions (R10)", 0, 0,
 	 cmd_guard_release},
 	{"watch", "[--from SEQ]", "follow status transitions live", 0, 2, cmd_watch},
+	{"show neighbours", "", "next hops for the TX path: the kernel's neighbours on the "
+	 "exception interface and those learned from frames", 0, 0, cmd_show_neighbours},
+	{"show routes", "", "the kernel's routes out of the exception interface, as mirrored",
+	 0, 0, cmd_show_routes},
+	{"debug send", "ADDRESS PORT [TEXT]",
+	 "send one UDP datagram from the heartbeat address and port out of the port (a "
+	 "reachability check)", 2, 3, cmd_debug_send},
 };
 /* clang-format on */
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

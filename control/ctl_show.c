@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "control/ctl_commands.h"
+#include "control/ctl_net.h"
 #include "control/ctl_store.h"
 #include "glournet/coarse_clock.h"
 #include "glournet/gn_mem.h"
@@ -77,7 +78,7 @@ static json_t *client_json(struct gn_daemon *d, const struct endpoint *ep)
 	char id[17];
 	snprintf(id, sizeof(id), "%016llx", (unsigned long long)ep->id);
 	json_t *ips = json_array();
-	struct ep_addr addrs[EP_MAX_IPS];
+	struct gn_addr addrs[EP_MAX_IPS];
 	unsigned nips = ep_ips(ep, addrs);
 	for (unsigned i = 0; i < nips; i++) {
 		char buf[INET6_ADDRSTRLEN];
@@ -210,11 +211,12 @@ json_t *cmd_show_stats(struct gn_daemon *d, int argc, const char **argv, char *e
 		total_rx += c.rx;
 		for (int i = 0; i < HB_VERDICT_COUNT; i++)
 			total[i] += c.verdict[i];
-		json_t *wj = json_pack("{s:I, s:I, s:I, s:I, s:I, s:o}", "worker", (json_int_t)w,
-				       "lcore", (json_int_t)d->workers[w].lcore, "queue",
-				       (json_int_t)d->workers[w].queue, "rx", (json_int_t)c.rx,
-				       "accepted", (json_int_t)c.verdict[HB_ACCEPTED], "dropped",
-				       verdicts_json(c.verdict));
+		json_t *wj = json_pack(
+			"{s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "worker", (json_int_t)w, "lcore",
+			(json_int_t)d->workers[w].lcore, "queue", (json_int_t)d->workers[w].queue,
+			"rx", (json_int_t)c.rx, "accepted", (json_int_t)c.verdict[HB_ACCEPTED],
+			"dropped", verdicts_json(c.verdict), "exception",
+			ctl_net_worker_json(c.exc));
 		json_object_set_new(wj, "passed_on", rare_json(&c));
 		json_array_append_new(workers, wj);
 	}
@@ -234,6 +236,7 @@ json_t *cmd_show_stats(struct gn_daemon *d, int argc, const char **argv, char *e
 	json_object_set_new(o, "registry", registry_json(d));
 	json_object_set_new(o, "sweep", sweep_json(d));
 	json_object_set_new(o, "jobs", jobs_json(d));
+	json_object_set_new(o, "exception", ctl_net_stats_json(d));
 	json_object_set_new(
 		o, "events",
 		json_pack("{s:I, s:I, s:I, s:I}", "shutdowns", (json_int_t)d->events.shutdowns,

@@ -23,9 +23,11 @@
 #include "control/sweep.h"
 #include "glournet/port.h"
 #include "glournet/slot_table.h"
+#include "glournet/tx.h"
 #include "glournet/worker.h"
 
 struct store;
+struct netpath;
 
 struct eal_plan;
 
@@ -66,6 +68,11 @@ struct gn_daemon {
 	struct port_job port_job;
 	struct loop_job jobs[DAEMON_JOBS_MAX];
 	unsigned njobs;
+	struct netpath_job netpath_job;
+	/* The exception path, neighbours and TX (glournet/netpath.h,
+	 * daemon_netpath.c); NULL where no port runs (unit tests). */
+	struct netpath *net;
+	struct tx_handle tx; /* the port's TX path, for the control plane */
 	volatile bool stop_workers;
 	volatile bool quit;
 };

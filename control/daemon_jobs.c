@@ -77,13 +77,26 @@ static bool port_step(void *self, uint32_t now, uint64_t budget_ns)
 	return false;
 }
 
+static bool netpath_step(void *self, uint32_t now, uint64_t budget_ns)
+{
+	(void)budget_ns;
+	struct netpath_job *j = self;
+	if (!j->tick)
+		return false;
+	loop_job_pass_begin(&j->stats);
+	bool more = j->tick(j->d, now);
+	loop_job_pass_end(&j->stats);
+	return more;
+}
+
 static int expire_remove(void *d, struct endpoint *ep, uint32_t now)
 {
 	return persist_remove(d, ep, EP_REMOVED_EXPIRED, now);
 }
 
-void daemon_jobs_init(struct gn_daemon *d, port_read_fn *read_port)
+void daemon_jobs_init(struct gn_daemon *d, const struct daemon_dataplane_ops *dp)
 {
+	port_read_fn *read_port = dp ? dp->read_port : NULL;
 	struct registry *r = &d->reg;
 	struct sweep_state *s = &d->sweep;
 	s->reg = r;
@@ -98,6 +111,7 @@ void daemon_jobs_init(struct gn_daemon *d, port_read_fn *read_port)
 	d->index_job = (struct registry_job){.reg = r};
 	d->reclaim_job = (struct registry_job){.reg = r};
 	d->log_job = (struct feed_log_job){.feed = d->feed};
+	d->netpath_job = (struct netpath_job){.tick = dp ? dp->netpath_tick : NULL, .d = d};
 	expire_job_init(&d->expire, r, &d->policy, &s->guard, d->started, expire_remove, d);
 	bulk_jobs_init(&d->bulk, r, d->store, &d->policy);
 	persist_transitions_init(&d->persist, r, d->store, d->feed);
@@ -109,6 +123,7 @@ void daemon_jobs_init(struct gn_daemon *d, port_read_fn *read_port)
 	/* clang-format off */
 	const struct loop_job rows[] = {
 		/* name       step                      self            stats                  share */
+		{"netpath",    netpath_step,             &d->netpath_job, &d->netpath_job.stats, 1 * MS},
 		{"port",       port_step,                &d->port_job,    &d->port_job.stats,    1 * MS},
 		{"sweep",      sweep_step,               s,               &s->stats,             3 * MS},
 		{"index",      index_step,               &d->index_job,   &d->index_job.stats,   1 * MS},

@@ -22,6 +22,7 @@
 #define LOG_TAG "main"
 #include "control/daemon_eal.h"
 #include "control/daemon_start.h"
+#include "control/daemon_netpath.h"
 #include "control/persist.h"
 #include "control/bulk_job.h"
 #include "control/policy_store.h"
@@ -113,8 +114,7 @@ int start_dataplane(struct gn_daemon *d)
 	if (rc < 0)
 		return rc;
 	uint32_t mbufs = d->opt.mbufs ? d->opt.mbufs : eal_auto_mbufs(d->nworkers, d->opt.rx_desc);
-	struct rte_mempool *pool = rte_pktmbuf_pool_create(
-		"gn_rx", mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, rte_eth_dev_socket_id(port_id));
+	struct rte_mempool *pool = port_rx_pool_create(port_id, "gn_rx", mbufs, 256);
 	if (!pool) {
 		LOG(ERR, "mbuf pool of %u: %s", mbufs, rte_strerror(rte_errno));
 		if (d->eal)
@@ -130,7 +130,8 @@ int start_dataplane(struct gn_daemon *d)
 	rc = port_start(port_id, (uint16_t)d->nworkers, d->opt.rx_desc, pool);
 	if (rc == 0)
 		port_read_stats(port_id, &d->port_stats); /* link and counters from the start */
-	return rc;
+	/* Before the HTTP server binds: the exception interface's addresses. */
+	return rc < 0 ? rc : netpath_start(d);
 }
 
 int launch_workers(struct gn_daemon *d)
@@ -158,6 +159,7 @@ int launch_workers(struct gn_daemon *d)
 			.events = d->rings[w],
 			.stop = &d->stop_workers,
 		};
+		netpath_worker(d, &d->workers[w]);
 		rc = rte_eal_remote_launch(worker_main, &d->workers[w], lcore);
 		if (rc < 0)
 			return rc;
@@ -288,7 +290,9 @@ int start_control(struct gn_daemon *d, sigset_t *sigs, struct loop_watch *sigw)
 	rc = open_store(d);
 	if (rc < 0)
 		return rc;
-	daemon_jobs_init(d, port_read_stats);
+	static const struct daemon_dataplane_ops dp = {.read_port = port_read_stats,
+						       .netpath_tick = netpath_tick};
+	daemon_jobs_init(d, &dp);
 	d->http.api = (struct api_ctx){.reg = &d->reg,
 				       .opt = &d->opt,
 				       .counters = &d->http_counters,
@@ -333,6 +337,7 @@ void shutdown_all(struct gn_daemon *d)
 	}
 	http_stop(&d->http, &d->loop);
 	ctl_server_stop(&d->ctl);
+	netpath_stop(d); /* after the servers: their last answers go out first */
 	uint16_t p;
 	RTE_ETH_FOREACH_DEV(p)
 	port_stop(p);

@@ -16,6 +16,7 @@
 #include "control/daemon.h"
 #include "control/daemon_eal.h"
 #include "control/daemon_start.h"
+#include "control/daemon_netpath.h"
 #include "control/daemon_telemetry.h"
 #include "glournet/coarse_clock.h"
 #include "glournet/log.h"
@@ -40,6 +41,7 @@ static void run(struct gn_daemon *d)
 		ctl_server_pump(&d->ctl);
 		int http_ms = http_tick(&d->http);
 		int timeout = more ? 0 : http_ms >= 0 && http_ms < 100 ? http_ms : 100;
+		timeout = netpath_timeout(d, timeout);
 		if (loop_run_once(&d->loop, timeout) < 0)
 			break;
 	}

@@ -14,8 +14,11 @@
 #include "control/options.h"
 #include "control/options_file.h"
 #include "control/text.h"
+#include "glournet/exception.h"
 #include "glournet/heartbeat.h"
 #include "glournet/log.h"
+#include "glournet/neigh_route.h"
+#include "glournet/net_addr.h"
 
 static const char usage_text[] =
 	"Usage: glournetd [OPTIONS] -- [DPDK EAL ARGUMENTS]\n"
@@ -66,6 +69,19 @@ static const char usage_text[] =
 	"                          of every queue, the lcores' caches, 1024 spare)\n"
 	"  --idle-sleep-us N       sleep N us after 1024 empty polls (default 0: poll only)\n"
 	"\n"
+	"Exception path (frames that are not heartbeats: ARP, ND, ping, TCP...):\n"
+	"  --exception kernel|drop hand them to the kernel through the exception\n"
+	"                          interface (default), or drop them\n"
+	"  --exception-iface NAME  the exception interface glournetd creates\n"
+	"                          (default glournet0)\n"
+	"  --exception-addr A/LEN  an address for it (repeatable, up to 8; default:\n"
+	"                          each --hb-addr, /24 for IPv4, /64 for IPv6)\n"
+	"  --exception-route R     a route out of it: 'PREFIX via GW [metric N]',\n"
+	"                          'default via GW [metric N]' (repeatable, up to 8)\n"
+	"  --exception-ring N      frames queued per worker for the kernel (power of\n"
+	"                          two, default 1024); over: dropped and counted\n"
+	"  --neigh-max N           neighbour table entries (default 16384)\n"
+	"\n"
 	"Operations:\n"
 	"  --ctl-socket PATH       control socket (default /run/glournet/glournetd.sock)\n"
 	"  --log-level LEVEL       error, warn, info (default) or debug\n"
@@ -111,6 +127,12 @@ enum {
 	OPT_HTTP_MAX_HEADER,
 	OPT_REGISTER_RATE,
 	OPT_REGISTER_BURST,
+	OPT_EXCEPTION,
+	OPT_EXC_IFACE,
+	OPT_EXC_ADDR,
+	OPT_EXC_ROUTE,
+	OPT_EXC_RING,
+	OPT_NEIGH_MAX,
 	OPT_OPTIONS_FILE,
 };
 
@@ -144,6 +166,12 @@ static const struct option long_opts[] = {
 	{"log-level", required_argument, 0, OPT_LOG_LEVEL},
 	{"state-dir", required_argument, 0, OPT_STATE_DIR},
 	{"set", required_argument, 0, OPT_SET},
+	{"exception", required_argument, 0, OPT_EXCEPTION},
+	{"exception-iface", required_argument, 0, OPT_EXC_IFACE},
+	{"exception-addr", required_argument, 0, OPT_EXC_ADDR},
+	{"exception-route", required_argument, 0, OPT_EXC_ROUTE},
+	{"exception-ring", required_argument, 0, OPT_EXC_RING},
+	{"neigh-max", required_argument, 0, OPT_NEIGH_MAX},
 	{"options-file", required_argument, 0, OPT_OPTIONS_FILE},
 	{"help", no_argument, 0, 'h'},
 	{"version", no_argument, 0, 'V'},
@@ -229,7 +257,7 @@ int options_parse_listen(const char *text, struct sockaddr_storage *ss, socklen_
 	memset(ss, 0, sizeof(*ss));
 	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-	struct ep_addr a;
+	struct gn_addr a;
 	/* IPv6 only in brackets, IPv4 only without. */
 	if (text_parse_addr(host, strlen(host), &a) < 0 ||
 	    (a.family == AF_INET6) != (text[0] == '['))
@@ -376,6 +404,9 @@ static void set_defaults(struct gn_options *o)
 	o->http_max_header = 16384;
 	o->register_rate = 50;
 	o->register_burst = 200;
+	o->exception_iface = "glournet0";
+	o->exception_ring = EXC_RING_DEFAULT;
+	o->neigh_max = 16384;
 }
 
 /* Validated later, with the policy: one validation path for every entry. */
@@ -386,6 +417,56 @@ static int add_set(struct gn_options *o, const char *opt, const char *name, cons
 	o->set_name[o->n_sets] = name;
 	o->set_value[o->n_sets++] = value;
 	return 0;
+}
+
+/* The exception path's options (docs/exception-path.md). */
+static int apply_exception(struct gn_options *o, int c, const char *v)
+{
+	uint32_t u;
+	struct gn_addr a;
+	uint8_t plen;
+	struct route_entry r;
+	const char *why;
+	switch (c) {
+	case OPT_EXCEPTION:
+		if (strcmp(v, "kernel") && strcmp(v, "drop"))
+			return bad("exception", v, "expected kernel or drop");
+		o->exception_drop = !strcmp(v, "drop");
+		return 0;
+	case OPT_EXC_IFACE:
+		if (!*v || strlen(v) >= EXC_IFNAME_MAX || strpbrk(v, "/ \t:"))
+			return bad("exception-iface", v,
+				   "expected an interface name of 1 to 15 "
+				   "characters, without '/', ':' or spaces");
+		o->exception_iface = v;
+		return 0;
+	case OPT_EXC_ADDR:
+		if (gn_prefix_parse(v, 0, &a, &plen) < 0 || !strchr(v, '/') || plen == 0)
+			return bad("exception-addr", v,
+				   "expected ADDRESS/LENGTH, e.g. "
+				   "198.18.0.1/24 or 2001:db8::1/64");
+		if (o->n_exc_addrs == GN_MAX_EXC_ADDRS)
+			return bad("exception-addr", v, "at most 8 addresses");
+		o->exc_addrs[o->n_exc_addrs++] = v;
+		return 0;
+	case OPT_EXC_ROUTE:
+		if (route_parse(v, &r, &why) < 0)
+			return bad("exception-route", v, why);
+		if (o->n_exc_routes == GN_MAX_EXC_ROUTES)
+			return bad("exception-route", v, "at most 8 routes");
+		o->exc_routes[o->n_exc_routes++] = v;
+		return 0;
+	case OPT_EXC_RING:
+		if (parse_uint("exception-ring", v, 64, 65536, &u) < 0)
+			return -1;
+		if (u & (u - 1))
+			return bad("exception-ring", v, "expected a power of two from 64 to 65536");
+		o->exception_ring = u;
+		return 0;
+	case OPT_NEIGH_MAX:
+		return parse_uint("neigh-max", v, 16, 1u << 24, &o->neigh_max);
+	}
+	return -1;
 }
 
 static int apply(struct gn_options *o, int c, const char *v)
@@ -480,7 +561,7 @@ static int apply(struct gn_options *o, int c, const char *v)
 		o->options_file = v;
 		return 0;
 	}
-	return -1;
+	return apply_exception(o, c, v);
 }
 
 /* One getopt pass over argv (the command line's, or an options file's);

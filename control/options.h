@@ -8,8 +8,10 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define GN_MAX_HB_ADDRS 8
-#define GN_MAX_SETS     32
+#define GN_MAX_HB_ADDRS   8
+#define GN_MAX_SETS       32
+#define GN_MAX_EXC_ADDRS  8
+#define GN_MAX_EXC_ROUTES 8
 
 struct gn_options {
 	uint16_t udp_port;
@@ -44,6 +46,16 @@ struct gn_options {
 	uint32_t http_max_header; /* bytes of memory per connection (header block) */
 	uint32_t register_rate;   /* registrations per second per source; 0: no limit */
 	uint32_t register_burst;
+	/* The exception path and next hops (docs/exception-path.md), checked
+	 * here; applied by daemon_netpath.c. */
+	bool exception_drop;                     /* --exception drop: no kernel interface */
+	const char *exception_iface;             /* default "glournet0" */
+	const char *exc_addrs[GN_MAX_EXC_ADDRS]; /* ADDR/LEN; none: from --hb-addr */
+	unsigned n_exc_addrs;
+	const char *exc_routes[GN_MAX_EXC_ROUTES]; /* "PREFIX via GW [metric N]" */
+	unsigned n_exc_routes;
+	uint32_t exception_ring; /* frames per worker ring, a power of two */
+	uint32_t neigh_max;      /* neighbour table entries */
 };
 
 /*

@@ -23,7 +23,7 @@
 
 static void ips_text(const struct endpoint *ep, char *buf, size_t len)
 {
-	struct ep_addr ips[EP_MAX_IPS];
+	struct gn_addr ips[EP_MAX_IPS];
 	unsigned n = ep_ips(ep, ips);
 	buf[0] = '\0';
 	for (unsigned i = 0; i < n; i++) {
@@ -96,7 +96,7 @@ static int restore_one(void *ctx, const struct store_endpoint *e)
 		return rc;
 	}
 	unsigned n = 0;
-	struct ep_addr ips[EP_MAX_IPS];
+	struct gn_addr ips[EP_MAX_IPS];
 	if (e->ips[0] && text_parse_ips(e->ips, ips, EP_MAX_IPS, &n) < 0) {
 		LOG(WARN, "store: endpoint %s: unreadable addresses '%s' dropped", e->guid, e->ips);
 		n = 0;

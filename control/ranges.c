@@ -206,7 +206,7 @@ static int parse_v6_text(const char *input, char *s, struct range_entry *out, ch
 			    expect_v6);
 	*slash = '\0';
 	const char *lentext = slash + 1;
-	struct ep_addr addr;
+	struct gn_addr addr;
 	if (text_parse_addr(s, strlen(s), &addr) < 0 || addr.family != AF_INET6)
 		return fail(err, errlen, input, "%s is not an IPv6 address; %s", s, expect_v6);
 	const uint8_t *a = addr.bytes;

@@ -146,7 +146,7 @@ static void push_free(struct registry *r, uint32_t slot)
 
 /* Packs guid, hostname and addresses into one allocation. */
 static struct ep_details *details_new(const char *guid, const char *hostname,
-				      const struct ep_addr *ips, unsigned nips,
+				      const struct gn_addr *ips, unsigned nips,
 				      uint16_t notify_port, uint32_t registered)
 {
 	size_t gl = strnlen(guid, EP_GUID_MAX), hl = strnlen(hostname, EP_HOSTNAME_MAX);
@@ -189,7 +189,7 @@ static void details_replace(struct registry *r, struct endpoint *ep, struct ep_d
 		r->details_bytes += malloc_usable_size(d);
 }
 
-unsigned ep_ips(const struct endpoint *ep, struct ep_addr out[EP_MAX_IPS])
+unsigned ep_ips(const struct endpoint *ep, struct gn_addr out[EP_MAX_IPS])
 {
 	const struct ep_details *d = ep->details;
 	if (!d)
@@ -207,7 +207,7 @@ unsigned ep_ips(const struct endpoint *ep, struct ep_addr out[EP_MAX_IPS])
 }
 
 int registry_set_details(struct registry *r, struct endpoint *ep, const char *hostname,
-			 const struct ep_addr *ips, unsigned nips, uint16_t notify_port)
+			 const struct gn_addr *ips, unsigned nips, uint16_t notify_port)
 {
 	struct ep_details *d =
 		details_new(ep_guid(ep), hostname, ips, nips, notify_port, ep_registered(ep));
@@ -217,7 +217,7 @@ int registry_set_details(struct registry *r, struct endpoint *ep, const char *ho
 	return 0;
 }
 
-int registry_set_ips(struct registry *r, struct endpoint *ep, const struct ep_addr *ips,
+int registry_set_ips(struct registry *r, struct endpoint *ep, const struct gn_addr *ips,
 		     unsigned nips)
 {
 	char host[EP_HOSTNAME_MAX + 1];

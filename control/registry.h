@@ -91,7 +91,7 @@ static inline uint16_t ep_notify_port(const struct endpoint *ep)
 	return ep->details ? ep->details->notify_port : 0;
 }
 /* Copies the endpoint's addresses out; returns how many. */
-unsigned ep_ips(const struct endpoint *ep, struct ep_addr out[EP_MAX_IPS]);
+unsigned ep_ips(const struct endpoint *ep, struct gn_addr out[EP_MAX_IPS]);
 
 struct transition_feed;
 
@@ -211,9 +211,9 @@ static inline uint32_t registry_last_contact(const struct registry *r, const str
 /* New hostname, addresses and notify port (registration); the guid and
  * first-registration time stay. -ENOMEM leaves the old ones. */
 int registry_set_details(struct registry *r, struct endpoint *ep, const char *hostname,
-			 const struct ep_addr *ips, unsigned nips, uint16_t notify_port);
+			 const struct gn_addr *ips, unsigned nips, uint16_t notify_port);
 /* New addresses only (poll's X-Glournet-Ips). */
-int registry_set_ips(struct registry *r, struct endpoint *ep, const struct ep_addr *ips,
+int registry_set_ips(struct registry *r, struct endpoint *ep, const struct gn_addr *ips,
 		     unsigned nips);
 void registry_set_registered(struct endpoint *ep, uint32_t registered);
 

@@ -9,7 +9,7 @@
 
 bool status_classify(const struct policy *p, const struct endpoint *ep, int32_t *range)
 {
-	struct ep_addr ips[EP_MAX_IPS];
+	struct gn_addr ips[EP_MAX_IPS];
 	unsigned n = ep_ips(ep, ips);
 	for (unsigned i = 0; i < n; i++) {
 		int m = range_set_match(p->ranges, ips[i].family, ips[i].bytes);

@@ -87,21 +87,14 @@ int text_hex_decode(const char *s, size_t n, uint8_t *out, size_t bytes, enum te
 	return 0;
 }
 
-int text_parse_addr(const char *s, size_t n, struct ep_addr *out)
+int text_parse_addr(const char *s, size_t n, struct gn_addr *out)
 {
 	char buf[INET6_ADDRSTRLEN];
 	if (n == 0 || n >= sizeof(buf) || memchr(s, '\0', n))
 		return -EINVAL;
 	memcpy(buf, s, n);
 	buf[n] = '\0';
-	memset(out, 0, sizeof(*out));
-	if (inet_pton(AF_INET, buf, out->bytes) == 1)
-		out->family = AF_INET;
-	else if (inet_pton(AF_INET6, buf, out->bytes) == 1)
-		out->family = AF_INET6;
-	else
-		return -EINVAL;
-	return 0;
+	return gn_addr_parse(buf, out);
 }
 
 const char *text_list_next(const char *s, size_t n, const char *seps, size_t *pos, size_t *len)
@@ -117,7 +110,7 @@ const char *text_list_next(const char *s, size_t n, const char *seps, size_t *po
 	return j > i ? s + i : NULL;
 }
 
-int text_parse_ips(const char *list, struct ep_addr *out, unsigned max, unsigned *n)
+int text_parse_ips(const char *list, struct gn_addr *out, unsigned max, unsigned *n)
 {
 	size_t len = strlen(list), pos = 0, k;
 	const char *item;

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "glournet/net_addr.h"
+
 #define TEXT_GUID_MAX     64  /* bytes (docs/protocol.md §3) */
 #define TEXT_HOSTNAME_MAX 255 /* bytes */
 
@@ -44,16 +46,9 @@ enum text_hex_case { TEXT_HEX_LOWER, TEXT_HEX_ANY_CASE };
  * -EINVAL (out may be partly written). */
 int text_hex_decode(const char *s, size_t n, uint8_t *out, size_t bytes, enum text_hex_case c);
 
-/* An IPv4 or IPv6 address in binary, network order: the form the
- * registry keeps an endpoint's addresses in. */
-struct ep_addr {
-	uint8_t family; /* AF_INET or AF_INET6 */
-	uint8_t bytes[16];
-};
-
 /* One address, exactly s[0, n) (no blanks, no prefix length): IPv4 dotted
  * quad or IPv6 text. 0, or -EINVAL. */
-int text_parse_addr(const char *s, size_t n, struct ep_addr *out);
+int text_parse_addr(const char *s, size_t n, struct gn_addr *out);
 
 /* The next item of a list in s[0, n) whose items are separated by any of
  * `seps` (runs of them count as one): returns its start and sets *len,
@@ -65,6 +60,6 @@ const char *text_list_next(const char *s, size_t n, const char *seps, size_t *po
  * Spaces around an item are ignored, empty items skipped. 0 with at most
  * `max` addresses in out[0, *n), or -EINVAL (an item that is no address,
  * or more than `max`). */
-int text_parse_ips(const char *list, struct ep_addr *out, unsigned max, unsigned *n);
+int text_parse_ips(const char *list, struct gn_addr *out, unsigned max, unsigned *n);
 
 #endif

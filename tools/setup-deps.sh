@@ -18,6 +18,7 @@ PKGS=(
   libcmocka-dev                                   # unit tests
   clang-format                                    # the style check (structure-style)
   iproute2 curl procps python3 jq                 # integration tests and demo
+  ethtool iputils-ping                            # lab veths with whole checksums; ping through the exception path
   mount e2fsprogs util-linux                      # store tests: a loop-mounted ext4 (losetup, mkfs.ext4)
   ethtool                                         # lab veths: checksums computed by the sender (tools/lab-net.sh)
 )

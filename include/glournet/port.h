@@ -31,11 +31,17 @@ struct port_stats {
 	struct port_link link;                 /* as of the same read */
 };
 
+/* The RX mbuf pool (`n` mbufs of the default size), laid out as the
+ * port's PMD needs (packed for net_af_xdp: port.c says why); NULL with
+ * rte_errno set. */
+struct rte_mempool *port_rx_pool_create(uint16_t port_id, const char *name, unsigned n,
+					unsigned cache);
+
 /* How many of `want` workers get an RX queue of their own on this port
  * (all of them, or the device's maximum, which is logged). */
 int port_rx_queues(uint16_t port_id, unsigned want, unsigned *got);
 
-/* Configures `nqueues` RX (and as many TX) queues, RSS on IP addresses and
+/* Configures `nqueues` RX queues and one TX queue, RSS on IP addresses and
  * UDP ports as far as the PMD hashes them, RX checksum offload when it has
  * it (each logged: asked, offered, used), promiscuous mode, and starts the
  * port. 0 or a negative errno. */

@@ -67,7 +67,7 @@ static struct endpoint *ctl_client(const char *guid, const char *ip, uint32_t no
 	struct endpoint *ep;
 	assert_int_equal(registry_add(&dmn.reg, guid, now, &ep), 0);
 	if (ip) {
-		struct ep_addr a = {.family = AF_INET};
+		struct gn_addr a = {.family = AF_INET};
 		assert_int_equal(inet_pton(AF_INET, ip, a.bytes), 1);
 		assert_int_equal(registry_set_ips(&dmn.reg, ep, &a, 1), 0);
 	}
@@ -176,7 +176,7 @@ static void test_ctl_show_client(void **state)
 {
 	(void)state;
 	struct endpoint *ep = ctl_client("client-guid-1", "192.0.2.7", NOW - 100);
-	struct ep_addr a = {.family = AF_INET};
+	struct gn_addr a = {.family = AF_INET};
 	assert_int_equal(inet_pton(AF_INET, "192.0.2.7", a.bytes), 1);
 	assert_int_equal(registry_set_details(&dmn.reg, ep, "pc-1", &a, 1, 21112), 0);
 	assert_int_equal(tu_heartbeat_ep(&dmn.table, ep, registry_key(&dmn.reg, ep), 1, NOW - 20, NOW), HB_ACCEPTED);

@@ -55,7 +55,7 @@ static int views_setup(void **state)
 		return -1;
 	dmn.reg.feed = dmn.feed;
 	struct endpoint *ep;
-	struct ep_addr a = {.family = AF_INET};
+	struct gn_addr a = {.family = AF_INET};
 	if (registry_add(&dmn.reg, GUID, NOW - 100, &ep) < 0 ||
 	    inet_pton(AF_INET, "192.0.2.7", a.bytes) != 1 ||
 	    registry_set_details(&dmn.reg, ep, "pos-0042.example.net", &a, 1, 21112) < 0)

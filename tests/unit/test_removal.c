@@ -534,7 +534,7 @@ static void test_free_slots_skipped(void **state)
 		char g[8];
 		snprintf(g, sizeof(g), "s%d", i);
 		assert_int_equal(registry_add(&fx.reg, g, NOW, &ep), 0);
-		struct ep_addr a = {.family = AF_INET};
+		struct gn_addr a = {.family = AF_INET};
 		assert_int_equal(inet_pton(AF_INET, ips[i], a.bytes), 1);
 		assert_int_equal(registry_set_ips(&fx.reg, ep, &a, 1), 0);
 		status_on_register(&fx.reg, fx.pol, ep, NOW);

@@ -154,7 +154,7 @@ static uint32_t use_policy(struct fx *f, struct policy *p, uint32_t now)
 
 static void add_ip(struct registry *r, struct endpoint *ep, const char *text)
 {
-	struct ep_addr ips[EP_MAX_IPS + 1];
+	struct gn_addr ips[EP_MAX_IPS + 1];
 	unsigned n = ep_ips(ep, ips);
 	assert_true(n < EP_MAX_IPS);
 	if (text_parse_addr(text, strlen(text), &ips[n++]) < 0)

@@ -99,7 +99,7 @@ static void test_hex(void **state)
 static void test_addr(void **state)
 {
 	(void)state;
-	struct ep_addr a;
+	struct gn_addr a;
 	assert_int_equal(text_parse_addr("10.0.0.1", 8, &a), 0);
 	assert_int_equal(a.family, AF_INET);
 	assert_memory_equal(a.bytes, "\x0a\x00\x00\x01", 4);
@@ -147,7 +147,7 @@ static void test_list_next(void **state)
 static void test_parse_ips(void **state)
 {
 	(void)state;
-	struct ep_addr a[16];
+	struct gn_addr a[16];
 	unsigned n = 99;
 	assert_int_equal(text_parse_ips("10.0.0.1, fd00::1 ,192.168.1.1", a, 16, &n), 0);
 	assert_int_equal(n, 3);

@@ -210,6 +210,18 @@ static json_t *drop_reasons(const struct stats *st)
 	return reasons;
 }
 
+/* The keys of a per-worker group only the workers have (exception). */
+static json_t *worker_group_keys(const struct stats *st, const char *group)
+{
+	json_t *keys = json_object(), *w, *v;
+	const char *key;
+	size_t i;
+
+	json_array_foreach(st->workers, i, w) json_object_foreach(json_object_get(w, group), key, v)
+		json_object_set_new(keys, key, json_true());
+	return keys;
+}
+
 static struct ctl_table *stats_table(const struct stats *st)
 {
 	size_t nw = json_array_size(st->workers), i;
@@ -243,6 +255,21 @@ static struct ctl_table *stats_table(const struct stats *st)
 		counter_row(t, st, label, "dropped", key, true);
 	}
 	json_decref(reasons);
+	/* What became of the frames that were not ours (docs/exception-path.md). */
+	json_t *exc = worker_group_keys(st, "exception");
+	if (json_object_size(exc)) {
+		ctl_table_add(t, "exception");
+		for (i = 0; i <= nw; i++)
+			ctl_table_add_blank(t);
+	}
+	json_object_foreach(exc, key, v)
+	{
+		char label[128];
+
+		snprintf(label, sizeof(label), "  %s", key);
+		counter_row(t, st, label, "exception", key, true);
+	}
+	json_decref(exc);
 	return t;
 }
 

@@ -94,13 +94,13 @@ void tu_use_ranges(struct tu_registry *fx, const char *const *specs, size_t n)
 
 unsigned tu_nips(const struct endpoint *ep)
 {
-	struct ep_addr a[EP_MAX_IPS];
+	struct gn_addr a[EP_MAX_IPS];
 	return ep_ips(ep, a);
 }
 
-struct ep_addr tu_ip_at(const struct endpoint *ep, unsigned i)
+struct gn_addr tu_ip_at(const struct endpoint *ep, unsigned i)
 {
-	struct ep_addr a[EP_MAX_IPS];
+	struct gn_addr a[EP_MAX_IPS];
 	assert_true(i < ep_ips(ep, a));
 	return a[i];
 }

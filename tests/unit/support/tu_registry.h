@@ -56,6 +56,6 @@ void tu_use_ranges(struct tu_registry *fx, const char *const *specs, size_t n);
 
 /* An endpoint's addresses: how many, and the i-th (asserted to exist). */
 unsigned tu_nips(const struct endpoint *ep);
-struct ep_addr tu_ip_at(const struct endpoint *ep, unsigned i);
+struct gn_addr tu_ip_at(const struct endpoint *ep, unsigned i);
 
 #endif
