@@ -42,6 +42,8 @@ HP_SYS=/proc/sys/vm/nr_hugepages
 HP_ORIG=$(cat $HP_SYS)
 HP_DIR=
 cleanup() {
+	# gn-bench-capacity leaves EAL's runtime directories; ours are these two.
+	rm -rf "/var/run/dpdk/gnab$$" "/var/run/dpdk/gnabcg$$"
 	[ -n "$HP_DIR" ] && { umount "$HP_DIR" 2>/dev/null || true; rmdir "$HP_DIR" 2>/dev/null || true; }
 	[ "$(cat $HP_SYS)" != "$HP_ORIG" ] && echo "$HP_ORIG" >$HP_SYS 2>/dev/null || true
 }
