@@ -16,6 +16,7 @@
 #include "control/status.h"
 #include "glournet/hb_mac.h"
 #include "glournet/log.h"
+#include "glournet/log_ratelimit.h"
 
 struct register_body {
 	const char *guid;
@@ -199,7 +200,8 @@ void api_register(const struct api_ctx *ctx, const struct api_request *req,
 	} else {
 		int rc = registry_add(ctx->reg, b.guid, ctx->now, &ep);
 		if (rc < 0) {
-			LOG(WARN, "registration of '%s' refused: %s", b.guid, strerror(-rc));
+			LOG_RATELIMITED(WARN, "registration of '%s' refused: %s", b.guid,
+					strerror(-rc));
 			api_error(ctx, resp, 503, rc == -ENOSPC ? HTTP_FULL : HTTP_INTERNAL,
 				  rc == -ENOSPC ? "collector full" : "out of memory");
 			json_decref(root);
