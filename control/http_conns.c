@@ -31,14 +31,22 @@ static uint64_t now_ms(void)
 	return gn_mono_ns() / 1000000;
 }
 
+/* An IPv4 client of a dual-stack listener as IPv4, not ::ffff:a.b.c.d. */
 static const char *addr_text(const struct sockaddr *sa, char *buf, size_t len)
 {
 	const void *a = NULL;
-	if (sa && sa->sa_family == AF_INET)
+	int af = sa ? sa->sa_family : AF_UNSPEC;
+	if (af == AF_INET) {
 		a = &((const struct sockaddr_in *)sa)->sin_addr;
-	else if (sa && sa->sa_family == AF_INET6)
-		a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-	if (!a || !inet_ntop(sa->sa_family, a, buf, (socklen_t)len))
+	} else if (af == AF_INET6) {
+		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		a = a6;
+		if (IN6_IS_ADDR_V4MAPPED(a6)) {
+			af = AF_INET;
+			a = a6->s6_addr + 12;
+		}
+	}
+	if (!a || !inet_ntop(af, a, buf, (socklen_t)len))
 		snprintf(buf, len, "?");
 	return buf;
 }

@@ -115,6 +115,30 @@ jq -e '.error | test("Host")' <<<"$body" >/dev/null || fail "400 without Host do
 ctl show client nh >/dev/null 2>&1 && fail "a registration without Host was applied"
 pass "HTTP/1.1 without Host: 400 naming Host (nothing applied); with Host, or HTTP/1.0: served"
 
+# ------------------------------------------------------------------ client errors
+# 300 requests with a broken Content-Length: each a 400 from the library,
+# which says so (twice); the log takes a few lines and tells the rest.
+m0=$(stat_http malformed); log0=$(wc -l <"$WORK/daemon.log")
+got=$(in_flood_ns python3 - "$HTTP_PORT" <<'EOF'
+import socket, sys
+n = 0
+for i in range(300):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)
+    s.sendall(b"GET /v1/poll HTTP/1.1\r\nHost: g\r\nContent-Length: x%d\r\n\r\n" % i)
+    n += s.recv(64).startswith(b"HTTP/1.1 400")
+    s.close()
+print(n)
+EOF
+)
+[ "$got" = 300 ] || fail "broken Content-Length: $got of 300 answered 400"
+[ "$(stat_http malformed)" = $((m0 + 300)) ] || fail "the 300 not counted as malformed"
+sleep 1.2   # the flush tells what was held back once the bucket has a line again
+lines=$(tail -n +"$((log0 + 1))" "$WORK/daemon.log" | grep -c "libmicrohttpd:" || true)
+[ "$lines" -ge 1 ] && [ "$lines" -le 40 ] || fail "$lines log lines for 300 bad requests, want 1..40"
+tail -n +"$((log0 + 1))" "$WORK/daemon.log" | grep -q "similar messages suppressed" ||
+	fail "the log does not say how many of the client errors it held back"
+pass "300 client errors: 300 answered 400 and counted, $lines log lines, the rest counted in the log"
+
 # ------------------------------------------------------------------ the deadline
 t0=$(stat_http conn_timed_out)
 out=$(in_flood_ns python3 "$LORIS" --dst 127.0.0.1 --port "$HTTP_PORT" --src 127.0.0.5 \
