@@ -263,4 +263,7 @@ tail -n +"$((log0 + 1))" "$WORK/daemon.log" | grep -q "similar messages suppress
 	fail "the log does not say how many lines it held back"
 pass "slowloris, $(jq .attempts <<<"$L") connections from one source in 20 s: $rounds agent rounds (register + poll) all answered, worst $worst ms; $dr refused, $dt closed at the deadline, $lines log lines"
 
+# A clean exit after all that (under the sanitizers: no leak, no report).
+stop_daemon
+pass "glournetd stopped cleanly"
 echo PASS
