@@ -51,6 +51,12 @@ static const char *addr_text(const struct sockaddr *sa, char *buf, size_t len)
 	return buf;
 }
 
+struct source_prefix http_conns_prefix(const struct gn_options *opt)
+{
+	return (struct source_prefix){(uint8_t)opt->source_v4_prefix,
+				      (uint8_t)opt->source_v6_prefix};
+}
+
 int http_conns_init(struct http_conns *c, const struct gn_options *opt, uint32_t capacity,
 		    struct http_counters *counters)
 {
@@ -58,8 +64,7 @@ int http_conns_init(struct http_conns *c, const struct gn_options *opt, uint32_t
 	int rc = sc_init(&c->open, capacity);
 	if (rc < 0)
 		return rc;
-	c->prefix = (struct source_prefix){(uint8_t)opt->source_v4_prefix,
-					   (uint8_t)opt->source_v6_prefix};
+	c->prefix = http_conns_prefix(opt);
 	c->per_source = opt->http_max_conns_per_source;
 	c->timeout_ms = opt->http_request_timeout * 1000u;
 	c->counters = counters;

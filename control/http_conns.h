@@ -45,6 +45,10 @@ struct http_conns {
 	struct http_counters *counters;
 };
 
+/* What one source is, from --source-v4-prefix and --source-v6-prefix
+ * (also the registration rate limit's). */
+struct source_prefix http_conns_prefix(const struct gn_options *opt);
+
 /* `capacity`: the most connections all listeners together can hold. */
 int http_conns_init(struct http_conns *c, const struct gn_options *opt, uint32_t capacity,
 		    struct http_counters *counters);

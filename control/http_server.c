@@ -499,16 +499,11 @@ int http_start(struct http_server *h, struct event_loop *loop, const char *liste
 	h->limit_register = opt->register_rate > 0;
 	if (h->limit_register) {
 		int rc = rl_init(&h->rl, opt->register_rate, opt->register_burst, RL_MAX_SOURCES);
-		if (rc == 0)
-			rc = rl_set_prefix(&h->rl, (struct source_prefix){
-				(uint8_t)opt->source_v4_prefix, (uint8_t)opt->source_v6_prefix});
 		if (rc < 0) {
 			LOG(ERR, "registration rate limit: %s", strerror(-rc));
-			if (h->rl.e)
-				rl_destroy(&h->rl);
-			h->limit_register = false;
 			return rc;
 		}
+		(void)rl_set_prefix(&h->rl, http_conns_prefix(opt));   /* options.c checked it */
 	}
 	int crc = http_conns_init(&h->conns, opt, HTTP_LISTENERS * opt->http_max_conns,
 				  h->api.counters);
