@@ -30,14 +30,17 @@ BG=()
 
 flood_cleanup() {
 	local rc=$?
-	for p in "${BG[@]}"; do kill "$p" 2>/dev/null || true; done
+	set +e
+	for p in "${BG[@]}"; do kill "$p" 2>/dev/null; done
 	(exit $rc)
-	cleanup   # lib.sh: the daemon, the work directory
-	ip netns del "$NS" 2>/dev/null || true
+	cleanup   # lib.sh's (it reads $?): the daemon, the work directory, the log on failure
+	ip netns del "$NS" 2>/dev/null
 	exit $rc
 }
 trap flood_cleanup EXIT
 
+# Background processes are started with ip netns exec itself, so that $!
+# is theirs (it execs them) and the cleanup's kill reaches them.
 in_flood_ns() { ip netns exec "$NS" "$@"; }
 
 ip netns add "$NS"
@@ -46,7 +49,8 @@ for a in "$A6::1" "$A6::2" "$B6::1"; do ip -n "$NS" -6 addr add "$a/64" dev lo n
 
 start_ns_daemon() {
 	mkdir -p "$WORK/gnstate"
-	in_flood_ns "$GLOURNETD" --token "$TOKEN" --http "[::]:$HTTP_PORT" --ctl-socket "$SOCK" \
+	# Not through in_flood_ns: $! must be glournetd's own pid (ip netns exec execs it).
+	ip netns exec "$NS" "$GLOURNETD" --token "$TOKEN" --http "[::]:$HTTP_PORT" --ctl-socket "$SOCK" \
 		--state-dir "$WORK/gnstate" --hb-addr 192.0.2.1 --idle-sleep-us 1000 "$@" \
 		-- -l 0,1 --no-huge --no-shconf -m 256 --file-prefix "gn-$TAG" --no-pci \
 		--vdev net_null0,no-rx=1 --log-level=lib.eal:warning >>"$WORK/daemon.log" 2>&1 &
@@ -196,10 +200,10 @@ pass "request deadline: a header or a body trickling in is closed at 5 s; a conn
 
 # ------------------------------------------------------------------ one /64, one source
 r0=$(stat_http conn_refused)
-in_flood_ns python3 "$LORIS" --dst "$A6::1" --port "$HTTP_PORT" --src "$A6::1,$A6::2" \
+ip netns exec "$NS" python3 "$LORIS" --dst "$A6::1" --port "$HTTP_PORT" --src "$A6::1,$A6::2" \
 	--conns 80 --seconds 4 --max-attempts 200 >"$WORK/a64.json" &
 BG+=($!)
-in_flood_ns python3 "$LORIS" --dst "$A6::1" --port "$HTTP_PORT" --src "$B6::1" \
+ip netns exec "$NS" python3 "$LORIS" --dst "$A6::1" --port "$HTTP_PORT" --src "$B6::1" \
 	--conns 10 --seconds 4 --max-attempts 10 >"$WORK/b64.json" &
 BG+=($!)
 wait "${BG[@]}"; BG=()
@@ -222,7 +226,7 @@ pass "one /64 is one source: 64 connections from its two addresses together, one
 ctl show stats >/dev/null
 r0=$(stat_http conn_refused); t0=$(stat_http conn_timed_out)
 log0=$(wc -l <"$WORK/daemon.log")
-in_flood_ns python3 "$LORIS" --dst 127.0.0.1 --port "$HTTP_PORT" --src 127.0.0.2 \
+ip netns exec "$NS" python3 "$LORIS" --dst 127.0.0.1 --port "$HTTP_PORT" --src 127.0.0.2 \
 	--conns 1100 --seconds 20 --reopen-rate 200 >"$WORK/loris.json" &
 LORIS_PID=$!
 BG+=($LORIS_PID)
