@@ -41,9 +41,20 @@ static const char usage_text[] =
 	"  --http-max-body BYTES   largest request body; over: 413 (default 16384)\n"
 	"  --http-max-header BYTES memory per connection, which bounds the request\n"
 	"                          header block; over: 431 (default 16384)\n"
-	"  --register-rate N       registrations per second per source address\n"
+	"  --register-rate N       registrations per second per source (--source-v*-prefix)\n"
 	"                          (default 50; 0: no limit); over: 429 + Retry-After\n"
 	"  --register-burst N      registrations a source may make at once (default 200)\n"
+	"  --http-max-conns-per-source N\n"
+	"                          open connections one source may hold, both listeners\n"
+	"                          together (default 64; 0: no limit); over: closed at once\n"
+	"  --http-request-timeout DUR\n"
+	"                          time a connection has to send a request's header and\n"
+	"                          body, from its opening or its last answer, however it\n"
+	"                          trickles in; then it is closed (default 10s)\n"
+	"  --source-v4-prefix LEN  one source, for the per-source limits (registration\n"
+	"                          rate, connections): an IPv4 address cut to this\n"
+	"                          prefix (default 32)\n"
+	"  --source-v6-prefix LEN  the same for IPv6 (default 64: what one host is given)\n"
 	"\n"
 	"Policy (persisted in --state-dir; change it live with glournetctl set):\n"
 	"  --state-dir DIR         the policy (policy.json), the endpoint store\n"
@@ -127,6 +138,10 @@ enum {
 	OPT_EXC_ROUTE,
 	OPT_EXC_RING,
 	OPT_NEIGH_MAX,
+	OPT_HTTP_CONNS_PER_SOURCE,
+	OPT_HTTP_REQUEST_TIMEOUT,
+	OPT_SOURCE_V4_PREFIX,
+	OPT_SOURCE_V6_PREFIX,
 };
 
 static const struct option long_opts[] = {
@@ -144,6 +159,10 @@ static const struct option long_opts[] = {
 	{"http-max-header", required_argument, 0, OPT_HTTP_MAX_HEADER},
 	{"register-rate", required_argument, 0, OPT_REGISTER_RATE},
 	{"register-burst", required_argument, 0, OPT_REGISTER_BURST},
+	{"http-max-conns-per-source", required_argument, 0, OPT_HTTP_CONNS_PER_SOURCE},
+	{"http-request-timeout", required_argument, 0, OPT_HTTP_REQUEST_TIMEOUT},
+	{"source-v4-prefix", required_argument, 0, OPT_SOURCE_V4_PREFIX},
+	{"source-v6-prefix", required_argument, 0, OPT_SOURCE_V6_PREFIX},
 	{"offline-after", required_argument, 0, OPT_OFFLINE_AFTER},
 	{"hb-interval", required_argument, 0, OPT_HB_INTERVAL},
 	{"poll-interval", required_argument, 0, OPT_POLL_INTERVAL},
@@ -399,6 +418,10 @@ static void set_defaults(struct gn_options *o)
 	o->exception_iface = "glournet0";
 	o->exception_ring = EXC_RING_DEFAULT;
 	o->neigh_max = 16384;
+	o->http_max_conns_per_source = 64;
+	o->http_request_timeout = 10;
+	o->source_v4_prefix = 32;
+	o->source_v6_prefix = 64;
 }
 
 /* Validated later, with the policy: one validation path for every entry. */
@@ -501,6 +524,15 @@ static int apply(struct gn_options *o, int c, const char *v)
 		return parse_uint("register-rate", v, 0, 1000000, &o->register_rate);
 	case OPT_REGISTER_BURST:
 		return parse_uint("register-burst", v, 1, 1000000, &o->register_burst);
+	case OPT_HTTP_CONNS_PER_SOURCE:
+		return parse_uint("http-max-conns-per-source", v, 0, 1000000,
+				  &o->http_max_conns_per_source);
+	case OPT_HTTP_REQUEST_TIMEOUT:
+		return parse_dur("http-request-timeout", v, 1, 3600, &o->http_request_timeout);
+	case OPT_SOURCE_V4_PREFIX:
+		return parse_uint("source-v4-prefix", v, 1, 32, &o->source_v4_prefix);
+	case OPT_SOURCE_V6_PREFIX:
+		return parse_uint("source-v6-prefix", v, 1, 128, &o->source_v6_prefix);
 	case OPT_HTTP_MAX_CONNS:
 		return parse_uint("http-max-conns", v, 1, 1000000, &o->http_max_conns);
 	case OPT_HTTP_TIMEOUT:
