@@ -28,6 +28,7 @@
 #include "control/policy_store.h"
 #include "control/settings.h"
 #include "control/status.h"
+#include "control/tls_certs.h"
 #include "control/store.h"
 #include "control/transitions.h"
 #include "glournet/gn_mem.h"
@@ -41,7 +42,8 @@ static void reload(struct gn_daemon *d)
 	struct options_reloaded r;
 	int rc = options_reload(&d->opt, &r);
 	char err[256] = "";
-	if (r.cert_pem && http_reload_tls(&d->http, r.cert_pem, r.key_pem, err, sizeof(err)) < 0)
+	/* New HTTPS handshakes get the new pair; sessions under way keep theirs. */
+	if (r.cert_pem && tls_certs_load(r.cert_pem, r.key_pem, err, sizeof(err)) < 0)
 		rc = -1;
 	if (r.key_pem)
 		explicit_bzero(r.key_pem, strlen(r.key_pem));

@@ -13,6 +13,7 @@
 #include "control/duration.h"
 #include "control/options.h"
 #include "control/options_file.h"
+#include "control/options_tls.h"
 #include "control/text.h"
 #include "glournet/exception.h"
 #include "glournet/heartbeat.h"
@@ -42,9 +43,20 @@ static const char usage_text[] =
 	"  --http-max-body BYTES   largest request body; over: 413 (default 16384)\n"
 	"  --http-max-header BYTES memory per connection, which bounds the request\n"
 	"                          header block; over: 431 (default 16384)\n"
-	"  --register-rate N       registrations per second per source address\n"
+	"  --register-rate N       registrations per second per source (--source-v*-prefix)\n"
 	"                          (default 50; 0: no limit); over: 429 + Retry-After\n"
 	"  --register-burst N      registrations a source may make at once (default 200)\n"
+	"  --http-max-conns-per-source N\n"
+	"                          open connections one source may hold, both listeners\n"
+	"                          together (default 64; 0: no limit); over: closed at once\n"
+	"  --http-request-timeout DUR\n"
+	"                          time a connection has to send a request's header and\n"
+	"                          body, from its opening or its last answer, however it\n"
+	"                          trickles in; then it is closed (default 10s)\n"
+	"  --source-v4-prefix LEN  one source, for the per-source limits (registration\n"
+	"                          rate, connections): an IPv4 address cut to this\n"
+	"                          prefix (default 32)\n"
+	"  --source-v6-prefix LEN  the same for IPv6 (default 64: what one host is given)\n"
 	"\n"
 	"Policy (persisted in --state-dir; change it live with glournetctl set):\n"
 	"  --state-dir DIR         the policy (policy.json), the endpoint store\n"
@@ -133,6 +145,10 @@ enum {
 	OPT_EXC_ROUTE,
 	OPT_EXC_RING,
 	OPT_NEIGH_MAX,
+	OPT_HTTP_CONNS_PER_SOURCE,
+	OPT_HTTP_REQUEST_TIMEOUT,
+	OPT_SOURCE_V4_PREFIX,
+	OPT_SOURCE_V6_PREFIX,
 	OPT_OPTIONS_FILE,
 };
 
@@ -151,6 +167,10 @@ static const struct option long_opts[] = {
 	{"http-max-header", required_argument, 0, OPT_HTTP_MAX_HEADER},
 	{"register-rate", required_argument, 0, OPT_REGISTER_RATE},
 	{"register-burst", required_argument, 0, OPT_REGISTER_BURST},
+	{"http-max-conns-per-source", required_argument, 0, OPT_HTTP_CONNS_PER_SOURCE},
+	{"http-request-timeout", required_argument, 0, OPT_HTTP_REQUEST_TIMEOUT},
+	{"source-v4-prefix", required_argument, 0, OPT_SOURCE_V4_PREFIX},
+	{"source-v6-prefix", required_argument, 0, OPT_SOURCE_V6_PREFIX},
 	{"offline-after", required_argument, 0, OPT_OFFLINE_AFTER},
 	{"hb-interval", required_argument, 0, OPT_HB_INTERVAL},
 	{"poll-interval", required_argument, 0, OPT_POLL_INTERVAL},
@@ -288,89 +308,6 @@ static int parse_listen_opt(const char *opt, const char *val, const char **out)
 	return 0;
 }
 
-/* The whole of a PEM file, checked for the block it must hold. */
-static int read_pem(const char *opt, const char *path, const char *what, char **out)
-{
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		fprintf(stderr, "glournetd: --%s '%s': %s\n", opt, path, strerror(errno));
-		return -1;
-	}
-	size_t cap = 1u << 20, n = 0;
-	char *buf = malloc(cap + 1);
-	if (buf)
-		n = fread(buf, 1, cap, f);
-	int err = ferror(f) ? errno : 0;
-	bool more = buf && n == cap && fgetc(f) != EOF;
-	fclose(f);
-	if (!buf || err) {
-		fprintf(stderr, "glournetd: --%s '%s': %s\n", opt, path,
-			buf ? strerror(err) : "out of memory");
-		free(buf);
-		return -1;
-	}
-	buf[n] = '\0';
-	char *fit = realloc(buf, n + 1);
-	if (fit)
-		buf = fit;
-	const char *why = NULL;
-	if (more)
-		why = "larger than 1 MiB: not a PEM file";
-	else if (memchr(buf, '\0', n))
-		why = "binary content: expected PEM (DER is not accepted)";
-	else if (!strcmp(opt, "tls-cert") && !strstr(buf, "-----BEGIN CERTIFICATE-----"))
-		why = "no '-----BEGIN CERTIFICATE-----' block: not a PEM certificate";
-	else if (!strcmp(opt, "tls-key") && (strstr(buf, "-----BEGIN ENCRYPTED PRIVATE KEY-----") ||
-					     strstr(buf, "Proc-Type: 4,ENCRYPTED")))
-		why = "the key is encrypted: give an unencrypted PEM key (keep the file mode 0600)";
-	else if (!strcmp(opt, "tls-key") && !strstr(buf, "PRIVATE KEY-----"))
-		why = "no '-----BEGIN ... PRIVATE KEY-----' block: not a PEM private key";
-	if (why) {
-		fprintf(stderr, "glournetd: --%s '%s': %s (%s)\n", opt, path, why, what);
-		if (buf)
-			explicit_bzero(buf, n);
-		free(buf);
-		return -1;
-	}
-	free(*out);
-	*out = buf;
-	return 0;
-}
-
-/* --https needs its certificate and key, and they mean nothing without it. */
-static int check_tls(struct gn_options *o)
-{
-	bool https = strcmp(o->https_listen, "off") != 0;
-	if (!https) {
-		if (o->tls_cert_file || o->tls_key_file) {
-			fprintf(stderr, "glournetd: --tls-cert/--tls-key given but --https is off "
-					"(pass --https ADDR:PORT, e.g. [::]:8443)\n");
-			return -1;
-		}
-		return 0;
-	}
-	if (!o->tls_cert_file || !o->tls_key_file) {
-		fprintf(stderr,
-			"glournetd: --https '%s' needs --tls-cert FILE and --tls-key FILE "
-			"(PEM; tools/make-cert.sh DIR makes a self-signed pair)\n",
-			o->https_listen);
-		return -1;
-	}
-	if (strcmp(o->http_listen, "off") != 0 && !strcmp(o->http_listen, o->https_listen)) {
-		fprintf(stderr,
-			"glournetd: --http and --https both '%s': give them different "
-			"ports\n",
-			o->https_listen);
-		return -1;
-	}
-	if (read_pem("tls-cert", o->tls_cert_file, "the server certificate", &o->tls_cert_pem) <
-		    0 ||
-	    read_pem("tls-key", o->tls_key_file, "the certificate's private key", &o->tls_key_pem) <
-		    0)
-		return -1;
-	return 0;
-}
-
 static int parse_log_level(const char *val)
 {
 	static const char *const names[] = {"error", "warn", "info", "debug"};
@@ -407,6 +344,10 @@ static void set_defaults(struct gn_options *o)
 	o->exception_iface = "glournet0";
 	o->exception_ring = EXC_RING_DEFAULT;
 	o->neigh_max = 16384;
+	o->http_max_conns_per_source = 64;
+	o->http_request_timeout = 10;
+	o->source_v4_prefix = 32;
+	o->source_v6_prefix = 64;
 }
 
 /* Validated later, with the policy: one validation path for every entry. */
@@ -509,6 +450,15 @@ static int apply(struct gn_options *o, int c, const char *v)
 		return parse_uint("register-rate", v, 0, 1000000, &o->register_rate);
 	case OPT_REGISTER_BURST:
 		return parse_uint("register-burst", v, 1, 1000000, &o->register_burst);
+	case OPT_HTTP_CONNS_PER_SOURCE:
+		return parse_uint("http-max-conns-per-source", v, 0, 1000000,
+				  &o->http_max_conns_per_source);
+	case OPT_HTTP_REQUEST_TIMEOUT:
+		return parse_dur("http-request-timeout", v, 1, 3600, &o->http_request_timeout);
+	case OPT_SOURCE_V4_PREFIX:
+		return parse_uint("source-v4-prefix", v, 1, 32, &o->source_v4_prefix);
+	case OPT_SOURCE_V6_PREFIX:
+		return parse_uint("source-v6-prefix", v, 1, 128, &o->source_v6_prefix);
 	case OPT_HTTP_MAX_CONNS:
 		return parse_uint("http-max-conns", v, 1, 1000000, &o->http_max_conns);
 	case OPT_HTTP_TIMEOUT:
@@ -644,7 +594,7 @@ int options_parse(struct gn_options *o, int argc, char **argv)
 			"glournetd: an enrollment token is required (--token or --token-file)\n");
 		return -1;
 	}
-	if (check_tls(o) < 0)
+	if (options_check_tls(o) < 0)
 		return -1;
 	return optind;
 }
@@ -683,10 +633,10 @@ int options_reload(struct gn_options *o, struct options_reloaded *r)
 				      levels[before]);
 	}
 	if (strcmp(o->https_listen, "off") != 0 && n < sizeof(r->said)) {
-		if (read_pem("tls-cert", o->tls_cert_file, "the server certificate", &r->cert_pem) <
-			    0 ||
-		    read_pem("tls-key", o->tls_key_file, "the certificate's private key",
-			     &r->key_pem) < 0) {
+		if (options_read_pem("tls-cert", o->tls_cert_file, "the server certificate",
+				     &r->cert_pem) < 0 ||
+		    options_read_pem("tls-key", o->tls_key_file, "the certificate's private key",
+				     &r->key_pem) < 0) {
 			free(r->cert_pem);
 			free(r->key_pem);
 			r->cert_pem = r->key_pem = NULL;

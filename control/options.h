@@ -56,6 +56,12 @@ struct gn_options {
 	unsigned n_exc_routes;
 	uint32_t exception_ring; /* frames per worker ring, a power of two */
 	uint32_t neigh_max;      /* neighbour table entries */
+	/* What one client may hold of the HTTP API (issue #13): a source is an
+	 * address cut to these prefixes, for the rate and the connections. */
+	uint32_t http_max_conns_per_source; /* open connections, both listeners; 0: no limit */
+	uint32_t http_request_timeout; /* s for a request's header and body, whatever the pace */
+	uint32_t source_v4_prefix;     /* 1..32 */
+	uint32_t source_v6_prefix;     /* 1..128 */
 };
 
 /*
