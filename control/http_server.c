@@ -25,6 +25,7 @@
 #define LOG_TAG "http"
 #include "control/mono_clock.h"
 #include "control/http_server.h"
+#include "control/tls_certs.h"
 #include "glournet/http_api.h"
 #include "glournet/log.h"
 #include "glournet/log_ratelimit.h"
@@ -438,6 +439,13 @@ static int start_listener(struct http_server *h, struct event_loop *loop, int wh
 		LOG(ERR, "--https '%s' needs --tls-cert and --tls-key", listen);
 		return -EINVAL;
 	}
+	/* Through a callback, so that SIGHUP can replace them (tls_certs.h). */
+	char terr[256];
+	if (tls && tls_certs_load(opt->tls_cert_pem, opt->tls_key_pem, terr, sizeof(terr)) < 0) {
+		LOG(ERR, "--https: cannot use --tls-cert '%s' with --tls-key '%s': %s",
+		    opt->tls_cert_file, opt->tls_key_file, terr);
+		return -EINVAL;
+	}
 	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	if (tls)
 		flags |= MHD_USE_TLS;
@@ -461,8 +469,7 @@ static int start_listener(struct http_server *h, struct event_loop *loop, int wh
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)opt->http_max_header,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_NOTIFY_CONNECTION,
 		http_conns_notify, &h->conns, MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
-		tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, (const char *)opt->tls_cert_pem,
-		MHD_OPTION_HTTPS_MEM_KEY, (const char *)opt->tls_key_pem,
+		tls ? MHD_OPTION_HTTPS_CERT_CALLBACK : MHD_OPTION_END, &tls_certs_retrieve,
 		MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES, MHD_OPTION_END);
 	h->starting = false;
 	if (!l->mhd) {
@@ -597,4 +604,5 @@ void http_stop(struct http_server *h, struct event_loop *loop)
 		http_conns_destroy(&h->conns);
 		h->conns_ready = false;
 	}
+	tls_certs_free();
 }
