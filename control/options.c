@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define LOG_TAG "main"
 #include "control/duration.h"
@@ -22,8 +23,10 @@ static const char usage_text[] =
 "the control thread serves registration over HTTP and the control socket.\n"
 "\n"
 "Endpoints:\n"
-"  --token TOKEN           enrollment token endpoints must present to register\n"
-"  --token-file FILE       read the enrollment token from FILE (first line)\n"
+"  --token-file FILE       read the enrollment token endpoints must present to\n"
+"                          register from FILE (first line; keep it mode 0600)\n"
+"  --token TOKEN           the token itself: every local user can read it in ps\n"
+"                          while glournetd starts; prefer --token-file\n"
 "  --udp-port PORT         heartbeat UDP port (default 7100)\n"
 "  --hb-addr ADDR          heartbeat address told to endpoints (repeatable, up to 8)\n"
 "  --http ADDR:PORT|off    HTTP listen address (default [::]:8080, dual stack)\n"
@@ -44,7 +47,11 @@ static const char usage_text[] =
 "Policy (persisted in --state-dir; change it live with glournetctl set):\n"
 "  --state-dir DIR         the policy (policy.json), the endpoint store\n"
 "                          (glournet.db, SQLite) and transitions.log\n"
-"                          (default /var/lib/glournet)\n"
+"                          (default /var/lib/glournet); made 0700, its files\n"
+"                          0600; refused when others can write in it\n"
+"  --allow-empty-store     start even though the state directory held a store\n"
+"                          and glournet.db is now new or empty (it was lost:\n"
+"                          endpoints register again); refused without it\n"
 "  --set NAME=VALUE        apply a setting at start, e.g. heartbeat.interval=10m\n"
 "                          (repeatable; glournetctl show settings lists them)\n"
 "  --offline-after DUR     same as --set heartbeat.offline_after=DUR\n"
@@ -71,7 +78,7 @@ static const char usage_text[] =
 "\n"
 "One worker runs on each EAL lcore but the main one, each on its own RX queue.\n"
 "Example (no NIC):\n"
-"  glournetd --token secret -- -l 0,1 --no-huge --no-shconf --file-prefix gn \\\n"
+"  glournetd --token-file /etc/glournet/token -- -l 0,1 --no-huge --no-shconf --file-prefix gn \\\n"
 "            --vdev net_af_packet0,iface=veth0\n";
 
 enum {
@@ -81,6 +88,8 @@ enum {
 	OPT_IDLE_SLEEP, OPT_CTL_SOCKET, OPT_LOG_LEVEL, OPT_STATE_DIR, OPT_SET, OPT_HTTPS,
 	OPT_TLS_CERT, OPT_TLS_KEY, OPT_HTTP_MAX_BODY, OPT_HTTP_MAX_HEADER, OPT_REGISTER_RATE,
 	OPT_REGISTER_BURST,
+	/* Issue 13: state directory and token hardening. */
+	OPT_ALLOW_EMPTY_STORE,
 };
 
 static const struct option long_opts[] = {
@@ -113,6 +122,7 @@ static const struct option long_opts[] = {
 	{"log-level", required_argument, 0, OPT_LOG_LEVEL},
 	{"state-dir", required_argument, 0, OPT_STATE_DIR},
 	{"set", required_argument, 0, OPT_SET},
+	{"allow-empty-store", no_argument, 0, OPT_ALLOW_EMPTY_STORE},
 	{"help", no_argument, 0, 'h'},
 	{"version", no_argument, 0, 'V'},
 	{0, 0, 0, 0},
@@ -154,11 +164,15 @@ static int parse_dur(const char *opt, const char *val, uint32_t lo, uint32_t hi,
 
 static int read_token_file(const char *path, char **token)
 {
-	FILE *f = fopen(path, "r");
+	FILE *f = fopen(path, "re");
 	if (!f) {
 		fprintf(stderr, "glournetd: --token-file '%s': %s\n", path, strerror(errno));
 		return -1;
 	}
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
+		LOG(WARN, "--token-file %s is mode %04o: others may read the enrollment token "
+			  "(chmod 0600 it)", path, (unsigned)(st.st_mode & 07777));
 	char line[512];
 	if (!fgets(line, sizeof(line), f))
 		line[0] = '\0';
@@ -354,6 +368,11 @@ static int apply(struct gn_options *o, int c, const char *v)
 			return bad("token", v, "the token must not be empty");
 		free(o->token);
 		o->token = strdup(v);
+		/* Out of /proc/PID/cmdline (ps) from now on; it was readable
+		 * until here, which --help says. */
+		explicit_bzero((char *)v, strlen(v));
+		LOG(WARN, "--token: the enrollment token was visible to every local user in ps "
+			  "while glournetd started; prefer --token-file");
 		return 0;
 	case OPT_TOKEN_FILE: return read_token_file(v, &o->token);
 	case OPT_UDP_PORT:
@@ -404,6 +423,7 @@ static int apply(struct gn_options *o, int c, const char *v)
 	case OPT_MBUFS: return parse_uint("mbufs", v, 1023, 1u << 24, &o->mbufs);
 	case OPT_IDLE_SLEEP: return parse_uint("idle-sleep-us", v, 0, 100000, &o->idle_sleep_us);
 	case OPT_CTL_SOCKET: o->ctl_socket = v; return 0;
+	case OPT_ALLOW_EMPTY_STORE: o->allow_empty_store = true; return 0;
 	case OPT_LOG_LEVEL: return parse_log_level(v);
 	}
 	return -1;

@@ -24,6 +24,7 @@ struct gn_options {
 	char *token;
 	const char *ctl_socket;
 	const char *state_dir;        /* the persisted policy lives here */
+	bool allow_empty_store;       /* start on an empty store where one existed (state_dir.h) */
 	/* Settings given at start (--set and shorthands), applied on top of the
 	 * persisted policy through the same validation as the CLI. */
 	const char *set_name[GN_MAX_SETS];
