@@ -1,5 +1,5 @@
 /*
- * The endpoint API (PROTOCOL.md §3) as plain functions of a request,
+ * The endpoint API (docs/protocol.md §3) as plain functions of a request,
  * independent of the HTTP library: the server glue hands them the body and
  * the headers, and sends back what they answer. Tests and fuzzers call
  * them directly.
@@ -20,7 +20,7 @@ struct api_ctx {
 	struct registry *reg;
 	const struct gn_options *opt;
 	struct http_counters *counters;
-	struct policy *const *policy;   /* the daemon's current snapshot (RCU) */
+	struct policy *const *policy; /* the daemon's current snapshot */
 	/* Makes a registration durable: the ticket to wait for, 0 when the store
 	 * refused. NULL: no store (tests). */
 	uint64_t (*persist)(void *persist_ctx, const struct endpoint *ep);
@@ -31,24 +31,30 @@ struct api_ctx {
 struct api_request {
 	const char *body;
 	size_t body_len;
-	const char *authorization;   /* NULL when absent */
-	const char *hdr_id;          /* X-Glournet-Id */
-	const char *hdr_time;        /* X-Glournet-Time */
-	const char *hdr_mac;         /* X-Glournet-Mac */
-	const char *hdr_ips;         /* X-Glournet-Ips (poll) */
-	const char *if_none_match;   /* poll */
+	const char *authorization; /* NULL when absent */
+	const char *hdr_id;        /* X-Glournet-Id */
+	const char *hdr_time;      /* X-Glournet-Time */
+	const char *hdr_mac;       /* X-Glournet-Mac */
+	const char *hdr_ips;       /* X-Glournet-Ips (poll) */
+	const char *if_none_match; /* poll */
 };
 
 struct api_response {
 	unsigned status;
-	char *body;                  /* malloc'd JSON, the caller frees; NULL for 304 */
-	char etag[32];               /* "" for none */
-	uint64_t durable_ticket;     /* 0: answer now; else once the store committed it */
+	char *body;              /* malloc'd JSON, the caller frees; NULL for 304 */
+	char etag[32];           /* "" for none */
+	uint64_t durable_ticket; /* 0: answer now; else once the store committed it */
 };
 
-enum api_auth { API_AUTH_OK, API_AUTH_MALFORMED, API_AUTH_UNKNOWN, API_AUTH_STALE, API_AUTH_BAD_MAC };
+enum api_auth {
+	API_AUTH_OK,
+	API_AUTH_MALFORMED,
+	API_AUTH_UNKNOWN,
+	API_AUTH_STALE,
+	API_AUTH_BAD_MAC
+};
 
-/* The three X-Glournet headers of PROTOCOL.md §3 with a MAC over `context`
+/* The three X-Glournet headers of docs/protocol.md §3 with a MAC over `context`
  * (GLRGST, GLPOLL, GLEVNT), id and time. *ep is set when the id is known. */
 enum api_auth api_authenticate(const struct api_ctx *ctx, const struct api_request *req,
 			       const char context[6], struct endpoint **ep);
@@ -59,14 +65,18 @@ void api_auth_error(const struct api_ctx *ctx, struct api_response *resp, enum a
 void api_poll(const struct api_ctx *ctx, const struct api_request *req, struct api_response *resp);
 void api_event(const struct api_ctx *ctx, const struct api_request *req, struct api_response *resp);
 
-/* Parses "ip,ip,..." (or a JSON array's strings) into addresses. */
-int api_parse_ips(const char *list, struct ep_addr *out, unsigned max, unsigned *n);
-
 void api_register(const struct api_ctx *ctx, const struct api_request *req,
 		  struct api_response *resp);
 
-/* {"error": msg} with `status`, counted under `counter`. */
+/* {"error": msg} with `status`, counted under `counter` (api_answer.c: every
+ * handler and the server glue answer their refusals through it). */
 void api_error(const struct api_ctx *ctx, struct api_response *resp, unsigned status,
 	       enum http_counter counter, const char *msg);
+
+/* An answer that must be durable (a registration hands out a key, an event
+ * is "recorded"): queues the endpoint to the store and makes the answer
+ * wait for its commit. False when the store refused it: the answer is then
+ * 503 "store busy, retry" and the caller stops. True without a store. */
+bool api_persist(const struct api_ctx *ctx, struct api_response *resp, const struct endpoint *ep);
 
 #endif

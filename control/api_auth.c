@@ -6,16 +6,15 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sodium.h>
 
 #include "control/api.h"
+#include "control/text.h"
 #include "glournet/hb_mac.h"
+#include "glournet/http_api.h"
 
 static bool parse_hex(const char *s, uint8_t *out, size_t n)
 {
-	size_t bin_len;
-	return s && strlen(s) == n * 2 &&
-	       sodium_hex2bin(out, n, s, n * 2, NULL, &bin_len, NULL) == 0 && bin_len == n;
+	return s && text_hex_decode(s, strlen(s), out, n, TEXT_HEX_ANY_CASE) == 0;
 }
 
 enum api_auth api_authenticate(const struct api_ctx *ctx, const struct api_request *req,
@@ -27,7 +26,7 @@ enum api_auth api_authenticate(const struct api_ctx *ctx, const struct api_reque
 	    !req->hdr_time)
 		return API_AUTH_MALFORMED;
 	size_t digits = strspn(req->hdr_time, "0123456789");
-	if (digits == 0 || digits > 10 || req->hdr_time[digits])   /* decimal, nothing else */
+	if (digits == 0 || digits > 10 || req->hdr_time[digits]) /* decimal, nothing else */
 		return API_AUTH_MALFORMED;
 	unsigned long long t = strtoull(req->hdr_time, NULL, 10);
 	if (t > UINT32_MAX)
@@ -48,8 +47,8 @@ void api_auth_error(const struct api_ctx *ctx, struct api_response *resp, enum a
 	switch (a) {
 	case API_AUTH_MALFORMED:
 		api_error(ctx, resp, 400, HTTP_MALFORMED,
-			  "X-Glournet-Id (16 hex), X-Glournet-Time (decimal), "
-			  "X-Glournet-Mac (16 hex) required");
+			  GN_API_HDR_ID " (16 hex), " GN_API_HDR_TIME " (decimal), " GN_API_HDR_MAC
+					" (16 hex) required");
 		return;
 	case API_AUTH_UNKNOWN:
 		api_error(ctx, resp, 404, HTTP_UNKNOWN_ID, "unknown endpoint id");
@@ -58,7 +57,8 @@ void api_auth_error(const struct api_ctx *ctx, struct api_response *resp, enum a
 		api_error(ctx, resp, 401, HTTP_BAD_MAC, "bad MAC");
 		return;
 	case API_AUTH_STALE:
-		api_error(ctx, resp, 401, HTTP_STALE, "X-Glournet-Time outside the acceptance window");
+		api_error(ctx, resp, 401, HTTP_STALE,
+			  GN_API_HDR_TIME " outside the acceptance window");
 		return;
 	case API_AUTH_OK:
 		break;

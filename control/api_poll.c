@@ -1,9 +1,8 @@
 /*
- * GET /v1/poll and POST /v1/event (PROTOCOL.md §3). A poll is contact
+ * GET /v1/poll and POST /v1/event (docs/protocol.md §3). A poll is contact
  * (R3) and may carry the endpoint's new addresses (R1); an event is
  * contact for regular endpoints only (R5).
  */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,42 +10,15 @@
 
 #include "control/api.h"
 #include "control/status.h"
-
-int api_parse_ips(const char *list, struct ep_addr *out, unsigned max, unsigned *n)
-{
-	char buf[1024];
-	if (strlen(list) >= sizeof(buf))
-		return -1;
-	strcpy(buf, list);
-	*n = 0;
-	char *save, *tok;
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		while (*tok == ' ')
-			tok++;
-		char *e = tok + strlen(tok);
-		while (e > tok && e[-1] == ' ')
-			*--e = '\0';
-		if (*n == max)
-			return -1;
-		struct ep_addr *a = &out[*n];
-		if (inet_pton(AF_INET, tok, a->bytes) == 1)
-			a->family = AF_INET;
-		else if (inet_pton(AF_INET6, tok, a->bytes) == 1)
-			a->family = AF_INET6;
-		else
-			return -1;
-		(*n)++;
-	}
-	return 0;
-}
+#include "glournet/http_api.h"
 
 /* R1 at poll: new own addresses, a new classification. */
 static int update_ips(const struct api_ctx *ctx, struct endpoint *ep, const char *hdr)
 {
-	struct ep_addr ips[EP_MAX_IPS];
+	struct gn_addr ips[EP_MAX_IPS];
 	unsigned n;
-	if (api_parse_ips(hdr, ips, EP_MAX_IPS, &n) < 0 || n == 0)
-		return -1;   /* an empty list is a broken agent, not "no addresses" */
+	if (text_parse_ips(hdr, ips, EP_MAX_IPS, &n) < 0 || n == 0)
+		return -1; /* an empty list is a broken agent, not "no addresses" */
 	if (registry_set_ips(ctx->reg, ep, ips, n) < 0)
 		return -1;
 	int32_t range;
@@ -71,7 +43,7 @@ static char *with_manifest(const char *head, const struct manifest *m)
 	if (!body)
 		return NULL;
 	char *p = body;
-	memcpy(p, head, hl - 1);   /* all but the closing brace */
+	memcpy(p, head, hl - 1); /* all but the closing brace */
 	p += hl - 1;
 	memcpy(p, s_key, sizeof(s_key) - 1);
 	p += sizeof(s_key) - 1;
@@ -95,11 +67,11 @@ void api_poll(const struct api_ctx *ctx, const struct api_request *req, struct a
 	}
 	if (req->hdr_ips && update_ips(ctx, ep, req->hdr_ips) < 0) {
 		api_error(ctx, resp, 400, HTTP_BAD_FIELD,
-			  "X-Glournet-Ips: comma-separated IPv4/IPv6 addresses, at most 16");
+			  GN_API_HDR_IPS ": comma-separated IPv4/IPv6 addresses, at most 16");
 		return;
 	}
-	status_on_poll(ctx->reg, ep, ctx->now);   /* R3: 200 and 304 both count */
-	const struct policy *pol = rcu_dereference(*ctx->policy);
+	status_on_poll(ctx->reg, ep, ctx->now); /* R3: 200 and 304 both count */
+	const struct policy *pol = *ctx->policy;
 	snprintf(resp->etag, sizeof(resp->etag), "\"r%llu-%c\"", (unsigned long long)pol->rev,
 		 ep->unreachable ? 'u' : 'r');
 	if (req->if_none_match && !strcmp(req->if_none_match, resp->etag)) {
@@ -111,12 +83,12 @@ void api_poll(const struct api_ctx *ctx, const struct api_request *req, struct a
 	for (unsigned i = 0; i < ctx->opt->n_hb_addrs; i++)
 		json_array_append_new(addrs, json_string(ctx->opt->hb_addrs[i]));
 	json_t *o = json_pack("{s:I, s:I, s:b, s:{s:b, s:I, s:I, s:o}, s:{s:b, s:I}}",
-		"server_time", (json_int_t)ctx->now, "settings_rev", (json_int_t)pol->rev,
-		"unreachable", ep->unreachable,
-		"heartbeat", "enabled", policy_hb_applies(pol, ep->unreachable),
-		"interval", (json_int_t)pol->hb_interval, "port", (json_int_t)ctx->opt->udp_port,
-		"addrs", addrs,
-		"poll", "enabled", ep->unreachable, "interval", (json_int_t)pol->poll_interval);
+			      "server_time", (json_int_t)ctx->now, "settings_rev",
+			      (json_int_t)pol->rev, "unreachable", ep->unreachable, "heartbeat",
+			      "enabled", policy_hb_applies(pol, ep->unreachable), "interval",
+			      (json_int_t)pol->hb_interval, "port", (json_int_t)ctx->opt->udp_port,
+			      "addrs", addrs, "poll", "enabled", ep->unreachable, "interval",
+			      (json_int_t)pol->poll_interval);
 	char *head = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);
 	resp->body = head ? with_manifest(head, &pol->manifest) : NULL;
@@ -147,18 +119,14 @@ void api_event(const struct api_ctx *ctx, const struct api_request *req, struct 
 		json_decref(root);
 		return;
 	}
-	bool contact = status_on_event(ctx->reg, ep, ctx->now);   /* R5 */
-	if (ctx->persist) {
-		/* "Recorded" means stored: answer once the store has it. */
-		resp->durable_ticket = ctx->persist(ctx->persist_ctx, ep);
-		if (!resp->durable_ticket) {
-			api_error(ctx, resp, 503, HTTP_INTERNAL, "store busy, retry");
-			json_decref(root);
-			return;
-		}
+	bool contact = status_on_event(ctx->reg, ep, ctx->now); /* R5 */
+	/* "Recorded" means stored: answer once the store has it. */
+	if (!api_persist(ctx, resp, ep)) {
+		json_decref(root);
+		return;
 	}
-	json_t *o = json_pack("{s:b, s:b, s:s}", "recorded", 1, "contact", contact,
-			      "status", ep_status_name(ep->status));
+	json_t *o = json_pack("{s:b, s:b, s:s}", "recorded", 1, "contact", contact, "status",
+			      ep_status_name(ep->status));
 	resp->status = 200;
 	resp->body = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);

@@ -1,9 +1,8 @@
 /*
- * POST /v1/register (PROTOCOL.md §3): validate everything first, then
+ * POST /v1/register (docs/protocol.md §3): validate everything first, then
  * apply, so a rejected request changes nothing. A known guid keeps its id
  * and slot; it keeps its key only with proof of holding it.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,30 +13,17 @@
 #define LOG_TAG "http"
 #include "control/api.h"
 #include "control/status.h"
+#include "control/text.h"
 #include "glournet/hb_mac.h"
 #include "glournet/log.h"
 
 struct register_body {
 	const char *guid;
 	const char *hostname;
-	struct ep_addr ips[EP_MAX_IPS];
+	struct gn_addr ips[EP_MAX_IPS];
 	unsigned nips;
 	uint16_t notify_port;
 };
-
-void api_error(const struct api_ctx *ctx, struct api_response *resp, unsigned status,
-	       enum http_counter counter, const char *msg)
-{
-	json_t *o = json_pack("{s:s}", "error", msg);
-	/* A message quoting the client's bytes may not be valid UTF-8 (found by
-	 * fuzzing: jansson's parse errors quote the input): say less, but say it. */
-	if (!o)
-		o = json_pack("{s:s}", "error", "malformed request (not valid UTF-8)");
-	resp->status = status;
-	resp->body = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	ctx->counters->by_result[counter]++;
-}
 
 static bool token_ok(const char *expected, const char *authorization)
 {
@@ -49,37 +35,23 @@ static bool token_ok(const char *expected, const char *authorization)
 	return strlen(got) == n && sodium_memcmp(got, expected, n) == 0;
 }
 
-static bool printable(const char *s, size_t min, size_t max)
-{
-	size_t n = strlen(s);
-	if (n < min || n > max)
-		return false;
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
-			return false;
-	return true;
-}
-
 /* Fills `b` or writes why not into `why`. Strings in `b` point into `root`. */
 static int parse_body(json_t *root, struct register_body *b, char *why, size_t why_len)
 {
 	memset(b, 0, sizeof(*b));
 	json_t *guid = json_object_get(root, "guid");
-	if (!json_is_string(guid) || !printable(json_string_value(guid), 1, EP_GUID_MAX)) {
-		snprintf(why, why_len, "guid: required, 1..%d printable characters", EP_GUID_MAX);
+	const char *g = json_is_string(guid) ? json_string_value(guid) : ""; /* absent: as empty */
+	const char *problem = text_guid_problem(g, strlen(g));
+	if (problem) {
+		snprintf(why, why_len, "guid: %s", problem);
 		return -1;
 	}
 	b->guid = json_string_value(guid);
-	for (const char *s = b->guid; *s; s++) {
-		if (*s == ' ') {
-			snprintf(why, why_len, "guid: must not contain spaces");
-			return -1;
-		}
-	}
 	json_t *host = json_object_get(root, "hostname");
 	b->hostname = "";
 	if (host) {
-		if (!json_is_string(host) || !printable(json_string_value(host), 0, EP_HOSTNAME_MAX)) {
+		if (!json_is_string(host) || json_string_length(host) > EP_HOSTNAME_MAX ||
+		    !text_printable(json_string_value(host), json_string_length(host))) {
 			snprintf(why, why_len, "hostname: a string of 0..%d printable characters",
 				 EP_HOSTNAME_MAX);
 			return -1;
@@ -94,14 +66,11 @@ static int parse_body(json_t *root, struct register_body *b, char *why, size_t w
 		}
 		size_t i;
 		json_t *ip;
-		json_array_foreach(ips, i, ip) {
-			const char *s = json_string_value(ip);
-			struct ep_addr *a = &b->ips[b->nips];
-			if (s && inet_pton(AF_INET, s, a->bytes) == 1)
-				a->family = AF_INET;
-			else if (s && inet_pton(AF_INET6, s, a->bytes) == 1)
-				a->family = AF_INET6;
-			else {
+		json_array_foreach(ips, i, ip)
+		{
+			if (!json_is_string(ip) ||
+			    text_parse_addr(json_string_value(ip), json_string_length(ip),
+					    &b->ips[b->nips]) < 0) {
 				snprintf(why, why_len, "ips[%zu]: not an IPv4 or IPv6 address", i);
 				return -1;
 			}
@@ -128,7 +97,7 @@ static int parse_body(json_t *root, struct register_body *b, char *why, size_t w
 	return 0;
 }
 
-/* Keeping the key needs proof of holding it (PROTOCOL.md §3). */
+/* Keeping the key needs proof of holding it (docs/protocol.md §3). */
 static bool proves_key(const struct api_ctx *ctx, const struct api_request *req,
 		       const struct endpoint *ep)
 {
@@ -143,7 +112,7 @@ static int apply_body(struct registry *r, struct endpoint *ep, const struct regi
 
 static char *answer(const struct api_ctx *ctx, const struct endpoint *ep)
 {
-	const struct policy *pol = rcu_dereference(*ctx->policy);
+	const struct policy *pol = *ctx->policy;
 	char id[17], key[HB_KEY_LEN * 2 + 1];
 	snprintf(id, sizeof(id), "%016llx", (unsigned long long)ep->id);
 	sodium_bin2hex(key, sizeof(key), registry_key(ctx->reg, ep), HB_KEY_LEN);
@@ -152,14 +121,14 @@ static char *answer(const struct api_ctx *ctx, const struct endpoint *ep)
 		json_array_append_new(addrs, json_string(ctx->opt->hb_addrs[i]));
 	/* R2: whether heartbeat applies to this endpoint; polling applies to
 	 * unreachable endpoints. */
-	json_t *o = json_pack("{s:s, s:I, s:s, s:I, s:b, s:{s:b, s:I, s:I, s:o}, s:{s:b, s:I}, s:I}",
-		"id", id, "slot", (json_int_t)ep->slot, "key", key,
-		"server_time", (json_int_t)ctx->now, "unreachable", ep->unreachable,
-		"heartbeat", "enabled", policy_hb_applies(pol, ep->unreachable),
-		"interval", (json_int_t)pol->hb_interval,
-		"port", (json_int_t)ctx->opt->udp_port, "addrs", addrs,
-		"poll", "enabled", ep->unreachable, "interval", (json_int_t)pol->poll_interval,
-		"settings_rev", (json_int_t)pol->rev);
+	json_t *o =
+		json_pack("{s:s, s:I, s:s, s:I, s:b, s:{s:b, s:I, s:I, s:o}, s:{s:b, s:I}, s:I}",
+			  "id", id, "slot", (json_int_t)ep->slot, "key", key, "server_time",
+			  (json_int_t)ctx->now, "unreachable", ep->unreachable, "heartbeat",
+			  "enabled", policy_hb_applies(pol, ep->unreachable), "interval",
+			  (json_int_t)pol->hb_interval, "port", (json_int_t)ctx->opt->udp_port,
+			  "addrs", addrs, "poll", "enabled", ep->unreachable, "interval",
+			  (json_int_t)pol->poll_interval, "settings_rev", (json_int_t)pol->rev);
 	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	return s;
@@ -213,26 +182,12 @@ void api_register(const struct api_ctx *ctx, const struct api_request *req,
 		json_decref(root);
 		return;
 	}
-	status_on_register(ctx->reg, rcu_dereference(*ctx->policy), ep, ctx->now);   /* R1, R4 */
-	if (ctx->persist) {
-		/* The answer hands out the key: only once the store has it. */
-		resp->durable_ticket = ctx->persist(ctx->persist_ctx, ep);
-		if (!resp->durable_ticket) {
-			api_error(ctx, resp, 503, HTTP_INTERNAL, "store busy, retry");
-			json_decref(root);
-			return;
-		}
+	status_on_register(ctx->reg, *ctx->policy, ep, ctx->now); /* R1, R4 */
+	/* The answer hands out the key: only once the store has it. */
+	if (!api_persist(ctx, resp, ep)) {
+		json_decref(root);
+		return;
 	}
 	resp->body = answer(ctx, ep);
 	json_decref(root);
-}
-
-const char *http_counter_name(enum http_counter c)
-{
-	static const char *const names[] = {
-#define HTTP_COUNTER_NAME(name, str) str,
-		HTTP_COUNTERS(HTTP_COUNTER_NAME)
-#undef HTTP_COUNTER_NAME
-	};
-	return (unsigned)c < HTTP_COUNTER_COUNT ? names[c] : "unknown";
 }

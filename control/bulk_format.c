@@ -15,9 +15,8 @@
 #include <jansson.h>
 
 #include "control/bulk_format.h"
+#include "control/text.h"
 
-#define GUID_MAX     64
-#define HOSTNAME_MAX 255
 
 static const char *const field_names[BULK_F_COUNT] = {
 #define BULK_FIELD_NAME(name, str) str,
@@ -65,75 +64,26 @@ static int ferr(char *err, size_t errlen, enum bulk_field f, const char *fmt, ..
 
 /* ---- per-field checks, on text (CSV cells, JSON strings) ---- */
 
-/* Well-formed UTF-8 without overlongs or surrogates: what jansson will
- * accept when the record is exported as JSON again. */
-static bool utf8_ok(const unsigned char *s, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		unsigned c = s[i];
-		size_t k;
-		unsigned min;
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			k = 1, min = 0x80, c &= 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			k = 2, min = 0x800, c &= 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			k = 3, min = 0x10000, c &= 0x07;
-		} else {
-			return false;
-		}
-		if (i + k >= n)
-			return false;   /* cut short */
-		for (size_t j = 1; j <= k; j++) {
-			if ((s[i + j] & 0xc0) != 0x80)
-				return false;
-			c = c << 6 | (s[i + j] & 0x3f);
-		}
-		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-			return false;
-		i += k + 1;
-	}
-	return true;
-}
-
-/* PROTOCOL.md §3's "printable": no control characters, valid UTF-8. */
-static int check_text(enum bulk_field f, const char *s, size_t n, size_t min, size_t max,
-		      char *err, size_t errlen)
+/* docs/protocol.md §3's "printable": no control characters, valid UTF-8. */
+static int check_text(enum bulk_field f, const char *s, size_t n, size_t min, size_t max, char *err,
+		      size_t errlen)
 {
 	if (n < min || n > max)
 		return ferr(err, errlen, f, "%zu bytes, expected %zu..%zu", n, min, max);
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return ferr(err, errlen, f, "control character 0x%02x at byte %zu",
-				    (unsigned char)s[i], i + 1);
-	if (!utf8_ok((const unsigned char *)s, n))
+	size_t i = text_control_at(s, n, NULL);
+	if (i < n)
+		return ferr(err, errlen, f, "control character 0x%02x at byte %zu",
+			    (unsigned char)s[i], i + 1);
+	if (!text_utf8_valid(s, n))
 		return ferr(err, errlen, f, "not valid UTF-8");
 	return 0;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
 }
 
 static int parse_hex(enum bulk_field f, const char *s, size_t n, uint8_t *out, size_t bytes,
 		     char *err, size_t errlen)
 {
-	if (n != 2 * bytes)
+	if (text_hex_decode(s, n, out, bytes, TEXT_HEX_LOWER) < 0)
 		return ferr(err, errlen, f, "not %zu lowercase hex digits", 2 * bytes);
-	for (size_t i = 0; i < bytes; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return ferr(err, errlen, f, "not %zu lowercase hex digits", 2 * bytes);
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
 	return 0;
 }
 
@@ -163,29 +113,33 @@ static uint64_t field_max(enum bulk_field f)
 static void set_number(struct bulk_record *r, enum bulk_field f, uint64_t v)
 {
 	switch (f) {
-	case BULK_F_SLOT: r->e.slot = (uint32_t)v; break;
-	case BULK_F_NOTIFY_PORT: r->e.notify_port = (uint16_t)v; break;
-	case BULK_F_REGISTERED: r->e.registered = (uint32_t)v; break;
-	case BULK_F_LAST_CONTACT: r->last_contact = (uint32_t)v; break;
-	default: break;
+	case BULK_F_SLOT:
+		r->e.slot = (uint32_t)v;
+		break;
+	case BULK_F_NOTIFY_PORT:
+		r->e.notify_port = (uint16_t)v;
+		break;
+	case BULK_F_REGISTERED:
+		r->e.registered = (uint32_t)v;
+		break;
+	case BULK_F_LAST_CONTACT:
+		r->last_contact = (uint32_t)v;
+		break;
+	default:
+		break;
 	}
 }
 
 /* One address onto r->e.ips, in canonical form. `n` is its length. */
-static int add_ip(struct bulk_record *r, unsigned *count, const char *s, size_t n,
-		  char *err, size_t errlen)
+static int add_ip(struct bulk_record *r, unsigned *count, const char *s, size_t n, char *err,
+		  size_t errlen)
 {
-	char in[INET6_ADDRSTRLEN + 1], canon[INET6_ADDRSTRLEN];
-	uint8_t bin[16];
+	char canon[INET6_ADDRSTRLEN];
+	struct gn_addr a;
 	if (++*count > BULK_MAX_IPS)
 		return ferr(err, errlen, BULK_F_IPS, "more than %d addresses", BULK_MAX_IPS);
-	if (n == 0 || n >= sizeof(in) || memchr(s, '\0', n))
-		return ferr(err, errlen, BULK_F_IPS, "address %u is not an IPv4 or IPv6 address",
-			    *count);
-	memcpy(in, s, n);
-	in[n] = '\0';
-	int af = strchr(in, ':') ? AF_INET6 : AF_INET;
-	if (inet_pton(af, in, bin) != 1 || !inet_ntop(af, bin, canon, sizeof(canon)))
+	if (text_parse_addr(s, n, &a) < 0 || !inet_ntop(a.family, a.bytes, canon, sizeof(canon)))
+		/* Not the text itself: the daemon may read files the operator cannot. */
 		return ferr(err, errlen, BULK_F_IPS, "address %u is not an IPv4 or IPv6 address",
 			    *count);
 	size_t used = strlen(r->e.ips);
@@ -197,27 +151,19 @@ static int add_ip(struct bulk_record *r, unsigned *count, const char *s, size_t 
 static int parse_ip_list(struct bulk_record *r, const char *s, size_t n, char *err, size_t errlen)
 {
 	unsigned count = 0;
-	size_t i = 0;
-	while (i < n) {
-		if (s[i] == ' ' || s[i] == ';' || s[i] == ',' || s[i] == '\t') {
-			i++;
-			continue;
-		}
-		size_t j = i;
-		while (j < n && s[j] != ' ' && s[j] != ';' && s[j] != ',' && s[j] != '\t')
-			j++;
-		if (add_ip(r, &count, s + i, j - i, err, errlen) < 0)
+	size_t pos = 0, len;
+	const char *item;
+	while ((item = text_list_next(s, n, " ;,\t", &pos, &len)))
+		if (add_ip(r, &count, item, len, err, errlen) < 0)
 			return -EINVAL;
-		i = j;
-	}
 	return 0;
 }
 
 /* Any field from its text. Empty is "absent" (a CSV cannot tell an empty
  * cell from a missing value, so JSON's "" means the same), except for guid:
  * required. */
-static int set_text(struct bulk_record *r, enum bulk_field f, const char *s, size_t n,
-		    char *err, size_t errlen)
+static int set_text(struct bulk_record *r, enum bulk_field f, const char *s, size_t n, char *err,
+		    size_t errlen)
 {
 	uint64_t v = 0;
 	int rc = 0;
@@ -225,11 +171,11 @@ static int set_text(struct bulk_record *r, enum bulk_field f, const char *s, siz
 		return 0;
 	switch (f) {
 	case BULK_F_GUID:
-		if ((rc = check_text(f, s, n, 1, GUID_MAX, err, errlen)) == 0)
+		if ((rc = check_text(f, s, n, 1, TEXT_GUID_MAX, err, errlen)) == 0)
 			memcpy(r->e.guid, s, n), r->e.guid[n] = '\0';
 		break;
 	case BULK_F_HOSTNAME:
-		if ((rc = check_text(f, s, n, 0, HOSTNAME_MAX, err, errlen)) == 0)
+		if ((rc = check_text(f, s, n, 0, TEXT_HOSTNAME_MAX, err, errlen)) == 0)
 			memcpy(r->e.hostname, s, n), r->e.hostname[n] = '\0';
 		break;
 	case BULK_F_STATUS:
@@ -254,7 +200,7 @@ static int set_text(struct bulk_record *r, enum bulk_field f, const char *s, siz
 		r->e.ips[0] = '\0';
 		rc = parse_ip_list(r, s, n, err, errlen);
 		if (rc == 0 && !r->e.ips[0])
-			return 0;   /* only separators: no address, absent */
+			return 0; /* only separators: no address, absent */
 		break;
 	case BULK_F_SLOT:
 	case BULK_F_NOTIFY_PORT:
@@ -275,7 +221,7 @@ static int set_text(struct bulk_record *r, enum bulk_field f, const char *s, siz
 
 static int json_field(struct bulk_record *r, enum bulk_field f, json_t *v, char *err, size_t errlen)
 {
-	if (json_is_null(v))   /* another exporter's "no value" */
+	if (json_is_null(v)) /* another exporter's "no value" */
 		return f == BULK_F_GUID ? ferr(err, errlen, f, "required") : 0;
 	switch (f) {
 	case BULK_F_SLOT:
@@ -300,14 +246,15 @@ static int json_field(struct bulk_record *r, enum bulk_field f, json_t *v, char 
 		size_t i;
 		json_t *ip;
 		r->e.ips[0] = '\0';
-		json_array_foreach(v, i, ip) {
+		json_array_foreach(v, i, ip)
+		{
 			if (!json_is_string(ip))
 				return ferr(err, errlen, f, "address %zu is not a string", i + 1);
-			if (add_ip(r, &count, json_string_value(ip), json_string_length(ip),
-				   err, errlen) < 0)
+			if (add_ip(r, &count, json_string_value(ip), json_string_length(ip), err,
+				   errlen) < 0)
 				return -EINVAL;
 		}
-		if (count)   /* [] is absent, like an empty CSV cell */
+		if (count) /* [] is absent, like an empty CSV cell */
 			r->has |= 1u << f;
 		return 0;
 	}
@@ -327,16 +274,23 @@ static int json_field(struct bulk_record *r, enum bulk_field f, json_t *v, char 
 static const char *json_reason(const json_error_t *je)
 {
 	switch (json_error_code(je)) {
-	case json_error_invalid_utf8: return "not valid UTF-8";
-	case json_error_premature_end_of_input: return "the line ends inside the JSON";
-	case json_error_end_of_input_expected: return "text after the JSON object";
-	case json_error_duplicate_key: return "a key appears twice";
-	case json_error_null_character: return "a NUL character";
-	case json_error_numeric_overflow: return "a number out of range";
+	case json_error_invalid_utf8:
+		return "not valid UTF-8";
+	case json_error_premature_end_of_input:
+		return "the line ends inside the JSON";
+	case json_error_end_of_input_expected:
+		return "text after the JSON object";
+	case json_error_duplicate_key:
+		return "a key appears twice";
+	case json_error_null_character:
+		return "a NUL character";
+	case json_error_numeric_overflow:
+		return "a number out of range";
 	case json_error_item_not_found:
 	case json_error_wrong_type:
 	case json_error_invalid_syntax:
-	default: return "invalid syntax";
+	default:
+		return "invalid syntax";
 	}
 }
 
@@ -396,8 +350,10 @@ static int csv_cell(const char *line, size_t len, size_t *pos, char *out, size_t
 	} else {
 		for (; i < len && line[i] != ','; i++) {
 			if (line[i] == '"') {
-				snprintf(err, errlen, "column %u: a quote inside an unquoted cell "
-					 "(quote the whole cell and double the quote)", column);
+				snprintf(err, errlen,
+					 "column %u: a quote inside an unquoted cell "
+					 "(quote the whole cell and double the quote)",
+					 column);
 				return -EINVAL;
 			}
 			out[n++] = line[i];
@@ -408,8 +364,8 @@ static int csv_cell(const char *line, size_t len, size_t *pos, char *out, size_t
 	return 0;
 }
 
-int bulk_parse_csv_header(const char *line, size_t len, struct bulk_header *h,
-			  char *err, size_t errlen)
+int bulk_parse_csv_header(const char *line, size_t len, struct bulk_header *h, char *err,
+			  size_t errlen)
 {
 	char name[64];
 	char *cell = malloc(len + 1);

@@ -23,6 +23,7 @@
 enum bulk_format { BULK_JSONL, BULK_CSV };
 
 /* The fields, in the order a full CSV export writes its columns. */
+/* clang-format off */
 #define BULK_FIELDS(X)                    \
 	X(GUID,         "guid")           \
 	X(ID,           "id")             \
@@ -34,12 +35,13 @@ enum bulk_format { BULK_JSONL, BULK_CSV };
 	X(REGISTERED,   "registered")     \
 	X(LAST_CONTACT, "last_contact")   \
 	X(STATUS,       "status")
+/* clang-format on */
 
 enum bulk_field {
 #define BULK_FIELD_ENUM(name, str) BULK_F_##name,
 	BULK_FIELDS(BULK_FIELD_ENUM)
 #undef BULK_FIELD_ENUM
-	BULK_F_COUNT
+		BULK_F_COUNT
 };
 #define BULK_HAS(f) (1u << BULK_F_##f)
 
@@ -52,10 +54,10 @@ enum bulk_field {
  * no column for stay 0; `ips` is canonical text (inet_ntop), comma-separated,
  * as the store keeps it. */
 struct bulk_record {
-	struct store_endpoint e;      /* guid, id, slot, key, hostname, ips, notify_port, registered */
-	uint32_t last_contact;        /* informational on import */
-	char status[BULK_STATUS_MAX + 1];   /* informational on import */
-	uint32_t has;                 /* BULK_HAS(...) of the fields present */
+	struct store_endpoint e; /* guid, id, slot, key, hostname, ips, notify_port, registered */
+	uint32_t last_contact;   /* informational on import */
+	char status[BULK_STATUS_MAX + 1]; /* informational on import */
+	uint32_t has;                     /* BULK_HAS(...) of the fields present */
 };
 
 /* A CSV header: which field each column holds, -1 for a column ignored. */
@@ -71,8 +73,8 @@ const char *bulk_field_name(enum bulk_field f);
 int bulk_format_from_name(const char *name, enum bulk_format *out);
 
 /* The CSV header line (without its line end); -EINVAL naming the column. */
-int bulk_parse_csv_header(const char *line, size_t len, struct bulk_header *h,
-			  char *err, size_t errlen);
+int bulk_parse_csv_header(const char *line, size_t len, struct bulk_header *h, char *err,
+			  size_t errlen);
 /* Every field, in BULK_FIELDS order: the header of a full export. */
 void bulk_header_full(struct bulk_header *h);
 
@@ -96,7 +98,7 @@ struct bulk_reader {
 	FILE *f;
 	enum bulk_format fmt;
 	struct bulk_header hdr;
-	unsigned long line;           /* of the last line read */
+	unsigned long line; /* of the last line read */
 	size_t max_line;
 	char *buf;
 	bool eof;

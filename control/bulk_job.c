@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #define LOG_TAG "bulk"
-#include "control/api.h"
 #include "control/bulk_format.h"
 #include "control/bulk_job.h"
 #include "control/mono_clock.h"
@@ -25,6 +24,7 @@
 #include "control/safe_file.h"
 #include "control/status.h"
 #include "control/store.h"
+#include "control/text.h"
 #include "glournet/log.h"
 
 /* The import pauses while the store has this many writes queued. */
@@ -35,15 +35,15 @@ struct bulk_job {
 	bool running;
 	enum bulk_format fmt;
 	char path[2048];
-	struct safe_file out;      /* export: named only when complete */
+	struct safe_file out; /* export: named only when complete */
 	FILE *f;
-	struct bulk_reader rd;     /* import */
-	struct bulk_header hdr;    /* export (CSV) */
-	uint32_t cursor;           /* export: next slot */
+	struct bulk_reader rd;  /* import */
+	struct bulk_header hdr; /* export (CSV) */
+	uint32_t cursor;        /* export: next slot */
 	uint64_t added, known, refused, exported, waits;
 	char errors[BULK_ERRORS_KEPT][240];
 	unsigned nerrors;
-	char failure[2400];        /* why a job stopped early; "" if it did not */
+	char failure[2400]; /* why a job stopped early; "" if it did not */
 	uint64_t begin_ns, end_ns;
 	char *buf;
 };
@@ -67,10 +67,12 @@ static void finish(struct bulk_job *j)
 	j->end_ns = gn_mono_ns();
 	double s = (double)(j->end_ns - j->begin_ns) / 1e9;
 	if (j->import)
-		LOG(INFO, "import of %s %s after %.1f s: %llu added, %llu already known, %llu lines "
-			  "refused%s%s", j->path, j->failure[0] ? "stopped" : "done", s,
-		    (unsigned long long)j->added, (unsigned long long)j->known,
-		    (unsigned long long)j->refused, j->failure[0] ? ": " : "", j->failure);
+		LOG(INFO,
+		    "import of %s %s after %.1f s: %llu added, %llu already known, %llu lines "
+		    "refused%s%s",
+		    j->path, j->failure[0] ? "stopped" : "done", s, (unsigned long long)j->added,
+		    (unsigned long long)j->known, (unsigned long long)j->refused,
+		    j->failure[0] ? ": " : "", j->failure);
 	else
 		LOG(INFO, "export to %s %s after %.1f s: %llu endpoints%s%s", j->path,
 		    j->failure[0] ? "failed" : "done", s, (unsigned long long)j->exported,
@@ -83,14 +85,16 @@ static int pick_format(const char *path, const char *format, enum bulk_format *f
 	const char *name = format && *format ? format : path;
 	if (bulk_format_from_name(name, fmt) == 0)
 		return 0;
-	snprintf(err, errlen, format && *format ? "unknown format '%s' (jsonl or csv)"
-					       : "cannot tell the format of '%s' from its name "
-						 "(.jsonl or .csv), give it: jsonl or csv", name);
+	snprintf(err, errlen,
+		 format && *format ? "unknown format '%s' (jsonl or csv)"
+				   : "cannot tell the format of '%s' from its name "
+				     "(.jsonl or .csv), give it: jsonl or csv",
+		 name);
 	return -EINVAL;
 }
 
-static struct bulk_job *new_job(struct bulk_job **slot, bool import, const char *path,
-				char *err, size_t errlen)
+static struct bulk_job *new_job(struct bulk_job **slot, bool import, const char *path, char *err,
+				size_t errlen)
 {
 	if (*slot && (*slot)->running) {
 		snprintf(err, errlen, "an %s of %s is running already (show bulk)",
@@ -214,12 +218,17 @@ static void import_record(struct bulk_jobs *b, struct bulk_job *j, const struct 
 				       rec->has & BULK_HAS(SLOT) ? e->slot : UINT32_MAX, now, &ep);
 	if (rc == -EEXIST) {
 		if (registry_by_guid(r, e->guid)) {
-			j->known++;   /* already here: the file does not overwrite it */
+			j->known++; /* already here: the file does not overwrite it */
 			return;
 		}
 		/* Nothing of the line's content: the daemon may read files the
 		 * operator cannot (issue 13: `import /etc/shadow`). */
 		refuse(j, "line %lu: its id belongs to another endpoint", j->rd.line);
+		return;
+	}
+	const char *bad_guid = rc == -EINVAL ? text_guid_problem(e->guid, strlen(e->guid)) : NULL;
+	if (bad_guid) { /* the rule registration applies too */
+		refuse(j, "line %lu: guid: %s", j->rd.line, bad_guid);
 		return;
 	}
 	if (rc < 0) {
@@ -229,10 +238,10 @@ static void import_record(struct bulk_jobs *b, struct bulk_job *j, const struct 
 				 j->rd.line, strerror(-rc));
 		return;
 	}
-	struct ep_addr ips[EP_MAX_IPS];
+	struct gn_addr ips[EP_MAX_IPS];
 	unsigned n = 0;
-	if (e->ips[0] && api_parse_ips(e->ips, ips, EP_MAX_IPS, &n) < 0)
-		n = 0;   /* bulk_format checked them; cannot happen */
+	if (e->ips[0] && text_parse_ips(e->ips, ips, EP_MAX_IPS, &n) < 0)
+		n = 0; /* bulk_format checked them; cannot happen */
 	if (registry_set_details(r, ep, e->hostname, ips, n, e->notify_port) < 0)
 		refuse(j, "line %lu: out of memory for its hostname and addresses", j->rd.line);
 	if (rec->has & BULK_HAS(REGISTERED))
@@ -242,8 +251,10 @@ static void import_record(struct bulk_jobs *b, struct bulk_job *j, const struct 
 	registry_set_range(r, ep, range);
 	registry_restore_state(r, ep, unreachable, false, EP_REASON_NO_CONTACT, now);
 	if (b->store && !persist_endpoint(b->store, r, ep))
-		refuse(j, "line %lu: the store refused it (queue full); it is in memory only, "
-		       "export and import again", j->rd.line);
+		refuse(j,
+		       "line %lu: the store refused it (queue full); it is in memory only, "
+		       "export and import again",
+		       j->rd.line);
 	j->added++;
 }
 
@@ -280,7 +291,8 @@ static bool import_slice(struct bulk_jobs *b, struct bulk_job *j, uint32_t now, 
 			refuse(j, "%s", why);
 			continue;
 		} else if (rc < 0 && !j->failure[0]) {
-			snprintf(j->failure, sizeof(j->failure), "read error: %s", why[0] ? why : strerror(-rc));
+			snprintf(j->failure, sizeof(j->failure), "read error: %s",
+				 why[0] ? why : strerror(-rc));
 		}
 		if (rc <= 0 || j->failure[0]) {
 			bulk_reader_close(&j->rd);
@@ -296,13 +308,15 @@ static bool import_slice(struct bulk_jobs *b, struct bulk_job *j, uint32_t now, 
 static void export_done(struct bulk_job *j)
 {
 	if (!j->failure[0] && fflush(j->f) != 0)
-		snprintf(j->failure, sizeof(j->failure), "writing %s: %s", j->path, strerror(errno));
+		snprintf(j->failure, sizeof(j->failure), "writing %s: %s", j->path,
+			 strerror(errno));
 	if (!j->failure[0])
-		safe_file_commit(&j->out, j->failure, sizeof(j->failure));   /* fsync, rename */
+		safe_file_commit(&j->out, j->failure, sizeof(j->failure)); /* fsync, rename */
 	else
 		safe_file_abort(&j->out);
 	if (fclose(j->f) != 0 && !j->failure[0])
-		snprintf(j->failure, sizeof(j->failure), "closing %s: %s", j->path, strerror(errno));
+		snprintf(j->failure, sizeof(j->failure), "closing %s: %s", j->path,
+			 strerror(errno));
 	j->f = NULL;
 	finish(j);
 }
@@ -319,7 +333,8 @@ static bool export_slice(struct bulk_jobs *b, struct bulk_job *j, uint64_t deadl
 			memset(rec, 0, sizeof(*rec));
 			persist_fill(r, ep, &rec->e);
 			rec->last_contact = registry_last_contact(r, ep);
-			snprintf(rec->status, sizeof(rec->status), "%s", ep_status_name(ep->status));
+			snprintf(rec->status, sizeof(rec->status), "%s",
+				 ep_status_name(ep->status));
 			rec->has = (1u << BULK_F_COUNT) - 1;
 			int n = bulk_format_record(j->fmt, &j->hdr, rec, j->buf, BULK_LINE_DEFAULT);
 			if (n < 0 || fwrite(j->buf, 1, (size_t)n, j->f) != (size_t)n) {
@@ -375,10 +390,10 @@ static json_t *job_json(const struct bulk_job *j)
 	uint64_t end = j->running ? gn_mono_ns() : j->end_ns;
 	double secs = (double)(end - j->begin_ns) / 1e9;
 	uint64_t done = j->import ? j->added : j->exported;
-	json_t *o = json_pack("{s:s, s:s, s:b, s:f, s:f, s:o}", "path", j->path,
-		"format", j->fmt == BULK_CSV ? "csv" : "jsonl", "running", j->running,
-		"seconds", secs, "per_second", secs > 0 ? (double)done / secs : 0.0,
-		"errors", errors);
+	json_t *o = json_pack("{s:s, s:s, s:b, s:f, s:f, s:o}", "path", j->path, "format",
+			      j->fmt == BULK_CSV ? "csv" : "jsonl", "running", j->running,
+			      "seconds", secs, "per_second", secs > 0 ? (double)done / secs : 0.0,
+			      "errors", errors);
 	if (j->import) {
 		json_object_set_new(o, "line", json_integer((json_int_t)j->rd.line));
 		json_object_set_new(o, "added", json_integer((json_int_t)j->added));
@@ -409,7 +424,7 @@ void bulk_jobs_free(struct bulk_jobs *b)
 			if (j->import)
 				bulk_reader_close(&j->rd);
 			else
-				safe_file_abort(&j->out);   /* an export cut short is not a file */
+				safe_file_abort(&j->out); /* an export cut short is not a file */
 			fclose(j->f);
 		}
 		free(j->buf);

@@ -18,15 +18,15 @@ struct policy;
 struct registry;
 struct store;
 
-#define BULK_ERRORS_KEPT 10   /* first refused lines, with their reasons */
+#define BULK_ERRORS_KEPT 10 /* first refused lines, with their reasons */
 
 /* The two jobs of the loop ("import", "export") and what they work on. */
 struct bulk_jobs {
 	struct registry *reg;
-	struct store *store;               /* NULL: in memory only (tests) */
-	struct policy *const *policy;      /* the snapshot in force: imports are classified by it */
-	struct bulk_job *import, *export;  /* the last of each kind */
-	struct loop_job_stats import_stats, export_stats;   /* a pass: one file */
+	struct store *store;              /* NULL: in memory only (tests) */
+	struct policy *const *policy;     /* the snapshot in force: imports are classified by it */
+	struct bulk_job *import, *export; /* the last of each kind */
+	struct loop_job_stats import_stats, export_stats; /* a pass: one file */
 };
 
 void bulk_jobs_init(struct bulk_jobs *b, struct registry *r, struct store *s,

@@ -102,7 +102,7 @@ static void put_csv_cell(struct out *o, const char *s, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] != '"')
 			continue;
-		put(o, s + run, i + 1 - run);   /* through the quote, then a second one */
+		put(o, s + run, i + 1 - run); /* through the quote, then a second one */
 		put(o, "\"", 1);
 		run = i + 1;
 	}
@@ -112,9 +112,10 @@ static void put_csv_cell(struct out *o, const char *s, size_t n)
 
 static void put_number_field(struct out *o, const struct bulk_record *r, enum bulk_field f)
 {
-	uint32_t v = f == BULK_F_SLOT ? r->e.slot
-		   : f == BULK_F_NOTIFY_PORT ? r->e.notify_port
-		   : f == BULK_F_REGISTERED ? r->e.registered : r->last_contact;
+	uint32_t v = f == BULK_F_SLOT          ? r->e.slot
+		     : f == BULK_F_NOTIFY_PORT ? r->e.notify_port
+		     : f == BULK_F_REGISTERED  ? r->e.registered
+					       : r->last_contact;
 	putf(o, "%" PRIu32, v);
 }
 
@@ -191,7 +192,8 @@ static int format_csv(const struct bulk_header *h, const struct bulk_record *r, 
 			put_csv_cell(o, r->e.guid, bounded_len(r->e.guid, sizeof(r->e.guid)));
 			break;
 		case BULK_F_HOSTNAME:
-			put_csv_cell(o, r->e.hostname, bounded_len(r->e.hostname, sizeof(r->e.hostname)));
+			put_csv_cell(o, r->e.hostname,
+				     bounded_len(r->e.hostname, sizeof(r->e.hostname)));
 			break;
 		case BULK_F_STATUS:
 			put_csv_cell(o, r->status, bounded_len(r->status, sizeof(r->status)));

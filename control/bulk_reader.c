@@ -27,7 +27,7 @@ static int read_line(struct bulk_reader *r, size_t *len)
 		if (n < r->max_line)
 			r->buf[n++] = (char)c;
 		else
-			too_long = true;   /* read on to the line end, keep nothing */
+			too_long = true; /* read on to the line end, keep nothing */
 	}
 	if (c == EOF) {
 		if (ferror(r->f))
@@ -58,10 +58,12 @@ static int next_content(struct bulk_reader *r, size_t *len, char *err, size_t er
 		case LINE_EOF:
 			return 0;
 		case LINE_IOERR:
-			snprintf(err, errlen, "line %lu: read error: %s", r->line + 1, strerror(errno));
+			snprintf(err, errlen, "line %lu: read error: %s", r->line + 1,
+				 strerror(errno));
 			return -EIO;
 		case LINE_LONG:
-			snprintf(err, errlen, "line %lu: longer than %zu bytes", r->line, r->max_line);
+			snprintf(err, errlen, "line %lu: longer than %zu bytes", r->line,
+				 r->max_line);
 			return -E2BIG;
 		case LINE_NUL:
 			snprintf(err, errlen, "line %lu: contains a NUL byte", r->line);

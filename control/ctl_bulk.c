@@ -21,9 +21,11 @@ json_t *cmd_export(struct gn_daemon *d, int argc, const char **argv, char *err, 
 	return json_pack("{s:s, s:s}", "export", "started", "path", argv[0]);
 }
 
-json_t *cmd_show_bulk(struct gn_daemon *d, int argc, const char **argv, char *err,
-		      size_t errlen)
+json_t *cmd_show_bulk(struct gn_daemon *d, int argc, const char **argv, char *err, size_t errlen)
 {
-	(void)argc; (void)argv; (void)err; (void)errlen;
+	(void)argc;
+	(void)argv;
+	(void)err;
+	(void)errlen;
 	return bulk_status_json(&d->bulk);
 }

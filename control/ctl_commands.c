@@ -19,15 +19,17 @@ struct ctl_cmd {
 
 static json_t *cmd_help(struct gn_daemon *d, int argc, const char **argv, char *err, size_t errlen);
 
-static json_t *cmd_watch(struct gn_daemon *d, int argc, const char **argv, char *err,
-			 size_t errlen)
+static json_t *cmd_watch(struct gn_daemon *d, int argc, const char **argv, char *err, size_t errlen)
 {
 	/* ctl_server streams watch itself; reaching here means it could not. */
-	(void)d; (void)argc; (void)argv;
+	(void)d;
+	(void)argc;
+	(void)argv;
 	snprintf(err, errlen, "watch: streams on its own connection (use glournetctl watch)");
 	return NULL;
 }
 
+/* clang-format off */
 static const struct ctl_cmd commands[] = {
 	{"help", "", "list the commands", 0, 0, cmd_help},
 	{"show status", "", "status counts of all clients", 0, 0, cmd_show_status},
@@ -68,16 +70,29 @@ static const struct ctl_cmd commands[] = {
 	{"guard release", "", "confirm a mass offline: apply the held transitions (R10)", 0, 0,
 	 cmd_guard_release},
 	{"watch", "[--from SEQ]", "follow status transitions live", 0, 2, cmd_watch},
+	{"show neighbours", "", "next hops for the TX path: the kernel's neighbours on the "
+	 "exception interface and those learned from frames", 0, 0, cmd_show_neighbours},
+	{"show routes", "", "the kernel's routes out of the exception interface, as mirrored",
+	 0, 0, cmd_show_routes},
+	{"debug send", "ADDRESS PORT [TEXT]",
+	 "send one UDP datagram from the heartbeat address and port out of the port (a "
+	 "reachability check)", 2, 3, cmd_debug_send},
 };
+/* clang-format on */
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static json_t *cmd_help(struct gn_daemon *d, int argc, const char **argv, char *err, size_t errlen)
 {
-	(void)d; (void)argc; (void)argv; (void)err; (void)errlen;
+	(void)d;
+	(void)argc;
+	(void)argv;
+	(void)err;
+	(void)errlen;
 	json_t *list = json_array();
 	for (size_t i = 0; i < N_COMMANDS; i++)
-		json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "name", commands[i].name,
-						      "args", commands[i].args, "help", commands[i].help));
+		json_array_append_new(list,
+				      json_pack("{s:s, s:s, s:s}", "name", commands[i].name, "args",
+						commands[i].args, "help", commands[i].help));
 	return json_pack("{s:o}", "commands", list);
 }
 
@@ -92,7 +107,8 @@ static const struct ctl_cmd *match(int argc, const char **argv, int *consumed)
 		bool ok = true;
 		while (name[pos] && ok) {
 			size_t wl = strcspn(name + pos, " ");
-			ok = words < argc && strlen(argv[words]) == wl && !strncmp(argv[words], name + pos, wl);
+			ok = words < argc && strlen(argv[words]) == wl &&
+			     !strncmp(argv[words], name + pos, wl);
 			pos += wl + (name[pos + wl] == ' ');
 			words++;
 		}
@@ -124,14 +140,17 @@ char *ctl_dispatch(struct gn_daemon *d, const char *line, size_t len)
 	if (!json_is_array(argv_j) || argc == 0 || argc > CTL_MAX_ARGS) {
 		d->ctl.bad_requests++;
 		json_decref(req);
-		return reply(NULL, "malformed request: expected {\"argv\": [\"word\", ...]} (1..16 words)");
+		return reply(
+			NULL,
+			"malformed request: expected {\"argv\": [\"word\", ...]} (1..16 words)");
 	}
 	for (size_t i = 0; i < argc; i++) {
 		argv[i] = json_string_value(json_array_get(argv_j, i));
 		if (!argv[i]) {
 			d->ctl.bad_requests++;
 			json_decref(req);
-			return reply(NULL, "malformed request: every argv element must be a string");
+			return reply(NULL,
+				     "malformed request: every argv element must be a string");
 		}
 	}
 	int used = 0;

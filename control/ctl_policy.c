@@ -15,15 +15,17 @@
 #include "glournet/log.h"
 
 json_t *cmd_show_settings(struct gn_daemon *d, int argc, const char **argv, char *err,
-				 size_t errlen)
+			  size_t errlen)
 {
-	(void)argc; (void)argv; (void)err; (void)errlen;
+	(void)argc;
+	(void)argv;
+	(void)err;
+	(void)errlen;
 	json_t *warnings = json_array();
 	settings_warnings(d->policy, d->reg.count, warnings);
 	return json_pack("{s:I, s:o, s:I, s:o}", "settings_rev", (json_int_t)d->policy->rev,
-			 "settings", settings_show(d->policy),
-			 "unreachable_ranges", (json_int_t)range_set_count(d->policy->ranges),
-			 "warnings", warnings);
+			 "settings", settings_show(d->policy), "unreachable_ranges",
+			 (json_int_t)range_set_count(d->policy->ranges), "warnings", warnings);
 }
 
 /* Commits a draft; on failure the old policy stays, whole. */
@@ -54,7 +56,7 @@ json_t *cmd_set(struct gn_daemon *d, int argc, const char **argv, char *err, siz
 			LOG(WARN, "set refused: %s", err);
 			json_decref(changed);
 			policy_free(draft);
-			return NULL;   /* nothing applied: all or nothing */
+			return NULL; /* nothing applied: all or nothing */
 		}
 		json_object_set_new(changed, argv[i], json_string(argv[i + 1]));
 	}
@@ -71,8 +73,8 @@ static struct range_entry *range_entries(const struct policy *p, size_t extra, s
 	return e;
 }
 
-static json_t *change_ranges(struct gn_daemon *d, int argc, const char **argv, bool add,
-			     char *err, size_t errlen)
+static json_t *change_ranges(struct gn_daemon *d, int argc, const char **argv, bool add, char *err,
+			     size_t errlen)
 {
 	size_t n;
 	struct range_entry *e = range_entries(d->policy, (size_t)argc, &n);
@@ -123,29 +125,30 @@ refuse:
 	return NULL;
 }
 
-json_t *cmd_range_add(struct gn_daemon *d, int argc, const char **argv, char *err,
-			     size_t errlen)
+json_t *cmd_range_add(struct gn_daemon *d, int argc, const char **argv, char *err, size_t errlen)
 {
 	return change_ranges(d, argc, argv, true, err, errlen);
 }
 
-json_t *cmd_range_del(struct gn_daemon *d, int argc, const char **argv, char *err,
-			     size_t errlen)
+json_t *cmd_range_del(struct gn_daemon *d, int argc, const char **argv, char *err, size_t errlen)
 {
 	return change_ranges(d, argc, argv, false, err, errlen);
 }
 
-json_t *cmd_range_list(struct gn_daemon *d, int argc, const char **argv, char *err,
-			      size_t errlen)
+json_t *cmd_range_list(struct gn_daemon *d, int argc, const char **argv, char *err, size_t errlen)
 {
-	(void)argc; (void)argv; (void)err; (void)errlen;
+	(void)argc;
+	(void)argv;
+	(void)err;
+	(void)errlen;
 	return json_pack("{s:o}", "ranges", ctl_by_range_json(d));
 }
 
 json_t *cmd_guard_release(struct gn_daemon *d, int argc, const char **argv, char *err,
-				 size_t errlen)
+			  size_t errlen)
 {
-	(void)argc; (void)argv;
+	(void)argc;
+	(void)argv;
 	uint32_t held = d->sweep.guard.held;
 	if (!sweep_guard_release(&d->sweep, &d->reg, gn_coarse_now())) {
 		snprintf(err, errlen, "guard release: the mass-offline guard is not raised");
@@ -171,8 +174,7 @@ static json_t *commit_manifest(struct gn_daemon *d, struct policy *draft, const 
 	}
 	if (!commit(d, draft, result, err, errlen))
 		return NULL;
-	json_object_set_new(json_object_get(result, "affected"), what,
-			    json_integer(d->reg.count));
+	json_object_set_new(json_object_get(result, "affected"), what, json_integer(d->reg.count));
 	return result;
 }
 
@@ -192,8 +194,9 @@ static json_t *unchanged(const struct gn_daemon *d, json_t *result, char *err, s
 
 static const char *change_name(int change)
 {
-	return change == MANIFEST_ADDED ? "added" : change == MANIFEST_REPLACED ? "replaced"
-									   : "unchanged";
+	return change == MANIFEST_ADDED      ? "added"
+	       : change == MANIFEST_REPLACED ? "replaced"
+					     : "unchanged";
 }
 
 json_t *cmd_component_add(struct gn_daemon *d, int argc, const char **argv, char *err,
@@ -214,9 +217,9 @@ json_t *cmd_component_add(struct gn_daemon *d, int argc, const char **argv, char
 		return NULL;
 	}
 	const struct component *c = manifest_find_component(&draft->manifest, argv[0]);
-	json_t *result = json_pack("{s:s, s:o, s:I}", "action", change_name(rc),
-				   "component", manifest_component_json(c),
-				   "components", (json_int_t)draft->manifest.ncomponents);
+	json_t *result = json_pack("{s:s, s:o, s:I}", "action", change_name(rc), "component",
+				   manifest_component_json(c), "components",
+				   (json_int_t)draft->manifest.ncomponents);
 	if (rc == MANIFEST_UNCHANGED) {
 		policy_free(draft);
 		return unchanged(d, result, err, errlen);
@@ -255,7 +258,10 @@ json_t *cmd_component_del(struct gn_daemon *d, int argc, const char **argv, char
 json_t *cmd_component_list(struct gn_daemon *d, int argc, const char **argv, char *err,
 			   size_t errlen)
 {
-	(void)argc; (void)argv; (void)err; (void)errlen;
+	(void)argc;
+	(void)argv;
+	(void)err;
+	(void)errlen;
 	return json_pack("{s:I, s:o}", "settings_rev", (json_int_t)d->policy->rev, "components",
 			 manifest_components_json(&d->policy->manifest));
 }
@@ -318,7 +324,10 @@ json_t *cmd_endpoint_setting_del(struct gn_daemon *d, int argc, const char **arg
 json_t *cmd_endpoint_setting_list(struct gn_daemon *d, int argc, const char **argv, char *err,
 				  size_t errlen)
 {
-	(void)argc; (void)argv; (void)err; (void)errlen;
+	(void)argc;
+	(void)argv;
+	(void)err;
+	(void)errlen;
 	return json_pack("{s:I, s:o}", "settings_rev", (json_int_t)d->policy->rev,
 			 "endpoint_settings", manifest_settings_json(&d->policy->manifest));
 }

@@ -70,10 +70,10 @@ static int flush_out(struct ctl_client *c)
 		if (n < 0)
 			return errno == EAGAIN ? 0 : -errno;
 		c->out_off += (size_t)n;
-		c->active_ns = gn_mono_ns();   /* reading its answer, however slowly */
+		c->active_ns = gn_mono_ns(); /* reading its answer, however slowly */
 	}
 	c->out_len = c->out_off = 0;
-	if (!c->watching) {   /* a watcher refills every tick: keep its buffer */
+	if (!c->watching) { /* a watcher refills every tick: keep its buffer */
 		free(c->out);
 		c->out = NULL;
 		c->out_cap = 0;
@@ -142,35 +142,35 @@ static int update_events(struct ctl_client *c)
 
 /* ---- watch ---- */
 
-static json_t *event_json(struct gn_daemon *d, const struct transition *t)
+/* The guid of a status or removal event's endpoint, "" when unknown. */
+static const char *event_guid(struct gn_daemon *d, const struct transition *t)
 {
-	if (t->kind == TK_GUARD_RAISED || t->kind == TK_GUARD_RELEASED)
-		return json_pack("{s:{s:I, s:I, s:s, s:I}}", "event", "seq", (json_int_t)t->seq,
-			"time", (json_int_t)t->time,
-			"kind", t->kind == TK_GUARD_RAISED ? "guard-raised" : "guard-released",
-			"count", (json_int_t)t->count);
-	char id[17];
-	snprintf(id, sizeof(id), "%016llx", (unsigned long long)t->id);
+	if (t->kind != TK_STATUS && t->kind != TK_REMOVED)
+		return NULL;
 	/* The slot may have been released and reused since: trust it only
 	 * while it still holds this id (or, removed, still remembers it). */
 	const struct endpoint *ep = t->slot < d->reg.nslots ? registry_at(&d->reg, t->slot) : NULL;
-	const char *guid = ep && (ep->id ? ep->id : ep->removed_id) == t->id ? ep_guid(ep) : "";
-	json_t *o = NULL;
-	for (int pass = 0; pass < 2 && !o; pass++, guid = "") {   /* "": guid not UTF-8 */
-		if (t->kind == TK_REMOVED)
-			o = json_pack("{s:{s:I, s:I, s:s, s:s, s:s, s:s, s:s}}", "event",
-				"seq", (json_int_t)t->seq, "time", (json_int_t)t->time,
-				"kind", "removed", "id", id, "guid", guid,
-				"status", ep_status_name(t->old_status),
-				"cause", ep_removal_name(t->reason));
-		else
-			o = json_pack("{s:{s:I, s:I, s:s, s:s, s:s, s:s, s:s}}", "event",
-				"seq", (json_int_t)t->seq, "time", (json_int_t)t->time, "id", id,
-				"guid", guid, "old", ep_status_name(t->old_status),
-				"new", ep_status_name(t->new_status),
-				"reason", ep_reason_name(t->reason));
-	}
-	return o;
+	if (!ep || (ep->id ? ep->id : ep->removed_id) != t->id)
+		return "";
+	/* jansson's check: the line must parse in the watcher's json_loads. */
+	json_t *probe = json_string(ep_guid(ep));
+	json_decref(probe);
+	return probe ? ep_guid(ep) : "";
+}
+
+/* {"event": <the event as transition_json renders it>} */
+static int queue_event(struct ctl_client *c, const struct transition *t)
+{
+	static const char head[] = "{\"event\":";
+	char line[1024];
+	const size_t h = sizeof(head) - 1;
+	memcpy(line, head, h);
+	size_t n = transition_json(line + h, sizeof(line) - h - 1, t,
+				   event_guid(c->server->daemon, t));
+	if (n >= sizeof(line) - h - 1)
+		return -EOVERFLOW; /* a guid is at most EP_GUID_MAX bytes: cannot happen */
+	line[h + n] = '}';
+	return queue_line(c, line, h + n + 1);
 }
 
 /* Queues events from the client's cursor while its output is under the
@@ -194,7 +194,7 @@ static int pump_client(struct ctl_client *c)
 		}
 		while (c->cursor >= oldest && c->cursor < next &&
 		       out_pending(c) < CTL_WATCH_OUT_MAX) {
-			int rc = queue_json(c, event_json(d, feed_get(f, c->cursor)));
+			int rc = queue_event(c, feed_get(f, c->cursor));
 			if (rc < 0)
 				return rc;
 			c->cursor++;
@@ -256,18 +256,19 @@ static int try_watch(struct ctl_client *c, const char *line, size_t len)
 	uint64_t next = feed_next_seq(d->feed), oldest = feed_oldest_seq(d->feed);
 	if (has_from && from > next) {
 		/* A cursor from before a restart: the numbering began again. */
-		snprintf(err, sizeof(err), "watch: --from %llu is past the next event %llu "
-			 "(was glournetd restarted?)", (unsigned long long)from,
-			 (unsigned long long)next);
+		snprintf(err, sizeof(err),
+			 "watch: --from %llu is past the next event %llu "
+			 "(was glournetd restarted?)",
+			 (unsigned long long)from, (unsigned long long)next);
 		rc = queue_error(c, err);
 		return rc < 0 ? rc : 1;
 	}
-	rc = queue_json(c, json_pack("{s:b, s:{s:b, s:I, s:I}}", "ok", 1, "result",
-		"watching", 1, "next", (json_int_t)next, "oldest", (json_int_t)oldest));
+	rc = queue_json(c, json_pack("{s:b, s:{s:b, s:I, s:I}}", "ok", 1, "result", "watching", 1,
+				     "next", (json_int_t)next, "oldest", (json_int_t)oldest));
 	if (rc < 0)
 		return rc;
 	c->watching = true;
-	c->cursor = !has_from ? next : from ? from : 1;   /* seqs start at 1 */
+	c->cursor = !has_from ? next : from ? from : 1; /* seqs start at 1 */
 	return 1;
 }
 
@@ -277,7 +278,7 @@ static int handle_lines(struct ctl_client *c)
 	char *start = c->in, *nl;
 	while ((nl = memchr(start, '\n', c->in_len - (size_t)(start - c->in)))) {
 		*nl = '\0';
-		c->active_ns = gn_mono_ns();   /* a request, not just bytes, keeps it open */
+		c->active_ns = gn_mono_ns(); /* a request, not just bytes, keeps it open */
 		size_t len = (size_t)(nl - start);
 		int rc = try_watch(c, start, len);
 		if (rc == 0)
@@ -285,7 +286,7 @@ static int handle_lines(struct ctl_client *c)
 		if (rc < 0)
 			return rc;
 		if (c->watching) {
-			c->in_len = 0;   /* nothing after `watch` is answered */
+			c->in_len = 0; /* nothing after `watch` is answered */
 			return pump_client(c);
 		}
 		start = nl + 1;
@@ -355,7 +356,7 @@ static void send_off(struct ctl_server *s, int fd, const char *error)
 	shutdown(fd, SHUT_WR);
 	unsigned i = s->linger_next++ % CTL_LINGER_MAX;
 	if (s->linger[i].fd >= 0)
-		close(s->linger[i].fd);   /* a flood: the oldest goes early */
+		close(s->linger[i].fd); /* a flood: the oldest goes early */
 	s->linger[i].fd = fd;
 	s->linger[i].since_ns = gn_mono_ns();
 }
@@ -402,7 +403,7 @@ static bool in_group(int fd, const struct ucred *cr, gid_t gid)
 	gid_t groups[256];
 	socklen_t len = sizeof(groups);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
-		return false;   /* more than 256 groups, or an old kernel: the primary only */
+		return false; /* more than 256 groups, or an old kernel: the primary only */
 	for (size_t i = 0; i < len / sizeof(gid_t); i++)
 		if (groups[i] == gid)
 			return true;
@@ -422,8 +423,10 @@ void ctl_server_pump(struct ctl_server *s)
 			int fd = dup(c->watch.fd);
 			client_close(c);
 			char why[96];
-			snprintf(why, sizeof(why), "closing this connection: no request for %u s "
-				 "(reconnect to send one)", CTL_IDLE_TIMEOUT_MS / 1000);
+			snprintf(why, sizeof(why),
+				 "closing this connection: no request for %u s "
+				 "(reconnect to send one)",
+				 CTL_IDLE_TIMEOUT_MS / 1000);
 			if (fd >= 0)
 				send_off(s, fd, why);
 		}
@@ -441,16 +444,20 @@ static void on_accept(struct loop_watch *w, uint32_t events)
 	struct ucred cr = {.pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1};
 	socklen_t crlen = sizeof(cr);
 	char why[240];
-	struct stat st;   /* the group as the operator set it since (chgrp) */
+	struct stat st; /* the group as the operator set it since (chgrp) */
 	if (lstat(s->path, &st) == 0 && S_ISSOCK(st.st_mode))
 		s->sock_gid = st.st_gid;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) < 0 ||
 	    (cr.uid != 0 && cr.uid != geteuid() && !in_group(fd, &cr, s->sock_gid))) {
 		s->denied++;
-		log_refusal(s, "refused pid %d uid %u: neither root nor in the socket's group "
-			       "(gid %u)", (int)cr.pid, (unsigned)cr.uid, (unsigned)s->sock_gid);
-		snprintf(why, sizeof(why), "permission denied: uid %u is neither root nor in the "
-			 "control socket's group (gid %u)", (unsigned)cr.uid, (unsigned)s->sock_gid);
+		log_refusal(s,
+			    "refused pid %d uid %u: neither root nor in the socket's group "
+			    "(gid %u)",
+			    (int)cr.pid, (unsigned)cr.uid, (unsigned)s->sock_gid);
+		snprintf(why, sizeof(why),
+			 "permission denied: uid %u is neither root nor in the "
+			 "control socket's group (gid %u)",
+			 (unsigned)cr.uid, (unsigned)s->sock_gid);
 		send_off(s, fd, why);
 		return;
 	}
@@ -475,10 +482,13 @@ static void on_accept(struct loop_watch *w, uint32_t events)
 	if (!in) {
 		s->rejected++;
 		log_refusal(s, "refused pid %d uid %u: %s (%u connected, %u of this uid)",
-			    (int)cr.pid, (unsigned)cr.uid, full ? full : "out of memory", used, mine);
-		snprintf(why, sizeof(why), "%s: %u connected, %u of uid %u (at most %u per uid); "
-			 "try again when one closes", full ? full : "out of memory", used, mine,
-			 (unsigned)cr.uid, CTL_MAX_PER_UID);
+			    (int)cr.pid, (unsigned)cr.uid, full ? full : "out of memory", used,
+			    mine);
+		snprintf(why, sizeof(why),
+			 "%s: %u connected, %u of uid %u (at most %u per uid); "
+			 "try again when one closes",
+			 full ? full : "out of memory", used, mine, (unsigned)cr.uid,
+			 CTL_MAX_PER_UID);
 		send_off(s, fd, why);
 		free(c);
 		return;
@@ -506,7 +516,8 @@ int ctl_server_start(struct ctl_server *s, struct event_loop *loop, struct gn_da
 	s->path = path;
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof(sa.sun_path)) {
-		LOG(ERR, "--ctl-socket '%s': path too long (max %zu)", path, sizeof(sa.sun_path) - 1);
+		LOG(ERR, "--ctl-socket '%s': path too long (max %zu)", path,
+		    sizeof(sa.sun_path) - 1);
 		return -ENAMETOOLONG;
 	}
 	strcpy(sa.sun_path, path);
@@ -560,7 +571,7 @@ void ctl_server_stop(struct ctl_server *s)
 	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++)
 		if (s->clients[i])
 			client_close(s->clients[i]);
-	if (s->listen_watch.fd > 0) {   /* started: the lingering fds are real */
+	if (s->listen_watch.fd > 0) { /* started: the lingering fds are real */
 		close_lingering(s, 0, true);
 		loop_del(s->loop, &s->listen_watch);
 		close(s->listen_watch.fd);

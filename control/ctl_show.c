@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "control/ctl_commands.h"
+#include "control/ctl_net.h"
 #include "control/ctl_store.h"
 #include "glournet/coarse_clock.h"
 #include "glournet/gn_mem.h"
@@ -15,10 +16,11 @@
 static json_t *guard_json(const struct gn_daemon *d)
 {
 	const struct guard_state *g = &d->sweep.guard;
-	return json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I}", "active", g->active,
-		"since", (json_int_t)(g->active ? g->since : 0), "held", (json_int_t)g->held,
-		"at_risk", (json_int_t)g->at_risk, "online", (json_int_t)g->online,
-		"threshold", (json_int_t)d->policy->guard_threshold, "raised", (json_int_t)g->raised);
+	return json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I}", "active", g->active, "since",
+			 (json_int_t)(g->active ? g->since : 0), "held", (json_int_t)g->held,
+			 "at_risk", (json_int_t)g->at_risk, "online", (json_int_t)g->online,
+			 "threshold", (json_int_t)d->policy->guard_threshold, "raised",
+			 (json_int_t)g->raised);
 }
 
 json_t *ctl_by_range_json(const struct gn_daemon *d)
@@ -28,40 +30,37 @@ json_t *ctl_by_range_json(const struct gn_daemon *d)
 	for (uint32_t i = 0; i < r->nranges && i < range_set_count(d->policy->ranges); i++) {
 		char text[RANGE_TEXT_MAX];
 		range_format(range_set_entry(d->policy->ranges, i), text, sizeof(text));
-		json_array_append_new(list, json_pack("{s:s, s:I, s:I}", "range", text,
-			"unreachable_online", (json_int_t)r->by_range[i][1],
-			"unreachable_offline", (json_int_t)r->by_range[i][0]));
+		json_array_append_new(
+			list, json_pack("{s:s, s:I, s:I}", "range", text, "unreachable_online",
+					(json_int_t)r->by_range[i][1], "unreachable_offline",
+					(json_int_t)r->by_range[i][0]));
 	}
 	return list;
 }
 
-json_t *cmd_show_status(struct gn_daemon *d, int argc, const char **argv, char *err,
-			       size_t errlen)
+json_t *cmd_show_status(struct gn_daemon *d, int argc, const char **argv, char *err, size_t errlen)
 {
-	(void)argc; (void)argv; (void)err; (void)errlen;
+	(void)argc;
+	(void)argv;
+	(void)err;
+	(void)errlen;
 	const struct registry *r = &d->reg;
 	uint32_t now = gn_coarse_now();
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:I, s:I, s:I, s:o, s:o, "
-			 "s:I, s:I, s:{s:I, s:I, s:I}, s:o}",
-		"clients", (json_int_t)r->count,
-		"online", (json_int_t)r->by_status[EP_ONLINE],
-		"offline", (json_int_t)r->by_status[EP_OFFLINE],
-		"unreachable_online", (json_int_t)r->by_status[EP_UNREACH_ONLINE],
-		"unreachable_offline", (json_int_t)r->by_status[EP_UNREACH_OFFLINE],
-		"now", (json_int_t)now,
-		"started", (json_int_t)d->started,
-		"offline_after", (json_int_t)d->policy->offline_after,
-		"restart_grace", now - d->started < d->policy->offline_after,   /* R9 */
-		"settings_rev", (json_int_t)d->policy->rev,
-		"workers", (json_int_t)d->nworkers,
-		"table_bytes", (json_int_t)gn_table_bytes(),
-		"guard", guard_json(d),
-		"by_range", ctl_by_range_json(d),
-		"removed", (json_int_t)r->removed[EP_REMOVED_OPERATOR],
-		"expired", (json_int_t)r->removed[EP_REMOVED_EXPIRED],
-		"slots", "total", (json_int_t)r->nslots, "free", (json_int_t)r->nfree,
-		"quarantined", (json_int_t)r->nquarantine,
-		"store", ctl_store_json(d, false));
+	return json_pack(
+		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:I, s:I, s:I, s:o, s:o, "
+		"s:I, s:I, s:{s:I, s:I, s:I}, s:o}",
+		"clients", (json_int_t)r->count, "online", (json_int_t)r->by_status[EP_ONLINE],
+		"offline", (json_int_t)r->by_status[EP_OFFLINE], "unreachable_online",
+		(json_int_t)r->by_status[EP_UNREACH_ONLINE], "unreachable_offline",
+		(json_int_t)r->by_status[EP_UNREACH_OFFLINE], "now", (json_int_t)now, "started",
+		(json_int_t)d->started, "offline_after", (json_int_t)d->policy->offline_after,
+		"restart_grace", now - d->started < d->policy->offline_after, /* R9 */
+		"settings_rev", (json_int_t)d->policy->rev, "workers", (json_int_t)d->nworkers,
+		"table_bytes", (json_int_t)gn_table_bytes(), "guard", guard_json(d), "by_range",
+		ctl_by_range_json(d), "removed", (json_int_t)r->removed[EP_REMOVED_OPERATOR],
+		"expired", (json_int_t)r->removed[EP_REMOVED_EXPIRED], "slots", "total",
+		(json_int_t)r->nslots, "free", (json_int_t)r->nfree, "quarantined",
+		(json_int_t)r->nquarantine, "store", ctl_store_json(d, false));
 }
 
 struct endpoint *ctl_find_client(struct gn_daemon *d, const char *key)
@@ -79,7 +78,7 @@ static json_t *client_json(struct gn_daemon *d, const struct endpoint *ep)
 	char id[17];
 	snprintf(id, sizeof(id), "%016llx", (unsigned long long)ep->id);
 	json_t *ips = json_array();
-	struct ep_addr addrs[EP_MAX_IPS];
+	struct gn_addr addrs[EP_MAX_IPS];
 	unsigned nips = ep_ips(ep, addrs);
 	for (unsigned i = 0; i < nips; i++) {
 		char buf[INET6_ADDRSTRLEN];
@@ -87,21 +86,19 @@ static json_t *client_json(struct gn_daemon *d, const struct endpoint *ep)
 		json_array_append_new(ips, json_string(buf));
 	}
 	/* Fresh from the workers, not as of the last sweep. */
-	uint32_t hb = slot_table_last_seen(&d->table, ep->slot);
+	uint32_t hb = registry_last_heartbeat(&d->reg, ep);
 	uint32_t contact = registry_last_contact(&d->reg, ep);
-	return json_pack("{s:s, s:s, s:I, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:o, s:I}",
-		"id", id, "guid", ep_guid(ep), "slot", (json_int_t)ep->slot,
-		"status", ep_status_name(ep->status), "unreachable", ep->unreachable,
-		"last_heartbeat", (json_int_t)hb, "last_poll", (json_int_t)ep->last_poll,
-		"last_contact", (json_int_t)contact, "registered", (json_int_t)ep_registered(ep),
-		"status_since", (json_int_t)ep->status_since,
-		"reason", ep_reason_name(ep->reason),
-		"hostname", ep_hostname(ep), "ips", ips,
-		"notify_port", (json_int_t)ep_notify_port(ep));
+	return json_pack(
+		"{s:s, s:s, s:I, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:o, s:I}", "id", id,
+		"guid", ep_guid(ep), "slot", (json_int_t)ep->slot, "status",
+		ep_status_name(ep->status), "unreachable", ep->unreachable, "last_heartbeat",
+		(json_int_t)hb, "last_poll", (json_int_t)ep->last_poll, "last_contact",
+		(json_int_t)contact, "registered", (json_int_t)ep_registered(ep), "status_since",
+		(json_int_t)ep->status_since, "reason", ep_reason_name(ep->reason), "hostname",
+		ep_hostname(ep), "ips", ips, "notify_port", (json_int_t)ep_notify_port(ep));
 }
 
-json_t *cmd_show_client(struct gn_daemon *d, int argc, const char **argv, char *err,
-			       size_t errlen)
+json_t *cmd_show_client(struct gn_daemon *d, int argc, const char **argv, char *err, size_t errlen)
 {
 	(void)argc;
 	struct endpoint *ep = ctl_find_client(d, argv[0]);
@@ -126,24 +123,25 @@ static json_t *registry_json(const struct gn_daemon *d)
 	struct registry_memory m;
 	registry_memory(&d->reg, &m);
 	const struct registry *r = &d->reg;
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:I}",
-		"endpoints", (json_int_t)r->count, "slots", (json_int_t)r->nslots,
-		"entry_bytes", (json_int_t)sizeof(struct endpoint),
-		"entries_bytes", (json_int_t)m.entries, "details_bytes", (json_int_t)m.details,
-		"index_bytes", (json_int_t)m.index,
-		"index_growths", (json_int_t)(r->by_id.migrations + r->by_guid.migrations),
-		"index_growing", r->by_id.old.cells || r->by_guid.old.cells,
-		"checkpoint_rows", (json_int_t)d->checkpoint.rows);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:I}", "endpoints",
+			 (json_int_t)r->count, "slots", (json_int_t)r->nslots, "entry_bytes",
+			 (json_int_t)sizeof(struct endpoint), "entries_bytes",
+			 (json_int_t)m.entries, "details_bytes", (json_int_t)m.details,
+			 "index_bytes", (json_int_t)m.index, "index_growths",
+			 (json_int_t)(r->by_id.migrations + r->by_guid.migrations), "index_growing",
+			 r->by_id.old.cells || r->by_guid.old.cells, "checkpoint_rows",
+			 (json_int_t)d->checkpoint.rows);
 }
 
 /* One job's slices (loop_job.h). */
 static json_t *job_stats_json(const struct loop_job_stats *s)
 {
 	return json_pack("{s:I, s:I, s:f, s:f, s:f, s:f, s:b}", "passes", (json_int_t)s->passes,
-		"slices", (json_int_t)s->slices, "max_slice_ms", (double)s->max_slice_ns / 1e6,
-		"max_slice_cpu_ms", (double)s->max_slice_cpu_ns / 1e6,
-		"last_pass_ms", (double)s->last_pass_ns / 1e6,
-		"last_pass_wall_ms", (double)s->last_pass_wall_ns / 1e6, "in_pass", s->in_pass);
+			 "slices", (json_int_t)s->slices, "max_slice_ms",
+			 (double)s->max_slice_ns / 1e6, "max_slice_cpu_ms",
+			 (double)s->max_slice_cpu_ns / 1e6, "last_pass_ms",
+			 (double)s->last_pass_ns / 1e6, "last_pass_wall_ms",
+			 (double)s->last_pass_wall_ns / 1e6, "in_pass", s->in_pass);
 }
 
 /* The sweep's, under the names it has had since before the other jobs. */
@@ -163,23 +161,28 @@ static json_t *jobs_json(const struct gn_daemon *d)
 	return o;
 }
 
-json_t *cmd_show_stats(struct gn_daemon *d, int argc, const char **argv, char *err,
-			      size_t errlen)
+json_t *cmd_show_stats(struct gn_daemon *d, int argc, const char **argv, char *err, size_t errlen)
 {
-	(void)argc; (void)argv; (void)err; (void)errlen;
+	(void)argc;
+	(void)argv;
+	(void)err;
+	(void)errlen;
 	json_t *workers = json_array();
 	uint64_t total_rx = 0, total[HB_VERDICT_COUNT] = {0};
 	for (unsigned w = 0; w < d->nworkers; w++) {
 		struct worker_counters c;
-		memcpy(&c, &d->counters[w], sizeof(c));   /* racy by design, each word whole */
+		memcpy(&c, &d->counters[w], sizeof(c)); /* racy by design, each word whole */
 		total_rx += c.rx;
 		for (int i = 0; i < HB_VERDICT_COUNT; i++)
 			total[i] += c.verdict[i];
-		json_array_append_new(workers, json_pack("{s:I, s:I, s:I, s:I, s:I, s:o}",
-			"worker", (json_int_t)w, "lcore", (json_int_t)d->workers[w].lcore,
-			"queue", (json_int_t)d->workers[w].queue, "rx", (json_int_t)c.rx,
-			"accepted", (json_int_t)c.verdict[HB_ACCEPTED],
-			"dropped", verdicts_json(c.verdict)));
+		json_array_append_new(workers, json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:o}",
+							 "worker", (json_int_t)w, "lcore",
+							 (json_int_t)d->workers[w].lcore, "queue",
+							 (json_int_t)d->workers[w].queue, "rx",
+							 (json_int_t)c.rx, "accepted",
+							 (json_int_t)c.verdict[HB_ACCEPTED],
+							 "dropped", verdicts_json(c.verdict),
+							 "exception", ctl_net_worker_json(c.exc)));
 	}
 	json_t *http = json_object();
 	json_object_set_new(http, "requests", json_integer((json_int_t)d->http_counters.requests));
@@ -190,14 +193,17 @@ json_t *cmd_show_stats(struct gn_daemon *d, int argc, const char **argv, char *e
 				"bad_requests", (json_int_t)d->ctl.bad_requests);
 	const struct port_stats *ps = &d->port_stats;
 	json_t *port = json_pack("{s:I, s:I, s:I, s:I, s:I}", "port_id", (json_int_t)d->port_id,
-		"ipackets", (json_int_t)ps->ipackets, "imissed", (json_int_t)ps->imissed,
-		"ierrors", (json_int_t)ps->ierrors, "rx_nombuf", (json_int_t)ps->rx_nombuf);
-	json_t *o = json_pack("{s:o, s:{s:I, s:I, s:o}, s:o, s:o, s:o, s:o}", "workers", workers,
-		"total", "rx", (json_int_t)total_rx, "accepted", (json_int_t)total[HB_ACCEPTED],
-		"dropped", verdicts_json(total), "port", port, "http", http, "control", ctl,
-		"store", ctl_store_json(d, true));
+				 "ipackets", (json_int_t)ps->ipackets, "imissed",
+				 (json_int_t)ps->imissed, "ierrors", (json_int_t)ps->ierrors,
+				 "rx_nombuf", (json_int_t)ps->rx_nombuf);
+	json_t *o =
+		json_pack("{s:o, s:{s:I, s:I, s:o}, s:o, s:o, s:o, s:o}", "workers", workers,
+			  "total", "rx", (json_int_t)total_rx, "accepted",
+			  (json_int_t)total[HB_ACCEPTED], "dropped", verdicts_json(total), "port",
+			  port, "http", http, "control", ctl, "store", ctl_store_json(d, true));
 	json_object_set_new(o, "registry", registry_json(d));
 	json_object_set_new(o, "sweep", sweep_json(d));
 	json_object_set_new(o, "jobs", jobs_json(d));
+	json_object_set_new(o, "exception", ctl_net_stats_json(d));
 	return o;
 }

@@ -20,11 +20,13 @@ json_t *ctl_store_json(const struct gn_daemon *d, bool full)
 	bool degraded = store_degraded(d->store, why, sizeof(why));
 	store_get_stats(d->store, &st);
 	if (degraded)
-		snprintf(alarm, sizeof(alarm), "store: %s; %u writes queued, registrations held "
-			 "until they commit", why, (unsigned)st.queue_len);
-	json_t *o = json_pack("{s:b, s:s, s:I, s:I}", "ok", !degraded, "alarm", alarm,
-			      "queue_len", (json_int_t)st.queue_len,
-			      "commit_errors", (json_int_t)st.commit_errors);
+		snprintf(alarm, sizeof(alarm),
+			 "store: %s; %u writes queued, registrations held "
+			 "until they commit",
+			 why, (unsigned)st.queue_len);
+	json_t *o =
+		json_pack("{s:b, s:s, s:I, s:I}", "ok", !degraded, "alarm", alarm, "queue_len",
+			  (json_int_t)st.queue_len, "commit_errors", (json_int_t)st.commit_errors);
 	if (o && full) {
 		json_object_set_new(o, "queue_max", json_integer((json_int_t)st.queue_max));
 		json_object_set_new(o, "queued", json_integer((json_int_t)st.queued));

@@ -23,27 +23,29 @@
 #include "control/sweep.h"
 #include "glournet/port.h"
 #include "glournet/slot_table.h"
+#include "glournet/tx.h"
 #include "glournet/worker.h"
 
 struct store;
+struct netpath;
 
 struct gn_daemon {
 	struct gn_options opt;
 	struct event_loop loop;
 	struct slot_table table;
 	struct registry reg;
-	struct policy *policy;          /* current snapshot; only this thread reads it (policy_apply.c) */
+	struct policy *policy; /* current snapshot; only this thread reads it (policy_apply.c) */
 	char policy_path[4096];
-	struct transition_feed *feed;   /* R8 */
-	struct store *store;            /* SQLite; registrations answered once committed */
-	struct loop_watch store_watch;  /* the store's eventfd: commits advanced */
-	uint32_t restore_skipped;       /* duplicate rows found at the last restore */
-	struct hb_event_ring *rings[GN_MAX_WORKERS];  /* SHUTDOWNs from the workers */
+	struct transition_feed *feed;  /* R8 */
+	struct store *store;           /* SQLite; registrations answered once committed */
+	struct loop_watch store_watch; /* the store's eventfd: commits advanced */
+	uint32_t restore_skipped;      /* duplicate rows found at the last restore */
+	struct hb_event_ring *rings[GN_MAX_WORKERS]; /* SHUTDOWNs from the workers */
 	struct http_counters http_counters;
 	struct http_server http;
 	struct ctl_server ctl;
 	uint16_t port_id;
-	struct port_stats port_stats;  /* refreshed by the main loop */
+	struct port_stats port_stats; /* refreshed by the main loop */
 	unsigned nworkers;
 	struct worker_conf workers[GN_MAX_WORKERS];
 	struct worker_counters counters[GN_MAX_WORKERS];
@@ -60,6 +62,11 @@ struct gn_daemon {
 	struct port_job port_job;
 	struct loop_job jobs[DAEMON_JOBS_MAX];
 	unsigned njobs;
+	struct netpath_job netpath_job;
+	/* The exception path, neighbours and TX (glournet/netpath.h,
+	 * daemon_netpath.c); NULL where no port runs (unit tests). */
+	struct netpath *net;
+	struct tx_handle tx; /* the port's TX path, for the control plane */
 	volatile bool stop_workers;
 	volatile bool quit;
 };

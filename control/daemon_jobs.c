@@ -22,14 +22,14 @@ static bool index_step(void *self, uint32_t now, uint64_t budget_ns)
 	struct registry_job *j = self;
 	struct registry *r = j->reg;
 	if (!r->by_id.old.cells && !r->by_guid.old.cells)
-		return false;   /* no growth under way */
+		return false; /* no growth under way */
 	loop_job_pass_begin(&j->stats);
 	uint64_t deadline = gn_mono_ns() + budget_ns;
 	bool more;
 	while ((more = registry_index_step(r, INDEX_STEP_CELLS)) && gn_mono_ns() < deadline)
 		;
 	if (!more)
-		loop_job_pass_end(&j->stats);   /* the old tables are empty */
+		loop_job_pass_end(&j->stats); /* the old tables are empty */
 	return more;
 }
 
@@ -37,7 +37,8 @@ static bool index_step(void *self, uint32_t now, uint64_t budget_ns)
  * length is the workers' next quiescent state, not the budget's. */
 static bool reclaim_step(void *self, uint32_t now, uint64_t budget_ns)
 {
-	(void)now; (void)budget_ns;
+	(void)now;
+	(void)budget_ns;
 	struct registry_job *j = self;
 	if (!j->reg->nquarantine)
 		return false;
@@ -51,7 +52,8 @@ static bool reclaim_step(void *self, uint32_t now, uint64_t budget_ns)
  * full pipe or a failing disk wait for the next turn. */
 static bool log_step(void *self, uint32_t now, uint64_t budget_ns)
 {
-	(void)now; (void)budget_ns;
+	(void)now;
+	(void)budget_ns;
 	struct feed_log_job *j = self;
 	if (!feed_log_pending(j->feed))
 		return false;
@@ -75,25 +77,41 @@ static bool port_step(void *self, uint32_t now, uint64_t budget_ns)
 	return false;
 }
 
+static bool netpath_step(void *self, uint32_t now, uint64_t budget_ns)
+{
+	(void)budget_ns;
+	struct netpath_job *j = self;
+	if (!j->tick)
+		return false;
+	loop_job_pass_begin(&j->stats);
+	bool more = j->tick(j->d, now);
+	loop_job_pass_end(&j->stats);
+	return more;
+}
+
 static int expire_remove(void *d, struct endpoint *ep, uint32_t now)
 {
 	return persist_remove(d, ep, EP_REMOVED_EXPIRED, now);
 }
 
-void daemon_jobs_init(struct gn_daemon *d, port_read_fn *read_port)
+void daemon_jobs_init(struct gn_daemon *d, const struct daemon_dataplane_ops *dp)
 {
+	port_read_fn *read_port = dp ? dp->read_port : NULL;
 	struct registry *r = &d->reg;
 	struct sweep_state *s = &d->sweep;
 	s->reg = r;
 	s->policy = &d->policy;
 	s->interval = d->opt.sweep_interval;
 	s->started = s->last_start = d->started;
-	d->port_job = (struct port_job){.read = read_port, .port_id = d->port_id,
-					.out = &d->port_stats, .interval = d->opt.sweep_interval,
+	d->port_job = (struct port_job){.read = read_port,
+					.port_id = d->port_id,
+					.out = &d->port_stats,
+					.interval = d->opt.sweep_interval,
 					.last = d->started};
 	d->index_job = (struct registry_job){.reg = r};
 	d->reclaim_job = (struct registry_job){.reg = r};
 	d->log_job = (struct feed_log_job){.feed = d->feed};
+	d->netpath_job = (struct netpath_job){.tick = dp ? dp->netpath_tick : NULL, .d = d};
 	expire_job_init(&d->expire, r, &d->policy, &s->guard, d->started, expire_remove, d);
 	bulk_jobs_init(&d->bulk, r, d->store, &d->policy);
 	persist_transitions_init(&d->persist, r, d->store, d->feed);
@@ -102,8 +120,10 @@ void daemon_jobs_init(struct gn_daemon *d, port_read_fn *read_port)
 	/* In the order of a turn: the port counters are read in the turn a
 	 * sweep starts; the slots expiry removes are reclaimed in the same
 	 * turn; the log and the store get the turn's transitions. */
+	/* clang-format off */
 	const struct loop_job rows[] = {
 		/* name       step                      self            stats                  share */
+		{"netpath",    netpath_step,             &d->netpath_job, &d->netpath_job.stats, 1 * MS},
 		{"port",       port_step,                &d->port_job,    &d->port_job.stats,    1 * MS},
 		{"sweep",      sweep_step,               s,               &s->stats,             3 * MS},
 		{"index",      index_step,               &d->index_job,   &d->index_job.stats,   1 * MS},
@@ -115,6 +135,7 @@ void daemon_jobs_init(struct gn_daemon *d, port_read_fn *read_port)
 		{"persist",    persist_transitions_step, &d->persist,     &d->persist.stats,     1 * MS},
 		{"checkpoint", persist_checkpoint_step,  &d->checkpoint,  &d->checkpoint.stats,  1 * MS},
 	};
+	/* clang-format on */
 	_Static_assert(sizeof(rows) / sizeof(rows[0]) <= DAEMON_JOBS_MAX, "room in d->jobs");
 	memcpy(d->jobs, rows, sizeof(rows));
 	d->njobs = sizeof(rows) / sizeof(rows[0]);

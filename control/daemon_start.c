@@ -19,6 +19,7 @@
 
 #define LOG_TAG "main"
 #include "control/daemon_start.h"
+#include "control/daemon_netpath.h"
 #include "control/persist.h"
 #include "control/bulk_job.h"
 #include "control/policy_store.h"
@@ -54,7 +55,8 @@ static int pick_port(const struct gn_options *o, uint16_t *port_id)
 		return 0;
 	}
 	uint16_t p;
-	RTE_ETH_FOREACH_DEV(p) {
+	RTE_ETH_FOREACH_DEV(p)
+	{
 		*port_id = p;
 		return 0;
 	}
@@ -75,8 +77,7 @@ int start_dataplane(struct gn_daemon *d)
 		    GN_MAX_WORKERS, d->nworkers);
 		return -EINVAL;
 	}
-	struct rte_mempool *pool = rte_pktmbuf_pool_create("gn_rx", d->opt.mbufs, 256, 0,
-		RTE_MBUF_DEFAULT_BUF_SIZE, rte_eth_dev_socket_id(port_id));
+	struct rte_mempool *pool = port_rx_pool_create(port_id, "gn_rx", d->opt.mbufs, 256);
 	if (!pool) {
 		LOG(ERR, "mbuf pool of %u: %s", d->opt.mbufs, rte_strerror(rte_errno));
 		return -ENOMEM;
@@ -84,24 +85,35 @@ int start_dataplane(struct gn_daemon *d)
 	rc = slot_table_init(&d->table, d->nworkers, d->opt.max_endpoints);
 	if (rc < 0)
 		return rc;
-	return port_start(port_id, (uint16_t)d->nworkers, d->opt.rx_desc, pool);
+	rc = port_start(port_id, (uint16_t)d->nworkers, d->opt.rx_desc, pool);
+	/* Before the HTTP server binds: the exception interface's addresses. */
+	return rc < 0 ? rc : netpath_start(d);
 }
 
 int launch_workers(struct gn_daemon *d)
 {
 	unsigned w = 0, lcore;
 	int rc;
-	RTE_LCORE_FOREACH_WORKER(lcore) {
+	RTE_LCORE_FOREACH_WORKER(lcore)
+	{
 		d->rings[w] = gn_table_alloc(sizeof(*d->rings[w]));
 		if (!d->rings[w])
 			return -ENOMEM;
 		d->workers[w] = (struct worker_conf){
-			.index = w, .lcore = lcore, .port_id = d->port_id, .queue = (uint16_t)w,
-			.udp_port = d->opt.udp_port, .window = d->opt.window, .skew = d->opt.skew,
-			.idle_sleep_us = d->opt.idle_sleep_us, .table = &d->table,
-			.counters = &d->counters[w], .events = d->rings[w],
+			.index = w,
+			.lcore = lcore,
+			.port_id = d->port_id,
+			.queue = (uint16_t)w,
+			.udp_port = d->opt.udp_port,
+			.window = d->opt.window,
+			.skew = d->opt.skew,
+			.idle_sleep_us = d->opt.idle_sleep_us,
+			.table = &d->table,
+			.counters = &d->counters[w],
+			.events = d->rings[w],
 			.stop = &d->stop_workers,
 		};
+		netpath_worker(d, &d->workers[w]);
 		rc = rte_eal_remote_launch(worker_main, &d->workers[w], lcore);
 		if (rc < 0)
 			return rc;
@@ -137,7 +149,8 @@ static int load_policy(struct gn_daemon *d)
 	if (!draft)
 		return -ENOMEM;
 	for (unsigned i = 0; i < d->opt.n_sets; i++) {
-		if (settings_set(draft, d->opt.set_name[i], d->opt.set_value[i], err, sizeof(err)) < 0) {
+		if (settings_set(draft, d->opt.set_name[i], d->opt.set_value[i], err, sizeof(err)) <
+		    0) {
 			LOG(ERR, "command line: %s", err);
 			policy_free(draft);
 			return -EINVAL;
@@ -196,7 +209,8 @@ static int open_store(struct gn_daemon *d)
 	rc = persist_restore(d);
 	if (rc < 0)
 		return rc;
-	d->store_watch = (struct loop_watch){.fd = store_event_fd(d->store), .fn = on_store_commit,
+	d->store_watch = (struct loop_watch){.fd = store_event_fd(d->store),
+					     .fn = on_store_commit,
 					     .ctx = d};
 	return loop_add(&d->loop, &d->store_watch, EPOLLIN);
 }
@@ -225,10 +239,15 @@ int start_control(struct gn_daemon *d, sigset_t *sigs, struct loop_watch *sigw)
 	rc = open_store(d);
 	if (rc < 0)
 		return rc;
-	daemon_jobs_init(d, port_read_stats);
-	d->http.api = (struct api_ctx){.reg = &d->reg, .opt = &d->opt,
-				       .counters = &d->http_counters, .policy = &d->policy,
-				       .persist = persist_for_api, .persist_ctx = d};
+	static const struct daemon_dataplane_ops dp = {.read_port = port_read_stats,
+						       .netpath_tick = netpath_tick};
+	daemon_jobs_init(d, &dp);
+	d->http.api = (struct api_ctx){.reg = &d->reg,
+				       .opt = &d->opt,
+				       .counters = &d->http_counters,
+				       .policy = &d->policy,
+				       .persist = persist_for_api,
+				       .persist_ctx = d};
 	rc = http_start(&d->http, &d->loop, d->opt.http_listen, &d->opt);
 	if (rc < 0)
 		return rc;
@@ -236,14 +255,15 @@ int start_control(struct gn_daemon *d, sigset_t *sigs, struct loop_watch *sigw)
 	if (rc < 0)
 		return rc;
 	*sigw = (struct loop_watch){.fd = signalfd(-1, sigs, SFD_CLOEXEC | SFD_NONBLOCK),
-				    .fn = on_signal, .ctx = d};
+				    .fn = on_signal,
+				    .ctx = d};
 	return sigw->fd < 0 ? -errno : loop_add(&d->loop, sigw, EPOLLIN);
 }
 
 static void store_close_drain(struct gn_daemon *d)
 {
 	struct store_stats st;
-	for (int i = 0; i < 200; i++) {   /* up to 2 s for the queue to commit */
+	for (int i = 0; i < 200; i++) { /* up to 2 s for the queue to commit */
 		store_get_stats(d->store, &st);
 		if (!st.queue_len)
 			break;
@@ -266,9 +286,10 @@ void shutdown_all(struct gn_daemon *d)
 	}
 	http_stop(&d->http, &d->loop);
 	ctl_server_stop(&d->ctl);
+	netpath_stop(d); /* after the servers: their last answers go out first */
 	uint16_t p;
 	RTE_ETH_FOREACH_DEV(p)
-		port_stop(p);
+	port_stop(p);
 	registry_destroy(&d->reg);
 	sweep_state_free(&d->sweep);
 	bulk_jobs_free(&d->bulk);
@@ -280,4 +301,3 @@ void shutdown_all(struct gn_daemon *d)
 	slot_table_destroy(&d->table);
 	loop_close(&d->loop);
 }
-

@@ -17,12 +17,26 @@ int duration_parse(const char *text, uint32_t *seconds)
 		return -ERANGE;
 	unsigned long long mul = 1;
 	switch (*end) {
-	case '\0': break;
-	case 's': mul = 1; end++; break;
-	case 'm': mul = 60; end++; break;
-	case 'h': mul = 3600; end++; break;
-	case 'd': mul = 86400; end++; break;
-	default: return -EINVAL;
+	case '\0':
+		break;
+	case 's':
+		mul = 1;
+		end++;
+		break;
+	case 'm':
+		mul = 60;
+		end++;
+		break;
+	case 'h':
+		mul = 3600;
+		end++;
+		break;
+	case 'd':
+		mul = 86400;
+		end++;
+		break;
+	default:
+		return -EINVAL;
 	}
 	if (*end)
 		return -EINVAL;

@@ -10,10 +10,9 @@
 #include "control/sweep.h"
 #include "glournet/log.h"
 
-uint32_t expire_last_contact(const struct registry *r, const struct endpoint *ep,
-			     uint32_t started)
+uint32_t expire_last_contact(const struct registry *r, const struct endpoint *ep, uint32_t started)
 {
-	uint32_t last = slot_table_last_seen(r->table, ep->slot);
+	uint32_t last = registry_last_heartbeat(r, ep);
 	if (ep->last_ctl_contact > last)
 		last = ep->last_ctl_contact;
 	if (ep->last_register > last)
@@ -59,8 +58,13 @@ void expire_job_init(struct expire_job *j, struct registry *r, struct policy *co
 		     const struct guard_state *guard, uint32_t started, expire_remove_fn *remove,
 		     void *remove_ctx)
 {
-	*j = (struct expire_job){.reg = r, .policy = policy, .guard = guard, .started = started,
-				 .remove = remove, .remove_ctx = remove_ctx, .last_pass = started,
+	*j = (struct expire_job){.reg = r,
+				 .policy = policy,
+				 .guard = guard,
+				 .started = started,
+				 .remove = remove,
+				 .remove_ctx = remove_ctx,
+				 .last_pass = started,
 				 .cursor = UINT32_MAX};
 }
 
@@ -118,16 +122,16 @@ bool expire_step(void *self, uint32_t now, uint64_t budget_ns)
 	uint32_t at = j->cursor;
 	uint32_t end = at < UINT32_MAX - EXPIRE_SLICE_SLOTS ? at + EXPIRE_SLICE_SLOTS : UINT32_MAX;
 	while (j->cursor < end && j->cursor < r->nslots) {
-		uint32_t stop = end - j->cursor > EXPIRE_CHECK_SLOTS ? j->cursor + EXPIRE_CHECK_SLOTS
-								      : end;
+		uint32_t stop =
+			end - j->cursor > EXPIRE_CHECK_SLOTS ? j->cursor + EXPIRE_CHECK_SLOTS : end;
 		j->pass_removed += expire_run_range(r, days, j->started, now, &j->cursor, stop,
 						    remove_expired, j);
 		if (j->cursor < stop && j->cursor < r->nslots)
-			break;   /* a removal failed: the next slice tries it again */
+			break; /* a removal failed: the next slice tries it again */
 		if (gn_mono_ns() >= deadline)
 			break;
 	}
-	bool stuck = j->cursor == at && at < r->nslots;   /* the store refused */
+	bool stuck = j->cursor == at && at < r->nslots; /* the store refused */
 	if (j->cursor < r->nslots && !j->guard->active && !stuck)
 		return true;
 	log_pass(j, j->pass_removed, days);

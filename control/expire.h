@@ -14,7 +14,7 @@
 #include "control/loop_job.h"
 #include "control/registry.h"
 
-#define EXPIRE_PASS_INTERVAL 60   /* seconds between passes */
+#define EXPIRE_PASS_INTERVAL 60 /* seconds between passes */
 
 struct guard_state;
 struct policy;
@@ -22,8 +22,7 @@ struct policy;
 /* What expiry measures silence from: the newest of the workers' heartbeat,
  * the control plane's contact and the latest registration (so one that was
  * never contacted counts from registering), and never before `started`. */
-uint32_t expire_last_contact(const struct registry *r, const struct endpoint *ep,
-			     uint32_t started);
+uint32_t expire_last_contact(const struct registry *r, const struct endpoint *ep, uint32_t started);
 
 /* Silent for more than after_days × 86400 s at `now`; exactly that long is
  * not yet. Never with after_days 0. */
@@ -48,13 +47,13 @@ uint32_t expire_run_range(struct registry *r, uint32_t after_days, uint32_t star
  * pass. */
 struct expire_job {
 	struct registry *reg;
-	struct policy *const *policy;      /* the snapshot in force, read each step */
-	const struct guard_state *guard;   /* the sweep's R10 state */
-	uint32_t started;                  /* collector start: silence counts from here */
+	struct policy *const *policy;    /* the snapshot in force, read each step */
+	const struct guard_state *guard; /* the sweep's R10 state */
+	uint32_t started;                /* collector start: silence counts from here */
 	expire_remove_fn *remove;
 	void *remove_ctx;
-	uint32_t last_pass;                /* last pass started, or held */
-	uint32_t cursor;                   /* next slot of the pass; UINT32_MAX: none under way */
+	uint32_t last_pass; /* last pass started, or held */
+	uint32_t cursor;    /* next slot of the pass; UINT32_MAX: none under way */
 	uint32_t pass_removed;
 	struct loop_job_stats stats;
 };

@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+/* clang-format off */
 #define HTTP_COUNTERS(X)                                                     \
 	X(REGISTER_NEW,    "register_new")     /* 201 */                    \
 	X(REGISTER_KNOWN,  "register_known")   /* 200, key kept */          \
@@ -31,12 +32,13 @@
 	X(RATE_LIMITED,    "rate_limited")     /* 429: over --register-rate */ \
 	X(HEADER_TOO_LARGE, "header_too_large") /* 431/413 from the library: over --http-max-header */ \
 	X(DEFERRED_FAILED, "deferred_failed")  /* 503: the store did not commit (counted twice) */
+/* clang-format on */
 
 enum http_counter {
 #define HTTP_COUNTER_ENUM(name, str) HTTP_##name,
 	HTTP_COUNTERS(HTTP_COUNTER_ENUM)
 #undef HTTP_COUNTER_ENUM
-	HTTP_COUNTER_COUNT
+		HTTP_COUNTER_COUNT
 };
 
 struct http_counters {

@@ -23,6 +23,7 @@
 #define LOG_TAG "http"
 #include "control/mono_clock.h"
 #include "control/http_server.h"
+#include "glournet/http_api.h"
 #include "glournet/log.h"
 
 /* Past the body limit, this much more is read and thrown away so the
@@ -40,10 +41,10 @@
 #define HELD_RETRY_AFTER_S 5
 
 enum rq_phase {
-	RQ_NEW,        /* request line seen (URI callback) */
-	RQ_READING,    /* headers seen, body arriving */
-	RQ_DEFERRED,   /* answer held, connection suspended */
-	RQ_RESUMED,    /* ticket committed, waiting for the handler to send it */
+	RQ_NEW,      /* request line seen (URI callback) */
+	RQ_READING,  /* headers seen, body arriving */
+	RQ_DEFERRED, /* answer held, connection suspended */
+	RQ_RESUMED,  /* ticket committed, waiting for the handler to send it */
 	RQ_ANSWERED,
 };
 
@@ -57,13 +58,13 @@ struct http_request {
 	size_t len;
 	size_t discarded;
 	bool too_large;
-	bool limited;                /* 429: no registration token left */
+	bool limited; /* 429: no registration token left */
 	uint32_t retry_after;
-	const char *allow;           /* 405: the method the path takes */
-	struct api_response resp;    /* the held answer */
-	uint64_t arrived_ms;         /* request line seen: the client's clock starts about here */
-	uint64_t deadline_ms;        /* held: a 503 from then on */
-	struct http_request *prev, *next;   /* h->deferred_* */
+	const char *allow;        /* 405: the method the path takes */
+	struct api_response resp; /* the held answer */
+	uint64_t arrived_ms;      /* request line seen: the client's clock starts about here */
+	uint64_t deadline_ms;     /* held: a 503 from then on */
+	struct http_request *prev, *next; /* h->deferred_* */
 };
 
 static uint64_t mono_ms(void)
@@ -113,9 +114,9 @@ struct api_route {
 };
 
 static const struct api_route routes[] = {
-	{"/v1/register", MHD_HTTP_METHOD_POST, api_register},
-	{"/v1/poll", MHD_HTTP_METHOD_GET, api_poll},
-	{"/v1/event", MHD_HTTP_METHOD_POST, api_event},
+	{GN_API_PATH_REGISTER, MHD_HTTP_METHOD_POST, api_register},
+	{GN_API_PATH_POLL, MHD_HTTP_METHOD_GET, api_poll},
+	{GN_API_PATH_EVENT, MHD_HTTP_METHOD_POST, api_event},
 };
 
 static void route(struct http_server *h, struct MHD_Connection *conn, const char *url,
@@ -139,7 +140,8 @@ static void route(struct http_server *h, struct MHD_Connection *conn, const char
 	}
 	if (rq->limited) {
 		char msg[96];
-		snprintf(msg, sizeof(msg), "too many registrations from this address; retry in %u s",
+		snprintf(msg, sizeof(msg),
+			 "too many registrations from this address; retry in %u s",
 			 rq->retry_after);
 		api_error(ctx, resp, 429, HTTP_RATE_LIMITED, msg);
 		return;
@@ -154,10 +156,10 @@ static void route(struct http_server *h, struct MHD_Connection *conn, const char
 		.body = rq->body ? rq->body : "",
 		.body_len = rq->len,
 		.authorization = header(conn, MHD_HTTP_HEADER_AUTHORIZATION),
-		.hdr_id = header(conn, "X-Glournet-Id"),
-		.hdr_time = header(conn, "X-Glournet-Time"),
-		.hdr_mac = header(conn, "X-Glournet-Mac"),
-		.hdr_ips = header(conn, "X-Glournet-Ips"),
+		.hdr_id = header(conn, GN_API_HDR_ID),
+		.hdr_time = header(conn, GN_API_HDR_TIME),
+		.hdr_mac = header(conn, GN_API_HDR_MAC),
+		.hdr_ips = header(conn, GN_API_HDR_IPS),
 		.if_none_match = header(conn, MHD_HTTP_HEADER_IF_NONE_MATCH),
 	};
 	r->fn(ctx, &req, resp);
@@ -289,7 +291,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	(void)version;
 	struct http_server *h = cls;
 	struct http_request *rq = *con_cls;
-	if (!rq) {   /* on_uri could not allocate (and counted it already) */
+	if (!rq) { /* on_uri could not allocate (and counted it already) */
 		rq = rq_new(h, conn);
 		if (!rq)
 			return MHD_NO;
@@ -300,7 +302,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		rq->phase = RQ_READING;
 		rq->conn = conn;
 		/* Decided now, so a refused registration's body is never kept. */
-		if (h->limit_register && !strcmp(url, "/v1/register") &&
+		if (h->limit_register && !strcmp(url, GN_API_PATH_REGISTER) &&
 		    !strcmp(method, MHD_HTTP_METHOD_POST))
 			rq->limited = !take_token(h, conn, &rq->retry_after);
 		const char *cl = header(conn, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -313,10 +315,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	case RQ_RESUMED:
 		h->n_resumed--;
 		rq->phase = RQ_ANSWERED;
-		return send_json(conn, &rq->resp, rq->resp.status == 503 ? rq->retry_after : 0, NULL);
+		return send_json(conn, &rq->resp, rq->resp.status == 503 ? rq->retry_after : 0,
+				 NULL);
 	case RQ_DEFERRED:
 	case RQ_ANSWERED:
-		return MHD_YES;   /* not expected: nothing more to do */
+		return MHD_YES; /* not expected: nothing more to do */
 	case RQ_READING:
 		break;
 	}
@@ -362,7 +365,8 @@ static void count_library_answer(struct http_server *h, struct MHD_Connection *c
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
-	(void)cls; (void)toe;
+	(void)cls;
+	(void)toe;
 	struct http_request *rq = *con_cls;
 	if (!rq)
 		return;
@@ -371,10 +375,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	case RQ_NEW:
 		count_library_answer(h, conn);
 		break;
-	case RQ_DEFERRED:   /* closed while held (shutdown): nobody to answer */
+	case RQ_DEFERRED: /* closed while held (shutdown): nobody to answer */
 		held_unlink(h, rq);
 		break;
-	case RQ_RESUMED:    /* released, but the client was gone */
+	case RQ_RESUMED: /* released, but the client was gone */
 		h->n_resumed--;
 		break;
 	default:
@@ -402,7 +406,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	/* Kept while starting, so the error says what the library said. */
 	size_t have = strlen(h->start_err), room = sizeof(h->start_err) - have;
 	if (h->starting && room > 3)
-		snprintf(h->start_err + have, room, "%s%.*s", have ? "; " : "", (int)(room - 3), line);
+		snprintf(h->start_err + have, room, "%s%.*s", have ? "; " : "", (int)(room - 3),
+			 line);
 	LOG(WARN, "libmicrohttpd: %s", line);
 }
 
@@ -435,7 +440,8 @@ static int start_listener(struct http_server *h, struct event_loop *loop, int wh
 		flags |= MHD_USE_TLS;
 	if (ss.ss_family == AF_INET6) {
 		struct in6_addr any = IN6ADDR_ANY_INIT;
-		bool wildcard = !memcmp(&((struct sockaddr_in6 *)&ss)->sin6_addr, &any, sizeof(any));
+		bool wildcard =
+			!memcmp(&((struct sockaddr_in6 *)&ss)->sin6_addr, &any, sizeof(any));
 		flags |= wildcard ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
 	}
 	uint16_t port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
@@ -444,18 +450,16 @@ static int start_listener(struct http_server *h, struct event_loop *loop, int wh
 	h->starting = true;
 	/* The TLS options come last: for plain HTTP the list ends before them. */
 	struct http_listener *l = &h->l[which];
-	l->mhd = MHD_start_daemon(flags, port, NULL, NULL, on_request, h,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)opt->http_max_conns,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)opt->http_timeout,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)opt->http_max_header,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+	l->mhd = MHD_start_daemon(
+		flags, port, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned)opt->http_max_conns, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)opt->http_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		(size_t)opt->http_max_header, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 		MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
 		tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, (const char *)opt->tls_cert_pem,
 		MHD_OPTION_HTTPS_MEM_KEY, (const char *)opt->tls_key_pem,
-		MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
-		MHD_OPTION_END);
+		MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES, MHD_OPTION_END);
 	h->starting = false;
 	if (!l->mhd) {
 		if (tls && (strstr(h->start_err, "TLS") || strstr(h->start_err, "x509")))
@@ -545,9 +549,10 @@ static void expire_held(struct http_server *h)
 	h->next_expiry_ms = next;
 	/* A line every few seconds at most, however many expire. */
 	if (h->expired_unlogged && now - h->expired_logged_ms >= 5000) {
-		LOG(WARN, "%u held answer(s) got 503 + Retry-After: the store did not commit them "
-			  "within %u ms of their request (show status: store)", h->expired_unlogged,
-		    h->defer_timeout_ms);
+		LOG(WARN,
+		    "%u held answer(s) got 503 + Retry-After: the store did not commit them "
+		    "within %u ms of their request (show status: store)",
+		    h->expired_unlogged, h->defer_timeout_ms);
 		h->expired_unlogged = 0;
 		h->expired_logged_ms = now;
 	}

@@ -19,27 +19,27 @@ struct http_request;
 enum { HTTP_PLAIN, HTTP_TLS, HTTP_LISTENERS };
 
 struct http_listener {
-	struct MHD_Daemon *mhd;       /* NULL: off */
+	struct MHD_Daemon *mhd; /* NULL: off */
 	struct loop_watch watch;
 	struct http_server *server;
 };
 
 struct http_server {
 	struct http_listener l[HTTP_LISTENERS];
-	struct api_ctx api;           /* the caller fills it before http_start */
-	struct rate_limit rl;         /* POST /v1/register per source */
-	bool limit_register;          /* --register-rate > 0 */
+	struct api_ctx api;   /* the caller fills it before http_start */
+	struct rate_limit rl; /* POST /v1/register per source */
+	bool limit_register;  /* --register-rate > 0 */
 	/* Answers held until the store commits their ticket, oldest first. */
 	struct http_request *deferred_head, *deferred_tail;
-	unsigned n_deferred;          /* suspended, waiting for their ticket */
-	unsigned n_resumed;           /* resumed, answer not queued yet */
-	uint64_t committed;           /* highest ticket http_resume_durable was told */
-	uint32_t defer_timeout_ms;    /* a held answer this long after its request arrived: 503 */
-	uint64_t next_expiry_ms;      /* the earliest deadline held (valid while n_deferred) */
-	unsigned expired_unlogged;    /* 503s at their deadline since the last line about them */
+	unsigned n_deferred;       /* suspended, waiting for their ticket */
+	unsigned n_resumed;        /* resumed, answer not queued yet */
+	uint64_t committed;        /* highest ticket http_resume_durable was told */
+	uint32_t defer_timeout_ms; /* a held answer this long after its request arrived: 503 */
+	uint64_t next_expiry_ms;   /* the earliest deadline held (valid while n_deferred) */
+	unsigned expired_unlogged; /* 503s at their deadline since the last line about them */
 	uint64_t expired_logged_ms;
-	bool starting;                /* MHD_start_daemon running: collect its messages */
-	char start_err[256];          /* what libmicrohttpd said while starting */
+	bool starting;       /* MHD_start_daemon running: collect its messages */
+	char start_err[256]; /* what libmicrohttpd said while starting */
 };
 
 /* Starts the listeners of `opt`: --http (`listen`; "off": none) and

@@ -49,7 +49,7 @@ static bool step_one(struct loop_job *j, uint32_t now, uint64_t budget_ns)
 	st->ended = false;
 	bool more = j->step(j->self, now, budget_ns);
 	if (!was && !st->in_pass && !st->ended)
-		return more;   /* nothing to do: not a slice */
+		return more; /* nothing to do: not a slice */
 	uint64_t t1 = wall_ns(), c1 = cpu_ns();
 	if (!was)
 		c0 = st->pass_begin_cpu_ns;

@@ -42,15 +42,15 @@
 
 /* What `show stats` reports for each job. */
 struct loop_job_stats {
-	uint64_t passes;            /* passes finished */
-	uint64_t slices;            /* steps measured (see above) */
-	uint64_t max_slice_ns;      /* longest slice since start, wall clock (preemption included) */
-	uint64_t max_slice_cpu_ns;  /* the same in this thread's CPU time: the slicing itself */
-	uint64_t last_pass_ns;      /* CPU of the last pass, all its slices */
+	uint64_t passes;           /* passes finished */
+	uint64_t slices;           /* steps measured (see above) */
+	uint64_t max_slice_ns;     /* longest slice since start, wall clock (preemption included) */
+	uint64_t max_slice_cpu_ns; /* the same in this thread's CPU time: the slicing itself */
+	uint64_t last_pass_ns;     /* CPU of the last pass, all its slices */
 	uint64_t last_pass_wall_ns; /* from its beginning to the end of its last slice */
 	/* Bookkeeping of the pass under way. */
 	bool in_pass;
-	bool ended;                 /* a pass ended in the step being measured */
+	bool ended; /* a pass ended in the step being measured */
 	uint64_t pass_begin_ns, pass_begin_cpu_ns, pass_cpu_ns;
 };
 
@@ -58,11 +58,11 @@ typedef bool loop_job_step_fn(void *self, uint32_t now, uint64_t budget_ns);
 
 /* One row of the table. */
 struct loop_job {
-	const char *name;              /* its key in show stats' "jobs" */
+	const char *name; /* its key in show stats' "jobs" */
 	loop_job_step_fn *step;
-	void *self;                    /* the job's state */
-	struct loop_job_stats *stats;  /* in that state, so that direct calls count passes too */
-	uint64_t share_ns;             /* most of a turn's budget this job is given */
+	void *self;                   /* the job's state */
+	struct loop_job_stats *stats; /* in that state, so that direct calls count passes too */
+	uint64_t share_ns;            /* most of a turn's budget this job is given */
 };
 
 /* Calls every job's step once, in table order, and returns true when any

@@ -15,6 +15,7 @@
 #define LOG_TAG "main"
 #include "control/daemon.h"
 #include "control/daemon_start.h"
+#include "control/daemon_netpath.h"
 #include "glournet/coarse_clock.h"
 #include "glournet/log.h"
 
@@ -38,6 +39,7 @@ static void run(struct gn_daemon *d)
 		ctl_server_pump(&d->ctl);
 		int http_ms = http_tick(&d->http);
 		int timeout = more ? 0 : http_ms >= 0 && http_ms < 100 ? http_ms : 100;
+		timeout = netpath_timeout(d, timeout);
 		if (loop_run_once(&d->loop, timeout) < 0)
 			break;
 	}
@@ -77,8 +79,8 @@ int main(int argc, char **argv)
 	if (rc == 0)
 		rc = launch_workers(&d);
 	if (rc == 0) {
-		LOG(INFO, "glournetd %s running; policy revision %llu, offline after %us", GN_VERSION,
-		    (unsigned long long)d.policy->rev, d.policy->offline_after);
+		LOG(INFO, "glournetd %s running; policy revision %llu, offline after %us",
+		    GN_VERSION, (unsigned long long)d.policy->rev, d.policy->offline_after);
 		run(&d);
 	} else {
 		LOG(ERR, "start-up failed: %s", strerror(-rc));

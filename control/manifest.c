@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "control/manifest.h"
+#include "control/text.h"
 
 /* ================= checks ================= */
 
@@ -21,48 +22,17 @@ static bool ascii_between(const char *s, unsigned char lo, unsigned char hi)
 	return true;
 }
 
-/* RFC 3629 UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF. */
-static bool utf8_valid(const unsigned char *s)
-{
-	while (*s) {
-		unsigned char c = *s;
-		size_t n;
-		uint32_t cp;
-		if (c < 0x80) {
-			s++;
-			continue;
-		} else if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		for (size_t i = 1; i <= n; i++) {
-			if ((s[i] & 0xc0) != 0x80)
-				return false;   /* also stops at the terminating NUL */
-			cp = cp << 6 | (s[i] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		s += n + 1;
-	}
-	return true;
-}
-
 static int check_key(const char *field, const char *key, char *err, size_t errlen)
 {
 	size_t n = strlen(key);
 	if (n < 1 || n > MANIFEST_KEY_MAX || !ascii_between(key, 0x21, 0x7e)) {
-		snprintf(err, errlen, "%s: expected 1..%d printable ASCII characters without spaces "
-			 "(got %zu bytes%s)", field, MANIFEST_KEY_MAX, n,
-			 n && !ascii_between(key, 0x21, 0x7e) ? ", not all printable ASCII without spaces" : "");
+		snprintf(err, errlen,
+			 "%s: expected 1..%d printable ASCII characters without spaces "
+			 "(got %zu bytes%s)",
+			 field, MANIFEST_KEY_MAX, n,
+			 n && !ascii_between(key, 0x21, 0x7e)
+				 ? ", not all printable ASCII without spaces"
+				 : "");
 		return -EINVAL;
 	}
 	return 0;
@@ -71,15 +41,13 @@ static int check_key(const char *field, const char *key, char *err, size_t errle
 static int check_value(const char *field, const char *value, char *err, size_t errlen)
 {
 	size_t n = strlen(value);
-	bool text = utf8_valid((const unsigned char *)value);
-	for (const char *p = value; text && *p; p++)
-		if (((unsigned char)*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') ||
-		    *p == 0x7f)
-			text = false;
+	bool text = text_utf8_valid(value, n) && text_control_at(value, n, "\t\n\r") == n;
 	if (n > MANIFEST_VALUE_MAX || !text) {
-		snprintf(err, errlen, "%s: expected 0..%d bytes of UTF-8 text without control "
-			 "characters but tab, CR and LF (got %zu bytes%s)", field,
-			 MANIFEST_VALUE_MAX, n, text ? "" : ", not valid UTF-8 or with control characters");
+		snprintf(err, errlen,
+			 "%s: expected 0..%d bytes of UTF-8 text without control "
+			 "characters but tab, CR and LF (got %zu bytes%s)",
+			 field, MANIFEST_VALUE_MAX, n,
+			 text ? "" : ", not valid UTF-8 or with control characters");
 		return -EINVAL;
 	}
 	return 0;
@@ -87,14 +55,17 @@ static int check_value(const char *field, const char *value, char *err, size_t e
 
 static int check_name(const char *field, const char *name, char *err, size_t errlen)
 {
-	static const char ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
+	static const char ok[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
 	size_t n = strlen(name);
 	/* "." and ".." fit the set but name a directory, and agents may well
 	 * store a component under its name. */
 	if (n < 1 || n > MANIFEST_NAME_MAX || strspn(name, ok) != n || !strcmp(name, ".") ||
 	    !strcmp(name, "..")) {
-		snprintf(err, errlen, "%s: expected 1..%d characters of A-Z a-z 0-9 . _ -, "
-			 "not '.' or '..' (got %zu bytes)", field, MANIFEST_NAME_MAX, n);
+		snprintf(err, errlen,
+			 "%s: expected 1..%d characters of A-Z a-z 0-9 . _ -, "
+			 "not '.' or '..' (got %zu bytes)",
+			 field, MANIFEST_NAME_MAX, n);
 		return -EINVAL;
 	}
 	return 0;
@@ -104,8 +75,9 @@ static int check_version(const char *field, const char *version, char *err, size
 {
 	size_t n = strlen(version);
 	if (n < 1 || n > MANIFEST_VERSION_MAX || !ascii_between(version, 0x20, 0x7e)) {
-		snprintf(err, errlen, "%s: expected 1..%d printable ASCII characters (got %zu bytes)",
-			 field, MANIFEST_VERSION_MAX, n);
+		snprintf(err, errlen,
+			 "%s: expected 1..%d printable ASCII characters (got %zu bytes)", field,
+			 MANIFEST_VERSION_MAX, n);
 		return -EINVAL;
 	}
 	return 0;
@@ -115,8 +87,10 @@ static int check_sha256(const char *field, const char *sha, char *err, size_t er
 {
 	size_t n = strlen(sha);
 	if (n != MANIFEST_SHA256_LEN || strspn(sha, "0123456789abcdef") != n) {
-		snprintf(err, errlen, "%s: expected exactly %d lowercase hex digits (got %zu "
-			 "characters%s)", field, MANIFEST_SHA256_LEN, n,
+		snprintf(err, errlen,
+			 "%s: expected exactly %d lowercase hex digits (got %zu "
+			 "characters%s)",
+			 field, MANIFEST_SHA256_LEN, n,
 			 strspn(sha, "0123456789abcdef") != n ? ", not all lowercase hex" : "");
 		return -EINVAL;
 	}
@@ -134,9 +108,10 @@ static int check_url(const char *field, const char *url, char *err, size_t errle
 	 * are percent-encoded), and a host after the scheme. */
 	if (!scheme || n > MANIFEST_URL_MAX || !ascii_between(url, 0x21, 0x7e) ||
 	    strchr("/?#", url[scheme])) {
-		snprintf(err, errlen, "%s: expected an http:// or https:// URL with a host, at most "
-			 "%d characters, no spaces or control characters (got %zu bytes)", field,
-			 MANIFEST_URL_MAX, n);
+		snprintf(err, errlen,
+			 "%s: expected an http:// or https:// URL with a host, at most "
+			 "%d characters, no spaces or control characters (got %zu bytes)",
+			 field, MANIFEST_URL_MAX, n);
 		return -EINVAL;
 	}
 	return 0;
@@ -173,16 +148,15 @@ int manifest_check_url(const char *url, char *err, size_t errlen)
 }
 
 int manifest_check_component(const char *name, const char *version, const char *sha256,
-			     const char *const *sources, size_t nsources, char *err,
-			     size_t errlen)
+			     const char *const *sources, size_t nsources, char *err, size_t errlen)
 {
 	if (check_name("name", name, err, errlen) < 0 ||
 	    check_version("version", version, err, errlen) < 0 ||
 	    check_sha256("sha256", sha256, err, errlen) < 0)
 		return -EINVAL;
 	if (nsources < 1 || nsources > MANIFEST_SOURCES_MAX) {
-		snprintf(err, errlen, "sources: expected 1..%d URLs (got %zu)", MANIFEST_SOURCES_MAX,
-			 nsources);
+		snprintf(err, errlen, "sources: expected 1..%d URLs (got %zu)",
+			 MANIFEST_SOURCES_MAX, nsources);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < nsources; i++) {
@@ -361,7 +335,7 @@ int manifest_set_setting(struct manifest *m, const char *key, const char *value,
 	}
 	m->settings = grown;
 	memmove(&m->settings[at + 1], &m->settings[at], (m->nsettings - at) * sizeof(*grown));
-	m->settings[at] = (struct endpoint_setting){ .key = k, .value = v };
+	m->settings[at] = (struct endpoint_setting){.key = k, .value = v};
 	m->nsettings++;
 	return MANIFEST_ADDED;
 }
@@ -448,7 +422,8 @@ json_t *manifest_settings_json(const struct manifest *m)
 {
 	json_t *o = json_object();
 	for (size_t i = 0; o && i < m->nsettings; i++)
-		if (json_object_set_new(o, m->settings[i].key, json_string(m->settings[i].value)) < 0) {
+		if (json_object_set_new(o, m->settings[i].key, json_string(m->settings[i].value)) <
+		    0) {
 			json_decref(o);
 			return NULL;
 		}
@@ -463,8 +438,8 @@ json_t *manifest_component_json(const struct component *c)
 			json_decref(src);
 			return NULL;
 		}
-	return json_pack("{s:s, s:s, s:s, s:o}", "name", c->name, "version", c->version,
-			 "sha256", c->sha256, "sources", src);
+	return json_pack("{s:s, s:s, s:s, s:o}", "name", c->name, "version", c->version, "sha256",
+			 c->sha256, "sources", src);
 }
 
 json_t *manifest_components_json(const struct manifest *m)
@@ -499,8 +474,8 @@ int manifest_render(struct manifest *m)
 }
 
 /* A check's message, prefixed with where in the file it happened. */
-__attribute__((format(printf, 4, 5)))
-static int at_entry(int rc, char *err, size_t errlen, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int at_entry(int rc, char *err, size_t errlen,
+							  const char *fmt, ...)
 {
 	char where[192], why[512];
 	snprintf(why, sizeof(why), "%s", err);
@@ -523,13 +498,12 @@ static int component_from_json(struct manifest *m, size_t i, const json_t *c, ch
 	}
 	const char *k;
 	json_t *v;
-	json_object_foreach((json_t *)c, k, v)
-		if (strcmp(k, "name") && strcmp(k, "version") && strcmp(k, "sha256") &&
-		    strcmp(k, "sources")) {
-			snprintf(err, errlen, "components[%zu]: unknown member '%.64s'; %s", i, k,
-				 shape);
-			return -EINVAL;
-		}
+	json_object_foreach((json_t *)c, k, v) if (strcmp(k, "name") && strcmp(k, "version") &&
+						   strcmp(k, "sha256") && strcmp(k, "sources"))
+	{
+		snprintf(err, errlen, "components[%zu]: unknown member '%.64s'; %s", i, k, shape);
+		return -EINVAL;
+	}
 	static const char *const str_fields[] = {"name", "version", "sha256"};
 	const char *s[3];
 	for (int f = 0; f < 3; f++) {
@@ -551,7 +525,8 @@ static int component_from_json(struct manifest *m, size_t i, const json_t *c, ch
 	for (size_t u = 0; u < n; u++) {
 		urls[u] = json_string_value(json_array_get(src, u));
 		if (!urls[u]) {
-			snprintf(err, errlen, "components[%zu].sources[%zu]: expected a string", i, u);
+			snprintf(err, errlen, "components[%zu].sources[%zu]: expected a string", i,
+				 u);
 			return -EINVAL;
 		}
 	}
@@ -575,7 +550,8 @@ int manifest_from_json(struct manifest *m, const json_t *settings, const json_t 
 		return -EINVAL;
 	}
 	if (components && !json_is_array(components)) {
-		snprintf(err, errlen, "components: expected [{\"name\", \"version\", \"sha256\", "
+		snprintf(err, errlen,
+			 "components: expected [{\"name\", \"version\", \"sha256\", "
 			 "\"sources\"}, ...]");
 		return -EINVAL;
 	}
@@ -591,7 +567,8 @@ int manifest_from_json(struct manifest *m, const json_t *settings, const json_t 
 	}
 	const char *key;
 	json_t *v;
-	json_object_foreach((json_t *)settings, key, v) {
+	json_object_foreach((json_t *)settings, key, v)
+	{
 		/* The key is shown only once it passed its check. */
 		if (check_key("key", key, err, errlen) < 0)
 			return at_entry(-EINVAL, err, errlen, "endpoint_settings: ");
@@ -604,9 +581,8 @@ int manifest_from_json(struct manifest *m, const json_t *settings, const json_t 
 			return at_entry(rc, err, errlen, "endpoint_settings.%.128s: ", key);
 	}
 	size_t i;
-	json_array_foreach(components, i, v)
-		if ((rc = component_from_json(m, i, v, err, errlen)) < 0)
-			return rc;
+	json_array_foreach(components, i,
+			   v) if ((rc = component_from_json(m, i, v, err, errlen)) < 0) return rc;
 	if (manifest_render(m) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;

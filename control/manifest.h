@@ -1,5 +1,5 @@
 /*
- * The endpoint manifest of the policy (PROTOCOL.md §3, GET /v1/poll):
+ * The endpoint manifest of the policy (docs/protocol.md §3, GET /v1/poll):
  * free-form endpoint settings (key → string) and the components the
  * endpoints should run (name, version, sha256, download sources).
  *
@@ -19,12 +19,12 @@
 #include <jansson.h>
 
 #define MANIFEST_SETTINGS_MAX   1000
-#define MANIFEST_KEY_MAX        128    /* bytes, printable ASCII but space */
-#define MANIFEST_VALUE_MAX      4096   /* bytes of UTF-8 */
+#define MANIFEST_KEY_MAX        128  /* bytes, printable ASCII but space */
+#define MANIFEST_VALUE_MAX      4096 /* bytes of UTF-8 */
 #define MANIFEST_COMPONENTS_MAX 1000
-#define MANIFEST_NAME_MAX       64     /* [A-Za-z0-9._-] */
-#define MANIFEST_VERSION_MAX    64     /* printable ASCII */
-#define MANIFEST_SHA256_LEN     64     /* lowercase hex */
+#define MANIFEST_NAME_MAX       64 /* [A-Za-z0-9._-] */
+#define MANIFEST_VERSION_MAX    64 /* printable ASCII */
+#define MANIFEST_SHA256_LEN     64 /* lowercase hex */
 #define MANIFEST_SOURCES_MAX    8
 #define MANIFEST_URL_MAX        2048
 
@@ -37,15 +37,15 @@ struct component {
 	char *name;
 	char *version;
 	char sha256[MANIFEST_SHA256_LEN + 1];
-	unsigned nsources;                       /* 1..MANIFEST_SOURCES_MAX */
+	unsigned nsources; /* 1..MANIFEST_SOURCES_MAX */
 	char *sources[MANIFEST_SOURCES_MAX];
 };
 
 struct manifest {
 	size_t nsettings;
-	struct endpoint_setting *settings;       /* sorted by key (bytewise) */
+	struct endpoint_setting *settings; /* sorted by key (bytewise) */
 	size_t ncomponents;
-	struct component *components;            /* sorted by name (bytewise) */
+	struct component *components; /* sorted by name (bytewise) */
 	/* Rendered by manifest_render: {"key":"value",...} and
 	 * [{"name":..,"version":..,"sha256":..,"sources":[..]},...]. */
 	char *settings_json;
@@ -61,13 +61,12 @@ int manifest_check_sha256(const char *sha256, char *err, size_t errlen);
 int manifest_check_url(const char *url, char *err, size_t errlen);
 /* All fields of one component, sources included ("sources[2]: ..."). */
 int manifest_check_component(const char *name, const char *version, const char *sha256,
-			     const char *const *sources, size_t nsources, char *err,
-			     size_t errlen);
+			     const char *const *sources, size_t nsources, char *err, size_t errlen);
 
 /* A deep copy of `src` into `dst` (rendered text included). 0 or -ENOMEM;
  * on failure `dst` is left empty. */
 int manifest_copy(struct manifest *dst, const struct manifest *src);
-void manifest_free(struct manifest *m);   /* frees the contents, not `m` */
+void manifest_free(struct manifest *m); /* frees the contents, not `m` */
 
 /* Edits of a draft. They do not re-render: call manifest_render after. */
 enum manifest_change { MANIFEST_ADDED, MANIFEST_REPLACED, MANIFEST_UNCHANGED };
@@ -78,8 +77,7 @@ int manifest_set_setting(struct manifest *m, const char *key, const char *value,
 			 size_t errlen);
 /* 0, or -ENOENT when `key` is not set. */
 int manifest_del_setting(struct manifest *m, const char *key);
-const struct endpoint_setting *manifest_find_setting(const struct manifest *m,
-						     const char *key);
+const struct endpoint_setting *manifest_find_setting(const struct manifest *m, const char *key);
 
 /* Adds a component, or replaces the one of the same name (all fields
  * checked). As manifest_set_setting. */

@@ -13,81 +13,127 @@
 #define LOG_TAG "main"
 #include "control/duration.h"
 #include "control/options.h"
+#include "control/text.h"
+#include "glournet/exception.h"
 #include "glournet/heartbeat.h"
 #include "glournet/log.h"
+#include "glournet/neigh_route.h"
+#include "glournet/net_addr.h"
 
 static const char usage_text[] =
-"Usage: glournetd [OPTIONS] -- [DPDK EAL ARGUMENTS]\n"
-"\n"
-"glournet heartbeat collector: DPDK workers take heartbeats off one port,\n"
-"the control thread serves registration over HTTP and the control socket.\n"
-"\n"
-"Endpoints:\n"
-"  --token-file FILE       read the enrollment token endpoints must present to\n"
-"                          register from FILE (first line; keep it mode 0600)\n"
-"  --token TOKEN           the token itself: every local user can read it in ps\n"
-"                          while glournetd starts; prefer --token-file\n"
-"  --udp-port PORT         heartbeat UDP port (default 7100)\n"
-"  --hb-addr ADDR          heartbeat address told to endpoints (repeatable, up to 8)\n"
-"  --http ADDR:PORT|off    HTTP listen address (default [::]:8080, dual stack)\n"
-"  --https ADDR:PORT|off   HTTPS listen address (default off; e.g. [::]:8443),\n"
-"                          with --tls-cert and --tls-key. --http off with no\n"
-"                          --https runs without the endpoint API (warned)\n"
-"  --tls-cert FILE         PEM certificate (chain) for --https\n"
-"  --tls-key FILE          PEM private key for --https (not encrypted)\n"
-"  --http-max-conns N      concurrent connections per listener (default 1024)\n"
-"  --http-timeout DUR      idle HTTP connection timeout (default 30s)\n"
-"  --http-max-body BYTES   largest request body; over: 413 (default 16384)\n"
-"  --http-max-header BYTES memory per connection, which bounds the request\n"
-"                          header block; over: 431 (default 16384)\n"
-"  --register-rate N       registrations per second per source address\n"
-"                          (default 50; 0: no limit); over: 429 + Retry-After\n"
-"  --register-burst N      registrations a source may make at once (default 200)\n"
-"\n"
-"Policy (persisted in --state-dir; change it live with glournetctl set):\n"
-"  --state-dir DIR         the policy (policy.json), the endpoint store\n"
-"                          (glournet.db, SQLite) and transitions.log\n"
-"                          (default /var/lib/glournet); made 0700, its files\n"
-"                          0600; refused when others can write in it\n"
-"  --allow-empty-store     start even though the state directory held a store\n"
-"                          and glournet.db is now new or empty (it was lost:\n"
-"                          endpoints register again); refused without it\n"
-"  --set NAME=VALUE        apply a setting at start, e.g. heartbeat.interval=10m\n"
-"                          (repeatable; glournetctl show settings lists them)\n"
-"  --offline-after DUR     same as --set heartbeat.offline_after=DUR\n"
-"  --hb-interval DUR       same as --set heartbeat.interval=DUR\n"
-"  --poll-interval DUR     same as --set poll.interval=DUR\n"
-"\n"
-"Heartbeat checks (durations: 30s, 10m, 2h, 1d or seconds):\n"
-"  --window DUR            accept heartbeat times this far in the past (default 300s)\n"
-"  --skew DUR              accept heartbeat times this far in the future (default 30s)\n"
-"  --sweep-interval DUR    how often statuses are recomputed (default 1s)\n"
-"  --max-endpoints N       slot table limit (default 16777216)\n"
-"\n"
-"Dataplane:\n"
-"  --port-id N             DPDK port to use (default: the first one probed)\n"
-"  --rx-desc N             RX descriptors per queue (default 1024)\n"
-"  --mbufs N               mbufs in the pool (default 16383)\n"
-"  --idle-sleep-us N       sleep N us after 1024 empty polls (default 0: poll only)\n"
-"\n"
-"Operations:\n"
-"  --ctl-socket PATH       control socket (default /run/glournet/glournetd.sock)\n"
-"  --log-level LEVEL       error, warn, info (default) or debug\n"
-"  -h, --help              this help\n"
-"  -V, --version           version\n"
-"\n"
-"One worker runs on each EAL lcore but the main one, each on its own RX queue.\n"
-"Example (no NIC):\n"
-"  glournetd --token-file /etc/glournet/token -- -l 0,1 --no-huge --no-shconf --file-prefix gn \\\n"
-"            --vdev net_af_packet0,iface=veth0\n";
+	"Usage: glournetd [OPTIONS] -- [DPDK EAL ARGUMENTS]\n"
+	"\n"
+	"glournet heartbeat collector: DPDK workers take heartbeats off one port,\n"
+	"the control thread serves registration over HTTP and the control socket.\n"
+	"\n"
+	"Endpoints:\n"
+	"  --token-file FILE       read the enrollment token endpoints must present to\n"
+	"                          register from FILE (first line; keep it mode 0600)\n"
+	"  --token TOKEN           the token itself: every local user can read it in ps\n"
+	"                          while glournetd starts; prefer --token-file\n"
+	"  --udp-port PORT         heartbeat UDP port (default 7100)\n"
+	"  --hb-addr ADDR          heartbeat address told to endpoints (repeatable, up to 8)\n"
+	"  --http ADDR:PORT|off    HTTP listen address (default [::]:8080, dual stack)\n"
+	"  --https ADDR:PORT|off   HTTPS listen address (default off; e.g. [::]:8443),\n"
+	"                          with --tls-cert and --tls-key. --http off with no\n"
+	"                          --https runs without the endpoint API (warned)\n"
+	"  --tls-cert FILE         PEM certificate (chain) for --https\n"
+	"  --tls-key FILE          PEM private key for --https (not encrypted)\n"
+	"  --http-max-conns N      concurrent connections per listener (default 1024)\n"
+	"  --http-timeout DUR      idle HTTP connection timeout (default 30s)\n"
+	"  --http-max-body BYTES   largest request body; over: 413 (default 16384)\n"
+	"  --http-max-header BYTES memory per connection, which bounds the request\n"
+	"                          header block; over: 431 (default 16384)\n"
+	"  --register-rate N       registrations per second per source address\n"
+	"                          (default 50; 0: no limit); over: 429 + Retry-After\n"
+	"  --register-burst N      registrations a source may make at once (default 200)\n"
+	"\n"
+	"Policy (persisted in --state-dir; change it live with glournetctl set):\n"
+	"  --state-dir DIR         the policy (policy.json), the endpoint store\n"
+	"                          (glournet.db, SQLite) and transitions.log\n"
+	"                          (default /var/lib/glournet); made 0700, its files\n"
+	"                          0600; refused when others can write in it\n"
+	"  --allow-empty-store     start even though the state directory held a store\n"
+	"                          and glournet.db is now new or empty (it was lost:\n"
+	"                          endpoints register again); refused without it\n"
+	"  --set NAME=VALUE        apply a setting at start, e.g. heartbeat.interval=10m\n"
+	"                          (repeatable; glournetctl show settings lists them)\n"
+	"  --offline-after DUR     same as --set heartbeat.offline_after=DUR\n"
+	"  --hb-interval DUR       same as --set heartbeat.interval=DUR\n"
+	"  --poll-interval DUR     same as --set poll.interval=DUR\n"
+	"\n"
+	"Heartbeat checks (durations: 30s, 10m, 2h, 1d or seconds):\n"
+	"  --window DUR            accept heartbeat times this far in the past (default 300s)\n"
+	"  --skew DUR              accept heartbeat times this far in the future (default 30s)\n"
+	"  --sweep-interval DUR    how often statuses are recomputed (default 1s)\n"
+	"  --max-endpoints N       slot table limit (default 16777216)\n"
+	"\n"
+	"Dataplane:\n"
+	"  --port-id N             DPDK port to use (default: the first one probed)\n"
+	"  --rx-desc N             RX descriptors per queue (default 1024)\n"
+	"  --mbufs N               mbufs in the pool (default 16383)\n"
+	"  --idle-sleep-us N       sleep N us after 1024 empty polls (default 0: poll only)\n"
+	"\n"
+	"Exception path (frames that are not heartbeats: ARP, ND, ping, TCP...):\n"
+	"  --exception kernel|drop hand them to the kernel through the exception\n"
+	"                          interface (default), or drop them\n"
+	"  --exception-iface NAME  the exception interface glournetd creates\n"
+	"                          (default glournet0)\n"
+	"  --exception-addr A/LEN  an address for it (repeatable, up to 8; default:\n"
+	"                          each --hb-addr, /24 for IPv4, /64 for IPv6)\n"
+	"  --exception-route R     a route out of it: 'PREFIX via GW [metric N]',\n"
+	"                          'default via GW [metric N]' (repeatable, up to 8)\n"
+	"  --exception-ring N      frames queued per worker for the kernel (power of\n"
+	"                          two, default 1024); over: dropped and counted\n"
+	"  --neigh-max N           neighbour table entries (default 16384)\n"
+	"\n"
+	"Operations:\n"
+	"  --ctl-socket PATH       control socket (default /run/glournet/glournetd.sock)\n"
+	"  --log-level LEVEL       error, warn, info (default) or debug\n"
+	"  -h, --help              this help\n"
+	"  -V, --version           version\n"
+	"\n"
+	"One worker runs on each EAL lcore but the main one, each on its own RX queue.\n"
+	"Example (no NIC):\n"
+	"  glournetd --token-file /etc/glournet/token -- -l 0,1 --no-huge --no-shconf --file-prefix gn \\\n"
+	"            --vdev net_af_packet0,iface=veth0\n";
 
 enum {
-	OPT_TOKEN = 256, OPT_TOKEN_FILE, OPT_UDP_PORT, OPT_HB_ADDR, OPT_HTTP, OPT_HTTP_MAX_CONNS,
-	OPT_HTTP_TIMEOUT, OPT_OFFLINE_AFTER, OPT_HB_INTERVAL, OPT_POLL_INTERVAL, OPT_WINDOW,
-	OPT_SKEW, OPT_SWEEP_INTERVAL, OPT_MAX_ENDPOINTS, OPT_PORT_ID, OPT_RX_DESC, OPT_MBUFS,
-	OPT_IDLE_SLEEP, OPT_CTL_SOCKET, OPT_LOG_LEVEL, OPT_STATE_DIR, OPT_SET, OPT_HTTPS,
-	OPT_TLS_CERT, OPT_TLS_KEY, OPT_HTTP_MAX_BODY, OPT_HTTP_MAX_HEADER, OPT_REGISTER_RATE,
+	OPT_TOKEN = 256,
+	OPT_TOKEN_FILE,
+	OPT_UDP_PORT,
+	OPT_HB_ADDR,
+	OPT_HTTP,
+	OPT_HTTP_MAX_CONNS,
+	OPT_HTTP_TIMEOUT,
+	OPT_OFFLINE_AFTER,
+	OPT_HB_INTERVAL,
+	OPT_POLL_INTERVAL,
+	OPT_WINDOW,
+	OPT_SKEW,
+	OPT_SWEEP_INTERVAL,
+	OPT_MAX_ENDPOINTS,
+	OPT_PORT_ID,
+	OPT_RX_DESC,
+	OPT_MBUFS,
+	OPT_IDLE_SLEEP,
+	OPT_CTL_SOCKET,
+	OPT_LOG_LEVEL,
+	OPT_STATE_DIR,
+	OPT_SET,
+	OPT_HTTPS,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_HTTP_MAX_BODY,
+	OPT_HTTP_MAX_HEADER,
+	OPT_REGISTER_RATE,
 	OPT_REGISTER_BURST,
+	OPT_EXCEPTION,
+	OPT_EXC_IFACE,
+	OPT_EXC_ADDR,
+	OPT_EXC_ROUTE,
+	OPT_EXC_RING,
+	OPT_NEIGH_MAX,
 	/* Issue 13: state directory and token hardening. */
 	OPT_ALLOW_EMPTY_STORE,
 };
@@ -122,6 +168,12 @@ static const struct option long_opts[] = {
 	{"log-level", required_argument, 0, OPT_LOG_LEVEL},
 	{"state-dir", required_argument, 0, OPT_STATE_DIR},
 	{"set", required_argument, 0, OPT_SET},
+	{"exception", required_argument, 0, OPT_EXCEPTION},
+	{"exception-iface", required_argument, 0, OPT_EXC_IFACE},
+	{"exception-addr", required_argument, 0, OPT_EXC_ADDR},
+	{"exception-route", required_argument, 0, OPT_EXC_ROUTE},
+	{"exception-ring", required_argument, 0, OPT_EXC_RING},
+	{"neigh-max", required_argument, 0, OPT_NEIGH_MAX},
 	{"allow-empty-store", no_argument, 0, OPT_ALLOW_EMPTY_STORE},
 	{"help", no_argument, 0, 'h'},
 	{"version", no_argument, 0, 'V'},
@@ -171,8 +223,10 @@ static int read_token_file(const char *path, char **token)
 	}
 	struct stat st;
 	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
-		LOG(WARN, "--token-file %s is mode %04o: others may read the enrollment token "
-			  "(chmod 0600 it)", path, (unsigned)(st.st_mode & 07777));
+		LOG(WARN,
+		    "--token-file %s is mode %04o: others may read the enrollment token "
+		    "(chmod 0600 it)",
+		    path, (unsigned)(st.st_mode & 07777));
 	char line[512];
 	if (!fgets(line, sizeof(line), f))
 		line[0] = '\0';
@@ -211,16 +265,21 @@ int options_parse_listen(const char *text, struct sockaddr_storage *ss, socklen_
 	memset(ss, 0, sizeof(*ss));
 	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-	if (text[0] != '[' && inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+	struct gn_addr a;
+	/* IPv6 only in brackets, IPv4 only without. */
+	if (text_parse_addr(host, strlen(host), &a) < 0 ||
+	    (a.family == AF_INET6) != (text[0] == '['))
+		return -EINVAL;
+	if (a.family == AF_INET) {
 		s4->sin_family = AF_INET;
 		s4->sin_port = htons((uint16_t)port);
+		memcpy(&s4->sin_addr, a.bytes, 4);
 		*len = sizeof(*s4);
-	} else if (text[0] == '[' && inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+	} else {
 		s6->sin6_family = AF_INET6;
 		s6->sin6_port = htons((uint16_t)port);
+		memcpy(&s6->sin6_addr, a.bytes, 16);
 		*len = sizeof(*s6);
-	} else {
-		return -EINVAL;
 	}
 	return 0;
 }
@@ -230,8 +289,9 @@ static int parse_listen_opt(const char *opt, const char *val, const char **out)
 	struct sockaddr_storage ss;
 	socklen_t len;
 	if (strcmp(val, "off") != 0 && options_parse_listen(val, &ss, &len) < 0)
-		return bad(opt, val, "expected ADDR:PORT (IPv4), [ADDR]:PORT (IPv6; [::] is dual "
-				     "stack) or off");
+		return bad(opt, val,
+			   "expected ADDR:PORT (IPv4), [ADDR]:PORT (IPv6; [::] is dual "
+			   "stack) or off");
 	*out = val;
 	return 0;
 }
@@ -298,18 +358,23 @@ static int check_tls(struct gn_options *o)
 		return 0;
 	}
 	if (!o->tls_cert_file || !o->tls_key_file) {
-		fprintf(stderr, "glournetd: --https '%s' needs --tls-cert FILE and --tls-key FILE "
-				"(PEM; tools/make-cert.sh DIR makes a self-signed pair)\n",
+		fprintf(stderr,
+			"glournetd: --https '%s' needs --tls-cert FILE and --tls-key FILE "
+			"(PEM; tools/make-cert.sh DIR makes a self-signed pair)\n",
 			o->https_listen);
 		return -1;
 	}
 	if (strcmp(o->http_listen, "off") != 0 && !strcmp(o->http_listen, o->https_listen)) {
-		fprintf(stderr, "glournetd: --http and --https both '%s': give them different "
-				"ports\n", o->https_listen);
+		fprintf(stderr,
+			"glournetd: --http and --https both '%s': give them different "
+			"ports\n",
+			o->https_listen);
 		return -1;
 	}
-	if (read_pem("tls-cert", o->tls_cert_file, "the server certificate", &o->tls_cert_pem) < 0 ||
-	    read_pem("tls-key", o->tls_key_file, "the certificate's private key", &o->tls_key_pem) < 0)
+	if (read_pem("tls-cert", o->tls_cert_file, "the server certificate", &o->tls_cert_pem) <
+		    0 ||
+	    read_pem("tls-key", o->tls_key_file, "the certificate's private key", &o->tls_key_pem) <
+		    0)
 		return -1;
 	return 0;
 }
@@ -347,6 +412,9 @@ static void set_defaults(struct gn_options *o)
 	o->http_max_header = 16384;
 	o->register_rate = 50;
 	o->register_burst = 200;
+	o->exception_iface = "glournet0";
+	o->exception_ring = EXC_RING_DEFAULT;
+	o->neigh_max = 16384;
 }
 
 /* Validated later, with the policy: one validation path for every entry. */
@@ -357,6 +425,56 @@ static int add_set(struct gn_options *o, const char *opt, const char *name, cons
 	o->set_name[o->n_sets] = name;
 	o->set_value[o->n_sets++] = value;
 	return 0;
+}
+
+/* The exception path's options (docs/exception-path.md). */
+static int apply_exception(struct gn_options *o, int c, const char *v)
+{
+	uint32_t u;
+	struct gn_addr a;
+	uint8_t plen;
+	struct route_entry r;
+	const char *why;
+	switch (c) {
+	case OPT_EXCEPTION:
+		if (strcmp(v, "kernel") && strcmp(v, "drop"))
+			return bad("exception", v, "expected kernel or drop");
+		o->exception_drop = !strcmp(v, "drop");
+		return 0;
+	case OPT_EXC_IFACE:
+		if (!*v || strlen(v) >= EXC_IFNAME_MAX || strpbrk(v, "/ \t:"))
+			return bad("exception-iface", v,
+				   "expected an interface name of 1 to 15 "
+				   "characters, without '/', ':' or spaces");
+		o->exception_iface = v;
+		return 0;
+	case OPT_EXC_ADDR:
+		if (gn_prefix_parse(v, 0, &a, &plen) < 0 || !strchr(v, '/') || plen == 0)
+			return bad("exception-addr", v,
+				   "expected ADDRESS/LENGTH, e.g. "
+				   "198.18.0.1/24 or 2001:db8::1/64");
+		if (o->n_exc_addrs == GN_MAX_EXC_ADDRS)
+			return bad("exception-addr", v, "at most 8 addresses");
+		o->exc_addrs[o->n_exc_addrs++] = v;
+		return 0;
+	case OPT_EXC_ROUTE:
+		if (route_parse(v, &r, &why) < 0)
+			return bad("exception-route", v, why);
+		if (o->n_exc_routes == GN_MAX_EXC_ROUTES)
+			return bad("exception-route", v, "at most 8 routes");
+		o->exc_routes[o->n_exc_routes++] = v;
+		return 0;
+	case OPT_EXC_RING:
+		if (parse_uint("exception-ring", v, 64, 65536, &u) < 0)
+			return -1;
+		if (u & (u - 1))
+			return bad("exception-ring", v, "expected a power of two from 64 to 65536");
+		o->exception_ring = u;
+		return 0;
+	case OPT_NEIGH_MAX:
+		return parse_uint("neigh-max", v, 16, 1u << 24, &o->neigh_max);
+	}
+	return -1;
 }
 
 static int apply(struct gn_options *o, int c, const char *v)
@@ -374,7 +492,8 @@ static int apply(struct gn_options *o, int c, const char *v)
 		LOG(WARN, "--token: the enrollment token was visible to every local user in ps "
 			  "while glournetd started; prefer --token-file");
 		return 0;
-	case OPT_TOKEN_FILE: return read_token_file(v, &o->token);
+	case OPT_TOKEN_FILE:
+		return read_token_file(v, &o->token);
 	case OPT_UDP_PORT:
 		if (parse_uint("udp-port", v, 1, 65535, &u) < 0)
 			return -1;
@@ -385,10 +504,16 @@ static int apply(struct gn_options *o, int c, const char *v)
 			return bad("hb-addr", v, "at most 8 heartbeat addresses");
 		o->hb_addrs[o->n_hb_addrs++] = v;
 		return 0;
-	case OPT_HTTP: return parse_listen_opt("http", v, &o->http_listen);
-	case OPT_HTTPS: return parse_listen_opt("https", v, &o->https_listen);
-	case OPT_TLS_CERT: o->tls_cert_file = v; return 0;
-	case OPT_TLS_KEY: o->tls_key_file = v; return 0;
+	case OPT_HTTP:
+		return parse_listen_opt("http", v, &o->http_listen);
+	case OPT_HTTPS:
+		return parse_listen_opt("https", v, &o->https_listen);
+	case OPT_TLS_CERT:
+		o->tls_cert_file = v;
+		return 0;
+	case OPT_TLS_KEY:
+		o->tls_key_file = v;
+		return 0;
 	case OPT_HTTP_MAX_BODY:
 		return parse_uint("http-max-body", v, 64, 16u << 20, &o->http_max_body);
 	case OPT_HTTP_MAX_HEADER:
@@ -397,36 +522,55 @@ static int apply(struct gn_options *o, int c, const char *v)
 		return parse_uint("register-rate", v, 0, 1000000, &o->register_rate);
 	case OPT_REGISTER_BURST:
 		return parse_uint("register-burst", v, 1, 1000000, &o->register_burst);
-	case OPT_HTTP_MAX_CONNS: return parse_uint("http-max-conns", v, 1, 1000000, &o->http_max_conns);
-	case OPT_HTTP_TIMEOUT: return parse_dur("http-timeout", v, 1, 3600, &o->http_timeout);
-	case OPT_OFFLINE_AFTER: return add_set(o, "offline-after", "heartbeat.offline_after", v);
-	case OPT_HB_INTERVAL: return add_set(o, "hb-interval", "heartbeat.interval", v);
-	case OPT_POLL_INTERVAL: return add_set(o, "poll-interval", "poll.interval", v);
-	case OPT_STATE_DIR: o->state_dir = v; return 0;
+	case OPT_HTTP_MAX_CONNS:
+		return parse_uint("http-max-conns", v, 1, 1000000, &o->http_max_conns);
+	case OPT_HTTP_TIMEOUT:
+		return parse_dur("http-timeout", v, 1, 3600, &o->http_timeout);
+	case OPT_OFFLINE_AFTER:
+		return add_set(o, "offline-after", "heartbeat.offline_after", v);
+	case OPT_HB_INTERVAL:
+		return add_set(o, "hb-interval", "heartbeat.interval", v);
+	case OPT_POLL_INTERVAL:
+		return add_set(o, "poll-interval", "poll.interval", v);
+	case OPT_STATE_DIR:
+		o->state_dir = v;
+		return 0;
 	case OPT_SET: {
 		char *eq = strchr(v, '=');
 		if (!eq || eq == v)
 			return bad("set", v, "expected NAME=VALUE, e.g. heartbeat.interval=10m");
-		*eq = '\0';   /* argv is ours to cut */
+		*eq = '\0'; /* argv is ours to cut */
 		return add_set(o, "set", v, eq + 1);
 	}
-	case OPT_WINDOW: return parse_dur("window", v, 1, 86400, &o->window);
-	case OPT_SKEW: return parse_dur("skew", v, 0, 3600, &o->skew);
-	case OPT_SWEEP_INTERVAL: return parse_dur("sweep-interval", v, 1, 3600, &o->sweep_interval);
-	case OPT_MAX_ENDPOINTS: return parse_uint("max-endpoints", v, 1, 1u << 30, &o->max_endpoints);
+	case OPT_WINDOW:
+		return parse_dur("window", v, 1, 86400, &o->window);
+	case OPT_SKEW:
+		return parse_dur("skew", v, 0, 3600, &o->skew);
+	case OPT_SWEEP_INTERVAL:
+		return parse_dur("sweep-interval", v, 1, 3600, &o->sweep_interval);
+	case OPT_MAX_ENDPOINTS:
+		return parse_uint("max-endpoints", v, 1, 1u << 30, &o->max_endpoints);
 	case OPT_PORT_ID:
 		if (parse_uint("port-id", v, 0, 65534, &u) < 0)
 			return -1;
 		o->port_id = (int)u;
 		return 0;
-	case OPT_RX_DESC: return parse_uint("rx-desc", v, 64, 16384, &o->rx_desc);
-	case OPT_MBUFS: return parse_uint("mbufs", v, 1023, 1u << 24, &o->mbufs);
-	case OPT_IDLE_SLEEP: return parse_uint("idle-sleep-us", v, 0, 100000, &o->idle_sleep_us);
-	case OPT_CTL_SOCKET: o->ctl_socket = v; return 0;
-	case OPT_ALLOW_EMPTY_STORE: o->allow_empty_store = true; return 0;
-	case OPT_LOG_LEVEL: return parse_log_level(v);
+	case OPT_RX_DESC:
+		return parse_uint("rx-desc", v, 64, 16384, &o->rx_desc);
+	case OPT_MBUFS:
+		return parse_uint("mbufs", v, 1023, 1u << 24, &o->mbufs);
+	case OPT_IDLE_SLEEP:
+		return parse_uint("idle-sleep-us", v, 0, 100000, &o->idle_sleep_us);
+	case OPT_CTL_SOCKET:
+		o->ctl_socket = v;
+		return 0;
+	case OPT_ALLOW_EMPTY_STORE:
+		o->allow_empty_store = true;
+		return 0;
+	case OPT_LOG_LEVEL:
+		return parse_log_level(v);
 	}
-	return -1;
+	return apply_exception(o, c, v);
 }
 
 int options_parse(struct gn_options *o, int argc, char **argv)
@@ -446,8 +590,10 @@ int options_parse(struct gn_options *o, int argc, char **argv)
 			return 0;
 		}
 		if (c == '?' || c == ':') {
-			fprintf(stderr, "glournetd: unknown option or missing value: '%s'\n"
-					"Try 'glournetd --help'.\n", argv[optind - 1]);
+			fprintf(stderr,
+				"glournetd: unknown option or missing value: '%s'\n"
+				"Try 'glournetd --help'.\n",
+				argv[optind - 1]);
 			return -1;
 		}
 		if (apply(o, c, optarg) < 0)
@@ -459,7 +605,8 @@ int options_parse(struct gn_options *o, int argc, char **argv)
 		return -1;
 	}
 	if (!o->token) {
-		fprintf(stderr, "glournetd: an enrollment token is required (--token or --token-file)\n");
+		fprintf(stderr,
+			"glournetd: an enrollment token is required (--token or --token-file)\n");
 		return -1;
 	}
 	if (check_tls(o) < 0)

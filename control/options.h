@@ -8,23 +8,25 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define GN_MAX_HB_ADDRS 8
-#define GN_MAX_SETS     32
+#define GN_MAX_HB_ADDRS   8
+#define GN_MAX_SETS       32
+#define GN_MAX_EXC_ADDRS  8
+#define GN_MAX_EXC_ROUTES 8
 
 struct gn_options {
 	uint16_t udp_port;
 	const char *hb_addrs[GN_MAX_HB_ADDRS];
 	unsigned n_hb_addrs;
-	const char *http_listen;      /* "ADDR:PORT", "[V6]:PORT" or "off" */
-	const char *https_listen;     /* the same, default "off" */
-	const char *tls_cert_file;    /* PEM, needed with --https */
+	const char *http_listen;   /* "ADDR:PORT", "[V6]:PORT" or "off" */
+	const char *https_listen;  /* the same, default "off" */
+	const char *tls_cert_file; /* PEM, needed with --https */
 	const char *tls_key_file;
-	char *tls_cert_pem;           /* the files' contents, read at start */
-	char *tls_key_pem;            /* wiped and freed once the server has it */
+	char *tls_cert_pem; /* the files' contents, read at start */
+	char *tls_key_pem;  /* wiped and freed once the server has it */
 	char *token;
 	const char *ctl_socket;
-	const char *state_dir;        /* the persisted policy lives here */
-	bool allow_empty_store;       /* start on an empty store where one existed (state_dir.h) */
+	const char *state_dir;  /* the persisted policy lives here */
+	bool allow_empty_store; /* start on an empty store where one existed (state_dir.h) */
 	/* Settings given at start (--set and shorthands), applied on top of the
 	 * persisted policy through the same validation as the CLI. */
 	const char *set_name[GN_MAX_SETS];
@@ -34,16 +36,26 @@ struct gn_options {
 	uint32_t skew;
 	uint32_t sweep_interval;
 	uint32_t max_endpoints;
-	int port_id;                  /* -1: the first port EAL probed */
+	int port_id; /* -1: the first port EAL probed */
 	uint32_t rx_desc;
 	uint32_t mbufs;
 	uint32_t idle_sleep_us;
 	uint32_t http_max_conns;
 	uint32_t http_timeout;
-	uint32_t http_max_body;       /* bytes of a request body; over: 413 */
-	uint32_t http_max_header;     /* bytes of memory per connection (header block) */
-	uint32_t register_rate;       /* registrations per second per source; 0: no limit */
+	uint32_t http_max_body;   /* bytes of a request body; over: 413 */
+	uint32_t http_max_header; /* bytes of memory per connection (header block) */
+	uint32_t register_rate;   /* registrations per second per source; 0: no limit */
 	uint32_t register_burst;
+	/* The exception path and next hops (docs/exception-path.md), checked
+	 * here; applied by daemon_netpath.c. */
+	bool exception_drop;                     /* --exception drop: no kernel interface */
+	const char *exception_iface;             /* default "glournet0" */
+	const char *exc_addrs[GN_MAX_EXC_ADDRS]; /* ADDR/LEN; none: from --hb-addr */
+	unsigned n_exc_addrs;
+	const char *exc_routes[GN_MAX_EXC_ROUTES]; /* "PREFIX via GW [metric N]" */
+	unsigned n_exc_routes;
+	uint32_t exception_ring; /* frames per worker ring, a power of two */
+	uint32_t neigh_max;      /* neighbour table entries */
 };
 
 /*

@@ -12,18 +12,18 @@
 #include <string.h>
 
 #define LOG_TAG "store"
-#include "control/api.h"
 #include "control/daemon.h"
 #include "control/mono_clock.h"
 #include "control/persist.h"
 #include "control/status.h"
 #include "control/store.h"
+#include "control/text.h"
 #include "control/transitions.h"
 #include "glournet/log.h"
 
 static void ips_text(const struct endpoint *ep, char *buf, size_t len)
 {
-	struct ep_addr ips[EP_MAX_IPS];
+	struct gn_addr ips[EP_MAX_IPS];
 	unsigned n = ep_ips(ep, ips);
 	buf[0] = '\0';
 	for (unsigned i = 0; i < n; i++) {
@@ -37,11 +37,18 @@ static void ips_text(const struct endpoint *ep, char *buf, size_t len)
 void persist_fill(const struct registry *r, const struct endpoint *ep, struct store_endpoint *out)
 {
 	struct store_endpoint e = {
-		.id = ep->id, .slot = ep->slot, .notify_port = ep_notify_port(ep),
-		.registered = ep_registered(ep), .last_register = ep->last_register,
-		.last_ctl_contact = ep->last_ctl_contact, .last_poll = ep->last_poll,
-		.down_at = ep->down_at, .status_since = ep->status_since,
-		.status = ep->status, .reason = ep->reason, .ctl_reason = ep->ctl_reason,
+		.id = ep->id,
+		.slot = ep->slot,
+		.notify_port = ep_notify_port(ep),
+		.registered = ep_registered(ep),
+		.last_register = ep->last_register,
+		.last_ctl_contact = ep->last_ctl_contact,
+		.last_poll = ep->last_poll,
+		.down_at = ep->down_at,
+		.status_since = ep->status_since,
+		.status = ep->status,
+		.reason = ep->reason,
+		.ctl_reason = ep->ctl_reason,
 	};
 	snprintf(e.guid, sizeof(e.guid), "%s", ep_guid(ep));
 	memcpy(e.key, registry_key(r, ep), sizeof(e.key));
@@ -57,8 +64,7 @@ uint64_t persist_endpoint(struct store *s, const struct registry *r, const struc
 	return store_put_endpoint(s, &e);
 }
 
-int persist_remove(struct gn_daemon *d, struct endpoint *ep, enum ep_removal cause,
-		   uint32_t now)
+int persist_remove(struct gn_daemon *d, struct endpoint *ep, enum ep_removal cause, uint32_t now)
 {
 	if (d->store && !store_delete_endpoint(d->store, ep->id, ep->slot))
 		return -EBUSY;
@@ -77,8 +83,10 @@ static int restore_one(void *ctx, const struct store_endpoint *e)
 		 * (slot-keyed table, no other index): a row whose id or guid an
 		 * earlier slot holds is a leftover. Skipped, not fatal: its slot
 		 * is free here, and the next owner's put replaces the row. */
-		LOG(ERR, "store: endpoint %016llx (%s, slot %u) skipped: its id or guid is held by "
-		    "another slot", (unsigned long long)e->id, e->guid, e->slot);
+		LOG(ERR,
+		    "store: endpoint %016llx (%s, slot %u) skipped: its id or guid is held by "
+		    "another slot",
+		    (unsigned long long)e->id, e->guid, e->slot);
 		d->restore_skipped++;
 		return 0;
 	}
@@ -88,8 +96,8 @@ static int restore_one(void *ctx, const struct store_endpoint *e)
 		return rc;
 	}
 	unsigned n = 0;
-	struct ep_addr ips[EP_MAX_IPS];
-	if (e->ips[0] && api_parse_ips(e->ips, ips, EP_MAX_IPS, &n) < 0) {
+	struct gn_addr ips[EP_MAX_IPS];
+	if (e->ips[0] && text_parse_ips(e->ips, ips, EP_MAX_IPS, &n) < 0) {
 		LOG(WARN, "store: endpoint %s: unreadable addresses '%s' dropped", e->guid, e->ips);
 		n = 0;
 	}
@@ -102,10 +110,9 @@ static int restore_one(void *ctx, const struct store_endpoint *e)
 	ep->last_poll = e->last_poll;
 	ep->down_at = e->down_at;
 	/* The workers start from the checkpointed heartbeat time. */
-	*slot_dir_seen(d->table.dir, ep->slot, 0) = e->last_heartbeat;
-	ep->last_heartbeat = e->last_heartbeat;
-	ep->checkpointed = e->last_heartbeat > e->last_ctl_contact ? e->last_heartbeat
-								    : e->last_ctl_contact;
+	registry_restore_heartbeat(r, ep, e->last_heartbeat);
+	ep->checkpointed =
+		e->last_heartbeat > e->last_ctl_contact ? e->last_heartbeat : e->last_ctl_contact;
 	int32_t range;
 	bool unreachable = status_classify(d->policy, ep, &range);
 	registry_set_range(r, ep, range);
@@ -118,7 +125,8 @@ int persist_restore(struct gn_daemon *d)
 {
 	int64_t span = store_slot_span(d->store);
 	if (span > 0 && span <= UINT32_MAX && registry_reserve(&d->reg, (uint32_t)span) < 0)
-		LOG(WARN, "cannot reserve room for %lld slots up front; the tables grow as they load",
+		LOG(WARN,
+		    "cannot reserve room for %lld slots up front; the tables grow as they load",
 		    (long long)span);
 	int rc = store_load_endpoints(d->store, restore_one, d);
 	registry_restore_done(&d->reg);
@@ -126,10 +134,10 @@ int persist_restore(struct gn_daemon *d)
 		LOG(ERR, "cannot restore endpoints from the store: %s", strerror(-rc));
 		return rc;
 	}
-	LOG(INFO, "restored %u endpoints (%u free slots, %u duplicate rows skipped): %u online, "
-		  "%u offline, %u unreachable/online, %u unreachable/offline", d->reg.count,
-	    d->reg.nfree, d->restore_skipped,
-	    d->reg.by_status[EP_ONLINE],
+	LOG(INFO,
+	    "restored %u endpoints (%u free slots, %u duplicate rows skipped): %u online, "
+	    "%u offline, %u unreachable/online, %u unreachable/offline",
+	    d->reg.count, d->reg.nfree, d->restore_skipped, d->reg.by_status[EP_ONLINE],
 	    d->reg.by_status[EP_OFFLINE], d->reg.by_status[EP_UNREACH_ONLINE],
 	    d->reg.by_status[EP_UNREACH_OFFLINE]);
 	return 0;
@@ -140,17 +148,23 @@ static struct store_contact contact_of(struct registry *r, struct endpoint *ep)
 {
 	ep->checkpointed = registry_last_contact(r, ep);
 	return (struct store_contact){
-		.id = ep->id, .slot = ep->slot,
-		.last_heartbeat = slot_table_last_seen(r->table, ep->slot),
-		.last_ctl_contact = ep->last_ctl_contact, .status = ep->status,
-		.reason = ep->reason, .status_since = ep->status_since, .down_at = ep->down_at,
+		.id = ep->id,
+		.slot = ep->slot,
+		.last_heartbeat = registry_last_heartbeat(r, ep),
+		.last_ctl_contact = ep->last_ctl_contact,
+		.status = ep->status,
+		.reason = ep->reason,
+		.status_since = ep->status_since,
+		.down_at = ep->down_at,
 	};
 }
 
 void persist_transitions_init(struct persist_transitions_job *t, struct registry *r,
 			      struct store *s, struct transition_feed *feed)
 {
-	*t = (struct persist_transitions_job){.reg = r, .store = s, .feed = feed,
+	*t = (struct persist_transitions_job){.reg = r,
+					      .store = s,
+					      .feed = feed,
 					      .seq = feed_next_seq(feed)};
 }
 
@@ -163,13 +177,13 @@ static void persist_transitions(struct persist_transitions_job *j)
 	size_t n = 0;
 	uint64_t next = feed_next_seq(j->feed);
 	if (j->seq < feed_oldest_seq(j->feed))
-		j->seq = feed_oldest_seq(j->feed);   /* overrun: the log has the gap */
+		j->seq = feed_oldest_seq(j->feed); /* overrun: the log has the gap */
 	for (unsigned done = 0; j->seq < next && done < BATCH; done++) {
 		const struct transition *t = feed_get(j->feed, j->seq);
 		if (t && t->kind == TK_STATUS) {
 			if (!store_put_transition(j->store, t->seq, t->id, t->time, t->old_status,
 						  t->new_status, t->reason))
-				break;   /* queue full: retry next turn */
+				break; /* queue full: retry next turn */
 			struct endpoint *ep = registry_by_slot(j->reg, t->slot);
 			if (ep && ep->id == t->id)
 				c[n++] = contact_of(j->reg, ep);
@@ -187,21 +201,24 @@ static void persist_transitions(struct persist_transitions_job *j)
 /* Its bound is the batch (a few thousand queue pushes), not the budget. */
 bool persist_transitions_step(void *self, uint32_t now, uint64_t budget_ns)
 {
-	(void)now; (void)budget_ns;
+	(void)now;
+	(void)budget_ns;
 	struct persist_transitions_job *j = self;
 	if (j->seq >= feed_next_seq(j->feed))
-		return false;   /* nothing new */
+		return false; /* nothing new */
 	loop_job_pass_begin(&j->stats);
 	persist_transitions(j);
 	if (j->seq >= feed_next_seq(j->feed))
-		loop_job_pass_end(&j->stats);   /* caught up */
+		loop_job_pass_end(&j->stats); /* caught up */
 	return false;
 }
 
-void persist_checkpoint_init(struct persist_checkpoint_job *c, struct registry *r,
-			     struct store *s, uint32_t started)
+void persist_checkpoint_init(struct persist_checkpoint_job *c, struct registry *r, struct store *s,
+			     uint32_t started)
 {
-	*c = (struct persist_checkpoint_job){.reg = r, .store = s, .last_pass = started,
+	*c = (struct persist_checkpoint_job){.reg = r,
+					     .store = s,
+					     .last_pass = started,
 					     .cursor = UINT32_MAX};
 }
 
@@ -213,7 +230,7 @@ static bool checkpoint_slice(struct persist_checkpoint_job *j, uint64_t deadline
 	struct store_stats st;
 	store_get_stats(j->store, &st);
 	if (st.queue_len > PERSIST_CHECKPOINT_BACKLOG || store_degraded(j->store, NULL, 0))
-		return false;   /* the store is behind or failing: registrations first,
+		return false; /* the store is behind or failing: registrations first,
 				 * and an outage does not fill the queue with checkpoints */
 	struct store_contact *c = malloc(BATCH * sizeof(*c));
 	if (!c)
@@ -221,17 +238,19 @@ static bool checkpoint_slice(struct persist_checkpoint_job *j, uint64_t deadline
 	struct registry *r = j->reg;
 	size_t n = 0;
 	uint32_t end = r->nslots - j->cursor > PERSIST_CHECKPOINT_SLOTS
-		       ? j->cursor + PERSIST_CHECKPOINT_SLOTS : r->nslots;
+			       ? j->cursor + PERSIST_CHECKPOINT_SLOTS
+			       : r->nslots;
 	for (unsigned k = 1; j->cursor < end; j->cursor++, k++) {
 		if ((k & 1023) == 0 && gn_mono_ns() >= deadline)
-			break;   /* out of time: the pass goes on next turn */
+			break; /* out of time: the pass goes on next turn */
 		struct endpoint *ep = registry_at(r, j->cursor);
-		if (!ep->id || registry_last_contact(r, ep) < ep->checkpointed + PERSIST_CONTACT_STEP)
-			continue;   /* a free slot, or the store is close enough */
+		if (!ep->id ||
+		    registry_last_contact(r, ep) < ep->checkpointed + PERSIST_CONTACT_STEP)
+			continue; /* a free slot, or the store is close enough */
 		c[n++] = contact_of(r, ep);
 		if (n == BATCH) {
 			if (!store_put_contacts(j->store, c, n))
-				break;   /* refused: these wait for the next pass */
+				break; /* refused: these wait for the next pass */
 			j->rows += n;
 			n = 0;
 		}
@@ -239,20 +258,21 @@ static bool checkpoint_slice(struct persist_checkpoint_job *j, uint64_t deadline
 	if (n && store_put_contacts(j->store, c, n))
 		j->rows += n;
 	if (j->cursor >= r->nslots)
-		j->cursor = UINT32_MAX;   /* pass done */
+		j->cursor = UINT32_MAX; /* pass done */
 	free(c);
 	return true;
 }
 
-void persist_final_checkpoint(struct persist_checkpoint_job *c,
-			      struct persist_transitions_job *t)
+void persist_final_checkpoint(struct persist_checkpoint_job *c, struct persist_transitions_job *t)
 {
 	c->cursor = 0;
 	while (c->cursor != UINT32_MAX && checkpoint_slice(c, UINT64_MAX))
 		;
 	if (c->cursor != UINT32_MAX)
-		LOG(WARN, "store behind at shutdown: contact checkpoint stopped at slot %u of %u "
-		    "(the restart grace covers it)", c->cursor, c->reg->nslots);
+		LOG(WARN,
+		    "store behind at shutdown: contact checkpoint stopped at slot %u of %u "
+		    "(the restart grace covers it)",
+		    c->cursor, c->reg->nslots);
 	persist_transitions(t);
 }
 
@@ -269,5 +289,5 @@ bool persist_checkpoint_step(void *self, uint32_t now, uint64_t budget_ns)
 	checkpoint_slice(c, gn_mono_ns() + budget_ns);
 	if (c->cursor == UINT32_MAX)
 		loop_job_pass_end(&c->stats);
-	return false;   /* one slice a turn, on purpose (persist.h) */
+	return false; /* one slice a turn, on purpose (persist.h) */
 }

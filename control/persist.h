@@ -24,7 +24,7 @@
 #define PERSIST_CONTACT_STEP        60
 /* The pass waits while the store has this many ops queued: checkpoints
  * never crowd out registrations. */
-#define PERSIST_CHECKPOINT_BACKLOG  (64 * 1024)
+#define PERSIST_CHECKPOINT_BACKLOG (64 * 1024)
 
 struct gn_daemon;
 struct store;
@@ -43,8 +43,7 @@ uint64_t persist_endpoint(struct store *s, const struct registry *r, const struc
  * (queue full), and then nothing was removed. Without a store (tests)
  * only the registry changes. Answers do not wait for the commit: a crash
  * in the few milliseconds before it brings the endpoint back. */
-int persist_remove(struct gn_daemon *d, struct endpoint *ep, enum ep_removal cause,
-		   uint32_t now);
+int persist_remove(struct gn_daemon *d, struct endpoint *ep, enum ep_removal cause, uint32_t now);
 
 /* Loads every stored endpoint into the registry and the slot table, before
  * the workers start. 0 or -errno (logged, naming the problem). */
@@ -57,7 +56,7 @@ struct persist_transitions_job {
 	struct registry *reg;
 	struct store *store;
 	struct transition_feed *feed;
-	uint64_t seq;                  /* next feed entry to write */
+	uint64_t seq; /* next feed entry to write */
 	struct loop_job_stats stats;
 };
 /* Starts from the feed's next entry: what is in the ring is in the store. */
@@ -71,18 +70,17 @@ bool persist_transitions_step(void *self, uint32_t now, uint64_t budget_ns);
 struct persist_checkpoint_job {
 	struct registry *reg;
 	struct store *store;
-	uint32_t last_pass;            /* start of the last pass */
-	uint32_t cursor;               /* next slot of the pass; UINT32_MAX: none under way */
-	uint64_t rows;                 /* contacts written by checkpoints since start */
+	uint32_t last_pass; /* start of the last pass */
+	uint32_t cursor;    /* next slot of the pass; UINT32_MAX: none under way */
+	uint64_t rows;      /* contacts written by checkpoints since start */
 	struct loop_job_stats stats;
 };
-void persist_checkpoint_init(struct persist_checkpoint_job *c, struct registry *r,
-			     struct store *s, uint32_t started);
+void persist_checkpoint_init(struct persist_checkpoint_job *c, struct registry *r, struct store *s,
+			     uint32_t started);
 bool persist_checkpoint_step(void *self, uint32_t now, uint64_t budget_ns);
 
 /* At shutdown: a whole checkpoint pass, as far as the store's queue takes
  * it, then the last transitions. */
-void persist_final_checkpoint(struct persist_checkpoint_job *c,
-			      struct persist_transitions_job *t);
+void persist_final_checkpoint(struct persist_checkpoint_job *c, struct persist_transitions_job *t);
 
 #endif

@@ -6,18 +6,21 @@
 #include <string.h>
 
 #include "control/policy.h"
+#include "control/settings_table.h"
+
+void policy_default_settings(struct policy *p)
+{
+#define POLICY_SETTING_DEFAULT(name, kind, field, min, max, def, range, reach, help) p->field = def;
+	POLICY_SETTINGS(POLICY_SETTING_DEFAULT)
+#undef POLICY_SETTING_DEFAULT
+}
 
 struct policy *policy_new_default(void)
 {
 	struct policy *p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
-	p->hb_enabled = true;
-	p->hb_scope = HB_SCOPE_ALL;
-	p->hb_interval = 10 * 60;
-	p->offline_after = 30 * 60;
-	p->poll_interval = 30 * 60;
-	p->guard_threshold = 50;
+	policy_default_settings(p);
 	p->rev = 1;
 	p->ranges = range_set_build(NULL, 0);
 	if (!p->ranges || manifest_render(&p->manifest) < 0) {

@@ -1,9 +1,10 @@
 /*
- * The policy: every setting of STATUS.md, the unreachable ranges and the
+ * The policy: every setting of docs/status.md, the unreachable ranges and the
  * endpoint manifest (endpoint settings and components), as one immutable
- * snapshot. A change builds a whole new snapshot and swaps
- * it in under RCU; nothing edits a snapshot in place, so no reader ever
- * sees half a change.
+ * snapshot. A change builds a whole new snapshot and swaps the pointer
+ * (policy_apply.c); nothing edits a snapshot in place, so no reader ever
+ * sees half a change. Only the control thread reads it: the workers get
+ * what they need (window, skew) through their worker_conf.
  */
 #ifndef GLOURNET_POLICY_H
 #define GLOURNET_POLICY_H
@@ -17,8 +18,8 @@
 enum hb_scope { HB_SCOPE_ALL, HB_SCOPE_UNREACHABLE };
 
 struct policy {
-	bool     hb_enabled;
-	uint8_t  hb_scope;          /* enum hb_scope */
+	bool hb_enabled;
+	uint8_t hb_scope;           /* enum hb_scope */
 	uint32_t hb_interval;       /* seconds */
 	uint32_t offline_after;     /* seconds */
 	uint32_t poll_interval;     /* seconds */
@@ -29,9 +30,11 @@ struct policy {
 	struct manifest manifest;   /* owned; rendered (manifest_render) before a commit */
 };
 
-/* STATUS.md defaults, no ranges, an empty manifest. NULL on allocation
+/* docs/status.md defaults, no ranges, an empty manifest. NULL on allocation
  * failure. */
 struct policy *policy_new_default(void);
+/* Every setting of settings_table.h to its default; nothing else touched. */
+void policy_default_settings(struct policy *p);
 /* A deep copy, to edit into the next snapshot (the manifest included). */
 struct policy *policy_clone(const struct policy *p);
 void policy_free(struct policy *p);

@@ -1,7 +1,7 @@
 /*
  * Committing a new policy snapshot: persist, publish, free the old one,
  * reclassify, and tell the operator what it touched
- * (STATUS.md: how many endpoints each change affected, and the warnings).
+ * (docs/status.md: how many endpoints each change affected, and the warnings).
  */
 #include <errno.h>
 #include <string.h>
@@ -27,40 +27,34 @@ static bool same_ranges(const struct policy *a, const struct policy *b)
 	return true;
 }
 
-/* How many endpoints each changed setting reaches; for expiry, how many
- * the next pass would remove. */
+/* How many endpoints each changed setting reaches, by its reach in
+ * settings_table.h; for expiry, how many the next pass would remove. */
 static json_t *affected(const struct gn_daemon *d, const struct policy *old,
 			const struct policy *new)
 {
 	const struct registry *r = &d->reg;
 	uint32_t now = gn_coarse_now();
-	uint32_t hb_flip = 0, hb_applies = 0, unreachable = 0, expiring = 0;
+	uint32_t reach[SETTING_REACH_COUNT] = {[SETTING_REACH_ALL] = r->count};
+	bool expiry_changed = old->expire_after_days != new->expire_after_days;
 	for (uint32_t s = 0; s < r->nslots; s++) {
 		const struct endpoint *ep = registry_at(r, s);
 		if (!ep->id)
-			continue;   /* a free slot */
+			continue; /* a free slot */
 		bool u = ep->unreachable;
-		hb_flip += policy_hb_applies(old, u) != policy_hb_applies(new, u);
-		hb_applies += policy_hb_applies(new, u);
-		unreachable += u;
-		if (old->expire_after_days != new->expire_after_days)
-			expiring += expire_due(r, ep, new->expire_after_days, d->started, now);
+		reach[SETTING_REACH_HB_CHANGE] +=
+			policy_hb_applies(old, u) != policy_hb_applies(new, u);
+		reach[SETTING_REACH_HB] += policy_hb_applies(new, u);
+		reach[SETTING_REACH_UNREACHABLE] += u;
+		if (expiry_changed) /* the one count that costs more than a load */
+			reach[SETTING_REACH_EXPIRING] +=
+				expire_due(r, ep, new->expire_after_days, d->started, now);
 	}
 	json_t *o = json_object();
-	if (old->hb_enabled != new->hb_enabled)
-		json_object_set_new(o, "heartbeat.enabled", json_integer(hb_flip));
-	if (old->hb_scope != new->hb_scope)
-		json_object_set_new(o, "heartbeat.scope", json_integer(hb_flip));
-	if (old->hb_interval != new->hb_interval)
-		json_object_set_new(o, "heartbeat.interval", json_integer(hb_applies));
-	if (old->offline_after != new->offline_after)
-		json_object_set_new(o, "heartbeat.offline_after", json_integer(r->count));
-	if (old->poll_interval != new->poll_interval)
-		json_object_set_new(o, "poll.interval", json_integer(unreachable));
-	if (old->guard_threshold != new->guard_threshold)
-		json_object_set_new(o, "guard.threshold", json_integer(r->count));
-	if (old->expire_after_days != new->expire_after_days)
-		json_object_set_new(o, "expire.after_days", json_integer(expiring));
+#define SETTING_AFFECTED(name, kind, field, min, max, def, range, reach_of, help) \
+	if (old->field != new->field)                                             \
+		json_object_set_new(o, name, json_integer(reach[SETTING_REACH_##reach_of]));
+	POLICY_SETTINGS(SETTING_AFFECTED)
+#undef SETTING_AFFECTED
 	return o;
 }
 
@@ -100,8 +94,7 @@ int daemon_policy_commit(struct gn_daemon *d, struct policy *draft, json_t *resu
 	settings_warnings(draft, d->reg.count, warnings);
 	size_t i;
 	json_t *w;
-	json_array_foreach(warnings, i, w)
-		LOG(WARN, "%s", json_string_value(w));
+	json_array_foreach(warnings, i, w) LOG(WARN, "%s", json_string_value(w));
 	json_object_set_new(result, "settings_rev", json_integer((json_int_t)draft->rev));
 	json_object_set_new(result, "affected", aff);
 	json_object_set_new(result, "warnings", warnings);

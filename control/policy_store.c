@@ -21,7 +21,7 @@ int policy_load(const char *path, struct policy **out, char *err, size_t errlen)
 	json_error_t jerr;
 	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
-		if (access(path, F_OK) != 0) {   /* first start: defaults */
+		if (access(path, F_OK) != 0) { /* first start: defaults */
 			*out = p;
 			return 0;
 		}
@@ -39,9 +39,11 @@ int policy_load(const char *path, struct policy **out, char *err, size_t errlen)
 	/* A wrong shape must not read as "no ranges": that would be saved back. */
 	if (!json_is_object(root) || (settings && !json_is_object(settings)) ||
 	    (ranges && !json_is_array(ranges))) {
-		snprintf(err, errlen, "%s: expected {\"settings\": {NAME: VALUE, ...}, "
+		snprintf(err, errlen,
+			 "%s: expected {\"settings\": {NAME: VALUE, ...}, "
 			 "\"unreachable\": [RANGE, ...], \"endpoint_settings\": {KEY: VALUE, ...}, "
-			 "\"components\": [COMPONENT, ...]}", path);
+			 "\"components\": [COMPONENT, ...]}",
+			 path);
 		rc = -EINVAL;
 		goto out;
 	}
@@ -58,8 +60,10 @@ int policy_load(const char *path, struct policy **out, char *err, size_t errlen)
 		rc = -EINVAL;
 		goto out;
 	}
-	json_object_foreach(settings, key, v) {
-		if (!json_is_string(v) || settings_set(p, key, json_string_value(v), why, sizeof(why))) {
+	json_object_foreach(settings, key, v)
+	{
+		if (!json_is_string(v) ||
+		    settings_set(p, key, json_string_value(v), why, sizeof(why))) {
 			snprintf(err, errlen, "%s: settings.%s: %s", path, key,
 				 json_is_string(v) ? why : "expected a string");
 			rc = -EINVAL;
@@ -72,10 +76,12 @@ int policy_load(const char *path, struct policy **out, char *err, size_t errlen)
 		rc = -ENOMEM;
 		goto out;
 	}
-	json_array_foreach(ranges, i, v) {
+	json_array_foreach(ranges, i, v)
+	{
 		const char *s = json_string_value(v);
 		if (!s || range_parse(s, &e[i], why, sizeof(why)) < 0) {
-			snprintf(err, errlen, "%s: unreachable[%zu]: %s", path, i, s ? why : "expected a string");
+			snprintf(err, errlen, "%s: unreachable[%zu]: %s", path, i,
+				 s ? why : "expected a string");
 			free(e);
 			rc = -EINVAL;
 			goto out;
@@ -85,7 +91,8 @@ int policy_load(const char *path, struct policy **out, char *err, size_t errlen)
 	p->ranges = range_set_build(e, n);
 	free(e);
 	if (!p->ranges) {
-		snprintf(err, errlen, "%s: %zu unreachable ranges (at most %d)", path, n, RANGES_MAX);
+		snprintf(err, errlen, "%s: %zu unreachable ranges (at most %d)", path, n,
+			 RANGES_MAX);
 		rc = -EINVAL;
 		goto out;
 	}
@@ -131,14 +138,14 @@ int policy_save(const char *path, const struct policy *p, char *err, size_t errl
 				 "settings", settings_values(p), "unreachable", ranges,
 				 "endpoint_settings", manifest_settings_json(&p->manifest),
 				 "components", manifest_components_json(&p->manifest));
-	if (!root) {   /* json_pack has released the values */
+	if (!root) { /* json_pack has released the values */
 		snprintf(err, errlen, "cannot write %s: out of memory", path);
 		return -ENOMEM;
 	}
 	char tmp[4096];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	int rc = 0;
-	unlink(tmp);   /* left by a crash: created afresh, never written through a link */
+	unlink(tmp); /* left by a crash: created afresh, never written through a link */
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 || json_dumpfd(root, fd, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 ||
 	    fsync(fd) < 0)
@@ -148,7 +155,7 @@ int policy_save(const char *path, const struct policy *p, char *err, size_t errl
 	if (rc == 0 && rename(tmp, path) < 0)
 		rc = -errno;
 	if (rc == 0)
-		rc = fsync_dir(path);   /* the rename itself survives a crash */
+		rc = fsync_dir(path); /* the rename itself survives a crash */
 	if (rc < 0) {
 		snprintf(err, errlen, "cannot write %s: %s", path, strerror(-rc));
 		unlink(tmp);

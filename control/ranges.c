@@ -1,5 +1,5 @@
 /*
- * The unreachable-network set (STATUS.md R1). Up to RANGES_MAX entries may
+ * The unreachable-network set (docs/status.md R1). Up to RANGES_MAX entries may
  * overlap and nest, and every registration and poll asks about each of an
  * endpoint's addresses, so a scan per address is out. range_set_build cuts
  * each family's address line into disjoint elementary segments at every
@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "control/ranges.h"
+#include "control/text.h"
 
 __extension__ typedef unsigned __int128 u128;
 
@@ -26,8 +27,8 @@ __extension__ typedef unsigned __int128 u128;
 /* Segment i covers [start[i], start[i + 1]); start[0] is 0, so every key lands in one. */
 struct seg_table {
 	size_t n;
-	void *start;              /* uint32_t[n] for IPv4, u128[n] for IPv6 */
-	int32_t *owner;           /* entry index, or -1 */
+	void *start;    /* uint32_t[n] for IPv4, u128[n] for IPv6 */
+	int32_t *owner; /* entry index, or -1 */
 };
 
 struct range_set {
@@ -68,16 +69,15 @@ static const char expect_v4[] =
 	"expected an IPv4 range a.b.c.d-e.f.g.h, one address a.b.c.d or a.b.c.d/len, "
 	"octets 0..255";
 static const char expect_v6[] = "expected an IPv6 prefix p::/len, len 0..128";
-static const char expect_any[] =
-	"expected an IPv4 range a.b.c.d-e.f.g.h or an IPv6 prefix p::/len";
+static const char expect_any[] = "expected an IPv4 range a.b.c.d-e.f.g.h or an IPv6 prefix p::/len";
 
 /*
  * Writes `"input": what; expected ...`. The input is shown trimmed,
  * shortened and with control bytes replaced, because it ends up in logs
  * and in the control socket's JSON.
  */
-__attribute__((format(printf, 4, 5)))
-static int fail(char *err, size_t errlen, const char *input, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, const char *input,
+						      const char *fmt, ...)
 {
 	if (!err || errlen == 0)
 		return -EINVAL;
@@ -139,14 +139,17 @@ static int parse_v4(const char *s, uint8_t out[4], char *why, size_t wl)
 			return -EINVAL;
 		}
 		if (nd > 1 && *start == '0') {
-			snprintf(why, wl, "octet %.*s in %s has a leading zero (octal to some tools); "
-				 "write %u", nd, start, s, v);
+			snprintf(why, wl,
+				 "octet %.*s in %s has a leading zero (octal to some tools); "
+				 "write %u",
+				 nd, start, s, v);
 			return -EINVAL;
 		}
 		out[i] = (uint8_t)v;
 		if (i < 3) {
 			if (*p == '\0') {
-				snprintf(why, wl, "%s has %d octets, an IPv4 address has 4", s, i + 1);
+				snprintf(why, wl, "%s has %d octets, an IPv4 address has 4", s,
+					 i + 1);
 				return -EINVAL;
 			}
 			if (*p != '.') {
@@ -197,17 +200,20 @@ static int parse_v6_text(const char *input, char *s, struct range_entry *out, ch
 			    expect_v6);
 	char *slash = strchr(s, '/');
 	if (!slash)
-		return fail(err, errlen, input, "no prefix length (write /128 for one address); "
-			    "%s", expect_v6);
+		return fail(err, errlen, input,
+			    "no prefix length (write /128 for one address); "
+			    "%s",
+			    expect_v6);
 	*slash = '\0';
 	const char *lentext = slash + 1;
-	uint8_t a[16];
-	if (inet_pton(AF_INET6, s, a) != 1)
+	struct gn_addr addr;
+	if (text_parse_addr(s, strlen(s), &addr) < 0 || addr.family != AF_INET6)
 		return fail(err, errlen, input, "%s is not an IPv6 address; %s", s, expect_v6);
+	const uint8_t *a = addr.bytes;
 	unsigned len;
 	if (parse_len(lentext, 128, &len) < 0)
-		return fail(err, errlen, input, "prefix length \"%s\" is not 0..128; %s",
-			    lentext, expect_v6);
+		return fail(err, errlen, input, "prefix length \"%s\" is not 0..128; %s", lentext,
+			    expect_v6);
 
 	u128 lo = key_of(a, 16), mask = prefix_mask(len, 16);
 	if (lo & ~mask) {
@@ -215,8 +221,10 @@ static int parse_v6_text(const char *input, char *s, struct range_entry *out, ch
 		uint8_t b[16];
 		key_put(lo & mask, b, 16);
 		inet_ntop(AF_INET6, b, net, sizeof(net));
-		return fail(err, errlen, input, "host bits are set after /%u; the prefix would be "
-			    "%s/%u", len, net, len);
+		return fail(err, errlen, input,
+			    "host bits are set after /%u; the prefix would be "
+			    "%s/%u",
+			    len, net, len);
 	}
 	if (len >= 96 && memcmp(a, mapped_prefix, sizeof(mapped_prefix)) == 0) {
 		char v4lo[INET_ADDRSTRLEN], v4hi[INET_ADDRSTRLEN];
@@ -224,7 +232,8 @@ static int parse_v6_text(const char *input, char *s, struct range_entry *out, ch
 		inet_ntop(AF_INET, a + 12, v4lo, sizeof(v4lo));
 		key_put((lo | ~mask) & V4_MAX, b, 4);
 		inet_ntop(AF_INET, b, v4hi, sizeof(v4hi));
-		return fail(err, errlen, input, "IPv4-mapped addresses (::ffff:0:0/96) are matched "
+		return fail(err, errlen, input,
+			    "IPv4-mapped addresses (::ffff:0:0/96) are matched "
 			    "as IPv4 and never against an IPv6 prefix; write the IPv4 range %s-%s",
 			    v4lo, v4hi);
 	}
@@ -240,7 +249,8 @@ static int parse_v4_text(const char *input, char *s, struct range_entry *out, ch
 	char *dash = strchr(s, '-'), *slash = strchr(s, '/');
 
 	if (dash && slash)
-		return fail(err, errlen, input, "mixes a range '-' and a prefix '/'; %s", expect_v4);
+		return fail(err, errlen, input, "mixes a range '-' and a prefix '/'; %s",
+			    expect_v4);
 	if (slash) {
 		*slash = '\0';
 		unsigned len;
@@ -256,8 +266,10 @@ static int parse_v4_text(const char *input, char *s, struct range_entry *out, ch
 			inet_ntop(AF_INET, b, net, sizeof(net));
 			key_put((lo | ~mask) & V4_MAX, b, 4);
 			inet_ntop(AF_INET, b, last, sizeof(last));
-			return fail(err, errlen, input, "host bits are set after /%u; the range would "
-				    "be %s/%u (%s-%s)", len, net, len, net, last);
+			return fail(err, errlen, input,
+				    "host bits are set after /%u; the range would "
+				    "be %s/%u (%s-%s)",
+				    len, net, len, net, last);
 		}
 		fill(out, AF_INET, 0, lo, (lo | ~mask) & V4_MAX);
 		return 0;
@@ -271,16 +283,18 @@ static int parse_v4_text(const char *input, char *s, struct range_entry *out, ch
 	*dash = '\0';
 	char *first = trim(s), *last = trim(dash + 1);
 	if (!*first || !*last)
-		return fail(err, errlen, input, "the range has no %s; %s",
-			    *first ? "end" : "start", expect_v4);
+		return fail(err, errlen, input, "the range has no %s; %s", *first ? "end" : "start",
+			    expect_v4);
 	if (strchr(last, '-'))
 		return fail(err, errlen, input, "more than one '-'; %s", expect_v4);
 	if (parse_v4(first, a, why, sizeof(why)) < 0 || parse_v4(last, b, why, sizeof(why)) < 0)
 		return fail(err, errlen, input, "%s; %s", why, expect_v4);
 	u128 lo = key_of(a, 4), hi = key_of(b, 4);
 	if (lo > hi)
-		return fail(err, errlen, input, "reversed: the start %s is above the end %s; "
-			    "write %s-%s", first, last, last, first);
+		return fail(err, errlen, input,
+			    "reversed: the start %s is above the end %s; "
+			    "write %s-%s",
+			    first, last, last, first);
 	fill(out, AF_INET, 0, lo, hi);
 	return 0;
 }
@@ -337,7 +351,7 @@ void range_format(const struct range_entry *e, char *buf, size_t len)
 /* ---------------- building ---------------- */
 
 struct item {
-	u128 lo, hi, span;        /* span = hi - lo: fewer addresses, smaller span */
+	u128 lo, hi, span; /* span = hi - lo: fewer addresses, smaller span */
 	int32_t idx;
 };
 
@@ -417,7 +431,7 @@ static int build_family(const struct range_entry *entries, size_t n, int family,
 		u128 lo = key_of(entries[i].lo, w), hi = key_of(entries[i].hi, w);
 		if (lo > hi)
 			continue;
-		items[m++] = (struct item){ .lo = lo, .hi = hi, .span = hi - lo, .idx = (int32_t)i };
+		items[m++] = (struct item){.lo = lo, .hi = hi, .span = hi - lo, .idx = (int32_t)i};
 		points[np++] = lo;
 		if (hi != max)
 			points[np++] = hi + 1;
@@ -436,7 +450,7 @@ static int build_family(const struct range_entry *entries, size_t n, int family,
 			heap_pop(heap, &nheap, items);
 		int32_t o = nheap ? items[heap[0]].idx : -1;
 		if (nseg > 0 && owner[nseg - 1] == o)
-			continue;      /* same owner: one longer segment */
+			continue; /* same owner: one longer segment */
 		starts[nseg] = p;
 		owner[nseg++] = o;
 	}
@@ -551,7 +565,7 @@ int range_set_match(const struct range_set *s, int family, const uint8_t *addr)
 	if (family != AF_INET6)
 		return -1;
 	if (memcmp(addr, mapped_prefix, sizeof(mapped_prefix)) == 0)
-		return lookup_v4(&s->v4, (uint32_t)key_of(addr + 12, 4));  /* R1: it is IPv4 */
+		return lookup_v4(&s->v4, (uint32_t)key_of(addr + 12, 4)); /* R1: it is IPv4 */
 	return lookup_v6(&s->v6, key_of(addr, 16));
 }
 

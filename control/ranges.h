@@ -1,5 +1,5 @@
 /*
- * The unreachable network (STATUS.md R1, setting `unreachable`): entries
+ * The unreachable network (docs/status.md R1, setting `unreachable`): entries
  * parsed and formatted as operators write them, and an immutable matcher
  * built once per policy snapshot, so registration and poll can ask "is one
  * of this endpoint's addresses in it?" without a scan and without a lock.
@@ -35,18 +35,18 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/socket.h>   /* AF_INET, AF_INET6 for callers */
+#include <sys/socket.h> /* AF_INET, AF_INET6 for callers */
 
 #define RANGES_MAX 10000
 /* Room for any range_format() output and its NUL ("ffff:...:ffff/128"). */
 #define RANGE_TEXT_MAX 64
 
 struct range_entry {            /* as configured */
-	uint8_t family;             /* AF_INET or AF_INET6 */
-	uint8_t prefix_len;         /* AF_INET6 only; 0 for AF_INET */
-	uint8_t lo[16], hi[16];     /* network byte order; IPv4 in the first 4 bytes */
+	uint8_t family;         /* AF_INET or AF_INET6 */
+	uint8_t prefix_len;     /* AF_INET6 only; 0 for AF_INET */
+	uint8_t lo[16], hi[16]; /* network byte order; IPv4 in the first 4 bytes */
 };
-struct range_set;               /* immutable once built; opaque */
+struct range_set; /* immutable once built; opaque */
 
 /*
  * Parses one entry as written by an operator. 0, or -EINVAL with a message

@@ -14,7 +14,7 @@
 
 #include "control/rate_limit.h"
 
-#define MILLI 1000u   /* credit units per token */
+#define MILLI 1000u /* credit units per token */
 
 struct rl_entry {
 	uint8_t addr[16];
@@ -131,7 +131,7 @@ static uint32_t lookup(struct rate_limit *rl, const uint8_t key[16], uint64_t no
 	if (rl->n < rl->max_sources) {
 		i = ++rl->n;
 	} else {
-		i = rl->lru_tail;   /* forget the least recently seen source */
+		i = rl->lru_tail; /* forget the least recently seen source */
 		lru_unlink(rl, i);
 		chain_unlink(rl, i);
 		rl->evicted++;
@@ -159,8 +159,9 @@ bool rl_take(struct rate_limit *rl, const struct sockaddr *addr, uint64_t now_ms
 		if (elapsed >= cap / rl->rate + 1)
 			e->credit = cap;
 		else
-			e->credit = e->credit + elapsed * rl->rate > cap ? cap
-									 : e->credit + elapsed * rl->rate;
+			e->credit = e->credit + elapsed * rl->rate > cap
+					    ? cap
+					    : e->credit + elapsed * rl->rate;
 		e->last_ms = now_ms;
 	}
 	if (e->credit >= MILLI) {

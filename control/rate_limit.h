@@ -21,16 +21,16 @@
 struct rl_entry;
 
 struct rate_limit {
-	uint32_t rate;          /* tokens per second per source, >= 1 */
-	uint32_t burst;         /* bucket size, >= 1 */
+	uint32_t rate;  /* tokens per second per source, >= 1 */
+	uint32_t burst; /* bucket size, >= 1 */
 	uint32_t max_sources;
-	uint32_t n;             /* sources in the table */
-	uint32_t nbuckets;      /* power of two */
-	uint32_t *buckets;      /* hash chain heads, index + 1 (0: empty) */
+	uint32_t n;        /* sources in the table */
+	uint32_t nbuckets; /* power of two */
+	uint32_t *buckets; /* hash chain heads, index + 1 (0: empty) */
 	struct rl_entry *e;
-	uint32_t lru_head;      /* most recently seen, index + 1 */
-	uint32_t lru_tail;      /* least recently seen, index + 1 */
-	uint8_t hash_key[16];   /* random: chains cannot be aimed at */
+	uint32_t lru_head;    /* most recently seen, index + 1 */
+	uint32_t lru_tail;    /* least recently seen, index + 1 */
+	uint8_t hash_key[16]; /* random: chains cannot be aimed at */
 	uint64_t evicted;
 };
 
@@ -47,6 +47,9 @@ bool rl_take(struct rate_limit *rl, const struct sockaddr *addr, uint64_t now_ms
 	     uint32_t *retry_after_s);
 
 /* Sources currently remembered (for tests and stats). */
-static inline uint32_t rl_sources(const struct rate_limit *rl) { return rl->n; }
+static inline uint32_t rl_sources(const struct rate_limit *rl)
+{
+	return rl->n;
+}
 
 #endif

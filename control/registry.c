@@ -25,7 +25,10 @@ static uint64_t guid_hash(const struct registry *r, const char *guid)
 }
 
 /* Ids are random, so they are their own hash. */
-static uint64_t id_hash(uint64_t id) { return id * 0x9E3779B97F4A7C15ull; }
+static uint64_t id_hash(uint64_t id)
+{
+	return id * 0x9E3779B97F4A7C15ull;
+}
 
 static bool match_id(void *ctx, uint32_t slot, const void *key)
 {
@@ -42,7 +45,7 @@ int registry_init(struct registry *r, struct slot_table *table)
 {
 	memset(r, 0, sizeof(*r));
 	r->table = table;
-	r->random_used = sizeof(r->random_pool);   /* empty: filled at first use */
+	r->random_used = sizeof(r->random_pool); /* empty: filled at first use */
 	randombytes_buf(r->guid_hash_key, sizeof(r->guid_hash_key));
 	if (slot_index_init(&r->by_id, 1024) < 0 || slot_index_init(&r->by_guid, 1024) < 0)
 		return -ENOMEM;
@@ -91,7 +94,7 @@ static void random_bytes(struct registry *r, void *out, size_t n)
 		r->random_used = 0;
 	}
 	memcpy(out, r->random_pool + r->random_used, n);
-	sodium_memzero(r->random_pool + r->random_used, n);   /* handed out once */
+	sodium_memzero(r->random_pool + r->random_used, n); /* handed out once */
 	r->random_used += n;
 }
 
@@ -108,7 +111,8 @@ static uint64_t fresh_id(struct registry *r)
  * them; existing endpoints never move. */
 static int ensure_cap(struct registry *r, uint32_t need)
 {
-	uint32_t want = (uint32_t)(((uint64_t)need + REGISTRY_CHUNK_SIZE - 1) >> REGISTRY_CHUNK_SHIFT);
+	uint32_t want =
+		(uint32_t)(((uint64_t)need + REGISTRY_CHUNK_SIZE - 1) >> REGISTRY_CHUNK_SHIFT);
 	if (want > r->chunks_cap) {
 		uint32_t cap = r->chunks_cap ? r->chunks_cap * 2 : 16;
 		while (cap < want)
@@ -142,7 +146,7 @@ static void push_free(struct registry *r, uint32_t slot)
 
 /* Packs guid, hostname and addresses into one allocation. */
 static struct ep_details *details_new(const char *guid, const char *hostname,
-				      const struct ep_addr *ips, unsigned nips,
+				      const struct gn_addr *ips, unsigned nips,
 				      uint16_t notify_port, uint32_t registered)
 {
 	size_t gl = strnlen(guid, EP_GUID_MAX), hl = strnlen(hostname, EP_HOSTNAME_MAX);
@@ -185,7 +189,7 @@ static void details_replace(struct registry *r, struct endpoint *ep, struct ep_d
 		r->details_bytes += malloc_usable_size(d);
 }
 
-unsigned ep_ips(const struct endpoint *ep, struct ep_addr out[EP_MAX_IPS])
+unsigned ep_ips(const struct endpoint *ep, struct gn_addr out[EP_MAX_IPS])
 {
 	const struct ep_details *d = ep->details;
 	if (!d)
@@ -203,17 +207,17 @@ unsigned ep_ips(const struct endpoint *ep, struct ep_addr out[EP_MAX_IPS])
 }
 
 int registry_set_details(struct registry *r, struct endpoint *ep, const char *hostname,
-			 const struct ep_addr *ips, unsigned nips, uint16_t notify_port)
+			 const struct gn_addr *ips, unsigned nips, uint16_t notify_port)
 {
-	struct ep_details *d = details_new(ep_guid(ep), hostname, ips, nips, notify_port,
-					   ep_registered(ep));
+	struct ep_details *d =
+		details_new(ep_guid(ep), hostname, ips, nips, notify_port, ep_registered(ep));
 	if (!d)
 		return -ENOMEM;
 	details_replace(r, ep, d);
 	return 0;
 }
 
-int registry_set_ips(struct registry *r, struct endpoint *ep, const struct ep_addr *ips,
+int registry_set_ips(struct registry *r, struct endpoint *ep, const struct gn_addr *ips,
 		     unsigned nips)
 {
 	char host[EP_HOSTNAME_MAX + 1];
@@ -236,8 +240,8 @@ const uint8_t *registry_key(const struct registry *r, const struct endpoint *ep)
 
 /* Fills the free entry at `slot` and indexes it; on failure the slot
  * stays as it was. */
-static int fill_slot(struct registry *r, uint32_t slot, const char *guid, uint64_t id,
-		     uint32_t now, struct endpoint **out)
+static int fill_slot(struct registry *r, uint32_t slot, const char *guid, uint64_t id, uint32_t now,
+		     struct endpoint **out)
 {
 	struct ep_details *d = details_new(guid, "", NULL, 0, 0, now);
 	if (!d)
@@ -252,7 +256,7 @@ static int fill_slot(struct registry *r, uint32_t slot, const char *guid, uint64
 		return -ENOMEM;
 	}
 	struct endpoint *ep = registry_at(r, slot);
-	details_replace(r, ep, NULL);   /* the previous owner's, kept for watchers */
+	details_replace(r, ep, NULL); /* the previous owner's, kept for watchers */
 	memset(ep, 0, sizeof(*ep));
 	details_replace(r, ep, d);
 	ep->slot = slot;
@@ -275,7 +279,7 @@ static int take_slot(struct registry *r, const char *guid, uint64_t id, uint32_t
 	int rc;
 	if (r->nfree) {
 		uint32_t slot = r->free_head;
-		uint32_t next = registry_at(r, slot)->next_free;   /* fill_slot overwrites it */
+		uint32_t next = registry_at(r, slot)->next_free; /* fill_slot overwrites it */
 		if ((rc = fill_slot(r, slot, guid, id, now, out)) < 0)
 			return rc;
 		r->free_head = --r->nfree ? next : 0;
@@ -291,10 +295,12 @@ static int take_slot(struct registry *r, const char *guid, uint64_t id, uint32_t
 
 int registry_add(struct registry *r, const char *guid, uint32_t now, struct endpoint **out)
 {
+	if (text_guid_problem(guid, strlen(guid)))
+		return -EINVAL;
 	int rc = take_slot(r, guid, fresh_id(r), now, out);
 	if (rc < 0)
 		return rc;
-	registry_rekey(r, *out);   /* key, then id: the slot is published last */
+	registry_rekey(r, *out); /* key, then id: the slot is published last */
 	return 0;
 }
 
@@ -311,7 +317,7 @@ int registry_add_restored(struct registry *r, const char *guid, uint64_t id,
 		rc = ensure_cap(r, slot + 1);
 	if (rc < 0)
 		return rc;
-	for (; r->nslots <= slot; r->nslots++)   /* holes until someone fills them */
+	for (; r->nslots <= slot; r->nslots++) /* holes until someone fills them */
 		registry_at(r, r->nslots)->slot = r->nslots;
 	rc = fill_slot(r, slot, guid, id, 0, out);
 	if (rc < 0)
@@ -326,7 +332,8 @@ int registry_reserve(struct registry *r, uint32_t n)
 	if (n == 0)
 		return 0;
 	if ((rc = slot_table_reserve(r->table, n - 1)) < 0 || (rc = ensure_cap(r, n)) < 0 ||
-	    (rc = slot_index_reserve(&r->by_id, n)) < 0 || (rc = slot_index_reserve(&r->by_guid, n)) < 0)
+	    (rc = slot_index_reserve(&r->by_id, n)) < 0 ||
+	    (rc = slot_index_reserve(&r->by_guid, n)) < 0)
 		return rc;
 	return 0;
 }
@@ -339,9 +346,11 @@ void registry_restore_done(struct registry *r)
 	r->restore_done = true;
 }
 
-int registry_add_imported(struct registry *r, const char *guid, uint64_t id,
-			  const uint8_t *key, uint32_t slot, uint32_t now, struct endpoint **out)
+int registry_add_imported(struct registry *r, const char *guid, uint64_t id, const uint8_t *key,
+			  uint32_t slot, uint32_t now, struct endpoint **out)
 {
+	if (text_guid_problem(guid, strlen(guid)))
+		return -EINVAL;
 	if ((id && registry_by_id(r, id)) || registry_by_guid(r, guid))
 		return -EEXIST;
 	if (!id)
@@ -352,7 +361,8 @@ int registry_add_imported(struct registry *r, const char *guid, uint64_t id,
 	} else {
 		/* The slot it had: the ones skipped on the way were never used,
 		 * their timestamps are zero, so they are free at once. */
-		if ((rc = slot_table_reserve(r->table, slot)) < 0 || (rc = ensure_cap(r, slot + 1)) < 0)
+		if ((rc = slot_table_reserve(r->table, slot)) < 0 ||
+		    (rc = ensure_cap(r, slot + 1)) < 0)
 			return rc;
 		for (; r->nslots < slot; r->nslots++) {
 			registry_at(r, r->nslots)->slot = r->nslots;
@@ -370,11 +380,17 @@ int registry_add_imported(struct registry *r, const char *guid, uint64_t id,
 	return 0;
 }
 
+void registry_restore_heartbeat(struct registry *r, struct endpoint *ep, uint32_t last_heartbeat)
+{
+	slot_table_restore_seen(r->table, ep->slot, last_heartbeat);
+	ep->last_heartbeat = last_heartbeat;
+}
+
 void registry_restore_state(struct registry *r, struct endpoint *ep, bool unreachable, bool up,
 			    enum ep_reason reason, uint32_t since)
 {
 	struct transition_feed *feed = r->feed;
-	r->feed = NULL;   /* what was, not a change */
+	r->feed = NULL; /* what was, not a change */
 	registry_set_state(r, ep, unreachable, up, reason, since);
 	r->feed = feed;
 	ep->reason = (uint8_t)reason;
@@ -407,21 +423,24 @@ void registry_set_state(struct registry *r, struct endpoint *ep, bool unreachabl
 	count(r, ep, +1);
 	if (st == old) {
 		if (up)
-			ep->reason = (uint8_t)reason;   /* still online, on newer contact */
+			ep->reason = (uint8_t)reason; /* still online, on newer contact */
 		return;
 	}
 	ep->reason = (uint8_t)reason;
 	ep->status_since = now;
 	if (r->feed) {
-		struct transition t = {.id = ep->id, .slot = ep->slot, .time = now,
-				       .kind = TK_STATUS, .old_status = (uint8_t)old,
-				       .new_status = (uint8_t)st, .reason = (uint8_t)reason};
+		struct transition t = {.id = ep->id,
+				       .slot = ep->slot,
+				       .time = now,
+				       .kind = TK_STATUS,
+				       .old_status = (uint8_t)old,
+				       .new_status = (uint8_t)st,
+				       .reason = (uint8_t)reason};
 		feed_push(r->feed, &t);
 	}
 }
 
-void registry_remove(struct registry *r, struct endpoint *ep, enum ep_removal cause,
-		     uint32_t now)
+void registry_remove(struct registry *r, struct endpoint *ep, enum ep_removal cause, uint32_t now)
 {
 	uint32_t slot = ep->slot;
 	uint64_t id = ep->id;
@@ -433,12 +452,16 @@ void registry_remove(struct registry *r, struct endpoint *ep, enum ep_removal ca
 	r->count--;
 	r->removed[cause]++;
 	if (r->feed) {
-		struct transition t = {.id = id, .slot = slot, .time = now, .kind = TK_REMOVED,
-				       .old_status = ep->status, .new_status = ep->status,
+		struct transition t = {.id = id,
+				       .slot = slot,
+				       .time = now,
+				       .kind = TK_REMOVED,
+				       .old_status = ep->status,
+				       .new_status = ep->status,
 				       .reason = (uint8_t)cause};
 		feed_push(r->feed, &t);
 	}
-	struct ep_details *d = ep->details;   /* its guid, for watchers, until reused */
+	struct ep_details *d = ep->details; /* its guid, for watchers, until reused */
 	memset(ep, 0, sizeof(*ep));
 	ep->slot = slot;
 	ep->removed_id = id;
@@ -476,12 +499,12 @@ void registry_set_range(struct registry *r, struct endpoint *ep, int32_t range)
 {
 	count(r, ep, -1);
 	ep->range = range;
-	count(r, ep, +1);   /* by_status nets out: only the range moved */
+	count(r, ep, +1); /* by_status nets out: only the range moved */
 }
 
 int registry_reset_ranges(struct registry *r, uint32_t nranges)
 {
-	uint32_t (*by_range)[2] = calloc(nranges ? nranges : 1, sizeof(*by_range));
+	uint32_t(*by_range)[2] = calloc(nranges ? nranges : 1, sizeof(*by_range));
 	if (!by_range)
 		return -ENOMEM;
 	free(r->by_range);
@@ -503,26 +526,4 @@ bool registry_index_step(struct registry *r, uint32_t budget)
 	bool a = slot_index_step(&r->by_id, budget);
 	bool b = slot_index_step(&r->by_guid, budget);
 	return a || b;
-}
-
-const char *ep_status_name(enum ep_status st)
-{
-	static const char *const names[] = {"online", "offline", "unreachable/online",
-					    "unreachable/offline"};
-	return (unsigned)st < EP_STATUS_COUNT ? names[st] : "unknown";
-}
-
-const char *ep_removal_name(enum ep_removal cause)
-{
-	static const char *const names[] = {"operator", "expired"};
-	_Static_assert(sizeof(names) / sizeof(names[0]) == EP_REMOVAL_COUNT, "a name per cause");
-	return (unsigned)cause < EP_REMOVAL_COUNT ? names[cause] : "unknown";
-}
-
-const char *ep_reason_name(enum ep_reason reason)
-{
-	static const char *const names[] = {"registered", "heartbeat", "poll", "event",
-		"no-contact", "shutdown", "unreachable", "reclassified"};
-	_Static_assert(sizeof(names) / sizeof(names[0]) == EP_REASON_COUNT, "a name per reason");
-	return (unsigned)reason < EP_REASON_COUNT ? names[reason] : "unknown";
 }

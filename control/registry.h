@@ -6,7 +6,7 @@
  * Removal leaves holes: eps[0..nslots) holds endpoints and free slots (id
  * 0), and every walk over it skips the free ones. A removed endpoint's slot
  * waits in quarantine until registry_reclaim has let a grace period pass
- * and cleared its timestamps (DESIGN.md), then joins the free list, which
+ * and cleared its timestamps (docs/design.md), then joins the free list, which
  * registry_add uses, oldest first, before growing.
  */
 #ifndef GLOURNET_REGISTRY_H
@@ -16,32 +16,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "control/ep_names.h"
 #include "control/slot_index.h"
+#include "control/text.h"
 #include "glournet/heartbeat.h"
 #include "glournet/slot_table.h"
 
-#define EP_GUID_MAX     64
-#define EP_HOSTNAME_MAX 255
+#define EP_GUID_MAX     TEXT_GUID_MAX
+#define EP_HOSTNAME_MAX TEXT_HOSTNAME_MAX
 #define EP_MAX_IPS      16
-
-/* R7: the four status names; unreachable = in the unreachable network. */
-enum ep_status { EP_ONLINE, EP_OFFLINE, EP_UNREACH_ONLINE, EP_UNREACH_OFFLINE, EP_STATUS_COUNT };
-
-/* Why an endpoint's status is what it is (and why a transition happened). */
-enum ep_reason {
-	EP_REASON_REGISTERED,   /* registration is contact (R4) */
-	EP_REASON_HEARTBEAT,    /* R3 */
-	EP_REASON_POLL,         /* R3 */
-	EP_REASON_EVENT,        /* R5, regular endpoints only */
-	EP_REASON_NO_CONTACT,   /* R6 */
-	EP_REASON_SHUTDOWN,     /* R6 */
-	EP_REASON_UNREACHABLE,  /* R4: unreachable, heartbeat does not apply */
-	EP_REASON_RECLASSIFIED, /* R1: the ranges changed */
-	EP_REASON_COUNT
-};
-
-/* Why an endpoint left the registry. */
-enum ep_removal { EP_REMOVED_OPERATOR, EP_REMOVED_EXPIRED, EP_REMOVAL_COUNT };
 
 static inline enum ep_status ep_status_of(bool unreachable, bool up)
 {
@@ -49,51 +32,46 @@ static inline enum ep_status ep_status_of(bool unreachable, bool up)
 			   : (up ? EP_ONLINE : EP_OFFLINE);
 }
 
-struct ep_addr {
-	uint8_t family;         /* AF_INET or AF_INET6 */
-	uint8_t bytes[16];
-};
-
 /* What the sweep and the status rules read, for every endpoint, often: one
  * cache line. What they do not (guid, hostname, addresses, the first
  * registration, the notify port) sits in a separate allocation, `details`,
  * and the key only in the slot table the workers read: 10 M endpoints cost
  * 640 MB here instead of 4.4 GB with everything inline. */
 struct endpoint {
-	uint64_t id;             /* 0: a free (or quarantined) slot */
-	uint64_t removed_id;     /* free slot: the id its last owner had, so a
+	uint64_t id;                /* 0: a free (or quarantined) slot */
+	uint64_t removed_id;        /* free slot: the id its last owner had, so a
 				  * watcher can still name it; 0 once reused */
-	struct ep_details *details;   /* never NULL for an endpoint; a free slot
+	struct ep_details *details; /* never NULL for an endpoint; a free slot
 				       * keeps its last owner's until reused */
 	uint32_t slot;
 	union {
-		uint32_t last_register;  /* latest registration */
-		uint32_t next_free;      /* free or quarantined slot: the next one in its list */
+		uint32_t last_register; /* latest registration */
+		uint32_t next_free;     /* free or quarantined slot: the next one in its list */
 	};
 	uint32_t last_ctl_contact; /* latest contact seen by the control plane:
 				    * registration (R4), poll, event (R5) */
-	uint32_t last_heartbeat; /* as of the last sweep */
+	uint32_t last_heartbeat;   /* as of the last sweep */
 	uint32_t last_poll;
-	uint32_t down_at;        /* offline at once at this time (shutdown, R4); 0: no */
+	uint32_t down_at; /* offline at once at this time (shutdown, R4); 0: no */
 	uint32_t status_since;
-	uint32_t checkpointed;   /* last contact as the store last got it (persist.c) */
-	int32_t  range;          /* unreachable range it is counted under; -1: none */
-	uint8_t  status;         /* enum ep_status */
-	uint8_t  reason;         /* enum ep_reason */
-	uint8_t  ctl_reason;     /* what last_ctl_contact was: registered, poll, event */
-	bool     unreachable : 1;  /* R1 */
-	bool     up : 1;           /* online-ness; status = ep_status_of(unreachable, up) */
+	uint32_t checkpointed; /* last contact as the store last got it (persist.c) */
+	int32_t range;         /* unreachable range it is counted under; -1: none */
+	uint8_t status;        /* enum ep_status */
+	uint8_t reason;        /* enum ep_reason */
+	uint8_t ctl_reason;    /* what last_ctl_contact was: registered, poll, event */
+	bool unreachable : 1;  /* R1 */
+	bool up : 1;           /* online-ness; status = ep_status_of(unreachable, up) */
 };
 _Static_assert(sizeof(struct endpoint) == 64, "one cache line per endpoint");
 
 /* Rarely read, rewritten whole when it changes (registration, poll's
  * X-Glournet-Ips): guid, hostname and addresses packed after the header. */
 struct ep_details {
-	uint32_t registered;     /* first registration */
+	uint32_t registered; /* first registration */
 	uint16_t notify_port;
-	uint8_t  nips;
-	uint8_t  guid_len;
-	char     text[];         /* guid NUL hostname NUL, then nips x (family, 4 or 16 bytes) */
+	uint8_t nips;
+	uint8_t guid_len;
+	char text[]; /* guid NUL hostname NUL, then nips x (family, 4 or 16 bytes) */
 };
 
 static inline const char *ep_guid(const struct endpoint *ep)
@@ -113,11 +91,11 @@ static inline uint16_t ep_notify_port(const struct endpoint *ep)
 	return ep->details ? ep->details->notify_port : 0;
 }
 /* Copies the endpoint's addresses out; returns how many. */
-unsigned ep_ips(const struct endpoint *ep, struct ep_addr out[EP_MAX_IPS]);
+unsigned ep_ips(const struct endpoint *ep, struct gn_addr out[EP_MAX_IPS]);
 
 struct transition_feed;
 
-#define REGISTRY_CHUNK_SHIFT 16   /* 64 Ki endpoints, 4 MiB a chunk */
+#define REGISTRY_CHUNK_SHIFT 16 /* 64 Ki endpoints, 4 MiB a chunk */
 #define REGISTRY_CHUNK_SIZE  (1u << REGISTRY_CHUNK_SHIFT)
 
 struct registry {
@@ -125,22 +103,22 @@ struct registry {
 	 * (and, rarely, doubles the small chunk directory), never copies. */
 	struct endpoint **chunks;
 	uint32_t nchunks, chunks_cap;
-	uint32_t nslots;         /* slots [0, nslots): endpoints and free slots */
-	uint32_t count;          /* endpoints ("clients") */
+	uint32_t nslots; /* slots [0, nslots): endpoints and free slots */
+	uint32_t count;  /* endpoints ("clients") */
 	/* Lists linked through the free entries (next_free), so they need no
 	 * array that would have to grow with the table. */
-	uint32_t quarantine_head, quarantine_tail, nquarantine;   /* released, waiting for
+	uint32_t quarantine_head, quarantine_tail, nquarantine; /* released, waiting for
 								   * registry_reclaim, oldest first */
-	uint32_t free_head, free_tail, nfree;     /* reusable, oldest first */
-	uint64_t removed[EP_REMOVAL_COUNT];   /* since start, by cause */
-	uint64_t details_bytes;  /* allocated for all ep_details */
-	bool restore_done;       /* registry_add_restored no longer allowed */
-	uint8_t random_pool[4096];   /* for ids and keys (registry.c) */
+	uint32_t free_head, free_tail, nfree;                   /* reusable, oldest first */
+	uint64_t removed[EP_REMOVAL_COUNT];                     /* since start, by cause */
+	uint64_t details_bytes;                                 /* allocated for all ep_details */
+	bool restore_done;         /* registry_add_restored no longer allowed */
+	uint8_t random_pool[4096]; /* for ids and keys (registry.c) */
 	uint32_t random_used;
 	uint32_t by_status[EP_STATUS_COUNT];
 	uint32_t (*by_range)[2]; /* [range][up]: unreachable endpoints per range */
 	uint32_t nranges;
-	struct transition_feed *feed;  /* every status change goes here (R8); may be NULL */
+	struct transition_feed *feed; /* every status change goes here (R8); may be NULL */
 	struct slot_index by_id;
 	struct slot_index by_guid;
 	uint8_t guid_hash_key[16];
@@ -163,7 +141,9 @@ struct endpoint *registry_by_guid(struct registry *r, const char *guid);
 struct endpoint *registry_by_slot(struct registry *r, uint32_t slot);
 
 /* A new endpoint with a fresh id, slot and key, published to the workers.
- * It starts offline with no contact; the caller applies R4. */
+ * It starts offline with no contact; the caller applies R4. -EINVAL for a
+ * guid text_guid_problem refuses: every door that adds endpoints
+ * (registration, import) accepts the same guids. */
 int registry_add(struct registry *r, const char *guid, uint32_t now, struct endpoint **out);
 
 /* An endpoint as the store kept it: same id, slot and key, in any order
@@ -183,23 +163,26 @@ void registry_restore_done(struct registry *r);
  * `id` 0 gets a fresh id, `key` NULL a fresh key; `slot` is kept when it
  * lies beyond every slot in use (a migration into a new collector keeps
  * the slots its agents know), otherwise a free or new one is taken. Like
- * registry_add, it starts offline with no contact. -EEXIST for a known
- * guid or id. */
-int registry_add_imported(struct registry *r, const char *guid, uint64_t id,
-			  const uint8_t *key, uint32_t slot, uint32_t now, struct endpoint **out);
+ * registry_add, it starts offline with no contact and refuses a bad guid
+ * with -EINVAL. -EEXIST for a known guid or id. */
+int registry_add_imported(struct registry *r, const char *guid, uint64_t id, const uint8_t *key,
+			  uint32_t slot, uint32_t now, struct endpoint **out);
 
 /* Forgets `ep`: the workers refuse its heartbeats at once (its slot's id is
  * 0: HB_UNKNOWN_SLOT), its id and guid no longer resolve, the counts drop
  * it, and the feed gets one TK_REMOVED event (not a status change). Its
  * slot goes to quarantine. The store is the caller's (persist_remove). */
-void registry_remove(struct registry *r, struct endpoint *ep, enum ep_removal cause,
-		     uint32_t now);
+void registry_remove(struct registry *r, struct endpoint *ep, enum ep_removal cause, uint32_t now);
 
 /* Quarantined slots become free: one grace period (synchronize_rcu: the
  * caller must not be inside an RCU read-side section), then each slot's
  * timestamps are cleared in every worker's array. Once per loop turn, so a
  * batch of removals costs one grace period. Returns the slots freed. */
 uint32_t registry_reclaim(struct registry *r);
+
+/* The stored heartbeat time at start-up, before the workers run: the
+ * workers' timestamps and ep->last_heartbeat start from it. */
+void registry_restore_heartbeat(struct registry *r, struct endpoint *ep, uint32_t last_heartbeat);
 
 /* The stored state at start-up: counted, but not a transition. */
 void registry_restore_state(struct registry *r, struct endpoint *ep, bool unreachable, bool up,
@@ -210,20 +193,27 @@ void registry_rekey(struct registry *r, struct endpoint *ep);
 /* The endpoint's key, as the workers check it (the slot table holds it). */
 const uint8_t *registry_key(const struct registry *r, const struct endpoint *ep);
 
+/* The newest heartbeat any worker recorded for the endpoint, fresh from
+ * the slot table (ep->last_heartbeat is as of the last sweep). */
+static inline uint32_t registry_last_heartbeat(const struct registry *r, const struct endpoint *ep)
+{
+	return slot_table_last_seen(r->table, ep->slot);
+}
+
 /* Last contact: the newest of the workers' heartbeats and the control
  * plane's own contact (registration, poll, event). */
 static inline uint32_t registry_last_contact(const struct registry *r, const struct endpoint *ep)
 {
-	uint32_t hb = slot_table_last_seen(r->table, ep->slot);
+	uint32_t hb = registry_last_heartbeat(r, ep);
 	return hb > ep->last_ctl_contact ? hb : ep->last_ctl_contact;
 }
 
 /* New hostname, addresses and notify port (registration); the guid and
  * first-registration time stay. -ENOMEM leaves the old ones. */
 int registry_set_details(struct registry *r, struct endpoint *ep, const char *hostname,
-			 const struct ep_addr *ips, unsigned nips, uint16_t notify_port);
+			 const struct gn_addr *ips, unsigned nips, uint16_t notify_port);
 /* New addresses only (poll's X-Glournet-Ips). */
-int registry_set_ips(struct registry *r, struct endpoint *ep, const struct ep_addr *ips,
+int registry_set_ips(struct registry *r, struct endpoint *ep, const struct gn_addr *ips,
 		     unsigned nips);
 void registry_set_registered(struct endpoint *ep, uint32_t registered);
 
@@ -249,9 +239,5 @@ void registry_set_range(struct registry *r, struct endpoint *ep, int32_t range);
 
 /* New ranges: per-range counts restart from zero (callers reclassify). */
 int registry_reset_ranges(struct registry *r, uint32_t nranges);
-
-const char *ep_status_name(enum ep_status st);
-const char *ep_reason_name(enum ep_reason reason);
-const char *ep_removal_name(enum ep_removal cause);
 
 #endif

@@ -47,10 +47,11 @@ static int check_dir(int dirfd, const char *dir, char *err, size_t errlen)
 		return -e;
 	}
 	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
-		snprintf(err, errlen, "refusing to write in %s: it is writable by %s (mode %04o) "
+		snprintf(err, errlen,
+			 "refusing to write in %s: it is writable by %s (mode %04o) "
 			 "without the sticky bit, so another user could replace the file; use a "
-			 "directory only glournetd's user can write in", dir,
-			 st.st_mode & S_IWOTH ? "every user" : "its group",
+			 "directory only glournetd's user can write in",
+			 dir, st.st_mode & S_IWOTH ? "every user" : "its group",
 			 (unsigned)(st.st_mode & 07777));
 		return -EPERM;
 	}
@@ -69,8 +70,10 @@ static int check_target(struct safe_file *f, const char *path, char *err, size_t
 		return -e;
 	}
 	if (S_ISLNK(st.st_mode)) {
-		snprintf(err, errlen, "refusing %s: it is a symbolic link (glournetd neither writes "
-			 "through nor replaces one; remove it, or give the real path)", path);
+		snprintf(err, errlen,
+			 "refusing %s: it is a symbolic link (glournetd neither writes "
+			 "through nor replaces one; remove it, or give the real path)",
+			 path);
 		return -ELOOP;
 	}
 	if (!S_ISREG(st.st_mode)) {
@@ -94,8 +97,10 @@ static int check_new(struct safe_file *f, const char *shown, char *err, size_t e
 	    (fchmod(f->fd, 0600) < 0 || fstat(f->fd, &st) < 0))
 		st.st_mode = 0;
 	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 07777) != 0600) {
-		snprintf(err, errlen, "%s: created, but not a private file of glournetd's (uid %u, "
-			 "mode %04o)", shown, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+		snprintf(err, errlen,
+			 "%s: created, but not a private file of glournetd's (uid %u, "
+			 "mode %04o)",
+			 shown, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
 		return -EPERM;
 	}
 	return 0;
@@ -122,17 +127,20 @@ int safe_file_create(struct safe_file *f, const char *path, unsigned flags, char
 		f->fd = openat(f->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
 		f->anon = f->fd >= 0;
 	}
-	if (f->fd < 0) {   /* no O_TMPFILE here (EOPNOTSUPP, EISDIR...): a name of our own */
+	if (f->fd < 0) { /* no O_TMPFILE here (EOPNOTSUPP, EISDIR...): a name of our own */
 		snprintf(f->tmp, sizeof(f->tmp), "%s.tmp", f->name);
-		f->fd = openat(f->dirfd, f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			       0600);
+		f->fd = openat(f->dirfd, f->tmp,
+			       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (f->fd < 0) {
 			rc = -errno;
 			if (rc == -EEXIST)
-				snprintf(err, errlen, "cannot create %s.tmp: it exists already (not "
-					 "made by this export; remove it after a look)", path);
+				snprintf(err, errlen,
+					 "cannot create %s.tmp: it exists already (not "
+					 "made by this export; remove it after a look)",
+					 path);
 			else
-				snprintf(err, errlen, "cannot create %s.tmp: %s", path, strerror(-rc));
+				snprintf(err, errlen, "cannot create %s.tmp: %s", path,
+					 strerror(-rc));
 			f->tmp[0] = '\0';
 			goto fail;
 		}
@@ -157,10 +165,10 @@ static int link_anon(struct safe_file *f)
 		unsigned char r[6];
 		if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
 			return -EIO;
-		snprintf(f->tmp, sizeof(f->tmp), ".%s.%02x%02x%02x%02x%02x%02x", f->name, r[0], r[1],
-			 r[2], r[3], r[4], r[5]);
+		snprintf(f->tmp, sizeof(f->tmp), ".%s.%02x%02x%02x%02x%02x%02x", f->name, r[0],
+			 r[1], r[2], r[3], r[4], r[5]);
 		int rc = linkat(AT_FDCWD, proc, f->dirfd, f->tmp, AT_SYMLINK_FOLLOW);
-		if (rc < 0 && errno == ENOENT)   /* no /proc: needs CAP_DAC_READ_SEARCH */
+		if (rc < 0 && errno == ENOENT) /* no /proc: needs CAP_DAC_READ_SEARCH */
 			rc = linkat(f->fd, "", f->dirfd, f->tmp, AT_EMPTY_PATH);
 		if (rc == 0)
 			return 0;

@@ -18,14 +18,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define SAFE_FILE_NO_TMPFILE 1u   /* the PATH.tmp way even where O_TMPFILE works (tests) */
+#define SAFE_FILE_NO_TMPFILE 1u /* the PATH.tmp way even where O_TMPFILE works (tests) */
 
 struct safe_file {
 	int dirfd;
-	int fd;            /* write here; the caller closes it (fclose of fdopen) after commit */
-	bool anon;         /* O_TMPFILE: no name yet */
-	char name[256];    /* the file's name in the directory */
-	char tmp[272];     /* PATH.tmp's name, "" with O_TMPFILE */
+	int fd;         /* write here; the caller closes it (fclose of fdopen) after commit */
+	bool anon;      /* O_TMPFILE: no name yet */
+	char name[256]; /* the file's name in the directory */
+	char tmp[272];  /* PATH.tmp's name, "" with O_TMPFILE */
 };
 
 /* Checks the directory and the name, creates the file. `path` absolute.

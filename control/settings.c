@@ -1,6 +1,7 @@
 /*
- * The settings table and its validation. Durations here must carry a unit
- * (STATUS.md: "Durations take a unit"); a bare number is refused rather
+ * Validation and display of the settings of settings_table.h, a row of
+ * `defs` per line of its list. Durations here must carry a unit
+ * (docs/status.md: "Durations take a unit"); a bare number is refused rather
  * than guessed as seconds or minutes.
  */
 #include <errno.h>
@@ -12,42 +13,38 @@
 #include "control/duration.h"
 #include "control/settings.h"
 
-enum setting_kind { KIND_BOOL, KIND_SCOPE, KIND_DURATION, KIND_PERCENT, KIND_DAYS };
-
 struct setting_def {
 	const char *name;
 	enum setting_kind kind;
-	size_t offset;              /* into struct policy */
+	size_t offset; /* into struct policy */
 	uint32_t min, max;
-	const char *range;          /* as told to the operator */
-	const char *def;
+	const char *range; /* as told to the operator */
 	const char *help;
 };
 
-#define FIELD(f) offsetof(struct policy, f)
-
-static const struct setting_def defs[] = {
-	{"heartbeat.enabled", KIND_BOOL, FIELD(hb_enabled), 0, 1, "on, off", "on",
-	 "endpoints may send heartbeats"},
-	{"heartbeat.scope", KIND_SCOPE, FIELD(hb_scope), 0, 1, "all, unreachable", "all",
-	 "which endpoints heartbeat: all, or only those in the unreachable network"},
-	{"heartbeat.interval", KIND_DURATION, FIELD(hb_interval), 1, SETTING_DURATION_MAX,
-	 "1s .. 129600m", "10m", "how often an endpoint sends a heartbeat"},
-	{"heartbeat.offline_after", KIND_DURATION, FIELD(offline_after), 1, SETTING_DURATION_MAX,
-	 "1s .. 129600m", "30m", "no contact for this long: offline"},
-	{"poll.interval", KIND_DURATION, FIELD(poll_interval), 1, SETTING_DURATION_MAX,
-	 "1s .. 129600m", "30m", "how often an unreachable endpoint polls"},
-	{"guard.threshold", KIND_PERCENT, FIELD(guard_threshold), 0, 100, "0 .. 100 (%, 0 disables)",
-	 "50", "mass-offline guard: hold offline transitions above this share (R10)"},
-	{"expire.after_days", KIND_DAYS, FIELD(expire_after_days), 1, 3650,
-	 "0 (off) or 1 .. 3650 (whole days)", "0",
-	 "remove endpoints not heard from for this many days (0: never)"},
-};
+#define SETTING_DEF(name, kind, field, min, max, def, range, reach, help) \
+	{name, SETTING_##kind, offsetof(struct policy, field), min, max, range, help},
+static const struct setting_def defs[] = {POLICY_SETTINGS(SETTING_DEF)};
+#undef SETTING_DEF
 #define N_DEFS (sizeof(defs) / sizeof(defs[0]))
 
-static uint32_t *u32_field(struct policy *p, const struct setting_def *d)
+/* A field whose type is not its kind's would be written through the wrong
+ * pointer type. */
+#define SETTING_TYPE_CHECK(name, kind, field, min, max, def, range, reach, help)           \
+	_Static_assert(sizeof(((struct policy *)0)->field) == sizeof(SETTING_TYPE_##kind), \
+		       name ": the field's type is its kind's");
+POLICY_SETTINGS(SETTING_TYPE_CHECK)
+#undef SETTING_TYPE_CHECK
+
+static void *field_of(const struct policy *p, const struct setting_def *d)
 {
-	return (uint32_t *)((char *)p + d->offset);
+	return (char *)p + d->offset;
+}
+
+/* Only the duration, percent and day kinds live in uint32_t fields. */
+static uint32_t *u32_field(const struct policy *p, const struct setting_def *d)
+{
+	return field_of(p, d);
 }
 
 static const struct setting_def *find(const char *name)
@@ -79,35 +76,40 @@ int settings_set(struct policy *p, const char *name, const char *value, char *er
 	}
 	uint32_t v;
 	switch (d->kind) {
-	case KIND_BOOL:
+	case SETTING_BOOL: {
+		bool *b = field_of(p, d);
 		if (!strcmp(value, "on") || !strcmp(value, "true"))
-			p->hb_enabled = true;
+			*b = true;
 		else if (!strcmp(value, "off") || !strcmp(value, "false"))
-			p->hb_enabled = false;
+			*b = false;
 		else
 			return reject(d, value, err, errlen, "is not on or off");
 		return 0;
-	case KIND_SCOPE:
+	}
+	case SETTING_SCOPE: {
+		uint8_t *scope = field_of(p, d);
 		if (!strcmp(value, "all"))
-			p->hb_scope = HB_SCOPE_ALL;
+			*scope = HB_SCOPE_ALL;
 		else if (!strcmp(value, "unreachable"))
-			p->hb_scope = HB_SCOPE_UNREACHABLE;
+			*scope = HB_SCOPE_UNREACHABLE;
 		else
 			return reject(d, value, err, errlen, "is not a scope");
 		return 0;
-	case KIND_DURATION: {
+	}
+	case SETTING_DURATION: {
 		size_t n = strlen(value);
 		if (n && value[n - 1] >= '0' && value[n - 1] <= '9')
 			return reject(d, value, err, errlen, "needs a unit (s, m, h or d)");
 		int rc = duration_parse(value, &v);
 		if (rc == -EINVAL)
-			return reject(d, value, err, errlen, "is not a duration like 30s, 10m, 2h, 1d");
+			return reject(d, value, err, errlen,
+				      "is not a duration like 30s, 10m, 2h, 1d");
 		if (rc < 0 || v < d->min || v > d->max)
 			return reject(d, value, err, errlen, "is out of range");
 		*u32_field(p, d) = v;
 		return 0;
 	}
-	case KIND_PERCENT: {
+	case SETTING_PERCENT: {
 		char *end;
 		errno = 0;
 		unsigned long pct = strtoul(value, &end, 10);
@@ -117,7 +119,7 @@ int settings_set(struct policy *p, const char *name, const char *value, char *er
 		*u32_field(p, d) = (uint32_t)pct;
 		return 0;
 	}
-	case KIND_DAYS: {
+	case SETTING_DAYS: {
 		/* Whole days, no unit: the name says days, and "1d" here would
 		 * suggest that "36h" works too. */
 		char *end;
@@ -146,33 +148,40 @@ void settings_format_duration(uint32_t s, char *buf, size_t len)
 		snprintf(buf, len, "%us", s);
 }
 
-static void format_value(const struct policy *p, const struct setting_def *d, char *buf,
-			 size_t len)
+static void format_value(const struct policy *p, const struct setting_def *d, char *buf, size_t len)
 {
 	switch (d->kind) {
-	case KIND_BOOL: snprintf(buf, len, "%s", p->hb_enabled ? "on" : "off"); break;
-	case KIND_SCOPE:
-		snprintf(buf, len, "%s", p->hb_scope == HB_SCOPE_ALL ? "all" : "unreachable");
+	case SETTING_BOOL:
+		snprintf(buf, len, "%s", *(bool *)field_of(p, d) ? "on" : "off");
 		break;
-	/* Only these kinds live in uint32_t fields. */
-	case KIND_DURATION: settings_format_duration(*u32_field((struct policy *)p, d), buf, len); break;
-	case KIND_PERCENT:
-	case KIND_DAYS: snprintf(buf, len, "%u", *u32_field((struct policy *)p, d)); break;
+	case SETTING_SCOPE:
+		snprintf(buf, len, "%s",
+			 *(uint8_t *)field_of(p, d) == HB_SCOPE_ALL ? "all" : "unreachable");
+		break;
+	case SETTING_DURATION:
+		settings_format_duration(*u32_field(p, d), buf, len);
+		break;
+	case SETTING_PERCENT:
+	case SETTING_DAYS:
+		snprintf(buf, len, "%u", *u32_field(p, d));
+		break;
 	}
 }
 
 json_t *settings_show(const struct policy *p)
 {
+	struct policy def = {0};
+	policy_default_settings(&def); /* the defaults, written as values are */
 	json_t *list = json_array();
 	for (size_t i = 0; i < N_DEFS; i++) {
-		char value[32];
+		char value[32], dflt[32];
 		format_value(p, &defs[i], value, sizeof(value));
-		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", defs[i].name,
-				      "value", value, "default", defs[i].def, "range", defs[i].range,
-				      "help", defs[i].help);
-		if (defs[i].kind == KIND_DURATION)
-			json_object_set_new(o, "seconds",
-					    json_integer(*u32_field((struct policy *)p, &defs[i])));
+		format_value(&def, &defs[i], dflt, sizeof(dflt));
+		json_t *o =
+			json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", defs[i].name, "value", value,
+				  "default", dflt, "range", defs[i].range, "help", defs[i].help);
+		if (defs[i].kind == SETTING_DURATION)
+			json_object_set_new(o, "seconds", json_integer(*u32_field(p, &defs[i])));
 		json_array_append_new(list, o);
 	}
 	return list;
@@ -209,13 +218,18 @@ void settings_warnings(const struct policy *p, uint32_t clients, json_t *out)
 	if ((uint64_t)p->poll_interval < 3ull * p->hb_interval)
 		warn(out, "poll.interval %s is under 3 x heartbeat.interval %s", poll, hb);
 	if (p->offline_after <= p->hb_interval)
-		warn(out, "heartbeat.offline_after %s is not above heartbeat.interval %s: "
-			  "endpoints would flap between online and offline", off, hb);
+		warn(out,
+		     "heartbeat.offline_after %s is not above heartbeat.interval %s: "
+		     "endpoints would flap between online and offline",
+		     off, hb);
 	if (p->expire_after_days && (uint64_t)p->expire_after_days * 86400 <= p->offline_after)
-		warn(out, "expire.after_days %u is not above heartbeat.offline_after %s: endpoints "
-			  "would be removed before they go offline", p->expire_after_days, off);
+		warn(out,
+		     "expire.after_days %u is not above heartbeat.offline_after %s: endpoints "
+		     "would be removed before they go offline",
+		     p->expire_after_days, off);
 	if (p->hb_enabled && p->hb_interval < 3600 && clients >= LARGE_FLEET)
-		warn(out, "heartbeat.interval %s at %u endpoints: about %.0f heartbeats/s "
-			  "(intervals under 60m cost bandwidth at this fleet size)",
+		warn(out,
+		     "heartbeat.interval %s at %u endpoints: about %.0f heartbeats/s "
+		     "(intervals under 60m cost bandwidth at this fleet size)",
 		     hb, clients, (double)clients / p->hb_interval);
 }

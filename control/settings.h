@@ -1,8 +1,8 @@
 /*
- * The settings of STATUS.md (and issue #5's expire.after_days), declared
- * once (name, kind, range, default, help) in settings.c: the CLI, the
- * config file and the persisted policy all validate through settings_set,
- * so a value is checked the same way wherever it enters.
+ * The settings of docs/status.md (and issue #5's expire.after_days), declared
+ * once in settings_table.h: the CLI, the config file and the persisted
+ * policy all validate through settings_set, so a value is checked the same
+ * way wherever it enters.
  */
 #ifndef GLOURNET_SETTINGS_H
 #define GLOURNET_SETTINGS_H
@@ -12,9 +12,9 @@
 #include <jansson.h>
 
 #include "control/policy.h"
+#include "control/settings_table.h"
 
-#define SETTING_DURATION_MAX (129600u * 60)   /* 129600 minutes */
-#define LARGE_FLEET 100000                    /* the bandwidth warning starts here */
+#define LARGE_FLEET 100000 /* the bandwidth warning starts here */
 
 /* Sets one setting on a draft snapshot. 0, or -EINVAL with a message that
  * names the setting and its range. */
@@ -27,7 +27,7 @@ json_t *settings_show(const struct policy *p);
 /* {"name": "value", ...}: what the policy file stores. */
 json_t *settings_values(const struct policy *p);
 
-/* The STATUS.md warnings for this policy at this fleet size, appended as
+/* The docs/status.md warnings for this policy at this fleet size, appended as
  * strings to `out` (a JSON array). */
 void settings_warnings(const struct policy *p, uint32_t clients, json_t *out);
 

@@ -14,7 +14,7 @@
 #include "control/slot_index.h"
 
 #define SLOT_INDEX_TOMB UINT32_MAX
-#define STEP_PER_INSERT 8   /* drains the old table long before the new one is 3/4 full */
+#define STEP_PER_INSERT 8 /* drains the old table long before the new one is 3/4 full */
 
 static inline size_t home_of(uint32_t tag, uint32_t bits)
 {
@@ -129,7 +129,7 @@ bool slot_index_step(struct slot_index *ix, size_t budget)
 
 static int start_growth(struct slot_index *ix)
 {
-	if (ix->old.cells)   /* cannot happen with STEP_PER_INSERT >= 2; be safe */
+	if (ix->old.cells) /* cannot happen with STEP_PER_INSERT >= 2; be safe */
 		slot_index_step(ix, SIZE_MAX);
 	struct slot_index_table next;
 	if (ix->cur.bits >= 32 || table_alloc(&next, ix->cur.bits + 1) < 0)

@@ -19,21 +19,21 @@
 #include <stdint.h>
 
 struct slot_index_cell {
-	uint32_t tag;            /* hash >> 32 */
-	uint32_t slot_plus1;     /* 0: empty; SLOT_INDEX_TOMB: removed (old table only) */
+	uint32_t tag;        /* hash >> 32 */
+	uint32_t slot_plus1; /* 0: empty; SLOT_INDEX_TOMB: removed (old table only) */
 };
 
 struct slot_index_table {
 	struct slot_index_cell *cells;
-	uint32_t bits;           /* 2^bits cells */
-	size_t used;             /* live entries */
+	uint32_t bits; /* 2^bits cells */
+	size_t used;   /* live entries */
 };
 
 struct slot_index {
 	struct slot_index_table cur;
-	struct slot_index_table old;   /* being emptied into cur; cells NULL when not */
-	size_t cursor;                 /* old cells below this have moved */
-	uint64_t migrations;           /* growths started, for stats and tests */
+	struct slot_index_table old; /* being emptied into cur; cells NULL when not */
+	size_t cursor;               /* old cells below this have moved */
+	uint64_t migrations;         /* growths started, for stats and tests */
 };
 
 typedef bool (*slot_index_match_fn)(void *ctx, uint32_t slot, const void *key);

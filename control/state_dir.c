@@ -34,19 +34,22 @@ static int fix_files(int dfd, const char *dir, uid_t me)
 	char fixed[512] = "";
 	for (size_t i = 0; i < sizeof(known_files) / sizeof(known_files[0]); i++) {
 		struct stat st;
-		if (fstatat(dfd, known_files[i], &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+		if (fstatat(dfd, known_files[i], &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode))
 			continue;
 		if (st.st_uid != me) {
-			LOG(ERR, "%s/%s belongs to uid %u, not to glournetd's user (uid %u): refusing "
-			    "the state directory (chown the file)", dir, known_files[i],
-			    (unsigned)st.st_uid, (unsigned)me);
+			LOG(ERR,
+			    "%s/%s belongs to uid %u, not to glournetd's user (uid %u): refusing "
+			    "the state directory (chown the file)",
+			    dir, known_files[i], (unsigned)st.st_uid, (unsigned)me);
 			return -EPERM;
 		}
 		if (!(st.st_mode & 077))
 			continue;
 		if (fchmodat(dfd, known_files[i], 0600, 0) < 0) {
 			int e = errno;
-			LOG(ERR, "%s/%s is mode %04o, readable by others, and cannot be made 0600: %s",
+			LOG(ERR,
+			    "%s/%s is mode %04o, readable by others, and cannot be made 0600: %s",
 			    dir, known_files[i], (unsigned)(st.st_mode & 07777), strerror(e));
 			return -e;
 		}
@@ -61,7 +64,7 @@ static int fix_files(int dfd, const char *dir, uid_t me)
 
 int state_dir_prepare(const char *dir)
 {
-	umask(077);   /* the store, its WAL, the policy, the log: ours alone from birth */
+	umask(077); /* the store, its WAL, the policy, the log: ours alone from birth */
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0 && errno == ENOENT) {
 		if (mkdir(dir, 0700) < 0) {
@@ -86,30 +89,37 @@ int state_dir_prepare(const char *dir)
 		LOG(ERR, "state directory %s: %s", dir, strerror(-rc));
 	} else if (vfs.f_flag & ST_RDONLY) {
 		rc = -EROFS;
-		LOG(ERR, "state directory %s is on a read-only file system: the store, the policy "
-			 "and the transition log are written there", dir);
+		LOG(ERR,
+		    "state directory %s is on a read-only file system: the store, the policy "
+		    "and the transition log are written there",
+		    dir);
 	} else if (st.st_uid != me) {
 		rc = -EPERM;
-		LOG(ERR, "state directory %s belongs to uid %u, not to glournetd's user (uid %u): "
-			 "refusing it (chown it, or give another --state-dir)", dir,
-		    (unsigned)st.st_uid, (unsigned)me);
+		LOG(ERR,
+		    "state directory %s belongs to uid %u, not to glournetd's user (uid %u): "
+		    "refusing it (chown it, or give another --state-dir)",
+		    dir, (unsigned)st.st_uid, (unsigned)me);
 	} else if (st.st_mode & (S_IWGRP | S_IWOTH)) {
 		/* Fixing the mode would not undo what another user may have
 		 * planted in it (a -wal file of theirs, a link): refuse. */
 		rc = -EPERM;
-		LOG(ERR, "state directory %s is writable by %s (mode %04o): refusing it, since "
-			 "another user could have replaced its files; check them, then chmod 0700 %s",
+		LOG(ERR,
+		    "state directory %s is writable by %s (mode %04o): refusing it, since "
+		    "another user could have replaced its files; check them, then chmod 0700 %s",
 		    dir, st.st_mode & S_IWOTH ? "every user" : "its group",
 		    (unsigned)(st.st_mode & 07777), dir);
 	} else if (st.st_mode & 077) {
 		if (fchmod(dfd, 0700) < 0) {
 			rc = -errno;
-			LOG(ERR, "state directory %s is mode %04o, readable by others, and cannot be "
-				 "made 0700: %s", dir, (unsigned)(st.st_mode & 07777), strerror(-rc));
+			LOG(ERR,
+			    "state directory %s is mode %04o, readable by others, and cannot be "
+			    "made 0700: %s",
+			    dir, (unsigned)(st.st_mode & 07777), strerror(-rc));
 		} else {
-			LOG(WARN, "state directory %s was mode %04o, readable by others (the store "
-				  "holds every endpoint's key): made it 0700", dir,
-			    (unsigned)(st.st_mode & 07777));
+			LOG(WARN,
+			    "state directory %s was mode %04o, readable by others (the store "
+			    "holds every endpoint's key): made it 0700",
+			    dir, (unsigned)(st.st_mode & 07777));
 		}
 	}
 	if (rc == 0)
@@ -141,8 +151,9 @@ static int read_marker(const char *path, char *id, size_t len)
 	buf[n > 0 ? n : 0] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
 	if (!is_id(buf) || len <= ID_HEX) {
-		LOG(ERR, "%s: not a store id (%d hex digits expected); it names the store this "
-			 "directory holds: restore it, or remove it if glournet.db is the right store",
+		LOG(ERR,
+		    "%s: not a store id (%d hex digits expected); it names the store this "
+		    "directory holds: restore it, or remove it if glournet.db is the right store",
 		    path, ID_HEX);
 		return -EINVAL;
 	}
@@ -156,7 +167,7 @@ static int write_marker(const char *dir, const char *path, const char *id)
 	char tmp[4210], line[ID_HEX + 2];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	int n = snprintf(line, sizeof(line), "%s\n", id);
-	unlink(tmp);   /* left by a crash; the directory is ours alone */
+	unlink(tmp); /* left by a crash; the directory is ours alone */
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	int rc = fd < 0 ? -errno : 0;
 	if (rc == 0 && (write(fd, line, (size_t)n) != n || fsync(fd) < 0))
@@ -196,12 +207,15 @@ static void judge(const char *dir, struct store *s, int mrc, const char *marked,
 	why[0] = '\0';
 	int64_t span = store_slot_span(s);
 	if (span != 0)
-		return;   /* endpoints, or an error the restore reports */
+		return; /* endpoints, or an error the restore reports */
 	if (mrc == 0 && !(src == 0 && !strcmp(have, marked))) {
-		snprintf(why, len, "%s/glournet.db is %s, but %s/%s says this directory held store "
-			 "%s: its endpoints would be forgotten", dir,
-			 store_created(s) ? "a new, empty store" :
-			 src == 0 ? "an empty store with another id" : "an empty store without an id",
+		snprintf(why, len,
+			 "%s/glournet.db is %s, but %s/%s says this directory held store "
+			 "%s: its endpoints would be forgotten",
+			 dir,
+			 store_created(s) ? "a new, empty store"
+			 : src == 0       ? "an empty store with another id"
+					  : "an empty store without an id",
 			 dir, STATE_DIR_MARKER, marked);
 		return;
 	}
@@ -209,9 +223,10 @@ static void judge(const char *dir, struct store *s, int mrc, const char *marked,
 	char log[4200];
 	snprintf(log, sizeof(log), "%s/transitions.log", dir);
 	if (mrc == -ENOENT && store_created(s) && stat(log, &st) == 0 && st.st_size > 0)
-		snprintf(why, len, "%s/glournet.db is a new, empty store, but %s (%lld bytes) "
-			 "records endpoints: they would be forgotten", dir, log,
-			 (long long)st.st_size);
+		snprintf(why, len,
+			 "%s/glournet.db is a new, empty store, but %s (%lld bytes) "
+			 "records endpoints: they would be forgotten",
+			 dir, log, (long long)st.st_size);
 }
 
 int state_dir_check_store(const char *dir, struct store *s, bool allow_empty)
@@ -230,18 +245,23 @@ int state_dir_check_store(const char *dir, struct store *s, bool allow_empty)
 	}
 	judge(dir, s, mrc, marked, src, have, why, sizeof(why));
 	if (why[0] && !allow_empty) {
-		LOG(ERR, "%s. If the store is lost for good and the endpoints are to register "
-			 "again, start once with --allow-empty-store; otherwise restore glournet.db "
-			 "(with its -wal) from a backup", why);
+		LOG(ERR,
+		    "%s. If the store is lost for good and the endpoints are to register "
+		    "again, start once with --allow-empty-store; otherwise restore glournet.db "
+		    "(with its -wal) from a backup",
+		    why);
 		return -ESTALE;
 	}
 	if (why[0])
-		LOG(WARN, "%s; starting with it empty, as --allow-empty-store says: endpoints "
-			  "register again", why);
+		LOG(WARN,
+		    "%s; starting with it empty, as --allow-empty-store says: endpoints "
+		    "register again",
+		    why);
 	else if (mrc == 0 && (src != 0 || strcmp(have, marked)))
-		LOG(WARN, "%s/glournet.db is %s%s, not the store that %s names (%s): using it, as it "
-			  "holds endpoints, and recording its id", dir,
-		    src == 0 ? "store " : "a store without an id", src == 0 ? have : "",
+		LOG(WARN,
+		    "%s/glournet.db is %s%s, not the store that %s names (%s): using it, as it "
+		    "holds endpoints, and recording its id",
+		    dir, src == 0 ? "store " : "a store without an id", src == 0 ? have : "",
 		    STATE_DIR_MARKER, marked);
 	if (src == -ENOENT || why[0]) {
 		int rc = new_id(have, sizeof(have));

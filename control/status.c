@@ -9,7 +9,7 @@
 
 bool status_classify(const struct policy *p, const struct endpoint *ep, int32_t *range)
 {
-	struct ep_addr ips[EP_MAX_IPS];
+	struct gn_addr ips[EP_MAX_IPS];
 	unsigned n = ep_ips(ep, ips);
 	for (unsigned i = 0; i < n; i++) {
 		int m = range_set_match(p->ranges, ips[i].family, ips[i].bytes);
@@ -67,7 +67,7 @@ void status_on_shutdown(struct registry *r, struct endpoint *ep, uint32_t time, 
 {
 	/* A poll or registration after it says the endpoint is back already. */
 	if (ep->last_ctl_contact > time || (ep->down_at && ep->down_at >= time) ||
-	    slot_table_last_seen(r->table, ep->slot) > time)   /* a later heartbeat won */
+	    registry_last_heartbeat(r, ep) > time) /* a later heartbeat won */
 		return;
 	ep->down_at = time;
 	registry_set_state(r, ep, ep->unreachable, false, EP_REASON_SHUTDOWN, now);
@@ -86,7 +86,7 @@ int status_reclassify_all(struct registry *r, const struct policy *p, uint32_t n
 	for (uint32_t s = 0; s < r->nslots; s++) {
 		struct endpoint *ep = registry_at(r, s);
 		if (!ep->id)
-			continue;   /* a free slot */
+			continue; /* a free slot */
 		int32_t range;
 		bool unreachable = status_classify(p, ep, &range);
 		registry_set_range(r, ep, range);

@@ -1,5 +1,5 @@
 /*
- * The rules of STATUS.md that act on one endpoint when something happens
+ * The rules of docs/status.md that act on one endpoint when something happens
  * to it: classification (R1), registration (R4), poll (R3), other events
  * (R5), shutdown (R6). The time-driven rules (R6 timeout, R9, R10) are the
  * sweep's. Each function is the whole rule; callers only report events.

@@ -28,8 +28,8 @@
 #define LOG_TAG "store"
 #include "glournet/log.h"
 
-#define BATCH_ROWS      10000        /* rows per transaction (one op is never split) */
-#define BATCH_LINGER_NS 5000000ull   /* a batch closes 5 ms after its first op, or when full */
+#define BATCH_ROWS      10000      /* rows per transaction (one op is never split) */
+#define BATCH_LINGER_NS 5000000ull /* a batch closes 5 ms after its first op, or when full */
 #define RETRY_NS        1000000000ull
 
 enum op_kind { OP_PUT, OP_DELETE, OP_CONTACTS, OP_TRANSITION };
@@ -40,41 +40,44 @@ enum op_kind { OP_PUT, OP_DELETE, OP_CONTACTS, OP_TRANSITION };
 struct op {
 	struct op *next;
 	uint64_t ticket;
-	size_t bytes;            /* the allocation, for the byte bound */
-	uint32_t rows;           /* weight in a batch */
+	size_t bytes;  /* the allocation, for the byte bound */
+	uint32_t rows; /* weight in a batch */
 	uint8_t kind;
 	union {
 		struct store_row ep;
-		struct { uint64_t id; uint32_t slot; } del;   /* OP_DELETE */
-		size_t n;        /* OP_CONTACTS */
+		struct {
+			uint64_t id;
+			uint32_t slot;
+		} del;    /* OP_DELETE */
+		size_t n; /* OP_CONTACTS */
 		struct store_trans tr;
 	} u;
 };
 
 struct store {
 	struct store_db *db;
-	pthread_mutex_t db_mu;   /* the connection: writer batches vs store_load_endpoints */
+	pthread_mutex_t db_mu; /* the connection: writer batches vs store_load_endpoints */
 	char *path;
 	int efd;
 	_Atomic uint64_t committed;
 	pthread_t writer;
 
-	pthread_mutex_t mu;      /* everything below */
-	pthread_cond_t wake;     /* the writer: first op, batch full, stop */
-	struct op *head, *tail;  /* queued, not yet taken by the writer */
-	uint64_t head_rows;      /* rows in head..tail */
-	uint64_t head_ns;        /* when the current head was queued */
-	size_t queue_bytes;      /* accepted, not yet committed (the writer's batch too) */
+	pthread_mutex_t mu;     /* everything below */
+	pthread_cond_t wake;    /* the writer: first op, batch full, stop */
+	struct op *head, *tail; /* queued, not yet taken by the writer */
+	uint64_t head_rows;     /* rows in head..tail */
+	uint64_t head_ns;       /* when the current head was queued */
+	size_t queue_bytes;     /* accepted, not yet committed (the writer's batch too) */
 	uint64_t next_ticket;
 	bool writer_waiting;
 	bool stop;
 	uint64_t stop_deadline_ns;
 	bool degraded;
-	uint64_t degraded_ns;        /* when it began */
-	uint64_t errors_at_degrade;  /* stats.commit_errors then */
+	uint64_t degraded_ns;       /* when it began */
+	uint64_t errors_at_degrade; /* stats.commit_errors then */
 	char why[400];
-	uint64_t busy_since_ns;      /* the writer's transaction began; 0: none running */
-	bool stall_logged;           /* the running one was logged as stalled */
+	uint64_t busy_since_ns; /* the writer's transaction began; 0: none running */
+	bool stall_logged;      /* the running one was logged as stalled */
 	struct store_stats stats;
 };
 
@@ -148,7 +151,7 @@ static void publish(struct store *s, struct op *ops, struct op *end, uint32_t no
 		free(ops);
 		ops = next;
 	}
-	pthread_mutex_lock(&s->mu);   /* stats first: they are current once the ticket moves */
+	pthread_mutex_lock(&s->mu); /* stats first: they are current once the ticket moves */
 	uint64_t took = gn_mono_ns() - s->busy_since_ns;
 	bool was_stalled = s->stall_logged;
 	s->busy_since_ns = 0;
@@ -168,11 +171,14 @@ static void publish(struct store *s, struct op *ops, struct op *end, uint32_t no
 	if (write(s->efd, &one, sizeof(one)) < 0) {
 		/* EAGAIN: the counter is saturated, so the fd is readable anyway */
 	}
-	if (was_stalled)   /* logged outside the lock: stderr may block */
-		LOG(INFO, "%s: the stalled commit finished after %.1f s", s->path, (double)took / 1e9);
+	if (was_stalled) /* logged outside the lock: stderr may block */
+		LOG(INFO, "%s: the stalled commit finished after %.1f s", s->path,
+		    (double)took / 1e9);
 	if (recovered)
-		LOG(INFO, "%s: commits work again after %llu failed attempts over %.1f s; %u ops "
-		    "still queued", s->path, (unsigned long long)failed,
+		LOG(INFO,
+		    "%s: commits work again after %llu failed attempts over %.1f s; %u ops "
+		    "still queued",
+		    s->path, (unsigned long long)failed,
 		    (double)(gn_mono_ns() - s->degraded_ns) / 1e9, (unsigned)left);
 }
 
@@ -184,7 +190,7 @@ static bool past_deadline(const struct store *s)
 static void *writer_main(void *arg)
 {
 	struct store *s = arg;
-	struct op *pending = NULL;   /* taken from the queue, not yet committed, in order */
+	struct op *pending = NULL; /* taken from the queue, not yet committed, in order */
 	/* A throughput thread: where it shares a CPU with the control thread
 	 * (2 cores: one for the worker), the control thread's requests must
 	 * preempt it, not wait out its time slice. */
@@ -203,7 +209,7 @@ static void *writer_main(void *arg)
 				wait_until(s, s->head_ns + BATCH_LINGER_NS);
 			s->writer_waiting = false;
 			if (!s->head)
-				break;   /* stopped, and everything is on disk */
+				break; /* stopped, and everything is on disk */
 			pending = s->head;
 			s->head = s->tail = NULL;
 			s->head_rows = 0;
@@ -230,17 +236,19 @@ static void *writer_main(void *arg)
 			s->degraded = true;
 			s->degraded_ns = gn_mono_ns();
 			s->errors_at_degrade = s->stats.commit_errors - 1;
-			snprintf(s->why, sizeof(s->why), "commits failing, retrying every second: %s",
+			snprintf(s->why, sizeof(s->why),
+				 "commits failing, retrying every second: %s",
 				 store_db_error(s->db));
 			uint32_t queued = s->stats.queue_len;
-			pthread_mutex_unlock(&s->mu);   /* stderr may block */
+			pthread_mutex_unlock(&s->mu); /* stderr may block */
 			LOG(ERR, "%s; keeping %u queued ops, retrying every second",
 			    store_db_error(s->db), (unsigned)queued);
 			pthread_mutex_lock(&s->mu);
 		}
 		uint64_t retry = gn_mono_ns() + RETRY_NS;
 		while (gn_mono_ns() < retry && !past_deadline(s))
-			wait_until(s, s->stop && s->stop_deadline_ns < retry ? s->stop_deadline_ns : retry);
+			wait_until(s, s->stop && s->stop_deadline_ns < retry ? s->stop_deadline_ns
+									     : retry);
 	}
 	uint32_t lost = s->stats.queue_len;
 	uint64_t last = s->next_ticket;
@@ -290,7 +298,8 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 		goto fail;
 	}
 	pthread_setname_np(s->writer, "gn-store");
-	LOG(INFO, "%s: open (WAL, synchronous=FULL, schema version %d)", path, STORE_SCHEMA_VERSION);
+	LOG(INFO, "%s: open (WAL, synchronous=FULL, schema version %d)", path,
+	    STORE_SCHEMA_VERSION);
 	return s;
 fail:
 	store_db_close(s->db);
@@ -357,7 +366,8 @@ int64_t store_slot_span(struct store *s)
 	return span;
 }
 
-int store_load_endpoints(struct store *s, int (*fn)(void *ctx, const struct store_endpoint *e), void *ctx)
+int store_load_endpoints(struct store *s, int (*fn)(void *ctx, const struct store_endpoint *e),
+			 void *ctx)
 {
 	pthread_mutex_lock(&s->db_mu);
 	int rc = store_db_load(s->db, fn, ctx);
@@ -372,9 +382,8 @@ static uint64_t enqueue(struct store *s, struct op *op)
 	uint64_t ticket = 0;
 	op->next = NULL;
 	pthread_mutex_lock(&s->mu);
-	if (s->stats.queue_len == 0 ||
-	    (s->stats.queue_len < STORE_QUEUE_MAX_OPS &&
-	     s->queue_bytes + op->bytes <= STORE_QUEUE_MAX_BYTES)) {
+	if (s->stats.queue_len == 0 || (s->stats.queue_len < STORE_QUEUE_MAX_OPS &&
+					s->queue_bytes + op->bytes <= STORE_QUEUE_MAX_BYTES)) {
 		ticket = op->ticket = ++s->next_ticket;
 		if (s->tail) {
 			s->tail->next = op;
@@ -420,14 +429,25 @@ uint64_t store_put_endpoint(struct store *s, const struct store_endpoint *e)
 	memcpy(text + gl, e->hostname, hl);
 	memcpy(text + gl + hl, e->ips, il);
 	op->u.ep = (struct store_row){
-		.id = e->id, .slot = e->slot, .registered = e->registered,
-		.last_register = e->last_register, .last_ctl_contact = e->last_ctl_contact,
-		.last_heartbeat = e->last_heartbeat, .last_poll = e->last_poll,
-		.down_at = e->down_at, .status_since = e->status_since,
-		.notify_port = e->notify_port, .guid_len = (uint16_t)gl, .host_len = (uint16_t)hl,
-		.ips_len = (uint16_t)il, .status = e->status, .reason = e->reason,
+		.id = e->id,
+		.slot = e->slot,
+		.registered = e->registered,
+		.last_register = e->last_register,
+		.last_ctl_contact = e->last_ctl_contact,
+		.last_heartbeat = e->last_heartbeat,
+		.last_poll = e->last_poll,
+		.down_at = e->down_at,
+		.status_since = e->status_since,
+		.notify_port = e->notify_port,
+		.guid_len = (uint16_t)gl,
+		.host_len = (uint16_t)hl,
+		.ips_len = (uint16_t)il,
+		.status = e->status,
+		.reason = e->reason,
 		.ctl_reason = e->ctl_reason,
-		.guid = text, .hostname = text + gl, .ips = text + gl + hl,
+		.guid = text,
+		.hostname = text + gl,
+		.ips = text + gl + hl,
 	};
 	memcpy(op->u.ep.key, e->key, sizeof(op->u.ep.key));
 	return enqueue(s, op);
@@ -464,8 +484,11 @@ uint64_t store_put_transition(struct store *s, uint64_t seq, uint64_t id, uint32
 	struct op *op = op_new(OP_TRANSITION, 0, 1);
 	if (!op)
 		return 0;
-	op->u.tr = (struct store_trans){.seq = seq, .id = id, .time = time,
-					.old_status = old_status, .new_status = new_status,
+	op->u.tr = (struct store_trans){.seq = seq,
+					.id = id,
+					.time = time,
+					.old_status = old_status,
+					.new_status = new_status,
 					.reason = reason};
 	return enqueue(s, op);
 }
@@ -488,7 +511,7 @@ uint64_t store_committed(const struct store *s)
  * control thread, since the writer is the one stuck. */
 bool store_degraded(const struct store *s, char *why, size_t len)
 {
-	struct store *m = (struct store *)s;   /* the lock and the logged flag only */
+	struct store *m = (struct store *)s; /* the lock and the logged flag only */
 	pthread_mutex_lock(&m->mu);
 	bool d = s->degraded;
 	uint64_t busy = s->busy_since_ns ? gn_mono_ns() - s->busy_since_ns : 0;
@@ -500,9 +523,10 @@ bool store_degraded(const struct store *s, char *why, size_t len)
 	pthread_mutex_unlock(&m->mu);
 	char text[400];
 	if (stalled)
-		snprintf(text, sizeof(text), "%s: a commit has not finished after %.1f s (a stalled "
-			 "disk, or another process holding the database locked?)", s->path,
-			 (double)busy / 1e9);
+		snprintf(text, sizeof(text),
+			 "%s: a commit has not finished after %.1f s (a stalled "
+			 "disk, or another process holding the database locked?)",
+			 s->path, (double)busy / 1e9);
 	if (log_it)
 		LOG(ERR, "%s; %u writes queued", text, (unsigned)queued);
 	if (why && len) {

@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 /* Schema this code reads and writes; a store with another version is refused. */
-#define STORE_SCHEMA_VERSION 2   /* 1 (keyed by id) is migrated on open */
+#define STORE_SCHEMA_VERSION 2 /* 1 (keyed by id) is migrated on open */
 
 /* Bounds of the write queue (ops accepted but not yet committed). An op is
  * always accepted into an empty queue, however large its copy. */
@@ -33,16 +33,16 @@ struct store_endpoint {
 	char guid[65];
 	uint8_t key[16];
 	char hostname[256];
-	char ips[16 * 46];          /* comma-separated text, as given */
+	char ips[16 * 46]; /* comma-separated text, as given */
 	uint16_t notify_port;
 	uint32_t registered, last_register, last_ctl_contact, last_poll, down_at, status_since;
-	uint32_t last_heartbeat;    /* as of the last sweep; store_put_contacts keeps it current */
-	uint8_t status, reason, ctl_reason;   /* enum values from registry.h, stored as integers */
+	uint32_t last_heartbeat; /* as of the last sweep; store_put_contacts keeps it current */
+	uint8_t status, reason, ctl_reason; /* enum values from registry.h, stored as integers */
 };
 
 struct store_contact {
 	uint64_t id;
-	uint32_t slot;              /* the row is the slot's while it holds `id` */
+	uint32_t slot; /* the row is the slot's while it holds `id` */
 	uint32_t last_heartbeat;
 	uint32_t last_ctl_contact;
 	uint8_t status, reason;
@@ -73,7 +73,8 @@ int64_t store_slot_span(struct store *s);
  * in no particular order (the table's: ordering by slot reads one random page a row, 10x
  * slower at 10 M); returns 0 or -errno. A non-zero return from `fn` stops the load and is
  * returned; a row that does not fit struct store_endpoint gives -EINVAL (logged). */
-int store_load_endpoints(struct store *s, int (*fn)(void *ctx, const struct store_endpoint *e), void *ctx);
+int store_load_endpoints(struct store *s, int (*fn)(void *ctx, const struct store_endpoint *e),
+			 void *ctx);
 
 /* Queued writes; return a ticket, or 0 when the queue is full (refused). Tickets increase
  * by one per accepted op; ops are applied in ticket order. */
@@ -103,13 +104,13 @@ uint64_t store_committed(const struct store *s);
 bool store_degraded(const struct store *s, char *why, size_t len);
 
 struct store_stats {
-	uint64_t queued;          /* ops accepted since open */
-	uint64_t committed_ops;   /* ops durable since open */
-	uint64_t batches;         /* transactions committed */
-	uint64_t commit_errors;   /* failed attempts (each retry counts) */
-	uint32_t queue_len;       /* ops accepted, not yet committed */
-	uint32_t queue_max;       /* the bound: STORE_QUEUE_MAX_OPS */
-	double last_commit_ms;    /* duration of the last successful transaction */
+	uint64_t queued;        /* ops accepted since open */
+	uint64_t committed_ops; /* ops durable since open */
+	uint64_t batches;       /* transactions committed */
+	uint64_t commit_errors; /* failed attempts (each retry counts) */
+	uint32_t queue_len;     /* ops accepted, not yet committed */
+	uint32_t queue_max;     /* the bound: STORE_QUEUE_MAX_OPS */
+	double last_commit_ms;  /* duration of the last successful transaction */
 };
 void store_get_stats(const struct store *s, struct store_stats *out);
 

@@ -18,8 +18,8 @@
  * instead of in fixed buffers (texts are not NUL-terminated). */
 struct store_row {
 	uint64_t id;
-	uint32_t slot, registered, last_register, last_ctl_contact, last_heartbeat,
-		 last_poll, down_at, status_since;
+	uint32_t slot, registered, last_register, last_ctl_contact, last_heartbeat, last_poll,
+		down_at, status_since;
 	uint16_t notify_port, guid_len, host_len, ips_len;
 	uint8_t status, reason, ctl_reason;
 	uint8_t key[16];
@@ -39,14 +39,15 @@ struct store_db;
 struct store_db *store_db_open(const char *path, char *err, size_t errlen);
 void store_db_close(struct store_db *db);
 /* As store_load_endpoints. */
-int64_t store_db_slot_span(struct store_db *db);   /* max(slot) + 1, 0 empty, -1 error */
-int store_db_load(struct store_db *db, int (*fn)(void *ctx, const struct store_endpoint *e), void *ctx);
+int64_t store_db_slot_span(struct store_db *db); /* max(slot) + 1, 0 empty, -1 error */
+int store_db_load(struct store_db *db, int (*fn)(void *ctx, const struct store_endpoint *e),
+		  void *ctx);
 
 /* One transaction: begin, writes, commit. Each returns 0, or -1 with
  * store_db_error() set; after a failure the caller rolls back, which
  * discards the whole transaction and keeps the error text. */
 int store_db_begin(struct store_db *db);
-int store_db_put(struct store_db *db, const struct store_row *r);          /* upsert by slot */
+int store_db_put(struct store_db *db, const struct store_row *r); /* upsert by slot */
 int store_db_delete(struct store_db *db, uint64_t id, uint32_t slot);
 int store_db_contacts(struct store_db *db, const struct store_contact *c, size_t n);
 int store_db_transition(struct store_db *db, const struct store_trans *t);

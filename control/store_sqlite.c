@@ -17,8 +17,17 @@
 #define LOG_TAG "store"
 #include "glournet/log.h"
 
-enum stmt { ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_PUT, ST_DELETE, ST_CONTACT,
-	    ST_TRANSITION, ST_LOAD, ST_COUNT };
+enum stmt {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_PUT,
+	ST_DELETE,
+	ST_CONTACT,
+	ST_TRANSITION,
+	ST_LOAD,
+	ST_COUNT
+};
 
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN",
@@ -27,21 +36,22 @@ static const char *const stmt_sql[ST_COUNT] = {
 	/* Replaces the slot's row, except that last_heartbeat is a high-water
 	 * mark for the same endpoint: a put built without it (0) does not erase
 	 * the checkpointed time; a new owner of the slot starts from its own. */
-	[ST_PUT] = "INSERT INTO endpoints (id, slot, guid, key, hostname, ips, notify_port, "
-		   "registered, last_register, last_ctl_contact, last_heartbeat, last_poll, down_at, "
-		   "status, reason, ctl_reason, status_since) "
-		   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-		   "ON CONFLICT (slot) DO UPDATE SET id = excluded.id, guid = excluded.guid, "
-		   "key = excluded.key, hostname = excluded.hostname, ips = excluded.ips, "
-		   "notify_port = excluded.notify_port, registered = excluded.registered, "
-		   "last_register = excluded.last_register, "
-		   "last_ctl_contact = excluded.last_ctl_contact, "
-		   "last_heartbeat = CASE WHEN excluded.id = endpoints.id AND "
-		   "endpoints.last_heartbeat > excluded.last_heartbeat "
-		   "THEN endpoints.last_heartbeat ELSE excluded.last_heartbeat END, "
-		   "last_poll = excluded.last_poll, "
-		   "down_at = excluded.down_at, status = excluded.status, reason = excluded.reason, "
-		   "ctl_reason = excluded.ctl_reason, status_since = excluded.status_since",
+	[ST_PUT] =
+		"INSERT INTO endpoints (id, slot, guid, key, hostname, ips, notify_port, "
+		"registered, last_register, last_ctl_contact, last_heartbeat, last_poll, down_at, "
+		"status, reason, ctl_reason, status_since) "
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+		"ON CONFLICT (slot) DO UPDATE SET id = excluded.id, guid = excluded.guid, "
+		"key = excluded.key, hostname = excluded.hostname, ips = excluded.ips, "
+		"notify_port = excluded.notify_port, registered = excluded.registered, "
+		"last_register = excluded.last_register, "
+		"last_ctl_contact = excluded.last_ctl_contact, "
+		"last_heartbeat = CASE WHEN excluded.id = endpoints.id AND "
+		"endpoints.last_heartbeat > excluded.last_heartbeat "
+		"THEN endpoints.last_heartbeat ELSE excluded.last_heartbeat END, "
+		"last_poll = excluded.last_poll, "
+		"down_at = excluded.down_at, status = excluded.status, reason = excluded.reason, "
+		"ctl_reason = excluded.ctl_reason, status_since = excluded.status_since",
 	/* By slot, and only while the slot still holds that endpoint. */
 	[ST_DELETE] = "DELETE FROM endpoints WHERE slot = ? AND id = ?",
 	[ST_CONTACT] = "UPDATE endpoints SET last_heartbeat = ?, last_ctl_contact = ?, status = ?, "
@@ -50,7 +60,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 			  "VALUES (?, ?, ?, ?, ?, ?)",
 	[ST_LOAD] = "SELECT id, slot, guid, key, hostname, ips, notify_port, registered, "
 		    "last_register, last_ctl_contact, last_heartbeat, last_poll, down_at, status, "
-		    "reason, ctl_reason, status_since FROM endpoints ORDER BY slot",   /* the table's
+		    "reason, ctl_reason, status_since FROM endpoints ORDER BY slot", /* the table's
 										 * own order */
 };
 
@@ -60,10 +70,10 @@ static const char *const stmt_sql[ST_COUNT] = {
  * indexes on slot and guid, three b-trees written at random pages per
  * insert (14 k inserts/s at 1.4 M rows here, against ~60 k). The registry
  * keeps ids and guids unique; a load refuses duplicates (persist.c). */
-#define ENDPOINTS_V2 \
-	"(slot INTEGER PRIMARY KEY, id INTEGER NOT NULL, " \
-	"guid TEXT NOT NULL, key BLOB NOT NULL, hostname TEXT, ips TEXT, " \
-	"notify_port INTEGER, registered INTEGER, last_register INTEGER, " \
+#define ENDPOINTS_V2                                                                             \
+	"(slot INTEGER PRIMARY KEY, id INTEGER NOT NULL, "                                       \
+	"guid TEXT NOT NULL, key BLOB NOT NULL, hostname TEXT, ips TEXT, "                       \
+	"notify_port INTEGER, registered INTEGER, last_register INTEGER, "                       \
 	"last_ctl_contact INTEGER, last_heartbeat INTEGER, last_poll INTEGER, down_at INTEGER, " \
 	"status INTEGER, reason INTEGER, ctl_reason INTEGER, status_since INTEGER)"
 
@@ -77,7 +87,7 @@ static const char *const schema_sql[] = {
 struct store_db {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT];
-	bool created;            /* the schema was made by this open */
+	bool created; /* the schema was made by this open */
 	char err[320];
 	char path[];
 };
@@ -134,7 +144,7 @@ int store_db_commit(struct store_db *d)
 void store_db_rollback(struct store_db *d)
 {
 	if (sqlite3_get_autocommit(d->db))
-		return;   /* SQLite rolled back already (e.g. after SQLITE_FULL) */
+		return; /* SQLite rolled back already (e.g. after SQLITE_FULL) */
 	int rc = sqlite3_step(d->st[ST_ROLLBACK]);
 	sqlite3_reset(d->st[ST_ROLLBACK]);
 	if (rc != SQLITE_DONE)
@@ -233,8 +243,8 @@ static int migrate_v1(struct store_db *d)
 		if (exec1(d, steps[i]) < 0) {
 			if (!sqlite3_get_autocommit(d->db))
 				sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
-			LOG(ERR, "%s: migrating the store from schema version 1 failed: %s", d->path,
-			    d->err);
+			LOG(ERR, "%s: migrating the store from schema version 1 failed: %s",
+			    d->path, d->err);
 			return -1;
 		}
 	LOG(INFO, "%s: store migrated from schema version 1 to 2 (endpoints keyed by slot)",
@@ -257,20 +267,25 @@ static int schema_check(struct store_db *d)
 		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 			fail(d, rc, "reading the schema version");
 		else if (!v || endp == v || *endp)
-			snprintf(d->err, sizeof(d->err), "%s: not a glournet store (no schema_version "
-				 "in table meta)", d->path);
+			snprintf(d->err, sizeof(d->err),
+				 "%s: not a glournet store (no schema_version "
+				 "in table meta)",
+				 d->path);
 		else if (ver == 1)
-			ret = 1;   /* migrated below, once this statement is done */
+			ret = 1; /* migrated below, once this statement is done */
 		else if (ver != STORE_SCHEMA_VERSION)
-			snprintf(d->err, sizeof(d->err), "%s: schema version %ld, but this glournet "
-				 "reads version %d only", d->path, ver, STORE_SCHEMA_VERSION);
+			snprintf(d->err, sizeof(d->err),
+				 "%s: schema version %ld, but this glournet "
+				 "reads version %d only",
+				 d->path, ver, STORE_SCHEMA_VERSION);
 		else
 			ret = 0;
 		sqlite3_finalize(st);
 		return ret == 1 ? migrate_v1(d) : ret;
 	}
 	/* No table meta: only an empty database may become a store (SQLite-only query). */
-	if (sqlite3_prepare_v2(d->db, "SELECT count(*) FROM sqlite_master", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(d->db, "SELECT count(*) FROM sqlite_master", -1, &st, NULL) !=
+	    SQLITE_OK)
 		return fail(d, sqlite3_extended_errcode(d->db), "opening");
 	rc = sqlite3_step(st);
 	sqlite3_int64 objects = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
@@ -278,8 +293,10 @@ static int schema_check(struct store_db *d)
 	if (objects < 0)
 		return fail(d, rc, "opening");
 	if (objects > 0) {
-		snprintf(d->err, sizeof(d->err), "%s: not a glournet store (a database without "
-			 "table meta)", d->path);
+		snprintf(d->err, sizeof(d->err),
+			 "%s: not a glournet store (a database without "
+			 "table meta)",
+			 d->path);
 		return -1;
 	}
 	char ins[96];
@@ -304,11 +321,12 @@ undo:
 static int db_setup(struct store_db *d)
 {
 	int rc = sqlite3_open_v2(d->path, &d->db,
-				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+				 NULL);
 	if (rc != SQLITE_OK)
 		return fail(d, rc, "opening");
 	sqlite3_extended_result_codes(d->db, 1);
-	sqlite3_busy_timeout(d->db, 5000);   /* another process reading, e.g. the sqlite3 shell */
+	sqlite3_busy_timeout(d->db, 5000); /* another process reading, e.g. the sqlite3 shell */
 	/* SQLite-only: WAL, and durable at each commit. */
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(d->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK)
@@ -404,9 +422,10 @@ int store_db_meta_get(struct store_db *d, const char *key, char *buf, size_t len
 int store_db_meta_set(struct store_db *d, const char *key, const char *value)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(d->db, "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT "
-				      "(key) DO UPDATE SET value = excluded.value", -1, &st,
-			       NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(d->db,
+			       "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT "
+			       "(key) DO UPDATE SET value = excluded.value",
+			       -1, &st, NULL) != SQLITE_OK) {
 		fail(d, sqlite3_extended_errcode(d->db), "writing meta");
 		return -EIO;
 	}
@@ -459,14 +478,17 @@ static bool col_text(sqlite3_stmt *st, int col, char *buf, size_t size, bool nul
 /* Columns as in ST_LOAD. 0, or -1 when the row does not fit the struct. */
 static int row_to_endpoint(sqlite3_stmt *st, struct store_endpoint *e)
 {
-	static const uint64_t max[] = {   /* columns 6..16 */
-		UINT16_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX,
-		UINT32_MAX, UINT8_MAX, UINT8_MAX, UINT8_MAX, UINT32_MAX};
+	static const uint64_t max[] = {/* columns 6..16 */
+				       UINT16_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX,
+				       UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT8_MAX,
+				       UINT8_MAX,  UINT8_MAX,  UINT32_MAX};
 	uint64_t slot, v[11];
 	memset(e, 0, sizeof(*e));
-	if (sqlite3_column_type(st, 0) != SQLITE_INTEGER || !col_uint(st, 1, UINT32_MAX, false, &slot) ||
+	if (sqlite3_column_type(st, 0) != SQLITE_INTEGER ||
+	    !col_uint(st, 1, UINT32_MAX, false, &slot) ||
 	    !col_text(st, 2, e->guid, sizeof(e->guid), false) ||
-	    sqlite3_column_type(st, 3) != SQLITE_BLOB || sqlite3_column_bytes(st, 3) != sizeof(e->key) ||
+	    sqlite3_column_type(st, 3) != SQLITE_BLOB ||
+	    sqlite3_column_bytes(st, 3) != sizeof(e->key) ||
 	    !col_text(st, 4, e->hostname, sizeof(e->hostname), true) ||
 	    !col_text(st, 5, e->ips, sizeof(e->ips), true))
 		return -1;
@@ -494,16 +516,19 @@ static int row_to_endpoint(sqlite3_stmt *st, struct store_endpoint *e)
 int64_t store_db_slot_span(struct store_db *d)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(d->db, "SELECT max(slot) FROM endpoints", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(d->db, "SELECT max(slot) FROM endpoints", -1, &st, NULL) !=
+	    SQLITE_OK)
 		return -1;
 	int64_t span = -1;
 	if (sqlite3_step(st) == SQLITE_ROW)
-		span = sqlite3_column_type(st, 0) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 0) + 1;
+		span = sqlite3_column_type(st, 0) == SQLITE_NULL ? 0
+								 : sqlite3_column_int64(st, 0) + 1;
 	sqlite3_finalize(st);
 	return span;
 }
 
-int store_db_load(struct store_db *d, int (*fn)(void *ctx, const struct store_endpoint *e), void *ctx)
+int store_db_load(struct store_db *d, int (*fn)(void *ctx, const struct store_endpoint *e),
+		  void *ctx)
 {
 	struct store_endpoint *e = malloc(sizeof(*e));
 	if (!e)

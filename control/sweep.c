@@ -37,8 +37,7 @@ static bool push_candidate(struct sweep_state *s, uint32_t n, uint32_t slot)
 	return true;
 }
 
-static void guard_event(struct registry *r, enum transition_kind kind, uint32_t count,
-			uint32_t now)
+static void guard_event(struct registry *r, enum transition_kind kind, uint32_t count, uint32_t now)
 {
 	if (!r->feed)
 		return;
@@ -71,8 +70,9 @@ static bool guard_holds(struct sweep_state *s, struct registry *r, const struct 
 		g->active = true;
 		g->since = now;
 		g->raised++;
-		LOG(WARN, "mass-offline guard raised: %u of %u online endpoints silent together; "
-			  "holding their offline transitions (glournetctl guard release to confirm)",
+		LOG(WARN,
+		    "mass-offline guard raised: %u of %u online endpoints silent together; "
+		    "holding their offline transitions (glournetctl guard release to confirm)",
 		    g->at_risk, g->online);
 		guard_event(r, TK_GUARD_RAISED, g->at_risk, now);
 	}
@@ -84,7 +84,7 @@ static bool guard_holds(struct sweep_state *s, struct registry *r, const struct 
 /* Last contact and why, as of the workers' timestamps now. */
 static uint32_t last_contact(struct registry *r, struct endpoint *ep, enum ep_reason *why)
 {
-	uint32_t hb = slot_table_last_seen(r->table, ep->slot);
+	uint32_t hb = registry_last_heartbeat(r, ep);
 	ep->last_heartbeat = hb;
 	*why = hb >= ep->last_ctl_contact ? EP_REASON_HEARTBEAT : (enum ep_reason)ep->ctl_reason;
 	return hb > ep->last_ctl_contact ? hb : ep->last_ctl_contact;
@@ -108,7 +108,7 @@ static void scan_one(struct sweep_state *s, struct registry *r, const struct pol
 	enum ep_reason why;
 	uint32_t last = last_contact(r, ep, &why);
 	if (held_down(ep))
-		return;            /* still offline at once (R4, R6) */
+		return; /* still offline at once (R4, R6) */
 	uint32_t age = now > last ? now - last : 0;
 	if (last && age < p->offline_after) {
 		if (!ep->up)
@@ -167,8 +167,8 @@ void sweep_start(struct sweep_state *s)
  * enough for a budget of milliseconds. */
 #define SLICE_CHECK 256
 
-bool sweep_slice(struct sweep_state *s, struct registry *r, const struct policy *p,
-		 uint32_t now, uint64_t budget_ns, struct sweep_result *res)
+bool sweep_slice(struct sweep_state *s, struct registry *r, const struct policy *p, uint32_t now,
+		 uint64_t budget_ns, struct sweep_result *res)
 {
 	if (s->phase == SWEEP_IDLE)
 		return false;
@@ -176,14 +176,14 @@ bool sweep_slice(struct sweep_state *s, struct registry *r, const struct policy 
 	bool done = false;
 	if (s->phase == SWEEP_SCAN) {
 		uint32_t risk_age = p->offline_after - sweep_guard_window(p);
-		bool grace = now - s->started < p->offline_after;   /* R9 */
+		bool grace = now - s->started < p->offline_after; /* R9 */
 		while (s->cursor < r->nslots) {
 			uint32_t end = s->cursor + SLICE_CHECK;
 			if (end > r->nslots || end < s->cursor)
 				end = r->nslots;
 			for (; s->cursor < end; s->cursor++) {
 				struct endpoint *ep = registry_at(r, s->cursor);
-				if (ep->id)    /* else a free slot */
+				if (ep->id) /* else a free slot */
 					scan_one(s, r, p, now, risk_age, grace, ep);
 			}
 			if (gn_mono_ns() >= deadline)
@@ -203,7 +203,7 @@ bool sweep_slice(struct sweep_state *s, struct registry *r, const struct policy 
 	if (s->phase == SWEEP_APPLY) {
 		while (s->cursor < s->ncand) {
 			uint32_t end = s->cursor + SLICE_CHECK < s->ncand ? s->cursor + SLICE_CHECK
-									 : s->ncand;
+									  : s->ncand;
 			for (; s->cursor < end; s->cursor++)
 				apply_one(s, r, p, now, s->candidates[s->cursor]);
 			if (s->cursor < s->ncand && gn_mono_ns() >= deadline)
@@ -214,7 +214,7 @@ bool sweep_slice(struct sweep_state *s, struct registry *r, const struct policy 
 	if (!done)
 		return false;
 	s->phase = SWEEP_IDLE;
-	loop_job_pass_end(&s->stats);   /* the slices are measured by the walk */
+	loop_job_pass_end(&s->stats); /* the slices are measured by the walk */
 	*res = s->res;
 	if (res->went_online || res->went_offline)
 		LOG(INFO, "%u went online, %u went offline", res->went_online, res->went_offline);
@@ -224,7 +224,7 @@ bool sweep_slice(struct sweep_state *s, struct registry *r, const struct policy 
 void sweep_run(struct sweep_state *s, struct registry *r, const struct policy *p, uint32_t now,
 	       struct sweep_result *res)
 {
-	s->phase = SWEEP_IDLE;   /* a full pass replaces any half-done one */
+	s->phase = SWEEP_IDLE; /* a full pass replaces any half-done one */
 	sweep_start(s);
 	while (!sweep_slice(s, r, p, now, 0, res))
 		;

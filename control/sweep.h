@@ -18,20 +18,20 @@
 #define GUARD_MIN_AT_RISK 10
 
 struct guard_state {
-	bool active;          /* transitions held, alarm raised */
-	bool confirmed;       /* an operator released this episode */
+	bool active;    /* transitions held, alarm raised */
+	bool confirmed; /* an operator released this episode */
 	uint32_t since;
-	uint32_t held;        /* offline transitions held back, last sweep */
-	uint32_t at_risk;     /* online endpoints near offline_after, last sweep */
-	uint32_t online;      /* online endpoints, last sweep */
-	uint64_t raised;      /* episodes so far */
+	uint32_t held;    /* offline transitions held back, last sweep */
+	uint32_t at_risk; /* online endpoints near offline_after, last sweep */
+	uint32_t online;  /* online endpoints, last sweep */
+	uint64_t raised;  /* episodes so far */
 };
 
 struct sweep_result {
 	uint32_t went_online;
 	uint32_t went_offline;
-	uint32_t held_grace;  /* R9 */
-	uint32_t held_guard;  /* R10 */
+	uint32_t held_grace; /* R9 */
+	uint32_t held_guard; /* R10 */
 };
 
 /* A pass over 10 M endpoints takes a few hundred milliseconds: it runs in
@@ -44,15 +44,15 @@ enum sweep_phase { SWEEP_IDLE, SWEEP_SCAN, SWEEP_APPLY };
 struct sweep_state {
 	/* The loop's job (sweep_step): what it sweeps, and how often. */
 	struct registry *reg;
-	struct policy *const *policy;   /* the snapshot in force, read each step */
-	uint32_t interval;    /* seconds from one pass's start to the next (--sweep-interval) */
-	uint32_t last_start;  /* start of the last pass */
-	uint32_t started;     /* collector start, for R9 */
+	struct policy *const *policy; /* the snapshot in force, read each step */
+	uint32_t interval;   /* seconds from one pass's start to the next (--sweep-interval) */
+	uint32_t last_start; /* start of the last pass */
+	uint32_t started;    /* collector start, for R9 */
 	struct guard_state guard;
 	uint32_t *candidates; /* slots going offline this pass */
 	uint32_t ncap, ncand;
 	enum sweep_phase phase;
-	uint32_t cursor;      /* next slot (scan) or candidate (apply) */
+	uint32_t cursor; /* next slot (scan) or candidate (apply) */
 	uint32_t online, at_risk;
 	struct sweep_result res;
 	struct loop_job_stats stats;
@@ -67,9 +67,12 @@ void sweep_start(struct sweep_state *s);
 /* Works on the pass for about `budget_ns` (at least a few hundred slots;
  * 0: to its end). Returns true when the pass ended in this slice, with its
  * result in *res; false while there is more (or no pass). */
-bool sweep_slice(struct sweep_state *s, struct registry *r, const struct policy *p,
-		 uint32_t now, uint64_t budget_ns, struct sweep_result *res);
-static inline bool sweep_busy(const struct sweep_state *s) { return s->phase != SWEEP_IDLE; }
+bool sweep_slice(struct sweep_state *s, struct registry *r, const struct policy *p, uint32_t now,
+		 uint64_t budget_ns, struct sweep_result *res);
+static inline bool sweep_busy(const struct sweep_state *s)
+{
+	return s->phase != SWEEP_IDLE;
+}
 
 /* The loop's job (loop_job.h): starts a pass every `interval` seconds,
  * then slices of the pass under `budget_ns`, over s->reg and the policy in

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #define LOG_TAG "feed"
-#include "control/registry.h"
+#include "control/ep_names.h"
 #include "control/transitions.h"
 #include "glournet/gn_mem.h"
 #include "glournet/log.h"
@@ -27,16 +27,16 @@
 struct transition_feed {
 	struct transition *ring;
 	uint32_t mask;
-	uint64_t next;           /* seq of the next push */
+	uint64_t next; /* seq of the next push */
 	/* The log. */
-	char *path;              /* NULL: no log */
-	int fd;                  /* -1: not open (yet, or after an error) */
-	uint64_t log_next;       /* next seq to render into buf */
-	char *buf;               /* rendered, not yet written: buf[off, len) */
+	char *path;        /* NULL: no log */
+	int fd;            /* -1: not open (yet, or after an error) */
+	uint64_t log_next; /* next seq to render into buf */
+	char *buf;         /* rendered, not yet written: buf[off, len) */
 	size_t len, off, cap;
 	uint64_t log_errors;
-	uint64_t log_lost;       /* overwritten before they were logged */
-	bool failing;            /* the last flush failed: say so once, not per tick */
+	uint64_t log_lost; /* overwritten before they were logged */
+	bool failing;      /* the last flush failed: say so once, not per tick */
 };
 
 _Static_assert(sizeof(struct transition) == 32, "struct transition: keep the ring compact");
@@ -63,8 +63,9 @@ struct transition_feed *feed_new(uint32_t capacity, const char *log_path)
 		return NULL;
 	}
 	if (f->path) {
-		f->fd = open(f->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY |
-			     O_NONBLOCK, 0600);
+		f->fd = open(f->path,
+			     O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+			     0600);
 		if (f->fd < 0)
 			LOG(WARN, "transition log %s: %s; will retry", f->path, strerror(errno));
 	}
@@ -142,71 +143,117 @@ static int put(struct transition_feed *f, const char *fmt, ...)
 	return 0;
 }
 
-/* A JSON string. The names come from registry.c and are plain words
- * today; escaping keeps the log valid whatever they become. */
-static int put_str(struct transition_feed *f, const char *s)
+/* ---- the event's JSON (transition_json) ---- */
+
+/* A bounded writer that counts what it could not write, as snprintf. */
+struct jbuf {
+	char *p;
+	size_t cap, len;
+};
+
+static void jb_char(struct jbuf *b, char c)
 {
-	int rc = reserve(f, strlen(s) * 6 + 2);
-	if (rc < 0)
-		return rc;
-	char *p = f->buf + f->len;
-	*p++ = '"';
+	if (b->len + 1 < b->cap)
+		b->p[b->len] = c;
+	b->len++;
+}
+
+static void jb_fmt(struct jbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void jb_fmt(struct jbuf *b, const char *fmt, ...)
+{
+	size_t room = b->len < b->cap ? b->cap - b->len : 0;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(room ? b->p + b->len : NULL, room, fmt, ap);
+	va_end(ap);
+	b->len += n > 0 ? (size_t)n : 0;
+}
+
+/* A JSON string. The names come from ep_names.h and are plain words
+ * today; escaping keeps the output valid whatever they become. */
+static void jb_str(struct jbuf *b, const char *s)
+{
+	jb_char(b, '"');
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		if (c == '"' || c == '\\') {
-			*p++ = '\\';
-			*p++ = (char)c;
+			jb_char(b, '\\');
+			jb_char(b, (char)c);
 		} else if (c < 0x20) {
-			p += sprintf(p, "\\u%04x", c);
+			jb_fmt(b, "\\u%04x", c);
 		} else {
-			*p++ = (char)c;
+			jb_char(b, (char)c);
 		}
 	}
-	*p++ = '"';
-	f->len = (size_t)(p - f->buf);
-	return 0;
+	jb_char(b, '"');
+}
+
+/* ,"key":"value" */
+static void jb_field(struct jbuf *b, const char *key, const char *value)
+{
+	jb_fmt(b, ",\"%s\":", key);
+	jb_str(b, value);
+}
+
+/* The endpoint: its guid for a watcher, its slot in the log. */
+static void jb_who(struct jbuf *b, const struct transition *t, const char *guid)
+{
+	if (guid)
+		jb_field(b, "guid", guid);
+	else
+		jb_fmt(b, ",\"slot\":%u", t->slot);
 }
 
 static const char *kind_name(uint8_t kind)
 {
 	switch (kind) {
-	case TK_GUARD_RAISED: return "guard-raised";
-	case TK_GUARD_RELEASED: return "guard-released";
+	case TK_GUARD_RAISED:
+		return "guard-raised";
+	case TK_GUARD_RELEASED:
+		return "guard-released";
 	}
 	return "unknown";
 }
 
-/* One line, the same object as the control socket's watch event, with the
- * slot instead of the guid (the feed does not know guids). */
+size_t transition_json(char *buf, size_t cap, const struct transition *t, const char *guid)
+{
+	struct jbuf b = {.p = buf, .cap = cap};
+	jb_fmt(&b, "{\"seq\":%llu,\"time\":%u", (unsigned long long)t->seq, t->time);
+	if (t->kind == TK_STATUS) {
+		jb_fmt(&b, ",\"id\":\"%016llx\"", (unsigned long long)t->id);
+		jb_who(&b, t, guid);
+		jb_field(&b, "old", ep_status_name(t->old_status));
+		jb_field(&b, "new", ep_status_name(t->new_status));
+		jb_field(&b, "reason", ep_reason_name(t->reason));
+	} else if (t->kind == TK_REMOVED) {
+		jb_fmt(&b, ",\"kind\":\"removed\",\"id\":\"%016llx\"", (unsigned long long)t->id);
+		jb_who(&b, t, guid);
+		jb_field(&b, "status", ep_status_name(t->old_status));
+		jb_field(&b, "cause", ep_removal_name(t->reason));
+	} else {
+		jb_field(&b, "kind", kind_name(t->kind));
+		jb_fmt(&b, ",\"count\":%u", t->count);
+	}
+	jb_char(&b, '}');
+	if (cap)
+		buf[b.len < cap ? b.len : cap - 1] = '\0';
+	return b.len;
+}
+
+/* One log line: the event's JSON and a newline. */
 static int render(struct transition_feed *f, const struct transition *t)
 {
-	int rc = put(f, "{\"seq\":%llu,\"time\":%u", (unsigned long long)t->seq, t->time);
-	if (rc == 0 && t->kind == TK_STATUS) {
-		rc = put(f, ",\"id\":\"%016llx\",\"slot\":%u,\"old\":", (unsigned long long)t->id,
-			 t->slot);
-		if (rc == 0)
-			rc = put_str(f, ep_status_name(t->old_status));
-		if (rc == 0)
-			rc = put(f, ",\"new\":");
-		if (rc == 0)
-			rc = put_str(f, ep_status_name(t->new_status));
-		if (rc == 0)
-			rc = put(f, ",\"reason\":");
-		if (rc == 0)
-			rc = put_str(f, ep_reason_name(t->reason));
-	} else if (rc == 0 && t->kind == TK_REMOVED) {
-		rc = put(f, ",\"kind\":\"removed\",\"id\":\"%016llx\",\"slot\":%u,\"status\":",
-			 (unsigned long long)t->id, t->slot);
-		if (rc == 0)
-			rc = put_str(f, ep_status_name(t->old_status));
-		if (rc == 0)
-			rc = put(f, ",\"cause\":");
-		if (rc == 0)
-			rc = put_str(f, ep_removal_name(t->reason));
-	} else if (rc == 0) {
-		rc = put(f, ",\"kind\":\"%s\",\"count\":%u", kind_name(t->kind), t->count);
+	size_t n = transition_json(f->buf + f->len, f->cap - f->len, t, NULL);
+	if (n + 2 > f->cap - f->len) { /* the newline and the NUL too */
+		int rc = reserve(f, n + 2);
+		if (rc < 0)
+			return rc;
+		transition_json(f->buf + f->len, f->cap - f->len, t, NULL);
 	}
-	return rc ? rc : put(f, "}\n");
+	f->len += n;
+	f->buf[f->len++] = '\n';
+	return 0;
 }
 
 /* Moves pending events from the ring into buf, up to FEED_FLUSH_MAX. */
@@ -226,15 +273,16 @@ static int render_pending(struct transition_feed *f)
 			return rc;
 		f->log_lost += lost;
 		f->log_next = oldest;
-		LOG(WARN, "transition log %s: %llu events were overwritten before they were "
-		    "logged (%llu in all)", f->path, (unsigned long long)lost,
-		    (unsigned long long)f->log_lost);
+		LOG(WARN,
+		    "transition log %s: %llu events were overwritten before they were "
+		    "logged (%llu in all)",
+		    f->path, (unsigned long long)lost, (unsigned long long)f->log_lost);
 	}
 	while (f->log_next < f->next && f->len < FEED_FLUSH_MAX) {
 		size_t mark = f->len;
 		int rc = render(f, &f->ring[f->log_next & f->mask]);
 		if (rc < 0) {
-			f->len = mark;   /* no half line */
+			f->len = mark; /* no half line */
 			return rc;
 		}
 		f->log_next++;
@@ -248,9 +296,10 @@ static int failed(struct transition_feed *f, int err, const char *what)
 {
 	f->log_errors++;
 	if (!f->failing)
-		LOG(WARN, "transition log %s: %s: %s; keeping the lines pending (%llu events "
-		    "behind)", f->path, what, strerror(err),
-		    (unsigned long long)(f->next - f->log_next));
+		LOG(WARN,
+		    "transition log %s: %s: %s; keeping the lines pending (%llu events "
+		    "behind)",
+		    f->path, what, strerror(err), (unsigned long long)(f->next - f->log_next));
 	f->failing = true;
 	return -err;
 }
@@ -265,8 +314,9 @@ int feed_flush(struct transition_feed *f)
 	if (f->off == f->len)
 		return 0;
 	if (f->fd < 0) {
-		f->fd = open(f->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY |
-			     O_NONBLOCK, 0600);
+		f->fd = open(f->path,
+			     O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+			     0600);
 		if (f->fd < 0)
 			return failed(f, errno, "open");
 	}
@@ -275,7 +325,7 @@ int feed_flush(struct transition_feed *f)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
-			return 0;   /* a pipe or FIFO that is full: next tick */
+			return 0; /* a pipe or FIFO that is full: next tick */
 		if (n <= 0) {
 			int err = n < 0 ? errno : EIO;
 			/* Reopen next time: the file may have been replaced or fixed. */

@@ -18,12 +18,13 @@
 enum transition_kind { TK_STATUS, TK_GUARD_RAISED, TK_GUARD_RELEASED, TK_REMOVED };
 
 struct transition {
-	uint64_t seq;            /* assigned by feed_push, from 1, +1 each */
-	uint64_t id;             /* endpoint id (TK_STATUS, TK_REMOVED) */
+	uint64_t seq; /* assigned by feed_push, from 1, +1 each */
+	uint64_t id;  /* endpoint id (TK_STATUS, TK_REMOVED) */
 	uint32_t slot;
-	uint32_t time;           /* Unix seconds */
-	uint32_t count;          /* TK_GUARD_*: endpoints held / released */
-	uint8_t kind, old_status, new_status, reason;   /* status/reason: enum values from registry.h */
+	uint32_t time;  /* Unix seconds */
+	uint32_t count; /* TK_GUARD_*: endpoints held / released */
+	uint8_t kind, old_status, new_status,
+		reason; /* status/reason: enum values from ep_names.h */
 };
 
 struct transition_feed;
@@ -37,9 +38,11 @@ void feed_free(struct transition_feed *f);
 
 /* Copies t, sets its seq, returns it; O(1); overwrites the oldest when full. */
 uint64_t feed_push(struct transition_feed *f, const struct transition *t);
-uint64_t feed_next_seq(const struct transition_feed *f);   /* seq the next push will get */
-uint64_t feed_oldest_seq(const struct transition_feed *f); /* oldest seq still held (== next when empty) */
-const struct transition *feed_get(const struct transition_feed *f, uint64_t seq); /* NULL when not held */
+uint64_t feed_next_seq(const struct transition_feed *f); /* seq the next push will get */
+uint64_t feed_oldest_seq(
+	const struct transition_feed *f); /* oldest seq still held (== next when empty) */
+const struct transition *feed_get(const struct transition_feed *f,
+				  uint64_t seq); /* NULL when not held */
 
 /* Writes pending log lines (at most about 1 MiB per call, so the event loop
  * never stalls on a backlog) as JSON lines; once per event-loop tick.
@@ -52,5 +55,20 @@ int feed_flush(struct transition_feed *f);
 bool feed_log_pending(const struct transition_feed *f);
 /* Failed flushes (open or write errors) so far. */
 uint64_t feed_log_errors(const struct transition_feed *f);
+
+/*
+ * The one JSON form of an event, for the log and for `watch` alike: "seq",
+ * "time", then by kind
+ *   TK_STATUS:   "id", WHO, "old", "new", "reason"
+ *   TK_REMOVED:  "kind": "removed", "id", WHO, "status", "cause"
+ *   TK_GUARD_*:  "kind": "guard-raised" | "guard-released", "count"
+ * where WHO is "guid": guid when guid is not NULL (watch: the control
+ * socket knows the endpoint), else "slot" (the log: the feed knows no
+ * guids). Strings are escaped; a guid must be valid UTF-8 (the caller
+ * checks). Writes at most cap bytes, NUL included, and returns the length
+ * of the whole object, as snprintf does: a larger buffer is needed when
+ * that is cap or more. No newline.
+ */
+size_t transition_json(char *buf, size_t cap, const struct transition *t, const char *guid);
 
 #endif

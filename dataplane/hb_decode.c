@@ -1,6 +1,6 @@
 /*
  * Heartbeat frame decoding, the general walk: Ethernet → IP → UDP → the 32
- * bytes of PROTOCOL.md §1, for every frame the inline fast path in
+ * bytes of docs/protocol.md §1, for every frame the inline fast path in
  * hb_decode.h does not take (tags, options, every error). Pure functions
  * over a byte buffer; every branch ends in a verdict the worker counts.
  * Bounds are checked before every read, since the bytes come straight off

@@ -4,12 +4,70 @@
  * net_null, net_af_packet, net_af_xdp, net_tap and real NICs.
  */
 #include <errno.h>
+#include <string.h>
 
 #include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_pool_ops.h>
 
 #define LOG_TAG "port"
 #include "glournet/log.h"
 #include "glournet/port.h"
+
+/*
+ * net_af_xdp (DPDK 22.11) registers the pool as its UMEM from the first
+ * memory chunk for populated_size x object size bytes. A default mbuf pool
+ * keeps each object inside one page (IOVA-contiguous, for DMA), which pads
+ * every 4 KiB page (--no-huge) or 2 MiB page: the pool spans more than
+ * that, and the mbufs at its end lie outside the UMEM. The heartbeat path
+ * never reaches them (a worker recycles the same few through its cache),
+ * but mbufs the exception path frees on the control thread come back in
+ * any order; once the fill ring holds only outside ones the port receives
+ * nothing at all. The kernel reaches a UMEM by virtual address, so an
+ * af_xdp pool needs no IOVA contiguity: pack it. (Fixed in later DPDK by
+ * "net/af_xdp: parse UMEM map info from mempool".)
+ */
+static unsigned pool_flags(uint16_t port_id)
+{
+	struct rte_eth_dev_info info;
+	if (rte_eth_dev_info_get(port_id, &info) == 0 && !strcmp(info.driver_name, "net_af_xdp"))
+		return RTE_MEMPOOL_F_NO_IOVA_CONTIG;
+	return 0;
+}
+
+struct rte_mempool *port_rx_pool_create(uint16_t port_id, const char *name, unsigned n,
+					unsigned cache)
+{
+	struct rte_pktmbuf_pool_private priv = {
+		.mbuf_data_room_size = RTE_MBUF_DEFAULT_BUF_SIZE,
+	};
+	struct rte_mempool *mp = rte_mempool_create_empty(name, n,
+		sizeof(struct rte_mbuf) + RTE_MBUF_DEFAULT_BUF_SIZE, cache, sizeof(priv),
+		rte_eth_dev_socket_id(port_id), pool_flags(port_id));
+	if (!mp)
+		return NULL;
+	int rc = rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(), NULL);
+	if (rc == 0) {
+		rte_pktmbuf_pool_init(mp, &priv);
+		rc = rte_mempool_populate_default(mp);
+	}
+	if (rc < 0) {
+		rte_mempool_free(mp);
+		rte_errno = -rc;
+		return NULL;
+	}
+	rte_mempool_obj_iter(mp, rte_pktmbuf_init, NULL);
+	return mp;
+}
+
+/* One TX queue, whatever the worker count: workers never transmit; the
+ * control thread owns queue 0 for the exception path and the TX path
+ * (exception.h, tx.h). A single-queue device (af_xdp queue_count=1) is
+ * the same case. */
+static uint16_t tx_queues(const struct rte_eth_dev_info *info)
+{
+	return info->max_tx_queues ? 1 : 0;
+}
 
 int port_start(uint16_t port_id, uint16_t nqueues, uint32_t nb_desc, struct rte_mempool *pool)
 {
@@ -28,7 +86,7 @@ int port_start(uint16_t port_id, uint16_t nqueues, uint32_t nb_desc, struct rte_
 		conf.rx_adv_conf.rss_conf.rss_hf =
 			(RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP) & info.flow_type_rss_offloads;
 	}
-	uint16_t ntx = nqueues <= info.max_tx_queues ? nqueues : info.max_tx_queues;
+	uint16_t ntx = tx_queues(&info);
 	rc = rte_eth_dev_configure(port_id, nqueues, ntx, &conf);
 	if (rc < 0) {
 		LOG(ERR, "port %u: configure failed: %s", port_id, rte_strerror(-rc));

@@ -115,6 +115,11 @@ void slot_table_clear_seen(struct slot_table *t, uint32_t slot)
 		__atomic_store_n(slot_dir_seen(t->dir, slot, w), 0, __ATOMIC_RELAXED);
 }
 
+void slot_table_restore_seen(struct slot_table *t, uint32_t slot, uint32_t last_seen)
+{
+	*slot_dir_seen(t->dir, slot, 0) = last_seen;
+}
+
 uint32_t slot_table_last_seen(const struct slot_table *t, uint32_t slot)
 {
 	uint32_t last = 0;

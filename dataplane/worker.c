@@ -1,14 +1,19 @@
 /*
- * The worker loop: burst in, decode, accept the burst, count, free; one QSBR
- * quiescent state per loop. No locks, syscalls, allocation or logging per
- * packet: the only syscall is the optional idle sleep, taken offline after a
- * long run of empty polls so an idle collector leaves the core to others.
+ * The worker loop: burst in, decode, accept the burst, count, hand what is
+ * not ours to the exception path, free; one QSBR quiescent state per loop.
+ * No locks, syscalls, allocation or logging per packet: the only syscall is
+ * the optional idle sleep, taken offline after a long run of empty polls so
+ * an idle collector leaves the core to others.
  */
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
+#include <rte_ring.h>
 
 #include "glournet/coarse_clock.h"
 #include "glournet/hb_accept.h"
@@ -18,6 +23,7 @@
 #define IDLE_POLLS     1024
 
 _Static_assert(BURST <= HB_ACCEPT_BURST_MAX, "hb_accept_burst takes the whole burst");
+_Static_assert(HB_ACCEPTED == 0, "handle_burst ors the verdicts: 0 means all accepted");
 
 /* The rare accepted heartbeat that is more than a timestamp. */
 static void pass_on(const struct worker_conf *wc, const struct hb_msg *m)
@@ -39,13 +45,16 @@ static void pass_on(const struct worker_conf *wc, const struct hb_msg *m)
 /*
  * One burst: decode every frame, then the whole check for the burst at once
  * (hb_accept_burst: the slot lines of all heartbeats in flight together, the
- * MACs verified side by side), then count and pass on.
+ * MACs verified side by side), then count and pass on. Returns 0 when
+ * every frame was accepted (HB_ACCEPTED is 0: one or a frame, in the
+ * counting loop that holds the verdict anyway), so the exception path
+ * looks only at bursts holding something else.
  */
-static inline void handle_burst(const struct worker_conf *wc, const struct slot_dir *dir,
-				const struct hb_window *win, struct rte_mbuf **pkts, uint16_t n)
+static inline unsigned handle_burst(const struct worker_conf *wc, const struct slot_dir *dir,
+				const struct hb_window *win, struct rte_mbuf **pkts, uint16_t n,
+				enum hb_verdict *v)
 {
 	const uint8_t *pl[BURST];
-	enum hb_verdict v[BURST];
 	struct hb_msg msg[BURST];
 	for (uint16_t i = 0; i < n; i++) {
 		if (i + 1 < n)
@@ -55,11 +64,75 @@ static inline void handle_burst(const struct worker_conf *wc, const struct slot_
 				       rte_pktmbuf_data_len(pkts[i]), wc->udp_port, &pl[i]);
 	}
 	hb_accept_burst(dir, wc->index, pl, v, msg, n, win);
+	unsigned others = 0;
 	for (uint16_t i = 0; i < n; i++) {
 		if (v[i] == HB_ACCEPTED && (msg[i].flags || msg[i].type != HB_TYPE_HEARTBEAT))
 			pass_on(wc, &msg[i]);
 		wc->counters->verdict[v[i]]++;
+		others |= v[i];
 	}
+	return others;
+}
+
+/*
+ * The frames of a burst that are not ours, split off: to the exception
+ * ring in one enqueue (what does not fit is counted ring_full and freed
+ * with the rest), or counted dropped with --exception drop. Unicast to
+ * another MAC is dropped here (the port is promiscuous; the kernel would
+ * drop it too, after it took ring space). Compacts pkts to what is to be
+ * freed and returns its count. Only bursts holding a frame that is not an
+ * accepted heartbeat get here.
+ */
+static __attribute__((noinline)) uint16_t exception_split(const struct worker_conf *wc,
+							  struct rte_mbuf **pkts,
+							  const enum hb_verdict *v, uint16_t n)
+{
+	uint64_t *ctr = wc->counters->exc;
+	struct rte_mbuf *exc[BURST];
+	uint16_t keep = 0, nexc = 0;
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		if (!exc_verdict_to_kernel(v[i])) {
+			pkts[keep++] = m;
+			continue;
+		}
+		const uint8_t *dst = rte_pktmbuf_mtod(m, const uint8_t *);
+		if (!wc->exc_ring) {
+			ctr[EXC_W_DROPPED]++;
+			pkts[keep++] = m;
+		} else if (!(dst[0] & 1) && memcmp(dst, wc->port_mac, 6)) {
+			ctr[EXC_W_OTHER_HOST]++;
+			pkts[keep++] = m;
+		} else {
+			exc[nexc++] = m;
+		}
+	}
+	if (nexc) {
+		unsigned q = rte_ring_sp_enqueue_burst(wc->exc_ring, (void *const *)exc, nexc, NULL);
+		ctr[EXC_W_TO_KERNEL] += q;
+		ctr[EXC_W_RING_FULL] += nexc - q;
+		for (unsigned i = q; i < nexc; i++)
+			pkts[keep++] = exc[i];
+	}
+	return keep;
+}
+
+/* What of the burst is to be freed: all of it when every frame was an
+ * accepted heartbeat (`others` 0), else what exception_split leaves. */
+static inline uint16_t exception_handoff(const struct worker_conf *wc, struct rte_mbuf **pkts,
+					 const enum hb_verdict *v, uint16_t n, unsigned others)
+{
+	return likely(!others) ? n : exception_split(wc, pkts, v, n);
+}
+
+/* No signal handler ever runs on a worker: net_tap's RX trigger is a
+ * real-time signal the kernel raises per frame it queues on the exception
+ * interface, and it belongs to the control thread. Once, at start. */
+static void worker_block_signals(void)
+{
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
 }
 
 /*
@@ -73,6 +146,8 @@ static inline void handle_burst(const struct worker_conf *wc, const struct slot_
  */
 static inline void free_burst(struct rte_mbuf **pkts, uint16_t n)
 {
+	if (unlikely(n == 0))
+		return;
 	struct rte_mempool *mp = pkts[0]->pool;
 	for (uint16_t i = 0; i < n; i++) {
 		const struct rte_mbuf *m = pkts[i];
@@ -92,6 +167,7 @@ int worker_main(void *arg)
 	struct rte_mbuf *pkts[BURST];
 	unsigned idle = 0;
 
+	worker_block_signals();
 	rcu_register_thread();
 	while (!*wc->stop) {
 		uint16_t n = rte_eth_rx_burst(wc->port_id, wc->queue, pkts, BURST);
@@ -109,9 +185,10 @@ int worker_main(void *arg)
 			.now = gn_coarse_now(), .window = wc->window, .skew = wc->skew,
 		};
 		const struct slot_dir *dir = rcu_dereference(wc->table->dir);
-		handle_burst(wc, dir, &win, pkts, n);
+		enum hb_verdict v[BURST];
+		unsigned others = handle_burst(wc, dir, &win, pkts, n, v);
 		ctr->rx += n;
-		free_burst(pkts, n);
+		free_burst(pkts, exception_handoff(wc, pkts, v, n, others));
 		rcu_quiescent_state();
 	}
 	rcu_unregister_thread();

@@ -18,32 +18,20 @@
 
 #include "ctl/ctl.h"
 
-#define PROG "glournetctl"
+#define PROG               "glournetctl"
 #define DEFAULT_TIMEOUT_MS 10000
-#define MAX_TIMEOUT_S 86400.0
+#define MAX_TIMEOUT_S      86400.0
 
 struct options {
 	const char *socket;
 	bool json;
 	bool help;
 	int timeout_ms;
-	int argc;		/* the command words and their arguments */
+	int argc; /* the command words and their arguments */
 	char **argv;
 };
 
-/* The views that know a command's result; the rest use the generic one. */
-static const struct view {
-	const char *words[2];
-	int (*render)(FILE *out, json_t *result);
-} views[] = {
-	{ { "help", NULL }, ctl_view_help },
-	{ { "show", "status" }, ctl_view_status },
-	{ { "show", "client" }, ctl_view_client },
-	{ { "show", "stats" }, ctl_view_stats },
-};
-
-static int usage_error(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static int usage_error(const char *fmt, ...)
 {
@@ -54,7 +42,8 @@ static int usage_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputs("\nusage: " PROG " [-s PATH] [-j] [--timeout SEC] COMMAND "
-	      "[ARGS...]\nTry '" PROG " --help' for the commands.\n", stderr);
+	      "[ARGS...]\nTry '" PROG " --help' for the commands.\n",
+	      stderr);
 	return CTL_EXIT_USAGE;
 }
 
@@ -65,10 +54,9 @@ static int parse_timeout(const char *arg, int *timeout_ms)
 
 	errno = 0;
 	sec = strtod(arg, &end);
-	if (errno || end == arg || *end || !isfinite(sec) || sec <= 0 ||
-	    sec > MAX_TIMEOUT_S)
+	if (errno || end == arg || *end || !isfinite(sec) || sec <= 0 || sec > MAX_TIMEOUT_S)
 		return -EINVAL;
-	*timeout_ms = (int)(sec * 1000 + 0.999);	/* round up, >= 1 ms */
+	*timeout_ms = (int)(sec * 1000 + 0.999); /* round up, >= 1 ms */
 	return 0;
 }
 
@@ -96,15 +84,15 @@ static int parse_options(int argc, char **argv, struct options *o)
 	/* '+': options end at the command, whose own args may start with '-' */
 	static const char shortopts[] = "+:s:jh";
 	static const struct option longopts[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ NULL, 0, NULL, 0 },
+		{"socket", required_argument, NULL, 's'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{"timeout", required_argument, NULL, 't'},
+		{NULL, 0, NULL, 0},
 	};
 	int opt;
 
-	*o = (struct options){ .timeout_ms = DEFAULT_TIMEOUT_MS };
+	*o = (struct options){.timeout_ms = DEFAULT_TIMEOUT_MS};
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		switch (opt) {
@@ -138,25 +126,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return CTL_EXIT_OK;
 }
 
-static const struct view *find_view(int argc, char **argv)
-{
-	for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++) {
-		const struct view *v = &views[i];
-		int n = v->words[1] ? 2 : 1;
-
-		if (argc < n)
-			continue;
-		if (strcmp(argv[0], v->words[0]) == 0 &&
-		    (n == 1 || strcmp(argv[1], v->words[1]) == 0))
-			return v;
-	}
-	return NULL;
-}
-
 static int print_json(json_t *result)
 {
-	char *text = json_dumps(result, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
-				JSON_ENCODE_ANY);
+	char *text = json_dumps(result, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
 
 	if (!text)
 		return -ENOMEM;
@@ -165,25 +137,15 @@ static int print_json(json_t *result)
 	return 0;
 }
 
-static int print_human(json_t *result, int argc, char **argv)
-{
-	const struct view *v = find_view(argc, argv);
-	int err = v ? v->render(stdout, result) : -EINVAL;
-
-	/* A result the view does not recognise is still worth showing. */
-	if (err == -EINVAL)
-		err = ctl_render_value(stdout, result, NULL);
-	return err;
-}
-
 static int report_no_connect(const char *path, int err)
 {
 	if (err == EACCES || err == EPERM)
-		fprintf(stderr, PROG ": cannot connect to %s: %s\n", path,
-			strerror(err));
+		fprintf(stderr, PROG ": cannot connect to %s: %s\n", path, strerror(err));
 	else
-		fprintf(stderr, PROG ": glournetd is not running (cannot "
-			"connect to %s: %s)\n", path, strerror(err));
+		fprintf(stderr,
+			PROG ": glournetd is not running (cannot "
+			     "connect to %s: %s)\n",
+			path, strerror(err));
 	return CTL_EXIT_NOT_RUNNING;
 }
 
@@ -208,10 +170,9 @@ static int report(const struct options *o, struct ctl_reply *r)
 		return CTL_EXIT_ERROR;
 	}
 	err = o->json ? print_json(r->result)
-		      : print_human(r->result, o->argc, o->argv);
+		      : ctl_print_human(stdout, r->result, o->argc, o->argv);
 	if (err) {
-		fprintf(stderr, PROG ": cannot print the result: %s\n",
-			strerror(-err));
+		fprintf(stderr, PROG ": cannot print the result: %s\n", strerror(-err));
 		return CTL_EXIT_ERROR;
 	}
 	return CTL_EXIT_OK;
@@ -255,7 +216,8 @@ static int run_watch(const struct options *o)
 			if (parse_count(n, &count)) {
 				free(argv);
 				return usage_error("watch --count: '%s' is not a "
-						   "number of events (1 or more)", n);
+						   "number of events (1 or more)",
+						   n);
 			}
 			continue;
 		}
@@ -267,7 +229,8 @@ static int run_watch(const struct options *o)
 		code = report(o, &r);
 	} else {
 		if (!o->json && isatty(STDERR_FILENO))
-			fprintf(stderr, "-- watching glournetd's transitions "
+			fprintf(stderr,
+				"-- watching glournetd's transitions "
 				"(next #%lld, oldest held #%lld); Ctrl-C to stop --\n",
 				(long long)json_integer_value(json_object_get(r.result, "next")),
 				(long long)json_integer_value(json_object_get(r.result, "oldest")));
@@ -283,7 +246,7 @@ static int run_watch(const struct options *o)
 static int run_help(const struct options *o)
 {
 	static char help_word[] = "help";
-	char *help_argv[] = { help_word };
+	char *help_argv[] = {help_word};
 	struct ctl_reply r;
 	const char *why;
 
@@ -293,9 +256,12 @@ static int run_help(const struct options *o)
 	} else {
 		ctl_print_usage(stdout);
 		why = r.status == CTL_CALL_NO_CONNECT ? "it is not running"
-		    : r.status == CTL_CALL_OK ? r.error : r.why;
-		fprintf(stderr, "\n" PROG ": glournetd's commands are not "
-			"listed: %s\n", why);
+		      : r.status == CTL_CALL_OK       ? r.error
+						      : r.why;
+		fprintf(stderr,
+			"\n" PROG ": glournetd's commands are not "
+			"listed: %s\n",
+			why);
 	}
 	ctl_reply_release(&r);
 	return CTL_EXIT_OK;
@@ -305,8 +271,7 @@ static int flush_stdout(int code)
 {
 	if (fflush(stdout) == 0 && !ferror(stdout))
 		return code;
-	fprintf(stderr, PROG ": cannot write the output: %s\n",
-		strerror(errno));
+	fprintf(stderr, PROG ": cannot write the output: %s\n", strerror(errno));
 	return CTL_EXIT_ERROR;
 }
 

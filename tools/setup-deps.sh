@@ -15,7 +15,9 @@ PKGS=(
   libsqlite3-dev                                  # the embedded store
   openssl                                         # self-signed demo certificate
   libcmocka-dev                                   # unit tests
+  clang-format                                    # the style check (structure-style)
   iproute2 curl procps python3 jq                 # integration tests and demo
+  ethtool iputils-ping                            # lab veths with whole checksums; ping through the exception path
   mount e2fsprogs util-linux                      # store tests: a loop-mounted ext4 (losetup, mkfs.ext4)
 )
 

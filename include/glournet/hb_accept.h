@@ -1,5 +1,5 @@
 /*
- * The per-heartbeat decision, PROTOCOL.md §1: slot belongs to id, MAC
+ * The per-heartbeat decision, docs/protocol.md §1: slot belongs to id, MAC
  * verifies, time inside [now - window, now + skew]; then record
  * min(time, now) in the worker's own array. Inline: it is the hot path,
  * shared verbatim by the workers, the kernel-socket baseline and the tests.

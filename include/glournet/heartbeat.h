@@ -1,5 +1,5 @@
 /*
- * The heartbeat wire format (PROTOCOL.md §1), shared by the dataplane
+ * The heartbeat wire format (docs/protocol.md §1), shared by the dataplane
  * decoder, the reference agent and the tests, so there is exactly one
  * definition of the 32 bytes that third-party agents send us.
  */
@@ -103,7 +103,7 @@ static inline void hb_put64(uint8_t *p, uint64_t v)
 }
 
 /*
- * MAC contexts for the HTTP API (PROTOCOL.md §3): 6 ASCII bytes, then id
+ * MAC contexts for the HTTP API (docs/protocol.md §3): 6 ASCII bytes, then id
  * (8 bytes BE), then time (4 bytes BE), 18 bytes in all.
  */
 #define HB_AUTH_MSG_LEN 18

@@ -1,7 +1,7 @@
 /*
  * The slot table: what a worker needs to check a heartbeat (the slot's id
  * and key) and where it records it (its own timestamp array). Chunked as
- * DESIGN.md says: a directory of fixed chunks that never move, so growing
+ * docs/design.md says: a directory of fixed chunks that never move, so growing
  * publishes a new directory under RCU and loses no heartbeat written
  * meanwhile. Workers are QSBR readers; only the control thread writes.
  */
@@ -62,6 +62,14 @@ void slot_table_release(struct slot_table *t, uint32_t slot);
  * can write the slot's timestamps any more; they are zeroed (and the old
  * key wiped), so the next owner starts from "never seen". */
 void slot_table_clear_seen(struct slot_table *t, uint32_t slot);
+
+/* Control thread only, before the workers are launched (a restart
+ * restoring the store): `slot` starts with `last_seen` as its newest
+ * timestamp, written into worker 0's array as if worker 0 had recorded it,
+ * so slot_table_last_seen reports it until a worker records a newer one.
+ * A plain store: no worker runs yet, and launching them orders it before
+ * anything they do. `slot` must be reserved. */
+void slot_table_restore_seen(struct slot_table *t, uint32_t slot, uint32_t last_seen);
 
 /* Control thread: the newest timestamp any worker recorded for `slot`. */
 uint32_t slot_table_last_seen(const struct slot_table *t, uint32_t slot);

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "glournet/exception.h"
 #include "glournet/hb_verdict.h"
 #include "glournet/slot_table.h"
 #include "glournet/spsc_ring.h"
@@ -20,6 +21,7 @@ struct worker_counters {
 	uint64_t notify_acks;     /* accepted, of type notify-ack */
 	uint64_t shutdowns;       /* accepted, with SHUTDOWN */
 	uint64_t events_dropped;  /* SHUTDOWN not passed on: event ring full */
+	uint64_t exc[EXC_WORKER_COUNT];   /* frames not ours (exception.h) */
 } __attribute__((aligned(64)));
 
 struct worker_conf {
@@ -35,6 +37,10 @@ struct worker_conf {
 	struct worker_counters *counters;
 	struct hb_event_ring *events;   /* SHUTDOWN heartbeats, for the control thread */
 	volatile bool *stop;
+	/* The exception path (exception.h): frames that are not ours go to the
+	 * kernel through this ring; NULL (--exception drop): dropped. */
+	struct rte_ring *exc_ring;
+	uint8_t port_mac[6];     /* unicast to any other MAC is not for us */
 };
 
 /* rte_eal_remote_launch entry point; `arg` is a struct worker_conf. */

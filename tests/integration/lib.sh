@@ -19,6 +19,7 @@ WORK=$(mktemp -d /tmp/glournet-it.XXXXXX)
 SOCK=$WORK/ctl.sock
 TOKEN=it-token-$$
 HTTP_PORT=$((20000 + $$ % 20000))
+EXC_IFACE=gnx-$TAG     # the exception interface, one per test run
 DAEMON_PID=
 
 cleanup() {
@@ -53,18 +54,50 @@ start_daemon_only() {
 	mkdir -p "$WORK/gnstate"
 	"$GLOURNETD" --token "$TOKEN" --http "127.0.0.1:$HTTP_PORT" --ctl-socket "$SOCK" \
 		--state-dir "$WORK/gnstate" \
-		--hb-addr "$LAB_COLLECTOR4" --hb-addr "$LAB_COLLECTOR6" --idle-sleep-us 200 "$@" \
+		--hb-addr "$LAB_COLLECTOR4" --hb-addr "$LAB_COLLECTOR6" --idle-sleep-us 200 \
+		--exception-iface "$EXC_IFACE" "$@" \
 		-- -l 0,1 --no-huge --no-shconf -m 256 --file-prefix "gn-$TAG" --no-pci \
 		--vdev "net_af_packet0,iface=$(lab_host "$TAG")" --log-level=lib.eal:warning \
 		>>"$WORK/daemon.log" 2>&1 &
 	DAEMON_PID=$!
+	wait_daemon
+	lab_neigh "$TAG"
+}
+
+# start_daemon_xdp [glournetd options...]: the port a real NIC would be.
+# The host end sits in the collector's own netns (lab_collector) with no
+# address, glournetd owns it through net_af_xdp (the kernel sees none of
+# its frames) and serves the lab addresses (ARP, ND, ping, HTTP on
+# $LAB_COLLECTOR4:$HTTP_PORT) through its exception interface there: no
+# static neighbour anywhere.
+start_daemon_xdp() {
+	lab_up "$TAG"
+	lab_collector "$TAG"
+	start_daemon_xdp_only "$@"
+}
+
+start_daemon_xdp_only() {
+	mkdir -p "$WORK/gnstate"
+	ip netns exec "$(lab_cns "$TAG")" "$GLOURNETD" --token "$TOKEN" --http "$LAB_COLLECTOR4:$HTTP_PORT" \
+		--ctl-socket "$SOCK" --state-dir "$WORK/gnstate" \
+		--hb-addr "$LAB_COLLECTOR4" --hb-addr "$LAB_COLLECTOR6" --idle-sleep-us 200 \
+		--exception-iface "$EXC_IFACE" "$@" \
+		-- -l 0,1 --no-huge --no-shconf -m 256 --file-prefix "gn-$TAG" --no-pci \
+		--vdev "net_af_xdp0,iface=$(lab_host "$TAG"),busy_budget=0" \
+		--log-level=lib.eal:warning >>"$WORK/daemon.log" 2>&1 &
+	DAEMON_PID=$!   # ip netns exec execs glournetd: the same process
+	wait_daemon
+}
+
+in_collector() { ip netns exec "$(lab_cns "$TAG")" "$@"; }
+
+wait_daemon() {
 	for _ in $(seq 200); do
 		ctl show status >/dev/null 2>&1 && break
 		kill -0 "$DAEMON_PID" 2>/dev/null || fail "glournetd exited at start-up"
 		sleep 0.1
 	done
 	ctl show status >/dev/null || fail "glournetd did not answer on $SOCK"
-	lab_neigh "$TAG"
 }
 
 in_ns() { ip netns exec "$(lab_ns "$TAG")" "$@"; }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The endpoint HTTP API (PROTOCOL.md §3) as agents see it on the wire: every
+# The endpoint HTTP API (docs/protocol.md §3) as agents see it on the wire: every
 # endpoint and every error status, with {"error": ...} JSON bodies, over
 # plain HTTP and HTTPS (verified against tools/make-cert.sh's certificate),
 # IPv4 and IPv6 on dual-stack listeners, keep-alive kept; the body and
@@ -46,7 +46,7 @@ call() {
 hdr() { grep -i "^$1:" "$WORK/hdrs" | head -1 | cut -d: -f2- | tr -d ' \r'; }
 
 # macs KEY CONTEXT ID TIME [KEY CONTEXT ID TIME...]: one MAC (16 hex) a line,
-# over CONTEXT|id|time under KEY (32 hex), as PROTOCOL.md §3. One python run.
+# over CONTEXT|id|time under KEY (32 hex), as docs/protocol.md §3. One python run.
 macs() {
 	python3 - "$SRC/tests/tools" "$@" <<'EOF'
 import struct, sys

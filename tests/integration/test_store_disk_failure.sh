@@ -20,6 +20,12 @@
 # failed-commit path as this EIO; test_store_full.sh covers a full disk.
 SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${BUILD:-$SRC/build}
+# In a mount namespace of its own: a namespace that any other process makes
+# meanwhile (an `ip netns exec` of a test running beside this one) would
+# copy the loop mount and keep the dead file system busy past the remount.
+if [ -z "${GN_PRIVATE_MOUNTS:-}" ] && [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null; then
+	exec env GN_PRIVATE_MOUNTS=1 unshare -m --propagation private "$0" "$@"
+fi
 . "$SRC/tests/integration/lib.sh"
 for tool in losetup mkfs.ext4; do
 	command -v "$tool" >/dev/null || { echo "SKIP: $tool not found"; exit 77; }

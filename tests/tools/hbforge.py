@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Forge heartbeats, good and deliberately bad, for the tests.
 
-Each kind aims at one of the collector's drop reasons (PROTOCOL.md section 1),
+Each kind aims at one of the collector's drop reasons (docs/protocol.md section 1),
 so a test can send it and check that exactly that reason's counter moved.
 Keys, ids and slots come from the state file written by
 `glournet-agent register`. Python stdlib only; the MAC is libsodium's

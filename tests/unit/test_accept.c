@@ -1,6 +1,6 @@
 /*
  * The per-heartbeat decision over a real slot table (hb_accept.h,
- * slot_table.c; PROTOCOL.md §1). Proves: the acceptance window is exactly
+ * slot_table.c; docs/protocol.md §1). Proves: the acceptance window is exactly
  * [now - window, now + skew], boundaries included; what is stored is
  * min(time, now) and only ever moves forward; a one-bit MAC fault, an
  * unassigned or out-of-directory slot and another endpoint's id are each
@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "glournet/hb_accept.h"
+#include "glournet/hb_encode.h"
 #include "glournet/gn_mem.h"
 
 #define NOW    1795000000u
@@ -41,25 +42,11 @@ static const uint8_t key_b[HB_KEY_LEN] = {
 	0x78, 0x69, 0x5a, 0x4b, 0x3c, 0x2d, 0x1e, 0x0f};
 static const struct hb_window win = { .now = NOW, .window = WINDOW, .skew = SKEW };
 
-/* A heartbeat as an agent would send it, MAC'd under `key`. */
-static void build_hb(uint8_t p[HB_PAYLOAD_LEN], uint32_t slot, uint32_t time, uint64_t id,
-		     uint16_t flags, const uint8_t key[HB_KEY_LEN])
-{
-	hb_put32(p + 0, HB_MAGIC);
-	p[4] = HB_VERSION;
-	p[5] = HB_TYPE_HEARTBEAT;
-	hb_put16(p + 6, flags);
-	hb_put32(p + 8, slot);
-	hb_put32(p + 12, time);
-	hb_put64(p + 16, id);
-	hb_mac_compute(key, p, HB_MAC_COVERED, p + HB_MAC_COVERED);
-}
-
 static enum hb_verdict send_hb(unsigned worker, uint32_t slot, uint32_t time, uint64_t id,
 			       const uint8_t *key, const struct hb_window *w)
 {
 	uint8_t p[HB_PAYLOAD_LEN];
-	build_hb(p, slot, time, id, 0, key);
+	hb_encode(p, HB_TYPE_HEARTBEAT, 0, slot, time, id, key);
 	return hb_accept(rcu_dereference(t.dir), worker, p, w);
 }
 
@@ -99,7 +86,7 @@ static void test_init_args(void **state)
 	/* Nothing reserved yet: no slot is known, nothing was seen. */
 	assert_int_equal(slot_table_last_seen(&x, 0), 0);
 	uint8_t p[HB_PAYLOAD_LEN];
-	build_hb(p, 0, NOW, ID_A, 0, key_a);
+	hb_encode(p, HB_TYPE_HEARTBEAT, 0, 0, NOW, ID_A, key_a);
 	assert_int_equal(hb_accept(x.dir, 0, p, &win), HB_UNKNOWN_SLOT);
 	slot_table_destroy(&x);
 }
@@ -124,11 +111,11 @@ static void test_valid_flags(void **state)
 {
 	(void)state;
 	uint8_t p[HB_PAYLOAD_LEN];
-	build_hb(p, SLOT_A, NOW - 3, ID_A, HB_FLAG_BOOT | HB_FLAG_SHUTDOWN, key_a);
+	hb_encode(p, HB_TYPE_HEARTBEAT, HB_FLAG_BOOT | HB_FLAG_SHUTDOWN, SLOT_A, NOW - 3, ID_A, key_a);
 	assert_int_equal(hb_accept(t.dir, 0, p, &win), HB_ACCEPTED);
 	assert_int_equal(slot_table_last_seen(&t, SLOT_A), NOW - 3);
 	/* A notify-only flag is refused before anything else. */
-	build_hb(p, SLOT_A, NOW - 2, ID_A, HB_FLAG_SETTINGS, key_a);
+	hb_encode(p, HB_TYPE_HEARTBEAT, HB_FLAG_SETTINGS, SLOT_A, NOW - 2, ID_A, key_a);
 	assert_int_equal(hb_accept(t.dir, 0, p, &win), HB_BAD_FLAGS);
 	assert_int_equal(slot_table_last_seen(&t, SLOT_A), NOW - 3);
 }
@@ -191,7 +178,7 @@ static void test_bad_mac(void **state)
 {
 	(void)state;
 	uint8_t good[HB_PAYLOAD_LEN], p[HB_PAYLOAD_LEN];
-	build_hb(good, SLOT_A, NOW - 1, ID_A, 0, key_a);
+	hb_encode(good, HB_TYPE_HEARTBEAT, 0, SLOT_A, NOW - 1, ID_A, key_a);
 	/* Any one bit of the MAC. */
 	for (int bit = 0; bit < 64; bit++) {
 		memcpy(p, good, sizeof(p));
@@ -208,7 +195,7 @@ static void test_bad_mac(void **state)
 	p[7] |= HB_FLAG_BOOT;
 	assert_int_equal(hb_accept(t.dir, 0, p, &win), HB_BAD_MAC);
 	/* The right id and slot under the other endpoint's key. */
-	build_hb(p, SLOT_A, NOW - 1, ID_A, 0, key_b);
+	hb_encode(p, HB_TYPE_HEARTBEAT, 0, SLOT_A, NOW - 1, ID_A, key_b);
 	assert_int_equal(hb_accept(t.dir, 0, p, &win), HB_BAD_MAC);
 	/* None of these stored anything. */
 	assert_int_equal(slot_table_last_seen(&t, SLOT_A), 0);
@@ -223,9 +210,9 @@ static void test_mac_before_time(void **state)
 {
 	(void)state;
 	uint8_t p[HB_PAYLOAD_LEN];
-	build_hb(p, SLOT_A, NOW - WINDOW - 100, ID_A, 0, key_b);
+	hb_encode(p, HB_TYPE_HEARTBEAT, 0, SLOT_A, NOW - WINDOW - 100, ID_A, key_b);
 	assert_int_equal(hb_accept(t.dir, 0, p, &win), HB_BAD_MAC);
-	build_hb(p, SLOT_A, NOW + SKEW + 100, ID_A, 0, key_b);
+	hb_encode(p, HB_TYPE_HEARTBEAT, 0, SLOT_A, NOW + SKEW + 100, ID_A, key_b);
 	assert_int_equal(hb_accept(t.dir, 0, p, &win), HB_BAD_MAC);
 }
 
@@ -303,7 +290,7 @@ static void test_rekey(void **state)
 {
 	(void)state;
 	uint8_t old_hb[HB_PAYLOAD_LEN], p[HB_PAYLOAD_LEN];
-	build_hb(old_hb, SLOT_A, NOW - 30, ID_A, 0, key_a);
+	hb_encode(old_hb, HB_TYPE_HEARTBEAT, 0, SLOT_A, NOW - 30, ID_A, key_a);
 	assert_int_equal(hb_accept(t.dir, 0, old_hb, &win), HB_ACCEPTED);
 	uint8_t key_new[HB_KEY_LEN];
 	memcpy(key_new, key_a, sizeof(key_new));
@@ -311,10 +298,10 @@ static void test_rekey(void **state)
 	slot_table_assign(&t, SLOT_A, ID_A, key_new);
 	/* A replay of an old-key packet and a fresh old-key packet both fail. */
 	assert_int_equal(hb_accept(t.dir, 0, old_hb, &win), HB_BAD_MAC);
-	build_hb(p, SLOT_A, NOW - 1, ID_A, 0, key_a);
+	hb_encode(p, HB_TYPE_HEARTBEAT, 0, SLOT_A, NOW - 1, ID_A, key_a);
 	assert_int_equal(hb_accept(t.dir, 1, p, &win), HB_BAD_MAC);
 	assert_int_equal(slot_table_last_seen(&t, SLOT_A), NOW - 30);
-	build_hb(p, SLOT_A, NOW - 1, ID_A, 0, key_new);
+	hb_encode(p, HB_TYPE_HEARTBEAT, 0, SLOT_A, NOW - 1, ID_A, key_new);
 	assert_int_equal(hb_accept(t.dir, 1, p, &win), HB_ACCEPTED);
 	assert_int_equal(slot_table_last_seen(&t, SLOT_A), NOW - 1);
 	/* Re-assigning the slot to another id retires the old id too. */
@@ -398,7 +385,7 @@ static void *reader(void *arg)
 	(void)arg;
 	rcu_register_thread();
 	uint8_t p[HB_PAYLOAD_LEN];
-	build_hb(p, SLOT_A, NOW, ID_A, 0, key_a);
+	hb_encode(p, HB_TYPE_HEARTBEAT, 0, SLOT_A, NOW, ID_A, key_a);
 	__atomic_store_n(&reader_started, 1, __ATOMIC_RELEASE);
 	while (!__atomic_load_n(&reader_stop, __ATOMIC_ACQUIRE)) {
 		const struct slot_dir *d = rcu_dereference(t.dir);
@@ -440,13 +427,13 @@ static void test_decode_faults_pass_through(void **state)
 {
 	(void)state;
 	uint8_t p[HB_PAYLOAD_LEN];
-	build_hb(p, SLOT_A, NOW, ID_A, 0, key_a);
+	hb_encode(p, HB_TYPE_HEARTBEAT, 0, SLOT_A, NOW, ID_A, key_a);
 	p[0] = 'X';
 	assert_int_equal(hb_accept(t.dir, 0, p, &win), HB_BAD_MAGIC);
-	build_hb(p, SLOT_A, NOW, ID_A, 0, key_a);
+	hb_encode(p, HB_TYPE_HEARTBEAT, 0, SLOT_A, NOW, ID_A, key_a);
 	p[4] = 2;
 	assert_int_equal(hb_accept(t.dir, 0, p, &win), HB_BAD_VERSION);
-	build_hb(p, SLOT_A, NOW, ID_A, 0, key_a);
+	hb_encode(p, HB_TYPE_HEARTBEAT, 0, SLOT_A, NOW, ID_A, key_a);
 	p[5] = HB_TYPE_NOTIFY;
 	assert_int_equal(hb_accept(t.dir, 0, p, &win), HB_BAD_TYPE);
 	assert_int_equal(slot_table_last_seen(&t, SLOT_A), 0);

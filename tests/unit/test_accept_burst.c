@@ -20,6 +20,8 @@
 #include <cmocka.h>
 
 #include "glournet/hb_accept.h"
+#include "glournet/hb_encode.h"
+#include "support/tu_rand.h"
 
 #define NOW    1795000000u
 #define WINDOW 300u
@@ -31,13 +33,7 @@ static struct slot_table t;
 static const struct hb_window win = {.now = NOW, .window = WINDOW, .skew = SKEW};
 
 static uint64_t rng = 0x13198A2E03707344ull;
-static uint64_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
+static uint64_t rnd(void) { return tu_rand(&rng); }
 
 static uint64_t id_of(uint32_t slot) { return 0x5100000000000000ull + slot * 7919ull + 1; }
 static void key_of(uint32_t slot, uint8_t key[HB_KEY_LEN])
@@ -80,7 +76,7 @@ static void make(uint8_t p[HB_PAYLOAD_LEN], enum kind k)
 	if (slot % 5 == 4)
 		slot--;                              /* an assigned one */
 	uint32_t time = NOW - (uint32_t)(rnd() % WINDOW);
-	uint8_t type = HB_TYPE_HEARTBEAT;
+	enum hb_type type = HB_TYPE_HEARTBEAT;
 	uint16_t flags = rnd() % 2 ? HB_FLAG_BOOT : 0;
 	uint64_t id = id_of(slot);
 	switch (k) {
@@ -93,16 +89,9 @@ static void make(uint8_t p[HB_PAYLOAD_LEN], enum kind k)
 	case K_NEW: time = NOW + SKEW + 1 + (uint32_t)(rnd() % 1000); break;
 	default: break;
 	}
-	hb_put32(p, HB_MAGIC);
-	p[4] = HB_VERSION;
-	p[5] = type;
-	hb_put16(p + 6, flags);
-	hb_put32(p + 8, slot);
-	hb_put32(p + 12, time);
-	hb_put64(p + 16, id);
 	uint8_t key[HB_KEY_LEN];
 	key_of(slot, key);
-	hb_mac_compute(key, p, HB_MAC_COVERED, p + HB_MAC_COVERED);
+	hb_encode(p, type, flags, slot, time, id, key);
 	switch (k) {
 	case K_MAGIC: p[1] ^= 0x20; break;
 	case K_VERSION: p[4] = 2; break;
@@ -237,14 +226,8 @@ static void test_same_slot_twice_keeps_newer(void **state)
 		uint32_t times[2] = {NOW - 100, NOW - 50};
 		uint8_t *p[2] = {a, b};
 		for (int i = 0; i < 2; i++) {
-			hb_put32(p[i], HB_MAGIC);
-			p[i][4] = HB_VERSION;
-			p[i][5] = HB_TYPE_HEARTBEAT;
-			hb_put16(p[i] + 6, 0);
-			hb_put32(p[i] + 8, 10);
-			hb_put32(p[i] + 12, times[order ? 1 - i : i]);
-			hb_put64(p[i] + 16, id_of(10));
-			hb_mac_compute(key, p[i], HB_MAC_COVERED, p[i] + HB_MAC_COVERED);
+			hb_encode(p[i], HB_TYPE_HEARTBEAT, 0, 10, times[order ? 1 - i : i], id_of(10),
+				  key);
 		}
 		const uint8_t *pl[2] = {a, b};
 		enum hb_verdict v[2] = {HB_ACCEPTED, HB_ACCEPTED};

@@ -21,17 +21,12 @@
 #include <cmocka.h>
 
 #include "control/bulk_format.h"
+#include "support/tu_rand.h"
 
 #define ROUNDS 10000
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static uint64_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
+static uint64_t rnd(void) { return tu_rand(&rng); }
 
 /* Printable text that stresses both formats' quoting. */
 static void random_text(char *out, size_t max)

@@ -1,5 +1,5 @@
 /*
- * Frame and payload decoding (PROTOCOL.md §1, hb_decode.h). Proves, on
+ * Frame and payload decoding (docs/protocol.md §1, hb_decode.h). Proves, on
  * frames written out byte by byte, that hb_decode_frame finds the 32
  * heartbeat bytes behind Ethernet (untagged, 802.1Q, QinQ), IPv4 (with and
  * without options) and IPv6, and that every way a frame can fail ends in
@@ -317,7 +317,7 @@ static void test_payload_bad_type(void **state)
 }
 
 /*
- * Type 3 (notify-ack, PROTOCOL.md §2): the endpoint echoes the flags of the
+ * Type 3 (notify-ack, docs/protocol.md §2): the endpoint echoes the flags of the
  * notify it answers, SETTINGS, COMPONENTS and VERIFY (bits 2..4), in any
  * combination. Every other bit is bad_flags, the heartbeat's SHUTDOWN and
  * BOOT included.

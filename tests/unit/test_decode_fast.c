@@ -7,7 +7,7 @@
  * (untagged IPv4, IPv4 with options, IPv6, 802.1Q, QinQ), each buffer
  * ending at a PROT_NONE page so that an overread faults. The word-load
  * hb_decode_payload is held against a byte-by-byte decoder written here
- * from PROTOCOL.md §1, on the valid heartbeat, every single-byte change of
+ * from docs/protocol.md §1, on the valid heartbeat, every single-byte change of
  * it and random payloads biased towards valid heads.
  */
 #include <setjmp.h>

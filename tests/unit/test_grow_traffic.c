@@ -27,6 +27,8 @@
 
 #include "glournet/gn_mem.h"
 #include "glournet/hb_accept.h"
+#include "glournet/hb_encode.h"
+#include "support/tu_rand.h"
 
 #define GROW_SLOTS   1200000u
 #define BATCH        4096u           /* slots assigned between waits for the workers */
@@ -65,15 +67,6 @@ static void slot_key(uint32_t slot, uint8_t key[HB_KEY_LEN])
 		key[i] = (uint8_t)(slot * 31 + i * 7 + (slot >> 8));
 }
 
-static uint64_t xorshift(uint64_t *s)
-{
-	uint64_t x = *s;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
-
 static double elapsed_s(const struct timespec *t0)
 {
 	struct timespec t1;
@@ -86,14 +79,7 @@ static void build_hb(uint8_t p[HB_PAYLOAD_LEN], uint32_t slot, uint32_t time)
 {
 	uint8_t key[HB_KEY_LEN];
 	slot_key(slot, key);
-	hb_put32(p + 0, HB_MAGIC);
-	p[4] = HB_VERSION;
-	p[5] = HB_TYPE_HEARTBEAT;
-	hb_put16(p + 6, 0);
-	hb_put32(p + 8, slot);
-	hb_put32(p + 12, time);
-	hb_put64(p + 16, slot_id(slot));
-	hb_mac_compute(key, p, HB_MAC_COVERED, p + HB_MAC_COVERED);
+	hb_encode(p, HB_TYPE_HEARTBEAT, 0, slot, time, slot_id(slot), key);
 }
 
 /* Half the traffic goes to the newest BATCH slots (the chunk appended a
@@ -116,7 +102,7 @@ static void *worker_main(void *arg)
 		uint32_t n = __atomic_load_n(&published, __ATOMIC_ACQUIRE);
 		if (n > 0) {
 			for (unsigned i = 0; i < BURST; i++) {
-				uint64_t r = xorshift(&w->rng);
+				uint64_t r = tu_rand(&w->rng);
 				uint32_t span = (i & 1) && n > BATCH ? BATCH : n;
 				slots[i] = n - 1 - (uint32_t)(r % span);
 				times[i] = NOW - (uint32_t)((r >> 32) % 200);

@@ -259,7 +259,7 @@ static int daemon_setup(void **state)
 	d->started = NOW - 10;
 	port_reads = 0;
 	gn_coarse_set(NOW);
-	daemon_jobs_init(d, fake_port_read);
+	daemon_jobs_init(d, &(struct daemon_dataplane_ops){.read_port = fake_port_read});
 	return 0;
 }
 
@@ -299,7 +299,7 @@ static void test_daemon_table(void **state)
 {
 	(void)state;
 	struct gn_daemon *d = &dmn;
-	static const char *const names[] = {"port", "sweep", "index", "import", "export", "expire",
+	static const char *const names[] = {"netpath", "port", "sweep", "index", "import", "export", "expire",
 					    "reclaim", "log", "persist", "checkpoint"};
 	assert_int_equal(d->njobs, sizeof(names) / sizeof(names[0]));
 	for (unsigned i = 0; i < d->njobs; i++)

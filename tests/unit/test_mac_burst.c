@@ -21,15 +21,10 @@
 
 #include "glournet/hb_mac_burst.h"
 #include "glournet/heartbeat.h"
+#include "support/tu_rand.h"
 
 static uint64_t rng = 0x243F6A8885A308D3ull;
-static uint64_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
+static uint64_t rnd(void) { return tu_rand(&rng); }
 
 struct hb_case {
 	uint8_t key[HB_KEY_LEN];

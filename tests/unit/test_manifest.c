@@ -1,5 +1,5 @@
 /*
- * The endpoint manifest: endpoint settings and components (PROTOCOL.md §3).
+ * The endpoint manifest: endpoint settings and components (docs/protocol.md §3).
  * Proves: every field's check accepts its whole range and refuses what is
  * outside it with a message naming the field and what it expects; edits of
  * a manifest keep it sorted, replace by name, tell an unchanged entry, stop
@@ -23,7 +23,6 @@
 #include <string.h>
 #include <cmocka.h>
 #include <jansson.h>
-#include <sodium.h>
 
 #include <unistd.h>
 
@@ -38,6 +37,11 @@
 #include "glournet/coarse_clock.h"
 #include "glournet/hb_mac.h"
 #include "glournet/heartbeat.h"
+#include "support/tu_api.h"
+#include "support/tu_daemon.h"
+#include "support/tu_json.h"
+#include "support/tu_scratch.h"
+#include "support/tu_run.h"
 
 /* See test_control.c: the dataplane core defines it; this only stands in. */
 __attribute__((weak)) uint32_t gn_coarse_now_sec;
@@ -346,75 +350,22 @@ static void test_manifest_limits(void **state)
 /* ================= ctl_dispatch ================= */
 
 static struct gn_daemon dmn;
-static char state_dir[64];
+static struct tu_scratch dir;   /* the persisted policy, bad.json */
 
 static int ctl_setup(void **state)
 {
 	(void)state;
-	memset(&dmn, 0, sizeof(dmn));
-	if (slot_table_init(&dmn.table, 2, 1u << 20) < 0 ||
-	    registry_init(&dmn.reg, &dmn.table) < 0 || registry_reset_ranges(&dmn.reg, 0) < 0)
-		return -1;
-	dmn.policy = policy_new_default();
-	if (!dmn.policy)
-		return -1;
-	dmn.policy->rev = 5;
-	strcpy(state_dir, "/tmp/gn-manifest-XXXXXX");
-	if (!mkdtemp(state_dir))
-		return -1;
-	snprintf(dmn.policy_path, sizeof(dmn.policy_path), "%s/policy.json", state_dir);
-	dmn.nworkers = 2;
-	dmn.started = NOW - 1000;
-	dmn.sweep.started = dmn.started;
-	gn_coarse_set(NOW);
-	return 0;
+	return tu_ctl_open(&dmn, &dir, "manifest");
 }
 
 static int ctl_teardown(void **state)
 {
 	(void)state;
-	char path[128];
-	snprintf(path, sizeof(path), "%s/policy.json", state_dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/policy.json.tmp", state_dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/bad.json", state_dir);
-	unlink(path);
-	rmdir(state_dir);
-	sweep_state_free(&dmn.sweep);
-	policy_free(dmn.policy);
-	dmn.policy = NULL;
-	registry_destroy(&dmn.reg);
-	slot_table_destroy(&dmn.table);
-	return 0;
+	return tu_ctl_close(&dmn, &dir);
 }
 
-/* Sends argv (NULL-terminated) through ctl_dispatch; checks ok; returns
- * the reply. */
-static json_t *ctlv(bool want_ok, const char *const *argv)
-{
-	json_t *a = json_array();
-	for (; *argv; argv++)
-		json_array_append_new(a, json_string(*argv));
-	json_t *req = json_pack("{s:o}", "argv", a);
-	char *line = json_dumps(req, JSON_COMPACT);
-	json_decref(req);
-	char *out = ctl_dispatch(&dmn, line, strlen(line));
-	assert_non_null(out);
-	json_t *j = json_loads(out, 0, NULL);
-	if (!json_is_object(j))
-		fail_msg("'%s' answered non-JSON: %s", line, out);
-	if (json_is_true(json_object_get(j, "ok")) != want_ok)
-		fail_msg("'%s' answered %s", line, out);
-	if (!want_ok && (!json_string_value(json_object_get(j, "error")) ||
-			 !*json_string_value(json_object_get(j, "error"))))
-		fail_msg("'%s': failure without an error message: %s", line, out);
-	free(out);
-	free(line);
-	return j;
-}
-#define CTL_OK(...) ctlv(true, (const char *const[]){__VA_ARGS__, NULL})
-#define CTL_ERR(...) ctlv(false, (const char *const[]){__VA_ARGS__, NULL})
+#define CTL_OK(...) tu_ctl_argv(&dmn, true, (const char *const[]){__VA_ARGS__, NULL})
+#define CTL_ERR(...) tu_ctl_argv(&dmn, false, (const char *const[]){__VA_ARGS__, NULL})
 
 static json_t *result(json_t *j)
 {
@@ -423,27 +374,11 @@ static json_t *result(json_t *j)
 	return r;
 }
 
-static json_int_t jint(json_t *o, const char *k)
-{
-	json_t *v = json_object_get(o, k);
-	if (!json_is_integer(v))
-		fail_msg("no integer '%s'", k);
-	return json_integer_value(v);
-}
-
-static const char *jstr(json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-	if (!s)
-		fail_msg("no string '%s'", k);
-	return s;
-}
-
 /* The error of a refused command contains every string of `want`. */
 static void refused(const char *const *argv, const char *const *want)
 {
-	json_t *j = ctlv(false, argv);
-	const char *e = jstr(j, "error");
+	json_t *j = tu_ctl_argv(&dmn, false, argv);
+	const char *e = tu_jstr(j, "error");
 	for (; *want; want++)
 		if (!strstr(e, *want))
 			fail_msg("error '%s' does not say '%s'", e, *want);
@@ -452,19 +387,10 @@ static void refused(const char *const *argv, const char *const *want)
 #define REFUSED(want, ...) refused((const char *const[]){__VA_ARGS__, NULL}, \
 				   (const char *const[]){want, NULL})
 
-static struct policy *persisted(void)
-{
-	struct policy *p = NULL;
-	char err[512];
-	if (policy_load(dmn.policy_path, &p, err, sizeof(err)) < 0)
-		fail_msg("policy_load: %s", err);
-	return p;
-}
-
 /* The persisted policy holds what the policy in force holds. */
 static void check_persisted(void)
 {
-	struct policy *p = persisted();
+	struct policy *p = tu_persisted(&dmn);
 	assert_int_equal(p->rev, dmn.policy->rev);
 	assert_string_equal(p->manifest.settings_json, dmn.policy->manifest.settings_json);
 	assert_string_equal(p->manifest.components_json, dmn.policy->manifest.components_json);
@@ -482,7 +408,7 @@ static void test_ctl_help_lists(void **state)
 		size_t i;
 		json_t *c;
 		json_array_foreach(json_object_get(result(j), "commands"), i, c)
-			found |= !strcmp(jstr(c, "name"), want[w]);
+			found |= !strcmp(tu_jstr(c, "name"), want[w]);
 		if (!found)
 			fail_msg("help lists no '%s'", want[w]);
 	}
@@ -497,7 +423,7 @@ static void test_ctl_components(void **state)
 	assert_int_equal(registry_add(&dmn.reg, "agent-2", NOW, &ep), 0);
 
 	json_t *j = CTL_OK("component", "list");
-	assert_int_equal(jint(result(j), "settings_rev"), 5);
+	assert_int_equal(tu_jint(result(j), "settings_rev"), 5);
 	assert_int_equal(json_array_size(json_object_get(result(j), "components")), 0);
 	json_decref(j);
 
@@ -505,33 +431,33 @@ static void test_ctl_components(void **state)
 	j = CTL_OK("component", "add", "pattern", "18.977.00", SHA_A,
 		   "https://update.example/pattern/18.977.00", "http://mirror.example/p");
 	json_t *r = result(j);
-	assert_string_equal(jstr(r, "action"), "added");
-	assert_int_equal(jint(r, "settings_rev"), 6);
-	assert_int_equal(jint(r, "components"), 1);
-	assert_int_equal(jint(json_object_get(r, "affected"), "components"), 2);
-	assert_string_equal(jstr(json_object_get(r, "component"), "sha256"), SHA_A);
+	assert_string_equal(tu_jstr(r, "action"), "added");
+	assert_int_equal(tu_jint(r, "settings_rev"), 6);
+	assert_int_equal(tu_jint(r, "components"), 1);
+	assert_int_equal(tu_jint(json_object_get(r, "affected"), "components"), 2);
+	assert_string_equal(tu_jstr(json_object_get(r, "component"), "sha256"), SHA_A);
 	json_decref(j);
 	assert_int_equal(dmn.policy->rev, 6);
 	check_persisted();
 
 	j = CTL_OK("component", "add", "engine", "2.1", SHA_B, "https://e.example/2.1");
-	assert_int_equal(jint(result(j), "settings_rev"), 7);
+	assert_int_equal(tu_jint(result(j), "settings_rev"), 7);
 	json_decref(j);
 
 	/* Replace by name. */
 	j = CTL_OK("component", "add", "pattern", "18.978.00", SHA_B,
 		   "https://update.example/pattern/18.978.00");
-	assert_string_equal(jstr(result(j), "action"), "replaced");
-	assert_int_equal(jint(result(j), "settings_rev"), 8);
-	assert_int_equal(jint(result(j), "components"), 2);
+	assert_string_equal(tu_jstr(result(j), "action"), "replaced");
+	assert_int_equal(tu_jint(result(j), "settings_rev"), 8);
+	assert_int_equal(tu_jint(result(j), "components"), 2);
 	json_decref(j);
 	check_persisted();
 
 	/* The same again: no change, no new revision. */
 	j = CTL_OK("component", "add", "pattern", "18.978.00", SHA_B,
 		   "https://update.example/pattern/18.978.00");
-	assert_string_equal(jstr(result(j), "action"), "unchanged");
-	assert_int_equal(jint(result(j), "settings_rev"), 8);
+	assert_string_equal(tu_jstr(result(j), "action"), "unchanged");
+	assert_int_equal(tu_jint(result(j), "settings_rev"), 8);
 	json_decref(j);
 	assert_int_equal(dmn.policy->rev, 8);
 
@@ -543,7 +469,7 @@ static void test_ctl_components(void **state)
 		"  \"sources\": [\"https://update.example/pattern/18.978.00\"]}]", 0, NULL);
 	assert_non_null(want);
 	assert_true(json_equal(json_object_get(result(j), "components"), want));
-	assert_int_equal(jint(result(j), "settings_rev"), 8);
+	assert_int_equal(tu_jint(result(j), "settings_rev"), 8);
 	json_decref(want);
 	json_decref(j);
 
@@ -575,13 +501,13 @@ static void test_ctl_components(void **state)
 	j = CTL_OK("component", "add", "x", "1", SHA_A, "https://a/1", "https://a/2",
 		   "https://a/3", "https://a/4", "https://a/5", "https://a/6", "https://a/7",
 		   "https://a/8");
-	assert_int_equal(jint(result(j), "settings_rev"), 9);
+	assert_int_equal(tu_jint(result(j), "settings_rev"), 9);
 	json_decref(j);
 
 	/* Delete; an unknown name is an error naming it. */
 	j = CTL_OK("component", "del", "x");
-	assert_string_equal(jstr(result(j), "deleted"), "x");
-	assert_int_equal(jint(result(j), "settings_rev"), 10);
+	assert_string_equal(tu_jstr(result(j), "deleted"), "x");
+	assert_int_equal(tu_jint(result(j), "settings_rev"), 10);
 	json_decref(j);
 	REFUSED("no component named 'x'", "component", "del", "x");
 	REFUSED("name: expected", "component", "del", "a b");
@@ -593,7 +519,7 @@ static void test_ctl_components(void **state)
 	/* A policy that cannot be written is not applied. */
 	char saved[sizeof(dmn.policy_path)];
 	memcpy(saved, dmn.policy_path, sizeof(saved));
-	snprintf(dmn.policy_path, sizeof(dmn.policy_path), "%s/no/such/dir/policy.json", state_dir);
+	snprintf(dmn.policy_path, sizeof(dmn.policy_path), "%s/no/such/dir/policy.json", dir.dir);
 	json_decref(CTL_ERR("component", "add", "y", "1", SHA_A, "https://a/"));
 	json_decref(CTL_ERR("component", "del", "engine"));
 	memcpy(dmn.policy_path, saved, sizeof(saved));
@@ -613,11 +539,11 @@ static void test_ctl_components(void **state)
 	REFUSED("at most 1000 components", "component", "add", "zzz", "1", SHA_A, "https://a/");
 	assert_int_equal(dmn.policy->rev, 10);
 	j = CTL_OK("component", "add", "c0001", "2", SHA_A, "https://a/");
-	assert_string_equal(jstr(result(j), "action"), "replaced");
+	assert_string_equal(tu_jstr(result(j), "action"), "replaced");
 	json_decref(j);
 	assert_int_equal(dmn.policy->rev, 11);
 	check_persisted();
-	struct policy *p = persisted();
+	struct policy *p = tu_persisted(&dmn);
 	assert_int_equal(p->manifest.ncomponents, MANIFEST_COMPONENTS_MAX);
 	policy_free(p);
 }
@@ -630,24 +556,24 @@ static void test_ctl_endpoint_settings(void **state)
 	json_decref(j);
 
 	j = CTL_OK("endpoint-setting", "set", "scan.schedule", "daily 02:00");
-	assert_string_equal(jstr(result(j), "action"), "added");
-	assert_int_equal(jint(result(j), "settings_rev"), 6);
-	assert_int_equal(jint(result(j), "endpoint_settings"), 1);
+	assert_string_equal(tu_jstr(result(j), "action"), "added");
+	assert_int_equal(tu_jint(result(j), "settings_rev"), 6);
+	assert_int_equal(tu_jint(result(j), "endpoint_settings"), 1);
 	json_decref(j);
 	check_persisted();
 	j = CTL_OK("endpoint-setting", "set", "scan.schedule", "daily 02:00");
-	assert_string_equal(jstr(result(j), "action"), "unchanged");
-	assert_int_equal(jint(result(j), "settings_rev"), 6);
+	assert_string_equal(tu_jstr(result(j), "action"), "unchanged");
+	assert_int_equal(tu_jint(result(j), "settings_rev"), 6);
 	json_decref(j);
 	j = CTL_OK("endpoint-setting", "set", "scan.schedule", "daily 03:00");
-	assert_string_equal(jstr(result(j), "action"), "replaced");
-	assert_int_equal(jint(result(j), "settings_rev"), 7);
+	assert_string_equal(tu_jstr(result(j), "action"), "replaced");
+	assert_int_equal(tu_jint(result(j), "settings_rev"), 7);
 	json_decref(j);
 	j = CTL_OK("endpoint-setting", "set", "log.upload", "");   /* empty is a value */
-	assert_int_equal(jint(result(j), "settings_rev"), 8);
+	assert_int_equal(tu_jint(result(j), "settings_rev"), 8);
 	json_decref(j);
 	j = CTL_OK("endpoint-setting", "set", "motd", "caf\xc3\xa9\nline 2");
-	assert_int_equal(jint(result(j), "settings_rev"), 9);
+	assert_int_equal(tu_jint(result(j), "settings_rev"), 9);
 	json_decref(j);
 
 	j = CTL_OK("endpoint-setting", "list");
@@ -676,12 +602,12 @@ static void test_ctl_endpoint_settings(void **state)
 	check_persisted();
 
 	j = CTL_OK("endpoint-setting", "set", "k", rep('v', 4096));
-	assert_int_equal(jint(result(j), "settings_rev"), 10);
+	assert_int_equal(tu_jint(result(j), "settings_rev"), 10);
 	json_decref(j);
 	j = CTL_OK("endpoint-setting", "del", "k");
-	assert_string_equal(jstr(result(j), "deleted"), "k");
-	assert_int_equal(jint(result(j), "settings_rev"), 11);
-	assert_int_equal(jint(result(j), "endpoint_settings"), 3);
+	assert_string_equal(tu_jstr(result(j), "deleted"), "k");
+	assert_int_equal(tu_jint(result(j), "settings_rev"), 11);
+	assert_int_equal(tu_jint(result(j), "endpoint_settings"), 3);
 	json_decref(j);
 	REFUSED("no endpoint setting 'k'", "endpoint-setting", "del", "k");
 	assert_int_equal(dmn.policy->rev, 11);
@@ -697,7 +623,7 @@ static void test_ctl_endpoint_settings(void **state)
 	assert_int_equal(manifest_render(m), 0);
 	REFUSED("at most 1000 endpoint settings", "endpoint-setting", "set", "one.more", "v");
 	j = CTL_OK("endpoint-setting", "set", "k0001", "w");
-	assert_int_equal(jint(result(j), "settings_rev"), 12);
+	assert_int_equal(tu_jint(result(j), "settings_rev"), 12);
 	json_decref(j);
 	check_persisted();
 
@@ -717,61 +643,21 @@ static void test_ctl_endpoint_settings(void **state)
 
 /* ================= poll ================= */
 
-static struct gn_options opt;
-static struct http_counters ctr;
+/* The endpoint API over the fake daemon's registry and policy. */
+static struct tu_api api;
 
-struct proof {
-	char id[17], time[24], mac[17];
-};
-
-static void make_proof(struct proof *p, uint64_t id, uint32_t time, const uint8_t *key)
-{
-	uint8_t msg[HB_AUTH_MSG_LEN], mac[HB_MAC_LEN];
-	hb_auth_message(msg, HB_AUTH_POLL, id, time);
-	hb_mac_compute(key, msg, sizeof(msg), mac);
-	snprintf(p->id, sizeof(p->id), "%016llx", (unsigned long long)id);
-	snprintf(p->time, sizeof(p->time), "%u", time);
-	sodium_bin2hex(p->mac, sizeof(p->mac), mac, sizeof(mac));
-}
-
-struct answer {
-	unsigned status;
-	json_t *j;
-	char etag[32];
-};
-
-static struct answer poll_as(const struct endpoint *ep, const char *inm, unsigned want)
+static struct tu_answer poll_as(const struct endpoint *ep, const char *inm, unsigned want)
 {
 	static char tok[] = "t";
-	opt.token = tok;
-	opt.window = 300;
-	opt.skew = 30;
-	opt.udp_port = 7100;
-	opt.hb_addrs[0] = "10.0.0.1";
-	opt.n_hb_addrs = 1;
-	struct api_ctx ctx = { .reg = &dmn.reg, .opt = &opt, .counters = &ctr,
-			       .policy = &dmn.policy, .now = NOW };
-	struct proof pf;
-	make_proof(&pf, ep->id, NOW, registry_key(&dmn.reg, ep));
-	struct api_request req = { .hdr_id = pf.id, .hdr_time = pf.time, .hdr_mac = pf.mac,
-				   .if_none_match = inm };
-	struct api_response resp = {0};
-	api_poll(&ctx, &req, &resp);
-	if (resp.status != want)
-		fail_msg("poll: status %u, want %u (%s)", resp.status, want,
-			 resp.body ? resp.body : "no body");
-	struct answer a = { .status = resp.status };
-	memcpy(a.etag, resp.etag, sizeof(a.etag));
-	if (want == 304) {
-		assert_null(resp.body);
-		return a;
-	}
-	json_error_t jerr;
-	a.j = json_loads(resp.body, JSON_REJECT_DUPLICATES, &jerr);
-	if (!json_is_object(a.j))
-		fail_msg("poll body is not one JSON object (%s): %.200s", jerr.text, resp.body);
-	free(resp.body);
-	return a;
+	api.opt = (struct gn_options){.token = tok, .window = 300, .skew = 30, .udp_port = 7100,
+				      .n_hb_addrs = 1};
+	api.opt.hb_addrs[0] = "10.0.0.1";
+	api.ctx = (struct api_ctx){.reg = &dmn.reg, .opt = &api.opt, .counters = &api.ctr,
+				   .policy = &dmn.policy, .now = NOW};
+	struct tu_proof pf;
+	tu_proof_make(&pf, HB_AUTH_POLL, ep->id, NOW, registry_key(&dmn.reg, ep));
+	return tu_api_call(&api, api_poll, "poll", &pf, NULL, NULL, inm, want,
+			   want == 304 ? HTTP_POLL_NOT_MODIFIED : HTTP_POLL);
 }
 
 /* The poll body carries exactly what the policy in force holds. */
@@ -781,8 +667,8 @@ static void check_body(json_t *j)
 	json_t *c = manifest_components_json(&dmn.policy->manifest);
 	assert_true(json_equal(json_object_get(j, "settings"), s));
 	assert_true(json_equal(json_object_get(j, "components"), c));
-	assert_int_equal(jint(j, "settings_rev"), (json_int_t)dmn.policy->rev);
-	assert_int_equal(jint(j, "server_time"), NOW);
+	assert_int_equal(tu_jint(j, "settings_rev"), (json_int_t)dmn.policy->rev);
+	assert_int_equal(tu_jint(j, "server_time"), NOW);
 	assert_true(json_is_object(json_object_get(j, "heartbeat")));
 	assert_true(json_is_object(json_object_get(j, "poll")));
 	json_decref(s);
@@ -795,7 +681,7 @@ static void test_poll_carries_manifest(void **state)
 	struct endpoint *ep;
 	assert_int_equal(registry_add(&dmn.reg, "agent-p", NOW, &ep), 0);
 
-	struct answer a = poll_as(ep, NULL, 200);
+	struct tu_answer a = poll_as(ep, NULL, 200);
 	assert_int_equal(json_object_size(json_object_get(a.j, "settings")), 0);
 	assert_int_equal(json_array_size(json_object_get(a.j, "components")), 0);
 	check_body(a.j);
@@ -817,7 +703,7 @@ static void test_poll_carries_manifest(void **state)
 	};
 	json_int_t rev = (json_int_t)dmn.policy->rev;
 	for (size_t i = 0; i < N(changes); i++) {
-		json_decref(ctlv(true, changes[i]));
+		json_decref(tu_ctl_argv(&dmn, true, changes[i]));
 		assert_int_equal(dmn.policy->rev, ++rev);
 		a = poll_as(ep, etag, 200);
 		if (!strcmp(a.etag, etag))
@@ -829,7 +715,7 @@ static void test_poll_carries_manifest(void **state)
 		a = poll_as(ep, etag, 304);
 	}
 	a = poll_as(ep, etag, 304);
-	/* What is left, as PROTOCOL.md §3 shows it. */
+	/* What is left, as docs/protocol.md §3 shows it. */
 	a = poll_as(ep, NULL, 200);
 	json_t *want = json_loads("{\"quote\\\"back\\\\slash\": \"tab\\there \\u2603\"}", 0, NULL);
 	assert_true(json_equal(json_object_get(a.j, "settings"), want));
@@ -846,7 +732,7 @@ static void test_poll_carries_manifest(void **state)
 
 	/* A policy loaded from the file answers the same body. */
 	struct policy *old = dmn.policy;
-	dmn.policy = persisted();
+	dmn.policy = tu_persisted(&dmn);
 	a = poll_as(ep, etag, 304);
 	a = poll_as(ep, NULL, 200);
 	check_body(a.j);
@@ -914,7 +800,7 @@ static void test_store_round_trip(void **state)
 	assert_non_null(f);
 	fputs("{\"settings_rev\": 3, \"settings\": {}, \"unreachable\": []}", f);
 	fclose(f);
-	q = persisted();
+	q = tu_persisted(&dmn);
 	assert_int_equal(q->rev, 3);
 	assert_int_equal(q->manifest.ncomponents, 0);
 	assert_string_equal(q->manifest.components_json, "[]");
@@ -926,7 +812,7 @@ static void test_store_bad_files(void **state)
 {
 	(void)state;
 	char path[128];
-	snprintf(path, sizeof(path), "%s/bad.json", state_dir);
+	snprintf(path, sizeof(path), "%s/bad.json", dir.dir);
 #define C(s) "{\"name\": \"p\", \"version\": \"1\", \"sha256\": \"" SHA_A "\", \"sources\": " s "}"
 	static const struct { const char *body, *want; } bad[] = {
 		{"{\"endpoint_settings\": []}", "endpoint_settings: expected"},
@@ -1030,9 +916,7 @@ static void test_store_bad_files(void **state)
 
 int main(void)
 {
-	if (sodium_init() < 0)
-		return 1;
-	const struct CMUnitTest tests[] = {
+	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_check_key),
 		cmocka_unit_test(test_check_value),
 		cmocka_unit_test(test_check_name),
@@ -1049,5 +933,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_store_round_trip, ctl_setup, ctl_teardown),
 		cmocka_unit_test_setup_teardown(test_store_bad_files, ctl_setup, ctl_teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return TU_RUN(tests);
 }

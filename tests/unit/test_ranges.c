@@ -1,5 +1,5 @@
 /*
- * The unreachable-network set (control/ranges.c, STATUS.md R1). Proves:
+ * The unreachable-network set (control/ranges.c, docs/status.md R1). Proves:
  * every accepted form parses to the right lo/hi and formats back to a form
  * that parses to the same entry; each rejection names the input and says
  * what is wrong and what is expected (bad octet, reversed range, len 129,

@@ -32,8 +32,11 @@
 #include "control/sweep.h"
 #include "control/transitions.h"
 #include "glournet/hb_accept.h"
+#include "glournet/hb_encode.h"
 #define LOG_TAG "test"
 #include "glournet/log.h"
+#include "support/tu_heartbeat.h"
+#include "support/tu_registry.h"
 
 #define NOW 1795000000u
 
@@ -230,61 +233,29 @@ static void test_index_grows_incrementally(void **state)
 
 /* ================= registry removal and reuse ================= */
 
-static struct slot_table tbl;
-static struct registry reg;
-static struct policy *pol;
-static struct sweep_state sw;
+static struct tu_registry fx;
 
+/* The registry fixture, with a feed (removals are events). */
 static int reg_setup(void **state)
 {
-	(void)state;
-	if (slot_table_init(&tbl, 2, 1u << 20) < 0 || registry_init(&reg, &tbl) < 0 ||
-	    registry_reset_ranges(&reg, 0) < 0)
+	if (tu_registry_setup(state) < 0)
 		return -1;
-	pol = policy_new_default();
-	reg.feed = feed_new(1024, NULL);
-	if (!pol || !reg.feed)
-		return -1;
-	pol->guard_threshold = 0;
-	memset(&sw, 0, sizeof(sw));
-	sw.started = NOW - 400u * 86400;
-	return 0;
-}
-
-static int reg_teardown(void **state)
-{
-	(void)state;
-	sweep_state_free(&sw);
-	feed_free(reg.feed);
-	policy_free(pol);
-	registry_destroy(&reg);
-	slot_table_destroy(&tbl);
-	return 0;
+	fx.reg.feed = feed_new(1024, NULL);
+	return fx.reg.feed ? 0 : -1;
 }
 
 static struct endpoint *add(const char *guid, uint32_t now)
 {
-	struct endpoint *ep;
-	assert_int_equal(registry_add(&reg, guid, now, &ep), 0);
-	status_on_register(&reg, pol, ep, now);
-	return ep;
+	return tu_add_registered(&fx.reg, fx.pol, guid, now);
 }
 
-/* A heartbeat for (slot, id) signed with key, through the workers' check. */
+/* A heartbeat for (slot, id) signed with key, through the workers' check,
+ * in a window wide enough for every time these tests use. */
 static enum hb_verdict heartbeat(unsigned worker, uint32_t slot, uint64_t id,
 				 const uint8_t key[HB_KEY_LEN], uint32_t time)
 {
-	uint8_t p[HB_PAYLOAD_LEN];
-	hb_put32(p, HB_MAGIC);
-	p[4] = HB_VERSION;
-	p[5] = HB_TYPE_HEARTBEAT;
-	hb_put16(p + 6, 0);
-	hb_put32(p + 8, slot);
-	hb_put32(p + 12, time);
-	hb_put64(p + 16, id);
-	hb_mac_compute(key, p, HB_MAC_COVERED, p + HB_MAC_COVERED);
 	struct hb_window w = {.now = NOW + 100000, .window = 200000, .skew = 30};
-	return hb_accept(tbl.dir, worker, p, &w);
+	return tu_heartbeat(fx.tbl.dir, worker, slot, id, key, time, &w);
 }
 
 /* Counts agree with the live endpoints; every slot is live, free or
@@ -292,23 +263,23 @@ static enum hb_verdict heartbeat(unsigned worker, uint32_t slot, uint64_t id,
 static void check_counts(void)
 {
 	uint32_t st[EP_STATUS_COUNT] = {0}, live = 0;
-	for (uint32_t s = 0; s < reg.nslots; s++) {
-		if (!(*registry_at(&reg, s)).id)
+	for (uint32_t s = 0; s < fx.reg.nslots; s++) {
+		if (!(*registry_at(&fx.reg, s)).id)
 			continue;
 		live++;
-		st[(*registry_at(&reg, s)).status]++;
+		st[(*registry_at(&fx.reg, s)).status]++;
 	}
 	for (int i = 0; i < EP_STATUS_COUNT; i++)
-		if (st[i] != reg.by_status[i])
+		if (st[i] != fx.reg.by_status[i])
 			fail_msg("by_status[%s] = %u, endpoints say %u", ep_status_name(i),
-				 reg.by_status[i], st[i]);
-	assert_int_equal(live, reg.count);
-	assert_int_equal(reg.nslots, reg.count + reg.nfree + reg.nquarantine);
+				 fx.reg.by_status[i], st[i]);
+	assert_int_equal(live, fx.reg.count);
+	assert_int_equal(fx.reg.nslots, fx.reg.count + fx.reg.nfree + fx.reg.nquarantine);
 }
 
 static uint32_t seen(uint32_t slot, unsigned worker)
 {
-	return *slot_dir_seen(tbl.dir, slot, worker);
+	return *slot_dir_seen(fx.tbl.dir, slot, worker);
 }
 
 static void test_remove_basics(void **state)
@@ -319,29 +290,29 @@ static void test_remove_basics(void **state)
 	add("c", NOW);
 	uint64_t id = b->id;
 	uint8_t key[HB_KEY_LEN];
-	memcpy(key, registry_key(&reg, b), sizeof(key));
+	memcpy(key, registry_key(&fx.reg, b), sizeof(key));
 	assert_int_equal(heartbeat(1, 1, id, key, NOW + 5), HB_ACCEPTED);
-	uint64_t seq = feed_next_seq(reg.feed);
+	uint64_t seq = feed_next_seq(fx.reg.feed);
 
-	registry_remove(&reg, b, EP_REMOVED_OPERATOR, NOW + 10);
-	assert_null(registry_by_id(&reg, id));
-	assert_null(registry_by_guid(&reg, "b"));
-	assert_null(registry_by_slot(&reg, 1));
-	assert_non_null(registry_by_guid(&reg, "a"));
-	assert_non_null(registry_by_guid(&reg, "c"));
-	assert_int_equal(registry_by_guid(&reg, "c")->slot, 2);
-	assert_int_equal(reg.count, 2);
-	assert_int_equal(reg.by_status[EP_ONLINE], 2);
-	assert_int_equal(reg.removed[EP_REMOVED_OPERATOR], 1);
-	assert_int_equal(reg.nquarantine, 1);
-	assert_int_equal(reg.nfree, 0);
+	registry_remove(&fx.reg, b, EP_REMOVED_OPERATOR, NOW + 10);
+	assert_null(registry_by_id(&fx.reg, id));
+	assert_null(registry_by_guid(&fx.reg, "b"));
+	assert_null(registry_by_slot(&fx.reg, 1));
+	assert_non_null(registry_by_guid(&fx.reg, "a"));
+	assert_non_null(registry_by_guid(&fx.reg, "c"));
+	assert_int_equal(registry_by_guid(&fx.reg, "c")->slot, 2);
+	assert_int_equal(fx.reg.count, 2);
+	assert_int_equal(fx.reg.by_status[EP_ONLINE], 2);
+	assert_int_equal(fx.reg.removed[EP_REMOVED_OPERATOR], 1);
+	assert_int_equal(fx.reg.nquarantine, 1);
+	assert_int_equal(fx.reg.nfree, 0);
 	check_counts();
 	/* The workers: the slot belongs to nobody. */
-	assert_int_equal(slot_dir_entry(tbl.dir, 1)->id, 0);
+	assert_int_equal(slot_dir_entry(fx.tbl.dir, 1)->id, 0);
 	assert_int_equal(heartbeat(0, 1, id, key, NOW + 11), HB_UNKNOWN_SLOT);
 	/* One feed event, a removal, not a status change. */
-	assert_int_equal(feed_next_seq(reg.feed), seq + 1);
-	const struct transition *t = feed_get(reg.feed, seq);
+	assert_int_equal(feed_next_seq(fx.reg.feed), seq + 1);
+	const struct transition *t = feed_get(fx.reg.feed, seq);
 	assert_int_equal(t->kind, TK_REMOVED);
 	assert_int_equal(t->id, id);
 	assert_int_equal(t->slot, 1);
@@ -349,8 +320,8 @@ static void test_remove_basics(void **state)
 	assert_int_equal(t->old_status, EP_ONLINE);
 	assert_int_equal(t->reason, EP_REMOVED_OPERATOR);
 	/* The free slot still names its last owner for watchers. */
-	assert_int_equal((*registry_at(&reg, 1)).removed_id, id);
-	assert_string_equal(ep_guid(registry_at(&reg, 1)), "b");
+	assert_int_equal((*registry_at(&fx.reg, 1)).removed_id, id);
+	assert_string_equal(ep_guid(registry_at(&fx.reg, 1)), "b");
 	/* Not reused while quarantined: a new endpoint gets a new slot. */
 	struct endpoint *d = add("d", NOW + 12);
 	assert_int_equal(d->slot, 3);
@@ -369,47 +340,47 @@ static void test_reuse_after_reclaim(void **state)
 	uint32_t slot = old->slot;
 	uint64_t old_id = old->id;
 	uint8_t old_key[HB_KEY_LEN];
-	memcpy(old_key, registry_key(&reg, old), sizeof(old_key));
+	memcpy(old_key, registry_key(&fx.reg, old), sizeof(old_key));
 	assert_int_equal(heartbeat(0, slot, old_id, old_key, NOW + 50), HB_ACCEPTED);
 	assert_int_equal(heartbeat(1, slot, old_id, old_key, NOW + 60), HB_ACCEPTED);
-	registry_remove(&reg, old, EP_REMOVED_OPERATOR, NOW + 70);
+	registry_remove(&fx.reg, old, EP_REMOVED_OPERATOR, NOW + 70);
 	/* Quarantined: the old timestamps are still there. */
-	assert_int_equal(slot_table_last_seen(&tbl, slot), NOW + 60);
+	assert_int_equal(slot_table_last_seen(&fx.tbl, slot), NOW + 60);
 
-	assert_int_equal(registry_reclaim(&reg), 1);
-	assert_int_equal(registry_reclaim(&reg), 0);   /* nothing left */
-	assert_int_equal(reg.nquarantine, 0);
-	assert_int_equal(reg.nfree, 1);
+	assert_int_equal(registry_reclaim(&fx.reg), 1);
+	assert_int_equal(registry_reclaim(&fx.reg), 0);   /* nothing left */
+	assert_int_equal(fx.reg.nquarantine, 0);
+	assert_int_equal(fx.reg.nfree, 1);
 	assert_int_equal(seen(slot, 0), 0);
 	assert_int_equal(seen(slot, 1), 0);
 	const uint8_t zero[HB_KEY_LEN] = {0};
-	assert_memory_equal(slot_dir_entry(tbl.dir, slot)->key, zero, HB_KEY_LEN);
+	assert_memory_equal(slot_dir_entry(fx.tbl.dir, slot)->key, zero, HB_KEY_LEN);
 
 	struct endpoint *nu = add("new", NOW + 80);
 	assert_int_equal(nu->slot, slot);
-	assert_int_equal(reg.nfree, 0);
+	assert_int_equal(fx.reg.nfree, 0);
 	assert_true(nu->id != old_id);
-	assert_int_equal(slot_dir_entry(tbl.dir, slot)->id, nu->id);
-	assert_int_equal(slot_table_last_seen(&tbl, slot), 0);   /* never seen */
-	sweep_run(&sw, &reg, pol, NOW + 81, &(struct sweep_result){0});
+	assert_int_equal(slot_dir_entry(fx.tbl.dir, slot)->id, nu->id);
+	assert_int_equal(slot_table_last_seen(&fx.tbl, slot), 0);   /* never seen */
+	sweep_run(&fx.sw, &fx.reg, fx.pol, NOW + 81, &(struct sweep_result){0});
 	assert_int_equal(nu->last_heartbeat, 0);
 
 	/* The old owner's late heartbeat: refused, nothing recorded. */
-	uint64_t seq = feed_next_seq(reg.feed);
+	uint64_t seq = feed_next_seq(fx.reg.feed);
 	for (unsigned w = 0; w < 2; w++)
 		assert_int_equal(heartbeat(w, slot, old_id, old_key, NOW + 90), HB_ID_MISMATCH);
 	/* ... even signed with the new key, or claiming the new id with the old key. */
-	assert_int_equal(heartbeat(0, slot, old_id, registry_key(&reg, nu), NOW + 90), HB_ID_MISMATCH);
+	assert_int_equal(heartbeat(0, slot, old_id, registry_key(&fx.reg, nu), NOW + 90), HB_ID_MISMATCH);
 	assert_int_equal(heartbeat(0, slot, nu->id, old_key, NOW + 90), HB_BAD_MAC);
-	assert_int_equal(slot_table_last_seen(&tbl, slot), 0);
-	sweep_run(&sw, &reg, pol, NOW + 91, &(struct sweep_result){0});
+	assert_int_equal(slot_table_last_seen(&fx.tbl, slot), 0);
+	sweep_run(&fx.sw, &fx.reg, fx.pol, NOW + 91, &(struct sweep_result){0});
 	assert_int_equal(nu->last_heartbeat, 0);
 	assert_int_equal(nu->status, EP_ONLINE);
 	assert_int_equal(nu->reason, EP_REASON_REGISTERED);
-	assert_int_equal(feed_next_seq(reg.feed), seq);
+	assert_int_equal(feed_next_seq(fx.reg.feed), seq);
 	/* The new owner's own heartbeat works. */
-	assert_int_equal(heartbeat(1, slot, nu->id, registry_key(&reg, nu), NOW + 95), HB_ACCEPTED);
-	assert_int_equal(slot_table_last_seen(&tbl, slot), NOW + 95);
+	assert_int_equal(heartbeat(1, slot, nu->id, registry_key(&fx.reg, nu), NOW + 95), HB_ACCEPTED);
+	assert_int_equal(slot_table_last_seen(&fx.tbl, slot), NOW + 95);
 	check_counts();
 }
 
@@ -425,24 +396,24 @@ static void test_restore_any_order(void **state)
 	for (int i = 0; i < 4; i++) {
 		memset(key, i + 1, sizeof(key));
 		snprintf(g, sizeof(g), "r%u", slots[i]);
-		assert_int_equal(registry_add_restored(&reg, g, 100 + slots[i], key, slots[i], &ep), 0);
+		assert_int_equal(registry_add_restored(&fx.reg, g, 100 + slots[i], key, slots[i], &ep), 0);
 		assert_int_equal(ep->slot, slots[i]);
 	}
 	memset(key, 9, sizeof(key));
-	assert_int_equal(registry_add_restored(&reg, "x", 999, key, 3, &ep), -EEXIST);    /* slot */
-	assert_int_equal(registry_add_restored(&reg, "r5", 998, key, 7, &ep), -EEXIST);   /* guid */
-	assert_int_equal(registry_add_restored(&reg, "y", 101, key, 8, &ep), -EEXIST);    /* id */
-	assert_int_equal(reg.count, 4);
-	assert_int_equal(reg.nslots, 70001);
-	registry_restore_done(&reg);
-	assert_int_equal(reg.nfree, 70001 - 4);
-	assert_int_equal(registry_add_restored(&reg, "z", 997, key, 80000, &ep), -EINVAL);
+	assert_int_equal(registry_add_restored(&fx.reg, "x", 999, key, 3, &ep), -EEXIST);    /* slot */
+	assert_int_equal(registry_add_restored(&fx.reg, "r5", 998, key, 7, &ep), -EEXIST);   /* guid */
+	assert_int_equal(registry_add_restored(&fx.reg, "y", 101, key, 8, &ep), -EEXIST);    /* id */
+	assert_int_equal(fx.reg.count, 4);
+	assert_int_equal(fx.reg.nslots, 70001);
+	registry_restore_done(&fx.reg);
+	assert_int_equal(fx.reg.nfree, 70001 - 4);
+	assert_int_equal(registry_add_restored(&fx.reg, "z", 997, key, 80000, &ep), -EINVAL);
 	for (int i = 0; i < 4; i++) {
 		memset(key, i + 1, sizeof(key));
-		ep = registry_by_id(&reg, 100 + slots[i]);
+		ep = registry_by_id(&fx.reg, 100 + slots[i]);
 		assert_non_null(ep);
 		assert_int_equal(ep->slot, slots[i]);
-		assert_memory_equal(registry_key(&reg, ep), key, HB_KEY_LEN);
+		assert_memory_equal(registry_key(&fx.reg, ep), key, HB_KEY_LEN);
 		assert_int_equal(heartbeat(0, slots[i], ep->id, key, NOW), HB_ACCEPTED);
 	}
 	/* The holes, lowest first: 0, 2, 4, 6, ... */
@@ -463,20 +434,20 @@ static void test_reuse_order(void **state)
 		snprintf(g, sizeof(g), "e%d", i);
 		add(g, NOW);
 	}
-	registry_remove(&reg, registry_by_guid(&reg, "e4"), EP_REMOVED_OPERATOR, NOW);
-	registry_remove(&reg, registry_by_guid(&reg, "e1"), EP_REMOVED_EXPIRED, NOW);
-	assert_int_equal(registry_reclaim(&reg), 2);
-	registry_remove(&reg, registry_by_guid(&reg, "e2"), EP_REMOVED_OPERATOR, NOW);
-	assert_int_equal(registry_reclaim(&reg), 1);
+	registry_remove(&fx.reg, registry_by_guid(&fx.reg, "e4"), EP_REMOVED_OPERATOR, NOW);
+	registry_remove(&fx.reg, registry_by_guid(&fx.reg, "e1"), EP_REMOVED_EXPIRED, NOW);
+	assert_int_equal(registry_reclaim(&fx.reg), 2);
+	registry_remove(&fx.reg, registry_by_guid(&fx.reg, "e2"), EP_REMOVED_OPERATOR, NOW);
+	assert_int_equal(registry_reclaim(&fx.reg), 1);
 	static const uint32_t want[] = {4, 1, 2, 6, 7};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		snprintf(g, sizeof(g), "n%zu", i);
 		assert_int_equal(add(g, NOW)->slot, want[i]);
 	}
-	assert_int_equal(reg.nslots, 8);
-	assert_int_equal(reg.count, 8);
-	assert_int_equal(reg.removed[EP_REMOVED_OPERATOR], 2);
-	assert_int_equal(reg.removed[EP_REMOVED_EXPIRED], 1);
+	assert_int_equal(fx.reg.nslots, 8);
+	assert_int_equal(fx.reg.count, 8);
+	assert_int_equal(fx.reg.removed[EP_REMOVED_OPERATOR], 2);
+	assert_int_equal(fx.reg.removed[EP_REMOVED_EXPIRED], 1);
 	check_counts();
 }
 
@@ -492,17 +463,10 @@ static void *old_owner_worker(void *arg)
 	uint32_t slot = (uint32_t)(uintptr_t)arg;
 	rcu_register_thread();
 	uint8_t p[HB_PAYLOAD_LEN];
-	hb_put32(p, HB_MAGIC);
-	p[4] = HB_VERSION;
-	p[5] = HB_TYPE_HEARTBEAT;
-	hb_put16(p + 6, 0);
-	hb_put32(p + 8, slot);
-	hb_put32(p + 12, NOW + 500);
-	hb_put64(p + 16, rd_id);
-	hb_mac_compute(rd_key, p, HB_MAC_COVERED, p + HB_MAC_COVERED);
+	hb_encode(p, HB_TYPE_HEARTBEAT, 0, slot, NOW + 500, rd_id, rd_key);
 	struct hb_window w = {.now = NOW + 1000, .window = 2000, .skew = 30};
 	while (!__atomic_load_n(&rd_stop, __ATOMIC_ACQUIRE)) {
-		const struct slot_dir *d = rcu_dereference(tbl.dir);
+		const struct slot_dir *d = rcu_dereference(fx.tbl.dir);
 		__atomic_fetch_add(&rd_count[hb_accept(d, 1, p, &w)], 1, __ATOMIC_RELAXED);
 		rcu_quiescent_state();
 	}
@@ -527,17 +491,17 @@ static void test_reuse_with_live_worker(void **state)
 		struct endpoint *old = add(g, NOW);
 		uint32_t slot = old->slot;
 		rd_id = old->id;
-		memcpy(rd_key, registry_key(&reg, old), sizeof(rd_key));
+		memcpy(rd_key, registry_key(&fx.reg, old), sizeof(rd_key));
 		memset(rd_count, 0, sizeof(rd_count));
 		rd_stop = 0;
 		pthread_t th;
 		assert_int_equal(pthread_create(&th, NULL, old_owner_worker,
 						(void *)(uintptr_t)slot), 0);
 		wait_for(&rd_count[HB_ACCEPTED], 100);
-		registry_remove(&reg, old, EP_REMOVED_OPERATOR, NOW + 600);
-		registry_reclaim(&reg);
+		registry_remove(&fx.reg, old, EP_REMOVED_OPERATOR, NOW + 600);
+		registry_reclaim(&fx.reg);
 		/* From here the worker cannot write this slot. */
-		assert_int_equal(slot_table_last_seen(&tbl, slot), 0);
+		assert_int_equal(slot_table_last_seen(&fx.tbl, slot), 0);
 		snprintf(g, sizeof(g), "new%d", round);
 		struct endpoint *nu = add(g, NOW + 601);
 		assert_int_equal(nu->slot, slot);
@@ -545,7 +509,7 @@ static void test_reuse_with_live_worker(void **state)
 		wait_for(&rd_count[HB_ID_MISMATCH], mism + 100);
 		__atomic_store_n(&rd_stop, 1, __ATOMIC_RELEASE);
 		pthread_join(th, NULL);
-		if (slot_table_last_seen(&tbl, slot) != 0)
+		if (slot_table_last_seen(&fx.tbl, slot) != 0)
 			fail_msg("round %d: the old owner's heartbeat landed on the new owner", round);
 		/* Every heartbeat was one of the three; none failed its MAC
 		 * against the new owner's key. */
@@ -554,8 +518,8 @@ static void test_reuse_with_live_worker(void **state)
 			    v != HB_ID_MISMATCH)
 				fail_msg("round %d: %lu heartbeats were %s", round, rd_count[v],
 					 hb_verdict_name(v));
-		registry_remove(&reg, nu, EP_REMOVED_OPERATOR, NOW + 602);
-		registry_reclaim(&reg);
+		registry_remove(&fx.reg, nu, EP_REMOVED_OPERATOR, NOW + 602);
+		registry_reclaim(&fx.reg);
 	}
 	check_counts();
 }
@@ -569,39 +533,39 @@ static void test_free_slots_skipped(void **state)
 	for (int i = 0; i < 3; i++) {
 		char g[8];
 		snprintf(g, sizeof(g), "s%d", i);
-		assert_int_equal(registry_add(&reg, g, NOW, &ep), 0);
-		struct ep_addr a = {.family = AF_INET};
+		assert_int_equal(registry_add(&fx.reg, g, NOW, &ep), 0);
+		struct gn_addr a = {.family = AF_INET};
 		assert_int_equal(inet_pton(AF_INET, ips[i], a.bytes), 1);
-		assert_int_equal(registry_set_ips(&reg, ep, &a, 1), 0);
-		status_on_register(&reg, pol, ep, NOW);
+		assert_int_equal(registry_set_ips(&fx.reg, ep, &a, 1), 0);
+		status_on_register(&fx.reg, fx.pol, ep, NOW);
 	}
-	registry_remove(&reg, registry_by_guid(&reg, "s0"), EP_REMOVED_OPERATOR, NOW);
-	uint64_t seq = feed_next_seq(reg.feed);
+	registry_remove(&fx.reg, registry_by_guid(&fx.reg, "s0"), EP_REMOVED_OPERATOR, NOW);
+	uint64_t seq = feed_next_seq(fx.reg.feed);
 	struct sweep_result res;
-	sweep_run(&sw, &reg, pol, NOW + pol->offline_after, &res);
+	sweep_run(&fx.sw, &fx.reg, fx.pol, NOW + fx.pol->offline_after, &res);
 	assert_int_equal(res.went_offline, 2);
-	assert_int_equal(feed_next_seq(reg.feed), seq + 2);
+	assert_int_equal(feed_next_seq(fx.reg.feed), seq + 2);
 	for (uint64_t s = seq; s < seq + 2; s++)
-		assert_int_not_equal(feed_get(reg.feed, s)->slot, 0);
+		assert_int_not_equal(feed_get(fx.reg.feed, s)->slot, 0);
 	check_counts();
 
 	/* A range over every address: only the live one in it moves. */
 	struct range_entry e;
 	char err[128];
 	assert_int_equal(range_parse("10.0.0.0-10.0.0.255", &e, err, sizeof(err)), 0);
-	range_set_free(pol->ranges);
-	pol->ranges = range_set_build(&e, 1);
+	range_set_free(fx.pol->ranges);
+	fx.pol->ranges = range_set_build(&e, 1);
 	uint32_t moved = 0;
-	assert_int_equal(status_reclassify_all(&reg, pol, NOW + 3000, &moved), 0);
+	assert_int_equal(status_reclassify_all(&fx.reg, fx.pol, NOW + 3000, &moved), 0);
 	assert_int_equal(moved, 1);
-	assert_int_equal(reg.by_range[0][0], 1);
-	assert_int_equal(reg.by_range[0][1], 0);
-	assert_int_equal((*registry_at(&reg, 0)).range, -1);
-	assert_false((*registry_at(&reg, 0)).unreachable);
+	assert_int_equal(fx.reg.by_range[0][0], 1);
+	assert_int_equal(fx.reg.by_range[0][1], 0);
+	assert_int_equal((*registry_at(&fx.reg, 0)).range, -1);
+	assert_false((*registry_at(&fx.reg, 0)).unreachable);
 	check_counts();
 }
 
-#define REG(f) cmocka_unit_test_setup_teardown(f, reg_setup, reg_teardown)
+#define REG(f) cmocka_unit_test_prestate_setup_teardown(f, reg_setup, tu_registry_teardown, &fx)
 
 /* test_removal_daemon.c: expiry, settings, the command, the store. */
 extern const struct CMUnitTest removal_daemon_tests[];

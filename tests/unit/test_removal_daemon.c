@@ -24,6 +24,7 @@
 
 #include "control/ctl_server.h"
 #include "control/daemon.h"
+#include "control/daemon_jobs.h"
 #include "control/expire.h"
 #include "control/persist.h"
 #include "control/settings.h"
@@ -32,50 +33,39 @@
 #include "control/transitions.h"
 #include "glournet/coarse_clock.h"
 #include "glournet/hb_accept.h"
+#include "support/tu_daemon.h"
+#include "support/tu_heartbeat.h"
+#include "support/tu_json.h"
+#include "support/tu_scratch.h"
 
 #define NOW 1795000000u
 #define DAY 86400u
 
 static struct gn_daemon dmn, dmn2;
-static char state_dir[64], db_path[128], log_path[128];
+static struct tu_scratch dir;
+static char db_path[256], log_path[256];
 
+/* The fake daemon with a feed (logged when feed_log is not NULL) and the
+ * store at db_path; the guard off; started 400 days ago. */
 static int daemon_init(struct gn_daemon *d, const char *feed_log)
 {
-	memset(d, 0, sizeof(*d));
 	char err[256];
-	if (slot_table_init(&d->table, 2, 1u << 20) < 0 || registry_init(&d->reg, &d->table) < 0 ||
-	    registry_reset_ranges(&d->reg, 0) < 0 || !(d->policy = policy_new_default()) ||
+	if (tu_daemon_open(d, dir.dir, NOW - 400 * DAY) < 0 ||
 	    !(d->feed = feed_new(1024, feed_log)) || !(d->store = store_open(db_path, err, sizeof(err))))
 		return -1;
 	d->policy->guard_threshold = 0;
 	d->reg.feed = d->feed;
-	d->nworkers = 2;
-	d->started = d->sweep.started = NOW - 400 * DAY;
-	snprintf(d->policy_path, sizeof(d->policy_path), "%s/policy.json", state_dir);
 	daemon_jobs_init(d, NULL);   /* the loop's jobs, wired as glournetd wires them */
 	return 0;
-}
-
-static void daemon_fini(struct gn_daemon *d)
-{
-	if (d->store)
-		store_close(d->store, 5000);
-	d->store = NULL;
-	feed_free(d->feed);
-	sweep_state_free(&d->sweep);
-	policy_free(d->policy);
-	registry_destroy(&d->reg);
-	slot_table_destroy(&d->table);
 }
 
 static int setup(void **state)
 {
 	(void)state;
-	strcpy(state_dir, "/tmp/gn-removal-XXXXXX");
-	if (!mkdtemp(state_dir))
+	if (tu_scratch_make(&dir, "removal", "glournet.db") < 0)
 		return -1;
-	snprintf(db_path, sizeof(db_path), "%s/glournet.db", state_dir);
-	snprintf(log_path, sizeof(log_path), "%s/transitions.log", state_dir);
+	snprintf(db_path, sizeof(db_path), "%s", dir.path);
+	snprintf(log_path, sizeof(log_path), "%s/transitions.log", dir.dir);
 	gn_coarse_set(NOW);
 	return daemon_init(&dmn, log_path);
 }
@@ -83,13 +73,11 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	daemon_fini(&dmn);
+	tu_daemon_close(&dmn);
 	if (dmn2.table.dir)
-		daemon_fini(&dmn2);
+		tu_daemon_close(&dmn2);
 	memset(&dmn2, 0, sizeof(dmn2));
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", state_dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tu_scratch_remove(&dir) < 0 ? -1 : 0;
 }
 
 /* Registered at `now` (contact, R4) and written to the store. */
@@ -104,26 +92,12 @@ static struct endpoint *client(struct gn_daemon *d, const char *guid, uint32_t n
 
 static json_t *ctl(const char *line, bool want_ok)
 {
-	char *out = ctl_dispatch(&dmn, line, strlen(line));
-	assert_non_null(out);
-	json_t *j = json_loads(out, 0, NULL);
-	if (!json_is_object(j) || json_is_true(json_object_get(j, "ok")) != want_ok)
-		fail_msg("'%s' answered %s", line, out);
-	free(out);
-	return j;
+	return tu_ctl(&dmn, line, want_ok);
 }
 
 static const char *error_of(json_t *j)
 {
 	return json_string_value(json_object_get(j, "error"));
-}
-
-static json_int_t jint(json_t *o, const char *k)
-{
-	json_t *v = json_object_get(o, k);
-	if (!json_is_integer(v))
-		fail_msg("'%s' is not an integer", k);
-	return json_integer_value(v);
 }
 
 /* ================= expiry ================= */
@@ -282,7 +256,7 @@ static void test_expiry_setting(void **state)
 	client(&dmn, "new", NOW - 5 * DAY);
 	json_t *j = ctl("{\"argv\": [\"set\", \"expire.after_days\", \"30\"]}", true);
 	json_t *aff = json_object_get(json_object_get(j, "result"), "affected");
-	assert_int_equal(jint(aff, "expire.after_days"), 1);
+	assert_int_equal(tu_jint(aff, "expire.after_days"), 1);
 	json_decref(j);
 	assert_int_equal(dmn.policy->expire_after_days, 30);
 	json_decref(ctl("{\"argv\": [\"set\", \"expire.after_days\", \"3651\"]}", false));
@@ -311,12 +285,12 @@ static void test_ctl_remove(void **state)
 	json_t *r = json_object_get(j, "result"), *rm = json_object_get(r, "removed");
 	assert_int_equal(json_array_size(rm), 2);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(rm, 0), "guid")), "a");
-	assert_int_equal(jint(json_array_get(rm, 0), "slot"), 0);
+	assert_int_equal(tu_jint(json_array_get(rm, 0), "slot"), 0);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(rm, 1), "id")), id_b);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(rm, 1), "guid")), "b");
 	assert_string_equal(json_string_value(json_object_get(json_array_get(rm, 1), "status")),
 			    "online");
-	assert_int_equal(jint(r, "clients"), 2);
+	assert_int_equal(tu_jint(r, "clients"), 2);
 	json_decref(j);
 
 	j = ctl("{\"argv\": [\"show\", \"client\", \"a\"]}", false);
@@ -339,14 +313,14 @@ static void test_ctl_remove(void **state)
 
 	j = ctl("{\"argv\": [\"show\", \"status\"]}", true);
 	r = json_object_get(j, "result");
-	assert_int_equal(jint(r, "clients"), 1);
-	assert_int_equal(jint(r, "online"), 1);
-	assert_int_equal(jint(r, "removed"), 3);
-	assert_int_equal(jint(r, "expired"), 0);
+	assert_int_equal(tu_jint(r, "clients"), 1);
+	assert_int_equal(tu_jint(r, "online"), 1);
+	assert_int_equal(tu_jint(r, "removed"), 3);
+	assert_int_equal(tu_jint(r, "expired"), 0);
 	json_t *slots = json_object_get(r, "slots");
-	assert_int_equal(jint(slots, "total"), 4);
-	assert_int_equal(jint(slots, "quarantined"), 3);
-	assert_int_equal(jint(slots, "free"), 0);
+	assert_int_equal(tu_jint(slots, "total"), 4);
+	assert_int_equal(tu_jint(slots, "quarantined"), 3);
+	assert_int_equal(tu_jint(slots, "free"), 0);
 	json_decref(j);
 	assert_int_equal(registry_reclaim(&dmn.reg), 3);
 	assert_int_equal(dmn.reg.nfree, 3);
@@ -370,17 +344,8 @@ static void test_ctl_remove(void **state)
 static enum hb_verdict heartbeat(struct slot_table *t, uint32_t slot, uint64_t id,
 				 const uint8_t key[HB_KEY_LEN])
 {
-	uint8_t p[HB_PAYLOAD_LEN];
-	hb_put32(p, HB_MAGIC);
-	p[4] = HB_VERSION;
-	p[5] = HB_TYPE_HEARTBEAT;
-	hb_put16(p + 6, 0);
-	hb_put32(p + 8, slot);
-	hb_put32(p + 12, NOW);
-	hb_put64(p + 16, id);
-	hb_mac_compute(key, p, HB_MAC_COVERED, p + HB_MAC_COVERED);
-	struct hb_window w = {.now = NOW, .window = 300, .skew = 30};
-	return hb_accept(t->dir, 0, p, &w);
+	struct hb_window w = tu_window(NOW);
+	return tu_heartbeat(t->dir, 0, slot, id, key, NOW, &w);
 }
 
 static void test_restore_with_gaps(void **state)

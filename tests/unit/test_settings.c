@@ -1,5 +1,5 @@
 /*
- * The settings of /work/shared/STATUS.md: validation where they enter
+ * The settings of docs/status.md: validation where they enter
  * (settings_set), the warnings, the duration format, and the policy file.
  * Proves: every setting accepts its documented values (durations with a
  * unit s/m/h/d, every whole number of minutes 1..129600; on/off;
@@ -11,7 +11,7 @@
  * endpoints, with the projected rate); formats durations with the largest
  * exact unit; saves and loads the policy (ranges included) unchanged;
  * refuses a bad policy file with a message naming the file and the entry,
- * applying nothing; gives the STATUS.md defaults when there is no file.
+ * applying nothing; gives the docs/status.md defaults when there is no file.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,8 +30,8 @@
 #include "control/policy_store.h"
 #include "control/ranges.h"
 #include "control/settings.h"
-#define LOG_TAG "test"
-#include "glournet/log.h"
+#include "support/tu_scratch.h"
+#include "support/tu_run.h"
 
 /* The coarse clock's storage lives in glournetd's main.c. */
 __attribute__((weak)) uint32_t gn_coarse_now_sec;
@@ -371,34 +371,9 @@ static void test_format_duration(void **state)
 
 /* ================= policy_save / policy_load ================= */
 
-struct scratch {
-	char dir[64];
-	char path[160];
-};
-
 static int scratch_setup(void **state)
 {
-	struct scratch *s = calloc(1, sizeof(*s));
-	if (!s)
-		return -1;
-	strcpy(s->dir, "/tmp/gn-settings-XXXXXX");
-	if (!mkdtemp(s->dir))
-		return -1;
-	snprintf(s->path, sizeof(s->path), "%s/policy.json", s->dir);
-	*state = s;
-	return 0;
-}
-
-static int scratch_teardown(void **state)
-{
-	struct scratch *s = *state;
-	char tmp[200];
-	unlink(s->path);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", s->path);
-	unlink(tmp);
-	rmdir(s->dir);
-	free(s);
-	return 0;
+	return tu_scratch_setup(state, "settings", "policy.json");
 }
 
 static void write_file(const char *path, const char *text)
@@ -438,12 +413,12 @@ static void add_ranges(struct policy *p, const char *const *texts, size_t n)
 
 static void test_load_missing_file_gives_defaults(void **state)
 {
-	struct scratch *s = *state;
+	struct tu_scratch *s = *state;
 	struct policy *p = NULL;
 	char err[512] = "";
 	assert_int_equal(policy_load(s->path, &p, err, sizeof(err)), 0);
 	assert_non_null(p);
-	/* STATUS.md: heartbeat on, scope all, 10m, offline 30m, poll 30m, no
+	/* docs/status.md: heartbeat on, scope all, 10m, offline 30m, poll 30m, no
 	 * ranges, guard 50 %. */
 	assert_true(p->hb_enabled);
 	assert_int_equal(p->hb_scope, HB_SCOPE_ALL);
@@ -458,7 +433,7 @@ static void test_load_missing_file_gives_defaults(void **state)
 
 static void test_save_load_round_trip(void **state)
 {
-	struct scratch *s = *state;
+	struct tu_scratch *s = *state;
 	struct policy *p = policy_new_default();
 	must_set(p, "heartbeat.enabled", "off");
 	must_set(p, "heartbeat.scope", "unreachable");
@@ -533,7 +508,7 @@ static void test_save_load_round_trip(void **state)
 
 /* A bad file is refused whole: -EINVAL, *out untouched, and a message
  * naming the file and the entry. */
-static void expect_load_fails(const struct scratch *s, const char *content,
+static void expect_load_fails(const struct tu_scratch *s, const char *content,
 			      const char *const *needles, size_t nneedles)
 {
 	write_file(s->path, content);
@@ -555,7 +530,7 @@ static void expect_load_fails(const struct scratch *s, const char *content,
 
 static void test_load_bad_files(void **state)
 {
-	struct scratch *s = *state;
+	struct tu_scratch *s = *state;
 	static const struct {
 		const char *content;
 		const char *needles[3];
@@ -598,7 +573,7 @@ static void test_load_bad_files(void **state)
  */
 static void test_load_wrong_shapes(void **state)
 {
-	struct scratch *s = *state;
+	struct tu_scratch *s = *state;
 	static const struct {
 		const char *content;
 		const char *needle;   /* the entry the message must name */
@@ -631,7 +606,7 @@ static void test_load_wrong_shapes(void **state)
 
 static void test_load_range_limit(void **state)
 {
-	struct scratch *s = *state;
+	struct tu_scratch *s = *state;
 	for (uint32_t n = RANGES_MAX; n <= RANGES_MAX + 1; n++) {
 		size_t cap = (size_t)n * 32 + 64, len = 0;
 		char *text = malloc(cap);
@@ -661,7 +636,7 @@ static void test_load_range_limit(void **state)
 
 static void test_save_error_names_the_file(void **state)
 {
-	struct scratch *s = *state;
+	struct tu_scratch *s = *state;
 	char path[256];
 	snprintf(path, sizeof(path), "%s/no-such-dir/policy.json", s->dir);
 	struct policy *p = policy_new_default();
@@ -671,12 +646,11 @@ static void test_save_error_names_the_file(void **state)
 	policy_free(p);
 }
 
-#define SCRATCH(t) cmocka_unit_test_setup_teardown(t, scratch_setup, scratch_teardown)
+#define SCRATCH(t) cmocka_unit_test_setup_teardown(t, scratch_setup, tu_scratch_teardown)
 
 int main(void)
 {
-	gn_log_max_level = GN_LOG_ERR;
-	const struct CMUnitTest tests[] = {
+	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_set_bool),
 		cmocka_unit_test(test_set_scope),
 		cmocka_unit_test(test_set_duration_units),
@@ -696,5 +670,5 @@ int main(void)
 		SCRATCH(test_load_range_limit),
 		SCRATCH(test_save_error_names_the_file),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return TU_RUN(tests);
 }

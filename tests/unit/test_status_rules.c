@@ -1,5 +1,5 @@
 /*
- * The status rules of /work/shared/STATUS.md (R1..R10), one or more tests
+ * The status rules of docs/status.md (R1..R10), one or more tests
  * per rule, each named after its rule and each failing if the rule were
  * broken. The clock is injected: every call takes an explicit `now`, and a
  * heartbeat is a timestamp written into a worker's seen array, as the data
@@ -38,8 +38,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-#include <sodium.h>
-#include <urcu-qsbr.h>
 
 #include "control/policy.h"
 #include "control/ranges.h"
@@ -47,10 +45,10 @@
 #include "control/settings.h"
 #include "control/status.h"
 #include "control/sweep.h"
+#include "control/text.h"
 #include "control/transitions.h"
-#define LOG_TAG "test"
-#include "glournet/log.h"
 #include "glournet/slot_table.h"
+#include "support/tu_run.h"
 
 /* The coarse clock's storage lives in glournetd's main.c (weak: a
  * definition moved into the library takes precedence). */
@@ -156,16 +154,10 @@ static uint32_t use_policy(struct fx *f, struct policy *p, uint32_t now)
 
 static void add_ip(struct registry *r, struct endpoint *ep, const char *text)
 {
-	struct ep_addr ips[EP_MAX_IPS + 1];
+	struct gn_addr ips[EP_MAX_IPS + 1];
 	unsigned n = ep_ips(ep, ips);
 	assert_true(n < EP_MAX_IPS);
-	struct ep_addr *a = &ips[n++];
-	memset(a, 0, sizeof(*a));
-	if (inet_pton(AF_INET, text, a->bytes) == 1)
-		a->family = AF_INET;
-	else if (inet_pton(AF_INET6, text, a->bytes) == 1)
-		a->family = AF_INET6;
-	else
+	if (text_parse_addr(text, strlen(text), &ips[n++]) < 0)
 		fail_msg("bad address in test: %s", text);
 	assert_int_equal(registry_set_ips(r, ep, ips, n), 0);
 }
@@ -1435,7 +1427,7 @@ static void test_midflight_scope_switched_to_unreachable(void **state)
 
 #define FX(t) cmocka_unit_test_setup_teardown(t, fx_setup, fx_teardown)
 
-/* ================= the sweep in slices (DESIGN.md) ================= */
+/* ================= the sweep in slices (docs/design.md) ================= */
 
 /* A pass cut into slices of ~256 slots decides exactly what one pass
  * does: same results, same statuses. */
@@ -1495,11 +1487,7 @@ static void test_sweep_slices_recheck_before_offline(void **state)
 
 int main(void)
 {
-	if (sodium_init() < 0)
-		return 1;
-	gn_log_max_level = GN_LOG_ERR;
-	rcu_register_thread();
-	const struct CMUnitTest tests[] = {
+	static const struct CMUnitTest tests[] = {
 		FX(test_R1_ipv4_range_edges),
 		FX(test_R1_ipv6_prefix_edges),
 		FX(test_R1_families_never_cross),
@@ -1533,7 +1521,5 @@ int main(void)
 		cmocka_unit_test(test_sweep_slices_match_one_pass),
 		FX(test_sweep_slices_recheck_before_offline),
 	};
-	int rc = cmocka_run_group_tests(tests, NULL, NULL);
-	rcu_unregister_thread();
-	return rc;
+	return TU_RUN(tests);
 }

@@ -32,38 +32,36 @@
 #include <sqlite3.h>
 
 #include "control/store.h"
+#include "support/tu_scratch.h"
 
 #define T0 1795000000u
 #define TOP 0x8000000000000000ull
 
 struct scratch {
-	char dir[64];
-	char db[128];
-	char mnt[128];   /* a tmpfs mounted here, when a test did */
+	struct tu_scratch s;   /* s.path: the store */
+	char mnt[128];         /* a tmpfs mounted here, when a test did */
 	bool mounted;
 };
 
 static int scratch_setup(void **state)
 {
-	struct scratch *s = calloc(1, sizeof(*s));
-	strcpy(s->dir, "/tmp/gn-store-XXXXXX");
-	if (!mkdtemp(s->dir))
+	struct scratch *sc = calloc(1, sizeof(*sc));
+	if (!sc || tu_scratch_make(&sc->s, "store", "store.db") < 0) {
+		free(sc);
 		return -1;
-	snprintf(s->db, sizeof(s->db), "%s/store.db", s->dir);
-	*state = s;
+	}
+	*state = sc;
 	return 0;
 }
 
 static int scratch_teardown(void **state)
 {
-	struct scratch *s = *state;
-	if (s->mounted)
-		umount2(s->mnt, MNT_DETACH);
-	char cmd[160];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", s->dir);
-	int rc = system(cmd);
-	free(s);
-	return rc == 0 ? 0 : -1;
+	struct scratch *sc = *state;
+	if (sc->mounted)
+		umount2(sc->mnt, MNT_DETACH);
+	int rc = tu_scratch_remove(&sc->s);
+	free(sc);
+	return rc < 0 ? -1 : 0;
 }
 
 static uint64_t now_ms(void)
@@ -202,7 +200,7 @@ static struct loaded reload(struct store **st, const char *path)
 static void test_open_close_reopen(void **state)
 {
 	struct scratch *sc = *state;
-	struct store *st = open_ok(sc->db);
+	struct store *st = open_ok(sc->s.path);
 	struct loaded l = load_all(st);
 	assert_int_equal(l.n, 0);
 	struct store_endpoint e[50];
@@ -211,13 +209,13 @@ static void test_open_close_reopen(void **state)
 		assert_true(store_put_endpoint(st, &e[i]) > 0);
 	}
 	store_close(st, 5000);   /* drains: nothing waited for before */
-	st = open_ok(sc->db);
+	st = open_ok(sc->s.path);
 	l = load_all(st);
 	assert_int_equal(l.n, 50);
 	for (uint32_t i = 0; i < 50; i++)
 		assert_ep_equal(&l.eps[i], &e[i]);
 	free(l.eps);
-	l = reload(&st, sc->db);   /* and again: opening an existing store changes nothing */
+	l = reload(&st, sc->s.path);   /* and again: opening an existing store changes nothing */
 	assert_int_equal(l.n, 50);
 	free(l.eps);
 	store_close(st, 5000);
@@ -226,7 +224,7 @@ static void test_open_close_reopen(void **state)
 static void test_roundtrip_every_field(void **state)
 {
 	struct scratch *sc = *state;
-	struct store *st = open_ok(sc->db);
+	struct store *st = open_ok(sc->s.path);
 	struct store_endpoint big;
 	memset(&big, 0, sizeof(big));
 	big.id = UINT64_MAX - 1;          /* top bit set */
@@ -270,7 +268,7 @@ static void test_roundtrip_every_field(void **state)
 	assert_ep_equal(&l.eps[2], &big);
 	free(l.eps);
 
-	l = reload(&st, sc->db);
+	l = reload(&st, sc->s.path);
 	assert_int_equal(l.n, 3);
 	assert_ep_equal(&l.eps[0], &small);
 	assert_ep_equal(&l.eps[1], &mid);
@@ -293,7 +291,7 @@ static void test_roundtrip_every_field(void **state)
 static void test_replace_and_delete(void **state)
 {
 	struct scratch *sc = *state;
-	struct store *st = open_ok(sc->db);
+	struct store *st = open_ok(sc->s.path);
 	struct store_endpoint a = make_ep(TOP | 1, 10), b = make_ep(2, 20), c = make_ep(3, 30);
 	store_put_endpoint(st, &a);
 	store_put_endpoint(st, &b);
@@ -308,7 +306,7 @@ static void test_replace_and_delete(void **state)
 	store_delete_endpoint(st, c.id + 1, c.slot);   /* the slot holds another id: kept */
 	uint64_t t = store_delete_endpoint(st, 999, 999);   /* unknown: nothing to do, no error */
 	wait_committed(st, t, 5000);
-	struct loaded l = reload(&st, sc->db);
+	struct loaded l = reload(&st, sc->s.path);
 	assert_int_equal(l.n, 2);
 	assert_ep_equal(&l.eps[0], &a2);
 	assert_ep_equal(&l.eps[1], &c);
@@ -322,7 +320,7 @@ static void test_replace_and_delete(void **state)
 	wait_committed(st, t, 5000);
 	char why[256];
 	assert_false(store_degraded(st, why, sizeof(why)));
-	l = reload(&st, sc->db);
+	l = reload(&st, sc->s.path);
 	assert_int_equal(l.n, 2);
 	assert_ep_equal(&l.eps[0], &d);
 	free(l.eps);
@@ -335,7 +333,7 @@ static void test_replace_and_delete(void **state)
 static void test_clash_does_not_wedge(void **state)
 {
 	struct scratch *sc = *state;
-	struct store *st = open_ok(sc->db);
+	struct store *st = open_ok(sc->s.path);
 	struct store_endpoint a = make_ep(1, 5), b = make_ep(2, 5);
 	a.last_heartbeat = T0 + 999;
 	store_put_endpoint(st, &a);
@@ -344,7 +342,7 @@ static void test_clash_does_not_wedge(void **state)
 	uint64_t t = store_put_endpoint(st, &d);
 	wait_committed(st, t, 5000);
 	assert_false(store_degraded(st, NULL, 0));
-	struct loaded l = reload(&st, sc->db);
+	struct loaded l = reload(&st, sc->s.path);
 	assert_int_equal(l.n, 2);
 	assert_ep_equal(&l.eps[0], &b);   /* b's own last_heartbeat, not a's high-water mark */
 	assert_ep_equal(&l.eps[1], &d);
@@ -358,7 +356,7 @@ static void test_migrate_v1(void **state)
 {
 	struct scratch *sc = *state;
 	sqlite3 *db;
-	assert_int_equal(sqlite3_open(sc->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_open(sc->s.path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
 		"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
 		"INSERT INTO meta VALUES ('schema_version', '1');"
@@ -374,7 +372,7 @@ static void test_migrate_v1(void **state)
 		"INSERT INTO endpoints VALUES (7, 1, 'g1', x'ffeeddccbbaa99887766554433221100', '', "
 		"'', 0, 200, 201, 0, 0, 0, 0, 1, 0, 0, 205);", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
-	struct store *st = open_ok(sc->db);
+	struct store *st = open_ok(sc->s.path);
 	struct loaded l = load_all(st);
 	assert_int_equal(l.n, 2);
 	assert_int_equal(l.eps[0].slot, 1);
@@ -391,7 +389,7 @@ static void test_migrate_v1(void **state)
 	uint64_t t = store_put_endpoint(st, &e);
 	wait_committed(st, t, 5000);
 	store_close(st, 5000);
-	assert_int_equal(sqlite3_open(sc->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_open(sc->s.path, &db), SQLITE_OK);
 	sqlite3_stmt *q;
 	assert_int_equal(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'",
 					    -1, &q, NULL), SQLITE_OK);
@@ -404,7 +402,7 @@ static void test_migrate_v1(void **state)
 static void test_contacts(void **state)
 {
 	struct scratch *sc = *state;
-	struct store *st = open_ok(sc->db);
+	struct store *st = open_ok(sc->s.path);
 	struct store_endpoint a = make_ep(TOP | 1, 1), b = make_ep(2, 2);
 	store_put_endpoint(st, &a);
 	store_put_endpoint(st, &b);
@@ -419,7 +417,7 @@ static void test_contacts(void **state)
 	memset(c, 0xee, sizeof(c));   /* the store copied them */
 	assert_true(store_put_contacts(st, NULL, 0) == t + 1);   /* empty: a no-op, still a ticket */
 	wait_committed(st, t + 1, 5000);
-	struct loaded l = reload(&st, sc->db);
+	struct loaded l = reload(&st, sc->s.path);
 	assert_int_equal(l.n, 1);
 	struct store_endpoint want = a;
 	want.last_heartbeat = T0 + 100;
@@ -442,7 +440,7 @@ static void test_contacts(void **state)
 	a4.status = 0;
 	t = store_put_endpoint(st, &a4);
 	wait_committed(st, t, 5000);
-	l = reload(&st, sc->db);
+	l = reload(&st, sc->s.path);
 	assert_int_equal(l.n, 1);
 	a4.last_heartbeat = T0 + 500;
 	assert_ep_equal(&l.eps[0], &a4);
@@ -452,7 +450,7 @@ static void test_contacts(void **state)
 	struct store_contact back = {.id = a.id, .slot = a.slot, .last_heartbeat = T0 + 50, .status = 1};
 	t = store_put_contacts(st, &back, 1);
 	wait_committed(st, t, 5000);
-	l = reload(&st, sc->db);
+	l = reload(&st, sc->s.path);
 	assert_int_equal(l.eps[0].last_heartbeat, T0 + 50);
 	free(l.eps);
 	store_close(st, 5000);
@@ -461,7 +459,7 @@ static void test_contacts(void **state)
 static void test_order_preserved(void **state)
 {
 	struct scratch *sc = *state;
-	struct store *st = open_ok(sc->db);
+	struct store *st = open_ok(sc->s.path);
 	struct store_endpoint x = make_ep(5, 5), x2 = make_ep(5, 5), y = make_ep(6, 7);
 	strcpy(x2.hostname, "second");
 	store_put_endpoint(st, &x);
@@ -472,7 +470,7 @@ static void test_order_preserved(void **state)
 	store_put_endpoint(st, &y);
 	uint64_t t = store_delete_endpoint(st, y.id, y.slot);   /* ..., delete: absent */
 	wait_committed(st, t, 5000);
-	struct loaded l = reload(&st, sc->db);
+	struct loaded l = reload(&st, sc->s.path);
 	assert_int_equal(l.n, 1);
 	assert_ep_equal(&l.eps[0], &x2);
 	free(l.eps);
@@ -482,14 +480,14 @@ static void test_order_preserved(void **state)
 static void test_transitions_stored(void **state)
 {
 	struct scratch *sc = *state;
-	struct store *st = open_ok(sc->db);
+	struct store *st = open_ok(sc->s.path);
 	store_put_transition(st, 1, TOP | 9, T0, 0, 1, 4);
 	uint64_t t = store_put_transition(st, UINT64_MAX, 10, UINT32_MAX, 3, 2, 7);
 	store_close(st, 5000);
 	assert_true(t == 2);
 
 	sqlite3 *db;
-	assert_int_equal(sqlite3_open_v2(sc->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_open_v2(sc->s.path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	sqlite3_stmt *q;
 	assert_int_equal(sqlite3_prepare_v2(db, "SELECT seq, id, time, old_status, new_status, reason "
 					    "FROM transitions ORDER BY rowid", -1, &q, NULL), SQLITE_OK);
@@ -514,7 +512,7 @@ static void test_many_batched_slot_order(void **state)
 {
 	struct scratch *sc = *state;
 	enum { N = 100000 };
-	struct store *st = open_ok(sc->db);
+	struct store *st = open_ok(sc->s.path);
 	uint64_t t = 0;
 	for (uint32_t i = 0; i < N; i++) {
 		/* slots in a scrambled order (7919 is prime to N), ids with the top bit */
@@ -537,7 +535,7 @@ static void test_many_batched_slot_order(void **state)
 	print_message("    %d puts in %llu transactions (last %.2f ms)\n", N,
 		      (unsigned long long)stats.batches, stats.last_commit_ms);
 
-	struct loaded l = reload(&st, sc->db);
+	struct loaded l = reload(&st, sc->s.path);
 	assert_int_equal(l.n, N);
 	for (uint32_t s = 0; s < N; s++) {
 		assert_int_equal(l.eps[s].slot, s);
@@ -628,7 +626,7 @@ static void unlink_filler(void *ctx)
 static void test_disk_full(void **state)
 {
 	struct scratch *sc = *state;
-	snprintf(sc->mnt, sizeof(sc->mnt), "%s/fs", sc->dir);
+	snprintf(sc->mnt, sizeof(sc->mnt), "%s/fs", sc->s.dir);
 	assert_int_equal(mkdir(sc->mnt, 0700), 0);
 	if (mount("tmpfs", sc->mnt, "tmpfs", 0, "size=1m") != 0) {
 		print_message("    mount tmpfs: %s (needs root): skipped\n", strerror(errno));
@@ -683,12 +681,12 @@ static void unlimit(void *ctx)
 static void test_io_error(void **state)
 {
 	struct scratch *sc = *state;
-	struct store *st = open_ok(sc->db);
+	struct store *st = open_ok(sc->s.path);
 	uint64_t t = put_bulky(st, 0, 10);
 	wait_committed(st, t, 5000);
 
-	limit_to_wal(sc->db);
-	fail_and_heal(&st, sc->db, 10, unlimit, NULL, "I/O");
+	limit_to_wal(sc->s.path);
+	fail_and_heal(&st, sc->s.path, 10, unlimit, NULL, "I/O");
 	store_close(st, 5000);
 }
 
@@ -696,10 +694,10 @@ static void test_io_error(void **state)
 static void test_close_bounded_when_failing(void **state)
 {
 	struct scratch *sc = *state;
-	struct store *st = open_ok(sc->db);
+	struct store *st = open_ok(sc->s.path);
 	uint64_t t = put_bulky(st, 0, 2);
 	wait_committed(st, t, 5000);
-	limit_to_wal(sc->db);
+	limit_to_wal(sc->s.path);
 	put_bulky(st, 2, 200);
 	wait_degraded(st, NULL, 0);
 	uint64_t t0 = now_ms();
@@ -708,7 +706,7 @@ static void test_close_bounded_when_failing(void **state)
 	unlimit(NULL);
 	if (took > 2000)
 		fail_msg("close took %llu ms with a 300 ms drain", (unsigned long long)took);
-	st = open_ok(sc->db);   /* what was committed is intact */
+	st = open_ok(sc->s.path);   /* what was committed is intact */
 	struct loaded l = load_all(st);
 	assert_int_equal(l.n, 2);
 	free(l.eps);
@@ -741,19 +739,19 @@ static void expect_refused(const char *path, const char *words)
 static void test_refused(void **state)
 {
 	struct scratch *sc = *state;
-	store_close(open_ok(sc->db), 5000);
-	sql(sc->db, "UPDATE meta SET value = '99' WHERE key = 'schema_version'");
-	expect_refused(sc->db, "schema version 99");
-	sql(sc->db, "UPDATE meta SET value = '2' WHERE key = 'schema_version'");
-	store_close(open_ok(sc->db), 5000);   /* the right version opens again */
+	store_close(open_ok(sc->s.path), 5000);
+	sql(sc->s.path, "UPDATE meta SET value = '99' WHERE key = 'schema_version'");
+	expect_refused(sc->s.path, "schema version 99");
+	sql(sc->s.path, "UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+	store_close(open_ok(sc->s.path), 5000);   /* the right version opens again */
 
 	char other[160];
-	snprintf(other, sizeof(other), "%s/other.db", sc->dir);
+	snprintf(other, sizeof(other), "%s/other.db", sc->s.dir);
 	sql(other, "CREATE TABLE t (x INTEGER)");
 	expect_refused(other, "not a glournet store");
 
 	char junk[160];
-	snprintf(junk, sizeof(junk), "%s/junk.db", sc->dir);
+	snprintf(junk, sizeof(junk), "%s/junk.db", sc->s.dir);
 	FILE *fp = fopen(junk, "w");
 	assert_non_null(fp);
 	for (int i = 0; i < 512; i++)
@@ -762,7 +760,7 @@ static void test_refused(void **state)
 	expect_refused(junk, "not a database");
 
 	char nodir[160];
-	snprintf(nodir, sizeof(nodir), "%s/missing/dir/store.db", sc->dir);
+	snprintf(nodir, sizeof(nodir), "%s/missing/dir/store.db", sc->s.dir);
 	expect_refused(nodir, "unable to open");
 }
 

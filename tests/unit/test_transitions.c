@@ -8,7 +8,10 @@
  * opened or written counts each failed flush and keeps the lines, which
  * all arrive once it works again; events overwritten before they were
  * logged leave a {"missed","resume"} line, not a silent gap; one flush
- * writes a bounded amount; feed_free writes what is still pending.
+ * writes a bounded amount; feed_free writes what is still pending;
+ * transition_json, the one rendering of the log and of watch, writes each
+ * kind's fields in order (the guid where the log has the slot), escapes
+ * strings, and bounds its output as snprintf does.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,8 +28,8 @@
 
 #include "control/registry.h"
 #include "control/transitions.h"
-#define LOG_TAG "test"
-#include "glournet/log.h"
+#include "support/tu_scratch.h"
+#include "support/tu_run.h"
 
 #define T0 1795000000u
 
@@ -44,30 +47,9 @@ static struct transition guard_ev(uint8_t kind, uint32_t count)
 
 /* ---- a scratch directory per test ---- */
 
-struct scratch {
-	char dir[64];
-	char path[128];
-};
-
 static int scratch_setup(void **state)
 {
-	struct scratch *s = calloc(1, sizeof(*s));
-	strcpy(s->dir, "/tmp/gn-feed-XXXXXX");
-	if (!mkdtemp(s->dir))
-		return -1;
-	snprintf(s->path, sizeof(s->path), "%s/transitions.log", s->dir);
-	*state = s;
-	return 0;
-}
-
-static int scratch_teardown(void **state)
-{
-	struct scratch *s = *state;
-	char cmd[160];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", s->dir);
-	int rc = system(cmd);
-	free(s);
-	return rc == 0 ? 0 : -1;
+	return tu_scratch_setup(state, "feed", "transitions.log");
 }
 
 /* The log as an array of parsed lines; fails the test on a bad line. */
@@ -208,7 +190,7 @@ static void test_no_log_flush(void **state)
 
 static void test_log_content(void **state)
 {
-	struct scratch *s = *state;
+	struct tu_scratch *s = *state;
 	FILE *fp = fopen(s->path, "w");   /* a previous run's line stays first */
 	fputs("{\"seq\":7,\"time\":1,\"kind\":\"guard-raised\",\"count\":1}\n", fp);
 	fclose(fp);
@@ -268,7 +250,7 @@ static void test_log_content(void **state)
 
 static void test_log_unwritable_keeps_lines(void **state)
 {
-	struct scratch *s = *state;
+	struct tu_scratch *s = *state;
 	char dir[96], path[128];
 	snprintf(dir, sizeof(dir), "%s/later", s->dir);
 	snprintf(path, sizeof(path), "%s/transitions.log", dir);
@@ -318,7 +300,7 @@ static void test_log_write_error(void **state)
  * says how many it lost and carries on from the oldest held. */
 static void test_log_overwritten_before_logged(void **state)
 {
-	struct scratch *s = *state;
+	struct tu_scratch *s = *state;
 	char dir[96], path[128];
 	snprintf(dir, sizeof(dir), "%s/later", s->dir);
 	snprintf(path, sizeof(path), "%s/transitions.log", dir);
@@ -344,7 +326,7 @@ static void test_log_overwritten_before_logged(void **state)
  * flushes write all of it, once each, in order. */
 static void test_log_backlog_bounded(void **state)
 {
-	struct scratch *s = *state;
+	struct tu_scratch *s = *state;
 	const uint32_t n = 1u << 16;
 	struct transition_feed *f = feed_new(n, s->path);
 	for (uint32_t i = 1; i <= n; i++) {
@@ -378,7 +360,7 @@ static void test_log_backlog_bounded(void **state)
 
 static void test_free_writes_pending(void **state)
 {
-	struct scratch *s = *state;
+	struct tu_scratch *s = *state;
 	struct transition_feed *f = feed_new(1u << 14, s->path);
 	for (uint32_t i = 1; i <= 1u << 14; i++) {
 		struct transition t = guard_ev(i % 2 ? TK_GUARD_RAISED : TK_GUARD_RELEASED, i);
@@ -391,12 +373,91 @@ static void test_free_writes_pending(void **state)
 	json_decref(lines);
 }
 
-#define SCRATCH(t) cmocka_unit_test_setup_teardown(t, scratch_setup, scratch_teardown)
+/* ================= transition_json ================= */
+
+static void test_json_forms(void **state)
+{
+	(void)state;
+	char buf[512];
+	struct transition st = status_ev(0xaa, EP_OFFLINE, EP_UNREACH_ONLINE, EP_REASON_POLL);
+	st.seq = 10;
+	size_t n = transition_json(buf, sizeof(buf), &st, NULL);
+	assert_string_equal(buf, "{\"seq\":10,\"time\":1795000170,\"id\":\"00000000000000aa\","
+			    "\"slot\":270,\"old\":\"offline\",\"new\":\"unreachable/online\","
+			    "\"reason\":\"poll\"}");
+	assert_int_equal(n, strlen(buf));
+	transition_json(buf, sizeof(buf), &st, "g-1");
+	assert_string_equal(buf, "{\"seq\":10,\"time\":1795000170,\"id\":\"00000000000000aa\","
+			    "\"guid\":\"g-1\",\"old\":\"offline\",\"new\":\"unreachable/online\","
+			    "\"reason\":\"poll\"}");
+
+	struct transition rm = {.seq = 11, .id = 0xbb, .slot = 3, .time = T0, .kind = TK_REMOVED,
+				.old_status = EP_OFFLINE, .new_status = EP_OFFLINE,
+				.reason = EP_REMOVED_EXPIRED};
+	transition_json(buf, sizeof(buf), &rm, NULL);
+	char want[256];
+	snprintf(want, sizeof(want), "{\"seq\":11,\"time\":1795000000,\"kind\":\"removed\","
+		 "\"id\":\"00000000000000bb\",\"slot\":3,\"status\":\"offline\",\"cause\":\"%s\"}",
+		 ep_removal_name(EP_REMOVED_EXPIRED));
+	assert_string_equal(buf, want);
+	transition_json(buf, sizeof(buf), &rm, "");
+	assert_non_null(strstr(buf, ",\"guid\":\"\",\"status\":"));
+	assert_null(strstr(buf, "slot"));
+
+	struct transition g = guard_ev(TK_GUARD_RELEASED, 42);
+	g.seq = 12;
+	transition_json(buf, sizeof(buf), &g, "ignored");
+	assert_string_equal(buf, "{\"seq\":12,\"time\":1795000000,\"kind\":\"guard-released\","
+			    "\"count\":42}");
+	g.kind = 99;
+	transition_json(buf, sizeof(buf), &g, NULL);
+	assert_non_null(strstr(buf, "\"kind\":\"unknown\""));
+}
+
+/* Quotes, backslashes and control characters in a guid stay one valid
+ * JSON string that reads back as the guid. */
+static void test_json_escapes(void **state)
+{
+	(void)state;
+	static const char guid[] = "a\"b\\c\x01d\te/\xc3\xa9";
+	struct transition st = status_ev(1, EP_ONLINE, EP_OFFLINE, EP_REASON_SHUTDOWN);
+	char buf[512];
+	transition_json(buf, sizeof(buf), &st, guid);
+	json_error_t err;
+	json_t *o = json_loads(buf, JSON_REJECT_DUPLICATES, &err);
+	if (!o)
+		fail_msg("not JSON (%s): %s", err.text, buf);
+	assert_string_equal(json_string_value(json_object_get(o, "guid")), guid);
+	assert_int_equal(json_object_size(o), 7);
+	json_decref(o);
+}
+
+/* Short buffers: a NUL-terminated prefix and the whole length, for every
+ * size from 0 up. */
+static void test_json_bounded(void **state)
+{
+	(void)state;
+	struct transition st = status_ev(0x9f3c0a1b2c3d4e5full, EP_ONLINE, EP_OFFLINE,
+					 EP_REASON_NO_CONTACT);
+	char whole[512], buf[512];
+	size_t n = transition_json(whole, sizeof(whole), &st, "some-guid");
+	assert_true(n > 0 && n < sizeof(whole));
+	for (size_t cap = 0; cap <= n + 1; cap++) {
+		memset(buf, 'X', sizeof(buf));
+		assert_int_equal(transition_json(buf, cap, &st, "some-guid"), n);
+		if (cap)
+			assert_int_equal(strlen(buf), cap - 1 < n ? cap - 1 : n);
+		if (cap && memcmp(buf, whole, strlen(buf)) != 0)
+			fail_msg("cap %zu: '%s' is not a prefix of '%s'", cap, buf, whole);
+		assert_int_equal(buf[cap], 'X');   /* nothing past cap */
+	}
+}
+
+#define SCRATCH(t) cmocka_unit_test_setup_teardown(t, scratch_setup, tu_scratch_teardown)
 
 int main(void)
 {
-	gn_log_max_level = GN_LOG_ERR;
-	const struct CMUnitTest tests[] = {
+	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_capacity),
 		cmocka_unit_test(test_push_get_order),
 		cmocka_unit_test(test_overwrite_when_full),
@@ -407,6 +468,9 @@ int main(void)
 		SCRATCH(test_log_overwritten_before_logged),
 		SCRATCH(test_log_backlog_bounded),
 		SCRATCH(test_free_writes_pending),
+		cmocka_unit_test(test_json_forms),
+		cmocka_unit_test(test_json_escapes),
+		cmocka_unit_test(test_json_bounded),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return TU_RUN(tests);
 }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "glournet/heartbeat.h"
 
@@ -20,35 +21,35 @@
 
 /* One endpoint as the state file stores it. */
 struct agent_ep {
-	char     guid[AGENT_GUID_MAX + 1];
+	char guid[AGENT_GUID_MAX + 1];
 	uint64_t id;
 	uint32_t slot;
-	uint8_t  key[HB_KEY_LEN];
-	int64_t  clock_offset;  /* server_time - local time, seconds */
+	uint8_t key[HB_KEY_LEN];
+	int64_t clock_offset; /* server_time - local time, seconds */
 };
 
 struct agent_state {
 	struct agent_ep *eps;
-	size_t           n, cap;
-	size_t          *by_guid;  /* indices sorted by guid, built by agent_state_index */
-	size_t           n_indexed;
+	size_t n, cap;
+	size_t *by_guid; /* indices sorted by guid, built by agent_state_index */
+	size_t n_indexed;
 };
 
 /* agent_state.c */
-int  agent_state_load(const char *path, struct agent_state *st, bool missing_ok);
-int  agent_state_save(const char *path, const struct agent_state *st);
-int  agent_state_append(struct agent_state *st, const struct agent_ep *ep);
-int  agent_state_index(struct agent_state *st);
+int agent_state_load(const char *path, struct agent_state *st, bool missing_ok);
+int agent_state_save(const char *path, const struct agent_state *st);
+int agent_state_append(struct agent_state *st, const struct agent_ep *ep);
+int agent_state_index(struct agent_state *st);
 /* Index of guid, or -1. Only entries present at the last agent_state_index. */
 long agent_state_find(const struct agent_state *st, const char *guid);
 void agent_state_free(struct agent_state *st);
 bool agent_guid_valid(const char *guid);
-int  agent_hex_decode(const char *s, uint8_t *out, size_t n);
+int agent_hex_decode(const char *s, uint8_t *out, size_t n);
 void agent_hex_encode(const uint8_t *in, size_t n, char *out);
-int  agent_parse_id(const char *s, uint64_t *id);
-int  agent_ep_from_answer(const char *body, size_t len, struct agent_ep *ep, const char **why);
+int agent_parse_id(const char *s, uint64_t *id);
+int agent_ep_from_answer(const char *body, size_t len, struct agent_ep *ep, const char **why);
 
-/* agent_main.c: parse an option value; on error print a message naming
+/* agent_options.c: parse an option value; on error print a message naming
  * the subcommand, option and value, and return -1. */
 int agent_opt_u64(const char *cmd, const char *opt, const char *s, uint64_t min, uint64_t max,
 		  uint64_t *out);
@@ -59,7 +60,15 @@ int agent_opt_double(const char *cmd, const char *opt, const char *s, double min
 void agent_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Report getopt_long's '?' or ':' for argv, and return AGENT_EXIT_USAGE. */
 int agent_bad_option(const char *cmd, int c, char **argv);
-uint64_t agent_mono_ns(void);
+
+/* CLOCK_MONOTONIC in ns, for pacing and timeouts. */
+static inline uint64_t agent_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 /* The subcommands: argv[0] is the subcommand name; they return an exit code. */
 int agent_register_main(int argc, char **argv);

@@ -1,6 +1,6 @@
 /*
  * `glournet-agent heartbeat`: sends the state file's endpoints' 32-byte
- * heartbeats (PROTOCOL.md §1) from one UDP socket, each endpoint once per
+ * heartbeats (docs/protocol.md §1) from one UDP socket, each endpoint once per
  * interval, spread evenly with jitter so 100k endpoints make a steady
  * stream rather than bursts; batched with sendmmsg and paced with absolute
  * clock_nanosleep so the process sleeps between batches instead of spinning.
@@ -17,14 +17,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "glournet/hb_mac.h"
+#include "glournet/hb_encode.h"
 #include "agent.h"
 
-#define CMD "heartbeat"
-#define BATCH 64
-#define NS 1000000000ull
-#define MIN_SLEEP_NS 1000000ull        /* gather at least 1 ms of heartbeats per wake-up */
-#define SHUTDOWN_BATCH_NS 640000ull     /* final SHUTDOWN round: at most 100k/s */
+#define CMD               "heartbeat"
+#define BATCH             64
+#define NS                1000000000ull
+#define MIN_SLEEP_NS      1000000ull /* gather at least 1 ms of heartbeats per wake-up */
+#define SHUTDOWN_BATCH_NS 640000ull  /* final SHUTDOWN round: at most 100k/s */
 
 struct hb_opts {
 	const char *state, *to, *port;
@@ -90,40 +90,49 @@ static void help(FILE *f)
 static int parse_opts(int argc, char **argv, struct hb_opts *o)
 {
 	static const struct option longopts[] = {
-		{ "state", required_argument, NULL, 'f' },
-		{ "to", required_argument, NULL, 't' },
-		{ "port", required_argument, NULL, 'p' },
-		{ "interval", required_argument, NULL, 'i' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "silent-fraction", required_argument, NULL, 'F' },
-		{ "silent-after", required_argument, NULL, 'A' },
-		{ "shutdown-at-end", no_argument, NULL, 'S' },
-		{ "time-offset", required_argument, NULL, 'o' },
-		{ "first", required_argument, NULL, 'k' },
-		{ "count", required_argument, NULL, 'n' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"state", required_argument, NULL, 'f'},
+		{"to", required_argument, NULL, 't'},
+		{"port", required_argument, NULL, 'p'},
+		{"interval", required_argument, NULL, 'i'},
+		{"duration", required_argument, NULL, 'd'},
+		{"silent-fraction", required_argument, NULL, 'F'},
+		{"silent-after", required_argument, NULL, 'A'},
+		{"shutdown-at-end", no_argument, NULL, 'S'},
+		{"time-offset", required_argument, NULL, 'o'},
+		{"first", required_argument, NULL, 'k'},
+		{"count", required_argument, NULL, 'n'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	uint64_t port;
 	int c;
 
-	*o = (struct hb_opts){ .port = "7100", .interval = 10, .duration = 60 };
+	*o = (struct hb_opts){.port = "7100", .interval = 10, .duration = 60};
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
 		int bad = 0;
 
 		switch (c) {
-		case 'f': o->state = optarg; break;
-		case 't': o->to = optarg; break;
-		case 'S': o->shutdown_at_end = true; break;
-		case 'v': o->verbose = true; break;
+		case 'f':
+			o->state = optarg;
+			break;
+		case 't':
+			o->to = optarg;
+			break;
+		case 'S':
+			o->shutdown_at_end = true;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
 		case 'p':
 			bad = agent_opt_u64(CMD, "--port", optarg, 1, 65535, &port);
 			o->port = optarg;
 			break;
 		case 'i':
-			bad = agent_opt_double(CMD, "--interval", optarg, 0.001, 86400, &o->interval);
+			bad = agent_opt_double(CMD, "--interval", optarg, 0.001, 86400,
+					       &o->interval);
 			break;
 		case 'd':
 			bad = agent_opt_double(CMD, "--duration", optarg, 0, 1e9, &o->duration);
@@ -133,7 +142,8 @@ static int parse_opts(int argc, char **argv, struct hb_opts *o)
 					       &o->silent_fraction);
 			break;
 		case 'A':
-			bad = agent_opt_double(CMD, "--silent-after", optarg, 0, 1e9, &o->silent_after);
+			bad = agent_opt_double(CMD, "--silent-after", optarg, 0, 1e9,
+					       &o->silent_after);
 			break;
 		case 'o':
 			bad = agent_opt_i64(CMD, "--time-offset", optarg, -(1LL << 32), 1LL << 32,
@@ -168,8 +178,8 @@ static int parse_opts(int argc, char **argv, struct hb_opts *o)
 
 static int open_socket(const struct hb_opts *o, struct hb_run *r)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM,
-				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
+	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM,
+				 .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
 	struct addrinfo *ai;
 	int e = getaddrinfo(o->to, o->port, &hints, &ai), sndbuf = 4 << 20;
 
@@ -214,7 +224,7 @@ static void flush(struct hb_run *r)
 				fprintf(stderr, AGENT_PROG " " CMD ": send: %s\n", strerror(errno));
 			}
 			r->errors++;
-			done++;     /* the first datagram of the call failed: skip it */
+			done++; /* the first datagram of the call failed: skip it */
 			continue;
 		}
 		r->sent += (unsigned)k;
@@ -228,14 +238,7 @@ static void add(struct hb_run *r, const struct agent_ep *ep, uint32_t now_real, 
 	uint8_t *p = r->pkt[r->cnt];
 	uint32_t t = (uint32_t)((int64_t)now_real + ep->clock_offset + r->time_offset);
 
-	hb_put32(p, HB_MAGIC);
-	p[4] = HB_VERSION;
-	p[5] = HB_TYPE_HEARTBEAT;
-	hb_put16(p + 6, flags);
-	hb_put32(p + 8, ep->slot);
-	hb_put32(p + 12, t);
-	hb_put64(p + 16, ep->id);
-	hb_mac_compute(ep->key, p, HB_MAC_COVERED, p + HB_MAC_COVERED);
+	hb_encode(p, HB_TYPE_HEARTBEAT, flags, ep->slot, t, ep->id, ep->key);
 	if (++r->cnt == BATCH)
 		flush(r);
 }
@@ -252,7 +255,7 @@ static uint64_t sec_to_ns(double sec)
 
 static void sleep_until(uint64_t ns)
 {
-	struct timespec ts = { .tv_sec = (time_t)(ns / NS), .tv_nsec = (long)(ns % NS) };
+	struct timespec ts = {.tv_sec = (time_t)(ns / NS), .tv_nsec = (long)(ns % NS)};
 
 	clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 }
@@ -268,7 +271,8 @@ static void run(struct hb_run *r, uint64_t interval_ns, uint64_t deadline, bool 
 		uint64_t *round_out, size_t *next_out)
 {
 	double step = (double)interval_ns / (double)r->n;
-	uint64_t jmax = (uint64_t)(step < (double)interval_ns / 20.0 ? step : (double)interval_ns / 20.0);
+	uint64_t jmax =
+		(uint64_t)(step < (double)interval_ns / 20.0 ? step : (double)interval_ns / 20.0);
 	uint64_t round = 0, round_start = r->t0, next_stats = r->t0 + 10 * NS;
 	uint64_t last_sent = 0, last_stats = r->t0;
 	size_t next = 0;
@@ -294,9 +298,11 @@ static void run(struct hb_run *r, uint64_t interval_ns, uint64_t deadline, bool 
 		}
 		flush(r);
 		if (verbose && now >= next_stats) {
-			fprintf(stderr, AGENT_PROG " " CMD ": %.0f s: sent %" PRIu64 " (%.0f/s), %"
-				PRIu64 " send errors, round %" PRIu64 "\n", (double)(now - r->t0) / 1e9,
-				r->sent, (double)(r->sent - last_sent) * 1e9 / (double)(now - last_stats),
+			fprintf(stderr,
+				AGENT_PROG " " CMD ": %.0f s: sent %" PRIu64 " (%.0f/s), %" PRIu64
+					   " send errors, round %" PRIu64 "\n",
+				(double)(now - r->t0) / 1e9, r->sent,
+				(double)(r->sent - last_sent) * 1e9 / (double)(now - last_stats),
 				r->errors, round);
 			last_sent = r->sent;
 			last_stats = now;
@@ -318,9 +324,9 @@ static void run(struct hb_run *r, uint64_t interval_ns, uint64_t deadline, bool 
 int agent_heartbeat_main(int argc, char **argv)
 {
 	struct hb_opts o;
-	struct agent_state st = { 0 };
+	struct agent_state st = {0};
 	struct hb_run *r;
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = {.sa_handler = on_signal};
 	uint64_t interval_ns, deadline, round = 0;
 	size_t next = 0;
 	int rc = parse_opts(argc, argv, &o);
@@ -342,22 +348,27 @@ int agent_heartbeat_main(int argc, char **argv)
 	}
 	if (o.first >= st.n || (o.have_count && o.first + o.count > st.n)) {
 		if (o.have_count)
-			agent_usage_error(CMD, "--first %" PRIu64 " --count %" PRIu64 " selects past "
-					  "the %zu endpoints of %s", o.first, o.count, st.n, o.state);
+			agent_usage_error(CMD,
+					  "--first %" PRIu64 " --count %" PRIu64 " selects past "
+					  "the %zu endpoints of %s",
+					  o.first, o.count, st.n, o.state);
 		else
-			agent_usage_error(CMD, "--first %" PRIu64 " is past the %zu endpoints of %s",
+			agent_usage_error(CMD,
+					  "--first %" PRIu64 " is past the %zu endpoints of %s",
 					  o.first, st.n, o.state);
 		rc = AGENT_EXIT_USAGE;
 		goto out;
 	}
 	r->eps = st.eps + o.first;
 	r->n = o.have_count ? o.count : st.n - o.first;
-	r->n_silent = (size_t)(o.silent_fraction * (double)r->n);  /* floor: both >= 0 */
+	r->n_silent = (size_t)(o.silent_fraction * (double)r->n); /* floor: both >= 0 */
 	r->time_offset = o.time_offset;
 	for (unsigned i = 0; i < BATCH; i++) {
-		r->iov[i] = (struct iovec){ .iov_base = r->pkt[i], .iov_len = HB_PAYLOAD_LEN };
-		r->msg[i].msg_hdr = (struct msghdr){ .msg_name = &r->to, .msg_namelen = r->tolen,
-						     .msg_iov = &r->iov[i], .msg_iovlen = 1 };
+		r->iov[i] = (struct iovec){.iov_base = r->pkt[i], .iov_len = HB_PAYLOAD_LEN};
+		r->msg[i].msg_hdr = (struct msghdr){.msg_name = &r->to,
+						    .msg_namelen = r->tolen,
+						    .msg_iov = &r->iov[i],
+						    .msg_iovlen = 1};
 	}
 	randombytes_buf(&r->rng, sizeof(r->rng));
 	r->rng |= 1;
@@ -369,9 +380,10 @@ int agent_heartbeat_main(int argc, char **argv)
 	r->silent_at = r->t0 + sec_to_ns(o.silent_after);
 	deadline = o.duration > 0 ? r->t0 + sec_to_ns(o.duration) : UINT64_MAX;
 	if (o.verbose)
-		fprintf(stderr, AGENT_PROG " " CMD ": %zu endpoints to %s port %s every %g s, "
-			"%zu go silent after %g s\n", r->n, o.to, o.port, o.interval, r->n_silent,
-			o.silent_after);
+		fprintf(stderr,
+			AGENT_PROG " " CMD ": %zu endpoints to %s port %s every %g s, "
+				   "%zu go silent after %g s\n",
+			r->n, o.to, o.port, o.interval, r->n_silent, o.silent_after);
 
 	run(r, interval_ns, deadline, o.verbose, &round, &next);
 
@@ -380,20 +392,21 @@ int agent_heartbeat_main(int argc, char **argv)
 
 		for (size_t i = 0; i < r->n && hb_signals < 2; i++) {
 			/* an endpoint that never sent gets BOOT too: it is its first heartbeat */
-			uint16_t fl = HB_FLAG_SHUTDOWN | (round == 0 && i >= next ? HB_FLAG_BOOT : 0);
+			uint16_t fl =
+				HB_FLAG_SHUTDOWN | (round == 0 && i >= next ? HB_FLAG_BOOT : 0);
 
 			if (silent(r, i, now))
 				continue;
 			add(r, &r->eps[i], (uint32_t)time(NULL), fl);
-			if (r->cnt == 0) {  /* a batch just went out: pace the burst */
+			if (r->cnt == 0) { /* a batch just went out: pace the burst */
 				t += SHUTDOWN_BATCH_NS;
 				sleep_until(t);
 			}
 		}
 		flush(r);
 	}
-	printf("sent %" PRIu64 " heartbeats for %zu endpoints, %" PRIu64 " send errors\n",
-	       r->sent, r->n, r->errors);
+	printf("sent %" PRIu64 " heartbeats for %zu endpoints, %" PRIu64 " send errors\n", r->sent,
+	       r->n, r->errors);
 	rc = r->errors ? AGENT_EXIT_FAIL : AGENT_EXIT_OK;
 out:
 	if (r->fd >= 0)

@@ -3,12 +3,16 @@
  * (agent_http.h).
  */
 #include <ctype.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
+#include "glournet/hb_mac.h"
+#include "glournet/http_api.h"
 #include "agent.h"
 #include "agent_http.h"
 
@@ -90,7 +94,22 @@ void agent_http_failure(const char *cmd, const char *who, const char *msg, bool 
 	if (verbose || *n_failed < AGENT_HTTP_PRINTED_FAILS)
 		fprintf(stderr, AGENT_PROG " %s: %s: %s\n", cmd, who, msg);
 	else if (*n_failed == AGENT_HTTP_PRINTED_FAILS)
-		fprintf(stderr, AGENT_PROG " %s: further failures not shown (--verbose shows all)\n",
-			cmd);
+		fprintf(stderr,
+			AGENT_PROG " %s: further failures not shown (--verbose shows all)\n", cmd);
 	(*n_failed)++;
+}
+
+void agent_http_auth_headers(const struct agent_ep *ep, const char ctx[6], int64_t clock_offset,
+			     char lines[3][AGENT_HTTP_AUTH_LINE])
+{
+	uint8_t msg[HB_AUTH_MSG_LEN], mac[HB_MAC_LEN];
+	char hex[2 * HB_MAC_LEN + 1];
+	uint32_t t = (uint32_t)((int64_t)time(NULL) + clock_offset);
+
+	hb_auth_message(msg, ctx, ep->id, t);
+	hb_mac_compute(ep->key, msg, sizeof(msg), mac);
+	agent_hex_encode(mac, sizeof(mac), hex);
+	snprintf(lines[0], AGENT_HTTP_AUTH_LINE, GN_API_HDR_ID ": %016" PRIx64, ep->id);
+	snprintf(lines[1], AGENT_HTTP_AUTH_LINE, GN_API_HDR_TIME ": %" PRIu32, t);
+	snprintf(lines[2], AGENT_HTTP_AUTH_LINE, GN_API_HDR_MAC ": %s", hex);
 }

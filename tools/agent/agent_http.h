@@ -1,8 +1,9 @@
 /*
  * What `register` and `poll` share to speak HTTP(S) to the server: one
  * keep-alive libcurl handle set up the same way, the answer body collected
- * in a buffer, the server's {"error": ...} made printable, and failures
- * printed the same way (the first 20, all with -v).
+ * in a buffer, the server's {"error": ...} made printable, failures
+ * printed the same way (the first 20, all with -v), and the three headers
+ * that prove an endpoint holds its key.
  */
 #ifndef GLOURNET_AGENT_HTTP_H
 #define GLOURNET_AGENT_HTTP_H
@@ -15,9 +16,12 @@
 
 #define AGENT_HTTP_MAX_BODY      (1u << 20)
 #define AGENT_HTTP_PRINTED_FAILS 20
+#define AGENT_HTTP_AUTH_LINE     64
+
+struct agent_ep;
 
 struct agent_buf {
-	char  *p;       /* NUL-terminated once anything arrived */
+	char *p; /* NUL-terminated once anything arrived */
 	size_t len;
 };
 
@@ -32,6 +36,12 @@ char *agent_http_url(const char *server, const char *path);
 
 /* The server's {"error": ...}, or the start of whatever it sent, printable. */
 void agent_http_error_text(const struct agent_buf *b, char *out, size_t cap);
+
+/* The X-Glournet-Id, -Time and -Mac header lines ("Name: value") that prove
+ * ep holds its key: the MAC over `ctx` (HB_AUTH_POLL, HB_AUTH_REGISTER, ...),
+ * the id and the time now on the server's clock (local + clock_offset). */
+void agent_http_auth_headers(const struct agent_ep *ep, const char ctx[6], int64_t clock_offset,
+			     char lines[3][AGENT_HTTP_AUTH_LINE]);
 
 /* Prints "glournet-agent CMD: WHO: MSG" for the first failures (all with
  * verbose), then says once that the rest are not shown; counts *n_failed. */

@@ -1,5 +1,5 @@
 /*
- * `glournet-agent poll`: GET /v1/poll (PROTOCOL.md §3) for the state file's
+ * `glournet-agent poll`: GET /v1/poll (docs/protocol.md §3) for the state file's
  * endpoints over one keep-alive libcurl handle, each endpoint on its own
  * schedule (a min-heap of due times): the MAC headers, If-None-Match with
  * the last ETag, and the intervals and enabled flags of each 200 answer
@@ -19,17 +19,18 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "glournet/hb_mac.h"
+#include "glournet/heartbeat.h"
+#include "glournet/http_api.h"
 #include "agent.h"
 #include "agent_http.h"
 
-#define CMD "poll"
-#define NS 1000000000ull
-#define RETRY_MAX_S 60          /* after an error, try again within a minute */
+#define CMD         "poll"
+#define NS          1000000000ull
+#define RETRY_MAX_S 60 /* after an error, try again within a minute */
 
 struct poll_opts {
 	const char *server, *state, *cacert, *ips;
-	double interval, duration;   /* interval 0: the server's */
+	double interval, duration; /* interval 0: the server's */
 	uint64_t first, count, timeout;
 	bool have_count, insecure, verbose, print_headers;
 };
@@ -67,7 +68,8 @@ static void help(FILE *f)
 	fprintf(f,
 		"usage: " AGENT_PROG " poll --server URL --state FILE [OPTIONS]\n"
 		"\n"
-		"Polls every selected endpoint (GET URL/v1/poll) with the X-Glournet MAC headers\n"
+		"Polls every selected endpoint (GET URL" GN_API_PATH_POLL
+		") with the X-Glournet MAC headers\n"
 		"and If-None-Match set to its last ETag, then again after the poll interval of\n"
 		"its last 200 answer. An endpoint whose answer says poll.enabled=false is not\n"
 		"polled again unless --interval is given. Intervals, enabled flags and the\n"
@@ -80,7 +82,8 @@ static void help(FILE *f)
 		"  --interval SEC      poll every SEC seconds whatever the answers say; the first\n"
 		"                      round is spread over SEC (default: the server's interval)\n"
 		"  --duration SEC      run time; 0 = until SIGINT/SIGTERM (default 60)\n"
-		"  --ips A,B           send X-Glournet-Ips: A,B with each endpoint's first poll\n"
+		"  --ips A,B           send " GN_API_HDR_IPS
+		": A,B with each endpoint's first poll\n"
 		"  --insecure          do not verify the server's TLS certificate\n"
 		"  --cacert FILE       CA certificate(s) to verify the server with\n"
 		"  --timeout SEC       per-request timeout (default 30)\n"
@@ -95,47 +98,72 @@ static void help(FILE *f)
 static int parse_opts(int argc, char **argv, struct poll_opts *o)
 {
 	static const struct option longopts[] = {
-		{ "server", required_argument, NULL, 's' },
-		{ "state", required_argument, NULL, 'f' },
-		{ "first", required_argument, NULL, 'k' },
-		{ "count", required_argument, NULL, 'n' },
-		{ "interval", required_argument, NULL, 'i' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "ips", required_argument, NULL, 'a' },
-		{ "insecure", no_argument, NULL, 'I' },
-		{ "cacert", required_argument, NULL, 'C' },
-		{ "timeout", required_argument, NULL, 'T' },
-		{ "print-headers", no_argument, NULL, 'H' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"server", required_argument, NULL, 's'},
+		{"state", required_argument, NULL, 'f'},
+		{"first", required_argument, NULL, 'k'},
+		{"count", required_argument, NULL, 'n'},
+		{"interval", required_argument, NULL, 'i'},
+		{"duration", required_argument, NULL, 'd'},
+		{"ips", required_argument, NULL, 'a'},
+		{"insecure", no_argument, NULL, 'I'},
+		{"cacert", required_argument, NULL, 'C'},
+		{"timeout", required_argument, NULL, 'T'},
+		{"print-headers", no_argument, NULL, 'H'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	int c;
 
-#define USAGE(...) do { agent_usage_error(CMD, __VA_ARGS__); return AGENT_EXIT_USAGE; } while (0)
-	*o = (struct poll_opts){ .duration = 60, .timeout = 30 };
+#define USAGE(...)                                   \
+	do {                                         \
+		agent_usage_error(CMD, __VA_ARGS__); \
+		return AGENT_EXIT_USAGE;             \
+	} while (0)
+	*o = (struct poll_opts){.duration = 60, .timeout = 30};
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
 		int bad = 0;
 
 		switch (c) {
-		case 's': o->server = optarg; break;
-		case 'f': o->state = optarg; break;
-		case 'a': o->ips = optarg; break;
-		case 'C': o->cacert = optarg; break;
-		case 'I': o->insecure = true; break;
-		case 'H': o->print_headers = true; break;
-		case 'v': o->verbose = true; break;
-		case 'k': bad = agent_opt_u64(CMD, "--first", optarg, 0, UINT32_MAX, &o->first); break;
+		case 's':
+			o->server = optarg;
+			break;
+		case 'f':
+			o->state = optarg;
+			break;
+		case 'a':
+			o->ips = optarg;
+			break;
+		case 'C':
+			o->cacert = optarg;
+			break;
+		case 'I':
+			o->insecure = true;
+			break;
+		case 'H':
+			o->print_headers = true;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'k':
+			bad = agent_opt_u64(CMD, "--first", optarg, 0, UINT32_MAX, &o->first);
+			break;
 		case 'n':
 			bad = agent_opt_u64(CMD, "--count", optarg, 1, UINT32_MAX, &o->count);
 			o->have_count = true;
 			break;
 		case 'i':
-			bad = agent_opt_double(CMD, "--interval", optarg, 0.001, 86400, &o->interval);
+			bad = agent_opt_double(CMD, "--interval", optarg, 0.001, 86400,
+					       &o->interval);
 			break;
-		case 'd': bad = agent_opt_double(CMD, "--duration", optarg, 0, 1e9, &o->duration); break;
-		case 'T': bad = agent_opt_u64(CMD, "--timeout", optarg, 1, 3600, &o->timeout); break;
+		case 'd':
+			bad = agent_opt_double(CMD, "--duration", optarg, 0, 1e9, &o->duration);
+			break;
+		case 'T':
+			bad = agent_opt_u64(CMD, "--timeout", optarg, 1, 3600, &o->timeout);
+			break;
 		case 'h':
 			help(stdout);
 			return -1;
@@ -228,25 +256,12 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
 	return size * nmemb;
 }
 
-/* The three headers, valid now for ep; lines[] hold "Name: value". */
-static void auth_headers(const struct agent_ep *ep, int64_t clock_offset, char lines[3][64])
-{
-	uint8_t msg[HB_AUTH_MSG_LEN], mac[HB_MAC_LEN];
-	char hex[2 * HB_MAC_LEN + 1];
-	uint32_t t = (uint32_t)((int64_t)time(NULL) + clock_offset);
-
-	hb_auth_message(msg, HB_AUTH_POLL, ep->id, t);
-	hb_mac_compute(ep->key, msg, sizeof(msg), mac);
-	agent_hex_encode(mac, sizeof(mac), hex);
-	snprintf(lines[0], 64, "X-Glournet-Id: %016" PRIx64, ep->id);
-	snprintf(lines[1], 64, "X-Glournet-Time: %" PRIu32, t);
-	snprintf(lines[2], 64, "X-Glournet-Mac: %s", hex);
-}
-
-#define LOG_CHANGE(what, old, new) do { \
-	if (r->o->verbose && p->answered && (old) != (new)) \
-		fprintf(stderr, AGENT_PROG " " CMD ": %s: " what " %lld -> %lld\n", \
-			p->ep->guid, (long long)(old), (long long)(new)); } while (0)
+#define LOG_CHANGE(what, old, new)                                                          \
+	do {                                                                                \
+		if (r->o->verbose && p->answered && (old) != (new))                         \
+			fprintf(stderr, AGENT_PROG " " CMD ": %s: " what " %lld -> %lld\n", \
+				p->ep->guid, (long long)(old), (long long)(new));           \
+	} while (0)
 
 /* Applies a 200 answer to p; 0, or -1 with *why set. */
 static int apply_answer(struct poll_run *r, struct pep *p, const char **why)
@@ -271,10 +286,11 @@ static int apply_answer(struct poll_run *r, struct pep *p, const char **why)
 		LOG_CHANGE("poll.interval", p->poll_interval, pi);
 		LOG_CHANGE("settings_rev", p->rev, rev);
 		if (r->o->verbose && !p->answered)
-			fprintf(stderr, AGENT_PROG " " CMD ": %s: %s, heartbeat %s every %lld s, poll "
-				"%s every %lld s, settings_rev %lld\n", p->ep->guid,
-				u ? "unreachable" : "reachable", hbe ? "on" : "off", (long long)hbi,
-				pe ? "on" : "off", (long long)pi, (long long)rev);
+			fprintf(stderr,
+				AGENT_PROG " " CMD ": %s: %s, heartbeat %s every %lld s, poll "
+					   "%s every %lld s, settings_rev %lld\n",
+				p->ep->guid, u ? "unreachable" : "reachable", hbe ? "on" : "off",
+				(long long)hbi, pe ? "on" : "off", (long long)pi, (long long)rev);
 		p->unreachable = u;
 		p->hb_enabled = hbe;
 		p->poll_enabled = pe;
@@ -294,14 +310,14 @@ static void poll_one(struct poll_run *r, struct pep *p)
 {
 	const struct poll_opts *o = r->o;
 	struct curl_slist *h = NULL;
-	char lines[3][64], line[1100], emsg[256] = "", etext[208];
+	char lines[3][AGENT_HTTP_AUTH_LINE], line[1100], emsg[256] = "", etext[208];
 	long status = 0;
 	curl_off_t retry_after = 0;
 	const char *why = NULL;
 	uint64_t wait_ns;
 	CURLcode cr;
 
-	auth_headers(p->ep, p->clock_offset, lines);
+	agent_http_auth_headers(p->ep, HB_AUTH_POLL, p->clock_offset, lines);
 	for (int k = 0; k < 3; k++)
 		h = curl_slist_append(h, lines[k]);
 	h = curl_slist_append(h, "Accept: application/json");
@@ -310,7 +326,7 @@ static void poll_one(struct poll_run *r, struct pep *p)
 		h = curl_slist_append(h, line);
 	}
 	if (o->ips && !p->ips_sent) {
-		snprintf(line, sizeof(line), "X-Glournet-Ips: %s", o->ips);
+		snprintf(line, sizeof(line), GN_API_HDR_IPS ": %s", o->ips);
 		h = curl_slist_append(h, line);
 	}
 	r->body.len = 0;
@@ -321,7 +337,8 @@ static void poll_one(struct poll_run *r, struct pep *p)
 	if (cr == CURLE_OK)
 		curl_easy_getinfo(r->c, CURLINFO_RESPONSE_CODE, &status);
 	if (cr != CURLE_OK)
-		snprintf(emsg, sizeof(emsg), "%s", r->errbuf[0] ? r->errbuf : curl_easy_strerror(cr));
+		snprintf(emsg, sizeof(emsg), "%s",
+			 r->errbuf[0] ? r->errbuf : curl_easy_strerror(cr));
 	else if (status == 304 && !p->answered)
 		snprintf(emsg, sizeof(emsg), "HTTP 304 before any 200");
 	else if (status != 200 && status != 304) {
@@ -332,9 +349,11 @@ static void poll_one(struct poll_run *r, struct pep *p)
 	if (emsg[0]) {
 		agent_http_failure(CMD, p->ep->guid, emsg, o->verbose, &r->nerr);
 		curl_easy_getinfo(r->c, CURLINFO_RETRY_AFTER, &retry_after);
-		wait_ns = o->interval > 0 && o->interval < RETRY_MAX_S ? (uint64_t)(o->interval * 1e9)
-			: p->poll_interval > 0 && p->poll_interval < RETRY_MAX_S
-			? (uint64_t)p->poll_interval * NS : RETRY_MAX_S * NS;
+		wait_ns = o->interval > 0 && o->interval < RETRY_MAX_S
+				  ? (uint64_t)(o->interval * 1e9)
+			  : p->poll_interval > 0 && p->poll_interval < RETRY_MAX_S
+				  ? (uint64_t)p->poll_interval * NS
+				  : RETRY_MAX_S * NS;
 		if (retry_after > 0 && (uint64_t)retry_after * NS > wait_ns)
 			wait_ns = (uint64_t)(retry_after < 3600 ? retry_after : 3600) * NS;
 		p->due = agent_mono_ns() + wait_ns;
@@ -343,7 +362,7 @@ static void poll_one(struct poll_run *r, struct pep *p)
 	p->ips_sent = true;
 	if (status == 200) {
 		r->n200++;
-		memcpy(p->etag, r->etag, sizeof(p->etag));   /* none: no If-None-Match next time */
+		memcpy(p->etag, r->etag, sizeof(p->etag)); /* none: no If-None-Match next time */
 	} else {
 		r->n304++;
 	}
@@ -357,7 +376,7 @@ static void poll_one(struct poll_run *r, struct pep *p)
 
 static void sleep_until(uint64_t ns)
 {
-	struct timespec ts = { .tv_sec = (time_t)(ns / NS), .tv_nsec = (long)(ns % NS) };
+	struct timespec ts = {.tv_sec = (time_t)(ns / NS), .tv_nsec = (long)(ns % NS)};
 
 	clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 }
@@ -372,24 +391,26 @@ static void run(struct poll_run *r, uint64_t deadline)
 			return;
 		if (r->eps[i].due > now) {
 			sleep_until(r->eps[i].due < deadline ? r->eps[i].due : deadline);
-			continue;   /* re-check signals and the deadline */
+			continue; /* re-check signals and the deadline */
 		}
 		heap_pop(r);
 		poll_one(r, &r->eps[i]);
 		if (r->eps[i].due != UINT64_MAX)
 			heap_push(r, i);
 		else if (r->o->verbose)
-			fprintf(stderr, AGENT_PROG " " CMD ": %s: polling disabled by the server, "
-				"not polled again\n", r->eps[i].ep->guid);
+			fprintf(stderr,
+				AGENT_PROG " " CMD ": %s: polling disabled by the server, "
+					   "not polled again\n",
+				r->eps[i].ep->guid);
 	}
 }
 
 int agent_poll_main(int argc, char **argv)
 {
 	struct poll_opts o;
-	struct agent_state st = { 0 };
-	struct poll_run r = { .o = &o };
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct agent_state st = {0};
+	struct poll_run r = {.o = &o};
+	struct sigaction sa = {.sa_handler = on_signal};
 	char *url = NULL;
 	uint64_t t0, deadline;
 	int rc = parse_opts(argc, argv, &o);
@@ -412,9 +433,10 @@ int agent_poll_main(int argc, char **argv)
 	r.n = o.have_count ? o.count : st.n - o.first;
 	if (o.print_headers) {
 		for (size_t i = 0; i < r.n; i++) {
-			char lines[3][64];
+			char lines[3][AGENT_HTTP_AUTH_LINE];
 
-			auth_headers(&st.eps[o.first + i], st.eps[o.first + i].clock_offset, lines);
+			agent_http_auth_headers(&st.eps[o.first + i], HB_AUTH_POLL,
+						st.eps[o.first + i].clock_offset, lines);
 			printf("%s%s\n%s\n%s\n", i ? "\n" : "", lines[0], lines[1], lines[2]);
 		}
 		rc = AGENT_EXIT_OK;
@@ -422,7 +444,7 @@ int agent_poll_main(int argc, char **argv)
 	}
 	r.eps = calloc(r.n, sizeof(*r.eps));
 	r.heap = calloc(r.n, sizeof(*r.heap));
-	url = agent_http_url(o.server, "/v1/poll");
+	url = agent_http_url(o.server, GN_API_PATH_POLL);
 	if (!r.eps || !r.heap || !url) {
 		fprintf(stderr, AGENT_PROG " " CMD ": out of memory\n");
 		goto out;
@@ -442,9 +464,11 @@ int agent_poll_main(int argc, char **argv)
 	deadline = o.duration > 0 ? t0 + (uint64_t)(o.duration * 1e9) : UINT64_MAX;
 	for (size_t i = 0; i < r.n; i++) {
 		/* with --interval the first round is spread over it; otherwise all are due now */
-		r.eps[i] = (struct pep){ .ep = &st.eps[o.first + i], .rev = -1,
+		r.eps[i] = (struct pep){
+			.ep = &st.eps[o.first + i],
+			.rev = -1,
 			.clock_offset = st.eps[o.first + i].clock_offset,
-			.due = t0 + (uint64_t)(o.interval * 1e9 * (double)i / (double)r.n) };
+			.due = t0 + (uint64_t)(o.interval * 1e9 * (double)i / (double)r.n)};
 		heap_push(&r, i);
 	}
 	if (o.verbose)
@@ -454,10 +478,13 @@ int agent_poll_main(int argc, char **argv)
 	for (size_t i = 0; i < r.n; i++)
 		r.ndisabled += r.eps[i].answered && !r.eps[i].poll_enabled;
 	if (r.ndisabled && o.interval <= 0)
-		fprintf(stderr, AGENT_PROG " " CMD ": %" PRIu64 " endpoint(s) had polling disabled "
-			"by the server (reachable network)\n", r.ndisabled);
-	printf("polled %" PRIu64 " times for %zu endpoints: %" PRIu64 " 200, %" PRIu64 " 304, %"
-	       PRIu64 " errors\n", r.n200 + r.n304 + r.nerr, r.n, r.n200, r.n304, r.nerr);
+		fprintf(stderr,
+			AGENT_PROG " " CMD ": %" PRIu64 " endpoint(s) had polling disabled "
+				   "by the server (reachable network)\n",
+			r.ndisabled);
+	printf("polled %" PRIu64 " times for %zu endpoints: %" PRIu64 " 200, %" PRIu64
+	       " 304, %" PRIu64 " errors\n",
+	       r.n200 + r.n304 + r.nerr, r.n, r.n200, r.n304, r.nerr);
 	rc = r.nerr ? AGENT_EXIT_FAIL : AGENT_EXIT_OK;
 out:
 	if (r.c) {

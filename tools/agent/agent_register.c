@@ -1,5 +1,5 @@
 /*
- * `glournet-agent register`: POST /v1/register (PROTOCOL.md §3) for N
+ * `glournet-agent register`: POST /v1/register (docs/protocol.md §3) for N
  * simulated endpoints over one keep-alive libcurl handle, proving the held
  * key for endpoints already in the state file so their key survives, and
  * recording id, slot, key and clock offset for the heartbeat command.
@@ -18,7 +18,8 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "glournet/hb_mac.h"
+#include "glournet/heartbeat.h"
+#include "glournet/http_api.h"
 #include "agent.h"
 #include "agent_http.h"
 
@@ -46,7 +47,8 @@ static void help(FILE *f)
 	fprintf(f,
 		"usage: " AGENT_PROG " register --server URL --token TOKEN --state FILE [OPTIONS]\n"
 		"\n"
-		"Registers endpoints P-000000.. (POST URL/v1/register) and writes their id, slot,\n"
+		"Registers endpoints P-000000.. (POST URL" GN_API_PATH_REGISTER
+		") and writes their id, slot,\n"
 		"key and clock offset to the state file (FILE.tmp, then renamed). Endpoints\n"
 		"already in the state file prove their key, so id, slot and key stay.\n"
 		"\n"
@@ -75,7 +77,7 @@ static void help(FILE *f)
 static json_t *ips_for(const struct reg_opts *o, uint64_t i)
 {
 	json_t *ips = json_array();
-	struct in_addr a4 = { .s_addr = htonl(o->ip4_base + (uint32_t)i) };
+	struct in_addr a4 = {.s_addr = htonl(o->ip4_base + (uint32_t)i)};
 	char txt[INET6_ADDRSTRLEN];
 
 	inet_ntop(AF_INET, &a4, txt, sizeof(txt));
@@ -109,19 +111,11 @@ static struct curl_slist *build_headers(const struct reg_opts *o, const struct a
 	snprintf(line, sizeof(line), "Authorization: Bearer %s", o->token);
 	h = curl_slist_append(h, line);
 	if (known) {
-		uint8_t msg[HB_AUTH_MSG_LEN], mac[HB_MAC_LEN];
-		char hex[2 * HB_MAC_LEN + 1];
-		uint32_t t = (uint32_t)((int64_t)time(NULL) + known->clock_offset);
+		char lines[3][AGENT_HTTP_AUTH_LINE];
 
-		hb_auth_message(msg, HB_AUTH_REGISTER, known->id, t);
-		hb_mac_compute(known->key, msg, sizeof(msg), mac);
-		agent_hex_encode(mac, sizeof(mac), hex);
-		snprintf(line, sizeof(line), "X-Glournet-Id: %016" PRIx64, known->id);
-		h = curl_slist_append(h, line);
-		snprintf(line, sizeof(line), "X-Glournet-Time: %" PRIu32, t);
-		h = curl_slist_append(h, line);
-		snprintf(line, sizeof(line), "X-Glournet-Mac: %s", hex);
-		h = curl_slist_append(h, line);
+		agent_http_auth_headers(known, HB_AUTH_REGISTER, known->clock_offset, lines);
+		for (int k = 0; k < 3; k++)
+			h = curl_slist_append(h, lines[k]);
 	}
 	return h;
 }
@@ -129,50 +123,82 @@ static struct curl_slist *build_headers(const struct reg_opts *o, const struct a
 static int parse_opts(int argc, char **argv, struct reg_opts *o)
 {
 	static const struct option longopts[] = {
-		{ "server", required_argument, NULL, 's' },
-		{ "token", required_argument, NULL, 't' },
-		{ "state", required_argument, NULL, 'f' },
-		{ "count", required_argument, NULL, 'n' },
-		{ "first", required_argument, NULL, 'k' },
-		{ "guid-prefix", required_argument, NULL, 'p' },
-		{ "ips-base", required_argument, NULL, '4' },
-		{ "ips6-base", required_argument, NULL, '6' },
-		{ "reason", required_argument, NULL, 'r' },
-		{ "notify-port", required_argument, NULL, 'P' },
-		{ "insecure", no_argument, NULL, 'I' },
-		{ "cacert", required_argument, NULL, 'C' },
-		{ "retries", required_argument, NULL, 'R' },
-		{ "timeout", required_argument, NULL, 'T' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"server", required_argument, NULL, 's'},
+		{"token", required_argument, NULL, 't'},
+		{"state", required_argument, NULL, 'f'},
+		{"count", required_argument, NULL, 'n'},
+		{"first", required_argument, NULL, 'k'},
+		{"guid-prefix", required_argument, NULL, 'p'},
+		{"ips-base", required_argument, NULL, '4'},
+		{"ips6-base", required_argument, NULL, '6'},
+		{"reason", required_argument, NULL, 'r'},
+		{"notify-port", required_argument, NULL, 'P'},
+		{"insecure", no_argument, NULL, 'I'},
+		{"cacert", required_argument, NULL, 'C'},
+		{"retries", required_argument, NULL, 'R'},
+		{"timeout", required_argument, NULL, 'T'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	struct in_addr a4;
 	bool have_ip4 = false;
 	int c;
 
-#define USAGE(...) do { agent_usage_error(CMD, __VA_ARGS__); return AGENT_EXIT_USAGE; } while (0)
-	*o = (struct reg_opts){ .prefix = "demo", .reason = "install", .count = 1,
-				.notify_port = 21112, .timeout = 30 };
+#define USAGE(...)                                   \
+	do {                                         \
+		agent_usage_error(CMD, __VA_ARGS__); \
+		return AGENT_EXIT_USAGE;             \
+	} while (0)
+	*o = (struct reg_opts){.prefix = "demo",
+			       .reason = "install",
+			       .count = 1,
+			       .notify_port = 21112,
+			       .timeout = 30};
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
 		int bad = 0;
 
 		switch (c) {
-		case 's': o->server = optarg; break;
-		case 't': o->token = optarg; break;
-		case 'f': o->state = optarg; break;
-		case 'p': o->prefix = optarg; break;
-		case 'r': o->reason = optarg; break;
-		case 'C': o->cacert = optarg; break;
-		case 'I': o->insecure = true; break;
-		case 'v': o->verbose = true; break;
-		case 'n': bad = agent_opt_u64(CMD, "--count", optarg, 1, 10000000, &o->count); break;
-		case 'k': bad = agent_opt_u64(CMD, "--first", optarg, 0, 99999999, &o->first); break;
-		case 'R': bad = agent_opt_u64(CMD, "--retries", optarg, 0, 100, &o->retries); break;
-		case 'T': bad = agent_opt_u64(CMD, "--timeout", optarg, 1, 3600, &o->timeout); break;
+		case 's':
+			o->server = optarg;
+			break;
+		case 't':
+			o->token = optarg;
+			break;
+		case 'f':
+			o->state = optarg;
+			break;
+		case 'p':
+			o->prefix = optarg;
+			break;
+		case 'r':
+			o->reason = optarg;
+			break;
+		case 'C':
+			o->cacert = optarg;
+			break;
+		case 'I':
+			o->insecure = true;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'n':
+			bad = agent_opt_u64(CMD, "--count", optarg, 1, 10000000, &o->count);
+			break;
+		case 'k':
+			bad = agent_opt_u64(CMD, "--first", optarg, 0, 99999999, &o->first);
+			break;
+		case 'R':
+			bad = agent_opt_u64(CMD, "--retries", optarg, 0, 100, &o->retries);
+			break;
+		case 'T':
+			bad = agent_opt_u64(CMD, "--timeout", optarg, 1, 3600, &o->timeout);
+			break;
 		case 'P':
-			bad = agent_opt_u64(CMD, "--notify-port", optarg, 1, 65535, &o->notify_port);
+			bad = agent_opt_u64(CMD, "--notify-port", optarg, 1, 65535,
+					    &o->notify_port);
 			break;
 		case '4':
 			if (inet_pton(AF_INET, optarg, &a4) != 1)
@@ -203,7 +229,8 @@ static int parse_opts(int argc, char **argv, struct reg_opts *o)
 	for (const char *p = o->token; *p || p == o->token; p++)
 		if (!isgraph((unsigned char)*p) || p - o->token >= 4096)
 			USAGE("--token: must be 1..4096 printable characters, no blanks");
-	if (strcmp(o->reason, "install") && strcmp(o->reason, "restart") && strcmp(o->reason, "reload"))
+	if (strcmp(o->reason, "install") && strcmp(o->reason, "restart") &&
+	    strcmp(o->reason, "reload"))
 		USAGE("--reason: '%s' is not install, restart or reload", o->reason);
 	if (strlen(o->prefix) > AGENT_GUID_MAX - 9 || !agent_guid_valid(o->prefix))
 		USAGE("--guid-prefix: '%s' must be 1..%d printable characters, no blanks or '#'",
@@ -222,20 +249,20 @@ static int parse_opts(int argc, char **argv, struct reg_opts *o)
 int agent_register_main(int argc, char **argv)
 {
 	struct reg_opts o;
-	struct agent_state st = { 0 };
-	struct agent_buf body = { 0 };
+	struct agent_state st = {0};
+	struct agent_buf body = {0};
 	char errbuf[CURL_ERROR_SIZE], *url = NULL;
 	uint64_t n_new = 0, n_known = 0, n_failed = 0, n_rekeyed = 0, t0, next_progress;
 	bool changed = false;
 	CURL *c = NULL;
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = {.sa_handler = on_signal};
 	int rc = parse_opts(argc, argv, &o);
 
 	if (rc)
 		return rc < 0 ? AGENT_EXIT_OK : rc;
 	if (agent_state_load(o.state, &st, true) < 0 || agent_state_index(&st) < 0)
 		return AGENT_EXIT_FAIL;
-	if (!(url = agent_http_url(o.server, "/v1/register")))
+	if (!(url = agent_http_url(o.server, GN_API_PATH_REGISTER)))
 		return AGENT_EXIT_FAIL;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
 	    !(c = agent_http_handle(url, (long)o.timeout, o.insecure, o.cacert, errbuf, &body))) {
@@ -250,7 +277,7 @@ int agent_register_main(int argc, char **argv)
 	t0 = agent_mono_ns();
 	next_progress = t0 + 10000000000ull;
 	for (uint64_t i = o.first; i < o.first + o.count && !reg_stop; i++) {
-		struct agent_ep ep = { 0 };
+		struct agent_ep ep = {0};
 		long at = -1, status = 0;
 		const struct agent_ep *known;
 		char *json;
@@ -288,12 +315,15 @@ int agent_register_main(int argc, char **argv)
 			if ((status != 429 && status != 503) || attempt >= o.retries || reg_stop)
 				break;
 			curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &retry_after);
-			sleep((unsigned)(retry_after < 1 ? 1 : retry_after > 30 ? 30 : retry_after));
+			sleep((unsigned)(retry_after < 1    ? 1
+					 : retry_after > 30 ? 30
+							    : retry_after));
 		}
 		free(json);
 
 		if (cr != CURLE_OK) {
-			snprintf(emsg, sizeof(emsg), "%s", errbuf[0] ? errbuf : curl_easy_strerror(cr));
+			snprintf(emsg, sizeof(emsg), "%s",
+				 errbuf[0] ? errbuf : curl_easy_strerror(cr));
 		} else if (status != 200 && status != 201) {
 			char etext[208];
 			agent_http_error_text(&body, etext, sizeof(etext));
@@ -313,8 +343,10 @@ int agent_register_main(int argc, char **argv)
 			if (known && memcmp(known->key, ep.key, HB_KEY_LEN)) {
 				n_rekeyed++;
 				if (o.verbose)
-					fprintf(stderr, AGENT_PROG " " CMD ": %s: the server issued a "
-						"new key\n", ep.guid);
+					fprintf(stderr,
+						AGENT_PROG " " CMD ": %s: the server issued a "
+							   "new key\n",
+						ep.guid);
 			}
 			if (known)
 				st.eps[at] = ep;
@@ -326,8 +358,10 @@ int agent_register_main(int argc, char **argv)
 		}
 		if (o.verbose && agent_mono_ns() >= next_progress) {
 			next_progress += 10000000000ull;
-			fprintf(stderr, AGENT_PROG " " CMD ": %" PRIu64 "/%" PRIu64 " done, %" PRIu64
-				" failed\n", i - o.first + 1, o.count, n_failed);
+			fprintf(stderr,
+				AGENT_PROG " " CMD ": %" PRIu64 "/%" PRIu64 " done, %" PRIu64
+					   " failed\n",
+				i - o.first + 1, o.count, n_failed);
 		}
 	}
 	curl_easy_cleanup(c);
@@ -339,16 +373,20 @@ int agent_register_main(int argc, char **argv)
 	if (changed && agent_state_save(o.state, &st) < 0)
 		rc = AGENT_EXIT_FAIL;
 	if (n_rekeyed)
-		fprintf(stderr, AGENT_PROG " " CMD ": note: %" PRIu64 " known endpoint(s) got a new "
-			"key (the server did not accept the key proof)\n", n_rekeyed);
+		fprintf(stderr,
+			AGENT_PROG " " CMD ": note: %" PRIu64 " known endpoint(s) got a new "
+				   "key (the server did not accept the key proof)\n",
+			n_rekeyed);
 	if (reg_stop) {
-		fprintf(stderr, AGENT_PROG " " CMD ": interrupted after %" PRIu64 " of %" PRIu64
-			" endpoints\n", n_new + n_known + n_failed, o.count);
+		fprintf(stderr,
+			AGENT_PROG " " CMD ": interrupted after %" PRIu64 " of %" PRIu64
+				   " endpoints\n",
+			n_new + n_known + n_failed, o.count);
 		rc = AGENT_EXIT_FAIL;
 	}
 	printf("registered %" PRIu64 " (new %" PRIu64 ", known %" PRIu64 "), failed %" PRIu64
-	       " in %.1f s\n", n_new + n_known, n_new, n_known, n_failed,
-	       (double)(agent_mono_ns() - t0) / 1e9);
+	       " in %.1f s\n",
+	       n_new + n_known, n_new, n_known, n_failed, (double)(agent_mono_ns() - t0) / 1e9);
 	agent_state_free(&st);
 	return n_failed ? AGENT_EXIT_FAIL : rc;
 }

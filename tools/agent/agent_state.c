@@ -68,7 +68,7 @@ int agent_parse_id(const char *s, uint64_t *id)
 }
 
 /* A guid we can keep in a whitespace-separated file: 1..64 printable, no
- * blanks and no '#'. PROTOCOL.md allows spaces, but our own never have them. */
+ * blanks and no '#'. docs/protocol.md allows spaces, but our own never have them. */
 bool agent_guid_valid(const char *guid)
 {
 	size_t len = strlen(guid);
@@ -161,7 +161,8 @@ int agent_state_load(const char *path, struct agent_state *st, bool missing_ok)
 		if (errno == ENOENT && missing_ok)
 			return 0;
 		rc = -errno;
-		fprintf(stderr, AGENT_PROG ": cannot open state file %s: %s\n", path, strerror(errno));
+		fprintf(stderr, AGENT_PROG ": cannot open state file %s: %s\n", path,
+			strerror(errno));
 		return rc;
 	}
 	while (getline(&line, &cap, f) >= 0) {
@@ -225,7 +226,8 @@ int agent_state_save(const char *path, const struct agent_state *st)
 	if (rc == 0 && rename(tmp, path) != 0)
 		rc = -errno;
 	if (rc < 0) {
-		fprintf(stderr, AGENT_PROG ": cannot write state file %s: %s\n", path, strerror(-rc));
+		fprintf(stderr, AGENT_PROG ": cannot write state file %s: %s\n", path,
+			strerror(-rc));
 		unlink(tmp);
 	}
 	free(tmp);
@@ -233,7 +235,7 @@ int agent_state_save(const char *path, const struct agent_state *st)
 }
 
 /* Fills ep's id, slot, key and clock offset from a 200/201 answer of
- * POST /v1/register (PROTOCOL.md §3); 0, or -1 with *why set. */
+ * POST /v1/register (docs/protocol.md §3); 0, or -1 with *why set. */
 int agent_ep_from_answer(const char *body, size_t len, struct agent_ep *ep, const char **why)
 {
 	json_error_t jerr;

@@ -32,10 +32,9 @@ static int64_t now_ms(void)
  * passes. With a sigmask, the signals it leaves unblocked interrupt the
  * wait (-EINTR); without, interruptions are retried.
  */
-static int wait_fd(int fd, short events, int64_t deadline,
-		   const sigset_t *sigmask)
+static int wait_fd(int fd, short events, int64_t deadline, const sigset_t *sigmask)
 {
-	struct pollfd pfd = { .fd = fd, .events = events };
+	struct pollfd pfd = {.fd = fd, .events = events};
 
 	for (;;) {
 		struct timespec ts, *tsp = NULL;
@@ -66,7 +65,7 @@ static int wait_fd(int fd, short events, int64_t deadline,
  * when the listen backlog is full; SO_SNDTIMEO bounds that wait. */
 static int connect_unix(const char *path, int timeout_ms)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct timeval tv = {
 		.tv_sec = timeout_ms / 1000,
 		.tv_usec = (timeout_ms % 1000) * 1000,
@@ -132,13 +131,12 @@ static int grow(struct ctl_stream *st)
  * by EOF is still handed over: the parser then says whether it is whole.
  * -ENODATA: EOF before any byte of a line; -EMSGSIZE: over the limit.
  */
-static int recv_line(struct ctl_stream *st, int64_t deadline,
-		     const sigset_t *sigmask, const char **line, size_t *len)
+static int recv_line(struct ctl_stream *st, int64_t deadline, const sigset_t *sigmask,
+		     const char **line, size_t *len)
 {
 	for (;;) {
-		char *nl = st->end > st->scan
-			? memchr(st->buf + st->scan, '\n', st->end - st->scan)
-			: NULL;
+		char *nl = st->end > st->scan ? memchr(st->buf + st->scan, '\n', st->end - st->scan)
+					      : NULL;
 		ssize_t n;
 		int err;
 
@@ -155,9 +153,8 @@ static int recv_line(struct ctl_stream *st, int64_t deadline,
 			return -ENODATA;
 		if (st->end - st->start > CTL_RESPONSE_MAX)
 			return -EMSGSIZE;
-		if (st->start) {	/* the partial line to the front */
-			memmove(st->buf, st->buf + st->start,
-				st->end - st->start);
+		if (st->start) { /* the partial line to the front */
+			memmove(st->buf, st->buf + st->start, st->end - st->start);
 			st->end -= st->start;
 			st->scan = st->end;
 			st->start = 0;
@@ -166,8 +163,7 @@ static int recv_line(struct ctl_stream *st, int64_t deadline,
 			return err;
 		if ((err = wait_fd(st->fd, POLLIN, deadline, sigmask)))
 			return err;
-		n = recv(st->fd, st->buf + st->end, st->cap - st->end,
-			 MSG_DONTWAIT);
+		n = recv(st->fd, st->buf + st->end, st->cap - st->end, MSG_DONTWAIT);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n < 0)
@@ -213,28 +209,31 @@ static void failed(struct ctl_reply *reply, int err, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void parse_response(const char *line, size_t len,
-			   struct ctl_reply *reply)
+static void parse_response(const char *line, size_t len, struct ctl_reply *reply)
 {
 	json_error_t jerr;
 	json_t *resp = json_loadb(line, len, 0, &jerr);
 	json_t *ok;
 
 	if (!resp) {
-		failed(reply, EPROTO, "malformed response from glournetd: %s "
-		       "(at byte %d)", jerr.text, jerr.position);
+		failed(reply, EPROTO,
+		       "malformed response from glournetd: %s "
+		       "(at byte %d)",
+		       jerr.text, jerr.position);
 		return;
 	}
 	ok = json_object_get(resp, "ok");
 	if (!json_is_boolean(ok)) {
 		json_decref(resp);
-		failed(reply, EPROTO, "malformed response from glournetd: "
+		failed(reply, EPROTO,
+		       "malformed response from glournetd: "
 		       "no boolean \"ok\"");
 		return;
 	}
 	if (json_is_true(ok) && !json_object_get(resp, "result")) {
 		json_decref(resp);
-		failed(reply, EPROTO, "malformed response from glournetd: "
+		failed(reply, EPROTO,
+		       "malformed response from glournetd: "
 		       "\"ok\" without \"result\"");
 		return;
 	}
@@ -247,22 +246,19 @@ static void parse_response(const char *line, size_t len,
 		reply->error = "glournetd reported an error without a message";
 }
 
-static void describe_io_error(struct ctl_reply *reply, int err,
-			      int timeout_ms, bool sending)
+static void describe_io_error(struct ctl_reply *reply, int err, int timeout_ms, bool sending)
 {
 	if (err == -ETIMEDOUT)
-		failed(reply, -err, "no answer from glournetd within %g s",
-		       timeout_ms / 1000.0);
+		failed(reply, -err, "no answer from glournetd within %g s", timeout_ms / 1000.0);
 	else if (err == -ENODATA)
-		failed(reply, -err, "glournetd closed the connection without "
+		failed(reply, -err,
+		       "glournetd closed the connection without "
 		       "answering");
 	else if (err == -EMSGSIZE)
-		failed(reply, -err, "response from glournetd exceeds %d bytes",
-		       CTL_RESPONSE_MAX);
+		failed(reply, -err, "response from glournetd exceeds %d bytes", CTL_RESPONSE_MAX);
 	else
 		failed(reply, -err, "%s glournetd: %s",
-		       sending ? "cannot send to" : "cannot read from",
-		       strerror(-err));
+		       sending ? "cannot send to" : "cannot read from", strerror(-err));
 }
 
 /* One request and its first answer; the connection stays in *st. */
@@ -276,20 +272,23 @@ static void exchange(const char *path, int timeout_ms, int argc, char **argv,
 	int err;
 
 	memset(reply, 0, sizeof(*reply));
-	*st = (struct ctl_stream){ .fd = -1 };
+	*st = (struct ctl_stream){.fd = -1};
 	req = build_request(argc, argv, &req_len);
 	if (!req)
-		failed(reply, EINVAL, "cannot encode the request "
+		failed(reply, EINVAL,
+		       "cannot encode the request "
 		       "(arguments must be UTF-8)");
 	else if (req_len + 1 > CTL_REQUEST_MAX)
-		failed(reply, EMSGSIZE, "the request exceeds the protocol's "
-		       "%d bytes", CTL_REQUEST_MAX);
+		failed(reply, EMSGSIZE,
+		       "the request exceeds the protocol's "
+		       "%d bytes",
+		       CTL_REQUEST_MAX);
 	if (reply->status == CTL_CALL_FAILED) {
 		reply->status = CTL_CALL_BAD_REQUEST;
 		free(req);
 		return;
 	}
-	req[req_len] = '\n';	/* json_dumps left room: it was the NUL */
+	req[req_len] = '\n'; /* json_dumps left room: it was the NUL */
 
 	st->fd = connect_unix(path, timeout_ms);
 	if (st->fd < 0) {
@@ -313,8 +312,7 @@ static void exchange(const char *path, int timeout_ms, int argc, char **argv,
 		parse_response(line, line_len, reply);
 }
 
-void ctl_call(const char *path, int timeout_ms, int argc, char **argv,
-	      struct ctl_reply *reply)
+void ctl_call(const char *path, int timeout_ms, int argc, char **argv, struct ctl_reply *reply)
 {
 	struct ctl_stream st;
 
@@ -330,8 +328,7 @@ void ctl_call_stream(const char *path, int timeout_ms, int argc, char **argv,
 		ctl_stream_close(st);
 }
 
-int ctl_stream_next(struct ctl_stream *st, const sigset_t *sigmask,
-		    const char **line, size_t *len)
+int ctl_stream_next(struct ctl_stream *st, const sigset_t *sigmask, const char **line, size_t *len)
 {
 	int err = recv_line(st, NO_DEADLINE, sigmask, line, len);
 

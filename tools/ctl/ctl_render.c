@@ -12,14 +12,13 @@
 
 struct render_ctx {
 	FILE *out;
-	bool printed;		/* something is on screen: separate sections */
+	bool printed; /* something is on screen: separate sections */
 	int err;
 };
 
 static char *dup_json(json_t *value)
 {
-	return json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY |
-			  JSON_PRESERVE_ORDER);
+	return json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
 }
 
 static bool is_object_array(json_t *value)
@@ -29,9 +28,7 @@ static bool is_object_array(json_t *value)
 
 	if (!json_is_array(value) || json_array_size(value) == 0)
 		return false;
-	json_array_foreach(value, i, elem)
-		if (!json_is_object(elem))
-			return false;
+	json_array_foreach(value, i, elem) if (!json_is_object(elem)) return false;
 	return true;
 }
 
@@ -49,13 +46,13 @@ static char *join_array(json_t *array)
 	size_t i;
 	json_t *elem;
 
-	json_array_foreach(array, i, elem) {
-		char *part = json_is_array(elem) || json_is_object(elem)
-			? dup_json(elem) : ctl_format_scalar(elem);
+	json_array_foreach(array, i, elem)
+	{
+		char *part = json_is_array(elem) || json_is_object(elem) ? dup_json(elem)
+									 : ctl_format_scalar(elem);
 		char *next = NULL;
 
-		if (joined && part && asprintf(&next, "%s%s%s", joined,
-					       i ? ", " : "", part) < 0)
+		if (joined && part && asprintf(&next, "%s%s%s", joined, i ? ", " : "", part) < 0)
 			next = NULL;
 		free(part);
 		free(joined);
@@ -73,8 +70,7 @@ char *ctl_format_scalar(json_t *value)
 	case JSON_STRING:
 		return strdup(json_string_value(value));
 	case JSON_INTEGER:
-		return asprintf(&s, "%lld", (long long)json_integer_value(value))
-			< 0 ? NULL : s;
+		return asprintf(&s, "%lld", (long long)json_integer_value(value)) < 0 ? NULL : s;
 	case JSON_REAL:
 		return asprintf(&s, "%g", json_real_value(value)) < 0 ? NULL : s;
 	case JSON_TRUE:
@@ -96,8 +92,7 @@ char *ctl_format_scalar(json_t *value)
 }
 
 /* Fills one cell: integers stay numbers so their column right-aligns. */
-static int add_value_cell(struct ctl_table *t, const char *key, json_t *value,
-			  ctl_format_fn format)
+static int add_value_cell(struct ctl_table *t, const char *key, json_t *value, ctl_format_fn format)
 {
 	char *text = format ? format(key, value) : NULL;
 	int err;
@@ -113,8 +108,7 @@ static int add_value_cell(struct ctl_table *t, const char *key, json_t *value,
 	return err;
 }
 
-static void print_table(struct render_ctx *ctx, struct ctl_table *t,
-			int indent)
+static void print_table(struct render_ctx *ctx, struct ctl_table *t, int indent)
 {
 	int err = ctl_table_print(t, ctx->out, indent);
 
@@ -131,8 +125,7 @@ static void heading(struct render_ctx *ctx, const char *path)
 	ctx->printed = true;
 }
 
-static void render_object_array(struct render_ctx *ctx, json_t *array,
-				int indent)
+static void render_object_array(struct render_ctx *ctx, json_t *array, int indent)
 {
 	json_t *columns = json_object();
 	struct ctl_table *t;
@@ -140,14 +133,14 @@ static void render_object_array(struct render_ctx *ctx, json_t *array,
 	json_t *elem, *v;
 	size_t i;
 
-	json_array_foreach(array, i, elem)
-		json_object_foreach(elem, key, v)
-			json_object_set_new(columns, key, json_true());
+	json_array_foreach(array, i, elem) json_object_foreach(elem, key, v)
+		json_object_set_new(columns, key, json_true());
 	t = ctl_table_new(json_object_size(columns), true);
-	json_object_foreach(columns, key, v)
-		ctl_table_add(t, key);
-	json_array_foreach(array, i, elem) {
-		json_object_foreach(columns, key, v) {
+	json_object_foreach(columns, key, v) ctl_table_add(t, key);
+	json_array_foreach(array, i, elem)
+	{
+		json_object_foreach(columns, key, v)
+		{
 			json_t *cell = json_object_get(elem, key);
 
 			if (!cell)
@@ -168,13 +161,12 @@ static bool is_first_key(const struct ctl_render_opts *opts, const char *key)
 	return false;
 }
 
-static void render_object(struct render_ctx *ctx, json_t *obj,
-			  const char *path, int depth,
+static void render_object(struct render_ctx *ctx, json_t *obj, const char *path, int depth,
 			  const struct ctl_render_opts *opts);
 
 /* A value that does not fit in a cell: heading, then its own table(s). */
-static void render_section(struct render_ctx *ctx, const char *path,
-			   const char *key, json_t *value, int depth)
+static void render_section(struct render_ctx *ctx, const char *path, const char *key, json_t *value,
+			   int depth)
 {
 	char *sub = NULL;
 
@@ -190,8 +182,7 @@ static void render_section(struct render_ctx *ctx, const char *path,
 	free(sub);
 }
 
-static void render_object(struct render_ctx *ctx, json_t *obj,
-			  const char *path, int depth,
+static void render_object(struct render_ctx *ctx, json_t *obj, const char *path, int depth,
 			  const struct ctl_render_opts *opts)
 {
 	struct ctl_table *t = ctl_table_new(2, false);
@@ -206,16 +197,16 @@ static void render_object(struct render_ctx *ctx, json_t *obj,
 			add_value_cell(t, opts->first[i], value, format);
 		}
 	}
-	json_object_foreach(obj, key, value) {
+	json_object_foreach(obj, key, value)
+	{
 		if (!ctl_is_inline(value) || is_first_key(opts, key))
 			continue;
 		ctl_table_add(t, key);
 		add_value_cell(t, key, value, format);
 	}
 	print_table(ctx, t, depth ? 2 : 0);
-	json_object_foreach(obj, key, value)
-		if (!ctl_is_inline(value))
-			render_section(ctx, path, key, value, depth);
+	json_object_foreach(obj, key, value) if (!ctl_is_inline(value))
+		render_section(ctx, path, key, value, depth);
 }
 
 static void render_scalar_lines(struct render_ctx *ctx, json_t *value)
@@ -230,18 +221,17 @@ static void render_scalar_lines(struct render_ctx *ctx, json_t *value)
 		free(s);
 		return;
 	}
-	json_array_foreach(value, i, elem) {
-		s = ctl_is_inline(elem) ? ctl_format_scalar(elem)
-					: dup_json(elem);
+	json_array_foreach(value, i, elem)
+	{
+		s = ctl_is_inline(elem) ? ctl_format_scalar(elem) : dup_json(elem);
 		fprintf(ctx->out, "%s\n", s ? s : "");
 		free(s);
 	}
 }
 
-int ctl_render_value(FILE *out, json_t *value,
-		     const struct ctl_render_opts *opts)
+int ctl_render_value(FILE *out, json_t *value, const struct ctl_render_opts *opts)
 {
-	struct render_ctx ctx = { .out = out };
+	struct render_ctx ctx = {.out = out};
 
 	if (json_is_object(value))
 		render_object(&ctx, value, "", 0, opts);
@@ -254,8 +244,14 @@ int ctl_render_value(FILE *out, json_t *value,
 
 char *ctl_format_duration(long long secs)
 {
-	static const struct { long long len; char unit; } units[] = {
-		{ 86400, 'd' }, { 3600, 'h' }, { 60, 'm' }, { 1, 's' },
+	static const struct {
+		long long len;
+		char unit;
+	} units[] = {
+		{86400, 'd'},
+		{3600, 'h'},
+		{60, 'm'},
+		{1, 's'},
 	};
 	const size_t nunits = sizeof(units) / sizeof(units[0]);
 	size_t i = 0;
@@ -270,8 +266,10 @@ char *ctl_format_duration(long long secs)
 	big = secs / units[i].len;
 	small = i + 1 < nunits ? secs % units[i].len / units[i + 1].len : 0;
 	if (small)
-		return asprintf(&s, "%lld%c%lld%c", big, units[i].unit, small,
-				units[i + 1].unit) < 0 ? NULL : s;
+		return asprintf(&s, "%lld%c%lld%c", big, units[i].unit, small, units[i + 1].unit) <
+				       0
+			       ? NULL
+			       : s;
 	return asprintf(&s, "%lld%c", big, units[i].unit) < 0 ? NULL : s;
 }
 
@@ -286,15 +284,13 @@ char *ctl_format_time(long long t, bool relative)
 
 	if (t == 0)
 		return strdup("never");
-	if (!gmtime_r(&tt, &tm) ||
-	    !strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", &tm))
+	if (!gmtime_r(&tt, &tm) || !strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", &tm))
 		return asprintf(&s, "%lld", t) < 0 ? NULL : s;
 	if (!relative)
 		return strdup(iso);
 	delta = (long long)time(NULL) - t;
 	ago = ctl_format_duration(delta);
-	if (ago && asprintf(&s, delta < 0 ? "%s (in %s)" : "%s (%s ago)",
-			    iso, ago) < 0)
+	if (ago && asprintf(&s, delta < 0 ? "%s (in %s)" : "%s (%s ago)", iso, ago) < 0)
 		s = NULL;
 	free(ago);
 	return s;

@@ -86,8 +86,7 @@ int ctl_table_add_num(struct ctl_table *t, long long n)
 {
 	char *text;
 
-	return add_cell(t, asprintf(&text, "%lld", n) < 0 ? NULL : text,
-			CELL_NUM);
+	return add_cell(t, asprintf(&text, "%lld", n) < 0 ? NULL : text, CELL_NUM);
 }
 
 int ctl_table_add_blank(struct ctl_table *t)
@@ -140,8 +139,8 @@ static void measure(const struct ctl_table *t, size_t *width, bool *right)
 
 /* Blank cells at the end of a row print nothing and nothing is padded for
  * them: no trailing blanks, so the output diffs and greps cleanly. */
-static void print_row(const struct ctl_table *t, size_t row, FILE *out,
-		      int indent, const size_t *width, const bool *right)
+static void print_row(const struct ctl_table *t, size_t row, FILE *out, int indent,
+		      const size_t *width, const bool *right)
 {
 	size_t first = row * t->ncols;
 	size_t last = first + t->ncols;

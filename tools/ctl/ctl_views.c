@@ -2,7 +2,10 @@
  * Friendlier views of the commands an operator types most: status keys in
  * the order one reads them, times as dates, per-worker counters side by
  * side. Anything shaped unexpectedly is left to the generic renderer, so a
- * newer daemon never makes glournetctl fail to print its answer.
+ * newer daemon never makes glournetctl fail to print its answer. Which
+ * command gets which view is here too (ctl_view_find), so that the unit
+ * test that feeds the real daemon's answers through them (test_ctl_views)
+ * picks exactly what glournetctl picks.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -29,7 +32,8 @@ void ctl_print_usage(FILE *out)
 	      "the connection and the first answer.\n"
 	      "\n"
 	      "exit status: 0 ok, 1 glournetd answered an error (or no valid answer),\n"
-	      "             2 usage error, 3 glournetd is not running\n", out);
+	      "             2 usage error, 3 glournetd is not running\n",
+	      out);
 }
 
 static bool key_in(const char *key, const char *const *keys)
@@ -44,7 +48,7 @@ static bool key_in(const char *key, const char *const *keys)
 
 static char *format_status_key(const char *key, json_t *value)
 {
-	static const char *const times[] = { "now", "started", NULL };
+	static const char *const times[] = {"now", "started", NULL};
 	long long n = json_integer_value(value);
 	char *s = NULL, *human;
 
@@ -65,11 +69,11 @@ static char *format_status_key(const char *key, json_t *value)
 int ctl_view_status(FILE *out, json_t *result)
 {
 	static const char *const first[] = {
-		"clients", "online", "offline", "unreachable_online",
-		"unreachable_offline", NULL,
+		"clients", "online", "offline", "unreachable_online", "unreachable_offline", NULL,
 	};
 	const struct ctl_render_opts opts = {
-		.first = first, .format = format_status_key,
+		.first = first,
+		.format = format_status_key,
 	};
 
 	if (!json_is_object(result))
@@ -82,8 +86,7 @@ int ctl_view_status(FILE *out, json_t *result)
 static char *format_client_key(const char *key, json_t *value)
 {
 	static const char *const times[] = {
-		"last_heartbeat", "last_poll", "last_contact", "registered", "status_since",
-		NULL,
+		"last_heartbeat", "last_poll", "last_contact", "registered", "status_since", NULL,
 	};
 
 	if (!json_is_integer(value) || !key_in(key, times))
@@ -93,7 +96,7 @@ static char *format_client_key(const char *key, json_t *value)
 
 int ctl_view_client(FILE *out, json_t *result)
 {
-	const struct ctl_render_opts opts = { .format = format_client_key };
+	const struct ctl_render_opts opts = {.format = format_client_key};
 
 	if (!json_is_object(result))
 		return -EINVAL;
@@ -103,8 +106,8 @@ int ctl_view_client(FILE *out, json_t *result)
 /* ---- show stats ---- */
 
 struct stats {
-	json_t *workers;	/* array of worker objects */
-	json_t *total;		/* object or NULL */
+	json_t *workers; /* array of worker objects */
+	json_t *total;   /* object or NULL */
 };
 
 /* obj[key], or obj[group][key] when group is set. */
@@ -122,9 +125,8 @@ static long long group_sum(json_t *obj, const char *group)
 	long long sum = -1;
 	const char *key;
 
-	json_object_foreach(members, key, v)
-		if (json_is_integer(v))
-			sum = (sum < 0 ? 0 : sum) + json_integer_value(v);
+	json_object_foreach(members, key, v) if (json_is_integer(v)) sum =
+		(sum < 0 ? 0 : sum) + json_integer_value(v);
 	return sum;
 }
 
@@ -138,9 +140,8 @@ static void add_opt_num(struct ctl_table *t, json_t *v)
 
 /* One counter across the workers; the total comes from the daemon when it
  * sent one, else it is summed here. */
-static void counter_row(struct ctl_table *t, const struct stats *st,
-			const char *label, const char *group, const char *key,
-			bool with_total)
+static void counter_row(struct ctl_table *t, const struct stats *st, const char *label,
+			const char *group, const char *key, bool with_total)
 {
 	long long sum = 0;
 	bool summable = true;
@@ -148,7 +149,8 @@ static void counter_row(struct ctl_table *t, const struct stats *st,
 	json_t *w, *v;
 
 	ctl_table_add(t, label);
-	json_array_foreach(st->workers, i, w) {
+	json_array_foreach(st->workers, i, w)
+	{
 		v = counter(w, group, key);
 		add_opt_num(t, v);
 		summable &= json_is_integer(v);
@@ -171,7 +173,8 @@ static void dropped_row(struct ctl_table *t, const struct stats *st)
 	json_t *w;
 
 	ctl_table_add(t, "dropped");
-	json_array_foreach(st->workers, i, w) {
+	json_array_foreach(st->workers, i, w)
+	{
 		n = group_sum(w, "dropped");
 		if (n < 0)
 			ctl_table_add_blank(t);
@@ -188,9 +191,7 @@ static bool any_worker_has(const struct stats *st, const char *key)
 	size_t i;
 	json_t *w;
 
-	json_array_foreach(st->workers, i, w)
-		if (json_object_get(w, key))
-			return true;
+	json_array_foreach(st->workers, i, w) if (json_object_get(w, key)) return true;
 	return false;
 }
 
@@ -209,6 +210,18 @@ static json_t *drop_reasons(const struct stats *st)
 	return reasons;
 }
 
+/* The keys of a per-worker group only the workers have (exception). */
+static json_t *worker_group_keys(const struct stats *st, const char *group)
+{
+	json_t *keys = json_object(), *w, *v;
+	const char *key;
+	size_t i;
+
+	json_array_foreach(st->workers, i, w) json_object_foreach(json_object_get(w, group), key, v)
+		json_object_set_new(keys, key, json_true());
+	return keys;
+}
+
 static struct ctl_table *stats_table(const struct stats *st)
 {
 	size_t nw = json_array_size(st->workers), i;
@@ -217,7 +230,8 @@ static struct ctl_table *stats_table(const struct stats *st)
 	const char *key;
 
 	ctl_table_add(t, "counter");
-	json_array_foreach(st->workers, i, w) {
+	json_array_foreach(st->workers, i, w)
+	{
 		v = json_object_get(w, "worker");
 		if (json_is_integer(v))
 			ctl_table_addf(t, "w%lld", (long long)json_integer_value(v));
@@ -233,13 +247,29 @@ static struct ctl_table *stats_table(const struct stats *st)
 	counter_row(t, st, "accepted", NULL, "accepted", true);
 	if (json_object_size(reasons))
 		dropped_row(t, st);
-	json_object_foreach(reasons, key, v) {
+	json_object_foreach(reasons, key, v)
+	{
 		char label[128];
 
 		snprintf(label, sizeof(label), "  %s", key);
 		counter_row(t, st, label, "dropped", key, true);
 	}
 	json_decref(reasons);
+	/* What became of the frames that were not ours (docs/exception-path.md). */
+	json_t *exc = worker_group_keys(st, "exception");
+	if (json_object_size(exc)) {
+		ctl_table_add(t, "exception");
+		for (i = 0; i <= nw; i++)
+			ctl_table_add_blank(t);
+	}
+	json_object_foreach(exc, key, v)
+	{
+		char label[128];
+
+		snprintf(label, sizeof(label), "  %s", key);
+		counter_row(t, st, label, "exception", key, true);
+	}
+	json_decref(exc);
 	return t;
 }
 
@@ -250,9 +280,8 @@ static int stats_rest(FILE *out, json_t *result)
 	const char *key;
 	int err = 0;
 
-	json_object_foreach(result, key, v)
-		if (strcmp(key, "workers") && strcmp(key, "total"))
-			json_object_set(rest, key, v);
+	json_object_foreach(result, key, v) if (strcmp(key, "workers") && strcmp(key, "total"))
+		json_object_set(rest, key, v);
 	if (json_object_size(rest)) {
 		fputc('\n', out);
 		err = ctl_render_value(out, rest, NULL);
@@ -272,16 +301,52 @@ int ctl_view_stats(FILE *out, json_t *result)
 	json_t *w;
 	int err;
 
-	if (!json_is_array(st.workers) ||
-	    (st.total && !json_is_object(st.total)))
+	if (!json_is_array(st.workers) || (st.total && !json_is_object(st.total)))
 		return -EINVAL;
-	json_array_foreach(st.workers, i, w)
-		if (!json_is_object(w))
-			return -EINVAL;
+	json_array_foreach(st.workers, i, w) if (!json_is_object(w)) return -EINVAL;
 	t = stats_table(&st);
 	err = ctl_table_print(t, out, 0);
 	ctl_table_free(t);
 	return err ? err : stats_rest(out, result);
+}
+
+/* ---- which view ---- */
+
+/* The views that know a command's result; the rest use the generic one. */
+static const struct view {
+	const char *words[2];
+	ctl_view_fn *render;
+} views[] = {
+	{{"help", NULL}, ctl_view_help},
+	{{"show", "status"}, ctl_view_status},
+	{{"show", "client"}, ctl_view_client},
+	{{"show", "stats"}, ctl_view_stats},
+};
+
+ctl_view_fn *ctl_view_find(int argc, char *const *argv)
+{
+	for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++) {
+		const struct view *v = &views[i];
+		int n = v->words[1] ? 2 : 1;
+
+		if (argc < n)
+			continue;
+		if (strcmp(argv[0], v->words[0]) == 0 &&
+		    (n == 1 || strcmp(argv[1], v->words[1]) == 0))
+			return v->render;
+	}
+	return NULL;
+}
+
+int ctl_print_human(FILE *out, json_t *result, int argc, char *const *argv)
+{
+	ctl_view_fn *view = ctl_view_find(argc, argv);
+	int err = view ? view(out, result) : -EINVAL;
+
+	/* A result the view does not recognise is still worth showing. */
+	if (err == -EINVAL)
+		err = ctl_render_value(out, result, NULL);
+	return err;
 }
 
 /* ---- help ---- */
@@ -293,9 +358,8 @@ static bool commands_valid(json_t *commands)
 
 	if (!json_is_array(commands))
 		return false;
-	json_array_foreach(commands, i, c)
-		if (!json_is_string(json_object_get(c, "name")))
-			return false;
+	json_array_foreach(commands, i,
+			   c) if (!json_is_string(json_object_get(c, "name"))) return false;
 	return true;
 }
 
@@ -312,7 +376,8 @@ int ctl_view_help(FILE *out, json_t *result)
 	if (!commands_valid(commands))
 		return ctl_render_value(out, result, NULL);
 	t = ctl_table_new(3, false);
-	json_array_foreach(commands, i, c) {
+	json_array_foreach(commands, i, c)
+	{
 		ctl_table_add(t, json_string_value(json_object_get(c, "name")));
 		ctl_table_add(t, json_string_value(json_object_get(c, "args")));
 		ctl_table_add(t, json_string_value(json_object_get(c, "help")));

@@ -23,7 +23,7 @@ static void on_stop(int sig)
  * between testing the flag and going to sleep. */
 static void catch_stop_signals(sigset_t *wait_mask)
 {
-	struct sigaction sa = { .sa_handler = on_stop };
+	struct sigaction sa = {.sa_handler = on_stop};
 	sigset_t stops;
 
 	sigemptyset(&stops);
@@ -61,29 +61,24 @@ int ctl_watch_print_event(FILE *out, json_t *event)
 	char *raw = NULL;
 	int n;
 
-	n = fprintf(out, "%s  #%lld  ", when ? when : "?",
-		    int_of(event, "seq", 0));
+	n = fprintf(out, "%s  #%lld  ", when ? when : "?", int_of(event, "seq", 0));
 	free(when);
 	if (n < 0)
 		return -EIO;
 	if (!kind && id && old && new_)
-		n = fprintf(out, "%s  %s  %s -> %s  (%s)\n", id,
-			    guid && *guid ? guid : "-", old, new_,
-			    reason ? reason : "?");
+		n = fprintf(out, "%s  %s  %s -> %s  (%s)\n", id, guid && *guid ? guid : "-", old,
+			    new_, reason ? reason : "?");
 	else if (kind && !strcmp(kind, "removed") && id)
-		n = fprintf(out, "%s  %s  REMOVED (%s, was %s)\n", id,
-			    guid && *guid ? guid : "-",
+		n = fprintf(out, "%s  %s  REMOVED (%s, was %s)\n", id, guid && *guid ? guid : "-",
 			    str_of(event, "cause") ? str_of(event, "cause") : "?",
 			    str_of(event, "status") ? str_of(event, "status") : "?");
 	else if (kind && !strcmp(kind, "guard-raised") && count >= 0)
 		n = fprintf(out, "GUARD RAISED: %lld endpoints held\n", count);
 	else if (kind && !strcmp(kind, "guard-released") && count >= 0)
-		n = fprintf(out, "GUARD RELEASED: %lld endpoints released\n",
-			    count);
-	else {	/* a kind this glournetctl does not know: show it whole */
+		n = fprintf(out, "GUARD RELEASED: %lld endpoints released\n", count);
+	else { /* a kind this glournetctl does not know: show it whole */
 		raw = json_dumps(event, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		n = fprintf(out, "%s  %s\n", kind ? kind : "event",
-			    raw ? raw : "?");
+		n = fprintf(out, "%s  %s\n", kind ? kind : "event", raw ? raw : "?");
 		free(raw);
 	}
 	return n < 0 ? -EIO : 0;
@@ -114,16 +109,16 @@ static int handle_line(const char *line, size_t len, bool json)
 		return -EPROTO;
 	}
 	if (json_is_object(event)) {
-		err = json ? print_json_line(event)
-			   : ctl_watch_print_event(stdout, event);
+		err = json ? print_json_line(event) : ctl_watch_print_event(stdout, event);
 		err = err ? err : 1;
 	} else if (json_is_integer(missed)) {
 		if (json)
 			err = print_json_line(o);
 		else
-			fprintf(stderr, "-- missed %lld events; resuming at "
-				"#%lld --\n", (long long)json_integer_value(missed),
-				int_of(o, "resume", 0));
+			fprintf(stderr,
+				"-- missed %lld events; resuming at "
+				"#%lld --\n",
+				(long long)json_integer_value(missed), int_of(o, "resume", 0));
 	}
 	/* Anything else is from a newer glournetd: not ours to judge. */
 	json_decref(o);
@@ -147,23 +142,27 @@ int ctl_watch_follow(struct ctl_stream *st, bool json, long long count)
 		if (rc <= 0) {
 			if (rc == 0)
 				fputs("glournetctl: glournetd closed the "
-				      "connection\n", stderr);
+				      "connection\n",
+				      stderr);
 			else
-				fprintf(stderr, "glournetctl: cannot read from "
-					"glournetd: %s\n", strerror(-rc));
+				fprintf(stderr,
+					"glournetctl: cannot read from "
+					"glournetd: %s\n",
+					strerror(-rc));
 			code = CTL_EXIT_ERROR;
 			break;
 		}
 		rc = handle_line(line, len, json);
 		if (rc == -EPROTO) {
-			fprintf(stderr, "glournetctl: malformed line from "
-				"glournetd: %.*s\n", (int)(len > 200 ? 200 : len),
-				line);
+			fprintf(stderr,
+				"glournetctl: malformed line from "
+				"glournetd: %.*s\n",
+				(int)(len > 200 ? 200 : len), line);
 			code = CTL_EXIT_ERROR;
 			break;
 		}
 		if (rc < 0 || fflush(stdout) != 0) {
-			code = CTL_EXIT_ERROR;	/* main says why */
+			code = CTL_EXIT_ERROR; /* main says why */
 			break;
 		}
 		seen += rc;

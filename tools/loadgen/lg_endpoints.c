@@ -66,7 +66,7 @@ void lg_endpoints_free(struct lg_endpoints *set)
 	memset(set, 0, sizeof(*set));
 }
 
-/* Exactly 2 * n lowercase hex digits, as PROTOCOL.md writes ids and keys. */
+/* Exactly 2 * n lowercase hex digits, as docs/protocol.md writes ids and keys. */
 static int hex_lower(const char *s, uint8_t *out, size_t n)
 {
 	if (strlen(s) != 2 * n)
@@ -85,7 +85,11 @@ static int hex_lower(const char *s, uint8_t *out, size_t n)
 	return 0;
 }
 
-#define BAD(...) do { snprintf(err, errlen, __VA_ARGS__); return -EINVAL; } while (0)
+#define BAD(...)                                    \
+	do {                                        \
+		snprintf(err, errlen, __VA_ARGS__); \
+		return -EINVAL;                     \
+	} while (0)
 
 int lg_ep_from_json(const json_t *o, struct lg_ep *ep, char *err, size_t errlen)
 {
@@ -105,8 +109,8 @@ int lg_ep_from_json(const json_t *o, struct lg_ep *ep, char *err, size_t errlen)
 	return 0;
 }
 
-int lg_endpoints_parse_line(const char *line, size_t len, struct lg_endpoints *set,
-			    char *err, size_t errlen)
+int lg_endpoints_parse_line(const char *line, size_t len, struct lg_endpoints *set, char *err,
+			    size_t errlen)
 {
 	json_error_t jerr;
 	json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr), *g;
@@ -121,8 +125,8 @@ int lg_endpoints_parse_line(const char *line, size_t len, struct lg_endpoints *s
 	if (!json_is_object(o))
 		rc = -EINVAL, snprintf(err, errlen, "not a JSON object");
 	else if (!gs || gs[0] == '\0' || strlen(gs) > LG_GUID_MAX)
-		rc = -EINVAL, snprintf(err, errlen, "\"guid\" must be a string of 1..%d characters",
-				       LG_GUID_MAX);
+		rc = -EINVAL,
+		snprintf(err, errlen, "\"guid\" must be a string of 1..%d characters", LG_GUID_MAX);
 	else if ((rc = lg_ep_from_json(o, &ep, err, errlen)) == 0 &&
 		 (rc = lg_endpoints_add(set, gs, &ep)) < 0)
 		snprintf(err, errlen, "%s", strerror(-rc));
@@ -224,6 +228,6 @@ int lg_endpoints_save(const char *path, const struct lg_endpoints *set)
 		unlink(tmp);
 	free(tmp);
 	if (rc)
-		errno = -rc;   /* the caller prints strerror(errno) */
+		errno = -rc; /* the caller prints strerror(errno) */
 	return rc;
 }

@@ -18,19 +18,19 @@
 struct lg_ep {
 	uint64_t id;
 	uint32_t slot;
-	uint8_t  key[HB_KEY_LEN];
+	uint8_t key[HB_KEY_LEN];
 };
 
 /* Guids live in one arena (one allocation, not one per endpoint): at ten
  * million endpoints a malloc each would cost more than the credentials. */
 struct lg_endpoints {
 	struct lg_ep *eps;
-	uint32_t     *guid_off;   /* offset of endpoint i's guid in guids */
-	char         *guids;
-	size_t        n, cap, guids_len, guids_cap;
+	uint32_t *guid_off; /* offset of endpoint i's guid in guids */
+	char *guids;
+	size_t n, cap, guids_len, guids_cap;
 };
 
-int  lg_endpoints_add(struct lg_endpoints *set, const char *guid, const struct lg_ep *ep);
+int lg_endpoints_add(struct lg_endpoints *set, const char *guid, const struct lg_ep *ep);
 const char *lg_endpoints_guid(const struct lg_endpoints *set, size_t i);
 void lg_endpoints_free(struct lg_endpoints *set);
 
@@ -44,8 +44,8 @@ int lg_endpoints_load(const char *path, struct lg_endpoints *set, char *err, siz
 struct json_t;
 int lg_ep_from_json(const struct json_t *o, struct lg_ep *ep, char *err, size_t errlen);
 /* Parses one line (the unit of lg_endpoints_load); -EINVAL with why in err. */
-int lg_endpoints_parse_line(const char *line, size_t len, struct lg_endpoints *set,
-			    char *err, size_t errlen);
+int lg_endpoints_parse_line(const char *line, size_t len, struct lg_endpoints *set, char *err,
+			    size_t errlen);
 /* Writes the set as JSON lines, mode 0600 (keys), to a new file of its own
  * (path.tmpXXXXXX, O_EXCL), then renames it over path. */
 int lg_endpoints_save(const char *path, const struct lg_endpoints *set);

@@ -19,7 +19,8 @@ struct lg_engine_ops {
 	int (*open)(struct lg_engine *e, const struct lg_opts *o);
 	/* Sends n (<= LG_BATCH_MAX) payloads in order; returns how many went
 	 * out: always a prefix, the rest are tx drops (after the retries). */
-	unsigned (*send)(struct lg_engine *e, const uint8_t (*payloads)[HB_PAYLOAD_LEN], unsigned n);
+	unsigned (*send)(struct lg_engine *e, const uint8_t (*payloads)[HB_PAYLOAD_LEN],
+			 unsigned n);
 	/* Appends engine-specific figures for the summary (may be NULL). */
 	void (*report)(struct lg_engine *e, char *buf, size_t len);
 	void (*close)(struct lg_engine *e);
@@ -27,10 +28,10 @@ struct lg_engine_ops {
 
 struct lg_engine {
 	const struct lg_engine_ops *ops;
-	void    *priv;
-	uint64_t retries;       /* sends tried again (queue full; kernel: ICMP errors too) */
-	int      first_errno;   /* of the first failed send, 0 if none */
-	char     err[256];
+	void *priv;
+	uint64_t retries; /* sends tried again (queue full; kernel: ICMP errors too) */
+	int first_errno;  /* of the first failed send, 0 if none */
+	char err[256];
 };
 
 extern const struct lg_engine_ops lg_engine_kernel_ops;

@@ -43,11 +43,12 @@ static int dpdk_fail(struct lg_engine *e, int rc, const char *what)
 static int dpdk_open(struct lg_engine *e, const struct lg_opts *o)
 {
 	struct lg_dpdk *d = &lg_dpdk_state;
-	struct rte_eth_conf conf = { 0 };
+	struct rte_eth_conf conf = {0};
 	struct rte_eth_dev_info info;
 	struct rte_ether_addr mac;
-	struct lg_frame_cfg fc = { .family = o->family, .src_port = o->src_port,
-				   .dst_port = o->port };
+	struct lg_frame_cfg fc = {.family = o->family,
+				  .src_port = o->src_port,
+				  .dst_port = o->port};
 	uint16_t nb_rx = LG_DPDK_RX_DESC, nb_tx = LG_DPDK_TX_DESC;
 	int rc, socket;
 
@@ -59,7 +60,8 @@ static int dpdk_open(struct lg_engine *e, const struct lg_opts *o)
 	d->eal_up = true;
 	if (o->have_port_id) {
 		if (!rte_eth_dev_is_valid_port(o->port_id)) {
-			snprintf(e->err, sizeof(e->err), "--port-id %u: no such DPDK port", o->port_id);
+			snprintf(e->err, sizeof(e->err), "--port-id %u: no such DPDK port",
+				 o->port_id);
 			return -ENODEV;
 		}
 		d->port = o->port_id;
@@ -67,7 +69,8 @@ static int dpdk_open(struct lg_engine *e, const struct lg_opts *o)
 		uint16_t p;
 		bool found = false;
 
-		RTE_ETH_FOREACH_DEV(p) {
+		RTE_ETH_FOREACH_DEV(p)
+		{
 			d->port = p;
 			found = true;
 			break;
@@ -159,8 +162,10 @@ static void dpdk_report(struct lg_engine *e, char *buf, size_t len)
 		snprintf(buf, len, "\"port\":null");
 		return;
 	}
-	snprintf(buf, len, "\"port\":{\"opackets\":%" PRIu64 ",\"oerrors\":%" PRIu64
-		 ",\"nombuf\":%" PRIu64 "}", st.opackets, st.oerrors, d->nombuf);
+	snprintf(buf, len,
+		 "\"port\":{\"opackets\":%" PRIu64 ",\"oerrors\":%" PRIu64 ",\"nombuf\":%" PRIu64
+		 "}",
+		 st.opackets, st.oerrors, d->nombuf);
 }
 
 static void dpdk_close(struct lg_engine *e)

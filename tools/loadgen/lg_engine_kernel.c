@@ -64,7 +64,8 @@ static int kernel_open(struct lg_engine *e, const struct lg_opts *o)
 		lg_sockaddr(&ss, &len, o->family, o->have_src ? o->src_ip : any, o->src_port);
 		if (bind(k->fd, (struct sockaddr *)&ss, len) < 0) {
 			rc = -errno;
-			snprintf(e->err, sizeof(e->err), "bind --src/--src-port: %s", strerror(errno));
+			snprintf(e->err, sizeof(e->err), "bind --src/--src-port: %s",
+				 strerror(errno));
 			goto fail;
 		}
 	}

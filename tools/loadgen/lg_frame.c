@@ -7,22 +7,13 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "glournet/hb_mac.h"
+#include "glournet/hb_encode.h"
 #include "lg_frame.h"
 
 void lg_payload_build(uint8_t out[HB_PAYLOAD_LEN], const struct lg_ep *ep, uint32_t time,
 		      uint16_t flags)
 {
-	struct hb_wire *w = (struct hb_wire *)out;
-
-	hb_put32(w->magic, HB_MAGIC);
-	w->version = HB_VERSION;
-	w->type = HB_TYPE_HEARTBEAT;
-	hb_put16(w->flags, flags);
-	hb_put32(w->slot, ep->slot);
-	hb_put32(w->time, time);
-	hb_put64(w->id, ep->id);
-	hb_mac_compute(ep->key, out, HB_MAC_COVERED, w->mac);
+	hb_encode(out, HB_TYPE_HEARTBEAT, flags, ep->slot, time, ep->id, ep->key);
 }
 
 /* One's-complement sum of big-endian 16-bit words (len even), not folded. */
@@ -54,9 +45,9 @@ int lg_frame_init(struct lg_frame_tmpl *t, const struct lg_frame_cfg *cfg)
 		hb_put16(p + 12, 0x0800);
 		ip[0] = 0x45;
 		hb_put16(ip + 2, LG_IP4_LEN + udp_len);
-		hb_put16(ip + 6, 0x4000);    /* don't fragment */
-		ip[8] = 64;                  /* TTL */
-		ip[9] = 17;                  /* UDP */
+		hb_put16(ip + 6, 0x4000); /* don't fragment */
+		ip[8] = 64;               /* TTL */
+		ip[9] = 17;               /* UDP */
 		memcpy(ip + 12, cfg->src_ip, 4);
 		memcpy(ip + 16, cfg->dst_ip, 4);
 		hb_put16(ip + 10, (uint16_t)~fold(sum16(ip, LG_IP4_LEN)));
@@ -66,8 +57,8 @@ int lg_frame_init(struct lg_frame_tmpl *t, const struct lg_frame_cfg *cfg)
 		hb_put16(p + 12, 0x86DD);
 		ip[0] = 0x60;
 		hb_put16(ip + 4, udp_len);
-		ip[6] = 17;                  /* next header: UDP */
-		ip[7] = 64;                  /* hop limit */
+		ip[6] = 17; /* next header: UDP */
+		ip[7] = 64; /* hop limit */
 		memcpy(ip + 8, cfg->src_ip, 16);
 		memcpy(ip + 24, cfg->dst_ip, 16);
 		udp = ip + LG_IP6_LEN;

@@ -1,7 +1,7 @@
 /*
  * Heartbeat payloads and whole Ethernet/IP/UDP frames for the load
- * generator. The 32 bytes come from include/glournet/heartbeat.h and the MAC
- * from hb_mac.h, the same definitions the daemon decodes with; the headers
+ * generator. The 32 bytes come from hb_encode(), the encoder every sender
+ * uses, beside the definitions the daemon decodes with; the headers
  * around them are built once as a template, so a frame costs one copy, a
  * MAC and a 16-word checksum.
  */
@@ -21,17 +21,17 @@
 #define LG_FRAME_MAX (LG_ETH_LEN + LG_IP6_LEN + LG_UDP_LEN + HB_PAYLOAD_LEN)
 
 struct lg_frame_cfg {
-	int      family;          /* AF_INET or AF_INET6 */
-	uint8_t  src_mac[6], dst_mac[6];
-	uint8_t  src_ip[16], dst_ip[16]; /* IPv4: the first 4 bytes */
-	uint16_t src_port, dst_port;     /* host order */
+	int family; /* AF_INET or AF_INET6 */
+	uint8_t src_mac[6], dst_mac[6];
+	uint8_t src_ip[16], dst_ip[16]; /* IPv4: the first 4 bytes */
+	uint16_t src_port, dst_port;    /* host order */
 };
 
 struct lg_frame_tmpl {
-	uint8_t  hdr[LG_ETH_LEN + LG_IP6_LEN + LG_UDP_LEN];
-	uint16_t hdr_len;     /* bytes before the payload */
-	uint16_t udp_off;     /* where the UDP header starts */
-	uint32_t csum_base;   /* UDP checksum over everything but the payload */
+	uint8_t hdr[LG_ETH_LEN + LG_IP6_LEN + LG_UDP_LEN];
+	uint16_t hdr_len;   /* bytes before the payload */
+	uint16_t udp_off;   /* where the UDP header starts */
+	uint32_t csum_base; /* UDP checksum over everything but the payload */
 };
 
 /* The 32-byte heartbeat of `ep` at `time` with `flags`, MAC included. */

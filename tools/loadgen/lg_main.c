@@ -15,8 +15,6 @@
 #include "lg_run.h"
 #include "lg_sched.h"
 
-volatile sig_atomic_t lg_stop;
-
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -53,11 +51,11 @@ static int load_endpoints(const struct lg_opts *o, struct lg_endpoints *set)
 int main(int argc, char **argv)
 {
 	struct lg_opts o;
-	struct lg_endpoints set = { 0 };
+	struct lg_endpoints set = {0};
 	struct lg_sched sched;
-	struct lg_engine eng = { 0 };
+	struct lg_engine eng = {0};
 	struct lg_stats st;
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = {.sa_handler = on_signal};
 	int rc = lg_opts_parse(argc, argv, &o, stderr);
 
 	if (rc)
@@ -75,13 +73,22 @@ int main(int argc, char **argv)
 		fprintf(stderr, LG_PROG ": too many endpoints\n");
 		return LG_EXIT_FAIL;
 	}
-	rc = lg_sched_init(&sched, &(struct lg_sched_cfg){
-		.n = (uint32_t)set.n, .interval_ns = (uint64_t)(o.interval_s * 1e9),
-		.pace = o.max_rate ? LG_PACE_MAX : o.rate > 0 ? LG_PACE_RATE : LG_PACE_INTERVAL,
-		.rate = o.rate, .loss = o.loss, .silent = o.silent, .shutdown = o.shutdown,
-		.silent_after_ns = (uint64_t)(o.silent_after_s * 1e9),
-		.shutdown_after_ns = (uint64_t)(o.shutdown_after_s * 1e9),
-		.duration_ns = (uint64_t)(o.duration_s * 1e9), .rounds = o.rounds, .seed = o.seed });
+	rc = lg_sched_init(
+		&sched,
+		&(struct lg_sched_cfg){.n = (uint32_t)set.n,
+				       .interval_ns = (uint64_t)(o.interval_s * 1e9),
+				       .pace = o.max_rate   ? LG_PACE_MAX
+					       : o.rate > 0 ? LG_PACE_RATE
+							    : LG_PACE_INTERVAL,
+				       .rate = o.rate,
+				       .loss = o.loss,
+				       .silent = o.silent,
+				       .shutdown = o.shutdown,
+				       .silent_after_ns = (uint64_t)(o.silent_after_s * 1e9),
+				       .shutdown_after_ns = (uint64_t)(o.shutdown_after_s * 1e9),
+				       .duration_ns = (uint64_t)(o.duration_s * 1e9),
+				       .rounds = o.rounds,
+				       .seed = o.seed});
 	if (rc < 0) {
 		fprintf(stderr, LG_PROG ": schedule: %s\n", strerror(-rc));
 		lg_endpoints_free(&set);

@@ -10,11 +10,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define LG_PROG       "glournet-loadgen"
-#define LG_EXIT_OK    0
-#define LG_EXIT_FAIL  1
-#define LG_EXIT_USAGE 2
-#define LG_BATCH_MAX  64
+#define LG_PROG            "glournet-loadgen"
+#define LG_EXIT_OK         0
+#define LG_EXIT_FAIL       1
+#define LG_EXIT_USAGE      2
+#define LG_BATCH_MAX       64
 #define LG_GUID_PREFIX_MAX 40
 
 enum lg_engine_kind { LG_ENGINE_KERNEL, LG_ENGINE_DPDK };
@@ -29,7 +29,7 @@ struct lg_opts {
 
 	/* where heartbeats go */
 	const char *to;
-	int family;                   /* of --to: AF_INET or AF_INET6 */
+	int family; /* of --to: AF_INET or AF_INET6 */
 	uint8_t dst_ip[16], src_ip[16];
 	int src_family;
 	bool have_src;
@@ -49,7 +49,7 @@ struct lg_opts {
 	bool have_dst_mac, have_src_mac, have_port_id;
 	uint16_t port_id;
 	int eal_argc;
-	char **eal_argv;              /* eal_argv[0] is the program name */
+	char **eal_argv; /* eal_argv[0] is the program name */
 
 	/* output */
 	bool json, quiet;
@@ -60,7 +60,7 @@ struct lg_opts {
  * LG_EXIT_USAGE after printing "glournet-loadgen: --opt: why" on err.
  * Keeps pointers into argv.
  */
-int  lg_opts_parse(int argc, char **argv, struct lg_opts *o, FILE *err);
+int lg_opts_parse(int argc, char **argv, struct lg_opts *o, FILE *err);
 void lg_opts_help(FILE *f);
 
 #endif

@@ -16,6 +16,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "glournet/http_api.h"
 #include "lg_register.h"
 #include "lg_run.h"
 
@@ -26,7 +27,7 @@ enum lg_req_state { REQ_IDLE, REQ_BUSY, REQ_WAIT };
 struct lg_req {
 	CURL *h;
 	enum lg_req_state state;
-	uint64_t n;            /* endpoint number */
+	uint64_t n; /* endpoint number */
 	unsigned attempts;
 	double retry_at;
 	char req[512];
@@ -37,7 +38,7 @@ struct lg_req {
 
 struct lg_reg {
 	const struct lg_opts *o;
-	struct lg_ep *eps;     /* by n */
+	struct lg_ep *eps; /* by n */
 	uint8_t *ok;
 	uint64_t next, done, failed, n_new, n_known, shown_failures;
 	long max_skew;
@@ -77,8 +78,10 @@ static void req_start(CURLM *m, struct lg_req *r, const struct lg_opts *o)
 	a.s_addr = htonl(o->ips_base + (uint32_t)r->n);
 	inet_ntop(AF_INET, &a, ip, sizeof(ip));
 	/* guid and prefix were checked: no character needs JSON escaping. */
-	snprintf(r->req, sizeof(r->req), "{\"guid\":\"%s\",\"hostname\":\"%s\",\"ips\":[\"%s\"],"
-		 "\"reason\":\"install\",\"notify_port\":21112}", guid, guid, ip);
+	snprintf(r->req, sizeof(r->req),
+		 "{\"guid\":\"%s\",\"hostname\":\"%s\",\"ips\":[\"%s\"],"
+		 "\"reason\":\"install\",\"notify_port\":21112}",
+		 guid, guid, ip);
 	curl_easy_setopt(r->h, CURLOPT_POSTFIELDS, r->req);
 	curl_easy_setopt(r->h, CURLOPT_POSTFIELDSIZE, (long)strlen(r->req));
 	r->resp_len = 0;
@@ -137,8 +140,9 @@ static void req_done(struct lg_reg *g, struct lg_req *r, CURLcode cr)
 	}
 	{
 		json_t *st = json_object_get(ans, "server_time");
-		long skew = json_is_integer(st) ?
-			    labs((long)(json_integer_value(st) - time(NULL) - g->o->time_offset)) : 0;
+		long skew = json_is_integer(st) ? labs((long)(json_integer_value(st) - time(NULL) -
+							      g->o->time_offset))
+						: 0;
 		if (skew > g->max_skew)
 			g->max_skew = skew;
 	}
@@ -181,7 +185,7 @@ static CURL *req_handle(const struct lg_opts *o, struct lg_req *r, const char *u
 
 int lg_register_all(const struct lg_opts *o, struct lg_endpoints *set)
 {
-	struct lg_reg g = { .o = o };
+	struct lg_reg g = {.o = o};
 	size_t nreq = o->concurrency < o->count ? o->concurrency : o->count;
 	struct lg_req *reqs = calloc(nreq, sizeof(*reqs));
 	struct curl_slist *hdrs = NULL;
@@ -193,7 +197,7 @@ int lg_register_all(const struct lg_opts *o, struct lg_endpoints *set)
 
 	g.eps = calloc(o->count, sizeof(*g.eps));
 	g.ok = calloc(o->count, 1);
-	url = malloc(ulen + sizeof("/v1/register"));
+	url = malloc(ulen + sizeof(GN_API_PATH_REGISTER));
 	if (!reqs || !g.eps || !g.ok || !url) {
 		rc = -ENOMEM;
 		goto out;
@@ -201,7 +205,7 @@ int lg_register_all(const struct lg_opts *o, struct lg_endpoints *set)
 	memcpy(url, o->register_url, ulen + 1);
 	while (ulen && url[ulen - 1] == '/')
 		url[--ulen] = '\0';
-	strcat(url, "/v1/register");
+	strcat(url, GN_API_PATH_REGISTER);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(m = curl_multi_init())) {
 		fprintf(stderr, LG_PROG ": cannot initialise libcurl\n");
 		rc = -EIO;
@@ -252,8 +256,10 @@ int lg_register_all(const struct lg_opts *o, struct lg_endpoints *set)
 		curl_multi_poll(m, NULL, 0, 50, NULL);
 		if (!o->quiet && now >= next_progress) {
 			next_progress += 1;
-			fprintf(stderr, LG_PROG ": registered %" PRIu64 "/%" PRIu64 ", failed %" PRIu64
-				", %.0f/s\n", g.done - g.failed, o->count, g.failed,
+			fprintf(stderr,
+				LG_PROG ": registered %" PRIu64 "/%" PRIu64 ", failed %" PRIu64
+					", %.0f/s\n",
+				g.done - g.failed, o->count, g.failed,
 				(double)(g.done - g.failed) / (now - t0));
 		}
 	}
@@ -269,14 +275,17 @@ int lg_register_all(const struct lg_opts *o, struct lg_endpoints *set)
 		double secs = now_s() - t0;
 		uint64_t okn = g.n_new + g.n_known;
 
-		fprintf(o->json ? stderr : stdout, "registered %" PRIu64 " (new %" PRIu64
-			", known %" PRIu64 "), failed %" PRIu64 " in %.2f s: %.0f registrations/s "
-			"over %zu connections\n", okn, g.n_new, g.n_known, g.failed, secs,
-			secs > 0 ? okn / secs : 0.0, nreq);
+		fprintf(o->json ? stderr : stdout,
+			"registered %" PRIu64 " (new %" PRIu64 ", known %" PRIu64
+			"), failed %" PRIu64 " in %.2f s: %.0f registrations/s "
+			"over %zu connections\n",
+			okn, g.n_new, g.n_known, g.failed, secs, secs > 0 ? okn / secs : 0.0, nreq);
 	}
 	if (g.max_skew > 2)
-		fprintf(stderr, LG_PROG ": note: the server's clock differs from ours by up to %ld s: "
-			"consider --time-offset\n", g.max_skew);
+		fprintf(stderr,
+			LG_PROG ": note: the server's clock differs from ours by up to %ld s: "
+				"consider --time-offset\n",
+			g.max_skew);
 	if (!rc && (g.failed || g.done < o->count))
 		rc = -EIO;
 out:

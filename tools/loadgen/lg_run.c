@@ -16,8 +16,12 @@
 #include "lg_frame.h"
 #include "lg_run.h"
 
-#define NS          1000000000ull
-#define LOOKAHEAD   1000000ull   /* send up to 1 ms early to fill batches */
+/* Here, not in lg_main.c which sets it: the loops that read it (here and
+ * lg_register.c) then need nothing from the file that calls them. */
+volatile sig_atomic_t lg_stop;
+
+#define NS        1000000000ull
+#define LOOKAHEAD 1000000ull /* send up to 1 ms early to fill batches */
 
 static uint64_t mono_ns(void)
 {
@@ -28,7 +32,7 @@ static uint64_t mono_ns(void)
 
 static void sleep_until(uint64_t abs_ns)
 {
-	struct timespec ts = { .tv_sec = (time_t)(abs_ns / NS), .tv_nsec = (long)(abs_ns % NS) };
+	struct timespec ts = {.tv_sec = (time_t)(abs_ns / NS), .tv_nsec = (long)(abs_ns % NS)};
 	clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 }
 
@@ -37,8 +41,9 @@ static void progress(const struct lg_stats *st, uint64_t elapsed, uint64_t *last
 {
 	double dt = (double)(elapsed - *last_ns) / 1e9;
 
-	fprintf(stderr, LG_PROG ": %6.1f s  sent %" PRIu64 " (%.1f kpps)  lost %" PRIu64
-		"  tx drops %" PRIu64 "  shutdown %" PRIu64 "  round %" PRIu64 "\n",
+	fprintf(stderr,
+		LG_PROG ": %6.1f s  sent %" PRIu64 " (%.1f kpps)  lost %" PRIu64
+			"  tx drops %" PRIu64 "  shutdown %" PRIu64 "  round %" PRIu64 "\n",
 		(double)elapsed / 1e9, st->sent, dt > 0 ? (st->sent - *last_sent) / dt / 1e3 : 0.0,
 		st->lost, st->tx_drops, st->shutdown_sent, st->rounds);
 	*last_sent = st->sent;
@@ -85,7 +90,7 @@ int lg_run(const struct lg_opts *o, const struct lg_endpoints *set, struct lg_sc
 			shut[n++] = ev.shutdown;
 		}
 		if (n) {
-			unsigned k = e->ops->send(e, (const uint8_t (*)[HB_PAYLOAD_LEN])batch, n);
+			unsigned k = e->ops->send(e, (const uint8_t(*)[HB_PAYLOAD_LEN])batch, n);
 
 			st->sent += k;
 			st->tx_drops += n - k;
@@ -145,12 +150,13 @@ void lg_summary(const struct lg_opts *o, const struct lg_sched *s, struct lg_eng
 		return;
 	}
 	printf("engine %s, %" PRIu32 " endpoints (silent %" PRIu32 ", shutdown %" PRIu32 "), "
-	       "pace %s\n", e->ops->name, s->cfg.n, s->n_silent, s->n_shutdown, pace);
+	       "pace %s\n",
+	       e->ops->name, s->cfg.n, s->n_silent, s->n_shutdown, pace);
 	printf("sent %" PRIu64 " heartbeats in %.2f s (%.1f/s), %" PRIu64 " rounds\n", st->sent,
 	       st->elapsed_s, rate, st->rounds);
 	printf("lost on purpose %" PRIu64 ", tx drops %" PRIu64 " (send retries %" PRIu64
-	       "), shutdown heartbeats %" PRIu64 "\n", st->lost, st->tx_drops, e->retries,
-	       st->shutdown_sent);
+	       "), shutdown heartbeats %" PRIu64 "\n",
+	       st->lost, st->tx_drops, e->retries, st->shutdown_sent);
 	printf("CPU time %.2f s\n", cpu_s);
 	if (e->first_errno)
 		printf("first send error: %s\n", strerror(e->first_errno));

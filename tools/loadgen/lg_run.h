@@ -14,18 +14,19 @@
 #include "lg_options.h"
 #include "lg_sched.h"
 
-/* Set by SIGINT/SIGTERM (lg_main.c): registration and sending stop at the
- * next batch and the summary still prints. */
+/* Set by SIGINT/SIGTERM (lg_main.c's handler; defined in lg_run.c):
+ * registration and sending stop at the next batch and the summary still
+ * prints. */
 extern volatile sig_atomic_t lg_stop;
 
 struct lg_stats {
-	uint64_t sent;          /* frames the engine took (shutdowns included) */
-	uint64_t lost;          /* deliberately not sent (--loss) */
-	uint64_t tx_drops;      /* the engine would not take them (after retries) */
+	uint64_t sent;     /* frames the engine took (shutdowns included) */
+	uint64_t lost;     /* deliberately not sent (--loss) */
+	uint64_t tx_drops; /* the engine would not take them (after retries) */
 	uint64_t shutdown_sent;
-	uint64_t rounds;        /* rounds begun */
-	double   elapsed_s;
-	bool     interrupted;
+	uint64_t rounds; /* rounds begun */
+	double elapsed_s;
+	bool interrupted;
 };
 
 /* Runs the schedule over set with engine e (already open). */

@@ -146,7 +146,7 @@ int lg_sched_next(struct lg_sched *s, uint64_t now_ns, struct lg_event *ev)
 		}
 		/* Only events handed out take a slot of a fixed rate. */
 		s->seq++;
-		*ev = (struct lg_event){ .ep = ep, .due_ns = due, .round = round };
+		*ev = (struct lg_event){.ep = ep, .due_ns = due, .round = round};
 		if (role == LG_ROLE_SHUTDOWN && due >= s->cfg.shutdown_after_ns) {
 			/* Never lost: the last word of an endpoint is the one a test checks. */
 			s->role[ep] |= LG_DONE;

@@ -1,6 +1,8 @@
 /*
  * The daemon's log: one line per event on stderr (journald or the
  * terminal adds nothing we need), with UTC time, level and subsystem tag.
+ * In hb_core because both planes log (port setup here, everything in
+ * control/); never called per packet.
  */
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,0 +1,359 @@
+/*
+ * GET /v1/poll and POST /v1/event (control/api_poll.c) as functions of a
+ * request. Proves: each authenticates with its own MAC context inside the
+ * window, counts as contact (R3, R5), answers 304 to a matching ETag and a
+ * new ETag when the settings change, refuses every near miss with its own
+ * status and counter and no contact, reclassifies on X-Glournet-Ips (R1)
+ * before the poll counts, marks an unreachable endpoint online at once
+ * (R3), and never changes an unreachable endpoint's status on an event.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "control/api.h"
+#include "control/registry.h"
+#include "control/status.h"
+#include "support/tu_api.h"
+#include "support/tu_json.h"
+#include "support/tu_run.h"
+
+#define NOW TU_NOW
+
+static struct tu_registry fx;
+static struct tu_api api = {.fx = &fx};
+
+static struct tu_answer poll_call(const char *what, const struct tu_proof *pf, const char *ips,
+				  const char *inm, unsigned want_status, enum http_counter c)
+{
+	return tu_api_call(&api, api_poll, what, pf, NULL, ips, inm, want_status, c);
+}
+
+static struct tu_answer event_call(const char *what, const struct tu_proof *pf,
+				   const char *body, unsigned want_status, enum http_counter c)
+{
+	return tu_api_call(&api, api_event, what, pf, body, NULL, NULL, want_status, c);
+}
+
+/* Registers body `b`; returns the endpoint and its key. */
+static struct endpoint *registered(const char *b, unsigned want, enum http_counter c,
+				   uint8_t key[HB_KEY_LEN])
+{
+	json_t *j = tu_api_register(&api, b, TU_AUTH, NULL, want, c);
+	uint64_t id = tu_id_of(j);
+	tu_key_of(j, key);
+	json_decref(j);
+	return registry_by_id(&fx.reg, id);
+}
+
+static void test_api_poll(void **state)
+{
+	(void)state;
+	uint8_t key[HB_KEY_LEN];
+	struct endpoint *ep = registered(tu_body_a, 201, HTTP_REGISTER_NEW, key);
+	uint64_t id = ep->id;
+	registry_set_state(&fx.reg, ep, false, false, EP_REASON_NO_CONTACT, NOW + 1);
+
+	/* A poll: 200 with an ETag, and contact (R3). */
+	struct tu_proof pf;
+	api.ctx.now = NOW + 100;
+	tu_proof_make(&pf, HB_AUTH_POLL, id, NOW + 100, key);
+	struct tu_answer a = poll_call("poll", &pf, NULL, NULL, 200, HTTP_POLL);
+	assert_true(a.etag[0] != '\0');
+	char etag[32];
+	strcpy(etag, a.etag);
+	assert_int_equal(tu_jint(a.j, "server_time"), NOW + 100);
+	assert_int_equal(tu_jint(a.j, "settings_rev"), 7);
+	assert_true(json_is_false(json_object_get(a.j, "unreachable")));
+	json_t *hb = json_object_get(a.j, "heartbeat");
+	assert_true(json_is_true(json_object_get(hb, "enabled")));
+	assert_int_equal(tu_jint(hb, "interval"), 900);
+	assert_int_equal(tu_jint(hb, "port"), 7100);
+	assert_int_equal(json_array_size(json_object_get(hb, "addrs")), 2);
+	json_t *po = json_object_get(a.j, "poll");
+	assert_true(json_is_false(json_object_get(po, "enabled")));
+	assert_int_equal(tu_jint(po, "interval"), 2700);
+	json_decref(a.j);
+	assert_int_equal(ep->status, EP_ONLINE);
+	assert_int_equal(ep->reason, EP_REASON_POLL);
+	assert_int_equal(ep->status_since, NOW + 100);
+	assert_int_equal(ep->last_poll, NOW + 100);
+	assert_int_equal(ep->last_ctl_contact, NOW + 100);
+	assert_int_equal(ep->ctl_reason, EP_REASON_POLL);
+	tu_check_counts(&fx.reg);
+
+	/* If-None-Match with that ETag: 304, and contact all the same. */
+	registry_set_state(&fx.reg, ep, false, false, EP_REASON_NO_CONTACT, NOW + 150);
+	api.ctx.now = NOW + 200;
+	tu_proof_make(&pf, HB_AUTH_POLL, id, NOW + 200, key);
+	a = poll_call("poll 304", &pf, NULL, etag, 304, HTTP_POLL_NOT_MODIFIED);
+	assert_string_equal(a.etag, etag);
+	assert_int_equal(ep->status, EP_ONLINE);
+	assert_int_equal(ep->reason, EP_REASON_POLL);
+	assert_int_equal(ep->last_poll, NOW + 200);
+	assert_int_equal(ep->last_ctl_contact, NOW + 200);
+
+	/* Another ETag: the full answer. */
+	a = poll_call("poll other etag", &pf, NULL, "\"r6-r\"", 200, HTTP_POLL);
+	assert_string_equal(a.etag, etag);
+	json_decref(a.j);
+	/* New settings: the old ETag no longer matches. */
+	fx.pol->rev = 8;
+	a = poll_call("poll new rev", &pf, NULL, etag, 200, HTTP_POLL);
+	assert_string_not_equal(a.etag, etag);
+	assert_int_equal(tu_jint(a.j, "settings_rev"), 8);
+	json_decref(a.j);
+	strcpy(etag, a.etag);
+	a = poll_call("poll new rev 304", &pf, NULL, etag, 304, HTTP_POLL_NOT_MODIFIED);
+
+	/* Every failure answers its own status and counter, and is no contact. */
+	api.ctx.now = NOW + 400;
+	registry_set_state(&fx.reg, ep, false, false, EP_REASON_NO_CONTACT, NOW + 300);
+	struct tu_proof bad;
+	struct {
+		const char *what;
+		int kind;
+		unsigned status;
+		enum http_counter c;
+	} fails[] = {
+		{"MAC one digit off", 0, 401, HTTP_BAD_MAC},
+		{"GLRGST context", 1, 401, HTTP_BAD_MAC},
+		{"GLEVNT context", 2, 401, HTTP_BAD_MAC},
+		{"unknown id", 3, 404, HTTP_UNKNOWN_ID},
+		{"time now-301", 4, 401, HTTP_STALE},
+		{"time now+31", 5, 401, HTTP_STALE},
+		{"no id header", 6, 400, HTTP_MALFORMED},
+		{"no time header", 7, 400, HTTP_MALFORMED},
+		{"no MAC header", 8, 400, HTTP_MALFORMED},
+		{"no headers", 9, 400, HTTP_MALFORMED},
+		{"time not a number", 10, 400, HTTP_MALFORMED},
+		{"id too short", 11, 400, HTTP_MALFORMED},
+		{"MAC not hex", 12, 400, HTTP_MALFORMED},
+		{"old time in a valid MAC, new time in the header", 13, 401, HTTP_BAD_MAC},
+	};
+	for (size_t i = 0; i < sizeof(fails) / sizeof(fails[0]); i++) {
+		const uint32_t t = NOW + 400;
+		tu_proof_make(&bad, HB_AUTH_POLL, id, t, key);
+		switch (fails[i].kind) {
+		case 0: bad.mac[3] = bad.mac[3] == 'a' ? 'b' : 'a'; break;
+		case 1: tu_proof_make(&bad, HB_AUTH_REGISTER, id, t, key); break;
+		case 2: tu_proof_make(&bad, HB_AUTH_EVENT, id, t, key); break;
+		case 3: tu_proof_make(&bad, HB_AUTH_POLL, id ^ 1, t, key); break;
+		case 4: tu_proof_make(&bad, HB_AUTH_POLL, id, t - 301, key); break;
+		case 5: tu_proof_make(&bad, HB_AUTH_POLL, id, t + 31, key); break;
+		case 10: strcpy(bad.time, "soon"); break;
+		case 11: bad.id[15] = '\0'; break;
+		case 12: bad.mac[0] = 'g'; break;
+		case 13: tu_proof_make(&bad, HB_AUTH_POLL, id, NOW + 200, key);
+			snprintf(bad.time, sizeof(bad.time), "%u", t); break;
+		default: break;
+		}
+		struct api_request req = {
+			.hdr_id = fails[i].kind == 6 || fails[i].kind == 9 ? NULL : bad.id,
+			.hdr_time = fails[i].kind == 7 || fails[i].kind == 9 ? NULL : bad.time,
+			.hdr_mac = fails[i].kind == 8 || fails[i].kind == 9 ? NULL : bad.mac,
+		};
+		struct api_response resp = {0};
+		api_poll(&api.ctx, &req, &resp);
+		api.want[fails[i].c]++;
+		tu_api_check_counters(&api, fails[i].what);
+		if (resp.status != fails[i].status)
+			fail_msg("%s: status %u, want %u", fails[i].what, resp.status, fails[i].status);
+		json_t *j = json_loads(resp.body, 0, NULL);
+		if (!json_string_value(json_object_get(j, "error")))
+			fail_msg("%s: no error message", fails[i].what);
+		json_decref(j);
+		free(resp.body);
+		if (ep->status != EP_OFFLINE || ep->last_poll != NOW + 200 ||
+		    ep->last_ctl_contact != NOW + 200)
+			fail_msg("%s counted as contact", fails[i].what);
+	}
+	/* The edges of the window are in it. */
+	tu_proof_make(&pf, HB_AUTH_POLL, id, NOW + 400 - 300, key);
+	json_decref(poll_call("poll at now-300", &pf, NULL, NULL, 200, HTTP_POLL).j);
+	tu_proof_make(&pf, HB_AUTH_POLL, id, NOW + 400 + 30, key);
+	json_decref(poll_call("poll at now+30", &pf, NULL, NULL, 200, HTTP_POLL).j);
+	assert_int_equal(ep->status, EP_ONLINE);
+	assert_int_equal(ep->last_poll, NOW + 400);   /* the server's time, not the header's */
+	/* A re-key (registration without proof) retires the old key here too. */
+	uint8_t key2[HB_KEY_LEN];
+	registered(tu_body_a, 200, HTTP_REGISTER_REKEY, key2);
+	tu_proof_make(&pf, HB_AUTH_POLL, id, NOW + 400, key);
+	json_decref(poll_call("poll with the old key", &pf, NULL, NULL, 401, HTTP_BAD_MAC).j);
+	tu_proof_make(&pf, HB_AUTH_POLL, id, NOW + 400, key2);
+	json_decref(poll_call("poll with the new key", &pf, NULL, NULL, 200, HTTP_POLL).j);
+	tu_check_counts(&fx.reg);
+}
+
+/* X-Glournet-Ips reclassifies (R1) before the poll counts as contact. */
+static void test_api_poll_ips(void **state)
+{
+	(void)state;
+	static const char *const ranges[] = {"10.200.0.0-10.200.255.255", "2001:db8:bad::/48"};
+	tu_use_ranges(&fx, ranges, 2);
+	uint8_t key[HB_KEY_LEN];
+	struct endpoint *ep = registered(tu_body_a, 201, HTTP_REGISTER_NEW, key);
+	uint64_t id = ep->id;
+	assert_false(ep->unreachable);
+	struct tu_proof pf;
+	api.ctx.now = NOW + 10;
+	tu_proof_make(&pf, HB_AUTH_POLL, id, NOW + 10, key);
+	struct tu_answer a = poll_call("regular poll", &pf, NULL, NULL, 200, HTTP_POLL);
+	char regular_etag[32];
+	strcpy(regular_etag, a.etag);
+	json_decref(a.j);
+
+	/* Into the first range; the ETag of a regular endpoint no longer fits. */
+	a = poll_call("poll into range 0", &pf, "10.200.0.5", regular_etag, 200, HTTP_POLL);
+	assert_string_not_equal(a.etag, regular_etag);
+	assert_true(json_is_true(json_object_get(a.j, "unreachable")));
+	assert_true(json_is_true(json_object_get(json_object_get(a.j, "poll"), "enabled")));
+	assert_true(json_is_true(json_object_get(json_object_get(a.j, "heartbeat"), "enabled")));
+	json_decref(a.j);
+	assert_true(ep->unreachable);
+	assert_int_equal(tu_nips(ep), 1);
+	assert_int_equal(ep->range, 0);
+	assert_int_equal(ep->status, EP_UNREACH_ONLINE);
+	assert_int_equal(ep->reason, EP_REASON_POLL);
+	assert_int_equal(fx.reg.by_range[0][1], 1);
+	tu_check_counts(&fx.reg);
+
+	/* An IPv6 address in the second range (the IPv4 one is outside). */
+	a = poll_call("poll into range 1", &pf, "10.1.2.3, 2001:db8:bad::1", NULL, 200, HTTP_POLL);
+	json_decref(a.j);
+	assert_int_equal(tu_nips(ep), 2);
+	assert_int_equal(ep->range, 1);
+	assert_int_equal(fx.reg.by_range[0][1], 0);
+	assert_int_equal(fx.reg.by_range[1][1], 1);
+
+	/* Malformed addresses: 400, nothing changes, no contact. */
+	api.ctx.now = NOW + 20;
+	tu_proof_make(&pf, HB_AUTH_POLL, id, NOW + 20, key);
+	static const char *const bad_ips[] = {"10.1.2.300", "10.1.2.3,example.com", "10.0.0.0/8",
+		"10.0.0.1,10.0.0.2,10.0.0.3,10.0.0.4,10.0.0.5,10.0.0.6,10.0.0.7,10.0.0.8,10.0.0.9,"
+		"10.0.0.10,10.0.0.11,10.0.0.12,10.0.0.13,10.0.0.14,10.0.0.15,10.0.0.16,10.0.0.17"};
+	for (size_t i = 0; i < sizeof(bad_ips) / sizeof(bad_ips[0]); i++) {
+		json_decref(poll_call(bad_ips[i], &pf, bad_ips[i], NULL, 400, HTTP_BAD_FIELD).j);
+		assert_int_equal(tu_nips(ep), 2);
+		assert_int_equal(ep->range, 1);
+		assert_int_equal(ep->last_poll, NOW + 10);
+	}
+
+	/* Out of every range: regular again. */
+	a = poll_call("poll out of range", &pf, "10.1.2.3,2001:db8::5", NULL, 200, HTTP_POLL);
+	assert_string_equal(a.etag, regular_etag);
+	assert_true(json_is_false(json_object_get(a.j, "unreachable")));
+	json_decref(a.j);
+	assert_false(ep->unreachable);
+	assert_int_equal(ep->range, -1);
+	assert_int_equal(ep->status, EP_ONLINE);
+	assert_int_equal(fx.reg.by_range[1][1], 0);
+	tu_check_counts(&fx.reg);
+
+	/* R3: a poll marks an unreachable endpoint that heartbeat does not
+	 * apply to (unreachable/offline since registering, R4) online at once. */
+	fx.pol->hb_enabled = false;
+	struct endpoint *u = registered("{\"guid\": \"behind-nat\", \"ips\": [\"10.200.1.1\"]}", 201,
+					HTTP_REGISTER_NEW, key);
+	assert_int_equal(u->status, EP_UNREACH_OFFLINE);
+	assert_int_equal(u->reason, EP_REASON_UNREACHABLE);
+	tu_proof_make(&pf, HB_AUTH_POLL, u->id, NOW + 20, key);
+	a = poll_call("unreachable poll", &pf, NULL, NULL, 200, HTTP_POLL);
+	assert_true(json_is_false(json_object_get(json_object_get(a.j, "heartbeat"), "enabled")));
+	assert_true(json_is_true(json_object_get(json_object_get(a.j, "poll"), "enabled")));
+	json_decref(a.j);
+	assert_int_equal(u->status, EP_UNREACH_ONLINE);
+	assert_int_equal(u->reason, EP_REASON_POLL);
+	assert_int_equal(u->down_at, 0);
+	assert_int_equal(fx.reg.by_range[0][1], 1);
+	assert_int_equal(fx.reg.by_range[0][0], 0);
+	tu_check_counts(&fx.reg);
+}
+
+/* R5: manual update and log upload are contact for regular endpoints only. */
+static void test_api_event(void **state)
+{
+	(void)state;
+	static const char *const ranges[] = {"10.200.0.0/16"};
+	tu_use_ranges(&fx, ranges, 1);
+	uint8_t key[HB_KEY_LEN];
+	struct endpoint *ep = registered(tu_body_a, 201, HTTP_REGISTER_NEW, key);
+	uint64_t id = ep->id;
+	registry_set_state(&fx.reg, ep, false, false, EP_REASON_NO_CONTACT, NOW + 1);
+	struct tu_proof pf;
+	api.ctx.now = NOW + 100;
+	tu_proof_make(&pf, HB_AUTH_EVENT, id, NOW + 100, key);
+	struct tu_answer a = event_call("manual-update", &pf, "{\"type\": \"manual-update\"}", 200,
+				     HTTP_EVENT);
+	assert_true(json_is_true(json_object_get(a.j, "contact")));
+	assert_string_equal(tu_jstr(a.j, "status"), "online");
+	json_decref(a.j);
+	assert_int_equal(ep->status, EP_ONLINE);
+	assert_int_equal(ep->reason, EP_REASON_EVENT);
+	assert_int_equal(ep->status_since, NOW + 100);
+	assert_int_equal(ep->last_ctl_contact, NOW + 100);
+	assert_int_equal(ep->ctl_reason, EP_REASON_EVENT);
+	assert_int_equal(ep->last_poll, 0);          /* an event is not a poll */
+
+	api.ctx.now = NOW + 200;
+	tu_proof_make(&pf, HB_AUTH_EVENT, id, NOW + 200, key);
+	a = event_call("log-upload", &pf, "{\"type\": \"log-upload\"}", 200, HTTP_EVENT);
+	assert_true(json_is_true(json_object_get(a.j, "contact")));
+	json_decref(a.j);
+	assert_int_equal(ep->last_ctl_contact, NOW + 200);
+
+	/* Refused: no contact. */
+	api.ctx.now = NOW + 300;
+	tu_proof_make(&pf, HB_AUTH_EVENT, id, NOW + 300, key);
+	json_decref(event_call("type reboot", &pf, "{\"type\": \"reboot\"}", 400, HTTP_BAD_FIELD).j);
+	json_decref(event_call("no type", &pf, "{}", 400, HTTP_BAD_FIELD).j);
+	json_decref(event_call("type not a string", &pf, "{\"type\": 1}", 400, HTTP_BAD_FIELD).j);
+	json_decref(event_call("not JSON", &pf, "manual-update", 400, HTTP_MALFORMED).j);
+	json_decref(event_call("no headers", NULL, "{\"type\": \"log-upload\"}", 400,
+			       HTTP_MALFORMED).j);
+	struct tu_proof wrong;
+	tu_proof_make(&wrong, HB_AUTH_POLL, id, NOW + 300, key);
+	json_decref(event_call("GLPOLL context", &wrong, "{\"type\": \"log-upload\"}", 401,
+			       HTTP_BAD_MAC).j);
+	tu_proof_make(&wrong, HB_AUTH_EVENT, id, NOW - 1, key);
+	json_decref(event_call("stale", &wrong, "{\"type\": \"log-upload\"}", 401, HTTP_STALE).j);
+	tu_proof_make(&wrong, HB_AUTH_EVENT, id ^ 1, NOW + 300, key);
+	json_decref(event_call("unknown id", &wrong, "{\"type\": \"log-upload\"}", 404,
+			       HTTP_UNKNOWN_ID).j);
+	assert_int_equal(ep->last_ctl_contact, NOW + 200);
+
+	/* Unreachable endpoints: recorded, never a change of status. */
+	struct endpoint *u = registered("{\"guid\": \"far\", \"ips\": [\"10.200.3.4\"]}", 201,
+					HTTP_REGISTER_NEW, key);
+	assert_int_equal(u->status, EP_UNREACH_ONLINE);
+	registry_set_state(&fx.reg, u, true, false, EP_REASON_NO_CONTACT, NOW + 301);
+	tu_proof_make(&pf, HB_AUTH_EVENT, u->id, NOW + 300, key);
+	a = event_call("unreachable manual-update", &pf, "{\"type\": \"manual-update\"}", 200,
+		       HTTP_EVENT);
+	assert_true(json_is_false(json_object_get(a.j, "contact")));
+	assert_string_equal(tu_jstr(a.j, "status"), "unreachable/offline");
+	json_decref(a.j);
+	assert_int_equal(u->status, EP_UNREACH_OFFLINE);
+	assert_int_equal(u->reason, EP_REASON_NO_CONTACT);
+	assert_int_equal(u->last_ctl_contact, NOW + 300);
+	assert_int_equal(u->status_since, NOW + 301);
+	tu_check_counts(&fx.reg);
+}
+
+#define API(f) cmocka_unit_test_prestate_setup_teardown(f, tu_api_setup, tu_api_teardown, &api)
+
+int main(void)
+{
+	static const struct CMUnitTest tests[] = {
+		API(test_api_poll),
+		API(test_api_poll_ips),
+		API(test_api_event),
+	};
+	return TU_RUN(tests);
+}
