@@ -13,6 +13,7 @@
 #define LOG_TAG "main"
 #include "control/duration.h"
 #include "control/options.h"
+#include "control/options_ctl.h"
 #include "control/options_file.h"
 #include "control/options_tls.h"
 #include "control/text.h"
@@ -102,7 +103,7 @@ static const char usage_text[] =
 	"  --neigh-max N           neighbour table entries (default 16384)\n"
 	"\n"
 	"Operations:\n"
-	"  --ctl-socket PATH       control socket (default /run/glournet/glournetd.sock)\n"
+	"  --ctl-socket PATH       control socket (default /run/glournet/glournetd.sock)\n" OPTIONS_CTL_HELP
 	"  --log-level LEVEL       error, warn, info (default) or debug\n"
 	"  --options-file FILE     options, one a line (\"log-level debug\"), read before\n"
 	"                          the command line's (which win); SIGHUP re-reads it\n"
@@ -203,7 +204,7 @@ static const struct option long_opts[] = {
 	{"neigh-max", required_argument, 0, OPT_NEIGH_MAX},
 	{"options-file", required_argument, 0, OPT_OPTIONS_FILE},
 	{"allow-empty-store", no_argument, 0, OPT_ALLOW_EMPTY_STORE},
-	{"help", no_argument, 0, 'h'},
+	OPTIONS_CTL_LONG{"help", no_argument, 0, 'h'},
 	{"version", no_argument, 0, 'V'},
 	{0, 0, 0, 0},
 };
@@ -535,6 +536,8 @@ static int apply(struct gn_options *o, int c, const char *v)
 		o->options_file = v;
 		return 0;
 	}
+	if (c >= OPT_CTL_SOCKET_MODE && c <= OPT_CTL_LAST)
+		return options_ctl_apply(o, c, v);
 	return apply_exception(o, c, v);
 }
 
