@@ -23,6 +23,8 @@
 
 /* Slots between looks at the clock (and at the sink). */
 #define WALK_STEP 256
+/* A long walk says how far it got this often. */
+#define PROGRESS_NS 1000000000ull
 
 /* Last-contact buckets of show counts: under 1 h, 1 d, 7 d, 30 d, older, never. */
 static const struct {
@@ -49,7 +51,7 @@ struct ctl_query {
 	uint32_t cursor;     /* the next slot to look at */
 	uint8_t pass;        /* CTL_SORT_STATUS: the status this pass lists */
 	uint32_t now;        /* when it began (coarse seconds) */
-	uint64_t started_ns;
+	uint64_t started_ns, progress_ns;
 	uint64_t scanned, matched, listed, removed, gone, store_waits;
 	bool has_last;
 	uint32_t last_slot; /* the last one listed: the next page's --after */
@@ -78,7 +80,7 @@ struct ctl_query *ctl_query_new(struct gn_daemon *d, enum ctl_query_kind kind, s
 	ctl_filter_init(f); /* ours now */
 	q->end = d->reg.nslots;
 	q->now = gn_coarse_now();
-	q->started_ns = gn_mono_ns();
+	q->started_ns = q->progress_ns = gn_mono_ns();
 	q->ranges_rev = d->policy->rev;
 	if (kind != CTL_Q_LIST && kind != CTL_Q_REMOVE) {
 		q->nranges = (uint32_t)range_set_count(d->policy->ranges);
@@ -340,6 +342,22 @@ static bool refresh(struct ctl_query *q)
 	return true;
 }
 
+/* Once a second of a long walk: {"progress": ...}, so the reader of a
+ * count (which has no line until its end) sees it move. */
+static int progress(struct ctl_query *q, const struct ctl_sink *sink, uint64_t now_ns)
+{
+	if (now_ns - q->progress_ns < PROGRESS_NS)
+		return 0;
+	q->progress_ns = now_ns;
+	char line[160];
+	int n = snprintf(line, sizeof(line),
+			 "{\"progress\":{\"scanned\":%llu,\"slot\":%u,\"slots\":%u,"
+			 "\"matched\":%llu}}",
+			 (unsigned long long)q->scanned, q->cursor, q->end,
+			 (unsigned long long)q->matched);
+	return sink->line(sink->ctx, line, (size_t)n);
+}
+
 /* Walks until the deadline, the sink fills or the walk ends. */
 static enum ctl_query_state walk(struct ctl_query *q, const struct ctl_sink *sink,
 				 uint64_t deadline)
@@ -376,11 +394,18 @@ static enum ctl_query_state walk(struct ctl_query *q, const struct ctl_sink *sin
 				q->walked = true;
 				return CTL_QS_MORE;
 			}
+			if (sink->full(sink->ctx)) { /* at most one line over the bound */
+				q->cursor++;
+				return CTL_QS_WAIT;
+			}
 		}
 		if (q->cursor >= q->end)
 			end_of_slots(q);
-		if (gn_mono_ns() >= deadline)
+		uint64_t now_ns = gn_mono_ns();
+		if (now_ns >= deadline) {
+			progress(q, sink, now_ns); /* out of memory: the walk goes on unsaid */
 			return CTL_QS_MORE;
+		}
 	}
 	return CTL_QS_MORE;
 }

@@ -333,7 +333,7 @@ def cmd_show_clients(args):
             "listed": len(live[:limit]), "after": after,
             "filter": head("list", f)["filter"]}
     raise Stream({"ok": True, "result": head("list", f)},
-                 [(0.01, {"progress": {"scanned": 2, "slots": 4,
+                 [(0.01, {"progress": {"scanned": 2, "slot": 2, "slots": 4,
                                        "matched": 1}})] + lines
                  + [(0.01, {"done": done})], 0)
 

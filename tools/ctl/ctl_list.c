@@ -176,12 +176,12 @@ static void print_done(const struct ctl_opts *o, const char *kind, json_t *done)
 
 static void progress(const struct ctl_opts *o, json_t *p)
 {
-	long long scanned = json_integer_value(json_object_get(p, "scanned"));
+	long long slot = json_integer_value(json_object_get(p, "slot"));
 	long long slots = json_integer_value(json_object_get(p, "slots"));
 
 	if (o->progress && !o->json)
-		fprintf(stderr, "\r-- %lld of %lld slots looked at, %lld matched --", scanned,
-			slots, (long long)json_integer_value(json_object_get(p, "matched")));
+		fprintf(stderr, "\r-- at slot %lld of %lld, %lld matched --", slot, slots,
+			(long long)json_integer_value(json_object_get(p, "matched")));
 }
 
 /* One line of the stream: 1 the last one, 0 go on, < 0 an exit code (negated). */
