@@ -143,7 +143,14 @@ static int queue_error(struct ctl_client *c, const char *error, const char *code
  * as EPOLLHUP). */
 static bool wants_input(const struct ctl_client *c)
 {
-	return !c->query || c->in_len < CTL_MAX_LINE;
+	return !c->eof && (!c->query || c->in_len < CTL_MAX_LINE);
+}
+
+/* A client that half-closed (nc, socat) after a streaming request: it is
+ * closed once the stream and what it asked behind it are all sent. */
+static bool finished(const struct ctl_client *c)
+{
+	return c->eof && !c->query && !out_pending(c);
 }
 
 /* Arms EPOLLOUT only while there is something to send. */
@@ -334,7 +341,9 @@ static void on_client(struct loop_watch *w, uint32_t events)
 	struct ctl_client *c = w->ctx;
 	if ((events & EPOLLIN) && wants_input(c)) {
 		ssize_t n = recv(w->fd, c->in + c->in_len, CTL_MAX_LINE + 1 - c->in_len, 0);
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		if (n == 0 && c->query) {
+			c->eof = true; /* its stream still goes out (a full close fails the send) */
+		} else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 			client_close(c);
 			return;
 		}
@@ -356,7 +365,8 @@ static void on_client(struct loop_watch *w, uint32_t events)
 	/* A stream's reader drained its output: the "query" job refills it. */
 	/* A watcher that drained its output gets the next events at once,
 	 * not at the next tick: catching up is limited by the reader only. */
-	if ((c->watching ? pump_client(c) : flush_out(c)) < 0 || update_events(c) < 0)
+	if ((c->watching ? pump_client(c) : flush_out(c)) < 0 || update_events(c) < 0 ||
+	    finished(c))
 		client_close(c);
 }
 
@@ -451,8 +461,8 @@ static int step_query(struct ctl_client *c, uint64_t budget_ns, bool *more)
 		if (handle_lines(c) < 0)
 			return -1;
 	}
-	*more |= st == CTL_QS_MORE || (c->query == NULL && c->in_len && !c->watching);
-	return flush_out(c) < 0 || update_events(c) < 0 ? -1 : 0;
+	*more |= st == CTL_QS_MORE;
+	return flush_out(c) < 0 || update_events(c) < 0 || finished(c) ? -1 : 0;
 }
 
 bool ctl_server_step_queries(void *self, uint32_t now, uint64_t budget_ns)

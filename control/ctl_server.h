@@ -51,6 +51,7 @@ struct ctl_client {
 	uint32_t uid;            /* SO_PEERCRED */
 	uint64_t active_ns;      /* accepted, or its last complete request */
 	bool read_only;          /* came through the read-only socket */
+	bool eof;                /* half-closed during a stream: closed when all is sent */
 	struct ctl_query *query; /* a streaming answer under way (show clients...):
 				  * its input waits, unread, until it ends */
 };

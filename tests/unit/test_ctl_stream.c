@@ -7,7 +7,8 @@
  *    line) for it; the stream ends with its done line, and a request sent
  *    behind it on the same connection is answered after that line;
  *  - a client that hangs up in the middle ends its query (ASan: nothing
- *    leaks);
+ *    leaks); one that half-closes after asking gets the whole stream and
+ *    the answer to what it sent behind it, then end of file;
  *  - --ctl-socket-mode, --ctl-socket-group and a read-only socket with its
  *    own mode: the files have them; the read-only one answers show and
  *    show clients, and refuses set with code "read-only";
@@ -207,6 +208,27 @@ static void test_stream_bounded_then_next_request(void **state)
 		turn();
 	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++)
 		assert_null(dmn.ctl.clients[i]);
+
+	/* One that half-closes after asking (nc, socat) gets it all, then EOF. */
+	fd = conn(main_path);
+	static const char two[] = "{\"argv\": [\"show\", \"clients\", \"--limit\", \"5\"]}\n"
+				  "{\"argv\": [\"help\", \"watch\"]}\n";
+	assert_int_equal(send(fd, two, sizeof(two) - 1, 0), (ssize_t)sizeof(two) - 1);
+	shutdown(fd, SHUT_WR);
+	struct lines h = {0};
+	unsigned n = 0;
+	char *s;
+	bool saw_done = false, saw_help = false;
+	while ((s = next_line(fd, &h))) {
+		saw_done |= strstr(s, "{\"done\":") == s;
+		saw_help |= saw_done && strstr(s, "\"commands\"") != NULL;
+		n++;
+		free(s);
+	}
+	assert_true(saw_done && saw_help);
+	assert_int_equal(n, 1 + 5 + 1 + 1); /* head, 5 clients, done, help */
+	free(h.buf);
+	close(fd);
 }
 
 static void test_sockets_modes_and_read_only(void **state)
