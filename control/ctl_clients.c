@@ -274,14 +274,11 @@ static int visit(struct ctl_query *q, const struct ctl_sink *sink, struct endpoi
 		}
 		char line[CTL_CLIENT_LINE_MAX];
 		size_t n = ctl_client_line(line, sizeof(line), q->d, ep, "removed");
-		uint64_t id = ep->id;
 		if (persist_remove(q->d, ep, EP_REMOVED_OPERATOR, q->now) < 0) {
 			q->store_waits++;
 			return 1;
 		}
-		LOG(INFO, "client %016llx (slot %u) removed by an operator (by filter)",
-		    (unsigned long long)id, ep->slot);
-		q->removed++;
+		q->removed++; /* one log line for them all, at the end (finish) */
 		return n < sizeof(line) ? sink->line(sink->ctx, line, n) : 0;
 	}
 	default:
@@ -366,7 +363,9 @@ static enum ctl_query_state walk(struct ctl_query *q, const struct ctl_sink *sin
 	while (!q->walked) {
 		if (sink->full(sink->ctx))
 			return CTL_QS_WAIT;
-		uint32_t stop = q->end - q->cursor > WALK_STEP ? q->cursor + WALK_STEP : q->end;
+		uint32_t stop = q->cursor >= q->end ? q->cursor /* --after past the end */
+				: q->end - q->cursor > WALK_STEP ? q->cursor + WALK_STEP
+								 : q->end;
 		for (; q->cursor < stop; q->cursor++) {
 			struct endpoint *ep = registry_at(r, q->cursor);
 			if (!ep->id)
@@ -478,6 +477,8 @@ static int finish(struct ctl_query *q, const struct ctl_sink *sink)
 		json_object_set_new(done, "after",
 				    more && q->has_last ? json_integer(q->last_slot) : json_null());
 	} else if (q->kind == CTL_Q_REMOVE) {
+		LOG(INFO, "%llu clients removed by an operator, by filter: %s",
+		    (unsigned long long)q->removed, filter);
 		json_object_set_new(done, "removed", json_integer((json_int_t)q->removed));
 		json_object_set_new(done, "clients", json_integer((json_int_t)q->d->reg.count));
 		json_object_set_new(done, "store_waits", json_integer((json_int_t)q->store_waits));

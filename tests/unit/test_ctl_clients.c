@@ -439,6 +439,8 @@ static void test_filters(void **state)
 	snprintf(line, sizeof(line), "[\"show\", \"clients\", \"--after\", \"%lld\"]",
 		 (long long)after + 2);
 	expect(line, "pos-3");
+	expect("[\"show\", \"clients\", \"--after\", \"4000000000\"]", ""); /* past the end */
+	expect("[\"show\", \"clients\", \"--after\", \"4294967295\"]", "");
 
 	/* Refused, as usage errors, before any walk. */
 	static const char *const bad[] = {
