@@ -136,7 +136,7 @@ char *ctl_dispatch(struct gn_daemon *d, const char *line, size_t len)
 	json_t *argv_j = json_object_get(req, "argv");
 	const char *argv[CTL_MAX_ARGS];
 	size_t argc = json_array_size(argv_j);
-	char err[256];
+	char err[512];
 	if (!json_is_array(argv_j) || argc == 0 || argc > CTL_MAX_ARGS) {
 		d->ctl.bad_requests++;
 		json_decref(req);

@@ -45,6 +45,9 @@ static json_t *affected(const struct gn_daemon *d, const struct policy *old,
 			policy_hb_applies(old, u) != policy_hb_applies(new, u);
 		reach[SETTING_REACH_HB] += policy_hb_applies(new, u);
 		reach[SETTING_REACH_UNREACHABLE] += u;
+		bool notifiable = !u && ep_notifiable(ep);
+		reach[SETTING_REACH_NOTIFY] += notifiable;
+		reach[SETTING_REACH_VERIFY] += notifiable && !policy_hb_applies(new, false);
 		if (expiry_changed) /* the one count that costs more than a load */
 			reach[SETTING_REACH_EXPIRING] +=
 				expire_due(r, ep, new->expire_after_days, d->started, now);
