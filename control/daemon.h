@@ -16,6 +16,7 @@
 #include "control/expire.h"
 #include "control/http_counters.h"
 #include "control/http_server.h"
+#include "control/notify.h"
 #include "control/options.h"
 #include "control/persist.h"
 #include "control/policy.h"
@@ -63,6 +64,7 @@ struct gn_daemon {
 	struct loop_job jobs[DAEMON_JOBS_MAX];
 	unsigned njobs;
 	struct netpath_job netpath_job;
+	struct notify_engine notify; /* R11 campaigns, R12 verification ("notify" job) */
 	/* The exception path, neighbours and TX (glournet/netpath.h,
 	 * daemon_netpath.c); NULL where no port runs (unit tests). */
 	struct netpath *net;

@@ -240,7 +240,8 @@ int start_control(struct gn_daemon *d, sigset_t *sigs, struct loop_watch *sigw)
 				       .counters = &d->http_counters,
 				       .policy = &d->policy,
 				       .persist = persist_for_api,
-				       .persist_ctx = d};
+				       .persist_ctx = d,
+				       .notify = &d->notify};
 	rc = http_start(&d->http, &d->loop, d->opt.http_listen, &d->opt);
 	if (rc < 0)
 		return rc;
@@ -285,6 +286,7 @@ void shutdown_all(struct gn_daemon *d)
 	port_stop(p);
 	registry_destroy(&d->reg);
 	sweep_state_free(&d->sweep);
+	notify_free(&d->notify);
 	bulk_jobs_free(&d->bulk);
 	if (d->feed) {
 		feed_flush(d->feed);

@@ -79,6 +79,9 @@ int daemon_policy_commit(struct gn_daemon *d, struct policy *draft, json_t *resu
 	 * skew through worker_conf, never from the policy. */
 	d->policy = draft;
 	bool reclassify = !same_ranges(old, draft);
+	/* R11: what changed for the endpoints starts a campaign (its walk
+	 * runs later, after the reclassification below). */
+	notify_policy_changed(&d->notify, old, draft, reclassify, gn_coarse_now());
 	policy_free(old);
 
 	if (reclassify) {
