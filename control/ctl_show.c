@@ -195,9 +195,10 @@ static json_t *port_json(const struct gn_daemon *d)
 /* The rare messages a worker passed to the control thread (its ring). */
 static json_t *rare_json(const struct worker_counters *c)
 {
-	return json_pack("{s:I, s:I, s:I, s:I}", "shutdowns", (json_int_t)c->shutdowns, "boots",
-			 (json_int_t)c->boots, "notify_acks", (json_int_t)c->notify_acks,
-			 "ring_full", (json_int_t)c->events_dropped);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I}", "shutdowns", (json_int_t)c->shutdowns,
+			 "boots", (json_int_t)c->boots, "notify_acks", (json_int_t)c->notify_acks,
+			 "sources", (json_int_t)c->sources, "ring_full",
+			 (json_int_t)c->events_dropped);
 }
 
 json_t *cmd_show_stats(struct gn_daemon *d, int argc, const char **argv, char *err, size_t errlen)
@@ -242,9 +243,10 @@ json_t *cmd_show_stats(struct gn_daemon *d, int argc, const char **argv, char *e
 	json_object_set_new(o, "exception", ctl_net_stats_json(d));
 	json_object_set_new(
 		o, "events",
-		json_pack("{s:I, s:I, s:I, s:I}", "shutdowns", (json_int_t)d->events.shutdowns,
+		json_pack("{s:I, s:I, s:I, s:I, s:I}", "shutdowns", (json_int_t)d->events.shutdowns,
 			  "boots", (json_int_t)d->events.boots, "notify_acks",
-			  (json_int_t)d->events.notify_acks, "stale", (json_int_t)d->events.stale));
+			  (json_int_t)d->events.notify_acks, "sources",
+			  (json_int_t)d->events.sources, "stale", (json_int_t)d->events.stale));
 	json_object_set_new(o, "notify", notify_stats_json(d));
 	return o;
 }

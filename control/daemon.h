@@ -46,7 +46,7 @@ struct gn_daemon {
 	uint32_t restore_skipped;      /* duplicate rows found at the last restore */
 	struct hb_event_ring *rings[GN_MAX_WORKERS]; /* rare messages from the workers */
 	struct {                                     /* what drain_worker_events took off them */
-		uint64_t shutdowns, boots, notify_acks, stale;
+		uint64_t shutdowns, boots, notify_acks, sources, stale;
 	} events;
 	struct http_counters http_counters;
 	struct http_server http;
