@@ -180,7 +180,8 @@ void notify_on_stale_ack(struct notify_engine *e);
 
 /* Contact through HTTP (api_poll.c, api_register.c): its peer address
  * (IPv4-mapped IPv6 as IPv4) becomes the source address (`peer` NULL:
- * unknown); a poll settles what
+ * unknown; loopback and other special addresses are not taken); a poll
+ * settles what
  * is pending of SETTINGS and COMPONENTS (its answer carries all of it);
  * then a round for what is still pending, if it waited for this contact.
  * `e` may be NULL (tests without an engine): the address only. */

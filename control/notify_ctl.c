@@ -61,12 +61,12 @@ json_t *notify_campaign_json(const struct notify_campaign *c, const struct regis
 		(json_int_t)notifies, "rate",
 		secs > 0 ? (double)(notifies > 1 ? notifies - 1 : 0) / secs : 0.0, "started",
 		(json_int_t)c->started, "finished", (json_int_t)c->finished);
-	uint32_t slots = c->slots ? c->slots : 1;
 	uint32_t walked = c->walking ? c->cursor : c->slots;
+	double percent = c->walking && c->slots ? 100.0 * (double)walked / c->slots : 100.0;
 	json_object_set_new(o, "progress",
 			    json_pack("{s:I, s:I, s:f, s:b}", "walked", (json_int_t)walked, "slots",
-				      (json_int_t)c->slots, "percent",
-				      100.0 * (double)walked / slots, "walking", c->walking));
+				      (json_int_t)c->slots, "percent", percent, "walking",
+				      c->walking));
 	return o;
 }
 

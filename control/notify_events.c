@@ -78,8 +78,12 @@ bool notify_peer_addr(const struct sockaddr *sa, struct gn_addr *out)
 void notify_on_contact(struct notify_engine *e, struct registry *r, struct endpoint *ep,
 		       const struct sockaddr *peer, enum notify_contact kind, uint32_t now)
 {
+	/* Loopback, unspecified or multicast: not an address the port could
+	 * send to (a client on the collector's own host); the old one stays. */
+	static const uint8_t loop6[16] = {[15] = 1};
 	struct gn_addr src;
-	if (notify_peer_addr(peer, &src))
+	if (notify_peer_addr(peer, &src) && !gn_addr_is_special(&src) &&
+	    !(src.family == AF_INET6 && !memcmp(src.bytes, loop6, 16)))
 		set_source(e, r, ep, &src);
 	if (!e)
 		return;
