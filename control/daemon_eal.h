@@ -16,8 +16,9 @@ struct gn_options;
 #define EAL_MAX_ARGS  128
 #define EAL_MAX_VDEVS 8
 
-/* mbufs the other pools take beside the RX pool (the exception path's,
- * daemon_netpath.c: 4095), counted in the memory asked for --no-huge. */
+/* The mbufs of the other pool beside the RX pool: the exception path's
+ * (daemon_netpath.c creates it with this size), counted in the memory
+ * asked for --no-huge. */
 #define EAL_OTHER_MBUFS 4095
 
 struct eal_plan {
