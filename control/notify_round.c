@@ -187,11 +187,12 @@ static enum notify_result transmit(struct notify_engine *e, struct endpoint *ep,
 	ep->notify.sent_at = now;
 	if (tries == 1)
 		ep->details->round_at = now;
-	if (rc < 0)
+	if (rc < 0) {
 		e->ctr[NOTIFY_C_TX_FAILED]++; /* a try spent: no route, no source */
-	else
+	} else {
 		e->ctr[tries == 1 ? NOTIFY_C_SENT : NOTIFY_C_RESENT]++;
-	sent_for(e, ep, tries == 1, e->clock_ns());
+		sent_for(e, ep, tries == 1, e->clock_ns());
+	}
 	enqueue(e, &e->retry, ep, now + (*e->policy)->notify_retry_after);
 	return NOTIFY_R_DONE;
 }

@@ -12,7 +12,8 @@
  * contact (a heartbeat's source report, a registration), and a poll
  * settles it; a newer change supersedes the pending one, one notify
  * carrying both; a next hop being resolved delays a notify without
- * spending a try; an endpoint that became unreachable is dropped
+ * spending a try, no route spends one and counts no notify as sent; an
+ * endpoint that became unreachable is dropped
  * mid-round; notify cancel stops all sending; notify.enabled off starts
  * nothing.
  */
@@ -332,6 +333,28 @@ static void test_next_hop_resolving(void **state)
 	assert_int_equal(change(t)->gave_up, 1);
 }
 
+static int no_route(const struct gn_addr *dst, void *ctx)
+{
+	(void)dst;
+	(void)ctx;
+	return -ENETUNREACH;
+}
+
+/* No route: each attempt spends a try, none counts as sent. */
+static void test_no_route(void **state)
+{
+	struct tu_notify *t = *state;
+	tu_notify_add(t, 1);
+	t->answer = no_route;
+	t->fx.pol->notify_retries = 2;
+	assert_true(notify_start_change(&t->e, S, "x", tu_notify_now(t)));
+	tu_notify_run(t, 60 * 1000, 100000);
+	assert_int_equal(t->e.ctr[NOTIFY_C_TX_FAILED], 3);
+	assert_int_equal(t->e.ctr[NOTIFY_C_SENT] + t->e.ctr[NOTIFY_C_RESENT], 0);
+	assert_int_equal(change(t)->sent + change(t)->resent, 0);
+	assert_int_equal(change(t)->gave_up, 1);
+}
+
 /* Unreachable now: dropped in the middle of its round, never sent again. */
 static void test_dropped_when_unreachable(void **state)
 {
@@ -405,6 +428,7 @@ int main(void)
 		T(test_retries_exact),
 		T(test_supersede),
 		T(test_next_hop_resolving),
+		T(test_no_route),
 		T(test_dropped_when_unreachable),
 		T(test_cancel),
 		T(test_removed_in_flight),
