@@ -66,6 +66,8 @@ struct opts {
 	uint32_t kernel_packets;
 	unsigned kernel_rounds;
 	bool no_dpdk;
+	enum hb_type type;   /* what the frames are: heartbeats, or notify-acks */
+	uint16_t flags;
 };
 
 /* ---- the "device": hot mbufs re-pointed at preloaded frames ---- */
@@ -243,7 +245,8 @@ static int run_dpdk(const struct opts *o, struct slot_table *t, const uint32_t *
 		return -ENOMEM;
 	}
 	for (uint32_t i = 0; i < nframes; i++)
-		hbf_frame(fr + (size_t)i * FRAME_STRIDE + RTE_PKTMBUF_HEADROOM, slots[i]);
+		hbf_frame_as(fr + (size_t)i * FRAME_STRIDE + RTE_PKTMBUF_HEADROOM, slots[i], o->type,
+			     o->flags);
 
 	struct rte_mempool *mp = rte_pktmbuf_pool_create_by_ops(
 		"gnb_rx", RING_MBUFS, 0, 0, RTE_PKTMBUF_HEADROOM, socket, "gnb_recycle");
@@ -365,9 +368,11 @@ static void usage(const char *argv0)
 	fprintf(stderr,
 		"usage: %s EAL-ARGS -- [--slots N] [--frames F] [--duration S] [--warmup S]\n"
 		"          [--kernel PACKETS] [--kernel-rounds R] [--stop-after K] [--no-dpdk]\n"
-		"          [--mac scalar|avx2|avx512]\n"
+		"          [--mac scalar|avx2|avx512] [--kind heartbeat|ack]\n"
 		"  EAL needs two lcores (-l 0,1): the main one measures, the other is the worker.\n"
-		"  --mac: the burst MAC variant worker_main uses (default: the widest the CPU has).\n",
+		"  --mac: the burst MAC variant worker_main uses (default: the widest the CPU has).\n"
+		"  --kind ack: the frames are notify-acks (type 3, SETTINGS) instead of heartbeats,\n"
+		"  as endpoints answer a campaign; the kernel baseline always sends heartbeats.\n",
 		argv0);
 }
 
@@ -378,8 +383,8 @@ static int parse(int argc, char **argv, struct opts *o)
 		{"duration", required_argument, 0, 'd'}, {"warmup", required_argument, 0, 'w'},
 		{"kernel", required_argument, 0, 'k'}, {"kernel-rounds", required_argument, 0, 'r'},
 		{"stop-after", required_argument, 0, 'K'}, {"no-dpdk", no_argument, 0, 'n'},
-		{"mac", required_argument, 0, 'm'},    {"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0}};
+		{"mac", required_argument, 0, 'm'},    {"kind", required_argument, 0, 'T'},
+		{"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		unsigned long long v = optarg ? strtoull(optarg, NULL, 10) : 0;
@@ -392,6 +397,18 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 'r': o->kernel_rounds = (unsigned)v; break;
 		case 'K': o->stop_after = v; break;
 		case 'n': o->no_dpdk = true; break;
+		case 'T':
+			if (strcmp(optarg, "heartbeat") == 0) {
+				o->type = HB_TYPE_HEARTBEAT;
+				o->flags = 0;
+			} else if (strcmp(optarg, "ack") == 0) {
+				o->type = HB_TYPE_NOTIFY_ACK;
+				o->flags = HB_FLAG_SETTINGS;
+			} else {
+				fprintf(stderr, "--kind %s: not heartbeat or ack\n", optarg);
+				return -1;
+			}
+			break;
 		case 'm': {
 			int impl = -1;
 			for (int i = 0; i < HB_MAC_IMPL_COUNT; i++)
@@ -426,7 +443,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct opts o = {.slots = 10000000, .frames = 0, .duration = 5, .warmup = 1,
-			 .kernel_packets = 1000000, .kernel_rounds = 3};
+			 .kernel_packets = 1000000, .kernel_rounds = 3, .type = HB_TYPE_HEARTBEAT};
 	argv[n] = argv[0];
 	if (parse(argc - n, argv + n, &o) < 0) {
 		usage(argv[0]);
@@ -447,8 +464,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fixture of %u slots: %s\n", o.slots, strerror(rc < 0 ? -rc : ENOMEM));
 		return 1;
 	}
-	printf("fixture: %u slots assigned, %u distinct heartbeat frames in random order (%.1f s)\n",
-	       o.slots, o.frames, now_s() - t0);
+	const char *kind = o.type == HB_TYPE_NOTIFY_ACK ? "ack" : "heartbeat";
+	printf("fixture: %u slots assigned, %u distinct %s frames in random order (%.1f s)\n",
+	       o.slots, o.frames, o.type == HB_TYPE_NOTIFY_ACK ? "notify-ack" : "heartbeat",
+	       now_s() - t0);
 
 	struct dpdk_result d = {0};
 	if (!o.no_dpdk) {
@@ -505,8 +524,9 @@ int main(int argc, char **argv)
 		kwall = median(w, o.kernel_rounds);
 	}
 
-	printf("\n== Dataplane capacity, one worker core: %u endpoints, %u distinct heartbeat frames "
-	       "in random order, every heartbeat fully checked (MAC included) ==\n", o.slots, o.frames);
+	printf("\n== Dataplane capacity, one worker core: %u endpoints, %u distinct %s frames "
+	       "in random order, every one fully checked (MAC included) ==\n", o.slots, o.frames,
+	       o.type == HB_TYPE_NOTIFY_ACK ? "notify-ack" : "heartbeat");
 	printf("(per second of the measuring thread's CPU time, i.e. per core; the wall-clock rate "
 	       "and the share of time the thread waited for its CPU beside)\n");
 	if (!o.no_dpdk) {
@@ -542,11 +562,11 @@ int main(int argc, char **argv)
 	       "resend_wait_pct=%.1f hugepages=%d dpdk_rejected=%llu "
 	       "kernel_mpps=%.3f kernel_min=%.3f kernel_max=%.3f kernel_wall_mpps=%.3f "
 	       "kernel_wait_pct=%.1f kernel_drops=%llu kernel_rejected=%llu ratio=%.2f "
-	       "slots=%u frames=%u loop=%s mac=%s\n",
+	       "slots=%u frames=%u loop=%s mac=%s kind=%s\n",
 	       d.first_mpps, d.first_wall_mpps, d.first_wait_pct, d.mpps, d.mpps_min, d.mpps_max,
 	       d.wall_mpps, d.wait_pct, huge, (unsigned long long)d.rejected, kmpps, kmin, kmax,
 	       kwall, kwait, (unsigned long long)kdrops, (unsigned long long)krej, ratio, o.slots,
-	       o.frames, "worker_main", hb_mac_impl_name(hb_mac_burst_impl()));
+	       o.frames, "worker_main", hb_mac_impl_name(hb_mac_burst_impl()), kind);
 	free(slots);
 	slot_table_destroy(&table);
 	rte_eal_cleanup();

@@ -72,12 +72,17 @@ uint32_t hbf_time(uint32_t slot)
 	return HBF_NOW - (uint32_t)(mix(0x7100000000000000ull | slot) % 60);
 }
 
-void hbf_payload(uint8_t p[HB_PAYLOAD_LEN], uint32_t slot)
+void hbf_payload_as(uint8_t p[HB_PAYLOAD_LEN], uint32_t slot, enum hb_type type, uint16_t flags)
 {
 	uint64_t id;
 	uint8_t key[HB_KEY_LEN];
 	hbf_identity(slot, &id, key);
-	hb_encode(p, HB_TYPE_HEARTBEAT, 0, slot, hbf_time(slot), id, key);
+	hb_encode(p, type, flags, slot, hbf_time(slot), id, key);
+}
+
+void hbf_payload(uint8_t p[HB_PAYLOAD_LEN], uint32_t slot)
+{
+	hbf_payload_as(p, slot, HB_TYPE_HEARTBEAT, 0);
 }
 
 static uint16_t ip_checksum(const uint8_t *h, size_t len)
@@ -91,6 +96,11 @@ static uint16_t ip_checksum(const uint8_t *h, size_t len)
 }
 
 void hbf_frame(uint8_t f[HBF_FRAME_LEN], uint32_t slot)
+{
+	hbf_frame_as(f, slot, HB_TYPE_HEARTBEAT, 0);
+}
+
+void hbf_frame_as(uint8_t f[HBF_FRAME_LEN], uint32_t slot, enum hb_type type, uint16_t flags)
 {
 	static const uint8_t dst[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
 	memset(f, 0, HBF_FRAME_LEN);
@@ -112,5 +122,5 @@ void hbf_frame(uint8_t f[HBF_FRAME_LEN], uint32_t slot)
 	hb_put16(udp + 0, (uint16_t)(40000 + (slot & 0x3FFF)));
 	hb_put16(udp + 2, HBF_UDP_PORT);
 	hb_put16(udp + 4, 8 + HB_PAYLOAD_LEN);
-	hbf_payload(udp + 8, slot);          /* UDP checksum 0: none, as IPv4 allows */
+	hbf_payload_as(udp + 8, slot, type, flags);   /* UDP checksum 0: none, as IPv4 allows */
 }

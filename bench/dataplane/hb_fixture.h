@@ -54,10 +54,15 @@ uint32_t hbf_time(uint32_t slot);
 
 /* A heartbeat payload for `slot` with a valid MAC. */
 void hbf_payload(uint8_t p[HB_PAYLOAD_LEN], uint32_t slot);
+/* The same for any datagram an endpoint sends: a heartbeat with flags, or
+ * a notify-ack (type 3) with notify flags, as the capacity benchmark's
+ * ack run feeds the workers. */
+void hbf_payload_as(uint8_t p[HB_PAYLOAD_LEN], uint32_t slot, enum hb_type type, uint16_t flags);
 
 /* A whole frame (Ethernet, IPv4 with checksum, UDP to HBF_UDP_PORT, the
  * payload); writes HBF_FRAME_LEN bytes. */
 void hbf_frame(uint8_t f[HBF_FRAME_LEN], uint32_t slot);
+void hbf_frame_as(uint8_t f[HBF_FRAME_LEN], uint32_t slot, enum hb_type type, uint16_t flags);
 
 #ifdef __cplusplus
 }
