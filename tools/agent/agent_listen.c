@@ -11,9 +11,7 @@
  * where a datagram came from, so nothing here reflects traffic.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
-#include <netdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -51,8 +49,7 @@ static void on_signal(int sig)
 	listen_stop = 1;
 }
 
-/* ---- the run ---- */
-
+/* One notify port's socket, and its batch of acks. */
 struct lsock {
 	int fd, family;
 	uint16_t port;
@@ -87,7 +84,7 @@ struct lrun {
 	bool polling;
 	uint64_t rng, t0;
 	/* figures */
-	uint64_t acks, ack_errors, plan[4], no_server, poll_given_up;
+	uint64_t acks, ack_errors, plan[AGENT_POLL_FRESH + 1], no_server, poll_given_up;
 	uint64_t poll_delay_min, poll_delay_max; /* ns, notify to poll, of those done */
 	uint64_t logged_ok, logged_refused[HB_VERDICT_COUNT];
 	int first_errno;
