@@ -11,6 +11,7 @@
 
 #include "control/api.h"
 #include "control/event_loop.h"
+#include "control/http_conns.h"
 #include "control/rate_limit.h"
 
 struct MHD_Daemon;
@@ -26,17 +27,22 @@ struct http_listener {
 
 struct http_server {
 	struct http_listener l[HTTP_LISTENERS];
-	struct api_ctx api;   /* the caller fills it before http_start */
-	struct rate_limit rl; /* POST /v1/register per source */
-	bool limit_register;  /* --register-rate > 0 */
+	struct api_ctx api;      /* the caller fills it before http_start */
+	struct rate_limit rl;    /* POST /v1/register per source */
+	bool limit_register;     /* --register-rate > 0 */
+	struct http_conns conns; /* connections per source, request deadlines */
+	bool conns_ready;
 	/* Answers held until the store commits their ticket, oldest first. */
 	struct http_request *deferred_head, *deferred_tail;
 	unsigned n_deferred;       /* suspended, waiting for their ticket */
 	unsigned n_resumed;        /* resumed, answer not queued yet */
 	uint64_t committed;        /* highest ticket http_resume_durable was told */
-	uint32_t defer_timeout_ms; /* a held answer older than this: 503 */
-	bool starting;             /* MHD_start_daemon running: collect its messages */
-	char start_err[256];       /* what libmicrohttpd said while starting */
+	uint32_t defer_timeout_ms; /* a held answer this long after its request arrived: 503 */
+	uint64_t next_expiry_ms;   /* the earliest deadline held (valid while n_deferred) */
+	unsigned expired_unlogged; /* 503s at their deadline since the last line about them */
+	uint64_t expired_logged_ms;
+	bool starting;       /* MHD_start_daemon running: collect its messages */
+	char start_err[256]; /* what libmicrohttpd said while starting */
 };
 
 /* Starts the listeners of `opt`: --http (`listen`; "off": none) and
@@ -45,8 +51,9 @@ struct http_server {
  * warned about. 0 or a negative errno, after logging why. */
 int http_start(struct http_server *h, struct event_loop *loop, const char *listen,
 	       const struct gn_options *opt);
-/* Runs MHD's timers and expires held answers; returns the ms until it
- * needs running again (-1: no listener). */
+/* Runs MHD's timers, expires held answers, shuts connections past their
+ * request deadline, flushes rate-limited log counts; returns the ms until
+ * it needs running again (-1: no listener). */
 int http_tick(struct http_server *h);
 /* Answers every held request with 503 {"error": "shutting down"}, lets the
  * answers go out (briefly), then closes everything. */

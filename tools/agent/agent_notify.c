@@ -23,7 +23,7 @@ const uint16_t agent_notify_kind_flag[AGENT_KIND_COUNT] = {
 const char *agent_verdict_name(enum hb_verdict v)
 {
 	static const char *const names[HB_VERDICT_COUNT] = {
-#define AGENT_VERDICT_NAME(name, str) str,
+#define AGENT_VERDICT_NAME(name, str, route) str,
 		HB_VERDICTS(AGENT_VERDICT_NAME)
 #undef AGENT_VERDICT_NAME
 	};

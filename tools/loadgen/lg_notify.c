@@ -23,7 +23,7 @@ static const uint16_t flag_bit[LG_NOTIFY_FLAGS] = {HB_FLAG_SETTINGS, HB_FLAG_COM
 const char *lg_verdict_name(enum hb_verdict v)
 {
 	static const char *const names[HB_VERDICT_COUNT] = {
-#define LG_VERDICT_NAME(name, str) str,
+#define LG_VERDICT_NAME(name, str, route) str,
 		HB_VERDICTS(LG_VERDICT_NAME)
 #undef LG_VERDICT_NAME
 	};
