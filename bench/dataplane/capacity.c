@@ -600,7 +600,7 @@ int main(int argc, char **argv)
 		       (unsigned long long)d.rejected);
 		printf("      UDP checksums %s, NIC-verified flags %s, rare messages %.2f%% of the "
 		       "frames (%u of %u): %llu passed on, %llu lost (ring full)\n",
-		       o.udp_csum ? "on" : "off (0)", o.rx_verified ? "on" : "off", o.rare_pct,
+		       o.udp_csum ? "on" : "off (0)", o.rx_verified ? "on" : "off", o.all_acks ? 100.0 : o.rare_pct,
 		       d.rare_frames, o.frames, (unsigned long long)d.events,
 		       (unsigned long long)d.events_dropped);
 	}
