@@ -43,6 +43,15 @@ static void on_signal(struct loop_watch *w, uint32_t events)
 	}
 }
 
+/* The link for the metrics and /readyz, without waiting for it. */
+static int link_state(uint16_t port_id)
+{
+	struct rte_eth_link link;
+	if (rte_eth_link_get_nowait(port_id, &link) < 0)
+		return -1;
+	return link.link_status == RTE_ETH_LINK_UP;
+}
+
 static int pick_port(const struct gn_options *o, uint16_t *port_id)
 {
 	if (o->port_id >= 0) {
@@ -244,6 +253,9 @@ int start_control(struct gn_daemon *d, sigset_t *sigs, struct loop_watch *sigw)
 	rc = http_start(&d->http, &d->loop, d->opt.http_listen, &d->opt);
 	if (rc < 0)
 		return rc;
+	rc = metrics_start(&d->metrics, &d->loop, d, d->opt.metrics_listen, link_state);
+	if (rc < 0)
+		return rc;
 	rc = ctl_server_start(&d->ctl, &d->loop, d, d->opt.ctl_socket);
 	if (rc < 0)
 		return rc;
@@ -278,6 +290,7 @@ void shutdown_all(struct gn_daemon *d)
 		store_close_drain(d);
 	}
 	http_stop(&d->http, &d->loop);
+	metrics_stop(&d->metrics, &d->loop);
 	ctl_server_stop(&d->ctl);
 	netpath_stop(d); /* after the servers: their last answers go out first */
 	uint16_t p;

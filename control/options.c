@@ -83,6 +83,8 @@ static const char usage_text[] =
 	"Operations:\n"
 	"  --ctl-socket PATH       control socket (default /run/glournet/glournetd.sock)\n"
 	"  --log-level LEVEL       error, warn, info (default) or debug\n"
+	"  --metrics ADDR:PORT|off Prometheus /metrics, /healthz and /readyz there\n"
+	"                          (default off; e.g. 127.0.0.1:9110; docs/metrics.md)\n"
 	"  -h, --help              this help\n"
 	"  -V, --version           version\n"
 	"\n"
@@ -127,6 +129,7 @@ enum {
 	OPT_EXC_ROUTE,
 	OPT_EXC_RING,
 	OPT_NEIGH_MAX,
+	OPT_METRICS,
 };
 
 static const struct option long_opts[] = {
@@ -165,6 +168,7 @@ static const struct option long_opts[] = {
 	{"exception-route", required_argument, 0, OPT_EXC_ROUTE},
 	{"exception-ring", required_argument, 0, OPT_EXC_RING},
 	{"neigh-max", required_argument, 0, OPT_NEIGH_MAX},
+	{"metrics", required_argument, 0, OPT_METRICS},
 	{"help", no_argument, 0, 'h'},
 	{"version", no_argument, 0, 'V'},
 	{0, 0, 0, 0},
@@ -399,6 +403,7 @@ static void set_defaults(struct gn_options *o)
 	o->exception_iface = "glournet0";
 	o->exception_ring = EXC_RING_DEFAULT;
 	o->neigh_max = 16384;
+	o->metrics_listen = "off";
 }
 
 /* Validated later, with the policy: one validation path for every entry. */
@@ -545,6 +550,8 @@ static int apply(struct gn_options *o, int c, const char *v)
 		return 0;
 	case OPT_LOG_LEVEL:
 		return parse_log_level(v);
+	case OPT_METRICS:
+		return parse_listen_opt("metrics", v, &o->metrics_listen);
 	}
 	return apply_exception(o, c, v);
 }
@@ -587,5 +594,8 @@ int options_parse(struct gn_options *o, int argc, char **argv)
 	}
 	if (check_tls(o) < 0)
 		return -1;
+	if (strcmp(o->metrics_listen, "off") != 0 && (!strcmp(o->metrics_listen, o->http_listen) ||
+						      !strcmp(o->metrics_listen, o->https_listen)))
+		return bad("metrics", o->metrics_listen, "the endpoint API listens there");
 	return optind;
 }

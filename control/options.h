@@ -53,8 +53,9 @@ struct gn_options {
 	unsigned n_exc_addrs;
 	const char *exc_routes[GN_MAX_EXC_ROUTES]; /* "PREFIX via GW [metric N]" */
 	unsigned n_exc_routes;
-	uint32_t exception_ring; /* frames per worker ring, a power of two */
-	uint32_t neigh_max;      /* neighbour table entries */
+	uint32_t exception_ring;    /* frames per worker ring, a power of two */
+	uint32_t neigh_max;         /* neighbour table entries */
+	const char *metrics_listen; /* --metrics: Prometheus endpoint, "off" (default) */
 };
 
 /*
