@@ -16,6 +16,7 @@
 #include "control/text.h"
 #include "glournet/hb_mac.h"
 #include "glournet/log.h"
+#include "glournet/log_ratelimit.h"
 
 struct register_body {
 	const char *guid;
@@ -25,14 +26,21 @@ struct register_body {
 	uint16_t notify_port;
 };
 
+/* Compares digests, not the strings: a comparison of the strings would
+ * have to stop at the shorter one, and how long it took would tell the
+ * token's length. The digests have one length whatever was sent, and
+ * sodium_memcmp takes the same time wherever they differ. */
 static bool token_ok(const char *expected, const char *authorization)
 {
 	static const char prefix[] = "Bearer ";
 	if (!authorization || strncmp(authorization, prefix, sizeof(prefix) - 1) != 0)
 		return false;
 	const char *got = authorization + sizeof(prefix) - 1;
-	size_t n = strlen(expected);
-	return strlen(got) == n && sodium_memcmp(got, expected, n) == 0;
+	unsigned char want[crypto_generichash_BYTES], have[crypto_generichash_BYTES];
+	crypto_generichash(want, sizeof(want), (const unsigned char *)expected, strlen(expected),
+			   NULL, 0);
+	crypto_generichash(have, sizeof(have), (const unsigned char *)got, strlen(got), NULL, 0);
+	return sodium_memcmp(want, have, sizeof(want)) == 0;
 }
 
 /* Fills `b` or writes why not into `why`. Strings in `b` point into `root`. */
@@ -168,7 +176,8 @@ void api_register(const struct api_ctx *ctx, const struct api_request *req,
 	} else {
 		int rc = registry_add(ctx->reg, b.guid, ctx->now, &ep);
 		if (rc < 0) {
-			LOG(WARN, "registration of '%s' refused: %s", b.guid, strerror(-rc));
+			LOG_RATELIMITED(WARN, "registration of '%s' refused: %s", b.guid,
+					strerror(-rc));
 			api_error(ctx, resp, 503, rc == -ENOSPC ? HTTP_FULL : HTTP_INTERNAL,
 				  rc == -ENOSPC ? "collector full" : "out of memory");
 			json_decref(root);

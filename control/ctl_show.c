@@ -161,6 +161,42 @@ static json_t *jobs_json(const struct gn_daemon *d)
 	return o;
 }
 
+/*
+ * The port as of its last read (the "port" job, every sweep interval):
+ * link, totals, and per RX queue what the PMD counted (some count nothing
+ * per queue: then only the totals move). A queue is a worker's.
+ */
+static json_t *port_json(const struct gn_daemon *d)
+{
+	const struct port_stats *ps = &d->port_stats;
+	json_t *queues = json_array();
+	for (unsigned w = 0; w < d->nworkers; w++) {
+		unsigned q = d->workers[w].queue;
+		if (q >= PORT_QUEUE_STATS)
+			continue;
+		json_array_append_new(queues, json_pack("{s:I, s:I, s:I, s:I, s:I}", "queue",
+							(json_int_t)q, "worker", (json_int_t)w,
+							"ipackets", (json_int_t)ps->q_ipackets[q],
+							"ibytes", (json_int_t)ps->q_ibytes[q],
+							"errors", (json_int_t)ps->q_errors[q]));
+	}
+	return json_pack("{s:I, s:{s:b, s:I, s:b, s:b}, s:I, s:I, s:I, s:I, s:I, s:o}", "port_id",
+			 (json_int_t)d->port_id, "link", "up", ps->link.up, "speed_mbps",
+			 (json_int_t)ps->link.speed_mbps, "full_duplex", ps->link.full_duplex,
+			 "autoneg", ps->link.autoneg, "ipackets", (json_int_t)ps->ipackets,
+			 "ibytes", (json_int_t)ps->ibytes, "imissed", (json_int_t)ps->imissed,
+			 "ierrors", (json_int_t)ps->ierrors, "rx_nombuf", (json_int_t)ps->rx_nombuf,
+			 "queues", queues);
+}
+
+/* The rare messages a worker passed to the control thread (its ring). */
+static json_t *rare_json(const struct worker_counters *c)
+{
+	return json_pack("{s:I, s:I, s:I, s:I}", "shutdowns", (json_int_t)c->shutdowns, "boots",
+			 (json_int_t)c->boots, "notify_acks", (json_int_t)c->notify_acks,
+			 "ring_full", (json_int_t)c->events_dropped);
+}
+
 json_t *cmd_show_stats(struct gn_daemon *d, int argc, const char **argv, char *err, size_t errlen)
 {
 	(void)argc;
@@ -175,14 +211,14 @@ json_t *cmd_show_stats(struct gn_daemon *d, int argc, const char **argv, char *e
 		total_rx += c.rx;
 		for (int i = 0; i < HB_VERDICT_COUNT; i++)
 			total[i] += c.verdict[i];
-		json_array_append_new(workers, json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:o}",
-							 "worker", (json_int_t)w, "lcore",
-							 (json_int_t)d->workers[w].lcore, "queue",
-							 (json_int_t)d->workers[w].queue, "rx",
-							 (json_int_t)c.rx, "accepted",
-							 (json_int_t)c.verdict[HB_ACCEPTED],
-							 "dropped", verdicts_json(c.verdict),
-							 "exception", ctl_net_worker_json(c.exc)));
+		json_t *wj = json_pack(
+			"{s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "worker", (json_int_t)w, "lcore",
+			(json_int_t)d->workers[w].lcore, "queue", (json_int_t)d->workers[w].queue,
+			"rx", (json_int_t)c.rx, "accepted", (json_int_t)c.verdict[HB_ACCEPTED],
+			"dropped", verdicts_json(c.verdict), "exception",
+			ctl_net_worker_json(c.exc));
+		json_object_set_new(wj, "passed_on", rare_json(&c));
+		json_array_append_new(workers, wj);
 	}
 	json_t *http = json_object();
 	json_object_set_new(http, "requests", json_integer((json_int_t)d->http_counters.requests));
@@ -191,11 +227,7 @@ json_t *cmd_show_stats(struct gn_daemon *d, int argc, const char **argv, char *e
 				    json_integer((json_int_t)d->http_counters.by_result[i]));
 	json_t *ctl = json_pack("{s:I, s:I}", "rejected", (json_int_t)d->ctl.rejected,
 				"bad_requests", (json_int_t)d->ctl.bad_requests);
-	const struct port_stats *ps = &d->port_stats;
-	json_t *port = json_pack("{s:I, s:I, s:I, s:I, s:I}", "port_id", (json_int_t)d->port_id,
-				 "ipackets", (json_int_t)ps->ipackets, "imissed",
-				 (json_int_t)ps->imissed, "ierrors", (json_int_t)ps->ierrors,
-				 "rx_nombuf", (json_int_t)ps->rx_nombuf);
+	json_t *port = port_json(d);
 	json_t *o =
 		json_pack("{s:o, s:{s:I, s:I, s:o}, s:o, s:o, s:o, s:o}", "workers", workers,
 			  "total", "rx", (json_int_t)total_rx, "accepted",
@@ -205,5 +237,10 @@ json_t *cmd_show_stats(struct gn_daemon *d, int argc, const char **argv, char *e
 	json_object_set_new(o, "sweep", sweep_json(d));
 	json_object_set_new(o, "jobs", jobs_json(d));
 	json_object_set_new(o, "exception", ctl_net_stats_json(d));
+	json_object_set_new(
+		o, "events",
+		json_pack("{s:I, s:I, s:I, s:I}", "shutdowns", (json_int_t)d->events.shutdowns,
+			  "boots", (json_int_t)d->events.boots, "notify_acks",
+			  (json_int_t)d->events.notify_acks, "stale", (json_int_t)d->events.stale));
 	return o;
 }

@@ -30,8 +30,11 @@
 struct store;
 struct netpath;
 
+struct eal_plan;
+
 struct gn_daemon {
 	struct gn_options opt;
+	const struct eal_plan *eal; /* EAL's arguments as glournetd read them (daemon_eal.h) */
 	struct event_loop loop;
 	struct slot_table table;
 	struct registry reg;
@@ -41,7 +44,10 @@ struct gn_daemon {
 	struct store *store;           /* SQLite; registrations answered once committed */
 	struct loop_watch store_watch; /* the store's eventfd: commits advanced */
 	uint32_t restore_skipped;      /* duplicate rows found at the last restore */
-	struct hb_event_ring *rings[GN_MAX_WORKERS]; /* SHUTDOWNs from the workers */
+	struct hb_event_ring *rings[GN_MAX_WORKERS]; /* rare messages from the workers */
+	struct {                                     /* what drain_worker_events took off them */
+		uint64_t shutdowns, boots, notify_acks, stale;
+	} events;
 	struct http_counters http_counters;
 	struct http_server http;
 	struct metrics_server metrics; /* --metrics (docs/metrics.md) */

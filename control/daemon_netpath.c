@@ -17,18 +17,19 @@
 #include <rte_mbuf.h>
 
 #define LOG_TAG "netpath"
+#include "control/daemon_eal.h"
 #include "control/daemon_netpath.h"
 #include "glournet/coarse_clock.h"
 #include "glournet/log.h"
 #include "glournet/netpath.h"
 #include "glournet/tx_frame.h"
 
-#define NETPATH_MBUFS 4095 /* the kernel's frames and ours, in flight */
-#define PUMP_BUDGET   256  /* frames each way per loop turn */
-#define NL_BUDGET     16   /* netlink datagrams per turn */
-#define EXPIRE_CELLS  256  /* neighbour cells aged per turn */
-#define POLL_MS       1    /* while frames flow */
-#define IDLE_POLL_MS  5    /* after a second without any */
+#define NETPATH_MBUFS EAL_OTHER_MBUFS /* the kernel's frames and ours, in flight */
+#define PUMP_BUDGET   256             /* frames each way per loop turn */
+#define NL_BUDGET     16              /* netlink datagrams per turn */
+#define EXPIRE_CELLS  256             /* neighbour cells aged per turn */
+#define POLL_MS       1               /* while frames flow */
+#define IDLE_POLL_MS  5               /* after a second without any */
 
 static int tx_ops_send(void *ctx, const struct gn_addr *dst, uint16_t dst_port, const void *payload,
 		       uint16_t len)

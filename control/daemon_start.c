@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
@@ -19,6 +20,7 @@
 #include <rte_mbuf.h>
 
 #define LOG_TAG "main"
+#include "control/daemon_eal.h"
 #include "control/daemon_start.h"
 #include "control/daemon_netpath.h"
 #include "control/persist.h"
@@ -26,34 +28,61 @@
 #include "control/policy_store.h"
 #include "control/settings.h"
 #include "control/status.h"
+#include "control/tls_certs.h"
 #include "control/store.h"
 #include "control/transitions.h"
 #include "glournet/gn_mem.h"
 #include "glournet/log.h"
 #include "glournet/port.h"
 
+/* SIGHUP: what can change without a restart (options_reload), said in
+ * the log either way; a certificate that does not load keeps the old one. */
+static void reload(struct gn_daemon *d)
+{
+	struct options_reloaded r;
+	int rc = options_reload(&d->opt, &r);
+	char err[256] = "";
+	/* New HTTPS handshakes get the new pair; sessions under way keep theirs. */
+	if (r.cert_pem && tls_certs_load(r.cert_pem, r.key_pem, err, sizeof(err)) < 0)
+		rc = -1;
+	if (r.key_pem)
+		explicit_bzero(r.key_pem, strlen(r.key_pem));
+	free(r.cert_pem);
+	free(r.key_pem);
+	if (rc == 0)
+		LOG(INFO, "SIGHUP: reloaded %s", r.said);
+	else
+		LOG(ERR, "SIGHUP: %s%s%s; the running certificate and key are kept", r.said,
+		    err[0] ? ": " : "", err);
+}
+
 static void on_signal(struct loop_watch *w, uint32_t events)
 {
 	(void)events;
 	struct gn_daemon *d = w->ctx;
 	struct signalfd_siginfo si;
-	if (read(w->fd, &si, sizeof(si)) == sizeof(si)) {
-		LOG(INFO, "signal %u: shutting down", si.ssi_signo);
+	while (read(w->fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			reload(d);
+			continue;
+		}
+		LOG(INFO, "signal %u (%s): shutting down", si.ssi_signo,
+		    strsignal((int)si.ssi_signo));
 		d->quit = true;
 	}
 }
 
-/* The link for the metrics and /readyz, without waiting for it. */
+/* The link for the metrics and /readyz, fresh (not as of the port job's
+ * last read), without waiting for it. */
 static int link_state(uint16_t port_id)
 {
-	struct rte_eth_link link;
-	if (rte_eth_link_get_nowait(port_id, &link) < 0)
-		return -1;
-	return link.link_status == RTE_ETH_LINK_UP;
+	struct port_link link;
+	return port_read_link(port_id, &link) < 0 ? -1 : link.up != 0;
 }
 
-static int pick_port(const struct gn_options *o, uint16_t *port_id)
+static int pick_port(const struct gn_daemon *d, uint16_t *port_id)
 {
+	const struct gn_options *o = &d->opt;
 	if (o->port_id >= 0) {
 		if (!rte_eth_dev_is_valid_port((uint16_t)o->port_id)) {
 			LOG(ERR, "--port-id %d: no such DPDK port (%u available)", o->port_id,
@@ -69,32 +98,48 @@ static int pick_port(const struct gn_options *o, uint16_t *port_id)
 		*port_id = p;
 		return 0;
 	}
-	LOG(ERR, "no DPDK port: pass a device to EAL, e.g. -- --vdev net_af_packet0,iface=eth1");
+	if (d->eal)
+		eal_explain_no_port(d->eal);
+	else
+		LOG(ERR,
+		    "no DPDK port: pass a device to EAL, e.g. -- --vdev net_af_packet0,iface=eth1");
 	return -ENODEV;
 }
 
 int start_dataplane(struct gn_daemon *d)
 {
 	uint16_t port_id;
-	int rc = pick_port(&d->opt, &port_id);
+	int rc = pick_port(d, &port_id);
 	if (rc < 0)
 		return rc;
 	d->port_id = port_id;
-	d->nworkers = rte_lcore_count() - 1;
-	if (d->nworkers == 0 || d->nworkers > GN_MAX_WORKERS) {
-		LOG(ERR, "need 1..%d worker lcores besides the main one (EAL -l), have %u",
-		    GN_MAX_WORKERS, d->nworkers);
+	unsigned lcores = rte_lcore_count() - 1;
+	if (lcores == 0 || lcores > GN_MAX_WORKERS) {
+		LOG(ERR, "need 1..%d worker lcores besides the main one (EAL -l 0,1), have %u",
+		    GN_MAX_WORKERS, lcores);
 		return -EINVAL;
 	}
-	struct rte_mempool *pool = port_rx_pool_create(port_id, "gn_rx", d->opt.mbufs, 256);
+	/* One RX queue per worker; a device with fewer queues gets fewer. */
+	rc = port_rx_queues(port_id, lcores, &d->nworkers);
+	if (rc < 0)
+		return rc;
+	uint32_t mbufs = d->opt.mbufs ? d->opt.mbufs : eal_auto_mbufs(d->nworkers, d->opt.rx_desc);
+	struct rte_mempool *pool = port_rx_pool_create(port_id, "gn_rx", mbufs, 256);
 	if (!pool) {
-		LOG(ERR, "mbuf pool of %u: %s", d->opt.mbufs, rte_strerror(rte_errno));
+		LOG(ERR, "mbuf pool of %u: %s", mbufs, rte_strerror(rte_errno));
+		if (d->eal)
+			eal_explain_pool(d->eal, mbufs);
 		return -ENOMEM;
 	}
+	LOG(INFO, "RX pool: %u mbufs (%s; %u worker%s x %u descriptors), ~%u MB", mbufs,
+	    d->opt.mbufs ? "--mbufs" : "auto", d->nworkers, d->nworkers == 1 ? "" : "s",
+	    d->opt.rx_desc, eal_pool_mb(mbufs, !rte_eal_has_hugepages()));
 	rc = slot_table_init(&d->table, d->nworkers, d->opt.max_endpoints);
 	if (rc < 0)
 		return rc;
 	rc = port_start(port_id, (uint16_t)d->nworkers, d->opt.rx_desc, pool);
+	if (rc == 0)
+		port_read_stats(port_id, &d->port_stats); /* link and counters from the start */
 	/* Before the HTTP server binds: the exception interface's addresses. */
 	return rc < 0 ? rc : netpath_start(d);
 }
@@ -105,6 +150,8 @@ int launch_workers(struct gn_daemon *d)
 	int rc;
 	RTE_LCORE_FOREACH_WORKER(lcore)
 	{
+		if (w == d->nworkers)
+			break; /* more lcores than RX queues (logged by port_rx_queues) */
 		d->rings[w] = gn_table_alloc(sizeof(*d->rings[w]));
 		if (!d->rings[w])
 			return -ENOMEM;
@@ -172,15 +219,27 @@ static int load_policy(struct gn_daemon *d)
 	return rc;
 }
 
-/* SHUTDOWN heartbeats the workers passed on (R6). */
+/* The rare messages the workers passed on: SHUTDOWN (R6); notify-acks and
+ * BOOTs are contact already recorded by the worker, counted here for the
+ * notify campaigns to come. */
 void drain_worker_events(struct gn_daemon *d, uint32_t now)
 {
 	struct hb_event ev;
 	for (unsigned w = 0; w < d->nworkers; w++) {
 		while (hb_event_pop(d->rings[w], &ev)) {
 			struct endpoint *ep = registry_by_slot(&d->reg, ev.slot);
-			if (ep && ep->id == ev.id)
+			if (!ep || ep->id != ev.id) {
+				d->events.stale++; /* the slot changed hands meanwhile */
+				continue;
+			}
+			if (ev.type == HB_TYPE_NOTIFY_ACK) {
+				d->events.notify_acks++;
+			} else if (ev.flags & HB_FLAG_SHUTDOWN) {
+				d->events.shutdowns++;
 				status_on_shutdown(&d->reg, ep, ev.time, now);
+			} else {
+				d->events.boots++;
+			}
 		}
 	}
 }

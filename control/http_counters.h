@@ -4,6 +4,8 @@
  * whose answer was held for the store and then had to be a 503).
  * libmicrohttpd's own answers to a broken request (a 400 before any
  * handler runs) count as malformed. "requests" counts request lines.
+ * The last two count connections, not requests: closed at accept (over
+ * the per-source limit) and closed for taking too long to send a request.
  */
 #ifndef GLOURNET_HTTP_COUNTERS_H
 #define GLOURNET_HTTP_COUNTERS_H
@@ -31,7 +33,9 @@
 	X(INTERNAL,        "internal")         /* 500 */                    \
 	X(RATE_LIMITED,    "rate_limited")     /* 429: over --register-rate */ \
 	X(HEADER_TOO_LARGE, "header_too_large") /* 431/413 from the library: over --http-max-header */ \
-	X(DEFERRED_FAILED, "deferred_failed")  /* 503: the store did not commit (counted twice) */
+	X(DEFERRED_FAILED, "deferred_failed")  /* 503: the store did not commit (counted twice) */ \
+	X(CONN_REFUSED,    "conn_refused")     /* closed at accept: over --http-max-conns-per-source */ \
+	X(CONN_TIMED_OUT,  "conn_timed_out")   /* closed: no whole request within --http-request-timeout */
 /* clang-format on */
 
 enum http_counter {

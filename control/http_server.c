@@ -4,7 +4,9 @@
  * library's. Responses are queued on a later call than the first
  * (FACTS.md: answering on the first call costs keep-alive).
  *
- * Two listeners (plain, TLS) share this handler and the API context. A
+ * Two listeners (plain, TLS) share this handler and the API context. What
+ * one source may hold and how long a request may take are http_conns.c's.
+ * An HTTP/1.1 request without Host is a 400 (RFC 7230 section 5.4). A
  * registration is rate-limited per source before its body is read. An
  * answer the store must make durable first is held: the connection is
  * suspended until http_resume_durable() says its ticket committed, then
@@ -23,8 +25,10 @@
 #define LOG_TAG "http"
 #include "control/mono_clock.h"
 #include "control/http_server.h"
+#include "control/tls_certs.h"
 #include "glournet/http_api.h"
 #include "glournet/log.h"
+#include "glournet/log_ratelimit.h"
 
 /* Past the body limit, this much more is read and thrown away so the
  * client still gets its 413 on a kept-alive connection. A Content-Length
@@ -54,6 +58,7 @@ struct http_request {
 	size_t len;
 	size_t discarded;
 	bool too_large;
+	bool no_host; /* 400: HTTP/1.1 without Host */
 	bool limited; /* 429: no registration token left */
 	uint32_t retry_after;
 	const char *allow;        /* 405: the method the path takes */
@@ -118,6 +123,11 @@ static void route(struct http_server *h, struct MHD_Connection *conn, const char
 		  const char *method, struct http_request *rq, struct api_response *resp)
 {
 	const struct api_ctx *ctx = &h->api;
+	if (rq->no_host) {
+		api_error(ctx, resp, 400, HTTP_MALFORMED,
+			  "HTTP/1.1 request without a Host header (RFC 7230 section 5.4)");
+		return;
+	}
 	const struct api_route *r = NULL;
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
 		if (!strcmp(url, routes[i].path))
@@ -224,7 +234,7 @@ void http_resume_durable(struct http_server *h, uint64_t committed)
 void http_fail_deferred(struct http_server *h, const char *why)
 {
 	if (h->n_deferred)
-		LOG(WARN, "%u held answer(s) failed with 503: %s", h->n_deferred, why);
+		LOG_RATELIMITED(WARN, "%u held answer(s) failed with 503: %s", h->n_deferred, why);
 	while (h->deferred_head)
 		fail_one(h, h->deferred_head, why);
 }
@@ -262,6 +272,7 @@ static enum MHD_Result answer(struct http_server *h, struct http_request *rq,
 			      struct MHD_Connection *conn, const char *url, const char *method)
 {
 	struct api_response resp = {0};
+	http_conns_request_in(&h->conns, conn);
 	route(h, conn, url, method, rq, &resp);
 	if (resp.durable_ticket > h->committed) {
 		hold(h, rq, &resp);
@@ -276,7 +287,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_size, void **con_cls)
 {
-	(void)version;
 	struct http_server *h = cls;
 	struct http_request *rq = *con_cls;
 	if (!rq) { /* on_uri could not allocate (and counted it already) */
@@ -289,8 +299,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	case RQ_NEW:
 		rq->phase = RQ_READING;
 		rq->conn = conn;
+		rq->no_host = strcmp(version, MHD_HTTP_VERSION_1_0) != 0 &&
+			      !header(conn, MHD_HTTP_HEADER_HOST);
 		/* Decided now, so a refused registration's body is never kept. */
-		if (h->limit_register && !strcmp(url, GN_API_PATH_REGISTER) &&
+		if (h->limit_register && !rq->no_host && !strcmp(url, GN_API_PATH_REGISTER) &&
 		    !strcmp(method, MHD_HTTP_METHOD_POST))
 			rq->limited = !take_token(h, conn, &rq->retry_after);
 		const char *cl = header(conn, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -313,13 +325,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (*upload_size) {
 		size_t n = *upload_size;
 		*upload_size = 0;
-		if (!rq->limited && !rq->too_large && rq->len + n > h->api.opt->http_max_body) {
+		if (!rq->limited && !rq->no_host && !rq->too_large &&
+		    rq->len + n > h->api.opt->http_max_body) {
 			rq->too_large = true;
 			free(rq->body);
 			rq->body = NULL;
 			rq->len = 0;
 		}
-		if (rq->limited || rq->too_large) {
+		if (rq->limited || rq->too_large || rq->no_host) {
 			rq->discarded += n;
 			return rq->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
 		}
@@ -352,12 +365,12 @@ static void count_library_answer(struct http_server *h, struct MHD_Connection *c
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
-	(void)cls;
 	(void)toe;
+	struct http_server *h = cls;
+	http_conns_request_done(&h->conns, conn);
 	struct http_request *rq = *con_cls;
 	if (!rq)
 		return;
-	struct http_server *h = rq->h;
 	switch (rq->phase) {
 	case RQ_NEW:
 		count_library_answer(h, conn);
@@ -395,7 +408,11 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	if (h->starting && room > 3)
 		snprintf(h->start_err + have, room, "%s%.*s", have ? "; " : "", (int)(room - 3),
 			 line);
-	LOG(WARN, "libmicrohttpd: %s", line);
+	/* Once running, what it says is mostly about one client's connection. */
+	if (h->starting)
+		LOG(WARN, "libmicrohttpd: %s", line);
+	else
+		LOG_RATELIMITED(WARN, "libmicrohttpd: %s", line);
 }
 
 /* ---- listeners ---- */
@@ -422,6 +439,13 @@ static int start_listener(struct http_server *h, struct event_loop *loop, int wh
 		LOG(ERR, "--https '%s' needs --tls-cert and --tls-key", listen);
 		return -EINVAL;
 	}
+	/* Through a callback, so that SIGHUP can replace them (tls_certs.h). */
+	char terr[256];
+	if (tls && tls_certs_load(opt->tls_cert_pem, opt->tls_key_pem, terr, sizeof(terr)) < 0) {
+		LOG(ERR, "--https: cannot use --tls-cert '%s' with --tls-key '%s': %s",
+		    opt->tls_cert_file, opt->tls_key_file, terr);
+		return -EINVAL;
+	}
 	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	if (tls)
 		flags |= MHD_USE_TLS;
@@ -438,14 +462,14 @@ static int start_listener(struct http_server *h, struct event_loop *loop, int wh
 	/* The TLS options come last: for plain HTTP the list ends before them. */
 	struct http_listener *l = &h->l[which];
 	l->mhd = MHD_start_daemon(
-		flags, port, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned)opt->http_max_conns, MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned)opt->http_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-		(size_t)opt->http_max_header, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-		MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
-		tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, (const char *)opt->tls_cert_pem,
-		MHD_OPTION_HTTPS_MEM_KEY, (const char *)opt->tls_key_pem,
+		flags, port, http_conns_accept, &h->conns, on_request, h,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h, MHD_OPTION_SOCK_ADDR,
+		(struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, (unsigned)opt->http_max_conns,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)opt->http_timeout,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)opt->http_max_header,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_NOTIFY_CONNECTION,
+		http_conns_notify, &h->conns, MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
+		tls ? MHD_OPTION_HTTPS_CERT_CALLBACK : MHD_OPTION_END, &tls_certs_retrieve,
 		MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES, MHD_OPTION_END);
 	h->starting = false;
 	if (!l->mhd) {
@@ -479,6 +503,7 @@ int http_start(struct http_server *h, struct event_loop *loop, const char *liste
 	h->deferred_head = h->deferred_tail = NULL;
 	h->n_deferred = h->n_resumed = 0;
 	h->committed = 0;
+	h->conns_ready = false;
 	h->defer_timeout_ms = opt->http_timeout * 1000u;
 	h->limit_register = opt->register_rate > 0;
 	if (h->limit_register) {
@@ -487,7 +512,16 @@ int http_start(struct http_server *h, struct event_loop *loop, const char *liste
 			LOG(ERR, "registration rate limit: %s", strerror(-rc));
 			return rc;
 		}
+		(void)rl_set_prefix(&h->rl, http_conns_prefix(opt)); /* options.c checked it */
 	}
+	int crc = http_conns_init(&h->conns, opt, HTTP_LISTENERS * opt->http_max_conns,
+				  h->api.counters);
+	if (crc < 0) {
+		LOG(ERR, "HTTP connection table: %s", strerror(-crc));
+		http_stop(h, loop);
+		return crc;
+	}
+	h->conns_ready = true;
 	const char *https = opt->https_listen ? opt->https_listen : "off";
 	int rc = 0;
 	if (strcmp(listen, "off") != 0)
@@ -523,6 +557,10 @@ static void expire_held(struct http_server *h)
 int http_tick(struct http_server *h)
 {
 	expire_held(h);
+	uint64_t now = mono_ms();
+	if (h->conns_ready)
+		http_conns_expire(&h->conns, now);
+	gn_log_rl_flush(now);
 	int best = -1;
 	for (int i = 0; i < HTTP_LISTENERS; i++) {
 		struct MHD_Daemon *d = h->l[i].mhd;
@@ -561,4 +599,10 @@ void http_stop(struct http_server *h, struct event_loop *loop)
 		rl_destroy(&h->rl);
 		h->limit_register = false;
 	}
+	/* After the listeners: stopping them reported every connection closed. */
+	if (h->conns_ready) {
+		http_conns_destroy(&h->conns);
+		h->conns_ready = false;
+	}
+	tls_certs_free();
 }

@@ -11,6 +11,7 @@
 
 #include "control/api.h"
 #include "control/event_loop.h"
+#include "control/http_conns.h"
 #include "control/rate_limit.h"
 
 struct MHD_Daemon;
@@ -26,9 +27,11 @@ struct http_listener {
 
 struct http_server {
 	struct http_listener l[HTTP_LISTENERS];
-	struct api_ctx api;   /* the caller fills it before http_start */
-	struct rate_limit rl; /* POST /v1/register per source */
-	bool limit_register;  /* --register-rate > 0 */
+	struct api_ctx api;      /* the caller fills it before http_start */
+	struct rate_limit rl;    /* POST /v1/register per source */
+	bool limit_register;     /* --register-rate > 0 */
+	struct http_conns conns; /* connections per source, request deadlines */
+	bool conns_ready;
 	/* Answers held until the store commits their ticket, oldest first. */
 	struct http_request *deferred_head, *deferred_tail;
 	unsigned n_deferred;       /* suspended, waiting for their ticket */
@@ -45,8 +48,9 @@ struct http_server {
  * warned about. 0 or a negative errno, after logging why. */
 int http_start(struct http_server *h, struct event_loop *loop, const char *listen,
 	       const struct gn_options *opt);
-/* Runs MHD's timers and expires held answers; returns the ms until it
- * needs running again (-1: no listener). */
+/* Runs MHD's timers, expires held answers, shuts connections past their
+ * request deadline, flushes rate-limited log counts; returns the ms until
+ * it needs running again (-1: no listener). */
 int http_tick(struct http_server *h);
 /* Answers every held request with 503 {"error": "shutting down"}, lets the
  * answers go out (briefly), then closes everything. */

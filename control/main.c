@@ -14,8 +14,10 @@
 
 #define LOG_TAG "main"
 #include "control/daemon.h"
+#include "control/daemon_eal.h"
 #include "control/daemon_start.h"
 #include "control/daemon_netpath.h"
+#include "control/daemon_telemetry.h"
 #include "glournet/coarse_clock.h"
 #include "glournet/log.h"
 
@@ -62,16 +64,16 @@ int main(int argc, char **argv)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP); /* reload (daemon_start.c), no longer the default: exit */
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
-	/* EAL gets argv[0] plus everything after our `--`. */
-	int eal_argc = argc - n + 1;
-	char **eal_argv = argv + n - 1;
-	eal_argv[0] = argv[0];
-	if (rte_eal_init(eal_argc, eal_argv) < 0) {
-		LOG(ERR, "EAL initialisation failed: %s", rte_strerror(rte_errno));
+	/* EAL gets argv[0] plus everything after our `--`, completed and, on
+	 * failure, explained by daemon_eal.c. */
+	static struct eal_plan eal;
+	argv[n - 1] = argv[0];
+	if (eal_plan_make(&eal, &d.opt, argc - n + 1, argv + n - 1) < 0 || eal_plan_start(&eal) < 0)
 		return 1;
-	}
+	d.eal = &eal;
 	gn_coarse_set(wall_seconds());
 	d.started = gn_coarse_now();
 	struct loop_watch sigw;
@@ -80,6 +82,8 @@ int main(int argc, char **argv)
 		rc = start_control(&d, &sigs, &sigw);
 	if (rc == 0)
 		rc = launch_workers(&d);
+	if (rc == 0)
+		daemon_telemetry_start(&d); /* optional: a failure is logged, not fatal */
 	if (rc == 0) {
 		LOG(INFO, "glournetd %s running; policy revision %llu, offline after %us",
 		    GN_VERSION, (unsigned long long)d.policy->rev, d.policy->offline_after);
@@ -89,6 +93,7 @@ int main(int argc, char **argv)
 	}
 	shutdown_all(&d);
 	rte_eal_cleanup();
+	eal_plan_cleanup(&eal);
 	LOG(INFO, "stopped");
 	return rc == 0 ? 0 : 1;
 }

@@ -52,20 +52,24 @@ static const struct metrics_family families[] = {
 	{"glournet_worker_info", G, "Always 1: each worker's lcore and RX queue.", mf_worker_info, NULL},
 	{"glournet_worker_frames_total", C, "Frames a worker took off its RX queue.", mf_worker_frames, NULL},
 	{"glournet_heartbeats_accepted_total", C, "Heartbeats and notify-acks a worker accepted.", mf_worker_accepted, NULL},
-	{"glournet_heartbeats_dropped_total", C, "Frames a worker did not accept, by reason (the verdicts of hb_verdict.h).", mf_worker_dropped, NULL},
+	{"glournet_heartbeats_dropped_total", C, "Frames a worker did not accept, by reason (the verdicts of hb_verdict.h) and route (ours: a heartbeat gone wrong; kernel: not ours, for the exception path; bad: broken below UDP).", mf_worker_dropped, NULL},
 	{"glournet_worker_notify_acks_total", C, "Accepted frames that were notify-acks.", mf_worker_notify_acks, NULL},
 	{"glournet_worker_shutdowns_total", C, "Accepted heartbeats with SHUTDOWN.", mf_worker_shutdowns, NULL},
-	{"glournet_worker_events_dropped_total", C, "SHUTDOWNs not passed on to the control thread: its ring was full.", mf_worker_events_dropped, NULL},
+	{"glournet_worker_boots_total", C, "Accepted heartbeats with BOOT (an agent that started).", mf_worker_boots, NULL},
+	{"glournet_worker_events_dropped_total", C, "SHUTDOWNs, BOOTs and notify-acks not passed on to the control thread: its ring was full.", mf_worker_events_dropped, NULL},
+	{"glournet_control_events_total", C, "SHUTDOWNs, BOOTs and notify-acks the control thread took off the workers' rings; stale: the slot had changed hands.", mf_control_events, NULL},
 	{"glournet_exception_frames_total", C, "Frames that were not ours (ARP, ND, ping, TCP...), by what the worker did with them.", mf_worker_exception, NULL},
 
 	/* The port, as the NIC counts. */
 	{"glournet_port_received_packets_total", C, "Packets the port received.", mf_port_packets, NULL},
+	{"glournet_port_received_bytes_total", C, "Bytes the port received.", mf_port_bytes, NULL},
 	{"glournet_port_missed_packets_total", C, "Packets the port dropped: RX ring full, the workers fell behind (imissed).", mf_port_missed, NULL},
 	{"glournet_port_errors_total", C, "Erroneous packets the port received (ierrors).", mf_port_errors, NULL},
 	{"glournet_port_no_mbuf_total", C, "Packets dropped for want of an mbuf (rx_nombuf).", mf_port_nombuf, NULL},
+	{"glournet_port_queue_received_packets_total", C, "Packets received per RX queue (a worker's), where the PMD counts per queue.", mf_queue_packets, NULL},
+	{"glournet_port_queue_received_bytes_total", C, "Bytes received per RX queue, where the PMD counts per queue.", mf_queue_bytes, NULL},
+	{"glournet_port_queue_errors_total", C, "Erroneous packets per RX queue, where the PMD counts per queue.", mf_queue_errors, NULL},
 	{"glournet_port_link_up", G, "1 when the port's link is up, 0 when down (absent when the PMD does not say).", mf_port_link, NULL},
-	/* Per RX queue: where port_stats carries the PMD's per-queue counters
-	 * (docs/metrics.md: glournet_port_queue_*), their rows go here. */
 
 	/* The exception path and the TX path (control thread). */
 	{"glournet_exception_interface_frames_total", C, "Frames between the workers' rings, the exception interface and the port, by event.", mf_exc_iface, NULL},
@@ -84,6 +88,7 @@ static const struct metrics_family families[] = {
 	/* The endpoint HTTP API and the control socket. */
 	{"glournet_http_requests_total", C, "HTTP request lines received by the endpoint API.", NULL, mv_http_requests},
 	{"glournet_http_responses_total", C, "HTTP answers of the endpoint API, by route, status code and result (http_counters.h).", mf_http_responses, NULL},
+	{"glournet_http_connections_closed_total", C, "HTTP connections the endpoint API closed before any answer, by reason.", mf_http_closed, NULL},
 	{"glournet_http_held_answers", G, "Answers held until the store commits them.", NULL, mv_http_held},
 	{"glournet_ctl_rejected_total", C, "Control-socket connections refused: too many clients.", NULL, mv_ctl_rejected},
 	{"glournet_ctl_bad_requests_total", C, "Control-socket requests that were not valid.", NULL, mv_ctl_bad_requests},

@@ -41,13 +41,14 @@ metrics_emit_fn mf_registry_bytes;
 
 /* metrics_plane.c */
 metrics_emit_fn mf_worker_info, mf_worker_frames, mf_worker_accepted, mf_worker_dropped,
-	mf_worker_notify_acks, mf_worker_shutdowns, mf_worker_events_dropped, mf_worker_exception,
-	mf_port_packets, mf_port_missed, mf_port_errors, mf_port_nombuf, mf_port_link, mf_exc_iface,
-	mf_tx, mf_neigh_entries;
+	mf_worker_notify_acks, mf_worker_shutdowns, mf_worker_boots, mf_worker_events_dropped,
+	mf_worker_exception, mf_control_events, mf_port_packets, mf_port_bytes, mf_port_missed,
+	mf_port_errors, mf_port_nombuf, mf_queue_packets, mf_queue_bytes, mf_queue_errors,
+	mf_port_link, mf_exc_iface, mf_tx, mf_neigh_entries;
 
 /* metrics_loop.c */
 metrics_emit_fn mf_job_passes, mf_job_slices, mf_job_slice_hist, mf_job_cpu, mf_job_max_slice,
-	mf_job_last_pass, mf_job_in_pass, mf_http_responses;
+	mf_job_last_pass, mf_job_in_pass, mf_http_responses, mf_http_closed;
 metrics_value_fn mv_http_requests, mv_http_held, mv_ctl_rejected, mv_ctl_bad_requests,
 	mv_store_open, mv_store_alarm, mv_store_queue, mv_store_queue_max, mv_store_queued,
 	mv_store_committed, mv_store_batches, mv_store_errors, mv_store_last_commit, mv_log_errors,
@@ -55,10 +56,12 @@ metrics_value_fn mv_http_requests, mv_http_held, mv_ctl_rejected, mv_ctl_bad_req
 
 /* The HTTP counters' labels (metrics_http.c): the route and status code
  * each counter of http_counters.h stands for. A counter some routes share
- * has route "any"; one whose answers differ in code has the code class. */
+ * has route "any"; one whose answers differ in code has the code class.
+ * A counter of connections closed with no answer has `closed` instead. */
 struct metrics_http_label {
-	const char *route; /* "/v1/register", ..., "any", or "other" (no route) */
-	const char *code;  /* "200", ..., or "5xx" */
+	const char *route;  /* "/v1/register", ..., "any", or "other" (no route) */
+	const char *code;   /* "200", ..., or "5xx" */
+	const char *closed; /* or: why the connection was closed */
 };
 extern const struct metrics_http_label metrics_http_labels[HTTP_COUNTER_COUNT];
 

@@ -4,8 +4,9 @@
  * answers (the comments of the counter list say the same). The counters
  * are kept by result, not by route: a result several routes produce
  * (a bad MAC on poll or event) has route "any", and "other" is a path
- * that is no route. A counter added to the list needs its row here; the
- * unit test test_metrics fails until it has one.
+ * that is no route. The connections closed before any answer
+ * (http_conns.c) are counted apart, by why. A counter added to the list
+ * needs its row here; the unit test test_metrics fails until it has one.
  */
 #include "control/metrics_families.h"
 #include "glournet/http_api.h"
@@ -32,5 +33,7 @@ const struct metrics_http_label metrics_http_labels[HTTP_COUNTER_COUNT] = {
 	[HTTP_RATE_LIMITED]       = {GN_API_PATH_REGISTER, "429"},
 	[HTTP_HEADER_TOO_LARGE]   = {"any",                "431"}, /* or the library's 413/414 */
 	[HTTP_DEFERRED_FAILED]    = {GN_API_PATH_REGISTER, "503"},
+	[HTTP_CONN_REFUSED]       = {.closed = "refused"},   /* over --http-max-conns-per-source */
+	[HTTP_CONN_TIMED_OUT]     = {.closed = "timed_out"}, /* no whole request in --http-request-timeout */
 };
 /* clang-format on */

@@ -123,10 +123,22 @@ size_t mf_http_responses(struct metrics_scrape *s, const struct metrics_family *
 	(void)cursor;
 	for (int i = 0; i < HTTP_COUNTER_COUNT; i++) {
 		const struct metrics_http_label *l = &metrics_http_labels[i];
-		mt_u64(&s->text, f->name, s->d->http_counters.by_result[i], "route",
-		       l->route ? l->route : "any", "code", l->code ? l->code : "unknown", "result",
-		       http_counter_name(i), NULL);
+		if (!l->closed)
+			mt_u64(&s->text, f->name, s->d->http_counters.by_result[i], "route",
+			       l->route ? l->route : "any", "code", l->code ? l->code : "unknown",
+			       "result", http_counter_name(i), NULL);
 	}
+	return 0;
+}
+
+/* Connections closed before any answer: not answers, so not above. */
+size_t mf_http_closed(struct metrics_scrape *s, const struct metrics_family *f, size_t cursor)
+{
+	(void)cursor;
+	for (int i = 0; i < HTTP_COUNTER_COUNT; i++)
+		if (metrics_http_labels[i].closed)
+			mt_u64(&s->text, f->name, s->d->http_counters.by_result[i], "reason",
+			       metrics_http_labels[i].closed, NULL);
 	return 0;
 }
 

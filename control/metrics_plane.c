@@ -34,7 +34,7 @@ size_t mf_worker_info(struct metrics_scrape *s, const struct metrics_family *f, 
 }
 
 /* The families of one counter per worker, by where it sits. */
-enum worker_field { WF_RX, WF_ACCEPTED, WF_NOTIFY_ACKS, WF_SHUTDOWNS, WF_EVENTS_DROPPED };
+enum worker_field { WF_RX, WF_ACCEPTED, WF_NOTIFY_ACKS, WF_SHUTDOWNS, WF_BOOTS, WF_EVENTS_DROPPED };
 
 static size_t per_worker(struct metrics_scrape *s, const struct metrics_family *f,
 			 enum worker_field which)
@@ -47,6 +47,7 @@ static size_t per_worker(struct metrics_scrape *s, const struct metrics_family *
 			     : which == WF_ACCEPTED    ? c.verdict[HB_ACCEPTED]
 			     : which == WF_NOTIFY_ACKS ? c.notify_acks
 			     : which == WF_SHUTDOWNS   ? c.shutdowns
+			     : which == WF_BOOTS       ? c.boots
 						       : c.events_dropped;
 		mt_u64(&s->text, f->name, v, "worker", wl, NULL);
 	}
@@ -78,6 +79,12 @@ size_t mf_worker_shutdowns(struct metrics_scrape *s, const struct metrics_family
 	return per_worker(s, f, WF_SHUTDOWNS);
 }
 
+size_t mf_worker_boots(struct metrics_scrape *s, const struct metrics_family *f, size_t cursor)
+{
+	(void)cursor;
+	return per_worker(s, f, WF_BOOTS);
+}
+
 size_t mf_worker_events_dropped(struct metrics_scrape *s, const struct metrics_family *f,
 				size_t cursor)
 {
@@ -85,18 +92,35 @@ size_t mf_worker_events_dropped(struct metrics_scrape *s, const struct metrics_f
 	return per_worker(s, f, WF_EVENTS_DROPPED);
 }
 
-/* Every verdict but accepted, as show stats' "dropped" (hb_verdict.h). */
+/* Every verdict but accepted, as show stats' "dropped", with where the
+ * verdict sends the frame (hb_verdict.h): "ours" are heartbeats gone
+ * wrong, "kernel" frames for the exception path, "bad" broken below UDP. */
 size_t mf_worker_dropped(struct metrics_scrape *s, const struct metrics_family *f, size_t cursor)
 {
-	(void)cursor;
-	for (unsigned w = 0; w < s->d->nworkers; w++) {
+	/* A worker's rows a time, chunk by chunk: 64 workers make ~150 KiB. */
+	unsigned w = (unsigned)cursor;
+	for (unsigned k = 0; w < s->d->nworkers && (k == 0 || s->text.len < METRICS_CHUNK);
+	     k++, w++) {
 		struct worker_counters c;
 		char wl[12];
 		worker_copy(s->d, w, &c, wl);
 		for (int v = HB_ACCEPTED + 1; v < HB_VERDICT_COUNT; v++)
 			mt_u64(&s->text, f->name, c.verdict[v], "worker", wl, "reason",
-			       hb_verdict_name(v), NULL);
+			       hb_verdict_name(v), "route", hb_route_name(hb_verdict_route(v)),
+			       NULL);
 	}
+	return w < s->d->nworkers ? w : 0;
+}
+
+/* What the control thread took off the workers' rings (R6's SHUTDOWN,
+ * BOOT, notify-acks), and those whose slot had changed hands. */
+size_t mf_control_events(struct metrics_scrape *s, const struct metrics_family *f, size_t cursor)
+{
+	(void)cursor;
+	mt_u64(&s->text, f->name, s->d->events.shutdowns, "event", "shutdown", NULL);
+	mt_u64(&s->text, f->name, s->d->events.boots, "event", "boot", NULL);
+	mt_u64(&s->text, f->name, s->d->events.notify_acks, "event", "notify_ack", NULL);
+	mt_u64(&s->text, f->name, s->d->events.stale, "event", "stale", NULL);
 	return 0;
 }
 
@@ -116,13 +140,14 @@ size_t mf_worker_exception(struct metrics_scrape *s, const struct metrics_family
 
 /* ---- the port (refreshed by the "port" job every sweep interval) ---- */
 
-enum port_field { PF_PACKETS, PF_MISSED, PF_ERRORS, PF_NOMBUF };
+enum port_field { PF_PACKETS, PF_BYTES, PF_MISSED, PF_ERRORS, PF_NOMBUF };
 
 static size_t port_counter(struct metrics_scrape *s, const struct metrics_family *f,
 			   enum port_field which)
 {
 	const struct port_stats *ps = &s->d->port_stats;
 	uint64_t v = which == PF_PACKETS  ? ps->ipackets
+		     : which == PF_BYTES  ? ps->ibytes
 		     : which == PF_MISSED ? ps->imissed
 		     : which == PF_ERRORS ? ps->ierrors
 					  : ps->rx_nombuf;
@@ -136,6 +161,12 @@ size_t mf_port_packets(struct metrics_scrape *s, const struct metrics_family *f,
 {
 	(void)cursor;
 	return port_counter(s, f, PF_PACKETS);
+}
+
+size_t mf_port_bytes(struct metrics_scrape *s, const struct metrics_family *f, size_t cursor)
+{
+	(void)cursor;
+	return port_counter(s, f, PF_BYTES);
 }
 
 size_t mf_port_missed(struct metrics_scrape *s, const struct metrics_family *f, size_t cursor)
@@ -154,6 +185,50 @@ size_t mf_port_nombuf(struct metrics_scrape *s, const struct metrics_family *f, 
 {
 	(void)cursor;
 	return port_counter(s, f, PF_NOMBUF);
+}
+
+/* Per RX queue, which is a worker's, as show stats' port.queues: what the
+ * PMD counts per queue (some count nothing there: then only the port's
+ * totals move). */
+enum queue_field { QF_PACKETS, QF_BYTES, QF_ERRORS };
+
+static size_t per_queue(struct metrics_scrape *s, const struct metrics_family *f,
+			enum queue_field which)
+{
+	const struct port_stats *ps = &s->d->port_stats;
+	char port[8];
+	snprintf(port, sizeof(port), "%u", (unsigned)s->d->port_id);
+	for (unsigned w = 0; w < s->d->nworkers; w++) {
+		unsigned q = s->d->workers[w].queue;
+		if (q >= PORT_QUEUE_STATS)
+			continue;
+		char ql[12], wl[12];
+		snprintf(ql, sizeof(ql), "%u", q);
+		snprintf(wl, sizeof(wl), "%u", w);
+		uint64_t v = which == QF_PACKETS ? ps->q_ipackets[q]
+			     : which == QF_BYTES ? ps->q_ibytes[q]
+						 : ps->q_errors[q];
+		mt_u64(&s->text, f->name, v, "port", port, "queue", ql, "worker", wl, NULL);
+	}
+	return 0;
+}
+
+size_t mf_queue_packets(struct metrics_scrape *s, const struct metrics_family *f, size_t cursor)
+{
+	(void)cursor;
+	return per_queue(s, f, QF_PACKETS);
+}
+
+size_t mf_queue_bytes(struct metrics_scrape *s, const struct metrics_family *f, size_t cursor)
+{
+	(void)cursor;
+	return per_queue(s, f, QF_BYTES);
+}
+
+size_t mf_queue_errors(struct metrics_scrape *s, const struct metrics_family *f, size_t cursor)
+{
+	(void)cursor;
+	return per_queue(s, f, QF_ERRORS);
 }
 
 size_t mf_port_link(struct metrics_scrape *s, const struct metrics_family *f, size_t cursor)

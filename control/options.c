@@ -12,6 +12,8 @@
 #define LOG_TAG "main"
 #include "control/duration.h"
 #include "control/options.h"
+#include "control/options_file.h"
+#include "control/options_tls.h"
 #include "control/text.h"
 #include "glournet/exception.h"
 #include "glournet/heartbeat.h"
@@ -41,9 +43,20 @@ static const char usage_text[] =
 	"  --http-max-body BYTES   largest request body; over: 413 (default 16384)\n"
 	"  --http-max-header BYTES memory per connection, which bounds the request\n"
 	"                          header block; over: 431 (default 16384)\n"
-	"  --register-rate N       registrations per second per source address\n"
+	"  --register-rate N       registrations per second per source (--source-v*-prefix)\n"
 	"                          (default 50; 0: no limit); over: 429 + Retry-After\n"
 	"  --register-burst N      registrations a source may make at once (default 200)\n"
+	"  --http-max-conns-per-source N\n"
+	"                          open connections one source may hold, both listeners\n"
+	"                          together (default 64; 0: no limit); over: closed at once\n"
+	"  --http-request-timeout DUR\n"
+	"                          time a connection has to send a request's header and\n"
+	"                          body, from its opening or its last answer, however it\n"
+	"                          trickles in; then it is closed (default 10s)\n"
+	"  --source-v4-prefix LEN  one source, for the per-source limits (registration\n"
+	"                          rate, connections): an IPv4 address cut to this\n"
+	"                          prefix (default 32)\n"
+	"  --source-v6-prefix LEN  the same for IPv6 (default 64: what one host is given)\n"
 	"\n"
 	"Policy (persisted in --state-dir; change it live with glournetctl set):\n"
 	"  --state-dir DIR         the policy (policy.json), the endpoint store\n"
@@ -64,7 +77,8 @@ static const char usage_text[] =
 	"Dataplane:\n"
 	"  --port-id N             DPDK port to use (default: the first one probed)\n"
 	"  --rx-desc N             RX descriptors per queue (default 1024)\n"
-	"  --mbufs N               mbufs in the pool (default 16383)\n"
+	"  --mbufs N|auto          mbufs in the RX pool (default auto: every RX descriptor\n"
+	"                          of every queue, the lcores' caches, 1024 spare)\n"
 	"  --idle-sleep-us N       sleep N us after 1024 empty polls (default 0: poll only)\n"
 	"\n"
 	"Exception path (frames that are not heartbeats: ARP, ND, ping, TCP...):\n"
@@ -83,6 +97,10 @@ static const char usage_text[] =
 	"Operations:\n"
 	"  --ctl-socket PATH       control socket (default /run/glournet/glournetd.sock)\n"
 	"  --log-level LEVEL       error, warn, info (default) or debug\n"
+	"  --options-file FILE     options, one a line (\"log-level debug\"), read before\n"
+	"                          the command line's (which win); SIGHUP re-reads it\n"
+	"                          and reloads the log level and the TLS certificate\n"
+	"                          and key (their files are re-read even without it)\n"
 	"  --metrics ADDR:PORT|off Prometheus /metrics, /healthz and /readyz there\n"
 	"                          (default off; e.g. 127.0.0.1:9110; docs/metrics.md)\n"
 	"  -h, --help              this help\n"
@@ -129,6 +147,11 @@ enum {
 	OPT_EXC_ROUTE,
 	OPT_EXC_RING,
 	OPT_NEIGH_MAX,
+	OPT_HTTP_CONNS_PER_SOURCE,
+	OPT_HTTP_REQUEST_TIMEOUT,
+	OPT_SOURCE_V4_PREFIX,
+	OPT_SOURCE_V6_PREFIX,
+	OPT_OPTIONS_FILE,
 	OPT_METRICS,
 };
 
@@ -147,6 +170,10 @@ static const struct option long_opts[] = {
 	{"http-max-header", required_argument, 0, OPT_HTTP_MAX_HEADER},
 	{"register-rate", required_argument, 0, OPT_REGISTER_RATE},
 	{"register-burst", required_argument, 0, OPT_REGISTER_BURST},
+	{"http-max-conns-per-source", required_argument, 0, OPT_HTTP_CONNS_PER_SOURCE},
+	{"http-request-timeout", required_argument, 0, OPT_HTTP_REQUEST_TIMEOUT},
+	{"source-v4-prefix", required_argument, 0, OPT_SOURCE_V4_PREFIX},
+	{"source-v6-prefix", required_argument, 0, OPT_SOURCE_V6_PREFIX},
 	{"offline-after", required_argument, 0, OPT_OFFLINE_AFTER},
 	{"hb-interval", required_argument, 0, OPT_HB_INTERVAL},
 	{"poll-interval", required_argument, 0, OPT_POLL_INTERVAL},
@@ -168,6 +195,7 @@ static const struct option long_opts[] = {
 	{"exception-route", required_argument, 0, OPT_EXC_ROUTE},
 	{"exception-ring", required_argument, 0, OPT_EXC_RING},
 	{"neigh-max", required_argument, 0, OPT_NEIGH_MAX},
+	{"options-file", required_argument, 0, OPT_OPTIONS_FILE},
 	{"metrics", required_argument, 0, OPT_METRICS},
 	{"help", no_argument, 0, 'h'},
 	{"version", no_argument, 0, 'V'},
@@ -284,89 +312,6 @@ static int parse_listen_opt(const char *opt, const char *val, const char **out)
 	return 0;
 }
 
-/* The whole of a PEM file, checked for the block it must hold. */
-static int read_pem(const char *opt, const char *path, const char *what, char **out)
-{
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		fprintf(stderr, "glournetd: --%s '%s': %s\n", opt, path, strerror(errno));
-		return -1;
-	}
-	size_t cap = 1u << 20, n = 0;
-	char *buf = malloc(cap + 1);
-	if (buf)
-		n = fread(buf, 1, cap, f);
-	int err = ferror(f) ? errno : 0;
-	bool more = buf && n == cap && fgetc(f) != EOF;
-	fclose(f);
-	if (!buf || err) {
-		fprintf(stderr, "glournetd: --%s '%s': %s\n", opt, path,
-			buf ? strerror(err) : "out of memory");
-		free(buf);
-		return -1;
-	}
-	buf[n] = '\0';
-	char *fit = realloc(buf, n + 1);
-	if (fit)
-		buf = fit;
-	const char *why = NULL;
-	if (more)
-		why = "larger than 1 MiB: not a PEM file";
-	else if (memchr(buf, '\0', n))
-		why = "binary content: expected PEM (DER is not accepted)";
-	else if (!strcmp(opt, "tls-cert") && !strstr(buf, "-----BEGIN CERTIFICATE-----"))
-		why = "no '-----BEGIN CERTIFICATE-----' block: not a PEM certificate";
-	else if (!strcmp(opt, "tls-key") && (strstr(buf, "-----BEGIN ENCRYPTED PRIVATE KEY-----") ||
-					     strstr(buf, "Proc-Type: 4,ENCRYPTED")))
-		why = "the key is encrypted: give an unencrypted PEM key (keep the file mode 0600)";
-	else if (!strcmp(opt, "tls-key") && !strstr(buf, "PRIVATE KEY-----"))
-		why = "no '-----BEGIN ... PRIVATE KEY-----' block: not a PEM private key";
-	if (why) {
-		fprintf(stderr, "glournetd: --%s '%s': %s (%s)\n", opt, path, why, what);
-		if (buf)
-			explicit_bzero(buf, n);
-		free(buf);
-		return -1;
-	}
-	free(*out);
-	*out = buf;
-	return 0;
-}
-
-/* --https needs its certificate and key, and they mean nothing without it. */
-static int check_tls(struct gn_options *o)
-{
-	bool https = strcmp(o->https_listen, "off") != 0;
-	if (!https) {
-		if (o->tls_cert_file || o->tls_key_file) {
-			fprintf(stderr, "glournetd: --tls-cert/--tls-key given but --https is off "
-					"(pass --https ADDR:PORT, e.g. [::]:8443)\n");
-			return -1;
-		}
-		return 0;
-	}
-	if (!o->tls_cert_file || !o->tls_key_file) {
-		fprintf(stderr,
-			"glournetd: --https '%s' needs --tls-cert FILE and --tls-key FILE "
-			"(PEM; tools/make-cert.sh DIR makes a self-signed pair)\n",
-			o->https_listen);
-		return -1;
-	}
-	if (strcmp(o->http_listen, "off") != 0 && !strcmp(o->http_listen, o->https_listen)) {
-		fprintf(stderr,
-			"glournetd: --http and --https both '%s': give them different "
-			"ports\n",
-			o->https_listen);
-		return -1;
-	}
-	if (read_pem("tls-cert", o->tls_cert_file, "the server certificate", &o->tls_cert_pem) <
-		    0 ||
-	    read_pem("tls-key", o->tls_key_file, "the certificate's private key", &o->tls_key_pem) <
-		    0)
-		return -1;
-	return 0;
-}
-
 static int parse_log_level(const char *val)
 {
 	static const char *const names[] = {"error", "warn", "info", "debug"};
@@ -392,7 +337,7 @@ static void set_defaults(struct gn_options *o)
 	o->max_endpoints = 16u << 20;
 	o->port_id = -1;
 	o->rx_desc = 1024;
-	o->mbufs = 16383;
+	o->mbufs = 0; /* auto: sized from the workers and --rx-desc (daemon_eal.c) */
 	o->http_max_conns = 1024;
 	o->http_timeout = 30;
 	o->https_listen = "off";
@@ -403,6 +348,10 @@ static void set_defaults(struct gn_options *o)
 	o->exception_iface = "glournet0";
 	o->exception_ring = EXC_RING_DEFAULT;
 	o->neigh_max = 16384;
+	o->http_max_conns_per_source = 64;
+	o->http_request_timeout = 10;
+	o->source_v4_prefix = 32;
+	o->source_v6_prefix = 64;
 	o->metrics_listen = "off";
 }
 
@@ -506,6 +455,15 @@ static int apply(struct gn_options *o, int c, const char *v)
 		return parse_uint("register-rate", v, 0, 1000000, &o->register_rate);
 	case OPT_REGISTER_BURST:
 		return parse_uint("register-burst", v, 1, 1000000, &o->register_burst);
+	case OPT_HTTP_CONNS_PER_SOURCE:
+		return parse_uint("http-max-conns-per-source", v, 0, 1000000,
+				  &o->http_max_conns_per_source);
+	case OPT_HTTP_REQUEST_TIMEOUT:
+		return parse_dur("http-request-timeout", v, 1, 3600, &o->http_request_timeout);
+	case OPT_SOURCE_V4_PREFIX:
+		return parse_uint("source-v4-prefix", v, 1, 32, &o->source_v4_prefix);
+	case OPT_SOURCE_V6_PREFIX:
+		return parse_uint("source-v6-prefix", v, 1, 128, &o->source_v6_prefix);
 	case OPT_HTTP_MAX_CONNS:
 		return parse_uint("http-max-conns", v, 1, 1000000, &o->http_max_conns);
 	case OPT_HTTP_TIMEOUT:
@@ -542,6 +500,10 @@ static int apply(struct gn_options *o, int c, const char *v)
 	case OPT_RX_DESC:
 		return parse_uint("rx-desc", v, 64, 16384, &o->rx_desc);
 	case OPT_MBUFS:
+		if (!strcmp(v, "auto")) {
+			o->mbufs = 0;
+			return 0;
+		}
 		return parse_uint("mbufs", v, 1023, 1u << 24, &o->mbufs);
 	case OPT_IDLE_SLEEP:
 		return parse_uint("idle-sleep-us", v, 0, 100000, &o->idle_sleep_us);
@@ -550,15 +512,19 @@ static int apply(struct gn_options *o, int c, const char *v)
 		return 0;
 	case OPT_LOG_LEVEL:
 		return parse_log_level(v);
+	case OPT_OPTIONS_FILE:
+		o->options_file = v;
+		return 0;
 	case OPT_METRICS:
 		return parse_listen_opt("metrics", v, &o->metrics_listen);
 	}
 	return apply_exception(o, c, v);
 }
 
-int options_parse(struct gn_options *o, int argc, char **argv)
+/* One getopt pass over argv (the command line's, or an options file's);
+ * 1 after --help/--version, 0 when done, -1 after a usage error. */
+static int parse_args(struct gn_options *o, int argc, char **argv, const char *from)
 {
-	set_defaults(o);
 	int c;
 	opterr = 0;
 	optind = 1;
@@ -566,22 +532,65 @@ int options_parse(struct gn_options *o, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+hV", long_opts, NULL)) != -1) {
 		if (c == 'h') {
 			fputs(usage_text, stdout);
-			return 0;
+			return 1;
 		}
 		if (c == 'V') {
 			printf("glournetd %s\n", GN_VERSION);
-			return 0;
+			return 1;
 		}
 		if (c == '?' || c == ':') {
 			fprintf(stderr,
-				"glournetd: unknown option or missing value: '%s'\n"
+				"glournetd: unknown option or missing value: '%s'%s%s\n"
 				"Try 'glournetd --help'.\n",
-				argv[optind - 1]);
+				argv[optind - 1], from ? " in " : "", from ? from : "");
+			return -1;
+		}
+		if (from && c == OPT_OPTIONS_FILE) {
+			fprintf(stderr, "glournetd: --options-file inside %s: not nested\n", from);
 			return -1;
 		}
 		if (apply(o, c, optarg) < 0)
 			return -1;
 	}
+	if (from && optind < argc) {
+		fprintf(stderr, "glournetd: %s: unexpected '%s'\n", from, argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+/* The options file's, applied first (so the command line wins). */
+static int parse_file(struct gn_options *o, const char *path)
+{
+	int fargc;
+	char **fargv, err[512];
+	if (options_file_read(path, &fargc, &fargv, err, sizeof(err)) < 0) {
+		fprintf(stderr, "glournetd: %s\n", err);
+		return -1;
+	}
+	return parse_args(o, fargc, fargv, path) == 0 ? 0 : -1;
+}
+
+static const char *file_in_args(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (!strcmp(argv[i], "--options-file") && i + 1 < argc)
+			return argv[i + 1];
+		if (!strncmp(argv[i], "--options-file=", 15))
+			return argv[i] + 15;
+	}
+	return NULL;
+}
+
+int options_parse(struct gn_options *o, int argc, char **argv)
+{
+	set_defaults(o);
+	const char *file = file_in_args(argc, argv);
+	if (file && parse_file(o, file) < 0)
+		return -1;
+	int rc = parse_args(o, argc, argv, NULL);
+	if (rc != 0)
+		return rc > 0 ? 0 : -1;
 	if (optind < argc && strcmp(argv[optind - 1], "--") != 0) {
 		fprintf(stderr, "glournetd: unexpected argument '%s' (EAL arguments go after --)\n",
 			argv[optind]);
@@ -592,10 +601,62 @@ int options_parse(struct gn_options *o, int argc, char **argv)
 			"glournetd: an enrollment token is required (--token or --token-file)\n");
 		return -1;
 	}
-	if (check_tls(o) < 0)
+	if (options_check_tls(o) < 0)
 		return -1;
 	if (strcmp(o->metrics_listen, "off") != 0 && (!strcmp(o->metrics_listen, o->http_listen) ||
 						      !strcmp(o->metrics_listen, o->https_listen)))
 		return bad("metrics", o->metrics_listen, "the endpoint API listens there");
 	return optind;
+}
+
+int options_reload(struct gn_options *o, struct options_reloaded *r)
+{
+	static const char *const levels[] = {"error", "warn", "info", "debug"};
+	memset(r, 0, sizeof(*r));
+	enum gn_log_level before = gn_log_max_level;
+	size_t n = 0;
+	if (o->options_file) {
+		/* The file alone, over the defaults: only its reloadable options
+		 * are taken (the log level applies as it is parsed). */
+		struct gn_options tmp;
+		set_defaults(&tmp);
+		if (parse_file(&tmp, o->options_file) < 0) {
+			gn_log_max_level = before;
+			snprintf(r->said, sizeof(r->said),
+				 "%s unreadable or invalid (see above): "
+				 "nothing reloaded",
+				 o->options_file);
+			return -1;
+		}
+		if (tmp.tls_cert_file)
+			o->tls_cert_file = tmp.tls_cert_file;
+		if (tmp.tls_key_file)
+			o->tls_key_file = tmp.tls_key_file;
+		free(tmp.token);
+		n += (size_t)snprintf(r->said + n, sizeof(r->said) - n, "%s: log level %s%s%s",
+				      o->options_file, levels[before],
+				      gn_log_max_level == before ? " (unchanged)" : " -> ",
+				      gn_log_max_level == before ? "" : levels[gn_log_max_level]);
+	} else {
+		n += (size_t)snprintf(r->said, sizeof(r->said),
+				      "log level %s (no --options-file to reload it from)",
+				      levels[before]);
+	}
+	if (strcmp(o->https_listen, "off") != 0 && n < sizeof(r->said)) {
+		if (options_read_pem("tls-cert", o->tls_cert_file, "the server certificate",
+				     &r->cert_pem) < 0 ||
+		    options_read_pem("tls-key", o->tls_key_file, "the certificate's private key",
+				     &r->key_pem) < 0) {
+			free(r->cert_pem);
+			free(r->key_pem);
+			r->cert_pem = r->key_pem = NULL;
+			snprintf(r->said + n, sizeof(r->said) - n,
+				 "; TLS certificate and key not reloaded (see above)");
+			return -1;
+		}
+		snprintf(r->said + n, sizeof(r->said) - n,
+			 "; TLS certificate %s and key %s re-read", o->tls_cert_file,
+			 o->tls_key_file);
+	}
+	return 0;
 }

@@ -37,7 +37,8 @@ struct gn_options {
 	uint32_t max_endpoints;
 	int port_id; /* -1: the first port EAL probed */
 	uint32_t rx_desc;
-	uint32_t mbufs;
+	uint32_t mbufs;           /* 0: auto (eal_auto_mbufs) */
+	const char *options_file; /* --options-file: read at start, again on SIGHUP */
 	uint32_t idle_sleep_us;
 	uint32_t http_max_conns;
 	uint32_t http_timeout;
@@ -53,9 +54,15 @@ struct gn_options {
 	unsigned n_exc_addrs;
 	const char *exc_routes[GN_MAX_EXC_ROUTES]; /* "PREFIX via GW [metric N]" */
 	unsigned n_exc_routes;
-	uint32_t exception_ring;    /* frames per worker ring, a power of two */
-	uint32_t neigh_max;         /* neighbour table entries */
-	const char *metrics_listen; /* --metrics: Prometheus endpoint, "off" (default) */
+	uint32_t exception_ring; /* frames per worker ring, a power of two */
+	uint32_t neigh_max;      /* neighbour table entries */
+	/* What one client may hold of the HTTP API (issue #13): a source is an
+	 * address cut to these prefixes, for the rate and the connections. */
+	uint32_t http_max_conns_per_source; /* open connections, both listeners; 0: no limit */
+	uint32_t http_request_timeout; /* s for a request's header and body, whatever the pace */
+	uint32_t source_v4_prefix;     /* 1..32 */
+	uint32_t source_v6_prefix;     /* 1..128 */
+	const char *metrics_listen;    /* --metrics: Prometheus endpoint, "off" (default) */
 };
 
 /*
@@ -64,6 +71,18 @@ struct gn_options {
  * after printing --help/--version (exit 0).
  */
 int options_parse(struct gn_options *o, int argc, char **argv);
+
+/* What SIGHUP reloads (options_reload). */
+struct options_reloaded {
+	char *cert_pem, *key_pem; /* the PEMs read again (caller frees); NULL without --https */
+	char said[512];           /* what was reloaded, for the log */
+};
+
+/* SIGHUP: the log level (and the TLS file names) from --options-file,
+ * when there is one, then the certificate and key from their files, with
+ * the checks of the start. 0, or -1 with `said` naming what failed (the
+ * running values are kept). */
+int options_reload(struct gn_options *o, struct options_reloaded *r);
 
 /* "1.2.3.4:80", "[::1]:80", "[::]:8080" (dual stack) -> a socket address;
  * 0 or -EINVAL. Shared by the option check and the HTTP server. */

@@ -1,9 +1,11 @@
 /*
- * Port bring-up. The PMD decides what it can do (RSS, queue count), so we
- * ask dev_info first and only request what it offers: the same code runs on
- * net_null, net_af_packet, net_af_xdp, net_tap and real NICs.
+ * Port bring-up. The PMD decides what it can do (RSS, queue count, RX
+ * checksum offload), so we ask dev_info first and only request what it
+ * offers, and say in the log what was asked and what is used: the same
+ * code runs on net_null, net_af_packet, net_af_xdp, net_tap and real NICs.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <rte_ethdev.h>
@@ -69,6 +71,86 @@ static uint16_t tx_queues(const struct rte_eth_dev_info *info)
 	return info->max_tx_queues ? 1 : 0;
 }
 
+_Static_assert(PORT_QUEUE_STATS == RTE_ETHDEV_QUEUE_STAT_CNTRS, "port_stats holds DPDK's queues");
+
+int port_rx_queues(uint16_t port_id, unsigned want, unsigned *got)
+{
+	struct rte_eth_dev_info info;
+	int rc = rte_eth_dev_info_get(port_id, &info);
+	if (rc < 0)
+		return rc;
+	unsigned max = info.max_rx_queues ? info.max_rx_queues : 1;
+	*got = want <= max ? want : max;
+	if (*got < want)
+		LOG(WARN, "port %u (%s) has %u RX queue%s: %u worker%s, %u lcore%s left idle "
+		    "(give EAL -l one main lcore plus %u)", port_id, info.driver_name, max,
+		    max == 1 ? "" : "s", *got, *got == 1 ? "" : "s", want - *got,
+		    want - *got == 1 ? "" : "s", *got);
+	return 0;
+}
+
+/* RSS hash types, by name, for the log. */
+static void rss_names(uint64_t hf, char *buf, size_t len)
+{
+	static const struct { uint64_t bit; const char *name; } names[] = {
+		{RTE_ETH_RSS_IPV4, "ipv4"}, {RTE_ETH_RSS_FRAG_IPV4, "ipv4-frag"},
+		{RTE_ETH_RSS_NONFRAG_IPV4_UDP, "ipv4-udp"},
+		{RTE_ETH_RSS_NONFRAG_IPV4_OTHER, "ipv4-other"}, {RTE_ETH_RSS_IPV6, "ipv6"},
+		{RTE_ETH_RSS_FRAG_IPV6, "ipv6-frag"}, {RTE_ETH_RSS_NONFRAG_IPV6_UDP, "ipv6-udp"},
+		{RTE_ETH_RSS_NONFRAG_IPV6_OTHER, "ipv6-other"}, {RTE_ETH_RSS_IPV6_EX, "ipv6-ex"},
+		{RTE_ETH_RSS_IPV6_UDP_EX, "ipv6-udp-ex"},
+	};
+	size_t n = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && n < len; i++)
+		if (hf & names[i].bit)
+			n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? "," : "", names[i].name);
+	if (!buf[0])
+		snprintf(buf, len, "none");
+}
+
+/*
+ * RSS on the addresses and UDP ports, so that the heartbeats of many
+ * endpoints spread over the queues while one endpoint's stay on one
+ * (its timestamps are written by one worker; any worker would do, since
+ * the sweep takes the max, but one keeps its lines in one cache).
+ */
+static void rss_conf(uint16_t port_id, const struct rte_eth_dev_info *info, uint16_t nqueues,
+		     struct rte_eth_conf *conf)
+{
+	if (nqueues < 2)
+		return;
+	const uint64_t want = RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP;
+	uint64_t use = want & info->flow_type_rss_offloads;
+	char a[256], o[256], u[256];
+	rss_names(want, a, sizeof(a));
+	rss_names(info->flow_type_rss_offloads, o, sizeof(o));
+	rss_names(use, u, sizeof(u));
+	if (!use) {
+		LOG(WARN, "port %u (%s): %u RX queues but no RSS (asked %s, the device hashes "
+		    "none of them): the PMD spreads frames its own way (af_packet: kernel fanout)",
+		    port_id, info->driver_name, nqueues, a);
+		return;
+	}
+	conf->rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+	conf->rx_adv_conf.rss_conf.rss_hf = use;
+	LOG(INFO, "port %u: RSS asked %s; device offers %s; using %s", port_id, a, o, u);
+}
+
+/* The NIC's checksum verdicts land in the mbuf's ol_flags, where the
+ * decoder takes GOOD for checked (hb_decode.h); without the offload every
+ * checksum is checked in software. */
+static void rx_offloads(uint16_t port_id, const struct rte_eth_dev_info *info,
+			struct rte_eth_conf *conf)
+{
+	const uint64_t want = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
+	uint64_t use = want & info->rx_offload_capa;
+	conf->rxmode.offloads |= use;
+	LOG(INFO, "port %u: RX checksum offload: IPv4 header %s, UDP %s", port_id,
+	    use & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM ? "by the NIC" : "in software",
+	    use & RTE_ETH_RX_OFFLOAD_UDP_CKSUM ? "by the NIC" : "in software");
+}
+
 int port_start(uint16_t port_id, uint16_t nqueues, uint32_t nb_desc, struct rte_mempool *pool)
 {
 	struct rte_eth_dev_info info;
@@ -81,11 +163,8 @@ int port_start(uint16_t port_id, uint16_t nqueues, uint32_t nb_desc, struct rte_
 		    port_id, info.driver_name, info.max_rx_queues, nqueues);
 		return -EINVAL;
 	}
-	if (nqueues > 1 && info.flow_type_rss_offloads) {
-		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-		conf.rx_adv_conf.rss_conf.rss_hf =
-			(RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP) & info.flow_type_rss_offloads;
-	}
+	rss_conf(port_id, &info, nqueues, &conf);
+	rx_offloads(port_id, &info, &conf);
 	uint16_t ntx = tx_queues(&info);
 	rc = rte_eth_dev_configure(port_id, nqueues, ntx, &conf);
 	if (rc < 0) {
@@ -117,8 +196,10 @@ int port_start(uint16_t port_id, uint16_t nqueues, uint32_t nb_desc, struct rte_
 	/* Heartbeats are addressed to the collector's IP, whatever MAC the
 	 * sender resolved; some PMDs ignore this, which is fine. */
 	rte_eth_promiscuous_enable(port_id);
-	LOG(INFO, "port %u (%s): %u rx queues x %u descriptors, rss %s", port_id,
-	    info.driver_name, nqueues, nb_rx, conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS ? "on" : "off");
+	LOG(INFO, "port %u (%s): %u rx queue%s x %u descriptors, rss %s", port_id,
+	    info.driver_name, nqueues, nqueues == 1 ? "" : "s", nb_rx,
+	    conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS ? "on" :
+	    nqueues == 1 ? "off (one queue)" : "off");
 	return 0;
 }
 
@@ -129,7 +210,25 @@ int port_read_stats(uint16_t port_id, struct port_stats *out)
 	if (rc < 0)
 		return rc;
 	*out = (struct port_stats){.ipackets = st.ipackets, .imissed = st.imissed,
-				   .ierrors = st.ierrors, .rx_nombuf = st.rx_nombuf};
+				   .ierrors = st.ierrors, .rx_nombuf = st.rx_nombuf,
+				   .ibytes = st.ibytes};
+	memcpy(out->q_ipackets, st.q_ipackets, sizeof(out->q_ipackets));
+	memcpy(out->q_ibytes, st.q_ibytes, sizeof(out->q_ibytes));
+	memcpy(out->q_errors, st.q_errors, sizeof(out->q_errors));
+	return port_read_link(port_id, &out->link);
+}
+
+int port_read_link(uint16_t port_id, struct port_link *out)
+{
+	struct rte_eth_link l;
+	int rc = rte_eth_link_get_nowait(port_id, &l);
+	if (rc < 0)
+		return rc;
+	*out = (struct port_link){.up = l.link_status == RTE_ETH_LINK_UP,
+				  .speed_mbps = l.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN ? 0
+										  : l.link_speed,
+				  .full_duplex = l.link_duplex == RTE_ETH_LINK_FULL_DUPLEX,
+				  .autoneg = l.link_autoneg == RTE_ETH_LINK_AUTONEG};
 	return 0;
 }
 

@@ -23,19 +23,25 @@
 #define IDLE_POLLS     1024
 
 _Static_assert(BURST <= HB_ACCEPT_BURST_MAX, "hb_accept_burst takes the whole burst");
+/* The decoder reads the NIC's checksum verdicts straight from ol_flags. */
+_Static_assert(HB_RX_IP_CSUM_GOOD == RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
+	       HB_RX_IP_CSUM_BAD == RTE_MBUF_F_RX_IP_CKSUM_BAD &&
+	       HB_RX_L4_CSUM_GOOD == RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
+	       HB_RX_L4_CSUM_BAD == RTE_MBUF_F_RX_L4_CKSUM_BAD, "HB_RX_* are DPDK's bits");
 _Static_assert(HB_ACCEPTED == 0, "handle_burst ors the verdicts: 0 means all accepted");
 
-/* The rare accepted heartbeat that is more than a timestamp. */
+/* The rare accepted heartbeat that is more than a timestamp (SHUTDOWN,
+ * BOOT, a notify-ack): its time is recorded already; the control thread
+ * gets it too, through the worker's own ring. */
 static void pass_on(const struct worker_conf *wc, const struct hb_msg *m)
 {
 	struct worker_counters *ctr = wc->counters;
-	if (m->type == HB_TYPE_NOTIFY_ACK) {
-		ctr->notify_acks++;   /* contact, already recorded as a timestamp */
-		return;
-	}
-	if (!(m->flags & HB_FLAG_SHUTDOWN))
-		return;
-	ctr->shutdowns++;
+	if (m->type == HB_TYPE_NOTIFY_ACK)
+		ctr->notify_acks++;
+	else if (m->flags & HB_FLAG_SHUTDOWN)
+		ctr->shutdowns++;
+	else
+		ctr->boots++;
 	struct hb_event ev = {.id = m->id, .slot = m->slot, .time = m->time,
 			      .flags = m->flags, .type = m->type};
 	if (!hb_event_push(wc->events, &ev))
@@ -60,8 +66,9 @@ static inline unsigned handle_burst(const struct worker_conf *wc, const struct s
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
 		/* Heartbeat frames are tiny: all their bytes sit in the first segment. */
-		v[i] = hb_decode_frame(rte_pktmbuf_mtod(pkts[i], const uint8_t *),
-				       rte_pktmbuf_data_len(pkts[i]), wc->udp_port, &pl[i]);
+		v[i] = hb_decode_frame_rx(rte_pktmbuf_mtod(pkts[i], const uint8_t *),
+					  rte_pktmbuf_data_len(pkts[i]), wc->udp_port,
+					  (uint32_t)pkts[i]->ol_flags, &pl[i]);
 	}
 	hb_accept_burst(dir, wc->index, pl, v, msg, n, win);
 	unsigned others = 0;

@@ -9,6 +9,7 @@ PKGS=(
   liburcu-dev                                     # QSBR RCU between workers and control
   libjemalloc-dev                                 # control-plane allocator
   libsodium-dev                                   # SipHash-2-4 MAC, random keys
+  libgnutls28-dev                                 # HTTPS certificates reloaded on SIGHUP (control/tls_certs.c)
   libmicrohttpd-dev                               # HTTP(S) registration server
   libjansson-dev                                  # JSON bodies and CLI output
   libcurl4-openssl-dev                            # reference agent HTTP client
@@ -19,6 +20,7 @@ PKGS=(
   iproute2 curl procps python3 jq                 # integration tests and demo
   ethtool iputils-ping                            # lab veths with whole checksums; ping through the exception path
   mount e2fsprogs util-linux                      # store tests: a loop-mounted ext4 (losetup, mkfs.ext4)
+  ethtool                                         # lab veths: checksums computed by the sender (tools/lab-net.sh)
   # Debian 12 ships promtool only in prometheus, which also enables a Prometheus
   # server (port 9090) where systemd runs: `systemctl disable --now prometheus`.
   prometheus                                      # promtool: the metrics scrape, the alerting rules and their tests

@@ -28,6 +28,14 @@
  * --stop-after K is the callgrind mode: the worker stops by itself after
  * exactly K frames (the driver raises the stop flag), so the instructions
  * collected in worker_main divide by a known count.
+ *
+ * Issue #11's variants of the traffic: --udp-csum gives every frame a UDP
+ * checksum (as a kernel socket sends it; the default is none, as IPv4
+ * allows), --rx-verified marks every mbuf as a NIC with RX checksum
+ * offload does (IP and L4 checksum GOOD), and --rare PCT makes PCT % of
+ * the frames rare messages (SHUTDOWN, BOOT and notify-ack in turn), which
+ * the worker passes to the control thread through its event ring; the
+ * main thread drains that ring every millisecond as glournetd's does.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -66,6 +74,8 @@ struct opts {
 	uint32_t kernel_packets;
 	unsigned kernel_rounds;
 	bool no_dpdk;
+	bool udp_csum, rx_verified;
+	double rare_pct;
 };
 
 /* ---- the "device": hot mbufs re-pointed at preloaded frames ---- */
@@ -78,6 +88,7 @@ static uint64_t recycled;        /* mbufs put back since the launch */
 static uint64_t recycle_limit;   /* 0: never stop */
 static uint8_t *frames;          /* nframes x FRAME_STRIDE, after RTE_PKTMBUF_HEADROOM bytes */
 static uint32_t nframes, next_frame;
+static uint64_t rx_ol_flags;     /* what the "NIC" says it verified */
 
 /* The mbuf will carry frame i: its buffer starts a headroom before it. */
 static inline void point_at(struct rte_mbuf *m, uint32_t i)
@@ -86,6 +97,7 @@ static inline void point_at(struct rte_mbuf *m, uint32_t i)
 	m->data_off = RTE_PKTMBUF_HEADROOM;
 	m->data_len = HBF_FRAME_LEN;
 	m->pkt_len = HBF_FRAME_LEN;
+	m->ol_flags = rx_ol_flags;
 }
 
 static int recycle_alloc(struct rte_mempool *mp)
@@ -158,6 +170,36 @@ static double now_s(void)
 
 static uint64_t load64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
 
+/* The control thread's side of the event ring, as drain_worker_events. */
+static struct hb_event_ring events;
+static uint64_t events_seen[4];   /* by enum hbf_kind */
+
+static void drain_events(void)
+{
+	struct hb_event ev;
+	while (hb_event_pop(&events, &ev))
+		events_seen[ev.type == HB_TYPE_NOTIFY_ACK ? HBF_NOTIFY_ACK
+			    : ev.flags & HB_FLAG_SHUTDOWN ? HBF_SHUTDOWN : HBF_BOOT]++;
+}
+
+/* Sleeps `us` microseconds, draining the ring every millisecond. */
+static void sleep_draining(unsigned us)
+{
+	for (unsigned t = 0; t < us; t += 1000) {
+		usleep(1000);
+		drain_events();
+	}
+}
+
+/* Frame i's kind: a fixed share of rare ones, spread by a hash of i. */
+static enum hbf_kind frame_kind(const struct opts *o, uint32_t i)
+{
+	uint64_t st = 0x8A3E000000000000ull | i;
+	if ((double)(hbf_rand(&st) % 1000000) >= o->rare_pct * 10000)
+		return HBF_PLAIN;
+	return (enum hbf_kind)(1 + i % 3);
+}
+
 /* The worker lcore's thread, found by the name EAL gives it. */
 static int find_lcore_tid(unsigned lcore)
 {
@@ -222,6 +264,8 @@ struct dpdk_result {
 	double mpps, mpps_min, mpps_max, wall_mpps, wait_pct;
 	unsigned samples;
 	uint64_t rx, accepted, rejected;
+	uint32_t rare_frames;            /* of the F frames */
+	uint64_t events, events_dropped; /* rare messages the "control thread" got / the ring lost */
 };
 
 static int run_dpdk(const struct opts *o, struct slot_table *t, const uint32_t *slots,
@@ -242,8 +286,15 @@ static int run_dpdk(const struct opts *o, struct slot_table *t, const uint32_t *
 		fprintf(stderr, "%u frames: out of DPDK memory\n", nframes);
 		return -ENOMEM;
 	}
-	for (uint32_t i = 0; i < nframes; i++)
-		hbf_frame(fr + (size_t)i * FRAME_STRIDE + RTE_PKTMBUF_HEADROOM, slots[i]);
+	uint32_t nrare = 0;
+	for (uint32_t i = 0; i < nframes; i++) {
+		enum hbf_kind k = frame_kind(o, i);
+		nrare += k != HBF_PLAIN;
+		hbf_frame_kind(fr + (size_t)i * FRAME_STRIDE + RTE_PKTMBUF_HEADROOM, slots[i], k,
+			       o->udp_csum);
+	}
+	res->rare_frames = nrare;
+	rx_ol_flags = o->rx_verified ? RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD : 0;
 
 	struct rte_mempool *mp = rte_pktmbuf_pool_create_by_ops(
 		"gnb_rx", RING_MBUFS, 0, 0, RTE_PKTMBUF_HEADROOM, socket, "gnb_recycle");
@@ -270,7 +321,6 @@ static int run_dpdk(const struct opts *o, struct slot_table *t, const uint32_t *
 	}
 
 	static struct worker_counters ctr;
-	static struct hb_event_ring events;
 	struct worker_conf wc = {
 		.index = 0, .lcore = lcore, .port_id = (uint16_t)port, .queue = 0,
 		.udp_port = HBF_UDP_PORT, .window = HBF_WINDOW, .skew = HBF_SKEW,
@@ -289,11 +339,13 @@ static int run_dpdk(const struct opts *o, struct slot_table *t, const uint32_t *
 	if (rc < 0)
 		return rc;
 	if (o->stop_after) {
+		while (rte_eal_get_lcore_state(lcore) != WAIT)
+			sleep_draining(1000);
 		rte_eal_wait_lcore(lcore);
 	} else {
 		/* The first pass: every heartbeat is news and stores its time. */
 		while (load64(&ctr.rx) < o->frames && now_s() - t0 < 300)
-			usleep(1000);
+			sleep_draining(1000);
 		uint64_t a1 = load64(&ctr.verdict[HB_ACCEPTED]);
 		double t1 = now_s();
 		cpu = cpu && sched_times(tid, &run1, &wait1);
@@ -303,7 +355,7 @@ static int run_dpdk(const struct opts *o, struct slot_table *t, const uint32_t *
 		res->first_wait_pct = cpu ? 100.0 * (double)(wait1 - wait0) * 1e-9 / (t1 - t0) : 0;
 
 		/* Later passes: the same heartbeats again, nothing new to store. */
-		usleep(o->warmup * 1000000u);
+		sleep_draining(o->warmup * 1000000u);
 		double v[MAX_SAMPLES], w[MAX_SAMPLES];
 		unsigned n = o->duration < MAX_SAMPLES ? o->duration : MAX_SAMPLES;
 		uint64_t a0 = load64(&ctr.verdict[HB_ACCEPTED]);
@@ -311,7 +363,7 @@ static int run_dpdk(const struct opts *o, struct slot_table *t, const uint32_t *
 		double s0 = now_s();
 		res->wait_pct = 0;
 		for (unsigned i = 0; i < n; i++) {
-			usleep(1000000);
+			sleep_draining(1000000);
 			a1 = load64(&ctr.verdict[HB_ACCEPTED]);
 			double s1 = now_s();
 			cpu = cpu && sched_times(tid, &run1, &wait1);
@@ -341,6 +393,10 @@ static int run_dpdk(const struct opts *o, struct slot_table *t, const uint32_t *
 		res->mpps = median(v, n);
 		res->wall_mpps = median(w, n);
 	}
+	drain_events();
+	res->events = events_seen[HBF_SHUTDOWN] + events_seen[HBF_BOOT] +
+		      events_seen[HBF_NOTIFY_ACK];
+	res->events_dropped = ctr.events_dropped;
 	res->rx = ctr.rx;
 	res->accepted = ctr.verdict[HB_ACCEPTED];
 	res->rejected = 0;
@@ -365,7 +421,7 @@ static void usage(const char *argv0)
 	fprintf(stderr,
 		"usage: %s EAL-ARGS -- [--slots N] [--frames F] [--duration S] [--warmup S]\n"
 		"          [--kernel PACKETS] [--kernel-rounds R] [--stop-after K] [--no-dpdk]\n"
-		"          [--mac scalar|avx2|avx512]\n"
+		"          [--mac scalar|avx2|avx512] [--udp-csum] [--rx-verified] [--rare PCT]\n"
 		"  EAL needs two lcores (-l 0,1): the main one measures, the other is the worker.\n"
 		"  --mac: the burst MAC variant worker_main uses (default: the widest the CPU has).\n",
 		argv0);
@@ -379,6 +435,8 @@ static int parse(int argc, char **argv, struct opts *o)
 		{"kernel", required_argument, 0, 'k'}, {"kernel-rounds", required_argument, 0, 'r'},
 		{"stop-after", required_argument, 0, 'K'}, {"no-dpdk", no_argument, 0, 'n'},
 		{"mac", required_argument, 0, 'm'},    {"help", no_argument, 0, 'h'},
+		{"udp-csum", no_argument, 0, 'u'},     {"rx-verified", no_argument, 0, 'v'},
+		{"rare", required_argument, 0, 'R'},
 		{0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -392,6 +450,9 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 'r': o->kernel_rounds = (unsigned)v; break;
 		case 'K': o->stop_after = v; break;
 		case 'n': o->no_dpdk = true; break;
+		case 'u': o->udp_csum = true; break;
+		case 'v': o->rx_verified = true; break;
+		case 'R': o->rare_pct = strtod(optarg, NULL); break;
 		case 'm': {
 			int impl = -1;
 			for (int i = 0; i < HB_MAC_IMPL_COUNT; i++)
@@ -413,7 +474,7 @@ static int parse(int argc, char **argv, struct opts *o)
 	if (o->frames == 0)
 		o->frames = o->slots;   /* every endpoint once per pass */
 	if (o->slots < 64 || o->frames < 64 || o->frames > o->slots || o->duration == 0 ||
-	    o->kernel_rounds == 0 || o->kernel_rounds > 64)
+	    o->kernel_rounds == 0 || o->kernel_rounds > 64 || !(o->rare_pct >= 0 && o->rare_pct <= 100))
 		return -1;
 	return 0;
 }
@@ -456,9 +517,11 @@ int main(int argc, char **argv)
 		if (rc < 0)
 			return 1;
 		if (o.stop_after) {
-			printf("result stop_after_heartbeats=%llu accepted=%llu rejected=%llu mac=%s\n",
+			printf("result stop_after_heartbeats=%llu accepted=%llu rejected=%llu mac=%s "
+			       "events=%llu events_dropped=%llu\n",
 			       (unsigned long long)d.rx, (unsigned long long)d.accepted,
-			       (unsigned long long)d.rejected, hb_mac_impl_name(hb_mac_burst_impl()));
+			       (unsigned long long)d.rejected, hb_mac_impl_name(hb_mac_burst_impl()),
+			       (unsigned long long)d.events, (unsigned long long)d.events_dropped);
 			rte_eal_cleanup();
 			return d.rejected || d.rx != o.stop_after ? 1 : 0;
 		}
@@ -523,6 +586,11 @@ int main(int argc, char **argv)
 		printf("      %llu frames, %llu accepted, %llu rejected\n",
 		       (unsigned long long)d.rx, (unsigned long long)d.accepted,
 		       (unsigned long long)d.rejected);
+		printf("      UDP checksums %s, NIC-verified flags %s, rare messages %.2f%% of the "
+		       "frames (%u of %u): %llu passed on, %llu lost (ring full)\n",
+		       o.udp_csum ? "on" : "off (0)", o.rx_verified ? "on" : "off", o.rare_pct,
+		       d.rare_frames, o.frames, (unsigned long long)d.events,
+		       (unsigned long long)d.events_dropped);
 	}
 	if (o.kernel_packets) {
 		printf("kernel UDP recvmmsg (batch %d) on a loopback socket, receiving core alone "
@@ -542,11 +610,14 @@ int main(int argc, char **argv)
 	       "resend_wait_pct=%.1f hugepages=%d dpdk_rejected=%llu "
 	       "kernel_mpps=%.3f kernel_min=%.3f kernel_max=%.3f kernel_wall_mpps=%.3f "
 	       "kernel_wait_pct=%.1f kernel_drops=%llu kernel_rejected=%llu ratio=%.2f "
-	       "slots=%u frames=%u loop=%s mac=%s\n",
+	       "slots=%u frames=%u loop=%s mac=%s udp_csum=%d rx_verified=%d rare_pct=%.2f "
+	       "events=%llu events_dropped=%llu\n",
 	       d.first_mpps, d.first_wall_mpps, d.first_wait_pct, d.mpps, d.mpps_min, d.mpps_max,
 	       d.wall_mpps, d.wait_pct, huge, (unsigned long long)d.rejected, kmpps, kmin, kmax,
 	       kwall, kwait, (unsigned long long)kdrops, (unsigned long long)krej, ratio, o.slots,
-	       o.frames, "worker_main", hb_mac_impl_name(hb_mac_burst_impl()));
+	       o.frames, "worker_main", hb_mac_impl_name(hb_mac_burst_impl()), o.udp_csum,
+	       o.rx_verified, o.rare_pct, (unsigned long long)d.events,
+	       (unsigned long long)d.events_dropped);
 	free(slots);
 	slot_table_destroy(&table);
 	rte_eal_cleanup();

@@ -74,15 +74,25 @@ uint32_t hbf_time(uint32_t slot)
 
 void hbf_payload(uint8_t p[HB_PAYLOAD_LEN], uint32_t slot)
 {
+	hbf_payload_kind(p, slot, HBF_PLAIN);
+}
+
+void hbf_payload_kind(uint8_t p[HB_PAYLOAD_LEN], uint32_t slot, enum hbf_kind kind)
+{
+	static const struct { uint8_t type; uint16_t flags; } k[] = {
+		[HBF_PLAIN] = {HB_TYPE_HEARTBEAT, 0},
+		[HBF_SHUTDOWN] = {HB_TYPE_HEARTBEAT, HB_FLAG_SHUTDOWN},
+		[HBF_BOOT] = {HB_TYPE_HEARTBEAT, HB_FLAG_BOOT},
+		[HBF_NOTIFY_ACK] = {HB_TYPE_NOTIFY_ACK, HB_FLAG_SETTINGS},
+	};
 	uint64_t id;
 	uint8_t key[HB_KEY_LEN];
 	hbf_identity(slot, &id, key);
-	hb_encode(p, HB_TYPE_HEARTBEAT, 0, slot, hbf_time(slot), id, key);
+	hb_encode(p, k[kind].type, k[kind].flags, slot, hbf_time(slot), id, key);
 }
 
-static uint16_t ip_checksum(const uint8_t *h, size_t len)
+static uint16_t ip_checksum(const uint8_t *h, size_t len, uint32_t sum)
 {
-	uint32_t sum = 0;
 	for (size_t i = 0; i + 1 < len; i += 2)
 		sum += hb_be16(h + i);
 	while (sum >> 16)
@@ -91,6 +101,11 @@ static uint16_t ip_checksum(const uint8_t *h, size_t len)
 }
 
 void hbf_frame(uint8_t f[HBF_FRAME_LEN], uint32_t slot)
+{
+	hbf_frame_kind(f, slot, HBF_PLAIN, false);
+}
+
+void hbf_frame_kind(uint8_t f[HBF_FRAME_LEN], uint32_t slot, enum hbf_kind kind, bool udp_csum)
 {
 	static const uint8_t dst[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
 	memset(f, 0, HBF_FRAME_LEN);
@@ -107,10 +122,18 @@ void hbf_frame(uint8_t f[HBF_FRAME_LEN], uint32_t slot)
 	ip[9] = 17;
 	hb_put32(ip + 12, 0x0A000000u | (slot & 0x00FFFFFFu));   /* 10.x.y.z */
 	hb_put32(ip + 16, 0xC0000201u);      /* 192.0.2.1, the collector */
-	hb_put16(ip + 10, ip_checksum(ip, 20));
+	hb_put16(ip + 10, ip_checksum(ip, 20, 0));
 	uint8_t *udp = ip + 20;
 	hb_put16(udp + 0, (uint16_t)(40000 + (slot & 0x3FFF)));
 	hb_put16(udp + 2, HBF_UDP_PORT);
 	hb_put16(udp + 4, 8 + HB_PAYLOAD_LEN);
-	hbf_payload(udp + 8, slot);          /* UDP checksum 0: none, as IPv4 allows */
+	hbf_payload_kind(udp + 8, slot, kind);
+	/* Without: UDP checksum 0, none, as IPv4 allows. With: what a kernel
+	 * socket sends (pseudo-header: addresses, protocol, UDP length). */
+	if (udp_csum) {
+		uint16_t c = ip_checksum(udp, 8 + HB_PAYLOAD_LEN,
+					 hb_be16(ip + 12) + hb_be16(ip + 14) + hb_be16(ip + 16) +
+					 hb_be16(ip + 18) + 17 + 8 + HB_PAYLOAD_LEN);
+		hb_put16(udp + 6, c ? c : 0xFFFF);
+	}
 }

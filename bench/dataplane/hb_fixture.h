@@ -11,6 +11,7 @@
 #ifndef GLOURNET_BENCH_HB_FIXTURE_H
 #define GLOURNET_BENCH_HB_FIXTURE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,9 +56,17 @@ uint32_t hbf_time(uint32_t slot);
 /* A heartbeat payload for `slot` with a valid MAC. */
 void hbf_payload(uint8_t p[HB_PAYLOAD_LEN], uint32_t slot);
 
+/* The rare messages beside the plain heartbeat (issue #11: they go to the
+ * control thread through the worker's ring). */
+enum hbf_kind { HBF_PLAIN, HBF_SHUTDOWN, HBF_BOOT, HBF_NOTIFY_ACK };
+void hbf_payload_kind(uint8_t p[HB_PAYLOAD_LEN], uint32_t slot, enum hbf_kind kind);
+
 /* A whole frame (Ethernet, IPv4 with checksum, UDP to HBF_UDP_PORT, the
  * payload); writes HBF_FRAME_LEN bytes. */
 void hbf_frame(uint8_t f[HBF_FRAME_LEN], uint32_t slot);
+/* The same for any kind, with a UDP checksum (as a kernel socket sends)
+ * or without (0, as IPv4 allows). */
+void hbf_frame_kind(uint8_t f[HBF_FRAME_LEN], uint32_t slot, enum hbf_kind kind, bool udp_csum);
 
 #ifdef __cplusplus
 }

@@ -183,7 +183,7 @@ start_daemon() {   # start_daemon af_xdp|af_packet
 	ip link set "$HOST" up
 	"$GLOURNETD" --token "$TOKEN" --http "127.0.0.1:$HTTP_PORT" --ctl-socket "$SOCK" \
 		--state-dir "$WORK/state" --hb-addr "$LAB_COLLECTOR4" --register-rate 0 \
-		--hb-interval 10m --offline-after 30m --log-level warn -- \
+		--http-max-conns-per-source 0 --hb-interval 10m --offline-after 30m --log-level warn -- \
 		-l 0,1 --main-lcore 0 "${MEM_D[@]}" --file-prefix "gn-$TAG" --no-pci --vdev "$vdev" \
 		--log-level=lib.eal:warning >>"$OUT/glournetd-$1.log" 2>&1 &
 	DAEMON=$!

@@ -126,6 +126,7 @@ rm -f "$OUT"/*.txt "$OUT"/*.lua "$OUT"/*.json
 # that every round polls a registry of one endpoint and registers into an empty one.
 gn_opts=()   # every registration comes from 127.0.0.1: lift the per-source limit where there is one
 case $("$GLOURNETD" --help 2>&1 || true) in *--register-rate*) gn_opts+=(--register-rate 0) ;; esac
+case $("$GLOURNETD" --help 2>&1 || true) in *--http-max-conns-per-source*) gn_opts+=(--http-max-conns-per-source 0) ;; esac
 gn_stat() { "$CTL" -s "$GN_SOCK" -j show stats | jq -r ".http.$1"; }
 poll_headers() { "$AGENT" poll --state "$WORK/agent.state" --print-headers; }
 GN_N=0 GN_COUNTED="0 0 0"

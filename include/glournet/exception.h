@@ -29,16 +29,14 @@ struct rte_ring;
 struct tx_path;
 
 /*
- * The verdicts that mean "not a glournet frame": the decoder gave up before
- * it found UDP to our port, so the frame is someone else's business (ARP is
- * not_ip, ICMP and TCP not_udp, DNS not_our_port; fragments may be a large
- * ping). Everything after that point (bad length, magic, MAC, window...) is
- * a heartbeat gone wrong: counted and dropped, never the kernel's.
+ * The verdicts that mean "not a glournet frame": the route column of the
+ * verdict table (hb_verdict.h: KERNEL), e.g. ARP (not_ip), ICMP and TCP
+ * (not_udp), DNS (not_our_port), a fragment that is not a first fragment to
+ * our port (fragment_other: a large ping). A frame for our UDP port, even a
+ * bad one (a fragment of it, a bad checksum, magic, MAC...), is counted and
+ * dropped, never the kernel's; so is one broken below UDP.
  */
-#define EXC_TO_KERNEL_MASK                                                        \
-	((1ull << HB_NOT_IP) | (1ull << HB_IP_FRAGMENT) | (1ull << HB_NOT_UDP) |   \
-	 (1ull << HB_NOT_OUR_PORT))
-_Static_assert(HB_VERDICT_COUNT <= 64, "the mask holds one bit per verdict");
+#define EXC_TO_KERNEL_MASK HB_VERDICT_KERNEL_MASK
 
 static inline bool exc_verdict_to_kernel(enum hb_verdict v)
 {

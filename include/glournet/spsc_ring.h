@@ -1,6 +1,7 @@
 /*
  * A single-producer single-consumer ring: how a worker hands the control
- * thread the rare heartbeats that need more than a timestamp (SHUTDOWN),
+ * thread the rare heartbeats that need more than a timestamp (SHUTDOWN,
+ * BOOT, notify-acks),
  * with no lock and no syscall. A full ring drops the event and says so:
  * the caller counts it (the heartbeat itself is still recorded).
  */
@@ -10,7 +11,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define HB_EVENT_RING_SIZE 4096   /* power of two */
+/* A power of two. Sized for a notify campaign's acks: at notify.rate's
+ * default of 100000/s, a control-loop turn of up to 100 ms brings 10 k; at
+ * 4096 a busy turn lost them (bench/dataplane/ab.sh, --rare 10). 24 B an
+ * event: 1.5 MiB a worker. */
+#define HB_EVENT_RING_SIZE 65536
 
 struct hb_event {
 	uint64_t id;

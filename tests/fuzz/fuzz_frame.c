@@ -1,8 +1,10 @@
 /*
  * Fuzz target: any bytes as a frame off the wire, through the decoder and
  * the acceptance checks against a small populated slot table. The verdict
- * must be one of the known ones, the same through hb_accept and the
- * worker's hb_accept_burst; nothing may read out of bounds.
+ * must be one of the known ones, the same through the inline fast path
+ * and the general walk (under several NIC checksum flags), and through
+ * hb_accept and the worker's hb_accept_burst; nothing may read out of
+ * bounds.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,8 +36,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* An exactly-sized copy, so a read past the end is a real overflow. */
 	uint8_t *frame = malloc(size ? size : 1);
 	memcpy(frame, data, size);
-	const uint8_t *payload = NULL;
-	enum hb_verdict v = hb_decode_frame(frame, (uint32_t)size, HB_DEFAULT_PORT, &payload);
+	const uint8_t *payload = NULL, *slow_pl = NULL;
+	/* What a NIC may say about the checksums, from the size's low bits:
+	 * nothing, all verified, or one of them. The inline fast path and the
+	 * general walk must agree under each. */
+	static const uint32_t rxs[4] = {0, HB_RX_CSUM_VERIFIED, HB_RX_IP_CSUM_GOOD,
+					HB_RX_L4_CSUM_GOOD | HB_RX_IP_CSUM_BAD};
+	uint32_t rx = rxs[(size >> 2) & 3];
+	enum hb_verdict v = hb_decode_frame_rx(frame, (uint32_t)size, HB_DEFAULT_PORT, rx, &payload);
+	if (hb_decode_frame_slow(frame, (uint32_t)size, HB_DEFAULT_PORT, rx, &slow_pl) != v ||
+	    (v == HB_ACCEPTED && slow_pl != payload))
+		abort();
 	if (v == HB_ACCEPTED) {
 		if (payload < frame || payload + HB_PAYLOAD_LEN > frame + size)
 			abort();

@@ -132,10 +132,11 @@ m() { # m 'SERIES': its value in the scrape
 [ "$(m 'glournet_registrations_total{result="new"}')" = 11 ] || fail "11 new registrations"
 [ "$(m 'glournet_http_responses_total{route="other",code="404",result="not_found"}')" = 1 ] ||
 	fail "the API's 404"
-[ "$(m 'glournet_heartbeats_dropped_total{worker="0",reason="bad_mac"}')" = 3 ] || fail "3 bad_mac"
-[ "$(m 'glournet_heartbeats_dropped_total{worker="0",reason="too_old"}')" = 2 ] || fail "2 too_old"
+[ "$(m 'glournet_heartbeats_dropped_total{worker="0",reason="bad_mac",route="ours"}')" = 3 ] || fail "3 bad_mac"
+[ "$(m 'glournet_heartbeats_dropped_total{worker="0",reason="too_old",route="ours"}')" = 2 ] || fail "2 too_old"
 [ "$(m 'glournet_heartbeats_accepted_total{worker="0"}')" = 5 ] || fail "5 accepted"
 [ "$(m 'glournet_worker_shutdowns_total{worker="0"}')" = 1 ] || fail "1 shutdown"
+[ "$(m 'glournet_control_events_total{event="shutdown"}')" = 1 ] || fail "1 shutdown passed on"
 [ "$(m 'glournet_port_link_up{port="0"}')" = 1 ] || fail "link up"
 [ "$(m 'glournet_metrics_scrapes_total')" = 1 ] || fail "the first scrape"
 rp=$(m 'glournet_loop_job_passes_total{job="sweep"}')

@@ -38,10 +38,10 @@ import time
 LINE_MAX = 64 * 1024
 STARTED = int(time.time()) - 3725
 DROP_REASONS = [
-    "frame_short", "not_ip", "ip_bad", "ip_fragment", "not_udp",
-    "not_our_port", "bad_length", "bad_magic", "bad_version", "bad_type",
-    "bad_flags", "unknown_slot", "id_mismatch", "bad_mac", "too_old",
-    "too_new",
+    "frame_short", "not_ip", "ip_bad", "ip_checksum", "ip6_ext_limit", "ip6_routed",
+    "fragment_other", "not_udp", "not_our_port", "ip_fragment", "bad_length",
+    "udp_checksum", "udp_no_checksum", "bad_magic", "bad_version", "bad_type",
+    "bad_flags", "unknown_slot", "id_mismatch", "bad_mac", "too_old", "too_new",
 ]
 
 

@@ -215,8 +215,18 @@ def compare(scrape, st1, ss1, st2, ss2):
         counter(fams, "glournet_heartbeats_accepted_total", a["accepted"], b["accepted"],
                 worker=w)
         for reason in a["dropped"]:
+            routes = [ls["route"] for _, ls, _ in samples(fams, "glournet_heartbeats_dropped_total")
+                      if ls["worker"] == w and ls["reason"] == reason]
+            if len(routes) != 1 or routes[0] not in ("ours", "kernel", "bad"):
+                problem(f"drop reason {reason} of worker {w}: routes {routes}")
+                continue
             counter(fams, "glournet_heartbeats_dropped_total", a["dropped"][reason],
-                    b["dropped"][reason], worker=w, reason=reason)
+                    b["dropped"][reason], worker=w, reason=reason, route=routes[0])
+        for key, name in (("shutdowns", "glournet_worker_shutdowns_total"),
+                          ("boots", "glournet_worker_boots_total"),
+                          ("notify_acks", "glournet_worker_notify_acks_total"),
+                          ("ring_full", "glournet_worker_events_dropped_total")):
+            counter(fams, name, a["passed_on"][key], b["passed_on"][key], worker=w)
         for result in a["exception"]:
             counter(fams, "glournet_exception_frames_total", a["exception"][result],
                     b["exception"][result], worker=w, result=result)
@@ -229,21 +239,28 @@ def compare(scrape, st1, ss1, st2, ss2):
     if n_dropped != len(w1) * len(ss1["total"]["dropped"]):
         problem(f"{n_dropped} drop samples for {len(w1)} workers x "
                 f"{len(ss1['total']['dropped'])} reasons")
-    # Counted, not checked against the CLI (it shows them in no view).
-    for name in ("glournet_worker_notify_acks_total", "glournet_worker_shutdowns_total",
-                 "glournet_worker_events_dropped_total"):
-        checked.add(name)
-        if len(samples(fams, name)) != len(w1):
-            problem(f"{name}: not one sample per worker")
+    for key, event in (("shutdowns", "shutdown"), ("boots", "boot"),
+                       ("notify_acks", "notify_ack"), ("stale", "stale")):
+        counter(fams, "glournet_control_events_total", ss1["events"][key], ss2["events"][key],
+                event=event)
 
     # The port.
     p1, p2 = ss1["port"], ss2["port"]
     port = str(p1["port_id"])
     for name, key in (("glournet_port_received_packets_total", "ipackets"),
+                      ("glournet_port_received_bytes_total", "ibytes"),
                       ("glournet_port_missed_packets_total", "imissed"),
                       ("glournet_port_errors_total", "ierrors"),
                       ("glournet_port_no_mbuf_total", "rx_nombuf")):
         counter(fams, name, p1[key], p2[key], port=port)
+    for qa, qb in zip(p1["queues"], p2["queues"]):
+        ls = {"port": port, "queue": str(qa["queue"]), "worker": str(qa["worker"])}
+        for name, key in (("glournet_port_queue_received_packets_total", "ipackets"),
+                          ("glournet_port_queue_received_bytes_total", "ibytes"),
+                          ("glournet_port_queue_errors_total", "errors")):
+            counter(fams, name, qa[key], qb[key], **ls)
+    if len(samples(fams, "glournet_port_queue_received_packets_total")) != len(p1["queues"]):
+        problem("not one queue sample per queue of show stats port.queues")
 
     # The exception and TX paths.
     e1, e2 = ss1.get("exception"), ss2.get("exception")
@@ -281,8 +298,13 @@ def compare(scrape, st1, ss1, st2, ss2):
     h1, h2 = ss1["http"], ss2["http"]
     counter(fams, "glournet_http_requests_total", h1["requests"], h2["requests"])
     results = {ls["result"] for _, ls, _ in samples(fams, "glournet_http_responses_total")}
-    if results != set(h1) - {"requests"}:
-        problem(f"http results in the scrape {sorted(results)}, in show stats {sorted(h1)}")
+    closed = {ls["reason"] for _, ls, _ in samples(fams, "glournet_http_connections_closed_total")}
+    if results | {"conn_" + r for r in closed} != set(h1) - {"requests"} or results & closed:
+        problem(f"http results in the scrape {sorted(results)} + closed {sorted(closed)}, "
+                f"in show stats {sorted(h1)}")
+    for reason in closed:
+        counter(fams, "glournet_http_connections_closed_total", h1["conn_" + reason],
+                h2["conn_" + reason], reason=reason)
     for _, ls, v in samples(fams, "glournet_http_responses_total"):
         counter(fams, "glournet_http_responses_total", h1[ls["result"]], h2[ls["result"]], **ls)
     for result, key in (("new", "register_new"), ("known", "register_known"),

@@ -5,10 +5,14 @@
  * Retry-After is the whole seconds until the next token, at least 1;
  * sources are independent of each other and of their ports; an IPv4
  * address and its IPv4-mapped IPv6 form are one source (an IPv4-compatible
- * or any other IPv6 address is not); the table never holds more than its
- * bound however many sources come, and forgets the least recently seen
- * first; a long idle time or a clock going backwards does no harm; zero
- * parameters are refused.
+ * or any other IPv6 address is not); a source is an address cut to its
+ * prefix (IPv4 /32 and IPv6 /64 by default, other lengths on request, bit
+ * boundaries inside a byte too); the table never holds more than its
+ * bound however many sources come, forgets only a source whose bucket is
+ * full again (the least recently seen first) and otherwise charges new
+ * sources to one shared overflow bucket, so a flood of sources refills
+ * nobody's bucket early; a long idle time or a clock going backwards does
+ * no harm; zero parameters and prefix lengths out of range are refused.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -139,6 +143,8 @@ static void test_sources_independent(void **state)
 	(void)state;
 	struct rate_limit rl;
 	assert_int_equal(rl_init(&rl, 1, 3, 1024), 0);
+	/* Per address here (/128): the two IPv6 addresses below share a /64. */
+	assert_int_equal(rl_set_prefix(&rl, (struct source_prefix){32, 128}), 0);
 	take_n(&rl, "192.0.2.1", T0, 3);
 	refused(&rl, "192.0.2.1", T0, 1);
 	take_n(&rl, "192.0.2.2", T0, 3);             /* the next address */
@@ -175,32 +181,147 @@ static void test_eviction_bound(void **state)
 	(void)state;
 	struct rate_limit rl;
 	assert_int_equal(rl_init(&rl, 1, 2, 4), 0);
-	/* A flood of 100,000 sources: never more than 4 remembered. */
+	/* A flood of 100,000 sources (distinct /64s) within one second: never
+	 * more than 4 remembered; the first 4 keep their own buckets (a token
+	 * left each), everyone after them shares one overflow bucket of 2. */
 	char a[64];
+	unsigned granted = 0;
 	for (unsigned i = 0; i < 100000; i++) {
 		snprintf(a, sizeof(a), "2001:db8:%x:%x::1", i >> 16, i & 0xffff);
-		take_n(&rl, a, T0 + i / 100, 1);
+		bool ok = take(&rl, a, T0 + i / 100, NULL);
+		if (i < 4)
+			assert_true(ok);
+		else
+			granted += ok;
 		assert_true(rl_sources(&rl) <= 4);
 	}
 	assert_int_equal(rl_sources(&rl), 4);
-	assert_int_equal(rl.evicted, 100000 - 4);
+	assert_int_equal(rl.evicted, 0);
+	assert_int_equal(rl.overflowed, 100000 - 4);
+	/* 2 at once, + 1 a second over the 999 ms of the flood. */
+	assert_int_equal(granted, 2);
+	take_n(&rl, "2001:db8::1", T0 + 999, 1);      /* the first: its second token */
+	refused(&rl, "2001:db8::1", T0 + 999, 1);
 	rl_destroy(&rl);
 
-	/* Least recently seen goes first: A is kept by being seen again. */
+	/* Only a full bucket is forgotten, the least recently seen first. */
 	uint64_t t = T0;
 	assert_int_equal(rl_init(&rl, 1, 2, 4), 0);
 	take_n(&rl, "192.0.2.1", t, 2);   /* A, now empty */
 	take_n(&rl, "192.0.2.2", t, 2);   /* B, empty */
-	take_n(&rl, "192.0.2.3", t, 1);   /* C */
-	take_n(&rl, "192.0.2.4", t, 1);   /* D: full table */
-	refused(&rl, "192.0.2.1", t, 1);  /* A seen again: B is now the oldest */
-	take_n(&rl, "192.0.2.5", t, 1);   /* E evicts B */
+	take_n(&rl, "192.0.2.3", t, 1);   /* C, one left */
+	take_n(&rl, "192.0.2.4", t, 1);   /* D, one left: full table */
+	refused(&rl, "192.0.2.1", t, 1);  /* A seen again: B, C, D are older */
+	take_n(&rl, "192.0.2.5", t, 2);   /* E: no full bucket, so the overflow's 2 */
+	refused(&rl, "192.0.2.6", t, 1);  /* F: the same overflow, now empty */
+	assert_int_equal(rl.evicted, 0);
+	refused(&rl, "192.0.2.1", t, 1);  /* A still remembered, still empty */
+	refused(&rl, "192.0.2.2", t, 1);  /* B too */
+	/* 1 s later C and D are full again (A and B only half): G takes C's
+	 * place, the least recently seen full one; A and B keep their halves. */
+	t += 1000;
+	take_n(&rl, "192.0.2.7", t, 2);
+	assert_int_equal(rl.evicted, 1);
+	take_n(&rl, "192.0.2.2", t, 1);   /* B: the one token it earned, not 2 */
+	refused(&rl, "192.0.2.2", t, 1);
+	take_n(&rl, "192.0.2.4", t, 2);   /* D kept: full */
+	take_n(&rl, "192.0.2.1", t, 1);   /* A: its one token */
+	/* C, forgotten when full, is new again; no bucket is full now, so it
+	 * gets the overflow's token of that second, no more. */
+	take_n(&rl, "192.0.2.3", t, 1);
+	refused(&rl, "192.0.2.3", t, 1);
 	assert_int_equal(rl_sources(&rl), 4);
-	refused(&rl, "192.0.2.1", t, 1);  /* A remembered: still empty */
-	take_n(&rl, "192.0.2.2", t, 2);   /* B forgotten: back with a full bucket (evicts C) */
-	take_n(&rl, "192.0.2.4", t, 1);   /* D kept its second token */
-	refused(&rl, "192.0.2.4", t, 1);
-	assert_int_equal(rl.evicted, 2);
+	assert_int_equal(rl.evicted, 1);
+	rl_destroy(&rl);
+}
+
+/* Cycling through sources to push one's own empty bucket out of the table
+ * and come back with a full one: never. */
+static void test_cycling_refills_nothing(void **state)
+{
+	(void)state;
+	struct rate_limit rl;
+	assert_int_equal(rl_init(&rl, 1, 5, 64), 0);
+	take_n(&rl, "198.51.100.7", T0, 5);
+	refused(&rl, "198.51.100.7", T0, 1);
+	char a[64];
+	for (unsigned round = 0; round < 3; round++) {
+		for (unsigned i = 0; i < 1000; i++) {
+			snprintf(a, sizeof(a), "10.%u.%u.%u", round, i >> 8, i & 0xff);
+			uint32_t r;
+			struct sockaddr_storage ss = addr(a, 1);
+			rl_take(&rl, (struct sockaddr *)&ss, T0 + round, &r);
+		}
+		refused(&rl, "198.51.100.7", T0 + round, 1);
+	}
+	/* Its refill comes at the rate, as for anyone. */
+	take_n(&rl, "198.51.100.7", T0 + 1000, 1);
+	refused(&rl, "198.51.100.7", T0 + 1000, 1);
+	rl_destroy(&rl);
+}
+
+static void test_prefix_aggregation(void **state)
+{
+	(void)state;
+	struct rate_limit rl;
+	/* Default: IPv6 /64, IPv4 /32. */
+	assert_int_equal(rl_init(&rl, 1, 3, 1024), 0);
+	take_n(&rl, "2001:db8:1:2::1", T0, 2);
+	take_n(&rl, "2001:db8:1:2:ffff:ffff:ffff:fffe", T0, 1);   /* same /64 */
+	refused(&rl, "2001:db8:1:2::1", T0, 1);
+	refused(&rl, "2001:db8:1:2:8000::", T0, 1);
+	take_n(&rl, "2001:db8:1:3::1", T0, 3);                    /* the next /64 */
+	take_n(&rl, "192.0.2.1", T0, 3);
+	take_n(&rl, "192.0.2.2", T0, 3);                          /* /32: apart */
+	refused(&rl, "::ffff:192.0.2.2", T0, 1);
+	assert_int_equal(rl_sources(&rl), 4);
+	rl_destroy(&rl);
+
+	/* Wider: IPv4 /24, IPv6 /48; a mapped address is cut as IPv4. */
+	assert_int_equal(rl_init(&rl, 1, 3, 1024), 0);
+	assert_int_equal(rl_set_prefix(&rl, (struct source_prefix){24, 48}), 0);
+	take_n(&rl, "192.0.2.1", T0, 1);
+	take_n(&rl, "::ffff:192.0.2.200", T0, 2);
+	refused(&rl, "192.0.2.99", T0, 1);
+	take_n(&rl, "192.0.3.1", T0, 3);
+	take_n(&rl, "2001:db8:1:2::1", T0, 2);
+	take_n(&rl, "2001:db8:1:ffff::1", T0, 1);
+	refused(&rl, "2001:db8:1::", T0, 1);
+	take_n(&rl, "2001:db8:2::1", T0, 3);
+	assert_int_equal(rl_sources(&rl), 4);
+	rl_destroy(&rl);
+
+	/* Inside a byte: /57 keeps 9 bits of the fourth group (0x007f and 0
+	 * agree on them, 0x0080 does not); IPv4 /30 keeps .0-.3 together. */
+	assert_int_equal(rl_init(&rl, 1, 2, 1024), 0);
+	assert_int_equal(rl_set_prefix(&rl, (struct source_prefix){30, 57}), 0);
+	take_n(&rl, "2001:db8:0:7f::1", T0, 1);
+	take_n(&rl, "2001:db8::1", T0, 1);
+	refused(&rl, "2001:db8:0:7f:ffff::", T0, 1);
+	take_n(&rl, "2001:db8:0:80::1", T0, 2);
+	take_n(&rl, "198.51.100.0", T0, 1);
+	take_n(&rl, "198.51.100.3", T0, 1);
+	refused(&rl, "198.51.100.2", T0, 1);
+	take_n(&rl, "198.51.100.4", T0, 2);
+	assert_int_equal(rl_sources(&rl), 4);
+	rl_destroy(&rl);
+
+	/* Per address: /32 and /128. */
+	assert_int_equal(rl_init(&rl, 1, 1, 1024), 0);
+	assert_int_equal(rl_set_prefix(&rl, (struct source_prefix){32, 128}), 0);
+	take_n(&rl, "2001:db8::1", T0, 1);
+	take_n(&rl, "2001:db8::2", T0, 1);
+	refused(&rl, "2001:db8::1", T0, 1);
+	rl_destroy(&rl);
+
+	/* Out of range: refused, the prefix kept. */
+	assert_int_equal(rl_init(&rl, 1, 1, 16), 0);
+	assert_int_equal(rl_set_prefix(&rl, (struct source_prefix){0, 64}), -EINVAL);
+	assert_int_equal(rl_set_prefix(&rl, (struct source_prefix){33, 64}), -EINVAL);
+	assert_int_equal(rl_set_prefix(&rl, (struct source_prefix){32, 0}), -EINVAL);
+	assert_int_equal(rl_set_prefix(&rl, (struct source_prefix){32, 129}), -EINVAL);
+	assert_int_equal(rl.prefix.v4, 32);
+	assert_int_equal(rl.prefix.v6, 64);
 	rl_destroy(&rl);
 }
 
@@ -246,6 +367,8 @@ int main(void)
 		cmocka_unit_test(test_sources_independent),
 		cmocka_unit_test(test_v4_mapped_is_v4),
 		cmocka_unit_test(test_eviction_bound),
+		cmocka_unit_test(test_cycling_refills_nothing),
+		cmocka_unit_test(test_prefix_aggregation),
 		cmocka_unit_test(test_clock_edges),
 		cmocka_unit_test(test_bad_parameters),
 	};

@@ -117,6 +117,8 @@ int lg_endpoints_parse_line(const char *line, size_t len, struct lg_endpoints *s
 	const char *gs;
 	int rc;
 
+	/* Padding too: a record loaded back is byte for byte the one saved. */
+	memset(&ep, 0, sizeof(ep));
 	if (!o)
 		BAD("not JSON: %s", jerr.text);
 	g = json_object_get(o, "guid");
