@@ -10,7 +10,6 @@
  * behind, so the store queue never refuses one.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 #include "control/bulk_job.h"
 #include "control/mono_clock.h"
 #include "control/persist.h"
+#include "control/safe_file.h"
 #include "control/status.h"
 #include "control/store.h"
 #include "control/text.h"
@@ -35,7 +35,7 @@ struct bulk_job {
 	bool running;
 	enum bulk_format fmt;
 	char path[2048];
-	char tmp[2060]; /* export: written here, renamed when complete */
+	struct safe_file out; /* export: named only when complete */
 	FILE *f;
 	struct bulk_reader rd;  /* import */
 	struct bulk_header hdr; /* export (CSV) */
@@ -176,17 +176,24 @@ int bulk_export_start(struct bulk_jobs *b, const char *path, const char *format,
 	if (!j)
 		return -EBUSY;
 	j->fmt = fmt;
-	snprintf(j->tmp, sizeof(j->tmp), "%s.tmp", path);
 	j->buf = malloc(BULK_LINE_DEFAULT);
-	int fd = open(j->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600); /* keys inside */
-	if (!j->buf || fd < 0 || !(j->f = fdopen(fd, "w"))) {
-		int e = errno ? errno : ENOMEM;
-		snprintf(err, errlen, "cannot create %s: %s", j->tmp, strerror(e));
-		if (fd >= 0)
-			close(fd);
+	if (!j->buf) {
+		snprintf(err, errlen, "out of memory");
+		free(j);
+		return -ENOMEM;
+	}
+	/* Keys inside: created by us alone, 0600, never through a link (safe_file.h). */
+	int rc = safe_file_create(&j->out, path, 0, err, errlen);
+	if (rc == 0 && !(j->f = fdopen(j->out.fd, "w"))) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot create %s: %s", path, strerror(-rc));
+		safe_file_abort(&j->out);
+		close(j->out.fd);
+	}
+	if (rc < 0) {
 		free(j->buf);
 		free(j);
-		return -e;
+		return rc;
 	}
 	bulk_header_full(&j->hdr);
 	if (fmt == BULK_CSV) {
@@ -214,8 +221,9 @@ static void import_record(struct bulk_jobs *b, struct bulk_job *j, const struct 
 			j->known++; /* already here: the file does not overwrite it */
 			return;
 		}
-		refuse(j, "line %lu: id %016llx belongs to another endpoint", j->rd.line,
-		       (unsigned long long)e->id);
+		/* Nothing of the line's content: the daemon may read files the
+		 * operator cannot (issue 13: `import /etc/shadow`). */
+		refuse(j, "line %lu: its id belongs to another endpoint", j->rd.line);
 		return;
 	}
 	const char *bad_guid = rc == -EINVAL ? text_guid_problem(e->guid, strlen(e->guid)) : NULL;
@@ -299,16 +307,17 @@ static bool import_slice(struct bulk_jobs *b, struct bulk_job *j, uint32_t now, 
 
 static void export_done(struct bulk_job *j)
 {
-	if (!j->failure[0] && (fflush(j->f) != 0 || fsync(fileno(j->f)) != 0))
-		snprintf(j->failure, sizeof(j->failure), "writing %s: %s", j->tmp, strerror(errno));
-	if (fclose(j->f) != 0 && !j->failure[0])
-		snprintf(j->failure, sizeof(j->failure), "closing %s: %s", j->tmp, strerror(errno));
-	j->f = NULL;
-	if (!j->failure[0] && rename(j->tmp, j->path) != 0)
-		snprintf(j->failure, sizeof(j->failure), "renaming %s: %s", j->tmp,
+	if (!j->failure[0] && fflush(j->f) != 0)
+		snprintf(j->failure, sizeof(j->failure), "writing %s: %s", j->path,
 			 strerror(errno));
-	if (j->failure[0])
-		unlink(j->tmp);
+	if (!j->failure[0])
+		safe_file_commit(&j->out, j->failure, sizeof(j->failure)); /* fsync, rename */
+	else
+		safe_file_abort(&j->out);
+	if (fclose(j->f) != 0 && !j->failure[0])
+		snprintf(j->failure, sizeof(j->failure), "closing %s: %s", j->path,
+			 strerror(errno));
+	j->f = NULL;
 	finish(j);
 }
 
@@ -329,7 +338,7 @@ static bool export_slice(struct bulk_jobs *b, struct bulk_job *j, uint64_t deadl
 			rec->has = (1u << BULK_F_COUNT) - 1;
 			int n = bulk_format_record(j->fmt, &j->hdr, rec, j->buf, BULK_LINE_DEFAULT);
 			if (n < 0 || fwrite(j->buf, 1, (size_t)n, j->f) != (size_t)n) {
-				snprintf(j->failure, sizeof(j->failure), "writing %s: %s", j->tmp,
+				snprintf(j->failure, sizeof(j->failure), "writing %s: %s", j->path,
 					 n < 0 ? strerror(-n) : strerror(errno));
 				break;
 			}
@@ -414,9 +423,9 @@ void bulk_jobs_free(struct bulk_jobs *b)
 		if (j->f) {
 			if (j->import)
 				bulk_reader_close(&j->rd);
+			else
+				safe_file_abort(&j->out); /* an export cut short is not a file */
 			fclose(j->f);
-			if (!j->import)
-				unlink(j->tmp); /* an export cut short is not a file */
 		}
 		free(j->buf);
 		free(j);

@@ -37,8 +37,8 @@ void bulk_jobs_init(struct bulk_jobs *b, struct registry *r, struct store *s,
  * the CSV header, an import already running). */
 int bulk_import_start(struct bulk_jobs *b, const char *path, const char *format, char *err,
 		      size_t errlen);
-/* Starts an export to `path` (written to path.tmp, mode 0600 since it holds
- * keys, renamed when complete). */
+/* Starts an export to `path`: mode 0600 since it holds keys, created by
+ * glournetd alone and named only when complete (safe_file.h). */
 int bulk_export_start(struct bulk_jobs *b, const char *path, const char *format, char *err,
 		      size_t errlen);
 /* The loop's jobs (loop_job.h), `self` the struct bulk_jobs: work on the

@@ -9,10 +9,19 @@
  * cursor is a sequence number; its output is filled only while under
  * CTL_WATCH_OUT_MAX, so a slow reader costs bounded memory and, if the feed
  * overwrites its cursor, gets one {"missed":K,"resume":S} line.
+ *
+ * Who may connect (issue 13): the socket is created 0600 under a tight
+ * umask and only then opened to its group (0660), so there is no moment
+ * when others could connect; each client's SO_PEERCRED must be root,
+ * glournetd's user or a member of the socket's group, whatever the file's
+ * mode became since. A client holds its connection only while it asks:
+ * CTL_IDLE_TIMEOUT_MS without a complete request closes it, and the slots
+ * are capped per uid with some kept for root, each refusal said in a line.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +35,7 @@
 #define LOG_TAG "ctl"
 #include "control/ctl_server.h"
 #include "control/daemon.h"
+#include "control/mono_clock.h"
 #include "control/registry.h"
 #include "control/transitions.h"
 #include "glournet/log.h"
@@ -60,6 +70,7 @@ static int flush_out(struct ctl_client *c)
 		if (n < 0)
 			return errno == EAGAIN ? 0 : -errno;
 		c->out_off += (size_t)n;
+		c->active_ns = gn_mono_ns(); /* reading its answer, however slowly */
 	}
 	c->out_len = c->out_off = 0;
 	if (!c->watching) { /* a watcher refills every tick: keep its buffer */
@@ -267,6 +278,7 @@ static int handle_lines(struct ctl_client *c)
 	char *start = c->in, *nl;
 	while ((nl = memchr(start, '\n', c->in_len - (size_t)(start - c->in)))) {
 		*nl = '\0';
+		c->active_ns = gn_mono_ns(); /* a request, not just bytes, keeps it open */
 		size_t len = (size_t)(nl - start);
 		int rc = try_watch(c, start, len);
 		if (rc == 0)
@@ -318,13 +330,108 @@ static void on_client(struct loop_watch *w, uint32_t events)
 		client_close(c);
 }
 
+/* One line to a client being sent away, then the end of our half: it
+ * reads why, then EOF. The fd lingers (CTL_LINGER_MS) before the close, so
+ * a request it sends meanwhile is not answered by a reset. */
+static void send_off(struct ctl_server *s, int fd, const char *error)
+{
+	char sink[4096];
+	while (recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0)
+		;
+	json_t *o = json_pack("{s:b, s:s}", "ok", 0, "error", error);
+	char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (line) {
+		size_t n = strlen(line);
+		char *nl = realloc(line, n + 2);
+		if (nl) {
+			line = nl;
+			line[n++] = '\n';
+		}
+		if (send(fd, line, n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+			/* gone already: nothing to tell */
+		}
+		free(line);
+	}
+	shutdown(fd, SHUT_WR);
+	unsigned i = s->linger_next++ % CTL_LINGER_MAX;
+	if (s->linger[i].fd >= 0)
+		close(s->linger[i].fd); /* a flood: the oldest goes early */
+	s->linger[i].fd = fd;
+	s->linger[i].since_ns = gn_mono_ns();
+}
+
+static void close_lingering(struct ctl_server *s, uint64_t now, bool all)
+{
+	for (unsigned i = 0; i < CTL_LINGER_MAX; i++) {
+		if (s->linger[i].fd >= 0 &&
+		    (all || now - s->linger[i].since_ns >= (uint64_t)CTL_LINGER_MS * 1000000ull)) {
+			close(s->linger[i].fd);
+			s->linger[i].fd = -1;
+		}
+	}
+}
+
+/* Refusals are logged once a second at most, with how many there were:
+ * a local user must not fill the log either. */
+static void log_refusal(struct ctl_server *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void log_refusal(struct ctl_server *s, const char *fmt, ...)
+{
+	uint64_t now = gn_mono_ns();
+	s->refusals_unlogged++;
+	if (s->refusal_logged_ns && now - s->refusal_logged_ns < 1000000000ull)
+		return;
+	char what[300];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (s->refusals_unlogged > 1)
+		LOG(WARN, "control socket: %s (%lu refusals since the last such line)", what,
+		    s->refusals_unlogged);
+	else
+		LOG(WARN, "control socket: %s", what);
+	s->refusals_unlogged = 0;
+	s->refusal_logged_ns = now;
+}
+
+static bool in_group(int fd, const struct ucred *cr, gid_t gid)
+{
+	if (cr->gid == gid)
+		return true;
+	gid_t groups[256];
+	socklen_t len = sizeof(groups);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+		return false; /* more than 256 groups, or an old kernel: the primary only */
+	for (size_t i = 0; i < len / sizeof(gid_t); i++)
+		if (groups[i] == gid)
+			return true;
+	return false;
+}
+
 void ctl_server_pump(struct ctl_server *s)
 {
+	uint64_t now = gn_mono_ns();
 	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++) {
 		struct ctl_client *c = s->clients[i];
-		if (c && c->watching && (pump_client(c) < 0 || update_events(c) < 0))
+		if (c && c->watching && (pump_client(c) < 0 || update_events(c) < 0)) {
 			client_close(c);
+		} else if (c && !c->watching &&
+			   now - c->active_ns >= (uint64_t)CTL_IDLE_TIMEOUT_MS * 1000000ull) {
+			s->idle_closed++;
+			int fd = dup(c->watch.fd);
+			client_close(c);
+			char why[96];
+			snprintf(why, sizeof(why),
+				 "closing this connection: no request for %u s "
+				 "(reconnect to send one)",
+				 CTL_IDLE_TIMEOUT_MS / 1000);
+			if (fd >= 0)
+				send_off(s, fd, why);
+		}
 	}
+	close_lingering(s, now, false);
 }
 
 static void on_accept(struct loop_watch *w, uint32_t events)
@@ -334,20 +441,64 @@ static void on_accept(struct loop_watch *w, uint32_t events)
 	int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
-	unsigned slot = 0;
-	while (slot < CTL_MAX_CLIENTS && s->clients[slot])
-		slot++;
-	struct ctl_client *c = slot < CTL_MAX_CLIENTS ? calloc(1, sizeof(*c)) : NULL;
+	struct ucred cr = {.pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1};
+	socklen_t crlen = sizeof(cr);
+	char why[240];
+	struct stat st; /* the group as the operator set it since (chgrp) */
+	if (lstat(s->path, &st) == 0 && S_ISSOCK(st.st_mode))
+		s->sock_gid = st.st_gid;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) < 0 ||
+	    (cr.uid != 0 && cr.uid != geteuid() && !in_group(fd, &cr, s->sock_gid))) {
+		s->denied++;
+		log_refusal(s,
+			    "refused pid %d uid %u: neither root nor in the socket's group "
+			    "(gid %u)",
+			    (int)cr.pid, (unsigned)cr.uid, (unsigned)s->sock_gid);
+		snprintf(why, sizeof(why),
+			 "permission denied: uid %u is neither root nor in the "
+			 "control socket's group (gid %u)",
+			 (unsigned)cr.uid, (unsigned)s->sock_gid);
+		send_off(s, fd, why);
+		return;
+	}
+	unsigned slot = CTL_MAX_CLIENTS, used = 0, mine = 0;
+	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++) {
+		if (!s->clients[i]) {
+			slot = slot < i ? slot : i;
+			continue;
+		}
+		used++;
+		mine += s->clients[i]->uid == cr.uid;
+	}
+	const char *full = NULL;
+	if (slot == CTL_MAX_CLIENTS)
+		full = "too many control clients";
+	else if (cr.uid != 0 && mine >= CTL_MAX_PER_UID)
+		full = "too many control clients of this uid";
+	else if (cr.uid != 0 && used >= CTL_MAX_CLIENTS - CTL_ROOT_RESERVED)
+		full = "too many control clients (the last ones are kept for root)";
+	struct ctl_client *c = full ? NULL : calloc(1, sizeof(*c));
 	char *in = c ? malloc(CTL_MAX_LINE + 1) : NULL;
 	if (!in) {
 		s->rejected++;
-		LOG(WARN, "control socket: refusing a client (%u connected)", CTL_MAX_CLIENTS);
+		log_refusal(s, "refused pid %d uid %u: %s (%u connected, %u of this uid)",
+			    (int)cr.pid, (unsigned)cr.uid, full ? full : "out of memory", used,
+			    mine);
+		snprintf(why, sizeof(why),
+			 "%s: %u connected, %u of uid %u (at most %u per uid); "
+			 "try again when one closes",
+			 full ? full : "out of memory", used, mine, (unsigned)cr.uid,
+			 CTL_MAX_PER_UID);
+		send_off(s, fd, why);
 		free(c);
-		close(fd);
 		return;
 	}
+	LOG(DEBUG, "control client pid %d uid %u gid %u", (int)cr.pid, (unsigned)cr.uid,
+	    (unsigned)cr.gid);
 	c->in = in;
 	c->server = s;
+	c->uid = (uint32_t)cr.uid;
+	c->active_ns = gn_mono_ns();
 	c->watch = (struct loop_watch){.fd = fd, .fn = on_client, .ctx = c};
 	s->clients[slot] = c;
 	if (loop_add(s->loop, &c->watch, EPOLLIN) < 0)
@@ -358,6 +509,8 @@ int ctl_server_start(struct ctl_server *s, struct event_loop *loop, struct gn_da
 		     const char *path)
 {
 	memset(s, 0, sizeof(*s));
+	for (unsigned i = 0; i < CTL_LINGER_MAX; i++)
+		s->linger[i].fd = -1;
 	s->loop = loop;
 	s->daemon = d;
 	s->path = path;
@@ -370,7 +523,11 @@ int ctl_server_start(struct ctl_server *s, struct event_loop *loop, struct gn_da
 	strcpy(sa.sun_path, path);
 	char dir[sizeof(sa.sun_path)];
 	strcpy(dir, path);
-	mkdir(dirname(dir), 0750); /* /run/glournet on first start; fine if present */
+	/* /run/glournet on first start (fine if present): its group must get
+	 * through to the socket, whatever the umask. */
+	char *parent = dirname(dir);
+	if (mkdir(parent, 0750) == 0)
+		chmod(parent, 0750);
 
 	/* A stale socket from a crashed run would block bind: probe, then unlink. */
 	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -385,20 +542,27 @@ int ctl_server_start(struct ctl_server *s, struct event_loop *loop, struct gn_da
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
-		int e = errno;
+	/* Born 0600: nobody but us can connect until it is opened to its group. */
+	mode_t old = umask(0177);
+	int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	struct stat st;
+	errno = 0;
+	if (rc < 0 || listen(fd, 16) < 0 || lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode) ||
+	    chmod(path, 0660) < 0) {
+		int e = errno ? errno : EEXIST;
 		LOG(ERR, "control socket %s: %s", path, strerror(e));
 		close(fd);
 		return -e;
 	}
-	chmod(path, 0660);
+	s->sock_gid = st.st_gid;
 	s->listen_watch = (struct loop_watch){.fd = fd, .fn = on_accept, .ctx = s};
-	int rc = loop_add(loop, &s->listen_watch, EPOLLIN);
+	rc = loop_add(loop, &s->listen_watch, EPOLLIN);
 	if (rc < 0) {
 		close(fd);
 		return rc;
 	}
-	LOG(INFO, "control socket on %s", path);
+	LOG(INFO, "control socket on %s (mode 0660, group %u)", path, (unsigned)st.st_gid);
 	return 0;
 }
 
@@ -407,7 +571,8 @@ void ctl_server_stop(struct ctl_server *s)
 	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++)
 		if (s->clients[i])
 			client_close(s->clients[i]);
-	if (s->listen_watch.fd > 0) {
+	if (s->listen_watch.fd > 0) { /* started: the lingering fds are real */
+		close_lingering(s, 0, true);
 		loop_del(s->loop, &s->listen_watch);
 		close(s->listen_watch.fd);
 		unlink(s->path);

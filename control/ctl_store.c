@@ -21,9 +21,9 @@ json_t *ctl_store_json(const struct gn_daemon *d, bool full)
 	store_get_stats(d->store, &st);
 	if (degraded)
 		snprintf(alarm, sizeof(alarm),
-			 "store: commits failing, retrying every second; "
-			 "%u writes queued, registrations held until they commit: %s",
-			 (unsigned)st.queue_len, why);
+			 "store: %s; %u writes queued, registrations held "
+			 "until they commit",
+			 why, (unsigned)st.queue_len);
 	json_t *o =
 		json_pack("{s:b, s:s, s:I, s:I}", "ok", !degraded, "alarm", alarm, "queue_len",
 			  (json_int_t)st.queue_len, "commit_errors", (json_int_t)st.commit_errors);

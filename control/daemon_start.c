@@ -10,7 +10,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <rte_errno.h>
@@ -27,6 +26,7 @@
 #include "control/bulk_job.h"
 #include "control/policy_store.h"
 #include "control/settings.h"
+#include "control/state_dir.h"
 #include "control/status.h"
 #include "control/tls_certs.h"
 #include "control/store.h"
@@ -185,7 +185,6 @@ int launch_workers(struct gn_daemon *d)
 static int load_policy(struct gn_daemon *d)
 {
 	char err[512];
-	mkdir(d->opt.state_dir, 0750);
 	snprintf(d->policy_path, sizeof(d->policy_path), "%s/policy.json", d->opt.state_dir);
 	int rc = policy_load(d->policy_path, &d->policy, err, sizeof(err));
 	if (rc < 0) {
@@ -271,7 +270,11 @@ static int open_store(struct gn_daemon *d)
 		LOG(ERR, "store: %s", err);
 		return -EIO;
 	}
-	int rc = persist_restore(d);
+	/* Before the restore: a store that lost its endpoints is refused, not loaded. */
+	int rc = state_dir_check_store(d->opt.state_dir, d->store, d->opt.allow_empty_store);
+	if (rc < 0)
+		return rc;
+	rc = persist_restore(d);
 	if (rc < 0)
 		return rc;
 	d->store_watch = (struct loop_watch){.fd = store_event_fd(d->store),
@@ -286,6 +289,10 @@ int start_control(struct gn_daemon *d, sigset_t *sigs, struct loop_watch *sigw)
 	if (rc < 0)
 		return rc;
 	rc = registry_init(&d->reg, &d->table);
+	if (rc < 0)
+		return rc;
+	/* First: every file below is created in it, under its umask. */
+	rc = state_dir_prepare(d->opt.state_dir);
 	if (rc < 0)
 		return rc;
 	char log_path[4200];

@@ -40,6 +40,10 @@
 /* Answers held at shutdown get this long to go out. */
 #define STOP_DRAIN_MS 500
 
+/* A held answer the store did not commit in time is a 503 with this
+ * Retry-After: a full or stalled disk is not over in a second. */
+#define HELD_RETRY_AFTER_S 5
+
 enum rq_phase {
 	RQ_NEW,      /* request line seen (URI callback) */
 	RQ_READING,  /* headers seen, body arriving */
@@ -63,7 +67,8 @@ struct http_request {
 	uint32_t retry_after;
 	const char *allow;        /* 405: the method the path takes */
 	struct api_response resp; /* the held answer */
-	uint64_t deferred_ms;
+	uint64_t arrived_ms;      /* request line seen: the client's clock starts about here */
+	uint64_t deadline_ms;     /* held: a 503 from then on */
 	struct http_request *prev, *next; /* h->deferred_* */
 };
 
@@ -190,7 +195,12 @@ static void hold(struct http_server *h, struct http_request *rq, const struct ap
 {
 	rq->resp = *resp;
 	rq->phase = RQ_DEFERRED;
-	rq->deferred_ms = mono_ms();
+	/* From the request's arrival, not from now: a client whose timeout is
+	 * --http-timeout gets its 503 before it gives up, however long the
+	 * body took or the store took to refuse. */
+	rq->deadline_ms = rq->arrived_ms + h->defer_timeout_ms;
+	if (!h->n_deferred || rq->deadline_ms < h->next_expiry_ms)
+		h->next_expiry_ms = rq->deadline_ms;
 	rq->next = NULL;
 	rq->prev = h->deferred_tail;
 	if (h->deferred_tail)
@@ -216,6 +226,7 @@ static void fail_one(struct http_server *h, struct http_request *rq, const char 
 	free(rq->resp.body);
 	rq->resp = (struct api_response){0};
 	api_error(&h->api, &rq->resp, 503, HTTP_DEFERRED_FAILED, why);
+	rq->retry_after = HELD_RETRY_AFTER_S;
 	release(h, rq);
 }
 
@@ -247,6 +258,7 @@ static struct http_request *rq_new(struct http_server *h, struct MHD_Connection 
 	if (rq) {
 		rq->h = h;
 		rq->conn = conn;
+		rq->arrived_ms = mono_ms();
 	}
 	return rq;
 }
@@ -315,7 +327,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	case RQ_RESUMED:
 		h->n_resumed--;
 		rq->phase = RQ_ANSWERED;
-		return send_json(conn, &rq->resp, 0, NULL);
+		return send_json(conn, &rq->resp, rq->resp.status == 503 ? rq->retry_after : 0,
+				 NULL);
 	case RQ_DEFERRED:
 	case RQ_ANSWERED:
 		return MHD_YES; /* not expected: nothing more to do */
@@ -501,10 +514,15 @@ int http_start(struct http_server *h, struct event_loop *loop, const char *liste
 	for (int i = 0; i < HTTP_LISTENERS; i++)
 		h->l[i] = (struct http_listener){0};
 	h->deferred_head = h->deferred_tail = NULL;
-	h->n_deferred = h->n_resumed = 0;
+	h->n_deferred = h->n_resumed = h->expired_unlogged = 0;
+	h->expired_logged_ms = 0;
 	h->committed = 0;
 	h->conns_ready = false;
-	h->defer_timeout_ms = opt->http_timeout * 1000u;
+	/* Answered ahead of --http-timeout by a tenth of it (1 s .. 5 s, at
+	 * most half), so the 503 reaches a client that waits that long. */
+	uint32_t timeout_ms = opt->http_timeout * 1000u, margin = timeout_ms / 10;
+	margin = margin < 1000 ? 1000 : margin > 5000 ? 5000 : margin;
+	h->defer_timeout_ms = timeout_ms - (margin > timeout_ms / 2 ? timeout_ms / 2 : margin);
 	h->limit_register = opt->register_rate > 0;
 	if (h->limit_register) {
 		int rc = rl_init(&h->rl, opt->register_rate, opt->register_burst, RL_MAX_SOURCES);
@@ -544,14 +562,34 @@ int http_start(struct http_server *h, struct event_loop *loop, const char *liste
 }
 
 /* Held answers the store never committed in time get a 503: the
- * connection must not stay suspended (it is out of MHD's timeouts). */
+ * connection must not stay suspended (it is out of MHD's timeouts).
+ * Deadlines follow arrival, not the order held (a slow body is held
+ * late): the list is walked only when the earliest deadline has come. */
 static void expire_held(struct http_server *h)
 {
-	if (!h->deferred_head)
-		return;
 	uint64_t now = mono_ms();
-	while (h->deferred_head && now - h->deferred_head->deferred_ms >= h->defer_timeout_ms)
-		fail_one(h, h->deferred_head, "the store did not commit in time; retry");
+	if (!h->deferred_head || now < h->next_expiry_ms)
+		return;
+	uint64_t next = UINT64_MAX;
+	for (struct http_request *rq = h->deferred_head, *after; rq; rq = after) {
+		after = rq->next;
+		if (now >= rq->deadline_ms) {
+			fail_one(h, rq, "the store did not commit in time; retry");
+			h->expired_unlogged++;
+		} else if (rq->deadline_ms < next) {
+			next = rq->deadline_ms;
+		}
+	}
+	h->next_expiry_ms = next;
+	/* A line every few seconds at most, however many expire. */
+	if (h->expired_unlogged && now - h->expired_logged_ms >= 5000) {
+		LOG(WARN,
+		    "%u held answer(s) got 503 + Retry-After: the store did not commit them "
+		    "within %u ms of their request (show status: store)",
+		    h->expired_unlogged, h->defer_timeout_ms);
+		h->expired_unlogged = 0;
+		h->expired_logged_ms = now;
+	}
 }
 
 int http_tick(struct http_server *h)

@@ -37,9 +37,12 @@ struct http_server {
 	unsigned n_deferred;       /* suspended, waiting for their ticket */
 	unsigned n_resumed;        /* resumed, answer not queued yet */
 	uint64_t committed;        /* highest ticket http_resume_durable was told */
-	uint32_t defer_timeout_ms; /* a held answer older than this: 503 */
-	bool starting;             /* MHD_start_daemon running: collect its messages */
-	char start_err[256];       /* what libmicrohttpd said while starting */
+	uint32_t defer_timeout_ms; /* a held answer this long after its request arrived: 503 */
+	uint64_t next_expiry_ms;   /* the earliest deadline held (valid while n_deferred) */
+	unsigned expired_unlogged; /* 503s at their deadline since the last line about them */
+	uint64_t expired_logged_ms;
+	bool starting;       /* MHD_start_daemon running: collect its messages */
+	char start_err[256]; /* what libmicrohttpd said while starting */
 };
 
 /* Starts the listeners of `opt`: --http (`listen`; "off": none) and

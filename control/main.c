@@ -92,6 +92,7 @@ int main(int argc, char **argv)
 		LOG(ERR, "start-up failed: %s", strerror(-rc));
 	}
 	shutdown_all(&d);
+	options_free(&d.opt);
 	rte_eal_cleanup();
 	eal_plan_cleanup(&eal);
 	LOG(INFO, "stopped");

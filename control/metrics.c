@@ -95,7 +95,7 @@ static const struct metrics_family families[] = {
 
 	/* The store (store.h). */
 	{"glournet_store_open", G, "1 when the endpoint store is open.", NULL, mv_store_open},
-	{"glournet_store_alarm", G, "1 while the store's commits fail (it retries every second, keeping every write).", NULL, mv_store_alarm},
+	{"glournet_store_alarm", G, "1 while the store's commits fail (it retries every second, keeping every write) or one has run for 3 s.", NULL, mv_store_alarm},
 	{"glournet_store_queue_ops", G, "Writes accepted by the store and not yet committed.", NULL, mv_store_queue},
 	{"glournet_store_queue_limit_ops", G, "The bound of the store's write queue.", NULL, mv_store_queue_max},
 	{"glournet_store_ops_queued_total", C, "Writes the store accepted.", NULL, mv_store_queued},

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define LOG_TAG "main"
 #include "control/duration.h"
@@ -28,8 +29,10 @@ static const char usage_text[] =
 	"the control thread serves registration over HTTP and the control socket.\n"
 	"\n"
 	"Endpoints:\n"
-	"  --token TOKEN           enrollment token endpoints must present to register\n"
-	"  --token-file FILE       read the enrollment token from FILE (first line)\n"
+	"  --token-file FILE       read the enrollment token endpoints must present to\n"
+	"                          register from FILE (first line; keep it mode 0600)\n"
+	"  --token TOKEN           the token itself: every local user can read it in ps\n"
+	"                          while glournetd starts; prefer --token-file\n"
 	"  --udp-port PORT         heartbeat UDP port (default 7100)\n"
 	"  --hb-addr ADDR          heartbeat address told to endpoints (repeatable, up to 8)\n"
 	"  --http ADDR:PORT|off    HTTP listen address (default [::]:8080, dual stack)\n"
@@ -61,7 +64,11 @@ static const char usage_text[] =
 	"Policy (persisted in --state-dir; change it live with glournetctl set):\n"
 	"  --state-dir DIR         the policy (policy.json), the endpoint store\n"
 	"                          (glournet.db, SQLite) and transitions.log\n"
-	"                          (default /var/lib/glournet)\n"
+	"                          (default /var/lib/glournet); made 0700, its files\n"
+	"                          0600; refused when others can write in it\n"
+	"  --allow-empty-store     start even though the state directory held a store\n"
+	"                          and glournet.db is now new or empty (it was lost:\n"
+	"                          endpoints register again); refused without it\n"
 	"  --set NAME=VALUE        apply a setting at start, e.g. heartbeat.interval=10m\n"
 	"                          (repeatable; glournetctl show settings lists them)\n"
 	"  --offline-after DUR     same as --set heartbeat.offline_after=DUR\n"
@@ -108,7 +115,7 @@ static const char usage_text[] =
 	"\n"
 	"One worker runs on each EAL lcore but the main one, each on its own RX queue.\n"
 	"Example (no NIC):\n"
-	"  glournetd --token secret -- -l 0,1 --no-huge --no-shconf --file-prefix gn \\\n"
+	"  glournetd --token-file /etc/glournet/token -- -l 0,1 --no-huge --no-shconf --file-prefix gn \\\n"
 	"            --vdev net_af_packet0,iface=veth0\n";
 
 enum {
@@ -152,6 +159,8 @@ enum {
 	OPT_SOURCE_V4_PREFIX,
 	OPT_SOURCE_V6_PREFIX,
 	OPT_OPTIONS_FILE,
+	/* Issue 13: state directory and token hardening. */
+	OPT_ALLOW_EMPTY_STORE,
 	OPT_METRICS,
 };
 
@@ -196,6 +205,7 @@ static const struct option long_opts[] = {
 	{"exception-ring", required_argument, 0, OPT_EXC_RING},
 	{"neigh-max", required_argument, 0, OPT_NEIGH_MAX},
 	{"options-file", required_argument, 0, OPT_OPTIONS_FILE},
+	{"allow-empty-store", no_argument, 0, OPT_ALLOW_EMPTY_STORE},
 	{"metrics", required_argument, 0, OPT_METRICS},
 	{"help", no_argument, 0, 'h'},
 	{"version", no_argument, 0, 'V'},
@@ -238,11 +248,17 @@ static int parse_dur(const char *opt, const char *val, uint32_t lo, uint32_t hi,
 
 static int read_token_file(const char *path, char **token)
 {
-	FILE *f = fopen(path, "r");
+	FILE *f = fopen(path, "re");
 	if (!f) {
 		fprintf(stderr, "glournetd: --token-file '%s': %s\n", path, strerror(errno));
 		return -1;
 	}
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
+		LOG(WARN,
+		    "--token-file %s is mode %04o: others may read the enrollment token "
+		    "(chmod 0600 it)",
+		    path, (unsigned)(st.st_mode & 07777));
 	char line[512];
 	if (!fgets(line, sizeof(line), f))
 		line[0] = '\0';
@@ -424,6 +440,11 @@ static int apply(struct gn_options *o, int c, const char *v)
 			return bad("token", v, "the token must not be empty");
 		free(o->token);
 		o->token = strdup(v);
+		/* Out of /proc/PID/cmdline (ps) from now on; it was readable
+		 * until here, which --help says. */
+		explicit_bzero((char *)v, strlen(v));
+		LOG(WARN, "--token: the enrollment token was visible to every local user in ps "
+			  "while glournetd started; prefer --token-file");
 		return 0;
 	case OPT_TOKEN_FILE:
 		return read_token_file(v, &o->token);
@@ -510,6 +531,9 @@ static int apply(struct gn_options *o, int c, const char *v)
 	case OPT_CTL_SOCKET:
 		o->ctl_socket = v;
 		return 0;
+	case OPT_ALLOW_EMPTY_STORE:
+		o->allow_empty_store = true;
+		return 0;
 	case OPT_LOG_LEVEL:
 		return parse_log_level(v);
 	case OPT_OPTIONS_FILE:
@@ -568,7 +592,37 @@ static int parse_file(struct gn_options *o, const char *path)
 		fprintf(stderr, "glournetd: %s\n", err);
 		return -1;
 	}
-	return parse_args(o, fargc, fargv, path) == 0 ? 0 : -1;
+	if (parse_args(o, fargc, fargv, path) != 0) {
+		options_file_free(fargv);
+		return -1;
+	}
+	options_file_free(o->file_argv); /* parsed once per gn_options: nothing points in */
+	o->file_argv = fargv;
+	return 0;
+}
+
+void options_free(struct gn_options *o)
+{
+	free(o->token);
+	o->token = NULL;
+	options_file_free(o->file_argv);
+	o->file_argv = NULL;
+	for (int i = 0; i < 2; i++) {
+		free(o->tls_files_reloaded[i]);
+		o->tls_files_reloaded[i] = NULL;
+	}
+}
+
+/* A path a SIGHUP read from the options file, owned by `o` from now on
+ * (the file's words are freed with the reload's options). */
+static void take_reloaded(struct gn_options *o, int which, const char *path, const char **field)
+{
+	char *copy = strdup(path);
+	if (!copy)
+		return; /* keep the old one */
+	free(o->tls_files_reloaded[which]);
+	o->tls_files_reloaded[which] = copy;
+	*field = copy;
 }
 
 static const char *file_in_args(int argc, char **argv)
@@ -621,6 +675,7 @@ int options_reload(struct gn_options *o, struct options_reloaded *r)
 		struct gn_options tmp;
 		set_defaults(&tmp);
 		if (parse_file(&tmp, o->options_file) < 0) {
+			options_free(&tmp);
 			gn_log_max_level = before;
 			snprintf(r->said, sizeof(r->said),
 				 "%s unreadable or invalid (see above): "
@@ -629,10 +684,10 @@ int options_reload(struct gn_options *o, struct options_reloaded *r)
 			return -1;
 		}
 		if (tmp.tls_cert_file)
-			o->tls_cert_file = tmp.tls_cert_file;
+			take_reloaded(o, 0, tmp.tls_cert_file, &o->tls_cert_file);
 		if (tmp.tls_key_file)
-			o->tls_key_file = tmp.tls_key_file;
-		free(tmp.token);
+			take_reloaded(o, 1, tmp.tls_key_file, &o->tls_key_file);
+		options_free(&tmp);
 		n += (size_t)snprintf(r->said + n, sizeof(r->said) - n, "%s: log level %s%s%s",
 				      o->options_file, levels[before],
 				      gn_log_max_level == before ? " (unchanged)" : " -> ",

@@ -25,7 +25,8 @@ struct gn_options {
 	char *tls_key_pem;  /* wiped and freed once the server has it */
 	char *token;
 	const char *ctl_socket;
-	const char *state_dir; /* the persisted policy lives here */
+	const char *state_dir;  /* the persisted policy lives here */
+	bool allow_empty_store; /* start on an empty store where one existed (state_dir.h) */
 	/* Settings given at start (--set and shorthands), applied on top of the
 	 * persisted policy through the same validation as the CLI. */
 	const char *set_name[GN_MAX_SETS];
@@ -37,8 +38,10 @@ struct gn_options {
 	uint32_t max_endpoints;
 	int port_id; /* -1: the first port EAL probed */
 	uint32_t rx_desc;
-	uint32_t mbufs;           /* 0: auto (eal_auto_mbufs) */
-	const char *options_file; /* --options-file: read at start, again on SIGHUP */
+	uint32_t mbufs;              /* 0: auto (eal_auto_mbufs) */
+	const char *options_file;    /* --options-file: read at start, again on SIGHUP */
+	char **file_argv;            /* its words, which options above may point into */
+	char *tls_files_reloaded[2]; /* cert and key paths a SIGHUP took from the file */
 	uint32_t idle_sleep_us;
 	uint32_t http_max_conns;
 	uint32_t http_timeout;
@@ -71,6 +74,8 @@ struct gn_options {
  * after printing --help/--version (exit 0).
  */
 int options_parse(struct gn_options *o, int argc, char **argv);
+/* Frees what parsing allocated (the token, the options file's words). */
+void options_free(struct gn_options *o);
 
 /* What SIGHUP reloads (options_reload). */
 struct options_reloaded {

@@ -22,7 +22,7 @@ static char *trim(char *s)
 	return s;
 }
 
-static void free_argv(char **argv)
+void options_file_free(char **argv)
 {
 	if (!argv)
 		return;
@@ -89,7 +89,7 @@ int options_file_read(const char *path, int *argc, char ***argv, char *err, size
 			rc = -1;
 		}
 	if (rc < 0) {
-		free_argv(v);
+		options_file_free(v);
 		return -1;
 	}
 	*argc = n;

@@ -17,5 +17,7 @@
  * small copy). 0, or -1 with `err` naming the file and line.
  */
 int options_file_read(const char *path, int *argc, char ***argv, char *err, size_t errlen);
+/* Frees what options_file_read returned (NULL: nothing). */
+void options_file_free(char **argv);
 
 #endif

@@ -75,7 +75,9 @@ struct store {
 	bool degraded;
 	uint64_t degraded_ns;       /* when it began */
 	uint64_t errors_at_degrade; /* stats.commit_errors then */
-	char why[320];
+	char why[400];
+	uint64_t busy_since_ns; /* the writer's transaction began; 0: none running */
+	bool stall_logged;      /* the running one was logged as stalled */
 	struct store_stats stats;
 };
 
@@ -150,6 +152,10 @@ static void publish(struct store *s, struct op *ops, struct op *end, uint32_t no
 		ops = next;
 	}
 	pthread_mutex_lock(&s->mu); /* stats first: they are current once the ticket moves */
+	uint64_t took = gn_mono_ns() - s->busy_since_ns;
+	bool was_stalled = s->stall_logged;
+	s->busy_since_ns = 0;
+	s->stall_logged = false;
 	s->stats.committed_ops += nops;
 	s->stats.batches++;
 	s->stats.queue_len -= nops;
@@ -165,7 +171,10 @@ static void publish(struct store *s, struct op *ops, struct op *end, uint32_t no
 	if (write(s->efd, &one, sizeof(one)) < 0) {
 		/* EAGAIN: the counter is saturated, so the fd is readable anyway */
 	}
-	if (recovered) /* logged outside the lock: stderr may block */
+	if (was_stalled) /* logged outside the lock: stderr may block */
+		LOG(INFO, "%s: the stalled commit finished after %.1f s", s->path,
+		    (double)took / 1e9);
+	if (recovered)
 		LOG(INFO,
 		    "%s: commits work again after %llu failed attempts over %.1f s; %u ops "
 		    "still queued",
@@ -207,6 +216,7 @@ static void *writer_main(void *arg)
 		}
 		if (past_deadline(s))
 			break;
+		s->busy_since_ns = gn_mono_ns();
 		pthread_mutex_unlock(&s->mu);
 
 		struct op *end;
@@ -219,12 +229,16 @@ static void *writer_main(void *arg)
 			continue;
 		}
 		pthread_mutex_lock(&s->mu);
+		s->busy_since_ns = 0;
+		s->stall_logged = false;
 		s->stats.commit_errors++;
 		if (!s->degraded) {
 			s->degraded = true;
 			s->degraded_ns = gn_mono_ns();
 			s->errors_at_degrade = s->stats.commit_errors - 1;
-			snprintf(s->why, sizeof(s->why), "%s", store_db_error(s->db));
+			snprintf(s->why, sizeof(s->why),
+				 "commits failing, retrying every second: %s",
+				 store_db_error(s->db));
 			uint32_t queued = s->stats.queue_len;
 			pthread_mutex_unlock(&s->mu); /* stderr may block */
 			LOG(ERR, "%s; keeping %u queued ops, retrying every second",
@@ -317,6 +331,31 @@ void store_close(struct store *s, unsigned drain_ms)
 	pthread_mutex_destroy(&s->db_mu);
 	free(s->path);
 	free(s);
+}
+
+bool store_created(const struct store *s)
+{
+	return store_db_created(s->db);
+}
+
+int store_get_id(struct store *s, char *id, size_t len)
+{
+	pthread_mutex_lock(&s->db_mu);
+	int rc = store_db_meta_get(s->db, "store_id", id, len);
+	pthread_mutex_unlock(&s->db_mu);
+	if (rc < 0 && rc != -ENOENT)
+		LOG(ERR, "%s", store_db_error(s->db));
+	return rc;
+}
+
+int store_set_id(struct store *s, const char *id)
+{
+	pthread_mutex_lock(&s->db_mu);
+	int rc = store_db_meta_set(s->db, "store_id", id);
+	pthread_mutex_unlock(&s->db_mu);
+	if (rc < 0)
+		LOG(ERR, "%s", store_db_error(s->db));
+	return rc;
 }
 
 int64_t store_slot_span(struct store *s)
@@ -466,15 +505,40 @@ uint64_t store_committed(const struct store *s)
 	return atomic_load_explicit(&s->committed, memory_order_acquire);
 }
 
+/* A commit that fails is one alarm; one that does not return is the other
+ * (a disk that stalls, a lock held by another process): nothing fails, yet
+ * nothing commits and every held registration waits. Noticed here, by the
+ * control thread, since the writer is the one stuck. */
 bool store_degraded(const struct store *s, char *why, size_t len)
 {
-	pthread_mutex_t *mu = (pthread_mutex_t *)&s->mu;
-	pthread_mutex_lock(mu);
+	struct store *m = (struct store *)s; /* the lock and the logged flag only */
+	pthread_mutex_lock(&m->mu);
 	bool d = s->degraded;
-	if (why && len)
-		snprintf(why, len, "%s", d ? s->why : "");
-	pthread_mutex_unlock(mu);
-	return d;
+	uint64_t busy = s->busy_since_ns ? gn_mono_ns() - s->busy_since_ns : 0;
+	bool stalled = !d && busy >= (uint64_t)STORE_STALL_MS * 1000000ull;
+	bool log_it = stalled && !s->stall_logged;
+	if (log_it)
+		m->stall_logged = true;
+	uint32_t queued = s->stats.queue_len;
+	pthread_mutex_unlock(&m->mu);
+	char text[400];
+	if (stalled)
+		snprintf(text, sizeof(text),
+			 "%s: a commit has not finished after %.1f s (a stalled "
+			 "disk, or another process holding the database locked?)",
+			 s->path, (double)busy / 1e9);
+	if (log_it)
+		LOG(ERR, "%s; %u writes queued", text, (unsigned)queued);
+	if (why && len) {
+		if (stalled)
+			snprintf(why, len, "%s", text);
+		else {
+			pthread_mutex_lock(&m->mu);
+			snprintf(why, len, "%s", s->degraded ? s->why : "");
+			pthread_mutex_unlock(&m->mu);
+		}
+	}
+	return d || stalled;
 }
 
 void store_get_stats(const struct store *s, struct store_stats *out)

@@ -56,6 +56,15 @@ struct store *store_open(const char *path, char *err, size_t errlen);
  * Ops still queued when the time is up are lost, and logged as such. */
 void store_close(struct store *s, unsigned drain_ms);
 
+/* True when store_open made the database (the file was missing or empty). */
+bool store_created(const struct store *s);
+/* The store's identity (state_dir.h): a random text given once, kept in the
+ * database, so the state directory can tell its own store from a new or
+ * foreign one. Start-up only. get: 0, -ENOENT (none yet), -EIO; set
+ * commits before it returns. */
+int store_get_id(struct store *s, char *id, size_t len);
+int store_set_id(struct store *s, const char *id);
+
 /* Highest stored slot + 1 (0: no endpoint, -1: error): what a load will fill, so the
  * registry can size itself once instead of growing through the load. */
 int64_t store_slot_span(struct store *s);
@@ -85,8 +94,13 @@ uint64_t store_put_transition(struct store *s, uint64_t seq, uint64_t id, uint32
 int store_event_fd(const struct store *s);
 /* Highest durable ticket: every op with a ticket <= this is on disk. */
 uint64_t store_committed(const struct store *s);
+/* A commit running longer than this raises the alarm (a stalled disk), as
+ * a failed one does; a batch of 10,000 rows commits in well under 1 s. */
+#define STORE_STALL_MS 3000
+
 /* The alarm: true + text while commits fail (the writer retries every second, keeping
- * every queued op). */
+ * every queued op) or while one has been running for STORE_STALL_MS. The text says
+ * which, with the database's own error. */
 bool store_degraded(const struct store *s, char *why, size_t len);
 
 struct store_stats {

@@ -8,6 +8,7 @@
 #ifndef GLOURNET_STORE_DB_H
 #define GLOURNET_STORE_DB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,5 +54,13 @@ int store_db_transition(struct store_db *db, const struct store_trans *t);
 int store_db_commit(struct store_db *db);
 void store_db_rollback(struct store_db *db);
 const char *store_db_error(const struct store_db *db);
+
+/* True when this open made the schema: the file was missing or empty. */
+bool store_db_created(const struct store_db *db);
+/* Table meta, outside the batches (start-up): get gives 0, -ENOENT (no
+ * such key) or -EIO/-EINVAL (store_db_error says why); set commits its own
+ * transaction. */
+int store_db_meta_get(struct store_db *db, const char *key, char *buf, size_t len);
+int store_db_meta_set(struct store_db *db, const char *key, const char *value);
 
 #endif

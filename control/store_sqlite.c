@@ -87,6 +87,7 @@ static const char *const schema_sql[] = {
 struct store_db {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT];
+	bool created; /* the schema was made by this open */
 	char err[320];
 	char path[];
 };
@@ -309,6 +310,7 @@ static int schema_check(struct store_db *d)
 	if (exec1(d, ins) < 0 || exec1(d, "COMMIT") < 0)
 		goto undo;
 	LOG(INFO, "%s: new store, schema version %d", d->path, STORE_SCHEMA_VERSION);
+	d->created = true;
 	return 0;
 undo:
 	if (!sqlite3_get_autocommit(d->db))
@@ -380,6 +382,62 @@ void store_db_close(struct store_db *d)
 	if (d->db && sqlite3_close(d->db) != SQLITE_OK)
 		LOG(ERR, "%s: close: %s", d->path, sqlite3_errmsg(d->db));
 	free(d);
+}
+
+/* ---- meta ---- */
+
+bool store_db_created(const struct store_db *d)
+{
+	return d->created;
+}
+
+int store_db_meta_get(struct store_db *d, const char *key, char *buf, size_t len)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(d->db, "SELECT value FROM meta WHERE key = ?", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		fail(d, sqlite3_extended_errcode(d->db), "reading meta");
+		return -EIO;
+	}
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st), ret;
+	const unsigned char *v = rc == SQLITE_ROW ? sqlite3_column_text(st, 0) : NULL;
+	if (rc == SQLITE_ROW && v && (size_t)sqlite3_column_bytes(st, 0) < len) {
+		snprintf(buf, len, "%s", (const char *)v);
+		ret = 0;
+	} else if (rc == SQLITE_ROW) {
+		snprintf(d->err, sizeof(d->err), "%s: meta %s: not a short text", d->path, key);
+		ret = -EINVAL;
+	} else if (rc == SQLITE_DONE) {
+		ret = -ENOENT;
+	} else {
+		fail(d, rc, "reading meta");
+		ret = -EIO;
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* Its own transaction, committed (durable) on return. Portable SQL. */
+int store_db_meta_set(struct store_db *d, const char *key, const char *value)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(d->db,
+			       "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT "
+			       "(key) DO UPDATE SET value = excluded.value",
+			       -1, &st, NULL) != SQLITE_OK) {
+		fail(d, sqlite3_extended_errcode(d->db), "writing meta");
+		return -EIO;
+	}
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		fail(d, rc, "writing meta");
+		return -EIO;
+	}
+	return 0;
 }
 
 /* ---- load ---- */

@@ -65,7 +65,7 @@ struct transition_feed *feed_new(uint32_t capacity, const char *log_path)
 	if (f->path) {
 		f->fd = open(f->path,
 			     O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
-			     0640);
+			     0600);
 		if (f->fd < 0)
 			LOG(WARN, "transition log %s: %s; will retry", f->path, strerror(errno));
 	}
@@ -316,7 +316,7 @@ int feed_flush(struct transition_feed *f)
 	if (f->fd < 0) {
 		f->fd = open(f->path,
 			     O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
-			     0640);
+			     0600);
 		if (f->fd < 0)
 			return failed(f, errno, "open");
 	}

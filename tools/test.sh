@@ -35,7 +35,11 @@ logs=("$BUILD/meson-logs/testlog.json")
 if [ "$SANITIZE" = 1 ]; then
 	echo "=== sanitizer build (ASan + UBSan): $SAN_BUILD"
 	[ -f "$SAN_BUILD/build.ninja" ] ||
-		meson setup "$SAN_BUILD" "$SRC" -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+		# GCC 12's -Wformat-overflow/-truncation see a NULL in UBSan's
+		# instrumented code where none can be (state_dir.c, safe_file.c):
+		# warnings only in this tree; the normal build keeps them as errors.
+		meson setup "$SAN_BUILD" "$SRC" -Db_sanitize=address,undefined -Db_lundef=false \
+			-Dc_args='-Wno-format-overflow -Wno-format-truncation' >/dev/null
 	ninja -C "$SAN_BUILD"
 	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:print_summary=1}
 	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1:print_summary=1}

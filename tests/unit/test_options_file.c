@@ -30,10 +30,16 @@ static void write_file(const char *text)
 	fclose(f);
 }
 
-/* options_parse over "glournetd ARGS... -- -l 0,1" with --options-file. */
+/* options_parse over "glournetd ARGS... -- -l 0,1" with --options-file,
+ * freeing what the previous parse into `o` allocated (o starts zeroed). */
 static int parse(struct gn_options *o, const char *a1, const char *a2)
 {
 	static char *argv[8];
+	for (int i = 0; argv[i]; i++) {
+		free(argv[i]);
+		argv[i] = NULL;
+	}
+	options_free(o);
 	int argc = 0;
 	argv[argc++] = strdup("glournetd");
 	argv[argc++] = strdup("--options-file");
@@ -65,7 +71,7 @@ static int teardown(void **state)
 static void test_file_then_command_line(void **state)
 {
 	(void)state;
-	struct gn_options o;
+	struct gn_options o = {0};
 	write_file("# glournetd options\n\n"
 		   "token file-token\n"
 		   "udp-port=7200   # a comment\n"
@@ -83,6 +89,7 @@ static void test_file_then_command_line(void **state)
 	write_file("token t\nmbufs 8191\n");
 	assert_true(parse(&o, NULL, NULL) > 0);
 	assert_int_equal(o.mbufs, 8191);
+	options_free(&o);
 }
 
 static void test_bad_files_refused(void **state)
@@ -95,7 +102,7 @@ static void test_bad_files_refused(void **state)
 		"token t\noptions-file /etc/x\n", /* not nested */
 		"token t\nmbufs lots\n",
 	};
-	struct gn_options o;
+	struct gn_options o = {0};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		write_file(bad[i]);
 		if (parse(&o, NULL, NULL) >= 0)
@@ -103,12 +110,13 @@ static void test_bad_files_refused(void **state)
 	}
 	unlink(path);
 	assert_true(parse(&o, NULL, NULL) < 0);   /* no such file */
+	options_free(&o);
 }
 
 static void test_reload_log_level(void **state)
 {
 	(void)state;
-	struct gn_options o;
+	struct gn_options o = {0};
 	write_file("token t\nlog-level info\n");
 	assert_true(parse(&o, NULL, NULL) > 0);
 	assert_int_equal(gn_log_max_level, GN_LOG_INFO);
@@ -124,6 +132,7 @@ static void test_reload_log_level(void **state)
 	assert_int_equal(gn_log_max_level, GN_LOG_DEBUG);
 	assert_non_null(strstr(r.said, "nothing reloaded"));
 	gn_log_max_level = GN_LOG_INFO;
+	options_free(&o);
 }
 
 int main(void)

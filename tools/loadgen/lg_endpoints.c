@@ -4,6 +4,7 @@
  * format of the daemon's bulk export, so an export can drive a load test.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,20 +177,29 @@ int lg_endpoints_load(const char *path, struct lg_endpoints *set, char *err, siz
 	return rc;
 }
 
+/* The keys are inside: a file of our own (mkostemp: O_EXCL, 0600, a fresh
+ * random name, so nothing planted at a guessable name is written through),
+ * renamed over path once complete. */
 int lg_endpoints_save(const char *path, const struct lg_endpoints *set)
 {
 	size_t plen = strlen(path);
-	char *tmp = malloc(plen + 5);
-	FILE *f;
-	int rc = 0;
+	char *tmp = malloc(plen + 12);
+	FILE *f = NULL;
+	int rc = 0, fd;
 
 	if (!tmp)
 		return -ENOMEM;
 	memcpy(tmp, path, plen);
-	memcpy(tmp + plen, ".tmp", 5);
-	if (!(f = fopen(tmp, "w"))) {
+	memcpy(tmp + plen, ".tmpXXXXXX", 11);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0 || !(f = fdopen(fd, "w"))) {
 		rc = -errno;
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
+		}
 		free(tmp);
+		errno = -rc;
 		return rc;
 	}
 	for (size_t i = 0; i < set->n; i++) {
@@ -210,7 +220,7 @@ int lg_endpoints_save(const char *path, const struct lg_endpoints *set)
 		free(gq);
 		json_decref(g);
 	}
-	if (fflush(f) != 0 || ferror(f))
+	if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0)
 		rc = rc ? rc : -EIO;
 	if (fclose(f) != 0 && !rc)
 		rc = -EIO;
@@ -219,5 +229,7 @@ int lg_endpoints_save(const char *path, const struct lg_endpoints *set)
 	if (rc)
 		unlink(tmp);
 	free(tmp);
+	if (rc)
+		errno = -rc; /* the caller prints strerror(errno) */
 	return rc;
 }

@@ -46,7 +46,8 @@ int lg_ep_from_json(const struct json_t *o, struct lg_ep *ep, char *err, size_t 
 /* Parses one line (the unit of lg_endpoints_load); -EINVAL with why in err. */
 int lg_endpoints_parse_line(const char *line, size_t len, struct lg_endpoints *set, char *err,
 			    size_t errlen);
-/* Writes the set as JSON lines to path.tmp, then renames it over path. */
+/* Writes the set as JSON lines, mode 0600 (keys), to a new file of its own
+ * (path.tmpXXXXXX, O_EXCL), then renames it over path. */
 int lg_endpoints_save(const char *path, const struct lg_endpoints *set);
 
 #endif
