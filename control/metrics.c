@@ -90,8 +90,10 @@ static const struct metrics_family families[] = {
 	{"glournet_http_responses_total", C, "HTTP answers of the endpoint API, by route, status code and result (http_counters.h).", mf_http_responses, NULL},
 	{"glournet_http_connections_closed_total", C, "HTTP connections the endpoint API closed before any answer, by reason.", mf_http_closed, NULL},
 	{"glournet_http_held_answers", G, "Answers held until the store commits them.", NULL, mv_http_held},
-	{"glournet_ctl_rejected_total", C, "Control-socket connections refused: too many clients.", NULL, mv_ctl_rejected},
+	{"glournet_ctl_connections_refused_total", C, "Control-socket connections refused, by reason (too_many: clients; denied: not root nor in the socket's group).", mf_ctl_refused, NULL},
+	{"glournet_ctl_idle_closed_total", C, "Control-socket connections closed for sending no request in time.", NULL, mv_ctl_idle_closed},
 	{"glournet_ctl_bad_requests_total", C, "Control-socket requests that were not valid.", NULL, mv_ctl_bad_requests},
+	{"glournet_ctl_watch_missed_events_total", C, "Transition events watchers were told they missed (they fell behind the feed).", NULL, mv_ctl_watch_missed},
 
 	/* The store (store.h). */
 	{"glournet_store_open", G, "1 when the endpoint store is open.", NULL, mv_store_open},

@@ -48,11 +48,11 @@ metrics_emit_fn mf_worker_info, mf_worker_frames, mf_worker_accepted, mf_worker_
 
 /* metrics_loop.c */
 metrics_emit_fn mf_job_passes, mf_job_slices, mf_job_slice_hist, mf_job_cpu, mf_job_max_slice,
-	mf_job_last_pass, mf_job_in_pass, mf_http_responses, mf_http_closed;
-metrics_value_fn mv_http_requests, mv_http_held, mv_ctl_rejected, mv_ctl_bad_requests,
-	mv_store_open, mv_store_alarm, mv_store_queue, mv_store_queue_max, mv_store_queued,
-	mv_store_committed, mv_store_batches, mv_store_errors, mv_store_last_commit, mv_log_errors,
-	mv_scrapes;
+	mf_job_last_pass, mf_job_in_pass, mf_http_responses, mf_http_closed, mf_ctl_refused;
+metrics_value_fn mv_http_requests, mv_http_held, mv_ctl_idle_closed, mv_ctl_watch_missed,
+	mv_ctl_bad_requests, mv_store_open, mv_store_alarm, mv_store_queue, mv_store_queue_max,
+	mv_store_queued, mv_store_committed, mv_store_batches, mv_store_errors,
+	mv_store_last_commit, mv_log_errors, mv_scrapes;
 
 /* The HTTP counters' labels (metrics_http.c): the route and status code
  * each counter of http_counters.h stands for. A counter some routes share

@@ -147,9 +147,22 @@ double mv_http_held(const struct metrics_scrape *s)
 	return s->d->http.n_deferred;
 }
 
-double mv_ctl_rejected(const struct metrics_scrape *s)
+size_t mf_ctl_refused(struct metrics_scrape *s, const struct metrics_family *f, size_t cursor)
 {
-	return (double)s->d->ctl.rejected;
+	(void)cursor;
+	mt_u64(&s->text, f->name, s->d->ctl.rejected, "reason", "too_many", NULL);
+	mt_u64(&s->text, f->name, s->d->ctl.denied, "reason", "denied", NULL);
+	return 0;
+}
+
+double mv_ctl_idle_closed(const struct metrics_scrape *s)
+{
+	return (double)s->d->ctl.idle_closed;
+}
+
+double mv_ctl_watch_missed(const struct metrics_scrape *s)
+{
+	return (double)s->d->ctl.watch_missed;
 }
 
 double mv_ctl_bad_requests(const struct metrics_scrape *s)

@@ -103,6 +103,8 @@ UNCHECKED = {
     "glournet_store_last_commit_seconds": "a commit may land between the readings",
     "glournet_transition_log_errors_total": "no CLI counterpart; 0 on a healthy disk",
     "glournet_transitions_total": "checked by the test against the transitions it caused",
+    "glournet_ctl_idle_closed_total": "no CLI counterpart",
+    "glournet_ctl_watch_missed_events_total": "no CLI counterpart",
     "glournet_guard_held_transitions": "checked against show status guard.held",
     "glournet_guard_at_risk_endpoints": "checked against show status guard.at_risk",
     "glournet_guard_online_endpoints": "checked against show status guard.online",
@@ -311,7 +313,8 @@ def compare(scrape, st1, ss1, st2, ss2):
                         ("rekeyed", "register_rekeyed")):
         counter(fams, "glournet_registrations_total", h1[key], h2[key], result=result)
     c1, c2 = ss1["control"], ss2["control"]
-    counter(fams, "glournet_ctl_rejected_total", c1["rejected"], c2["rejected"])
+    counter(fams, "glournet_ctl_connections_refused_total", c1["rejected"], c2["rejected"],
+            reason="too_many")
     counter(fams, "glournet_ctl_bad_requests_total", c1["bad_requests"], c2["bad_requests"])
 
     # The store.
