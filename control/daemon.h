@@ -16,6 +16,7 @@
 #include "control/expire.h"
 #include "control/http_counters.h"
 #include "control/http_server.h"
+#include "control/metrics_server.h"
 #include "control/notify.h"
 #include "control/options.h"
 #include "control/persist.h"
@@ -50,6 +51,7 @@ struct gn_daemon {
 	} events;
 	struct http_counters http_counters;
 	struct http_server http;
+	struct metrics_server metrics; /* --metrics (docs/metrics.md) */
 	struct ctl_server ctl;
 	uint16_t port_id;
 	struct port_stats port_stats; /* refreshed by the main loop */

@@ -73,6 +73,14 @@ static void on_signal(struct loop_watch *w, uint32_t events)
 	}
 }
 
+/* The link for the metrics and /readyz, fresh (not as of the port job's
+ * last read), without waiting for it. */
+static int link_state(uint16_t port_id)
+{
+	struct port_link link;
+	return port_read_link(port_id, &link) < 0 ? -1 : link.up != 0;
+}
+
 static int pick_port(const struct gn_daemon *d, uint16_t *port_id)
 {
 	const struct gn_options *o = &d->opt;
@@ -323,6 +331,9 @@ int start_control(struct gn_daemon *d, sigset_t *sigs, struct loop_watch *sigw)
 	rc = http_start(&d->http, &d->loop, d->opt.http_listen, &d->opt);
 	if (rc < 0)
 		return rc;
+	rc = metrics_start(&d->metrics, &d->loop, d, d->opt.metrics_listen, link_state);
+	if (rc < 0)
+		return rc;
 	rc = ctl_server_start(&d->ctl, &d->loop, d, d->opt.ctl_socket);
 	if (rc < 0)
 		return rc;
@@ -357,6 +368,7 @@ void shutdown_all(struct gn_daemon *d)
 		store_close_drain(d);
 	}
 	http_stop(&d->http, &d->loop);
+	metrics_stop(&d->metrics, &d->loop);
 	ctl_server_stop(&d->ctl);
 	netpath_stop(d); /* after the servers: their last answers go out first */
 	uint16_t p;

@@ -486,6 +486,8 @@ void registry_set_state(struct registry *r, struct endpoint *ep, bool unreachabl
 	ep->reason = (uint8_t)reason;
 	ep->status_since = now;
 	if (r->feed) {
+		if ((unsigned)reason < EP_REASON_COUNT)
+			r->transitions[st][reason]++;
 		struct transition t = {.id = ep->id,
 				       .slot = ep->slot,
 				       .time = now,

@@ -153,6 +153,8 @@ struct registry {
 	uint8_t random_pool[4096]; /* for ids and keys (registry.c) */
 	uint32_t random_used;
 	uint32_t by_status[EP_STATUS_COUNT];
+	/* Transitions the feed got (R8), by new status and reason, since start. */
+	uint64_t transitions[EP_STATUS_COUNT][EP_REASON_COUNT];
 	uint32_t (*by_range)[2]; /* [range][up]: unreachable endpoints per range */
 	uint32_t nranges;
 	struct transition_feed *feed; /* every status change goes here (R8); may be NULL */
