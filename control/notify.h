@@ -115,6 +115,18 @@ struct notify_queue {
 
 #define NOTIFY_HISTORY 8
 
+/* Per kind, for the metrics (docs/metrics.md, glournet_notify_*): a
+ * notify counts for each kind whose flags it carries (change: SETTINGS,
+ * COMPONENTS; verify: VERIFY). */
+enum notify_kind_counter {
+	NOTIFY_K_CAMPAIGNS, /* campaigns started */
+	NOTIFY_K_SENT,      /* notifies sent, first sends and re-sends */
+	NOTIFY_K_RESENT,    /* re-sends */
+	NOTIFY_K_ACKED,     /* acks that settled the kind's flags */
+	NOTIFY_K_GAVE_UP,   /* endpoints that did not ack after every re-send */
+	NOTIFY_K_COUNT
+};
+
 struct notify_engine {
 	struct registry *reg;
 	struct policy *const *policy;
@@ -131,6 +143,7 @@ struct notify_engine {
 	uint32_t next_seq;
 	uint32_t verify_interval, verify_next; /* as last seen in the policy; next start */
 	uint64_t ctr[NOTIFY_COUNTER_COUNT];
+	uint64_t by_kind[NOTIFY_KINDS][NOTIFY_K_COUNT];
 	struct loop_job_stats stats;
 };
 

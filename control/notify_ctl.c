@@ -143,5 +143,20 @@ json_t *notify_stats_json(const struct gn_daemon *d)
 		json_object_set_new(o, notify_counter_name(i), json_integer((json_int_t)e->ctr[i]));
 	json_object_set_new(o, "queued_to_send", json_integer(e->soon.len));
 	json_object_set_new(o, "queued_awaiting_ack", json_integer(e->retry.len));
+	json_object_set_new(o, "pending_endpoints", json_integer(d->reg.notify_pending));
+	/* As the metrics have them (glournet_notify_*): per kind. */
+	json_t *kinds = json_object();
+	for (int k = 0; k < NOTIFY_KINDS; k++) {
+		const uint64_t *c = e->by_kind[k];
+		json_object_set_new(kinds, k == NOTIFY_CHANGE ? "change" : "verify",
+				    json_pack("{s:I, s:b, s:I, s:I, s:I, s:I}", "campaigns",
+					      (json_int_t)c[NOTIFY_K_CAMPAIGNS], "running",
+					      e->cur[k].state == NOTIFY_RUNNING, "sent",
+					      (json_int_t)c[NOTIFY_K_SENT], "resent",
+					      (json_int_t)c[NOTIFY_K_RESENT], "acked",
+					      (json_int_t)c[NOTIFY_K_ACKED], "gave_up",
+					      (json_int_t)c[NOTIFY_K_GAVE_UP]));
+	}
+	json_object_set_new(o, "by_kind", kinds);
 	return o;
 }

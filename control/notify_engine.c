@@ -78,6 +78,7 @@ static void begin_campaign(struct notify_engine *e, enum notify_kind kind, uint1
 				      .slots = e->reg->nslots,
 				      .walking = true};
 	snprintf(c->trigger, sizeof(c->trigger), "%s", trigger);
+	e->by_kind[kind][NOTIFY_K_CAMPAIGNS]++;
 	LOG(INFO, "%s campaign #%u (%s, settings_rev %llu) over %u slots", kind_names[kind], c->seq,
 	    trigger, (unsigned long long)c->settings_rev, c->slots);
 }

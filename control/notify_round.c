@@ -76,6 +76,25 @@ static bool take_token(struct notify_engine *e)
 	return true;
 }
 
+/* Every change of an endpoint's pending flags, so that the registry's
+ * count of endpoints with a notify pending stays true. */
+static void set_pending(struct notify_engine *e, struct endpoint *ep, uint8_t pending)
+{
+	struct ep_notify *n = &ep->notify;
+	if (!n->pending != !pending)
+		e->reg->notify_pending += pending ? 1 : (uint32_t)-1;
+	n->pending = pending;
+}
+
+/* Counts for each kind whose flags `flags` carries. */
+static void count_kinds(struct notify_engine *e, uint16_t flags, enum notify_kind_counter k)
+{
+	if (flags & NOTIFY_FLAGS_CHANGE)
+		e->by_kind[NOTIFY_CHANGE][k]++;
+	if (flags & HB_FLAG_VERIFY)
+		e->by_kind[NOTIFY_VERIFY][k]++;
+}
+
 /* ================= attribution ================= */
 
 struct notify_campaign *notify_campaign_of(struct notify_engine *e, const struct endpoint *ep,
@@ -191,6 +210,9 @@ static enum notify_result transmit(struct notify_engine *e, struct endpoint *ep,
 		e->ctr[NOTIFY_C_TX_FAILED]++; /* a try spent: no route, no source */
 	} else {
 		e->ctr[tries == 1 ? NOTIFY_C_SENT : NOTIFY_C_RESENT]++;
+		count_kinds(e, flags, NOTIFY_K_SENT);
+		if (tries > 1)
+			count_kinds(e, flags, NOTIFY_K_RESENT);
 		sent_for(e, ep, tries == 1, e->clock_ns());
 	}
 	enqueue(e, &e->retry, ep, now + (*e->policy)->notify_retry_after);
@@ -206,11 +228,12 @@ static void wait_for_contact(struct notify_engine *e, struct endpoint *ep)
 static void give_up(struct notify_engine *e, struct endpoint *ep)
 {
 	struct ep_notify *n = &ep->notify;
+	count_kinds(e, n->pending, NOTIFY_K_GAVE_UP);
 	if (n->pending & NOTIFY_FLAGS_CHANGE)
 		outcome(e, ep, NOTIFY_CHANGE, OUT_GAVE_UP);
 	if (n->pending & HB_FLAG_VERIFY) {
 		outcome(e, ep, NOTIFY_VERIFY, OUT_GAVE_UP);
-		n->pending &= (uint8_t)~HB_FLAG_VERIFY;
+		set_pending(e, ep, n->pending & (uint8_t)~HB_FLAG_VERIFY);
 		n->state |= EP_NOTIFY_NO_ACK; /* the sweep's no-ack (R12) */
 		e->ctr[NOTIFY_C_NO_ACK]++;
 	}
@@ -228,7 +251,7 @@ static void drop(struct notify_engine *e, struct endpoint *ep)
 		outcome(e, ep, NOTIFY_CHANGE, OUT_DROPPED);
 	if (ep->notify.pending & HB_FLAG_VERIFY)
 		outcome(e, ep, NOTIFY_VERIFY, OUT_DROPPED);
-	ep->notify.pending = 0;
+	set_pending(e, ep, 0);
 	ep->notify.state &= (uint8_t) ~(EP_NOTIFY_TRIES | EP_NOTIFY_WAITING);
 	e->ctr[NOTIFY_C_DROPPED]++;
 }
@@ -239,7 +262,7 @@ void notify_round_start(struct notify_engine *e, struct endpoint *ep, uint16_t f
 			struct notify_campaign *c, uint32_t now)
 {
 	struct ep_notify *n = &ep->notify;
-	n->pending |= (uint8_t)flags;
+	set_pending(e, ep, n->pending | (uint8_t)flags);
 	n->state &= (uint8_t) ~(EP_NOTIFY_TRIES | EP_NOTIFY_WAITING); /* a fresh round */
 	if (c) {
 		if (c->kind == NOTIFY_CHANGE)
@@ -298,7 +321,9 @@ uint16_t notify_round_settle(struct notify_engine *e, struct endpoint *ep, uint1
 	uint16_t got = flags & n->pending;
 	if (!got)
 		return 0;
-	n->pending &= (uint8_t)~got;
+	set_pending(e, ep, n->pending & (uint8_t)~got);
+	if (by == NOTIFY_BY_ACK)
+		count_kinds(e, got, NOTIFY_K_ACKED);
 	if ((got & NOTIFY_FLAGS_CHANGE) && !(n->pending & NOTIFY_FLAGS_CHANGE))
 		outcome(e, ep, NOTIFY_CHANGE, by == NOTIFY_BY_POLL ? OUT_POLLED : OUT_ACKED);
 	if (got & HB_FLAG_VERIFY) {
@@ -327,7 +352,7 @@ void notify_round_defer(struct notify_engine *e, struct endpoint *ep, uint16_t f
 			struct notify_campaign *c)
 {
 	struct ep_notify *n = &ep->notify;
-	n->pending |= (uint8_t)flags;
+	set_pending(e, ep, n->pending | (uint8_t)flags);
 	c->deferred++;
 	e->ctr[NOTIFY_C_DEFERRED]++;
 	if (!(n->state & (EP_NOTIFY_QUEUED | EP_NOTIFY_TRIES)))
@@ -337,7 +362,7 @@ void notify_round_defer(struct notify_engine *e, struct endpoint *ep, uint16_t f
 void notify_round_cancel(struct notify_engine *e, struct endpoint *ep)
 {
 	struct ep_notify *n = &ep->notify;
-	n->pending &= (uint8_t)~HB_FLAG_VERIFY;
+	set_pending(e, ep, n->pending & (uint8_t)~HB_FLAG_VERIFY);
 	n->cseq = n->vseq = 0;
 	n->state &= (uint8_t) ~(EP_NOTIFY_QUEUED | EP_NOTIFY_TRIES);
 	if (n->pending)

@@ -510,6 +510,8 @@ void registry_remove(struct registry *r, struct endpoint *ep, enum ep_removal ca
 	count(r, ep, -1);
 	r->count--;
 	r->removed[cause]++;
+	if (ep->notify.pending)
+		r->notify_pending--;
 	if (r->feed) {
 		struct transition t = {.id = id,
 				       .slot = slot,

@@ -153,6 +153,9 @@ struct registry {
 	uint8_t random_pool[4096]; /* for ids and keys (registry.c) */
 	uint32_t random_used;
 	uint32_t by_status[EP_STATUS_COUNT];
+	uint32_t notify_pending; /* endpoints with a notify pending (ep_notify.pending != 0):
+				  * the notify engine counts them as it sets the flags,
+				  * registry_remove as it forgets one */
 	/* Transitions the feed got (R8), by new status and reason, since start. */
 	uint64_t transitions[EP_STATUS_COUNT][EP_REASON_COUNT];
 	uint32_t (*by_range)[2]; /* [range][up]: unreachable endpoints per range */

@@ -96,6 +96,7 @@ static void campaign(struct registry *r, struct policy **pol, struct tx_handle *
 	notify_free(&e);
 	for (uint32_t s = 0; s < r->nslots; s++)
 		registry_at(r, s)->notify = (struct ep_notify){0};
+	r->notify_pending = 0;
 }
 
 /* The floor: the same notifies, no engine. */

@@ -84,12 +84,18 @@ static void test_reaches_regular_online_only(void **state)
 	assert_int_equal(c->sent, 3);
 	assert_int_equal(c->inflight, 3);
 	assert_false(c->walking);
+	assert_int_equal(t->fx.reg.notify_pending, 4); /* the 3 in flight, the deferred one */
+	assert_int_equal(t->e.by_kind[NOTIFY_CHANGE][NOTIFY_K_CAMPAIGNS], 1);
+	assert_int_equal(t->e.by_kind[NOTIFY_CHANGE][NOTIFY_K_SENT], 3);
 	for (int i = 0; i < 3; i++)
 		tu_notify_ack(t, on[i], C, tu_notify_now(t));
 	tu_notify_run(t, 10, 1000);
 	assert_int_equal(c->acked, 3);
 	assert_int_equal(c->state, NOTIFY_DONE);
 	assert_int_equal(t->e.ctr[NOTIFY_C_ACKED], 3);
+	assert_int_equal(t->e.by_kind[NOTIFY_CHANGE][NOTIFY_K_ACKED], 3);
+	assert_int_equal(t->e.by_kind[NOTIFY_VERIFY][NOTIFY_K_ACKED], 0);
+	assert_int_equal(t->fx.reg.notify_pending, 1);
 	/* Its next heartbeat (reported because its tag was cleared) brings the
 	 * offline one its notify. */
 	struct gn_addr src;
@@ -223,6 +229,9 @@ static void test_retries_exact(void **state)
 	assert_int_equal(ep->notify.pending, S);
 	assert_true(ep->notify.state & EP_NOTIFY_WAITING);
 	assert_int_equal(t->e.ctr[NOTIFY_C_GAVE_UP], 1);
+	assert_int_equal(t->e.by_kind[NOTIFY_CHANGE][NOTIFY_K_GAVE_UP], 1);
+	assert_int_equal(t->e.by_kind[NOTIFY_CHANGE][NOTIFY_K_SENT], 4); /* re-sends included */
+	assert_int_equal(t->e.by_kind[NOTIFY_CHANGE][NOTIFY_K_RESENT], 3);
 	assert_int_equal(t->e.soon.len + t->e.retry.len, 0);
 
 	/* A heartbeat from a new address: notified again there, with its
@@ -407,7 +416,9 @@ static void test_removed_in_flight(void **state)
 	tu_notify_add(t, 2);
 	assert_true(notify_start_change(&t->e, S, "x", tu_notify_now(t)));
 	tu_notify_run(t, 100, 1000);
+	assert_int_equal(t->fx.reg.notify_pending, 2);
 	registry_remove(&t->fx.reg, a, EP_REMOVED_OPERATOR, tu_notify_now(t));
+	assert_int_equal(t->fx.reg.notify_pending, 1); /* the registry forgets its count too */
 	struct endpoint *b = registry_by_slot(&t->fx.reg, 1);
 	tu_notify_ack(t, b, S, tu_notify_now(t));
 	size_t from = t->nsent;
@@ -416,6 +427,7 @@ static void test_removed_in_flight(void **state)
 	assert_int_equal(change(t)->state, NOTIFY_DONE);
 	assert_int_equal(change(t)->acked, 1);
 	assert_int_equal(change(t)->dropped, 1);
+	assert_int_equal(t->fx.reg.notify_pending, 0);
 }
 
 int main(void)
