@@ -69,6 +69,10 @@ static const struct ctl_cmd commands[] = {
 	 cmd_endpoint_setting_list},
 	{"guard release", "", "confirm a mass offline: apply the held transitions (R10)", 0, 0,
 	 cmd_guard_release},
+	{"show notify", "", "notify campaigns and verifications: the running ones with their "
+	 "progress, the last ones (R11, R12)", 0, 0, cmd_show_notify},
+	{"notify cancel", "", "stop the running campaigns: nothing more is sent or re-sent; what "
+	 "a change left unacked is sent at each endpoint's next contact", 0, 0, cmd_notify_cancel},
 	{"watch", "[--from SEQ]", "follow status transitions live", 0, 2, cmd_watch},
 	{"show neighbours", "", "next hops for the TX path: the kernel's neighbours on the "
 	 "exception interface and those learned from frames", 0, 0, cmd_show_neighbours},
@@ -136,7 +140,7 @@ char *ctl_dispatch(struct gn_daemon *d, const char *line, size_t len)
 	json_t *argv_j = json_object_get(req, "argv");
 	const char *argv[CTL_MAX_ARGS];
 	size_t argc = json_array_size(argv_j);
-	char err[256];
+	char err[512];
 	if (!json_is_array(argv_j) || argc == 0 || argc > CTL_MAX_ARGS) {
 		d->ctl.bad_requests++;
 		json_decref(req);

@@ -107,9 +107,14 @@ static const struct metrics_family families[] = {
 	{"glournet_store_last_commit_seconds", G, "Duration of the store's last successful commit.", NULL, mv_store_last_commit},
 	{"glournet_transition_log_errors_total", C, "Failed writes of transitions.log.", NULL, mv_log_errors},
 
-	/* Notify campaigns (R11, R12): the notify module's rows go here, with
-	 * the names docs/metrics.md reserves for them (glournet_notify_*), e.g.
-	 * {"glournet_notify_gave_up_total", C, "...", mf_notify_gave_up, NULL}. */
+	/* Notify campaigns (R11, R12), by kind: change, verify. */
+	{"glournet_notify_campaigns_total", C, "Notify campaigns started, by kind.", mf_notify_campaigns, NULL},
+	{"glournet_notify_campaign_running", G, "1 while a campaign of the kind is under way.", mf_notify_running, NULL},
+	{"glournet_notify_sent_total", C, "Notifies sent, first sends and re-sends, by kind.", mf_notify_sent, NULL},
+	{"glournet_notify_resent_total", C, "Notifies re-sent for want of an ack (notify.retries), by kind.", mf_notify_resent, NULL},
+	{"glournet_notify_acked_total", C, "Notify-acks that settled what was pending, by kind.", mf_notify_acked, NULL},
+	{"glournet_notify_gave_up_total", C, "Endpoints that did not ack after every re-send, by kind.", mf_notify_gave_up, NULL},
+	{"glournet_notify_pending_endpoints", G, "Endpoints with a notify pending.", NULL, mv_notify_pending},
 };
 /* clang-format on */
 

@@ -54,6 +54,11 @@ metrics_value_fn mv_http_requests, mv_http_held, mv_ctl_idle_closed, mv_ctl_watc
 	mv_store_queued, mv_store_committed, mv_store_batches, mv_store_errors,
 	mv_store_last_commit, mv_log_errors, mv_scrapes;
 
+/* notify_metrics.c */
+metrics_emit_fn mf_notify_campaigns, mf_notify_running, mf_notify_sent, mf_notify_resent,
+	mf_notify_acked, mf_notify_gave_up;
+metrics_value_fn mv_notify_pending;
+
 /* The HTTP counters' labels (metrics_http.c): the route and status code
  * each counter of http_counters.h stands for. A counter some routes share
  * has route "any"; one whose answers differ in code has the code class.

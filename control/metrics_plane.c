@@ -120,6 +120,7 @@ size_t mf_control_events(struct metrics_scrape *s, const struct metrics_family *
 	mt_u64(&s->text, f->name, s->d->events.shutdowns, "event", "shutdown", NULL);
 	mt_u64(&s->text, f->name, s->d->events.boots, "event", "boot", NULL);
 	mt_u64(&s->text, f->name, s->d->events.notify_acks, "event", "notify_ack", NULL);
+	mt_u64(&s->text, f->name, s->d->events.sources, "event", "source", NULL);
 	mt_u64(&s->text, f->name, s->d->events.stale, "event", "stale", NULL);
 	return 0;
 }

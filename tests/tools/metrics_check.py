@@ -22,8 +22,7 @@
       Every glournet_* name the FILEs use (Prometheus rules, their unit
       tests, a Grafana dashboard: its JSON must parse) is a family of
       docs/metrics.md, or a sample of one (_bucket, _sum, _count); with
-      --scrape, the documented families, less those reserved for the
-      notify module, are exactly the scrape's.
+      --scrape, the documented families are exactly the scrape's.
 
 Exit 0 when everything holds, 1 with one line per problem.
 """
@@ -242,9 +241,20 @@ def compare(scrape, st1, ss1, st2, ss2):
         problem(f"{n_dropped} drop samples for {len(w1)} workers x "
                 f"{len(ss1['total']['dropped'])} reasons")
     for key, event in (("shutdowns", "shutdown"), ("boots", "boot"),
-                       ("notify_acks", "notify_ack"), ("stale", "stale")):
+                       ("notify_acks", "notify_ack"), ("sources", "source"), ("stale", "stale")):
         counter(fams, "glournet_control_events_total", ss1["events"][key], ss2["events"][key],
                 event=event)
+
+    # Notify campaigns (R11, R12), per kind.
+    n1, n2 = ss1["notify"], ss2["notify"]
+    for kind in ("change", "verify"):
+        k1, k2 = n1["by_kind"][kind], n2["by_kind"][kind]
+        for key in ("campaigns", "sent", "resent", "acked", "gave_up"):
+            counter(fams, f"glournet_notify_{key}_total", k1[key], k2[key], kind=kind)
+        gauge(fams, "glournet_notify_campaign_running", int(k1["running"]), int(k2["running"]),
+              kind=kind)
+    gauge(fams, "glournet_notify_pending_endpoints", n1["pending_endpoints"],
+          n2["pending_endpoints"])
 
     # The port.
     p1, p2 = ss1["port"], ss2["port"]
