@@ -7,9 +7,10 @@
 #   1. the micro-benchmarks (Google Benchmark, pinned to CPU 1), JSON kept
 #      in $BUILD/bench/micro.json;
 #   2. bench/dataplane/run.sh: DPDK worker capacity per core over 10 M
-#      endpoints with the kernel recvmmsg baseline from the same run, and
-#      instructions per heartbeat from callgrind (it reserves hugepages and
-#      gives them back);
+#      endpoints with the kernel recvmmsg baseline from the same run, the
+#      same fed with notify-acks, notifies per second from one TX path with
+#      the kernel sendmmsg baseline from the same run, and instructions per
+#      heartbeat from callgrind (it reserves hugepages and gives them back);
 #   3. bench/http/run.sh when present (HTTP=0 skips it; it takes minutes);
 #   4. with E2E=1, bench/e2e/afxdp.sh: real packets from glournet-loadgen in
 #      a netns over a veth to glournetd on net_af_xdp, the top rate with zero
@@ -43,7 +44,7 @@ die() { echo "bench/run-all: $*" >&2; exit 1; }
 if [ ! -f "$BUILD/build.ninja" ]; then
 	timeout 600 meson setup "$BUILD" "$SRC" >/dev/null || die "meson setup $BUILD failed"
 fi
-targets=(bench/gn-bench-capacity)
+targets=(bench/gn-bench-capacity bench/gn-bench-tx)
 if ninja -C "$BUILD" -t targets all 2>/dev/null | grep -q '^bench/gn-bench-micro:'; then
 	targets+=(bench/gn-bench-micro)
 else
@@ -173,6 +174,24 @@ for mac, label in (("avx512", "8 lanes, AVX-512"), ("avx2", "4 lanes, AVX2"),
         rows.append((f"  same, MACs {label}", f(e, " Mpps", 2),
                      f"{hmac}: {f(dpdk, ' Mpps', 2)}",
                      f(e / dpdk, "x") if dpdk else "n/a", ""))
+ack = num("ack_dpdk_mpps")
+rows.append((f"DPDK worker_main, notify-acks checked/s per core (type 3, same endpoints, order)"
+             f"{'' if huge else ' (--no-huge!)'}",
+             f(ack, " Mpps", 2), f"heartbeats, same run: {f(dpdk, ' Mpps', 2)}",
+             f(ack / dpdk, "x") if ack and dpdk else "n/a", ""))
+txn, txk, txu = num("tx_notify_mpps"), num("tx_kernel_tx_mpps"), num("tx_kernel_veth_up_mpps")
+rows.append((f"Notifies/s from one TX path: hb_encode + tx_path_send + flush, net_null, "
+             f"{dp.get('tx_dests', '?')} endpoints",
+             f(txn, " Mpps", 2),
+             f"kernel sendmmsg, same notifies, veth peer down: {f(txk, ' Mpps', 2)}",
+             f(txn / txk, "x") if txn and txk else "n/a", "notify.rate max 10 M/s"))
+rows.append(("  kernel sendmmsg, veth peer up (the frames cross, the peer drops them)",
+             f(txu, " Mpps", 2), f"TX path: {f(txn, ' Mpps', 2)}",
+             f(txn / txu, "x") if txn and txu else "n/a", ""))
+fl = num("tx_fleet_1m_s")
+rows.append(("  1 M notifies at that rate (the TX path alone; the campaign's pacing on top)",
+             f(fl * 1e3 if fl else None, " ms", 0), f"hb_encode alone: {f(num('tx_encode_ns'), ' ns')}",
+             "", ""))
 ir, sip, dev = num("ir_per_hb"), num("ir_siphash_per_hb"), num("ir_device_per_hb")
 cgmac = dp.get("ir_mac", "?")
 rows.append((f"Instructions per heartbeat, MAC included (callgrind; MACs {cgmac})",

@@ -16,6 +16,9 @@
 #include "control/registry.h"
 
 
+struct notify_engine;
+struct sockaddr;
+
 struct api_ctx {
 	struct registry *reg;
 	const struct gn_options *opt;
@@ -25,18 +28,23 @@ struct api_ctx {
 	 * refused. NULL: no store (tests). */
 	uint64_t (*persist)(void *persist_ctx, const struct endpoint *ep);
 	void *persist_ctx;
+	/* Where the source addresses of polls and registrations go, and what
+	 * a notify waiting for the endpoint's next contact needs to hear;
+	 * NULL (tests): the address is still recorded. */
+	struct notify_engine *notify;
 	uint32_t now;
 };
 
 struct api_request {
 	const char *body;
 	size_t body_len;
-	const char *authorization; /* NULL when absent */
-	const char *hdr_id;        /* X-Glournet-Id */
-	const char *hdr_time;      /* X-Glournet-Time */
-	const char *hdr_mac;       /* X-Glournet-Mac */
-	const char *hdr_ips;       /* X-Glournet-Ips (poll) */
-	const char *if_none_match; /* poll */
+	const char *authorization;   /* NULL when absent */
+	const char *hdr_id;          /* X-Glournet-Id */
+	const char *hdr_time;        /* X-Glournet-Time */
+	const char *hdr_mac;         /* X-Glournet-Mac */
+	const char *hdr_ips;         /* X-Glournet-Ips (poll) */
+	const char *if_none_match;   /* poll */
+	const struct sockaddr *peer; /* the client's address; NULL: unknown */
 };
 
 struct api_response {

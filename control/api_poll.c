@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "control/api.h"
+#include "control/notify.h"
 #include "control/status.h"
 #include "glournet/http_api.h"
 
@@ -71,6 +72,9 @@ void api_poll(const struct api_ctx *ctx, const struct api_request *req, struct a
 		return;
 	}
 	status_on_poll(ctx->reg, ep, ctx->now); /* R3: 200 and 304 both count */
+	/* Its source address is where notifies go; a poll fetches whatever a
+	 * pending SETTINGS or COMPONENTS notify would have told (R11). */
+	notify_on_contact(ctx->notify, ctx->reg, ep, req->peer, NOTIFY_CONTACT_POLL, ctx->now);
 	const struct policy *pol = *ctx->policy;
 	snprintf(resp->etag, sizeof(resp->etag), "\"r%llu-%c\"", (unsigned long long)pol->rev,
 		 ep->unreachable ? 'u' : 'r');

@@ -12,6 +12,7 @@
 
 #define LOG_TAG "http"
 #include "control/api.h"
+#include "control/notify.h"
 #include "control/status.h"
 #include "control/text.h"
 #include "glournet/hb_mac.h"
@@ -192,6 +193,8 @@ void api_register(const struct api_ctx *ctx, const struct api_request *req,
 		return;
 	}
 	status_on_register(ctx->reg, *ctx->policy, ep, ctx->now); /* R1, R4 */
+	/* The notify address to begin with: its source address (R11). */
+	notify_on_contact(ctx->notify, ctx->reg, ep, req->peer, NOTIFY_CONTACT_REGISTER, ctx->now);
 	/* The answer hands out the key: only once the store has it. */
 	if (!api_persist(ctx, resp, ep)) {
 		json_decref(root);

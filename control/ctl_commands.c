@@ -104,6 +104,10 @@ static const struct ctl_cmd commands[] = {
 	 cmd_endpoint_setting_list, .flags = R},
 	{"guard release", "", "confirm a mass offline: apply the held transitions (R10)", 0, 0,
 	 cmd_guard_release, .flags = C, .preview = cmd_guard_release_preview},
+	{"show notify", "", "notify campaigns and verifications: the running ones with their "
+	 "progress, the last ones (R11, R12)", 0, 0, cmd_show_notify, .flags = R},
+	{"notify cancel", "", "stop the running campaigns: nothing more is sent or re-sent; what "
+	 "a change left unacked is sent at each endpoint's next contact", 0, 0, cmd_notify_cancel},
 	{"watch", "[--from SEQ]", "follow status transitions live", 0, 0, cmd_watch,
 	 .flags = R | S, .opts = watch_opts},
 	{"show neighbours", "", "next hops for the TX path: the kernel's neighbours on the "

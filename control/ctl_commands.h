@@ -64,6 +64,7 @@ ctl_handler cmd_show_neighbours, cmd_show_routes, cmd_debug_send;     /* ctl_net
 ctl_call_handler cmd_remove_client;                                   /* ctl_remove.c */
 ctl_call_handler cmd_show_clients, cmd_show_counts;                   /* ctl_clients.c */
 ctl_handler cmd_guard_release_preview;                                /* ctl_confirm.c */
+ctl_handler cmd_show_notify, cmd_notify_cancel;                       /* notify_ctl.c */
 ctl_handler cmd_import, cmd_export, cmd_show_bulk;                    /* ctl_bulk.c */
 ctl_handler cmd_show_settings, cmd_set, cmd_range_add, cmd_range_del, /* ctl_policy.c */
 	cmd_range_list, cmd_guard_release, cmd_component_add, cmd_component_del, cmd_component_list,

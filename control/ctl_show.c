@@ -10,6 +10,7 @@
 #include "control/ctl_commands.h"
 #include "control/ctl_net.h"
 #include "control/ctl_store.h"
+#include "control/notify_ctl.h"
 #include "control/transitions.h"
 #include "glournet/coarse_clock.h"
 #include "glournet/gn_mem.h"
@@ -97,7 +98,7 @@ static json_t *client_json(struct gn_daemon *d, const struct endpoint *ep)
 	/* Fresh from the workers, not as of the last sweep. */
 	uint32_t hb = registry_last_heartbeat(&d->reg, ep);
 	uint32_t contact = registry_last_contact(&d->reg, ep);
-	return json_pack(
+	json_t *o = json_pack(
 		"{s:s, s:s, s:I, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:o, s:I}", "id", id,
 		"guid", ep_guid(ep), "slot", (json_int_t)ep->slot, "status",
 		ep_status_name(ep->status), "unreachable", ep->unreachable, "last_heartbeat",
@@ -105,6 +106,8 @@ static json_t *client_json(struct gn_daemon *d, const struct endpoint *ep)
 		(json_int_t)contact, "registered", (json_int_t)ep_registered(ep), "status_since",
 		(json_int_t)ep->status_since, "reason", ep_reason_name(ep->reason), "hostname",
 		ep_hostname(ep), "ips", ips, "notify_port", (json_int_t)ep_notify_port(ep));
+	json_object_set_new(o, "notify", notify_client_json(d, ep)); /* R11, R12 */
+	return o;
 }
 
 json_t *cmd_show_client(struct gn_daemon *d, int argc, const char **argv, char *err, size_t errlen)
@@ -201,9 +204,10 @@ static json_t *port_json(const struct gn_daemon *d)
 /* The rare messages a worker passed to the control thread (its ring). */
 static json_t *rare_json(const struct worker_counters *c)
 {
-	return json_pack("{s:I, s:I, s:I, s:I}", "shutdowns", (json_int_t)c->shutdowns, "boots",
-			 (json_int_t)c->boots, "notify_acks", (json_int_t)c->notify_acks,
-			 "ring_full", (json_int_t)c->events_dropped);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I}", "shutdowns", (json_int_t)c->shutdowns,
+			 "boots", (json_int_t)c->boots, "notify_acks", (json_int_t)c->notify_acks,
+			 "sources", (json_int_t)c->sources, "ring_full",
+			 (json_int_t)c->events_dropped);
 }
 
 json_t *cmd_show_stats(struct gn_daemon *d, int argc, const char **argv, char *err, size_t errlen)
@@ -248,8 +252,10 @@ json_t *cmd_show_stats(struct gn_daemon *d, int argc, const char **argv, char *e
 	json_object_set_new(o, "exception", ctl_net_stats_json(d));
 	json_object_set_new(
 		o, "events",
-		json_pack("{s:I, s:I, s:I, s:I}", "shutdowns", (json_int_t)d->events.shutdowns,
+		json_pack("{s:I, s:I, s:I, s:I, s:I}", "shutdowns", (json_int_t)d->events.shutdowns,
 			  "boots", (json_int_t)d->events.boots, "notify_acks",
-			  (json_int_t)d->events.notify_acks, "stale", (json_int_t)d->events.stale));
+			  (json_int_t)d->events.notify_acks, "sources",
+			  (json_int_t)d->events.sources, "stale", (json_int_t)d->events.stale));
+	json_object_set_new(o, "notify", notify_stats_json(d));
 	return o;
 }

@@ -16,6 +16,8 @@
 #include "control/expire.h"
 #include "control/http_counters.h"
 #include "control/http_server.h"
+#include "control/metrics_server.h"
+#include "control/notify.h"
 #include "control/options.h"
 #include "control/persist.h"
 #include "control/policy.h"
@@ -45,10 +47,11 @@ struct gn_daemon {
 	uint32_t restore_skipped;      /* duplicate rows found at the last restore */
 	struct hb_event_ring *rings[GN_MAX_WORKERS]; /* rare messages from the workers */
 	struct {                                     /* what drain_worker_events took off them */
-		uint64_t shutdowns, boots, notify_acks, stale;
+		uint64_t shutdowns, boots, notify_acks, sources, stale;
 	} events;
 	struct http_counters http_counters;
 	struct http_server http;
+	struct metrics_server metrics; /* --metrics (docs/metrics.md) */
 	struct ctl_server ctl;
 	uint16_t port_id;
 	struct port_stats port_stats; /* refreshed by the main loop */
@@ -69,6 +72,7 @@ struct gn_daemon {
 	struct loop_job jobs[DAEMON_JOBS_MAX];
 	unsigned njobs;
 	struct netpath_job netpath_job;
+	struct notify_engine notify; /* R11 campaigns, R12 verification ("notify" job) */
 	/* The exception path, neighbours and TX (glournet/netpath.h,
 	 * daemon_netpath.c); NULL where no port runs (unit tests). */
 	struct netpath *net;

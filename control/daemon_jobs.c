@@ -116,10 +116,12 @@ void daemon_jobs_init(struct gn_daemon *d, const struct daemon_dataplane_ops *dp
 	bulk_jobs_init(&d->bulk, r, d->store, &d->policy);
 	persist_transitions_init(&d->persist, r, d->store, d->feed);
 	persist_checkpoint_init(&d->checkpoint, r, d->store, d->started);
+	notify_init(&d->notify, r, &d->policy, &d->tx, d->started);
 
 	/* In the order of a turn: the port counters are read in the turn a
 	 * sweep starts; the slots expiry removes are reclaimed in the same
-	 * turn; the log and the store get the turn's transitions. */
+	 * turn; the log and the store get the turn's transitions; notifies
+	 * go out after the netpath turn has learned what neighbours it could. */
 	/* clang-format off */
 	const struct loop_job rows[] = {
 		/* name       step                      self            stats                  share */
@@ -130,6 +132,7 @@ void daemon_jobs_init(struct gn_daemon *d, const struct daemon_dataplane_ops *dp
 		{"import",     bulk_import_step,         &d->bulk,        &d->bulk.import_stats, 2 * MS},
 		{"export",     bulk_export_step,         &d->bulk,        &d->bulk.export_stats, 2 * MS},
 		{"expire",     expire_step,              &d->expire,      &d->expire.stats,      2 * MS},
+		{"notify",     notify_step,              &d->notify,      &d->notify.stats,      2 * MS},
 		{"reclaim",    reclaim_step,             &d->reclaim_job, &d->reclaim_job.stats, 1 * MS},
 		{"log",        log_step,                 &d->log_job,     &d->log_job.stats,     1 * MS},
 		{"persist",    persist_transitions_step, &d->persist,     &d->persist.stats,     1 * MS},

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <rte_errno.h>
@@ -70,6 +71,14 @@ static void on_signal(struct loop_watch *w, uint32_t events)
 		    strsignal((int)si.ssi_signo));
 		d->quit = true;
 	}
+}
+
+/* The link for the metrics and /readyz, fresh (not as of the port job's
+ * last read), without waiting for it. */
+static int link_state(uint16_t port_id)
+{
+	struct port_link link;
+	return port_read_link(port_id, &link) < 0 ? -1 : link.up != 0;
 }
 
 static int pick_port(const struct gn_daemon *d, uint16_t *port_id)
@@ -210,9 +219,10 @@ static int load_policy(struct gn_daemon *d)
 	return rc;
 }
 
-/* The rare messages the workers passed on: SHUTDOWN (R6); notify-acks and
- * BOOTs are contact already recorded by the worker, counted here for the
- * notify campaigns to come. */
+/* The rare messages the workers passed on: SHUTDOWN (R6); a notify-ack,
+ * contact already recorded by the worker (R3), settles what it answers
+ * (R11, R12); a heartbeat's new source address is where notifies go from
+ * then on; BOOTs are counted. */
 void drain_worker_events(struct gn_daemon *d, uint32_t now)
 {
 	struct hb_event ev;
@@ -221,14 +231,23 @@ void drain_worker_events(struct gn_daemon *d, uint32_t now)
 			struct endpoint *ep = registry_by_slot(&d->reg, ev.slot);
 			if (!ep || ep->id != ev.id) {
 				d->events.stale++; /* the slot changed hands meanwhile */
+				if (ev.type == HB_TYPE_NOTIFY_ACK)
+					notify_on_stale_ack(&d->notify);
 				continue;
+			}
+			if (ev.src_family) { /* where notifies go from now on (R11) */
+				struct gn_addr src = {.family = ev.src_family};
+				memcpy(src.bytes, ev.src, ev.src_family == AF_INET ? 4 : 16);
+				d->events.sources++;
+				notify_on_source(&d->notify, ep, &src, now);
 			}
 			if (ev.type == HB_TYPE_NOTIFY_ACK) {
 				d->events.notify_acks++;
+				notify_on_ack(&d->notify, ep, ev.flags, ev.time, now);
 			} else if (ev.flags & HB_FLAG_SHUTDOWN) {
 				d->events.shutdowns++;
 				status_on_shutdown(&d->reg, ep, ev.time, now);
-			} else {
+			} else if (ev.flags & HB_FLAG_BOOT) {
 				d->events.boots++;
 			}
 		}
@@ -311,8 +330,12 @@ int start_control(struct gn_daemon *d, sigset_t *sigs, struct loop_watch *sigw)
 				       .counters = &d->http_counters,
 				       .policy = &d->policy,
 				       .persist = persist_for_api,
-				       .persist_ctx = d};
+				       .persist_ctx = d,
+				       .notify = &d->notify};
 	rc = http_start(&d->http, &d->loop, d->opt.http_listen, &d->opt);
+	if (rc < 0)
+		return rc;
+	rc = metrics_start(&d->metrics, &d->loop, d, d->opt.metrics_listen, link_state);
 	if (rc < 0)
 		return rc;
 	rc = ctl_server_start(&d->ctl, &d->loop, d, d->opt.ctl_socket);
@@ -349,6 +372,7 @@ void shutdown_all(struct gn_daemon *d)
 		store_close_drain(d);
 	}
 	http_stop(&d->http, &d->loop);
+	metrics_stop(&d->metrics, &d->loop);
 	ctl_server_stop(&d->ctl);
 	netpath_stop(d); /* after the servers: their last answers go out first */
 	uint16_t p;
@@ -356,6 +380,7 @@ void shutdown_all(struct gn_daemon *d)
 	port_stop(p);
 	registry_destroy(&d->reg);
 	sweep_state_free(&d->sweep);
+	notify_free(&d->notify);
 	bulk_jobs_free(&d->bulk);
 	if (d->feed) {
 		feed_flush(d->feed);

@@ -26,7 +26,8 @@
 	X(NO_CONTACT,   "no-contact")   /* R6 */                            \
 	X(SHUTDOWN,     "shutdown")     /* R6 */                            \
 	X(UNREACHABLE,  "unreachable")  /* R4: heartbeat does not apply */  \
-	X(RECLASSIFIED, "reclassified") /* R1: the ranges changed */
+	X(RECLASSIFIED, "reclassified") /* R1: the ranges changed */        \
+	X(NO_ACK,       "no-ack")       /* R12: verified, never acked */
 /* clang-format on */
 
 /* Why an endpoint left the registry. */

@@ -112,6 +112,13 @@ static const char *header(struct MHD_Connection *conn, const char *name)
 	return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
 }
 
+static const struct sockaddr *peer_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	return ci ? ci->client_addr : NULL;
+}
+
 struct api_route {
 	const char *path;
 	const char *method;
@@ -171,6 +178,7 @@ static void route(struct http_server *h, struct MHD_Connection *conn, const char
 		.hdr_mac = header(conn, GN_API_HDR_MAC),
 		.hdr_ips = header(conn, GN_API_HDR_IPS),
 		.if_none_match = header(conn, MHD_HTTP_HEADER_IF_NONE_MATCH),
+		.peer = peer_of(conn),
 	};
 	r->fn(ctx, &req, resp);
 }

@@ -9,6 +9,25 @@
 
 uint64_t (*loop_job_clock)(clockid_t clock) = gn_clock_ns;
 
+#define US 1000ull
+const uint64_t loop_job_bucket_ns[LOOP_JOB_BUCKETS] = {
+	100 * US,  250 * US,  500 * US,   1000 * US,  2000 * US,
+	4000 * US, 8000 * US, 16000 * US, 64000 * US,
+};
+
+static void count_slice(struct loop_job_stats *st, uint64_t wall, uint64_t cpu)
+{
+	st->slices++;
+	st->slice_ns_sum += wall;
+	st->slice_cpu_ns_sum += cpu;
+	for (unsigned i = 0; i < LOOP_JOB_BUCKETS; i++) {
+		if (wall <= loop_job_bucket_ns[i]) {
+			st->slice_bucket[i]++;
+			break;
+		}
+	}
+}
+
 static uint64_t wall_ns(void)
 {
 	return loop_job_clock(CLOCK_MONOTONIC);
@@ -53,7 +72,7 @@ static bool step_one(struct loop_job *j, uint32_t now, uint64_t budget_ns)
 	uint64_t t1 = wall_ns(), c1 = cpu_ns();
 	if (!was)
 		c0 = st->pass_begin_cpu_ns;
-	st->slices++;
+	count_slice(st, t1 - t0, c1 - c0);
 	if (t1 - t0 > st->max_slice_ns)
 		st->max_slice_ns = t1 - t0;
 	if (c1 - c0 > st->max_slice_cpu_ns)

@@ -40,7 +40,13 @@
  * job moves on every turn, however busy the ones before it are. */
 #define LOOP_JOB_MIN_NS (100 * 1000)
 
-/* What `show stats` reports for each job. */
+/* The slices' wall times by bucket, for the metrics' histogram
+ * (glournet_loop_job_slice_seconds): upper bounds from the least budget a
+ * step gets to eight turns' worth. */
+#define LOOP_JOB_BUCKETS 9
+extern const uint64_t loop_job_bucket_ns[LOOP_JOB_BUCKETS];
+
+/* What `show stats` and the metrics report for each job. */
 struct loop_job_stats {
 	uint64_t passes;           /* passes finished */
 	uint64_t slices;           /* steps measured (see above) */
@@ -48,6 +54,10 @@ struct loop_job_stats {
 	uint64_t max_slice_cpu_ns; /* the same in this thread's CPU time: the slicing itself */
 	uint64_t last_pass_ns;     /* CPU of the last pass, all its slices */
 	uint64_t last_pass_wall_ns; /* from its beginning to the end of its last slice */
+	uint64_t slice_ns_sum, slice_cpu_ns_sum; /* all slices since start */
+	/* Slices of at most loop_job_bucket_ns[i], and not of the bucket before
+	 * (per bucket, not cumulative); the longer ones only in `slices`. */
+	uint64_t slice_bucket[LOOP_JOB_BUCKETS];
 	/* Bookkeeping of the pass under way. */
 	bool in_pass;
 	bool ended; /* a pass ended in the step being measured */

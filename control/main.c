@@ -39,7 +39,9 @@ static void run(struct gn_daemon *d)
 		 * most one turn's budget. */
 		bool more = loop_jobs_run(d->jobs, d->njobs, now, DAEMON_TURN_BUDGET_NS);
 		ctl_server_pump(&d->ctl);
-		int http_ms = http_tick(&d->http);
+		int http_ms = http_tick(&d->http), metrics_ms = metrics_tick(&d->metrics);
+		if (metrics_ms >= 0 && (http_ms < 0 || metrics_ms < http_ms))
+			http_ms = metrics_ms;
 		int timeout = more ? 0 : http_ms >= 0 && http_ms < 100 ? http_ms : 100;
 		timeout = netpath_timeout(d, timeout);
 		if (loop_run_once(&d->loop, timeout) < 0)

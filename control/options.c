@@ -109,6 +109,8 @@ static const char usage_text[] =
 	"                          the command line's (which win); SIGHUP re-reads it\n"
 	"                          and reloads the log level and the TLS certificate\n"
 	"                          and key (their files are re-read even without it)\n"
+	"  --metrics ADDR:PORT|off Prometheus /metrics, /healthz and /readyz there\n"
+	"                          (default off; e.g. 127.0.0.1:9110; docs/metrics.md)\n"
 	"  -h, --help              this help\n"
 	"  -V, --version           version\n"
 	"\n"
@@ -160,6 +162,7 @@ enum {
 	OPT_OPTIONS_FILE,
 	/* Issue 13: state directory and token hardening. */
 	OPT_ALLOW_EMPTY_STORE,
+	OPT_METRICS,
 };
 
 static const struct option long_opts[] = {
@@ -204,7 +207,9 @@ static const struct option long_opts[] = {
 	{"neigh-max", required_argument, 0, OPT_NEIGH_MAX},
 	{"options-file", required_argument, 0, OPT_OPTIONS_FILE},
 	{"allow-empty-store", no_argument, 0, OPT_ALLOW_EMPTY_STORE},
-	OPTIONS_CTL_LONG{"help", no_argument, 0, 'h'},
+	{"metrics", required_argument, 0, OPT_METRICS},
+	OPTIONS_CTL_LONG,
+	{"help", no_argument, 0, 'h'},
 	{"version", no_argument, 0, 'V'},
 	{0, 0, 0, 0},
 };
@@ -365,6 +370,7 @@ static void set_defaults(struct gn_options *o)
 	o->http_request_timeout = 10;
 	o->source_v4_prefix = 32;
 	o->source_v6_prefix = 64;
+	o->metrics_listen = "off";
 }
 
 /* Validated later, with the policy: one validation path for every entry. */
@@ -535,6 +541,8 @@ static int apply(struct gn_options *o, int c, const char *v)
 	case OPT_OPTIONS_FILE:
 		o->options_file = v;
 		return 0;
+	case OPT_METRICS:
+		return parse_listen_opt("metrics", v, &o->metrics_listen);
 	}
 	if (c >= OPT_CTL_SOCKET_MODE && c <= OPT_CTL_LAST)
 		return options_ctl_apply(o, c, v);
@@ -653,6 +661,9 @@ int options_parse(struct gn_options *o, int argc, char **argv)
 	}
 	if (options_check_tls(o) < 0)
 		return -1;
+	if (strcmp(o->metrics_listen, "off") != 0 && (!strcmp(o->metrics_listen, o->http_listen) ||
+						      !strcmp(o->metrics_listen, o->https_listen)))
+		return bad("metrics", o->metrics_listen, "the endpoint API listens there");
 	return optind;
 }
 

@@ -73,6 +73,7 @@ struct gn_options {
 	uint32_t http_request_timeout; /* s for a request's header and body, whatever the pace */
 	uint32_t source_v4_prefix;     /* 1..32 */
 	uint32_t source_v6_prefix;     /* 1..128 */
+	const char *metrics_listen;    /* --metrics: Prometheus endpoint, "off" (default) */
 };
 
 /*

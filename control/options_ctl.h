@@ -25,7 +25,7 @@ enum {
 	{"ctl-socket-group", required_argument, 0, OPT_CTL_SOCKET_GROUP},      \
 	{"ctl-socket-ro", required_argument, 0, OPT_CTL_SOCKET_RO},            \
 	{"ctl-socket-ro-mode", required_argument, 0, OPT_CTL_SOCKET_RO_MODE},  \
-	{"ctl-socket-ro-group", required_argument, 0, OPT_CTL_SOCKET_RO_GROUP},
+	{"ctl-socket-ro-group", required_argument, 0, OPT_CTL_SOCKET_RO_GROUP}
 
 #define OPTIONS_CTL_HELP                                                                  \
 	"  --ctl-socket-mode MODE  its mode, octal (default 0660; o+w lets every user in)\n" \

@@ -19,15 +19,20 @@ enum hb_scope { HB_SCOPE_ALL, HB_SCOPE_UNREACHABLE };
 
 struct policy {
 	bool hb_enabled;
-	uint8_t hb_scope;           /* enum hb_scope */
-	uint32_t hb_interval;       /* seconds */
-	uint32_t offline_after;     /* seconds */
-	uint32_t poll_interval;     /* seconds */
-	uint32_t guard_threshold;   /* percent; 0 disables R10 */
-	uint32_t expire_after_days; /* silent this long: removed (issue #5); 0: never */
-	uint64_t rev;               /* settings_rev: bumped by every change */
-	struct range_set *ranges;   /* owned */
-	struct manifest manifest;   /* owned; rendered (manifest_render) before a commit */
+	uint8_t hb_scope;            /* enum hb_scope */
+	uint32_t hb_interval;        /* seconds */
+	uint32_t offline_after;      /* seconds */
+	uint32_t poll_interval;      /* seconds */
+	uint32_t guard_threshold;    /* percent; 0 disables R10 */
+	uint32_t expire_after_days;  /* silent this long: removed (issue #5); 0: never */
+	bool notify_enabled;         /* R11 campaigns */
+	uint32_t notify_rate;        /* notifies a second, all campaigns together */
+	uint32_t notify_retries;     /* re-sends to an endpoint that does not ack */
+	uint32_t notify_retry_after; /* seconds */
+	uint32_t verify_interval;    /* seconds; 0: off (R12) */
+	uint64_t rev;                /* settings_rev: bumped by every change */
+	struct range_set *ranges;    /* owned */
+	struct manifest manifest;    /* owned; rendered (manifest_render) before a commit */
 };
 
 /* docs/status.md defaults, no ranges, an empty manifest. NULL on allocation

@@ -45,6 +45,9 @@ static json_t *affected(const struct gn_daemon *d, const struct policy *old,
 			policy_hb_applies(old, u) != policy_hb_applies(new, u);
 		reach[SETTING_REACH_HB] += policy_hb_applies(new, u);
 		reach[SETTING_REACH_UNREACHABLE] += u;
+		bool notifiable = !u && ep_notifiable(ep);
+		reach[SETTING_REACH_NOTIFY] += notifiable;
+		reach[SETTING_REACH_VERIFY] += notifiable && !policy_hb_applies(new, false);
 		if (expiry_changed) /* the one count that costs more than a load */
 			reach[SETTING_REACH_EXPIRING] +=
 				expire_due(r, ep, new->expire_after_days, d->started, now);
@@ -76,6 +79,9 @@ int daemon_policy_commit(struct gn_daemon *d, struct policy *draft, json_t *resu
 	 * skew through worker_conf, never from the policy. */
 	d->policy = draft;
 	bool reclassify = !same_ranges(old, draft);
+	/* R11: what changed for the endpoints starts a campaign (its walk
+	 * runs later, after the reclassification below). */
+	notify_policy_changed(&d->notify, old, draft, reclassify, gn_coarse_now());
 	policy_free(old);
 
 	if (reclassify) {

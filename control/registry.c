@@ -144,13 +144,16 @@ static void push_free(struct registry *r, uint32_t slot)
 }
 
 
-/* Packs guid, hostname and addresses into one allocation. */
+/* Packs the source address, guid, hostname and addresses into one
+ * allocation; the notify times come from `old` (NULL: none yet). */
 static struct ep_details *details_new(const char *guid, const char *hostname,
 				      const struct gn_addr *ips, unsigned nips,
-				      uint16_t notify_port, uint32_t registered)
+				      uint16_t notify_port, uint32_t registered,
+				      const struct gn_addr *src, const struct ep_details *old)
 {
 	size_t gl = strnlen(guid, EP_GUID_MAX), hl = strnlen(hostname, EP_HOSTNAME_MAX);
-	size_t len = sizeof(struct ep_details) + gl + 1 + hl + 1;
+	unsigned sl = src && src->family ? gn_addr_len(src) : 0;
+	size_t len = sizeof(struct ep_details) + sl + gl + 1 + hl + 1;
 	if (nips > EP_MAX_IPS)
 		nips = EP_MAX_IPS;
 	for (unsigned i = 0; i < nips; i++)
@@ -159,10 +162,16 @@ static struct ep_details *details_new(const char *guid, const char *hostname,
 	if (!d)
 		return NULL;
 	d->registered = registered;
+	d->round_at = old ? old->round_at : 0;
+	d->last_ack = old ? old->last_ack : 0;
 	d->notify_port = notify_port;
 	d->nips = (uint8_t)nips;
 	d->guid_len = (uint8_t)gl;
+	d->src_family = sl ? src->family : 0;
 	char *p = d->text;
+	if (sl)
+		memcpy(p, src->bytes, sl);
+	p += sl;
 	memcpy(p, guid, gl);
 	p[gl] = '\0';
 	p += gl + 1;
@@ -194,7 +203,7 @@ unsigned ep_ips(const struct endpoint *ep, struct gn_addr out[EP_MAX_IPS])
 	const struct ep_details *d = ep->details;
 	if (!d)
 		return 0;
-	const char *p = d->text + d->guid_len + 1;
+	const char *p = ep_hostname(ep);
 	p += strlen(p) + 1;
 	for (unsigned i = 0; i < d->nips; i++) {
 		memset(&out[i], 0, sizeof(out[i]));
@@ -206,15 +215,38 @@ unsigned ep_ips(const struct endpoint *ep, struct gn_addr out[EP_MAX_IPS])
 	return d->nips;
 }
 
-int registry_set_details(struct registry *r, struct endpoint *ep, const char *hostname,
-			 const struct gn_addr *ips, unsigned nips, uint16_t notify_port)
+bool ep_source(const struct endpoint *ep, struct gn_addr *out)
 {
-	struct ep_details *d =
-		details_new(ep_guid(ep), hostname, ips, nips, notify_port, ep_registered(ep));
+	memset(out, 0, sizeof(*out));
+	const struct ep_details *d = ep->details;
+	if (!d || !d->src_family)
+		return false;
+	out->family = d->src_family;
+	memcpy(out->bytes, d->text, ep_details_src_len(d));
+	return true;
+}
+
+/* A copy of the details with everything as it is but what the caller
+ * passes (the source address: `src`, or the old one when NULL). */
+static int details_rebuild(struct registry *r, struct endpoint *ep, const char *hostname,
+			   const struct gn_addr *ips, unsigned nips, uint16_t notify_port,
+			   const struct gn_addr *src)
+{
+	struct gn_addr old_src;
+	if (!src)
+		src = ep_source(ep, &old_src) ? &old_src : NULL;
+	struct ep_details *d = details_new(ep_guid(ep), hostname, ips, nips, notify_port,
+					   ep_registered(ep), src, ep->details);
 	if (!d)
 		return -ENOMEM;
 	details_replace(r, ep, d);
 	return 0;
+}
+
+int registry_set_details(struct registry *r, struct endpoint *ep, const char *hostname,
+			 const struct gn_addr *ips, unsigned nips, uint16_t notify_port)
+{
+	return details_rebuild(r, ep, hostname, ips, nips, notify_port, NULL);
 }
 
 int registry_set_ips(struct registry *r, struct endpoint *ep, const struct gn_addr *ips,
@@ -223,6 +255,31 @@ int registry_set_ips(struct registry *r, struct endpoint *ep, const struct gn_ad
 	char host[EP_HOSTNAME_MAX + 1];
 	snprintf(host, sizeof(host), "%s", ep_hostname(ep));
 	return registry_set_details(r, ep, host, ips, nips, ep_notify_port(ep));
+}
+
+int registry_set_source(struct registry *r, struct endpoint *ep, const struct gn_addr *src)
+{
+	struct gn_addr old;
+	bool had = ep_source(ep, &old);
+	int changed = !had || !gn_addr_eq(&old, src);
+	if (changed && had && old.family == src->family) {
+		memcpy(ep->details->text, src->bytes, gn_addr_len(src)); /* in place */
+	} else if (changed) {
+		struct gn_addr ips[EP_MAX_IPS];
+		unsigned n = ep_ips(ep, ips);
+		char host[EP_HOSTNAME_MAX + 1];
+		snprintf(host, sizeof(host), "%s", ep_hostname(ep));
+		int rc = details_rebuild(r, ep, host, ips, n, ep_notify_port(ep), src);
+		if (rc < 0)
+			return rc;
+	}
+	slot_table_set_tag(r->table, ep->slot, slot_src_tag(src->family, src->bytes));
+	return changed;
+}
+
+void registry_watch_next_heartbeat(struct registry *r, struct endpoint *ep)
+{
+	slot_table_set_tag(r->table, ep->slot, 0);
 }
 
 void registry_set_registered(struct endpoint *ep, uint32_t registered)
@@ -243,7 +300,7 @@ const uint8_t *registry_key(const struct registry *r, const struct endpoint *ep)
 static int fill_slot(struct registry *r, uint32_t slot, const char *guid, uint64_t id, uint32_t now,
 		     struct endpoint **out)
 {
-	struct ep_details *d = details_new(guid, "", NULL, 0, 0, now);
+	struct ep_details *d = details_new(guid, "", NULL, 0, 0, now, NULL, NULL);
 	if (!d)
 		return -ENOMEM;
 	if (slot_index_insert(&r->by_id, id_hash(id), slot) < 0) {
@@ -429,6 +486,8 @@ void registry_set_state(struct registry *r, struct endpoint *ep, bool unreachabl
 	ep->reason = (uint8_t)reason;
 	ep->status_since = now;
 	if (r->feed) {
+		if ((unsigned)reason < EP_REASON_COUNT)
+			r->transitions[st][reason]++;
 		struct transition t = {.id = ep->id,
 				       .slot = ep->slot,
 				       .time = now,
@@ -451,6 +510,8 @@ void registry_remove(struct registry *r, struct endpoint *ep, enum ep_removal ca
 	count(r, ep, -1);
 	r->count--;
 	r->removed[cause]++;
+	if (ep->notify.pending)
+		r->notify_pending--;
 	if (r->feed) {
 		struct transition t = {.id = id,
 				       .slot = slot,

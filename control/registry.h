@@ -32,15 +32,33 @@ static inline enum ep_status ep_status_of(bool unreachable, bool up)
 			   : (up ? EP_ONLINE : EP_OFFLINE);
 }
 
+/* An endpoint's notify state (R11, R12; control/notify_engine.c), in the 8
+ * bytes a free slot uses for its last owner's id: a live endpoint never
+ * needs both. Zero for a new endpoint: nothing pending. */
+struct ep_notify {
+	uint8_t pending;  /* HB_FLAG_SETTINGS, _COMPONENTS, _VERIFY not acked yet */
+	uint8_t state;    /* EP_NOTIFY_TRIES (sends this round) | EP_NOTIFY_* bits */
+	uint8_t cseq;     /* the change campaign its round counts for; 0: none */
+	uint8_t vseq;     /* the verification campaign it counts for; 0: none */
+	uint32_t sent_at; /* the last notify sent to it; 0: never */
+};
+#define EP_NOTIFY_TRIES   0x0Fu /* notifies sent this round: 1 + re-sends */
+#define EP_NOTIFY_QUEUED  0x10u /* one entry of the engine's queues is its */
+#define EP_NOTIFY_WAITING 0x20u /* retries spent: notified at its next contact */
+#define EP_NOTIFY_NO_ACK  0x40u /* its last verification ended without an ack (R12) */
+
 /* What the sweep and the status rules read, for every endpoint, often: one
  * cache line. What they do not (guid, hostname, addresses, the first
  * registration, the notify port) sits in a separate allocation, `details`,
  * and the key only in the slot table the workers read: 10 M endpoints cost
  * 640 MB here instead of 4.4 GB with everything inline. */
 struct endpoint {
-	uint64_t id;                /* 0: a free (or quarantined) slot */
-	uint64_t removed_id;        /* free slot: the id its last owner had, so a
-				  * watcher can still name it; 0 once reused */
+	uint64_t id; /* 0: a free (or quarantined) slot */
+	union {
+		uint64_t removed_id;     /* free slot: the id its last owner had, so a
+					   * watcher can still name it; 0 once reused */
+		struct ep_notify notify; /* an endpoint: its notifies */
+	};
 	struct ep_details *details; /* never NULL for an endpoint; a free slot
 				       * keeps its last owner's until reused */
 	uint32_t slot;
@@ -65,22 +83,41 @@ struct endpoint {
 _Static_assert(sizeof(struct endpoint) == 64, "one cache line per endpoint");
 
 /* Rarely read, rewritten whole when it changes (registration, poll's
- * X-Glournet-Ips): guid, hostname and addresses packed after the header. */
+ * X-Glournet-Ips): guid, hostname and addresses packed after the header.
+ * The source address (where notifies go) leads the text, so that a new one
+ * of the same family is written in place; the notify times are written in
+ * place too (the engine reads the address for every notify anyway). */
 struct ep_details {
 	uint32_t registered; /* first registration */
+	uint32_t round_at;   /* the first notify of the current round; 0: none yet */
+	uint32_t last_ack;   /* the last notify-ack that settled something; 0: never */
 	uint16_t notify_port;
 	uint8_t nips;
 	uint8_t guid_len;
-	char text[]; /* guid NUL hostname NUL, then nips x (family, 4 or 16 bytes) */
+	uint8_t src_family; /* AF_INET, AF_INET6; 0: no source address known */
+	char text[];        /* source address (4 or 16 bytes, by src_family), guid NUL
+		      * hostname NUL, then nips x (family, 4 or 16 bytes) */
 };
 
+static inline unsigned ep_details_src_len(const struct ep_details *d)
+{
+	return d->src_family == AF_INET ? 4 : d->src_family == AF_INET6 ? 16 : 0;
+}
 static inline const char *ep_guid(const struct endpoint *ep)
 {
-	return ep->details ? ep->details->text : "";
+	return ep->details ? ep->details->text + ep_details_src_len(ep->details) : "";
 }
 static inline const char *ep_hostname(const struct endpoint *ep)
 {
-	return ep->details ? ep->details->text + ep->details->guid_len + 1 : "";
+	return ep->details ? ep_guid(ep) + ep->details->guid_len + 1 : "";
+}
+/* The source address of its last heartbeat, poll or registration (where
+ * notifies go, with notify_port); false when none is known. */
+bool ep_source(const struct endpoint *ep, struct gn_addr *out);
+/* A notify address: a source address and a notify port. */
+static inline bool ep_notifiable(const struct endpoint *ep)
+{
+	return ep->details && ep->details->notify_port && ep->details->src_family;
 }
 static inline uint32_t ep_registered(const struct endpoint *ep)
 {
@@ -116,6 +153,11 @@ struct registry {
 	uint8_t random_pool[4096]; /* for ids and keys (registry.c) */
 	uint32_t random_used;
 	uint32_t by_status[EP_STATUS_COUNT];
+	uint32_t notify_pending; /* endpoints with a notify pending (ep_notify.pending != 0):
+				  * the notify engine counts them as it sets the flags,
+				  * registry_remove as it forgets one */
+	/* Transitions the feed got (R8), by new status and reason, since start. */
+	uint64_t transitions[EP_STATUS_COUNT][EP_REASON_COUNT];
 	uint32_t (*by_range)[2]; /* [range][up]: unreachable endpoints per range */
 	uint32_t nranges;
 	struct transition_feed *feed; /* every status change goes here (R8); may be NULL */
@@ -212,6 +254,15 @@ static inline uint32_t registry_last_contact(const struct registry *r, const str
  * first-registration time stay. -ENOMEM leaves the old ones. */
 int registry_set_details(struct registry *r, struct endpoint *ep, const char *hostname,
 			 const struct gn_addr *ips, unsigned nips, uint16_t notify_port);
+/* The source address the endpoint was last seen from (a heartbeat, a poll,
+ * a registration), and the tag of it the workers compare each heartbeat's
+ * source with (slot_table.h): 1 when it changed, 0 when it is the same,
+ * -ENOMEM (the old one kept). */
+int registry_set_source(struct registry *r, struct endpoint *ep, const struct gn_addr *src);
+/* The workers report the endpoint's next heartbeat whatever its source (its
+ * tag cleared): the notify engine wants to know when an endpoint it gave
+ * up on is heard from again. registry_set_source sets it back. */
+void registry_watch_next_heartbeat(struct registry *r, struct endpoint *ep);
 /* New addresses only (poll's X-Glournet-Ips). */
 int registry_set_ips(struct registry *r, struct endpoint *ep, const struct gn_addr *ips,
 		     unsigned nips);

@@ -66,7 +66,7 @@ int settings_set(struct policy *p, const char *name, const char *value, char *er
 {
 	const struct setting_def *d = find(name);
 	if (!d) {
-		char names[256] = "";
+		char names[512] = "";
 		for (size_t i = 0; i < N_DEFS; i++)
 			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
 				 i ? ", " : "", defs[i].name);
@@ -96,6 +96,12 @@ int settings_set(struct policy *p, const char *name, const char *value, char *er
 			return reject(d, value, err, errlen, "is not a scope");
 		return 0;
 	}
+	case SETTING_DURATION_OFF:
+		if (!strcmp(value, "0")) { /* off: the one bare number it takes */
+			*u32_field(p, d) = 0;
+			return 0;
+		}
+		__attribute__((fallthrough)); /* otherwise a duration in its range */
 	case SETTING_DURATION: {
 		size_t n = strlen(value);
 		if (n && value[n - 1] >= '0' && value[n - 1] <= '9')
@@ -104,6 +110,10 @@ int settings_set(struct policy *p, const char *name, const char *value, char *er
 		if (rc == -EINVAL)
 			return reject(d, value, err, errlen,
 				      "is not a duration like 30s, 10m, 2h, 1d");
+		if (rc == 0 && v == 0 && d->kind == SETTING_DURATION_OFF) {
+			*u32_field(p, d) = 0; /* "0s", "0m": off as well */
+			return 0;
+		}
 		if (rc < 0 || v < d->min || v > d->max)
 			return reject(d, value, err, errlen, "is out of range");
 		*u32_field(p, d) = v;
@@ -117,6 +127,17 @@ int settings_set(struct policy *p, const char *name, const char *value, char *er
 		    pct > d->max)
 			return reject(d, value, err, errlen, "is not a percentage in range");
 		*u32_field(p, d) = (uint32_t)pct;
+		return 0;
+	}
+	case SETTING_COUNT: {
+		char *end;
+		errno = 0;
+		unsigned long n = strtoul(value, &end, 10);
+		if (value[0] < '0' || value[0] > '9' || *end)
+			return reject(d, value, err, errlen, "is not a whole number");
+		if (errno || n < d->min || n > d->max)
+			return reject(d, value, err, errlen, "is out of range");
+		*u32_field(p, d) = (uint32_t)n;
 		return 0;
 	}
 	case SETTING_DAYS: {
@@ -158,11 +179,18 @@ static void format_value(const struct policy *p, const struct setting_def *d, ch
 		snprintf(buf, len, "%s",
 			 *(uint8_t *)field_of(p, d) == HB_SCOPE_ALL ? "all" : "unreachable");
 		break;
+	case SETTING_DURATION_OFF:
+		if (!*u32_field(p, d)) {
+			snprintf(buf, len, "0");
+			break;
+		}
+		__attribute__((fallthrough));
 	case SETTING_DURATION:
 		settings_format_duration(*u32_field(p, d), buf, len);
 		break;
 	case SETTING_PERCENT:
 	case SETTING_DAYS:
+	case SETTING_COUNT:
 		snprintf(buf, len, "%u", *u32_field(p, d));
 		break;
 	}
@@ -180,7 +208,7 @@ json_t *settings_show(const struct policy *p)
 		json_t *o =
 			json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", defs[i].name, "value", value,
 				  "default", dflt, "range", defs[i].range, "help", defs[i].help);
-		if (defs[i].kind == SETTING_DURATION)
+		if (defs[i].kind == SETTING_DURATION || defs[i].kind == SETTING_DURATION_OFF)
 			json_object_set_new(o, "seconds", json_integer(*u32_field(p, &defs[i])));
 		json_array_append_new(list, o);
 	}
@@ -201,7 +229,7 @@ json_t *settings_values(const struct policy *p)
 static void warn(json_t *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warn(json_t *out, const char *fmt, ...)
 {
-	char msg[256];
+	char msg[320];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -227,6 +255,19 @@ void settings_warnings(const struct policy *p, uint32_t clients, json_t *out)
 		     "expire.after_days %u is not above heartbeat.offline_after %s: endpoints "
 		     "would be removed before they go offline",
 		     p->expire_after_days, off);
+	/* R12: between two verifications (and their retries) an endpoint that
+	 * does not heartbeat has no other contact. */
+	uint64_t verify_span =
+		(uint64_t)p->verify_interval + (uint64_t)p->notify_retries * p->notify_retry_after;
+	if (p->verify_interval && !policy_hb_applies(p, false) && verify_span >= p->offline_after) {
+		char vi[16];
+		settings_format_duration(p->verify_interval, vi, sizeof(vi));
+		warn(out,
+		     "verify.interval %s plus notify.retries %u x notify.retry_after %us is not "
+		     "below heartbeat.offline_after %s while heartbeat does not apply to regular "
+		     "endpoints: they would go offline between two verifications",
+		     vi, p->notify_retries, p->notify_retry_after, off);
+	}
 	if (p->hb_enabled && p->hb_interval < 3600 && clients >= LARGE_FLEET)
 		warn(out,
 		     "heartbeat.interval %s at %u endpoints: about %.0f heartbeats/s "

@@ -31,16 +31,38 @@
 	  "mass-offline guard: hold offline transitions above this share (R10)")             \
 	X("expire.after_days", DAYS, expire_after_days, 1, 3650, 0,                         \
 	  "0 (off) or 1 .. 3650 (whole days)", EXPIRING,                                     \
-	  "remove endpoints not heard from for this many days (0: never)")
+	  "remove endpoints not heard from for this many days (0: never)")                   \
+	X("notify.enabled", BOOL, notify_enabled, 0, 1, true, "on, off", NOTIFY,            \
+	  "notify regular endpoints of changes (R11)")                                      \
+	X("notify.rate", COUNT, notify_rate, 1, 10000000, 100000,                           \
+	  "1 .. 10000000 (per second)", NOTIFY,                                             \
+	  "notifies sent per second, all campaigns together")                               \
+	X("notify.retries", COUNT, notify_retries, 0, 10, 3, "0 .. 10", NOTIFY,             \
+	  "notifies re-sent to an endpoint that does not ack")                              \
+	X("notify.retry_after", DURATION, notify_retry_after, 1, 3600, 10, "1s .. 1h",      \
+	  NOTIFY, "wait for an ack before re-sending")                                      \
+	X("verify.interval", DURATION_OFF, verify_interval, 1, SETTING_DURATION_MAX, 0,     \
+	  "0 (off) or 1s .. 129600m", VERIFY,                                               \
+	  "connection verification of regular endpoints heartbeat does not apply to (R12)")
 /* clang-format on */
 
 /* What a kind is written as, and the C type of its struct policy field. */
-enum setting_kind { SETTING_BOOL, SETTING_SCOPE, SETTING_DURATION, SETTING_PERCENT, SETTING_DAYS };
-#define SETTING_TYPE_BOOL     bool
-#define SETTING_TYPE_SCOPE    uint8_t  /* enum hb_scope */
-#define SETTING_TYPE_DURATION uint32_t /* seconds; written with a unit */
-#define SETTING_TYPE_PERCENT  uint32_t
-#define SETTING_TYPE_DAYS     uint32_t /* whole days, 0: off */
+enum setting_kind {
+	SETTING_BOOL,
+	SETTING_SCOPE,
+	SETTING_DURATION,
+	SETTING_DURATION_OFF,
+	SETTING_PERCENT,
+	SETTING_DAYS,
+	SETTING_COUNT
+};
+#define SETTING_TYPE_BOOL         bool
+#define SETTING_TYPE_SCOPE        uint8_t  /* enum hb_scope */
+#define SETTING_TYPE_DURATION     uint32_t /* seconds; written with a unit */
+#define SETTING_TYPE_DURATION_OFF uint32_t /* the same, or 0 (written "0"): off */
+#define SETTING_TYPE_PERCENT      uint32_t
+#define SETTING_TYPE_DAYS         uint32_t /* whole days, 0: off */
+#define SETTING_TYPE_COUNT        uint32_t /* a plain whole number */
 
 /* Which endpoints a change of the setting reaches (docs/status.md: a change
  * tells how many endpoints it affected). */
@@ -50,7 +72,21 @@ enum setting_reach {
 	SETTING_REACH_UNREACHABLE, /* those in the unreachable network (they poll) */
 	SETTING_REACH_ALL,         /* every endpoint */
 	SETTING_REACH_EXPIRING,    /* those the next expiry pass would remove */
+	SETTING_REACH_NOTIFY,      /* regular endpoints with a notify address (R11) */
+	SETTING_REACH_VERIFY,      /* those of them heartbeat does not apply to (R12) */
 	SETTING_REACH_COUNT
 };
+
+/* Whether endpoints are told a setting of that reach (in the registration
+ * and poll answers: heartbeat, poll): a change of one starts a SETTINGS
+ * notify campaign (R11, control/notify_engine.c); the others are the
+ * collector's own and start none. */
+#define SETTING_TOLD_HB_CHANGE   1
+#define SETTING_TOLD_HB          1
+#define SETTING_TOLD_UNREACHABLE 1
+#define SETTING_TOLD_ALL         0
+#define SETTING_TOLD_EXPIRING    0
+#define SETTING_TOLD_NOTIFY      0
+#define SETTING_TOLD_VERIFY      0
 
 #endif

@@ -136,6 +136,16 @@ static void scan_one(struct sweep_state *s, struct registry *r, const struct pol
 	s->ncand++;
 }
 
+/* R6 says no-contact; R12 says no-ack for an endpoint heartbeat does not
+ * apply to whose last verification got no ack (notify_round.c sets the
+ * bit, any ack or HTTP contact clears it). */
+static enum ep_reason offline_reason(const struct policy *p, const struct endpoint *ep)
+{
+	if ((ep->notify.state & EP_NOTIFY_NO_ACK) && !policy_hb_applies(p, ep->unreachable))
+		return EP_REASON_NO_ACK;
+	return EP_REASON_NO_CONTACT;
+}
+
 /* A candidate goes offline only if it is still the same online endpoint
  * and still silent: contact may have come between the slices. */
 static void apply_one(struct sweep_state *s, struct registry *r, const struct policy *p,
@@ -148,7 +158,7 @@ static void apply_one(struct sweep_state *s, struct registry *r, const struct po
 	uint32_t last = last_contact(r, ep, &why);
 	if (last && (now > last ? now - last : 0) < p->offline_after)
 		return;
-	registry_set_state(r, ep, ep->unreachable, false, EP_REASON_NO_CONTACT, now);
+	registry_set_state(r, ep, ep->unreachable, false, offline_reason(p, ep), now);
 	s->res.went_offline++;
 }
 

@@ -111,6 +111,7 @@ void slot_table_clear_seen(struct slot_table *t, uint32_t slot)
 	if (!e)
 		return;
 	memset(e->key, 0, HB_KEY_LEN);   /* id is 0: no worker reads it */
+	__atomic_store_n(&e->src_tag, 0, __ATOMIC_RELAXED); /* the next owner's source is not known */
 	for (uint32_t w = 0; w < t->nworkers; w++)
 		__atomic_store_n(slot_dir_seen(t->dir, slot, w), 0, __ATOMIC_RELAXED);
 }

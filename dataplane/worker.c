@@ -31,27 +31,43 @@ _Static_assert(HB_RX_IP_CSUM_GOOD == RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
 _Static_assert(HB_ACCEPTED == 0, "handle_burst ors the verdicts: 0 means all accepted");
 
 /* The rare accepted heartbeat that is more than a timestamp (SHUTDOWN,
- * BOOT, a notify-ack): its time is recorded already; the control thread
- * gets it too, through the worker's own ring. */
-static void pass_on(const struct worker_conf *wc, const struct hb_msg *m)
+ * BOOT, a notify-ack, one from a source address its slot's tag does not
+ * name): its time is recorded already; the control thread gets it too,
+ * through the worker's own ring. A source change that does not fit is
+ * reported again by the next heartbeat: the tag still differs. */
+static void pass_on(const struct worker_conf *wc, const struct hb_msg *m,
+		    const uint8_t *frame, uint32_t tag)
 {
 	struct worker_counters *ctr = wc->counters;
+	struct hb_event ev = {.id = m->id, .slot = m->slot, .time = m->time,
+			      .flags = m->flags, .type = m->type};
 	if (m->type == HB_TYPE_NOTIFY_ACK)
 		ctr->notify_acks++;
 	else if (m->flags & HB_FLAG_SHUTDOWN)
 		ctr->shutdowns++;
-	else
+	else if (m->flags & HB_FLAG_BOOT)
 		ctr->boots++;
-	struct hb_event ev = {.id = m->id, .slot = m->slot, .time = m->time,
-			      .flags = m->flags, .type = m->type};
+	if (m->type == HB_TYPE_HEARTBEAT && hb_source_moved(frame, tag)) {
+		ctr->sources++;
+		const uint8_t *src = hb_frame_source(frame, &ev.src_family);
+		memcpy(ev.src, src, ev.src_family == 2 ? 4 : 16);
+	}
 	if (!hb_event_push(wc->events, &ev))
 		ctr->events_dropped++;
 }
 
+/* An accepted heartbeat that is more than a timestamp: flags, a type other
+ * than heartbeat, or a source its slot's tag does not name. */
+static inline int rare(const struct hb_msg *m, const uint8_t *frame, uint32_t tag)
+{
+	return m->flags || m->type != HB_TYPE_HEARTBEAT || hb_source_moved(frame, tag);
+}
+
 /*
  * One burst: decode every frame, then the whole check for the burst at once
- * (hb_accept_burst: the slot lines of all heartbeats in flight together, the
- * MACs verified side by side), then count and pass on. Returns 0 when
+ * (hb_accept_burst_tags: the slot lines of all heartbeats in flight
+ * together, the MACs verified side by side, each slot's source tag read
+ * beside its key), then count and pass on. Returns 0 when
  * every frame was accepted (HB_ACCEPTED is 0: one or a frame, in the
  * counting loop that holds the verdict anyway), so the exception path
  * looks only at bursts holding something else.
@@ -62,6 +78,7 @@ static inline unsigned handle_burst(const struct worker_conf *wc, const struct s
 {
 	const uint8_t *pl[BURST];
 	struct hb_msg msg[BURST];
+	uint32_t tag[BURST];
 	for (uint16_t i = 0; i < n; i++) {
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
@@ -70,11 +87,12 @@ static inline unsigned handle_burst(const struct worker_conf *wc, const struct s
 					  rte_pktmbuf_data_len(pkts[i]), wc->udp_port,
 					  (uint32_t)pkts[i]->ol_flags, &pl[i]);
 	}
-	hb_accept_burst(dir, wc->index, pl, v, msg, n, win);
+	hb_accept_burst_tags(dir, wc->index, pl, v, msg, tag, n, win);
 	unsigned others = 0;
 	for (uint16_t i = 0; i < n; i++) {
-		if (v[i] == HB_ACCEPTED && (msg[i].flags || msg[i].type != HB_TYPE_HEARTBEAT))
-			pass_on(wc, &msg[i]);
+		const uint8_t *frame = rte_pktmbuf_mtod(pkts[i], const uint8_t *);
+		if (v[i] == HB_ACCEPTED && unlikely(rare(&msg[i], frame, tag[i])))
+			pass_on(wc, &msg[i], frame, tag[i]);
 		wc->counters->verdict[v[i]]++;
 		others |= v[i];
 	}

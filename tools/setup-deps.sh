@@ -22,6 +22,9 @@ PKGS=(
   ethtool iputils-ping                            # lab veths with whole checksums; ping through the exception path
   mount e2fsprogs util-linux                      # store tests: a loop-mounted ext4 (losetup, mkfs.ext4)
   ethtool                                         # lab veths: checksums computed by the sender (tools/lab-net.sh)
+  # Debian 12 ships promtool only in prometheus, which also enables a Prometheus
+  # server (port 9090) where systemd runs: `systemctl disable --now prometheus`.
+  prometheus                                      # promtool: the metrics scrape, the alerting rules and their tests
 )
 
 missing=()

@@ -76,6 +76,7 @@ struct opts {
 	bool no_dpdk;
 	bool udp_csum, rx_verified;
 	double rare_pct;
+	bool all_acks; /* --kind ack: every frame a notify-ack */
 };
 
 /* ---- the "device": hot mbufs re-pointed at preloaded frames ---- */
@@ -195,6 +196,8 @@ static void sleep_draining(unsigned us)
 static enum hbf_kind frame_kind(const struct opts *o, uint32_t i)
 {
 	uint64_t st = 0x8A3E000000000000ull | i;
+	if (o->all_acks)
+		return HBF_NOTIFY_ACK;
 	if ((double)(hbf_rand(&st) % 1000000) >= o->rare_pct * 10000)
 		return HBF_PLAIN;
 	return (enum hbf_kind)(1 + i % 3);
@@ -422,6 +425,7 @@ static void usage(const char *argv0)
 		"usage: %s EAL-ARGS -- [--slots N] [--frames F] [--duration S] [--warmup S]\n"
 		"          [--kernel PACKETS] [--kernel-rounds R] [--stop-after K] [--no-dpdk]\n"
 		"          [--mac scalar|avx2|avx512] [--udp-csum] [--rx-verified] [--rare PCT]\n"
+		"          [--kind heartbeat|ack]\n"
 		"  EAL needs two lcores (-l 0,1): the main one measures, the other is the worker.\n"
 		"  --mac: the burst MAC variant worker_main uses (default: the widest the CPU has).\n",
 		argv0);
@@ -436,7 +440,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{"stop-after", required_argument, 0, 'K'}, {"no-dpdk", no_argument, 0, 'n'},
 		{"mac", required_argument, 0, 'm'},    {"help", no_argument, 0, 'h'},
 		{"udp-csum", no_argument, 0, 'u'},     {"rx-verified", no_argument, 0, 'v'},
-		{"rare", required_argument, 0, 'R'},
+		{"rare", required_argument, 0, 'R'},   {"kind", required_argument, 0, 'T'},
 		{0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -453,6 +457,13 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 'u': o->udp_csum = true; break;
 		case 'v': o->rx_verified = true; break;
 		case 'R': o->rare_pct = strtod(optarg, NULL); break;
+		case 'T':
+			if (strcmp(optarg, "heartbeat") && strcmp(optarg, "ack")) {
+				fprintf(stderr, "--kind %s: not heartbeat or ack\n", optarg);
+				return -1;
+			}
+			o->all_acks = strcmp(optarg, "ack") == 0;
+			break;
 		case 'm': {
 			int impl = -1;
 			for (int i = 0; i < HB_MAC_IMPL_COUNT; i++)
@@ -508,8 +519,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fixture of %u slots: %s\n", o.slots, strerror(rc < 0 ? -rc : ENOMEM));
 		return 1;
 	}
-	printf("fixture: %u slots assigned, %u distinct heartbeat frames in random order (%.1f s)\n",
-	       o.slots, o.frames, now_s() - t0);
+	const char *what = o.all_acks ? "notify-ack" : "heartbeat";
+	printf("fixture: %u slots assigned, %u distinct %s frames in random order (%.1f s)\n",
+	       o.slots, o.frames, what, now_s() - t0);
 
 	struct dpdk_result d = {0};
 	if (!o.no_dpdk) {
@@ -518,7 +530,7 @@ int main(int argc, char **argv)
 			return 1;
 		if (o.stop_after) {
 			printf("result stop_after_heartbeats=%llu accepted=%llu rejected=%llu mac=%s "
-			       "events=%llu events_dropped=%llu\n",
+			       "events=%llu events_dropped=%llu \n",
 			       (unsigned long long)d.rx, (unsigned long long)d.accepted,
 			       (unsigned long long)d.rejected, hb_mac_impl_name(hb_mac_burst_impl()),
 			       (unsigned long long)d.events, (unsigned long long)d.events_dropped);
@@ -568,8 +580,8 @@ int main(int argc, char **argv)
 		kwall = median(w, o.kernel_rounds);
 	}
 
-	printf("\n== Dataplane capacity, one worker core: %u endpoints, %u distinct heartbeat frames "
-	       "in random order, every heartbeat fully checked (MAC included) ==\n", o.slots, o.frames);
+	printf("\n== Dataplane capacity, one worker core: %u endpoints, %u distinct %s frames "
+	       "in random order, every heartbeat fully checked (MAC included) ==\n", o.slots, o.frames, what);
 	printf("(per second of the measuring thread's CPU time, i.e. per core; the wall-clock rate "
 	       "and the share of time the thread waited for its CPU beside)\n");
 	if (!o.no_dpdk) {
@@ -588,7 +600,7 @@ int main(int argc, char **argv)
 		       (unsigned long long)d.rejected);
 		printf("      UDP checksums %s, NIC-verified flags %s, rare messages %.2f%% of the "
 		       "frames (%u of %u): %llu passed on, %llu lost (ring full)\n",
-		       o.udp_csum ? "on" : "off (0)", o.rx_verified ? "on" : "off", o.rare_pct,
+		       o.udp_csum ? "on" : "off (0)", o.rx_verified ? "on" : "off", o.all_acks ? 100.0 : o.rare_pct,
 		       d.rare_frames, o.frames, (unsigned long long)d.events,
 		       (unsigned long long)d.events_dropped);
 	}
@@ -611,13 +623,13 @@ int main(int argc, char **argv)
 	       "kernel_mpps=%.3f kernel_min=%.3f kernel_max=%.3f kernel_wall_mpps=%.3f "
 	       "kernel_wait_pct=%.1f kernel_drops=%llu kernel_rejected=%llu ratio=%.2f "
 	       "slots=%u frames=%u loop=%s mac=%s udp_csum=%d rx_verified=%d rare_pct=%.2f "
-	       "events=%llu events_dropped=%llu\n",
+	       "events=%llu events_dropped=%llu kind=%s\n",
 	       d.first_mpps, d.first_wall_mpps, d.first_wait_pct, d.mpps, d.mpps_min, d.mpps_max,
 	       d.wall_mpps, d.wait_pct, huge, (unsigned long long)d.rejected, kmpps, kmin, kmax,
 	       kwall, kwait, (unsigned long long)kdrops, (unsigned long long)krej, ratio, o.slots,
 	       o.frames, "worker_main", hb_mac_impl_name(hb_mac_burst_impl()), o.udp_csum,
 	       o.rx_verified, o.rare_pct, (unsigned long long)d.events,
-	       (unsigned long long)d.events_dropped);
+	       (unsigned long long)d.events_dropped, o.all_acks ? "ack" : "heartbeat");
 	free(slots);
 	slot_table_destroy(&table);
 	rte_eal_cleanup();

@@ -38,6 +38,11 @@ int hbf_table_build(struct slot_table *t, uint32_t nslots, unsigned nworkers)
 		uint8_t key[HB_KEY_LEN];
 		hbf_identity(s, &id, key);
 		slot_table_assign(t, s, id, key);
+		/* The control thread knows where each endpoint sends from (its
+		 * frames' source, below): no heartbeat reports a new one. */
+		uint8_t src[4];
+		hb_put32(src, hbf_source(s));
+		slot_table_set_tag(t, s, slot_src_tag(2 /* AF_INET */, src));
 	}
 	return 0;
 }
@@ -120,7 +125,7 @@ void hbf_frame_kind(uint8_t f[HBF_FRAME_LEN], uint32_t slot, enum hbf_kind kind,
 	hb_put16(ip + 6, 0x4000);            /* DF, not a fragment */
 	ip[8] = 64;
 	ip[9] = 17;
-	hb_put32(ip + 12, 0x0A000000u | (slot & 0x00FFFFFFu));   /* 10.x.y.z */
+	hb_put32(ip + 12, hbf_source(slot));   /* 10.x.y.z */
 	hb_put32(ip + 16, 0xC0000201u);      /* 192.0.2.1, the collector */
 	hb_put16(ip + 10, ip_checksum(ip, 20, 0));
 	uint8_t *udp = ip + 20;

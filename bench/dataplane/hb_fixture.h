@@ -50,6 +50,12 @@ int hbf_table_build(struct slot_table *t, uint32_t nslots, unsigned nworkers);
  * Fisher-Yates shuffle; count == nslots gives a permutation). malloc'd. */
 uint32_t *hbf_sample_slots(uint32_t nslots, uint32_t count, uint64_t seed);
 
+/* The IPv4 source address (host order) of `slot`'s frames: 10.x.y.z. */
+static inline uint32_t hbf_source(uint32_t slot)
+{
+	return 0x0A000000u | (slot & 0x00FFFFFFu);
+}
+
 /* The time a fixture heartbeat for `slot` carries: inside the window. */
 uint32_t hbf_time(uint32_t slot);
 

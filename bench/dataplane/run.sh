@@ -8,6 +8,16 @@
 #      process, the kernel baseline: the same hb_accept behind recvmmsg (batch
 #      64) on a loopback UDP socket, on the same core, queue filled first and
 #      then drained; the ratio.
+#   1b. the same worker fed with notify-acks (type 3, SETTINGS: what a
+#      campaign's endpoints answer) instead of heartbeats, same slots and
+#      order (--kind ack): acks checked per second per core, beside 1;
+#   1c. gn-bench-tx --notify: notifies per second from one TX path
+#      (hb_encode + tx_path_send + flush to net_null), and the kernel
+#      baseline from the same process: the same notifies through a UDP
+#      socket with sendmmsg (batch 32) out of a veth in a namespace of its
+#      own, its peer down (the kernel's whole TX path, the driver then drops:
+#      as net_null does), then again with the peer up in a second namespace
+#      (the frames cross and the peer drops them as not its own);
 #   2. the same with each other burst MAC variant the CPU runs (--mac
 #      scalar|avx2|avx512; the headline uses the widest, as glournetd does);
 #   3. the same program under valgrind --tool=callgrind in its deterministic
@@ -29,7 +39,8 @@
 # KERNEL_ROUNDS (3), CG_HEARTBEATS (200000, a multiple of 32), CG_SLOTS
 # (1000000), CALLGRIND (1; 0 skips it), NO_HUGE (0; 1 forces --no-huge),
 # MAC_VARIANTS (1; 0 skips the runs with the other MAC variants, step 2,
-# and the scalar callgrind run).
+# and the scalar callgrind run), ACKS (1; 0 skips 1b), TX (1; 0 skips 1c),
+# TX_FRAMES (10000000), TX_DESTS (1000).
 # Outputs in $BUILD/bench/dataplane/: capacity.txt, callgrind.out,
 # callgrind.txt, summary.txt (key=value lines read by bench/run-all.sh).
 set -Eeuo pipefail
@@ -50,10 +61,17 @@ CG_SLOTS=${CG_SLOTS:-1000000}
 CALLGRIND=${CALLGRIND:-1}
 MAC_VARIANTS=${MAC_VARIANTS:-${EXPERIMENTS:-1}}
 NO_HUGE=${NO_HUGE:-0}
+ACKS=${ACKS:-1}
+TX=${TX:-1}
+TX_FRAMES=${TX_FRAMES:-10000000}
+TX_DESTS=${TX_DESTS:-1000}
+TXBIN=$BUILD/bench/gn-bench-tx
+TXNS=gnbtx$$
+TXNS2=gnbtxp$$
 
 die() { echo "bench/dataplane: $*" >&2; exit 1; }
 num() { [[ $2 =~ ^[0-9]+$ ]] || die "$1 must be a number"; }
-for v in SLOTS FRAMES DURATION WARMUP KERNEL_PACKETS KERNEL_ROUNDS CG_HEARTBEATS CG_SLOTS; do
+for v in SLOTS FRAMES DURATION WARMUP KERNEL_PACKETS KERNEL_ROUNDS CG_HEARTBEATS CG_SLOTS TX_FRAMES TX_DESTS; do
 	num "$v" "${!v}"
 done
 [ $((CG_HEARTBEATS % 32)) -eq 0 ] || die "CG_HEARTBEATS must be a multiple of 32 (one burst)"
@@ -88,6 +106,8 @@ cleanup() {
 	if [ -n "$MADE_DIR" ]; then
 		rmdir "$MADE_DIR" 2>/dev/null || true
 	fi
+	ip netns del "$TXNS" 2>/dev/null || true
+	ip netns del "$TXNS2" 2>/dev/null || true
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -149,6 +169,82 @@ result=$(grep '^result ' "$OUT/capacity.txt" | tail -1 | cut -d' ' -f2-)
 	echo "$result" | tr ' ' '\n'
 	echo "huge_note=${huge_note:-none}"
 } >"$OUT/summary.txt"
+
+# --- 1b. the same worker fed with notify-acks, same slots, same order
+# key K of a result line
+rkey() { echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k {print $2}'; }
+if [ "$ACKS" = 1 ]; then
+	echo
+	echo "== gn-bench-capacity --kind ack: the same, fed with notify-acks (type 3, SETTINGS) =="
+	set +e
+	timeout -k 10 $budget "$BIN" "${EAL_COMMON[@]}" "${MEM[@]}" --file-prefix "gnback$$" -- \
+		--slots "$SLOTS" --frames "$FRAMES" --duration "$DURATION" --warmup "$WARMUP" \
+		--kernel 0 --kind ack >"$OUT/capacity-ack.txt" 2>&1 &
+	CHILD=$!
+	wait $CHILD
+	rc=$?
+	CHILD=
+	set -e
+	if [ $rc -eq 0 ]; then
+		r=$(grep '^result ' "$OUT/capacity-ack.txt" | tail -1)
+		echo "  acks: $(rkey "$r" dpdk_mpps) Mpps per core, first pass (waited for CPU" \
+			"$(rkey "$r" dpdk_wait_pct)%), rejected $(rkey "$r" dpdk_rejected); re-sent:" \
+			"$(rkey "$r" resend_mpps); heartbeats above: $(rkey "$result" dpdk_mpps)"
+		for k in dpdk_mpps dpdk_wait_pct resend_mpps dpdk_rejected; do
+			echo "ack_$k=$(rkey "$r" $k)" >>"$OUT/summary.txt"
+		done
+	else
+		echo "  gn-bench-capacity --kind ack failed (exit $rc), see $OUT/capacity-ack.txt"
+	fi
+fi
+
+# --- 1c. notifies from one TX path, and the kernel's sendmmsg beside it
+tx_run() {   # tx_run TAG: gn-bench-tx --notify in $TXNS, its veth towards 10.1.0.0/16
+	set +e
+	timeout -k 10 600 ip netns exec "$TXNS" "$TXBIN" -l 0 --no-pci "${MEM[@]}" \
+		--file-prefix "gnbtx$1$$" --vdev net_null0 --log-level=lib.eal:error -- --notify \
+		--frames "$TX_FRAMES" --dests "$TX_DESTS" --kernel-dst 10.1.0.0 >"$OUT/tx-$1.txt" 2>&1 &
+	CHILD=$!
+	wait $CHILD
+	local rc=$?
+	CHILD=
+	set -e
+	return $rc
+}
+if [ "$TX" = 1 ] && [ -x "$TXBIN" ] && [ "$(id -u)" -eq 0 ]; then
+	echo
+	echo "== gn-bench-tx --notify: $TX_FRAMES notifies to $TX_DESTS endpoints, TX path vs kernel sendmmsg =="
+	ip netns add "$TXNS"
+	ip netns add "$TXNS2"
+	ip -n "$TXNS" link add gnbtx0 type veth peer name gnbtx1 netns "$TXNS2"
+	ip -n "$TXNS" addr add 10.0.0.2/8 dev gnbtx0
+	# NOARP: no resolution for 1000 addresses; the frames go to our own MAC,
+	# so a peer that is up drops them at once as not its own
+	ip -n "$TXNS" link set gnbtx0 arp off up
+	ip -n "$TXNS" link set lo up
+	if tx_run down; then
+		ip -n "$TXNS2" link set gnbtx1 up
+		tx_run up || echo "  gn-bench-tx (peer up) failed, see $OUT/tx-up.txt"
+		cat "$OUT/tx-down.txt" | grep -v '^result' | grep -v ' info ' | sed 's/^/  /'
+		r=$(grep '^result ' "$OUT/tx-down.txt" | tail -1)
+		ru=$(grep '^result ' "$OUT/tx-up.txt" 2>/dev/null | tail -1)
+		echo "  kernel, veth peer up (the frames cross): $(rkey "$ru" kernel_tx_ns) ns/notify"
+		{
+			for k in tx_notify_mpps tx_notify_ns encode_ns kernel_tx_mpps kernel_tx_ns \
+				kernel_dropped ratio fleet_1m_s dests; do
+				echo "tx_$k=$(rkey "$r" $k)"
+			done
+			echo "tx_kernel_veth_up_mpps=$(rkey "$ru" kernel_tx_mpps)"
+			echo "tx_notify_up_mpps=$(rkey "$ru" tx_notify_mpps)"
+		} | sed 's/^tx_tx_/tx_/' >>"$OUT/summary.txt"
+	else
+		echo "  gn-bench-tx failed, see $OUT/tx-down.txt"
+	fi
+	ip netns del "$TXNS"
+	ip netns del "$TXNS2"
+elif [ "$TX" = 1 ]; then
+	echo "NOTE: gn-bench-tx --notify skipped (needs root for the namespaces, and $TXBIN)"
+fi
 
 # --- 2. the other burst MAC variants, same traffic
 headline_mac=$(echo "$result" | tr ' ' '\n' | awk -F= '$1 == "mac" {print $2}')

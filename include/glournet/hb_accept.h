@@ -133,7 +133,8 @@ static inline enum hb_verdict hb_accept(const struct slot_dir *dir, unsigned wor
 #define HB_ACCEPT_BURST_MAX HB_MAC_BURST_MAX
 static inline void hb_accept_chunk(const struct slot_dir *dir, unsigned worker,
 				   const uint8_t *const pl[], enum hb_verdict v[],
-				   struct hb_msg msg[], unsigned n, const struct hb_window *win)
+				   struct hb_msg msg[], uint32_t tag[], unsigned n,
+				   const struct hb_window *win)
 {
 	const struct slot_entry *ent[HB_ACCEPT_BURST_MAX];
 	uint32_t *seen[HB_ACCEPT_BURST_MAX];   /* found once, for the prefetch and the store */
@@ -172,6 +173,8 @@ static inline void hb_accept_chunk(const struct slot_dir *dir, unsigned worker,
 	for (unsigned q = 0; q < k; q++) {
 		unsigned i = todo[q];
 		v[i] = (good >> q) & 1 ? hb_accept_store(seen[i], win, &msg[i]) : HB_BAD_MAC;
+		if (tag) /* its line is in cache: the key was just read from it */
+			tag[i] = __atomic_load_n(&ent[i]->src_tag, __ATOMIC_RELAXED);
 	}
 }
 
@@ -183,8 +186,68 @@ static inline void hb_accept_burst(const struct slot_dir *dir, unsigned worker,
 {
 	for (unsigned off = 0; off < n; off += HB_ACCEPT_BURST_MAX) {
 		unsigned len = n - off < HB_ACCEPT_BURST_MAX ? n - off : HB_ACCEPT_BURST_MAX;
-		hb_accept_chunk(dir, worker, pl + off, v + off, msg + off, len, win);
+		hb_accept_chunk(dir, worker, pl + off, v + off, msg + off, NULL, len, win);
 	}
+}
+
+/* The worker's burst (n at most HB_ACCEPT_BURST_MAX): hb_accept_chunk, and
+ * for each accepted heartbeat its slot's source tag in tag[i], for
+ * hb_source_moved. */
+static inline void hb_accept_burst_tags(const struct slot_dir *dir, unsigned worker,
+					const uint8_t *const pl[], enum hb_verdict v[],
+					struct hb_msg msg[], uint32_t tag[], unsigned n,
+					const struct hb_window *win)
+{
+	hb_accept_chunk(dir, worker, pl, v, msg, tag, n, win);
+}
+
+/*
+ * The source address of a frame the decoder accepted (Ethernet, up to two
+ * VLAN tags, IPv4 or IPv6: the address fields come before any IPv4 option
+ * or IPv6 extension header): *family 2 (AF_INET) or 10 (AF_INET6), and
+ * where its bytes are. A few loads from the frame's first line, which the
+ * decoder has just read.
+ */
+static inline const uint8_t *hb_frame_source(const uint8_t *frame, uint8_t *family)
+{
+	unsigned off = 12;
+	uint16_t type = hb_be16(frame + off);
+	for (int tags = 0; tags < 2 && (type == 0x8100 || type == 0x88A8); tags++) {
+		off += 4;
+		type = hb_be16(frame + off);
+	}
+	const uint8_t *ip = frame + off + 2;
+	*family = type == 0x0800 ? 2 : 10;
+	return type == 0x0800 ? ip + 12 : ip + 8;
+}
+
+static inline int hb_source_moved_any(const uint8_t *frame, uint32_t tag)
+{
+	uint8_t family;
+	const uint8_t *src = hb_frame_source(frame, &family);
+	return slot_src_tag(family, src) != tag;
+}
+
+/* Whether an accepted heartbeat came from elsewhere than the address its
+ * slot's tag names (slot_table.h): the control thread is told, so that
+ * notifies go where the endpoint is now. For the common frame (untagged
+ * IPv4) two loads and two compares: the EtherType, and the source address
+ * as loaded against the tag (an IPv4 address is its own tag; 0.0.0.0,
+ * whose tag is 1, is never a heartbeat's source). */
+static inline int hb_source_moved(const uint8_t *frame, uint32_t tag)
+{
+	uint16_t type;
+	memcpy(&type, frame + 12, 2);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (__builtin_expect(type == 0x0008, 1)) {
+#else
+	if (__builtin_expect(type == 0x0800, 1)) {
+#endif
+		uint32_t src;
+		memcpy(&src, frame + 14 + 12, 4);
+		return src != tag;
+	}
+	return hb_source_moved_any(frame, tag);
 }
 
 #endif

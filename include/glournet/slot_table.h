@@ -21,7 +21,40 @@
 struct slot_entry {
 	uint64_t id;                 /* 0: slot unassigned */
 	uint8_t  key[HB_KEY_LEN];
+	/* slot_src_tag of the address the control thread last saw the
+	 * endpoint at (its notify address, docs/protocol.md §2); 0: none, or
+	 * "report the next heartbeat". A worker compares each accepted
+	 * heartbeat's source with it and tells the control thread when they
+	 * differ (worker.c). Written by the control thread only. */
+	uint32_t src_tag;
+	uint32_t spare;
 };
+/* 32 bytes: two entries a cache line, none across two (a chunk is 2 MiB,
+ * one huge page). */
+_Static_assert(sizeof(struct slot_entry) == 32, "two slot entries a cache line");
+
+/*
+ * A 32-bit tag of a source address: an IPv4 address is its own tag (as
+ * loaded, no byte swap), an IPv6 address a multiplicative hash of its two
+ * halves; never 0 (0 is "none"). Two addresses that share a tag are taken
+ * for the same one: for IPv4 never, for IPv6 with odds of 2^-32, after
+ * which the notify address stays the old one until the next change or
+ * poll. `family` is AF_INET (2) or AF_INET6 (10): this header includes no
+ * socket header.
+ */
+static inline uint32_t slot_src_tag(uint8_t family, const uint8_t *bytes)
+{
+	uint32_t t;
+	if (family == 2) {
+		memcpy(&t, bytes, 4);
+	} else {
+		uint64_t hi, lo;
+		memcpy(&hi, bytes, 8);
+		memcpy(&lo, bytes + 8, 8);
+		t = (uint32_t)((hi * 0x9E3779B97F4A7C15ull ^ lo * 0xC2B2AE3D27D4EB4Full) >> 32);
+	}
+	return t ? t : 1;
+}
 
 struct slot_chunk {
 	struct slot_entry ent[SLOT_CHUNK_SLOTS];
@@ -87,6 +120,15 @@ static inline const struct slot_entry *slot_dir_entry(const struct slot_dir *d, 
 static inline uint32_t *slot_dir_seen(const struct slot_dir *d, uint32_t slot, unsigned worker)
 {
 	return &d->chunk[slot >> SLOT_CHUNK_SHIFT]->seen[worker][slot & SLOT_CHUNK_MASK];
+}
+
+/* Control thread only. The tag workers compare heartbeat sources with; a
+ * relaxed store: a worker that still sees the old one reports once more. */
+static inline void slot_table_set_tag(struct slot_table *t, uint32_t slot, uint32_t tag)
+{
+	struct slot_entry *e = (struct slot_entry *)slot_dir_entry(t->dir, slot);
+	if (e)
+		__atomic_store_n(&e->src_tag, tag, __ATOMIC_RELAXED);
 }
 
 #endif

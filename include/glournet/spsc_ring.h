@@ -1,7 +1,7 @@
 /*
  * A single-producer single-consumer ring: how a worker hands the control
  * thread the rare heartbeats that need more than a timestamp (SHUTDOWN,
- * BOOT, notify-acks),
+ * BOOT, notify-acks, a heartbeat from a new source address),
  * with no lock and no syscall. A full ring drops the event and says so:
  * the caller counts it (the heartbeat itself is still recorded).
  */
@@ -13,8 +13,8 @@
 
 /* A power of two. Sized for a notify campaign's acks: at notify.rate's
  * default of 100000/s, a control-loop turn of up to 100 ms brings 10 k; at
- * 4096 a busy turn lost them (bench/dataplane/ab.sh, --rare 10). 24 B an
- * event: 1.5 MiB a worker. */
+ * 4096 a busy turn lost them (bench/dataplane/ab.sh, --rare 10). 40 B an
+ * event: 2.5 MiB a worker. */
 #define HB_EVENT_RING_SIZE 65536
 
 struct hb_event {
@@ -23,6 +23,10 @@ struct hb_event {
 	uint32_t time;      /* min(heartbeat time, now) */
 	uint16_t flags;
 	uint8_t  type;
+	/* A heartbeat whose source address is not the one its slot's tag
+	 * names: that address (family 2 AF_INET, 10 AF_INET6); 0: not moved. */
+	uint8_t  src_family;
+	uint8_t  src[16];
 };
 
 struct hb_event_ring {

@@ -21,7 +21,9 @@ struct worker_counters {
 	uint64_t notify_acks;     /* accepted, of type notify-ack */
 	uint64_t shutdowns;       /* accepted, with SHUTDOWN */
 	uint64_t boots;           /* accepted, with BOOT and not SHUTDOWN */
-	uint64_t events_dropped;  /* one of those not passed on: event ring full */
+	uint64_t sources;         /* accepted heartbeats from a source their slot's tag did not name */
+	uint64_t events_dropped;  /* one of those not passed on: event ring full (the
+				   * next heartbeat from a new source tries again) */
 	uint64_t exc[EXC_WORKER_COUNT];   /* frames not ours (exception.h) */
 } __attribute__((aligned(64)));
 
@@ -36,7 +38,7 @@ struct worker_conf {
 	uint32_t idle_sleep_us;  /* 0: pure polling */
 	struct slot_table *table;
 	struct worker_counters *counters;
-	struct hb_event_ring *events;   /* SHUTDOWN, BOOT, notify-acks, for the control thread */
+	struct hb_event_ring *events;   /* SHUTDOWN, BOOT, notify-acks, new sources, for the control thread */
 	volatile bool *stop;
 	/* The exception path (exception.h): frames that are not ours go to the
 	 * kernel through this ring; NULL (--exception drop): dropped. */

@@ -147,7 +147,8 @@ pass "all 56+8 idle connections closed after ~30 s (${took}s after the last open
 
 # ---- the token, out of ps ----
 if tr '\0' ' ' <"/proc/$DAEMON_PID/cmdline" | grep -qF -- "$TOKEN"; then fail "the token is in /proc/PID/cmdline"; fi
-"$GLOURNETD" --help | grep -q "every local user can read it in ps" || fail "--help does not warn about --token"
+# (grep -q on a pipe would kill glournetd's second write with SIGPIPE under pipefail)
+grep -q "every local user can read it in ps" <<<"$("$GLOURNETD" --help)" || fail "--help does not warn about --token"
 pass "--token's value is gone from /proc/$DAEMON_PID/cmdline; --help prefers --token-file"
 
 # ---- glournet-loadgen --save ----

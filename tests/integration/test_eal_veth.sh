@@ -46,6 +46,10 @@ set -u
 for d in /run /var/lib; do
 	mount -t tmpfs tmpfs \$d || exit 9
 done
+# The token file the README's example reads, on a tmpfs of this namespace
+# (the directory itself is made, and removed afterwards, if it is missing).
+mount -t tmpfs -o mode=0700 tmpfs /etc/glournet || exit 9
+(umask 077; echo eal-test-token >/etc/glournet/token)
 cd "$WORK"
 export TOKEN=eal-test-token
 glournetd() { exec "$GLOURNETD" "\$@"; }
@@ -62,7 +66,10 @@ wait \$pid
 echo \$? >"$WORK/rc"
 EOF
 	rm -f "$WORK/stats.json" "$WORK/status.txt" "$WORK/rc"
+	local made=
+	[ -d /etc/glournet ] || { mkdir -m 0700 /etc/glournet; made=1; }
 	ip netns exec "$NS" unshare --mount --propagation private bash "$WORK/inner.sh"
+	[ -z "$made" ] || rmdir /etc/glournet
 }
 
 for which in README help; do

@@ -67,7 +67,7 @@ judge() {
 
 mkdir -p "$STATE"
 mount -t tmpfs -o size=600k,mode=0700 "gn-$TAG" "$STATE" || { echo "SKIP: cannot mount a tmpfs"; exit 77; }
-start_daemon --register-rate 0 --http-timeout ${HOLD}s --http-max-conns 2048 --set guard.threshold=0
+start_daemon --register-rate 0 --http-timeout ${HOLD}s --http-max-conns 2048 --http-max-conns-per-source 0 --set guard.threshold=0
 
 # ---- a full disk ----
 # Batched commits write each page once, so 600 rows fit in 600 KiB when

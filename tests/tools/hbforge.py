@@ -91,7 +91,8 @@ def siphash(key, msg):
 
 
 def load_state(path):
-    """[(guid, id, slot, key, clock_offset)] in file order, as agent_state.c reads it."""
+    """[(guid, id, slot, key, clock_offset)] in file order, as agent_state.c reads it
+    (a sixth column, the notify_port, is read by agent_state.c and ignored here)."""
     eps = []
     try:
         f = open(path, encoding="utf-8")
@@ -103,14 +104,15 @@ def load_state(path):
             if not tok:
                 continue
             try:
-                if len(tok) not in (4, 5) or len(tok[1]) != 16 or len(tok[3]) != 32:
+                if len(tok) not in (4, 5, 6) or len(tok[1]) != 16 or len(tok[3]) != 32:
                     raise ValueError
                 ep = (tok[0], int(tok[1], 16), int(tok[2]), bytes.fromhex(tok[3]),
-                      int(tok[4]) if len(tok) == 5 else 0)
+                      int(tok[4]) if len(tok) >= 5 else 0)
                 if not 0 <= ep[2] <= 0xFFFFFFFF:
                     raise ValueError
             except ValueError:
-                sys.exit(f"hbforge: {path}:{lineno}: expected 'guid id slot key clock_offset'")
+                sys.exit(f"hbforge: {path}:{lineno}: "
+                         "expected 'guid id slot key clock_offset [notify_port]'")
             eps.append(ep)
     return eps
 

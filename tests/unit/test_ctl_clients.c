@@ -623,6 +623,7 @@ static void test_table_rules(void **state)
 		"[\"component\", \"del\", \"x\"]",
 		"[\"endpoint-setting\", \"set\", \"a\", \"b\"]",
 		"[\"debug\", \"send\", \"192.0.2.1\", \"9\"]",
+		"[\"notify\", \"cancel\"]",
 	};
 	for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
 		json_t *j = call(writes[i], true, false, NULL);

@@ -58,7 +58,8 @@ static int views_setup(void **state)
 	struct gn_addr a = {.family = AF_INET};
 	if (registry_add(&dmn.reg, GUID, NOW - 100, &ep) < 0 ||
 	    inet_pton(AF_INET, "192.0.2.7", a.bytes) != 1 ||
-	    registry_set_details(&dmn.reg, ep, "pos-0042.example.net", &a, 1, 21112) < 0)
+	    registry_set_details(&dmn.reg, ep, "pos-0042.example.net", &a, 1, 21112) < 0 ||
+	    registry_set_source(&dmn.reg, ep, &a) < 0)
 		return -1;
 	status_on_register(&dmn.reg, dmn.policy, ep, NOW - 100);
 	if (tu_heartbeat_ep(&dmn.table, ep, registry_key(&dmn.reg, ep), 1, NOW - 20, NOW) !=
@@ -74,7 +75,15 @@ static int views_setup(void **state)
 		dmn.counters[w].verdict[HB_NOT_OUR_PORT] = 40 * (w + 1) - 60 - w;
 	}
 	dmn.http_counters.by_result[HTTP_REGISTER_NEW] = 2;
+	/* A notify campaign that ended and one under way (no port: every
+	 * notify fails, a try spent each). */
+	if (notify_init(&dmn.notify, &dmn.reg, &dmn.policy, &dmn.tx, NOW) < 0)
+		return -1;
 	json_decref(tu_ctl(&dmn, "{\"argv\": [\"range\", \"add\", \"10.200.0.0/16\"]}", true));
+	notify_start_change(&dmn.notify, HB_FLAG_COMPONENTS, "components", NOW);
+	notify_cancel(&dmn.notify, NOW);
+	notify_start_change(&dmn.notify, HB_FLAG_SETTINGS, "endpoint settings", NOW);
+	notify_step(&dmn.notify, NOW, 1000000);
 	return 0;
 }
 
@@ -82,6 +91,7 @@ static int views_teardown(void **state)
 {
 	(void)state;
 	ctl_server_stop(&dmn.ctl);
+	notify_free(&dmn.notify);
 	if (dmn.loop.epfd > 0)
 		loop_close(&dmn.loop);
 	return tu_ctl_close(&dmn, &dir);
@@ -249,6 +259,47 @@ static void check_stats(const struct text *t, json_t *r)
 	shows_members(t, r, table, "show stats");
 }
 
+static void check_notify(const struct text *t, json_t *r)
+{
+	static const char *const table[] = {"running", "last", NULL};
+	shows_members(t, r, table, "show notify");
+	contains(must_line(t, "retry_after", "show notify"), "10s", "retry_after");
+	contains(must_line(t, "verify_interval", "show notify"), "off", "verify_interval");
+	must_line(t, "campaigns:", "show notify");
+	const char *head = must_line(t, "  id", "show notify");
+	static const char *const cols[] = {"kind",   "state", "trigger", "targeted", "sent",
+					   "resent", "acked", "gave_up", "pending",  "rate",
+					   "started", "finished"};
+	for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
+		contains(head, cols[i], "the campaigns' header");
+	/* A row per campaign (ids right-aligned): id, kind, state, trigger. */
+	size_t rows = 0;
+	for (const char *list[] = {"running", "last"}, **l = list; l < list + 2; l++) {
+		size_t i;
+		json_t *c;
+		json_array_foreach(json_object_get(r, *l), i, c) {
+			char id[32];
+			snprintf(id, sizeof(id), "%lld ", (long long)tu_jint(c, "id"));
+			const char *row = NULL;
+			for (size_t k = 0; k < t->n && !row; k++) {
+				const char *s = t->lines[k] + strspn(t->lines[k], " ");
+				if (t->lines[k][0] == ' ' && !strncmp(s, id, strlen(id)))
+					row = t->lines[k];
+			}
+			if (!row)
+				fail_msg("show notify: no row for campaign %s", id);
+			contains(row, tu_jstr(c, "kind"), "kind");
+			contains(row, tu_jstr(c, "state"), "state");
+			contains(row, tu_jstr(c, "trigger"), "trigger");
+			rows++;
+		}
+	}
+	/* The setup's: the range change's (superseded), the cancelled one,
+	 * the one under way. */
+	assert_int_equal(rows, 3);
+	assert_int_equal(json_array_size(json_object_get(r, "running")), 1);
+}
+
 static void check_help(const struct text *t, json_t *r)
 {
 	must_line(t, "usage: glournetctl", "help");
@@ -312,6 +363,8 @@ static void render_answer(const char *name, const char *args)
 		check_stats(&t, r);
 	else if (view == ctl_view_help)
 		check_help(&t, r);
+	else if (view == ctl_view_notify)
+		check_notify(&t, r);
 	else if (view)
 		fail_msg("'%s' has a view this test does not check", name);
 	else
@@ -344,9 +397,9 @@ static void test_print_human_real_answers(void **state)
 {
 	(void)state;
 	static char show[] = "show", status[] = "status", stats[] = "stats", client[] = "client",
-		    guid[] = GUID, settings[] = "settings", bulk[] = "bulk";
-	char *const cmds[][3] = {{show, status}, {show, stats}, {show, client, guid},
-				 {show, settings}, {show, bulk}};
+		    guid[] = GUID, settings[] = "settings", bulk[] = "bulk", notify[] = "notify";
+	char *const cmds[][3] = {{show, status}, {show, stats},    {show, client, guid},
+				 {show, settings}, {show, bulk}, {show, notify}};
 	for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++) {
 		int argc = cmds[k][2] ? 3 : 2;
 		const char *argv[4] = {cmds[k][0], cmds[k][1], cmds[k][2], NULL};

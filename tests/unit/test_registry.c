@@ -261,6 +261,7 @@ static void test_registry_status_counts(void **state)
 		[EP_REASON_POLL] = "poll", [EP_REASON_EVENT] = "event",
 		[EP_REASON_NO_CONTACT] = "no-contact", [EP_REASON_SHUTDOWN] = "shutdown",
 		[EP_REASON_UNREACHABLE] = "unreachable", [EP_REASON_RECLASSIFIED] = "reclassified",
+		[EP_REASON_NO_ACK] = "no-ack",
 	};
 	for (int i = 0; i < EP_REASON_COUNT; i++) {
 		assert_non_null(reasons[i]);

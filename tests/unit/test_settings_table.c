@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <jansson.h>
@@ -40,6 +41,8 @@ static void test_defaults(void **state)
 		{"heartbeat.enabled", "on"}, {"heartbeat.scope", "all"},
 		{"heartbeat.interval", "10m"}, {"heartbeat.offline_after", "30m"},
 		{"poll.interval", "30m"}, {"guard.threshold", "50"}, {"expire.after_days", "0"},
+		{"notify.enabled", "on"}, {"notify.rate", "100000"}, {"notify.retries", "3"},
+		{"notify.retry_after", "10s"}, {"verify.interval", "0"},
 	};
 	json_t *list = settings_show(p);
 	assert_int_equal(json_array_size(list), sizeof(want) / sizeof(want[0]));
@@ -87,6 +90,14 @@ static int daemon_setup(void **state)
 			return -1;
 		registry_set_state(&dmn.reg, ep, eps[i].unreachable, false, EP_REASON_NO_CONTACT,
 				   eps[i].at);
+		/* A notify address (source and port) for new-1 and the unreachable
+		 * old-2: only new-1 can be notified (R11) or verified (R12). */
+		if (!strcmp(eps[i].guid, "new-1") || !strcmp(eps[i].guid, "old-2")) {
+			struct gn_addr src = {.family = AF_INET, .bytes = {192, 0, 2, (uint8_t)i}};
+			if (registry_set_details(&dmn.reg, ep, "", NULL, 0, 21112) < 0 ||
+			    registry_set_source(&dmn.reg, ep, &src) != 1)
+				return -1;
+		}
 	}
 	return 0;
 }
@@ -115,6 +126,11 @@ static void test_affected(void **state)
 		{"poll.interval", "2h", 1},               /* the unreachable one polls */
 		{"guard.threshold", "20", 4},             /* every endpoint */
 		{"expire.after_days", "30", 2},           /* the two silent for 40 days */
+		{"notify.enabled", "off", 1},             /* the regular one with a notify address */
+		{"notify.rate", "5000", 1},
+		{"notify.retries", "5", 1},
+		{"notify.retry_after", "30s", 1},
+		{"verify.interval", "10m", 1},            /* and heartbeat does not apply to it */
 	};
 	for (size_t i = 0; i < sizeof(changes) / sizeof(changes[0]); i++) {
 		char err[256] = "";

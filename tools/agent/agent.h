@@ -13,11 +13,12 @@
 
 #include "glournet/heartbeat.h"
 
-#define AGENT_PROG       "glournet-agent"
-#define AGENT_GUID_MAX   64
-#define AGENT_EXIT_OK    0
-#define AGENT_EXIT_FAIL  1
-#define AGENT_EXIT_USAGE 2
+#define AGENT_PROG        "glournet-agent"
+#define AGENT_GUID_MAX    64
+#define AGENT_EXIT_OK     0
+#define AGENT_EXIT_FAIL   1
+#define AGENT_EXIT_USAGE  2
+#define AGENT_NOTIFY_PORT 21112 /* register's default notify_port */
 
 /* One endpoint as the state file stores it. */
 struct agent_ep {
@@ -26,6 +27,7 @@ struct agent_ep {
 	uint32_t slot;
 	uint8_t key[HB_KEY_LEN];
 	int64_t clock_offset; /* server_time - local time, seconds */
+	uint16_t notify_port; /* as registered; 0: not in the file (older files) */
 };
 
 struct agent_state {
@@ -74,5 +76,6 @@ static inline uint64_t agent_mono_ns(void)
 int agent_register_main(int argc, char **argv);
 int agent_heartbeat_main(int argc, char **argv);
 int agent_poll_main(int argc, char **argv);
+int agent_listen_main(int argc, char **argv);
 
 #endif

@@ -15,12 +15,14 @@ static void usage(FILE *f)
 	fprintf(f, "usage: " AGENT_PROG " COMMAND [OPTIONS]\n"
 		   "\n"
 		   "The reference endpoint agent of glournet (docs/agent.md, docs/protocol.md):\n"
-		   "registers simulated endpoints, sends their UDP heartbeats and polls for them.\n"
+		   "registers simulated endpoints, sends their UDP heartbeats, polls for them and\n"
+		   "answers the notifies the server sends them.\n"
 		   "\n"
 		   "commands:\n"
 		   "  register   register endpoints over HTTP(S) and write the state file\n"
 		   "  heartbeat  send the state file's endpoints' heartbeats over UDP\n"
 		   "  poll       poll the server (GET /v1/poll) for the state file's endpoints\n"
+		   "  listen     receive, check and ack notifies; poll after SETTINGS/COMPONENTS\n"
 		   "  help       this text\n"
 		   "\n"
 		   "'" AGENT_PROG " COMMAND --help' describes each command's options.\n"
@@ -52,6 +54,9 @@ int main(int argc, char **argv)
 		return agent_heartbeat_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "poll"))
 		return agent_poll_main(argc - 1, argv + 1);
-	agent_usage_error(NULL, "unknown command '%s' (register, heartbeat, poll, help)", cmd);
+	if (!strcmp(cmd, "listen"))
+		return agent_listen_main(argc - 1, argv + 1);
+	agent_usage_error(NULL, "unknown command '%s' (register, heartbeat, poll, listen, help)",
+			  cmd);
 	return AGENT_EXIT_USAGE;
 }

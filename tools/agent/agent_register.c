@@ -153,7 +153,7 @@ static int parse_opts(int argc, char **argv, struct reg_opts *o)
 	*o = (struct reg_opts){.prefix = "demo",
 			       .reason = "install",
 			       .count = 1,
-			       .notify_port = 21112,
+			       .notify_port = AGENT_NOTIFY_PORT,
 			       .timeout = 30};
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
@@ -348,6 +348,7 @@ int agent_register_main(int argc, char **argv)
 							   "new key\n",
 						ep.guid);
 			}
+			ep.notify_port = (uint16_t)o.notify_port;
 			if (known)
 				st.eps[at] = ep;
 			else if (agent_state_append(&st, &ep) < 0) {

@@ -97,22 +97,22 @@ int agent_state_append(struct agent_state *st, const struct agent_ep *ep)
 
 static int parse_line(char *line, struct agent_ep *ep, const char **why)
 {
-	char *tok[6], *save = NULL, *end;
+	char *tok[7], *save = NULL, *end;
 	int nt = 0;
 	long long off = 0;
-	unsigned long long slot;
+	unsigned long long slot, port = 0;
 
 	for (char *t = strtok_r(line, " \t\r\n", &save); t; t = strtok_r(NULL, " \t\r\n", &save)) {
 		if (t[0] == '#')
 			break;
-		if (nt == 6)
+		if (nt == 7)
 			break;
 		tok[nt++] = t;
 	}
 	if (nt == 0)
 		return 0;
-	if (nt < 4 || nt > 5) {
-		*why = "expected 'guid id slot key clock_offset'";
+	if (nt < 4 || nt > 6) {
+		*why = "expected 'guid id slot key clock_offset notify_port'";
 		return -EINVAL;
 	}
 	if (!agent_guid_valid(tok[0])) {
@@ -133,7 +133,7 @@ static int parse_line(char *line, struct agent_ep *ep, const char **why)
 		*why = "bad key (32 hex digits)";
 		return -EINVAL;
 	}
-	if (nt == 5) {
+	if (nt >= 5) {
 		errno = 0;
 		off = strtoll(tok[4], &end, 10);
 		if (errno || *end || off < -(1LL << 40) || off > (1LL << 40)) {
@@ -141,9 +141,18 @@ static int parse_line(char *line, struct agent_ep *ep, const char **why)
 			return -EINVAL;
 		}
 	}
+	if (nt == 6) {
+		errno = 0;
+		port = strtoull(tok[5], &end, 10);
+		if (errno || *end || tok[5][0] == '-' || port > 65535) {
+			*why = "bad notify_port (0..65535)";
+			return -EINVAL;
+		}
+	}
 	strcpy(ep->guid, tok[0]);
 	ep->slot = (uint32_t)slot;
 	ep->clock_offset = off;
+	ep->notify_port = (uint16_t)port;
 	return 1;
 }
 
@@ -212,12 +221,12 @@ int agent_state_save(const char *path, const struct agent_state *st)
 		free(tmp);
 		return rc;
 	}
-	fprintf(f, "# glournet-agent state: guid id slot key clock_offset\n");
+	fprintf(f, "# glournet-agent state: guid id slot key clock_offset notify_port\n");
 	for (size_t i = 0; i < st->n; i++) {
 		const struct agent_ep *ep = &st->eps[i];
 		agent_hex_encode(ep->key, HB_KEY_LEN, key);
-		fprintf(f, "%s %016" PRIx64 " %" PRIu32 " %s %" PRId64 "\n", ep->guid, ep->id,
-			ep->slot, key, ep->clock_offset);
+		fprintf(f, "%s %016" PRIx64 " %" PRIu32 " %s %" PRId64 " %u\n", ep->guid, ep->id,
+			ep->slot, key, ep->clock_offset, (unsigned)ep->notify_port);
 	}
 	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
 		rc = -errno;

@@ -126,7 +126,8 @@ int ctl_view_status(FILE *out, json_t *result)
 static char *format_client_key(const char *key, json_t *value)
 {
 	static const char *const times[] = {
-		"last_heartbeat", "last_poll", "last_contact", "registered", "status_since", NULL,
+		"last_heartbeat", "last_poll",   "last_contact", "registered",
+		"status_since",   "last_notify", "last_ack",     NULL,
 	};
 
 	if (!json_is_integer(value) || !key_in(key, times))
@@ -350,6 +351,82 @@ int ctl_view_stats(FILE *out, json_t *result)
 	return err ? err : stats_rest(out, result);
 }
 
+/* ---- show notify ---- */
+
+static char *format_notify_key(const char *key, json_t *value)
+{
+	if (!json_is_integer(value))
+		return NULL;
+	long long n = json_integer_value(value);
+	if (!strcmp(key, "next_verify"))
+		return n ? ctl_format_time(n, true) : strdup("-");
+	if (!strcmp(key, "retry_after"))
+		return ctl_format_duration(n);
+	if (!strcmp(key, "verify_interval"))
+		return n ? ctl_format_duration(n) : strdup("0 (off)");
+	return NULL;
+}
+
+static void campaign_row(struct ctl_table *t, json_t *c)
+{
+	static const char *const nums[] = {"targeted", "deferred", "sent",    "resent", "acked",
+					   "polled",   "gave_up",  "dropped", "pending"};
+	ctl_table_add_num(t, json_integer_value(json_object_get(c, "id")));
+	ctl_table_add(t, json_string_value(json_object_get(c, "kind")));
+	ctl_table_add(t, json_string_value(json_object_get(c, "state")));
+	ctl_table_add(t, json_string_value(json_object_get(c, "trigger")));
+	ctl_table_add_num(t, json_integer_value(json_object_get(c, "settings_rev")));
+	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
+		ctl_table_add_num(t, json_integer_value(json_object_get(c, nums[i])));
+	ctl_table_addf(t, "%.0f/s", json_number_value(json_object_get(c, "rate")));
+	json_t *p = json_object_get(c, "progress");
+	ctl_table_addf(t, "%.1f%%", json_number_value(json_object_get(p, "percent")));
+	long long started = json_integer_value(json_object_get(c, "started"));
+	long long finished = json_integer_value(json_object_get(c, "finished"));
+	char *a = ctl_format_time(started, false),
+	     *b = finished ? ctl_format_time(finished, false) : strdup("-");
+	ctl_table_add(t, a ? a : "?");
+	ctl_table_add(t, b ? b : "?");
+	free(a);
+	free(b);
+}
+
+/* The settings and queues as rows, then one table of the campaigns: the
+ * running ones first, then the last ones, newest first. */
+int ctl_view_notify(FILE *out, json_t *result)
+{
+	static const char *const head[] = {"id",       "kind",     "state",   "trigger", "rev",
+					   "targeted", "deferred", "sent",    "resent",  "acked",
+					   "polled",   "gave_up",  "dropped", "pending", "rate",
+					   "walked",   "started",  "finished"};
+	json_t *running = json_object_get(result, "running"),
+	       *last = json_object_get(result, "last");
+	if (!json_is_object(result) || !json_is_array(running) || !json_is_array(last))
+		return -EINVAL;
+	json_t *rest = json_deep_copy(result);
+	json_object_del(rest, "running");
+	json_object_del(rest, "last");
+	const struct ctl_render_opts opts = {.format = format_notify_key};
+	int err = ctl_render_value(out, rest, &opts);
+	json_decref(rest);
+	if (err)
+		return err;
+	size_t ncols = sizeof(head) / sizeof(head[0]), i;
+	struct ctl_table *t = ctl_table_new(ncols, true);
+	for (i = 0; i < ncols; i++)
+		ctl_table_add(t, head[i]);
+	json_t *c;
+	json_array_foreach(running, i, c) campaign_row(t, c);
+	json_array_foreach(last, i, c) campaign_row(t, c);
+	fputs("\ncampaigns:\n", out);
+	if (ctl_table_rows(t) > 1)
+		err = ctl_table_print(t, out, 2);
+	else
+		fputs("  none yet\n", out);
+	ctl_table_free(t);
+	return err;
+}
+
 /* ---- which view ---- */
 
 /* The views that know a command's result; the rest use the generic one. */
@@ -357,10 +434,9 @@ static const struct view {
 	const char *words[2];
 	ctl_view_fn *render;
 } views[] = {
-	{{"help", NULL}, ctl_view_help},
-	{{"show", "status"}, ctl_view_status},
-	{{"show", "client"}, ctl_view_client},
-	{{"show", "stats"}, ctl_view_stats},
+	{{"help", NULL}, ctl_view_help},       {{"show", "status"}, ctl_view_status},
+	{{"show", "client"}, ctl_view_client}, {{"show", "stats"}, ctl_view_stats},
+	{{"show", "notify"}, ctl_view_notify},
 };
 
 ctl_view_fn *ctl_view_find(int argc, char *const *argv)

@@ -94,9 +94,9 @@ static int hex_lower(const char *s, uint8_t *out, size_t n)
 int lg_ep_from_json(const json_t *o, struct lg_ep *ep, char *err, size_t errlen)
 {
 	const json_t *id = json_object_get(o, "id"), *slot = json_object_get(o, "slot"),
-		     *key = json_object_get(o, "key");
+		     *key = json_object_get(o, "key"), *port = json_object_get(o, "notify_port");
 	uint8_t idb[8];
-	json_int_t sv;
+	json_int_t sv, pv = 0;
 
 	if (!json_is_string(id) || hex_lower(json_string_value(id), idb, 8) < 0)
 		BAD("\"id\" must be 16 lowercase hex digits");
@@ -104,8 +104,11 @@ int lg_ep_from_json(const json_t *o, struct lg_ep *ep, char *err, size_t errlen)
 		BAD("\"slot\" must be an integer 0..%" PRIu32, UINT32_MAX);
 	if (!json_is_string(key) || hex_lower(json_string_value(key), ep->key, HB_KEY_LEN) < 0)
 		BAD("\"key\" must be 32 lowercase hex digits");
+	if (port && (!json_is_integer(port) || (pv = json_integer_value(port)) < 0 || pv > 65535))
+		BAD("\"notify_port\" must be an integer 0..65535");
 	ep->id = hb_be64(idb);
 	ep->slot = (uint32_t)sv;
+	ep->notify_port = (uint16_t)pv;
 	return 0;
 }
 
@@ -216,7 +219,10 @@ int lg_endpoints_save(const char *path, const struct lg_endpoints *set)
 			gq, ep->id, ep->slot);
 		for (int k = 0; k < HB_KEY_LEN; k++)
 			fprintf(f, "%02x", ep->key[k]);
-		fputs("\"}\n", f);
+		if (ep->notify_port)
+			fprintf(f, "\",\"notify_port\":%u}\n", (unsigned)ep->notify_port);
+		else
+			fputs("\"}\n", f);
 		free(gq);
 		json_decref(g);
 	}

@@ -19,6 +19,7 @@ struct lg_ep {
 	uint64_t id;
 	uint32_t slot;
 	uint8_t key[HB_KEY_LEN];
+	uint16_t notify_port; /* as registered; 0: not known (then the options') */
 };
 
 /* Guids live in one arena (one allocation, not one per endpoint): at ten
@@ -36,11 +37,12 @@ void lg_endpoints_free(struct lg_endpoints *set);
 
 /*
  * Reads JSON lines {"guid":..,"id":"<16 hex>","slot":N,"key":"<32 hex>",...}
- * (other fields ignored). On a bad line: -EINVAL, with "FILE:LINE: why"
+ * with an optional "notify_port" (other fields ignored). On a bad line: -EINVAL, with "FILE:LINE: why"
  * in err. Blank lines are skipped.
  */
 int lg_endpoints_load(const char *path, struct lg_endpoints *set, char *err, size_t errlen);
-/* id, slot and key of a JSON object (a file line or a registration answer). */
+/* id, slot, key (and notify_port, when there) of a JSON object (a file line
+ * or a registration answer). */
 struct json_t;
 int lg_ep_from_json(const struct json_t *o, struct lg_ep *ep, char *err, size_t errlen);
 /* Parses one line (the unit of lg_endpoints_load); -EINVAL with why in err. */

@@ -1,5 +1,6 @@
 /*
- * Option parsing and --help for glournet-loadgen (lg_options.h).
+ * Option parsing for glournet-loadgen (lg_options.h); the --help text is
+ * lg_options_help.c's.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -16,82 +17,6 @@
 #include "glournet/http_api.h"
 #include "lg_options.h"
 
-void lg_opts_help(FILE *f)
-{
-	fprintf(f,
-		"usage: " LG_PROG " CREDENTIALS [OPTIONS] [-- DPDK EAL ARGUMENTS]\n"
-		"\n"
-		"Simulates a fleet of endpoints sending glournet heartbeats (docs/protocol.md 1):\n"
-		"each endpoint once per interval at its own random phase (the jitter), or the\n"
-		"same order at a fixed or maximum rate; a fraction of heartbeats deliberately\n"
-		"not sent, a fraction of endpoints falling silent, a fraction shutting down.\n"
-		"A progress line goes to stderr every second, a summary to stdout at the end.\n"
-		"\n"
-		"Credentials (one of):\n"
-		"  --endpoints FILE        JSON lines {\"guid\",\"id\",\"slot\",\"key\",...} (the format of\n"
-		"                          glournetctl export and of --save); other fields ignored\n"
-		"  --register URL          register --count endpoints first (POST URL" GN_API_PATH_REGISTER
-		")\n"
-		"    --token TOKEN         enrollment token (required with --register)\n"
-		"    --count N             endpoints to register (required with --register);\n"
-		"                          with --endpoints: use the first N (default all)\n"
-		"    --guid-prefix P       guids are lg-P-0, lg-P-1, ... (default 'run')\n"
-		"    --concurrency C       parallel keep-alive connections (default 32, 1..1024)\n"
-		"    --ips-base A.B.C.D    endpoint i's own address is A.B.C.D + i (default 100.64.0.1)\n"
-		"    --retries N           retry an answer 429/503 N times after Retry-After (default 5)\n"
-		"    --cacert FILE         CA certificate(s) for an https:// URL\n"
-		"    --insecure            do not verify the server's certificate\n"
-		"    --save FILE           write the credentials as JSON lines, mode 0600\n"
-		"                          (written whole to a new file, then renamed)\n"
-		"    --register-only       register (and --save), send nothing\n"
-		"\n"
-		"Target:\n"
-		"  --to ADDR               collector's heartbeat address, IPv4 or IPv6 (required\n"
-		"                          unless --register-only)\n"
-		"  --port PORT             collector's heartbeat UDP port (default 7100)\n"
-		"  --src ADDR              source address (kernel: bind to it; dpdk: required)\n"
-		"  --src-port PORT         source UDP port (kernel default: any; dpdk default 40000)\n"
-		"\n"
-		"Schedule (durations: 500ms, 10s, 2m, 1h or plain seconds):\n"
-		"  --interval DUR          each endpoint sends once per interval (default 10s)\n"
-		"  --rate R|max            instead of the interval: R heartbeats per second in the\n"
-		"                          same order, or as fast as the engine takes them\n"
-		"  --duration DUR          stop after this long (default 30s, at most 24h)\n"
-		"  --rounds K              stop after K heartbeats per endpoint (default 0: none)\n"
-		"  --loss F                fraction of heartbeats not sent (0..1, default 0):\n"
-		"                          exactly round(F x endpoints) per round, different ones\n"
-		"                          each round; they still take their place in the pacing\n"
-		"  --silent F              fraction of endpoints that stop sending (default 0)\n"
-		"  --silent-after DUR      when they stop (default: half of --duration)\n"
-		"  --shutdown F            fraction that send one SHUTDOWN heartbeat, then stop\n"
-		"                          (default 0; never lost)\n"
-		"  --shutdown-after DUR    when they do (default: half of --duration)\n"
-		"  --time-offset SEC       heartbeat time = wall clock + SEC (default 0: the\n"
-		"                          collector runs on this clock)\n"
-		"  --seed N                phases, roles and losses are a function of N (default 1)\n"
-		"\n"
-		"Engine:\n"
-		"  --engine kernel|dpdk    kernel: one UDP socket, sendmmsg (default);\n"
-		"                          dpdk: rte_eth_tx_burst on a DPDK port given by the EAL\n"
-		"                          arguments after --, e.g. --vdev net_af_xdp0,iface=IF,\n"
-		"                          net_af_packet0,iface=IF, net_memif0, a real NIC,\n"
-		"                          or net_pcap0,tx_pcap=FILE to write the frames to a file\n"
-		"  --batch N               frames per sendmmsg / tx_burst (1..64, default 64)\n"
-		"  --tx-retries N          retries of a full queue before frames count as tx drops\n"
-		"                          (default 32)\n"
-		"  --dst-mac MAC           dpdk: the collector's MAC (required)\n"
-		"  --src-mac MAC           dpdk: source MAC (default: the port's)\n"
-		"  --port-id N             dpdk: the port to use (default: the first one)\n"
-		"\n"
-		"Output:\n"
-		"  --json                  the summary as one JSON object on stdout\n"
-		"  -q, --quiet             no progress line\n"
-		"  -h, --help              this text\n"
-		"\n"
-		"Exit: 0 done, 1 failed (a registration failed, the engine could not start),\n"
-		"2 bad arguments.\n");
-}
-
 static void bad(FILE *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void bad(FILE *err, const char *fmt, ...)
 {
@@ -102,87 +27,6 @@ static void bad(FILE *err, const char *fmt, ...)
 	vfprintf(err, fmt, ap);
 	va_end(ap);
 	fputs(" (try --help)\n", err);
-}
-
-static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!isdigit((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return -ERANGE;
-	*out = v;
-	return 0;
-}
-
-static int parse_double(const char *s, double min, double max, double *out)
-{
-	char *end;
-	double v;
-
-	if (*s == '\0' || isspace((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || *end || !isfinite(v) || v < min || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
-/* 500ms, 10s, 2m, 1h, or plain seconds; into seconds. */
-static int parse_duration(const char *s, double *out)
-{
-	char num[64], *end;
-	double v, mul = 1;
-	size_t len = strlen(s);
-
-	if (len == 0 || len >= sizeof(num) || !(isdigit((unsigned char)s[0]) || s[0] == '.'))
-		return -EINVAL;
-	memcpy(num, s, len + 1);
-	if (len > 2 && !strcmp(num + len - 2, "ms"))
-		mul = 1e-3, num[len - 2] = '\0';
-	else if (num[len - 1] == 's')
-		num[len - 1] = '\0';
-	else if (num[len - 1] == 'm')
-		mul = 60, num[len - 1] = '\0';
-	else if (num[len - 1] == 'h')
-		mul = 3600, num[len - 1] = '\0';
-	errno = 0;
-	v = strtod(num, &end);
-	if (errno || *end || end == num || !isfinite(v) || v < 0)
-		return -EINVAL;
-	*out = v * mul;
-	return 0;
-}
-
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned b[6];
-	char tail;
-
-	if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
-				      &b[4], &b[5], &tail) != 6)
-		return -EINVAL;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)b[i];
-	return 0;
-}
-
-static int parse_ip(const char *s, int *family, uint8_t out[16])
-{
-	memset(out, 0, 16);
-	if (inet_pton(AF_INET, s, out) == 1)
-		*family = AF_INET;
-	else if (inet_pton(AF_INET6, s, out) == 1)
-		*family = AF_INET6;
-	else
-		return -EINVAL;
-	return 0;
 }
 
 enum {
@@ -220,6 +64,20 @@ enum {
 	O_SRC_MAC,
 	O_PORT_ID,
 	O_JSON,
+	O_NOTIFY,
+	O_NOTIFY_PORT,
+	O_NOTIFY_PORTS,
+	O_NOTIFY_BIND,
+	O_ACK_LATE,
+	O_ACK_DELAY,
+	O_ACK_NEVER,
+	O_POLL_AFTER,
+	O_POLL_SPREAD,
+	O_POLL_CONC,
+	O_NOTIFY_WINDOW,
+	O_NOTIFY_SKEW,
+	O_NO_HEARTBEATS,
+	O_ROLES_OUT,
 };
 
 static const struct option lg_longopts[] = {
@@ -257,6 +115,20 @@ static const struct option lg_longopts[] = {
 	{"src-mac", required_argument, NULL, O_SRC_MAC},
 	{"port-id", required_argument, NULL, O_PORT_ID},
 	{"json", no_argument, NULL, O_JSON},
+	{"notify", no_argument, NULL, O_NOTIFY},
+	{"notify-port", required_argument, NULL, O_NOTIFY_PORT},
+	{"notify-ports", required_argument, NULL, O_NOTIFY_PORTS},
+	{"notify-bind", required_argument, NULL, O_NOTIFY_BIND},
+	{"ack-late", required_argument, NULL, O_ACK_LATE},
+	{"ack-delay", required_argument, NULL, O_ACK_DELAY},
+	{"ack-never", required_argument, NULL, O_ACK_NEVER},
+	{"poll-after-notify", required_argument, NULL, O_POLL_AFTER},
+	{"poll-spread", required_argument, NULL, O_POLL_SPREAD},
+	{"poll-concurrency", required_argument, NULL, O_POLL_CONC},
+	{"notify-window", required_argument, NULL, O_NOTIFY_WINDOW},
+	{"notify-skew", required_argument, NULL, O_NOTIFY_SKEW},
+	{"no-heartbeats", no_argument, NULL, O_NO_HEARTBEATS},
+	{"roles-out", required_argument, NULL, O_ROLES_OUT},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -279,7 +151,7 @@ static int parse_one(int c, const char *v, struct lg_opts *o, FILE *err)
 
 #define U64(min, max, dst)                                                                \
 	do {                                                                              \
-		if (parse_u64(v, min, max, &u)) {                                         \
+		if (lg_parse_u64(v, min, max, &u)) {                                      \
 			bad(err, "--%s: '%s' is not an integer in [%llu, %llu]", name, v, \
 			    (unsigned long long)(min), (unsigned long long)(max));        \
 			return LG_EXIT_USAGE;                                             \
@@ -288,14 +160,14 @@ static int parse_one(int c, const char *v, struct lg_opts *o, FILE *err)
 	} while (0)
 #define FRACTION(dst)                                                                \
 	do {                                                                         \
-		if (parse_double(v, 0, 1, &dst)) {                                   \
+		if (lg_parse_double(v, 0, 1, &dst)) {                                \
 			bad(err, "--%s: '%s' is not a fraction in [0, 1]", name, v); \
 			return LG_EXIT_USAGE;                                        \
 		}                                                                    \
 	} while (0)
 #define DURATION(dst, min, max)                                                                 \
 	do {                                                                                    \
-		if (parse_duration(v, &dst) || dst < (min) || dst > (max)) {                    \
+		if (lg_parse_duration(v, &dst) || dst < (min) || dst > (max)) {                 \
 			bad(err,                                                                \
 			    "--%s: '%s' is not a duration in [%gs, %gs] (e.g. 500ms, 10s, 2m)", \
 			    name, v, (double)(min), (double)(max));                             \
@@ -303,6 +175,8 @@ static int parse_one(int c, const char *v, struct lg_opts *o, FILE *err)
 		}                                                                               \
 	} while (0)
 
+	if (c >= O_NOTIFY_BIND && c <= O_ROLES_OUT)
+		o->notify_only = true; /* checked once all are read */
 	switch (c) {
 	case O_ENDPOINTS:
 		o->endpoints_file = v;
@@ -370,7 +244,7 @@ static int parse_one(int c, const char *v, struct lg_opts *o, FILE *err)
 		o->register_only = true;
 		break;
 	case O_TO:
-		if (parse_ip(v, &o->family, o->dst_ip)) {
+		if (lg_parse_ip(v, &o->family, o->dst_ip)) {
 			bad(err, "--to: '%s' is not an IPv4 or IPv6 address", v);
 			return LG_EXIT_USAGE;
 		}
@@ -380,7 +254,7 @@ static int parse_one(int c, const char *v, struct lg_opts *o, FILE *err)
 		U64(1, 65535, o->port);
 		break;
 	case O_SRC:
-		if (parse_ip(v, &fam, o->src_ip)) {
+		if (lg_parse_ip(v, &fam, o->src_ip)) {
 			bad(err, "--src: '%s' is not an IPv4 or IPv6 address", v);
 			return LG_EXIT_USAGE;
 		}
@@ -397,7 +271,7 @@ static int parse_one(int c, const char *v, struct lg_opts *o, FILE *err)
 		if (!strcmp(v, "max")) {
 			o->max_rate = true;
 			o->rate = 0;
-		} else if (parse_double(v, 1, 1e9, &o->rate)) {
+		} else if (lg_parse_double(v, 1, 1e9, &o->rate)) {
 			bad(err, "--rate: '%s' is not 'max' or a rate in [1, 1e9] per second", v);
 			return LG_EXIT_USAGE;
 		} else {
@@ -462,7 +336,7 @@ static int parse_one(int c, const char *v, struct lg_opts *o, FILE *err)
 		break;
 	case O_DST_MAC:
 	case O_SRC_MAC:
-		if (parse_mac(v, c == O_DST_MAC ? o->dst_mac : o->src_mac)) {
+		if (lg_parse_mac(v, c == O_DST_MAC ? o->dst_mac : o->src_mac)) {
 			bad(err, "--%s: '%s' is not a MAC address like 02:00:00:00:00:01", name, v);
 			return LG_EXIT_USAGE;
 		}
@@ -474,6 +348,55 @@ static int parse_one(int c, const char *v, struct lg_opts *o, FILE *err)
 		break;
 	case O_JSON:
 		o->json = true;
+		break;
+	case O_NOTIFY:
+		o->notify = true;
+		break;
+	case O_NOTIFY_PORT:
+		U64(1, 65535, o->notify_port);
+		break;
+	case O_NOTIFY_PORTS:
+		U64(1, 64, o->notify_ports);
+		break;
+	case O_NOTIFY_BIND:
+		if (lg_parse_ip(v, &o->notify_bind_family, o->notify_bind_ip)) {
+			bad(err, "--notify-bind: '%s' is not an IPv4 or IPv6 address", v);
+			return LG_EXIT_USAGE;
+		}
+		break;
+	case O_ACK_LATE:
+		FRACTION(o->ack_late);
+		break;
+	case O_ACK_NEVER:
+		FRACTION(o->ack_never);
+		break;
+	case O_ACK_DELAY:
+		DURATION(o->ack_delay_s, 0, 3600.0);
+		break;
+	case O_POLL_AFTER:
+		if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8)) {
+			bad(err, "--poll-after-notify: '%s' is not an http:// or https:// URL", v);
+			return LG_EXIT_USAGE;
+		}
+		o->poll_url = v;
+		break;
+	case O_POLL_SPREAD:
+		DURATION(o->poll_spread_s, 0, 86400.0);
+		break;
+	case O_POLL_CONC:
+		U64(1, 1024, o->poll_concurrency);
+		break;
+	case O_NOTIFY_WINDOW:
+		U64(0, 86400, o->notify_window);
+		break;
+	case O_NOTIFY_SKEW:
+		U64(0, 86400, o->notify_skew);
+		break;
+	case O_NO_HEARTBEATS:
+		o->no_heartbeats = true;
+		break;
+	case O_ROLES_OUT:
+		o->roles_out = v;
 		break;
 	}
 	return 0;
@@ -497,10 +420,26 @@ static int check_all(struct lg_opts *o, FILE *err)
 		bad(err, "--token, --save and --register-only go with --register");
 		return LG_EXIT_USAGE;
 	}
+	if (!o->notify && o->notify_only) {
+		bad(err, "--ack-*, --poll-*, --notify-bind, --notify-window/-skew, --no-heartbeats "
+			 "and --roles-out go with --notify");
+		return LG_EXIT_USAGE;
+	}
+	if (o->ack_late + o->ack_never > 1.0) {
+		bad(err, "--ack-late + --ack-never: %g + %g is more than 1", o->ack_late,
+		    o->ack_never);
+		return LG_EXIT_USAGE;
+	}
+	if ((unsigned)o->notify_port + o->notify_ports - 1 > 65535) {
+		bad(err, "--notify-port %u + --notify-ports %u goes past port 65535",
+		    (unsigned)o->notify_port, o->notify_ports);
+		return LG_EXIT_USAGE;
+	}
 	if (o->register_url && o->register_only)
-		return o->eal_argc > 1 ? (bad(err, "EAL arguments after -- but --register-only"),
-					  LG_EXIT_USAGE)
-				       : 0;
+		return o->eal_argc > 1 || o->notify
+			       ? (bad(err, "EAL arguments or --notify, but --register-only"),
+				  LG_EXIT_USAGE)
+			       : 0;
 	if (!o->to) {
 		bad(err, "--to ADDR is required (the collector's heartbeat address)");
 		return LG_EXIT_USAGE;
@@ -511,6 +450,14 @@ static int check_all(struct lg_opts *o, FILE *err)
 	}
 	if (o->silent + o->shutdown > 1.0) {
 		bad(err, "--silent + --shutdown: %g + %g is more than 1", o->silent, o->shutdown);
+		return LG_EXIT_USAGE;
+	}
+	if (o->notify_bind_family && o->notify_bind_family != o->family) {
+		bad(err, "--notify-bind: not the same address family as --to");
+		return LG_EXIT_USAGE;
+	}
+	if (o->no_heartbeats && o->engine == LG_ENGINE_DPDK) {
+		bad(err, "--no-heartbeats: the dpdk engine would send nothing");
 		return LG_EXIT_USAGE;
 	}
 	if (o->engine == LG_ENGINE_DPDK) {
@@ -560,6 +507,13 @@ int lg_opts_parse(int argc, char **argv, struct lg_opts *o, FILE *err)
 		.engine = LG_ENGINE_KERNEL,
 		.batch = LG_BATCH_MAX,
 		.tx_retries = 32,
+		.notify_port = 21112,
+		.notify_ports = 1,
+		.ack_delay_s = 5,
+		.poll_spread_s = 30,
+		.poll_concurrency = 32,
+		.notify_window = 300,
+		.notify_skew = 30,
 	};
 	/* Everything after "--" is EAL's; getopt must not see it. */
 	for (int i = 1; i < argc; i++)

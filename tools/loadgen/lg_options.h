@@ -51,9 +51,29 @@ struct lg_opts {
 	int eal_argc;
 	char **eal_argv; /* eal_argv[0] is the program name */
 
+	/* notifies (docs/loadgen.md, "Notifies") */
+	bool notify, no_heartbeats;
+	uint16_t notify_port;  /* endpoint i registers notify_port + i % notify_ports */
+	unsigned notify_ports; /* and the fleet listens on each of them */
+	uint8_t notify_bind_ip[16];
+	int notify_bind_family; /* 0: the wildcard of --to's family */
+	double ack_late, ack_never, ack_delay_s;
+	const char *poll_url; /* poll after SETTINGS/COMPONENTS; NULL: never */
+	double poll_spread_s;
+	unsigned poll_concurrency;
+	uint32_t notify_window, notify_skew;
+	const char *roles_out;
+	bool notify_only; /* an option that needs --notify was given */
+
 	/* output */
 	bool json, quiet;
 };
+
+/* The notify_port endpoint n registers with (and is listened for on). */
+static inline uint16_t lg_notify_port_of(const struct lg_opts *o, uint64_t n)
+{
+	return (uint16_t)(o->notify_port + n % (o->notify_ports ? o->notify_ports : 1));
+}
 
 /*
  * Fills o from argv. Returns 0 to run, 1 when --help was printed (exit 0),
@@ -62,5 +82,15 @@ struct lg_opts {
  */
 int lg_opts_parse(int argc, char **argv, struct lg_opts *o, FILE *err);
 void lg_opts_help(FILE *f);
+
+/* lg_values.c: one value each; 0, or a negative errno when malformed or
+ * out of range. */
+int lg_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+int lg_parse_double(const char *s, double min, double max, double *out);
+/* 500ms, 10s, 2m, 1h, or plain seconds; into seconds. */
+int lg_parse_duration(const char *s, double *out);
+int lg_parse_mac(const char *s, uint8_t mac[6]);
+/* AF_INET or AF_INET6 into *family; IPv4 in the first 4 bytes. */
+int lg_parse_ip(const char *s, int *family, uint8_t out[16]);
 
 #endif

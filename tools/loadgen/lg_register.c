@@ -80,8 +80,8 @@ static void req_start(CURLM *m, struct lg_req *r, const struct lg_opts *o)
 	/* guid and prefix were checked: no character needs JSON escaping. */
 	snprintf(r->req, sizeof(r->req),
 		 "{\"guid\":\"%s\",\"hostname\":\"%s\",\"ips\":[\"%s\"],"
-		 "\"reason\":\"install\",\"notify_port\":21112}",
-		 guid, guid, ip);
+		 "\"reason\":\"install\",\"notify_port\":%u}",
+		 guid, guid, ip, (unsigned)lg_notify_port_of(o, r->n));
 	curl_easy_setopt(r->h, CURLOPT_POSTFIELDS, r->req);
 	curl_easy_setopt(r->h, CURLOPT_POSTFIELDSIZE, (long)strlen(r->req));
 	r->resp_len = 0;
@@ -147,6 +147,7 @@ static void req_done(struct lg_reg *g, struct lg_req *r, CURLcode cr)
 			g->max_skew = skew;
 	}
 	json_decref(ans);
+	g->eps[r->n].notify_port = lg_notify_port_of(g->o, r->n);
 	g->ok[r->n] = 1;
 	if (status == 201)
 		g->n_new++;

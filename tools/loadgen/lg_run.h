@@ -11,6 +11,7 @@
 
 #include "lg_endpoints.h"
 #include "lg_engine.h"
+#include "lg_listen.h"
 #include "lg_options.h"
 #include "lg_sched.h"
 
@@ -29,12 +30,15 @@ struct lg_stats {
 	bool interrupted;
 };
 
-/* Runs the schedule over set with engine e (already open). */
+/* Runs the schedule over set with engine e (already open). With a
+ * receiver `ln` (--notify; else NULL) the run lasts the whole --duration,
+ * whenever the schedule ends, and the progress line shows its figures. */
 int lg_run(const struct lg_opts *o, const struct lg_endpoints *set, struct lg_sched *s,
-	   struct lg_engine *e, struct lg_stats *st);
+	   struct lg_engine *e, struct lg_stats *st, struct lg_listen *ln);
 
-/* The summary: text on stdout, or one JSON object with --json. */
+/* The summary: text on stdout, or one JSON object with --json; with the
+ * receiver's figures when ln (stopped) is given. */
 void lg_summary(const struct lg_opts *o, const struct lg_sched *s, struct lg_engine *e,
-		const struct lg_stats *st);
+		const struct lg_stats *st, struct lg_listen *ln);
 
 #endif

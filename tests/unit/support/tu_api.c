@@ -109,7 +109,7 @@ json_t *tu_api_register(struct tu_api *a, const char *body, const char *auth,
 	struct api_request req = {
 		.body = body, .body_len = strlen(body), .authorization = auth,
 		.hdr_id = pf ? pf->id : NULL, .hdr_time = pf ? pf->time : NULL,
-		.hdr_mac = pf ? pf->mac : NULL,
+		.hdr_mac = pf ? pf->mac : NULL, .peer = a->peer,
 	};
 	return exchange(a, api_register, body, &req, want_status, c).j;
 }
@@ -122,6 +122,7 @@ struct tu_answer tu_api_call(struct tu_api *a, tu_api_fn *fn, const char *what,
 		.body = body, .body_len = body ? strlen(body) : 0,
 		.hdr_id = pf ? pf->id : NULL, .hdr_time = pf ? pf->time : NULL,
 		.hdr_mac = pf ? pf->mac : NULL, .hdr_ips = ips, .if_none_match = inm,
+		.peer = a->peer,
 	};
 	return exchange(a, fn, what, &req, want_status, c);
 }

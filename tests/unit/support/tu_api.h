@@ -27,6 +27,7 @@ struct tu_api {
 	struct http_counters ctr;
 	uint64_t want[HTTP_COUNTER_COUNT];     /* what ctr must hold */
 	struct api_ctx ctx;
+	const struct sockaddr *peer;           /* the requests' client address (NULL: none) */
 };
 
 /* A registration body with every field (guid "3f2b-agent-A", hostname
