@@ -17,22 +17,29 @@
  * mode became since. A client holds its connection only while it asks:
  * CTL_IDLE_TIMEOUT_MS without a complete request closes it, and the slots
  * are capped per uid with some kept for root, each refusal said in a line.
+ *
+ * Issue 14: the mode and group of the socket are options, and a second,
+ * read-only socket may listen beside it (its clients may show and watch,
+ * the command table says which those are). A streaming query (show
+ * clients, ctl_clients.h) runs as the "query" job, ctl_server_step_queries,
+ * into the connection's output under the same bound as a watcher's; the
+ * connection's next requests wait, unread, until its last line.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 #include <jansson.h>
 
 #define LOG_TAG "ctl"
+#include "control/ctl_clients.h"
+#include "control/ctl_commands.h"
+#include "control/ctl_listen.h"
 #include "control/ctl_server.h"
 #include "control/daemon.h"
 #include "control/mono_clock.h"
@@ -50,6 +57,7 @@ static void client_close(struct ctl_client *c)
 			s->clients[i] = NULL;
 	loop_del(s->loop, &c->watch);
 	close(c->watch.fd);
+	ctl_query_free(c->query);
 	free(c->in);
 	free(c->out);
 	free(c);
@@ -73,7 +81,7 @@ static int flush_out(struct ctl_client *c)
 		c->active_ns = gn_mono_ns(); /* reading its answer, however slowly */
 	}
 	c->out_len = c->out_off = 0;
-	if (!c->watching) { /* a watcher refills every tick: keep its buffer */
+	if (!c->watching && !c->query) { /* a stream refills every tick: keep its buffer */
 		free(c->out);
 		c->out = NULL;
 		c->out_cap = 0;
@@ -125,19 +133,36 @@ static int queue_json(struct ctl_client *c, json_t *o)
 	return queue_out(c, line);
 }
 
-static int queue_error(struct ctl_client *c, const char *error)
+static int queue_error(struct ctl_client *c, const char *error, const char *code)
 {
-	return queue_json(c, json_pack("{s:b, s:s}", "ok", 0, "error", error));
+	return queue_json(c, json_pack("{s:b, s:s, s:s}", "ok", 0, "error", error, "code", code));
+}
+
+/* While a query streams, its connection's requests wait in the input
+ * buffer; once that is full, nothing more is read (a hang-up still shows
+ * as EPOLLHUP). */
+static bool wants_input(const struct ctl_client *c)
+{
+	return !c->eof && (!c->query || c->in_len < CTL_MAX_LINE);
+}
+
+/* A client that half-closed (nc, socat) after a streaming request: it is
+ * closed once the stream and what it asked behind it are all sent. */
+static bool finished(const struct ctl_client *c)
+{
+	return c->eof && !c->query && !out_pending(c);
 }
 
 /* Arms EPOLLOUT only while there is something to send. */
 static int update_events(struct ctl_client *c)
 {
 	bool want = out_pending(c) > 0;
-	if (want == c->want_out)
+	bool in = wants_input(c);
+	if (want == c->want_out && in == !c->in_paused)
 		return 0;
 	c->want_out = want;
-	return loop_mod(c->server->loop, &c->watch, EPOLLIN | (want ? EPOLLOUT : 0));
+	c->in_paused = !in;
+	return loop_mod(c->server->loop, &c->watch, (in ? EPOLLIN : 0) | (want ? EPOLLOUT : 0));
 }
 
 /* ---- watch ---- */
@@ -246,11 +271,12 @@ static int try_watch(struct ctl_client *c, const char *line, size_t len)
 	char err[160];
 	int rc;
 	if (!ok) {
-		rc = queue_error(c, WATCH_USAGE);
+		rc = queue_error(c, WATCH_USAGE, CTL_CODE_USAGE);
 		return rc < 0 ? rc : 1;
 	}
 	if (!d->feed) {
-		rc = queue_error(c, "watch: this glournetd keeps no transition feed");
+		rc = queue_error(c, "watch: this glournetd keeps no transition feed",
+				 CTL_CODE_ERROR);
 		return rc < 0 ? rc : 1;
 	}
 	uint64_t next = feed_next_seq(d->feed), oldest = feed_oldest_seq(d->feed);
@@ -260,7 +286,7 @@ static int try_watch(struct ctl_client *c, const char *line, size_t len)
 			 "watch: --from %llu is past the next event %llu "
 			 "(was glournetd restarted?)",
 			 (unsigned long long)from, (unsigned long long)next);
-		rc = queue_error(c, err);
+		rc = queue_error(c, err, CTL_CODE_ERROR);
 		return rc < 0 ? rc : 1;
 	}
 	rc = queue_json(c, json_pack("{s:b, s:{s:b, s:I, s:I}}", "ok", 1, "result", "watching", 1,
@@ -281,20 +307,28 @@ static int handle_lines(struct ctl_client *c)
 		c->active_ns = gn_mono_ns(); /* a request, not just bytes, keeps it open */
 		size_t len = (size_t)(nl - start);
 		int rc = try_watch(c, start, len);
+		struct ctl_call call = {.read_only = c->read_only};
 		if (rc == 0)
-			rc = queue_out(c, ctl_dispatch(c->server->daemon, start, len));
-		if (rc < 0)
+			rc = queue_out(c, ctl_dispatch_call(c->server->daemon, start, len, &call));
+		if (rc < 0) {
+			ctl_query_free(call.query);
 			return rc;
+		}
 		if (c->watching) {
 			c->in_len = 0; /* nothing after `watch` is answered */
 			return pump_client(c);
 		}
 		start = nl + 1;
+		if (call.query) { /* the rest waits for its last line */
+			c->query = call.query;
+			c->server->queries++;
+			break;
+		}
 	}
 	size_t rest = c->in_len - (size_t)(start - c->in);
 	memmove(c->in, start, rest);
 	c->in_len = rest;
-	if (rest >= CTL_MAX_LINE) {
+	if (rest >= CTL_MAX_LINE && !c->query) {
 		c->server->bad_requests++;
 		LOG(WARN, "control client sent a line over %d bytes; closing it", CTL_MAX_LINE);
 		return -EMSGSIZE;
@@ -305,14 +339,18 @@ static int handle_lines(struct ctl_client *c)
 static void on_client(struct loop_watch *w, uint32_t events)
 {
 	struct ctl_client *c = w->ctx;
-	if (events & EPOLLIN) {
+	if ((events & EPOLLIN) && wants_input(c)) {
 		ssize_t n = recv(w->fd, c->in + c->in_len, CTL_MAX_LINE + 1 - c->in_len, 0);
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		if (n == 0 && c->query) {
+			c->eof = true; /* its stream still goes out (a full close fails the send) */
+		} else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 			client_close(c);
 			return;
 		}
 		if (n > 0 && c->watching) {
 			/* A watcher's input is read only to notice it hang up. */
+		} else if (n > 0 && c->query) {
+			c->in_len += (size_t)n; /* answered after the stream's last line */
 		} else if (n > 0) {
 			c->in_len += (size_t)n;
 			if (handle_lines(c) < 0) {
@@ -324,21 +362,23 @@ static void on_client(struct loop_watch *w, uint32_t events)
 		client_close(c);
 		return;
 	}
+	/* A stream's reader drained its output: the "query" job refills it. */
 	/* A watcher that drained its output gets the next events at once,
 	 * not at the next tick: catching up is limited by the reader only. */
-	if ((c->watching ? pump_client(c) : flush_out(c)) < 0 || update_events(c) < 0)
+	if ((c->watching ? pump_client(c) : flush_out(c)) < 0 || update_events(c) < 0 ||
+	    finished(c))
 		client_close(c);
 }
 
 /* One line to a client being sent away, then the end of our half: it
  * reads why, then EOF. The fd lingers (CTL_LINGER_MS) before the close, so
  * a request it sends meanwhile is not answered by a reset. */
-static void send_off(struct ctl_server *s, int fd, const char *error)
+static void send_off(struct ctl_server *s, int fd, const char *error, const char *code)
 {
 	char sink[4096];
 	while (recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0)
 		;
-	json_t *o = json_pack("{s:b, s:s}", "ok", 0, "error", error);
+	json_t *o = json_pack("{s:b, s:s, s:s}", "ok", 0, "error", error, "code", code);
 	char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	if (line) {
@@ -396,18 +436,55 @@ static void log_refusal(struct ctl_server *s, const char *fmt, ...)
 	s->refusal_logged_ns = now;
 }
 
-static bool in_group(int fd, const struct ucred *cr, gid_t gid)
+/* ---- streaming queries (ctl_clients.h) ---- */
+
+static int sink_line(void *ctx, const char *s, size_t n)
 {
-	if (cr->gid == gid)
-		return true;
-	gid_t groups[256];
-	socklen_t len = sizeof(groups);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
-		return false; /* more than 256 groups, or an old kernel: the primary only */
-	for (size_t i = 0; i < len / sizeof(gid_t); i++)
-		if (groups[i] == gid)
-			return true;
-	return false;
+	return queue_line(ctx, s, n);
+}
+
+static bool sink_full(void *ctx)
+{
+	return out_pending(ctx) >= CTL_WATCH_OUT_MAX;
+}
+
+/* One client's query for `budget_ns`; at its end, the requests that
+ * waited behind it are answered. -1: the client is gone. */
+static int step_query(struct ctl_client *c, uint64_t budget_ns, bool *more)
+{
+	const struct ctl_sink sink = {.line = sink_line, .full = sink_full, .ctx = c};
+	enum ctl_query_state st = ctl_query_step(c->query, &sink, budget_ns);
+	if (st == CTL_QS_DONE) {
+		ctl_query_free(c->query);
+		c->query = NULL;
+		c->active_ns = gn_mono_ns();
+		if (handle_lines(c) < 0)
+			return -1;
+	}
+	*more |= st == CTL_QS_MORE;
+	return flush_out(c) < 0 || update_events(c) < 0 || finished(c) ? -1 : 0;
+}
+
+bool ctl_server_step_queries(void *self, uint32_t now, uint64_t budget_ns)
+{
+	(void)now;
+	struct ctl_server *s = self;
+	unsigned active = 0;
+	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++)
+		active += s->clients[i] && s->clients[i]->query;
+	if (!active) {
+		loop_job_pass_end(&s->query_stats); /* the last one ended */
+		return false;
+	}
+	loop_job_pass_begin(&s->query_stats); /* a pass: while any query runs */
+	uint64_t share = budget_ns / active;
+	bool more = false;
+	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++) {
+		struct ctl_client *c = s->clients[i];
+		if (c && c->query && step_query(c, share ? share : 1, &more) < 0)
+			client_close(c);
+	}
+	return more;
 }
 
 void ctl_server_pump(struct ctl_server *s)
@@ -417,7 +494,7 @@ void ctl_server_pump(struct ctl_server *s)
 		struct ctl_client *c = s->clients[i];
 		if (c && c->watching && (pump_client(c) < 0 || update_events(c) < 0)) {
 			client_close(c);
-		} else if (c && !c->watching &&
+		} else if (c && !c->watching && !c->query &&
 			   now - c->active_ns >= (uint64_t)CTL_IDLE_TIMEOUT_MS * 1000000ull) {
 			s->idle_closed++;
 			int fd = dup(c->watch.fd);
@@ -428,7 +505,7 @@ void ctl_server_pump(struct ctl_server *s)
 				 "(reconnect to send one)",
 				 CTL_IDLE_TIMEOUT_MS / 1000);
 			if (fd >= 0)
-				send_off(s, fd, why);
+				send_off(s, fd, why, CTL_CODE_ERROR);
 		}
 	}
 	close_lingering(s, now, false);
@@ -437,28 +514,26 @@ void ctl_server_pump(struct ctl_server *s)
 static void on_accept(struct loop_watch *w, uint32_t events)
 {
 	(void)events;
-	struct ctl_server *s = w->ctx;
+	struct ctl_listener *l = w->ctx;
+	struct ctl_server *s = l->server;
 	int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
 	struct ucred cr = {.pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1};
 	socklen_t crlen = sizeof(cr);
 	char why[240];
-	struct stat st; /* the group as the operator set it since (chgrp) */
-	if (lstat(s->path, &st) == 0 && S_ISSOCK(st.st_mode))
-		s->sock_gid = st.st_gid;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) < 0 ||
-	    (cr.uid != 0 && cr.uid != geteuid() && !in_group(fd, &cr, s->sock_gid))) {
+	    !ctl_listen_allows(l, fd, &cr)) {
 		s->denied++;
 		log_refusal(s,
 			    "refused pid %d uid %u: neither root nor in the socket's group "
 			    "(gid %u)",
-			    (int)cr.pid, (unsigned)cr.uid, (unsigned)s->sock_gid);
+			    (int)cr.pid, (unsigned)cr.uid, (unsigned)l->gid);
 		snprintf(why, sizeof(why),
 			 "permission denied: uid %u is neither root nor in the "
 			 "control socket's group (gid %u)",
-			 (unsigned)cr.uid, (unsigned)s->sock_gid);
-		send_off(s, fd, why);
+			 (unsigned)cr.uid, (unsigned)l->gid);
+		send_off(s, fd, why, CTL_CODE_DENIED);
 		return;
 	}
 	unsigned slot = CTL_MAX_CLIENTS, used = 0, mine = 0;
@@ -489,7 +564,7 @@ static void on_accept(struct loop_watch *w, uint32_t events)
 			 "try again when one closes",
 			 full ? full : "out of memory", used, mine, (unsigned)cr.uid,
 			 CTL_MAX_PER_UID);
-		send_off(s, fd, why);
+		send_off(s, fd, why, CTL_CODE_ERROR);
 		free(c);
 		return;
 	}
@@ -498,11 +573,29 @@ static void on_accept(struct loop_watch *w, uint32_t events)
 	c->in = in;
 	c->server = s;
 	c->uid = (uint32_t)cr.uid;
+	c->read_only = l->read_only;
 	c->active_ns = gn_mono_ns();
 	c->watch = (struct loop_watch){.fd = fd, .fn = on_client, .ctx = c};
 	s->clients[slot] = c;
 	if (loop_add(s->loop, &c->watch, EPOLLIN) < 0)
 		client_close(c);
+}
+
+static int listen_on(struct ctl_server *s, struct ctl_listener *l, const char *path, unsigned mode,
+		     const char *group, bool read_only)
+{
+	l->server = s;
+	l->read_only = read_only;
+	int rc = ctl_listen_open(l, path, mode, group,
+				 read_only ? "--ctl-socket-ro" : "--ctl-socket");
+	if (rc < 0)
+		return rc;
+	l->watch.fn = on_accept;
+	l->watch.ctx = l;
+	rc = loop_add(s->loop, &l->watch, EPOLLIN);
+	if (rc < 0)
+		ctl_listen_close(l, s->loop);
+	return rc;
 }
 
 int ctl_server_start(struct ctl_server *s, struct event_loop *loop, struct gn_daemon *d,
@@ -513,57 +606,15 @@ int ctl_server_start(struct ctl_server *s, struct event_loop *loop, struct gn_da
 		s->linger[i].fd = -1;
 	s->loop = loop;
 	s->daemon = d;
-	s->path = path;
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		LOG(ERR, "--ctl-socket '%s': path too long (max %zu)", path,
-		    sizeof(sa.sun_path) - 1);
-		return -ENAMETOOLONG;
+	const struct gn_options *o = &d->opt;
+	int rc = listen_on(s, &s->main, path, o->ctl_socket_mode, o->ctl_socket_group, false);
+	if (rc == 0 && o->ctl_socket_ro) {
+		rc = listen_on(s, &s->ro, o->ctl_socket_ro, o->ctl_socket_ro_mode,
+			       o->ctl_socket_ro_group, true);
+		if (rc < 0)
+			ctl_listen_close(&s->main, loop);
 	}
-	strcpy(sa.sun_path, path);
-	char dir[sizeof(sa.sun_path)];
-	strcpy(dir, path);
-	/* /run/glournet on first start (fine if present): its group must get
-	 * through to the socket, whatever the umask. */
-	char *parent = dirname(dir);
-	if (mkdir(parent, 0750) == 0)
-		chmod(parent, 0750);
-
-	/* A stale socket from a crashed run would block bind: probe, then unlink. */
-	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-		LOG(ERR, "control socket %s is in use: is another glournetd running?", path);
-		close(probe);
-		return -EADDRINUSE;
-	}
-	if (probe >= 0)
-		close(probe);
-	unlink(path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	/* Born 0600: nobody but us can connect until it is opened to its group. */
-	mode_t old = umask(0177);
-	int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-	umask(old);
-	struct stat st;
-	errno = 0;
-	if (rc < 0 || listen(fd, 16) < 0 || lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode) ||
-	    chmod(path, 0660) < 0) {
-		int e = errno ? errno : EEXIST;
-		LOG(ERR, "control socket %s: %s", path, strerror(e));
-		close(fd);
-		return -e;
-	}
-	s->sock_gid = st.st_gid;
-	s->listen_watch = (struct loop_watch){.fd = fd, .fn = on_accept, .ctx = s};
-	rc = loop_add(loop, &s->listen_watch, EPOLLIN);
-	if (rc < 0) {
-		close(fd);
-		return rc;
-	}
-	LOG(INFO, "control socket on %s (mode 0660, group %u)", path, (unsigned)st.st_gid);
-	return 0;
+	return rc;
 }
 
 void ctl_server_stop(struct ctl_server *s)
@@ -571,10 +622,8 @@ void ctl_server_stop(struct ctl_server *s)
 	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++)
 		if (s->clients[i])
 			client_close(s->clients[i]);
-	if (s->listen_watch.fd > 0) { /* started: the lingering fds are real */
+	if (s->main.watch.fd > 0) /* started: the lingering fds are real */
 		close_lingering(s, 0, true);
-		loop_del(s->loop, &s->listen_watch);
-		close(s->listen_watch.fd);
-		unlink(s->path);
-	}
+	ctl_listen_close(&s->main, s->loop);
+	ctl_listen_close(&s->ro, s->loop);
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "control/event_loop.h"
+#include "control/loop_job.h"
 
 #define CTL_MAX_LINE    65536
 #define CTL_MAX_CLIENTS 64
@@ -34,6 +35,7 @@
 #define CTL_WATCH_OUT_MAX (256 * 1024)
 
 struct gn_daemon;
+struct ctl_query;
 
 struct ctl_client {
 	struct loop_watch watch;
@@ -42,24 +44,38 @@ struct ctl_client {
 	size_t in_len;
 	char *out;
 	size_t out_len, out_off, out_cap;
-	bool want_out;      /* EPOLLOUT is armed */
-	bool watching;      /* after `watch`: events out, input ignored */
-	uint64_t cursor;    /* watching: seq of the next event to send */
-	uint32_t uid;       /* SO_PEERCRED */
-	uint64_t active_ns; /* accepted, or its last complete request */
+	bool want_out;           /* EPOLLOUT is armed */
+	bool in_paused;          /* EPOLLIN is not (a stream's requests fill the input) */
+	bool watching;           /* after `watch`: events out, input ignored */
+	uint64_t cursor;         /* watching: seq of the next event to send */
+	uint32_t uid;            /* SO_PEERCRED */
+	uint64_t active_ns;      /* accepted, or its last complete request */
+	bool read_only;          /* came through the read-only socket */
+	bool eof;                /* half-closed during a stream: closed when all is sent */
+	struct ctl_query *query; /* a streaming answer under way (show clients...):
+				  * its input waits, unread, until it ends */
+};
+
+/* One listening socket: the main one, or the read-only one (show and
+ * watch only, ctl_commands.h's CTL_F_READ), each with its own mode and
+ * group (--ctl-socket-mode, --ctl-socket-group, and -ro- for the other). */
+struct ctl_listener {
+	struct loop_watch watch; /* fd 0: not listening */
+	struct ctl_server *server;
+	const char *path;
+	unsigned mode; /* as created: 0660 unless configured */
+	uint32_t gid;  /* the file's group (read at each accept): its members may connect */
+	bool read_only;
 };
 
 struct ctl_server {
-	struct loop_watch listen_watch;
+	struct ctl_listener main, ro;
 	struct event_loop *loop;
 	struct gn_daemon *daemon;
-	const char *path;
 	struct ctl_client *clients[CTL_MAX_CLIENTS];
 	unsigned long rejected;    /* connections refused: too many clients */
 	unsigned long denied;      /* connections refused: not root nor in the socket's group */
 	unsigned long idle_closed; /* closed after CTL_IDLE_TIMEOUT_MS without a request */
-	uint32_t
-		sock_gid; /* the socket file's group (read at each accept): its members may connect */
 	unsigned long refusals_unlogged;
 	uint64_t refusal_logged_ns;
 	struct {
@@ -68,9 +84,13 @@ struct ctl_server {
 	} linger[CTL_LINGER_MAX]; /* fd -1: free */
 	unsigned linger_next;
 	unsigned long bad_requests;
-	unsigned long watch_missed; /* events watchers were told they missed */
+	unsigned long watch_missed;        /* events watchers were told they missed */
+	unsigned long queries;             /* streaming queries begun */
+	struct loop_job_stats query_stats; /* the "query" job's slices */
 };
 
+/* Listens on `path` (mode and group from d->opt: --ctl-socket-mode,
+ * --ctl-socket-group), and on d->opt.ctl_socket_ro as well when set. */
 int ctl_server_start(struct ctl_server *s, struct event_loop *loop, struct gn_daemon *d,
 		     const char *path);
 void ctl_server_stop(struct ctl_server *s);
@@ -79,7 +99,13 @@ void ctl_server_stop(struct ctl_server *s);
  * writes what the sockets take. Never blocks. */
 void ctl_server_pump(struct ctl_server *s);
 
-/* ctl_commands.c: one request line in, one malloc'd response line out. */
+/* The "query" job (daemon_jobs.c): steps every streaming query (ctl_clients.h)
+ * of the connections, sharing the budget, while its reader keeps up; true
+ * while one has more to do at once. */
+bool ctl_server_step_queries(void *self, uint32_t now, uint64_t budget_ns);
+
+/* ctl_commands.c: one request line in, one malloc'd response line out, as
+ * from the main socket (a streaming command gives its first answer only). */
 char *ctl_dispatch(struct gn_daemon *d, const char *line, size_t len);
 
 #endif

@@ -11,6 +11,7 @@
 #include "control/ctl_net.h"
 #include "control/ctl_store.h"
 #include "control/notify_ctl.h"
+#include "control/transitions.h"
 #include "glournet/coarse_clock.h"
 #include "glournet/gn_mem.h"
 
@@ -47,7 +48,7 @@ json_t *cmd_show_status(struct gn_daemon *d, int argc, const char **argv, char *
 	(void)errlen;
 	const struct registry *r = &d->reg;
 	uint32_t now = gn_coarse_now();
-	return json_pack(
+	json_t *o = json_pack(
 		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:I, s:I, s:I, s:o, s:o, "
 		"s:I, s:I, s:{s:I, s:I, s:I}, s:o}",
 		"clients", (json_int_t)r->count, "online", (json_int_t)r->by_status[EP_ONLINE],
@@ -62,6 +63,14 @@ json_t *cmd_show_status(struct gn_daemon *d, int argc, const char **argv, char *
 		"expired", (json_int_t)r->removed[EP_REMOVED_EXPIRED], "slots", "total",
 		(json_int_t)r->nslots, "free", (json_int_t)r->nfree, "quarantined",
 		(json_int_t)r->nquarantine, "store", ctl_store_json(d, false));
+	/* Which glournetd, up how long (issue 14): the operator's first two
+	 * questions, and the feed's numbering for a watcher resuming. */
+	json_object_set_new(o, "version", json_string(GN_VERSION));
+	json_object_set_new(o, "uptime", json_integer(now > d->started ? now - d->started : 0));
+	if (d->feed)
+		json_object_set_new(o, "next_event",
+				    json_integer((json_int_t)feed_next_seq(d->feed)));
+	return o;
 }
 
 struct endpoint *ctl_find_client(struct gn_daemon *d, const char *key)

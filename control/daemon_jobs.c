@@ -137,6 +137,7 @@ void daemon_jobs_init(struct gn_daemon *d, const struct daemon_dataplane_ops *dp
 		{"log",        log_step,                 &d->log_job,     &d->log_job.stats,     1 * MS},
 		{"persist",    persist_transitions_step, &d->persist,     &d->persist.stats,     1 * MS},
 		{"checkpoint", persist_checkpoint_step,  &d->checkpoint,  &d->checkpoint.stats,  1 * MS},
+		{"query",      ctl_server_step_queries,  &d->ctl,         &d->ctl.query_stats,   2 * MS},
 	};
 	/* clang-format on */
 	_Static_assert(sizeof(rows) / sizeof(rows[0]) <= DAEMON_JOBS_MAX, "room in d->jobs");

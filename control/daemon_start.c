@@ -311,6 +311,10 @@ int start_control(struct gn_daemon *d, sigset_t *sigs, struct loop_watch *sigw)
 	d->feed = feed_new(1u << 16, log_path);
 	if (!d->feed)
 		return -ENOMEM;
+	/* Issue 14: the numbering goes on from the last run's (docs/control-socket.md). */
+	uint64_t last_seq = feed_log_last_seq(log_path);
+	if (last_seq)
+		feed_start_at(d->feed, last_seq + 1);
 	d->reg.feed = d->feed;
 	rc = load_policy(d);
 	if (rc < 0)

@@ -13,6 +13,7 @@
 #define LOG_TAG "main"
 #include "control/duration.h"
 #include "control/options.h"
+#include "control/options_ctl.h"
 #include "control/options_file.h"
 #include "control/options_tls.h"
 #include "control/text.h"
@@ -102,7 +103,7 @@ static const char usage_text[] =
 	"  --neigh-max N           neighbour table entries (default 16384)\n"
 	"\n"
 	"Operations:\n"
-	"  --ctl-socket PATH       control socket (default /run/glournet/glournetd.sock)\n"
+	"  --ctl-socket PATH       control socket (default /run/glournet/glournetd.sock)\n" OPTIONS_CTL_HELP
 	"  --log-level LEVEL       error, warn, info (default) or debug\n"
 	"  --options-file FILE     options, one a line (\"log-level debug\"), read before\n"
 	"                          the command line's (which win); SIGHUP re-reads it\n"
@@ -207,6 +208,7 @@ static const struct option long_opts[] = {
 	{"options-file", required_argument, 0, OPT_OPTIONS_FILE},
 	{"allow-empty-store", no_argument, 0, OPT_ALLOW_EMPTY_STORE},
 	{"metrics", required_argument, 0, OPT_METRICS},
+	OPTIONS_CTL_LONG,
 	{"help", no_argument, 0, 'h'},
 	{"version", no_argument, 0, 'V'},
 	{0, 0, 0, 0},
@@ -542,6 +544,8 @@ static int apply(struct gn_options *o, int c, const char *v)
 	case OPT_METRICS:
 		return parse_listen_opt("metrics", v, &o->metrics_listen);
 	}
+	if (c >= OPT_CTL_SOCKET_MODE && c <= OPT_CTL_LAST)
+		return options_ctl_apply(o, c, v);
 	return apply_exception(o, c, v);
 }
 

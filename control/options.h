@@ -25,6 +25,14 @@ struct gn_options {
 	char *tls_key_pem;  /* wiped and freed once the server has it */
 	char *token;
 	const char *ctl_socket;
+	/* Who may use the control sockets (options_ctl.h): the main one's mode
+	 * (0: 0660) and group (NULL: glournetd's), and a read-only one, off
+	 * when NULL, with its own. */
+	unsigned ctl_socket_mode;
+	const char *ctl_socket_group;
+	const char *ctl_socket_ro;
+	unsigned ctl_socket_ro_mode;
+	const char *ctl_socket_ro_group;
 	const char *state_dir;  /* the persisted policy lives here */
 	bool allow_empty_store; /* start on an empty store where one existed (state_dir.h) */
 	/* Settings given at start (--set and shorthands), applied on top of the

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define LOG_TAG "feed"
@@ -28,6 +29,7 @@ struct transition_feed {
 	struct transition *ring;
 	uint32_t mask;
 	uint64_t next; /* seq of the next push */
+	uint64_t base; /* seq of this run's first push (feed_start_at) */
 	/* The log. */
 	char *path;        /* NULL: no log */
 	int fd;            /* -1: not open (yet, or after an error) */
@@ -51,7 +53,7 @@ struct transition_feed *feed_new(uint32_t capacity, const char *log_path)
 	if (!f)
 		return NULL;
 	f->mask = capacity - 1;
-	f->next = f->log_next = 1;
+	f->next = f->log_next = f->base = 1;
 	f->fd = -1;
 	f->ring = gn_table_alloc((size_t)capacity * sizeof(*f->ring));
 	f->cap = log_path ? FEED_FLUSH_MAX + 4096 : 0;
@@ -80,6 +82,61 @@ uint64_t feed_push(struct transition_feed *f, const struct transition *t)
 	return f->next++;
 }
 
+int feed_start_at(struct transition_feed *f, uint64_t next)
+{
+	if (f->next != f->base || !next)
+		return -EBUSY; /* events already numbered */
+	f->next = f->log_next = f->base = next;
+	return 0;
+}
+
+/* The seq a log line names as its own, or after a gap the one before
+ * its resume; 0: not a line of ours. */
+static uint64_t line_seq(const char *line)
+{
+	unsigned long long seq, missed;
+	if (sscanf(line, "{\"seq\":%llu,", &seq) == 1)
+		return seq;
+	if (sscanf(line, "{\"missed\":%llu,\"resume\":%llu}", &missed, &seq) == 2 && seq)
+		return seq - 1;
+	return 0;
+}
+
+uint64_t feed_log_last_seq(const char *path)
+{
+	enum { TAIL = 64 * 1024 };
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return 0;
+	struct stat st;
+	char *buf = malloc(TAIL + 1);
+	uint64_t last = 0;
+	if (buf && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		off_t from = st.st_size > TAIL ? st.st_size - TAIL : 0;
+		ssize_t n = pread(fd, buf, TAIL, from);
+		if (n > 0) {
+			/* From the last line back; one cut at the window's front is
+			 * not whole. A last line a crash cut short still names its
+			 * seq: that number was used. */
+			size_t len = (size_t)n;
+			while (len && !last) {
+				if (buf[len - 1] == '\n')
+					len--;
+				size_t start = len;
+				while (start && buf[start - 1] != '\n')
+					start--;
+				buf[len] = '\0';
+				if (start > 0 || from == 0)
+					last = line_seq(buf + start);
+				len = start;
+			}
+		}
+	}
+	free(buf);
+	close(fd);
+	return last;
+}
+
 uint64_t feed_next_seq(const struct transition_feed *f)
 {
 	return f->next;
@@ -87,7 +144,7 @@ uint64_t feed_next_seq(const struct transition_feed *f)
 
 uint64_t feed_oldest_seq(const struct transition_feed *f)
 {
-	uint64_t held = f->next - 1;
+	uint64_t held = f->next - f->base;
 	if (held > (uint64_t)f->mask + 1)
 		held = (uint64_t)f->mask + 1;
 	return f->next - held;

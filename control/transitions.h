@@ -38,6 +38,14 @@ void feed_free(struct transition_feed *f);
 
 /* Copies t, sets its seq, returns it; O(1); overwrites the oldest when full. */
 uint64_t feed_push(struct transition_feed *f, const struct transition *t);
+/* Numbers this run's events from `next` on instead of 1: the numbering of
+ * the previous run goes on (feed_log_last_seq + 1), so a watcher that
+ * resumes across a restart is told what it missed, and no number names
+ * two events. Only before the first push: 0, or -EBUSY. */
+int feed_start_at(struct transition_feed *f, uint64_t next);
+/* The last seq a transition log names (its last whole line); 0 without
+ * one. Reads the file's last 64 KiB only. */
+uint64_t feed_log_last_seq(const char *path);
 uint64_t feed_next_seq(const struct transition_feed *f); /* seq the next push will get */
 uint64_t feed_oldest_seq(
 	const struct transition_feed *f); /* oldest seq still held (== next when empty) */

@@ -13,6 +13,7 @@ PKGS=(
   libmicrohttpd-dev                               # HTTP(S) registration server
   libjansson-dev                                  # JSON bodies and CLI output
   libcurl4-openssl-dev                            # reference agent HTTP client
+  libedit-dev                                     # glournetctl's prompt: line editing, history, completion
   libsqlite3-dev                                  # the embedded store
   openssl                                         # self-signed demo certificate
   libcmocka-dev                                   # unit tests

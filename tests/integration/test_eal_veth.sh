@@ -56,7 +56,8 @@ glournetd() { exec "$GLOURNETD" "\$@"; }
 $1 >"$WORK/out.log" 2>&1 &
 pid=\$!
 for _ in \$(seq 100); do
-	"$CTL" -j show stats >"$WORK/stats.json" 2>/dev/null && break
+	# (-j writes an error as JSON too: only an answer becomes stats.json)
+	"$CTL" -j show stats >"$WORK/try.json" 2>/dev/null && mv "$WORK/try.json" "$WORK/stats.json" && break
 	kill -0 \$pid 2>/dev/null || break
 	sleep 0.1
 done

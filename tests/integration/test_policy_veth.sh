@@ -113,7 +113,7 @@ wait_field 8 .guard.active true show status
 sleep 4   # past offline_after: the transitions are due, and held
 [ "$(field .guard.held show status)" -ge 12 ] || fail "R10: 12 offline transitions held"
 [ "$(field .status show client fleet-000008)" = online ] || fail "R10: held endpoint still online"
-ctl guard release >/dev/null
+ctl guard release --force >/dev/null
 wait_field 3 .status offline show client fleet-000008
 [ "$(field .status show client fleet-000000)" = unreachable/offline ] || fail "released: u/offline"
 [ "$(field .guard.active show status)" = false ] || fail "guard cleared after release"

@@ -42,7 +42,7 @@ done
 pass "4 endpoints registered and heartbeating; $VICTIM has slot $VICTIM_SLOT"
 
 # --- remove it while its agent keeps sending
-ctlj remove client "$VICTIM" >"$WORK/removed.json" || fail "remove client $VICTIM"
+ctlj remove client "$VICTIM" --force >"$WORK/removed.json" || fail "remove client $VICTIM"
 [ "$(jq -r '.removed | length' "$WORK/removed.json")" = 1 ] || fail "one removed"
 [ "$(jq -r '.removed[0].guid' "$WORK/removed.json")" = "$VICTIM" ] || fail "answer names $VICTIM"
 [ "$(jq -r '.removed[0].id' "$WORK/removed.json")" = "$VICTIM_ID" ] || fail "answer gives its id"
@@ -93,7 +93,7 @@ pass "$NEW reuses slot $VICTIM_SLOT; the old owner's heartbeats are id_mismatch 
 # --- a second removal leaves a hole; then restart
 GAP=$(guid_of 2)
 GAP_SLOT=$(field .slot show client "$GAP")
-ctl remove client "$GAP" >/dev/null
+ctl remove client "$GAP" --force >/dev/null
 wait_field 3 .slots.free 1 show status
 stop_daemon
 start_daemon_only --sweep-interval 1s

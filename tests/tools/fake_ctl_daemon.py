@@ -13,6 +13,16 @@ transition events (see WATCH_* below). Prints "ready" on stdout once it accepts
 connections; exits after --lifetime seconds (default 30) or on SIGTERM /
 SIGINT, removing the socket.
 
+Issue 14, as glournetd answers them: errors carry a "code" (usage,
+denied, read-only, confirm, error); `help [WORDS]` lists flags and options;
+`show clients [--status S] [--limit N]` and `show counts` stream (a
+head, a line per client of CLIENTS, a last {"done"} line); `remove client`
+asks to confirm when the request says "force": false, takes --dry-run
+and --missing-ok, and by filter streams its removals; `guard release`
+asks to confirm; `import`/`export` start a run that `show bulk` reports
+running for two polls, then done. Every request is logged as a JSON line
+to SOCKETPATH.log, so tests see what glournetctl sent.
+
 Commands under `debug ...` (not listed by `help`) misbehave on purpose, to
 test the client's error paths:
     debug slow SEC     answer after SEC seconds
@@ -24,6 +34,8 @@ test the client's error paths:
     debug huge         answer more than 16 MiB without a newline
     debug nested       answer a nested result for the generic renderer
     debug scalar       answer a bare string as the result
+    debug denied       answer an error of code "denied"
+    debug readonly     answer an error of code "read-only"
 """
 
 import json
@@ -46,7 +58,14 @@ DROP_REASONS = [
 
 
 class CommandError(Exception):
-    """A failure the daemon reports as {"ok": false, "error": ...}."""
+    """A failure the daemon reports as {"ok": false, "error": ..., "code"}:
+    "usage" for a message that starts with "usage:", else "error"."""
+
+    def __init__(self, message, code=None, extra=None):
+        super().__init__(message)
+        self.code = code or ("usage" if message.startswith("usage:")
+                             else "error")
+        self.extra = extra or {}
 
 
 class Stream(Exception):
@@ -70,10 +89,25 @@ class RawReply(Exception):
 
 
 def cmd_help(args):
-    return {"commands": [
-        {"name": name, "args": spec[1], "help": spec[2]}
-        for name, spec in COMMANDS.items() if not name.startswith("debug")
-    ]}
+    listed = [name for name in COMMANDS if not name.startswith("debug")]
+    if args:
+        listed = [n for n in listed if n.split()[:len(args)] == args]
+        if not listed:
+            raise CommandError(f"usage: help: no command starts with "
+                               f"'{' '.join(args)}' (try 'help')")
+    out = []
+    for name in listed:
+        spec = COMMANDS[name]
+        flags = FLAGS.get(name, ["read"])
+        opts = [dict(o) for o in OPTIONS.get(name, [])]
+        if "confirm" in flags:
+            opts.append({"name": "--force", "help": "do it without asking"})
+        entry = {"name": name, "args": spec[1], "help": spec[2],
+                 "flags": flags, "options": opts}
+        if name == "set":
+            entry["complete"] = SETTINGS
+        out.append(entry)
+    return {"commands": out}
 
 
 def cmd_show_status(args):
@@ -82,7 +116,10 @@ def cmd_show_status(args):
         "clients": 3, "online": 1, "offline": 1,
         "unreachable_online": 1, "unreachable_offline": 0,
         "now": now, "started": STARTED, "offline_after": 1800,
-        "workers": 2,
+        "workers": 2, "table_bytes": 671088640,
+        "guard": {"active": True, "since": now - 90, "held": 120},
+        "store": {"ok": True, "alarm": "", "queue_len": 0},
+        "version": "0.1.0", "uptime": now - STARTED,
     }
 
 
@@ -193,6 +230,250 @@ def cmd_watch(args):
     raise Stream(first, lines + WATCH_LIVE, WATCH_HOLD)
 
 
+STATUSES = ["online", "offline", "unreachable/online", "unreachable/offline"]
+SETTINGS = ["heartbeat.enabled", "heartbeat.interval", "heartbeat.offline_after",
+            "poll.interval"]
+FILTER_OPTS = [
+    {"name": "--status", "value": "STATUS[,STATUS]", "choices": STATUSES,
+     "help": "with one of these statuses"},
+    {"name": "--unreachable", "help": "in the unreachable network"},
+    {"name": "--not-seen-since", "value": "DURATION|TIME",
+     "help": "no contact since then"},
+    {"name": "--guid", "value": "PATTERN", "help": "guid glob"},
+]
+OPTIONS = {
+    "show clients": FILTER_OPTS + [
+        {"name": "--sort", "value": "KEY",
+         "choices": ["slot", "status", "guid", "last_contact"], "help": "order"},
+        {"name": "--limit", "value": "N", "help": "at most N"}],
+    "show counts": FILTER_OPTS,
+    "remove client": FILTER_OPTS + [
+        {"name": "--dry-run", "help": "remove nothing"},
+        {"name": "--missing-ok", "help": "skip unknown names"},
+        {"name": "--file", "value": "FILE", "help": "read by glournetctl"}],
+    "watch": [{"name": "--from", "value": "SEQ", "help": "from #SEQ on"}],
+}
+FLAGS = {
+    "show clients": ["read", "stream"], "show counts": ["read", "stream"],
+    "remove client": ["confirm", "stream"], "guard release": ["confirm"],
+    "import": [], "export": [], "set": [], "watch": ["read", "stream"],
+}
+# The fleet of show clients: 4 known clients, g-1 .. g-4 (their ids end
+# in aa, bb, cc, dd); removed ones are gone for the daemon's lifetime.
+CLIENTS = [
+    {"id": "00000000000000aa", "guid": "g-1", "hostname": "pos-0042",
+     "status": "unreachable/online", "reason": "heartbeat", "slot": 0},
+    {"id": "00000000000000bb", "guid": "g-2", "hostname": "",
+     "status": "offline", "reason": "no-contact", "slot": 1},
+    {"id": "00000000000000cc", "guid": "g-3", "hostname": "till-7",
+     "status": "offline", "reason": "shutdown", "slot": 2},
+    {"id": "00000000000000dd", "guid": "g-4", "hostname": "kiosk",
+     "status": "online", "reason": "poll", "slot": 3},
+]
+REMOVED = set()
+LOCK = threading.Lock()
+
+
+def parse_filter(args, allowed):
+    """(filter dict, positional words); a usage error for anything else."""
+    f, names, i = {}, [], 0
+    known = {o["name"]: o for o in allowed}
+    while i < len(args):
+        a = args[i]
+        if not a.startswith("--"):
+            names.append(a)
+        elif a not in known:
+            raise CommandError(f"usage: unknown option '{a}'")
+        elif "value" in known[a]:
+            if i + 1 >= len(args):
+                raise CommandError(f"usage: {a} needs a value")
+            i += 1
+            f[a] = args[i]
+        else:
+            f[a] = True
+        i += 1
+    for s in f.get("--status", "").split(",") if "--status" in f else []:
+        if s not in STATUSES:
+            raise CommandError(f"usage: --status: '{s}' is not one of: "
+                               + " ".join(STATUSES))
+    return f, names
+
+
+def matching(f):
+    with LOCK:
+        live = [dict(c) for c in CLIENTS if c["id"] not in REMOVED]
+    now = int(time.time())
+    for c in live:
+        c["last_contact"] = now - 60 * (1 + c["slot"])
+    if "--status" in f:
+        live = [c for c in live if c["status"] in f["--status"].split(",")]
+    if "--unreachable" in f:
+        live = [c for c in live if c["status"].startswith("unreachable")]
+    if "--guid" in f:
+        import fnmatch
+        live = [c for c in live if fnmatch.fnmatchcase(c["guid"], f["--guid"])]
+    return live
+
+
+def head(kind, f):
+    return {"streaming": True, "kind": kind, "filter": " ".join(
+        f"{k} {v}" if v is not True else k for k, v in f.items()),
+            "sort": "slot", "clients": len(CLIENTS) - len(REMOVED), "slots": 4}
+
+
+def cmd_show_clients(args):
+    f, names = parse_filter(args, OPTIONS["show clients"])
+    if names:
+        raise CommandError("usage: show clients [FILTER...]")
+    live = matching(f)
+    limit = int(f.get("--limit", 0)) or len(live)
+    lines = [(0.01, {"client": c}) for c in live[:limit]]
+    after = live[limit - 1]["slot"] if limit < len(live) else None
+    done = {"matched": len(live[:limit]), "scanned": 4, "elapsed_ms": 1,
+            "listed": len(live[:limit]), "after": after,
+            "filter": head("list", f)["filter"]}
+    raise Stream({"ok": True, "result": head("list", f)},
+                 [(0.01, {"progress": {"scanned": 2, "slot": 2, "slots": 4,
+                                       "matched": 1}})] + lines
+                 + [(0.01, {"done": done})], 0)
+
+
+def counts(live):
+    by_status = {s: sum(c["status"] == s for c in live) for s in STATUSES}
+    return {"matched": len(live), "scanned": 4, "elapsed_ms": 1,
+            "by_status": by_status,
+            "by_reason": {r: sum(c["reason"] == r for c in live)
+                          for r in ("heartbeat", "poll", "no-contact",
+                                    "shutdown")},
+            "by_last_contact": {"1h": len(live), "1d": 0, "7d": 0, "30d": 0,
+                                "older": 0, "never": 0},
+            "by_range": [{"range": "10.20.0.0-10.20.255.255",
+                          "online": 1, "offline": 0}]}
+
+
+def cmd_show_counts(args):
+    f, _ = parse_filter(args, OPTIONS["show counts"])
+    done = dict(counts(matching(f)), filter=head("count", f)["filter"])
+    raise Stream({"ok": True, "result": head("count", f)},
+                 [(0.01, {"done": done})], 0)
+
+
+def cmd_remove_client(args, force=None):
+    f, names = parse_filter(args, OPTIONS["remove client"])
+    dry, missing_ok = "--dry-run" in f, "--missing-ok" in f
+    filt = {k: v for k, v in f.items() if k not in ("--dry-run",
+                                                      "--missing-ok")}
+    if "--file" in filt:
+        raise CommandError("usage: remove client --file: glournetctl reads "
+                           "the file")
+    if names and filt:
+        raise CommandError("usage: remove client: names or a filter, not both")
+    if not names and not filt:
+        raise CommandError("usage: remove client <id|guid>... | FILTER...")
+    ask = force is False
+    if filt:
+        live = matching(filt)
+        kind = "dry-run" if dry else "preview" if ask else "remove"
+        done = dict(counts(live), filter=head(kind, filt)["filter"]) \
+            if kind != "remove" else {
+            "matched": len(live), "scanned": 4, "removed": len(live),
+            "clients": len(CLIENTS) - len(REMOVED) - len(live)}
+        lines = []
+        if kind == "remove":
+            with LOCK:
+                REMOVED.update(c["id"] for c in live)
+            lines = [(0.01, {"removed": c}) for c in live]
+        last = {"done": done}
+        if kind == "preview":
+            what = (f"remove client: {len(live)} clients match "
+                    f"{head(kind, filt)['filter']}: confirm to remove them")
+            last = {"error": what, "code": "confirm",
+                    "preview": {"confirm": what, "count": len(live)}}
+        raise Stream({"ok": True, "result": head(kind, filt)},
+                     lines + [(0.01, last)], 0)
+    with LOCK:
+        live = {c["id"]: c for c in CLIENTS if c["id"] not in REMOVED}
+        by_guid = {c["guid"]: c for c in live.values()}
+        found, missing = {}, []
+        for n in names:
+            c = live.get(n) or by_guid.get(n)
+            if c:
+                found[c["id"]] = c
+            elif missing_ok:
+                missing.append(n)
+            else:
+                raise CommandError(f"remove client: no client with id or guid "
+                                   f"'{n}' (nothing removed)")
+        gone = [{"id": c["id"], "guid": c["guid"], "slot": c["slot"],
+                 "status": c["status"]} for c in found.values()]
+        if ask and not dry:
+            what = (f"remove {len(gone)} clients: "
+                    + ", ".join(c["guid"] for c in gone[:5]))
+            raise CommandError(what, "confirm",
+                               {"preview": {"confirm": what,
+                                            "count": len(gone)}})
+        if not dry:
+            REMOVED.update(found)
+        out = {"would_remove" if dry else "removed": gone,
+               "clients": len(CLIENTS) - len(REMOVED)}
+        if missing_ok:
+            out["missing"] = missing
+        return out
+
+
+GUARD = {"held": 120}
+
+
+def cmd_guard_release(args, force=None):
+    if force is False:
+        what = (f"guard release: {GUARD['held']} endpoints held by the "
+                "mass-offline guard go offline now (R10)")
+        raise CommandError(what, "confirm", {"preview": {"confirm": what,
+                                                         "count": 120}})
+    return {"released": True, "held": GUARD["held"]}
+
+
+BULK = {"import": None, "export": None, "polls": 0}
+
+
+def cmd_bulk_start(kind):
+    def start(args):
+        if not args or not args[0].startswith("/"):
+            raise CommandError(f"usage: {kind} FILE [jsonl|csv]")
+        with LOCK:
+            BULK[kind] = {"path": args[0], "format": "jsonl", "running": True,
+                          "seconds": 0, "per_second": 1000, "line": 0,
+                          "added": 0, "known": 0, "refused": 0,
+                          "exported": 0, "errors": [], "failure": None}
+            BULK["polls"] = 0
+            if "fail" in args[0]:
+                BULK[kind]["failure"] = "cannot open: No such file"
+        return {kind: "started", "path": args[0]}
+    return start
+
+
+def cmd_show_bulk(args):
+    with LOCK:
+        BULK["polls"] += 1
+        for kind in ("import", "export"):
+            b = BULK[kind]
+            if b and b["running"]:
+                b["line"] = b["added"] = b["exported"] = 500 * BULK["polls"]
+                if BULK["polls"] >= 3 or b["failure"]:
+                    b["running"] = False
+        return {"import": BULK["import"], "export": BULK["export"]}
+
+
+def cmd_debug_denied(args):
+    raise CommandError("permission denied: uid 1234 is neither root nor in "
+                       "the control socket's group (gid 0)", "denied")
+
+
+def cmd_debug_readonly(args):
+    raise CommandError("set: refused on the read-only control socket, which "
+                       "can show and watch only", "read-only")
+
+
 def arg_number(args, what):
     try:
         return float(args[0])
@@ -252,6 +533,16 @@ COMMANDS = {
     "show status": (cmd_show_status, "", "collector overview"),
     "show client": (cmd_show_client, "<id or guid>", "one client's state"),
     "show stats": (cmd_show_stats, "", "per-worker packet counters"),
+    "show clients": (cmd_show_clients, "[FILTER...]", "list the clients"),
+    "show counts": (cmd_show_counts, "[FILTER...]", "count the clients"),
+    "show bulk": (cmd_show_bulk, "", "import and export progress"),
+    "remove client": (cmd_remove_client, "<id|guid>... | FILTER...",
+                      "remove clients"),
+    "guard release": (cmd_guard_release, "", "confirm a mass offline"),
+    "import": (cmd_bulk_start("import"), "FILE [jsonl|csv]", "add endpoints"),
+    "export": (cmd_bulk_start("export"), "FILE [jsonl|csv]", "write them"),
+    "set": (lambda a: {"changed": dict(zip(a[::2], a[1::2]))},
+            "NAME VALUE [NAME VALUE ...]", "change settings"),
     "watch": (cmd_watch, "[--from SEQ]", "follow status transitions live"),
     "debug slow": (cmd_debug_slow, "<sec>", ""),
     "debug garbage": (cmd_debug_garbage, "", ""),
@@ -262,21 +553,34 @@ COMMANDS = {
     "debug huge": (cmd_debug_huge, "", ""),
     "debug nested": (cmd_debug_nested, "", ""),
     "debug scalar": (cmd_debug_scalar, "", ""),
+    "debug denied": (cmd_debug_denied, "", ""),
+    "debug readonly": (cmd_debug_readonly, "", ""),
 }
+ASKS = {"remove client", "guard release"}  # handlers that take "force"
 
 
 def encode(response):
     return (json.dumps(response, separators=(",", ":")) + "\n").encode()
 
 
-def dispatch(argv):
+def dispatch(argv, force=None):
     """Longest command made of the leading words, like the daemon."""
     for n in range(len(argv), 0, -1):
-        spec = COMMANDS.get(" ".join(argv[:n]))
+        name = " ".join(argv[:n])
+        spec = COMMANDS.get(name)
         if spec:
-            return spec[0](argv[n:])
-    raise CommandError(f"unknown command '{' '.join(argv)}'"
-                       if argv else "empty command")
+            args = argv[n:]
+            if name in ASKS:
+                if "--force" in args:
+                    args = [a for a in args if a != "--force"]
+                    force = True
+                return spec[0](args, force)
+            return spec[0](args)
+    raise CommandError(f"usage: unknown command '{' '.join(argv[:2])}'"
+                       if argv else "usage: empty command")
+
+
+REQUEST_LOG = None
 
 
 def answer(line):
@@ -287,11 +591,16 @@ def answer(line):
                 not all(isinstance(a, str) for a in argv):
             raise TypeError
     except (ValueError, KeyError, TypeError):
-        return encode({"ok": False, "error": "bad request"})
+        return encode({"ok": False, "error": "bad request", "code": "usage"})
+    if REQUEST_LOG:
+        with LOCK, open(REQUEST_LOG, "a") as log:
+            log.write(json.dumps(request) + "\n")
     try:
-        return encode({"ok": True, "result": dispatch(argv)})
+        return encode({"ok": True,
+                       "result": dispatch(argv, request.get("force"))})
     except CommandError as e:
-        return encode({"ok": False, "error": str(e)})
+        return encode({"ok": False, "error": str(e), "code": e.code,
+                       **e.extra})
 
 
 class Handler(socketserver.StreamRequestHandler):
@@ -311,7 +620,8 @@ class Handler(socketserver.StreamRequestHandler):
                 return
             except Stream as stream:
                 self.send_stream(stream)
-                return
+                if stream.hold:  # a watch: one-way to its end
+                    return
 
     def send_stream(self, stream):
         """Like the daemon, reads nothing more: a watch is one-way."""
@@ -358,6 +668,8 @@ def main():
     if len(args) != 1:
         sys.exit("usage: fake_ctl_daemon.py SOCKETPATH [--lifetime SEC]")
     path = args[0]
+    global REQUEST_LOG
+    REQUEST_LOG = path + ".log"
     remove_stale_socket(path)
     server = Server(path, Handler)
 

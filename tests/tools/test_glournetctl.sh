@@ -1,7 +1,9 @@
 #!/bin/bash
 # glournetctl against a fake daemon (fake_ctl_daemon.py): every command in
 # both output modes, and every exit code of the CLI contract
-# (docs/control-socket.md: 0 ok, 1 daemon error, 2 usage, 3 not running).
+# (docs/control-socket.md: 0 ok, 1 daemon error, 2 usage, 3 not running,
+# 4 permission denied). Issue 14 (test_ctl_fleet.sh has the rest): a usage
+# error the daemon finds exits 2, not 1.
 # usage: test_glournetctl.sh GLOURNETCTL
 C=$1; T=$(mktemp -d); S=$T/ctl.sock; F=$(dirname "$0")/fake_ctl_daemon.py
 trap 'rm -rf "$T"' EXIT
@@ -24,7 +26,7 @@ for j in "" -j; do
   check 0 "chunked $j" $C $j -s $S debug chunked
   check 0 "big $j" $C $j -s $S debug big 3000
   check 1 "unknown client $j" $C $j -s $S show client nosuch
-  check 1 "unknown cmd $j" $C $j -s $S frobnicate
+  check 2 "unknown cmd $j" $C $j -s $S frobnicate
   check 1 "garbage $j" $C $j -s $S debug garbage
   check 1 "noresult $j" $C $j -s $S debug noresult
   check 1 "close $j" $C $j -s $S debug close
@@ -78,7 +80,7 @@ sed -n 5p $T/t.out | grep -Eq 'Z  #9  00000000000000cc  -  offline -> online  \(
 check 0 "watch --count= past a pause > --timeout" $C -s $S --timeout 0.2 watch --count=4
 check 1 "watch: daemon closes" $C -s $S watch --count 100
 grep -q 'closed the connection' $T/t.err && [ $(wc -l <$T/t.out) = 5 ] && ok || ko "closed: $(cat $T/t.out $T/t.err)"
-check 1 "watch: daemon rejects --from" $C -s $S watch --from x
+check 2 "watch: daemon rejects --from" $C -s $S watch --from x
 grep -q 'usage: watch' $T/t.err && ok || ko "usage from daemon: $(cat $T/t.err)"
 check 1 "watch: --from past next" $C -j -s $S watch --from 99
 check 2 "watch --count 0" $C -s $S watch --count 0

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "control/ctl_commands.h"
 #include "control/daemon.h"
 #include "control/policy.h"
 #include "control/ranges.h"
@@ -261,8 +262,7 @@ static void test_ctl_malformed(void **state)
 	static const char *const bad[] = {
 		"", "not json", "{", "[\"help\"]", "{}", "{\"argv\": []}", "{\"argv\": \"help\"}",
 		"{\"argv\": [1]}", "{\"argv\": [\"show\", null]}", "{\"args\": [\"help\"]}",
-		"{\"argv\": [\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\","
-		"\"a\",\"a\",\"a\",\"a\",\"a\"]}",
+		"{\"argv\": [\"help\"], \"force\": 1}",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		unsigned long before = dmn.ctl.bad_requests;
@@ -270,6 +270,18 @@ static void test_ctl_malformed(void **state)
 		if (dmn.ctl.bad_requests != before + 1)
 			fail_msg("'%s' not counted as a bad request", bad[i]);
 	}
+	/* Issue 14: a request holds up to CTL_MAX_ARGS words (it was 16, and
+	 * `remove client` with 15 names failed); one more is malformed. */
+	char *many = malloc(16 + 4 * (CTL_MAX_ARGS + 1));
+	assert_non_null(many);
+	size_t n = (size_t)sprintf(many, "{\"argv\": [\"a\"");
+	for (int i = 1; i <= CTL_MAX_ARGS; i++)
+		n += (size_t)sprintf(many + n, ",\"a\"");
+	strcpy(many + n, "]}");
+	unsigned long was = dmn.ctl.bad_requests;
+	json_decref(tu_ctl(&dmn, many, false));
+	assert_int_equal(dmn.ctl.bad_requests, was + 1);
+	free(many);
 	/* Unknown commands are answered, not counted as malformed. */
 	unsigned long before = dmn.ctl.bad_requests;
 	json_t *j = tu_ctl(&dmn, "{\"argv\": [\"frobnicate\"]}", false);

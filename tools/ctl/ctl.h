@@ -3,10 +3,16 @@
  * control socket (ctl_client.c), laying out aligned text tables
  * (ctl_table.c), turning any JSON result into tables (ctl_render.c) and the
  * friendlier views of the known commands and which command gets which
- * (ctl_views.c), following the transition stream of `watch` (ctl_watch.c).
- * glournetctl.c only parses options and maps outcomes to exit codes; the
- * rest is the ctl_cli library, which tests/unit/test_ctl_views.c links to
- * hold the views to the real daemon's answers.
+ * (ctl_views.c), following the transition stream of `watch` (ctl_watch.c);
+ * running one command with its confirmation, stream and exit code
+ * (ctl_run.c), the streamed answers of the fleet queries (ctl_list.c),
+ * long lists of names and --wait (ctl_bulk_cli.c), words of a line
+ * (ctl_words.c), batches (ctl_batch.c), completion from the daemon's
+ * command table (ctl_complete.c) and `help COMMAND` (ctl_help.c).
+ * glournetctl.c parses options and picks the mode; the interactive one
+ * (ctl_interactive.c, libedit) is in the executable only. The rest is the
+ * ctl_cli library, which tests/unit/test_ctl_views.c links to hold the
+ * views to the real daemon's answers.
  */
 #ifndef GLOURNET_CTL_H
 #define GLOURNET_CTL_H
@@ -22,9 +28,10 @@
 /* The exit codes are part of the CLI contract (docs/control-socket.md). */
 enum ctl_exit {
 	CTL_EXIT_OK = 0,
-	CTL_EXIT_ERROR = 1, /* daemon said error, or the exchange failed */
-	CTL_EXIT_USAGE = 2,
+	CTL_EXIT_ERROR = 1,       /* daemon said error, or the exchange failed */
+	CTL_EXIT_USAGE = 2,       /* ours or the daemon's ("code": "usage"), or not confirmed */
 	CTL_EXIT_NOT_RUNNING = 3, /* cannot connect to the socket */
+	CTL_EXIT_DENIED = 4,      /* permission denied: credentials, or the read-only socket */
 };
 
 #define CTL_DEFAULT_SOCKET "/run/glournet/glournetd.sock"
@@ -47,6 +54,7 @@ struct ctl_reply {
 	json_t *response;  /* whole parsed response, owns result/error */
 	json_t *result;    /* borrowed from response when ok */
 	const char *error; /* borrowed from response when !ok */
+	const char *code;  /* borrowed: the error's kind ("usage", "denied", ...), or NULL */
 	char why[256];     /* BAD_REQUEST, FAILED: what went wrong */
 };
 
@@ -67,6 +75,10 @@ struct ctl_stream {
  * otherwise st->fd is -1. Close it with ctl_stream_close either way. */
 void ctl_call_stream(const char *path, int timeout_ms, int argc, char **argv,
 		     struct ctl_reply *reply, struct ctl_stream *st);
+/* Either of them with the request's "force" (-1: none sent, 0: a
+ * destructive command answers a preview, 1: it runs); st NULL: ctl_call. */
+void ctl_call_force(const char *path, int timeout_ms, int argc, char **argv, int force,
+		    struct ctl_reply *reply, struct ctl_stream *st);
 /* The next line, however long it takes: 1 with *line and *len (no newline,
  * not NUL-terminated, valid until the next call), 0 when the daemon closed
  * the connection, -EINTR when a signal left unblocked by sigmask arrived
@@ -129,5 +141,98 @@ int ctl_print_human(FILE *out, json_t *result, int argc, char *const *argv);
 int ctl_watch_follow(struct ctl_stream *st, bool json, long long count);
 /* One event (the object inside "event") as a human line, newline included. */
 int ctl_watch_print_event(FILE *out, json_t *event);
+
+/* ---- ctl_run.c: one command, as a script or a person runs it ---- */
+
+/* How glournetctl was started (glournetctl.c), for every command it runs. */
+struct ctl_opts {
+	const char *socket;
+	bool json;      /* -j: results and errors as JSON on stdout */
+	int timeout_ms; /* for the connection and the first answer */
+	bool force;     /* --force: destructive commands without asking */
+	bool wait;      /* --wait: import and export until they end */
+	bool can_ask;   /* a terminal to ask a confirmation on */
+	bool progress;  /* stderr is a terminal: progress lines */
+	bool interactive;
+};
+
+/* Runs argv (the command words and arguments) against glournetd: the
+ * request, a confirmation if the daemon asks for one, the answer or its
+ * stream printed, and the exit code of the contract. */
+int ctl_run(const struct ctl_opts *o, int argc, char **argv);
+/* The exit code for an error answer's "code" (NULL: an older daemon). */
+int ctl_exit_for_code(const char *code, const char *error);
+/* An error as the contract says: the message on stderr, and with -j also
+ * {"ok": false, "error", "code", "exit"} on stdout. Returns `exit`. */
+int ctl_fail(const struct ctl_opts *o, int exit, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Reports a finished exchange that did not end well (any status). */
+int ctl_report_reply(const struct ctl_opts *o, const struct ctl_reply *r);
+/* Asks "what? [y/N]" on the terminal: true for y or yes. */
+bool ctl_ask(const char *what);
+/* The command's words without the ones glournetctl takes itself
+ * (--force, --wait): *force / *wait set when they were there. */
+int ctl_take_local_flags(int *argc, char **argv, bool *force, bool *wait);
+
+/* ---- ctl_list.c: the streamed answers of show clients, show counts,
+ * remove client FILTER ---- */
+
+/* Follows the stream after its first answer (`head`) to its last line:
+ * rows, counts or removals printed, the summary on stderr. Returns an exit
+ * code; *confirm is set (caller frees) when the stream ended by asking for
+ * a confirmation, with its message. */
+int ctl_list_follow(const struct ctl_opts *o, struct ctl_stream *st, json_t *head, char **confirm);
+/* The tallies of a show counts (or dry-run) last line as tables. */
+int ctl_list_print_counts(FILE *out, json_t *done);
+
+/* ---- ctl_bulk_cli.c: long lists of names, --wait ---- */
+
+/* remove client with --file, or more names than one request holds:
+ * checked first (--dry-run), confirmed once, sent in batches. */
+bool ctl_remove_is_batched(int argc, char **argv);
+int ctl_remove_batched(const struct ctl_opts *o, int argc, char **argv);
+/* After import/export answered "started": follows show bulk to the end. */
+int ctl_bulk_wait(const struct ctl_opts *o, const char *kind);
+
+/* ---- ctl_words.c: a line as words ---- */
+
+/* Splits a line as a shell would, without expansions: blanks separate,
+ * '...' and "..." quote (backslash escapes in "..." and outside), '#' at
+ * a word's start comments out the rest. 0 with *argv (NULL-terminated,
+ * free with ctl_words_free), -EINVAL with why (an open quote). */
+int ctl_words_split(const char *line, int *argc, char ***argv, char *err, size_t errlen);
+void ctl_words_free(char **argv);
+
+/* ---- ctl_batch.c: -f FILE, or commands on stdin ---- */
+
+/* Runs each line of `in` (`name` for messages) as a command; with
+ * stop_on_error, stops at the first that fails. Returns 0, or the exit
+ * code of the first failure (the last one run, with stop_on_error). */
+int ctl_batch(const struct ctl_opts *o, FILE *in, const char *name, bool stop_on_error);
+
+/* ---- ctl_complete.c: completion from glournetd's command table ---- */
+
+/* The commands of `help` (the daemon's table), NULL when it does not
+ * answer within timeout_ms. */
+json_t *ctl_complete_table(const char *socket, int timeout_ms);
+/* Appends to `out` the words that may follow words[0..nwords) (the
+ * command and its arguments so far) and start with `cur`. `extra` adds
+ * words of glournetctl's own at the command's place (NULL-terminated). */
+void ctl_complete(json_t *commands, int nwords, char *const *words, const char *cur,
+		  const char *const *extra, json_t *out);
+/* `glournetctl completion bash`: the script, which calls back
+ * `glournetctl completion words CWORD WORDS...` (ctl_complete_words). */
+void ctl_complete_bash(FILE *out);
+int ctl_complete_words(int argc, char **argv);
+
+/* ---- ctl_interactive.c (the executable only: libedit) ---- */
+
+/* The prompt, until Ctrl-D or quit: exit code 0. */
+int ctl_interactive(const struct ctl_opts *o);
+
+/* ---- ctl_help.c: help COMMAND ---- */
+
+/* The commands of a `help WORDS` answer with their options and flags. */
+int ctl_view_help_detail(FILE *out, json_t *result);
 
 #endif

@@ -175,12 +175,14 @@ static int recv_line(struct ctl_stream *st, int64_t deadline, const sigset_t *si
 }
 
 /* Builds the request line; fails on arguments that are not UTF-8. */
-static char *build_request(int argc, char **argv, size_t *len)
+static char *build_request(int argc, char **argv, int force, size_t *len)
 {
 	json_t *args = json_array();
 	json_t *req = json_pack("{s:o}", "argv", args);
 	char *line = NULL;
 
+	if (req && force >= 0 && json_object_set_new(req, "force", json_boolean(force)) < 0)
+		goto out;
 	for (int i = 0; req && i < argc; i++) {
 		json_t *s = json_string(argv[i]);
 
@@ -242,6 +244,7 @@ static void parse_response(const char *line, size_t len, struct ctl_reply *reply
 	reply->ok = json_is_true(ok);
 	reply->result = json_object_get(resp, "result");
 	reply->error = json_string_value(json_object_get(resp, "error"));
+	reply->code = json_string_value(json_object_get(resp, "code"));
 	if (!reply->ok && !reply->error)
 		reply->error = "glournetd reported an error without a message";
 }
@@ -262,7 +265,7 @@ static void describe_io_error(struct ctl_reply *reply, int err, int timeout_ms, 
 }
 
 /* One request and its first answer; the connection stays in *st. */
-static void exchange(const char *path, int timeout_ms, int argc, char **argv,
+static void exchange(const char *path, int timeout_ms, int argc, char **argv, int force,
 		     struct ctl_reply *reply, struct ctl_stream *st)
 {
 	int64_t deadline = now_ms() + timeout_ms;
@@ -273,7 +276,7 @@ static void exchange(const char *path, int timeout_ms, int argc, char **argv,
 
 	memset(reply, 0, sizeof(*reply));
 	*st = (struct ctl_stream){.fd = -1};
-	req = build_request(argc, argv, &req_len);
+	req = build_request(argc, argv, force, &req_len);
 	if (!req)
 		failed(reply, EINVAL,
 		       "cannot encode the request "
@@ -316,15 +319,25 @@ void ctl_call(const char *path, int timeout_ms, int argc, char **argv, struct ct
 {
 	struct ctl_stream st;
 
-	exchange(path, timeout_ms, argc, argv, reply, &st);
+	exchange(path, timeout_ms, argc, argv, -1, reply, &st);
 	ctl_stream_close(&st);
 }
 
 void ctl_call_stream(const char *path, int timeout_ms, int argc, char **argv,
 		     struct ctl_reply *reply, struct ctl_stream *st)
 {
-	exchange(path, timeout_ms, argc, argv, reply, st);
-	if (reply->status != CTL_CALL_OK || !reply->ok)
+	ctl_call_force(path, timeout_ms, argc, argv, -1, reply, st);
+}
+
+void ctl_call_force(const char *path, int timeout_ms, int argc, char **argv, int force,
+		    struct ctl_reply *reply, struct ctl_stream *st)
+{
+	struct ctl_stream own;
+
+	exchange(path, timeout_ms, argc, argv, force, reply, st ? st : &own);
+	if (!st)
+		ctl_stream_close(&own);
+	else if (reply->status != CTL_CALL_OK || !reply->ok)
 		ctl_stream_close(st);
 }
 
@@ -353,4 +366,5 @@ void ctl_reply_release(struct ctl_reply *reply)
 	reply->response = NULL;
 	reply->result = NULL;
 	reply->error = NULL;
+	reply->code = NULL;
 }

@@ -164,10 +164,12 @@ static bool is_first_key(const struct ctl_render_opts *opts, const char *key)
 static void render_object(struct render_ctx *ctx, json_t *obj, const char *path, int depth,
 			  const struct ctl_render_opts *opts);
 
-/* A value that does not fit in a cell: heading, then its own table(s). */
+/* A value that does not fit in a cell: heading, then its own table(s).
+ * A view's format goes down with it (its keys are then "path.key"). */
 static void render_section(struct render_ctx *ctx, const char *path, const char *key, json_t *value,
-			   int depth)
+			   int depth, const struct ctl_render_opts *opts)
 {
+	const struct ctl_render_opts sub_opts = {.format = opts ? opts->format : NULL};
 	char *sub = NULL;
 
 	if (asprintf(&sub, "%s%s%s", path, *path ? "." : "", key) < 0) {
@@ -176,10 +178,22 @@ static void render_section(struct render_ctx *ctx, const char *path, const char 
 	}
 	heading(ctx, sub);
 	if (json_is_object(value))
-		render_object(ctx, value, sub, depth + 1, NULL);
+		render_object(ctx, value, sub, depth + 1, &sub_opts);
 	else
 		render_object_array(ctx, value, 2);
 	free(sub);
+}
+
+/* A value's cell; a view's format sees the key with its path. */
+static void add_cell(struct ctl_table *t, const char *path, const char *key, json_t *value,
+		     ctl_format_fn format)
+{
+	char *full = NULL;
+
+	if (format && *path && asprintf(&full, "%s.%s", path, key) < 0)
+		full = NULL;
+	add_value_cell(t, full ? full : key, value, format);
+	free(full);
 }
 
 static void render_object(struct render_ctx *ctx, json_t *obj, const char *path, int depth,
@@ -194,7 +208,7 @@ static void render_object(struct render_ctx *ctx, json_t *obj, const char *path,
 		value = json_object_get(obj, opts->first[i]);
 		if (value && ctl_is_inline(value)) {
 			ctl_table_add(t, opts->first[i]);
-			add_value_cell(t, opts->first[i], value, format);
+			add_cell(t, path, opts->first[i], value, format);
 		}
 	}
 	json_object_foreach(obj, key, value)
@@ -202,11 +216,11 @@ static void render_object(struct render_ctx *ctx, json_t *obj, const char *path,
 		if (!ctl_is_inline(value) || is_first_key(opts, key))
 			continue;
 		ctl_table_add(t, key);
-		add_value_cell(t, key, value, format);
+		add_cell(t, path, key, value, format);
 	}
 	print_table(ctx, t, depth ? 2 : 0);
 	json_object_foreach(obj, key, value) if (!ctl_is_inline(value))
-		render_section(ctx, path, key, value, depth);
+		render_section(ctx, path, key, value, depth, opts);
 }
 
 static void render_scalar_lines(struct render_ctx *ctx, json_t *value)

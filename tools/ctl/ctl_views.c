@@ -15,24 +15,37 @@
 
 void ctl_print_usage(FILE *out)
 {
-	fputs("usage: glournetctl [-s PATH] [-j] [--timeout SEC] COMMAND [ARGS...]\n"
+	fputs("usage: glournetctl [-s PATH] [-j] [--timeout SEC] [--force] COMMAND [ARGS...]\n"
+	      "       glournetctl [-s PATH] [-j] -f FILE|- [-e]     a batch, one command a line\n"
+	      "       glournetctl [-s PATH]                        on a terminal: the prompt\n"
+	      "       glournetctl completion bash                  the bash completion script\n"
 	      "\n"
 	      "Ask glournetd, the heartbeat collector, through its control socket.\n"
 	      "\n"
 	      "options:\n"
 	      "  -s, --socket PATH  control socket (default: $GLOURNET_SOCKET, else\n"
 	      "                     " CTL_DEFAULT_SOCKET ")\n"
-	      "  -j, --json         print the daemon's result as JSON\n"
+	      "  -j, --json         results, and errors, as JSON on stdout\n"
 	      "      --timeout SEC  give up on glournetd after SEC seconds (default 10)\n"
+	      "      --force        do destructive commands (remove, guard release)\n"
+	      "                     without asking; off a terminal they need it\n"
+	      "      --wait         import, export: follow it to its end, with progress\n"
+	      "  -f, --file FILE    run FILE's commands (- for stdin); -e stops at the\n"
+	      "                     first that fails\n"
+	      "  -V, --version      glournetctl's version (show status: glournetd's)\n"
 	      "  -h, --help         show this help and glournetd's commands\n"
 	      "\n"
-	      "watch [--from SEQ] [--count N] follows status transitions live, from\n"
-	      "event #SEQ on (to resume: the last one seen + 1), until Ctrl-C (exit 0),\n"
-	      "N events (exit 0) or glournetd closing (exit 1). --timeout covers only\n"
-	      "the connection and the first answer.\n"
+	      "help COMMAND shows a command's options. watch [--from SEQ] [--count N]\n"
+	      "follows status transitions live, from event #SEQ on (to resume: the last\n"
+	      "one seen + 1), until Ctrl-C (exit 0), N events (exit 0) or glournetd\n"
+	      "closing (exit 1). show clients streams the clients that match its filters\n"
+	      "(help show clients); remove client takes names, --file FILE or a filter.\n"
+	      "--timeout covers the connection and the first answer of a stream.\n"
 	      "\n"
 	      "exit status: 0 ok, 1 glournetd answered an error (or no valid answer),\n"
-	      "             2 usage error, 3 glournetd is not running\n",
+	      "             2 usage error (glournetctl's or glournetd's; or a destructive\n"
+	      "             command not confirmed), 3 glournetd is not running,\n"
+	      "             4 permission denied (credentials, or the read-only socket)\n",
 	      out);
 }
 
@@ -46,18 +59,44 @@ static bool key_in(const char *key, const char *const *keys)
 
 /* ---- show status ---- */
 
+/* Bytes in the unit that reads best: "640.0 MiB". */
+static char *format_bytes(long long n)
+{
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	double v = (double)n;
+	size_t u = 0;
+	char *s = NULL;
+
+	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024;
+		u++;
+	}
+	int rc = u ? asprintf(&s, "%.1f %s", v, units[u]) : asprintf(&s, "%lld B", n);
+	if (rc < 0)
+		s = NULL;
+	return s;
+}
+
 static char *format_status_key(const char *key, json_t *value)
 {
-	static const char *const times[] = {"now", "started", NULL};
+	static const char *const times[] = {"now", "started", "guard.since", NULL};
+	static const char *const durations[] = {"offline_after", "uptime", NULL};
 	long long n = json_integer_value(value);
 	char *s = NULL, *human;
 
+	/* No alarm is said, not left blank (issue 14). */
+	if (!strcmp(key, "store.alarm") && json_is_string(value) && !*json_string_value(value))
+		return strdup("none");
 	if (!json_is_integer(value))
 		return NULL;
+	if (key_in(key, times) && n == 0)
+		return strdup(strcmp(key, "guard.since") ? "never" : "-");
 	if (key_in(key, times))
 		human = ctl_format_time(n, false);
-	else if (strcmp(key, "offline_after") == 0)
+	else if (key_in(key, durations))
 		human = ctl_format_duration(n);
+	else if (!strcmp(key, "table_bytes"))
+		return format_bytes(n);
 	else
 		return NULL;
 	if (human && asprintf(&s, "%lld (%s)", n, human) < 0)
@@ -69,7 +108,8 @@ static char *format_status_key(const char *key, json_t *value)
 int ctl_view_status(FILE *out, json_t *result)
 {
 	static const char *const first[] = {
-		"clients", "online", "offline", "unreachable_online", "unreachable_offline", NULL,
+		"clients", "online", "offline", "unreachable_online", "unreachable_offline",
+		"version", "uptime", NULL,
 	};
 	const struct ctl_render_opts opts = {
 		.first = first,

@@ -19,22 +19,38 @@ static void on_stop(int sig)
 	stop_signal = sig;
 }
 
+/* What catch_stop_signals changed, put back when the watch ends (the
+ * prompt and a batch go on after it). */
+struct saved_signals {
+	sigset_t mask;
+	struct sigaction on_int, on_term;
+};
+
 /* Blocks SIGINT and SIGTERM except while waiting for input: no race
  * between testing the flag and going to sleep. */
-static void catch_stop_signals(sigset_t *wait_mask)
+static void catch_stop_signals(sigset_t *wait_mask, struct saved_signals *saved)
 {
 	struct sigaction sa = {.sa_handler = on_stop};
 	sigset_t stops;
 
+	stop_signal = 0;
 	sigemptyset(&stops);
 	sigaddset(&stops, SIGINT);
 	sigaddset(&stops, SIGTERM);
-	sigprocmask(SIG_BLOCK, &stops, wait_mask);
+	sigprocmask(SIG_BLOCK, &stops, &saved->mask);
+	*wait_mask = saved->mask;
 	sigdelset(wait_mask, SIGINT);
 	sigdelset(wait_mask, SIGTERM);
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, &saved->on_int);
+	sigaction(SIGTERM, &sa, &saved->on_term);
+}
+
+static void restore_signals(const struct saved_signals *saved)
+{
+	sigaction(SIGINT, &saved->on_int, NULL);
+	sigaction(SIGTERM, &saved->on_term, NULL);
+	sigprocmask(SIG_SETMASK, &saved->mask, NULL);
 }
 
 static long long int_of(json_t *obj, const char *key, long long dflt)
@@ -128,10 +144,11 @@ static int handle_line(const char *line, size_t len, bool json)
 int ctl_watch_follow(struct ctl_stream *st, bool json, long long count)
 {
 	sigset_t wait_mask;
+	struct saved_signals saved;
 	long long seen = 0;
 	int code = CTL_EXIT_OK;
 
-	catch_stop_signals(&wait_mask);
+	catch_stop_signals(&wait_mask, &saved);
 	while (!stop_signal && (count <= 0 || seen < count)) {
 		const char *line;
 		size_t len;
@@ -167,5 +184,6 @@ int ctl_watch_follow(struct ctl_stream *st, bool json, long long count)
 		}
 		seen += rc;
 	}
+	restore_signals(&saved);
 	return code;
 }
