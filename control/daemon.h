@@ -45,6 +45,7 @@ struct gn_daemon {
 	struct store *store;           /* SQLite; registrations answered once committed */
 	struct loop_watch store_watch; /* the store's eventfd: commits advanced */
 	uint32_t restore_skipped;      /* duplicate rows found at the last restore */
+	uint8_t restore_notify_flags;  /* change flags pending in the endpoints restored */
 	struct hb_event_ring *rings[GN_MAX_WORKERS]; /* rare messages from the workers */
 	struct {                                     /* what drain_worker_events took off them */
 		uint64_t shutdowns, boots, notify_acks, sources, stale;

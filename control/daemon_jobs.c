@@ -117,6 +117,7 @@ void daemon_jobs_init(struct gn_daemon *d, const struct daemon_dataplane_ops *dp
 	persist_transitions_init(&d->persist, r, d->store, d->feed);
 	persist_checkpoint_init(&d->checkpoint, r, d->store, d->started);
 	notify_init(&d->notify, r, &d->policy, &d->tx, d->started);
+	notify_resume(&d->notify, d->restore_notify_flags, d->started);
 
 	/* In the order of a turn: the port counters are read in the turn a
 	 * sweep starts; the slots expiry removes are reclaimed in the same

@@ -94,6 +94,8 @@ struct notify_campaign {
 	uint32_t started, finished; /* Unix seconds; finished 0 while running */
 	uint32_t cursor, slots;     /* the walk: next slot, and the slots it covers */
 	bool walking;
+	bool resume; /* after a restart: only to the endpoints with change flags
+		      * pending, each with its own (notify_resume) */
 	/* Endpoints: targeted (a round started), deferred (offline: at their
 	 * next contact), then how each targeted one ended, and those still in
 	 * flight (pending = targeted - acked - polled - gave_up - dropped). */
@@ -169,6 +171,16 @@ bool notify_start_change(struct notify_engine *e, uint16_t flags, const char *tr
  * verify.interval). False when heartbeat applies to regular endpoints:
  * there is nobody to verify. */
 bool notify_start_verify(struct notify_engine *e, uint32_t now);
+
+/* After a restart (persist.c restored the endpoints' pending change flags
+ * and source addresses): a change campaign, trigger "restart", that walks
+ * the registry like any other but notifies only the endpoints with change
+ * flags pending, each with what it has pending, so a campaign a restart
+ * interrupted goes on where the endpoints' acks left it. `flags` is the
+ * union of what is pending (for show notify). False when nothing is
+ * pending or notify.enabled is off (the flags wait for the next contact
+ * or campaign). */
+bool notify_resume(struct notify_engine *e, uint16_t flags, uint32_t now);
 
 /* Cancels the running campaigns: their walks stop, nothing queued is sent
  * or re-sent. What an endpoint has not acked of a change stays pending

@@ -90,9 +90,22 @@ bool notify_start_change(struct notify_engine *e, uint16_t flags, const char *tr
 	/* A newer change supersedes the running one; the slots its walk had
 	 * not reached yet get its flags too, with the new ones, in one notify. */
 	struct notify_campaign *old = &e->cur[NOTIFY_CHANGE];
-	if (old->state == NOTIFY_RUNNING && old->walking)
-		flags |= old->flags;
+	if (old->state == NOTIFY_RUNNING && old->walking && !old->resume)
+		flags |= old->flags; /* (a resumed one's flags are in its endpoints' pending) */
 	begin_campaign(e, NOTIFY_CHANGE, flags & NOTIFY_FLAGS_CHANGE, trigger, now);
+	return true;
+}
+
+bool notify_resume(struct notify_engine *e, uint16_t flags, uint32_t now)
+{
+	flags &= NOTIFY_FLAGS_CHANGE;
+	if (!e->reg->notify_pending || !flags || !(*e->policy)->notify_enabled)
+		return false;
+	char trigger[96];
+	snprintf(trigger, sizeof(trigger), "restart: %u endpoints with a notify pending",
+		 e->reg->notify_pending);
+	begin_campaign(e, NOTIFY_CHANGE, flags, trigger, now);
+	e->cur[NOTIFY_CHANGE].resume = true;
 	return true;
 }
 
@@ -212,18 +225,22 @@ static bool walk(struct notify_engine *e, struct notify_campaign *c, uint32_t no
 		if (n % CHECK_EVERY == CHECK_EVERY - 1 && e->clock_ns() >= deadline)
 			return true;
 		struct endpoint *ep = registry_at(r, c->cursor);
-		if (!ep->id || !notify_eligible(ep)) {
-			c->cursor++; /* a free slot; unreachable (R11, R12); no notify address */
+		if (!ep->id || !notify_eligible(ep) ||
+		    (c->resume && !(ep->notify.pending & NOTIFY_FLAGS_CHANGE))) {
+			/* a free slot; unreachable (R11, R12); no notify address;
+			 * nothing pending when resuming */
+			c->cursor++;
 			continue;
 		}
+		uint16_t flags = c->resume ? ep->notify.pending & NOTIFY_FLAGS_CHANGE : c->flags;
 		if (!verify && !ep->up) {
-			notify_round_defer(e, ep, c->flags, c); /* R11 notifies those online */
+			notify_round_defer(e, ep, flags, c); /* R11 notifies those online */
 			c->cursor++;
 			continue;
 		}
 		if (!notify_has_token(e))
 			return false;
-		notify_round_start(e, ep, c->flags, c, now);
+		notify_round_start(e, ep, flags, c, now);
 		c->cursor++;
 	}
 	c->walking = false;

@@ -83,6 +83,8 @@ static void set_pending(struct notify_engine *e, struct endpoint *ep, uint8_t pe
 	struct ep_notify *n = &ep->notify;
 	if (!n->pending != !pending)
 		e->reg->notify_pending += pending ? 1 : (uint32_t)-1;
+	if ((n->pending ^ pending) & NOTIFY_FLAGS_CHANGE)
+		n->state |= EP_NOTIFY_DIRTY; /* a restart must know (persist.c) */
 	n->pending = pending;
 }
 

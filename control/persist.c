@@ -14,6 +14,7 @@
 #define LOG_TAG "store"
 #include "control/daemon.h"
 #include "control/mono_clock.h"
+#include "control/notify.h"
 #include "control/persist.h"
 #include "control/status.h"
 #include "control/store.h"
@@ -34,6 +35,20 @@ static void ips_text(const struct endpoint *ep, char *buf, size_t len)
 	}
 }
 
+/* What a restart must know of its notifies (store.h): the change flags not
+ * acked yet (a verification round ends with the process) and the source
+ * address they go to. */
+static struct store_notify notify_of(const struct endpoint *ep)
+{
+	struct store_notify n = {.pending = ep->notify.pending & NOTIFY_FLAGS_CHANGE};
+	struct gn_addr src;
+	if (ep_source(ep, &src)) {
+		n.src_family = src.family;
+		memcpy(n.src, src.bytes, sizeof(n.src));
+	}
+	return n;
+}
+
 void persist_fill(const struct registry *r, const struct endpoint *ep, struct store_endpoint *out)
 {
 	struct store_endpoint e = {
@@ -49,6 +64,7 @@ void persist_fill(const struct registry *r, const struct endpoint *ep, struct st
 		.status = ep->status,
 		.reason = ep->reason,
 		.ctl_reason = ep->ctl_reason,
+		.notify = notify_of(ep),
 	};
 	snprintf(e.guid, sizeof(e.guid), "%s", ep_guid(ep));
 	memcpy(e.key, registry_key(r, ep), sizeof(e.key));
@@ -70,6 +86,27 @@ int persist_remove(struct gn_daemon *d, struct endpoint *ep, enum ep_removal cau
 		return -EBUSY;
 	registry_remove(&d->reg, ep, cause, now);
 	return 0;
+}
+
+/* Its source address (and the slot's tag of it, so its heartbeats from
+ * there cost nothing) and its pending change flags, which the notify
+ * engine's first campaign after the restart sends on (notify_resume). */
+static void restore_notify(struct gn_daemon *d, struct endpoint *ep, const struct store_notify *n)
+{
+	if (n->src_family == AF_INET || n->src_family == AF_INET6) {
+		struct gn_addr src = {.family = n->src_family};
+		memcpy(src.bytes, n->src, sizeof(src.bytes));
+		if (registry_set_source(&d->reg, ep, &src) < 0)
+			LOG(WARN, "store: endpoint %s: no memory for its source address",
+			    ep_guid(ep));
+	}
+	uint8_t pending = n->pending & NOTIFY_FLAGS_CHANGE;
+	if (pending) {
+		ep->notify.pending = pending;
+		d->reg.notify_pending++; /* the registry's count (registry.h) */
+		d->restore_notify_flags |= pending;
+	}
+	ep->notify.state &= (uint8_t)~EP_NOTIFY_DIRTY; /* the store has it */
 }
 
 static int restore_one(void *ctx, const struct store_endpoint *e)
@@ -118,6 +155,7 @@ static int restore_one(void *ctx, const struct store_endpoint *e)
 	registry_set_range(r, ep, range);
 	bool up = e->status == EP_ONLINE || e->status == EP_UNREACH_ONLINE;
 	registry_restore_state(r, ep, unreachable, up, (enum ep_reason)e->reason, e->status_since);
+	restore_notify(d, ep, &e->notify);
 	return 0;
 }
 
@@ -147,6 +185,7 @@ int persist_restore(struct gn_daemon *d)
 static struct store_contact contact_of(struct registry *r, struct endpoint *ep)
 {
 	ep->checkpointed = registry_last_contact(r, ep);
+	ep->notify.state &= (uint8_t)~EP_NOTIFY_DIRTY;
 	return (struct store_contact){
 		.id = ep->id,
 		.slot = ep->slot,
@@ -156,6 +195,7 @@ static struct store_contact contact_of(struct registry *r, struct endpoint *ep)
 		.reason = ep->reason,
 		.status_since = ep->status_since,
 		.down_at = ep->down_at,
+		.notify = notify_of(ep),
 	};
 }
 
@@ -245,7 +285,8 @@ static bool checkpoint_slice(struct persist_checkpoint_job *j, uint64_t deadline
 			break; /* out of time: the pass goes on next turn */
 		struct endpoint *ep = registry_at(r, j->cursor);
 		if (!ep->id ||
-		    registry_last_contact(r, ep) < ep->checkpointed + PERSIST_CONTACT_STEP)
+		    (registry_last_contact(r, ep) < ep->checkpointed + PERSIST_CONTACT_STEP &&
+		     !(ep->notify.state & EP_NOTIFY_DIRTY)))
 			continue; /* a free slot, or the store is close enough */
 		c[n++] = contact_of(r, ep);
 		if (n == BATCH) {

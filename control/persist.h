@@ -18,7 +18,16 @@
  * that much contact time, which the restart grace (R9) covers: nobody goes
  * offline for it. Statuses are not checkpointed: each change is written as
  * it happens (persist_transitions_step). At 10 M endpoints heartbeating
- * every minute this is ~150 k rows a second instead of 1 M. */
+ * every minute this is ~150 k rows a second instead of 1 M.
+ *
+ * The notify state a restart must keep (R11: who still has to be told of a
+ * change, and where) rides on the same pass: an endpoint whose pending
+ * change flags or source address changed (EP_NOTIFY_DIRTY) is written at
+ * the next pass whatever its contact did, and the shutdown's final pass
+ * writes them all. A campaign's million flags cost one pass of rows. After
+ * a crash, an endpoint may be notified once more than needed (an ack the
+ * store had not got yet), or learn at its next poll (flags set since the
+ * last pass): R11's guarantee that the alive learn holds either way. */
 #define PERSIST_CHECKPOINT_INTERVAL 10
 #define PERSIST_CHECKPOINT_SLOTS    (16 * 1024)
 #define PERSIST_CONTACT_STEP        60

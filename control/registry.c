@@ -274,6 +274,8 @@ int registry_set_source(struct registry *r, struct endpoint *ep, const struct gn
 			return rc;
 	}
 	slot_table_set_tag(r->table, ep->slot, slot_src_tag(src->family, src->bytes));
+	if (changed)
+		ep->notify.state |= EP_NOTIFY_DIRTY; /* for the store's next checkpoint */
 	return changed;
 }
 

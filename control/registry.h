@@ -46,6 +46,9 @@ struct ep_notify {
 #define EP_NOTIFY_QUEUED  0x10u /* one entry of the engine's queues is its */
 #define EP_NOTIFY_WAITING 0x20u /* retries spent: notified at its next contact */
 #define EP_NOTIFY_NO_ACK  0x40u /* its last verification ended without an ack (R12) */
+#define EP_NOTIFY_DIRTY \
+	0x80u /* pending change flags or source address changed since
+				 * the store last got them (persist.c) */
 
 /* What the sweep and the status rules read, for every endpoint, often: one
  * cache line. What they do not (guid, hostname, addresses, the first

@@ -445,6 +445,7 @@ uint64_t store_put_endpoint(struct store *s, const struct store_endpoint *e)
 		.status = e->status,
 		.reason = e->reason,
 		.ctl_reason = e->ctl_reason,
+		.notify = e->notify,
 		.guid = text,
 		.hostname = text + gl,
 		.ips = text + gl + hl,

@@ -18,7 +18,8 @@
 #include <stdint.h>
 
 /* Schema this code reads and writes; a store with another version is refused. */
-#define STORE_SCHEMA_VERSION 2 /* 1 (keyed by id) is migrated on open */
+/* 1 (keyed by id) and 2 (no notify state) are migrated on open */
+#define STORE_SCHEMA_VERSION 3
 
 /* Bounds of the write queue (ops accepted but not yet committed). An op is
  * always accepted into an empty queue, however large its copy. */
@@ -26,6 +27,16 @@
 #define STORE_QUEUE_MAX_BYTES ((size_t)512 << 20)
 
 struct store;
+
+/* What a restart must not forget of an endpoint's notifies (R11): the
+ * change flags it has not acked (HB_FLAG_SETTINGS, _COMPONENTS) and the
+ * source address they go to, with notify_port. Stored as an integer and
+ * the address's text (NULL: none known). */
+struct store_notify {
+	uint8_t pending;
+	uint8_t src_family; /* AF_INET, AF_INET6; 0: no source address */
+	uint8_t src[16];
+};
 
 struct store_endpoint {
 	uint64_t id;
@@ -38,6 +49,7 @@ struct store_endpoint {
 	uint32_t registered, last_register, last_ctl_contact, last_poll, down_at, status_since;
 	uint32_t last_heartbeat; /* as of the last sweep; store_put_contacts keeps it current */
 	uint8_t status, reason, ctl_reason; /* enum values from registry.h, stored as integers */
+	struct store_notify notify;
 };
 
 struct store_contact {
@@ -48,6 +60,7 @@ struct store_contact {
 	uint8_t status, reason;
 	uint32_t status_since;
 	uint32_t down_at;
+	struct store_notify notify;
 };
 
 /* Opens or creates `path` (schema created if absent, schema version checked). NULL with err set. */

@@ -23,6 +23,7 @@ struct store_row {
 	uint16_t notify_port, guid_len, host_len, ips_len;
 	uint8_t status, reason, ctl_reason;
 	uint8_t key[16];
+	struct store_notify notify;
 	const char *guid, *hostname, *ips;
 };
 

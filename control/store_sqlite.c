@@ -6,6 +6,7 @@
  * pragmas, sqlite_master) is marked. Ids are uint64 stored as their int64
  * bit pattern: SQL has no unsigned integers.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -39,8 +40,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_PUT] =
 		"INSERT INTO endpoints (id, slot, guid, key, hostname, ips, notify_port, "
 		"registered, last_register, last_ctl_contact, last_heartbeat, last_poll, down_at, "
-		"status, reason, ctl_reason, status_since) "
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+		"status, reason, ctl_reason, status_since, notify_pending, notify_src) "
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
 		"ON CONFLICT (slot) DO UPDATE SET id = excluded.id, guid = excluded.guid, "
 		"key = excluded.key, hostname = excluded.hostname, ips = excluded.ips, "
 		"notify_port = excluded.notify_port, registered = excluded.registered, "
@@ -51,17 +52,19 @@ static const char *const stmt_sql[ST_COUNT] = {
 		"THEN endpoints.last_heartbeat ELSE excluded.last_heartbeat END, "
 		"last_poll = excluded.last_poll, "
 		"down_at = excluded.down_at, status = excluded.status, reason = excluded.reason, "
-		"ctl_reason = excluded.ctl_reason, status_since = excluded.status_since",
+		"ctl_reason = excluded.ctl_reason, status_since = excluded.status_since, "
+		"notify_pending = excluded.notify_pending, notify_src = excluded.notify_src",
 	/* By slot, and only while the slot still holds that endpoint. */
 	[ST_DELETE] = "DELETE FROM endpoints WHERE slot = ? AND id = ?",
 	[ST_CONTACT] = "UPDATE endpoints SET last_heartbeat = ?, last_ctl_contact = ?, status = ?, "
-		       "reason = ?, status_since = ?, down_at = ? WHERE slot = ? AND id = ?",
+		       "reason = ?, status_since = ?, down_at = ?, notify_pending = ?, "
+		       "notify_src = ? WHERE slot = ? AND id = ?",
 	[ST_TRANSITION] = "INSERT INTO transitions (seq, id, time, old_status, new_status, reason) "
 			  "VALUES (?, ?, ?, ?, ?, ?)",
 	[ST_LOAD] = "SELECT id, slot, guid, key, hostname, ips, notify_port, registered, "
 		    "last_register, last_ctl_contact, last_heartbeat, last_poll, down_at, status, "
-		    "reason, ctl_reason, status_since FROM endpoints ORDER BY slot", /* the table's
-										 * own order */
+		    "reason, ctl_reason, status_since, notify_pending, notify_src FROM endpoints "
+		    "ORDER BY slot", /* the table's own order */
 };
 
 /* Version 2: the endpoints table is keyed by slot, with no other index.
@@ -70,16 +73,22 @@ static const char *const stmt_sql[ST_COUNT] = {
  * indexes on slot and guid, three b-trees written at random pages per
  * insert (14 k inserts/s at 1.4 M rows here, against ~60 k). The registry
  * keeps ids and guids unique; a load refuses duplicates (persist.c). */
-#define ENDPOINTS_V2                                                                             \
+#define ENDPOINTS_V2 ENDPOINTS_V2_COLUMNS ")"
+#define ENDPOINTS_V2_COLUMNS                                                                     \
 	"(slot INTEGER PRIMARY KEY, id INTEGER NOT NULL, "                                       \
 	"guid TEXT NOT NULL, key BLOB NOT NULL, hostname TEXT, ips TEXT, "                       \
 	"notify_port INTEGER, registered INTEGER, last_register INTEGER, "                       \
 	"last_ctl_contact INTEGER, last_heartbeat INTEGER, last_poll INTEGER, down_at INTEGER, " \
-	"status INTEGER, reason INTEGER, ctl_reason INTEGER, status_since INTEGER)"
+	"status INTEGER, reason INTEGER, ctl_reason INTEGER, status_since INTEGER"
+
+/* Version 3: the notify state a restart must keep (store.h, struct
+ * store_notify), two columns more; version 2 is migrated by adding them. */
+#define NOTIFY_COLUMNS_V3 "notify_pending INTEGER, notify_src TEXT"
+#define ENDPOINTS_V3      ENDPOINTS_V2_COLUMNS ", " NOTIFY_COLUMNS_V3 ")"
 
 static const char *const schema_sql[] = {
 	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)",
-	"CREATE TABLE endpoints " ENDPOINTS_V2,
+	"CREATE TABLE endpoints " ENDPOINTS_V3,
 	"CREATE TABLE transitions (seq INTEGER, id INTEGER, time INTEGER, old_status INTEGER, "
 	"new_status INTEGER, reason INTEGER)",
 };
@@ -177,10 +186,24 @@ static void bind_row(sqlite3_stmt *st, const struct store_row *r)
 	sqlite3_bind_int64(st, 17, r->status_since);
 }
 
+/* The notify state's two columns at `col` and `col` + 1; `text` holds the
+ * address's text while the statement runs. */
+static void bind_notify(sqlite3_stmt *st, int col, const struct store_notify *n,
+			char text[INET6_ADDRSTRLEN])
+{
+	sqlite3_bind_int64(st, col, n->pending);
+	if (n->src_family && inet_ntop(n->src_family, n->src, text, INET6_ADDRSTRLEN))
+		sqlite3_bind_text(st, col + 1, text, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, col + 1);
+}
+
 int store_db_put(struct store_db *d, const struct store_row *r)
 {
 	sqlite3_stmt *st = d->st[ST_PUT];
+	char src[INET6_ADDRSTRLEN];
 	bind_row(st, r);
+	bind_notify(st, 18, &r->notify, src);
 	return run(d, ST_PUT, "write");
 }
 
@@ -194,6 +217,7 @@ int store_db_delete(struct store_db *d, uint64_t id, uint32_t slot)
 int store_db_contacts(struct store_db *d, const struct store_contact *c, size_t n)
 {
 	sqlite3_stmt *st = d->st[ST_CONTACT];
+	char src[INET6_ADDRSTRLEN];
 	for (size_t i = 0; i < n; i++) {
 		sqlite3_bind_int64(st, 1, c[i].last_heartbeat);
 		sqlite3_bind_int64(st, 2, c[i].last_ctl_contact);
@@ -201,8 +225,9 @@ int store_db_contacts(struct store_db *d, const struct store_contact *c, size_t 
 		sqlite3_bind_int64(st, 4, c[i].reason);
 		sqlite3_bind_int64(st, 5, c[i].status_since);
 		sqlite3_bind_int64(st, 6, c[i].down_at);
-		sqlite3_bind_int64(st, 7, c[i].slot);
-		sqlite3_bind_int64(st, 8, i64(c[i].id));
+		bind_notify(st, 7, &c[i].notify, src);
+		sqlite3_bind_int64(st, 9, c[i].slot);
+		sqlite3_bind_int64(st, 10, i64(c[i].id));
 		if (run(d, ST_CONTACT, "write") < 0)
 			return -1;
 	}
@@ -238,7 +263,6 @@ static int migrate_v1(struct store_db *d)
 		"UPDATE meta SET value = '2' WHERE key = 'schema_version'",
 		"COMMIT",
 	};
-	_Static_assert(STORE_SCHEMA_VERSION == 2, "a migration per version");
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
 		if (exec1(d, steps[i]) < 0) {
 			if (!sqlite3_get_autocommit(d->db))
@@ -249,6 +273,31 @@ static int migrate_v1(struct store_db *d)
 		}
 	LOG(INFO, "%s: store migrated from schema version 1 to 2 (endpoints keyed by slot)",
 	    d->path);
+	return 0;
+}
+
+/* Version 2 to 3: the notify columns, NULL in every row (nothing pending,
+ * no source address: the endpoints' next contact gives it). One
+ * transaction; portable SQL. */
+static int migrate_v2(struct store_db *d)
+{
+	static const char *const steps[] = {
+		"BEGIN",
+		"ALTER TABLE endpoints ADD COLUMN notify_pending INTEGER",
+		"ALTER TABLE endpoints ADD COLUMN notify_src TEXT",
+		"UPDATE meta SET value = '3' WHERE key = 'schema_version'",
+		"COMMIT",
+	};
+	_Static_assert(STORE_SCHEMA_VERSION == 3, "a migration per version");
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		if (exec1(d, steps[i]) < 0) {
+			if (!sqlite3_get_autocommit(d->db))
+				sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
+			LOG(ERR, "%s: migrating the store from schema version 2 failed: %s",
+			    d->path, d->err);
+			return -1;
+		}
+	LOG(INFO, "%s: store migrated from schema version 2 to 3 (notify state)", d->path);
 	return 0;
 }
 
@@ -271,8 +320,8 @@ static int schema_check(struct store_db *d)
 				 "%s: not a glournet store (no schema_version "
 				 "in table meta)",
 				 d->path);
-		else if (ver == 1)
-			ret = 1; /* migrated below, once this statement is done */
+		else if (ver == 1 || ver == 2)
+			ret = (int)ver; /* migrated below, once this statement is done */
 		else if (ver != STORE_SCHEMA_VERSION)
 			snprintf(d->err, sizeof(d->err),
 				 "%s: schema version %ld, but this glournet "
@@ -281,7 +330,9 @@ static int schema_check(struct store_db *d)
 		else
 			ret = 0;
 		sqlite3_finalize(st);
-		return ret == 1 ? migrate_v1(d) : ret;
+		if (ret == 1 && migrate_v1(d) < 0)
+			return -1;
+		return ret == 1 || ret == 2 ? migrate_v2(d) : ret;
 	}
 	/* No table meta: only an empty database may become a store (SQLite-only query). */
 	if (sqlite3_prepare_v2(d->db, "SELECT count(*) FROM sqlite_master", -1, &st, NULL) !=
@@ -510,6 +561,18 @@ static int row_to_endpoint(sqlite3_stmt *st, struct store_endpoint *e)
 	e->reason = (uint8_t)v[8];
 	e->ctl_reason = (uint8_t)v[9];
 	e->status_since = (uint32_t)v[10];
+	/* The notify columns (NULL in rows a migration kept): an unreadable
+	 * address is no address, the next contact gives it again. */
+	uint64_t pending;
+	char src[INET6_ADDRSTRLEN] = "";
+	if (!col_uint(st, 17, UINT8_MAX, true, &pending) ||
+	    !col_text(st, 18, src, sizeof(src), true))
+		return -1;
+	e->notify.pending = (uint8_t)pending;
+	if (src[0] && inet_pton(AF_INET, src, e->notify.src) == 1)
+		e->notify.src_family = AF_INET;
+	else if (src[0] && inet_pton(AF_INET6, src, e->notify.src) == 1)
+		e->notify.src_family = AF_INET6;
 	return 0;
 }
 

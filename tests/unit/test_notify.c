@@ -15,7 +15,8 @@
  * spending a try, no route spends one and counts no notify as sent; an
  * endpoint that became unreachable is dropped
  * mid-round; notify cancel stops all sending; notify.enabled off starts
- * nothing.
+ * nothing; after a restart the resumed campaign notifies only those with
+ * change flags pending, each with its own.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -430,6 +431,63 @@ static void test_removed_in_flight(void **state)
 	assert_int_equal(t->fx.reg.notify_pending, 0);
 }
 
+/* After a restart (persist.c restored pending change flags): the resumed
+ * campaign notifies only the endpoints with something pending, each with
+ * its own flags; one offline waits for its next contact; a flag the
+ * engine sets or settles marks the endpoint for the store's next pass. */
+static void test_resume_after_restart(void **state)
+{
+	struct tu_notify *t = *state;
+	struct registry *r = &t->fx.reg;
+	assert_false(notify_resume(&t->e, S | C, tu_notify_now(t))); /* nothing pending */
+	struct endpoint *a = tu_notify_add(t, 1), *b = tu_notify_add(t, 2), *none = tu_notify_add(t, 3),
+			*off = tu_notify_add(t, 4);
+	registry_set_state(r, off, false, false, EP_REASON_NO_CONTACT, TU_NOW);
+	a->notify.pending = S; /* as restore_notify leaves them */
+	b->notify.pending = S | C;
+	off->notify.pending = C;
+	r->notify_pending = 3;
+	assert_true(notify_resume(&t->e, S | C, tu_notify_now(t)));
+	assert_true(change(t)->resume);
+	assert_non_null(strstr(change(t)->trigger, "restart: 3 endpoints"));
+	tu_notify_run(t, 10, 1000);
+	uint16_t fa = 0, fb = 0;
+	assert_int_equal(tu_notify_count(t, a, 0, &fa), 1);
+	assert_int_equal(fa, S);
+	assert_int_equal(tu_notify_count(t, b, 0, &fb), 1);
+	assert_int_equal(fb, S | C);
+	assert_int_equal(tu_notify_count(t, none, 0, NULL), 0);
+	assert_int_equal(tu_notify_count(t, off, 0, NULL), 0);
+	assert_int_equal(none->notify.pending, 0);
+	assert_true(off->notify.state & EP_NOTIFY_WAITING);
+	assert_int_equal(change(t)->targeted, 2);
+	assert_int_equal(change(t)->deferred, 1);
+	none->notify.state &= (uint8_t)~EP_NOTIFY_DIRTY;
+	a->notify.state &= (uint8_t)~EP_NOTIFY_DIRTY;
+	tu_notify_ack(t, a, S, tu_notify_now(t));
+	tu_notify_ack(t, b, S | C, tu_notify_now(t));
+	tu_notify_run(t, 10, 1000);
+	assert_true(a->notify.state & EP_NOTIFY_DIRTY); /* settled: the store must know */
+	assert_false(none->notify.state & EP_NOTIFY_DIRTY);
+	assert_int_equal(change(t)->acked, 2);
+	assert_int_equal(change(t)->state, NOTIFY_DONE);
+	assert_int_equal(r->notify_pending, 1);
+	/* A change during a resumed walk: the new campaign's flags to all, what
+	 * each had pending on top (the resumed flags are not everybody's). */
+	a->notify.pending = C;
+	r->notify_pending++;
+	assert_true(notify_resume(&t->e, C, tu_notify_now(t)));
+	assert_true(notify_start_change(&t->e, S, "endpoint settings", tu_notify_now(t)));
+	assert_int_equal(change(t)->flags, S);
+	size_t from = t->nsent;
+	tu_notify_run(t, 10, 1000);
+	uint16_t fa2 = 0, fn = 0;
+	assert_int_equal(tu_notify_count(t, a, from, &fa2), 1);
+	assert_int_equal(fa2, S | C);
+	assert_int_equal(tu_notify_count(t, none, from, &fn), 1);
+	assert_int_equal(fn, S);
+}
+
 int main(void)
 {
 	static const struct CMUnitTest tests[] = {
@@ -443,6 +501,7 @@ int main(void)
 		T(test_no_route),
 		T(test_dropped_when_unreachable),
 		T(test_cancel),
+		T(test_resume_after_restart),
 		T(test_removed_in_flight),
 #undef T
 	};

@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <cmocka.h>
 #include <sqlite3.h>
@@ -125,6 +126,11 @@ static struct store_endpoint make_ep(uint64_t id, uint32_t slot)
 	e.status = 2;
 	e.reason = 5;
 	e.ctl_reason = 3;
+	e.notify.pending = (uint8_t)(slot & 0x0c);
+	if (slot % 2) {
+		e.notify.src_family = AF_INET;
+		memcpy(e.notify.src, (uint8_t[]){198, 51, (uint8_t)(slot >> 8), (uint8_t)slot}, 4);
+	}
 	return e;
 }
 
@@ -147,6 +153,9 @@ static void assert_ep_equal(const struct store_endpoint *a, const struct store_e
 	assert_int_equal(a->status, b->status);
 	assert_int_equal(a->reason, b->reason);
 	assert_int_equal(a->ctl_reason, b->ctl_reason);
+	assert_int_equal(a->notify.pending, b->notify.pending);
+	assert_int_equal(a->notify.src_family, b->notify.src_family);
+	assert_memory_equal(a->notify.src, b->notify.src, sizeof(a->notify.src));
 }
 
 /* ---- loading into an array ---- */
@@ -383,8 +392,11 @@ static void test_migrate_v1(void **state)
 	assert_string_equal(l.eps[1].ips, "10.0.0.1");
 	assert_int_equal(l.eps[1].last_heartbeat, 103);
 	assert_int_equal(l.eps[1].status_since, 105);
+	assert_int_equal(l.eps[1].notify.pending, 0);   /* the notify columns, migrated too */
+	assert_int_equal(l.eps[1].notify.src_family, 0);
 	free(l.eps);
-	/* and it is a version 2 store now: writes by slot work */
+	l.eps = NULL;
+	/* and it is a version 3 store now: writes by slot work */
 	struct store_endpoint e = make_ep(9, 2);
 	uint64_t t = store_put_endpoint(st, &e);
 	wait_committed(st, t, 5000);
@@ -394,9 +406,67 @@ static void test_migrate_v1(void **state)
 	assert_int_equal(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'",
 					    -1, &q, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-	assert_string_equal((const char *)sqlite3_column_text(q, 0), "2");
+	assert_string_equal((const char *)sqlite3_column_text(q, 0), "3");
 	sqlite3_finalize(q);
 	sqlite3_close(db);
+}
+
+static void expect_version(const char *path, const char *want)
+{
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'",
+					    -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(q, 0), want);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+}
+
+/* A store of schema version 2 (no notify state) gains the notify columns
+ * on open, every row kept, nothing pending and no source address in them;
+ * then they take what is written. */
+static void test_migrate_v2(void **state)
+{
+	struct scratch *sc = *state;
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(sc->s.path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+		"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
+		"INSERT INTO meta VALUES ('schema_version', '2');"
+		"CREATE TABLE endpoints (slot INTEGER PRIMARY KEY, id INTEGER NOT NULL, "
+		"guid TEXT NOT NULL, key BLOB NOT NULL, hostname TEXT, ips TEXT, "
+		"notify_port INTEGER, registered INTEGER, last_register INTEGER, "
+		"last_ctl_contact INTEGER, last_heartbeat INTEGER, last_poll INTEGER, down_at INTEGER, "
+		"status INTEGER, reason INTEGER, ctl_reason INTEGER, status_since INTEGER);"
+		"CREATE TABLE transitions (seq INTEGER, id INTEGER, time INTEGER, old_status INTEGER, "
+		"new_status INTEGER, reason INTEGER);"
+		"INSERT INTO endpoints VALUES (3, -5, 'g3', x'00112233445566778899aabbccddeeff', 'h', "
+		"'10.0.0.1', 21112, 100, 101, 102, 103, 104, 0, 1, 2, 3, 105);", NULL, NULL, NULL),
+		SQLITE_OK);
+	sqlite3_close(db);
+	struct store *st = open_ok(sc->s.path);
+	struct loaded l = load_all(st);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.eps[0].guid, "g3");
+	assert_int_equal(l.eps[0].last_heartbeat, 103);
+	assert_int_equal(l.eps[0].notify.pending, 0);
+	assert_int_equal(l.eps[0].notify.src_family, 0);
+	struct store_contact c = {.id = l.eps[0].id, .slot = 3, .last_heartbeat = 110, .status = 1,
+				  .notify = {.pending = 0x0c, .src_family = AF_INET6}};
+	c.notify.src[0] = 0xfd;
+	c.notify.src[15] = 7;
+	free(l.eps);
+	uint64_t t = store_put_contacts(st, &c, 1);
+	wait_committed(st, t, 5000);
+	l = reload(&st, sc->s.path);
+	assert_int_equal(l.eps[0].notify.pending, 0x0c);
+	assert_int_equal(l.eps[0].notify.src_family, AF_INET6);
+	assert_memory_equal(l.eps[0].notify.src, c.notify.src, 16);
+	free(l.eps);
+	store_close(st, 5000);
+	expect_version(sc->s.path, "3");
 }
 
 static void test_contacts(void **state)
@@ -426,6 +496,7 @@ static void test_contacts(void **state)
 	want.reason = 4;
 	want.status_since = T0 + 102;
 	want.down_at = 0;
+	want.notify = (struct store_notify){0};   /* contacts carry the notify state too */
 	assert_ep_equal(&l.eps[0], &want);
 	free(l.eps);
 
@@ -742,7 +813,7 @@ static void test_refused(void **state)
 	store_close(open_ok(sc->s.path), 5000);
 	sql(sc->s.path, "UPDATE meta SET value = '99' WHERE key = 'schema_version'");
 	expect_refused(sc->s.path, "schema version 99");
-	sql(sc->s.path, "UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+	sql(sc->s.path, "UPDATE meta SET value = '3' WHERE key = 'schema_version'");
 	store_close(open_ok(sc->s.path), 5000);   /* the right version opens again */
 
 	char other[160];
@@ -774,6 +845,7 @@ int main(void)
 		SCRATCH(test_replace_and_delete),
 		SCRATCH(test_clash_does_not_wedge),
 		SCRATCH(test_migrate_v1),
+		SCRATCH(test_migrate_v2),
 		SCRATCH(test_contacts),
 		SCRATCH(test_order_preserved),
 		SCRATCH(test_transitions_stored),
