@@ -238,8 +238,9 @@ static void tally(struct ctl_query *q, const struct endpoint *ep, uint32_t last_
 			;
 	}
 	q->by_age[age]++;
-	if (q->by_range && ep->unreachable && ep->range >= 0 && (uint32_t)ep->range < q->nranges)
-		q->by_range[ep->range][ep->up]++;
+	int32_t range = registry_range_of(&q->d->reg, ep);
+	if (q->by_range && ep->unreachable && range >= 0 && (uint32_t)range < q->nranges)
+		q->by_range[range][ep->up]++;
 }
 
 static int emit_client(struct ctl_query *q, const struct ctl_sink *sink, const struct endpoint *ep,

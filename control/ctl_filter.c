@@ -160,6 +160,7 @@ bool ctl_filter_refresh(struct ctl_filter *f, const struct gn_daemon *d)
 		f->range_index = range_set_find(d->policy->ranges, &f->range);
 		f->range_rev = d->policy->rev;
 	}
+	f->range_gen = d->reg.range_gen;
 	return f->range_index >= 0;
 }
 
@@ -171,7 +172,8 @@ bool ctl_filter_match(const struct ctl_filter *f, const struct endpoint *ep, uin
 		return false;
 	if (f->unreachable >= 0 && ep->unreachable != f->unreachable)
 		return false;
-	if (f->has_range && (!ep->unreachable || ep->range != f->range_index))
+	if (f->has_range &&
+	    (!ep->unreachable || ep->range_gen != f->range_gen || ep->range != f->range_index))
 		return false;
 	if (f->has_seen_before && last_contact >= f->seen_before)
 		return false;
@@ -297,9 +299,10 @@ size_t ctl_client_line(char *buf, size_t cap, const struct gn_daemon *d, const s
 	put(&o, ",\"status\":\"%s\",\"reason\":\"%s\",\"unreachable\":%s,\"range\":",
 	    ep_status_name(ep->status), ep_reason_name(ep->reason),
 	    ep->unreachable ? "true" : "false");
+	int32_t range = registry_range_of(r, ep); /* -1 until reclassified */
 	const struct range_entry *re =
-		ep->unreachable && ep->range >= 0
-			? range_set_entry(d->policy->ranges, (size_t)ep->range)
+		ep->unreachable && range >= 0 && (size_t)range < range_set_count(d->policy->ranges)
+			? range_set_entry(d->policy->ranges, (size_t)range)
 			: NULL;
 	if (re) {
 		char text[RANGE_TEXT_MAX];

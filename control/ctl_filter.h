@@ -45,6 +45,8 @@ struct ctl_filter {
 	struct range_entry range; /* --range, parsed */
 	int32_t range_index;      /* its index in the policy of range_rev; -1: not there */
 	uint64_t range_rev;
+	uint8_t range_gen; /* the registry's range set then: an endpoint the
+			    * reclassification has not reached matches no range */
 	bool has_seen_before;
 	uint32_t seen_before; /* --not-seen-since: last contact before this */
 	bool never_seen;

@@ -67,6 +67,10 @@ json_t *cmd_show_status(struct gn_daemon *d, int argc, const char **argv, char *
 	 * questions, and the feed's numbering for a watcher resuming. */
 	json_object_set_new(o, "version", json_string(GN_VERSION));
 	json_object_set_new(o, "uptime", json_integer(now > d->started ? now - d->started : 0));
+	if (d->reclassify.running) /* R1 after a range change, in slices (reclassify.h) */
+		json_object_set_new(o, "reclassifying",
+				    json_pack("{s:I, s:I}", "done", (json_int_t)r->classified_below,
+					      "of", (json_int_t)d->reclassify.end));
 	if (d->feed)
 		json_object_set_new(o, "next_event",
 				    json_integer((json_int_t)feed_next_seq(d->feed)));

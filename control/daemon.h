@@ -21,6 +21,7 @@
 #include "control/options.h"
 #include "control/persist.h"
 #include "control/policy.h"
+#include "control/reclassify.h"
 #include "control/registry.h"
 #include "control/sweep.h"
 #include "glournet/port.h"
@@ -64,6 +65,7 @@ struct gn_daemon {
 	 * and the table main.c:run() walks. */
 	struct sweep_state sweep;
 	struct expire_job expire;
+	struct reclassify_job reclassify; /* R1 after a range change, in slices */
 	struct persist_transitions_job persist;
 	struct persist_checkpoint_job checkpoint;
 	struct bulk_jobs bulk;

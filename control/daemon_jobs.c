@@ -113,6 +113,7 @@ void daemon_jobs_init(struct gn_daemon *d, const struct daemon_dataplane_ops *dp
 	d->log_job = (struct feed_log_job){.feed = d->feed};
 	d->netpath_job = (struct netpath_job){.tick = dp ? dp->netpath_tick : NULL, .d = d};
 	expire_job_init(&d->expire, r, &d->policy, &s->guard, d->started, expire_remove, d);
+	reclassify_job_init(&d->reclassify, r, &d->policy);
 	bulk_jobs_init(&d->bulk, r, d->store, &d->policy);
 	persist_transitions_init(&d->persist, r, d->store, d->feed);
 	persist_checkpoint_init(&d->checkpoint, r, d->store, d->started);
@@ -133,6 +134,7 @@ void daemon_jobs_init(struct gn_daemon *d, const struct daemon_dataplane_ops *dp
 		{"import",     bulk_import_step,         &d->bulk,        &d->bulk.import_stats, 2 * MS},
 		{"export",     bulk_export_step,         &d->bulk,        &d->bulk.export_stats, 2 * MS},
 		{"expire",     expire_step,              &d->expire,      &d->expire.stats,      2 * MS},
+		{"reclassify", reclassify_step,          &d->reclassify,  &d->reclassify.stats, 2 * MS},
 		{"notify",     notify_step,              &d->notify,      &d->notify.stats,      2 * MS},
 		{"reclaim",    reclaim_step,             &d->reclaim_job, &d->reclaim_job.stats, 1 * MS},
 		{"log",        log_step,                 &d->log_job,     &d->log_job.stats,     1 * MS},

@@ -224,6 +224,9 @@ static bool walk(struct notify_engine *e, struct notify_campaign *c, uint32_t no
 	for (unsigned n = 0; c->cursor < end; n++) {
 		if (n % CHECK_EVERY == CHECK_EVERY - 1 && e->clock_ns() >= deadline)
 			return true;
+		if (c->cursor >= r->classified_below)
+			return false; /* R1 has not reached it since the ranges changed
+				       * (reclassify.h): wait, as when paced */
 		struct endpoint *ep = registry_at(r, c->cursor);
 		if (!ep->id || !notify_eligible(ep) ||
 		    (c->resume && !(ep->notify.pending & NOTIFY_FLAGS_CHANGE))) {

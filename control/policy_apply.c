@@ -11,6 +11,7 @@
 #include "control/expire.h"
 #include "control/policy_store.h"
 #include "control/settings.h"
+#include "control/reclassify.h"
 #include "control/status.h"
 #include "glournet/coarse_clock.h"
 #include "glournet/log.h"
@@ -61,6 +62,31 @@ static json_t *affected(const struct gn_daemon *d, const struct policy *old,
 	return o;
 }
 
+/* R1 again for everyone after the ranges changed: in slices by the
+ * "reclassify" job (reclassify.h), whose first slice runs here so that a
+ * small fleet's answer says how many moved; at once where the loop's jobs
+ * are not wired (a daemon the unit tests build without its table). */
+static int reclassify_now(struct gn_daemon *d, const struct policy *p, json_t *result, json_t *aff)
+{
+	uint32_t now = gn_coarse_now();
+	if (!d->reclassify.reg) {
+		uint32_t moved = 0;
+		int rc = status_reclassify_all(&d->reg, p, now, &moved);
+		if (rc == 0)
+			json_object_set_new(aff, "unreachable", json_integer(moved));
+		return rc;
+	}
+	int rc = reclassify_start(&d->reclassify, now);
+	if (rc < 0)
+		return rc;
+	if (reclassify_step(&d->reclassify, now, RECLASSIFY_FIRST_SLICE_NS))
+		json_object_set_new(result, "reclassifying",
+				    json_integer((json_int_t)d->reclassify.end));
+	else
+		json_object_set_new(aff, "unreachable", json_integer(d->reclassify.last_moved));
+	return 0;
+}
+
 int daemon_policy_commit(struct gn_daemon *d, struct policy *draft, json_t *result, char *err,
 			 size_t errlen)
 {
@@ -85,16 +111,12 @@ int daemon_policy_commit(struct gn_daemon *d, struct policy *draft, json_t *resu
 	policy_free(old);
 
 	if (reclassify) {
-		uint32_t moved = 0;
-		rc = status_reclassify_all(&d->reg, draft, gn_coarse_now(), &moved);
+		rc = reclassify_now(d, draft, result, aff);
 		if (rc < 0) {
 			snprintf(err, errlen, "out of memory reclassifying endpoints");
 			json_decref(aff);
 			return rc;
 		}
-		json_object_set_new(aff, "unreachable", json_integer(moved));
-		LOG(INFO, "unreachable ranges changed: %zu ranges, %u endpoints moved",
-		    range_set_count(draft->ranges), moved);
 	}
 	json_t *warnings = json_array();
 	settings_warnings(draft, d->reg.count, warnings);

@@ -46,6 +46,7 @@ int registry_init(struct registry *r, struct slot_table *table)
 	memset(r, 0, sizeof(*r));
 	r->table = table;
 	r->random_used = sizeof(r->random_pool); /* empty: filled at first use */
+	r->classified_below = UINT32_MAX;        /* no reclassification under way */
 	randombytes_buf(r->guid_hash_key, sizeof(r->guid_hash_key));
 	if (slot_index_init(&r->by_id, 1024) < 0 || slot_index_init(&r->by_guid, 1024) < 0)
 		return -ENOMEM;
@@ -467,8 +468,9 @@ void registry_rekey(struct registry *r, struct endpoint *ep)
 static void count(struct registry *r, const struct endpoint *ep, int delta)
 {
 	r->by_status[ep->status] += (uint32_t)delta;
-	if (ep->unreachable && ep->range >= 0 && (uint32_t)ep->range < r->nranges)
-		r->by_range[ep->range][ep->up] += (uint32_t)delta;
+	int32_t range = registry_range_of(r, ep);
+	if (ep->unreachable && range >= 0 && (uint32_t)range < r->nranges)
+		r->by_range[range][ep->up] += (uint32_t)delta;
 }
 
 void registry_set_state(struct registry *r, struct endpoint *ep, bool unreachable, bool up,
@@ -562,6 +564,7 @@ void registry_set_range(struct registry *r, struct endpoint *ep, int32_t range)
 {
 	count(r, ep, -1);
 	ep->range = range;
+	ep->range_gen = r->range_gen & (REGISTRY_RANGE_GENS - 1);
 	count(r, ep, +1); /* by_status nets out: only the range moved */
 }
 
@@ -573,6 +576,8 @@ int registry_reset_ranges(struct registry *r, uint32_t nranges)
 	free(r->by_range);
 	r->by_range = by_range;
 	r->nranges = nranges;
+	/* 1..63: 0 is what a fresh entry holds before its first classification. */
+	r->range_gen = (uint8_t)(r->range_gen % (REGISTRY_RANGE_GENS - 1) + 1);
 	return 0;
 }
 

@@ -82,6 +82,8 @@ struct endpoint {
 	uint8_t ctl_reason;    /* what last_ctl_contact was: registered, poll, event */
 	bool unreachable : 1;  /* R1 */
 	bool up : 1;           /* online-ness; status = ep_status_of(unreachable, up) */
+	uint8_t range_gen : 6; /* the range set `range` indexes (registry.range_gen);
+				* another one: not yet reclassified, counted nowhere */
 };
 _Static_assert(sizeof(struct endpoint) == 64, "one cache line per endpoint");
 
@@ -163,6 +165,13 @@ struct registry {
 	uint64_t transitions[EP_STATUS_COUNT][EP_REASON_COUNT];
 	uint32_t (*by_range)[2]; /* [range][up]: unreachable endpoints per range */
 	uint32_t nranges;
+	/* Which range set by_range counts (1..REGISTRY_RANGE_GENS-1, bumped by
+	 * registry_reset_ranges), and the slots below which every endpoint is
+	 * classified under it: UINT32_MAX but while the reclassification walk
+	 * (status.c) runs. At or above it, an endpoint keeps its previous
+	 * class until the walk reaches it. */
+	uint8_t range_gen;
+	uint32_t classified_below;
 	struct transition_feed *feed; /* every status change goes here (R8); may be NULL */
 	struct slot_index by_id;
 	struct slot_index by_guid;
@@ -288,10 +297,22 @@ bool registry_index_step(struct registry *r, uint32_t budget);
 void registry_set_state(struct registry *r, struct endpoint *ep, bool unreachable, bool up,
 			enum ep_reason reason, uint32_t now);
 
-/* Moves the endpoint's per-range count to `range` (-1: none). */
+/* Moves the endpoint's per-range count to `range` (-1: none), an index
+ * into the range set in force: the endpoint is classified under it. */
 void registry_set_range(struct registry *r, struct endpoint *ep, int32_t range);
 
-/* New ranges: per-range counts restart from zero (callers reclassify). */
+/* The range the endpoint is counted under in the set in force; -1: none,
+ * or not reclassified yet since the set changed. */
+static inline int32_t registry_range_of(const struct registry *r, const struct endpoint *ep)
+{
+	return ep->range_gen == r->range_gen ? ep->range : -1;
+}
+
+/* New ranges: per-range counts restart from zero and every endpoint's
+ * range is stale (counted nowhere) until registry_set_range classifies it
+ * again; no walk over the endpoints here (status.c's reclassification
+ * does that in slices). */
+#define REGISTRY_RANGE_GENS 64 /* range_gen's 6 bits */
 int registry_reset_ranges(struct registry *r, uint32_t nranges);
 
 #endif

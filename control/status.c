@@ -73,27 +73,31 @@ void status_on_shutdown(struct registry *r, struct endpoint *ep, uint32_t time, 
 	registry_set_state(r, ep, ep->unreachable, false, EP_REASON_SHUTDOWN, now);
 }
 
+bool status_reclassify(struct registry *r, const struct policy *p, struct endpoint *ep,
+		       uint32_t now)
+{
+	int32_t range;
+	bool unreachable = status_classify(p, ep, &range);
+	registry_set_range(r, ep, range);
+	if (unreachable == ep->unreachable)
+		return false;
+	registry_set_state(r, ep, unreachable, ep->up, EP_REASON_RECLASSIFIED, now);
+	return true;
+}
+
 int status_reclassify_all(struct registry *r, const struct policy *p, uint32_t now,
 			  uint32_t *moved_out)
 {
 	uint32_t moved = 0;
-	/* Range indices change with the set: recount from zero. */
+	/* Range indices change with the set: recount from zero (every
+	 * endpoint's range is stale until classified again). */
 	int rc = registry_reset_ranges(r, (uint32_t)range_set_count(p->ranges));
 	if (rc < 0)
 		return rc;
-	for (uint32_t s = 0; s < r->nslots; s++)
-		registry_at(r, s)->range = -1;
 	for (uint32_t s = 0; s < r->nslots; s++) {
 		struct endpoint *ep = registry_at(r, s);
-		if (!ep->id)
-			continue; /* a free slot */
-		int32_t range;
-		bool unreachable = status_classify(p, ep, &range);
-		registry_set_range(r, ep, range);
-		if (unreachable != ep->unreachable) {
-			moved++;
-			registry_set_state(r, ep, unreachable, ep->up, EP_REASON_RECLASSIFIED, now);
-		}
+		if (ep->id) /* not a free slot */
+			moved += status_reclassify(r, p, ep, now);
 	}
 	*moved_out = moved;
 	return 0;

@@ -31,8 +31,15 @@ bool status_on_event(struct registry *r, struct endpoint *ep, uint32_t now);
 /* R6: a SHUTDOWN heartbeat stamped `time`: offline at once. */
 void status_on_shutdown(struct registry *r, struct endpoint *ep, uint32_t time, uint32_t now);
 
-/* R1: after the ranges changed, every endpoint again; *moved counts those
- * that moved in or out of the unreachable network. 0 or -ENOMEM. */
+/* R1 again for one endpoint under the ranges in force: counted under its
+ * range, and moved in or out of the unreachable network with reason
+ * `reclassified`. True when it moved. */
+bool status_reclassify(struct registry *r, const struct policy *p, struct endpoint *ep,
+		       uint32_t now);
+
+/* R1: after the ranges changed, every endpoint again, at once (tests; the
+ * daemon walks in slices, reclassify.h); *moved counts those that moved in
+ * or out of the unreachable network. 0 or -ENOMEM. */
 int status_reclassify_all(struct registry *r, const struct policy *p, uint32_t now,
 			  uint32_t *moved);
 

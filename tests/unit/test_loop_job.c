@@ -300,7 +300,7 @@ static void test_daemon_table(void **state)
 	(void)state;
 	struct gn_daemon *d = &dmn;
 	static const char *const names[] = {"netpath", "port", "sweep", "index", "import", "export", "expire",
-					    "notify", "reclaim", "log", "persist", "checkpoint", "query"};
+					    "reclassify", "notify", "reclaim", "log", "persist", "checkpoint", "query"};
 	assert_int_equal(d->njobs, sizeof(names) / sizeof(names[0]));
 	for (unsigned i = 0; i < d->njobs; i++)
 		assert_string_equal(d->jobs[i].name, names[i]);

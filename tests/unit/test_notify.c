@@ -387,6 +387,30 @@ static void test_dropped_when_unreachable(void **state)
 	assert_int_equal(t->nsent, 1);
 }
 
+/* The ranges changed and R1 has reached only slot 2 (reclassify.h): the
+ * campaign the change started waits there, so an endpoint the walk is
+ * about to move into the unreachable network is never notified. */
+static void test_waits_for_reclassification(void **state)
+{
+	struct tu_notify *t = *state;
+	struct endpoint *ep[5];
+	for (int i = 0; i < 5; i++)
+		ep[i] = tu_notify_add(t, (uint32_t)i);
+	t->fx.reg.classified_below = ep[2]->slot;
+	assert_true(notify_start_change(&t->e, S, "ranges", tu_notify_now(t)));
+	tu_notify_run(t, 1000, 100000);
+	assert_int_equal(t->nsent, 2);
+	assert_int_equal(change(t)->state, NOTIFY_RUNNING);
+	/* The walk moves slot 3 out, then ends. */
+	registry_set_state(&t->fx.reg, ep[3], true, true, EP_REASON_RECLASSIFIED, tu_notify_now(t));
+	t->fx.reg.classified_below = UINT32_MAX;
+	tu_notify_run(t, 1000, 100000);
+	assert_int_equal(t->nsent, 4);
+	uint16_t f = 0;
+	assert_int_equal(tu_notify_count(t, ep[3], 0, &f), 0);
+	assert_int_equal(tu_notify_count(t, ep[4], 0, &f), 1);
+}
+
 static void test_cancel(void **state)
 {
 	struct tu_notify *t = *state;
@@ -500,6 +524,7 @@ int main(void)
 		T(test_next_hop_resolving),
 		T(test_no_route),
 		T(test_dropped_when_unreachable),
+		T(test_waits_for_reclassification),
 		T(test_cancel),
 		T(test_resume_after_restart),
 		T(test_removed_in_flight),
