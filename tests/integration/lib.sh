@@ -18,7 +18,22 @@ TAG=it$$
 WORK=$(mktemp -d /tmp/glournet-it.XXXXXX)
 SOCK=$WORK/ctl.sock
 TOKEN=it-token-$$
-HTTP_PORT=$((20000 + $$ % 20000))
+# HTTP_PORT and the two above it (HTTPS, metrics): below the kernel's
+# ephemeral range, so no client socket of an earlier test (thousands in the
+# storm and flood tests) can hold one, and free of listeners now.
+http_port_pick() {
+	local lo p
+	lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+	p=$((20000 + $$ % (lo - 20003)))
+	for _ in $(seq 100); do
+		if [ -z "$(ss -Htan "( sport = :$p or sport = :$((p + 1)) or sport = :$((p + 2)) )")" ]; then
+			echo "$p"; return
+		fi
+		p=$((20000 + (p - 20000 + 3) % (lo - 20003)))
+	done
+	echo "no free HTTP port below $lo" >&2; return 1
+}
+HTTP_PORT=$(http_port_pick)
 EXC_IFACE=gnx-$TAG     # the exception interface, one per test run
 DAEMON_PID=
 
