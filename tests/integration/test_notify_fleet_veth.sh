@@ -201,6 +201,8 @@ t0=$(date +%s.%N)
 sleep 2
 s1=$(campaign "$C3" sent)
 t1=$(date +%s.%N)
+echo "glournetctl show notify, 2 s into campaign $C3:"
+ctl show notify | sed 's/^/  /' # the progress an operator sees (docs/operations.md)
 sleep 2
 s2=$(campaign "$C3" sent)
 t2=$(date +%s.%N)

@@ -7,7 +7,8 @@
 # 5 still have SETTINGS pending and their notify address (the store kept
 # both), and a campaign "restart: 5 endpoints with a notify pending"
 # notifies those 5 and nobody else; the agent, listening now, acks and
-# polls the new settings_rev, and nothing is left pending.
+# polls the new settings_rev, and nothing is left pending. The same after
+# kill -9 once a checkpoint pass (10 s) has run since the change.
 SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${BUILD:-$SRC/build}
 . "$SRC/tests/integration/lib.sh"
@@ -95,5 +96,28 @@ PIDS=()
 	fail "the 5: $(cat "$WORK/late.json")"
 [ "$(jq -r .notifies "$WORK/ok.json")" = 3 ] || fail "the 3 were notified again: $(cat "$WORK/ok.json")"
 pass "the 5 acked one notify each and polled settings_rev $REV2; the 3 that had acked got nothing more"
+
+# --- kill -9 instead: the checkpoint pass (every 10 s) has written what a
+# change set, though nobody's contact moved.
+ctl endpoint-setting set scan.schedule "daily 05:00" >/dev/null
+for _ in $(seq 50); do
+	[ "$(field .notify.pending_endpoints show stats)" = 8 ] && break
+	sleep 0.1
+done
+[ "$(field .notify.pending_endpoints show stats)" = 8 ] || fail "8 pending (nobody listens)"
+sleep 12 # one checkpoint pass
+kill -KILL "$DAEMON_PID"
+wait "$DAEMON_PID" 2>/dev/null || true
+DAEMON_PID=
+listen "$WORK/late.state" "$WORK/late2.log" "$WORK/late2.json"
+listen "$WORK/ok.state" "$WORK/ok2.log" "$WORK/ok2.json"
+start_daemon_xdp_only "${OPTS[@]}"
+C=$(field '.running[0].id // .last[0].id' show notify)
+[ "$(campaign trigger)" = "restart: 8 endpoints with a notify pending" ] ||
+	fail "kill -9: no campaign resumed: $(ctlj show notify)"
+for _ in $(seq 100); do [ "$(campaign state)" = done ] && break; sleep 0.1; done
+[ "$(campaign targeted)/$(campaign acked)" = 8/8 ] || fail "kill -9: resumed: $(ctlj show notify)"
+[ "$(field .notify.pending_endpoints show stats)" = 0 ] || fail "kill -9: still pending"
+pass "kill -9 12 s after a change: the checkpoint had the 8 pending; resumed, 8 acked"
 stop_daemon
 echo PASS
