@@ -268,6 +268,19 @@ void settings_warnings(const struct policy *p, uint32_t clients, json_t *out)
 		     "endpoints: they would go offline between two verifications",
 		     vi, p->notify_retries, p->notify_retry_after, off);
 	}
+	/* A verification restarts the round of one that has not acked: with
+	 * rounds longer than the interval, a silent endpoint never exhausts
+	 * its retries and never goes offline with reason no-ack. */
+	uint64_t round = (uint64_t)(1 + p->notify_retries) * p->notify_retry_after;
+	if (p->verify_interval && round > p->verify_interval) {
+		char vi[16];
+		settings_format_duration(p->verify_interval, vi, sizeof(vi));
+		warn(out,
+		     "verify.interval %s is shorter than a round of (1 + notify.retries %u) x "
+		     "notify.retry_after %us: a silent endpoint's round restarts before it ends, "
+		     "so it never goes offline with reason no-ack",
+		     vi, p->notify_retries, p->notify_retry_after);
+	}
 	if (p->hb_enabled && p->hb_interval < 3600 && clients >= LARGE_FLEET)
 		warn(out,
 		     "heartbeat.interval %s at %u endpoints: about %.0f heartbeats/s "

@@ -150,16 +150,39 @@ static void test_show_and_file(void **state)
 	policy_free(p);
 }
 
-static bool warns_verify(const struct policy *p)
+static bool warns(const struct policy *p, const char *needle)
 {
 	json_t *out = json_array();
 	settings_warnings(p, 10, out);
 	bool found = false;
 	size_t i;
 	json_t *w;
-	json_array_foreach(out, i, w) found |= strstr(json_string_value(w), "verify.interval") != NULL;
+	json_array_foreach(out, i, w) found |= strstr(json_string_value(w), needle) != NULL;
 	json_decref(out);
 	return found;
+}
+
+static bool warns_verify(const struct policy *p)
+{
+	return warns(p, "not below heartbeat.offline_after");
+}
+
+/* A verification restarts a silent endpoint's round: one longer than the
+ * interval never ends, and the endpoint never goes offline with no-ack. */
+static void test_verify_round_warning(void **state)
+{
+	(void)state;
+	struct policy *p = policy_new_default(); /* 3 retries 10 s apart: rounds of 40 s */
+	const char *w = "shorter than a round";
+	must_set(p, "verify.interval", "40s");
+	assert_false(warns(p, w));
+	must_set(p, "verify.interval", "39s");
+	assert_true(warns(p, w));
+	must_set(p, "notify.retries", "2"); /* 30 s */
+	assert_false(warns(p, w));
+	must_set(p, "verify.interval", "0");
+	assert_false(warns(p, w)); /* off */
+	policy_free(p);
 }
 
 static void test_verify_warning(void **state)
@@ -195,6 +218,7 @@ int main(void)
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_show_and_file),
 		cmocka_unit_test(test_verify_warning),
+		cmocka_unit_test(test_verify_round_warning),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
