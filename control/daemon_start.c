@@ -302,10 +302,8 @@ int start_control(struct gn_daemon *d, sigset_t *sigs, struct loop_watch *sigw)
 	rc = registry_init(&d->reg, &d->table);
 	if (rc < 0)
 		return rc;
-	/* First: every file below is created in it, under its umask. */
-	rc = state_dir_prepare(d->opt.state_dir);
-	if (rc < 0)
-		return rc;
+	/* The state directory was prepared and locked by main(), before EAL:
+	 * every file below is created in it, under its umask. */
 	char log_path[4200];
 	snprintf(log_path, sizeof(log_path), "%s/transitions.log", d->opt.state_dir);
 	d->feed = feed_new(1u << 16, log_path);
