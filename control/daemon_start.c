@@ -215,6 +215,14 @@ static int load_policy(struct gn_daemon *d)
 	}
 	json_t *result = json_object();
 	rc = daemon_policy_commit(d, draft, result, err, sizeof(err));
+	/* --set to what the file says (or a first start at the defaults):
+	 * no new revision, but the policy file is still written. */
+	if (rc == 0 && json_is_true(json_object_get(result, "unchanged")) &&
+	    policy_save(d->policy_path, d->policy, err, sizeof(err)) < 0) {
+		LOG(ERR, "cannot write the policy (is the state directory %s writable?): %s",
+		    d->opt.state_dir, err);
+		rc = -EIO;
+	}
 	json_decref(result);
 	return rc;
 }
