@@ -15,7 +15,7 @@ REV0=$(field .settings_rev show settings)
 # --- Invalid settings: each refused with its name and range; nothing applied.
 expect_refused "heartbeat.interval" set heartbeat.interval 0s
 expect_refused "1s .. 129600m" set heartbeat.interval 129601m
-expect_refused "needs a unit" set heartbeat.offline_after 10
+expect_refused "is not a duration: write a number and a unit: ms, s, m, h or d" set heartbeat.offline_after 10x
 expect_refused "heartbeat.scope" set heartbeat.scope everywhere
 expect_refused "heartbeat.enabled" set heartbeat.enabled maybe
 expect_refused "unknown setting 'foo'" set foo 1

@@ -26,6 +26,7 @@
 #include "control/registry.h"
 #include "control/status.h"
 #include "glournet/coarse_clock.h"
+#include "glournet/duration.h"
 #include "support/tu_daemon.h"
 #include "support/tu_heartbeat.h"
 #include "support/tu_json.h"
@@ -352,7 +353,7 @@ static void test_ctl_settings(void **state)
 	/* All or nothing: one bad value and nothing changes. */
 	static const char *const bad[] = {
 		"{\"argv\": [\"set\", \"heartbeat.interval\", \"20m\", \"poll.interval\", \"bogus\"]}",
-		"{\"argv\": [\"set\", \"heartbeat.interval\", \"600\"]}",          /* no unit */
+		"{\"argv\": [\"set\", \"heartbeat.interval\", \"600x\"]}",         /* not a duration */
 		"{\"argv\": [\"set\", \"heartbeat.interval\", \"0s\"]}",
 		"{\"argv\": [\"set\", \"heartbeat.offline_after\", \"129601m\"]}",
 		"{\"argv\": [\"set\", \"guard.threshold\", \"101\"]}",
@@ -369,8 +370,9 @@ static void test_ctl_settings(void **state)
 		    dmn.policy->hb_scope != HB_SCOPE_ALL)
 			fail_msg("'%s' changed the policy", bad[i]);
 	}
-	j = tu_ctl(&dmn, "{\"argv\": [\"set\", \"heartbeat.interval\", \"600\"]}", false);
+	j = tu_ctl(&dmn, "{\"argv\": [\"set\", \"heartbeat.interval\", \"600x\"]}", false);
 	assert_non_null(strstr(tu_jstr(j, "error"), "heartbeat.interval"));
+	assert_non_null(strstr(tu_jstr(j, "error"), "is not a duration: write " GN_DURATION_FORMS));
 	json_decref(j);
 	p = tu_persisted(&dmn);
 	assert_int_equal(p->rev, 6);
