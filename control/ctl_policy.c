@@ -187,6 +187,7 @@ static json_t *unchanged(const struct gn_daemon *d, json_t *result, char *err, s
 		return NULL;
 	}
 	json_object_set_new(result, "settings_rev", json_integer((json_int_t)d->policy->rev));
+	json_object_set_new(result, "unchanged", json_true()); /* as daemon_policy_commit says it */
 	json_object_set_new(result, "affected", json_object());
 	json_object_set_new(result, "warnings", json_array());
 	return result;

@@ -215,6 +215,14 @@ static int load_policy(struct gn_daemon *d)
 	}
 	json_t *result = json_object();
 	rc = daemon_policy_commit(d, draft, result, err, sizeof(err));
+	/* --set to what the file says (or a first start at the defaults):
+	 * no new revision, but the policy file is still written. */
+	if (rc == 0 && json_is_true(json_object_get(result, "unchanged")) &&
+	    policy_save(d->policy_path, d->policy, err, sizeof(err)) < 0) {
+		LOG(ERR, "cannot write the policy (is the state directory %s writable?): %s",
+		    d->opt.state_dir, err);
+		rc = -EIO;
+	}
 	json_decref(result);
 	return rc;
 }
@@ -302,10 +310,8 @@ int start_control(struct gn_daemon *d, sigset_t *sigs, struct loop_watch *sigw)
 	rc = registry_init(&d->reg, &d->table);
 	if (rc < 0)
 		return rc;
-	/* First: every file below is created in it, under its umask. */
-	rc = state_dir_prepare(d->opt.state_dir);
-	if (rc < 0)
-		return rc;
+	/* The state directory was prepared and locked by main(), before EAL:
+	 * every file below is created in it, under its umask. */
 	char log_path[4200];
 	snprintf(log_path, sizeof(log_path), "%s/transitions.log", d->opt.state_dir);
 	d->feed = feed_new(1u << 16, log_path);

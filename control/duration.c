@@ -1,47 +1,24 @@
 /*
- * Duration parsing, strict: a number, at most one unit, nothing else.
+ * glournetd's durations: glournet/duration.h's grammar, the same that
+ * glournetctl, the agent and the load generator take, in whole seconds.
  */
 #include <errno.h>
-#include <stdlib.h>
 
 #include "control/duration.h"
+#include "glournet/duration.h"
 
 int duration_parse(const char *text, uint32_t *seconds)
 {
-	if (!text || *text < '0' || *text > '9')
-		return -EINVAL;
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(text, &end, 10);
-	if (errno)
-		return -ERANGE;
-	unsigned long long mul = 1;
-	switch (*end) {
-	case '\0':
-		break;
-	case 's':
-		mul = 1;
-		end++;
-		break;
-	case 'm':
-		mul = 60;
-		end++;
-		break;
-	case 'h':
-		mul = 3600;
-		end++;
-		break;
-	case 'd':
-		mul = 86400;
-		end++;
-		break;
-	default:
-		return -EINVAL;
-	}
-	if (*end)
-		return -EINVAL;
-	if (v > UINT32_MAX / mul)
-		return -ERANGE;
-	*seconds = (uint32_t)(v * mul);
-	return 0;
+	return gn_duration_parse_s(text, seconds);
+}
+
+int duration_take_s(const char *what, const char *text, uint32_t lo, uint32_t hi, uint32_t *seconds,
+		    char *err, size_t errlen)
+{
+	uint64_t ms;
+	int rc = gn_duration_take(what, text, (uint64_t)lo * 1000, (uint64_t)hi * 1000, 1, &ms, err,
+				  errlen);
+	if (rc == 0)
+		*seconds = (uint32_t)(ms / 1000);
+	return rc;
 }

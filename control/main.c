@@ -18,6 +18,7 @@
 #include "control/daemon_start.h"
 #include "control/daemon_netpath.h"
 #include "control/daemon_telemetry.h"
+#include "control/state_dir.h"
 #include "glournet/coarse_clock.h"
 #include "glournet/log.h"
 
@@ -59,6 +60,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "glournetd: libsodium failed to initialise\n");
 		return 1;
 	}
+	/* The state directory first (its modes, then its lock), before EAL
+	 * touches hugepages or a port: a second glournetd on the same
+	 * directory stops here, naming the first (state_dir.h). The lock's
+	 * descriptor stays open for the process's life. */
+	int rc = state_dir_prepare(d.opt.state_dir);
+	if (rc == 0)
+		rc = state_dir_lock(d.opt.state_dir);
+	if (rc < 0) {
+		LOG(ERR, "start-up failed: %s", strerror(-rc));
+		options_free(&d.opt);
+		return 1;
+	}
 	/* Block the signals before EAL starts threads, so only signalfd sees them. */
 	sigset_t sigs;
 	sigemptyset(&sigs);
@@ -77,7 +90,7 @@ int main(int argc, char **argv)
 	gn_coarse_set(wall_seconds());
 	d.started = gn_coarse_now();
 	struct loop_watch sigw;
-	int rc = start_dataplane(&d);
+	rc = start_dataplane(&d);
 	if (rc == 0)
 		rc = start_control(&d, &sigs, &sigw);
 	if (rc == 0)

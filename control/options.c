@@ -76,7 +76,7 @@ static const char usage_text[] =
 	"  --hb-interval DUR       same as --set heartbeat.interval=DUR\n"
 	"  --poll-interval DUR     same as --set poll.interval=DUR\n"
 	"\n"
-	"Heartbeat checks (durations: 30s, 10m, 2h, 1d or seconds):\n"
+	"Heartbeat checks (durations: 500ms, 15s, 5m, 1h, 2d; no unit: seconds):\n"
 	"  --window DUR            accept heartbeat times this far in the past (default 300s)\n"
 	"  --skew DUR              accept heartbeat times this far in the future (default 30s)\n"
 	"  --sweep-interval DUR    how often statuses are recomputed (default 1s)\n"
@@ -237,14 +237,12 @@ static int parse_uint(const char *opt, const char *val, uint64_t lo, uint64_t hi
 
 static int parse_dur(const char *opt, const char *val, uint32_t lo, uint32_t hi, uint32_t *out)
 {
-	uint32_t s;
-	if (duration_parse(val, &s) < 0 || s < lo || s > hi) {
-		char want[128];
-		snprintf(want, sizeof(want),
-			 "expected a duration from %us to %us (units s, m, h, d)", lo, hi);
-		return bad(opt, val, want);
+	char what[64], err[256];
+	snprintf(what, sizeof(what), "--%s", opt);
+	if (duration_take_s(what, val, lo, hi, out, err, sizeof(err)) < 0) {
+		fprintf(stderr, "glournetd: %s\n", err); /* the grammar's words, as every tool's */
+		return -1;
 	}
-	*out = s;
 	return 0;
 }
 

@@ -58,6 +58,37 @@ struct policy *policy_clone(const struct policy *src)
 	return p;
 }
 
+bool policy_same_ranges(const struct policy *a, const struct policy *b)
+{
+	size_t n = range_set_count(a->ranges);
+	if (n != range_set_count(b->ranges))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (memcmp(range_set_entry(a->ranges, i), range_set_entry(b->ranges, i),
+			   sizeof(struct range_entry)))
+			return false;
+	return true;
+}
+
+static bool same_text(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+bool policy_same(const struct policy *a, const struct policy *b)
+{
+#define POLICY_SETTING_SAME(name, kind, field, min, max, def, range, reach, help) \
+	if (a->field != b->field)                                                 \
+		return false;
+	POLICY_SETTINGS(POLICY_SETTING_SAME)
+#undef POLICY_SETTING_SAME
+	/* The manifest as the polls answer it: rendered from entries sorted by
+	 * key and name, so the same entries render the same text. */
+	return policy_same_ranges(a, b) &&
+	       same_text(a->manifest.settings_json, b->manifest.settings_json) &&
+	       same_text(a->manifest.components_json, b->manifest.components_json);
+}
+
 void policy_free(struct policy *p)
 {
 	if (!p)

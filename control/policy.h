@@ -30,7 +30,7 @@ struct policy {
 	uint32_t notify_retries;     /* re-sends to an endpoint that does not ack */
 	uint32_t notify_retry_after; /* seconds */
 	uint32_t verify_interval;    /* seconds; 0: off (R12) */
-	uint64_t rev;                /* settings_rev: bumped by every change */
+	uint64_t rev;                /* settings_rev: bumped by every change (not by a no-op) */
 	struct range_set *ranges;    /* owned */
 	struct manifest manifest;    /* owned; rendered (manifest_render) before a commit */
 };
@@ -43,6 +43,12 @@ void policy_default_settings(struct policy *p);
 /* A deep copy, to edit into the next snapshot (the manifest included). */
 struct policy *policy_clone(const struct policy *p);
 void policy_free(struct policy *p);
+/* The same unreachable ranges, in the same order. */
+bool policy_same_ranges(const struct policy *a, const struct policy *b);
+/* What an endpoint or a sweep could tell apart: every setting, the ranges,
+ * the rendered manifest (settings_rev aside). A draft the same as the
+ * policy in force is no change (daemon_policy_commit keeps the revision). */
+bool policy_same(const struct policy *a, const struct policy *b);
 
 /* R2: heartbeat applies when enabled and (scope all, or unreachable). */
 static inline bool policy_hb_applies(const struct policy *p, bool unreachable)

@@ -16,18 +16,6 @@
 #include "glournet/coarse_clock.h"
 #include "glournet/log.h"
 
-static bool same_ranges(const struct policy *a, const struct policy *b)
-{
-	size_t n = range_set_count(a->ranges);
-	if (n != range_set_count(b->ranges))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (memcmp(range_set_entry(a->ranges, i), range_set_entry(b->ranges, i),
-			   sizeof(struct range_entry)))
-			return false;
-	return true;
-}
-
 /* How many endpoints each changed setting reaches, by its reach in
  * settings_table.h; for expiry, how many the next pass would remove. */
 static json_t *affected(const struct gn_daemon *d, const struct policy *old,
@@ -91,6 +79,20 @@ int daemon_policy_commit(struct gn_daemon *d, struct policy *draft, json_t *resu
 			 size_t errlen)
 {
 	struct policy *old = d->policy;
+	if (policy_same(old, draft)) {
+		/* Issue 14: set to the value in force, a range already there, the
+		 * same component again: no new revision, so every endpoint's poll
+		 * ETag stays (304) and no notify campaign starts. */
+		policy_free(draft);
+		json_t *warnings = json_array();
+		settings_warnings(old, d->reg.count, warnings);
+		json_object_set_new(result, "settings_rev", json_integer((json_int_t)old->rev));
+		json_object_set_new(result, "unchanged", json_true());
+		json_object_set_new(result, "affected", json_object());
+		json_object_set_new(result, "warnings", warnings);
+		LOG(INFO, "policy unchanged: revision %llu stays", (unsigned long long)old->rev);
+		return 0;
+	}
 	draft->rev = old->rev + 1;
 	int rc = policy_save(d->policy_path, draft, err, errlen);
 	if (rc < 0) {
@@ -104,7 +106,7 @@ int daemon_policy_commit(struct gn_daemon *d, struct policy *draft, json_t *resu
 	 * none holds it across a turn, and the workers get their window and
 	 * skew through worker_conf, never from the policy. */
 	d->policy = draft;
-	bool reclassify = !same_ranges(old, draft);
+	bool reclassify = !policy_same_ranges(old, draft);
 	/* R11: what changed for the endpoints starts a campaign (its walk
 	 * runs later, after the reclassification below). */
 	notify_policy_changed(&d->notify, old, draft, reclassify, gn_coarse_now());

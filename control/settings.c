@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "control/duration.h"
+#include "glournet/duration.h"
 #include "control/settings.h"
 
 struct setting_def {
@@ -103,13 +104,15 @@ int settings_set(struct policy *p, const char *name, const char *value, char *er
 		}
 		__attribute__((fallthrough)); /* otherwise a duration in its range */
 	case SETTING_DURATION: {
-		size_t n = strlen(value);
-		if (n && value[n - 1] >= '0' && value[n - 1] <= '9')
-			return reject(d, value, err, errlen, "needs a unit (s, m, h or d)");
+		/* The one grammar (glournet/duration.h): a bare number is
+		 * seconds here as in every option of every program. */
 		int rc = duration_parse(value, &v);
 		if (rc == -EINVAL)
 			return reject(d, value, err, errlen,
-				      "is not a duration like 30s, 10m, 2h, 1d");
+				      "is not a duration: write " GN_DURATION_FORMS);
+		if (rc == -EDOM)
+			return reject(d, value, err, errlen,
+				      "is finer than it takes (whole seconds)");
 		if (rc == 0 && v == 0 && d->kind == SETTING_DURATION_OFF) {
 			*u32_field(p, d) = 0; /* "0s", "0m": off as well */
 			return 0;

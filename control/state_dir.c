@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -23,7 +24,7 @@
  * only when WAL is refused). */
 static const char *const known_files[] = {
 	"glournet.db", "glournet.db-wal", "glournet.db-shm", "glournet.db-journal",
-	"policy.json", "transitions.log", STATE_DIR_MARKER,
+	"policy.json", "transitions.log", STATE_DIR_MARKER,  STATE_DIR_LOCK,
 };
 
 /* Regular files of ours made 0600; another user's file is refused. A link
@@ -126,6 +127,58 @@ int state_dir_prepare(const char *dir)
 		rc = fix_files(dfd, dir, me);
 	close(dfd);
 	return rc;
+}
+
+/* ---- one glournetd a directory ---- */
+
+/* The pid in the lock file, for when F_GETLK cannot say (0: none). */
+static long lock_file_pid(int fd)
+{
+	char buf[32];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	return strtol(buf, NULL, 10);
+}
+
+int state_dir_lock(const char *dir)
+{
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/%s", dir, STATE_DIR_LOCK);
+	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		int e = errno;
+		LOG(ERR, "%s: cannot open the state directory's lock: %s", path, strerror(e));
+		return -e;
+	}
+	/* A record lock, not flock: F_GETLK names the holder's pid. It goes
+	 * with the process (no child inherits it), and only this descriptor
+	 * ever opens the file, so no close elsewhere can drop it. */
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	if (fcntl(fd, F_SETLK, &fl) < 0) {
+		int e = errno;
+		if (e != EACCES && e != EAGAIN) {
+			LOG(ERR, "%s: cannot lock it: %s", path, strerror(e));
+			close(fd);
+			return -e;
+		}
+		struct flock who = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+		long pid = fcntl(fd, F_GETLK, &who) == 0 && who.l_type != F_UNLCK ? (long)who.l_pid
+										  : 0;
+		if (pid <= 0)
+			pid = lock_file_pid(fd);
+		close(fd);
+		LOG(ERR,
+		    "state directory %s is in use by another glournetd (pid %ld, holding %s): "
+		    "two on one store would overwrite each other's endpoints; stop that one, or "
+		    "give this one another --state-dir",
+		    dir, pid, path);
+		return -EBUSY;
+	}
+	char line[32];
+	int n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, line, (size_t)n, 0) != n)
+		LOG(WARN, "%s: cannot write glournetd's pid in it: %s", path, strerror(errno));
+	return fd;
 }
 
 /* ---- the store's identity ---- */

@@ -17,11 +17,22 @@
 
 struct store;
 
+/* Held (a POSIX record lock, F_SETLK) by the glournetd that runs on the
+ * directory, for its whole life; the file holds that glournetd's pid. */
+#define STATE_DIR_LOCK "glournetd.lock"
+
 /* The marker: the id of the store this directory holds (store_get_id). */
 #define STATE_DIR_MARKER "store-id"
 
 /* umask, the directory and its files, as above. 0 or -errno (logged). */
 int state_dir_prepare(const char *dir);
+
+/* Takes the directory's lock, so that two glournetd never share one store
+ * (each would checkpoint over the other's endpoints). The open descriptor
+ * (>= 0) is the lock: keep it open, never close it before exit. -EBUSY
+ * when another process holds it, logged naming its pid and the lock file;
+ * other -errno logged as well. After state_dir_prepare. */
+int state_dir_lock(const char *dir);
 
 /* The store just opened against the marker: refused (-ESTALE, logged with
  * the file and the option) when the directory says it held a store and this

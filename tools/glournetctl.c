@@ -19,10 +19,11 @@
 #include <unistd.h>
 
 #include "ctl/ctl.h"
+#include "glournet/duration.h"
 
 #define PROG               "glournetctl"
 #define DEFAULT_TIMEOUT_MS 10000
-#define MAX_TIMEOUT_S      86400.0
+#define MAX_TIMEOUT_S      86400
 
 struct options {
 	struct ctl_opts run;
@@ -42,23 +43,22 @@ static int usage_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fputs("\nusage: " PROG " [-s PATH] [-j] [--timeout SEC] [--force] COMMAND "
+	fputs("\nusage: " PROG " [-s PATH] [-j] [--timeout DUR] [--force] COMMAND "
 	      "[ARGS...]\n       " PROG " [-s PATH] -f FILE [-e]\nTry '" PROG
 	      " --help' for the commands.\n",
 	      stderr);
 	return CTL_EXIT_USAGE;
 }
 
-static int parse_timeout(const char *arg, int *timeout_ms)
+/* glournet's one duration grammar (500ms, 10s, 1m; no unit: seconds). */
+static int parse_timeout(const char *arg, int *timeout_ms, char *why, size_t len)
 {
-	char *end;
-	double sec;
+	uint64_t ms;
 
-	errno = 0;
-	sec = strtod(arg, &end);
-	if (errno || end == arg || *end || !isfinite(sec) || sec <= 0 || sec > MAX_TIMEOUT_S)
+	if (gn_duration_take("--timeout", arg, 1, (uint64_t)MAX_TIMEOUT_S * 1000, 0, &ms, why,
+			     len) < 0)
 		return -EINVAL;
-	*timeout_ms = (int)(sec * 1000 + 0.999); /* round up, >= 1 ms */
+	*timeout_ms = (int)ms;
 	return 0;
 }
 
@@ -93,6 +93,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
 	};
 	int opt;
+	char why[256];
 
 	*o = (struct options){.run = {.timeout_ms = DEFAULT_TIMEOUT_MS}};
 	opterr = 0;
@@ -123,10 +124,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->version = true;
 			break;
 		case 't':
-			if (parse_timeout(optarg, &o->run.timeout_ms))
-				return usage_error("--timeout: '%s' is not a "
-						   "number of seconds in (0, %g]",
-						   optarg, MAX_TIMEOUT_S);
+			if (parse_timeout(optarg, &o->run.timeout_ms, why, sizeof(why)))
+				return usage_error("%s", why);
 			break;
 		default:
 			return bad_option(opt, argv);

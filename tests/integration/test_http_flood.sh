@@ -97,7 +97,7 @@ expect_opt_error "--source-v6-prefix '129': expected a whole number from 1 to 12
 expect_opt_error "--source-v4-prefix '0': expected a whole number from 1 to 32" --source-v4-prefix 0
 expect_opt_error "--http-max-conns-per-source 'many': expected a whole number from 0 to 1000000" \
 	--http-max-conns-per-source many
-expect_opt_error "--http-request-timeout '0': expected a duration from 1s to 3600s" \
+expect_opt_error "--http-request-timeout: '0' is out of range: 1s .. 1h" \
 	--http-request-timeout 0
 pass "the per-source and deadline options refused out of range, named"
 

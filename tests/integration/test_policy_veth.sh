@@ -15,7 +15,7 @@ REV0=$(field .settings_rev show settings)
 # --- Invalid settings: each refused with its name and range; nothing applied.
 expect_refused "heartbeat.interval" set heartbeat.interval 0s
 expect_refused "1s .. 129600m" set heartbeat.interval 129601m
-expect_refused "needs a unit" set heartbeat.offline_after 10
+expect_refused "is not a duration: write a number and a unit: ms, s, m, h or d" set heartbeat.offline_after 10x
 expect_refused "heartbeat.scope" set heartbeat.scope everywhere
 expect_refused "heartbeat.enabled" set heartbeat.enabled maybe
 expect_refused "unknown setting 'foo'" set foo 1
@@ -84,6 +84,18 @@ $API --state "$WORK/u.state" poll >"$WORK/poll.out"
 ETAG=$(head -1 "$WORK/poll.out" | cut -d' ' -f2)
 $API --state "$WORK/u.state" poll --etag "$ETAG" >"$WORK/poll2.out"
 [ "$(head -1 "$WORK/poll2.out" | cut -d' ' -f1)" = 304 ] || fail "poll with its ETag: 304"
+# Issue 14: a no-op change (set to the value in force, a range already
+# there, both at once) keeps settings_rev, so the poll's ETag still holds.
+REV1=$(field .settings_rev show settings)
+[ "$(ctlj set heartbeat.enabled off | jq -c '[.settings_rev, .unchanged]')" = "[$REV1,true]" ] \
+	|| fail "set to the value in force: not unchanged at revision $REV1"
+ctl range add 198.51.100.1-198.51.100.3 >/dev/null
+ctl set heartbeat.enabled off heartbeat.offline_after 6s >/dev/null
+[ "$(field .settings_rev show settings)" = "$REV1" ] || fail "a no-op change bumped settings_rev from $REV1"
+$API --state "$WORK/u.state" poll --etag "$ETAG" >"$WORK/poll-noop.out"
+[ "$(head -1 "$WORK/poll-noop.out" | cut -d' ' -f1)" = 304 ] \
+	|| fail "poll after no-op changes: $(head -1 "$WORK/poll-noop.out"), want 304"
+pass "no-op set, range add of a present range: settings_rev stays $REV1, the poll gets 304"
 ctl set heartbeat.enabled on >/dev/null
 $API --state "$WORK/u.state" poll --etag "$ETAG" >"$WORK/poll3.out"
 [ "$(head -1 "$WORK/poll3.out" | cut -d' ' -f1)" = 200 ] || fail "new settings_rev: 200, not 304"

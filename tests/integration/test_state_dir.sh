@@ -7,6 +7,9 @@
 #    makes them 0700/0600 and says so; after a registration every file
 #    there (glournet.db, -wal, -shm, policy.json, transitions.log, store-id)
 #    is 0600;
+#  - a second glournetd on the same directory (its own --ctl-socket, HTTP
+#    port and EAL prefix) is refused before EAL starts, naming the first's
+#    pid and the lock file; the first goes on serving (issue 14);
 #  - a directory others can write in is refused, naming it and its mode;
 #  - glournet.db deleted or truncated after registrations: the next start is
 #    refused, naming glournet.db and --allow-empty-store; the backup put back
@@ -47,6 +50,21 @@ register 5 a
 bad=$(modes | awk '$2 != 600')
 [ -z "$bad" ] || fail "files not 0600 after registrations: $bad"
 pass "first start: $STATE created 0700, no transitions.log warning; after 5 registrations: $(modes | tr '\n' ' ')"
+
+# ---- a second glournetd on the same directory ----
+RC=0
+OUT=$(timeout 20 "$GLOURNETD" --token "$TOKEN" --http "127.0.0.1:$((HTTP_PORT + 1))" \
+	--ctl-socket "$WORK/opsfix-second.sock" --state-dir "$STATE" -- -l 0,1 --no-huge --no-shconf \
+	-m 256 --file-prefix "gn-opsfix-$TAG" --no-pci --vdev net_null0,no-rx=1 \
+	--log-level=lib.eal:warning 2>&1) || RC=$?
+[ $RC -eq 1 ] || fail "a second glournetd on $STATE: exit $RC, want 1: $(tail -3 <<<"$OUT")"
+expect_out "state directory $STATE is in use by another glournetd (pid $DAEMON_PID, holding $STATE/glournetd.lock)"
+expect_out "start-up failed"
+if grep -q "EAL" <<<"$OUT"; then fail "the refused glournetd started EAL: $(grep EAL <<<"$OUT" | head -2)"; fi
+[ ! -e "$WORK/opsfix-second.sock" ] || fail "the refused glournetd made its control socket"
+[ "$(cat "$STATE/glournetd.lock")" = "$DAEMON_PID" ] || fail "the lock file says $(cat "$STATE/glournetd.lock"), want $DAEMON_PID"
+[ "$(field .clients show status)" = 5 ] || fail "the first glournetd stopped answering"
+pass "a second glournetd on $STATE: refused before EAL, naming pid $DAEMON_PID and $STATE/glournetd.lock; the first still serves"
 
 # ---- a 0755 directory with 0644 files ----
 stop_daemon

@@ -26,6 +26,7 @@
 #include "control/registry.h"
 #include "control/status.h"
 #include "glournet/coarse_clock.h"
+#include "glournet/duration.h"
 #include "support/tu_daemon.h"
 #include "support/tu_heartbeat.h"
 #include "support/tu_json.h"
@@ -352,7 +353,7 @@ static void test_ctl_settings(void **state)
 	/* All or nothing: one bad value and nothing changes. */
 	static const char *const bad[] = {
 		"{\"argv\": [\"set\", \"heartbeat.interval\", \"20m\", \"poll.interval\", \"bogus\"]}",
-		"{\"argv\": [\"set\", \"heartbeat.interval\", \"600\"]}",          /* no unit */
+		"{\"argv\": [\"set\", \"heartbeat.interval\", \"600x\"]}",         /* not a duration */
 		"{\"argv\": [\"set\", \"heartbeat.interval\", \"0s\"]}",
 		"{\"argv\": [\"set\", \"heartbeat.offline_after\", \"129601m\"]}",
 		"{\"argv\": [\"set\", \"guard.threshold\", \"101\"]}",
@@ -369,8 +370,9 @@ static void test_ctl_settings(void **state)
 		    dmn.policy->hb_scope != HB_SCOPE_ALL)
 			fail_msg("'%s' changed the policy", bad[i]);
 	}
-	j = tu_ctl(&dmn, "{\"argv\": [\"set\", \"heartbeat.interval\", \"600\"]}", false);
+	j = tu_ctl(&dmn, "{\"argv\": [\"set\", \"heartbeat.interval\", \"600x\"]}", false);
 	assert_non_null(strstr(tu_jstr(j, "error"), "heartbeat.interval"));
+	assert_non_null(strstr(tu_jstr(j, "error"), "is not a duration: write " GN_DURATION_FORMS));
 	json_decref(j);
 	p = tu_persisted(&dmn);
 	assert_int_equal(p->rev, 6);
@@ -546,6 +548,56 @@ static void test_ctl_times_after_2038(void **state)
 			 (long long)since, (long long)contact, (long long)started, t, t - 5);
 }
 
+/* Issue 14: a change that changes nothing (set to the value in force, a
+ * range already there, both in one command) keeps settings_rev: the poll
+ * ETags ("r<rev>-..") stay and the polls get 304. Its answer says so
+ * (unchanged), and a real change in the same command still bumps it. */
+static void test_ctl_noop_keeps_rev(void **state)
+{
+	(void)state;
+	json_decref(tu_ctl(&dmn, "{\"argv\": [\"range\", \"add\", \"10.200.0.0/16\"]}", true));
+	assert_int_equal(dmn.policy->rev, 6);
+	const struct policy *before = dmn.policy;
+	static const char *const noop[] = {
+		"{\"argv\": [\"set\", \"heartbeat.offline_after\", \"40m\"]}",
+		"{\"argv\": [\"set\", \"heartbeat.offline_after\", \"2400s\", \"heartbeat.interval\", "
+		"\"10m\"]}",
+		"{\"argv\": [\"set\", \"guard.threshold\", \"50\", \"heartbeat.enabled\", \"on\"]}",
+		"{\"argv\": [\"set\", \"heartbeat.interval\", \"5m\", \"heartbeat.interval\", \"10m\"]}",
+		"{\"argv\": [\"range\", \"add\", \"10.200.0.0/16\"]}",
+		"{\"argv\": [\"range\", \"add\", \"10.200.0.0-10.200.255.255\"]}",
+	};
+	for (size_t i = 0; i < sizeof(noop) / sizeof(noop[0]); i++) {
+		json_t *j = tu_ctl(&dmn, noop[i], true);
+		json_t *r = json_object_get(j, "result");
+		if (tu_jint(r, "settings_rev") != 6 || dmn.policy->rev != 6)
+			fail_msg("'%s': settings_rev %lld, policy rev %llu; want 6", noop[i],
+				 (long long)tu_jint(r, "settings_rev"),
+				 (unsigned long long)dmn.policy->rev);
+		if (!json_is_true(json_object_get(r, "unchanged")))
+			fail_msg("'%s': the answer does not say unchanged", noop[i]);
+		assert_int_equal(json_object_size(json_object_get(r, "affected")), 0);
+		json_decref(j);
+	}
+	assert_ptr_equal(dmn.policy, before); /* not even swapped */
+	struct policy *p = tu_persisted(&dmn);
+	assert_int_equal(p->rev, 6);
+	policy_free(p);
+
+	/* One real change among no-ops: a new revision. */
+	json_t *j = tu_ctl(&dmn, "{\"argv\": [\"set\", \"guard.threshold\", \"50\", "
+			   "\"poll.interval\", \"1h\"]}", true);
+	json_t *r = json_object_get(j, "result");
+	assert_int_equal(tu_jint(r, "settings_rev"), 7);
+	assert_null(json_object_get(r, "unchanged"));
+	json_decref(j);
+	assert_int_equal(dmn.policy->rev, 7);
+	json_decref(tu_ctl(&dmn, "{\"argv\": [\"range\", \"add\", \"10.201.0.0/16\", "
+			   "\"10.200.0.0/16\"]}", true));
+	assert_int_equal(dmn.policy->rev, 8);
+	assert_int_equal(range_set_count(dmn.policy->ranges), 2);
+}
+
 #define CTL(f) cmocka_unit_test_setup_teardown(f, ctl_setup, ctl_teardown)
 
 int main(void)
@@ -561,6 +613,7 @@ int main(void)
 		CTL(test_ctl_guard_release),
 		CTL(test_ctl_watch),
 		CTL(test_ctl_times_after_2038),
+		CTL(test_ctl_noop_keeps_rev),
 	};
 	return TU_RUN(tests);
 }

@@ -458,6 +458,7 @@ static void test_ctl_components(void **state)
 		   "https://update.example/pattern/18.978.00");
 	assert_string_equal(tu_jstr(result(j), "action"), "unchanged");
 	assert_int_equal(tu_jint(result(j), "settings_rev"), 8);
+	assert_true(json_is_true(json_object_get(result(j), "unchanged"))); /* as set says it */
 	json_decref(j);
 	assert_int_equal(dmn.policy->rev, 8);
 
@@ -564,6 +565,7 @@ static void test_ctl_endpoint_settings(void **state)
 	j = CTL_OK("endpoint-setting", "set", "scan.schedule", "daily 02:00");
 	assert_string_equal(tu_jstr(result(j), "action"), "unchanged");
 	assert_int_equal(tu_jint(result(j), "settings_rev"), 6);
+	assert_true(json_is_true(json_object_get(result(j), "unchanged")));
 	json_decref(j);
 	j = CTL_OK("endpoint-setting", "set", "scan.schedule", "daily 03:00");
 	assert_string_equal(tu_jstr(result(j), "action"), "replaced");

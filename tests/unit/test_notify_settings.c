@@ -87,7 +87,7 @@ static void test_durations(void **state)
 	assert_int_equal(p->notify_retry_after, 3600);
 	must_set(p, "notify.retry_after", "59m");
 	assert_int_equal(p->notify_retry_after, 59 * 60);
-	static const char *const bad_wait[] = {"0s", "3601s", "61m", "2h", "10", "", "1x", "0"};
+	static const char *const bad_wait[] = {"0s", "3601s", "61m", "2h", "0.5", "", "1x", "0"};
 	for (size_t i = 0; i < N_OF(bad_wait); i++)
 		must_reject(p, "notify.retry_after", bad_wait[i], "1s .. 1h");
 	must_set(p, "verify.interval", "10m");
@@ -99,7 +99,7 @@ static void test_durations(void **state)
 	must_set(p, "verify.interval", "1s");
 	must_set(p, "verify.interval", "0s"); /* off, however written */
 	assert_int_equal(p->verify_interval, 0);
-	static const char *const bad_verify[] = {"129601m", "91d", "10", "00", "-1", "", "off"};
+	static const char *const bad_verify[] = {"129601m", "91d", "1.5", "-1", "", "off"};
 	for (size_t i = 0; i < N_OF(bad_verify); i++)
 		must_reject(p, "verify.interval", bad_verify[i], "0 (off) or 1s .. 129600m");
 	policy_free(p);

@@ -121,6 +121,11 @@ static void test_set_duration_units(void **state)
 		{"10m", 600}, {"1440m", 86400}, {"129600m", 129600u * 60}, {"2h", 7200},
 		{"2160h", 2160u * 3600}, {"1d", 86400}, {"90d", 90u * 86400},
 		{"7776000s", 7776000},
+		/* Issue 14: the one grammar (glournet/duration.h): no unit is
+		 * seconds, as in every option; fractions and ms that make
+		 * whole seconds. */
+		{"600", 600}, {"1", 1}, {"129600", 129600}, {"1.5h", 5400}, {"0.5m", 30},
+		{"2000ms", 2},
 	};
 	for (size_t d = 0; d < N_OF(durations); d++) {
 		struct policy *p = policy_new_default();
@@ -164,8 +169,9 @@ static void test_set_duration_rejected(void **state)
 		"0s", "0m", "0h", "0d",                          /* below 1s */
 		"129601m", "7776001s", "2161h", "91d",           /* above 129600m */
 		"99999999999m", "4294967296s",                   /* beyond 32 bits */
-		"10", "0", "1", "129600",                        /* no unit */
-		"10x", "", "-5m", "m", "10 m", " 10m", "10m ", "1.5h", "10M", "+5m", "10ms",
+		"0", "0.0",                                      /* 0 s */
+		"1.5s", "500ms", "10ms", "0.5",                  /* not whole seconds */
+		"10x", "", "-5m", "m", "10 m", " 10m", "10m ", "10M", "+5m", "1h30m", "5sec",
 		"maybe",
 	};
 	for (size_t d = 0; d < N_OF(durations); d++) {
@@ -538,7 +544,7 @@ static void test_load_bad_files(void **state)
 		{"{\"settings\": {", {"line"}},
 		{"{\"settings\": {\"heartbeat.enabled\": \"on\",}}", {"line"}},
 		{"", {"line"}},
-		{"{\"settings\": {\"heartbeat.interval\": \"10\"}}", {"heartbeat.interval", DUR_RANGE}},
+		{"{\"settings\": {\"heartbeat.interval\": \"10x\"}}", {"heartbeat.interval", DUR_RANGE}},
 		{"{\"settings\": {\"heartbeat.offline_after\": \"0s\"}}",
 		 {"heartbeat.offline_after", DUR_RANGE}},
 		{"{\"settings\": {\"poll.interval\": \"129601m\"}}", {"poll.interval", DUR_RANGE}},

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <cmocka.h>
 
 #include "control/state_dir.h"
@@ -390,6 +391,61 @@ static void test_bad_marker(void **state)
 	assert_logged(s, "not a store id");
 }
 
+/* ================= one glournetd a directory ================= */
+
+/* Issue 14: a second process on a locked directory is refused with -EBUSY,
+ * naming the holder's pid and the lock file; once the holder is gone the
+ * directory locks again, and the file holds the new holder's pid. */
+static void test_lock(void **state)
+{
+	struct scratch *s = *state;
+	assert_int_equal(prepare(s), 0);
+	int go[2], ready[2];
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(ready), 0);
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0) { /* the first glournetd: locks, says so, waits */
+		char c = state_dir_lock(s->dir) >= 0 ? 'y' : 'n';
+		if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) < 0)
+			_exit(2);
+		_exit(0);
+	}
+	char c = 0;
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	assert_int_equal(c, 'y');
+	char lock[200], want[64];
+	snprintf(lock, sizeof(lock), "%s/%s", s->dir, STATE_DIR_LOCK);
+	assert_int_equal(file_mode(s, STATE_DIR_LOCK), 0600);
+
+	capture_begin(s);
+	int rc = state_dir_lock(s->dir);
+	capture_end(s);
+	assert_int_equal(rc, -EBUSY);
+	snprintf(want, sizeof(want), "in use by another glournetd (pid %ld", (long)child);
+	assert_logged(s, want);
+	assert_logged(s, lock);
+	assert_logged(s, "--state-dir");
+
+	assert_int_equal(write(go[1], "x", 1), 1); /* the first one exits */
+	int status;
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	int fd = state_dir_lock(s->dir);
+	assert_true(fd >= 0);
+	FILE *f = fopen(lock, "r");
+	long pid = 0;
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%ld", &pid), 1);
+	fclose(f);
+	assert_int_equal(pid, (long)getpid());
+	close(fd);
+	for (int i = 0; i < 2; i++) {
+		close(go[i]);
+		close(ready[i]);
+	}
+}
+
 #define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 
 int main(void)
@@ -403,6 +459,7 @@ int main(void)
 		T(test_other_store_with_endpoints),
 		T(test_no_marker_yet),
 		T(test_bad_marker),
+		T(test_lock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -59,6 +59,13 @@ int agent_opt_i64(const char *cmd, const char *opt, const char *s, int64_t min, 
 		  int64_t *out);
 int agent_opt_double(const char *cmd, const char *opt, const char *s, double min, double max,
 		     double *out);
+/* Durations in glournet's one grammar (glournet/duration.h: 15 = 15s,
+ * 500ms, 5m, 1h, 2d), in [min, max] seconds: into seconds, or whole
+ * seconds only (the _s form), with the grammar's one message. */
+int agent_opt_duration(const char *cmd, const char *opt, const char *s, double min, double max,
+		       double *out);
+int agent_opt_seconds(const char *cmd, const char *opt, const char *s, uint64_t min, uint64_t max,
+		      uint64_t *out);
 void agent_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Report getopt_long's '?' or ':' for argv, and return AGENT_EXIT_USAGE. */
 int agent_bad_option(const char *cmd, int c, char **argv);

@@ -72,11 +72,11 @@ static void help(FILE *f)
 		"  --state FILE            state file written by 'register' (required)\n"
 		"  --to ADDR               server's IPv4 or IPv6 address (required)\n"
 		"  --port PORT             UDP port (default 7100)\n"
-		"  --interval SEC          seconds between an endpoint's heartbeats (default 10)\n"
-		"  --duration SEC          run time; 0 = until SIGINT/SIGTERM (default 60)\n"
+		"  --interval DUR          between an endpoint's heartbeats (default 10s)\n"
+		"  --duration DUR          run time; 0 = until SIGINT/SIGTERM (default 60)\n"
 		"  --silent-fraction F     after --silent-after, the first floor(F*N) selected\n"
 		"                          endpoints stop sending (default 0)\n"
-		"  --silent-after SEC      (default 0)\n"
+		"  --silent-after DUR      (default 0)\n"
 		"  --shutdown-at-end       end with one SHUTDOWN heartbeat per sending endpoint\n"
 		"  --time-offset SEC       add SEC (may be negative) to the time field\n"
 		"  --first K               first state-file endpoint to use (default 0)\n"
@@ -131,19 +131,19 @@ static int parse_opts(int argc, char **argv, struct hb_opts *o)
 			o->port = optarg;
 			break;
 		case 'i':
-			bad = agent_opt_double(CMD, "--interval", optarg, 0.001, 86400,
-					       &o->interval);
+			bad = agent_opt_duration(CMD, "--interval", optarg, 0.001, 86400,
+						 &o->interval);
 			break;
 		case 'd':
-			bad = agent_opt_double(CMD, "--duration", optarg, 0, 1e9, &o->duration);
+			bad = agent_opt_duration(CMD, "--duration", optarg, 0, 1e9, &o->duration);
 			break;
 		case 'F':
 			bad = agent_opt_double(CMD, "--silent-fraction", optarg, 0, 1,
 					       &o->silent_fraction);
 			break;
 		case 'A':
-			bad = agent_opt_double(CMD, "--silent-after", optarg, 0, 1e9,
-					       &o->silent_after);
+			bad = agent_opt_duration(CMD, "--silent-after", optarg, 0, 1e9,
+						 &o->silent_after);
 			break;
 		case 'o':
 			bad = agent_opt_i64(CMD, "--time-offset", optarg, -(1LL << 32), 1LL << 32,

@@ -33,15 +33,15 @@ static void help(FILE *f)
 		"  --notify-port PORT  port for endpoints whose state line has none (default %d)\n"
 		"  --bind ADDR         local address to listen on (default: all, IPv4 and IPv6)\n"
 		"  --server URL        poll here after SETTINGS/COMPONENTS (default: no polls)\n"
-		"  --poll-spread SEC   upper bound of the random poll delay (default %d)\n"
-		"  --window SEC        accept a notify at most SEC old (default %d)\n"
-		"  --skew SEC          accept a notify at most SEC ahead (default %d)\n"
+		"  --poll-spread DUR   upper bound of the random poll delay (default %d)\n"
+		"  --window DUR        accept a notify at most DUR old (default %d)\n"
+		"  --skew DUR          accept a notify at most DUR ahead (default %d)\n"
 		"  --insecure          do not verify the server's TLS certificate\n"
 		"  --cacert FILE       CA certificate(s) to verify the server with\n"
-		"  --timeout SEC       per-poll timeout (default 10)\n"
+		"  --timeout DUR       per-poll timeout (default 10)\n"
 		"  --first K           first state-file endpoint to use (default 0)\n"
 		"  --count N           number of endpoints to use (default: all from K)\n"
-		"  --duration SEC      run time; 0 = until SIGINT/SIGTERM (default 0)\n"
+		"  --duration DUR      run time; 0 = until SIGINT/SIGTERM (default 0)\n"
 		"  --json              the summary as one JSON object on stdout\n"
 		"  -v, --verbose       a line for every notify and refusal (else the first %d)\n"
 		"  -h, --help          this text\n"
@@ -123,19 +123,19 @@ int agent_listen_parse(int argc, char **argv, struct agent_listen_opts *o)
 			o->notify_port = (uint16_t)u;
 			break;
 		case 'J':
-			bad = agent_opt_double(CMD, "--poll-spread", optarg, 0, 86400,
-					       &o->poll_spread);
+			bad = agent_opt_duration(CMD, "--poll-spread", optarg, 0, 86400,
+						 &o->poll_spread);
 			break;
 		case 'W':
-			bad = agent_opt_u64(CMD, "--window", optarg, 0, 86400, &u);
+			bad = agent_opt_seconds(CMD, "--window", optarg, 0, 86400, &u);
 			o->window = (uint32_t)u;
 			break;
 		case 'S':
-			bad = agent_opt_u64(CMD, "--skew", optarg, 0, 86400, &u);
+			bad = agent_opt_seconds(CMD, "--skew", optarg, 0, 86400, &u);
 			o->skew = (uint32_t)u;
 			break;
 		case 'T':
-			bad = agent_opt_u64(CMD, "--timeout", optarg, 1, 3600, &o->timeout);
+			bad = agent_opt_seconds(CMD, "--timeout", optarg, 1, 3600, &o->timeout);
 			break;
 		case 'k':
 			bad = agent_opt_u64(CMD, "--first", optarg, 0, UINT32_MAX, &o->first);
@@ -145,7 +145,7 @@ int agent_listen_parse(int argc, char **argv, struct agent_listen_opts *o)
 			o->have_count = true;
 			break;
 		case 'd':
-			bad = agent_opt_double(CMD, "--duration", optarg, 0, 1e9, &o->duration);
+			bad = agent_opt_duration(CMD, "--duration", optarg, 0, 1e9, &o->duration);
 			break;
 		case 'h':
 			help(stdout);

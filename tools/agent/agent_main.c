@@ -23,9 +23,11 @@ static void usage(FILE *f)
 		   "  heartbeat  send the state file's endpoints' heartbeats over UDP\n"
 		   "  poll       poll the server (GET /v1/poll) for the state file's endpoints\n"
 		   "  listen     receive, check and ack notifies; poll after SETTINGS/COMPONENTS\n"
-		   "  help       this text\n"
+		   "  help       this text (also --help)\n"
+		   "  --version  glournet-agent's version\n"
 		   "\n"
 		   "'" AGENT_PROG " COMMAND --help' describes each command's options.\n"
+		   "Durations (DUR): 500ms, 15s, 5m, 1h, 2d; no unit: seconds.\n"
 		   "exit status: 0 ok, 1 failure, 2 usage error\n");
 }
 
@@ -40,6 +42,11 @@ int main(int argc, char **argv)
 	cmd = argv[1];
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		usage(stdout);
+		return AGENT_EXIT_OK;
+	}
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+		printf(AGENT_PROG " %s\n",
+		       GN_VERSION); /* the project's, as every program says it */
 		return AGENT_EXIT_OK;
 	}
 	if (sodium_init() < 0) {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "agent.h"
+#include "glournet/duration.h"
 
 void agent_usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -105,4 +106,39 @@ int agent_opt_double(const char *cmd, const char *opt, const char *s, double min
 bad:
 	agent_usage_error(cmd, "%s: '%s' is not a number", opt, s);
 	return -1;
+}
+
+static int take(const char *cmd, const char *opt, const char *s, uint64_t lo_ms, uint64_t hi_ms,
+		int whole_s, uint64_t *ms)
+{
+	char why[256];
+
+	if (gn_duration_take(opt, s, lo_ms, hi_ms, whole_s, ms, why, sizeof(why)) < 0) {
+		agent_usage_error(cmd, "%s", why);
+		return -1;
+	}
+	return 0;
+}
+
+int agent_opt_duration(const char *cmd, const char *opt, const char *s, double min, double max,
+		       double *out)
+{
+	uint64_t ms;
+
+	if (take(cmd, opt, s, (uint64_t)(min * 1000 + 0.5), (uint64_t)(max * 1000 + 0.5), 0, &ms) <
+	    0)
+		return -1;
+	*out = (double)ms / 1000;
+	return 0;
+}
+
+int agent_opt_seconds(const char *cmd, const char *opt, const char *s, uint64_t min, uint64_t max,
+		      uint64_t *out)
+{
+	uint64_t ms;
+
+	if (take(cmd, opt, s, min * 1000, max * 1000, 1, &ms) < 0)
+		return -1;
+	*out = ms / 1000;
+	return 0;
 }

@@ -73,14 +73,14 @@ static void help(FILE *f)
 		"  --state FILE        state file written by 'register' (required)\n"
 		"  --first K           first state-file endpoint to use (default 0)\n"
 		"  --count N           number of endpoints to use (default: all from K)\n"
-		"  --interval SEC      poll every SEC seconds whatever the answers say; the first\n"
+		"  --interval DUR      poll every DUR whatever the answers say; the first\n"
 		"                      round is spread over SEC (default: the server's interval)\n"
-		"  --duration SEC      run time; 0 = until SIGINT/SIGTERM (default 60)\n"
+		"  --duration DUR      run time; 0 = until SIGINT/SIGTERM (default 60)\n"
 		"  --ips A,B           send " GN_API_HDR_IPS
 		": A,B with each endpoint's first poll\n"
 		"  --insecure          do not verify the server's TLS certificate\n"
 		"  --cacert FILE       CA certificate(s) to verify the server with\n"
-		"  --timeout SEC       per-request timeout (default 30)\n"
+		"  --timeout DUR       per-request timeout (default 30)\n"
 		"  --print-headers     print each selected endpoint's three X-Glournet headers,\n"
 		"                      valid now, and exit (for curl or wrk); no --server needed\n"
 		"  -v, --verbose       print every failure and every change an answer brings\n"
@@ -149,14 +149,14 @@ static int parse_opts(int argc, char **argv, struct poll_opts *o)
 			o->have_count = true;
 			break;
 		case 'i':
-			bad = agent_opt_double(CMD, "--interval", optarg, 0.001, 86400,
-					       &o->interval);
+			bad = agent_opt_duration(CMD, "--interval", optarg, 0.001, 86400,
+						 &o->interval);
 			break;
 		case 'd':
-			bad = agent_opt_double(CMD, "--duration", optarg, 0, 1e9, &o->duration);
+			bad = agent_opt_duration(CMD, "--duration", optarg, 0, 1e9, &o->duration);
 			break;
 		case 'T':
-			bad = agent_opt_u64(CMD, "--timeout", optarg, 1, 3600, &o->timeout);
+			bad = agent_opt_seconds(CMD, "--timeout", optarg, 1, 3600, &o->timeout);
 			break;
 		case 'h':
 			help(stdout);

@@ -67,7 +67,7 @@ static void help(FILE *f)
 		"  --cacert FILE       CA certificate(s) to verify the server with\n"
 		"  --retries N         retry an answer 429 or 503 up to N times, waiting\n"
 		"                      Retry-After (at most 30 s; default 0)\n"
-		"  --timeout SEC       per-request timeout (default 30)\n"
+		"  --timeout DUR       per-request timeout (default 30)\n"
 		"  -v, --verbose       print every failure and progress every 10 s\n"
 		"  -h, --help          this text\n"
 		"\n"
@@ -194,7 +194,7 @@ static int parse_opts(int argc, char **argv, struct reg_opts *o)
 			bad = agent_opt_u64(CMD, "--retries", optarg, 0, 100, &o->retries);
 			break;
 		case 'T':
-			bad = agent_opt_u64(CMD, "--timeout", optarg, 1, 3600, &o->timeout);
+			bad = agent_opt_seconds(CMD, "--timeout", optarg, 1, 3600, &o->timeout);
 			break;
 		case 'P':
 			bad = agent_opt_u64(CMD, "--notify-port", optarg, 1, 65535,

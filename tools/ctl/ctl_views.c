@@ -15,7 +15,7 @@
 
 void ctl_print_usage(FILE *out)
 {
-	fputs("usage: glournetctl [-s PATH] [-j] [--timeout SEC] [--force] COMMAND [ARGS...]\n"
+	fputs("usage: glournetctl [-s PATH] [-j] [--timeout DUR] [--force] COMMAND [ARGS...]\n"
 	      "       glournetctl [-s PATH] [-j] -f FILE|- [-e]     a batch, one command a line\n"
 	      "       glournetctl [-s PATH]                        on a terminal: the prompt\n"
 	      "       glournetctl completion bash                  the bash completion script\n"
@@ -26,7 +26,7 @@ void ctl_print_usage(FILE *out)
 	      "  -s, --socket PATH  control socket (default: $GLOURNET_SOCKET, else\n"
 	      "                     " CTL_DEFAULT_SOCKET ")\n"
 	      "  -j, --json         results, and errors, as JSON on stdout\n"
-	      "      --timeout SEC  give up on glournetd after SEC seconds (default 10)\n"
+	      "      --timeout DUR  give up on glournetd after DUR (500ms, 10s, 1m; default 10s)\n"
 	      "      --force        do destructive commands (remove, guard release)\n"
 	      "                     without asking; off a terminal they need it\n"
 	      "      --wait         import, export: follow it to its end, with progress\n"

@@ -15,6 +15,7 @@
 
 #include "glournet/heartbeat.h"
 #include "glournet/http_api.h"
+#include "glournet/duration.h"
 #include "lg_options.h"
 
 static void bad(FILE *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -131,6 +132,7 @@ static const struct option lg_longopts[] = {
 	{"roles-out", required_argument, NULL, O_ROLES_OUT},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
 };
 
@@ -165,14 +167,19 @@ static int parse_one(int c, const char *v, struct lg_opts *o, FILE *err)
 			return LG_EXIT_USAGE;                                        \
 		}                                                                    \
 	} while (0)
-#define DURATION(dst, min, max)                                                                 \
-	do {                                                                                    \
-		if (lg_parse_duration(v, &dst) || dst < (min) || dst > (max)) {                 \
-			bad(err,                                                                \
-			    "--%s: '%s' is not a duration in [%gs, %gs] (e.g. 500ms, 10s, 2m)", \
-			    name, v, (double)(min), (double)(max));                             \
-			return LG_EXIT_USAGE;                                                   \
-		}                                                                               \
+/* glournet's one duration grammar and its one message (glournet/duration.h). */
+#define DURATION(dst, min, max)                                                   \
+	do {                                                                      \
+		char what_[64], why_[256];                                        \
+		uint64_t ms_;                                                     \
+		snprintf(what_, sizeof(what_), "--%s", name);                     \
+		if (gn_duration_take(what_, v, (uint64_t)((min)*1000 + 0.5),      \
+				     (uint64_t)((max)*1000 + 0.5), 0, &ms_, why_, \
+				     sizeof(why_)) < 0) {                         \
+			bad(err, "%s", why_);                                     \
+			return LG_EXIT_USAGE;                                     \
+		}                                                                 \
+		dst = (double)ms_ / 1000;                                         \
 	} while (0)
 
 	if (c >= O_NOTIFY_BIND && c <= O_ROLES_OUT)
@@ -525,10 +532,13 @@ int lg_opts_parse(int argc, char **argv, struct lg_opts *o, FILE *err)
 	o->eal_argc = dd < argc ? argc - dd : 0;
 	optind = 0; /* GNU: re-initialise, so tests may parse again */
 	opterr = 0;
-	while ((c = getopt_long(dd, argv, ":qh", lg_longopts, NULL)) != -1) {
+	while ((c = getopt_long(dd, argv, ":qhV", lg_longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			lg_opts_help(stdout);
+			return 1;
+		case 'V': /* the project's version, as every glournet program says it */
+			printf("glournet-loadgen %s\n", GN_VERSION);
 			return 1;
 		case 'q':
 			o->quiet = true;

@@ -76,7 +76,7 @@ static inline uint16_t lg_notify_port_of(const struct lg_opts *o, uint64_t n)
 }
 
 /*
- * Fills o from argv. Returns 0 to run, 1 when --help was printed (exit 0),
+ * Fills o from argv. Returns 0 to run, 1 when --help or --version was printed (exit 0),
  * LG_EXIT_USAGE after printing "glournet-loadgen: --opt: why" on err.
  * Keeps pointers into argv.
  */
@@ -87,8 +87,6 @@ void lg_opts_help(FILE *f);
  * out of range. */
 int lg_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int lg_parse_double(const char *s, double min, double max, double *out);
-/* 500ms, 10s, 2m, 1h, or plain seconds; into seconds. */
-int lg_parse_duration(const char *s, double *out);
 int lg_parse_mac(const char *s, uint8_t mac[6]);
 /* AF_INET or AF_INET6 into *family; IPv4 in the first 4 bytes. */
 int lg_parse_ip(const char *s, int *family, uint8_t out[16]);

@@ -43,7 +43,7 @@ void lg_opts_help(FILE *f)
 		"  --src ADDR              source address (kernel: bind to it; dpdk: required)\n"
 		"  --src-port PORT         source UDP port (kernel default: any; dpdk default 40000)\n"
 		"\n"
-		"Schedule (durations: 500ms, 10s, 2m, 1h or plain seconds):\n"
+		"Schedule (durations: 500ms, 15s, 5m, 1h, 2d; no unit: seconds):\n"
 		"  --interval DUR          each endpoint sends once per interval (default 10s)\n"
 		"  --rate R|max            instead of the interval: R heartbeats per second in the\n"
 		"                          same order, or as fast as the engine takes them\n"
@@ -100,6 +100,7 @@ void lg_opts_help(FILE *f)
 		"  --json                  the summary as one JSON object on stdout\n"
 		"  -q, --quiet             no progress line\n"
 		"  -h, --help              this text\n"
+		"  -V, --version           glournet-loadgen's version\n"
 		"\n"
 		"Exit: 0 done, 1 failed (a registration failed, the engine could not start),\n"
 		"2 bad arguments.\n");

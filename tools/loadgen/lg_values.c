@@ -1,7 +1,8 @@
 /*
  * The value syntaxes of glournet-loadgen's options (lg_options.h): an
- * integer in a range, a number, a duration with its unit, a MAC address,
- * an IPv4 or IPv6 address. Each refuses trailing junk.
+ * integer in a range, a number, a MAC address, an IPv4 or IPv6 address.
+ * Each refuses trailing junk. Durations are glournet/duration.h's, as in
+ * every glournet program.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -41,32 +42,6 @@ int lg_parse_double(const char *s, double min, double max, double *out)
 	if (errno || *end || !isfinite(v) || v < min || v > max)
 		return -EINVAL;
 	*out = v;
-	return 0;
-}
-
-/* 500ms, 10s, 2m, 1h, or plain seconds; into seconds. */
-int lg_parse_duration(const char *s, double *out)
-{
-	char num[64], *end;
-	double v, mul = 1;
-	size_t len = strlen(s);
-
-	if (len == 0 || len >= sizeof(num) || !(isdigit((unsigned char)s[0]) || s[0] == '.'))
-		return -EINVAL;
-	memcpy(num, s, len + 1);
-	if (len > 2 && !strcmp(num + len - 2, "ms"))
-		mul = 1e-3, num[len - 2] = '\0';
-	else if (num[len - 1] == 's')
-		num[len - 1] = '\0';
-	else if (num[len - 1] == 'm')
-		mul = 60, num[len - 1] = '\0';
-	else if (num[len - 1] == 'h')
-		mul = 3600, num[len - 1] = '\0';
-	errno = 0;
-	v = strtod(num, &end);
-	if (errno || *end || end == num || !isfinite(v) || v < 0)
-		return -EINVAL;
-	*out = v * mul;
 	return 0;
 }
 
