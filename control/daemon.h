@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "control/bulk_job.h"
+#include "control/clock_step.h"
 #include "control/ctl_server.h"
 #include "control/daemon_jobs.h"
 #include "control/event_loop.h"
@@ -58,7 +59,8 @@ struct gn_daemon {
 	unsigned nworkers;
 	struct worker_conf workers[GN_MAX_WORKERS];
 	struct worker_counters counters[GN_MAX_WORKERS];
-	uint32_t started;
+	uint32_t started;        /* on the steady clock, as every duration */
+	struct clock_step clock; /* the real clock's steps (main.c) */
 	/* The control loop's jobs: each one's state (wired by daemon_jobs.c),
 	 * and the table main.c:run() walks. */
 	struct sweep_state sweep;

@@ -23,6 +23,8 @@ static const struct metrics_family families[] = {
 	{"glournet_uptime_seconds", G, "Seconds since glournetd started.", NULL, mv_uptime},
 	{"glournet_settings_revision", G, "settings_rev: bumped by every change of settings, ranges or components.", NULL, mv_settings_rev},
 	{"glournet_restart_grace", G, "1 while the restart grace holds offlines back (R9).", NULL, mv_restart_grace},
+	{"glournet_clock_steps_total", C, "Steps of the real clock seen, by direction; durations do not follow them.", mf_clock_steps, NULL},
+	{"glournet_clock_offset_seconds", G, "How far the steady clock durations run on is behind the real clock: the steps so far.", NULL, mv_clock_offset},
 	{"glournet_metrics_scrapes_total", C, "Scrapes of /metrics, this one included.", NULL, mv_scrapes},
 
 	/* The fleet: counts the registry keeps as statuses change (R7, R8). */
@@ -133,7 +135,7 @@ const char *metrics_family_name(unsigned i)
 int metrics_scrape_begin(struct metrics_scrape *s, struct gn_daemon *d,
 			 const struct metrics_env *env)
 {
-	*s = (struct metrics_scrape){.d = d, .env = *env, .now = gn_coarse_now()};
+	*s = (struct metrics_scrape){.d = d, .env = *env, .now = gn_coarse_steady()};
 	s->rev = d->policy ? d->policy->rev : 0;
 	return mt_init(&s->text, METRICS_CHUNK + 4096);
 }

@@ -37,7 +37,8 @@ metrics_value_fn mv_start_time, mv_uptime, mv_settings_rev, mv_restart_grace, mv
 	mv_endpoints_max, mv_table_bytes, mv_guard_active, mv_guard_raised, mv_guard_held,
 	mv_guard_at_risk, mv_guard_online, mv_guard_threshold, mv_guard_since, mv_sweep_last_start,
 	mv_sweep_interval;
-metrics_emit_fn mf_registry_bytes;
+metrics_emit_fn mf_registry_bytes, mf_clock_steps;
+metrics_value_fn mv_clock_offset;
 
 /* metrics_plane.c */
 metrics_emit_fn mf_worker_info, mf_worker_frames, mf_worker_accepted, mf_worker_dropped,

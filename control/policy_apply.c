@@ -33,7 +33,7 @@ static json_t *affected(const struct gn_daemon *d, const struct policy *old,
 			const struct policy *new)
 {
 	const struct registry *r = &d->reg;
-	uint32_t now = gn_coarse_now();
+	uint32_t now = gn_coarse_steady();
 	uint32_t reach[SETTING_REACH_COUNT] = {[SETTING_REACH_ALL] = r->count};
 	bool expiry_changed = old->expire_after_days != new->expire_after_days;
 	for (uint32_t s = 0; s < r->nslots; s++) {
@@ -81,12 +81,12 @@ int daemon_policy_commit(struct gn_daemon *d, struct policy *draft, json_t *resu
 	bool reclassify = !same_ranges(old, draft);
 	/* R11: what changed for the endpoints starts a campaign (its walk
 	 * runs later, after the reclassification below). */
-	notify_policy_changed(&d->notify, old, draft, reclassify, gn_coarse_now());
+	notify_policy_changed(&d->notify, old, draft, reclassify, gn_coarse_steady());
 	policy_free(old);
 
 	if (reclassify) {
 		uint32_t moved = 0;
-		rc = status_reclassify_all(&d->reg, draft, gn_coarse_now(), &moved);
+		rc = status_reclassify_all(&d->reg, draft, gn_coarse_steady(), &moved);
 		if (rc < 0) {
 			snprintf(err, errlen, "out of memory reclassifying endpoints");
 			json_decref(aff);
