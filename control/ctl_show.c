@@ -206,13 +206,31 @@ static json_t *port_json(const struct gn_daemon *d)
 							"ibytes", (json_int_t)ps->q_ibytes[q],
 							"errors", (json_int_t)ps->q_errors[q]));
 	}
-	return json_pack("{s:I, s:{s:b, s:I, s:b, s:b}, s:I, s:I, s:I, s:I, s:I, s:o}", "port_id",
-			 (json_int_t)d->port_id, "link", "up", ps->link.up, "speed_mbps",
-			 (json_int_t)ps->link.speed_mbps, "full_duplex", ps->link.full_duplex,
-			 "autoneg", ps->link.autoneg, "ipackets", (json_int_t)ps->ipackets,
-			 "ibytes", (json_int_t)ps->ibytes, "imissed", (json_int_t)ps->imissed,
-			 "ierrors", (json_int_t)ps->ierrors, "rx_nombuf", (json_int_t)ps->rx_nombuf,
-			 "queues", queues);
+	json_t *o = json_pack("{s:I, s:{s:b, s:I, s:b, s:b}, s:I, s:I, s:I, s:I, s:I, s:o}",
+			      "port_id", (json_int_t)d->port_id, "link", "up", ps->link.up,
+			      "speed_mbps", (json_int_t)ps->link.speed_mbps, "full_duplex",
+			      ps->link.full_duplex, "autoneg", ps->link.autoneg, "ipackets",
+			      (json_int_t)ps->ipackets, "ibytes", (json_int_t)ps->ibytes, "imissed",
+			      (json_int_t)ps->imissed, "ierrors", (json_int_t)ps->ierrors,
+			      "rx_nombuf", (json_int_t)ps->rx_nombuf, "queues", queues);
+	/* Every other loss the driver or the kernel under it knows of (issue
+	 * 13 item 7): the xstats that count one and are not 0, and the
+	 * kernel's counters of the port's sockets (port.h). */
+	json_t *xs = json_object();
+	for (unsigned i = 0; i < ps->nxstats; i++)
+		json_object_set_new(xs, ps->xstats[i].name,
+				    json_integer((json_int_t)ps->xstats[i].value));
+	json_object_set_new(o, "xstats_losses", xs);
+	const struct port_kernel *k = &ps->kernel;
+	json_object_set_new(o, "kernel",
+			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "sockets",
+				      (json_int_t)k->sockets, "af_packet_drops",
+				      (json_int_t)k->packet_drops, "xdp_rx_dropped",
+				      (json_int_t)k->xdp_rx_dropped, "xdp_rx_invalid_descs",
+				      (json_int_t)k->xdp_rx_invalid_descs, "xdp_rx_ring_full",
+				      (json_int_t)k->xdp_rx_ring_full, "xdp_rx_fill_ring_empty",
+				      (json_int_t)k->xdp_rx_fill_ring_empty));
+	return o;
 }
 
 /* The rare messages a worker passed to the control thread (its ring). */

@@ -68,6 +68,8 @@ static const struct metrics_family families[] = {
 	{"glournet_port_missed_packets_total", C, "Packets the port dropped: RX ring full, the workers fell behind (imissed).", mf_port_missed, NULL},
 	{"glournet_port_errors_total", C, "Erroneous packets the port received (ierrors).", mf_port_errors, NULL},
 	{"glournet_port_no_mbuf_total", C, "Packets dropped for want of an mbuf (rx_nombuf).", mf_port_nombuf, NULL},
+	{"glournet_port_xstat_losses_total", C, "The driver's extended counters (xstats) of losses (drop, miss, error, no buffer, discard...) that are not 0, by name.", mf_port_xstat_losses, NULL},
+	{"glournet_port_kernel_dropped_total", C, "Frames the kernel dropped under the PMD, on the port's own sockets: af_packet's tp_drops (ring full; DPDK 22.11 counts none of it), af_xdp's XDP statistics.", mf_port_kernel_drops, NULL},
 	{"glournet_port_queue_received_packets_total", C, "Packets received per RX queue (a worker's), where the PMD counts per queue.", mf_queue_packets, NULL},
 	{"glournet_port_queue_received_bytes_total", C, "Bytes received per RX queue, where the PMD counts per queue.", mf_queue_bytes, NULL},
 	{"glournet_port_queue_errors_total", C, "Erroneous packets per RX queue, where the PMD counts per queue.", mf_queue_errors, NULL},
