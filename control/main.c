@@ -51,6 +51,7 @@ static void run(struct gn_daemon *d)
 		 * most one turn's budget. */
 		bool more = loop_jobs_run(d->jobs, d->njobs, now, DAEMON_TURN_BUDGET_NS);
 		ctl_server_pump(&d->ctl);
+		daemon_policy_tick(d);
 		int http_ms = http_tick(&d->http), metrics_ms = metrics_tick(&d->metrics);
 		if (metrics_ms >= 0 && (http_ms < 0 || metrics_ms < http_ms))
 			http_ms = metrics_ms;
