@@ -453,7 +453,10 @@ int feed_flush(struct transition_feed *f)
 	int res;
 	if (f->writing) {
 		int rc = io_offload_poll(&f->io, 0, &res);
-		return rc == 1 ? write_done(f, res) : write_pending(f);
+		if (rc < 0) /* none in flight after all: render and write afresh */
+			f->writing = false;
+		else
+			return rc == 1 ? write_done(f, res) : write_pending(f);
 	}
 	int rc = render_pending(f);
 	if (rc < 0)
@@ -464,6 +467,10 @@ int feed_flush(struct transition_feed *f)
 	f->job_what = "write";
 	f->writing = true;
 	rc = io_offload_run(&f->io, write_job, f, FEED_WRITE_WAIT_NS, &res);
+	if (rc < 0) { /* -EBUSY: cannot be, a job in flight sets writing */
+		f->writing = false;
+		return 0;
+	}
 	return rc == 1 ? write_done(f, res) : write_pending(f);
 }
 
