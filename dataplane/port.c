@@ -5,6 +5,7 @@
  * code runs on net_null, net_af_packet, net_af_xdp, net_tap and real NICs.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -234,8 +235,14 @@ int port_read_stats(uint16_t port_id, struct port_stats *out)
 	memcpy(out->q_ipackets, st.q_ipackets, sizeof(out->q_ipackets));
 	memcpy(out->q_ibytes, st.q_ibytes, sizeof(out->q_ibytes));
 	memcpy(out->q_errors, st.q_errors, sizeof(out->q_errors));
+	/* The control thread's port job and DPDK's telemetry thread
+	 * (/glournet/port) both read: the xstats buffers and the socket
+	 * counters' sums (PACKET_STATISTICS resets on read) are shared. */
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	pthread_mutex_lock(&mu);
 	read_loss_xstats(port_id, out);
 	port_loss_read(port_id, &out->kernel);
+	pthread_mutex_unlock(&mu);
 	return port_read_link(port_id, &out->link);
 }
 
