@@ -32,8 +32,15 @@ struct api_ctx {
 	 * a notify waiting for the endpoint's next contact needs to hear;
 	 * NULL (tests): the address is still recorded. */
 	struct notify_engine *notify;
-	uint32_t now;
+	uint32_t now;      /* steady (clock_step.h): what contact times are on */
+	uint32_t wire_now; /* real: the requests' times, server_time; 0: now (tests) */
 };
+
+/* The real clock, as the wire has it. */
+static inline uint32_t api_wire_now(const struct api_ctx *ctx)
+{
+	return ctx->wire_now ? ctx->wire_now : ctx->now;
+}
 
 struct api_request {
 	const char *body;

@@ -37,7 +37,8 @@ enum api_auth api_authenticate(const struct api_ctx *ctx, const struct api_reque
 	hb_auth_message(msg, context, (*ep)->id, (uint32_t)t);
 	if (!hb_mac_verify(registry_key(ctx->reg, *ep), msg, sizeof(msg), mac))
 		return API_AUTH_BAD_MAC;
-	if ((uint64_t)t + ctx->opt->window < ctx->now || t > (uint64_t)ctx->now + ctx->opt->skew)
+	if ((uint64_t)t + ctx->opt->window < api_wire_now(ctx) ||
+	    t > (uint64_t)api_wire_now(ctx) + ctx->opt->skew)
 		return API_AUTH_STALE;
 	return API_AUTH_OK;
 }

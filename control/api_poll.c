@@ -87,7 +87,7 @@ void api_poll(const struct api_ctx *ctx, const struct api_request *req, struct a
 	for (unsigned i = 0; i < ctx->opt->n_hb_addrs; i++)
 		json_array_append_new(addrs, json_string(ctx->opt->hb_addrs[i]));
 	json_t *o = json_pack("{s:I, s:I, s:b, s:{s:b, s:I, s:I, s:o}, s:{s:b, s:I}}",
-			      "server_time", (json_int_t)ctx->now, "settings_rev",
+			      "server_time", (json_int_t)api_wire_now(ctx), "settings_rev",
 			      (json_int_t)pol->rev, "unreachable", ep->unreachable, "heartbeat",
 			      "enabled", policy_hb_applies(pol, ep->unreachable), "interval",
 			      (json_int_t)pol->hb_interval, "port", (json_int_t)ctx->opt->udp_port,

@@ -130,14 +130,14 @@ static char *answer(const struct api_ctx *ctx, const struct endpoint *ep)
 		json_array_append_new(addrs, json_string(ctx->opt->hb_addrs[i]));
 	/* R2: whether heartbeat applies to this endpoint; polling applies to
 	 * unreachable endpoints. */
-	json_t *o =
-		json_pack("{s:s, s:I, s:s, s:I, s:b, s:{s:b, s:I, s:I, s:o}, s:{s:b, s:I}, s:I}",
-			  "id", id, "slot", (json_int_t)ep->slot, "key", key, "server_time",
-			  (json_int_t)ctx->now, "unreachable", ep->unreachable, "heartbeat",
-			  "enabled", policy_hb_applies(pol, ep->unreachable), "interval",
-			  (json_int_t)pol->hb_interval, "port", (json_int_t)ctx->opt->udp_port,
-			  "addrs", addrs, "poll", "enabled", ep->unreachable, "interval",
-			  (json_int_t)pol->poll_interval, "settings_rev", (json_int_t)pol->rev);
+	json_t *o = json_pack(
+		"{s:s, s:I, s:s, s:I, s:b, s:{s:b, s:I, s:I, s:o}, s:{s:b, s:I}, s:I}", "id", id,
+		"slot", (json_int_t)ep->slot, "key", key, "server_time",
+		(json_int_t)api_wire_now(ctx), "unreachable", ep->unreachable, "heartbeat",
+		"enabled", policy_hb_applies(pol, ep->unreachable), "interval",
+		(json_int_t)pol->hb_interval, "port", (json_int_t)ctx->opt->udp_port, "addrs",
+		addrs, "poll", "enabled", ep->unreachable, "interval",
+		(json_int_t)pol->poll_interval, "settings_rev", (json_int_t)pol->rev);
 	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	return s;

@@ -79,7 +79,7 @@ struct ctl_query *ctl_query_new(struct gn_daemon *d, enum ctl_query_kind kind, s
 	q->f = *f;
 	ctl_filter_init(f); /* ours now */
 	q->end = d->reg.nslots;
-	q->now = gn_coarse_now();
+	q->now = gn_coarse_steady();
 	q->started_ns = q->progress_ns = gn_mono_ns();
 	q->ranges_rev = d->policy->rev;
 	if (kind != CTL_Q_LIST && kind != CTL_Q_REMOVE) {

@@ -73,7 +73,7 @@ static int read_opts(struct gn_daemon *d, const struct ctl_opt *opts, int argc, 
 {
 	struct ctl_args it = ctl_args_start(opts, argc, argv);
 	struct ctl_arg a;
-	uint32_t now = gn_coarse_now();
+	uint32_t now = gn_coarse_steady();
 	int rc;
 	while ((rc = ctl_args_next(&it, &a, err, errlen)) > 0) {
 		if (!a.opt)

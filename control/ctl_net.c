@@ -97,7 +97,7 @@ json_t *cmd_show_neighbours(struct gn_daemon *d, int argc, const char **argv, ch
 		return json_pack("{s:s, s:s, s:i, s:i, s:[]}", "mode", "none", "interface", "",
 				 "count", 0, "max", 0, "neighbours");
 	const struct neigh_table *t = &d->net->neigh;
-	uint32_t now = gn_coarse_now();
+	uint32_t now = gn_coarse_steady();
 	json_t *list = json_array();
 	for (uint32_t i = 0; t->cells && i <= t->mask; i++) {
 		const struct neigh_entry *e = &t->cells[i];

@@ -150,7 +150,7 @@ json_t *cmd_guard_release(struct gn_daemon *d, int argc, const char **argv, char
 	(void)argc;
 	(void)argv;
 	uint32_t held = d->sweep.guard.held;
-	if (!sweep_guard_release(&d->sweep, &d->reg, gn_coarse_now())) {
+	if (!sweep_guard_release(&d->sweep, &d->reg, gn_coarse_steady())) {
 		snprintf(err, errlen, "guard release: the mass-offline guard is not raised");
 		return NULL;
 	}

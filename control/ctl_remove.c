@@ -75,7 +75,7 @@ static int read_request(struct gn_daemon *d, int argc, const char **argv, struct
 				 "usage: remove client --file: glournetctl reads the file and "
 				 "sends the names it lists");
 			return -1;
-		} else if ((rc = ctl_filter_take(&rq->f, &a, d, gn_coarse_now(), err, errlen)) <
+		} else if ((rc = ctl_filter_take(&rq->f, &a, d, gn_coarse_steady(), err, errlen)) <
 			   0) {
 			return -1;
 		}
@@ -166,7 +166,7 @@ static json_t *remove_named(struct gn_daemon *d, struct request *rq, struct ctl_
 		call->extra = json_pack("{s:o}", "preview", p);
 		goto out;
 	}
-	uint32_t now = gn_coarse_now();
+	uint32_t now = gn_coarse_steady();
 	for (int i = 0; i < n; i++) {
 		json_t *o = removed_json(eps[i]);
 		if (rq->dry_run) {

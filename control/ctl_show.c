@@ -40,6 +40,18 @@ json_t *ctl_by_range_json(const struct gn_daemon *d)
 	return list;
 }
 
+/* The real clock's steps (clock_step.h): how many, and how far the steady
+ * clock the durations run on is behind the real one. */
+static json_t *clock_json(const struct gn_daemon *d)
+{
+	const struct clock_step *c = &d->clock;
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "real", (json_int_t)clock_step_wall(c),
+			 "steady", (json_int_t)clock_step_steady(c), "offset",
+			 (json_int_t)c->base_s, "steps_forward", (json_int_t)c->forward,
+			 "steps_backward", (json_int_t)c->backward, "last_step",
+			 (json_int_t)c->last_step_s);
+}
+
 json_t *cmd_show_status(struct gn_daemon *d, int argc, const char **argv, char *err, size_t errlen)
 {
 	(void)argc;
@@ -47,7 +59,7 @@ json_t *cmd_show_status(struct gn_daemon *d, int argc, const char **argv, char *
 	(void)err;
 	(void)errlen;
 	const struct registry *r = &d->reg;
-	uint32_t now = gn_coarse_now();
+	uint32_t now = gn_coarse_steady();
 	json_t *o = json_pack(
 		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:I, s:I, s:I, s:o, s:o, "
 		"s:I, s:I, s:{s:I, s:I, s:I}, s:o}",
@@ -56,7 +68,8 @@ json_t *cmd_show_status(struct gn_daemon *d, int argc, const char **argv, char *
 		(json_int_t)r->by_status[EP_UNREACH_ONLINE], "unreachable_offline",
 		(json_int_t)r->by_status[EP_UNREACH_OFFLINE], "now", (json_int_t)now, "started",
 		(json_int_t)d->started, "offline_after", (json_int_t)d->policy->offline_after,
-		"restart_grace", now - d->started < d->policy->offline_after, /* R9 */
+		"restart_grace",
+		now <= d->started || now - d->started < d->policy->offline_after, /* R9 */
 		"settings_rev", (json_int_t)d->policy->rev, "workers", (json_int_t)d->nworkers,
 		"table_bytes", (json_int_t)gn_table_bytes(), "guard", guard_json(d), "by_range",
 		ctl_by_range_json(d), "removed", (json_int_t)r->removed[EP_REMOVED_OPERATOR],
@@ -66,6 +79,7 @@ json_t *cmd_show_status(struct gn_daemon *d, int argc, const char **argv, char *
 	/* Which glournetd, up how long (issue 14): the operator's first two
 	 * questions, and the feed's numbering for a watcher resuming. */
 	json_object_set_new(o, "version", json_string(GN_VERSION));
+	json_object_set_new(o, "clock", clock_json(d));
 	json_object_set_new(o, "uptime", json_integer(now > d->started ? now - d->started : 0));
 	if (d->reclassify.running) /* R1 after a range change, in slices (reclassify.h) */
 		json_object_set_new(o, "reclassifying",
@@ -196,13 +210,31 @@ static json_t *port_json(const struct gn_daemon *d)
 							"ibytes", (json_int_t)ps->q_ibytes[q],
 							"errors", (json_int_t)ps->q_errors[q]));
 	}
-	return json_pack("{s:I, s:{s:b, s:I, s:b, s:b}, s:I, s:I, s:I, s:I, s:I, s:o}", "port_id",
-			 (json_int_t)d->port_id, "link", "up", ps->link.up, "speed_mbps",
-			 (json_int_t)ps->link.speed_mbps, "full_duplex", ps->link.full_duplex,
-			 "autoneg", ps->link.autoneg, "ipackets", (json_int_t)ps->ipackets,
-			 "ibytes", (json_int_t)ps->ibytes, "imissed", (json_int_t)ps->imissed,
-			 "ierrors", (json_int_t)ps->ierrors, "rx_nombuf", (json_int_t)ps->rx_nombuf,
-			 "queues", queues);
+	json_t *o = json_pack("{s:I, s:{s:b, s:I, s:b, s:b}, s:I, s:I, s:I, s:I, s:I, s:o}",
+			      "port_id", (json_int_t)d->port_id, "link", "up", ps->link.up,
+			      "speed_mbps", (json_int_t)ps->link.speed_mbps, "full_duplex",
+			      ps->link.full_duplex, "autoneg", ps->link.autoneg, "ipackets",
+			      (json_int_t)ps->ipackets, "ibytes", (json_int_t)ps->ibytes, "imissed",
+			      (json_int_t)ps->imissed, "ierrors", (json_int_t)ps->ierrors,
+			      "rx_nombuf", (json_int_t)ps->rx_nombuf, "queues", queues);
+	/* Every other loss the driver or the kernel under it knows of (issue
+	 * 13 item 7): the xstats that count one and are not 0, and the
+	 * kernel's counters of the port's sockets (port.h). */
+	json_t *xs = json_object();
+	for (unsigned i = 0; i < ps->nxstats; i++)
+		json_object_set_new(xs, ps->xstats[i].name,
+				    json_integer((json_int_t)ps->xstats[i].value));
+	json_object_set_new(o, "xstats_losses", xs);
+	const struct port_kernel *k = &ps->kernel;
+	json_object_set_new(o, "kernel",
+			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "sockets",
+				      (json_int_t)k->sockets, "af_packet_drops",
+				      (json_int_t)k->packet_drops, "xdp_rx_dropped",
+				      (json_int_t)k->xdp_rx_dropped, "xdp_rx_invalid_descs",
+				      (json_int_t)k->xdp_rx_invalid_descs, "xdp_rx_ring_full",
+				      (json_int_t)k->xdp_rx_ring_full, "xdp_rx_fill_ring_empty",
+				      (json_int_t)k->xdp_rx_fill_ring_empty));
+	return o;
 }
 
 /* The rare messages a worker passed to the control thread (its ring). */
@@ -261,5 +293,6 @@ json_t *cmd_show_stats(struct gn_daemon *d, int argc, const char **argv, char *e
 			  (json_int_t)d->events.notify_acks, "sources",
 			  (json_int_t)d->events.sources, "stale", (json_int_t)d->events.stale));
 	json_object_set_new(o, "notify", notify_stats_json(d));
+	json_object_set_new(o, "clock", clock_json(d));
 	return o;
 }

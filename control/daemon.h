@@ -10,10 +10,12 @@
 #include <jansson.h>
 
 #include "control/bulk_job.h"
+#include "control/clock_step.h"
 #include "control/ctl_server.h"
 #include "control/daemon_jobs.h"
 #include "control/event_loop.h"
 #include "control/expire.h"
+#include "control/io_offload.h"
 #include "control/http_counters.h"
 #include "control/http_server.h"
 #include "control/metrics_server.h"
@@ -42,6 +44,13 @@ struct gn_daemon {
 	struct registry reg;
 	struct policy *policy; /* current snapshot; only this thread reads it (policy_apply.c) */
 	char policy_path[4096];
+	struct { /* policy.json written off the control thread (policy_apply.c) */
+		struct io_offload io;
+		bool in_flight;       /* a save outlived its wait and has not returned */
+		struct policy *owned; /* the refused draft it writes, freed once it returns */
+		const struct policy *saving;
+		char err[512];
+	} policy_saver;
 	struct transition_feed *feed;  /* R8 */
 	struct store *store;           /* SQLite; registrations answered once committed */
 	struct loop_watch store_watch; /* the store's eventfd: commits advanced */
@@ -60,7 +69,8 @@ struct gn_daemon {
 	unsigned nworkers;
 	struct worker_conf workers[GN_MAX_WORKERS];
 	struct worker_counters counters[GN_MAX_WORKERS];
-	uint32_t started;
+	uint32_t started;        /* on the steady clock, as every duration */
+	struct clock_step clock; /* the real clock's steps (main.c) */
 	/* The control loop's jobs: each one's state (wired by daemon_jobs.c),
 	 * and the table main.c:run() walks. */
 	struct sweep_state sweep;
@@ -88,6 +98,9 @@ struct gn_daemon {
  * first, then swapped in (the old one freed), then every endpoint
  * reclassified when the ranges changed. On failure nothing changes. Adds "settings_rev",
  * "affected" and "warnings" to `result`. */
+/* Collects a policy save that outlived its wait, once it returns (each
+ * loop turn; nothing when there is none). */
+void daemon_policy_tick(struct gn_daemon *d);
 int daemon_policy_commit(struct gn_daemon *d, struct policy *draft, json_t *result, char *err,
 			 size_t errlen);
 

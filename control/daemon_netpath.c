@@ -47,7 +47,7 @@ static const struct tx_ops port_tx_ops = {.send = tx_ops_send, .flush = tx_ops_f
 static void learn(void *ctx, const uint8_t *frame, uint32_t len)
 {
 	struct netpath *np = ctx;
-	neigh_learn_frame(&np->neigh, &np->routes, frame, len, gn_coarse_now());
+	neigh_learn_frame(&np->neigh, &np->routes, frame, len, gn_coarse_steady());
 }
 
 /* The TX path's source addresses: the first --hb-addr of each family (what
@@ -150,7 +150,7 @@ static int start_kernel_side(struct gn_daemon *d, struct netpath *np)
 	for (unsigned i = 0; i < o->n_exc_routes && rc == 0; i++)
 		rc = add_route(np, o->exc_routes[i]);
 	if (rc == 0)
-		rc = nl_link_dump(&np->nl, &np->neigh, &np->routes, gn_coarse_now());
+		rc = nl_link_dump(&np->nl, &np->neigh, &np->routes, gn_coarse_steady());
 	if (rc < 0)
 		return rc;
 	np->tx.nl = &np->nl;
@@ -237,7 +237,7 @@ int netpath_timeout(const struct gn_daemon *d, int timeout_ms)
 		return timeout_ms;
 	/* The first frame after a quiet second waits up to 5 ms, the ones
 	 * that follow 1 ms: an idle collector wakes 200 times a second. */
-	int cap = gn_coarse_now() - d->net->last_frame <= 1 ? POLL_MS : IDLE_POLL_MS;
+	int cap = gn_coarse_steady() - d->net->last_frame <= 1 ? POLL_MS : IDLE_POLL_MS;
 	return timeout_ms < 0 || timeout_ms > cap ? cap : timeout_ms;
 }
 

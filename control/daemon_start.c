@@ -325,6 +325,9 @@ int start_control(struct gn_daemon *d, sigset_t *sigs, struct loop_watch *sigw)
 	rc = load_policy(d);
 	if (rc < 0)
 		return rc;
+	/* From here on policy.json is written off this thread (policy_apply.c). */
+	if (io_offload_start(&d->policy_saver.io) < 0)
+		LOG(WARN, "no thread for policy saves: they run on the control thread");
 	rc = open_store(d);
 	if (rc < 0)
 		return rc;
@@ -379,6 +382,7 @@ void shutdown_all(struct gn_daemon *d)
 	}
 	http_stop(&d->http, &d->loop);
 	metrics_stop(&d->metrics, &d->loop);
+	io_offload_stop(&d->policy_saver.io, 1000000000ull); /* a stalled save is left behind */
 	ctl_server_stop(&d->ctl);
 	netpath_stop(d); /* after the servers: their last answers go out first */
 	uint16_t p;

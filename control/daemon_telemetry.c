@@ -109,6 +109,11 @@ static int tel_port(const char *cmd, const char *params, struct rte_tel_data *t)
 	rte_tel_data_add_dict_u64(t, "imissed", ps.imissed);
 	rte_tel_data_add_dict_u64(t, "ierrors", ps.ierrors);
 	rte_tel_data_add_dict_u64(t, "rx_nombuf", ps.rx_nombuf);
+	/* The losses below DPDK's counters (port.h), as show stats has them. */
+	rte_tel_data_add_dict_u64(t, "af_packet_drops", ps.kernel.packet_drops);
+	rte_tel_data_add_dict_u64(t, "xdp_rx_ring_full", ps.kernel.xdp_rx_ring_full);
+	rte_tel_data_add_dict_u64(t, "xdp_rx_fill_ring_empty", ps.kernel.xdp_rx_fill_ring_empty);
+	rte_tel_data_add_dict_u64(t, "xdp_rx_invalid_descs", ps.kernel.xdp_rx_invalid_descs);
 	struct rte_tel_data *q = rte_tel_data_alloc();
 	if (q) {
 		rte_tel_data_start_array(q, RTE_TEL_U64_VAL);

@@ -19,27 +19,40 @@
 #include "control/daemon_netpath.h"
 #include "control/daemon_telemetry.h"
 #include "control/state_dir.h"
+#include "control/mono_clock.h"
 #include "glournet/coarse_clock.h"
 #include "glournet/log.h"
 
-static uint32_t wall_seconds(void)
+/* Reads the real clock once a turn, and publishes it with the steady
+ * one (coarse_clock.h); a step of the real clock is logged and counted
+ * (show stats, metrics) and moves no duration. */
+static uint32_t clock_tick(struct gn_daemon *d)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint32_t)ts.tv_sec;
+	int64_t step = clock_step_observe(&d->clock, gn_wall_ns(), gn_boot_ns());
+	if (step) {
+		gn_coarse_set_base((int32_t)d->clock.base_s, (int32_t)d->clock.prev_base_s);
+		LOG(WARN,
+		    "the real clock stepped %s by %llds; durations (offline, expiry, restart grace) "
+		    "keep running on the steady clock, now %llds behind the real one",
+		    step > 0 ? "forward" : "backward", (long long)(step > 0 ? step : -step),
+		    (long long)d->clock.base_s);
+	}
+	gn_coarse_set(clock_step_wall(&d->clock));
+	return clock_step_steady(&d->clock);
 }
 
 static void run(struct gn_daemon *d)
 {
 	while (!d->quit) {
-		uint32_t now = wall_seconds();
-		gn_coarse_set(now);
+		uint32_t now = clock_tick(d);
 		d->http.api.now = now;
+		d->http.api.wire_now = gn_coarse_now();
 		drain_worker_events(d, now);
 		/* Long work in slices (loop_job.h): the socket and HTTP wait at
 		 * most one turn's budget. */
 		bool more = loop_jobs_run(d->jobs, d->njobs, now, DAEMON_TURN_BUDGET_NS);
 		ctl_server_pump(&d->ctl);
+		daemon_policy_tick(d);
 		int http_ms = http_tick(&d->http), metrics_ms = metrics_tick(&d->metrics);
 		if (metrics_ms >= 0 && (http_ms < 0 || metrics_ms < http_ms))
 			http_ms = metrics_ms;
@@ -87,8 +100,9 @@ int main(int argc, char **argv)
 	if (eal_plan_make(&eal, &d.opt, argc - n + 1, argv + n - 1) < 0 || eal_plan_start(&eal) < 0)
 		return 1;
 	d.eal = &eal;
-	gn_coarse_set(wall_seconds());
-	d.started = gn_coarse_now();
+	clock_step_init(&d.clock, gn_wall_ns(), gn_boot_ns());
+	gn_coarse_set(clock_step_wall(&d.clock));
+	d.started = clock_step_steady(&d.clock);
 	struct loop_watch sigw;
 	rc = start_dataplane(&d);
 	if (rc == 0)

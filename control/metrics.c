@@ -23,6 +23,8 @@ static const struct metrics_family families[] = {
 	{"glournet_uptime_seconds", G, "Seconds since glournetd started.", NULL, mv_uptime},
 	{"glournet_settings_revision", G, "settings_rev: bumped by every change of settings, ranges or components.", NULL, mv_settings_rev},
 	{"glournet_restart_grace", G, "1 while the restart grace holds offlines back (R9).", NULL, mv_restart_grace},
+	{"glournet_clock_steps_total", C, "Steps of the real clock seen, by direction; durations do not follow them.", mf_clock_steps, NULL},
+	{"glournet_clock_offset_seconds", G, "How far the steady clock durations run on is behind the real clock: the steps so far.", NULL, mv_clock_offset},
 	{"glournet_metrics_scrapes_total", C, "Scrapes of /metrics, this one included.", NULL, mv_scrapes},
 
 	/* The fleet: counts the registry keeps as statuses change (R7, R8). */
@@ -66,6 +68,8 @@ static const struct metrics_family families[] = {
 	{"glournet_port_missed_packets_total", C, "Packets the port dropped: RX ring full, the workers fell behind (imissed).", mf_port_missed, NULL},
 	{"glournet_port_errors_total", C, "Erroneous packets the port received (ierrors).", mf_port_errors, NULL},
 	{"glournet_port_no_mbuf_total", C, "Packets dropped for want of an mbuf (rx_nombuf).", mf_port_nombuf, NULL},
+	{"glournet_port_xstat_losses_total", C, "The driver's extended counters (xstats) of losses (drop, miss, error, no buffer, discard...) that are not 0, by name.", mf_port_xstat_losses, NULL},
+	{"glournet_port_kernel_dropped_total", C, "Frames the kernel dropped under the PMD, on the port's own sockets: af_packet's tp_drops (ring full; DPDK 22.11 counts none of it), af_xdp's XDP statistics.", mf_port_kernel_drops, NULL},
 	{"glournet_port_queue_received_packets_total", C, "Packets received per RX queue (a worker's), where the PMD counts per queue.", mf_queue_packets, NULL},
 	{"glournet_port_queue_received_bytes_total", C, "Bytes received per RX queue, where the PMD counts per queue.", mf_queue_bytes, NULL},
 	{"glournet_port_queue_errors_total", C, "Erroneous packets per RX queue, where the PMD counts per queue.", mf_queue_errors, NULL},
@@ -133,7 +137,7 @@ const char *metrics_family_name(unsigned i)
 int metrics_scrape_begin(struct metrics_scrape *s, struct gn_daemon *d,
 			 const struct metrics_env *env)
 {
-	*s = (struct metrics_scrape){.d = d, .env = *env, .now = gn_coarse_now()};
+	*s = (struct metrics_scrape){.d = d, .env = *env, .now = gn_coarse_steady()};
 	s->rev = d->policy ? d->policy->rev : 0;
 	return mt_init(&s->text, METRICS_CHUNK + 4096);
 }

@@ -37,14 +37,16 @@ metrics_value_fn mv_start_time, mv_uptime, mv_settings_rev, mv_restart_grace, mv
 	mv_endpoints_max, mv_table_bytes, mv_guard_active, mv_guard_raised, mv_guard_held,
 	mv_guard_at_risk, mv_guard_online, mv_guard_threshold, mv_guard_since, mv_sweep_last_start,
 	mv_sweep_interval;
-metrics_emit_fn mf_registry_bytes;
+metrics_emit_fn mf_registry_bytes, mf_clock_steps;
+metrics_value_fn mv_clock_offset;
 
 /* metrics_plane.c */
 metrics_emit_fn mf_worker_info, mf_worker_frames, mf_worker_accepted, mf_worker_dropped,
 	mf_worker_notify_acks, mf_worker_shutdowns, mf_worker_boots, mf_worker_events_dropped,
 	mf_worker_exception, mf_control_events, mf_port_packets, mf_port_bytes, mf_port_missed,
 	mf_port_errors, mf_port_nombuf, mf_queue_packets, mf_queue_bytes, mf_queue_errors,
-	mf_port_link, mf_exc_iface, mf_tx, mf_neigh_entries;
+	mf_port_link, mf_exc_iface, mf_tx, mf_neigh_entries, mf_port_xstat_losses,
+	mf_port_kernel_drops;
 
 /* metrics_loop.c */
 metrics_emit_fn mf_job_passes, mf_job_slices, mf_job_slice_hist, mf_job_cpu, mf_job_max_slice,

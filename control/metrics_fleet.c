@@ -36,7 +36,21 @@ double mv_settings_rev(const struct metrics_scrape *s)
 
 double mv_restart_grace(const struct metrics_scrape *s) /* R9, as show status says it */
 {
-	return s->now - s->d->started < s->d->policy->offline_after;
+	return s->now <= s->d->started || s->now - s->d->started < s->d->policy->offline_after;
+}
+
+/* The real clock's steps (clock_step.h), as show stats has them. */
+size_t mf_clock_steps(struct metrics_scrape *s, const struct metrics_family *f, size_t cursor)
+{
+	(void)cursor;
+	mt_u64(&s->text, f->name, s->d->clock.forward, "direction", "forward", NULL);
+	mt_u64(&s->text, f->name, s->d->clock.backward, "direction", "backward", NULL);
+	return 0;
+}
+
+double mv_clock_offset(const struct metrics_scrape *s)
+{
+	return (double)s->d->clock.base_s;
 }
 
 size_t mf_endpoints(struct metrics_scrape *s, const struct metrics_family *f, size_t cursor)

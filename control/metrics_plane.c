@@ -188,6 +188,42 @@ size_t mf_port_nombuf(struct metrics_scrape *s, const struct metrics_family *f, 
 	return port_counter(s, f, PF_NOMBUF);
 }
 
+/* Every other loss the driver or the kernel under it counted (show stats'
+ * port.xstats_losses and port.kernel): the xstats of losses that are not 0,
+ * by name; the kernel's counters of the port's sockets, by counter. */
+size_t mf_port_xstat_losses(struct metrics_scrape *s, const struct metrics_family *f, size_t cursor)
+{
+	(void)cursor;
+	const struct port_stats *ps = &s->d->port_stats;
+	char port[8];
+	snprintf(port, sizeof(port), "%u", (unsigned)s->d->port_id);
+	for (unsigned i = 0; i < ps->nxstats; i++)
+		mt_u64(&s->text, f->name, ps->xstats[i].value, "port", port, "name",
+		       ps->xstats[i].name, NULL);
+	return 0;
+}
+
+size_t mf_port_kernel_drops(struct metrics_scrape *s, const struct metrics_family *f, size_t cursor)
+{
+	(void)cursor;
+	const struct port_kernel *k = &s->d->port_stats.kernel;
+	if (!k->sockets)
+		return 0;
+	const struct {
+		const char *name;
+		uint64_t v;
+	} rows[] = {{"af_packet_drops", k->packet_drops},
+		    {"xdp_rx_dropped", k->xdp_rx_dropped},
+		    {"xdp_rx_invalid_descs", k->xdp_rx_invalid_descs},
+		    {"xdp_rx_ring_full", k->xdp_rx_ring_full},
+		    {"xdp_rx_fill_ring_empty", k->xdp_rx_fill_ring_empty}};
+	char port[8];
+	snprintf(port, sizeof(port), "%u", (unsigned)s->d->port_id);
+	for (unsigned i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		mt_u64(&s->text, f->name, rows[i].v, "port", port, "counter", rows[i].name, NULL);
+	return 0;
+}
+
 /* Per RX queue, which is a worker's, as show stats' port.queues: what the
  * PMD counts per queue (some count nothing there: then only the port's
  * totals move). */

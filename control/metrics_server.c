@@ -118,7 +118,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return send_text(conn, MHD_HTTP_OK, "ok\n", NULL);
 	if (!strcmp(url, "/readyz")) {
 		char text[1024];
-		bool ready = metrics_readiness(m->d, metrics_link(m), gn_coarse_now(), text,
+		bool ready = metrics_readiness(m->d, metrics_link(m), gn_coarse_steady(), text,
 					       sizeof(text));
 		return send_text(conn, ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, text,
 				 NULL);

@@ -104,7 +104,7 @@ json_t *cmd_notify_cancel(struct gn_daemon *d, int argc, const char **argv, char
 	(void)argc;
 	(void)argv;
 	uint32_t queued = d->notify.soon.len + d->notify.retry.len;
-	unsigned n = notify_cancel(&d->notify, gn_coarse_now());
+	unsigned n = notify_cancel(&d->notify, gn_coarse_steady());
 	if (!n && !queued) {
 		snprintf(err, errlen,
 			 "notify cancel: no campaign is running and nothing is queued");

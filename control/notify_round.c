@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "control/notify_round.h"
+#include "glournet/coarse_clock.h"
 #include "glournet/hb_encode.h"
 
 #define NS_PER_TOKEN 1000000000ull
@@ -191,7 +192,9 @@ static enum notify_result transmit(struct notify_engine *e, struct endpoint *ep,
 	if (!take_token(e))
 		return NOTIFY_R_NO_TOKEN;
 	uint8_t p[HB_PAYLOAD_LEN];
-	hb_encode(p, HB_TYPE_NOTIFY, flags, ep->slot, now, ep->id, registry_key(e->reg, ep));
+	/* On the wire, the real clock (coarse_clock.h); now is the steady one. */
+	hb_encode(p, HB_TYPE_NOTIFY, flags, ep->slot, gn_coarse_wire(now), ep->id,
+		  registry_key(e->reg, ep));
 	struct gn_addr dst;
 	ep_source(ep, &dst);
 	int rc = tx_send(e->tx, &dst, ep_notify_port(ep), p, sizeof(p));

@@ -22,7 +22,7 @@ static json_t *affected(const struct gn_daemon *d, const struct policy *old,
 			const struct policy *new)
 {
 	const struct registry *r = &d->reg;
-	uint32_t now = gn_coarse_now();
+	uint32_t now = gn_coarse_steady();
 	uint32_t reach[SETTING_REACH_COUNT] = {[SETTING_REACH_ALL] = r->count};
 	bool expiry_changed = old->expire_after_days != new->expire_after_days;
 	for (uint32_t s = 0; s < r->nslots; s++) {
@@ -56,7 +56,7 @@ static json_t *affected(const struct gn_daemon *d, const struct policy *old,
  * are not wired (a daemon the unit tests build without its table). */
 static int reclassify_now(struct gn_daemon *d, const struct policy *p, json_t *result, json_t *aff)
 {
-	uint32_t now = gn_coarse_now();
+	uint32_t now = gn_coarse_steady();
 	if (!d->reclassify.reg) {
 		uint32_t moved = 0;
 		int rc = status_reclassify_all(&d->reg, p, now, &moved);
@@ -73,6 +73,53 @@ static int reclassify_now(struct gn_daemon *d, const struct policy *p, json_t *r
 	else
 		json_object_set_new(aff, "unreachable", json_integer(d->reclassify.last_moved));
 	return 0;
+}
+
+/*
+ * policy.json is written on a thread of its own (io_offload.h): on a
+ * stalled disk the write would hold the control thread, and with it every
+ * registration's answer, for as long as the disk likes. A save that has not
+ * returned within POLICY_SAVE_WAIT_NS is refused (not applied); it goes on
+ * in the background, and if it lands after all the file holds a revision
+ * that is not in force, so the one in force is written back over it.
+ */
+#define POLICY_SAVE_WAIT_NS (1000ull * 1000000ull)
+
+static int save_job(void *arg)
+{
+	struct gn_daemon *d = arg;
+	return policy_save(d->policy_path, d->policy_saver.saving, d->policy_saver.err,
+			   sizeof(d->policy_saver.err));
+}
+
+/* 1: saved; 0: not returned within the wait (left in flight); < 0 failed. */
+static int save_offloaded(struct gn_daemon *d, const struct policy *p)
+{
+	d->policy_saver.saving = p;
+	int res, rc = io_offload_run(&d->policy_saver.io, save_job, d, POLICY_SAVE_WAIT_NS, &res);
+	return rc == 1 ? (res < 0 ? res : 1) : rc == 0 ? 0 : rc;
+}
+
+void daemon_policy_tick(struct gn_daemon *d)
+{
+	if (!d->policy_saver.in_flight)
+		return;
+	int res;
+	if (io_offload_poll(&d->policy_saver.io, 0, &res) != 1)
+		return;
+	d->policy_saver.in_flight = false;
+	bool refused_landed = res == 0 && d->policy_saver.saving != d->policy;
+	policy_free(d->policy_saver.owned);
+	d->policy_saver.owned = NULL;
+	if (!refused_landed) {
+		LOG(INFO, "%s: the stalled save returned (%s)", d->policy_path,
+		    res < 0 ? strerror(-res) : "written");
+		return;
+	}
+	LOG(WARN, "%s: the stalled save of a refused change landed; writing revision %llu back",
+	    d->policy_path, (unsigned long long)d->policy->rev);
+	if (save_offloaded(d, d->policy) == 0)
+		d->policy_saver.in_flight = true; /* owns nothing: it writes d->policy */
 }
 
 int daemon_policy_commit(struct gn_daemon *d, struct policy *draft, json_t *result, char *err,
@@ -94,7 +141,25 @@ int daemon_policy_commit(struct gn_daemon *d, struct policy *draft, json_t *resu
 		return 0;
 	}
 	draft->rev = old->rev + 1;
-	int rc = policy_save(d->policy_path, draft, err, errlen);
+	daemon_policy_tick(d);
+	int rc = d->policy_saver.in_flight ? -EBUSY : save_offloaded(d, draft);
+	if (rc == -EBUSY) {
+		snprintf(err, errlen,
+			 "cannot write %s: an earlier save has not returned for %.0f s (a stalled "
+			 "disk?); nothing applied",
+			 d->policy_path, (double)io_offload_running_ns(&d->policy_saver.io) / 1e9);
+	} else if (rc == 0) {
+		d->policy_saver.in_flight = true;
+		d->policy_saver.owned = draft; /* the thread still reads it */
+		snprintf(err, errlen,
+			 "cannot write %s: the save has not returned within %.0f s (a stalled "
+			 "disk?); nothing applied",
+			 d->policy_path, (double)POLICY_SAVE_WAIT_NS / 1e9);
+		LOG(ERR, "policy change refused: %s", err);
+		return -ETIMEDOUT;
+	} else if (rc < 0) {
+		snprintf(err, errlen, "%s", d->policy_saver.err);
+	}
 	if (rc < 0) {
 		LOG(ERR, "policy change refused: %s", err);
 		policy_free(draft);
@@ -109,7 +174,7 @@ int daemon_policy_commit(struct gn_daemon *d, struct policy *draft, json_t *resu
 	bool reclassify = !policy_same_ranges(old, draft);
 	/* R11: what changed for the endpoints starts a campaign (its walk
 	 * runs later, after the reclassification below). */
-	notify_policy_changed(&d->notify, old, draft, reclassify, gn_coarse_now());
+	notify_policy_changed(&d->notify, old, draft, reclassify, gn_coarse_steady());
 	policy_free(old);
 
 	if (reclassify) {

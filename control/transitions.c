@@ -18,12 +18,18 @@
 
 #define LOG_TAG "feed"
 #include "control/ep_names.h"
+#include "control/io_offload.h"
+#include "control/mono_clock.h"
 #include "control/transitions.h"
 #include "glournet/gn_mem.h"
 #include "glournet/log.h"
 
 /* Rendered per flush, at most: bounds the time one tick spends on the log. */
 #define FEED_FLUSH_MAX (1u << 20)
+/* A write waited for this long at most (io_offload.h): an ordinary one is
+ * done long before, one on a stalled disk is looked at again next tick. */
+#define FEED_WRITE_WAIT_NS (100ull * 1000000ull)
+#define FEED_STALL_NS      (1000ull * 1000000ull) /* then it is logged as stalled */
 
 struct transition_feed {
 	struct transition *ring;
@@ -39,6 +45,14 @@ struct transition_feed {
 	uint64_t log_errors;
 	uint64_t log_lost; /* overwritten before they were logged */
 	bool failing;      /* the last flush failed: say so once, not per tick */
+	/* The open and write run on an offload thread (io_offload.h): while
+	 * one is in flight (writing), buf, off, len and fd are its alone. */
+	struct io_offload io;
+	bool writing, stall_logged;
+	int job_fd;           /* the fd the job wrote to (it may have opened it) */
+	size_t job_written;   /* bytes of buf[off, len) it wrote */
+	const char *job_what; /* what failed: "open" or "write" */
+	uint64_t log_stalls;  /* writes that outlived FEED_STALL_NS */
 };
 
 _Static_assert(sizeof(struct transition) == 32, "struct transition: keep the ring compact");
@@ -70,6 +84,8 @@ struct transition_feed *feed_new(uint32_t capacity, const char *log_path)
 			     0600);
 		if (f->fd < 0)
 			LOG(WARN, "transition log %s: %s; will retry", f->path, strerror(errno));
+		if (io_offload_start(&f->io) < 0) /* then it writes on the caller's thread */
+			LOG(WARN, "transition log %s: no writer thread; writing inline", f->path);
 	}
 	return f;
 }
@@ -361,37 +377,52 @@ static int failed(struct transition_feed *f, int err, const char *what)
 	return -err;
 }
 
-int feed_flush(struct transition_feed *f)
+/* On the offload thread: open if need be, then write buf[off, len). */
+static int write_job(void *arg)
 {
-	if (!f->path)
-		return 0;
-	int rc = render_pending(f);
-	if (rc < 0)
-		return failed(f, -rc, "rendering");
-	if (f->off == f->len)
-		return 0;
-	if (f->fd < 0) {
-		f->fd = open(f->path,
-			     O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
-			     0600);
-		if (f->fd < 0)
-			return failed(f, errno, "open");
+	struct transition_feed *f = arg;
+	f->job_written = 0;
+	f->job_what = "write";
+	if (f->job_fd < 0) {
+		f->job_what = "open";
+		f->job_fd = open(f->path,
+				 O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+				 0600);
+		if (f->job_fd < 0)
+			return -errno;
+		f->job_what = "write";
 	}
-	while (f->off < f->len) {
-		ssize_t n = write(f->fd, f->buf + f->off, f->len - f->off);
+	while (f->off + f->job_written < f->len) {
+		ssize_t n = write(f->job_fd, f->buf + f->off + f->job_written,
+				  f->len - f->off - f->job_written);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
 			return 0; /* a pipe or FIFO that is full: next tick */
-		if (n <= 0) {
-			int err = n < 0 ? errno : EIO;
-			/* Reopen next time: the file may have been replaced or fixed. */
-			close(f->fd);
-			f->fd = -1;
-			return failed(f, err, "write");
-		}
-		f->off += (size_t)n;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		f->job_written += (size_t)n;
 	}
+	return 0;
+}
+
+/* Back on the control thread: what the job did. */
+static int write_done(struct transition_feed *f, int rc)
+{
+	f->writing = false;
+	f->fd = f->job_fd;
+	f->off += f->job_written;
+	if (f->stall_logged)
+		LOG(INFO, "transition log %s: the stalled %s returned", f->path, f->job_what);
+	f->stall_logged = false;
+	if (rc < 0) {
+		if (f->fd >= 0) /* reopen next time: the file may have been replaced or fixed */
+			close(f->fd);
+		f->fd = -1;
+		return failed(f, -rc, f->job_what);
+	}
+	if (f->off < f->len)
+		return 0; /* EAGAIN */
 	f->off = f->len = 0;
 	if (f->failing)
 		LOG(INFO, "transition log %s: writing again", f->path);
@@ -399,9 +430,58 @@ int feed_flush(struct transition_feed *f)
 	return 0;
 }
 
+/* A write still in flight: said once, when it has outlived FEED_STALL_NS. */
+static int write_pending(struct transition_feed *f)
+{
+	uint64_t ran = io_offload_running_ns(&f->io);
+	if (ran >= FEED_STALL_NS && !f->stall_logged) {
+		f->stall_logged = true;
+		f->log_stalls++;
+		LOG(WARN,
+		    "transition log %s: a %s has not returned after %.1f s (a stalled disk?); "
+		    "keeping the lines pending (%llu events behind), the control loop goes on",
+		    f->path, f->job_what ? f->job_what : "write", (double)ran / 1e9,
+		    (unsigned long long)(f->next - f->log_next));
+	}
+	return 0;
+}
+
+int feed_flush(struct transition_feed *f)
+{
+	if (!f->path)
+		return 0;
+	int res;
+	if (f->writing) {
+		int rc = io_offload_poll(&f->io, 0, &res);
+		if (rc < 0) /* none in flight after all: render and write afresh */
+			f->writing = false;
+		else
+			return rc == 1 ? write_done(f, res) : write_pending(f);
+	}
+	int rc = render_pending(f);
+	if (rc < 0)
+		return failed(f, -rc, "rendering");
+	if (f->off == f->len)
+		return 0;
+	f->job_fd = f->fd;
+	f->job_what = "write";
+	f->writing = true;
+	rc = io_offload_run(&f->io, write_job, f, FEED_WRITE_WAIT_NS, &res);
+	if (rc < 0) { /* -EBUSY: cannot be, a job in flight sets writing */
+		f->writing = false;
+		return 0;
+	}
+	return rc == 1 ? write_done(f, res) : write_pending(f);
+}
+
 bool feed_log_pending(const struct transition_feed *f)
 {
 	return f->path && (f->off < f->len || f->log_next < f->next);
+}
+
+uint64_t feed_log_stalls(const struct transition_feed *f)
+{
+	return f->log_stalls;
 }
 
 void feed_free(struct transition_feed *f)
@@ -409,12 +489,26 @@ void feed_free(struct transition_feed *f)
 	if (!f)
 		return;
 	/* Best effort to leave nothing unlogged; stops at the first error. */
-	while (f->ring && feed_log_pending(f)) {
+	while (f->ring && !f->writing && feed_log_pending(f)) {
 		uint64_t before = f->log_next;
 		size_t left = f->len - f->off;
-		if (feed_flush(f) < 0 || (f->log_next == before && f->len - f->off == left))
+		if (feed_flush(f) < 0 || f->writing ||
+		    (f->log_next == before && f->len - f->off == left))
 			break;
 	}
+	if (f->writing) { /* a second more for a write in flight, then leave it */
+		int res;
+		if (io_offload_poll(&f->io, FEED_STALL_NS, &res) == 1)
+			write_done(f, res);
+	}
+	if (f->writing) {
+		/* Stuck in the kernel on a stalled disk: the thread still uses f,
+		 * which the process's exit reclaims. */
+		LOG(WARN, "transition log %s: left a stalled write behind", f->path);
+		io_offload_stop(&f->io, 0);
+		return;
+	}
+	io_offload_stop(&f->io, FEED_STALL_NS);
 	if (f->fd >= 0)
 		close(f->fd);
 	if (f->ring)

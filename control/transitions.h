@@ -63,6 +63,9 @@ int feed_flush(struct transition_feed *f);
 bool feed_log_pending(const struct transition_feed *f);
 /* Failed flushes (open or write errors) so far. */
 uint64_t feed_log_errors(const struct transition_feed *f);
+/* Writes of the log that did not return within a second (a stalled disk):
+ * the control loop went on and the lines stayed pending. */
+uint64_t feed_log_stalls(const struct transition_feed *f);
 
 /*
  * The one JSON form of an event, for the log and for `watch` alike: "seq",

@@ -5,3 +5,4 @@
 #include "glournet/coarse_clock.h"
 
 uint32_t gn_coarse_now_sec;
+int32_t gn_coarse_base_sec[2];

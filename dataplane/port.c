@@ -5,6 +5,7 @@
  * code runs on net_null, net_af_packet, net_af_xdp, net_tap and real NICs.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -203,6 +204,25 @@ int port_start(uint16_t port_id, uint16_t nqueues, uint32_t nb_desc, struct rte_
 	return 0;
 }
 
+/* Every xstat that counts a loss and is not 0 (port_xstat_is_loss). */
+static void read_loss_xstats(uint16_t port_id, struct port_stats *out)
+{
+	enum { MAX = 512 };
+	static struct rte_eth_xstat_name names[MAX];
+	static struct rte_eth_xstat vals[MAX];
+	int n = rte_eth_xstats_get(port_id, vals, MAX);
+	if (n <= 0 || n > MAX || rte_eth_xstats_get_names(port_id, names, MAX) != n)
+		return;
+	for (int i = 0; i < n && out->nxstats < PORT_XSTATS_MAX; i++) {
+		if (!vals[i].value || vals[i].id >= (uint64_t)n ||
+		    !port_xstat_is_loss(names[vals[i].id].name))
+			continue;
+		struct port_xstat *x = &out->xstats[out->nxstats++];
+		snprintf(x->name, sizeof(x->name), "%s", names[vals[i].id].name);
+		x->value = vals[i].value;
+	}
+}
+
 int port_read_stats(uint16_t port_id, struct port_stats *out)
 {
 	struct rte_eth_stats st;
@@ -215,6 +235,14 @@ int port_read_stats(uint16_t port_id, struct port_stats *out)
 	memcpy(out->q_ipackets, st.q_ipackets, sizeof(out->q_ipackets));
 	memcpy(out->q_ibytes, st.q_ibytes, sizeof(out->q_ibytes));
 	memcpy(out->q_errors, st.q_errors, sizeof(out->q_errors));
+	/* The control thread's port job and DPDK's telemetry thread
+	 * (/glournet/port) both read: the xstats buffers and the socket
+	 * counters' sums (PACKET_STATISTICS resets on read) are shared. */
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	pthread_mutex_lock(&mu);
+	read_loss_xstats(port_id, out);
+	port_loss_read(port_id, &out->kernel);
+	pthread_mutex_unlock(&mu);
 	return port_read_link(port_id, &out->link);
 }
 

@@ -208,6 +208,7 @@ int worker_main(void *arg)
 		idle = 0;
 		struct hb_window win = {
 			.now = gn_coarse_now(), .window = wc->window, .skew = wc->skew,
+			.base = gn_coarse_base(), .prev_base = gn_coarse_prev_base(),
 		};
 		const struct slot_dir *dir = rcu_dereference(wc->table->dir);
 		enum hb_verdict v[BURST];

@@ -17,9 +17,11 @@
 #include "glournet/slot_table.h"
 
 struct hb_window {
-	uint32_t now;     /* coarse server time, seconds */
+	uint32_t now;     /* coarse server time, seconds: the real clock (coarse_clock.h) */
 	uint32_t window;  /* accept time >= now - window */
 	uint32_t skew;    /* accept time <= now + skew */
+	int32_t base;      /* real - steady: what a recorded time is on */
+	int32_t prev_base; /* the base before the real clock's last step */
 };
 
 /*
@@ -67,17 +69,41 @@ static inline enum hb_verdict hb_accept_owner(const struct slot_dir *dir, const 
 	return HB_ACCEPTED;
 }
 
+static inline enum hb_verdict hb_window_verdict(uint32_t time, uint32_t now,
+						const struct hb_window *win)
+{
+	if ((uint64_t)time + win->window < now)
+		return HB_TOO_OLD;
+	if ((uint64_t)time > (uint64_t)now + win->skew)
+		return HB_TOO_NEW;
+	return HB_ACCEPTED;
+}
+
 /* Step 3, after the MAC: the time window, then record min(time, now) in
- * *seen, the slot's timestamp in the worker's array. Sets m->time to what
- * was recorded. */
+ * *seen, the slot's timestamp in the worker's array, on the steady clock
+ * (time - base). After a step of the real clock, a sender still on the
+ * clock it learned before (it learns the new one at its next registration
+ * or poll) is judged and recorded on that one, the previous base: a step
+ * neither refuses every heartbeat nor ages or rejuvenates an endpoint.
+ * Only a refused heartbeat pays for that test. Sets m->time to what was
+ * recorded (steady). */
 static inline enum hb_verdict hb_accept_store(uint32_t *seen, const struct hb_window *win,
 					      struct hb_msg *m)
 {
-	if ((uint64_t)m->time + win->window < win->now)
-		return HB_TOO_OLD;
-	if ((uint64_t)m->time > (uint64_t)win->now + win->skew)
-		return HB_TOO_NEW;
-	uint32_t t = m->time < win->now ? m->time : win->now;
+	uint32_t now = win->now;
+	int32_t base = win->base;
+	enum hb_verdict v = hb_window_verdict(m->time, now, win);
+	if (v != HB_ACCEPTED && win->prev_base != win->base) {
+		uint32_t before = now - (uint32_t)(win->base - win->prev_base);
+		if (hb_window_verdict(m->time, before, win) == HB_ACCEPTED) {
+			v = HB_ACCEPTED;
+			now = before;
+			base = win->prev_base;
+		}
+	}
+	if (v != HB_ACCEPTED)
+		return v;
+	uint32_t t = (m->time < now ? m->time : now) - (uint32_t)base;
 	/* Keep the newest: a reordered older heartbeat must not move it back. */
 	if (t > *seen)
 		*seen = t;

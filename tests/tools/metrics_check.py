@@ -184,6 +184,11 @@ def compare(scrape, st1, ss1, st2, ss2):
     if up is not None and not st1["now"] - st1["started"] <= up <= st2["now"] - st2["started"]:
         problem(f"glournet_uptime_seconds = {up}, not between the CLI's readings")
     gauge(fams, "glournet_restart_grace", int(st1["restart_grace"]), int(st2["restart_grace"]))
+    c1, c2 = st1["clock"], st2["clock"]
+    for d in ("forward", "backward"):
+        counter(fams, "glournet_clock_steps_total", c1["steps_" + d], c2["steps_" + d],
+                direction=d)
+    gauge(fams, "glournet_clock_offset_seconds", c1["offset"], c2["offset"])
     gauge(fams, "glournet_endpoint_slots", st1["clients"], st2["clients"], state="used")
     gauge(fams, "glournet_endpoint_slots", st1["slots"]["free"], st2["slots"]["free"],
           state="free")
@@ -273,6 +278,22 @@ def compare(scrape, st1, ss1, st2, ss2):
             counter(fams, name, qa[key], qb[key], **ls)
     if len(samples(fams, "glournet_port_queue_received_packets_total")) != len(p1["queues"]):
         problem("not one queue sample per queue of show stats port.queues")
+    # The losses below DPDK's counters: as show stats has them, and none it lacks.
+    checked.add("glournet_port_xstat_losses_total")
+    for xname, v in p1["xstats_losses"].items():
+        counter(fams, "glournet_port_xstat_losses_total", v,
+                p2["xstats_losses"].get(xname, v), port=port, name=xname)
+    if len(samples(fams, "glournet_port_xstat_losses_total")) > len(p2["xstats_losses"]):
+        problem("more xstat loss samples than show stats port.xstats_losses")
+    k1, k2 = p1["kernel"], p2["kernel"]
+    checked.add("glournet_port_kernel_dropped_total")
+    if k1["sockets"]:
+        for key in ("af_packet_drops", "xdp_rx_dropped", "xdp_rx_invalid_descs",
+                    "xdp_rx_ring_full", "xdp_rx_fill_ring_empty"):
+            counter(fams, "glournet_port_kernel_dropped_total", k1[key], k2[key], port=port,
+                    counter=key)
+    elif samples(fams, "glournet_port_kernel_dropped_total"):
+        problem("kernel drop samples though show stats found no socket of the port")
 
     # The exception and TX paths.
     e1, e2 = ss1.get("exception"), ss2.get("exception")

@@ -90,6 +90,13 @@ static int setup(void **state)
 	dmn.port_stats.imissed = 17;
 	dmn.port_stats.ibytes = 4096;
 	dmn.port_stats.q_ipackets[1] = 33;
+	dmn.port_stats.nxstats = 1; /* a NIC's own drop counter, and af_packet's socket */
+	snprintf(dmn.port_stats.xstats[0].name, PORT_XSTAT_NAME, "rx_discards_phy");
+	dmn.port_stats.xstats[0].value = 21;
+	dmn.port_stats.kernel.sockets = 1;
+	dmn.port_stats.kernel.packet_drops = 14616;
+	dmn.clock.forward = 2;
+	dmn.clock.base_s = 172800;
 	dmn.counters[1].boots = 4;
 	dmn.events.boots = 3;
 	dmn.events.stale = 1;
@@ -319,6 +326,10 @@ static void test_values_are_the_daemons(void **state)
 	assert_true(value(text, "glournet_worker_info{worker=\"1\",lcore=\"2\",queue=\"1\"}") ==
 		    1);
 	assert_true(value(text, "glournet_port_missed_packets_total{port=\"0\"}") == 17);
+	assert_true(value(text, "glournet_port_xstat_losses_total{port=\"0\",name=\"rx_discards_phy\"}") == 21);
+	assert_true(value(text, "glournet_port_kernel_dropped_total{port=\"0\",counter=\"af_packet_drops\"}") == 14616);
+	assert_true(value(text, "glournet_clock_steps_total{direction=\"forward\"}") == 2);
+	assert_true(value(text, "glournet_clock_offset_seconds") == 172800);
 	assert_true(value(text, "glournet_port_link_up{port=\"0\"}") == 1);
 	assert_true(value(text, "glournet_http_requests_total") == 9);
 	assert_true(value(text, "glournet_http_responses_total{route=\"/v1/register\",code="
