@@ -38,7 +38,8 @@ extern const char tu_body_a[];
  * options with the token, window 300, skew 30, port 7100 and two
  * heartbeat addresses; a policy with heartbeat interval 900, poll interval
  * 2700 and revision 7 (not the defaults, so that an answer taking them
- * from anywhere but the policy in force shows); counters at 0; now TU_NOW. */
+ * from anywhere but the policy in force shows) and register.replace_after
+ * 0; counters at 0; now TU_NOW. */
 int tu_api_setup(void **state);
 int tu_api_teardown(void **state);
 
