@@ -123,8 +123,10 @@ static int parse_body(json_t *root, struct register_body *b, char *why, size_t w
 static bool proves_key(const struct api_ctx *ctx, const struct api_request *req,
 		       const struct endpoint *ep)
 {
+	static const struct api_proof proof = {.context = HB_AUTH_REGISTER,
+					       .kind = API_KIND_REGISTER};
 	struct endpoint *who = NULL;
-	return api_authenticate(ctx, req, HB_AUTH_REGISTER, &who) == API_AUTH_OK && who == ep;
+	return api_authenticate(ctx, req, &proof, &who) == API_AUTH_OK && who == ep;
 }
 
 /* Without proof, a known guid gets a new key only from an endpoint that

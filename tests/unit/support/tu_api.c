@@ -71,6 +71,19 @@ void tu_proof_make(struct tu_proof *p, const char *context, uint64_t id, uint32_
 	sodium_bin2hex(p->mac, sizeof(p->mac), mac, sizeof(mac));
 }
 
+void tu_proof_make_v2(struct tu_proof *p, const char *context, uint64_t id, uint32_t time,
+		      const uint8_t key[HB_KEY_LEN], const char *content)
+{
+	size_t n = content ? strlen(content) : 0;
+	uint8_t msg[HB_AUTH_MSG_LEN + 1024], mac[HB_MAC_LEN];
+	assert_true(n <= 1024);
+	hb_auth_message_v2(msg, context, id, time, content, n);
+	hb_mac_compute(key, msg, HB_AUTH_MSG_LEN + n, mac);
+	snprintf(p->id, sizeof(p->id), "%016llx", (unsigned long long)id);
+	snprintf(p->time, sizeof(p->time), "%u", time);
+	sodium_bin2hex(p->mac, sizeof(p->mac), mac, sizeof(mac));
+}
+
 /* One request through fn: exactly counter c moved, the status is
  * want_status, and the answer (but for a 304) is one JSON object without
  * duplicate keys, with an error message when it is an error. */

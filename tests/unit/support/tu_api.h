@@ -53,6 +53,11 @@ struct tu_proof {
 void tu_proof_make(struct tu_proof *p, const char *context, uint64_t id, uint32_t time,
 		   const uint8_t key[HB_KEY_LEN]);
 
+/* The same for version 2: the MAC also covers `content` (the
+ * X-Glournet-Ips value or the body; NULL: nothing), at most 1024 bytes. */
+void tu_proof_make_v2(struct tu_proof *p, const char *context, uint64_t id, uint32_t time,
+		      const uint8_t key[HB_KEY_LEN], const char *content);
+
 /* One registration; asserts the status, that exactly counter c went up by
  * one, and a JSON object (with an error message when >= 400). */
 json_t *tu_api_register(struct tu_api *a, const char *body, const char *auth,
