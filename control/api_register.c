@@ -18,6 +18,7 @@
 #include "glournet/hb_mac.h"
 #include "glournet/log.h"
 #include "glournet/log_ratelimit.h"
+#include "glournet/text_safe.h"
 
 struct register_body {
 	const char *guid;
@@ -143,12 +144,16 @@ static bool replaceable(const struct api_ctx *ctx, const struct endpoint *ep)
 static void refuse_takeover(const struct api_ctx *ctx, const struct api_request *req,
 			    struct api_response *resp, const struct endpoint *ep)
 {
-	char src[64];
+	char src[64], guid[GN_TEXT_ESCAPE_SIZE(TEXT_GUID_MAX)];
 	api_peer_text(req->peer, src, sizeof(src));
+	/* An old store may hold a guid from before the rule that would drive
+	 * the terminal reading the log. */
+	size_t glen = strlen(ep_guid(ep));
+	gn_text_escape(ep_guid(ep), glen < TEXT_GUID_MAX ? glen : TEXT_GUID_MAX, guid);
 	LOG_RATELIMITED(WARN,
 			"registration of known guid '%s' (id %016llx) without proof of its key "
 			"refused from %s: it had contact %u s ago (register.replace_after %u s)",
-			ep_guid(ep), (unsigned long long)ep->id, src,
+			guid, (unsigned long long)ep->id, src,
 			ctx->now - registry_last_contact(ctx->reg, ep),
 			(*ctx->policy)->replace_after);
 	api_error(ctx, resp, 409, HTTP_REGISTER_CONFLICT,
