@@ -17,6 +17,7 @@
 
 
 struct notify_engine;
+struct replay_cache;
 struct sockaddr;
 
 struct api_ctx {
@@ -32,6 +33,9 @@ struct api_ctx {
 	 * a notify waiting for the endpoint's next contact needs to hear;
 	 * NULL (tests): the address is still recorded. */
 	struct notify_engine *notify;
+	/* Authenticated requests already accepted (issue 13 item 5): a second
+	 * with the same kind, id and time is refused. NULL (tests): no check. */
+	struct replay_cache *replay;
 	uint32_t now;      /* steady (clock_step.h): what contact times are on */
 	uint32_t wire_now; /* real: the requests' times, server_time; 0: now (tests) */
 };
@@ -66,19 +70,39 @@ enum api_auth {
 	API_AUTH_MALFORMED,
 	API_AUTH_UNKNOWN,
 	API_AUTH_STALE,
-	API_AUTH_BAD_MAC
+	API_AUTH_BAD_MAC,
+	API_AUTH_REPLAYED,  /* the same kind, id and time accepted before */
+	API_AUTH_FORGOTTEN, /* the replay cache cannot tell: refused as one */
 };
 
-/* The three X-Glournet headers of docs/protocol.md §3 with a MAC over `context`
- * (GLRGST, GLPOLL, GLEVNT), id and time. *ep is set when the id is known. */
+/* The requests whose (id, time) the replay cache keeps apart. */
+enum api_kind { API_KIND_REGISTER, API_KIND_POLL, API_KIND_EVENT };
+
+/* What a request's MAC covers (docs/protocol.md §3): `context` (GLRGST,
+ * GLPOLL, GLEVNT; version 2: GLPOL2, GLEVN2), id and time, and for
+ * version 2 `content` after them (content_len bytes; NULL: version 1). */
+struct api_proof {
+	const char *context;
+	enum api_kind kind;
+	const void *content;
+	size_t content_len;
+};
+
+/* The three X-Glournet headers of docs/protocol.md §3 checked against
+ * `proof`, then the replay cache. *ep is set when the id is known. */
 enum api_auth api_authenticate(const struct api_ctx *ctx, const struct api_request *req,
-			       const char context[6], struct endpoint **ep);
+			       const struct api_proof *proof, struct endpoint **ep);
 
 /* Answers an authentication failure with its status, error and counter. */
 void api_auth_error(const struct api_ctx *ctx, struct api_response *resp, enum api_auth a);
 
+/* Version 1 (/v1/poll, /v1/event) and version 2 (/v2/poll, /v2/event). */
 void api_poll(const struct api_ctx *ctx, const struct api_request *req, struct api_response *resp);
 void api_event(const struct api_ctx *ctx, const struct api_request *req, struct api_response *resp);
+void api_poll_v2(const struct api_ctx *ctx, const struct api_request *req,
+		 struct api_response *resp);
+void api_event_v2(const struct api_ctx *ctx, const struct api_request *req,
+		  struct api_response *resp);
 
 void api_register(const struct api_ctx *ctx, const struct api_request *req,
 		  struct api_response *resp);
@@ -87,6 +111,10 @@ void api_register(const struct api_ctx *ctx, const struct api_request *req,
  * handler and the server glue answer their refusals through it). */
 void api_error(const struct api_ctx *ctx, struct api_response *resp, unsigned status,
 	       enum http_counter counter, const char *msg);
+
+/* The client's address for a log line ("unknown" when NULL); an IPv4
+ * client of a dual-stack listener as IPv4. Returns buf. */
+const char *api_peer_text(const struct sockaddr *peer, char *buf, size_t len);
 
 /* An answer that must be durable (a registration hands out a key, an event
  * is "recorded"): queues the endpoint to the store and makes the answer

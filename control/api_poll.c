@@ -1,7 +1,11 @@
 /*
- * GET /v1/poll and POST /v1/event (docs/protocol.md §3). A poll is contact
- * (R3) and may carry the endpoint's new addresses (R1); an event is
- * contact for regular endpoints only (R5).
+ * GET /v1/poll and POST /v1/event (docs/protocol.md §3), and their version
+ * 2 (/v2/poll, /v2/event, issue 13) whose MAC covers what they carry. A
+ * poll is contact (R3) and may carry the endpoint's new addresses (R1): a
+ * version 2 poll only, since a version 1 MAC does not cover them and a
+ * captured poll could be replayed with other addresses (the header is then
+ * ignored and counted). An event is contact for regular endpoints only
+ * (R5). Either version is refused the second time (the replay cache).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,15 +62,23 @@ static char *with_manifest(const char *head, const struct manifest *m)
 	return body;
 }
 
-void api_poll(const struct api_ctx *ctx, const struct api_request *req, struct api_response *resp)
+static void do_poll(const struct api_ctx *ctx, const struct api_request *req,
+		    struct api_response *resp, bool v2)
 {
 	struct endpoint *ep;
-	enum api_auth a = api_authenticate(ctx, req, HB_AUTH_POLL, &ep);
+	struct api_proof proof = {.context = HB_AUTH_POLL, .kind = API_KIND_POLL};
+	if (v2) {
+		proof.context = HB_AUTH_POLL_V2;
+		proof.content = req->hdr_ips ? req->hdr_ips : "";
+		proof.content_len = req->hdr_ips ? strlen(req->hdr_ips) : 0;
+	}
+	enum api_auth a = api_authenticate(ctx, req, &proof, &ep);
 	if (a != API_AUTH_OK) {
 		api_auth_error(ctx, resp, a);
 		return;
 	}
-	if (req->hdr_ips && update_ips(ctx, ep, req->hdr_ips) < 0) {
+	bool ignored = req->hdr_ips && !v2; /* not covered by a version 1 MAC */
+	if (req->hdr_ips && v2 && update_ips(ctx, ep, req->hdr_ips) < 0) {
 		api_error(ctx, resp, 400, HTTP_BAD_FIELD,
 			  GN_API_HDR_IPS ": comma-separated IPv4/IPv6 addresses, at most 16");
 		return;
@@ -80,7 +92,8 @@ void api_poll(const struct api_ctx *ctx, const struct api_request *req, struct a
 		 ep->unreachable ? 'u' : 'r');
 	if (req->if_none_match && !strcmp(req->if_none_match, resp->etag)) {
 		resp->status = 304;
-		ctx->counters->by_result[HTTP_POLL_NOT_MODIFIED]++;
+		ctx->counters
+			->by_result[ignored ? HTTP_POLL_IPS_IGNORED : HTTP_POLL_NOT_MODIFIED]++;
 		return;
 	}
 	json_t *addrs = json_array();
@@ -103,13 +116,31 @@ void api_poll(const struct api_ctx *ctx, const struct api_request *req, struct a
 		return;
 	}
 	resp->status = 200;
-	ctx->counters->by_result[HTTP_POLL]++;
+	ctx->counters->by_result[ignored ? HTTP_POLL_IPS_IGNORED : HTTP_POLL]++;
 }
 
-void api_event(const struct api_ctx *ctx, const struct api_request *req, struct api_response *resp)
+void api_poll(const struct api_ctx *ctx, const struct api_request *req, struct api_response *resp)
+{
+	do_poll(ctx, req, resp, false);
+}
+
+void api_poll_v2(const struct api_ctx *ctx, const struct api_request *req,
+		 struct api_response *resp)
+{
+	do_poll(ctx, req, resp, true);
+}
+
+static void do_event(const struct api_ctx *ctx, const struct api_request *req,
+		     struct api_response *resp, bool v2)
 {
 	struct endpoint *ep;
-	enum api_auth a = api_authenticate(ctx, req, HB_AUTH_EVENT, &ep);
+	struct api_proof proof = {.context = HB_AUTH_EVENT, .kind = API_KIND_EVENT};
+	if (v2) {
+		proof.context = HB_AUTH_EVENT_V2;
+		proof.content = req->body ? req->body : "";
+		proof.content_len = req->body ? req->body_len : 0;
+	}
+	enum api_auth a = api_authenticate(ctx, req, &proof, &ep);
 	if (a != API_AUTH_OK) {
 		api_auth_error(ctx, resp, a);
 		return;
@@ -136,4 +167,15 @@ void api_event(const struct api_ctx *ctx, const struct api_request *req, struct 
 	json_decref(o);
 	json_decref(root);
 	ctx->counters->by_result[HTTP_EVENT]++;
+}
+
+void api_event(const struct api_ctx *ctx, const struct api_request *req, struct api_response *resp)
+{
+	do_event(ctx, req, resp, false);
+}
+
+void api_event_v2(const struct api_ctx *ctx, const struct api_request *req,
+		  struct api_response *resp)
+{
+	do_event(ctx, req, resp, true);
 }

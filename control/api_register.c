@@ -18,6 +18,7 @@
 #include "glournet/hb_mac.h"
 #include "glournet/log.h"
 #include "glournet/log_ratelimit.h"
+#include "glournet/text_safe.h"
 
 struct register_body {
 	const char *guid;
@@ -44,14 +45,20 @@ static bool token_ok(const char *expected, const char *authorization)
 	return sodium_memcmp(want, have, sizeof(want)) == 0;
 }
 
-/* Fills `b` or writes why not into `why`. Strings in `b` point into `root`. */
-static int parse_body(json_t *root, struct register_body *b, char *why, size_t why_len)
+/* Fills `b`, or writes why not into `why` and the counter the refusal
+ * goes under into *ctr. Strings in `b` point into `root`. */
+static int parse_body(json_t *root, struct register_body *b, char *why, size_t why_len,
+		      enum http_counter *ctr)
 {
 	memset(b, 0, sizeof(*b));
+	*ctr = HTTP_BAD_FIELD;
 	json_t *guid = json_object_get(root, "guid");
 	const char *g = json_is_string(guid) ? json_string_value(guid) : ""; /* absent: as empty */
-	const char *problem = text_guid_problem(g, strlen(g));
+	size_t glen = json_is_string(guid) ? json_string_length(guid) : 0;
+	const char *problem = text_guid_problem(g, glen);
 	if (problem) {
+		if (glen <= TEXT_GUID_MAX && text_unsafe_at(g, glen) != glen)
+			*ctr = HTTP_UNSAFE_TEXT; /* issue 13: names that drive a terminal */
 		snprintf(why, why_len, "guid: %s", problem);
 		return -1;
 	}
@@ -59,13 +66,20 @@ static int parse_body(json_t *root, struct register_body *b, char *why, size_t w
 	json_t *host = json_object_get(root, "hostname");
 	b->hostname = "";
 	if (host) {
-		if (!json_is_string(host) || json_string_length(host) > EP_HOSTNAME_MAX ||
-		    !text_printable(json_string_value(host), json_string_length(host))) {
+		const char *h = json_string_value(host);
+		size_t hlen = json_string_length(host);
+		if (json_is_string(host) && hlen <= EP_HOSTNAME_MAX &&
+		    text_unsafe_at(h, hlen) != hlen) {
+			*ctr = HTTP_UNSAFE_TEXT;
+			snprintf(why, why_len, "hostname: %s", TEXT_UNSAFE_PHRASE);
+			return -1;
+		}
+		if (!json_is_string(host) || hlen > EP_HOSTNAME_MAX || !text_printable(h, hlen)) {
 			snprintf(why, why_len, "hostname: a string of 0..%d printable characters",
 				 EP_HOSTNAME_MAX);
 			return -1;
 		}
-		b->hostname = json_string_value(host);
+		b->hostname = h;
 	}
 	json_t *ips = json_object_get(root, "ips");
 	if (ips) {
@@ -110,8 +124,42 @@ static int parse_body(json_t *root, struct register_body *b, char *why, size_t w
 static bool proves_key(const struct api_ctx *ctx, const struct api_request *req,
 		       const struct endpoint *ep)
 {
+	static const struct api_proof proof = {.context = HB_AUTH_REGISTER,
+					       .kind = API_KIND_REGISTER};
 	struct endpoint *who = NULL;
-	return api_authenticate(ctx, req, HB_AUTH_REGISTER, &who) == API_AUTH_OK && who == ep;
+	return api_authenticate(ctx, req, &proof, &who) == API_AUTH_OK && who == ep;
+}
+
+/* Without proof, a known guid gets a new key only from an endpoint that
+ * has had no valid contact for register.replace_after (0: always); the
+ * enrollment token and a guid are not enough to take over a live one
+ * (docs/protocol.md §3, docs/status.md). */
+static bool replaceable(const struct api_ctx *ctx, const struct endpoint *ep)
+{
+	uint32_t after = (*ctx->policy)->replace_after;
+	uint32_t last = registry_last_contact(ctx->reg, ep);
+	return after == 0 || last == 0 || (uint64_t)last + after <= ctx->now;
+}
+
+static void refuse_takeover(const struct api_ctx *ctx, const struct api_request *req,
+			    struct api_response *resp, const struct endpoint *ep)
+{
+	char src[64], guid[GN_TEXT_ESCAPE_SIZE(TEXT_GUID_MAX)];
+	api_peer_text(req->peer, src, sizeof(src));
+	/* An old store may hold a guid from before the rule that would drive
+	 * the terminal reading the log. */
+	size_t glen = strlen(ep_guid(ep));
+	gn_text_escape(ep_guid(ep), glen < TEXT_GUID_MAX ? glen : TEXT_GUID_MAX, guid);
+	LOG_RATELIMITED(WARN,
+			"registration of known guid '%s' (id %016llx) without proof of its key "
+			"refused from %s: it had contact %u s ago (register.replace_after %u s)",
+			guid, (unsigned long long)ep->id, src,
+			ctx->now - registry_last_contact(ctx->reg, ep),
+			(*ctx->policy)->replace_after);
+	api_error(ctx, resp, 409, HTTP_REGISTER_CONFLICT,
+		  "guid registered to an endpoint that is alive: prove its key (X-Glournet-Id, "
+		  "-Time, -Mac over GLRGST) or wait until it has had no contact for "
+		  "register.replace_after");
 }
 
 static int apply_body(struct registry *r, struct endpoint *ep, const struct register_body *b)
@@ -161,15 +209,21 @@ void api_register(const struct api_ctx *ctx, const struct api_request *req,
 		return;
 	}
 	struct register_body b;
-	char why[160];
-	if (parse_body(root, &b, why, sizeof(why)) < 0) {
-		api_error(ctx, resp, 400, HTTP_BAD_FIELD, why);
+	char why[200];
+	enum http_counter refused;
+	if (parse_body(root, &b, why, sizeof(why), &refused) < 0) {
+		api_error(ctx, resp, 400, refused, why);
 		json_decref(root);
 		return;
 	}
 	struct endpoint *ep = registry_by_guid(ctx->reg, b.guid);
 	if (ep) {
 		bool keep = proves_key(ctx, req, ep);
+		if (!keep && !replaceable(ctx, ep)) {
+			refuse_takeover(ctx, req, resp, ep);
+			json_decref(root);
+			return;
+		}
 		if (!keep)
 			registry_rekey(ctx->reg, ep);
 		ctx->counters->by_result[keep ? HTTP_REGISTER_KNOWN : HTTP_REGISTER_REKEY]++;

@@ -17,14 +17,18 @@
 	X(REGISTER_NEW,    "register_new")     /* 201 */                    \
 	X(REGISTER_KNOWN,  "register_known")   /* 200, key kept */          \
 	X(REGISTER_REKEY,  "register_rekeyed") /* 200, new key (no proof) */ \
+	X(REGISTER_CONFLICT, "register_conflict") /* 409: no proof, endpoint alive (register.replace_after) */ \
 	X(MALFORMED,       "malformed")        /* 400: not JSON, wrong shape */ \
 	X(BAD_FIELD,       "bad_field")        /* 400: a field out of range */ \
+	X(UNSAFE_TEXT,     "unsafe_text")      /* 400: guid/hostname with control or bidi characters */ \
 	X(POLL,            "poll")             /* 200 */                     \
 	X(POLL_NOT_MODIFIED, "poll_not_modified") /* 304 */                  \
+	X(POLL_IPS_IGNORED, "poll_v1_ips_ignored") /* 200/304: a v1 poll's X-Glournet-Ips not applied */ \
 	X(EVENT,           "event")            /* 200 */                     \
 	X(UNAUTHORIZED,    "unauthorized")     /* 401: bad enrollment token */ \
 	X(BAD_MAC,         "bad_mac")          /* 401: X-Glournet-Mac wrong */ \
 	X(STALE,           "stale_time")       /* 401: X-Glournet-Time outside the window */ \
+	X(REPLAYED,        "replayed")         /* 409: a second request with the same id and time */ \
 	X(UNKNOWN_ID,      "unknown_id")       /* 404: no such endpoint */   \
 	X(NOT_FOUND,       "not_found")        /* 404: no such path */       \
 	X(BAD_METHOD,      "bad_method")       /* 405 */                     \

@@ -129,6 +129,8 @@ static const struct api_route routes[] = {
 	{GN_API_PATH_REGISTER, MHD_HTTP_METHOD_POST, api_register},
 	{GN_API_PATH_POLL, MHD_HTTP_METHOD_GET, api_poll},
 	{GN_API_PATH_EVENT, MHD_HTTP_METHOD_POST, api_event},
+	{GN_API_PATH_POLL_V2, MHD_HTTP_METHOD_GET, api_poll_v2},
+	{GN_API_PATH_EVENT_V2, MHD_HTTP_METHOD_POST, api_event_v2},
 };
 
 static void route(struct http_server *h, struct MHD_Connection *conn, const char *url,
@@ -540,8 +542,15 @@ int http_start(struct http_server *h, struct event_loop *loop, const char *liste
 		}
 		(void)rl_set_prefix(&h->rl, http_conns_prefix(opt)); /* options.c checked it */
 	}
-	int crc = http_conns_init(&h->conns, opt, HTTP_LISTENERS * opt->http_max_conns,
-				  h->api.counters);
+	int crc = replay_init(&h->replay, opt->http_replay_cache);
+	if (crc < 0) {
+		LOG(ERR, "replay cache of %u requests: %s", opt->http_replay_cache, strerror(-crc));
+		http_stop(h, loop);
+		return crc;
+	}
+	h->api.replay = &h->replay;
+	crc = http_conns_init(&h->conns, opt, HTTP_LISTENERS * opt->http_max_conns,
+			      h->api.counters);
 	if (crc < 0) {
 		LOG(ERR, "HTTP connection table: %s", strerror(-crc));
 		http_stop(h, loop);
@@ -645,6 +654,8 @@ void http_stop(struct http_server *h, struct event_loop *loop)
 		rl_destroy(&h->rl);
 		h->limit_register = false;
 	}
+	h->api.replay = NULL;
+	replay_destroy(&h->replay);
 	/* After the listeners: stopping them reported every connection closed. */
 	if (h->conns_ready) {
 		http_conns_destroy(&h->conns);

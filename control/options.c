@@ -53,6 +53,9 @@ static const char usage_text[] =
 	"  --http-max-conns-per-source N\n"
 	"                          open connections one source may hold, both listeners\n"
 	"                          together (default 64; 0: no limit); over: closed at once\n"
+	"  --http-replay-cache N   authenticated requests (poll, event, registration proof)\n"
+	"                          remembered to refuse a replay within the window\n"
+	"                          (default 1048576, 16 bytes each; too few refuses more)\n"
 	"  --http-request-timeout DUR\n"
 	"                          time a connection has to send a request's header and\n"
 	"                          body, from its opening or its last answer, however it\n"
@@ -156,6 +159,7 @@ enum {
 	OPT_EXC_RING,
 	OPT_NEIGH_MAX,
 	OPT_HTTP_CONNS_PER_SOURCE,
+	OPT_HTTP_REPLAY_CACHE,
 	OPT_HTTP_REQUEST_TIMEOUT,
 	OPT_SOURCE_V4_PREFIX,
 	OPT_SOURCE_V6_PREFIX,
@@ -181,6 +185,7 @@ static const struct option long_opts[] = {
 	{"register-rate", required_argument, 0, OPT_REGISTER_RATE},
 	{"register-burst", required_argument, 0, OPT_REGISTER_BURST},
 	{"http-max-conns-per-source", required_argument, 0, OPT_HTTP_CONNS_PER_SOURCE},
+	{"http-replay-cache", required_argument, 0, OPT_HTTP_REPLAY_CACHE},
 	{"http-request-timeout", required_argument, 0, OPT_HTTP_REQUEST_TIMEOUT},
 	{"source-v4-prefix", required_argument, 0, OPT_SOURCE_V4_PREFIX},
 	{"source-v6-prefix", required_argument, 0, OPT_SOURCE_V6_PREFIX},
@@ -365,6 +370,7 @@ static void set_defaults(struct gn_options *o)
 	o->exception_ring = EXC_RING_DEFAULT;
 	o->neigh_max = 16384;
 	o->http_max_conns_per_source = 64;
+	o->http_replay_cache = 1u << 20;
 	o->http_request_timeout = 10;
 	o->source_v4_prefix = 32;
 	o->source_v6_prefix = 64;
@@ -476,6 +482,8 @@ static int apply(struct gn_options *o, int c, const char *v)
 		return parse_uint("register-rate", v, 0, 1000000, &o->register_rate);
 	case OPT_REGISTER_BURST:
 		return parse_uint("register-burst", v, 1, 1000000, &o->register_burst);
+	case OPT_HTTP_REPLAY_CACHE:
+		return parse_uint("http-replay-cache", v, 1024, 1u << 30, &o->http_replay_cache);
 	case OPT_HTTP_CONNS_PER_SOURCE:
 		return parse_uint("http-max-conns-per-source", v, 0, 1000000,
 				  &o->http_max_conns_per_source);

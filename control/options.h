@@ -70,6 +70,7 @@ struct gn_options {
 	/* What one client may hold of the HTTP API (issue #13): a source is an
 	 * address cut to these prefixes, for the rate and the connections. */
 	uint32_t http_max_conns_per_source; /* open connections, both listeners; 0: no limit */
+	uint32_t http_replay_cache;         /* requests the replay cache holds (replay_cache.h) */
 	uint32_t http_request_timeout; /* s for a request's header and body, whatever the pace */
 	uint32_t source_v4_prefix;     /* 1..32 */
 	uint32_t source_v6_prefix;     /* 1..128 */

@@ -29,6 +29,8 @@ struct policy {
 	uint32_t notify_rate;        /* notifies a second, all campaigns together */
 	uint32_t notify_retries;     /* re-sends to an endpoint that does not ack */
 	uint32_t notify_retry_after; /* seconds */
+	uint32_t replace_after;      /* seconds without contact before a key is replaced without
+				      * proof (docs/protocol.md §3); 0: always */
 	uint32_t verify_interval;    /* seconds; 0: off (R12) */
 	uint64_t rev;                /* settings_rev: bumped by every change (not by a no-op) */
 	struct range_set *ranges;    /* owned */

@@ -37,6 +37,9 @@ static json_t *affected(const struct gn_daemon *d, const struct policy *old,
 		bool notifiable = !u && ep_notifiable(ep);
 		reach[SETTING_REACH_NOTIFY] += notifiable;
 		reach[SETTING_REACH_VERIFY] += notifiable && !policy_hb_applies(new, false);
+		uint32_t last = registry_last_contact(r, ep);
+		reach[SETTING_REACH_REPLACEABLE] +=
+			!new->replace_after || !last || (uint64_t)last + new->replace_after <= now;
 		if (expiry_changed) /* the one count that costs more than a load */
 			reach[SETTING_REACH_EXPIRING] +=
 				expire_due(r, ep, new->expire_after_days, d->started, now);

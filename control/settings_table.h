@@ -41,6 +41,10 @@
 	  "notifies re-sent to an endpoint that does not ack")                              \
 	X("notify.retry_after", DURATION, notify_retry_after, 1, 3600, 10, "1s .. 1h",      \
 	  NOTIFY, "wait for an ack before re-sending")                                      \
+	X("register.replace_after", DURATION_OFF, replace_after, 1, SETTING_DURATION_MAX,    \
+	  60 * 60, "0 (always) or 1s .. 129600m", REPLACEABLE,                             \
+	  "a registration of a known guid without proof of its key replaces the key only "  \
+	  "after this long without valid contact; else 409 (0: always)")                    \
 	X("verify.interval", DURATION_OFF, verify_interval, 1, SETTING_DURATION_MAX, 0,     \
 	  "0 (off) or 1s .. 129600m", VERIFY,                                               \
 	  "connection verification of regular endpoints heartbeat does not apply to (R12)")
@@ -74,6 +78,7 @@ enum setting_reach {
 	SETTING_REACH_EXPIRING,    /* those the next expiry pass would remove */
 	SETTING_REACH_NOTIFY,      /* regular endpoints with a notify address (R11) */
 	SETTING_REACH_VERIFY,      /* those of them heartbeat does not apply to (R12) */
+	SETTING_REACH_REPLACEABLE, /* those a registration without proof could now rekey */
 	SETTING_REACH_COUNT
 };
 
@@ -88,5 +93,6 @@ enum setting_reach {
 #define SETTING_TOLD_EXPIRING    0
 #define SETTING_TOLD_NOTIFY      0
 #define SETTING_TOLD_VERIFY      0
+#define SETTING_TOLD_REPLACEABLE 0
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "control/text.h"
+#include "glournet/text_safe.h"
 
 bool text_utf8_valid(const char *str, size_t n)
 {
@@ -53,8 +54,22 @@ size_t text_control_at(const char *s, size_t n, const char *allowed)
 	return n;
 }
 
+size_t text_unsafe_at(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		size_t len = gn_utf8_next(s + i, n - i, &cp);
+		if (cp != GN_CP_INVALID && gn_cp_unsafe(cp))
+			return i;
+		i += len;
+	}
+	return n;
+}
+
 const char *text_guid_problem(const char *s, size_t n)
 {
+	if (n >= 1 && n <= TEXT_GUID_MAX && text_unsafe_at(s, n) != n)
+		return TEXT_UNSAFE_PHRASE;
 	if (n < 1 || n > TEXT_GUID_MAX || !text_printable(s, n))
 		return "required, 1..64 printable characters";
 	_Static_assert(TEXT_GUID_MAX == 64, "the phrase above names the limit");

@@ -26,11 +26,23 @@ bool text_utf8_valid(const char *s, size_t n);
  * allowed. */
 size_t text_control_at(const char *s, size_t n, const char *allowed);
 
-/* docs/protocol.md §3's "printable": valid UTF-8 without control characters. */
+/* The offset of the first character of s[0, n) that could drive or
+ * reorder a terminal (glournet/text_safe.h: C0, DEL, C1, bidi controls);
+ * n when there is none. Invalid UTF-8 is not its concern. */
+size_t text_unsafe_at(const char *s, size_t n);
+
+/* docs/protocol.md §3's "printable": valid UTF-8 without control
+ * characters (C0, DEL, C1) or bidi controls. */
 static inline bool text_printable(const char *s, size_t n)
 {
-	return text_control_at(s, n, NULL) == n && text_utf8_valid(s, n);
+	return text_unsafe_at(s, n) == n && text_utf8_valid(s, n);
 }
+
+/* What registration answers for a guid or hostname with a character
+ * text_unsafe_at finds (to follow "guid: " or "hostname: "). */
+#define TEXT_UNSAFE_PHRASE                                                                     \
+	"must not contain control characters (C0, DEL, C1) or bidi controls (U+061C, U+200E, " \
+	"U+200F, U+202A..U+202E, U+2066..U+2069)"
 
 /* NULL when s[0, n) is a guid a new endpoint may have: 1..TEXT_GUID_MAX
  * bytes, printable, no space (the control socket's arguments and the

@@ -50,4 +50,16 @@ static inline void hb_auth_message(uint8_t out[HB_AUTH_MSG_LEN], const char ctx[
 	hb_put32(out + 14, time);
 }
 
+/* Version 2 (docs/protocol.md §3): the 18 bytes of hb_auth_message under
+ * a version 2 context, then `content` (what the request carries: poll's
+ * X-Glournet-Ips value, event's body) as it is, no length, no terminator.
+ * out holds HB_AUTH_MSG_LEN + len bytes. */
+static inline void hb_auth_message_v2(uint8_t *out, const char ctx[6], uint64_t id, uint32_t time,
+				      const void *content, size_t len)
+{
+	hb_auth_message(out, ctx, id, time);
+	if (len)
+		memcpy(out + HB_AUTH_MSG_LEN, content, len);
+}
+
 #endif

@@ -110,5 +110,9 @@ static inline void hb_put64(uint8_t *p, uint64_t v)
 #define HB_AUTH_REGISTER "GLRGST"
 #define HB_AUTH_POLL     "GLPOLL"
 #define HB_AUTH_EVENT    "GLEVNT"
+/* Version 2 of poll and event (issue 13): the MAC covers what the request
+ * carries too, appended after the 18 bytes (hb_auth_message_v2). */
+#define HB_AUTH_POLL_V2  "GLPOL2" /* + the X-Glournet-Ips value, if any */
+#define HB_AUTH_EVENT_V2 "GLEVN2" /* + the body */
 
 #endif

@@ -11,6 +11,9 @@
 #define GN_API_PATH_REGISTER "/v1/register"   /* POST, enrollment token */
 #define GN_API_PATH_POLL     "/v1/poll"       /* GET, MAC headers */
 #define GN_API_PATH_EVENT    "/v1/event"      /* POST, MAC headers */
+/* Version 2 (issue 13): the MAC covers X-Glournet-Ips and the body too. */
+#define GN_API_PATH_POLL_V2  "/v2/poll"       /* GET, MAC over GLPOL2 + ips */
+#define GN_API_PATH_EVENT_V2 "/v2/event"      /* POST, MAC over GLEVN2 + body */
 
 /* The endpoint's proof on poll and event (and on register, to keep its key). */
 #define GN_API_HDR_ID   "X-Glournet-Id"       /* 16 lowercase hex digits */

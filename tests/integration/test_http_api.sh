@@ -144,11 +144,12 @@ for i in "${!BASES[@]}"; do
 	       (.poll.interval | type == "number") and (.settings_rev | type == "number") and
 	       (.unreachable == false)' "$WORK/body" >/dev/null || fail "$B register 201 body: $(cat "$WORK/body")"
 	ID=$(jq -r .id "$WORK/body"); SLOT=$(jq -r .slot "$WORK/body"); KEY1=$(jq -r .key "$WORK/body")
-	call register_rekeyed 200 -X POST -H "$AUTH" -H "$JSON" -d "$BODY" "$B/v1/register"
-	[ "$(jq -r .id "$WORK/body")" = "$ID" ] || fail "$B register again: id changed"
-	[ "$(jq -r .slot "$WORK/body")" = "$SLOT" ] || fail "$B register again: slot changed"
-	KEY2=$(jq -r .key "$WORK/body")
-	[ "$KEY2" != "$KEY1" ] || fail "$B register again without proof: key kept"
+	# Issue 13 item 6: without proof, a live endpoint is not taken over
+	# (register.replace_after, default 1 h): 409, the key kept.
+	call register_conflict 409 -X POST -H "$AUTH" -H "$JSON" -d "$BODY" "$B/v1/register"
+	jq -e '.error | contains("register.replace_after")' "$WORK/body" >/dev/null ||
+		fail "$B register again without proof: $(cat "$WORK/body")"
+	KEY2=$KEY1
 
 	# --- its errors
 	call unauthorized 401 -X POST -H "Authorization: Bearer wrong-$TOKEN" -d "$BODY" "$B/v1/register"
@@ -192,7 +193,9 @@ for i in "${!BASES[@]}"; do
 
 	# --- handmade signed headers: one python run for the MACs
 	PID_=$(awk '!/^#/ {print $2; exit}' "$ST"); PKEY=$(awk '!/^#/ {print $4; exit}' "$ST")
-	T=$(date +%s)
+	# Ahead of glapi's last second (within the 30 s skew): a request of a
+	# kind with the same id and time would be a replay (409).
+	T=$(($(date +%s) + 2))
 	{ read -r RGMAC; read -r STALEMAC; read -r EVMAC; } < <(macs "$KEY2" GLRGST "$ID" "$T" \
 		"$PKEY" GLPOLL "$PID_" $((T - 1000)) "$PKEY" GLEVNT "$PID_" "$T")
 
@@ -218,7 +221,8 @@ for i in "${!BASES[@]}"; do
 		-H "X-Glournet-Mac: 0000000000000000" -d '{"type": "log-upload"}' "$B/v1/event"
 	call bad_field 400 -X POST -H "X-Glournet-Id: $PID_" -H "X-Glournet-Time: $T" \
 		-H "X-Glournet-Mac: $EVMAC" -d '{"type": "reboot"}' "$B/v1/event"
-	call malformed 400 -X POST -H "X-Glournet-Id: $PID_" -H "X-Glournet-Time: $T" \
+	# Issue 13 item 5: the same MAC with another body is a replay, refused.
+	call replayed 409 -X POST -H "X-Glournet-Id: $PID_" -H "X-Glournet-Time: $T" \
 		-H "X-Glournet-Mac: $EVMAC" -d 'nonsense' "$B/v1/event"
 	call malformed 400 -X POST -d '{"type": "log-upload"}' "$B/v1/event"
 
@@ -230,8 +234,57 @@ for i in "${!BASES[@]}"; do
 		"$B/v1/nope" "$B/v1/nope" | tr '\n' ' ')
 	[ "$n" = "1 0 " ] || fail "$B: connections for two requests: $n, want '1 0 ' (keep-alive)"
 	count not_found 2
-	pass "$B: register 201/200/200, 401, 400, 413, 404, 405, poll 200/304, event 200, 401/404/400, 431, keep-alive"
+	pass "$B: register 201/409/200, 401, 400, 413, 404, 405, poll 200/304, event 200, 401/404/400/409, 431, keep-alive"
 done
+
+# ---------------------------------------------- issue 13: replays, v2, takeover, names
+B=http://127.0.0.1:$HTTP_PORT
+ST=$WORK/p0.state
+PID_=$(awk '!/^#/ {print $2; exit}' "$ST"); PKEY=$(awk '!/^#/ {print $4; exit}' "$ST")
+ips_of() { ctlj show client "$PID_" | jq -c .ips; }
+IPS0=$(ips_of)
+# A captured v1 poll: accepted once, refused after, with or without other addresses.
+T=$(date +%s)
+PMAC=$(macs "$PKEY" GLPOLL "$PID_" "$T")
+call poll 200 -H "X-Glournet-Id: $PID_" -H "X-Glournet-Time: $T" -H "X-Glournet-Mac: $PMAC" "$B/v1/poll"
+call replayed 409 -H "X-Glournet-Id: $PID_" -H "X-Glournet-Time: $T" -H "X-Glournet-Mac: $PMAC" "$B/v1/poll"
+call replayed 409 -H "X-Glournet-Id: $PID_" -H "X-Glournet-Time: $T" -H "X-Glournet-Mac: $PMAC" \
+	-H "X-Glournet-Ips: 192.0.2.99" "$B/v1/poll"
+# A v1 poll with addresses counts as a poll; the addresses are not applied.
+glapi "$ST" "$B" poll --ips 192.0.2.99 >"$WORK/poll.out"
+[ "$(head -1 "$WORK/poll.out" | cut -d' ' -f1)" = 200 ] || fail "v1 poll with ips: $(cat "$WORK/poll.out")"
+count poll_v1_ips_ignored
+[ "$(ips_of)" = "$IPS0" ] || fail "a v1 poll moved the addresses: $(ips_of), was $IPS0"
+# Version 2: the signed addresses are applied; the agent polls v2.
+glapi "$ST" "$B" --v2 poll --ips 192.0.2.77 >"$WORK/poll.out"
+[ "$(head -1 "$WORK/poll.out" | cut -d' ' -f1)" = 200 ] || fail "v2 poll with ips: $(cat "$WORK/poll.out")"
+count poll
+[ "$(ips_of)" = '["192.0.2.77"]' ] || fail "v2 poll: addresses $(ips_of), want [\"192.0.2.77\"]"
+glapi "$ST" "$B" --v2 event log-upload >"$WORK/ev.out"
+[ "$(head -1 "$WORK/ev.out" | cut -d' ' -f1)" = 200 ] || fail "v2 event: $(cat "$WORK/ev.out")"
+count event
+"$AGENT" poll --server "$B" --state "$ST" --ips 192.0.2.78 --duration 1 >"$WORK/agent.out" 2>&1 ||
+	fail "agent poll: $(cat "$WORK/agent.out")"
+count poll
+[ "$(ips_of)" = '["192.0.2.78"]' ] || fail "agent's v2 poll: addresses $(ips_of), want [\"192.0.2.78\"]"
+pass "a captured poll is refused the second time (409), with other addresses too; a v1 poll's addresses are ignored, a v2 poll's (glapi, the agent) applied"
+
+# register.replace_after: the 409 was logged with its source; 0 replaces at once.
+grep -q "registration of known guid 'api-0'.*refused from 127.0.0.1" "$WORK/daemon.log" ||
+	fail "no log line naming the refused registration's source"
+ctl set register.replace_after 0 >/dev/null || fail "set register.replace_after 0"
+BODY0='{"guid": "api-0", "ips": ["192.0.2.1"]}'
+call register_rekeyed 200 -X POST -H "$AUTH" -H "$JSON" -d "$BODY0" "$B/v1/register"
+ctl set register.replace_after 1h >/dev/null || fail "set register.replace_after 1h"
+call register_conflict 409 -X POST -H "$AUTH" -H "$JSON" -d "$BODY0" "$B/v1/register"
+pass "a known guid without proof: 409 while alive, logged with its source; replaced with register.replace_after 0"
+
+# Names that would drive the operator's terminal are refused.
+call unsafe_text 400 -X POST -H "$AUTH" -H "$JSON" -d '{"guid": "evil\u202eexe"}' "$B/v1/register"
+call unsafe_text 400 -X POST -H "$AUTH" -H "$JSON" -d '{"guid": "g-c1", "hostname": "pc\u009b2J"}' "$B/v1/register"
+jq -e '.error | startswith("hostname: ") and contains("bidi")' "$WORK/body" >/dev/null ||
+	fail "unsafe hostname: $(cat "$WORK/body")"
+pass "guids and hostnames with C1 or bidi controls refused (400 unsafe_text)"
 
 # --- a body far over the limit: 413 before it is read (the connection closes)
 head -c $((3 << 20)) /dev/zero | tr '\0' a >"$WORK/huge"
@@ -280,7 +333,8 @@ codes=$(curl -sS -m 10 -H "$AUTH" "${RL[@]}" -w '%{http_code}\n' "${urls[@]}" | 
 read -r -a c <<<"$codes"
 ok=0; limited=0
 for s in "${c[@]}"; do
-	case $s in 200 | 201) ok=$((ok + 1)) ;; 429) limited=$((limited + 1)) ;; *) fail "burst: status $s ($codes)" ;; esac
+	# 409: rl-1 again without proof while alive (register.replace_after).
+	case $s in 200 | 201 | 409) ok=$((ok + 1)) ;; 429) limited=$((limited + 1)) ;; *) fail "burst: status $s ($codes)" ;; esac
 done
 [ "${c[4]}" != 429 ] && [ "${c[6]}" = 429 ] && [ "${c[7]}" = 429 ] ||
 	fail "burst 5: want 5 accepted then 429, got $codes"

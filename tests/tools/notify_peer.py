@@ -3,7 +3,7 @@
 
 Sends notifies, good and deliberately bad, from the collector's heartbeat
 address and port to endpoints' notify ports, collects their notify-acks
-on that same socket, answers their polls on a small fake GET /v1/poll, and
+on that same socket, answers their polls on a small fake GET /v1/poll or /v2/poll, and
 checks everything against a plan:
 
   plan (JSON): {"sends": [{"index": I, "kind": KIND, "flags": ["settings", ...],
@@ -112,12 +112,13 @@ def forge(kind, eps, i, flags, now):
 
 
 class PollHandler(http.server.BaseHTTPRequestHandler):
-    """GET /v1/poll: checks the MAC over GLPOLL, id, time and answers as glournetd."""
+    """GET /v1/poll and /v2/poll: checks the MAC (GLPOLL, id, time; version 2:
+    GLPOL2, id, time, the X-Glournet-Ips value) and answers as glournetd."""
     peer = None
 
     def do_GET(self):  # noqa: N802 (http.server's name)
         p = self.peer
-        if self.path != "/v1/poll":
+        if self.path not in ("/v1/poll", "/v2/poll"):
             return self.answer(404, {"error": "no such resource"})
         try:
             ep_id = int(self.headers["X-Glournet-Id"], 16)
@@ -128,7 +129,11 @@ class PollHandler(http.server.BaseHTTPRequestHandler):
         ep = p.by_id.get(ep_id)
         if ep is None:
             return self.answer(404, {"error": "unknown endpoint id"})
-        msg = b"GLPOLL" + struct.pack(">QI", ep_id, t)
+        if self.path == "/v2/poll":
+            ips = (self.headers["X-Glournet-Ips"] or "").encode()
+            msg = b"GLPOL2" + struct.pack(">QI", ep_id, t) + ips
+        else:
+            msg = b"GLPOLL" + struct.pack(">QI", ep_id, t)
         ok = hbforge.siphash(ep[3], msg) == mac and abs(t - int(time.time())) <= 30
         with p.lock:
             p.polls.append({"id": ep_id, "at": time.monotonic(), "mac_ok": ok})

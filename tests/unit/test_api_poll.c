@@ -19,6 +19,7 @@
 
 #include "control/api.h"
 #include "control/registry.h"
+#include "control/replay_cache.h"
 #include "control/status.h"
 #include "support/tu_api.h"
 #include "support/tu_json.h"
@@ -39,6 +40,29 @@ static struct tu_answer event_call(const char *what, const struct tu_proof *pf,
 				   const char *body, unsigned want_status, enum http_counter c)
 {
 	return tu_api_call(&api, api_event, what, pf, body, NULL, NULL, want_status, c);
+}
+
+/* Version 2 (issue 13): the endpoint and time a poll is signed for; the
+ * MAC is made in poll2_call over the X-Glournet-Ips it sends. */
+struct tu_at {
+	uint64_t id;
+	uint32_t time;
+	uint8_t key[HB_KEY_LEN];
+};
+
+static void make_at(struct tu_at *at, uint64_t id, uint32_t time, const uint8_t key[HB_KEY_LEN])
+{
+	at->id = id;
+	at->time = time;
+	memcpy(at->key, key, HB_KEY_LEN);
+}
+
+static struct tu_answer poll2_call(const char *what, const struct tu_at *at, const char *ips,
+				   const char *inm, unsigned want_status, enum http_counter c)
+{
+	struct tu_proof pf;
+	tu_proof_make_v2(&pf, HB_AUTH_POLL_V2, at->id, at->time, at->key, ips);
+	return tu_api_call(&api, api_poll_v2, what, &pf, NULL, ips, inm, want_status, c);
 }
 
 /* Registers body `b`; returns the endpoint and its key. */
@@ -201,16 +225,16 @@ static void test_api_poll_ips(void **state)
 	struct endpoint *ep = registered(tu_body_a, 201, HTTP_REGISTER_NEW, key);
 	uint64_t id = ep->id;
 	assert_false(ep->unreachable);
-	struct tu_proof pf;
-	api.ctx.now = NOW + 10;
-	tu_proof_make(&pf, HB_AUTH_POLL, id, NOW + 10, key);
-	struct tu_answer a = poll_call("regular poll", &pf, NULL, NULL, 200, HTTP_POLL);
+		api.ctx.now = NOW + 10;
+	struct tu_at at = {0};
+	make_at(&at, id, NOW + 10, key);
+	struct tu_answer a = poll2_call("regular poll", &at, NULL, NULL, 200, HTTP_POLL);
 	char regular_etag[32];
 	strcpy(regular_etag, a.etag);
 	json_decref(a.j);
 
 	/* Into the first range; the ETag of a regular endpoint no longer fits. */
-	a = poll_call("poll into range 0", &pf, "10.200.0.5", regular_etag, 200, HTTP_POLL);
+	a = poll2_call("poll into range 0", &at, "10.200.0.5", regular_etag, 200, HTTP_POLL);
 	assert_string_not_equal(a.etag, regular_etag);
 	assert_true(json_is_true(json_object_get(a.j, "unreachable")));
 	assert_true(json_is_true(json_object_get(json_object_get(a.j, "poll"), "enabled")));
@@ -225,7 +249,7 @@ static void test_api_poll_ips(void **state)
 	tu_check_counts(&fx.reg);
 
 	/* An IPv6 address in the second range (the IPv4 one is outside). */
-	a = poll_call("poll into range 1", &pf, "10.1.2.3, 2001:db8:bad::1", NULL, 200, HTTP_POLL);
+	a = poll2_call("poll into range 1", &at, "10.1.2.3, 2001:db8:bad::1", NULL, 200, HTTP_POLL);
 	json_decref(a.j);
 	assert_int_equal(tu_nips(ep), 2);
 	assert_int_equal(ep->range, 1);
@@ -234,19 +258,19 @@ static void test_api_poll_ips(void **state)
 
 	/* Malformed addresses: 400, nothing changes, no contact. */
 	api.ctx.now = NOW + 20;
-	tu_proof_make(&pf, HB_AUTH_POLL, id, NOW + 20, key);
+	make_at(&at, id, NOW + 20, key);
 	static const char *const bad_ips[] = {"10.1.2.300", "10.1.2.3,example.com", "10.0.0.0/8",
 		"10.0.0.1,10.0.0.2,10.0.0.3,10.0.0.4,10.0.0.5,10.0.0.6,10.0.0.7,10.0.0.8,10.0.0.9,"
 		"10.0.0.10,10.0.0.11,10.0.0.12,10.0.0.13,10.0.0.14,10.0.0.15,10.0.0.16,10.0.0.17"};
 	for (size_t i = 0; i < sizeof(bad_ips) / sizeof(bad_ips[0]); i++) {
-		json_decref(poll_call(bad_ips[i], &pf, bad_ips[i], NULL, 400, HTTP_BAD_FIELD).j);
+		json_decref(poll2_call(bad_ips[i], &at, bad_ips[i], NULL, 400, HTTP_BAD_FIELD).j);
 		assert_int_equal(tu_nips(ep), 2);
 		assert_int_equal(ep->range, 1);
 		assert_int_equal(ep->last_poll, NOW + 10);
 	}
 
 	/* Out of every range: regular again. */
-	a = poll_call("poll out of range", &pf, "10.1.2.3,2001:db8::5", NULL, 200, HTTP_POLL);
+	a = poll2_call("poll out of range", &at, "10.1.2.3,2001:db8::5", NULL, 200, HTTP_POLL);
 	assert_string_equal(a.etag, regular_etag);
 	assert_true(json_is_false(json_object_get(a.j, "unreachable")));
 	json_decref(a.j);
@@ -263,8 +287,8 @@ static void test_api_poll_ips(void **state)
 					HTTP_REGISTER_NEW, key);
 	assert_int_equal(u->status, EP_UNREACH_OFFLINE);
 	assert_int_equal(u->reason, EP_REASON_UNREACHABLE);
-	tu_proof_make(&pf, HB_AUTH_POLL, u->id, NOW + 20, key);
-	a = poll_call("unreachable poll", &pf, NULL, NULL, 200, HTTP_POLL);
+	make_at(&at, u->id, NOW + 20, key);
+	a = poll2_call("unreachable poll", &at, NULL, NULL, 200, HTTP_POLL);
 	assert_true(json_is_false(json_object_get(json_object_get(a.j, "heartbeat"), "enabled")));
 	assert_true(json_is_true(json_object_get(json_object_get(a.j, "poll"), "enabled")));
 	json_decref(a.j);
@@ -346,6 +370,140 @@ static void test_api_event(void **state)
 	tu_check_counts(&fx.reg);
 }
 
+/*
+ * Issue 13 item 5: a captured version 1 poll replayed with
+ * X-Glournet-Ips: 192.0.2.99 moved the endpoint's addresses and so its
+ * class. A version 1 poll still counts as a poll, but its addresses are
+ * not applied (counted poll_v1_ips_ignored); version 2's MAC covers them,
+ * so other addresses under a captured MAC are a bad MAC, and so is a body
+ * swapped under a version 2 event's MAC. The versions' MACs never pass for
+ * each other.
+ */
+static void test_api_v2_covers(void **state)
+{
+	(void)state;
+	static const char *const ranges[] = {"192.0.2.0/24"};
+	tu_use_ranges(&fx, ranges, 1);
+	uint8_t key[HB_KEY_LEN];
+	struct endpoint *ep = registered(tu_body_a, 201, HTTP_REGISTER_NEW, key);
+	uint64_t id = ep->id;
+	struct tu_proof pf;
+	api.ctx.now = NOW + 10;
+	tu_proof_make(&pf, HB_AUTH_POLL, id, NOW + 10, key);
+	struct tu_answer a = poll_call("v1 poll with ips", &pf, "192.0.2.99", NULL, 200,
+				       HTTP_POLL_IPS_IGNORED);
+	assert_true(json_is_false(json_object_get(a.j, "unreachable")));
+	json_decref(a.j);
+	assert_false(ep->unreachable);
+	assert_int_equal(tu_nips(ep), 2);
+	assert_int_equal(ep->last_poll, NOW + 10); /* a poll all the same (R3) */
+	a = poll_call("v1 poll with ips, 304", &pf, "192.0.2.99", "\"r7-r\"", 304,
+		      HTTP_POLL_IPS_IGNORED);
+
+	/* Version 2: what is signed is applied; anything else is a bad MAC. */
+	tu_proof_make_v2(&pf, HB_AUTH_POLL_V2, id, NOW + 10, key, "10.1.2.3, 10.1.2.4");
+	json_decref(tu_api_call(&api, api_poll_v2, "v2 other ips", &pf, NULL, "192.0.2.99", NULL,
+				401, HTTP_BAD_MAC).j);
+	json_decref(tu_api_call(&api, api_poll_v2, "v2 ips dropped", &pf, NULL, NULL, NULL, 401,
+				HTTP_BAD_MAC).j);
+	json_decref(tu_api_call(&api, api_poll_v2, "v2 ips one space less", &pf, NULL,
+				"10.1.2.3,10.1.2.4", NULL, 401, HTTP_BAD_MAC).j);
+	assert_int_equal(tu_nips(ep), 2);
+	assert_false(ep->unreachable);
+	json_decref(tu_api_call(&api, api_poll_v2, "v2 signed ips", &pf, NULL, "10.1.2.3, 10.1.2.4",
+				NULL, 200, HTTP_POLL).j);
+	assert_int_equal(tu_nips(ep), 2);
+	assert_int_equal(tu_ip_at(ep, 1).bytes[3], 4);
+	/* A v2 poll without ips signs nothing after the time; one header more
+	 * is a bad MAC. */
+	tu_proof_make_v2(&pf, HB_AUTH_POLL_V2, id, NOW + 11, key, NULL);
+	json_decref(tu_api_call(&api, api_poll_v2, "v2 ips added", &pf, NULL, "192.0.2.99", NULL,
+				401, HTTP_BAD_MAC).j);
+	json_decref(tu_api_call(&api, api_poll_v2, "v2 no ips", &pf, NULL, NULL, NULL, 200,
+				HTTP_POLL).j);
+	/* Each version's MAC on the other's path. */
+	tu_proof_make(&pf, HB_AUTH_POLL, id, NOW + 12, key);
+	json_decref(tu_api_call(&api, api_poll_v2, "v1 MAC on v2", &pf, NULL, NULL, NULL, 401,
+				HTTP_BAD_MAC).j);
+	tu_proof_make_v2(&pf, HB_AUTH_POLL_V2, id, NOW + 12, key, "");
+	json_decref(poll_call("v2 MAC on v1", &pf, NULL, NULL, 401, HTTP_BAD_MAC).j);
+
+	/* Events: the body is signed. */
+	static const char up[] = "{\"type\": \"manual-update\"}", log[] = "{\"type\": \"log-upload\"}";
+	tu_proof_make_v2(&pf, HB_AUTH_EVENT_V2, id, NOW + 12, key, up);
+	json_decref(tu_api_call(&api, api_event_v2, "v2 event, other body", &pf, log, NULL, NULL,
+				401, HTTP_BAD_MAC).j);
+	json_decref(tu_api_call(&api, api_event_v2, "v2 event, signed body", &pf, up, NULL, NULL,
+				200, HTTP_EVENT).j);
+	tu_proof_make(&pf, HB_AUTH_EVENT, id, NOW + 13, key);
+	json_decref(tu_api_call(&api, api_event_v2, "v1 MAC on v2 event", &pf, up, NULL, NULL, 401,
+				HTTP_BAD_MAC).j);
+}
+
+/*
+ * Issue 13 item 5: two events with different bodies under one MAC were both
+ * accepted, and a captured poll could be replayed. With the replay cache a
+ * second request of one kind with the same id and time is refused (409,
+ * counted replayed) in either version, and is no contact; other kinds, and
+ * other times, are not.
+ */
+static void test_api_replay(void **state)
+{
+	(void)state;
+	struct replay_cache rc;
+	assert_int_equal(replay_init(&rc, 4096), 0);
+	api.ctx.replay = &rc;
+	uint8_t key[HB_KEY_LEN];
+	struct endpoint *ep = registered(tu_body_a, 201, HTTP_REGISTER_NEW, key);
+	uint64_t id = ep->id;
+	struct tu_proof pf;
+	static const char up[] = "{\"type\": \"manual-update\"}", log[] = "{\"type\": \"log-upload\"}";
+
+	api.ctx.now = NOW + 10;
+	tu_proof_make(&pf, HB_AUTH_EVENT, id, NOW + 10, key);
+	json_decref(event_call("v1 event", &pf, up, 200, HTTP_EVENT).j);
+	api.ctx.now = NOW + 20;
+	json_decref(event_call("v1 event, other body, same MAC", &pf, log, 409, HTTP_REPLAYED).j);
+	json_decref(event_call("v1 event again", &pf, up, 409, HTTP_REPLAYED).j);
+	assert_int_equal(ep->last_ctl_contact, NOW + 10);
+
+	tu_proof_make(&pf, HB_AUTH_POLL, id, NOW + 10, key); /* same id and time, a poll */
+	json_decref(poll_call("v1 poll", &pf, NULL, NULL, 200, HTTP_POLL).j);
+	api.ctx.now = NOW + 30;
+	json_decref(poll_call("v1 poll replayed", &pf, NULL, NULL, 409, HTTP_REPLAYED).j);
+	json_decref(poll_call("v1 poll replayed with ips", &pf, "192.0.2.99", NULL, 409,
+			      HTTP_REPLAYED).j);
+	assert_int_equal(ep->last_poll, NOW + 20);
+	assert_int_equal(tu_nips(ep), 2);
+
+	tu_proof_make_v2(&pf, HB_AUTH_POLL_V2, id, NOW + 30, key, "10.9.9.9");
+	json_decref(tu_api_call(&api, api_poll_v2, "v2 poll", &pf, NULL, "10.9.9.9", NULL, 200,
+				HTTP_POLL).j);
+	json_decref(tu_api_call(&api, api_poll_v2, "v2 poll replayed", &pf, NULL, "10.9.9.9", NULL,
+				409, HTTP_REPLAYED).j);
+	/* A v1 poll at a time a v2 one used: the same request for the cache. */
+	tu_proof_make(&pf, HB_AUTH_POLL, id, NOW + 30, key);
+	json_decref(poll_call("v1 poll at a v2 poll's time", &pf, NULL, NULL, 409, HTTP_REPLAYED).j);
+	tu_proof_make_v2(&pf, HB_AUTH_EVENT_V2, id, NOW + 30, key, log);
+	json_decref(tu_api_call(&api, api_event_v2, "v2 event", &pf, log, NULL, NULL, 200,
+				HTTP_EVENT).j);
+	json_decref(tu_api_call(&api, api_event_v2, "v2 event replayed", &pf, log, NULL, NULL, 409,
+				HTTP_REPLAYED).j);
+	/* The next second is a new request. */
+	tu_proof_make(&pf, HB_AUTH_POLL, id, NOW + 31, key);
+	json_decref(poll_call("v1 poll, next second", &pf, NULL, NULL, 200, HTTP_POLL).j);
+
+	/* A registration proof replayed proves nothing: with the endpoint alive
+	 * that is a 409, and the key stays. */
+	fx.pol->replace_after = 3600;
+	tu_proof_make(&pf, HB_AUTH_REGISTER, id, NOW + 30, key);
+	json_decref(tu_api_register(&api, tu_body_a, TU_AUTH, &pf, 200, HTTP_REGISTER_KNOWN));
+	json_decref(tu_api_register(&api, tu_body_a, TU_AUTH, &pf, 409, HTTP_REGISTER_CONFLICT));
+	assert_memory_equal(registry_key(&fx.reg, ep), key, HB_KEY_LEN);
+	api.ctx.replay = NULL;
+	replay_destroy(&rc);
+}
+
 #define API(f) cmocka_unit_test_prestate_setup_teardown(f, tu_api_setup, tu_api_teardown, &api)
 
 int main(void)
@@ -354,6 +512,8 @@ int main(void)
 		API(test_api_poll),
 		API(test_api_poll_ips),
 		API(test_api_event),
+		API(test_api_v2_covers),
+		API(test_api_replay),
 	};
 	return TU_RUN(tests);
 }

@@ -77,11 +77,7 @@ static void test_api_bad_fields(void **state)
 		"{\"guid\": [\"a\"]}",
 		"{\"guid\": \"\"}",
 		"{\"guid\": \"has space\"}",
-		"{\"guid\": \"tab\\there\"}",
-		"{\"guid\": \"nl\\n\"}",
-		"{\"guid\": \"del\\u007f\"}",
 		"{\"guid\": \"g\", \"hostname\": 5}",
-		"{\"guid\": \"g\", \"hostname\": \"a\\u0001b\"}",
 		"{\"guid\": \"g\", \"ips\": \"10.0.0.1\"}",
 		"{\"guid\": \"g\", \"ips\": [5]}",
 		"{\"guid\": \"g\", \"ips\": [null]}",
@@ -106,6 +102,38 @@ static void test_api_bad_fields(void **state)
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		json_decref(tu_api_register(&api, bad[i], TU_AUTH, NULL, 400, HTTP_BAD_FIELD));
+	/* Issue 13: control and bidi characters, which would drive or reorder
+	 * the terminal of an operator reading `show client`, have their own
+	 * reason and counter. */
+	static const char *const unsafe[] = {
+		"{\"guid\": \"tab\\there\"}",
+		"{\"guid\": \"nl\\n\"}",
+		"{\"guid\": \"del\\u007f\"}",
+		"{\"guid\": \"esc\\u001b[2J\"}",
+		"{\"guid\": \"c1\\u0085\"}",
+		"{\"guid\": \"csi\\u009b2J\"}",
+		"{\"guid\": \"exe\\u202egpj\"}",
+		"{\"guid\": \"iso\\u2066late\"}",
+		"{\"guid\": \"lrm\\u200e\"}",
+		"{\"guid\": \"alm\\u061c\"}",
+		"{\"guid\": \"g\", \"hostname\": \"a\\u0001b\"}",
+		"{\"guid\": \"g\", \"hostname\": \"pc\\u009b31m\"}",
+		"{\"guid\": \"g\", \"hostname\": \"pc\\u202eexe.txt\"}",
+		"{\"guid\": \"g\", \"hostname\": \"pc\\u2069\"}",
+		"{\"guid\": \"g\", \"hostname\": \"pc\\u202a\"}",
+		"{\"guid\": \"g\", \"hostname\": \"bell\\u0007\"}",
+	};
+	for (size_t i = 0; i < sizeof(unsafe) / sizeof(unsafe[0]); i++) {
+		json_t *e = tu_api_register(&api, unsafe[i], TU_AUTH, NULL, 400, HTTP_UNSAFE_TEXT);
+		const char *msg = tu_jstr(e, "error");
+		if (!strstr(msg, "control characters") || !strstr(msg, "bidi") ||
+		    strncmp(msg, strstr(unsafe[i], "hostname") ? "hostname: " : "guid: ", 6))
+			fail_msg("%s: error '%s'", unsafe[i], msg);
+		json_decref(e);
+	}
+	/* Their neighbours are fine. */
+	json_decref(tu_api_register(&api, "{\"guid\": \"nbsp\\u00a0ok\", \"hostname\": \"pc\\u202f\\u00e9\"}",
+				    TU_AUTH, NULL, 201, HTTP_REGISTER_NEW));
 	snprintf(body, sizeof(body), "{\"guid\": \"%s\"}", g65);
 	json_decref(tu_api_register(&api, body, TU_AUTH, NULL, 400, HTTP_BAD_FIELD));
 	snprintf(body, sizeof(body), "{\"guid\": \"g\", \"hostname\": \"%s\"}", h256);
@@ -116,7 +144,7 @@ static void test_api_bad_fields(void **state)
 		sprintf(body + strlen(body), "%s\"10.0.0.%d\"", i ? ", " : "", i + 1);
 	strcat(body, "]}");
 	json_decref(tu_api_register(&api, body, TU_AUTH, NULL, 400, HTTP_BAD_FIELD));
-	assert_int_equal(fx.reg.count, 0);
+	assert_int_equal(fx.reg.count, 1); /* the neighbours' one */
 }
 
 /* The limits themselves are fine. */
@@ -502,6 +530,74 @@ static void test_api_register_policy(void **state)
 	tu_check_counts(&fx.reg);
 }
 
+/*
+ * Issue 13 item 6: the enrollment token and a guid do not take over a live
+ * endpoint. Without proof, a known guid is refused (409, counted, nothing
+ * changed, the real agent's key still works) while the endpoint has had
+ * valid contact (a registration, a heartbeat) within register.replace_after;
+ * from then on, and always with 0, the key is replaced as before. With
+ * proof it never needs to wait.
+ */
+static void test_api_takeover(void **state)
+{
+	(void)state;
+	fx.pol->replace_after = 3600; /* the default (docs/status.md) */
+	struct sockaddr_in src = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0xc0000263)};
+	api.peer = (const struct sockaddr *)&src;
+	json_t *j = tu_api_register(&api, tu_body_a, TU_AUTH, NULL, 201, HTTP_REGISTER_NEW);
+	uint64_t id = tu_id_of(j);
+	uint8_t key[HB_KEY_LEN], got[HB_KEY_LEN];
+	tu_key_of(j, key);
+	json_decref(j);
+	struct endpoint *ep = registry_by_guid(&fx.reg, "3f2b-agent-A");
+	static const char hijack[] = "{\"guid\": \"3f2b-agent-A\", \"hostname\": \"evil\", "
+				     "\"ips\": [\"192.0.2.99\"], \"notify_port\": 9}";
+
+	/* Registered a minute ago: alive. */
+	api.ctx.now = NOW + 60;
+	j = tu_api_register(&api, hijack, TU_AUTH, NULL, 409, HTTP_REGISTER_CONFLICT);
+	assert_non_null(strstr(tu_jstr(j, "error"), "register.replace_after"));
+	json_decref(j);
+	assert_memory_equal(registry_key(&fx.reg, ep), key, HB_KEY_LEN);
+	assert_string_equal(ep_hostname(ep), "pc-a");
+	assert_int_equal(tu_nips(ep), 2);
+	assert_int_equal(ep_notify_port(ep), 21112);
+	assert_int_equal(ep->last_register, NOW);
+	assert_int_equal(tu_heartbeat_ep(&fx.tbl, ep, key, 0, NOW + 60, NOW + 60), HB_ACCEPTED);
+
+	/* Its heartbeat at NOW + 60 is contact: one second short of the hour
+	 * after it, still alive. */
+	api.ctx.now = NOW + 60 + 3599;
+	json_decref(tu_api_register(&api, hijack, TU_AUTH, NULL, 409, HTTP_REGISTER_CONFLICT));
+	assert_memory_equal(registry_key(&fx.reg, ep), key, HB_KEY_LEN);
+	/* The real agent, with proof, is never made to wait. */
+	struct tu_proof pf;
+	tu_proof_make(&pf, HB_AUTH_REGISTER, id, api.ctx.now, key);
+	j = tu_api_register(&api, tu_body_a, TU_AUTH, &pf, 200, HTTP_REGISTER_KNOWN);
+	tu_key_of(j, got);
+	json_decref(j);
+	assert_memory_equal(got, key, HB_KEY_LEN);
+
+	/* An hour without contact after that registration: the reinstall case,
+	 * a new key for the same id and slot. */
+	api.ctx.now = NOW + 60 + 3599 + 3600;
+	j = tu_api_register(&api, hijack, TU_AUTH, NULL, 200, HTTP_REGISTER_REKEY);
+	assert_int_equal(tu_id_of(j), id);
+	tu_key_of(j, got);
+	json_decref(j);
+	assert_memory_not_equal(got, key, HB_KEY_LEN);
+	assert_string_equal(ep_hostname(ep), "evil");
+
+	/* 0: always, however alive. */
+	fx.pol->replace_after = 0;
+	memcpy(key, got, HB_KEY_LEN);
+	j = tu_api_register(&api, hijack, TU_AUTH, NULL, 200, HTTP_REGISTER_REKEY);
+	tu_key_of(j, got);
+	json_decref(j);
+	assert_memory_not_equal(got, key, HB_KEY_LEN);
+	api.peer = NULL;
+}
+
 #define API(f) cmocka_unit_test_prestate_setup_teardown(f, tu_api_setup, tu_api_teardown, &api)
 
 int main(void)
@@ -518,6 +614,7 @@ int main(void)
 		API(test_api_full),
 		API(test_api_server_time_after_2038),
 		API(test_api_register_policy),
+		API(test_api_takeover),
 	};
 	return TU_RUN(tests);
 }

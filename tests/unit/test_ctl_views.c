@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <fcntl.h>
 #include <cmocka.h>
 #include <jansson.h>
 
@@ -548,6 +549,113 @@ static void test_watch_events_print(void **state)
 	close(c.fd);
 }
 
+/* ---- issue 13: a stored hostile name cannot drive the operator's terminal ---- */
+
+/* Raw bytes that would: ESC (C0), CSI as UTF-8 (C1), RLO (bidi). */
+static void assert_no_raw_controls(const char *what, const char *out, size_t len)
+{
+	if (memchr(out, 0x1b, len) || memmem(out, len, "\xc2\x9b", 2) ||
+	    memmem(out, len, "\xe2\x80\xae", 3) || memchr(out, 0x07, len))
+		fail_msg("%s printed a raw control character:\n%.*s", what, (int)len, out);
+}
+
+static void test_hostile_names_escaped(void **state)
+{
+	(void)state;
+	/* Registration refuses such names now; an older store, or an import
+	 * from before the rule, may still hold one: write it in place. */
+	struct endpoint *ep;
+	assert_int_equal(registry_add(&dmn.reg, "hostile-1", NOW - 10, &ep), 0);
+	memcpy((char *)ep_guid(ep), "h\x1b[2J\xc2\x9bxy", 9);
+	assert_int_equal(registry_set_details(&dmn.reg, ep, "pc\xe2\x80\xae" "exe.txt\x07", NULL, 0, 0),
+			 0);
+	status_on_register(&dmn.reg, dmn.policy, ep, NOW - 10);
+	char id[17];
+	snprintf(id, sizeof(id), "%016llx", (unsigned long long)ep->id);
+	static const char *const want_guid = "h\\x1b[2J\\u009bxy",
+			       *const want_host = "pc\\u202eexe.txt\\x07";
+
+	/* show client, as glournetctl prints it. */
+	static char show[] = "show", client[] = "client";
+	char *const cmd[] = {show, client, id};
+	const char *argv[] = {show, client, id, NULL};
+	json_t *ans = tu_ctl_argv(&dmn, true, argv);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_int_equal(ctl_print_human(f, json_object_get(ans, "result"), 3, cmd), 0);
+	assert_int_equal(fclose(f), 0);
+	json_decref(ans);
+	assert_no_raw_controls("show client", buf, len);
+	if (!strstr(buf, want_guid) || !strstr(buf, want_host))
+		fail_msg("show client does not show the names escaped:\n%s", buf);
+	free(buf);
+
+	/* show clients: the streamed listing, read from a socket. */
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	char line[512];
+	int n = snprintf(line, sizeof(line),
+			 "{\"client\": {\"id\": \"%s\", \"guid\": \"h\\u001b[2J\\u009bxy\", "
+			 "\"hostname\": \"pc\\u202eexe.txt\\u0007\", \"status\": \"online\", "
+			 "\"reason\": \"registered\", \"last_contact\": %u}}\n"
+			 "{\"removed\": {\"id\": \"%s\", \"guid\": \"h\\u001b[2J\\u009bxy\", "
+			 "\"status\": \"online\"}}\n"
+			 "{\"done\": {\"matched\": 1, \"listed\": 1, \"scanned\": 1}}\n",
+			 id, NOW - 10, id);
+	assert_int_equal(write(sv[1], line, (size_t)n), n);
+	close(sv[1]);
+	char out_path[160];
+	snprintf(out_path, sizeof(out_path), "%s/list.out", dir.dir);
+	fflush(stdout);
+	int saved = dup(STDOUT_FILENO), fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(saved >= 0 && fd >= 0);
+	dup2(fd, STDOUT_FILENO);
+	struct ctl_opts o = {.timeout_ms = 1000};
+	struct ctl_stream st = {.fd = sv[0]};
+	json_t *head = json_pack("{s:b}", "ok", 1);
+	char *confirm = NULL;
+	ctl_list_follow(&o, &st, head, &confirm);
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	close(fd);
+	json_decref(head);
+	free(confirm);
+	ctl_stream_close(&st);
+	f = fopen(out_path, "r");
+	assert_non_null(f);
+	char text[4096];
+	len = fread(text, 1, sizeof(text) - 1, f);
+	text[len] = '\0';
+	fclose(f);
+	unlink(out_path);
+	assert_no_raw_controls("show clients", text, len);
+	if (!strstr(text, want_guid) || !strstr(text, want_host))
+		fail_msg("show clients does not show the names escaped:\n%s", text);
+
+	/* watch's lines. */
+	json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i}", "id", id, "guid",
+			       "h\x1b[2J\xc2\x9bxy", "old", "online", "new", "offline", "reason",
+			       "no-contact", "time", (int)NOW, "seq", 1);
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	assert_int_equal(ctl_watch_print_event(f, ev), 0);
+	assert_int_equal(fclose(f), 0);
+	json_decref(ev);
+	assert_no_raw_controls("watch", buf, len);
+	assert_non_null(strstr(buf, want_guid));
+	free(buf);
+
+	/* -j: the JSON glournetctl prints escapes them too. */
+	json_t *o2 = json_pack("{s:s}", "guid", "h\x1b[2J\xc2\x9bx\xe2\x80\xae");
+	char *js = json_dumps(o2, JSON_COMPACT | CTL_JSON_SAFE);
+	assert_no_raw_controls("-j", js, strlen(js));
+	assert_string_equal(js, "{\"guid\":\"h\\u001B[2J\\u009Bx\\u202E\"}");
+	free(js);
+	json_decref(o2);
+}
+
 /* Issue 14: show status says glournetd's version and uptime, the guard's
  * raise as a date (it was a bare epoch), the table's bytes in a unit (it
  * had none) and "none" for a store without alarm (it was blank). */
@@ -591,6 +699,7 @@ int main(void)
 		VIEWS(test_print_human_real_answers),
 		VIEWS(test_watch_events_print),
 		VIEWS(test_status_fields_read),
+		VIEWS(test_hostile_names_escaped),
 	};
 	return TU_RUN(tests);
 }

@@ -10,7 +10,8 @@
  * the workers' own SipHash); a proof's message and MAC are hb_auth_message
  * and the MAC under the key, its headers as agents send them. The page
  * must hold every kind the appendix promises (a heartbeat, a SHUTDOWN, a
- * notify with each flag, an ack, refusals, the three proofs) and nothing
+ * notify with each flag, an ack, refusals, the three proofs of version 1
+ * and the three of version 2, whose MAC covers their content) and nothing
  * this test does not understand.
  *
  *   test_protocol_vectors DOCS/protocol.md
@@ -38,12 +39,13 @@
 
 struct vec {
 	int line; /* of the opening fence */
-	char name[64], verdict[32], context[8], header[3][96];
-	uint8_t key[HB_KEY_LEN], bytes[64], ack[HB_PAYLOAD_LEN], message[64], mac[HB_MAC_LEN];
+	char name[64], verdict[32], context[8], header[4][96], content[256];
+	uint8_t key[HB_KEY_LEN], bytes[64], ack[HB_PAYLOAD_LEN], message[320], mac[HB_MAC_LEN];
 	size_t bytes_len, message_len, nheader;
 	uint64_t id;
 	uint32_t slot, time, now, type, flags;
 	bool has_key, has_slot, has_id, has_type, has_flags, has_time, has_now, has_ack, has_mac;
+	bool has_content; /* version 2: what the MAC covers after the time */
 };
 
 static const char *doc_path;
@@ -138,9 +140,12 @@ static void set_field(struct vec *x, const char *k, const char *v, int line)
 		x->has_mac = hex_bytes(v, x->mac, sizeof(x->mac)) == HB_MAC_LEN;
 		if (!x->has_mac)
 			fail_msg("protocol.md:%d: mac: 16 hex digits", line);
+	} else if (!strcmp(k, "content")) {
+		snprintf(x->content, sizeof(x->content), "%s", v);
+		x->has_content = true;
 	} else if (!strcmp(k, "header")) {
-		if (x->nheader == 3)
-			fail_msg("protocol.md:%d: more than three headers", line);
+		if (x->nheader == 4)
+			fail_msg("protocol.md:%d: more than four headers", line);
 		snprintf(x->header[x->nheader++], sizeof(x->header[0]), "%s", v);
 	} else {
 		fail_msg("protocol.md:%d: unknown key '%s' in a vector block", line, k);
@@ -208,7 +213,7 @@ static void test_required_vectors(void **state)
 		"heartbeat-boot", "heartbeat",	   "shutdown",	      "notify-settings",
 		"notify-components", "notify-verify", "notify-all",    "ack-settings",
 		"notify-bad-mac",    "notify-replayed", "poll-proof",  "event-proof",
-		"register-proof",
+		"register-proof",    "poll-v2-proof",   "poll-v2-proof-no-ips", "event-v2-proof",
 	};
 	for (size_t w = 0; w < sizeof(want) / sizeof(want[0]); w++) {
 		size_t found = 0;
@@ -239,26 +244,35 @@ static enum hb_verdict server_check(const struct vec *x, const uint8_t *p, uint3
 	return v;
 }
 
+/* Version 1: context, id, time. Version 2 (GLPOL2, GLEVN2): then the
+ * content, the poll's X-Glournet-Ips value (a fourth header when not
+ * empty) or the event's body. */
 static void check_proof(const struct vec *x)
 {
-	uint8_t msg[HB_AUTH_MSG_LEN], mac[HB_MAC_LEN];
-	char want[3][96], hex[2 * HB_MAC_LEN + 1];
+	uint8_t msg[sizeof(x->message)], mac[HB_MAC_LEN];
+	char want[4][96], hex[2 * HB_MAC_LEN + 1];
+	bool v2 = !strcmp(x->context, HB_AUTH_POLL_V2) || !strcmp(x->context, HB_AUTH_EVENT_V2);
+	size_t clen = strlen(x->content), nh = 3 + (!strcmp(x->context, HB_AUTH_POLL_V2) && clen);
 
 	if (strlen(x->context) != 6 || !x->has_key || !x->has_id || !x->has_time || !x->has_mac ||
-	    x->nheader != 3)
-		fail_msg("protocol.md:%d: %s: a proof needs context, key, id, time, message, mac "
-			 "and three headers",
+	    x->nheader != nh || v2 != x->has_content)
+		fail_msg("protocol.md:%d: %s: a proof needs context, key, id, time, message, mac, "
+			 "three headers (and for version 2 its content, and a poll's ips header)",
 			 x->line, x->name);
-	hb_auth_message(msg, x->context, x->id, x->time);
-	assert_int_equal(x->message_len, HB_AUTH_MSG_LEN);
-	assert_memory_equal(x->message, msg, sizeof(msg));
-	hb_mac_compute(x->key, msg, sizeof(msg), mac);
+	if (v2)
+		hb_auth_message_v2(msg, x->context, x->id, x->time, x->content, clen);
+	else
+		hb_auth_message(msg, x->context, x->id, x->time);
+	assert_int_equal(x->message_len, HB_AUTH_MSG_LEN + (v2 ? clen : 0));
+	assert_memory_equal(x->message, msg, x->message_len);
+	hb_mac_compute(x->key, msg, x->message_len, mac);
 	assert_memory_equal(x->mac, mac, sizeof(mac));
 	sodium_bin2hex(hex, sizeof(hex), mac, sizeof(mac));
 	snprintf(want[0], sizeof(want[0]), GN_API_HDR_ID ": %016" PRIx64, x->id);
 	snprintf(want[1], sizeof(want[1]), GN_API_HDR_TIME ": %" PRIu32, x->time);
 	snprintf(want[2], sizeof(want[2]), GN_API_HDR_MAC ": %s", hex);
-	for (int k = 0; k < 3; k++)
+	snprintf(want[3], sizeof(want[3]), GN_API_HDR_IPS ": %s", x->content);
+	for (size_t k = 0; k < nh; k++)
 		assert_string_equal(x->header[k], want[k]);
 }
 
@@ -372,7 +386,7 @@ static void test_vectors(void **state)
 	rcu_unregister_thread();
 	print_message("%zu datagrams and %zu proofs of docs/protocol.md checked\n", datagrams,
 		      proofs);
-	assert_true(datagrams >= 10 && proofs == 3);
+	assert_true(datagrams >= 10 && proofs == 6);
 }
 
 int main(int argc, char **argv)

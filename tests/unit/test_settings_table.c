@@ -42,7 +42,8 @@ static void test_defaults(void **state)
 		{"heartbeat.interval", "10m"}, {"heartbeat.offline_after", "30m"},
 		{"poll.interval", "30m"}, {"guard.threshold", "50"}, {"expire.after_days", "0"},
 		{"notify.enabled", "on"}, {"notify.rate", "100000"}, {"notify.retries", "3"},
-		{"notify.retry_after", "10s"}, {"verify.interval", "0"},
+		{"notify.retry_after", "10s"}, {"register.replace_after", "1h"},
+		{"verify.interval", "0"},
 	};
 	json_t *list = settings_show(p);
 	assert_int_equal(json_array_size(list), sizeof(want) / sizeof(want[0]));
@@ -130,6 +131,7 @@ static void test_affected(void **state)
 		{"notify.rate", "5000", 1},
 		{"notify.retries", "5", 1},
 		{"notify.retry_after", "30s", 1},
+		{"register.replace_after", "30d", 4},     /* none has had contact (the fixture sets none) */
 		{"verify.interval", "10m", 1},            /* and heartbeat does not apply to it */
 	};
 	for (size_t i = 0; i < sizeof(changes) / sizeof(changes[0]); i++) {

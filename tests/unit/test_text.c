@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "control/text.h"
+#include "glournet/text_safe.h"
 
 static void test_utf8(void **state)
 {
@@ -73,11 +74,80 @@ static void test_guid_problem(void **state)
 	assert_null(text_guid_problem(g64, 64));
 	assert_string_equal(text_guid_problem("", 0), "required, 1..64 printable characters");
 	assert_string_equal(text_guid_problem(g65, 65), "required, 1..64 printable characters");
-	assert_string_equal(text_guid_problem("a\tb", 3), "required, 1..64 printable characters");
+	assert_string_equal(text_guid_problem("a\tb", 3), TEXT_UNSAFE_PHRASE);
+	assert_string_equal(text_guid_problem("a\xc2\x9b" "b", 4), TEXT_UNSAFE_PHRASE);
+	assert_string_equal(text_guid_problem("a\xe2\x80\xae" "b", 5), TEXT_UNSAFE_PHRASE);
 	assert_string_equal(text_guid_problem("a\xff", 2), "required, 1..64 printable characters");
 	assert_string_equal(text_guid_problem("a b", 3), "must not contain spaces");
-	/* Printable first: a guid with both says what registration always said. */
-	assert_string_equal(text_guid_problem("a b\t", 4), "required, 1..64 printable characters");
+	/* Unsafe first: a guid with both says what is worst about it. */
+	assert_string_equal(text_guid_problem("a b\t", 4), TEXT_UNSAFE_PHRASE);
+}
+
+/* Issue 13: C0, DEL, C1 and Unicode's Bidi_Control characters, found at
+ * their offset, their neighbours not; printable refuses them all. */
+static void test_unsafe(void **state)
+{
+	(void)state;
+	static const struct { const char *s; size_t at; } cases[] = {
+		{"plain", 5}, {"a\tb", 1}, {"ab\x7f", 2}, {"\x1b[2J", 0},
+		{"x\xc2\x80", 1}, {"x\xc2\x85", 1}, {"x\xc2\x9f", 1}, {"x\xc2\xa0", 3},
+		{"h\xc3\xa9\xe2\x80\xae", 3},                          /* RLO after é */
+		{"\xe2\x80\xa9\xe2\x80\xaa", 3},                       /* U+2029 ok, LRE not */
+		{"\xe2\x80\xab", 0}, {"\xe2\x80\xac", 0}, {"\xe2\x80\xad", 0},
+		{"\xe2\x80\xaf", 3}, {"\xe2\x81\xa5", 3}, {"\xe2\x81\xa6", 0},
+		{"\xe2\x81\xa7", 0}, {"\xe2\x81\xa8", 0}, {"\xe2\x81\xa9", 0},
+		{"\xe2\x81\xaa", 3}, {"\xe2\x80\x8d", 3}, {"\xe2\x80\x8e", 0},
+		{"\xe2\x80\x8f", 0}, {"\xd8\x9c", 0}, {"\xd8\x9b", 2},
+		{"\xff\xc2\x85", 1},         /* invalid UTF-8 is text_utf8_valid's, C1 after it found */
+		{"\xf0\x9f\x98\x80", 4},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t n = strlen(cases[i].s), at = text_unsafe_at(cases[i].s, n);
+		if (at != cases[i].at)
+			fail_msg("case %zu: unsafe at %zu, want %zu", i, at, cases[i].at);
+		if (text_printable(cases[i].s, n) != (at == n && text_utf8_valid(cases[i].s, n)))
+			fail_msg("case %zu: printable disagrees", i);
+	}
+	assert_int_equal(text_unsafe_at("a\0b", 3), 1);            /* NUL */
+	assert_int_equal(text_unsafe_at("ab\xe2\x80\xae", 4), 4); /* only n bytes: cut, not RLO */
+	assert_false(text_printable("pc\xe2\x80\xae" "exe", 8));
+	assert_false(text_printable("pc\xc2\x9b", 4));
+}
+
+/* glournetctl's escape of what it prints (glournet/text_safe.h): the
+ * unsafe characters and invalid bytes as escapes, everything else as it is. */
+static void test_escape(void **state)
+{
+	(void)state;
+	static const struct { const char *in, *out; } cases[] = {
+		{"plain-host", "plain-host"},
+		{"h\xc3\xa9llo \xe6\x97\xa5", "h\xc3\xa9llo \xe6\x97\xa5"},
+		{"back\\slash", "back\\slash"},
+		{"\x1b]0;pwned\x07", "\\x1b]0;pwned\\x07"},
+		{"del\x7f", "del\\x7f"},
+		{"csi\xc2\x9b" "2J", "csi\\u009b2J"},
+		{"exe.\xe2\x80\xaegpj", "exe.\\u202egpj"},
+		{"\xe2\x81\xa6x\xe2\x81\xa9", "\\u2066x\\u2069"},
+		{"\xd8\x9c", "\\u061c"},
+		{"bad\xff", "bad\\xff"},
+		{"cut\xe6\x97", "cut\\xe6\\x97"},
+		{"sur\xed\xa0\x80", "sur\\xed\\xa0\\x80"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t n = strlen(cases[i].in);
+		char out[GN_TEXT_ESCAPE_SIZE(64)];
+		size_t len = gn_text_escape(cases[i].in, n, out);
+		assert_string_equal(out, cases[i].out);
+		assert_int_equal(len, strlen(out));
+		assert_int_equal(gn_text_needs_escape(cases[i].in, n), strcmp(cases[i].in, cases[i].out) != 0);
+	}
+	/* The worst case fits the size the header promises. */
+	char worst[64], out[GN_TEXT_ESCAPE_SIZE(64)];
+	memset(worst, 0xff, sizeof(worst));
+	assert_int_equal(gn_text_escape(worst, sizeof(worst), out), 4 * sizeof(worst));
+	for (size_t i = 0; i < 21; i++)
+		memcpy(worst + 3 * i, "\xe2\x80\xae", 3);
+	assert_int_equal(gn_text_escape(worst, 63, out), 21 * 6);
 }
 
 static void test_hex(void **state)
@@ -176,6 +246,8 @@ int main(void)
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_control),
 		cmocka_unit_test(test_guid_problem),
+		cmocka_unit_test(test_unsafe),
+		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_addr),
 		cmocka_unit_test(test_list_next),

@@ -99,17 +99,32 @@ void agent_http_failure(const char *cmd, const char *who, const char *msg, bool 
 	(*n_failed)++;
 }
 
-void agent_http_auth_headers(const struct agent_ep *ep, const char ctx[6], int64_t clock_offset,
-			     char lines[3][AGENT_HTTP_AUTH_LINE])
+void agent_http_auth_headers_v2(const struct agent_ep *ep, const char ctx[6], int64_t clock_offset,
+				const char *content, size_t len,
+				char lines[3][AGENT_HTTP_AUTH_LINE])
 {
-	uint8_t msg[HB_AUTH_MSG_LEN], mac[HB_MAC_LEN];
+	uint8_t small[HB_AUTH_MSG_LEN + 1024], *msg = small, mac[HB_MAC_LEN];
 	char hex[2 * HB_MAC_LEN + 1];
 	uint32_t t = (uint32_t)((int64_t)time(NULL) + clock_offset);
+	size_t n = HB_AUTH_MSG_LEN + (content ? len : 0);
 
-	hb_auth_message(msg, ctx, ep->id, t);
-	hb_mac_compute(ep->key, msg, sizeof(msg), mac);
+	if (n > sizeof(small) && !(msg = malloc(n)))
+		abort(); /* a body over 1 KiB and no memory: nothing sensible to send */
+	if (content)
+		hb_auth_message_v2(msg, ctx, ep->id, t, content, len);
+	else
+		hb_auth_message(msg, ctx, ep->id, t);
+	hb_mac_compute(ep->key, msg, n, mac);
+	if (msg != small)
+		free(msg);
 	agent_hex_encode(mac, sizeof(mac), hex);
 	snprintf(lines[0], AGENT_HTTP_AUTH_LINE, GN_API_HDR_ID ": %016" PRIx64, ep->id);
 	snprintf(lines[1], AGENT_HTTP_AUTH_LINE, GN_API_HDR_TIME ": %" PRIu32, t);
 	snprintf(lines[2], AGENT_HTTP_AUTH_LINE, GN_API_HDR_MAC ": %s", hex);
+}
+
+void agent_http_auth_headers(const struct agent_ep *ep, const char ctx[6], int64_t clock_offset,
+			     char lines[3][AGENT_HTTP_AUTH_LINE])
+{
+	agent_http_auth_headers_v2(ep, ctx, clock_offset, NULL, 0, lines);
 }

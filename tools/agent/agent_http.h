@@ -42,6 +42,12 @@ void agent_http_error_text(const struct agent_buf *b, char *out, size_t cap);
  * the id and the time now on the server's clock (local + clock_offset). */
 void agent_http_auth_headers(const struct agent_ep *ep, const char ctx[6], int64_t clock_offset,
 			     char lines[3][AGENT_HTTP_AUTH_LINE]);
+/* The same for version 2 (HB_AUTH_POLL_V2, HB_AUTH_EVENT_V2): the MAC also
+ * covers content[0, len) (the X-Glournet-Ips value, the body); NULL:
+ * nothing after the time. */
+void agent_http_auth_headers_v2(const struct agent_ep *ep, const char ctx[6], int64_t clock_offset,
+				const char *content, size_t len,
+				char lines[3][AGENT_HTTP_AUTH_LINE]);
 
 /* Prints "glournet-agent CMD: WHO: MSG" for the first failures (all with
  * verbose), then says once that the rest are not shown; counts *n_failed. */

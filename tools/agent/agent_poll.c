@@ -62,7 +62,7 @@ static void help(FILE *f)
 	fprintf(f,
 		"usage: " AGENT_PROG " poll --server URL --state FILE [OPTIONS]\n"
 		"\n"
-		"Polls every selected endpoint (GET URL" GN_API_PATH_POLL
+		"Polls every selected endpoint (GET URL" GN_API_PATH_POLL_V2
 		") with the X-Glournet MAC headers\n"
 		"and If-None-Match set to its last ETag, then again after the poll interval of\n"
 		"its last 200 answer. An endpoint whose answer says poll.enabled=false is not\n"

@@ -1,6 +1,7 @@
 /*
- * One GET /v1/poll for one endpoint (agent_pollreq.h), over the poller's
- * keep-alive libcurl handle.
+ * One GET /v2/poll for one endpoint (agent_pollreq.h), over the poller's
+ * keep-alive libcurl handle: version 2 (issue 13), whose MAC covers the
+ * X-Glournet-Ips it sends, so a captured poll cannot move its addresses.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -36,7 +37,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
 int agent_poller_open(struct agent_poller *pl, const char *server, long timeout, bool insecure,
 		      const char *cacert)
 {
-	char *url = agent_http_url(server, GN_API_PATH_POLL);
+	char *url = agent_http_url(server, GN_API_PATH_POLL_V2);
 
 	pl->c = url ? agent_http_handle(url, timeout, insecure, cacert, pl->errbuf, &pl->body)
 		    : NULL;
@@ -122,7 +123,9 @@ long agent_poll_once(struct agent_poller *pl, struct agent_poll_view *v, long *r
 	CURLcode cr;
 
 	*retry_after_s = 0;
-	agent_http_auth_headers(v->ep, HB_AUTH_POLL, v->clock_offset, lines);
+	const char *ips = pl->ips && !v->ips_sent ? pl->ips : NULL;
+	agent_http_auth_headers_v2(v->ep, HB_AUTH_POLL_V2, v->clock_offset, ips,
+				   ips ? strlen(ips) : 0, lines);
 	for (int k = 0; k < 3; k++)
 		h = curl_slist_append(h, lines[k]);
 	h = curl_slist_append(h, "Accept: application/json");
@@ -130,8 +133,8 @@ long agent_poll_once(struct agent_poller *pl, struct agent_poll_view *v, long *r
 		snprintf(line, sizeof(line), "If-None-Match: %s", v->etag);
 		h = curl_slist_append(h, line);
 	}
-	if (pl->ips && !v->ips_sent) {
-		snprintf(line, sizeof(line), GN_API_HDR_IPS ": %s", pl->ips);
+	if (ips) {
+		snprintf(line, sizeof(line), GN_API_HDR_IPS ": %s", ips);
 		h = curl_slist_append(h, line);
 	}
 	pl->body.len = 0;

@@ -88,6 +88,15 @@ void ctl_stream_close(struct ctl_stream *st);
 
 /* ---- ctl_table.c: aligned columns ---- */
 
+/* s as it may go to a terminal (glournet/text_safe.h: C0, DEL, C1 and bidi
+ * controls, invalid UTF-8 as \xHH / \uXXXX escapes), malloc'd (NULL:
+ * out of memory). Every table cell, and every name printed outside a
+ * table, goes through it: a guid or hostname is whatever an agent sent. */
+char *ctl_text_safe(const char *s);
+/* For -j output: jansson writes every non-ASCII character as \uXXXX, so no
+ * raw C1 or bidi control reaches a terminal (the JSON means the same). */
+#define CTL_JSON_SAFE JSON_ENSURE_ASCII
+
 struct ctl_table;
 
 /* A table of ncols columns; rows fill cell by cell, left to right. A column

@@ -239,7 +239,7 @@ static int report(const struct ctl_opts *o, struct plan *p)
 				      (json_int_t)p->missing, "first_missing", p->first_missing);
 		if (!p->dry_run)
 			json_object_set_new(j, "clients", json_integer(p->clients));
-		char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | CTL_JSON_SAFE);
 		printf("%s\n", s ? s : "null");
 		free(s);
 		json_decref(j);
@@ -351,7 +351,8 @@ int ctl_bulk_wait(const struct ctl_opts *o, const char *kind)
 		if (failure && *failure) {
 			code = ctl_fail(o, CTL_EXIT_ERROR, "error", "%s failed: %s", kind, failure);
 		} else if (o->json) {
-			char *s = json_dumps(k, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+			char *s =
+				json_dumps(k, JSON_INDENT(2) | JSON_PRESERVE_ORDER | CTL_JSON_SAFE);
 			printf("%s\n", s ? s : "null");
 			free(s);
 		} else {

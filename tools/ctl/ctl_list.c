@@ -71,8 +71,8 @@ static void add_row(struct rows *t, FILE *out, json_t *client)
 	char **cells = t->cells[t->n];
 
 	cells[0] = strdup(str(client, "id"));
-	cells[1] = strdup(str(client, "guid"));
-	cells[2] = strdup(str(client, "hostname"));
+	cells[1] = ctl_text_safe(str(client, "guid")); /* names agents sent */
+	cells[2] = ctl_text_safe(str(client, "hostname"));
 	cells[3] = strdup(str(client, "status"));
 	cells[4] = strdup(str(client, "reason"));
 	cells[5] = ctl_format_time(lc, true);
@@ -89,7 +89,7 @@ static void add_row(struct rows *t, FILE *out, json_t *client)
 
 static int print_json_line(json_t *o)
 {
-	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | CTL_JSON_SAFE);
 
 	if (!s)
 		return -ENOMEM;
@@ -195,9 +195,12 @@ static int handle(const struct ctl_opts *o, const char *kind, struct rows *t, js
 			print_json_line(v);
 		else if (json_object_get(line, "client"))
 			add_row(t, stdout, v);
-		else
-			printf("removed  %s  %s  (was %s)\n", str(v, "id"), str(v, "guid"),
+		else {
+			char *guid = ctl_text_safe(str(v, "guid")); /* a name from outside */
+			printf("removed  %s  %s  (was %s)\n", str(v, "id"), guid ? guid : "?",
 			       str(v, "status"));
+			free(guid);
+		}
 		return 0;
 	}
 	if ((v = json_object_get(line, "progress"))) {
@@ -221,7 +224,8 @@ static int handle(const struct ctl_opts *o, const char *kind, struct rows *t, js
 		if (!o->json)
 			print_done(o, kind, v);
 		else if (!strcmp(kind, "count") || !strcmp(kind, "dry-run")) {
-			char *s = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+			char *s =
+				json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER | CTL_JSON_SAFE);
 			printf("%s\n", s ? s : "null");
 			free(s);
 		} else

@@ -121,7 +121,10 @@ static void print_table(struct render_ctx *ctx, struct ctl_table *t, int indent)
 
 static void heading(struct render_ctx *ctx, const char *path)
 {
-	fprintf(ctx->out, "%s%s:\n", ctx->printed ? "\n" : "", path);
+	char *safe = ctl_text_safe(path); /* keys may be names from outside */
+
+	fprintf(ctx->out, "%s%s:\n", ctx->printed ? "\n" : "", safe ? safe : "?");
+	free(safe);
 	ctx->printed = true;
 }
 

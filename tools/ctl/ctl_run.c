@@ -43,7 +43,8 @@ int ctl_fail(const struct ctl_opts *o, int exit, const char *code, const char *f
 	if (o->json) {
 		json_t *j = json_pack("{s:b, s:s, s:s, s:i}", "ok", 0, "error", msg, "code", code,
 				      "exit", exit);
-		char *s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+		char *s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | CTL_JSON_SAFE)
+			    : NULL;
 
 		if (s)
 			printf("%s\n", s);
@@ -117,7 +118,8 @@ int ctl_take_local_flags(int *argc, char **argv, bool *force, bool *wait)
 
 static int print_json(json_t *result)
 {
-	char *text = json_dumps(result, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+	char *text = json_dumps(result, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY |
+						CTL_JSON_SAFE);
 
 	if (!text)
 		return -ENOMEM;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "glournet/text_safe.h"
 
 #define CTL_TABLE_GAP 2
 
@@ -65,9 +66,24 @@ static int add_cell(struct ctl_table *t, char *text, int kind)
 	return 0;
 }
 
+char *ctl_text_safe(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	char *out;
+
+	if (!gn_text_needs_escape(s ? s : "", n))
+		return strdup(s ? s : "");
+	out = n < (SIZE_MAX - 1) / 4 ? malloc(GN_TEXT_ESCAPE_SIZE(n)) : NULL;
+	if (out)
+		gn_text_escape(s, n, out);
+	return out;
+}
+
+/* Every cell goes through ctl_text_safe: a cell may hold a guid, a
+ * hostname, a component's name, whatever the daemon was told by others. */
 int ctl_table_add(struct ctl_table *t, const char *text)
 {
-	return add_cell(t, strdup(text ? text : ""), CELL_TEXT);
+	return add_cell(t, ctl_text_safe(text), CELL_TEXT);
 }
 
 int ctl_table_addf(struct ctl_table *t, const char *fmt, ...)
@@ -79,7 +95,11 @@ int ctl_table_addf(struct ctl_table *t, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vasprintf(&text, fmt, ap);
 	va_end(ap);
-	return add_cell(t, n < 0 ? NULL : text, CELL_TEXT);
+	if (n < 0)
+		return add_cell(t, NULL, CELL_TEXT);
+	char *safe = ctl_text_safe(text);
+	free(text);
+	return add_cell(t, safe, CELL_TEXT);
 }
 
 int ctl_table_add_num(struct ctl_table *t, long long n)

@@ -69,7 +69,7 @@ int ctl_watch_print_event(FILE *out, json_t *event)
 {
 	const char *kind = str_of(event, "kind");
 	const char *id = str_of(event, "id");
-	const char *guid = str_of(event, "guid");
+	char *guid = ctl_text_safe(str_of(event, "guid")); /* names from outside */
 	const char *old = str_of(event, "old"), *new_ = str_of(event, "new");
 	const char *reason = str_of(event, "reason");
 	long long count = int_of(event, "count", -1);
@@ -79,8 +79,10 @@ int ctl_watch_print_event(FILE *out, json_t *event)
 
 	n = fprintf(out, "%s  #%lld  ", when ? when : "?", int_of(event, "seq", 0));
 	free(when);
-	if (n < 0)
+	if (n < 0) {
+		free(guid);
 		return -EIO;
+	}
 	if (!kind && id && old && new_)
 		n = fprintf(out, "%s  %s  %s -> %s  (%s)\n", id, guid && *guid ? guid : "-", old,
 			    new_, reason ? reason : "?");
@@ -93,16 +95,17 @@ int ctl_watch_print_event(FILE *out, json_t *event)
 	else if (kind && !strcmp(kind, "guard-released") && count >= 0)
 		n = fprintf(out, "GUARD RELEASED: %lld endpoints released\n", count);
 	else { /* a kind this glournetctl does not know: show it whole */
-		raw = json_dumps(event, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		raw = json_dumps(event, JSON_COMPACT | JSON_PRESERVE_ORDER | CTL_JSON_SAFE);
 		n = fprintf(out, "%s  %s\n", kind ? kind : "event", raw ? raw : "?");
 		free(raw);
 	}
+	free(guid);
 	return n < 0 ? -EIO : 0;
 }
 
 static int print_json_line(json_t *obj)
 {
-	char *text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	char *text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER | CTL_JSON_SAFE);
 
 	if (!text)
 		return -ENOMEM;

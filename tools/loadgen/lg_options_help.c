@@ -83,7 +83,7 @@ void lg_opts_help(FILE *f)
 		"  --ack-late F            fraction of endpoints that ack after --ack-delay\n"
 		"  --ack-delay DUR         (default 5s)\n"
 		"  --ack-never F           fraction that never ack (exact counts, as --silent)\n"
-		"  --poll-after-notify URL after SETTINGS or COMPONENTS, poll URL" GN_API_PATH_POLL
+		"  --poll-after-notify URL after SETTINGS or COMPONENTS, poll URL" GN_API_PATH_POLL_V2
 		"\n"
 		"                          at a delay uniform in [0, --poll-spread)\n"
 		"  --poll-spread DUR       (default 30s)\n"

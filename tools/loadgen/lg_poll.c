@@ -95,7 +95,9 @@ static void start(struct lg_polls *p, struct lg_poll_req *r, uint32_t ep)
 	char line[3][64], hex[2 * HB_MAC_LEN + 1];
 	uint32_t t = (uint32_t)((int64_t)time(NULL) + p->o->time_offset);
 
-	hb_auth_message(msg, HB_AUTH_POLL, e->id, t);
+	/* Version 2 (docs/protocol.md §3): no X-Glournet-Ips, so nothing after
+	 * the time. */
+	hb_auth_message_v2(msg, HB_AUTH_POLL_V2, e->id, t, NULL, 0);
 	hb_mac_compute(e->key, msg, sizeof(msg), mac);
 	sodium_bin2hex(hex, sizeof(hex), mac, sizeof(mac));
 	snprintf(line[0], sizeof(line[0]), GN_API_HDR_ID ": %016" PRIx64, e->id);
@@ -188,7 +190,7 @@ int lg_polls_open(struct lg_polls *p, const struct lg_opts *o, const struct lg_e
 	memset(p, 0, sizeof(*p));
 	p->o = o;
 	p->set = set;
-	p->url = malloc(ulen + sizeof(GN_API_PATH_POLL));
+	p->url = malloc(ulen + sizeof(GN_API_PATH_POLL_V2));
 	p->pq = malloc(n * sizeof(*p->pq));
 	p->pending = calloc(n, 1);
 	p->answered_at = calloc(n, sizeof(*p->answered_at));
@@ -199,7 +201,7 @@ int lg_polls_open(struct lg_polls *p, const struct lg_opts *o, const struct lg_e
 	memcpy(p->url, o->poll_url, ulen + 1);
 	while (ulen && p->url[ulen - 1] == '/')
 		p->url[--ulen] = '\0';
-	strcat(p->url, GN_API_PATH_POLL);
+	strcat(p->url, GN_API_PATH_POLL_V2);
 	randombytes_buf(&p->rng, sizeof(p->rng));
 	p->rng |= 1;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)

@@ -1,6 +1,6 @@
 /*
  * The fleet's polls after notifies (docs/protocol.md §2): a SETTINGS or
- * COMPONENTS notify makes its endpoint poll GET /v1/poll at a random delay
+ * COMPONENTS notify makes its endpoint poll GET /v2/poll at a random delay
  * in [0, --poll-spread), so a fleet notified within seconds does not poll
  * within the same second; at most --poll-concurrency requests in flight
  * over one libcurl multi handle, driven by the receiver's loop.

@@ -34,6 +34,9 @@ int tu_api_setup(void **state)
 	a->fx->pol->hb_interval = 900;
 	a->fx->pol->poll_interval = 2700;
 	a->fx->pol->rev = 7;
+	/* A known guid re-registers without proof whenever it likes, as before
+	 * issue 13; test_api_register's takeover test sets the default back. */
+	a->fx->pol->replace_after = 0;
 	memset(&a->ctr, 0, sizeof(a->ctr));
 	memset(a->want, 0, sizeof(a->want));
 	a->ctx = (struct api_ctx){.reg = &a->fx->reg, .opt = &a->opt, .counters = &a->ctr,
@@ -63,6 +66,19 @@ void tu_proof_make(struct tu_proof *p, const char *context, uint64_t id, uint32_
 	uint8_t msg[HB_AUTH_MSG_LEN], mac[HB_MAC_LEN];
 	hb_auth_message(msg, context, id, time);
 	hb_mac_compute(key, msg, sizeof(msg), mac);
+	snprintf(p->id, sizeof(p->id), "%016llx", (unsigned long long)id);
+	snprintf(p->time, sizeof(p->time), "%u", time);
+	sodium_bin2hex(p->mac, sizeof(p->mac), mac, sizeof(mac));
+}
+
+void tu_proof_make_v2(struct tu_proof *p, const char *context, uint64_t id, uint32_t time,
+		      const uint8_t key[HB_KEY_LEN], const char *content)
+{
+	size_t n = content ? strlen(content) : 0;
+	uint8_t msg[HB_AUTH_MSG_LEN + 1024], mac[HB_MAC_LEN];
+	assert_true(n <= 1024);
+	hb_auth_message_v2(msg, context, id, time, content, n);
+	hb_mac_compute(key, msg, HB_AUTH_MSG_LEN + n, mac);
 	snprintf(p->id, sizeof(p->id), "%016llx", (unsigned long long)id);
 	snprintf(p->time, sizeof(p->time), "%u", time);
 	sodium_bin2hex(p->mac, sizeof(p->mac), mac, sizeof(mac));

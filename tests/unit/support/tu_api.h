@@ -38,7 +38,8 @@ extern const char tu_body_a[];
  * options with the token, window 300, skew 30, port 7100 and two
  * heartbeat addresses; a policy with heartbeat interval 900, poll interval
  * 2700 and revision 7 (not the defaults, so that an answer taking them
- * from anywhere but the policy in force shows); counters at 0; now TU_NOW. */
+ * from anywhere but the policy in force shows) and register.replace_after
+ * 0; counters at 0; now TU_NOW. */
 int tu_api_setup(void **state);
 int tu_api_teardown(void **state);
 
@@ -51,6 +52,11 @@ struct tu_proof {
 };
 void tu_proof_make(struct tu_proof *p, const char *context, uint64_t id, uint32_t time,
 		   const uint8_t key[HB_KEY_LEN]);
+
+/* The same for version 2: the MAC also covers `content` (the
+ * X-Glournet-Ips value or the body; NULL: nothing), at most 1024 bytes. */
+void tu_proof_make_v2(struct tu_proof *p, const char *context, uint64_t id, uint32_t time,
+		      const uint8_t key[HB_KEY_LEN], const char *content);
 
 /* One registration; asserts the status, that exactly counter c went up by
  * one, and a JSON object (with an error message when >= 400). */
