@@ -28,6 +28,19 @@ static uint32_t wall_seconds(void)
 	return (uint32_t)ts.tv_sec;
 }
 
+/* --check: what a start would use, said on stdout; 0 when it is good. */
+static int daemon_check(const struct gn_options *o, struct eal_plan *eal)
+{
+	if (eal_plan_make(eal, o, o->eal_argc, o->eal_argv) < 0)
+		return 2;
+	printf("glournetd: %s: configuration OK\n", o->config_path ? o->config_path : "options");
+	printf("EAL arguments:");
+	for (int i = 1; i < eal->argc; i++)
+		printf(" %s", eal->argv[i]);
+	printf("%s\n", eal->argc > 1 ? "" : " (none)");
+	return 0;
+}
+
 static void run(struct gn_daemon *d)
 {
 	while (!d->quit) {
@@ -55,6 +68,9 @@ int main(int argc, char **argv)
 	int n = options_parse(&d.opt, argc, argv);
 	if (n <= 0)
 		return n == 0 ? 0 : 2;
+	static struct eal_plan eal;
+	if (d.opt.check) /* the options and the EAL arguments, without starting DPDK */
+		return daemon_check(&d.opt, &eal);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "glournetd: libsodium failed to initialise\n");
 		return 1;
@@ -69,9 +85,8 @@ int main(int argc, char **argv)
 
 	/* EAL gets argv[0] plus everything after our `--`, completed and, on
 	 * failure, explained by daemon_eal.c. */
-	static struct eal_plan eal;
-	argv[n - 1] = argv[0];
-	if (eal_plan_make(&eal, &d.opt, argc - n + 1, argv + n - 1) < 0 || eal_plan_start(&eal) < 0)
+	if (eal_plan_make(&eal, &d.opt, d.opt.eal_argc, d.opt.eal_argv) < 0 ||
+	    eal_plan_start(&eal) < 0)
 		return 1;
 	d.eal = &eal;
 	gn_coarse_set(wall_seconds());
