@@ -3,6 +3,7 @@
  * worker lcore, then run the control thread's event loop on the main lcore
  * until SIGINT or SIGTERM.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,7 +15,9 @@
 
 #define LOG_TAG "main"
 #include "control/daemon.h"
+#include "control/daemon_dpdk_log.h"
 #include "control/daemon_eal.h"
+#include "control/daemon_service.h"
 #include "control/daemon_start.h"
 #include "control/daemon_netpath.h"
 #include "control/daemon_telemetry.h"
@@ -59,6 +62,7 @@ static void run(struct gn_daemon *d)
 		timeout = netpath_timeout(d, timeout);
 		if (loop_run_once(&d->loop, timeout) < 0)
 			break;
+		service_watchdog(); /* the loop turns: systemd's watchdog is fed */
 	}
 }
 
@@ -85,9 +89,14 @@ int main(int argc, char **argv)
 
 	/* EAL gets argv[0] plus everything after our `--`, completed and, on
 	 * failure, explained by daemon_eal.c. */
+	/* EAL's own lines through our logger, from its first. */
+	if (dpdk_log_redirect() < 0)
+		LOG(WARN, "DPDK's log: %s (it writes to stdout)", strerror(errno));
 	if (eal_plan_make(&eal, &d.opt, d.opt.eal_argc, d.opt.eal_argv) < 0 ||
-	    eal_plan_start(&eal) < 0)
+	    eal_plan_start(&eal) < 0) {
+		service_failed(EINVAL);
 		return 1;
+	}
 	d.eal = &eal;
 	gn_coarse_set(wall_seconds());
 	d.started = gn_coarse_now();
@@ -102,9 +111,12 @@ int main(int argc, char **argv)
 	if (rc == 0) {
 		LOG(INFO, "glournetd %s running; policy revision %llu, offline after %us",
 		    GN_VERSION, (unsigned long long)d.policy->rev, d.policy->offline_after);
+		service_ready(d.reg.count, d.nworkers);
 		run(&d);
+		service_stopping();
 	} else {
 		LOG(ERR, "start-up failed: %s", strerror(-rc));
+		service_failed(-rc);
 	}
 	shutdown_all(&d);
 	options_free(&d.opt);
