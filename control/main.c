@@ -76,7 +76,7 @@ int main(int argc, char **argv)
 	if (d.opt.check) /* the options and the EAL arguments, without starting DPDK */
 		return daemon_check(&d.opt, &eal);
 	if (sodium_init() < 0) {
-		fprintf(stderr, "glournetd: libsodium failed to initialise\n");
+		LOG(ERR, "libsodium failed to initialise");
 		return 1;
 	}
 	/* Block the signals before EAL starts threads, so only signalfd sees them. */

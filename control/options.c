@@ -479,11 +479,13 @@ static int apply(struct gn_options *o, int c, const char *v)
 		return parse_listen_opt("http", v, &o->http_listen);
 	case OPT_HTTPS:
 		return parse_listen_opt("https", v, &o->https_listen);
-	case OPT_TLS_CERT:
+	case OPT_TLS_CERT: /* read with the key once every option is in */
 		o->tls_cert_file = v;
+		options_say_where(&o->tls_from[0].file, &o->tls_from[0].line);
 		return 0;
 	case OPT_TLS_KEY:
 		o->tls_key_file = v;
+		options_say_where(&o->tls_from[1].file, &o->tls_from[1].line);
 		return 0;
 	case OPT_HTTP_MAX_BODY:
 		return parse_uint("http-max-body", v, 64, 16u << 20, &o->http_max_body);

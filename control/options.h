@@ -23,6 +23,10 @@ struct gn_options {
 	const char *https_listen;  /* the same, default "off" */
 	const char *tls_cert_file; /* PEM, needed with --https */
 	const char *tls_key_file;
+	struct {
+		const char *file; /* where tls-cert and tls-key were given (NULL: the */
+		unsigned line;    /* command line), for the messages of their reading */
+	} tls_from[2];
 	char *tls_cert_pem; /* the files' contents, read at start */
 	char *tls_key_pem;  /* wiped and freed once the server has it */
 	char *token;

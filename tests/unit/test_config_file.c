@@ -185,6 +185,8 @@ static void test_errors_name_line_and_key(void **state)
 		{"log-level: loud\n",
 		 {":1: log-level 'loud': expected error, warn, info or debug"}},
 		{"http: 127.0.0.1\n", {":1: http '127.0.0.1': expected ADDR:PORT"}},
+		{"# m\nctl-socket-mode: \"0777\"\n",
+		 {":2: ctl-socket-mode '0777': expected an octal mode"}},
 		{"udp-port: [7100, 7200]\n",
 		 {":1: udp-port: bad type: a list, expected one value"}},
 		{"http:\n  listen: 127.0.0.1:80\n",
@@ -222,6 +224,12 @@ static void test_errors_name_line_and_key(void **state)
 		if (!strstr(said, path))
 			fail_msg("the error does not name the file: %s", said);
 	}
+	/* a file named by a key is read once all is in, and its error still
+	 * names the key's line */
+	write_file("https: 127.0.0.1:8443\n# tls\ntls-cert: /nonexistent/c.pem\ntls-key: /x.pem\n");
+	assert_true(parse(&o, "--token", "t", NULL) < 0);
+	if (!strstr(said, ":3: tls-cert '/nonexistent/c.pem': No such file or directory"))
+		fail_msg("tls-cert's line: %s", said);
 	unlink(path);
 	assert_true(parse(&o, "--token", "t", NULL) < 0); /* no such file */
 	assert_non_null(strstr(said, "No such file or directory"));
