@@ -5,12 +5,14 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <systemd/sd-daemon.h>
 
 #define LOG_TAG "main"
 #include "control/daemon_service.h"
+#include "control/ep_names.h"
 #include "glournet/log.h"
 
 static uint64_t watchdog_ns; /* half of WatchdogSec; 0: off */
@@ -49,6 +51,38 @@ void service_watchdog(void)
 		return;
 	last_ping_ns = now;
 	sd_notify(0, "WATCHDOG=1");
+}
+
+void service_status(const uint32_t *by_status, unsigned workers)
+{
+	static uint32_t said[EP_STATUS_COUNT];
+	static uint64_t said_ns;
+	uint64_t now = mono_ns();
+	if (!memcmp(said, by_status, sizeof(said)) || now - said_ns < 1000000000ull)
+		return;
+	memcpy(said, by_status, sizeof(said));
+	said_ns = now;
+	char text[256];
+	unsigned long long total = 0;
+	for (int i = 0; i < EP_STATUS_COUNT; i++)
+		total += by_status[i];
+	size_t n = (size_t)snprintf(text, sizeof(text),
+				    "serving %llu endpoints with %u worker%s:", total, workers,
+				    workers == 1 ? "" : "s");
+	for (int i = 0; i < EP_STATUS_COUNT && n < sizeof(text); i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s %u %s", i ? "," : "",
+				      by_status[i], ep_status_name((enum ep_status)i));
+	sd_notifyf(0, "STATUS=%s", text);
+}
+
+void service_reloading(void)
+{
+	sd_notify(0, "RELOADING=1\nSTATUS=reloading (SIGHUP)");
+}
+
+void service_reloaded(void)
+{
+	sd_notify(0, "READY=1");
 }
 
 void service_stopping(void)

@@ -16,6 +16,14 @@ void service_ready(unsigned long long clients, unsigned workers);
 /* From each turn of the control loop: WATCHDOG=1 every half interval, so
  * a loop that stops turning (a stuck job) is restarted by systemd. */
 void service_watchdog(void);
+/* From each turn too: when the endpoints' counts by status (EP_STATUS_COUNT
+ * of them) differ from the last said, at most once a second, STATUS=
+ * "serving N endpoints: a online, b offline, ...". */
+void service_status(const uint32_t *by_status, unsigned workers);
+/* SIGHUP: RELOADING=1 before the reload, READY=1 after it, so that
+ * `systemctl reload` returns once it is done. */
+void service_reloading(void);
+void service_reloaded(void);
 /* The loop has ended: STOPPING=1. */
 void service_stopping(void);
 /* The start failed: STATUS= and ERRNO= for systemctl status. */

@@ -63,6 +63,7 @@ static void run(struct gn_daemon *d)
 		if (loop_run_once(&d->loop, timeout) < 0)
 			break;
 		service_watchdog(); /* the loop turns: systemd's watchdog is fed */
+		service_status(d->reg.by_status, d->nworkers);
 	}
 }
 

@@ -4,7 +4,8 @@
 #  - Type=notify: READY=1 once it serves (the control socket answers at that
 #    moment) with a STATUS line; with WATCHDOG_USEC (WatchdogSec) WATCHDOG=1
 #    from the control loop, again and again; on SIGTERM STOPPING=1, exit 0;
-#    without WATCHDOG_USEC no WATCHDOG=1;
+#    without WATCHDOG_USEC no WATCHDOG=1; STATUS follows the endpoints (a
+#    registration: "1 online"); SIGHUP sends RELOADING=1, then READY=1;
 #  - a start that fails sends no READY=1 but STATUS=start-up failed and ERRNO;
 #  - with JOURNAL_STREAM naming stderr every line carries its syslog
 #    priority: glournetd's errors and DPDK's own (through the same logger)
@@ -67,6 +68,41 @@ grep -q '^<6>info  dpdk   EAL: ' "$W/log" || fail "DPDK's EAL lines through the 
 grep -q '^<6>info  main   glournetd .* running' "$W/log" || fail "the running line at <6>"
 ! grep -q '^[0-9]\{4\}-' "$W/log" || fail "time stamps on the journal (it keeps its own)"
 pass "journal: every line has a priority, e.g. $(grep -m1 'dpdk   EAL' "$W/log")"
+
+# ---- live: STATUS follows the endpoints; SIGHUP is RELOADING=1 then READY=1 ----
+waitfor() { # waitfor JQ_FILTER WHAT: the filter over $W/live.jsonl's lines (an array) is true
+	for _ in $(seq 100); do
+		[ "$(jq -s "$1" "$W/live.jsonl" 2>/dev/null)" = true ] && return 0
+		sleep 0.1
+	done
+	fail "$2: $(cat "$W/live.jsonl")"
+}
+(
+	exec 2>"$W/log"
+	env JOURNAL_STREAM="$(stat -c '%d:%i' "$W/log")" python3 "$LISTEN" --timeout 60 -- \
+		"$GLOURNETD" --token-file "$W/token" --http "127.0.0.1:$PORT" --ctl-socket "$W/ctl.sock" \
+		--state-dir "$W/state" --exception drop "${EAL[@]}" --vdev net_null0,no-rx=1 \
+		>"$W/live.jsonl"
+) &
+LPID=$!
+waitfor 'any(.[]; .msg.READY == "1")' "no READY=1"
+PID=$(jq -r 'select(.pid) | .pid' "$W/live.jsonl")
+curl -sf -X POST "http://127.0.0.1:$PORT/v1/register" -H "Authorization: Bearer $(cat "$W/token")" \
+	-H 'Content-Type: application/json' \
+	-d '{"guid":"sd-1","hostname":"sd-1","ips":["10.1.2.3"],"reason":"install"}' >/dev/null ||
+	fail "registration"
+waitfor 'any(.[]; .msg.STATUS // "" | test("^serving 1 endpoints with 1 worker: 1 online, 0 offline"))' \
+	"STATUS after a registration"
+kill -HUP "$PID"
+waitfor 'any(.[]; .msg.RELOADING == "1")' "RELOADING=1 on SIGHUP"
+# READY=1 again after RELOADING=1
+waitfor '(map(.msg.RELOADING == "1") | index(true)) as $r |
+	$r != null and (to_entries | any(.[]; .key > $r and .value.msg.READY == "1"))' "READY=1 after the reload"
+kill -TERM "$PID"
+wait "$LPID" || fail "the listener"
+[ "$(jq -r 'select(.exit != null) | .exit' "$W/live.jsonl")" = 0 ] || fail "exit: $(cat "$W/live.jsonl")"
+grep -q "SIGHUP: reloaded" "$W/log" || fail "the reload's line"
+pass "live: $(jq -c 'select(.msg.STATUS and (.msg.STATUS | test("1 online"))) | .msg' "$W/live.jsonl" | head -1); SIGHUP: RELOADING=1, then READY=1"
 
 # ---- without WatchdogSec: no WATCHDOG=1 ----
 run_notify "$W/log" -- --term-after READY -- "${EAL[@]}" --vdev net_null0,no-rx=1

@@ -29,6 +29,7 @@ s.settimeout(0.2)
 env = dict(os.environ, NOTIFY_SOCKET=path)
 t0 = time.monotonic()
 p = subprocess.Popen(cmd, env=env)
+print(json.dumps({"pid": p.pid}), flush=True)
 seen, termed = 0, False
 try:
     while True:
