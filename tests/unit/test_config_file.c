@@ -162,6 +162,13 @@ static void test_file_then_command_line(void **state)
 	assert_string_equal(o.eal_argv[1], "-l");
 	assert_string_equal(o.eal_argv[2], "0");
 
+	/* eal: as one line of words */
+	write_file("eal: -l 0,1 --no-huge   --in-memory\n");
+	assert_true(parse(&o, "--token-file", tokpath, NULL) > 0);
+	assert_int_equal(o.eal_argc, 5);
+	assert_string_equal(o.eal_argv[2], "0,1");
+	assert_string_equal(o.eal_argv[4], "--in-memory");
+
 	/* An empty file, or comments only, is an empty configuration. */
 	write_file("# nothing yet\n");
 	assert_true(parse(&o, "--token", "t", NULL) > 0);
