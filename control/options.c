@@ -108,7 +108,7 @@ static const char usage_text[] =
 	"Operations:\n"
 	"  --ctl-socket PATH       control socket (default /run/glournet/glournetd.sock)\n" OPTIONS_CTL_HELP
 	"  --log-level LEVEL       error, warn, info (default) or debug\n"
-	"  --config FILE           the configuration file (YAML): every option above\n"
+	"  --config FILE           the configuration file (YAML): every option here\n"
 	"                          but the policy's, --token and --allow-empty-store,\n"
 	"                          as 'name: value' (a list for the repeatable ones),\n"
 	"                          and 'eal:' for the EAL arguments; the command line\n"
@@ -556,6 +556,8 @@ static int apply(struct gn_options *o, int c, const char *v)
 	case OPT_LOG_LEVEL:
 		return parse_log_level(v);
 	case OPT_CONFIG:
+		if (o->config_path && strcmp(o->config_path, v) != 0)
+			return bad("config", v, "one configuration file only");
 		o->config_path = v;
 		return 0;
 	case OPT_CHECK:

@@ -253,6 +253,8 @@ static void test_command_line_errors(void **state)
 	write_file("udp-port: 7100\n");
 	assert_true(parse(&o, "--token", "t", "--udp-port", "0", NULL) < 0);
 	assert_non_null(strstr(said, "glournetd: --udp-port '0': expected a whole number"));
+	assert_true(parse(&o, "--token", "t", "--config", "/other.yaml", NULL) < 0);
+	assert_non_null(strstr(said, "--config '/other.yaml': one configuration file only"));
 	assert_true(parse(&o, "--token", "t", "--options-file", "/x", NULL) < 0);
 	assert_non_null(strstr(said, "--options-file is gone"));
 	assert_non_null(strstr(said, "--config FILE"));
