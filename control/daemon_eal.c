@@ -152,7 +152,7 @@ int eal_plan_make(struct eal_plan *p, const struct gn_options *o, int argc, char
 {
 	memset(p, 0, sizeof(*p));
 	if (argc > EAL_MAX_ARGS) {
-		fprintf(stderr, "glournetd: more than %d EAL arguments\n", EAL_MAX_ARGS);
+		LOG(ERR, "more than %d EAL arguments", EAL_MAX_ARGS);
 		return -1;
 	}
 	p->file_prefix = "rte";

@@ -21,6 +21,7 @@
 
 #define LOG_TAG "main"
 #include "control/daemon_eal.h"
+#include "control/daemon_service.h"
 #include "control/daemon_start.h"
 #include "control/daemon_netpath.h"
 #include "control/persist.h"
@@ -41,6 +42,7 @@
 static void reload(struct gn_daemon *d)
 {
 	struct options_reloaded r;
+	service_reloading();
 	int rc = options_reload(&d->opt, &r);
 	char err[256] = "";
 	/* New HTTPS handshakes get the new pair; sessions under way keep theirs. */
@@ -55,6 +57,7 @@ static void reload(struct gn_daemon *d)
 	else
 		LOG(ERR, "SIGHUP: %s%s%s; the running certificate and key are kept", r.said,
 		    err[0] ? ": " : "", err);
+	service_reloaded(); /* done either way: it runs on what it has */
 }
 
 static void on_signal(struct loop_watch *w, uint32_t events)

@@ -3,6 +3,7 @@
  * worker lcore, then run the control thread's event loop on the main lcore
  * until SIGINT or SIGTERM.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,7 +15,9 @@
 
 #define LOG_TAG "main"
 #include "control/daemon.h"
+#include "control/daemon_dpdk_log.h"
 #include "control/daemon_eal.h"
+#include "control/daemon_service.h"
 #include "control/daemon_start.h"
 #include "control/daemon_netpath.h"
 #include "control/daemon_telemetry.h"
@@ -41,6 +44,19 @@ static uint32_t clock_tick(struct gn_daemon *d)
 	return clock_step_steady(&d->clock);
 }
 
+/* --check: what a start would use, said on stdout; 0 when it is good. */
+static int daemon_check(const struct gn_options *o, struct eal_plan *eal)
+{
+	if (eal_plan_make(eal, o, o->eal_argc, o->eal_argv) < 0)
+		return 2;
+	printf("glournetd: %s: configuration OK\n", o->config_path ? o->config_path : "options");
+	printf("EAL arguments:");
+	for (int i = 1; i < eal->argc; i++)
+		printf(" %s", eal->argv[i]);
+	printf("%s\n", eal->argc > 1 ? "" : " (none)");
+	return 0;
+}
+
 static void run(struct gn_daemon *d)
 {
 	while (!d->quit) {
@@ -60,6 +76,8 @@ static void run(struct gn_daemon *d)
 		timeout = netpath_timeout(d, timeout);
 		if (loop_run_once(&d->loop, timeout) < 0)
 			break;
+		service_watchdog(); /* the loop turns: systemd's watchdog is fed */
+		service_status(d->reg.by_status, d->nworkers);
 	}
 }
 
@@ -69,8 +87,11 @@ int main(int argc, char **argv)
 	int n = options_parse(&d.opt, argc, argv);
 	if (n <= 0)
 		return n == 0 ? 0 : 2;
+	static struct eal_plan eal;
+	if (d.opt.check) /* the options and the EAL arguments, without starting DPDK */
+		return daemon_check(&d.opt, &eal);
 	if (sodium_init() < 0) {
-		fprintf(stderr, "glournetd: libsodium failed to initialise\n");
+		LOG(ERR, "libsodium failed to initialise");
 		return 1;
 	}
 	/* The state directory first (its modes, then its lock), before EAL
@@ -95,10 +116,14 @@ int main(int argc, char **argv)
 
 	/* EAL gets argv[0] plus everything after our `--`, completed and, on
 	 * failure, explained by daemon_eal.c. */
-	static struct eal_plan eal;
-	argv[n - 1] = argv[0];
-	if (eal_plan_make(&eal, &d.opt, argc - n + 1, argv + n - 1) < 0 || eal_plan_start(&eal) < 0)
+	/* EAL's own lines through our logger, from its first. */
+	if (dpdk_log_redirect() < 0)
+		LOG(WARN, "DPDK's log: %s (it writes to stdout)", strerror(errno));
+	if (eal_plan_make(&eal, &d.opt, d.opt.eal_argc, d.opt.eal_argv) < 0 ||
+	    eal_plan_start(&eal) < 0) {
+		service_failed(EINVAL);
 		return 1;
+	}
 	d.eal = &eal;
 	clock_step_init(&d.clock, gn_wall_ns(), gn_boot_ns());
 	gn_coarse_set(clock_step_wall(&d.clock));
@@ -114,9 +139,12 @@ int main(int argc, char **argv)
 	if (rc == 0) {
 		LOG(INFO, "glournetd %s running; policy revision %llu, offline after %us",
 		    GN_VERSION, (unsigned long long)d.policy->rev, d.policy->offline_after);
+		service_ready(d.reg.count, d.nworkers);
 		run(&d);
+		service_stopping();
 	} else {
 		LOG(ERR, "start-up failed: %s", strerror(-rc));
+		service_failed(-rc);
 	}
 	shutdown_all(&d);
 	options_free(&d.opt);

@@ -2,6 +2,7 @@
  * Option parsing for glournetd. Each option is validated here, where it
  * enters, with a message that names the option and the accepted range.
  */
+#include <limits.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -13,8 +14,9 @@
 #define LOG_TAG "main"
 #include "control/duration.h"
 #include "control/options.h"
+#include "control/options_config.h"
 #include "control/options_ctl.h"
-#include "control/options_file.h"
+#include "control/options_say.h"
 #include "control/options_tls.h"
 #include "control/text.h"
 #include "glournet/exception.h"
@@ -25,6 +27,8 @@
 
 static const char usage_text[] =
 	"Usage: glournetd [OPTIONS] -- [DPDK EAL ARGUMENTS]\n"
+	"       glournetd --config FILE [OPTIONS] [-- EAL ARGUMENTS]\n"
+	"       glournetd --check [--config FILE] [OPTIONS]\n"
 	"\n"
 	"glournet heartbeat collector: DPDK workers take heartbeats off one port,\n"
 	"the control thread serves registration over HTTP and the control socket.\n"
@@ -108,10 +112,15 @@ static const char usage_text[] =
 	"Operations:\n"
 	"  --ctl-socket PATH       control socket (default /run/glournet/glournetd.sock)\n" OPTIONS_CTL_HELP
 	"  --log-level LEVEL       error, warn, info (default) or debug\n"
-	"  --options-file FILE     options, one a line (\"log-level debug\"), read before\n"
-	"                          the command line's (which win); SIGHUP re-reads it\n"
-	"                          and reloads the log level and the TLS certificate\n"
-	"                          and key (their files are re-read even without it)\n"
+	"  --config FILE           the configuration file (YAML): every option here\n"
+	"                          but the policy's, --token and --allow-empty-store,\n"
+	"                          as 'name: value' (a list for the repeatable ones),\n"
+	"                          and 'eal:' for the EAL arguments; the command line\n"
+	"                          wins over it. SIGHUP re-reads it for the log level\n"
+	"                          and the TLS files (docs/operations.md)\n"
+	"  --check                 check the options and the configuration file, say\n"
+	"                          what is wrong with its line, and exit (0: good)\n"
+	"                          without starting DPDK\n"
 	"  --metrics ADDR:PORT|off Prometheus /metrics, /healthz and /readyz there\n"
 	"                          (default off; e.g. 127.0.0.1:9110; docs/metrics.md)\n"
 	"  -h, --help              this help\n"
@@ -163,7 +172,8 @@ enum {
 	OPT_HTTP_REQUEST_TIMEOUT,
 	OPT_SOURCE_V4_PREFIX,
 	OPT_SOURCE_V6_PREFIX,
-	OPT_OPTIONS_FILE,
+	OPT_CONFIG,
+	OPT_CHECK,
 	/* Issue 13: state directory and token hardening. */
 	OPT_ALLOW_EMPTY_STORE,
 	OPT_METRICS,
@@ -210,7 +220,8 @@ static const struct option long_opts[] = {
 	{"exception-route", required_argument, 0, OPT_EXC_ROUTE},
 	{"exception-ring", required_argument, 0, OPT_EXC_RING},
 	{"neigh-max", required_argument, 0, OPT_NEIGH_MAX},
-	{"options-file", required_argument, 0, OPT_OPTIONS_FILE},
+	{"config", required_argument, 0, OPT_CONFIG},
+	{"check", no_argument, 0, OPT_CHECK},
 	{"allow-empty-store", no_argument, 0, OPT_ALLOW_EMPTY_STORE},
 	{"metrics", required_argument, 0, OPT_METRICS},
 	OPTIONS_CTL_LONG,
@@ -221,8 +232,7 @@ static const struct option long_opts[] = {
 
 static int bad(const char *opt, const char *val, const char *want)
 {
-	fprintf(stderr, "glournetd: --%s '%s': %s\n", opt, val, want);
-	return -1;
+	return options_bad(opt, val, want);
 }
 
 static int parse_uint(const char *opt, const char *val, uint64_t lo, uint64_t hi, uint32_t *out)
@@ -242,12 +252,16 @@ static int parse_uint(const char *opt, const char *val, uint64_t lo, uint64_t hi
 
 static int parse_dur(const char *opt, const char *val, uint32_t lo, uint32_t hi, uint32_t *out)
 {
-	char what[64], err[256];
-	snprintf(what, sizeof(what), "--%s", opt);
-	if (duration_take_s(what, val, lo, hi, out, err, sizeof(err)) < 0) {
-		fprintf(stderr, "glournetd: %s\n", err); /* the grammar's words, as every tool's */
-		return -1;
-	}
+	char what[PATH_MAX + 80], err[PATH_MAX + 400];
+	const char *file;
+	unsigned line;
+	options_say_where(&file, &line); /* from a file: FILE:LINE: KEY */
+	if (file)
+		snprintf(what, sizeof(what), "%s:%u: %s", file, line, opt);
+	else
+		snprintf(what, sizeof(what), "--%s", opt);
+	if (duration_take_s(what, val, lo, hi, out, err, sizeof(err)) < 0)
+		return options_say("%s", err); /* the grammar's words, as every tool's */
 	return 0;
 }
 
@@ -255,8 +269,7 @@ static int read_token_file(const char *path, char **token)
 {
 	FILE *f = fopen(path, "re");
 	if (!f) {
-		fprintf(stderr, "glournetd: --token-file '%s': %s\n", path, strerror(errno));
-		return -1;
+		return bad("token-file", path, strerror(errno));
 	}
 	struct stat st;
 	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
@@ -446,6 +459,7 @@ static int apply(struct gn_options *o, int c, const char *v)
 			return bad("token", v, "the token must not be empty");
 		free(o->token);
 		o->token = strdup(v);
+		o->token_file = NULL; /* the last of --token and --token-file wins */
 		/* Out of /proc/PID/cmdline (ps) from now on; it was readable
 		 * until here, which --help says. */
 		explicit_bzero((char *)v, strlen(v));
@@ -453,7 +467,13 @@ static int apply(struct gn_options *o, int c, const char *v)
 			  "while glournetd started; prefer --token-file");
 		return 0;
 	case OPT_TOKEN_FILE:
-		return read_token_file(v, &o->token);
+		/* Read once every option is in: the command line's may replace
+		 * the file's, whose file then need not exist. */
+		free(o->token);
+		o->token = NULL;
+		o->token_file = v;
+		options_say_where(&o->token_file_from, &o->token_file_line);
+		return 0;
 	case OPT_UDP_PORT:
 		if (parse_uint("udp-port", v, 1, 65535, &u) < 0)
 			return -1;
@@ -468,11 +488,13 @@ static int apply(struct gn_options *o, int c, const char *v)
 		return parse_listen_opt("http", v, &o->http_listen);
 	case OPT_HTTPS:
 		return parse_listen_opt("https", v, &o->https_listen);
-	case OPT_TLS_CERT:
+	case OPT_TLS_CERT: /* read with the key once every option is in */
 		o->tls_cert_file = v;
+		options_say_where(&o->tls_from[0].file, &o->tls_from[0].line);
 		return 0;
 	case OPT_TLS_KEY:
 		o->tls_key_file = v;
+		options_say_where(&o->tls_from[1].file, &o->tls_from[1].line);
 		return 0;
 	case OPT_HTTP_MAX_BODY:
 		return parse_uint("http-max-body", v, 64, 16u << 20, &o->http_max_body);
@@ -544,8 +566,13 @@ static int apply(struct gn_options *o, int c, const char *v)
 		return 0;
 	case OPT_LOG_LEVEL:
 		return parse_log_level(v);
-	case OPT_OPTIONS_FILE:
-		o->options_file = v;
+	case OPT_CONFIG:
+		if (o->config_path && strcmp(o->config_path, v) != 0)
+			return bad("config", v, "one configuration file only");
+		o->config_path = v;
+		return 0;
+	case OPT_CHECK:
+		o->check = true;
 		return 0;
 	case OPT_METRICS:
 		return parse_listen_opt("metrics", v, &o->metrics_listen);
@@ -555,11 +582,47 @@ static int apply(struct gn_options *o, int c, const char *v)
 	return apply_exception(o, c, v);
 }
 
-/* One getopt pass over argv (the command line's, or an options file's);
- * 1 after --help/--version, 0 when done, -1 after a usage error. */
-static int parse_args(struct gn_options *o, int argc, char **argv, const char *from)
+/* How the configuration file may use an option (options_config.h): the
+ * repeatable ones take a list; some stay on the command line. */
+#define POLICY_WHY                                                                           \
+	"policy, not configuration: it is persisted in the state directory; change it with " \
+	"glournetctl set (or --set at start)"
+static const struct options_config_rule config_rules[] = {
+	{OPT_HB_ADDR, true, NULL},
+	{OPT_EXC_ADDR, true, NULL},
+	{OPT_EXC_ROUTE, true, NULL},
+	{OPT_TOKEN, false,
+	 "the token would be one more copy to guard: give token-file (a file only root reads)"},
+	{OPT_ALLOW_EMPTY_STORE, false,
+	 "a decision for one start, after a lost store: give it on the command line"},
+	{OPT_CONFIG, false, "not nested"},
+	{OPT_CHECK, false, "a command-line flag"},
+	{OPT_SET, false, POLICY_WHY},
+	{OPT_OFFLINE_AFTER, false, POLICY_WHY},
+	{OPT_HB_INTERVAL, false, POLICY_WHY},
+	{OPT_POLL_INTERVAL, false, POLICY_WHY},
+};
+#define N_RULES (sizeof(config_rules) / sizeof(config_rules[0]))
+
+/* A repeatable option given on the command line replaces the file's list. */
+static void clear_list(struct gn_options *o, int c)
 {
-	int c;
+	if (c == OPT_HB_ADDR)
+		o->n_hb_addrs = 0;
+	else if (c == OPT_EXC_ADDR)
+		o->n_exc_addrs = 0;
+	else if (c == OPT_EXC_ROUTE)
+		o->n_exc_routes = 0;
+}
+
+/* One getopt pass over argv: the command line's, or the configuration
+ * file's words (`w`, each with its line: every bad one is said, then -1).
+ * 1 after --help/--version, 0 when done, -1 after a usage error. */
+static int parse_args(struct gn_options *o, int argc, char **argv,
+		      const struct options_config_words *w)
+{
+	int c, failed = 0;
+	unsigned listed = 0; /* the lists the command line has begun */
 	opterr = 0;
 	optind = 1;
 	/* '+' stops at the first non-option, so `--` ends our part. */
@@ -573,58 +636,69 @@ static int parse_args(struct gn_options *o, int argc, char **argv, const char *f
 			return 1;
 		}
 		if (c == '?' || c == ':') {
-			fprintf(stderr,
-				"glournetd: unknown option or missing value: '%s'%s%s\n"
-				"Try 'glournetd --help'.\n",
-				argv[optind - 1], from ? " in " : "", from ? from : "");
-			return -1;
+			const char *a = argv[optind - 1];
+			if (!strncmp(a, "--options-file", 14))
+				return options_say(
+					"--options-file is gone: its options are keys of "
+					"--config FILE now (YAML, 'log-level: debug'; "
+					"docs/operations.md)");
+			return options_say("unknown option or missing value: '%s'\n"
+					   "Try 'glournetd --help'.",
+					   a);
 		}
-		if (from && c == OPT_OPTIONS_FILE) {
-			fprintf(stderr, "glournetd: --options-file inside %s: not nested\n", from);
-			return -1;
+		options_say_from(w ? w->cf.path : NULL, w ? w->line[optind - 1] : 0);
+		const struct options_config_rule *r = options_config_rule(config_rules, N_RULES, c);
+		if (!w && r && r->list) {
+			unsigned bit = 1u << (r - config_rules);
+			if (!(listed & bit))
+				clear_list(o, c);
+			listed |= bit;
 		}
-		if (apply(o, c, optarg) < 0)
-			return -1;
+		if (apply(o, c, optarg) < 0) {
+			if (!w)
+				return -1;
+			failed = 1;
+		}
 	}
-	if (from && optind < argc) {
-		fprintf(stderr, "glournetd: %s: unexpected '%s'\n", from, argv[optind]);
-		return -1;
-	}
-	return 0;
-}
-
-/* The options file's, applied first (so the command line wins). */
-static int parse_file(struct gn_options *o, const char *path)
-{
-	int fargc;
-	char **fargv, err[512];
-	if (options_file_read(path, &fargc, &fargv, err, sizeof(err)) < 0) {
-		fprintf(stderr, "glournetd: %s\n", err);
-		return -1;
-	}
-	if (parse_args(o, fargc, fargv, path) != 0) {
-		options_file_free(fargv);
-		return -1;
-	}
-	options_file_free(o->file_argv); /* parsed once per gn_options: nothing points in */
-	o->file_argv = fargv;
-	return 0;
+	options_say_from(NULL, 0);
+	return failed ? -1 : 0;
 }
 
 void options_free(struct gn_options *o)
 {
 	free(o->token);
 	o->token = NULL;
-	options_file_free(o->file_argv);
-	o->file_argv = NULL;
+	if (o->config) {
+		options_config_free(o->config);
+		free(o->config);
+		o->config = NULL;
+	}
+	free(o->eal_argv);
+	o->eal_argv = NULL;
 	for (int i = 0; i < 2; i++) {
 		free(o->tls_files_reloaded[i]);
 		o->tls_files_reloaded[i] = NULL;
 	}
 }
 
-/* A path a SIGHUP read from the options file, owned by `o` from now on
- * (the file's words are freed with the reload's options). */
+/* The configuration file's options, applied first (so the command line
+ * wins); its words stay with `o`, which points into them. */
+static int parse_config(struct gn_options *o, const char *path)
+{
+	struct options_config_words *w = calloc(1, sizeof(*w));
+	if (!w)
+		return options_say("out of memory");
+	int refused = options_config_load(path, long_opts, config_rules, N_RULES, w);
+	if (refused < 0) {
+		free(w);
+		return -1;
+	}
+	o->config = w;
+	return parse_args(o, w->argc, w->argv, w) == 0 && !refused ? 0 : -1;
+}
+
+/* A path a SIGHUP read from the configuration file, owned by `o` from now
+ * on (the file's words are freed with the reload's options). */
 static void take_reloaded(struct gn_options *o, int which, const char *path, const char **field)
 {
 	char *copy = strdup(path);
@@ -635,41 +709,65 @@ static void take_reloaded(struct gn_options *o, int which, const char *path, con
 	*field = copy;
 }
 
-static const char *file_in_args(int argc, char **argv)
+static const char *config_in_args(int argc, char **argv)
 {
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
-		if (!strcmp(argv[i], "--options-file") && i + 1 < argc)
+		if (!strcmp(argv[i], "--config") && i + 1 < argc)
 			return argv[i + 1];
-		if (!strncmp(argv[i], "--options-file=", 15))
-			return argv[i] + 15;
+		if (!strncmp(argv[i], "--config=", 9))
+			return argv[i] + 9;
 	}
 	return NULL;
+}
+
+/* EAL's argv: argv[0], then the command line's words after `--` when
+ * there are any, else the file's `eal:`. */
+static int eal_args(struct gn_options *o, int argc, char **argv, int first)
+{
+	int cli = argc - first;
+	int n = cli > 0 ? cli : o->config ? o->config->eal_argc : 0;
+	char **src = cli > 0 ? argv + first : o->config ? o->config->eal_argv : NULL;
+	o->eal_argv = calloc((size_t)n + 2, sizeof(char *));
+	if (!o->eal_argv)
+		return options_say("out of memory");
+	o->eal_argv[0] = argv[0];
+	for (int i = 0; i < n; i++)
+		o->eal_argv[i + 1] = src[i];
+	o->eal_argc = n + 1;
+	return 0;
 }
 
 int options_parse(struct gn_options *o, int argc, char **argv)
 {
 	set_defaults(o);
-	const char *file = file_in_args(argc, argv);
-	if (file && parse_file(o, file) < 0)
-		return -1;
+	const char *file = config_in_args(argc, argv);
+	int file_rc = file ? parse_config(o, file) : 0;
+	/* With --check, the command line is checked too before saying no. */
 	int rc = parse_args(o, argc, argv, NULL);
-	if (rc != 0)
-		return rc > 0 ? 0 : -1;
-	if (optind < argc && strcmp(argv[optind - 1], "--") != 0) {
-		fprintf(stderr, "glournetd: unexpected argument '%s' (EAL arguments go after --)\n",
-			argv[optind]);
+	if (rc > 0)
+		return 0;
+	if (rc < 0 || file_rc < 0)
 		return -1;
+	if (optind < argc && strcmp(argv[optind - 1], "--") != 0)
+		return options_say("unexpected argument '%s' (EAL arguments go after --)",
+				   argv[optind]);
+	if (o->token_file) {
+		options_say_from(o->token_file_from, o->token_file_line);
+		rc = read_token_file(o->token_file, &o->token);
+		options_say_from(NULL, 0);
+		if (rc < 0)
+			return -1;
 	}
-	if (!o->token) {
-		fprintf(stderr,
-			"glournetd: an enrollment token is required (--token or --token-file)\n");
-		return -1;
-	}
+	if (!o->token)
+		return options_say("an enrollment token is required (token-file in the "
+				   "configuration, --token-file or --token)");
 	if (options_check_tls(o) < 0)
 		return -1;
 	if (strcmp(o->metrics_listen, "off") != 0 && (!strcmp(o->metrics_listen, o->http_listen) ||
 						      !strcmp(o->metrics_listen, o->https_listen)))
 		return bad("metrics", o->metrics_listen, "the endpoint API listens there");
+	if (eal_args(o, argc, argv, optind) < 0)
+		return -1;
 	return optind;
 }
 
@@ -679,18 +777,18 @@ int options_reload(struct gn_options *o, struct options_reloaded *r)
 	memset(r, 0, sizeof(*r));
 	enum gn_log_level before = gn_log_max_level;
 	size_t n = 0;
-	if (o->options_file) {
+	if (o->config_path) {
 		/* The file alone, over the defaults: only its reloadable options
 		 * are taken (the log level applies as it is parsed). */
 		struct gn_options tmp;
 		set_defaults(&tmp);
-		if (parse_file(&tmp, o->options_file) < 0) {
+		if (parse_config(&tmp, o->config_path) < 0) {
 			options_free(&tmp);
 			gn_log_max_level = before;
 			snprintf(r->said, sizeof(r->said),
 				 "%s unreadable or invalid (see above): "
 				 "nothing reloaded",
-				 o->options_file);
+				 o->config_path);
 			return -1;
 		}
 		if (tmp.tls_cert_file)
@@ -699,12 +797,12 @@ int options_reload(struct gn_options *o, struct options_reloaded *r)
 			take_reloaded(o, 1, tmp.tls_key_file, &o->tls_key_file);
 		options_free(&tmp);
 		n += (size_t)snprintf(r->said + n, sizeof(r->said) - n, "%s: log level %s%s%s",
-				      o->options_file, levels[before],
+				      o->config_path, levels[before],
 				      gn_log_max_level == before ? " (unchanged)" : " -> ",
 				      gn_log_max_level == before ? "" : levels[gn_log_max_level]);
 	} else {
 		n += (size_t)snprintf(r->said, sizeof(r->said),
-				      "log level %s (no --options-file to reload it from)",
+				      "log level %s (no --config to reload it from)",
 				      levels[before]);
 	}
 	if (strcmp(o->https_listen, "off") != 0 && n < sizeof(r->said)) {

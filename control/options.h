@@ -13,6 +13,8 @@
 #define GN_MAX_EXC_ADDRS  8
 #define GN_MAX_EXC_ROUTES 8
 
+struct options_config_words;
+
 struct gn_options {
 	uint16_t udp_port;
 	const char *hb_addrs[GN_MAX_HB_ADDRS];
@@ -21,9 +23,16 @@ struct gn_options {
 	const char *https_listen;  /* the same, default "off" */
 	const char *tls_cert_file; /* PEM, needed with --https */
 	const char *tls_key_file;
+	struct {
+		const char *file; /* where tls-cert and tls-key were given (NULL: the */
+		unsigned line;    /* command line), for the messages of their reading */
+	} tls_from[2];
 	char *tls_cert_pem; /* the files' contents, read at start */
 	char *tls_key_pem;  /* wiped and freed once the server has it */
 	char *token;
+	const char *token_file;      /* read at the end of parsing, into token */
+	const char *token_file_from; /* its configuration file (NULL: the command line) */
+	unsigned token_file_line;
 	const char *ctl_socket;
 	/* Who may use the control sockets (options_ctl.h): the main one's mode
 	 * (0: 0660) and group (NULL: glournetd's), and a read-only one, off
@@ -46,10 +55,13 @@ struct gn_options {
 	uint32_t max_endpoints;
 	int port_id; /* -1: the first port EAL probed */
 	uint32_t rx_desc;
-	uint32_t mbufs;              /* 0: auto (eal_auto_mbufs) */
-	const char *options_file;    /* --options-file: read at start, again on SIGHUP */
-	char **file_argv;            /* its words, which options above may point into */
-	char *tls_files_reloaded[2]; /* cert and key paths a SIGHUP took from the file */
+	uint32_t mbufs;                      /* 0: auto (eal_auto_mbufs) */
+	const char *config_path;             /* --config: read at start, again on SIGHUP */
+	struct options_config_words *config; /* its words, which options above point into */
+	bool check;                          /* --check: check the options and exit */
+	int eal_argc;                        /* EAL's argv: [0] the program, then the */
+	char **eal_argv;                     /* words after `--`, or the file's eal: */
+	char *tls_files_reloaded[2];         /* cert and key paths a SIGHUP took from the file */
 	uint32_t idle_sleep_us;
 	uint32_t http_max_conns;
 	uint32_t http_timeout;
@@ -78,12 +90,15 @@ struct gn_options {
 };
 
 /*
- * Parses argv up to `--`. Returns the number of arguments consumed (so the
- * caller hands argv + n to EAL), or -1 after printing a usage error, or 0
- * after printing --help/--version (exit 0).
+ * Parses --config's file, then argv up to `--` (the command line wins; a
+ * repeatable option given there replaces the file's list). Returns the
+ * number of arguments consumed, with EAL's argv in eal_argc/eal_argv (the
+ * words after `--`, or the file's eal: when there are none), or -1 after
+ * saying what is wrong (every error of the file, each with its line), or
+ * 0 after printing --help/--version (exit 0).
  */
 int options_parse(struct gn_options *o, int argc, char **argv);
-/* Frees what parsing allocated (the token, the options file's words). */
+/* Frees what parsing allocated (the token, the configuration's words). */
 void options_free(struct gn_options *o);
 
 /* What SIGHUP reloads (options_reload). */
@@ -92,7 +107,7 @@ struct options_reloaded {
 	char said[512];           /* what was reloaded, for the log */
 };
 
-/* SIGHUP: the log level (and the TLS file names) from --options-file,
+/* SIGHUP: the log level (and the TLS file names) from --config,
  * when there is one, then the certificate and key from their files, with
  * the checks of the start. 0, or -1 with `said` naming what failed (the
  * running values are kept). */

@@ -11,29 +11,25 @@
 
 #include "control/options.h"
 #include "control/options_ctl.h"
+#include "control/options_say.h"
 
 static int parse_mode(const char *opt, const char *v, unsigned *out)
 {
 	char *end;
 	errno = 0;
 	unsigned long m = strtoul(v, &end, 8);
-	if (errno || end == v || *end || (m & ~0666ul) || !(m & 0600)) {
-		fprintf(stderr,
-			"glournetd: --%s '%s': expected an octal mode such as 0660 (read and "
-			"write bits only, the owner's included)\n",
-			opt, v);
-		return -1;
-	}
+	if (errno || end == v || *end || (m & ~0666ul) || !(m & 0600))
+		return options_bad(opt, v,
+				   "expected an octal mode such as 0660 (read and write bits only, "
+				   "the owner's included)");
 	*out = (unsigned)m;
 	return 0;
 }
 
 static int nonempty(const char *opt, const char *v, const char **out)
 {
-	if (!*v) {
-		fprintf(stderr, "glournetd: --%s: empty\n", opt);
-		return -1;
-	}
+	if (!*v)
+		return options_bad(opt, v, "empty");
 	*out = v;
 	return 0;
 }
@@ -52,6 +48,5 @@ int options_ctl_apply(struct gn_options *o, int opt, const char *v)
 	case OPT_CTL_SOCKET_RO_GROUP:
 		return nonempty("ctl-socket-ro-group", v, &o->ctl_socket_ro_group);
 	}
-	fprintf(stderr, "glournetd: internal error: option %d\n", opt);
-	return -1;
+	return options_say("internal error: option %d", opt);
 }

@@ -11,15 +11,14 @@
 
 #include "control/options.h"
 #include "control/options_tls.h"
+#include "control/options_say.h"
 
 /* The whole of a PEM file, checked for the block it must hold. */
 int options_read_pem(const char *opt, const char *path, const char *what, char **out)
 {
 	FILE *f = fopen(path, "r");
-	if (!f) {
-		fprintf(stderr, "glournetd: --%s '%s': %s\n", opt, path, strerror(errno));
-		return -1;
-	}
+	if (!f)
+		return options_bad(opt, path, strerror(errno));
 	size_t cap = 1u << 20, n = 0;
 	char *buf = malloc(cap + 1);
 	if (buf)
@@ -28,10 +27,9 @@ int options_read_pem(const char *opt, const char *path, const char *what, char *
 	bool more = buf && n == cap && fgetc(f) != EOF;
 	fclose(f);
 	if (!buf || err) {
-		fprintf(stderr, "glournetd: --%s '%s': %s\n", opt, path,
-			buf ? strerror(err) : "out of memory");
+		const char *why = buf ? strerror(err) : "out of memory";
 		free(buf);
-		return -1;
+		return options_bad(opt, path, why);
 	}
 	buf[n] = '\0';
 	char *fit = realloc(buf, n + 1);
@@ -50,7 +48,9 @@ int options_read_pem(const char *opt, const char *path, const char *what, char *
 	else if (!strcmp(opt, "tls-key") && !strstr(buf, "PRIVATE KEY-----"))
 		why = "no '-----BEGIN ... PRIVATE KEY-----' block: not a PEM private key";
 	if (why) {
-		fprintf(stderr, "glournetd: --%s '%s': %s (%s)\n", opt, path, why, what);
+		char says[256];
+		snprintf(says, sizeof(says), "%s (%s)", why, what);
+		options_bad(opt, path, says);
 		if (buf)
 			explicit_bzero(buf, n);
 		free(buf);
@@ -67,30 +67,27 @@ int options_check_tls(struct gn_options *o)
 	bool https = strcmp(o->https_listen, "off") != 0;
 	if (!https) {
 		if (o->tls_cert_file || o->tls_key_file) {
-			fprintf(stderr, "glournetd: --tls-cert/--tls-key given but --https is off "
-					"(pass --https ADDR:PORT, e.g. [::]:8443)\n");
-			return -1;
+			return options_say("--tls-cert/--tls-key given but --https is off "
+					   "(pass --https ADDR:PORT, e.g. [::]:8443)");
 		}
 		return 0;
 	}
 	if (!o->tls_cert_file || !o->tls_key_file) {
-		fprintf(stderr,
-			"glournetd: --https '%s' needs --tls-cert FILE and --tls-key FILE "
-			"(PEM; tools/make-cert.sh DIR makes a self-signed pair)\n",
-			o->https_listen);
-		return -1;
+		return options_say("--https '%s' needs --tls-cert FILE and --tls-key FILE "
+				   "(PEM; tools/make-cert.sh DIR makes a self-signed pair)",
+				   o->https_listen);
 	}
 	if (strcmp(o->http_listen, "off") != 0 && !strcmp(o->http_listen, o->https_listen)) {
-		fprintf(stderr,
-			"glournetd: --http and --https both '%s': give them different "
-			"ports\n",
-			o->https_listen);
-		return -1;
+		return options_say("--http and --https both '%s': give them different ports",
+				   o->https_listen);
 	}
-	if (options_read_pem("tls-cert", o->tls_cert_file, "the server certificate",
-			     &o->tls_cert_pem) < 0 ||
-	    options_read_pem("tls-key", o->tls_key_file, "the certificate's private key",
-			     &o->tls_key_pem) < 0)
-		return -1;
-	return 0;
+	options_say_from(o->tls_from[0].file, o->tls_from[0].line);
+	int rc = options_read_pem("tls-cert", o->tls_cert_file, "the server certificate",
+				  &o->tls_cert_pem);
+	options_say_from(o->tls_from[1].file, o->tls_from[1].line);
+	if (rc == 0)
+		rc = options_read_pem("tls-key", o->tls_key_file, "the certificate's private key",
+				      &o->tls_key_pem);
+	options_say_from(NULL, 0);
+	return rc;
 }

@@ -15,6 +15,8 @@ PKGS=(
   libcurl4-openssl-dev                            # reference agent HTTP client
   libedit-dev                                     # glournetctl's prompt: line editing, history, completion
   libsqlite3-dev                                  # the embedded store
+  libyaml-dev                                     # glournetd's configuration file (--config, control/config_file.c)
+  libsystemd-dev                                  # sd_notify: Type=notify readiness, watchdog, stopping (control/daemon_service.c)
   openssl                                         # self-signed demo certificate
   libcmocka-dev                                   # unit tests
   clang-format                                    # the style check (structure-style)

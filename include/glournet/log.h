@@ -6,9 +6,17 @@
 #ifndef GLOURNET_LOG_H
 #define GLOURNET_LOG_H
 
+#include <stdbool.h>
+
 enum gn_log_level { GN_LOG_ERR, GN_LOG_WARN, GN_LOG_INFO, GN_LOG_DEBUG };
 
 extern enum gn_log_level gn_log_max_level;
+
+/* stderr is the journal (JOURNAL_STREAM names it): lines then start with
+ * their syslog priority. Looked up once. */
+bool gn_log_on_journal(void);
+/* "<3>" for an error line ... "<7>" for debug on the journal; "" elsewhere. */
+const char *gn_log_prefix(enum gn_log_level level);
 
 void gn_log(enum gn_log_level level, const char *tag, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -9,7 +9,8 @@
 #
 # Targets: frame (a received frame), register (the HTTP API's request
 # bodies and headers), bulk (import lines), ctl (bytes down the control
-# socket, through the real transport). Findings land in build-fuzz/crash-*;
+# socket, through the real transport), config (glournetd's YAML
+# configuration file). Findings land in build-fuzz/crash-*;
 # the corpus grows in build-fuzz/corpus-*; new seeds worth keeping go to
 # tests/fuzz/seeds/TARGET-*.
 set -euo pipefail
@@ -17,7 +18,7 @@ SRC=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=$SRC/build-fuzz
 SECS=${1:-60}
 shift || true
-TARGETS=(frame register bulk ctl)
+TARGETS=(frame register bulk ctl config)
 [ $# -eq 0 ] || TARGETS=("$@")
 command -v clang >/dev/null || { echo "run-libfuzzer.sh: no clang (apt-get install clang libclang-rt-14-dev)" >&2; exit 2; }
 mkdir -p "$OUT"
@@ -31,12 +32,13 @@ CONTROL=$(ls "$SRC"/control/*.c | grep -v -e '/control/main\.c$' -e '/control/da
 CORE=$(ls "$SRC"/dataplane/{hb_decode,hb_mac_burst,slot_table,gn_mem,coarse_clock,log,net_addr,tx_frame,neigh,neigh_learn,neigh_route,neigh_netlink,neigh_netlink_link,netpath_names}.c)
 clang $CFLAGS -DGN_VERSION=\"fuzz\" -o "$OUT/fuzz_register" "$SRC/tests/fuzz/fuzz_register.c" $CONTROL \
 	$CORE -lsodium -lurcu-qsbr -ljemalloc \
-	-ljansson -lmicrohttpd -lsqlite3 -lpthread
+	-ljansson -lmicrohttpd -lsqlite3 -lyaml -lpthread
 clang $CFLAGS -o "$OUT/fuzz_bulk" "$SRC/tests/fuzz/fuzz_bulk.c" "$SRC"/control/{bulk_format,bulk_output,bulk_reader,text}.c \
 	"$SRC"/dataplane/net_addr.c -ljansson
 clang $CFLAGS -DGN_VERSION=\"fuzz\" -o "$OUT/fuzz_ctl" "$SRC/tests/fuzz/fuzz_ctl.c" $CONTROL \
 	$CORE -lsodium -lurcu-qsbr -ljemalloc \
-	-ljansson -lmicrohttpd -lsqlite3 -lpthread
+	-ljansson -lmicrohttpd -lsqlite3 -lyaml -lpthread
+clang $CFLAGS -o "$OUT/fuzz_config" "$SRC/tests/fuzz/fuzz_config.c" "$SRC/control/config_file.c" -lyaml
 for t in "${TARGETS[@]}"; do
 	mkdir -p "$OUT/corpus-$t"
 	cp -n "$SRC"/tests/fuzz/seeds/$t-* "$OUT/corpus-$t/"

@@ -2,7 +2,7 @@
 # glournetd's lifecycle and observability (issue #11):
 #  - SIGHUP no longer kills it: it re-reads the TLS certificate and key
 #    (new handshakes get the new certificate), the log level from
-#    --options-file, and says what it reloaded; a key that is not the
+#    --config's file, and says what it reloaded; a key that is not the
 #    certificate's is refused and the running pair kept;
 #  - DPDK telemetry answers glournet's /glournet/ commands on the socket EAL
 #    makes (/var/run/dpdk/PREFIX/dpdk_telemetry.v2), with --no-shconf and
@@ -21,12 +21,12 @@ PREFIX=gn-$TAG
 "$SRC/tools/make-cert.sh" "$WORK/b" >/dev/null
 mkdir -p "$WORK/tls"
 cp "$WORK/a/glournet.crt" "$WORK/a/glournet.key" "$WORK/tls/"
-OPTS=$WORK/glournetd.options
+OPTS=$WORK/glournetd.yaml
 cat >"$OPTS" <<EOF
 # read at start, again on SIGHUP
-log-level info
-tls-cert $WORK/tls/glournet.crt
-tls-key $WORK/tls/glournet.key
+log-level: info
+tls-cert: $WORK/tls/glournet.crt
+tls-key: $WORK/tls/glournet.key
 EOF
 
 served_der() {
@@ -50,7 +50,7 @@ hup() {
 	grep "SIGHUP" "$WORK/daemon.log" | tail -1
 }
 
-start_daemon --options-file "$OPTS" --https "127.0.0.1:$HTTPS_PORT"
+start_daemon --config "$OPTS" --https "127.0.0.1:$HTTPS_PORT"
 [ "$(served_der)" = "$(file_der "$WORK/a/glournet.crt")" ] || fail "serves certificate A"
 pass "HTTPS serves certificate A"
 
@@ -63,8 +63,8 @@ grep -q "SIGHUP: reloaded $OPTS: log level info (unchanged); TLS certificate" <<
 ctl show status >/dev/null || fail "the control socket answers after SIGHUP"
 pass "SIGHUP: still running, certificate B served; $line"
 
-# The log level from the options file.
-sed -i 's/^log-level info/log-level debug/' "$OPTS"
+# The log level from the configuration file.
+sed -i 's/^log-level: info/log-level: debug/' "$OPTS"
 line=$(hup)
 grep -q "log level info -> debug" <<<"$line" || fail "log level reloaded: $line"
 pass "SIGHUP: $line"
