@@ -104,8 +104,12 @@ int settings_set(struct policy *p, const char *name, const char *value, char *er
 		}
 		__attribute__((fallthrough)); /* otherwise a duration in its range */
 	case SETTING_DURATION: {
-		/* The one grammar (glournet/duration.h): a bare number is
-		 * seconds here as in every option of every program. */
+		/* The one grammar (glournet/duration.h), with the contract's
+		 * rule for settings (STATUS.md: "Durations take a unit"): a bare
+		 * number, seconds in the programs' options, is refused here, so
+		 * "set heartbeat.offline_after 10" never means 10 s by mistake. */
+		if (value[0] && strspn(value, "0123456789") == strlen(value))
+			return reject(d, value, err, errlen, "needs a unit (30s, 10m, 2h, 1d)");
 		int rc = duration_parse(value, &v);
 		if (rc == -EINVAL)
 			return reject(d, value, err, errlen,
