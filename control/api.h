@@ -112,10 +112,6 @@ void api_register(const struct api_ctx *ctx, const struct api_request *req,
 void api_error(const struct api_ctx *ctx, struct api_response *resp, unsigned status,
 	       enum http_counter counter, const char *msg);
 
-/* The client's address for a log line ("unknown" when NULL); an IPv4
- * client of a dual-stack listener as IPv4. Returns buf. */
-const char *api_peer_text(const struct sockaddr *peer, char *buf, size_t len);
-
 /* An answer that must be durable (a registration hands out a key, an event
  * is "recorded"): queues the endpoint to the store and makes the answer
  * wait for its commit. False when the store refused it: the answer is then

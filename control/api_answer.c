@@ -36,25 +36,6 @@ bool api_persist(const struct api_ctx *ctx, struct api_response *resp, const str
 	return false;
 }
 
-const char *api_peer_text(const struct sockaddr *sa, char *buf, size_t len)
-{
-	const void *a = NULL;
-	int af = sa ? sa->sa_family : AF_UNSPEC;
-	if (af == AF_INET) {
-		a = &((const struct sockaddr_in *)sa)->sin_addr;
-	} else if (af == AF_INET6) {
-		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-		a = a6;
-		if (IN6_IS_ADDR_V4MAPPED(a6)) {
-			af = AF_INET;
-			a = a6->s6_addr + 12;
-		}
-	}
-	if (!a || !inet_ntop(af, a, buf, (socklen_t)len))
-		snprintf(buf, len, "%s", sa ? "?" : "unknown");
-	return buf;
-}
-
 #define HTTP_COUNTER_NAME(name, str) str,
 static const char *const counter_names[HTTP_COUNTER_COUNT] = {HTTP_COUNTERS(HTTP_COUNTER_NAME)};
 #undef HTTP_COUNTER_NAME

@@ -145,7 +145,7 @@ static void refuse_takeover(const struct api_ctx *ctx, const struct api_request 
 			    struct api_response *resp, const struct endpoint *ep)
 {
 	char src[64], guid[GN_TEXT_ESCAPE_SIZE(TEXT_GUID_MAX)];
-	api_peer_text(req->peer, src, sizeof(src));
+	text_sockaddr(req->peer, src, sizeof(src));
 	/* An old store may hold a guid from before the rule that would drive
 	 * the terminal reading the log. */
 	size_t glen = strlen(ep_guid(ep));

@@ -13,6 +13,7 @@
 
 #define LOG_TAG "http"
 #include "control/http_conns.h"
+#include "control/text.h"
 #include "control/mono_clock.h"
 #include "glournet/log_ratelimit.h"
 
@@ -29,26 +30,6 @@ struct http_conn {
 static uint64_t now_ms(void)
 {
 	return gn_mono_ns() / 1000000;
-}
-
-/* An IPv4 client of a dual-stack listener as IPv4, not ::ffff:a.b.c.d. */
-static const char *addr_text(const struct sockaddr *sa, char *buf, size_t len)
-{
-	const void *a = NULL;
-	int af = sa ? sa->sa_family : AF_UNSPEC;
-	if (af == AF_INET) {
-		a = &((const struct sockaddr_in *)sa)->sin_addr;
-	} else if (af == AF_INET6) {
-		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-		a = a6;
-		if (IN6_IS_ADDR_V4MAPPED(a6)) {
-			af = AF_INET;
-			a = a6->s6_addr + 12;
-		}
-	}
-	if (!a || !inet_ntop(af, a, buf, (socklen_t)len))
-		snprintf(buf, len, "?");
-	return buf;
 }
 
 struct source_prefix http_conns_prefix(const struct gn_options *opt)
@@ -123,8 +104,8 @@ enum MHD_Result http_conns_accept(void *cls, const struct sockaddr *addr, sockle
 		LOG_RATELIMITED(WARN,
 				"connection from %s refused: %s holds %u "
 				"(--http-max-conns-per-source %u)",
-				addr_text(addr, a, sizeof(a)), source_key_text(&key, c->prefix, s),
-				held, c->per_source);
+				text_sockaddr(addr, a, sizeof(a)),
+				source_key_text(&key, c->prefix, s), held, c->per_source);
 		return MHD_NO;
 	}
 	return MHD_YES;
@@ -219,7 +200,7 @@ unsigned http_conns_expire(struct http_conns *c, uint64_t now)
 		LOG_RATELIMITED(WARN,
 				"connection from %s closed: no whole request within %u ms "
 				"(--http-request-timeout)",
-				addr_text(ci ? ci->client_addr : NULL, a, sizeof(a)),
+				text_sockaddr(ci ? ci->client_addr : NULL, a, sizeof(a)),
 				c->timeout_ms);
 		shut(k->mhd);
 	}

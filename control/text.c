@@ -4,7 +4,9 @@
  * door accepts.
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "control/text.h"
@@ -140,4 +142,23 @@ int text_parse_ips(const char *list, struct gn_addr *out, unsigned max, unsigned
 		(*n)++;
 	}
 	return 0;
+}
+
+const char *text_sockaddr(const struct sockaddr *sa, char *buf, size_t len)
+{
+	const void *a = NULL;
+	int af = sa ? sa->sa_family : AF_UNSPEC;
+	if (af == AF_INET) {
+		a = &((const struct sockaddr_in *)sa)->sin_addr;
+	} else if (af == AF_INET6) {
+		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		a = a6;
+		if (IN6_IS_ADDR_V4MAPPED(a6)) {
+			af = AF_INET;
+			a = a6->s6_addr + 12;
+		}
+	}
+	if (!a || !inet_ntop(af, a, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+	return buf;
 }

@@ -58,6 +58,12 @@ enum text_hex_case { TEXT_HEX_LOWER, TEXT_HEX_ANY_CASE };
  * -EINVAL (out may be partly written). */
 int text_hex_decode(const char *s, size_t n, uint8_t *out, size_t bytes, enum text_hex_case c);
 
+/* A socket's address as text, an IPv4 client of a dual-stack listener as
+ * IPv4 (not ::ffff:a.b.c.d); "?" when there is none or it cannot be
+ * written. Returns buf. */
+struct sockaddr;
+const char *text_sockaddr(const struct sockaddr *sa, char *buf, size_t len);
+
 /* One address, exactly s[0, n) (no blanks, no prefix length): IPv4 dotted
  * quad or IPv6 text. 0, or -EINVAL. */
 int text_parse_addr(const char *s, size_t n, struct gn_addr *out);
