@@ -188,15 +188,37 @@ static struct ep_details *details_new(const char *guid, const char *hostname,
 	return d;
 }
 
-/* The one place details change hands, so the byte count stays true. */
+/* Whether the endpoint is one of r->notifiable: a regular endpoint with a
+ * notify address. A free or released slot (id 0) is not counted. */
+static bool counted_notifiable(const struct endpoint *ep)
+{
+	return ep->id && !ep->unreachable && ep_notifiable(ep);
+}
+
+/* The tallies an endpoint is in, by its status, range and notify address:
+ * -1 before one of them changes, +1 after. */
+static void count(struct registry *r, const struct endpoint *ep, int delta)
+{
+	r->by_status[ep->status] += (uint32_t)delta;
+	r->unreachable += ep->unreachable ? (uint32_t)delta : 0;
+	r->notifiable += counted_notifiable(ep) ? (uint32_t)delta : 0;
+	int32_t range = registry_range_of(r, ep);
+	if (ep->unreachable && range >= 0 && (uint32_t)range < r->nranges)
+		r->by_range[range][ep->up] += (uint32_t)delta;
+}
+
+/* The one place details change hands, so the byte count and r->notifiable
+ * stay true. */
 static void details_replace(struct registry *r, struct endpoint *ep, struct ep_details *d)
 {
+	r->notifiable -= counted_notifiable(ep);
 	if (ep->details)
 		r->details_bytes -= malloc_usable_size(ep->details);
 	free(ep->details);
 	ep->details = d;
 	if (d)
 		r->details_bytes += malloc_usable_size(d);
+	r->notifiable += counted_notifiable(ep);
 }
 
 unsigned ep_ips(const struct endpoint *ep, struct gn_addr out[EP_MAX_IPS])
@@ -325,7 +347,7 @@ static int fill_slot(struct registry *r, uint32_t slot, const char *guid, uint64
 	ep->range = -1;
 	ep->status = EP_OFFLINE;
 	ep->status_since = now;
-	r->by_status[EP_OFFLINE]++;
+	count(r, ep, +1); /* offline, regular, no notify address yet */
 	r->count++;
 	*out = ep;
 	return 0;
@@ -465,13 +487,6 @@ void registry_rekey(struct registry *r, struct endpoint *ep)
 	sodium_memzero(key, sizeof(key));
 }
 
-static void count(struct registry *r, const struct endpoint *ep, int delta)
-{
-	r->by_status[ep->status] += (uint32_t)delta;
-	int32_t range = registry_range_of(r, ep);
-	if (ep->unreachable && range >= 0 && (uint32_t)range < r->nranges)
-		r->by_range[range][ep->up] += (uint32_t)delta;
-}
 
 void registry_set_state(struct registry *r, struct endpoint *ep, bool unreachable, bool up,
 			enum ep_reason reason, uint32_t now)

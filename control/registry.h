@@ -158,6 +158,11 @@ struct registry {
 	uint8_t random_pool[4096]; /* for ids and keys (registry.c) */
 	uint32_t random_used;
 	uint32_t by_status[EP_STATUS_COUNT];
+	/* Endpoints in the unreachable network, and regular ones with a notify
+	 * address (ep_notifiable): what a policy change reaches, counted as
+	 * they change (count() and details_replace() in registry.c) so that
+	 * `set` need not walk 10 M endpoints to say so (issue 15). */
+	uint32_t unreachable, notifiable;
 	uint32_t notify_pending; /* endpoints with a notify pending (ep_notify.pending != 0):
 				  * the notify engine counts them as it sets the flags,
 				  * registry_remove as it forgets one */

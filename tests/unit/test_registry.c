@@ -306,6 +306,55 @@ static void test_registry_range_counts(void **state)
 	assert_int_equal(fx.reg.by_range[1][1], 0);
 }
 
+/* What a policy change reaches is counted as endpoints change, not walked
+ * (policy_apply.c): `unreachable` and `notifiable` (regular endpoints with
+ * a notify address) follow a notify port, a source address, a move into
+ * and out of the unreachable network, a removal and a reused slot. */
+static void test_registry_reach_tallies(void **state)
+{
+	(void)state;
+	struct gn_addr src;
+	assert_int_equal(gn_addr_parse("192.0.2.7", &src), 0);
+	struct endpoint *a = tu_add_registered(&fx.reg, fx.pol, "na", NOW);
+	struct endpoint *b = tu_add_registered(&fx.reg, fx.pol, "nb", NOW);
+	a = registry_by_guid(&fx.reg, "na");
+	assert_int_equal(fx.reg.notifiable, 0);
+	/* A notify port alone is no address; with a source it is. */
+	assert_int_equal(registry_set_details(&fx.reg, a, "host-a", NULL, 0, 4711), 0);
+	assert_int_equal(fx.reg.notifiable, 0);
+	assert_int_equal(registry_set_source(&fx.reg, a, &src), 1);
+	assert_int_equal(fx.reg.notifiable, 1);
+	tu_check_counts(&fx.reg);
+	/* Into the unreachable network: counted there, not as notifiable. */
+	registry_set_state(&fx.reg, a, true, true, EP_REASON_RECLASSIFIED, NOW + 1);
+	assert_int_equal(fx.reg.unreachable, 1);
+	assert_int_equal(fx.reg.notifiable, 0);
+	registry_set_state(&fx.reg, a, false, true, EP_REASON_RECLASSIFIED, NOW + 2);
+	assert_int_equal(fx.reg.unreachable, 0);
+	assert_int_equal(fx.reg.notifiable, 1);
+	/* The port dropped, then back. */
+	assert_int_equal(registry_set_details(&fx.reg, a, "host-a", NULL, 0, 0), 0);
+	assert_int_equal(fx.reg.notifiable, 0);
+	assert_int_equal(registry_set_details(&fx.reg, a, "host-a", NULL, 0, 4711), 0);
+	assert_int_equal(fx.reg.notifiable, 1);
+	/* b as well, then both removed; the slot's next owner starts bare. */
+	assert_int_equal(registry_set_details(&fx.reg, b, "host-b", NULL, 0, 4711), 0);
+	assert_int_equal(registry_set_source(&fx.reg, b, &src), 1);
+	registry_set_state(&fx.reg, b, true, false, EP_REASON_UNREACHABLE, NOW + 3);
+	assert_int_equal(fx.reg.unreachable, 1);
+	tu_check_counts(&fx.reg);
+	registry_remove(&fx.reg, a, EP_REMOVED_OPERATOR, NOW + 4);
+	registry_remove(&fx.reg, b, EP_REMOVED_OPERATOR, NOW + 4);
+	assert_int_equal(fx.reg.notifiable, 0);
+	assert_int_equal(fx.reg.unreachable, 0);
+	tu_check_counts(&fx.reg);
+	assert_int_equal(registry_reclaim(&fx.reg), 2);
+	struct endpoint *c = tu_add_registered(&fx.reg, fx.pol, "nc", NOW + 5);
+	assert_int_equal(c->slot, a->slot); /* the oldest free slot */
+	assert_int_equal(fx.reg.notifiable, 0);
+	tu_check_counts(&fx.reg);
+}
+
 /* A full table refuses the next endpoint and changes nothing. */
 static void test_registry_full(void **state)
 {
@@ -338,6 +387,7 @@ int main(void)
 		REG(test_registry_rekey),
 		REG(test_registry_status_counts),
 		REG(test_registry_range_counts),
+		REG(test_registry_reach_tallies),
 		cmocka_unit_test(test_registry_full),
 	};
 	return TU_RUN(tests);

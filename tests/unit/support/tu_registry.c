@@ -50,14 +50,18 @@ int tu_registry_teardown(void **state)
 
 void tu_check_counts(const struct registry *r)
 {
-	uint32_t n[EP_STATUS_COUNT] = {0}, total = 0;
-	for (uint32_t i = 0; i < r->count; i++) {
+	uint32_t n[EP_STATUS_COUNT] = {0}, total = 0, unreachable = 0, notifiable = 0;
+	for (uint32_t i = 0; i < r->nslots; i++) {
 		const struct endpoint *ep = registry_at(r, i);
+		if (!ep->id)
+			continue; /* a free or released slot */
 		assert_true(ep->status < EP_STATUS_COUNT);
 		if (ep->status != ep_status_of(ep->unreachable, ep->up))
 			fail_msg("slot %u: status %s, but unreachable %d up %d", i,
 				 ep_status_name(ep->status), ep->unreachable, ep->up);
 		n[ep->status]++;
+		unreachable += ep->unreachable;
+		notifiable += !ep->unreachable && ep_notifiable(ep);
 	}
 	for (int st = 0; st < EP_STATUS_COUNT; st++) {
 		if (r->by_status[st] != n[st])
@@ -66,6 +70,11 @@ void tu_check_counts(const struct registry *r)
 		total += r->by_status[st];
 	}
 	assert_int_equal(total, r->count);
+	if (r->unreachable != unreachable)
+		fail_msg("unreachable is %u, %u endpoints are", r->unreachable, unreachable);
+	if (r->notifiable != notifiable)
+		fail_msg("notifiable is %u, %u regular endpoints have a notify address",
+			 r->notifiable, notifiable);
 }
 
 struct endpoint *tu_add_registered(struct registry *r, const struct policy *p, const char *guid,

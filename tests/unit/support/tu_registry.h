@@ -42,8 +42,9 @@ int tu_registry_setup(void **state);
 /* Frees all of it, and the registry's feed when a test left one. */
 int tu_registry_teardown(void **state);
 
-/* by_status is exactly the tally of the endpoints' statuses (slots
- * 0..count-1), and each status is the one its (unreachable, up) pair names. */
+/* by_status, unreachable and notifiable are exactly the tallies of the
+ * endpoints in the slots (free ones skipped), and each status is the one
+ * its (unreachable, up) pair names. */
 void tu_check_counts(const struct registry *r);
 
 /* A new endpoint that registered at `now`, as api_register adds it. */
