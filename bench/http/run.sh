@@ -27,7 +27,16 @@
 # DURATION (seconds per run, 1..30, default 10), WARMUP (default 2), ROUNDS
 # (1..9, default 3), CONNS (32), THREADS (1), SERVER_CPU (0), CLIENT_CPU (1),
 # OTHERS_MAX, QUIET_WAIT (seconds to wait, before each round, for the CPUs
-# to be under 10% busy; default 0).
+# to be under 10% busy; default 0), POLL_EPS (endpoints that poll, 20000),
+# POLL_TIMES (seconds back each signs, 200).
+#
+# Every poll glournetd answers is a distinct signed request: its replay
+# cache refuses an (id, time) it accepted once (409), so one set of headers
+# replayed by wrk would measure refusals. A round registers POLL_EPS
+# endpoints and signs each at POLL_TIMES times (glournet-agent poll
+# --print-headers --print-times), split between the four glournet poll runs;
+# wrk's Lua walks its share, one request a line. A run that outgrew its share
+# shows non-2xx answers in the "bad" column (raise POLL_EPS).
 set -Eeuo pipefail
 
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
@@ -45,6 +54,8 @@ CONNS=${CONNS:-32}
 THREADS=${THREADS:-1}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
+POLL_EPS=${POLL_EPS:-20000}
+POLL_TIMES=${POLL_TIMES:-200}
 OUT=$BUILD/bench/http
 TOKEN=bench-token-$$
 
@@ -127,8 +138,21 @@ rm -f "$OUT"/*.txt "$OUT"/*.lua "$OUT"/*.json
 gn_opts=()   # every registration comes from 127.0.0.1: lift the per-source limit where there is one
 case $("$GLOURNETD" --help 2>&1 || true) in *--register-rate*) gn_opts+=(--register-rate 0) ;; esac
 case $("$GLOURNETD" --help 2>&1 || true) in *--http-max-conns-per-source*) gn_opts+=(--http-max-conns-per-source 0) ;; esac
+# Room for every signed poll of a round (the cache forgets beyond it: 409).
+case $("$GLOURNETD" --help 2>&1 || true) in *--http-replay-cache*) gn_opts+=(--http-replay-cache $((POLL_EPS * POLL_TIMES + 1048576))) ;; esac
 gn_stat() { "$CTL" -s "$GN_SOCK" -j show stats | jq -r ".http.$1"; }
-poll_headers() { "$AGENT" poll --state "$WORK/agent.state" --print-headers; }
+poll_headers() { "$AGENT" poll --state "$WORK/agent.state" --count 1 --print-headers; }
+# sign_polls BASE: every endpoint's polls at POLL_TIMES times as "id time mac"
+# lines, split 2:10:2:10 (warm-up and measured, for 200 and 304) into
+# BASE-200w.hdr, BASE-200m.hdr, BASE-304w.hdr, BASE-304m.hdr.
+sign_polls() {
+	rm -f "$1"-*.hdr
+	"$AGENT" poll --state "$WORK/agent.state" --print-headers --print-times "$POLL_TIMES" |
+		awk -v base="$1" 'NF == 0 { next } { v[++k] = $2 } k == 3 {
+			n++; k = 0; part = n % 24
+			f = part < 2 ? "200w" : part < 12 ? "200m" : part < 14 ? "304w" : "304m"
+			print v[1] " " v[2] " " v[3] > (base "-" f ".hdr") }'
+}
 GN_N=0 GN_COUNTED="0 0 0"
 gn_start() {   # sets GN_PID GN_PORT GN_SOCK GN_WORKER_TID ETAG; writes $WORK/poll-body.json
 	GN_N=$((GN_N + 1))
@@ -153,7 +177,7 @@ gn_start() {   # sets GN_PID GN_PORT GN_SOCK GN_WORKER_TID ETAG; writes $WORK/po
 		[ "$(cat "$t/comm")" = "rte-worker-$CLIENT_CPU" ] && GN_WORKER_TID=${t##*/}
 	done
 	"$AGENT" register --server "http://127.0.0.1:$GN_PORT" --token "$TOKEN" \
-		--state "$WORK/agent.state" --guid-prefix bench >/dev/null
+		--state "$WORK/agent.state" --guid-prefix bench --count "$POLL_EPS" >/dev/null
 	local curl_h=() h code
 	while IFS= read -r h; do curl_h+=(-H "$h"); done < <(poll_headers)
 	code=$(curl -sS -o "$WORK/poll-body.json" -D "$WORK/poll-headers" -w '%{http_code}' \
@@ -236,6 +260,32 @@ child_ticks() {   # the CPU time in a `times` output's second line (finished chi
 ours() {   # ticks used so far by glournetd and nginx (this shell's children: child_ticks)
 	echo $(($(ticks "/proc/$GN_PID/stat") + $(ticks "/proc/$NGINX_PID/stat") +
 		$(ticks "/proc/$NGINX_WORKER/stat")))
+}
+# signed_lua FILE BASE CASE [ETAG]: a request a line of BASE-CASE{w,m}.hdr
+# (the run's tag, after wrk's --, ends in w or m), each wrk thread its share.
+signed_lua() {
+	local names
+	mapfile -t names < <(poll_headers | cut -d: -f1)
+	cat >"$1" <<EOF
+local ids, times, macs, n, i, nthreads = {}, {}, {}, 0, 0, 0
+function setup(thread) thread:set("tid", nthreads); nthreads = nthreads + 1 end
+function init(args)
+	local k, file = 0, "$2-$3" .. string.sub(args[1] or "m", -1) .. ".hdr"
+	for line in io.lines(file) do
+		if k % $THREADS == tid then
+			local a, b, c = string.match(line, "^(%S+) (%S+) (%S+)\$")
+			n = n + 1; ids[n] = a; times[n] = b; macs[n] = c
+		end
+		k = k + 1
+	end
+end
+function request()
+	i = i + 1
+	if i > n then i = 1 end -- past its share: refused as replays (the "bad" column)
+	return wrk.format("GET", nil, {["${names[0]}"] = ids[i], ["${names[1]}"] = times[i],
+		["${names[2]}"] = macs[i]${4:+, ["If-None-Match"] = '$4'}})
+end
+EOF
 }
 poll_lua() {   # poll_lua FILE [ETAG]: the signed headers, valid for the next 300 s
 	{
@@ -352,9 +402,10 @@ while [ "$kept" -lt "$ROUNDS" ] && [ "$attempt" -lt $((3 * ROUNDS)) ]; do
 	[ "$attempt" -eq 1 ] || { gn_start; wait_quiet; }
 	: >"$WORK/round"
 	url=http://127.0.0.1:$GN_PORT
-	poll_lua "$OUT/poll-200.lua"     # signed now: valid for 300 s, a round takes < 5 x 40 s
+	sign_polls "$WORK/polls"         # signed now: the oldest valid for 100 s, used within 60
+	signed_lua "$OUT/poll-200.lua" "$WORK/polls" 200
 	run "$attempt" glournet-200 "$url/v1/poll" "$OUT/poll-200.lua" "$GN_PID" "$GN_PID"
-	poll_lua "$OUT/poll-304.lua" "$ETAG"
+	signed_lua "$OUT/poll-304.lua" "$WORK/polls" 304 "$ETAG"
 	run "$attempt" glournet-304 "$url/v1/poll" "$OUT/poll-304.lua" "$GN_PID" "$GN_PID"
 	poll_lua "$OUT/nginx.lua"        # the same request headers, which nginx ignores
 	run "$attempt" nginx-static "http://127.0.0.1:$NGINX_PORT/v1/poll" "$OUT/nginx.lua" \

@@ -269,6 +269,24 @@ count poll
 [ "$(ips_of)" = '["192.0.2.78"]' ] || fail "agent's v2 poll: addresses $(ips_of), want [\"192.0.2.78\"]"
 pass "a captured poll is refused the second time (409), with other addresses too; a v1 poll's addresses are ignored, a v2 poll's (glapi, the agent) applied"
 
+# The agent's --print-times (bench/http's signed wrk runs): N sets an
+# endpoint at N distinct consecutive times, each accepted once.
+"$AGENT" register --server "$B" --token "$TOKEN" --count 1 --guid-prefix times \
+	--state "$WORK/times.state" >/dev/null || fail "agent register (times)"
+count register_new
+mapfile -t H < <("$AGENT" poll --state "$WORK/times.state" --print-headers --print-times 3 | grep .)
+[ "${#H[@]}" = 9 ] || fail "--print-times 3: ${#H[@]} header lines, want 9: ${H[*]}"
+TS=$(printf '%s\n' "${H[@]}" | sed -n 's/^X-Glournet-Time: //p' | tr '\n' ' ')
+read -r t0 t1 t2 <<<"$TS"
+[ $((t0 - t1)) = 1 ] && [ $((t1 - t2)) = 1 ] || fail "--print-times 3: times $TS, want consecutive, newest first"
+for i in 0 3 6; do
+	call poll 200 -H "${H[i]}" -H "${H[i + 1]}" -H "${H[i + 2]}" "$B/v1/poll"
+done
+call replayed 409 -H "${H[3]}" -H "${H[4]}" -H "${H[5]}" "$B/v1/poll"
+"$AGENT" poll --state "$WORK/times.state" --print-times 2 >"$WORK/pt.out" 2>&1 && fail "--print-times without --print-headers accepted"
+grep -q -- "--print-times goes with --print-headers" "$WORK/pt.out" || fail "--print-times alone: $(cat "$WORK/pt.out")"
+pass "agent poll --print-headers --print-times 3: three distinct times, each poll accepted once, a repeat refused (409)"
+
 # register.replace_after: the 409 was logged with its source; 0 replaces at once.
 grep -q "registration of known guid 'api-0'.*refused from 127.0.0.1" "$WORK/daemon.log" ||
 	fail "no log line naming the refused registration's source"

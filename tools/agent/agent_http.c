@@ -103,9 +103,16 @@ void agent_http_auth_headers_v2(const struct agent_ep *ep, const char ctx[6], in
 				const char *content, size_t len,
 				char lines[3][AGENT_HTTP_AUTH_LINE])
 {
+	agent_http_auth_headers_at(ep, ctx, (uint32_t)((int64_t)time(NULL) + clock_offset), content,
+				   len, lines);
+}
+
+void agent_http_auth_headers_at(const struct agent_ep *ep, const char ctx[6], uint32_t t,
+				const char *content, size_t len,
+				char lines[3][AGENT_HTTP_AUTH_LINE])
+{
 	uint8_t small[HB_AUTH_MSG_LEN + 1024], *msg = small, mac[HB_MAC_LEN];
 	char hex[2 * HB_MAC_LEN + 1];
-	uint32_t t = (uint32_t)((int64_t)time(NULL) + clock_offset);
 	size_t n = HB_AUTH_MSG_LEN + (content ? len : 0);
 
 	if (n > sizeof(small) && !(msg = malloc(n)))

@@ -48,6 +48,10 @@ void agent_http_auth_headers(const struct agent_ep *ep, const char ctx[6], int64
 void agent_http_auth_headers_v2(const struct agent_ep *ep, const char ctx[6], int64_t clock_offset,
 				const char *content, size_t len,
 				char lines[3][AGENT_HTTP_AUTH_LINE]);
+/* The same, signed at the server-clock time `t` (poll --print-times). */
+void agent_http_auth_headers_at(const struct agent_ep *ep, const char ctx[6], uint32_t t,
+				const char *content, size_t len,
+				char lines[3][AGENT_HTTP_AUTH_LINE]);
 
 /* Prints "glournet-agent CMD: WHO: MSG" for the first failures (all with
  * verbose), then says once that the rest are not shown; counts *n_failed. */

@@ -30,7 +30,7 @@
 struct poll_opts {
 	const char *server, *state, *cacert, *ips;
 	double interval, duration; /* interval 0: the server's */
-	uint64_t first, count, timeout;
+	uint64_t first, count, timeout, print_times;
 	bool have_count, insecure, verbose, print_headers;
 };
 
@@ -83,6 +83,10 @@ static void help(FILE *f)
 		"  --timeout DUR       per-request timeout (default 30)\n"
 		"  --print-headers     print each selected endpoint's three X-Glournet headers,\n"
 		"                      valid now, and exit (for curl or wrk); no --server needed\n"
+		"  --print-times N     with --print-headers: N sets for each endpoint, signed\n"
+		"                      now, 1 s before, ... N-1 s before (the server's replay\n"
+		"                      cache takes each time once: N distinct polls an\n"
+		"                      endpoint; keep N under its --window); default 1\n"
 		"  -v, --verbose       print every failure and every change an answer brings\n"
 		"  -h, --help          this text\n"
 		"\n"
@@ -103,6 +107,7 @@ static int parse_opts(int argc, char **argv, struct poll_opts *o)
 		{"cacert", required_argument, NULL, 'C'},
 		{"timeout", required_argument, NULL, 'T'},
 		{"print-headers", no_argument, NULL, 'H'},
+		{"print-times", required_argument, NULL, 'P'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -114,7 +119,7 @@ static int parse_opts(int argc, char **argv, struct poll_opts *o)
 		agent_usage_error(CMD, __VA_ARGS__); \
 		return AGENT_EXIT_USAGE;             \
 	} while (0)
-	*o = (struct poll_opts){.duration = 60, .timeout = 30};
+	*o = (struct poll_opts){.duration = 60, .timeout = 30, .print_times = 1};
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
 		int bad = 0;
@@ -158,6 +163,10 @@ static int parse_opts(int argc, char **argv, struct poll_opts *o)
 		case 'T':
 			bad = agent_opt_seconds(CMD, "--timeout", optarg, 1, 3600, &o->timeout);
 			break;
+		case 'P':
+			bad = agent_opt_u64(CMD, "--print-times", optarg, 1, 86400,
+					    &o->print_times);
+			break;
 		case 'h':
 			help(stdout);
 			return -1;
@@ -169,6 +178,8 @@ static int parse_opts(int argc, char **argv, struct poll_opts *o)
 	}
 	if (optind < argc)
 		USAGE("unexpected argument '%s'", argv[optind]);
+	if (o->print_times > 1 && !o->print_headers)
+		USAGE("--print-times goes with --print-headers");
 	if (!o->state || (!o->server && !o->print_headers))
 		USAGE("--server and --state are required");
 	if (o->server && strncmp(o->server, "http://", 7) && strncmp(o->server, "https://", 8))
@@ -275,12 +286,19 @@ int agent_poll_main(int argc, char **argv)
 	}
 	r.n = o.have_count ? o.count : st.n - o.first;
 	if (o.print_headers) {
-		for (size_t i = 0; i < r.n; i++) {
-			char lines[3][AGENT_HTTP_AUTH_LINE];
+		/* All endpoints at one time, then all one second earlier...,
+		 * from one reading of the clock: no time twice for an endpoint. */
+		int64_t now = (int64_t)time(NULL);
+		for (uint64_t k = 0; k < o.print_times; k++) {
+			for (size_t i = 0; i < r.n; i++) {
+				char lines[3][AGENT_HTTP_AUTH_LINE];
+				const struct agent_ep *ep = &st.eps[o.first + i];
+				uint32_t t = (uint32_t)(now + ep->clock_offset - (int64_t)k);
 
-			agent_http_auth_headers(&st.eps[o.first + i], HB_AUTH_POLL,
-						st.eps[o.first + i].clock_offset, lines);
-			printf("%s%s\n%s\n%s\n", i ? "\n" : "", lines[0], lines[1], lines[2]);
+				agent_http_auth_headers_at(ep, HB_AUTH_POLL, t, NULL, 0, lines);
+				printf("%s%s\n%s\n%s\n", i || k ? "\n" : "", lines[0], lines[1],
+				       lines[2]);
+			}
 		}
 		rc = AGENT_EXIT_OK;
 		goto out;
