@@ -36,7 +36,7 @@
 # endpoints and signs each at POLL_TIMES times (glournet-agent poll
 # --print-headers --print-times), split between the four glournet poll runs;
 # wrk's Lua walks its share, one request a line. A run that outgrew its share
-# shows non-2xx answers in the "bad" column (raise POLL_EPS).
+# shows answers in the non-2xx/3xx column (raise POLL_EPS).
 set -Eeuo pipefail
 
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
@@ -141,13 +141,15 @@ case $("$GLOURNETD" --help 2>&1 || true) in *--http-max-conns-per-source*) gn_op
 # Room for every signed poll of a round (the cache forgets beyond it: 409).
 case $("$GLOURNETD" --help 2>&1 || true) in *--http-replay-cache*) gn_opts+=(--http-replay-cache $((POLL_EPS * POLL_TIMES + 1048576))) ;; esac
 gn_stat() { "$CTL" -s "$GN_SOCK" -j show stats | jq -r ".http.$1"; }
-poll_headers() { "$AGENT" poll --state "$WORK/agent.state" --count 1 --print-headers; }
+# The last endpoint is the checks' (two polls: a 200, then a 304), the
+# others are wrk's.
+poll_headers() { "$AGENT" poll --state "$WORK/agent.state" --first "$POLL_EPS" --print-headers "$@"; }
 # sign_polls BASE: every endpoint's polls at POLL_TIMES times as "id time mac"
 # lines, split 2:10:2:10 (warm-up and measured, for 200 and 304) into
 # BASE-200w.hdr, BASE-200m.hdr, BASE-304w.hdr, BASE-304m.hdr.
 sign_polls() {
 	rm -f "$1"-*.hdr
-	"$AGENT" poll --state "$WORK/agent.state" --print-headers --print-times "$POLL_TIMES" |
+	"$AGENT" poll --state "$WORK/agent.state" --count "$POLL_EPS" --print-headers --print-times "$POLL_TIMES" |
 		awk -v base="$1" 'NF == 0 { next } { v[++k] = $2 } k == 3 {
 			n++; k = 0; part = n % 24
 			f = part < 2 ? "200w" : part < 12 ? "200m" : part < 14 ? "304w" : "304m"
@@ -177,15 +179,17 @@ gn_start() {   # sets GN_PID GN_PORT GN_SOCK GN_WORKER_TID ETAG; writes $WORK/po
 		[ "$(cat "$t/comm")" = "rte-worker-$CLIENT_CPU" ] && GN_WORKER_TID=${t##*/}
 	done
 	"$AGENT" register --server "http://127.0.0.1:$GN_PORT" --token "$TOKEN" \
-		--state "$WORK/agent.state" --guid-prefix bench --count "$POLL_EPS" >/dev/null
-	local curl_h=() h code
-	while IFS= read -r h; do curl_h+=(-H "$h"); done < <(poll_headers)
+		--state "$WORK/agent.state" --guid-prefix bench --count $((POLL_EPS + 1)) >/dev/null
+	local curl_h=() curl_h2=() h code two
+	mapfile -t two < <(poll_headers --print-times 2 | grep .)   # now, and a second before
+	for h in "${two[@]:0:3}"; do curl_h+=(-H "$h"); done
+	for h in "${two[@]:3:3}"; do curl_h2+=(-H "$h"); done
 	code=$(curl -sS -o "$WORK/poll-body.json" -D "$WORK/poll-headers" -w '%{http_code}' \
 		"${curl_h[@]}" "http://127.0.0.1:$GN_PORT/v1/poll")
 	[ "$code" = 200 ] || die "GET /v1/poll answered $code: $(cat "$WORK/poll-body.json")"
 	ETAG=$(sed -n 's/^[Ee][Tt][Aa][Gg]: *\(.*\)\r$/\1/p' "$WORK/poll-headers")
 	[ -n "$ETAG" ] || die "no ETag in the 200 answer"
-	code=$(curl -sS -o /dev/null -w '%{http_code}' "${curl_h[@]}" -H "If-None-Match: $ETAG" \
+	code=$(curl -sS -o /dev/null -w '%{http_code}' "${curl_h2[@]}" -H "If-None-Match: $ETAG" \
 		"http://127.0.0.1:$GN_PORT/v1/poll")
 	[ "$code" = 304 ] || die "GET /v1/poll with If-None-Match $ETAG answered $code, not 304"
 	GN_BASE="$(gn_stat poll) $(gn_stat poll_not_modified) $(gn_stat register_new)"
@@ -264,8 +268,9 @@ ours() {   # ticks used so far by glournetd and nginx (this shell's children: ch
 # signed_lua FILE BASE CASE [ETAG]: a request a line of BASE-CASE{w,m}.hdr
 # (the run's tag, after wrk's --, ends in w or m), each wrk thread its share.
 signed_lua() {
-	local names
+	local names inm=
 	mapfile -t names < <(poll_headers | cut -d: -f1)
+	[ -z "${4:-}" ] || inm=", [\"If-None-Match\"] = '$4'"
 	cat >"$1" <<EOF
 local ids, times, macs, n, i, nthreads = {}, {}, {}, 0, 0, 0
 function setup(thread) thread:set("tid", nthreads); nthreads = nthreads + 1 end
@@ -281,9 +286,9 @@ function init(args)
 end
 function request()
 	i = i + 1
-	if i > n then i = 1 end -- past its share: refused as replays (the "bad" column)
+	if i > n then i = 1 end -- past its share: refused as replays (non-2xx/3xx)
 	return wrk.format("GET", nil, {["${names[0]}"] = ids[i], ["${names[1]}"] = times[i],
-		["${names[2]}"] = macs[i]${4:+, ["If-None-Match"] = '$4'}})
+		["${names[2]}"] = macs[i]$inm})
 end
 EOF
 }
