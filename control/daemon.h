@@ -56,6 +56,10 @@ struct gn_daemon {
 	struct loop_watch store_watch; /* the store's eventfd: commits advanced */
 	uint32_t restore_skipped;      /* duplicate rows found at the last restore */
 	uint8_t restore_notify_flags;  /* change flags pending in the endpoints restored */
+	/* A CPU for the restore's store reader (persist_restore.c): the first
+	 * worker lcore's, idle until the workers start; unset: anywhere. */
+	bool restore_cpu_set;
+	unsigned restore_cpu;
 	struct hb_event_ring *rings[GN_MAX_WORKERS]; /* rare messages from the workers */
 	struct {                                     /* what drain_worker_events took off them */
 		uint64_t shutdowns, boots, notify_acks, sources, stale;

@@ -296,6 +296,18 @@ static int open_store(struct gn_daemon *d)
 	int rc = state_dir_check_store(d->opt.state_dir, d->store, d->opt.allow_empty_store);
 	if (rc < 0)
 		return rc;
+	/* The store's reader gets the first worker lcore's CPU: idle until the
+	 * workers start, after the restore. */
+	unsigned first = rte_get_next_lcore(-1, 1, 0);
+	if (first < RTE_MAX_LCORE) {
+		rte_cpuset_t cs = rte_lcore_cpuset(first);
+		for (unsigned cpu = 0; cpu < CPU_SETSIZE; cpu++)
+			if (CPU_ISSET(cpu, &cs)) {
+				d->restore_cpu = cpu;
+				d->restore_cpu_set = true;
+				break;
+			}
+	}
 	rc = persist_restore(d);
 	if (rc < 0)
 		return rc;

@@ -386,6 +386,18 @@ int registry_add(struct registry *r, const char *guid, uint32_t now, struct endp
 	return 0;
 }
 
+void registry_prefetch_restored(const struct registry *r, uint64_t id, const char *guid,
+				uint32_t slot)
+{
+	slot_index_prefetch(&r->by_id, id_hash(id));
+	slot_index_prefetch(&r->by_guid, guid_hash(r, guid));
+	if (slot < (uint64_t)r->nchunks * REGISTRY_CHUNK_SIZE)
+		__builtin_prefetch(registry_at(r, slot), 1, 3);
+	const struct slot_entry *e = slot_dir_entry(r->table->dir, slot);
+	if (e)
+		__builtin_prefetch(e, 1, 3);
+}
+
 int registry_add_restored(struct registry *r, const char *guid, uint64_t id,
 			  const uint8_t key[HB_KEY_LEN], uint32_t slot, struct endpoint **out)
 {

@@ -205,6 +205,12 @@ struct endpoint *registry_by_slot(struct registry *r, uint32_t slot);
  * (registration, import) accepts the same guids. */
 int registry_add(struct registry *r, const char *guid, uint32_t now, struct endpoint **out);
 
+/* Start-up: starts loading what registry_add_restored of (id, guid, slot)
+ * will touch (both index cells, the entry, the slot table's line), so a
+ * loop over many rows prefetches a few ahead (persist_restore.c). Reads
+ * nothing itself; a slot not reserved yet is skipped. */
+void registry_prefetch_restored(const struct registry *r, uint64_t id, const char *guid,
+				uint32_t slot);
 /* An endpoint as the store kept it: same id, slot and key, in any order
  * (the store reads its table sequentially). -EEXIST for a known id, guid
  * or slot; -EINVAL once registry_restore_done has run. */

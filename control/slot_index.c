@@ -87,6 +87,12 @@ uint32_t slot_index_find(const struct slot_index *ix, uint64_t hash, slot_index_
 	return s;
 }
 
+void slot_index_prefetch(const struct slot_index *ix, uint64_t hash)
+{
+	/* For writing: the restore's insert follows its find. */
+	__builtin_prefetch(&ix->cur.cells[home_of((uint32_t)(hash >> 32), ix->cur.bits)], 1, 3);
+}
+
 int slot_index_reserve(struct slot_index *ix, size_t n)
 {
 	if (slot_index_count(ix) || ix->old.cells)
