@@ -51,6 +51,7 @@ struct ctl_query {
 	uint32_t cursor;     /* the next slot to look at */
 	uint8_t pass;        /* CTL_SORT_STATUS: the status this pass lists */
 	uint32_t now;        /* when it began (coarse seconds) */
+	uint64_t reused0;    /* the registry's slots_reused then */
 	uint64_t started_ns, progress_ns;
 	uint64_t scanned, matched, listed, removed, gone, store_waits;
 	bool has_last;
@@ -79,6 +80,7 @@ struct ctl_query *ctl_query_new(struct gn_daemon *d, enum ctl_query_kind kind, s
 	q->f = *f;
 	ctl_filter_init(f); /* ours now */
 	q->end = d->reg.nslots;
+	q->reused0 = d->reg.slots_reused;
 	q->now = gn_coarse_steady();
 	q->started_ns = q->progress_ns = gn_mono_ns();
 	q->ranges_rev = d->policy->rev;
@@ -267,9 +269,12 @@ static int visit(struct ctl_query *q, const struct ctl_sink *sink, struct endpoi
 		return emit_client(q, sink, ep, NULL);
 	case CTL_Q_REMOVE: {
 		/* Only endpoints that were there when it began: a registration
-		 * since (in a reused slot ahead of the cursor) is not the one the
-		 * operator meant, whatever its status. */
-		if (ep_registered(ep) >= q->now) {
+		 * since (in a reused slot ahead of the cursor; new slots are past
+		 * q->end) is not the one the operator meant, whatever its status.
+		 * Times are whole seconds, so only when a slot was reused since
+		 * does "registered this second" say "maybe after": else an import
+		 * just done was spared by a removal in the same second. */
+		if (q->d->reg.slots_reused != q->reused0 && ep_registered(ep) >= q->now) {
 			q->matched--;
 			return 0;
 		}

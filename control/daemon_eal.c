@@ -352,7 +352,7 @@ void eal_explain_no_port(const struct eal_plan *p)
 	if (p->nvdevs == 0) {
 		LOG(ERR,
 		    "no DPDK port: give EAL a device, e.g. -- --vdev net_af_packet0,iface=eth1, "
-		    "or a NIC bound to vfio-pci with -a 0000:3b:00.1 (docs/operations.md)");
+		    "or a NIC bound to vfio-pci with -a 0000:3b:00.1 (docs/real-nic.md)");
 		return;
 	}
 	for (unsigned i = 0; i < p->nvdevs; i++) {

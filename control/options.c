@@ -117,7 +117,7 @@ static const char usage_text[] =
 	"                          as 'name: value' (a list for the repeatable ones),\n"
 	"                          and 'eal:' for the EAL arguments; the command line\n"
 	"                          wins over it. SIGHUP re-reads it for the log level\n"
-	"                          and the TLS files (docs/operations.md)\n"
+	"                          and the TLS files (docs/real-nic.md)\n"
 	"  --check                 check the options and the configuration file, say\n"
 	"                          what is wrong with its line, and exit (0: good)\n"
 	"                          without starting DPDK\n"
@@ -641,7 +641,7 @@ static int parse_args(struct gn_options *o, int argc, char **argv,
 				return options_say(
 					"--options-file is gone: its options are keys of "
 					"--config FILE now (YAML, 'log-level: debug'; "
-					"docs/operations.md)");
+					"docs/real-nic.md)");
 			return options_say("unknown option or missing value: '%s'\n"
 					   "Try 'glournetd --help'.",
 					   a);

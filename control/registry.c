@@ -365,6 +365,7 @@ static int take_slot(struct registry *r, const char *guid, uint64_t id, uint32_t
 		if ((rc = fill_slot(r, slot, guid, id, now, out)) < 0)
 			return rc;
 		r->free_head = --r->nfree ? next : 0;
+		r->slots_reused++;
 		return 0;
 	}
 	uint32_t slot = r->nslots;

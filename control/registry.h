@@ -152,10 +152,13 @@ struct registry {
 	uint32_t quarantine_head, quarantine_tail, nquarantine; /* released, waiting for
 								   * registry_reclaim, oldest first */
 	uint32_t free_head, free_tail, nfree;                   /* reusable, oldest first */
-	uint64_t removed[EP_REMOVAL_COUNT];                     /* since start, by cause */
-	uint64_t details_bytes;                                 /* allocated for all ep_details */
-	bool restore_done;         /* registry_add_restored no longer allowed */
-	uint8_t random_pool[4096]; /* for ids and keys (registry.c) */
+	/* Endpoints put in a free slot, ever: a walk that began before one may
+	 * meet it (ctl_clients.c). */
+	uint64_t slots_reused;
+	uint64_t removed[EP_REMOVAL_COUNT]; /* since start, by cause */
+	uint64_t details_bytes;             /* allocated for all ep_details */
+	bool restore_done;                  /* registry_add_restored no longer allowed */
+	uint8_t random_pool[4096];          /* for ids and keys (registry.c) */
 	uint32_t random_used;
 	uint32_t by_status[EP_STATUS_COUNT];
 	/* Endpoints in the unreachable network, and regular ones with a notify

@@ -19,6 +19,7 @@ PKGS=(
   libsystemd-dev                                  # sd_notify: Type=notify readiness, watchdog, stopping (control/daemon_service.c)
   openssl                                         # self-signed demo certificate
   libcmocka-dev                                   # unit tests
+  debhelper dpkg-dev                              # the Debian package (debian/: dpkg-buildpackage -b; the deb test)
   clang-format                                    # the style check (structure-style)
   iproute2 curl procps python3 jq                 # integration tests and demo
   ethtool iputils-ping                            # lab veths with whole checksums; ping through the exception path

@@ -202,7 +202,7 @@ sleep 2
 s1=$(campaign "$C3" sent)
 t1=$(date +%s.%N)
 echo "glournetctl show notify, 2 s into campaign $C3:"
-ctl show notify | sed 's/^/  /' # the progress an operator sees (docs/operations.md)
+ctl show notify | sed 's/^/  /' # the progress an operator sees (docs/real-nic.md)
 sleep 2
 s2=$(campaign "$C3" sent)
 t2=$(date +%s.%N)

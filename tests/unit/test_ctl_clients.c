@@ -15,7 +15,8 @@
  *    status, and pages by --after that list each endpoint once;
  *  - show counts: by status, reason, range, last contact;
  *  - remove client by filter removes what matches and streams it, spares
- *    an endpoint registered since it began; asked to confirm it removes
+ *    an endpoint registered since it began, not one added in its second
+ *    before it began (an import just done); asked to confirm it removes
  *    nothing and ends with a confirmation; --dry-run counts;
  *  - remove client by names: any number (issue 14: 15 failed), all or
  *    none, --missing-ok, a preview when asked to confirm;
@@ -560,6 +561,33 @@ static void test_remove_by_filter(void **state)
 	json_decref(j);
 }
 
+/* An endpoint added in the same second as the removal, but before it
+ * began (an import just done), is removed: whole seconds cannot tell
+ * before from after, the reuse count can (it removed none of them). */
+static void test_remove_same_second(void **state)
+{
+	(void)state;
+	struct endpoint *ep;
+	for (int i = 0; i < 3; i++) {
+		char g[16];
+		snprintf(g, sizeof(g), "laptop-%d", i);
+		assert_int_equal(registry_add(&dmn.reg, g, NOW, &ep), 0);
+		registry_set_state(&dmn.reg, ep, false, false, EP_REASON_NO_CONTACT, NOW);
+	}
+	assert_int_equal(gn_coarse_steady(), NOW); /* the removal begins this second */
+	struct ctl_query *q;
+	json_decref(call("[\"remove\", \"client\", \"--guid\", \"laptop-*\"]", false, false, &q));
+	assert_non_null(q);
+	struct reader r;
+	struct run_stats st;
+	r_init(&r, true);
+	run_query(q, &r, &st);
+	assert_int_equal(r.removed, 3);
+	assert_int_equal(tu_jint(done_of(&r), "removed"), 3);
+	assert_int_equal(dmn.reg.count, 0);
+	r_free(&r);
+}
+
 static void test_remove_many_names(void **state)
 {
 	(void)state;
@@ -709,7 +737,8 @@ int main(void)
 {
 	static const struct CMUnitTest tests[] = {
 		T(test_million_offline_bounded), T(test_filters),          T(test_counts),
-		T(test_remove_by_filter),        T(test_remove_many_names), T(test_table_rules),
+		T(test_remove_by_filter),
+	T(test_remove_same_second),        T(test_remove_many_names), T(test_table_rules),
 	};
 	return TU_RUN(tests);
 }
