@@ -21,11 +21,11 @@ json_t *ctl_store_json(const struct gn_daemon *d, bool full)
 	struct store_stats st;
 	bool degraded = store_degraded(d->store, why, sizeof(why));
 	store_get_stats(d->store, &st);
+	bool gone = store_unreachable(d->store);
 	if (degraded)
-		snprintf(alarm, sizeof(alarm),
-			 "store: %s; %u writes queued, registrations held "
-			 "until they commit",
-			 why, (unsigned)st.queue_len);
+		snprintf(alarm, sizeof(alarm), "store: %s; %u writes queued, registrations %s", why,
+			 (unsigned)st.queue_len,
+			 gone ? "refused (503) until it is back" : "held until they commit");
 	json_t *o = json_pack("{s:b, s:s, s:I, s:I, s:s, s:s, s:b, s:I}", "ok", !degraded, "alarm",
 			      alarm, "queue_len", (json_int_t)st.queue_len, "commit_errors",
 			      (json_int_t)st.commit_errors, "backend", store_backend(d->store),

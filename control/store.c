@@ -78,6 +78,7 @@ struct store {
 	uint64_t errors_at_degrade; /* stats.commit_errors then */
 	char why[400];
 	bool unreachable;       /* the backend lost its server (store_unreachable) */
+	uint64_t last_ping_ns;  /* the idle writer's last ops->ping */
 	uint64_t busy_since_ns; /* the writer's transaction began; 0: none running */
 	bool stall_logged;      /* the running one was logged as stalled */
 	struct store_stats stats;
@@ -187,6 +188,45 @@ static void publish(struct store *s, struct op *ops, struct op *end, uint32_t no
 		    (double)(gn_mono_ns() - s->degraded_ns) / 1e9, (unsigned)left);
 }
 
+/* Under s->mu, which it drops for the call: the idle writer's question to
+ * a server backend. A failure raises the alarm as a failed commit does (and
+ * marks the server unreachable); an answer clears it when nothing waits. */
+static void idle_ping(struct store *s)
+{
+	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_lock(&s->db_mu);
+	int rc = s->ops->ping(s->db);
+	bool lost = rc < 0 && s->ops->unreachable && s->ops->unreachable(s->db);
+	uint64_t reconnects = s->ops->reconnects ? s->ops->reconnects(s->db) : 0;
+	char err[sizeof(s->why) - 40];
+	snprintf(err, sizeof(err), "%s", rc < 0 ? s->ops->error(s->db) : "");
+	pthread_mutex_unlock(&s->db_mu);
+	pthread_mutex_lock(&s->mu);
+	s->last_ping_ns = gn_mono_ns();
+	s->stats.reconnects = reconnects;
+	bool raised = false, cleared = false;
+	double secs = 0;
+	if (rc < 0) {
+		s->unreachable = lost;
+		if (!s->degraded) {
+			s->degraded = raised = true;
+			s->degraded_ns = gn_mono_ns();
+			s->errors_at_degrade = s->stats.commit_errors;
+			snprintf(s->why, sizeof(s->why), "the database does not answer: %s", err);
+		}
+	} else if (s->degraded && !s->stats.queue_len) {
+		s->degraded = s->unreachable = false;
+		cleared = true;
+		secs = (double)(gn_mono_ns() - s->degraded_ns) / 1e9;
+	}
+	pthread_mutex_unlock(&s->mu); /* stderr may block */
+	if (raised)
+		LOG(ERR, "%s; nothing queued, asking again every %u s", err, STORE_PING_MS / 1000);
+	if (cleared)
+		LOG(INFO, "%s: the database answers again after %.1f s", s->path, secs);
+	pthread_mutex_lock(&s->mu);
+}
+
 static bool past_deadline(const struct store *s)
 {
 	return s->stop && gn_mono_ns() >= s->stop_deadline_ns;
@@ -206,8 +246,17 @@ static void *writer_main(void *arg)
 	for (;;) {
 		if (!pending) {
 			s->writer_waiting = true;
-			while (!s->head && !s->stop)
-				pthread_cond_wait(&s->wake, &s->mu);
+			while (!s->head && !s->stop) {
+				if (!s->ops->ping) {
+					pthread_cond_wait(&s->wake, &s->mu);
+					continue;
+				}
+				uint64_t due = s->last_ping_ns + STORE_PING_MS * 1000000ull;
+				if (gn_mono_ns() < due)
+					wait_until(s, due);
+				else
+					idle_ping(s);
+			}
 			/* Let the batch gather, unless it is full already. */
 			while (s->head && !s->stop && s->head_rows < BATCH_ROWS &&
 			       gn_mono_ns() < s->head_ns + BATCH_LINGER_NS)

@@ -117,6 +117,8 @@ uint64_t store_committed(const struct store *s);
 /* A commit running longer than this raises the alarm (a stalled disk), as
  * a failed one does; a batch of 10,000 rows commits in well under 1 s. */
 #define STORE_STALL_MS 3000
+/* How often an idle writer asks a server backend whether it is still there. */
+#define STORE_PING_MS 2000
 
 /* The alarm: true + text while commits fail (the writer retries every second, keeping
  * every queued op) or while one has been running for STORE_STALL_MS. The text says

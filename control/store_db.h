@@ -79,6 +79,11 @@ struct store_db_ops {
 	 * connection was made again since open. Writer thread, after a batch. */
 	bool (*unreachable)(const struct store_db *db);
 	uint64_t (*reconnects)(const struct store_db *db);
+	/* Optional: 0 when the server answers (connecting again first if the
+	 * connection was lost), -1 with error() set. The idle writer calls it
+	 * every STORE_PING_MS, so a lost server raises the alarm even when
+	 * nothing is written. */
+	int (*ping)(struct store_db *db);
 };
 
 extern const struct store_db_ops store_db_sqlite;

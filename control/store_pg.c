@@ -99,7 +99,7 @@ static void set_err(struct store_db *d, const char *what, const char *msg)
 		d->err[i - 1] = '\0';
 	}
 	for (char *p = d->err; *p; p++)
-		if (*p == '\n')
+		if (*p == '\n' || *p == '\t')
 			*p = ' ';
 }
 
@@ -188,6 +188,19 @@ static int reconnect(struct store_db *d)
 	d->lost = false;
 	LOG(INFO, "%s: connected again (reconnect %" PRIu64 ")", d->shown, d->reconnects);
 	return 0;
+}
+
+static int pg_ping(struct store_db *d)
+{
+	if (PQstatus(d->conn) != CONNECTION_OK && reconnect(d) < 0)
+		return -1;
+	if (exec_cmd(d, "SELECT 1", "ping") == 0) {
+		d->lost = false;
+		return 0;
+	}
+	if (PQstatus(d->conn) == CONNECTION_OK || reconnect(d) < 0)
+		return -1;
+	return exec_cmd(d, "SELECT 1", "ping");
 }
 
 static bool pg_unreachable(const struct store_db *d)
@@ -725,4 +738,5 @@ const struct store_db_ops store_db_pg = {
 	.meta_set = pg_meta_set,
 	.unreachable = pg_unreachable,
 	.reconnects = pg_reconnects,
+	.ping = pg_ping,
 };

@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# Issue 16, first part: the endpoint store on PostgreSQL (--store URL,
+# control/store_pg.c; docs/store.md). On a throwaway cluster made here
+# (initdb in a scratch directory, run as the postgres user, a unix socket
+# and a free localhost port, password authentication over TCP):
+#  - registrations, keys and statuses (the contact checkpoint's array
+#    update) reach the database; the password is never shown (log, show
+#    store);
+#  - a restart restores the registry from PostgreSQL: ids, slots, keys
+#    (heartbeats with the old keys accepted), statuses, last heartbeats;
+#  - PostgreSQL stopped under a running collector: heartbeats still
+#    accepted, show status answers with the store alarm, a registration
+#    gets 503 + Retry-After at once (never a 201 no commit keeps);
+#  - PostgreSQL back: the alarm clears, the collector reconnected
+#    (counted), the writes queued meanwhile landed, registering works.
+SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${BUILD:-$SRC/build}
+. "$SRC/tests/integration/lib.sh"
+TAG=pgst$(($$ % 1000))
+EXC_IFACE=gnx-$TAG
+PGBIN=/usr/lib/postgresql/15/bin
+[ -x "$PGBIN/initdb" ] || { echo "SKIP: no $PGBIN/initdb (postgresql-15)"; exit 77; }
+command -v psql >/dev/null || { echo "SKIP: no psql"; exit 77; }
+PGOS=postgres
+id "$PGOS" >/dev/null 2>&1 || PGOS=nobody   # postgres refuses to run as root
+PG=$(mktemp -d /tmp/glournet-pg.XXXXXX)
+PGPW=pw-$$-secret
+BG_PIDS=()
+
+pg_cleanup() {
+	for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
+		kill -KILL "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null || true; DAEMON_PID=
+	fi
+	if [ -f "$PG/data/postmaster.pid" ]; then
+		runuser -u "$PGOS" -- "$PGBIN/pg_ctl" -D "$PG/data" -m immediate -w stop >/dev/null 2>&1 || true
+	fi
+	if [ -n "${KEEP_PG_LOG:-}" ] && [ -f "$PG/pg.log" ]; then
+		echo "--- postgres log (last 20 lines) ---"; tail -n 20 "$PG/pg.log"
+	fi
+	rm -rf "$PG"
+}
+trap 'rc=$?; [ $rc -eq 0 ] || KEEP_PG_LOG=1; pg_cleanup; set +e; (exit $rc); cleanup' EXIT
+
+# A free localhost port, away from HTTP_PORT's three.
+PGPORT=
+for p in $(seq $((HTTP_PORT + 3)) $((HTTP_PORT + 60))); do
+	[ -z "$(ss -Htan "( sport = :$p )")" ] && { PGPORT=$p; break; }
+done
+[ -n "$PGPORT" ] || fail "no free port for PostgreSQL"
+mkdir -p "$PG/sock"
+printf '%s\n' "$PGPW" >"$PG/pw"
+chown -R "$PGOS" "$PG"
+runuser -u "$PGOS" -- "$PGBIN/initdb" -D "$PG/data" -U gn --pwfile="$PG/pw" \
+	--auth-local=trust --auth-host=scram-sha-256 --no-sync >"$PG/initdb.log" 2>&1 ||
+	{ cat "$PG/initdb.log"; fail "initdb"; }
+pg_start() {
+	runuser -u "$PGOS" -- "$PGBIN/pg_ctl" -D "$PG/data" -l "$PG/pg.log" -w -t 30 \
+		-o "-k $PG/sock -p $PGPORT -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null ||
+		fail "pg_ctl start"
+}
+pg_stop() { runuser -u "$PGOS" -- "$PGBIN/pg_ctl" -D "$PG/data" -m fast -w -t 30 stop >/dev/null; }
+sql() { psql -h "$PG/sock" -p "$PGPORT" -U gn -d glournet -XAtqc "$1"; }
+pg_start
+psql -h "$PG/sock" -p "$PGPORT" -U gn -d postgres -XAtqc "CREATE DATABASE glournet" >/dev/null
+URL="postgresql://gn:$PGPW@127.0.0.1:$PGPORT/glournet?target_session_attrs=read-write"
+pass "a PostgreSQL 15 cluster on 127.0.0.1:$PGPORT (run as $PGOS)"
+
+OFF=4
+start_daemon --store "$URL" --set heartbeat.interval=1s --set heartbeat.offline_after=${OFF}s \
+	--set guard.threshold=0 --sweep-interval 1s --http-timeout 4s
+[ "$(sql "SELECT value FROM meta WHERE key = 'schema_version'")" = 3 ] || fail "schema version 3 in PostgreSQL"
+"$AGENT" register --server "http://127.0.0.1:$HTTP_PORT" --token "$TOKEN" --count 10 \
+	--guid-prefix pgs --state "$WORK/state" >/dev/null
+in_ns "$AGENT" heartbeat --state "$WORK/state" --to "$LAB_COLLECTOR4" --interval 1 \
+	--duration 170 --first 0 --count 6 >"$WORK/agent.log" 2>&1 &
+BG_PIDS+=($!)
+ip netns exec "$(lab_ns "$TAG")" "$AGENT" heartbeat --state "$WORK/state" \
+	--to "$LAB_COLLECTOR4" --interval 1 --duration 170 --first 6 --count 2 \
+	>"$WORK/agent2.log" 2>&1 &
+QUIT_PID=$!   # ip netns exec execs the agent: its own pid; silenced while PostgreSQL is down
+BG_PIDS+=($QUIT_PID)
+[ "$(sql "SELECT count(*) FROM endpoints")" = 10 ] || fail "10 registrations in PostgreSQL when answered"
+for i in 0 9; do
+	read -r guid id slot key _ < <(state_line $i)
+	got=$(sql "SELECT lpad(to_hex(id), 16, '0') || ' ' || slot || ' ' || encode(key, 'hex') FROM endpoints WHERE guid = '$guid'")
+	[ "$got" = "$id $slot $key" ] || fail "$guid in PostgreSQL: '$got', the agent has '$id $slot $key'"
+done
+pass "10 registrations committed to PostgreSQL before their answers, slots and keys as the agent has them"
+
+wait_field 10 .online 8 show status
+wait_field 15 .offline 2 show status
+# The contact checkpoint (one array UPDATE per batch) brings the statuses and last heartbeats.
+for _ in $(seq 300); do
+	[ "$(sql "SELECT count(*) FROM endpoints WHERE status = 0 AND last_heartbeat > 0")" = 8 ] &&
+		[ "$(sql "SELECT count(*) FROM endpoints WHERE status = 1")" = 2 ] && break
+	sleep 0.1
+done
+[ "$(sql "SELECT count(*) FROM endpoints WHERE status = 0 AND last_heartbeat > 0")" = 8 ] ||
+	fail "8 online with a last heartbeat in PostgreSQL: $(sql "SELECT slot, status, last_heartbeat FROM endpoints" | tr '\n' ' ')"
+[ "$(sql "SELECT count(*) FROM endpoints WHERE status = 1")" = 2 ] || fail "2 offline in PostgreSQL"
+pass "statuses and last heartbeats checkpointed to PostgreSQL: 8 online, 2 offline"
+
+grep -qF "$PGPW" "$WORK/daemon.log" && fail "the password is in glournetd's log"
+where=$(field .store.where show status)
+grep -qF "$PGPW" <<<"$(ctlj show status; ctlj show stats)" && fail "the password is in show store/status"
+[ "$(field .store.backend show status)" = postgresql ] || fail "show status: store backend postgresql"
+grep -qF "gn:***@127.0.0.1:$PGPORT" <<<"$where" || fail "show status names the store, masked: $where"
+pass "the password is never shown: the log and show status say $where"
+
+# ---- a restart: the registry comes back from PostgreSQL ----
+for i in 0 9; do ctlj show client "$(guid_of $i)" >"$WORK/before-$i.json"; done
+stop_daemon
+start_daemon_only --store "$URL" --sweep-interval 1s --http-timeout 4s
+[ "$(field .clients show status)" = 10 ] || fail "10 endpoints after the restart, got $(field .clients show status)"
+for i in 0 9; do
+	after=$(ctlj show client "$(guid_of $i)")
+	for k in id slot status; do
+		[ "$(jq -r ".$k" <<<"$after")" = "$(jq -r ".$k" "$WORK/before-$i.json")" ] ||
+			fail "$(guid_of $i): $k differs after the restart"
+	done
+	[ "$(jq -r .last_heartbeat <<<"$after")" -gt 0 ] || [ $i = 9 ] || fail "$(guid_of $i): last heartbeat lost"
+	# Checkpointed to the minute (PERSIST_CONTACT_STEP, as with SQLite).
+	[ "$(jq -r .last_heartbeat <<<"$after")" -ge $(( $(jq -r .last_heartbeat "$WORK/before-$i.json") - 61 )) ] ||
+		fail "$(guid_of $i): last heartbeat $(jq -r .last_heartbeat <<<"$after") restored, was $(jq -r .last_heartbeat "$WORK/before-$i.json")"
+done
+before=$(field .total.accepted show stats)
+sleep 2
+[ "$(field .total.accepted show stats)" -gt "$before" ] || fail "heartbeats with the old keys accepted after the restart"
+[ "$(field .status show client "$(guid_of 9)")" = offline ] || fail "the silent endpoint is still offline"
+pass "restart: 10 endpoints restored from PostgreSQL, ids, slots, statuses, last heartbeats; old keys accepted"
+
+# ---- PostgreSQL stops under a running collector ----
+T_STOP=$(date +%s)
+pg_stop
+wait_field 25 .store.ok false show status
+alarm=$(field .store.alarm show status)
+[ "$(field .store.unreachable show status)" = true ] || fail "show status: store unreachable"
+grep -qF "$PGPW" <<<"$alarm" && fail "the alarm shows the password"
+pass "PostgreSQL stopped: store alarm within 25 s: $alarm"
+
+before=$(field .total.accepted show stats)
+T0=$(date +%s%N)
+code=$(curl -s --max-time 10 -D "$WORK/h503" -o "$WORK/b503" -w '%{http_code}' -X POST \
+	"http://127.0.0.1:$HTTP_PORT/v1/register" -H "Authorization: Bearer $TOKEN" \
+	-H 'Content-Type: application/json' -d '{"guid":"pgs-during","hostname":"x"}' || true)
+ms=$(( ($(date +%s%N) - T0) / 1000000 ))
+[ "$code" = 503 ] || fail "a registration with PostgreSQL down got $code, not 503: $(cat "$WORK/b503")"
+grep -qi '^Retry-After: [0-9]' "$WORK/h503" || fail "the 503 has no Retry-After: $(cat "$WORK/h503")"
+[ "$ms" -lt 2000 ] || fail "the 503 took $ms ms (it is answered at once)"
+[ "$(ctlj show client pgs-during 2>/dev/null | jq -r .status 2>/dev/null)" != online ] || fail "the refused registration made an endpoint"
+sleep 2
+[ "$(field .total.accepted show stats)" -gt "$before" ] || fail "heartbeats accepted while PostgreSQL is down"
+[ "$(field .online show status)" = 8 ] || fail "8 online from memory while PostgreSQL is down"
+pass "PostgreSQL down: registration 503 + $(grep -i '^Retry-After' "$WORK/h503" | tr -d '\r') in $ms ms; heartbeats accepted; 8 online"
+# Two endpoints fall silent meanwhile: their transitions and statuses queue.
+kill "$QUIT_PID"
+wait_field 15 .offline 4 show status
+queued=$(field .store.queue_len show status)
+[ "$queued" -ge 1 ] || fail "the transitions wait in the store's queue"
+[ "$(sql "SELECT count(*) FROM endpoints WHERE status = 1" 2>/dev/null || echo down)" = down ] || fail "PostgreSQL is down"
+pass "2 endpoints went offline with PostgreSQL down: $queued write(s) queued"
+
+# ---- PostgreSQL back: reconnect, catch up, registrations again ----
+pg_start
+T_BACK=$(date +%s)
+wait_field 30 .store.ok true show status
+took=$(( $(date +%s) - T_BACK ))
+[ "$(field .store.reconnects show status)" -ge 1 ] || fail "the reconnect is counted"
+[ "$(field .store.queue_len show status)" -le 1 ] || fail "the queued writes committed"
+errs=$(field .store.commit_errors show status)
+[ "$errs" -ge 1 ] || fail "the failed commits are counted"
+for _ in $(seq 150); do
+	[ "$(sql "SELECT count(*) FROM endpoints WHERE status = 1")" = 4 ] && break
+	sleep 0.1
+done
+[ "$(sql "SELECT count(*) FROM endpoints WHERE status = 1")" = 4 ] ||
+	fail "the statuses changed while PostgreSQL was down reached it"
+for i in 6 7; do
+	id=$(state_line $i | awk '{print $2}')
+	[ "$(sql "SELECT count(*) FROM transitions WHERE lpad(to_hex(id), 16, '0') = '$id' AND new_status = 1")" = 1 ] ||
+		fail "endpoint $i: its offline transition reached PostgreSQL"
+done
+pass "PostgreSQL back: alarm clear in ${took}s, $(field .store.reconnects show status) reconnect(s), $errs failed commit(s), $queued queued write(s) landed"
+code=$(curl -s --max-time 10 -o "$WORK/b201" -w '%{http_code}' -X POST \
+	"http://127.0.0.1:$HTTP_PORT/v1/register" -H "Authorization: Bearer $TOKEN" \
+	-H 'Content-Type: application/json' -d '{"guid":"pgs-after","hostname":"x"}' || true)
+[ "$code" = 201 ] || fail "a registration after PostgreSQL came back got $code: $(cat "$WORK/b201")"
+[ "$(sql "SELECT count(*) FROM endpoints WHERE guid = 'pgs-after'")" = 1 ] || fail "the new registration is in PostgreSQL"
+pass "registering works again: 201, committed to PostgreSQL"
+stop_daemon
+echo PASS
