@@ -445,15 +445,17 @@ static int create_schema(struct store_db *d)
 /* Creates the schema in an empty database; checks (and migrates) the version otherwise. */
 static int schema_check(struct store_db *d)
 {
-	PGresult *r = PQexec(d->conn, STORE_SQL_SCHEMA_VERSION);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-		if (state && !strcmp(state, "42P01")) { /* undefined_table */
-			PQclear(r);
-			return create_schema(d);
-		}
+	/* PostgreSQL-only: asked first, so a new store logs no error on the server. */
+	PGresult *r = PQexec(d->conn, "SELECT to_regclass('meta') IS NULL");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+		return fail_res(d, r, "opening");
+	bool none = !strcmp(PQgetvalue(r, 0, 0), "t");
+	PQclear(r);
+	if (none)
+		return create_schema(d);
+	r = PQexec(d->conn, STORE_SQL_SCHEMA_VERSION);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
 		return fail_res(d, r, "reading the schema version");
-	}
 	const char *v = PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) ? PQgetvalue(r, 0, 0) : NULL;
 	char *endp = NULL;
 	long ver = v ? strtol(v, &endp, 10) : -1;

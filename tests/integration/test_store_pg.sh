@@ -56,7 +56,7 @@ runuser -u "$PGOS" -- "$PGBIN/initdb" -D "$PG/data" -U gn --pwfile="$PG/pw" \
 	{ cat "$PG/initdb.log"; fail "initdb"; }
 pg_start() {
 	runuser -u "$PGOS" -- "$PGBIN/pg_ctl" -D "$PG/data" -l "$PG/pg.log" -w -t 30 \
-		-o "-k $PG/sock -p $PGPORT -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null ||
+		-o "-k $PG/sock -p $PGPORT -c listen_addresses=127.0.0.1 -c fsync=off -c log_statement=all" start >/dev/null ||
 		fail "pg_ctl start"
 }
 pg_stop() { runuser -u "$PGOS" -- "$PGBIN/pg_ctl" -D "$PG/data" -m fast -w -t 30 stop >/dev/null; }
@@ -100,6 +100,12 @@ done
 	fail "8 online with a last heartbeat in PostgreSQL: $(sql "SELECT slot, status, last_heartbeat FROM endpoints" | tr '\n' ' ')"
 [ "$(sql "SELECT count(*) FROM endpoints WHERE status = 1")" = 2 ] || fail "2 offline in PostgreSQL"
 pass "statuses and last heartbeats checkpointed to PostgreSQL: 8 online, 2 offline"
+# One statement per batch, with arrays (log_statement=all logs each with its parameters).
+grep -q 'execute gn_contacts' "$PG/pg.log" || fail "the checkpoint ran the array statement"
+grep -A1 'execute gn_contacts' "$PG/pg.log" | grep -qE "parameters: \\\$1 = '\{[0-9]+(,[0-9]+)+\}'" ||
+	fail "a checkpoint statement carried several endpoints in its arrays: $(grep -A1 'execute gn_contacts' "$PG/pg.log" | head -2)"
+grep -q 'UPDATE endpoints SET last_heartbeat = \$1' "$PG/pg.log" && fail "a per-row contact update ran"
+pass "contacts checkpointed as arrays, one statement a batch: $(grep -A1 'execute gn_contacts' "$PG/pg.log" | grep -oE "\\\$1 = '\{[0-9]+(,[0-9]+)+\}'" | head -1)"
 
 grep -qF "$PGPW" "$WORK/daemon.log" && fail "the password is in glournetd's log"
 where=$(field .store.where show status)
@@ -189,4 +195,28 @@ code=$(curl -s --max-time 10 -o "$WORK/b201" -w '%{http_code}' -X POST \
 [ "$(sql "SELECT count(*) FROM endpoints WHERE guid = 'pgs-after'")" = 1 ] || fail "the new registration is in PostgreSQL"
 pass "registering works again: 201, committed to PostgreSQL"
 stop_daemon
+
+# ---- a schema version 2 store is migrated to 3 on open ----
+psql -h "$PG/sock" -p "$PGPORT" -U gn -d postgres -XAtqc "CREATE DATABASE gnv2" >/dev/null
+psql -h "$PG/sock" -p "$PGPORT" -U gn -d gnv2 -XAtq >/dev/null <<'EOSQL'
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+INSERT INTO meta VALUES ('schema_version', '2');
+CREATE TABLE endpoints (slot BIGINT PRIMARY KEY, id BIGINT NOT NULL, guid TEXT NOT NULL,
+  key BYTEA NOT NULL, hostname TEXT, ips TEXT, notify_port BIGINT, registered BIGINT,
+  last_register BIGINT, last_ctl_contact BIGINT, last_heartbeat BIGINT, last_poll BIGINT,
+  down_at BIGINT, status BIGINT, reason BIGINT, ctl_reason BIGINT, status_since BIGINT);
+CREATE TABLE transitions (seq BIGINT, id BIGINT, time BIGINT, old_status BIGINT,
+  new_status BIGINT, reason BIGINT);
+INSERT INTO endpoints VALUES (0, 4660, 'pgv2-old', '\x00112233445566778899aabbccddeeff', 'h', '',
+  0, 1, 1, 1, 1, 0, 0, 1, 0, 0, 1);
+EOSQL
+rm -rf "$WORK/gnstate"
+start_daemon_only --store "host=$PG/sock port=$PGPORT user=gn dbname=gnv2" --sweep-interval 1s
+[ "$(psql -h "$PG/sock" -p "$PGPORT" -U gn -d gnv2 -XAtqc "SELECT value FROM meta WHERE key = 'schema_version'")" = 3 ] ||
+	fail "the version 2 store was not migrated to 3"
+[ "$(field .clients show status)" = 1 ] && [ "$(field .id show client pgv2-old)" = 0000000000001234 ] ||
+	fail "the migrated store's endpoint restored: $(ctlj show client pgv2-old 2>&1)"
+grep -q "migrated from schema version 2 to 3" "$WORK/daemon.log" || fail "the migration is logged"
+stop_daemon
+pass "a schema version 2 store (key=value connection string, unix socket) migrated to 3, its endpoint restored"
 echo PASS
