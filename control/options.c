@@ -597,7 +597,20 @@ static int apply(struct gn_options *o, int c, const char *v)
 				return options_say("%s:%u: store %s", file, line, why);
 			return options_say("--store %s", why);
 		}
-		o->store = v;
+		char *copy = strdup(v);
+		if (!copy)
+			return options_say("out of memory");
+		free(o->store_copy);
+		o->store = o->store_copy = copy;
+		const char *file;
+		unsigned line;
+		options_say_where(&file, &line);
+		if (!file && strcmp(u.shown, v) != 0) {
+			/* As --token: out of /proc/PID/cmdline from now on. */
+			explicit_bzero((char *)v, strlen(v));
+			LOG(WARN, "--store: the database password was visible to every local user "
+				  "in ps while glournetd started; prefer ~/.pgpass or PGPASSFILE");
+		}
 		return 0;
 	}
 	}
@@ -692,6 +705,9 @@ void options_free(struct gn_options *o)
 {
 	free(o->token);
 	o->token = NULL;
+	free(o->store_copy);
+	o->store_copy = NULL;
+	o->store = NULL;
 	if (o->config) {
 		options_config_free(o->config);
 		free(o->config);

@@ -108,11 +108,12 @@ grep -q 'UPDATE endpoints SET last_heartbeat = \$1' "$PG/pg.log" && fail "a per-
 pass "contacts checkpointed as arrays, one statement a batch: $(grep -A1 'execute gn_contacts' "$PG/pg.log" | grep -oE "\\\$1 = '\{[0-9]+(,[0-9]+)+\}'" | head -1)"
 
 grep -qF "$PGPW" "$WORK/daemon.log" && fail "the password is in glournetd's log"
+tr '\0' ' ' </proc/"$DAEMON_PID"/cmdline | grep -qF "$PGPW" && fail "the password is in glournetd's command line (ps)"
 where=$(field .store.where show status)
 grep -qF "$PGPW" <<<"$(ctlj show status; ctlj show stats)" && fail "the password is in show store/status"
 [ "$(field .store.backend show status)" = postgresql ] || fail "show status: store backend postgresql"
 grep -qF "gn:***@127.0.0.1:$PGPORT" <<<"$where" || fail "show status names the store, masked: $where"
-pass "the password is never shown: the log and show status say $where"
+pass "the password is never shown: not in ps, the log and show status say $where"
 
 # ---- a restart: the registry comes back from PostgreSQL ----
 for i in 0 9; do ctlj show client "$(guid_of $i)" >"$WORK/before-$i.json"; done
