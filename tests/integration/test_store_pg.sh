@@ -3,6 +3,7 @@
 # control/store_pg.c; docs/store.md). On a throwaway cluster made here
 # (initdb in a scratch directory, run as the postgres user, a unix socket
 # and a free localhost port, password authentication over TCP):
+#  - the store contract of tests/unit/test_store_contract.c holds here too;
 #  - registrations, keys and statuses (the contact checkpoint's array
 #    update) reach the database; the password is never shown (log, show
 #    store);
@@ -56,7 +57,7 @@ runuser -u "$PGOS" -- "$PGBIN/initdb" -D "$PG/data" -U gn --pwfile="$PG/pw" \
 	{ cat "$PG/initdb.log"; fail "initdb"; }
 pg_start() {
 	runuser -u "$PGOS" -- "$PGBIN/pg_ctl" -D "$PG/data" -l "$PG/pg.log" -w -t 30 \
-		-o "-k $PG/sock -p $PGPORT -c listen_addresses=127.0.0.1 -c fsync=off -c log_statement=all" start >/dev/null ||
+		-o "-k $PG/sock -p $PGPORT -c listen_addresses=127.0.0.1 -c fsync=off -c log_statement=all -c log_line_prefix=%d:" start >/dev/null ||
 		fail "pg_ctl start"
 }
 pg_stop() { runuser -u "$PGOS" -- "$PGBIN/pg_ctl" -D "$PG/data" -m fast -w -t 30 stop >/dev/null; }
@@ -65,6 +66,15 @@ pg_start
 psql -h "$PG/sock" -p "$PGPORT" -U gn -d postgres -XAtqc "CREATE DATABASE glournet" >/dev/null
 URL="postgresql://gn:$PGPW@127.0.0.1:$PGPORT/glournet?target_session_attrs=read-write"
 pass "a PostgreSQL 15 cluster on 127.0.0.1:$PGPORT (run as $PGOS)"
+
+# The backends' shared contract (tests/unit/test_store_contract.c) on this server too.
+if [ -x "$BUILD/tests/unit/test_store_contract" ]; then   # built with cmocka only
+	psql -h "$PG/sock" -p "$PGPORT" -U gn -d postgres -XAtqc "CREATE DATABASE contract" >/dev/null
+	GN_TEST_PG="host=$PG/sock port=$PGPORT user=gn dbname=contract" \
+		"$BUILD/tests/unit/test_store_contract" >"$WORK/contract.log" 2>&1 ||
+		{ grep -v '^20..-' "$WORK/contract.log"; fail "the store contract on PostgreSQL"; }
+	pass "the store contract: $(grep -c '^\[       OK \] postgresql' "$WORK/contract.log") tests on PostgreSQL, as on SQLite"
+fi
 
 OFF=4
 start_daemon --store "$URL" --set heartbeat.interval=1s --set heartbeat.offline_after=${OFF}s \
@@ -100,12 +110,14 @@ done
 	fail "8 online with a last heartbeat in PostgreSQL: $(sql "SELECT slot, status, last_heartbeat FROM endpoints" | tr '\n' ' ')"
 [ "$(sql "SELECT count(*) FROM endpoints WHERE status = 1")" = 2 ] || fail "2 offline in PostgreSQL"
 pass "statuses and last heartbeats checkpointed to PostgreSQL: 8 online, 2 offline"
-# One statement per batch, with arrays (log_statement=all logs each with its parameters).
-grep -q 'execute gn_contacts' "$PG/pg.log" || fail "the checkpoint ran the array statement"
-grep -A1 'execute gn_contacts' "$PG/pg.log" | grep -qE "parameters: \\\$1 = '\{[0-9]+(,[0-9]+)+\}'" ||
-	fail "a checkpoint statement carried several endpoints in its arrays: $(grep -A1 'execute gn_contacts' "$PG/pg.log" | head -2)"
+# One statement per batch, with arrays (log_statement=all logs each with its
+# parameters; the prefix is the database: glournetd's, not the contract test's).
+grep -q '^glournet:.*execute gn_contacts' "$PG/pg.log" || fail "the checkpoint ran the array statement"
+arrays=$(grep -A1 '^glournet:.*execute gn_contacts' "$PG/pg.log" | grep '^glournet:DETAIL' |
+	grep -oE "\\\$1 = '\{[0-9]+(,[0-9]+)+\}'" | head -1)
+[ -n "$arrays" ] || fail "a checkpoint statement carried several endpoints in its arrays: $(grep -A1 'execute gn_contacts' "$PG/pg.log" | head -2)"
 grep -q 'UPDATE endpoints SET last_heartbeat = \$1' "$PG/pg.log" && fail "a per-row contact update ran"
-pass "contacts checkpointed as arrays, one statement a batch: $(grep -A1 'execute gn_contacts' "$PG/pg.log" | grep -oE "\\\$1 = '\{[0-9]+(,[0-9]+)+\}'" | head -1)"
+pass "contacts checkpointed as arrays, one statement a batch: $arrays"
 
 grep -qF "$PGPW" "$WORK/daemon.log" && fail "the password is in glournetd's log"
 tr '\0' ' ' </proc/"$DAEMON_PID"/cmdline | grep -qF "$PGPW" && fail "the password is in glournetd's command line (ps)"
