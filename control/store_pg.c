@@ -7,8 +7,8 @@
  *    CONTACT_CHUNK rows, not one statement per row (a round trip each:
  *    per-row updates cost ~28 % of this VM at 10 M endpoints, array
  *    batches under 1 %);
- *  - the load reads in single-row mode, so 10 M rows are never held as
- *    one result besides the registry;
+ *  - the load reads through a cursor, 10,000 rows a FETCH, so 10 M rows
+ *    are never held as one result besides the registry;
  *  - the connection string gets connect_timeout, tcp_user_timeout and a
  *    statement_timeout unless it says otherwise (a server that stops
  *    answering must fail a batch, not hang the writer), and a lost
@@ -34,7 +34,8 @@
 #include "glournet/log.h"
 
 #define BACKOFF_MAX_MS 8000u
-#define CONTACT_CHUNK  20000u /* rows per array statement: ~2 MB of parameter text */
+#define CONTACT_CHUNK  20000u  /* rows per array statement: ~2 MB of parameter text */
+#define LOAD_FETCH     "10000" /* rows per FETCH of the start-up load: ~2 MB a result */
 
 /* PostgreSQL's type words for store_sql.h's tables: all integers 64-bit
  * (slots and times are uint32, beyond int4). */
@@ -562,14 +563,15 @@ static int pg_meta_set(struct store_db *d, const char *key, const char *value)
 
 /* ---- load ---- */
 
-/* Column `col` as an integer in [0, max]; NULL reads as 0 where allowed. */
-static bool col_uint(const PGresult *r, int col, uint64_t max, bool nullable, uint64_t *out)
+/* Column `col` of row `row` as an integer in [0, max]; NULL reads as 0 where allowed. */
+static bool col_uint(const PGresult *r, int row, int col, uint64_t max, bool nullable,
+		     uint64_t *out)
 {
-	if (PQgetisnull(r, 0, col)) {
+	if (PQgetisnull(r, row, col)) {
 		*out = 0;
 		return nullable;
 	}
-	const char *s = PQgetvalue(r, 0, col);
+	const char *s = PQgetvalue(r, row, col);
 	char *end;
 	errno = 0;
 	long long v = strtoll(s, &end, 10);
@@ -579,14 +581,14 @@ static bool col_uint(const PGresult *r, int col, uint64_t max, bool nullable, ui
 	return true;
 }
 
-static bool col_text(const PGresult *r, int col, char *buf, size_t size, bool nullable)
+static bool col_text(const PGresult *r, int row, int col, char *buf, size_t size, bool nullable)
 {
-	if (PQgetisnull(r, 0, col))
+	if (PQgetisnull(r, row, col))
 		return nullable;
-	size_t n = (size_t)PQgetlength(r, 0, col);
+	size_t n = (size_t)PQgetlength(r, row, col);
 	if (n >= size)
 		return false;
-	memcpy(buf, PQgetvalue(r, 0, col), n);
+	memcpy(buf, PQgetvalue(r, row, col), n);
 	return true;
 }
 
@@ -598,8 +600,8 @@ static int hexval(char c)
 				      : -1;
 }
 
-/* Columns as in STORE_SQL_LOAD, text format (bytea as "\x" and hex). */
-static int row_to_endpoint(const PGresult *r, struct store_endpoint *e)
+/* Row `row`, columns as in STORE_SQL_LOAD, text format (bytea as "\x" and hex). */
+static int row_to_endpoint(const PGresult *r, int row, struct store_endpoint *e)
 {
 	static const uint64_t max[] = {/* columns 6..16 */
 				       UINT16_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX,
@@ -607,21 +609,22 @@ static int row_to_endpoint(const PGresult *r, struct store_endpoint *e)
 				       UINT8_MAX,  UINT8_MAX,  UINT32_MAX};
 	uint64_t slot, v[11], pending;
 	memset(e, 0, sizeof(*e));
-	if (PQgetisnull(r, 0, 0) || !col_uint(r, 1, UINT32_MAX, false, &slot) ||
-	    !col_text(r, 2, e->guid, sizeof(e->guid), false) ||
-	    !col_text(r, 4, e->hostname, sizeof(e->hostname), true) ||
-	    !col_text(r, 5, e->ips, sizeof(e->ips), true))
+	if (PQgetisnull(r, row, 0) || !col_uint(r, row, 1, UINT32_MAX, false, &slot) ||
+	    !col_text(r, row, 2, e->guid, sizeof(e->guid), false) ||
+	    !col_text(r, row, 4, e->hostname, sizeof(e->hostname), true) ||
+	    !col_text(r, row, 5, e->ips, sizeof(e->ips), true))
 		return -1;
 	for (int i = 0; i < 11; i++)
-		if (!col_uint(r, 6 + i, max[i], true, &v[i]))
+		if (!col_uint(r, row, 6 + i, max[i], true, &v[i]))
 			return -1;
 	errno = 0;
 	char *end;
-	const char *ids = PQgetvalue(r, 0, 0);
+	const char *ids = PQgetvalue(r, row, 0);
 	long long id = strtoll(ids, &end, 10);
-	const char *key = PQgetvalue(r, 0, 3);
-	if (errno || end == ids || *end || PQgetisnull(r, 0, 3) ||
-	    PQgetlength(r, 0, 3) != 2 + 2 * (int)sizeof(e->key) || key[0] != '\\' || key[1] != 'x')
+	const char *key = PQgetvalue(r, row, 3);
+	if (errno || end == ids || *end || PQgetisnull(r, row, 3) ||
+	    PQgetlength(r, row, 3) != 2 + 2 * (int)sizeof(e->key) || key[0] != '\\' ||
+	    key[1] != 'x')
 		return -1;
 	for (size_t i = 0; i < sizeof(e->key); i++) {
 		int hi = hexval(key[2 + 2 * i]), lo = hexval(key[3 + 2 * i]);
@@ -643,7 +646,8 @@ static int row_to_endpoint(const PGresult *r, struct store_endpoint *e)
 	e->ctl_reason = (uint8_t)v[9];
 	e->status_since = (uint32_t)v[10];
 	char src[INET6_ADDRSTRLEN] = "";
-	if (!col_uint(r, 17, UINT8_MAX, true, &pending) || !col_text(r, 18, src, sizeof(src), true))
+	if (!col_uint(r, row, 17, UINT8_MAX, true, &pending) ||
+	    !col_text(r, row, 18, src, sizeof(src), true))
 		return -1;
 	e->notify.pending = (uint8_t)pending;
 	if (src[0] && inet_pton(AF_INET, src, e->notify.src) == 1)
@@ -665,57 +669,48 @@ static int64_t pg_slot_span(struct store_db *d)
 	return span;
 }
 
-/* Stops a load the callback ended: the rest of the rows are not wanted. */
-static void drain(struct store_db *d)
-{
-	PGcancel *c = PQgetCancel(d->conn);
-	char buf[256];
-	if (c) {
-		PQcancel(c, buf, sizeof(buf));
-		PQfreeCancel(c);
-	}
-	PGresult *r;
-	while ((r = PQgetResult(d->conn)))
-		PQclear(r);
-}
-
+/* The rows come through a cursor, LOAD_FETCH at a time: 10 M rows are never
+ * held as one result next to the registry being filled, and each FETCH is
+ * a short statement (one SELECT of 10 M rows would outlast the
+ * statement_timeout, which counts the time the server waits for us). */
 static int pg_load(struct store_db *d, int (*fn)(void *ctx, const struct store_endpoint *e),
 		   void *ctx)
 {
 	struct store_endpoint *e = malloc(sizeof(*e));
 	if (!e)
 		return -ENOMEM;
-	if (!PQsendQuery(d->conn, STORE_SQL_LOAD) || !PQsetSingleRowMode(d->conn)) {
-		LOG(ERR, "%s: loading endpoints: %s", d->shown, PQerrorMessage(d->conn));
-		drain(d);
-		free(e);
-		return -EIO;
-	}
 	int ret = 0;
-	PGresult *r;
-	while ((r = PQgetResult(d->conn))) {
-		ExecStatusType st = PQresultStatus(r);
-		if (st == PGRES_SINGLE_TUPLE) {
-			if (row_to_endpoint(r, e) < 0) {
+	if (exec_cmd(d, "BEGIN", "loading endpoints") < 0 ||
+	    exec_cmd(d, "DECLARE gn_load NO SCROLL CURSOR FOR " STORE_SQL_LOAD,
+		     "loading endpoints") < 0)
+		ret = -EIO;
+	while (ret == 0) {
+		PGresult *r = PQexec(d->conn, "FETCH " LOAD_FETCH " FROM gn_load");
+		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+			fail_res(d, r, "loading endpoints");
+			ret = -EIO;
+			break;
+		}
+		int n = PQntuples(r);
+		for (int i = 0; i < n && ret == 0; i++) {
+			if (row_to_endpoint(r, i, e) < 0) {
 				LOG(ERR,
 				    "%s: endpoint row with id %s does not fit (type, size or "
 				    "range)",
-				    d->shown, PQgetvalue(r, 0, 0));
+				    d->shown, PQgetvalue(r, i, 0));
 				ret = -EINVAL;
 			} else {
 				ret = fn(ctx, e);
 			}
-		} else if (st != PGRES_TUPLES_OK) {
-			set_err(d, "loading endpoints", PQresultErrorMessage(r));
-			LOG(ERR, "%s", d->err);
-			ret = -EIO;
 		}
 		PQclear(r);
-		if (ret != 0) {
-			drain(d);
+		if (n == 0)
 			break;
-		}
 	}
+	if (ret == -EIO)
+		LOG(ERR, "%s", d->err);
+	/* Read-only: the end of the transaction closes the cursor either way. */
+	pg_rollback(d);
 	free(e);
 	return ret;
 }
