@@ -2,7 +2,9 @@
 # Issue 16, first part: the endpoint store on PostgreSQL (--store URL,
 # control/store_pg.c; docs/store.md). On a throwaway cluster made here
 # (initdb in a scratch directory, run as the postgres user, a unix socket
-# and a free localhost port, password authentication over TCP):
+# and a free localhost port, password authentication over TCP; glournetd
+# given a multi-host URL whose first host is dead, with
+# target_session_attrs=read-write):
 #  - the store contract of tests/unit/test_store_contract.c holds here too;
 #  - registrations, keys and statuses (the contact checkpoint's array
 #    update) reach the database; the password is never shown (log, show
@@ -43,10 +45,12 @@ pg_cleanup() {
 }
 trap 'rc=$?; [ $rc -eq 0 ] || KEEP_PG_LOG=1; pg_cleanup; set +e; (exit $rc); cleanup' EXIT
 
-# A free localhost port, away from HTTP_PORT's three.
-PGPORT=
+# Two free localhost ports, away from HTTP_PORT's three: PostgreSQL's, and
+# one where nothing listens (the first host of a multi-host string).
+PGPORT= DEADPORT=
 for p in $(seq $((HTTP_PORT + 3)) $((HTTP_PORT + 60))); do
-	[ -z "$(ss -Htan "( sport = :$p )")" ] && { PGPORT=$p; break; }
+	[ -n "$(ss -Htan "( sport = :$p )")" ] && continue
+	if [ -z "$DEADPORT" ]; then DEADPORT=$p; else PGPORT=$p; break; fi
 done
 [ -n "$PGPORT" ] || fail "no free port for PostgreSQL"
 mkdir -p "$PG/sock"
@@ -64,7 +68,8 @@ pg_stop() { runuser -u "$PGOS" -- "$PGBIN/pg_ctl" -D "$PG/data" -m fast -w -t 30
 sql() { psql -h "$PG/sock" -p "$PGPORT" -U gn -d glournet -XAtqc "$1"; }
 pg_start
 psql -h "$PG/sock" -p "$PGPORT" -U gn -d postgres -XAtqc "CREATE DATABASE glournet" >/dev/null
-URL="postgresql://gn:$PGPW@127.0.0.1:$PGPORT/glournet?target_session_attrs=read-write"
+# Multi-host, as for a primary and its standby: libpq skips the dead first one.
+URL="postgresql://gn:$PGPW@127.0.0.1:$DEADPORT,127.0.0.1:$PGPORT/glournet?target_session_attrs=read-write"
 pass "a PostgreSQL 15 cluster on 127.0.0.1:$PGPORT (run as $PGOS)"
 
 # The backends' shared contract (tests/unit/test_store_contract.c) on this server too.
@@ -124,7 +129,7 @@ tr '\0' ' ' </proc/"$DAEMON_PID"/cmdline | grep -qF "$PGPW" && fail "the passwor
 where=$(field .store.where show status)
 grep -qF "$PGPW" <<<"$(ctlj show status; ctlj show stats)" && fail "the password is in show store/status"
 [ "$(field .store.backend show status)" = postgresql ] || fail "show status: store backend postgresql"
-grep -qF "gn:***@127.0.0.1:$PGPORT" <<<"$where" || fail "show status names the store, masked: $where"
+grep -qF "gn:***@127.0.0.1:$DEADPORT,127.0.0.1:$PGPORT/" <<<"$where" || fail "show status names the store, masked: $where"
 pass "the password is never shown: not in ps, the log and show status say $where"
 
 # ---- a restart: the registry comes back from PostgreSQL ----
