@@ -28,6 +28,9 @@ struct api_ctx {
 	/* Makes a registration durable: the ticket to wait for, 0 when the store
 	 * refused. NULL: no store (tests). */
 	uint64_t (*persist)(void *persist_ctx, const struct endpoint *ep);
+	/* True while the store's server is out of reach (store_unreachable):
+	 * a new registration is refused before it changes anything. NULL: never. */
+	bool (*store_unreachable)(void *persist_ctx);
 	void *persist_ctx;
 	/* Where the source addresses of polls and registrations go, and what
 	 * a notify waiting for the endpoint's next contact needs to hear;
@@ -63,7 +66,12 @@ struct api_response {
 	char *body;              /* malloc'd JSON, the caller frees; NULL for 304 */
 	char etag[32];           /* "" for none */
 	uint64_t durable_ticket; /* 0: answer now; else once the store committed it */
+	uint32_t retry_after;    /* s, a Retry-After header; 0: none */
 };
+
+/* A registration refused for a store out of reach: retry after this long
+ * (the store reconnects with a backoff of up to 8 s). */
+#define API_STORE_RETRY_AFTER_S 5
 
 enum api_auth {
 	API_AUTH_OK,

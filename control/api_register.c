@@ -216,6 +216,15 @@ void api_register(const struct api_ctx *ctx, const struct api_request *req,
 		json_decref(root);
 		return;
 	}
+	/* The store cannot take it (PostgreSQL down): no key handed out, no
+	 * endpoint made or re-keyed that no commit would keep. */
+	if (ctx->store_unreachable && ctx->store_unreachable(ctx->persist_ctx)) {
+		api_error(ctx, resp, 503, HTTP_INTERNAL,
+			  "the store is unreachable; registrations resume once it is back, retry");
+		resp->retry_after = API_STORE_RETRY_AFTER_S;
+		json_decref(root);
+		return;
+	}
 	struct endpoint *ep = registry_by_guid(ctx->reg, b.guid);
 	if (ep) {
 		bool keep = proves_key(ctx, req, ep);

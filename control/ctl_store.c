@@ -4,7 +4,9 @@
  * what the operator needs is that this is happening, why (the database's
  * own error, e.g. "database or disk is full (No space left on device)"),
  * and its cost: how many writes wait, and that registrations wait with
- * them (their answers go out once committed, or 503 after --http-timeout).
+ * them (their answers go out once committed, or 503 after --http-timeout);
+ * with PostgreSQL out of reach ("unreachable"), new registrations get 503
+ * at once. "where" is the store's name with any password masked.
  */
 #include <stdio.h>
 
@@ -19,14 +21,16 @@ json_t *ctl_store_json(const struct gn_daemon *d, bool full)
 	struct store_stats st;
 	bool degraded = store_degraded(d->store, why, sizeof(why));
 	store_get_stats(d->store, &st);
+	bool gone = store_unreachable(d->store);
 	if (degraded)
-		snprintf(alarm, sizeof(alarm),
-			 "store: %s; %u writes queued, registrations held "
-			 "until they commit",
-			 why, (unsigned)st.queue_len);
-	json_t *o =
-		json_pack("{s:b, s:s, s:I, s:I}", "ok", !degraded, "alarm", alarm, "queue_len",
-			  (json_int_t)st.queue_len, "commit_errors", (json_int_t)st.commit_errors);
+		snprintf(alarm, sizeof(alarm), "store: %s; %u writes queued, registrations %s", why,
+			 (unsigned)st.queue_len,
+			 gone ? "refused (503) until it is back" : "held until they commit");
+	json_t *o = json_pack("{s:b, s:s, s:I, s:I, s:s, s:s, s:b, s:I}", "ok", !degraded, "alarm",
+			      alarm, "queue_len", (json_int_t)st.queue_len, "commit_errors",
+			      (json_int_t)st.commit_errors, "backend", store_backend(d->store),
+			      "where", store_shown(d->store), "unreachable",
+			      store_unreachable(d->store), "reconnects", (json_int_t)st.reconnects);
 	if (o && full) {
 		json_object_set_new(o, "queue_max", json_integer((json_int_t)st.queue_max));
 		json_object_set_new(o, "queued", json_integer((json_int_t)st.queued));

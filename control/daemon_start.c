@@ -32,6 +32,8 @@
 #include "control/status.h"
 #include "control/tls_certs.h"
 #include "control/store.h"
+#include "control/store_db.h"
+#include "control/store_url.h"
 #include "control/transitions.h"
 #include "glournet/gn_mem.h"
 #include "glournet/log.h"
@@ -265,6 +267,12 @@ void drain_worker_events(struct gn_daemon *d, uint32_t now)
 	}
 }
 
+static bool store_unreachable_for_api(void *ctx)
+{
+	struct gn_daemon *d = ctx;
+	return d->store && store_unreachable(d->store);
+}
+
 static uint64_t persist_for_api(void *ctx, const struct endpoint *ep)
 {
 	struct gn_daemon *d = ctx;
@@ -285,9 +293,21 @@ static void on_store_commit(struct loop_watch *w, uint32_t events)
 /* The store, and the endpoints it kept, before any server or worker runs. */
 static int open_store(struct gn_daemon *d)
 {
-	char err[512], path[4200];
-	snprintf(path, sizeof(path), "%s/glournet.db", d->opt.state_dir);
-	d->store = store_open(path, err, sizeof(err));
+	char err[1024], path[4200];
+	struct store_url u;
+	if (store_url_parse(d->opt.store, &u, err, sizeof(err)) < 0) { /* checked by options.c */
+		LOG(ERR, "store: %s", err);
+		return -EINVAL;
+	}
+	if (u.kind == STORE_KIND_PG) {
+		d->store = store_open_with(&store_db_pg, u.target, u.shown, err, sizeof(err));
+	} else {
+		if (u.target[0])
+			snprintf(path, sizeof(path), "%s", u.target);
+		else
+			snprintf(path, sizeof(path), "%s/glournet.db", d->opt.state_dir);
+		d->store = store_open(path, err, sizeof(err));
+	}
 	if (!d->store) {
 		LOG(ERR, "store: %s", err);
 		return -EIO;
@@ -354,6 +374,7 @@ int start_control(struct gn_daemon *d, sigset_t *sigs, struct loop_watch *sigw)
 				       .counters = &d->http_counters,
 				       .policy = &d->policy,
 				       .persist = persist_for_api,
+				       .store_unreachable = store_unreachable_for_api,
 				       .persist_ctx = d,
 				       .notify = &d->notify};
 	rc = http_start(&d->http, &d->loop, d->opt.http_listen, &d->opt);

@@ -301,7 +301,7 @@ static enum MHD_Result answer(struct http_server *h, struct http_request *rq,
 		return MHD_YES;
 	}
 	rq->phase = RQ_ANSWERED;
-	return send_json(conn, &resp, resp.status == 429 ? rq->retry_after : 0,
+	return send_json(conn, &resp, resp.status == 429 ? rq->retry_after : resp.retry_after,
 			 resp.status == 405 ? rq->allow : NULL);
 }
 

@@ -108,6 +108,8 @@ static const struct metrics_family families[] = {
 	{"glournet_store_ops_committed_total", C, "Writes the store made durable.", NULL, mv_store_committed},
 	{"glournet_store_commits_total", C, "Transactions the store committed.", NULL, mv_store_batches},
 	{"glournet_store_commit_errors_total", C, "Failed commit attempts (each retry counts).", NULL, mv_store_errors},
+	{"glournet_store_reconnects_total", C, "Connections to the store's server made again after a loss (PostgreSQL).", NULL, mv_store_reconnects},
+	{"glournet_store_unreachable", G, "1 while the store's server cannot be reached (PostgreSQL): registrations get 503 + Retry-After.", NULL, mv_store_unreachable},
 	{"glournet_store_last_commit_seconds", G, "Duration of the store's last successful commit.", NULL, mv_store_last_commit},
 	{"glournet_transition_log_errors_total", C, "Failed writes of transitions.log.", NULL, mv_log_errors},
 

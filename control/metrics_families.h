@@ -53,8 +53,8 @@ metrics_emit_fn mf_job_passes, mf_job_slices, mf_job_slice_hist, mf_job_cpu, mf_
 	mf_job_last_pass, mf_job_in_pass, mf_http_responses, mf_http_closed, mf_ctl_refused;
 metrics_value_fn mv_http_requests, mv_http_held, mv_ctl_idle_closed, mv_ctl_watch_missed,
 	mv_ctl_bad_requests, mv_store_open, mv_store_alarm, mv_store_queue, mv_store_queue_max,
-	mv_store_queued, mv_store_committed, mv_store_batches, mv_store_errors,
-	mv_store_last_commit, mv_log_errors, mv_scrapes;
+	mv_store_queued, mv_store_committed, mv_store_batches, mv_store_errors, mv_store_reconnects,
+	mv_store_unreachable, mv_store_last_commit, mv_log_errors, mv_scrapes;
 
 /* notify_metrics.c */
 metrics_emit_fn mf_notify_campaigns, mf_notify_running, mf_notify_sent, mf_notify_resent,

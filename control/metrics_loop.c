@@ -226,6 +226,16 @@ double mv_store_errors(const struct metrics_scrape *s)
 	return (double)store_stats_of(s).commit_errors;
 }
 
+double mv_store_reconnects(const struct metrics_scrape *s)
+{
+	return (double)store_stats_of(s).reconnects;
+}
+
+double mv_store_unreachable(const struct metrics_scrape *s)
+{
+	return s->d->store && store_unreachable(s->d->store);
+}
+
 double mv_store_last_commit(const struct metrics_scrape *s)
 {
 	return store_stats_of(s).last_commit_ms / 1000.0;

@@ -18,6 +18,7 @@
 #include "control/options_ctl.h"
 #include "control/options_say.h"
 #include "control/options_tls.h"
+#include "control/store_url.h"
 #include "control/text.h"
 #include "glournet/exception.h"
 #include "glournet/heartbeat.h"
@@ -74,6 +75,12 @@ static const char usage_text[] =
 	"                          (glournet.db, SQLite) and transitions.log\n"
 	"                          (default /var/lib/glournet); made 0700, its files\n"
 	"                          0600; refused when others can write in it\n"
+	"  --store URL             where the endpoint store is: sqlite: (the default,\n"
+	"                          glournet.db in --state-dir), sqlite:/PATH,\n"
+	"                          postgresql://USER@HOST[,HOST2]/DB?... or a libpq\n"
+	"                          'host=... dbname=...' string (a password in it is\n"
+	"                          never shown; prefer ~/.pgpass or PGPASSFILE;\n"
+	"                          docs/store.md)\n"
 	"  --allow-empty-store     start even though the state directory held a store\n"
 	"                          and glournet.db is now new or empty (it was lost:\n"
 	"                          endpoints register again); refused without it\n"
@@ -177,6 +184,7 @@ enum {
 	/* Issue 13: state directory and token hardening. */
 	OPT_ALLOW_EMPTY_STORE,
 	OPT_METRICS,
+	OPT_STORE, /* issue 16 */
 };
 
 static const struct option long_opts[] = {
@@ -224,6 +232,7 @@ static const struct option long_opts[] = {
 	{"check", no_argument, 0, OPT_CHECK},
 	{"allow-empty-store", no_argument, 0, OPT_ALLOW_EMPTY_STORE},
 	{"metrics", required_argument, 0, OPT_METRICS},
+	{"store", required_argument, 0, OPT_STORE},
 	OPTIONS_CTL_LONG,
 	{"help", no_argument, 0, 'h'},
 	{"version", no_argument, 0, 'V'},
@@ -576,6 +585,34 @@ static int apply(struct gn_options *o, int c, const char *v)
 		return 0;
 	case OPT_METRICS:
 		return parse_listen_opt("metrics", v, &o->metrics_listen);
+	case OPT_STORE: {
+		struct store_url u;
+		char why[STORE_URL_MAX + 300];
+		if (store_url_parse(v, &u, why, sizeof(why)) < 0) {
+			/* why names the input, masked: never the value as given */
+			const char *file;
+			unsigned line;
+			options_say_where(&file, &line);
+			if (file)
+				return options_say("%s:%u: store %s", file, line, why);
+			return options_say("--store %s", why);
+		}
+		char *copy = strdup(v);
+		if (!copy)
+			return options_say("out of memory");
+		free(o->store_copy);
+		o->store = o->store_copy = copy;
+		const char *file;
+		unsigned line;
+		options_say_where(&file, &line);
+		if (!file && strcmp(u.shown, v) != 0) {
+			/* As --token: out of /proc/PID/cmdline from now on. */
+			explicit_bzero((char *)v, strlen(v));
+			LOG(WARN, "--store: the database password was visible to every local user "
+				  "in ps while glournetd started; prefer ~/.pgpass or PGPASSFILE");
+		}
+		return 0;
+	}
 	}
 	if (c >= OPT_CTL_SOCKET_MODE && c <= OPT_CTL_LAST)
 		return options_ctl_apply(o, c, v);
@@ -668,6 +705,9 @@ void options_free(struct gn_options *o)
 {
 	free(o->token);
 	o->token = NULL;
+	free(o->store_copy);
+	o->store_copy = NULL;
+	o->store = NULL;
 	if (o->config) {
 		options_config_free(o->config);
 		free(o->config);

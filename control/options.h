@@ -43,6 +43,8 @@ struct gn_options {
 	unsigned ctl_socket_ro_mode;
 	const char *ctl_socket_ro_group;
 	const char *state_dir;  /* the persisted policy lives here */
+	const char *store;      /* --store URL (store_url.h); NULL: sqlite: in state_dir */
+	char *store_copy;       /* what store points to: argv's is wiped when it has a password */
 	bool allow_empty_store; /* start on an empty store where one existed (state_dir.h) */
 	/* Settings given at start (--set and shorthands), applied on top of the
 	 * persisted policy through the same validation as the CLI. */

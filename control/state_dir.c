@@ -263,9 +263,9 @@ static void judge(const char *dir, struct store *s, int mrc, const char *marked,
 		return; /* endpoints, or an error the restore reports */
 	if (mrc == 0 && !(src == 0 && !strcmp(have, marked))) {
 		snprintf(why, len,
-			 "%s/glournet.db is %s, but %s/%s says this directory held store "
+			 "%s is %s, but %s/%s says this directory held store "
 			 "%s: its endpoints would be forgotten",
-			 dir,
+			 store_shown(s),
 			 store_created(s) ? "a new, empty store"
 			 : src == 0       ? "an empty store with another id"
 					  : "an empty store without an id",
@@ -277,9 +277,9 @@ static void judge(const char *dir, struct store *s, int mrc, const char *marked,
 	snprintf(log, sizeof(log), "%s/transitions.log", dir);
 	if (mrc == -ENOENT && store_created(s) && stat(log, &st) == 0 && st.st_size > 0)
 		snprintf(why, len,
-			 "%s/glournet.db is a new, empty store, but %s (%lld bytes) "
+			 "%s is a new, empty store, but %s (%lld bytes) "
 			 "records endpoints: they would be forgotten",
-			 dir, log, (long long)st.st_size);
+			 store_shown(s), log, (long long)st.st_size);
 }
 
 int state_dir_check_store(const char *dir, struct store *s, bool allow_empty)
@@ -293,16 +293,18 @@ int state_dir_check_store(const char *dir, struct store *s, bool allow_empty)
 	if (src < 0 && src != -ENOENT)
 		return src;
 	if (src == 0 && !is_id(have)) {
-		LOG(ERR, "%s/glournet.db: store id '%s' is not %d hex digits", dir, have, ID_HEX);
+		LOG(ERR, "%s: store id '%s' is not %d hex digits", store_shown(s), have, ID_HEX);
 		return -EINVAL;
 	}
 	judge(dir, s, mrc, marked, src, have, why, sizeof(why));
 	if (why[0] && !allow_empty) {
 		LOG(ERR,
 		    "%s. If the store is lost for good and the endpoints are to register "
-		    "again, start once with --allow-empty-store; otherwise restore glournet.db "
-		    "(with its -wal) from a backup",
-		    why);
+		    "again, start once with --allow-empty-store; otherwise restore %s from a "
+		    "backup",
+		    why,
+		    strcmp(store_backend(s), "sqlite") ? "the database"
+						       : "glournet.db (with its -wal)");
 		return -ESTALE;
 	}
 	if (why[0])
@@ -312,17 +314,17 @@ int state_dir_check_store(const char *dir, struct store *s, bool allow_empty)
 		    why);
 	else if (mrc == 0 && (src != 0 || strcmp(have, marked)))
 		LOG(WARN,
-		    "%s/glournet.db is %s%s, not the store that %s names (%s): using it, as it "
+		    "%s is %s%s, not the store that %s names (%s): using it, as it "
 		    "holds endpoints, and recording its id",
-		    dir, src == 0 ? "store " : "a store without an id", src == 0 ? have : "",
-		    STATE_DIR_MARKER, marked);
+		    store_shown(s), src == 0 ? "store " : "a store without an id",
+		    src == 0 ? have : "", STATE_DIR_MARKER, marked);
 	if (src == -ENOENT || why[0]) {
 		int rc = new_id(have, sizeof(have));
 		if (rc == 0)
 			rc = store_set_id(s, have);
 		if (rc < 0)
 			return rc;
-		LOG(INFO, "%s/glournet.db: store id %s", dir, have);
+		LOG(INFO, "%s: store id %s", store_shown(s), have);
 	}
 	if (mrc == 0 && !strcmp(have, marked))
 		return 0;

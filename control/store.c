@@ -55,6 +55,7 @@ struct op {
 };
 
 struct store {
+	const struct store_db_ops *ops;
 	struct store_db *db;
 	pthread_mutex_t db_mu; /* the connection: writer batches vs store_load_endpoints */
 	char *path;
@@ -76,6 +77,8 @@ struct store {
 	uint64_t degraded_ns;       /* when it began */
 	uint64_t errors_at_degrade; /* stats.commit_errors then */
 	char why[400];
+	bool unreachable;       /* the backend lost its server (store_unreachable) */
+	uint64_t last_ping_ns;  /* the idle writer's last ops->ping */
 	uint64_t busy_since_ns; /* the writer's transaction began; 0: none running */
 	bool stall_logged;      /* the running one was logged as stalled */
 	struct store_stats stats;
@@ -101,39 +104,42 @@ static void free_ops(struct op *op)
 
 /* ---- the writer thread ---- */
 
-static int apply_op(struct store_db *db, const struct op *op)
+static int apply_op(const struct store_db_ops *ops, struct store_db *db, const struct op *op)
 {
 	switch (op->kind) {
 	case OP_PUT:
-		return store_db_put(db, &op->u.ep);
+		return ops->put(db, &op->u.ep);
 	case OP_DELETE:
-		return store_db_delete(db, op->u.del.id, op->u.del.slot);
+		return ops->delete (db, op->u.del.id, op->u.del.slot);
 	case OP_CONTACTS:
-		return store_db_contacts(db, (const struct store_contact *)(op + 1), op->u.n);
+		return ops->contacts(db, (const struct store_contact *)(op + 1), op->u.n);
 	case OP_TRANSITION:
-		return store_db_transition(db, &op->u.tr);
+		return ops->transition(db, &op->u.tr);
 	}
 	return -1;
 }
 
 /* One transaction over the first ops of `ops` (up to BATCH_ROWS rows, at
  * least one op): 0 with *end the first op not in it, or -1, rolled back. */
-static int apply_batch(struct store *s, struct op *ops, struct op **end, uint32_t *nops)
+static int apply_batch(struct store *s, struct op *ops, struct op **end, uint32_t *nops, bool *lost,
+		       uint64_t *reconnects)
 {
 	struct op *op = ops;
 	uint64_t rows = 0;
 	*nops = 0;
 	pthread_mutex_lock(&s->db_mu);
-	int rc = store_db_begin(s->db);
+	int rc = s->ops->begin(s->db);
 	for (; rc == 0 && op && (op == ops || rows + op->rows <= BATCH_ROWS); op = op->next) {
-		rc = apply_op(s->db, op);
+		rc = apply_op(s->ops, s->db, op);
 		rows += op->rows;
 		++*nops;
 	}
 	if (rc == 0)
-		rc = store_db_commit(s->db);
+		rc = s->ops->commit(s->db);
 	if (rc < 0)
-		store_db_rollback(s->db);
+		s->ops->rollback(s->db);
+	*lost = rc < 0 && s->ops->unreachable && s->ops->unreachable(s->db);
+	*reconnects = s->ops->reconnects ? s->ops->reconnects(s->db) : 0;
 	pthread_mutex_unlock(&s->db_mu);
 	*end = op;
 	return rc;
@@ -182,6 +188,45 @@ static void publish(struct store *s, struct op *ops, struct op *end, uint32_t no
 		    (double)(gn_mono_ns() - s->degraded_ns) / 1e9, (unsigned)left);
 }
 
+/* Under s->mu, which it drops for the call: the idle writer's question to
+ * a server backend. A failure raises the alarm as a failed commit does (and
+ * marks the server unreachable); an answer clears it when nothing waits. */
+static void idle_ping(struct store *s)
+{
+	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_lock(&s->db_mu);
+	int rc = s->ops->ping(s->db);
+	bool lost = rc < 0 && s->ops->unreachable && s->ops->unreachable(s->db);
+	uint64_t reconnects = s->ops->reconnects ? s->ops->reconnects(s->db) : 0;
+	char err[sizeof(s->why) - 40];
+	snprintf(err, sizeof(err), "%s", rc < 0 ? s->ops->error(s->db) : "");
+	pthread_mutex_unlock(&s->db_mu);
+	pthread_mutex_lock(&s->mu);
+	s->last_ping_ns = gn_mono_ns();
+	s->stats.reconnects = reconnects;
+	bool raised = false, cleared = false;
+	double secs = 0;
+	if (rc < 0) {
+		s->unreachable = lost;
+		if (!s->degraded) {
+			s->degraded = raised = true;
+			s->degraded_ns = gn_mono_ns();
+			s->errors_at_degrade = s->stats.commit_errors;
+			snprintf(s->why, sizeof(s->why), "the database does not answer: %s", err);
+		}
+	} else if (s->degraded && !s->stats.queue_len) {
+		s->degraded = s->unreachable = false;
+		cleared = true;
+		secs = (double)(gn_mono_ns() - s->degraded_ns) / 1e9;
+	}
+	pthread_mutex_unlock(&s->mu); /* stderr may block */
+	if (raised)
+		LOG(ERR, "%s; nothing queued, asking again every %u s", err, STORE_PING_MS / 1000);
+	if (cleared)
+		LOG(INFO, "%s: the database answers again after %.1f s", s->path, secs);
+	pthread_mutex_lock(&s->mu);
+}
+
 static bool past_deadline(const struct store *s)
 {
 	return s->stop && gn_mono_ns() >= s->stop_deadline_ns;
@@ -201,8 +246,17 @@ static void *writer_main(void *arg)
 	for (;;) {
 		if (!pending) {
 			s->writer_waiting = true;
-			while (!s->head && !s->stop)
-				pthread_cond_wait(&s->wake, &s->mu);
+			while (!s->head && !s->stop) {
+				if (!s->ops->ping) {
+					pthread_cond_wait(&s->wake, &s->mu);
+					continue;
+				}
+				uint64_t due = s->last_ping_ns + STORE_PING_MS * 1000000ull;
+				if (gn_mono_ns() < due)
+					wait_until(s, due);
+				else
+					idle_ping(s);
+			}
 			/* Let the batch gather, unless it is full already. */
 			while (s->head && !s->stop && s->head_rows < BATCH_ROWS &&
 			       gn_mono_ns() < s->head_ns + BATCH_LINGER_NS)
@@ -221,8 +275,14 @@ static void *writer_main(void *arg)
 
 		struct op *end;
 		uint32_t nops;
-		uint64_t t0 = gn_mono_ns();
-		if (apply_batch(s, pending, &end, &nops) == 0) {
+		bool lost;
+		uint64_t reconnects, t0 = gn_mono_ns();
+		int rc = apply_batch(s, pending, &end, &nops, &lost, &reconnects);
+		pthread_mutex_lock(&s->mu);
+		s->unreachable = lost;
+		s->stats.reconnects = reconnects;
+		pthread_mutex_unlock(&s->mu);
+		if (rc == 0) {
 			publish(s, pending, end, nops, (double)(gn_mono_ns() - t0) / 1e6);
 			pending = end;
 			pthread_mutex_lock(&s->mu);
@@ -238,11 +298,11 @@ static void *writer_main(void *arg)
 			s->errors_at_degrade = s->stats.commit_errors - 1;
 			snprintf(s->why, sizeof(s->why),
 				 "commits failing, retrying every second: %s",
-				 store_db_error(s->db));
+				 s->ops->error(s->db));
 			uint32_t queued = s->stats.queue_len;
 			pthread_mutex_unlock(&s->mu); /* stderr may block */
 			LOG(ERR, "%s; keeping %u queued ops, retrying every second",
-			    store_db_error(s->db), (unsigned)queued);
+			    s->ops->error(s->db), (unsigned)queued);
 			pthread_mutex_lock(&s->mu);
 		}
 		uint64_t retry = gn_mono_ns() + RETRY_NS;
@@ -265,6 +325,13 @@ static void *writer_main(void *arg)
 
 struct store *store_open(const char *path, char *err, size_t errlen)
 {
+	return store_open_with(&store_db_sqlite, path, path, err, errlen);
+}
+
+struct store *store_open_with(const struct store_db_ops *ops, const char *target, const char *shown,
+			      char *err, size_t errlen)
+{
+	const char *path = shown;
 	struct store *s = calloc(1, sizeof(*s));
 	if (!s || !(s->path = strdup(path))) {
 		snprintf(err, errlen, "%s: out of memory", path);
@@ -280,7 +347,8 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 	pthread_condattr_destroy(&ca);
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_mutex_init(&s->db_mu, NULL);
-	if (!(s->db = store_db_open(path, err, errlen)))
+	s->ops = ops;
+	if (!(s->db = ops->open(target, err, errlen)))
 		goto fail;
 	s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (s->efd < 0) {
@@ -298,11 +366,11 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 		goto fail;
 	}
 	pthread_setname_np(s->writer, "gn-store");
-	LOG(INFO, "%s: open (WAL, synchronous=FULL, schema version %d)", path,
-	    STORE_SCHEMA_VERSION);
+	LOG(INFO, "%s: open (%s, schema version %d)", path, ops->how, STORE_SCHEMA_VERSION);
 	return s;
 fail:
-	store_db_close(s->db);
+	if (s->db)
+		s->ops->close(s->db);
 	if (s->efd >= 0)
 		close(s->efd);
 	pthread_cond_destroy(&s->wake);
@@ -324,7 +392,8 @@ void store_close(struct store *s, unsigned drain_ms)
 	pthread_mutex_unlock(&s->mu);
 	pthread_join(s->writer, NULL);
 	free_ops(s->head);
-	store_db_close(s->db);
+	if (s->db)
+		s->ops->close(s->db);
 	close(s->efd);
 	pthread_cond_destroy(&s->wake);
 	pthread_mutex_destroy(&s->mu);
@@ -335,33 +404,33 @@ void store_close(struct store *s, unsigned drain_ms)
 
 bool store_created(const struct store *s)
 {
-	return store_db_created(s->db);
+	return s->ops->created(s->db);
 }
 
 int store_get_id(struct store *s, char *id, size_t len)
 {
 	pthread_mutex_lock(&s->db_mu);
-	int rc = store_db_meta_get(s->db, "store_id", id, len);
+	int rc = s->ops->meta_get(s->db, "store_id", id, len);
 	pthread_mutex_unlock(&s->db_mu);
 	if (rc < 0 && rc != -ENOENT)
-		LOG(ERR, "%s", store_db_error(s->db));
+		LOG(ERR, "%s", s->ops->error(s->db));
 	return rc;
 }
 
 int store_set_id(struct store *s, const char *id)
 {
 	pthread_mutex_lock(&s->db_mu);
-	int rc = store_db_meta_set(s->db, "store_id", id);
+	int rc = s->ops->meta_set(s->db, "store_id", id);
 	pthread_mutex_unlock(&s->db_mu);
 	if (rc < 0)
-		LOG(ERR, "%s", store_db_error(s->db));
+		LOG(ERR, "%s", s->ops->error(s->db));
 	return rc;
 }
 
 int64_t store_slot_span(struct store *s)
 {
 	pthread_mutex_lock(&s->db_mu);
-	int64_t span = store_db_slot_span(s->db);
+	int64_t span = s->ops->slot_span(s->db);
 	pthread_mutex_unlock(&s->db_mu);
 	return span;
 }
@@ -370,7 +439,7 @@ int store_load_endpoints(struct store *s, int (*fn)(void *ctx, const struct stor
 			 void *ctx)
 {
 	pthread_mutex_lock(&s->db_mu);
-	int rc = store_db_load(s->db, fn, ctx);
+	int rc = s->ops->load(s->db, fn, ctx);
 	pthread_mutex_unlock(&s->db_mu);
 	return rc;
 }
@@ -540,6 +609,25 @@ bool store_degraded(const struct store *s, char *why, size_t len)
 		}
 	}
 	return d || stalled;
+}
+
+bool store_unreachable(const struct store *s)
+{
+	pthread_mutex_t *mu = (pthread_mutex_t *)&s->mu;
+	pthread_mutex_lock(mu);
+	bool u = s->unreachable;
+	pthread_mutex_unlock(mu);
+	return u;
+}
+
+const char *store_backend(const struct store *s)
+{
+	return s->ops->name;
+}
+
+const char *store_shown(const struct store *s)
+{
+	return s->path;
 }
 
 void store_get_stats(const struct store *s, struct store_stats *out)

@@ -63,8 +63,15 @@ struct store_contact {
 	struct store_notify notify;
 };
 
-/* Opens or creates `path` (schema created if absent, schema version checked). NULL with err set. */
+struct store_db_ops;
+
+/* Opens or creates the SQLite store `path` (schema created if absent, schema version
+ * checked). NULL with err set. */
 struct store *store_open(const char *path, char *err, size_t errlen);
+/* The same on any backend (store_db.h): `target` is what its open takes (it may hold a
+ * password), `shown` what the log and the operator see of it (store_url.h masks it). */
+struct store *store_open_with(const struct store_db_ops *ops, const char *target, const char *shown,
+			      char *err, size_t errlen);
 /* Waits for the queue to drain (bounded: at most `drain_ms`), stops the writer, closes.
  * Ops still queued when the time is up are lost, and logged as such. */
 void store_close(struct store *s, unsigned drain_ms);
@@ -110,17 +117,29 @@ uint64_t store_committed(const struct store *s);
 /* A commit running longer than this raises the alarm (a stalled disk), as
  * a failed one does; a batch of 10,000 rows commits in well under 1 s. */
 #define STORE_STALL_MS 3000
+/* How often an idle writer asks a server backend whether it is still there. */
+#define STORE_PING_MS 2000
 
 /* The alarm: true + text while commits fail (the writer retries every second, keeping
  * every queued op) or while one has been running for STORE_STALL_MS. The text says
  * which, with the database's own error. */
 bool store_degraded(const struct store *s, char *why, size_t len);
+/* True while the last batch failed because the database server is gone
+ * (PostgreSQL down or unreachable; never for SQLite): a registration then
+ * gets 503 + Retry-After at once rather than waiting for a commit that
+ * cannot come soon. Cleared by the next commit. */
+bool store_unreachable(const struct store *s);
+/* "sqlite" or "postgresql"; and the store's name as shown (a path, or a
+ * connection string with its password masked). */
+const char *store_backend(const struct store *s);
+const char *store_shown(const struct store *s);
 
 struct store_stats {
 	uint64_t queued;        /* ops accepted since open */
 	uint64_t committed_ops; /* ops durable since open */
 	uint64_t batches;       /* transactions committed */
 	uint64_t commit_errors; /* failed attempts (each retry counts) */
+	uint64_t reconnects;    /* connections made again after a loss (PostgreSQL) */
 	uint32_t queue_len;     /* ops accepted, not yet committed */
 	uint32_t queue_max;     /* the bound: STORE_QUEUE_MAX_OPS */
 	double last_commit_ms;  /* duration of the last successful transaction */

@@ -1,9 +1,11 @@
 /*
- * The store's backend: one database connection behind a handful of calls,
- * so the queue, batching, retries and tickets of store.c serve any database.
- * SQLite (store_sqlite.c) is the embedded default; a PostgreSQL backend
- * implements these same calls. A connection is used by one thread at a
- * time: store.c serialises its writer thread and the start-up load.
+ * The store's backends: one database connection behind a table of calls
+ * (struct store_db_ops), so the queue, batching, retries and tickets of
+ * store.c serve any database. SQLite (store_sqlite.c, store_db_sqlite) is
+ * the embedded default; PostgreSQL (store_pg.c, store_db_pg) the shared
+ * one. What both say in SQL is written once, in store_sql.h. A connection
+ * is used by one thread at a time: store.c serialises its writer thread
+ * and the start-up load.
  */
 #ifndef GLOURNET_STORE_DB_H
 #define GLOURNET_STORE_DB_H
@@ -35,33 +37,56 @@ struct store_trans {
 
 struct store_db;
 
-/* Opens or creates the database with the current schema; NULL with err set
- * (a schema version other than STORE_SCHEMA_VERSION is refused). */
-struct store_db *store_db_open(const char *path, char *err, size_t errlen);
-void store_db_close(struct store_db *db);
-/* As store_load_endpoints. */
-int64_t store_db_slot_span(struct store_db *db); /* max(slot) + 1, 0 empty, -1 error */
-int store_db_load(struct store_db *db, int (*fn)(void *ctx, const struct store_endpoint *e),
-		  void *ctx);
+/* Every backend implements each call with the contract stated here. */
+struct store_db_ops {
+	const char *name; /* "sqlite", "postgresql" */
+	const char *how;  /* what the open log line says of it */
+	/* Opens or creates the database with the current schema (`target`: a
+	 * file for SQLite, a libpq connection string for PostgreSQL); NULL
+	 * with err set (a schema version other than STORE_SCHEMA_VERSION
+	 * that no migration reaches is refused). err never holds a password. */
+	struct store_db *(*open)(const char *target, char *err, size_t errlen);
+	void (*close)(struct store_db *db);
+	/* As store_slot_span and store_load_endpoints. */
+	int64_t (*slot_span)(struct store_db *db); /* max(slot) + 1, 0 empty, -1 error */
+	int (*load)(struct store_db *db, int (*fn)(void *ctx, const struct store_endpoint *e),
+		    void *ctx);
 
-/* One transaction: begin, writes, commit. Each returns 0, or -1 with
- * store_db_error() set; after a failure the caller rolls back, which
- * discards the whole transaction and keeps the error text. */
-int store_db_begin(struct store_db *db);
-int store_db_put(struct store_db *db, const struct store_row *r); /* upsert by slot */
-int store_db_delete(struct store_db *db, uint64_t id, uint32_t slot);
-int store_db_contacts(struct store_db *db, const struct store_contact *c, size_t n);
-int store_db_transition(struct store_db *db, const struct store_trans *t);
-int store_db_commit(struct store_db *db);
-void store_db_rollback(struct store_db *db);
-const char *store_db_error(const struct store_db *db);
+	/* One transaction: begin, writes, commit. Each returns 0, or -1 with
+	 * error() set; after a failure the caller rolls back, which discards
+	 * the whole transaction and keeps the error text. begin() on a lost
+	 * connection tries to connect again (PostgreSQL, with backoff). */
+	int (*begin)(struct store_db *db);
+	int (*put)(struct store_db *db, const struct store_row *r); /* upsert by slot */
+	int (*delete)(struct store_db *db, uint64_t id, uint32_t slot);
+	/* Updates only the rows whose slot still holds the contact's id. */
+	int (*contacts)(struct store_db *db, const struct store_contact *c, size_t n);
+	int (*transition)(struct store_db *db, const struct store_trans *t);
+	int (*commit)(struct store_db *db);
+	void (*rollback)(struct store_db *db);
+	const char *(*error)(const struct store_db *db);
 
-/* True when this open made the schema: the file was missing or empty. */
-bool store_db_created(const struct store_db *db);
-/* Table meta, outside the batches (start-up): get gives 0, -ENOENT (no
- * such key) or -EIO/-EINVAL (store_db_error says why); set commits its own
- * transaction. */
-int store_db_meta_get(struct store_db *db, const char *key, char *buf, size_t len);
-int store_db_meta_set(struct store_db *db, const char *key, const char *value);
+	/* True when this open made the schema: the database was missing or empty. */
+	bool (*created)(const struct store_db *db);
+	/* Table meta, outside the batches (start-up): get gives 0, -ENOENT (no
+	 * such key) or -EIO/-EINVAL (error() says why); set commits its own
+	 * transaction. */
+	int (*meta_get)(struct store_db *db, const char *key, char *buf, size_t len);
+	int (*meta_set)(struct store_db *db, const char *key, const char *value);
+
+	/* Optional (NULL: never): true while the last failure was the loss of
+	 * the database server itself, not of one statement; and how often the
+	 * connection was made again since open. Writer thread, after a batch. */
+	bool (*unreachable)(const struct store_db *db);
+	uint64_t (*reconnects)(const struct store_db *db);
+	/* Optional: 0 when the server answers (connecting again first if the
+	 * connection was lost), -1 with error() set. The idle writer calls it
+	 * every STORE_PING_MS, so a lost server raises the alarm even when
+	 * nothing is written. */
+	int (*ping)(struct store_db *db);
+};
+
+extern const struct store_db_ops store_db_sqlite;
+extern const struct store_db_ops store_db_pg;
 
 #endif

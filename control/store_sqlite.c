@@ -1,10 +1,9 @@
 /*
  * The SQLite backend of the store (see store_db.h): WAL, synchronous=FULL
  * (durable at each commit), prepared statements made once and reused.
- * Tables and statements are kept to SQL that PostgreSQL also accepts
- * (ON CONFLICT ... DO UPDATE with excluded.*); what is SQLite-only (the
- * pragmas, sqlite_master) is marked. Ids are uint64 stored as their int64
- * bit pattern: SQL has no unsigned integers.
+ * The tables and statements both backends run are store_sql.h's; what is
+ * SQLite-only (the pragmas, sqlite_master, the per-row contact update) is
+ * marked. Ids are uint64 stored as their int64 bit pattern.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "control/store_db.h"
+#include "control/store_sql.h"
 #define LOG_TAG "store"
 #include "glournet/log.h"
 
@@ -34,63 +34,24 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
-	/* Replaces the slot's row, except that last_heartbeat is a high-water
-	 * mark for the same endpoint: a put built without it (0) does not erase
-	 * the checkpointed time; a new owner of the slot starts from its own. */
-	[ST_PUT] =
-		"INSERT INTO endpoints (id, slot, guid, key, hostname, ips, notify_port, "
-		"registered, last_register, last_ctl_contact, last_heartbeat, last_poll, down_at, "
-		"status, reason, ctl_reason, status_since, notify_pending, notify_src) "
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-		"ON CONFLICT (slot) DO UPDATE SET id = excluded.id, guid = excluded.guid, "
-		"key = excluded.key, hostname = excluded.hostname, ips = excluded.ips, "
-		"notify_port = excluded.notify_port, registered = excluded.registered, "
-		"last_register = excluded.last_register, "
-		"last_ctl_contact = excluded.last_ctl_contact, "
-		"last_heartbeat = CASE WHEN excluded.id = endpoints.id AND "
-		"endpoints.last_heartbeat > excluded.last_heartbeat "
-		"THEN endpoints.last_heartbeat ELSE excluded.last_heartbeat END, "
-		"last_poll = excluded.last_poll, "
-		"down_at = excluded.down_at, status = excluded.status, reason = excluded.reason, "
-		"ctl_reason = excluded.ctl_reason, status_since = excluded.status_since, "
-		"notify_pending = excluded.notify_pending, notify_src = excluded.notify_src",
-	/* By slot, and only while the slot still holds that endpoint. */
-	[ST_DELETE] = "DELETE FROM endpoints WHERE slot = ? AND id = ?",
+	[ST_PUT] = STORE_SQL_PUT,
+	[ST_DELETE] = STORE_SQL_DELETE,
+	/* SQLite-only: one row a statement, which is cheap in process. */
 	[ST_CONTACT] = "UPDATE endpoints SET last_heartbeat = ?, last_ctl_contact = ?, status = ?, "
 		       "reason = ?, status_since = ?, down_at = ?, notify_pending = ?, "
 		       "notify_src = ? WHERE slot = ? AND id = ?",
-	[ST_TRANSITION] = "INSERT INTO transitions (seq, id, time, old_status, new_status, reason) "
-			  "VALUES (?, ?, ?, ?, ?, ?)",
-	[ST_LOAD] = "SELECT id, slot, guid, key, hostname, ips, notify_port, registered, "
-		    "last_register, last_ctl_contact, last_heartbeat, last_poll, down_at, status, "
-		    "reason, ctl_reason, status_since, notify_pending, notify_src FROM endpoints "
-		    "ORDER BY slot", /* the table's own order */
+	[ST_TRANSITION] = STORE_SQL_TRANSITION,
+	/* SQLite-only order: the slot is the rowid, so this is the table's own. */
+	[ST_LOAD] = STORE_SQL_LOAD " ORDER BY slot",
 };
 
-/* Version 2: the endpoints table is keyed by slot, with no other index.
- * Slots are handed out densely, so new rows append and a load reads the
- * table in order; version 1 was keyed by the random id with unique
- * indexes on slot and guid, three b-trees written at random pages per
- * insert (14 k inserts/s at 1.4 M rows here, against ~60 k). The registry
- * keeps ids and guids unique; a load refuses duplicates (persist.c). */
-#define ENDPOINTS_V2 ENDPOINTS_V2_COLUMNS ")"
-#define ENDPOINTS_V2_COLUMNS                                                                     \
-	"(slot INTEGER PRIMARY KEY, id INTEGER NOT NULL, "                                       \
-	"guid TEXT NOT NULL, key BLOB NOT NULL, hostname TEXT, ips TEXT, "                       \
-	"notify_port INTEGER, registered INTEGER, last_register INTEGER, "                       \
-	"last_ctl_contact INTEGER, last_heartbeat INTEGER, last_poll INTEGER, down_at INTEGER, " \
-	"status INTEGER, reason INTEGER, ctl_reason INTEGER, status_since INTEGER"
-
-/* Version 3: the notify state a restart must keep (store.h, struct
- * store_notify), two columns more; version 2 is migrated by adding them. */
-#define NOTIFY_COLUMNS_V3 "notify_pending INTEGER, notify_src TEXT"
-#define ENDPOINTS_V3      ENDPOINTS_V2_COLUMNS ", " NOTIFY_COLUMNS_V3 ")"
+/* SQLite's type words: the slot is the rowid (the b-tree's key). */
+#define ENDPOINTS_V2 STORE_SQL_ENDPOINTS_V2("INTEGER PRIMARY KEY", "INTEGER", "BLOB") ")"
 
 static const char *const schema_sql[] = {
-	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)",
-	"CREATE TABLE endpoints " ENDPOINTS_V3,
-	"CREATE TABLE transitions (seq INTEGER, id INTEGER, time INTEGER, old_status INTEGER, "
-	"new_status INTEGER, reason INTEGER)",
+	STORE_SQL_META,
+	"CREATE TABLE endpoints " STORE_SQL_ENDPOINTS_V3("INTEGER PRIMARY KEY", "INTEGER", "BLOB"),
+	STORE_SQL_TRANSITIONS("INTEGER"),
 };
 
 struct store_db {
@@ -140,17 +101,17 @@ static int exec1(struct store_db *d, const char *sql)
 
 /* ---- writes ---- */
 
-int store_db_begin(struct store_db *d)
+static int sq_begin(struct store_db *d)
 {
 	return run(d, ST_BEGIN, "begin");
 }
 
-int store_db_commit(struct store_db *d)
+static int sq_commit(struct store_db *d)
 {
 	return run(d, ST_COMMIT, "commit");
 }
 
-void store_db_rollback(struct store_db *d)
+static void sq_rollback(struct store_db *d)
 {
 	if (sqlite3_get_autocommit(d->db))
 		return; /* SQLite rolled back already (e.g. after SQLITE_FULL) */
@@ -160,7 +121,7 @@ void store_db_rollback(struct store_db *d)
 		LOG(ERR, "%s: rollback: %s", d->path, sqlite3_errmsg(d->db));
 }
 
-const char *store_db_error(const struct store_db *d)
+static const char *sq_error(const struct store_db *d)
 {
 	return d->err;
 }
@@ -198,7 +159,7 @@ static void bind_notify(sqlite3_stmt *st, int col, const struct store_notify *n,
 		sqlite3_bind_null(st, col + 1);
 }
 
-int store_db_put(struct store_db *d, const struct store_row *r)
+static int sq_put(struct store_db *d, const struct store_row *r)
 {
 	sqlite3_stmt *st = d->st[ST_PUT];
 	char src[INET6_ADDRSTRLEN];
@@ -207,14 +168,14 @@ int store_db_put(struct store_db *d, const struct store_row *r)
 	return run(d, ST_PUT, "write");
 }
 
-int store_db_delete(struct store_db *d, uint64_t id, uint32_t slot)
+static int sq_delete(struct store_db *d, uint64_t id, uint32_t slot)
 {
 	sqlite3_bind_int64(d->st[ST_DELETE], 1, slot);
 	sqlite3_bind_int64(d->st[ST_DELETE], 2, i64(id));
 	return run(d, ST_DELETE, "write");
 }
 
-int store_db_contacts(struct store_db *d, const struct store_contact *c, size_t n)
+static int sq_contacts(struct store_db *d, const struct store_contact *c, size_t n)
 {
 	sqlite3_stmt *st = d->st[ST_CONTACT];
 	char src[INET6_ADDRSTRLEN];
@@ -234,7 +195,7 @@ int store_db_contacts(struct store_db *d, const struct store_contact *c, size_t 
 	return 0;
 }
 
-int store_db_transition(struct store_db *d, const struct store_trans *t)
+static int sq_transition(struct store_db *d, const struct store_trans *t)
 {
 	sqlite3_stmt *st = d->st[ST_TRANSITION];
 	sqlite3_bind_int64(st, 1, i64(t->seq));
@@ -283,9 +244,7 @@ static int migrate_v2(struct store_db *d)
 {
 	static const char *const steps[] = {
 		"BEGIN",
-		"ALTER TABLE endpoints ADD COLUMN notify_pending INTEGER",
-		"ALTER TABLE endpoints ADD COLUMN notify_src TEXT",
-		"UPDATE meta SET value = '3' WHERE key = 'schema_version'",
+		STORE_SQL_MIGRATE_V2("INTEGER"),
 		"COMMIT",
 	};
 	_Static_assert(STORE_SCHEMA_VERSION == 3, "a migration per version");
@@ -305,8 +264,7 @@ static int migrate_v2(struct store_db *d)
 static int schema_check(struct store_db *d)
 {
 	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(d->db, "SELECT value FROM meta WHERE key = 'schema_version'",
-				    -1, &st, NULL);
+	int rc = sqlite3_prepare_v2(d->db, STORE_SQL_SCHEMA_VERSION, -1, &st, NULL);
 	if (rc == SQLITE_OK) {
 		rc = sqlite3_step(st);
 		const char *v = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
@@ -351,8 +309,7 @@ static int schema_check(struct store_db *d)
 		return -1;
 	}
 	char ins[96];
-	snprintf(ins, sizeof(ins), "INSERT INTO meta (key, value) VALUES ('schema_version', '%d')",
-		 STORE_SCHEMA_VERSION);
+	snprintf(ins, sizeof(ins), STORE_SQL_SET_VERSION, STORE_SCHEMA_VERSION);
 	if (exec1(d, "BEGIN") < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof(schema_sql) / sizeof(schema_sql[0]); i++)
@@ -407,7 +364,9 @@ static int db_setup(struct store_db *d)
 	return 0;
 }
 
-struct store_db *store_db_open(const char *path, char *err, size_t errlen)
+static void sq_close(struct store_db *d);
+
+static struct store_db *sq_open(const char *path, char *err, size_t errlen)
 {
 	size_t len = strlen(path) + 1;
 	struct store_db *d = calloc(1, sizeof(*d) + len);
@@ -418,13 +377,13 @@ struct store_db *store_db_open(const char *path, char *err, size_t errlen)
 	memcpy(d->path, path, len);
 	if (db_setup(d) < 0) {
 		snprintf(err, errlen, "%s", d->err);
-		store_db_close(d);
+		sq_close(d);
 		return NULL;
 	}
 	return d;
 }
 
-void store_db_close(struct store_db *d)
+static void sq_close(struct store_db *d)
 {
 	if (!d)
 		return;
@@ -437,16 +396,15 @@ void store_db_close(struct store_db *d)
 
 /* ---- meta ---- */
 
-bool store_db_created(const struct store_db *d)
+static bool sq_created(const struct store_db *d)
 {
 	return d->created;
 }
 
-int store_db_meta_get(struct store_db *d, const char *key, char *buf, size_t len)
+static int sq_meta_get(struct store_db *d, const char *key, char *buf, size_t len)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(d->db, "SELECT value FROM meta WHERE key = ?", -1, &st, NULL) !=
-	    SQLITE_OK) {
+	if (sqlite3_prepare_v2(d->db, STORE_SQL_META_GET, -1, &st, NULL) != SQLITE_OK) {
 		fail(d, sqlite3_extended_errcode(d->db), "reading meta");
 		return -EIO;
 	}
@@ -470,13 +428,10 @@ int store_db_meta_get(struct store_db *d, const char *key, char *buf, size_t len
 }
 
 /* Its own transaction, committed (durable) on return. Portable SQL. */
-int store_db_meta_set(struct store_db *d, const char *key, const char *value)
+static int sq_meta_set(struct store_db *d, const char *key, const char *value)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(d->db,
-			       "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT "
-			       "(key) DO UPDATE SET value = excluded.value",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(d->db, STORE_SQL_META_SET, -1, &st, NULL) != SQLITE_OK) {
 		fail(d, sqlite3_extended_errcode(d->db), "writing meta");
 		return -EIO;
 	}
@@ -576,11 +531,10 @@ static int row_to_endpoint(sqlite3_stmt *st, struct store_endpoint *e)
 	return 0;
 }
 
-int64_t store_db_slot_span(struct store_db *d)
+static int64_t sq_slot_span(struct store_db *d)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(d->db, "SELECT max(slot) FROM endpoints", -1, &st, NULL) !=
-	    SQLITE_OK)
+	if (sqlite3_prepare_v2(d->db, STORE_SQL_SLOT_SPAN, -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	int64_t span = -1;
 	if (sqlite3_step(st) == SQLITE_ROW)
@@ -590,8 +544,8 @@ int64_t store_db_slot_span(struct store_db *d)
 	return span;
 }
 
-int store_db_load(struct store_db *d, int (*fn)(void *ctx, const struct store_endpoint *e),
-		  void *ctx)
+static int sq_load(struct store_db *d, int (*fn)(void *ctx, const struct store_endpoint *e),
+		   void *ctx)
 {
 	struct store_endpoint *e = malloc(sizeof(*e));
 	if (!e)
@@ -616,3 +570,23 @@ int store_db_load(struct store_db *d, int (*fn)(void *ctx, const struct store_en
 	free(e);
 	return ret;
 }
+
+const struct store_db_ops store_db_sqlite = {
+	.name = "sqlite",
+	.how = "WAL, synchronous=FULL",
+	.open = sq_open,
+	.close = sq_close,
+	.slot_span = sq_slot_span,
+	.load = sq_load,
+	.begin = sq_begin,
+	.put = sq_put,
+	.delete = sq_delete,
+	.contacts = sq_contacts,
+	.transition = sq_transition,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.error = sq_error,
+	.created = sq_created,
+	.meta_get = sq_meta_get,
+	.meta_set = sq_meta_set,
+};

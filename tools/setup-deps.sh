@@ -15,6 +15,10 @@ PKGS=(
   libcurl4-openssl-dev                            # reference agent HTTP client
   libedit-dev                                     # glournetctl's prompt: line editing, history, completion
   libsqlite3-dev                                  # the embedded store
+  libpq-dev                                       # the PostgreSQL store (--store postgresql://..., control/store_pg.c)
+  # Debian's postgresql-15 also makes a cluster 'main' and, where systemd runs,
+  # starts it on port 5432; the test uses neither (`systemctl disable --now postgresql`).
+  postgresql-15                                   # integration-store-pg: a throwaway cluster (initdb, pg_ctl; no service needed)
   libyaml-dev                                     # glournetd's configuration file (--config, control/config_file.c)
   libsystemd-dev                                  # sd_notify: Type=notify readiness, watchdog, stopping (control/daemon_service.c)
   openssl                                         # self-signed demo certificate

@@ -355,8 +355,10 @@ def compare(scrape, st1, ss1, st2, ss2):
     for name, key in (("glournet_store_ops_queued_total", "queued"),
                       ("glournet_store_ops_committed_total", "committed_ops"),
                       ("glournet_store_commits_total", "batches"),
-                      ("glournet_store_commit_errors_total", "commit_errors")):
+                      ("glournet_store_commit_errors_total", "commit_errors"),
+                      ("glournet_store_reconnects_total", "reconnects")):
         counter(fams, name, s1[key], s2[key])
+    gauge(fams, "glournet_store_unreachable", int(s1["unreachable"]), int(s2["unreachable"]))
     r1, r2 = ss1["registry"], ss2["registry"]
     for part in ("entries", "details", "index"):
         gauge(fams, "glournet_registry_memory_bytes", r1[part + "_bytes"], r2[part + "_bytes"],

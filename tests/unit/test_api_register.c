@@ -5,7 +5,8 @@
  * valid proof (docs/protocol.md §3: every near miss costs it), changes nothing
  * when it refuses, answers 503 when the table is full, gives the server's
  * time after 2038, answers from the policy in force (R2) while applying R1
- * and R4, and counts each outcome once.
+ * and R4, and counts each outcome once; with the store's server out of
+ * reach, answers 503 + Retry-After and makes, re-keys and queues nothing.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -445,6 +446,65 @@ static void test_api_full(void **state)
 	slot_table_destroy(&small);
 }
 
+/* The store as the API sees it: out of reach or not, and what it queued. */
+struct fake_store {
+	bool gone;
+	uint64_t persisted;
+};
+
+static bool store_gone(void *ctx)
+{
+	return ((struct fake_store *)ctx)->gone;
+}
+
+static uint64_t persist_count(void *ctx, const struct endpoint *ep)
+{
+	(void)ep;
+	return ++((struct fake_store *)ctx)->persisted;
+}
+
+/* PostgreSQL down (store_unreachable): no 201 or 200 that no commit keeps. */
+static void test_api_store_unreachable(void **state)
+{
+	(void)state;
+	struct fake_store st = {.gone = false};
+	api.ctx.store_unreachable = store_gone;
+	api.ctx.persist = persist_count;
+	api.ctx.persist_ctx = &st;
+	json_t *j = tu_api_register(&api, tu_body_a, TU_AUTH, NULL, 201, HTTP_REGISTER_NEW);
+	uint8_t key[HB_KEY_LEN];
+	tu_key_of(j, key);
+	json_decref(j);
+	assert_int_equal(st.persisted, 1);
+	st.gone = true;
+	const char *bodies[] = {tu_body_a, "{\"guid\": \"new-while-down\"}"};
+	for (int i = 0; i < 2; i++) {
+		struct api_request req = {.body = bodies[i],
+					  .body_len = strlen(bodies[i]),
+					  .authorization = TU_AUTH};
+		struct api_response resp = {0};
+		api_register(&api.ctx, &req, &resp);
+		assert_int_equal(resp.status, 503);
+		assert_int_equal(resp.retry_after, API_STORE_RETRY_AFTER_S);
+		assert_int_equal(resp.durable_ticket, 0);
+		assert_non_null(strstr(resp.body, "unreachable"));
+		free(resp.body);
+		api.want[HTTP_INTERNAL]++;
+	}
+	assert_int_equal(st.persisted, 1);                            /* nothing queued */
+	assert_null(registry_by_guid(&fx.reg, "new-while-down"));     /* nothing made */
+	struct endpoint *ep = registry_by_guid(&fx.reg, "3f2b-agent-A"); /* nor re-keyed */
+	assert_memory_equal(registry_key(&fx.reg, ep), key, HB_KEY_LEN);
+	assert_int_equal(fx.reg.count, 1);
+	st.gone = false;
+	json_decref(tu_api_register(&api, "{\"guid\": \"new-while-down\"}", TU_AUTH, NULL, 201,
+				    HTTP_REGISTER_NEW));
+	assert_int_equal(st.persisted, 2);
+	api.ctx.store_unreachable = NULL;
+	api.ctx.persist = NULL;
+	api.ctx.persist_ctx = NULL;
+}
+
 /*
  * Times are 32-bit unsigned Unix seconds (docs/protocol.md); the answer's
  * server_time must be the server's clock after 2038 too.
@@ -612,6 +672,7 @@ int main(void)
 		API(test_api_proof),
 		API(test_api_reject_changes_nothing),
 		API(test_api_full),
+		API(test_api_store_unreachable),
 		API(test_api_server_time_after_2038),
 		API(test_api_register_policy),
 		API(test_api_takeover),
