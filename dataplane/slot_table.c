@@ -9,33 +9,46 @@
 #include "glournet/gn_mem.h"
 #include "glournet/slot_table.h"
 
-static size_t dir_size(uint32_t nchunks)
+static uint32_t nover_of(uint32_t nworkers)
 {
-	return sizeof(struct slot_dir) + (size_t)nchunks * sizeof(struct slot_chunk *);
+	return nworkers > SLOT_INLINE_WORKERS ? nworkers - SLOT_INLINE_WORKERS : 0;
 }
 
-static void chunk_free(struct slot_chunk *c, uint32_t nworkers)
+/* The chunk pointers, then nover overflow pointers per chunk. */
+static size_t dir_size(uint32_t nchunks, uint32_t nover)
 {
-	if (!c)
-		return;
-	for (uint32_t w = 0; w < nworkers; w++)
-		gn_table_free(c->seen[w], SLOT_CHUNK_SLOTS * sizeof(uint32_t));
-	gn_table_free(c, sizeof(*c));
+	return sizeof(struct slot_dir) + (size_t)nchunks * (1 + nover) * sizeof(void *);
 }
 
-static struct slot_chunk *chunk_alloc(uint32_t nworkers)
+static uint32_t **dir_over(struct slot_dir *d)
 {
-	struct slot_chunk *c = gn_table_alloc(sizeof(*c));
-	if (!c)
-		return NULL;
-	for (uint32_t w = 0; w < nworkers; w++) {
-		c->seen[w] = gn_table_alloc(SLOT_CHUNK_SLOTS * sizeof(uint32_t));
-		if (!c->seen[w]) {
-			chunk_free(c, nworkers);
-			return NULL;
-		}
+	return (uint32_t **)(void *)&d->chunk[d->nchunks];
+}
+
+#define OVER_BYTES (SLOT_CHUNK_SLOTS * sizeof(uint32_t))
+
+/* Frees chunk c of d and its overflow arrays (NULLs allowed). */
+static void chunk_free(struct slot_dir *d, uint32_t c)
+{
+	uint32_t **over = dir_over(d) + (size_t)c * d->nover;
+	for (uint32_t w = 0; w < d->nover; w++)
+		gn_table_free(over[w], OVER_BYTES);
+	gn_table_free(d->chunk[c], sizeof(struct slot_chunk));
+}
+
+/* Fills chunk c of d (its entry and overflow pointers NULL on entry). */
+static int chunk_alloc(struct slot_dir *d, uint32_t c)
+{
+	uint32_t **over = dir_over(d) + (size_t)c * d->nover;
+	d->chunk[c] = gn_table_alloc(sizeof(struct slot_chunk));
+	if (!d->chunk[c])
+		return -ENOMEM;
+	for (uint32_t w = 0; w < d->nover; w++) {
+		over[w] = gn_table_alloc(OVER_BYTES);
+		if (!over[w])
+			return -ENOMEM;
 	}
-	return c;
+	return 0;
 }
 
 int slot_table_init(struct slot_table *t, uint32_t nworkers, uint32_t max_slots)
@@ -44,8 +57,11 @@ int slot_table_init(struct slot_table *t, uint32_t nworkers, uint32_t max_slots)
 		return -EINVAL;
 	t->nworkers = nworkers;
 	t->max_slots = max_slots;
-	t->dir = gn_table_alloc(dir_size(0));
-	return t->dir ? 0 : -ENOMEM;
+	t->dir = gn_table_alloc(dir_size(0, 0));
+	if (!t->dir)
+		return -ENOMEM;
+	t->dir->nover = nover_of(nworkers);
+	return 0;
 }
 
 void slot_table_destroy(struct slot_table *t)
@@ -54,8 +70,8 @@ void slot_table_destroy(struct slot_table *t)
 	if (!d)
 		return;
 	for (uint32_t c = 0; c < d->nchunks; c++)
-		chunk_free(d->chunk[c], t->nworkers);
-	gn_table_free(d, dir_size(d->nchunks));
+		chunk_free(d, c);
+	gn_table_free(d, dir_size(d->nchunks, d->nover));
 	t->dir = NULL;
 }
 
@@ -68,24 +84,28 @@ int slot_table_reserve(struct slot_table *t, uint32_t slot)
 	if (need <= old->nchunks)
 		return 0;
 
-	struct slot_dir *d = gn_table_alloc(dir_size(need));
+	uint32_t nover = old->nover;
+	struct slot_dir *d = gn_table_alloc(dir_size(need, nover)); /* zeroed */
 	if (!d)
 		return -ENOMEM;
+	d->nchunks = need;
+	d->nover = nover;
 	memcpy(d->chunk, old->chunk, old->nchunks * sizeof(d->chunk[0]));
+	memcpy(dir_over(d), dir_over(old), (size_t)old->nchunks * nover * sizeof(uint32_t *));
 	for (uint32_t c = old->nchunks; c < need; c++) {
-		d->chunk[c] = chunk_alloc(t->nworkers);
-		if (!d->chunk[c]) {
-			while (c-- > old->nchunks)
-				chunk_free(d->chunk[c], t->nworkers);
-			gn_table_free(d, dir_size(need));
+		if (chunk_alloc(d, c) < 0) {
+			for (uint32_t u = old->nchunks; u <= c; u++)
+				chunk_free(d, u);
+			gn_table_free(d, dir_size(need, nover));
 			return -ENOMEM;
 		}
 	}
-	d->nchunks = need;
+	/* Publication orders the new chunks' zeroes before any worker reads
+	 * them through d. */
 	rcu_assign_pointer(t->dir, d);
 	/* Chunks are shared by both directories; only the old index goes. */
 	synchronize_rcu();
-	gn_table_free(old, dir_size(old->nchunks));
+	gn_table_free(old, dir_size(old->nchunks, nover));
 	return 0;
 }
 
@@ -110,8 +130,9 @@ void slot_table_clear_seen(struct slot_table *t, uint32_t slot)
 	struct slot_entry *e = (struct slot_entry *)slot_dir_entry(t->dir, slot);
 	if (!e)
 		return;
-	memset(e->key, 0, HB_KEY_LEN);   /* id is 0: no worker reads it */
-	__atomic_store_n(&e->src_tag, 0, __ATOMIC_RELAXED); /* the next owner's source is not known */
+	memset(e->key, 0, HB_KEY_LEN); /* id is 0: no worker reads it */
+	__atomic_store_n(&e->src_tag, 0,
+			 __ATOMIC_RELAXED); /* the next owner's source is not known */
 	for (uint32_t w = 0; w < t->nworkers; w++)
 		__atomic_store_n(slot_dir_seen(t->dir, slot, w), 0, __ATOMIC_RELAXED);
 }
@@ -123,10 +144,18 @@ void slot_table_restore_seen(struct slot_table *t, uint32_t slot, uint32_t last_
 
 uint32_t slot_table_last_seen(const struct slot_table *t, uint32_t slot)
 {
-	uint32_t last = 0;
-	if (!slot_dir_entry(t->dir, slot))
+	const struct slot_entry *e = slot_dir_entry(t->dir, slot);
+	if (!e)
 		return 0;
-	for (uint32_t w = 0; w < t->nworkers; w++) {
+	/* The inline ones first: the line the sweep reads anyway. */
+	uint32_t n = t->nworkers < SLOT_INLINE_WORKERS ? t->nworkers : SLOT_INLINE_WORKERS;
+	uint32_t last = 0;
+	for (uint32_t w = 0; w < n; w++) {
+		uint32_t v = __atomic_load_n(&e->seen[w], __ATOMIC_RELAXED);
+		if (v > last)
+			last = v;
+	}
+	for (uint32_t w = SLOT_INLINE_WORKERS; w < t->nworkers; w++) {
 		uint32_t v = __atomic_load_n(slot_dir_seen(t->dir, slot, w), __ATOMIC_RELAXED);
 		if (v > last)
 			last = v;

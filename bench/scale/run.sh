@@ -259,7 +259,7 @@ echo "| resident memory at $N_TOTAL (VmRSS / VmHWM) | $(mib $((R[rss] * 1024))) 
 echo "|   registry entries (64 B each, in 4 MiB chunks) | $(mib "$entries") MiB, $(per "$entries") B per endpoint |"
 echo "|   details (guid, hostname, addresses) | $(mib "$details") MiB, $(per "$details") B per endpoint |"
 echo "|   id + guid indexes | $(mib "$index") MiB, $(per "$index") B per endpoint |"
-echo "|   slot table (id + key, 4 B a worker) | $(mib "${R[table]}") MiB, $(per "${R[table]}") B per endpoint |"
+echo "|   slot table (64 B entries: id, key, tag, the timestamps of up to 9 workers) | $(mib "${R[table]}") MiB, $(per "${R[table]}") B per endpoint |"
 echo "| SQLite store on disk | $(mib "${R[db]}") MiB |"
 echo "| stop (SIGTERM, final checkpoint, store drained) | ${R[stop_ms]} ms |"
 echo "| restart with $N_TOTAL in the store, until serving | ${R[restart_ms]} ms |"

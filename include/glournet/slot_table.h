@@ -1,9 +1,11 @@
 /*
  * The slot table: what a worker needs to check a heartbeat (the slot's id
- * and key) and where it records it (its own timestamp array). Chunked as
- * docs/design.md says: a directory of fixed chunks that never move, so growing
- * publishes a new directory under RCU and loses no heartbeat written
- * meanwhile. Workers are QSBR readers; only the control thread writes.
+ * and key) and where it records it (its own timestamp, in the same 64-byte
+ * entry for workers 0..SLOT_INLINE_WORKERS-1). Chunked as docs/design.md
+ * says: a directory of fixed chunks that never move, so growing publishes a
+ * new directory under RCU and loses no heartbeat written meanwhile. Workers
+ * are QSBR readers; only the control thread writes, except each worker's
+ * own timestamps.
  */
 #ifndef GLOURNET_SLOT_TABLE_H
 #define GLOURNET_SLOT_TABLE_H
@@ -18,20 +20,35 @@
 #define SLOT_CHUNK_MASK  (SLOT_CHUNK_SLOTS - 1)
 #define GN_MAX_WORKERS   64
 
-struct slot_entry {
-	uint64_t id;                 /* 0: slot unassigned */
-	uint8_t  key[HB_KEY_LEN];
+/* Workers whose timestamp lives in the entry itself: 9 fill the line. A
+ * worker past them keeps one uint32 array per chunk (the overflow), as
+ * every worker did before: two lines a heartbeat for it, one for these. */
+#define SLOT_INLINE_WORKERS 9
+
+/*
+ * One endpoint's slot: one cache line, so a heartbeat touches one line
+ * (its check reads id and key, its store writes seen[worker]; FACTS.md
+ * "Costs": 42 ns a heartbeat with the timestamp in its own array, ~20 ns
+ * in the entry on 2 MiB pages). Each worker writes only its own
+ * seen[worker]; the control thread writes id, key and src_tag, rarely.
+ * RSS pins a source to one queue, so normally one worker writes a line:
+ * no line is shared between writers except while an endpoint's traffic
+ * moves between queues, and then only that endpoint's.
+ */
+struct __attribute__((aligned(64))) slot_entry {
+	uint64_t id; /* 0: slot unassigned */
+	uint8_t key[HB_KEY_LEN];
 	/* slot_src_tag of the address the control thread last saw the
 	 * endpoint at (its notify address, docs/protocol.md §2); 0: none, or
 	 * "report the next heartbeat". A worker compares each accepted
 	 * heartbeat's source with it and tells the control thread when they
 	 * differ (worker.c). Written by the control thread only. */
 	uint32_t src_tag;
-	uint32_t spare;
+	/* The newest heartbeat time worker w recorded (steady clock, 0: never);
+	 * written by worker w only, plain stores. */
+	uint32_t seen[SLOT_INLINE_WORKERS];
 };
-/* 32 bytes: two entries a cache line, none across two (a chunk is 2 MiB,
- * one huge page). */
-_Static_assert(sizeof(struct slot_entry) == 32, "two slot entries a cache line");
+_Static_assert(sizeof(struct slot_entry) == 64, "one slot entry a cache line");
 
 /*
  * A 32-bit tag of a source address: an IPv4 address is its own tag (as
@@ -56,19 +73,25 @@ static inline uint32_t slot_src_tag(uint8_t family, const uint8_t *bytes)
 	return t ? t : 1;
 }
 
+/* 64 Ki entries: 4 MiB, two 2 MiB pages. Nothing else in it, so that a
+ * chunk is a whole number of huge pages. */
 struct slot_chunk {
 	struct slot_entry ent[SLOT_CHUNK_SLOTS];
-	/* One array per worker, each its own allocation: no shared lines. */
-	uint32_t *seen[GN_MAX_WORKERS];
 };
 
+/* The overflow timestamps of workers SLOT_INLINE_WORKERS.. live behind the
+ * chunk pointers: nover arrays of SLOT_CHUNK_SLOTS uint32 per chunk, one
+ * per such worker, each its own allocation (no shared lines). The arrays
+ * belong to their chunk and never move; a new directory copies the
+ * pointers. */
 struct slot_dir {
 	uint32_t nchunks;
-	struct slot_chunk *chunk[];
+	uint32_t nover;             /* nworkers - SLOT_INLINE_WORKERS, or 0 */
+	struct slot_chunk *chunk[]; /* then uint32_t *over[nchunks * nover] */
 };
 
 struct slot_table {
-	struct slot_dir *dir;        /* RCU-published */
+	struct slot_dir *dir; /* RCU-published */
 	uint32_t nworkers;
 	uint32_t max_slots;
 };
@@ -93,18 +116,22 @@ void slot_table_release(struct slot_table *t, uint32_t slot);
 
 /* Control thread only, a grace period after slot_table_release: no worker
  * can write the slot's timestamps any more; they are zeroed (and the old
- * key wiped), so the next owner starts from "never seen". */
+ * key and tag wiped), so the next owner starts from "never seen". Relaxed
+ * stores: the next owner's slot_table_assign publishes its id with
+ * release, after these. */
 void slot_table_clear_seen(struct slot_table *t, uint32_t slot);
 
 /* Control thread only, before the workers are launched (a restart
  * restoring the store): `slot` starts with `last_seen` as its newest
- * timestamp, written into worker 0's array as if worker 0 had recorded it,
- * so slot_table_last_seen reports it until a worker records a newer one.
- * A plain store: no worker runs yet, and launching them orders it before
- * anything they do. `slot` must be reserved. */
+ * timestamp, written as worker 0's as if worker 0 had recorded it (in the
+ * entry), so slot_table_last_seen reports it until a worker records a
+ * newer one. A plain store: no worker runs yet, and launching them orders
+ * it before anything they do. `slot` must be reserved. */
 void slot_table_restore_seen(struct slot_table *t, uint32_t slot, uint32_t last_seen);
 
-/* Control thread: the newest timestamp any worker recorded for `slot`. */
+/* Control thread: the newest timestamp any worker recorded for `slot` (the
+ * max over workers; 0 for a slot outside the table). Relaxed loads of the
+ * workers' plain stores: a value at most one store old, never torn. */
 uint32_t slot_table_last_seen(const struct slot_table *t, uint32_t slot);
 
 uint32_t slot_table_capacity(const struct slot_table *t);
@@ -117,9 +144,32 @@ static inline const struct slot_entry *slot_dir_entry(const struct slot_dir *d, 
 	return &d->chunk[c]->ent[slot & SLOT_CHUNK_MASK];
 }
 
+static inline uint32_t *const *slot_dir_over(const struct slot_dir *d)
+{
+	return (uint32_t *const *)(const void *)&d->chunk[d->nchunks];
+}
+
+/* Where `worker` records `slot`'s timestamp: in the entry (workers below
+ * SLOT_INLINE_WORKERS), else in its overflow array. `slot` must be inside
+ * the directory. The cast: an entry is read-only to a worker except its
+ * own seen[worker]. */
 static inline uint32_t *slot_dir_seen(const struct slot_dir *d, uint32_t slot, unsigned worker)
 {
-	return &d->chunk[slot >> SLOT_CHUNK_SHIFT]->seen[worker][slot & SLOT_CHUNK_MASK];
+	uint32_t c = slot >> SLOT_CHUNK_SHIFT;
+	if (worker < SLOT_INLINE_WORKERS)
+		return &d->chunk[c]->ent[slot & SLOT_CHUNK_MASK].seen[worker];
+	return &slot_dir_over(
+		d)[(size_t)c * d->nover + worker - SLOT_INLINE_WORKERS][slot & SLOT_CHUNK_MASK];
+}
+
+/* The same from the slot's entry e (slot_dir_entry(d, slot)), which the
+ * caller already has: for an inline worker no further load. */
+static inline uint32_t *slot_entry_seen(const struct slot_dir *d, const struct slot_entry *e,
+					uint32_t slot, unsigned worker)
+{
+	if (worker < SLOT_INLINE_WORKERS)
+		return (uint32_t *)&e->seen[worker];
+	return slot_dir_seen(d, slot, worker);
 }
 
 /* Control thread only. The tag workers compare heartbeat sources with; a
