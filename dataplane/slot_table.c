@@ -6,8 +6,12 @@
 #include <errno.h>
 #include <string.h>
 
+#define LOG_TAG "slot_table"
 #include "glournet/gn_mem.h"
+#include "glournet/log.h"
 #include "glournet/slot_table.h"
+
+_Static_assert(sizeof(struct slot_chunk) % GN_HUGE_PAGE == 0, "a chunk is whole 2 MiB pages");
 
 static uint32_t nover_of(uint32_t nworkers)
 {
@@ -33,14 +37,16 @@ static void chunk_free(struct slot_dir *d, uint32_t c)
 	uint32_t **over = dir_over(d) + (size_t)c * d->nover;
 	for (uint32_t w = 0; w < d->nover; w++)
 		gn_table_free(over[w], OVER_BYTES);
-	gn_table_free(d->chunk[c], sizeof(struct slot_chunk));
+	gn_table_free_pages(d->chunk[c], sizeof(struct slot_chunk));
 }
 
-/* Fills chunk c of d (its entry and overflow pointers NULL on entry). */
-static int chunk_alloc(struct slot_dir *d, uint32_t c)
+/* Fills chunk c of d (its entry and overflow pointers NULL on entry): the
+ * entries on hugetlb pages while the pool lasts, else on normal pages,
+ * counted in *huge. */
+static int chunk_alloc(struct slot_dir *d, uint32_t c, bool *huge)
 {
 	uint32_t **over = dir_over(d) + (size_t)c * d->nover;
-	d->chunk[c] = gn_table_alloc(sizeof(struct slot_chunk));
+	d->chunk[c] = gn_table_alloc_pages(sizeof(struct slot_chunk), huge);
 	if (!d->chunk[c])
 		return -ENOMEM;
 	for (uint32_t w = 0; w < d->nover; w++) {
@@ -57,6 +63,8 @@ int slot_table_init(struct slot_table *t, uint32_t nworkers, uint32_t max_slots)
 		return -EINVAL;
 	t->nworkers = nworkers;
 	t->max_slots = max_slots;
+	t->huge_chunks = t->small_chunks = 0;
+	t->fallback_noted = false;
 	t->dir = gn_table_alloc(dir_size(0, 0));
 	if (!t->dir)
 		return -ENOMEM;
@@ -73,6 +81,7 @@ void slot_table_destroy(struct slot_table *t)
 		chunk_free(d, c);
 	gn_table_free(d, dir_size(d->nchunks, d->nover));
 	t->dir = NULL;
+	t->huge_chunks = t->small_chunks = 0;
 }
 
 int slot_table_reserve(struct slot_table *t, uint32_t slot)
@@ -92,14 +101,28 @@ int slot_table_reserve(struct slot_table *t, uint32_t slot)
 	d->nover = nover;
 	memcpy(d->chunk, old->chunk, old->nchunks * sizeof(d->chunk[0]));
 	memcpy(dir_over(d), dir_over(old), (size_t)old->nchunks * nover * sizeof(uint32_t *));
+	uint32_t huge = 0;
 	for (uint32_t c = old->nchunks; c < need; c++) {
-		if (chunk_alloc(d, c) < 0) {
+		bool h;
+		if (chunk_alloc(d, c, &h) < 0) {
 			for (uint32_t u = old->nchunks; u <= c; u++)
 				chunk_free(d, u);
 			gn_table_free(d, dir_size(need, nover));
 			return -ENOMEM;
 		}
+		huge += h;
 	}
+	uint32_t small = need - old->nchunks - huge;
+	if (small && t->huge_chunks && !t->fallback_noted) {
+		/* The pool ran out while growing: said once, counted always. */
+		LOG(WARN,
+		    "slot table: the 2 MiB hugepage pool ran out at chunk %u: chunks from here on "
+		    "are on 4 KiB pages (show status: slot_chunks)",
+		    old->nchunks + huge);
+		t->fallback_noted = true;
+	}
+	t->huge_chunks += huge;
+	t->small_chunks += small;
 	/* Publication orders the new chunks' zeroes before any worker reads
 	 * them through d. */
 	rcu_assign_pointer(t->dir, d);
@@ -161,6 +184,31 @@ uint32_t slot_table_last_seen(const struct slot_table *t, uint32_t slot)
 			last = v;
 	}
 	return last;
+}
+
+int slot_table_note_pages(struct slot_table *t)
+{
+	int rc = slot_table_reserve(t, 0);
+	if (rc < 0)
+		return rc;
+	uint32_t n = t->dir->nchunks;
+	uint32_t mib = n * (uint32_t)(sizeof(struct slot_chunk) >> 20);
+	if (t->small_chunks == 0) {
+		LOG(INFO, "slot table: 2 MiB hugetlb pages (%u chunks, %u MiB)", n, mib);
+	} else if (t->huge_chunks == 0) {
+		LOG(INFO,
+		    "slot table: 4 KiB pages: no free 2 MiB hugepages (%u chunks, %u MiB; reserve "
+		    "with echo N > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages: 32 a "
+		    "million endpoints, beside DPDK's own)",
+		    n, mib);
+	} else {
+		LOG(INFO,
+		    "slot table: %u of %u chunks on 2 MiB hugetlb pages, the rest on 4 KiB pages "
+		    "(the pool ran out; 32 pages a million endpoints)",
+		    t->huge_chunks, n);
+		t->fallback_noted = true;
+	}
+	return 0;
 }
 
 uint32_t slot_table_capacity(const struct slot_table *t)

@@ -116,7 +116,10 @@ trap 'exit 130' INT TERM
 nframes=$FRAMES
 [ "$nframes" -gt 0 ] || nframes=$SLOTS
 need_mb=$(( nframes * 128 / 1048576 + 192 ))
-need_pages=$(( (need_mb + 1) / 2 ))
+# The slot table's 4 MiB chunks (two pages each) come from the same pool
+# (gn_mem.h: MAP_HUGETLB, else 4 KiB pages).
+table_pages=$(( (SLOTS + 65535) / 65536 * 2 ))
+need_pages=$(( (need_mb + 1) / 2 + table_pages ))
 huge_note=
 if [ "$NO_HUGE" = 1 ]; then
 	huge_note="--no-huge forced (NO_HUGE=1)"
@@ -146,7 +149,7 @@ if [ -n "$huge_note" ]; then
 	echo "NOTE: $huge_note (FACTS.md: --no-huge costs ~3.5x)"
 	MEM=(--no-huge --no-shconf -m $((need_mb + 256)))
 else
-	echo "hugepages: $need_pages x 2 MB for the frame pool (nr_hugepages $HP_ORIG -> $(cat $HP_SYS))"
+	echo "hugepages: $need_pages x 2 MB for the frame pool and the slot table ($table_pages) (nr_hugepages $HP_ORIG -> $(cat $HP_SYS))"
 	MEM=(--in-memory)
 fi
 
@@ -168,6 +171,9 @@ result=$(grep '^result ' "$OUT/capacity.txt" | tail -1 | cut -d' ' -f2-)
 {
 	echo "$result" | tr ' ' '\n'
 	echo "huge_note=${huge_note:-none}"
+	# "slot table: N chunks on 2 MiB hugetlb pages, M on 4 KiB pages"
+	sed -n 's/^slot table: \([0-9]*\) chunks on 2 MiB hugetlb pages, \([0-9]*\) on 4 KiB.*/table_huge_chunks=\1\ntable_small_chunks=\2/p' \
+		"$OUT/capacity.txt" | head -2
 } >"$OUT/summary.txt"
 
 # --- 1b. the same worker fed with notify-acks, same slots, same order

@@ -10,6 +10,7 @@
 #ifndef GLOURNET_SLOT_TABLE_H
 #define GLOURNET_SLOT_TABLE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <urcu-qsbr.h>
 
@@ -94,14 +95,28 @@ struct slot_table {
 	struct slot_dir *dir; /* RCU-published */
 	uint32_t nworkers;
 	uint32_t max_slots;
+	/* Chunks on 2 MiB hugetlb pages and on 4 KiB pages (gn_mem.h): each
+	 * chunk takes hugepages while the reserved pool has them. */
+	uint32_t huge_chunks, small_chunks;
+	bool fallback_noted; /* the pool running out was logged */
 };
 
 int slot_table_init(struct slot_table *t, uint32_t nworkers, uint32_t max_slots);
 void slot_table_destroy(struct slot_table *t);
 
-/* Control thread only. Makes `slot` addressable, growing by whole chunks;
- * waits one grace period before freeing the old directory. */
+/* Control thread only. Makes `slot` addressable, growing by whole chunks
+ * (each on hugetlb pages while the pool lasts, else on normal pages: the
+ * first such fallback after hugepages is logged once, every one counted in
+ * small_chunks); publishes the new directory with rcu_assign_pointer,
+ * after its chunks are zeroed, and waits one grace period before freeing
+ * the old directory. -ENOSPC past max_slots, -ENOMEM (nothing changed). */
 int slot_table_reserve(struct slot_table *t, uint32_t slot);
+
+/* Control thread, once at start after the restore: makes sure the first
+ * chunk exists and logs one line saying which pages the table is on
+ * ("slot table: 2 MiB hugetlb pages (N chunks, M MiB)", or 4 KiB pages and
+ * how to reserve hugepages). */
+int slot_table_note_pages(struct slot_table *t);
 
 /* Control thread only. Key first, id last: a worker that sees the new id
  * also sees the new key (a heartbeat racing a re-key may fail its MAC). */

@@ -10,13 +10,17 @@
  * sits; restore counts as worker 0's and a newer heartbeat of any worker
  * wins over it; clear_seen zeroes every worker's timestamp, inline and
  * overflow, the key and the tag; growth across chunks keeps them all and
- * accounts the memory exactly.
+ * accounts the memory exactly. Pages (gn_mem.h): with no hugepages to be
+ * had every chunk falls back to normal pages, counted, and works; where
+ * the machine has 2 MiB pages free the chunks take them, and a pool that
+ * runs out mid-growth falls back per chunk (skipped when none are free).
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -199,6 +203,87 @@ static void test_inline_only_memory(void **state)
 	slot_table_destroy(&t);
 }
 
+/* As on a machine with no hugepages reserved (the tests' usual case). */
+static void test_pages_fallback(void **state)
+{
+	(void)state;
+	gn_table_pages_no_huge(true);
+	size_t base = gn_table_bytes();
+	struct slot_table t;
+	assert_int_equal(slot_table_init(&t, 2, 4 * SLOT_CHUNK_SLOTS), 0);
+	assert_int_equal(slot_table_note_pages(&t), 0); /* makes chunk 0 */
+	assert_int_equal(t.dir->nchunks, 1);
+	assert_int_equal(t.huge_chunks, 0);
+	assert_int_equal(t.small_chunks, 1);
+	assert_int_equal(slot_table_reserve(&t, FAR), 0);
+	assert_int_equal(t.small_chunks, 3);
+	assert_false(t.fallback_noted); /* never on hugepages: nothing ran out */
+	slot_table_assign(&t, FAR, id_of(FAR), key);
+	assert_int_equal(burst_one(&t, 1, FAR, NOW - 1), HB_ACCEPTED);
+	assert_int_equal(slot_table_last_seen(&t, FAR), NOW - 1);
+	assert_int_equal(gn_table_bytes() - base,
+			 3 * sizeof(struct slot_chunk) + sizeof(struct slot_dir) + 3 * sizeof(void *));
+	slot_table_destroy(&t);
+	assert_int_equal(gn_table_bytes(), base);
+	/* Not a multiple of 2 MiB: refused, not rounded. */
+	bool huge = true;
+	assert_null(gn_table_alloc_pages(GN_HUGE_PAGE + 4096, &huge));
+	assert_false(huge);
+	gn_table_pages_no_huge(false);
+}
+
+static long hp_count(const char *name)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/hugepages-2048kB/%s", name);
+	FILE *f = fopen(path, "r");
+	long n = -1;
+	if (f) {
+		if (fscanf(f, "%ld", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
+/* Free and not promised to a mapping yet (a hugetlb mmap reserves its
+ * pages at once, and they count as free until touched). */
+static long free_hugepages(void)
+{
+	return hp_count("free_hugepages") - hp_count("resv_hugepages");
+}
+
+/* Where 2 MiB pages are free: the chunks take them; when the pool runs out
+ * (here: as if it had, after the first chunk) the next chunks fall back,
+ * counted and noted once, and all of them work. */
+static void test_pages_huge_then_out(void **state)
+{
+	(void)state;
+	if (free_hugepages() < 2 * (long)(sizeof(struct slot_chunk) / GN_HUGE_PAGE))
+		skip();
+	struct slot_table t;
+	assert_int_equal(slot_table_init(&t, 2, 4 * SLOT_CHUNK_SLOTS), 0);
+	assert_int_equal(slot_table_note_pages(&t), 0);
+	if (t.huge_chunks != 1) { /* another process took them meanwhile */
+		slot_table_destroy(&t);
+		skip();
+	}
+	gn_table_pages_no_huge(true);
+	assert_int_equal(slot_table_reserve(&t, FAR), 0);
+	gn_table_pages_no_huge(false);
+	assert_int_equal(t.huge_chunks, 1);
+	assert_int_equal(t.small_chunks, 2);
+	assert_true(t.fallback_noted);
+	for (uint32_t s = SLOT; s <= FAR; s += FAR - SLOT) {
+		slot_table_assign(&t, s, id_of(s), key);
+		assert_int_equal(burst_one(&t, 0, s, NOW - 2), HB_ACCEPTED);
+		assert_int_equal(slot_table_last_seen(&t, s), NOW - 2);
+	}
+	long before = free_hugepages();
+	slot_table_destroy(&t); /* munmap of the whole 4 MiB gives both pages back */
+	assert_true(free_hugepages() >= before + 2);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -211,6 +296,8 @@ int main(void)
 		cmocka_unit_test(test_clear_every_worker),
 		cmocka_unit_test(test_growth_keeps_all),
 		cmocka_unit_test(test_inline_only_memory),
+		cmocka_unit_test(test_pages_fallback),
+		cmocka_unit_test(test_pages_huge_then_out),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	rcu_unregister_thread();
