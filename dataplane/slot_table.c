@@ -11,11 +11,19 @@
 #include "glournet/log.h"
 #include "glournet/slot_table.h"
 
-_Static_assert(sizeof(struct slot_chunk) % GN_HUGE_PAGE == 0, "a chunk is whole 2 MiB pages");
-
-static uint32_t nover_of(uint32_t nworkers)
+/* The entry's size for a count of workers: 32 bytes (worker 0's timestamp
+ * in the entry) for one, 64 (up to 9) for more; issue 15 item 5 (memory). */
+static void layout_of(uint32_t nworkers, struct slot_dir *d)
 {
-	return nworkers > SLOT_INLINE_WORKERS ? nworkers - SLOT_INLINE_WORKERS : 0;
+	d->shift = nworkers == 1 ? 5 : 6;
+	d->ninline = (uint8_t)(nworkers < SLOT_INLINE_WORKERS ? nworkers : SLOT_INLINE_WORKERS);
+	d->nover = (uint16_t)(nworkers - d->ninline);
+}
+
+/* 64 Ki entries: 2 or 4 MiB, whole 2 MiB pages. */
+static size_t chunk_bytes(const struct slot_dir *d)
+{
+	return slot_dir_chunk_bytes(d);
 }
 
 /* The chunk pointers, then nover overflow pointers per chunk. */
@@ -37,7 +45,7 @@ static void chunk_free(struct slot_dir *d, uint32_t c)
 	uint32_t **over = dir_over(d) + (size_t)c * d->nover;
 	for (uint32_t w = 0; w < d->nover; w++)
 		gn_table_free(over[w], OVER_BYTES);
-	gn_table_free_pages(d->chunk[c], sizeof(struct slot_chunk));
+	gn_table_free_pages(d->chunk[c], chunk_bytes(d));
 }
 
 /* Fills chunk c of d (its entry and overflow pointers NULL on entry): the
@@ -46,7 +54,7 @@ static void chunk_free(struct slot_dir *d, uint32_t c)
 static int chunk_alloc(struct slot_dir *d, uint32_t c, bool *huge)
 {
 	uint32_t **over = dir_over(d) + (size_t)c * d->nover;
-	d->chunk[c] = gn_table_alloc_pages(sizeof(struct slot_chunk), huge);
+	d->chunk[c] = gn_table_alloc_pages(chunk_bytes(d), huge);
 	if (!d->chunk[c])
 		return -ENOMEM;
 	for (uint32_t w = 0; w < d->nover; w++) {
@@ -68,7 +76,7 @@ int slot_table_init(struct slot_table *t, uint32_t nworkers, uint32_t max_slots)
 	t->dir = gn_table_alloc(dir_size(0, 0));
 	if (!t->dir)
 		return -ENOMEM;
-	t->dir->nover = nover_of(nworkers);
+	layout_of(nworkers, t->dir);
 	return 0;
 }
 
@@ -98,6 +106,8 @@ int slot_table_reserve(struct slot_table *t, uint32_t slot)
 	if (!d)
 		return -ENOMEM;
 	d->nchunks = need;
+	d->shift = old->shift;
+	d->ninline = old->ninline;
 	d->nover = nover;
 	memcpy(d->chunk, old->chunk, old->nchunks * sizeof(d->chunk[0]));
 	memcpy(dir_over(d), dir_over(old), (size_t)old->nchunks * nover * sizeof(uint32_t *));
@@ -154,8 +164,8 @@ void slot_table_clear_seen(struct slot_table *t, uint32_t slot)
 	if (!e)
 		return;
 	memset(e->key, 0, HB_KEY_LEN); /* id is 0: no worker reads it */
-	__atomic_store_n(&e->src_tag, 0,
-			 __ATOMIC_RELAXED); /* the next owner's source is not known */
+	/* The next owner's source is not known. */
+	__atomic_store_n(&e->src_tag, 0, __ATOMIC_RELAXED);
 	for (uint32_t w = 0; w < t->nworkers; w++)
 		__atomic_store_n(slot_dir_seen(t->dir, slot, w), 0, __ATOMIC_RELAXED);
 }
@@ -171,14 +181,14 @@ uint32_t slot_table_last_seen(const struct slot_table *t, uint32_t slot)
 	if (!e)
 		return 0;
 	/* The inline ones first: the line the sweep reads anyway. */
-	uint32_t n = t->nworkers < SLOT_INLINE_WORKERS ? t->nworkers : SLOT_INLINE_WORKERS;
+	uint32_t n = t->dir->ninline;
 	uint32_t last = 0;
 	for (uint32_t w = 0; w < n; w++) {
 		uint32_t v = __atomic_load_n(&e->seen[w], __ATOMIC_RELAXED);
 		if (v > last)
 			last = v;
 	}
-	for (uint32_t w = SLOT_INLINE_WORKERS; w < t->nworkers; w++) {
+	for (uint32_t w = n; w < t->nworkers; w++) {
 		uint32_t v = __atomic_load_n(slot_dir_seen(t->dir, slot, w), __ATOMIC_RELAXED);
 		if (v > last)
 			last = v;
@@ -192,19 +202,19 @@ int slot_table_note_pages(struct slot_table *t)
 	if (rc < 0)
 		return rc;
 	uint32_t n = t->dir->nchunks;
-	uint32_t mib = n * (uint32_t)(sizeof(struct slot_chunk) >> 20);
+	uint32_t mib = n * (uint32_t)(chunk_bytes(t->dir) >> 20);
 	if (t->small_chunks == 0) {
 		LOG(INFO, "slot table: 2 MiB hugetlb pages (%u chunks, %u MiB)", n, mib);
 	} else if (t->huge_chunks == 0) {
 		LOG(INFO,
 		    "slot table: 4 KiB pages: no free 2 MiB hugepages (%u chunks, %u MiB; reserve "
-		    "with echo N > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages: 32 a "
-		    "million endpoints, beside DPDK's own)",
+		    "with echo N > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages: 16 a "
+		    "million endpoints with one worker, 32 with more, beside DPDK's own)",
 		    n, mib);
 	} else {
 		LOG(INFO,
 		    "slot table: %u of %u chunks on 2 MiB hugetlb pages, the rest on 4 KiB pages "
-		    "(the pool ran out; 32 pages a million endpoints)",
+		    "(the pool ran out; 16 pages a million endpoints, 32 with 2+ workers)",
 		    t->huge_chunks, n);
 		t->fallback_noted = true;
 	}

@@ -41,14 +41,13 @@ static inline void hb_prefetch_line(const void *p)
 #endif
 }
 
-/* The entry is one aligned line (slot_table.h) and holds the timestamp of
- * workers below SLOT_INLINE_WORKERS; only an overflow worker's timestamp
- * is a line of its own. */
-static inline void hb_slot_prefetch(const struct slot_entry *e, const uint32_t *seen,
-				    unsigned worker)
+/* The entry is within one line (slot_table.h) and holds the timestamp of
+ * the workers below slot_dir.ninline; only an overflow worker's timestamp
+ * is a line of its own (then `seen` is outside the entry). */
+static inline void hb_slot_prefetch(const struct slot_entry *e, const uint32_t *seen)
 {
 	hb_prefetch_line(e);
-	if (worker >= SLOT_INLINE_WORKERS)
+	if ((uintptr_t)seen - (uintptr_t)e >= 64)
 		hb_prefetch_line(seen);
 }
 
@@ -180,7 +179,7 @@ static inline void hb_accept_chunk(const struct slot_dir *dir, unsigned worker,
 			continue;
 		}
 		seen[i] = slot_entry_seen(dir, ent[i], msg[i].slot, worker);
-		hb_slot_prefetch(ent[i], seen[i], worker);
+		hb_slot_prefetch(ent[i], seen[i]);
 	}
 	for (unsigned i = 0; i < n; i++) {
 		if (v[i] != HB_ACCEPTED)

@@ -11,6 +11,7 @@
 #define GLOURNET_SLOT_TABLE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <urcu-qsbr.h>
 
@@ -21,22 +22,26 @@
 #define SLOT_CHUNK_MASK  (SLOT_CHUNK_SLOTS - 1)
 #define GN_MAX_WORKERS   64
 
-/* Workers whose timestamp lives in the entry itself: 9 fill the line. A
- * worker past them keeps one uint32 array per chunk (the overflow), as
- * every worker did before: two lines a heartbeat for it, one for these. */
+/* Workers whose timestamp lives in the entry itself: 9 fill a 64-byte
+ * line. A worker past them keeps one uint32 array per chunk (the
+ * overflow), as every worker did before: two lines a heartbeat for it, one
+ * for the others. */
 #define SLOT_INLINE_WORKERS 9
 
 /*
- * One endpoint's slot: one cache line, so a heartbeat touches one line
- * (its check reads id and key, its store writes seen[worker]; FACTS.md
- * "Costs": 42 ns a heartbeat with the timestamp in its own array, ~20 ns
- * in the entry on 2 MiB pages). Each worker writes only its own
- * seen[worker]; the control thread writes id, key and src_tag, rarely.
- * RSS pins a source to one queue, so normally one worker writes a line:
- * no line is shared between writers except while an endpoint's traffic
- * moves between queues, and then only that endpoint's.
+ * One endpoint's slot: one cache line at most, so a heartbeat touches one
+ * line (its check reads id and key, its store writes seen[worker];
+ * FACTS.md "Costs": 42 ns a heartbeat with the timestamp in its own array,
+ * 19-20.5 ns in the entry on 2 MiB pages). The entry's size depends on the
+ * workers (slot_dir.shift): 32 bytes with one worker (seen[0] only: no
+ * more memory than before, issue 15 item 5), 64 bytes with 2 or more
+ * (seen[0..8]), aligned to its size so none straddles two lines. Each
+ * worker writes only its own seen[worker]; the control thread writes id,
+ * key and src_tag, rarely. RSS pins a source to one queue, so normally
+ * one worker writes an endpoint's line; with one worker two endpoints
+ * share a line and one writer.
  */
-struct __attribute__((aligned(64))) slot_entry {
+struct slot_entry {
 	uint64_t id; /* 0: slot unassigned */
 	uint8_t key[HB_KEY_LEN];
 	/* slot_src_tag of the address the control thread last saw the
@@ -45,11 +50,13 @@ struct __attribute__((aligned(64))) slot_entry {
 	 * heartbeat's source with it and tells the control thread when they
 	 * differ (worker.c). Written by the control thread only. */
 	uint32_t src_tag;
-	/* The newest heartbeat time worker w recorded (steady clock, 0: never);
-	 * written by worker w only, plain stores. */
-	uint32_t seen[SLOT_INLINE_WORKERS];
+	/* The newest heartbeat time worker w recorded (steady clock, 0: never),
+	 * for w below slot_dir.ninline; written by worker w only, plain
+	 * stores. As many as the entry's size holds: 1 or 9. */
+	uint32_t seen[];
 };
-_Static_assert(sizeof(struct slot_entry) == 64, "one slot entry a cache line");
+_Static_assert(offsetof(struct slot_entry, seen) == 28, "id, key, tag, then the timestamps");
+_Static_assert(28 + 4 * SLOT_INLINE_WORKERS == 64, "9 timestamps fill a 64-byte entry");
 
 /*
  * A 32-bit tag of a source address: an IPv4 address is its own tag (as
@@ -74,21 +81,19 @@ static inline uint32_t slot_src_tag(uint8_t family, const uint8_t *bytes)
 	return t ? t : 1;
 }
 
-/* 64 Ki entries: 4 MiB, two 2 MiB pages. Nothing else in it, so that a
- * chunk is a whole number of huge pages. */
-struct slot_chunk {
-	struct slot_entry ent[SLOT_CHUNK_SLOTS];
-};
+/* A chunk is 64 Ki entries and nothing else, 2 MiB (32-byte entries) or
+ * 4 MiB (64-byte): a whole number of 2 MiB pages. */
 
-/* The overflow timestamps of workers SLOT_INLINE_WORKERS.. live behind the
- * chunk pointers: nover arrays of SLOT_CHUNK_SLOTS uint32 per chunk, one
- * per such worker, each its own allocation (no shared lines). The arrays
- * belong to their chunk and never move; a new directory copies the
- * pointers. */
+/* The overflow timestamps of workers ninline.. live behind the chunk
+ * pointers: nover arrays of SLOT_CHUNK_SLOTS uint32 per chunk, one per such
+ * worker, each its own allocation (no shared lines). The arrays belong to
+ * their chunk and never move; a new directory copies the pointers. */
 struct slot_dir {
 	uint32_t nchunks;
-	uint32_t nover;             /* nworkers - SLOT_INLINE_WORKERS, or 0 */
-	struct slot_chunk *chunk[]; /* then uint32_t *over[nchunks * nover] */
+	uint8_t shift;    /* log2 of the entry's size: 5 (one worker) or 6 */
+	uint8_t ninline;  /* workers with their timestamp in the entry: 1..9 */
+	uint16_t nover;   /* workers past them (nworkers - ninline) */
+	uint8_t *chunk[]; /* then uint32_t *over[nchunks * nover] */
 };
 
 struct slot_table {
@@ -156,7 +161,15 @@ static inline const struct slot_entry *slot_dir_entry(const struct slot_dir *d, 
 	uint32_t c = slot >> SLOT_CHUNK_SHIFT;
 	if (c >= d->nchunks)
 		return NULL;
-	return &d->chunk[c]->ent[slot & SLOT_CHUNK_MASK];
+	return (const struct slot_entry *)(const void *)(d->chunk[c] +
+							 ((size_t)(slot & SLOT_CHUNK_MASK)
+							  << d->shift));
+}
+
+/* A chunk's bytes: 64 Ki entries of 1 << shift bytes (2 or 4 MiB). */
+static inline size_t slot_dir_chunk_bytes(const struct slot_dir *d)
+{
+	return (size_t)SLOT_CHUNK_SLOTS << d->shift;
 }
 
 static inline uint32_t *const *slot_dir_over(const struct slot_dir *d)
@@ -164,27 +177,23 @@ static inline uint32_t *const *slot_dir_over(const struct slot_dir *d)
 	return (uint32_t *const *)(const void *)&d->chunk[d->nchunks];
 }
 
-/* Where `worker` records `slot`'s timestamp: in the entry (workers below
- * SLOT_INLINE_WORKERS), else in its overflow array. `slot` must be inside
- * the directory. The cast: an entry is read-only to a worker except its
- * own seen[worker]. */
-static inline uint32_t *slot_dir_seen(const struct slot_dir *d, uint32_t slot, unsigned worker)
-{
-	uint32_t c = slot >> SLOT_CHUNK_SHIFT;
-	if (worker < SLOT_INLINE_WORKERS)
-		return &d->chunk[c]->ent[slot & SLOT_CHUNK_MASK].seen[worker];
-	return &slot_dir_over(
-		d)[(size_t)c * d->nover + worker - SLOT_INLINE_WORKERS][slot & SLOT_CHUNK_MASK];
-}
-
-/* The same from the slot's entry e (slot_dir_entry(d, slot)), which the
- * caller already has: for an inline worker no further load. */
+/* Where `worker` records `slot`'s timestamp, given the slot's entry e
+ * (slot_dir_entry(d, slot)): in the entry for a worker below d->ninline,
+ * with no further load, else in its overflow array. The cast: an entry
+ * is read-only to a worker except its own seen[worker]. */
 static inline uint32_t *slot_entry_seen(const struct slot_dir *d, const struct slot_entry *e,
 					uint32_t slot, unsigned worker)
 {
-	if (worker < SLOT_INLINE_WORKERS)
+	if (worker < d->ninline)
 		return (uint32_t *)&e->seen[worker];
-	return slot_dir_seen(d, slot, worker);
+	return &slot_dir_over(d)[(size_t)(slot >> SLOT_CHUNK_SHIFT) * d->nover + worker -
+				 d->ninline][slot & SLOT_CHUNK_MASK];
+}
+
+/* The same from the slot alone. `slot` must be inside the directory. */
+static inline uint32_t *slot_dir_seen(const struct slot_dir *d, uint32_t slot, unsigned worker)
+{
+	return slot_entry_seen(d, slot_dir_entry(d, slot), slot, worker);
 }
 
 /* Control thread only. The tag workers compare heartbeat sources with; a

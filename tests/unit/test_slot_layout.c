@@ -1,19 +1,22 @@
 /*
- * The slot table's layout (slot_table.h): one 64-byte, line-aligned entry a
- * slot holding id, key, tag and the timestamps of workers
- * 0..SLOT_INLINE_WORKERS-1; the workers past them in overflow arrays of
- * their own. Proves: every entry is one whole line; an inline worker's
- * timestamp is in its slot's line and an overflow worker's is not; with
- * all GN_MAX_WORKERS workers recording the same slot, through the
- * per-burst path, nobody clobbers anybody (nor the id, key, tag or the
- * neighbouring slots), and slot_table_last_seen is the max wherever it
- * sits; restore counts as worker 0's and a newer heartbeat of any worker
- * wins over it; clear_seen zeroes every worker's timestamp, inline and
- * overflow, the key and the tag; growth across chunks keeps them all and
- * accounts the memory exactly. Pages (gn_mem.h): with no hugepages to be
- * had every chunk falls back to normal pages, counted, and works; where
- * the machine has 2 MiB pages free the chunks take them, and a pool that
- * runs out mid-growth falls back per chunk (skipped when none are free).
+ * The slot table's layout (slot_table.h): an entry a slot holding id, key,
+ * tag and the timestamps of the first workers, 32 bytes with one worker
+ * (worker 0's) and 64 with more (workers 0..SLOT_INLINE_WORKERS-1), aligned
+ * to its size; the workers past them in overflow arrays of their own.
+ * Proves: no entry straddles two lines; an inline worker's timestamp is
+ * in its slot's entry and an overflow worker's is not; with all
+ * GN_MAX_WORKERS workers recording the same slot, through the per-burst
+ * path, nobody clobbers anybody (nor the id, key, tag or the neighbouring
+ * slots, which with one worker share the line), and slot_table_last_seen
+ * is the max wherever it sits; restore counts as worker 0's and a newer
+ * heartbeat of any worker wins over it; clear_seen zeroes every worker's
+ * timestamp, inline and overflow, the key and the tag; growth across
+ * chunks keeps them all and accounts the memory exactly (32 B a slot with
+ * one worker, 64 B up to 9, plus 4 B a slot per worker past 9). Pages
+ * (gn_mem.h): with no hugepages to be had every chunk falls back to normal
+ * pages, counted, and works; where the machine has 2 MiB pages free the
+ * chunks take them, and a pool that runs out mid-growth falls back per
+ * chunk (skipped when none are free).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -60,25 +63,65 @@ static enum hb_verdict burst_one(struct slot_table *t, unsigned worker, uint32_t
 	return v[0];
 }
 
+static void check_lines(uint32_t nworkers, unsigned size, unsigned ninline)
+{
+	struct slot_table t;
+	make(&t, nworkers, FAR);
+	assert_int_equal(1u << t.dir->shift, size);
+	assert_int_equal(t.dir->ninline, ninline);
+	assert_int_equal(slot_dir_chunk_bytes(t.dir), SLOT_CHUNK_SLOTS * size);
+	for (uint32_t s = 0; s < 3 * SLOT_CHUNK_SLOTS; s += 4099) {
+		const struct slot_entry *e = slot_dir_entry(t.dir, s);
+		assert_int_equal((uintptr_t)e % size, 0);
+		if (s + 1 < 3 * SLOT_CHUNK_SLOTS && ((s + 1) & SLOT_CHUNK_MASK))
+			assert_int_equal((uintptr_t)slot_dir_entry(t.dir, s + 1) - (uintptr_t)e, size);
+		for (unsigned w = 0; w < t.nworkers; w++) {
+			uintptr_t a = (uintptr_t)slot_dir_seen(t.dir, s, w);
+			int inside = a >= (uintptr_t)e && a + 4 <= (uintptr_t)e + size;
+			assert_int_equal(inside, w < ninline);
+		}
+	}
+	slot_table_destroy(&t);
+}
+
 static void test_entry_is_one_line(void **state)
 {
 	(void)state;
-	struct slot_table t;
-	make(&t, SLOT_INLINE_WORKERS + 2, FAR);
-	assert_int_equal(sizeof(struct slot_entry), 64);
-	assert_int_equal(sizeof(struct slot_chunk), SLOT_CHUNK_SLOTS * 64);
-	for (uint32_t s = 0; s < 3 * SLOT_CHUNK_SLOTS; s += 4099) {
-		const struct slot_entry *e = slot_dir_entry(t.dir, s);
-		assert_int_equal((uintptr_t)e % 64, 0);
-		for (unsigned w = 0; w < t.nworkers; w++) {
-			uintptr_t a = (uintptr_t)slot_dir_seen(t.dir, s, w);
-			int inside = a >= (uintptr_t)e && a + 4 <= (uintptr_t)e + 64;
-			assert_int_equal(inside, w < SLOT_INLINE_WORKERS);
-		}
-	}
+	check_lines(1, 32, 1);
+	check_lines(2, 64, 2);
+	check_lines(SLOT_INLINE_WORKERS, 64, SLOT_INLINE_WORKERS);
+	check_lines(SLOT_INLINE_WORKERS + 2, 64, SLOT_INLINE_WORKERS);
 	/* Two overflow workers: two different arrays. */
+	struct slot_table t;
+	make(&t, SLOT_INLINE_WORKERS + 2, SLOT + 1);
 	assert_ptr_not_equal(slot_dir_seen(t.dir, SLOT, SLOT_INLINE_WORKERS),
 			     slot_dir_seen(t.dir, SLOT, SLOT_INLINE_WORKERS + 1));
+	slot_table_destroy(&t);
+}
+
+/* One worker, 32-byte entries: two endpoints a line; each keeps its own
+ * timestamp, id, key and tag. */
+static void test_one_worker_neighbours(void **state)
+{
+	(void)state;
+	struct slot_table t;
+	make(&t, 1, SLOT + 1);
+	assert_int_equal(burst_one(&t, 0, SLOT - 1, NOW - 30), HB_ACCEPTED);
+	assert_int_equal(burst_one(&t, 0, SLOT, NOW - 20), HB_ACCEPTED);
+	assert_int_equal(burst_one(&t, 0, SLOT + 1, NOW - 10), HB_ACCEPTED);
+	for (uint32_t s = SLOT - 1; s <= SLOT + 1; s++) {
+		const struct slot_entry *e = slot_dir_entry(t.dir, s);
+		assert_int_equal(slot_table_last_seen(&t, s), NOW - 30 + 10 * (s - (SLOT - 1)));
+		assert_int_equal(e->id, id_of(s));
+		assert_memory_equal(e->key, key, HB_KEY_LEN);
+		assert_int_equal(e->src_tag, 0x0A000001u + s);
+	}
+	slot_table_release(&t, SLOT);
+	slot_table_clear_seen(&t, SLOT);
+	assert_int_equal(slot_table_last_seen(&t, SLOT), 0);
+	assert_int_equal(slot_table_last_seen(&t, SLOT - 1), NOW - 30);
+	assert_int_equal(slot_table_last_seen(&t, SLOT + 1), NOW - 10);
+	assert_int_equal(slot_dir_entry(t.dir, SLOT + 1)->id, id_of(SLOT + 1));
 	slot_table_destroy(&t);
 }
 
@@ -183,24 +226,28 @@ static void test_growth_keeps_all(void **state)
 	assert_int_equal(slot_table_last_seen(&t, SLOT), NOW);
 	/* Memory: 3 chunks of 64-byte entries, 3 overflow arrays each, one
 	 * directory of 3 chunk and 9 overflow pointers. */
-	size_t want = 3 * (sizeof(struct slot_chunk) + nover * SLOT_CHUNK_SLOTS * sizeof(uint32_t)) +
+	size_t want = 3 * (SLOT_CHUNK_SLOTS * 64 + nover * SLOT_CHUNK_SLOTS * sizeof(uint32_t)) +
 		      sizeof(struct slot_dir) + 3 * (1 + nover) * sizeof(void *);
 	assert_int_equal(gn_table_bytes() - base, want);
 	slot_table_destroy(&t);
 	assert_int_equal(gn_table_bytes(), base);
 }
 
-/* Up to SLOT_INLINE_WORKERS workers: no overflow memory at all. */
+/* Up to SLOT_INLINE_WORKERS workers: no overflow memory at all; one
+ * worker: 32 B a slot (less than the 36 of before issue 15). */
 static void test_inline_only_memory(void **state)
 {
 	(void)state;
-	size_t base = gn_table_bytes();
-	struct slot_table t;
-	make(&t, SLOT_INLINE_WORKERS, SLOT_CHUNK_SLOTS);
-	assert_int_equal(t.dir->nover, 0);
-	assert_int_equal(gn_table_bytes() - base,
-			 2 * sizeof(struct slot_chunk) + sizeof(struct slot_dir) + 2 * sizeof(void *));
-	slot_table_destroy(&t);
+	const uint32_t nw[] = {1, 2, SLOT_INLINE_WORKERS};
+	for (unsigned i = 0; i < 3; i++) {
+		size_t base = gn_table_bytes();
+		struct slot_table t;
+		make(&t, nw[i], SLOT_CHUNK_SLOTS);
+		assert_int_equal(t.dir->nover, 0);
+		assert_int_equal(gn_table_bytes() - base, 2 * SLOT_CHUNK_SLOTS * (nw[i] == 1 ? 32 : 64) +
+								  sizeof(struct slot_dir) + 2 * sizeof(void *));
+		slot_table_destroy(&t);
+	}
 }
 
 /* As on a machine with no hugepages reserved (the tests' usual case). */
@@ -222,7 +269,7 @@ static void test_pages_fallback(void **state)
 	assert_int_equal(burst_one(&t, 1, FAR, NOW - 1), HB_ACCEPTED);
 	assert_int_equal(slot_table_last_seen(&t, FAR), NOW - 1);
 	assert_int_equal(gn_table_bytes() - base,
-			 3 * sizeof(struct slot_chunk) + sizeof(struct slot_dir) + 3 * sizeof(void *));
+			 3 * SLOT_CHUNK_SLOTS * 64 + sizeof(struct slot_dir) + 3 * sizeof(void *));
 	slot_table_destroy(&t);
 	assert_int_equal(gn_table_bytes(), base);
 	/* Not a multiple of 2 MiB: refused, not rounded. */
@@ -259,7 +306,7 @@ static long free_hugepages(void)
 static void test_pages_huge_then_out(void **state)
 {
 	(void)state;
-	if (free_hugepages() < 2 * (long)(sizeof(struct slot_chunk) / GN_HUGE_PAGE))
+	if (free_hugepages() < 2 * (long)(SLOT_CHUNK_SLOTS * 64 / GN_HUGE_PAGE))
 		skip();
 	struct slot_table t;
 	assert_int_equal(slot_table_init(&t, 2, 4 * SLOT_CHUNK_SLOTS), 0);
@@ -291,6 +338,7 @@ int main(void)
 	rcu_register_thread();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_entry_is_one_line),
+		cmocka_unit_test(test_one_worker_neighbours),
 		cmocka_unit_test(test_all_workers_keep_their_own),
 		cmocka_unit_test(test_restore_then_newer),
 		cmocka_unit_test(test_clear_every_worker),
