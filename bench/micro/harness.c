@@ -12,6 +12,7 @@
 #include "control/ranges.h"
 #include "control/registry.h"
 #include "control/sweep.h"
+#include "glournet/gn_mem.h"
 #include "glournet/hb_accept.h"
 #include "glournet/hb_mac_burst.h"
 #define LOG_TAG "bench"
@@ -331,6 +332,8 @@ int gnb_registry_setup(uint32_t n)
 {
 	if (reg_n)
 		return 0;
+	const char *small = getenv("GN_BENCH_SMALL_PAGES"); /* as hbf_table_build */
+	gn_table_pages_no_huge(small && *small == '1');
 	int rc = slot_table_init(&reg_table, 1, n);
 	if (rc < 0)
 		return fail(rc, "slot table");

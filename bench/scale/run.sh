@@ -278,7 +278,7 @@ echo "| resident memory at $N_TOTAL (VmRSS / VmHWM, each + HugetlbPages $(( R[hu
 echo "|   registry entries (64 B each, in 4 MiB chunks) | $(mib "$entries") MiB, $(per "$entries") B per endpoint |  |"
 echo "|   details (guid, hostname, addresses) | $(mib "$details") MiB, $(per "$details") B per endpoint |  |"
 echo "|   id + guid indexes | $(mib "$index") MiB, $(per "$index") B per endpoint |  |"
-echo "|   slot table (64 B entries: id, key, tag, the timestamps of up to 9 workers; chunks: ${R[pages]}) | $(mib "${R[table]}") MiB, $(per "${R[table]}") B per endpoint | before issue 15: 32 B + 4 B a worker a slot = $(mib "${R[table_old]}") MiB |"
+echo "|   slot table (entries of id, key, tag and timestamps: 32 B with one worker, 64 B with 2-9; chunks: ${R[pages]}) | $(mib "${R[table]}") MiB, $(per "${R[table]}") B per endpoint | before issue 15: 32 B + 4 B a worker a slot = $(mib "${R[table_old]}") MiB |"
 echo "| SQLite store on disk | $(mib "${R[db]}") MiB |  |"
 echo "| stop (SIGTERM, final checkpoint, store drained) | ${R[stop_ms]} ms |  |"
 echo "| restart with $N_TOTAL in the store, until serving | ${R[restart_ms]} ms | ≤ 10000 ms |"
