@@ -79,6 +79,11 @@ json_t *cmd_show_status(struct gn_daemon *d, int argc, const char **argv, char *
 	/* Which glournetd, up how long (issue 14): the operator's first two
 	 * questions, and the feed's numbering for a watcher resuming. */
 	json_object_set_new(o, "version", json_string(GN_VERSION));
+	/* Which pages the slot table is on (issue 15): 2 MiB hugetlb chunks,
+	 * and those that fell back to 4 KiB pages when the pool ran out. */
+	json_object_set_new(o, "slot_chunks",
+			    json_pack("{s:I, s:I}", "huge", (json_int_t)d->table.huge_chunks,
+				      "small", (json_int_t)d->table.small_chunks));
 	json_object_set_new(o, "clock", clock_json(d));
 	json_object_set_new(o, "uptime", json_integer(now > d->started ? now - d->started : 0));
 	if (d->reclassify.running) /* R1 after a range change, in slices (reclassify.h) */

@@ -366,6 +366,9 @@ int start_control(struct gn_daemon *d, sigset_t *sigs, struct loop_watch *sigw)
 	rc = open_store(d);
 	if (rc < 0)
 		return rc;
+	rc = slot_table_note_pages(&d->table); /* which pages, one log line */
+	if (rc < 0)
+		return rc;
 	static const struct daemon_dataplane_ops dp = {.read_port = port_read_stats,
 						       .netpath_tick = netpath_tick};
 	daemon_jobs_init(d, &dp);

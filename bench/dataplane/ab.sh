@@ -14,7 +14,9 @@
 #   rare1 rare10 csum with 1 % / 10 % rare messages (SHUTDOWN, BOOT, notify-ack)
 # Environment: A, B (build dirs; B defaults to build), VARIANTS ("plain csum
 # verified rare1 rare10"), ROUNDS (3), SLOTS (10000000), DURATION (5),
-# CALLGRIND (1), NO_HUGE (0). Hugepages are reserved and given back as in
+# CALLGRIND (1), NO_HUGE (0), A_ENV / B_ENV (VAR=VALUE words for that side's
+# runs, e.g. B_ENV=GN_BENCH_SMALL_PAGES=1: the same tree with its slot table
+# kept off hugepages). Hugepages are reserved and given back as in
 # run.sh. Output: a table on stdout and $B/bench/dataplane/ab.txt.
 set -Eeuo pipefail
 
@@ -52,7 +54,9 @@ trap cleanup EXIT
 EAL=(-l 0,1 --main-lcore 0 --no-pci --iova-mode=va --log-level=lib.eal:error
 	--log-level=pmd.net.ring:error)
 if [ "$NO_HUGE" = 0 ] && [ "$(id -u)" -eq 0 ]; then
-	need=$(( SLOTS / 14000 + 64 ))      # ~706 pages at 10 M slots (run.sh)
+	# ~706 pages at 10 M slots for the frames (run.sh), and the slot
+	# table's chunks, two pages each, where the tree puts them there.
+	need=$(( SLOTS / 14000 + 64 + (SLOTS + 65535) / 65536 * 2 ))
 	echo $((HP_ORIG + need)) >$HP_SYS
 	HP_DIR=$(mktemp -d /tmp/gn-ab-huge.XXXXXX)
 	mount -t hugetlbfs nodev "$HP_DIR"
@@ -64,7 +68,8 @@ fi
 # one TREE VARIANT ROUND: "mpps resend_mpps wait_pct events dropped"
 one() {
 	local out
-	out=$(timeout 600 "$1/bench/gn-bench-capacity" "${EAL[@]}" --file-prefix "gnab$$" -- \
+	local envs=${3:-}
+	out=$(env $envs timeout 600 "$1/bench/gn-bench-capacity" "${EAL[@]}" --file-prefix "gnab$$" -- \
 		--slots "$SLOTS" --duration "$DURATION" --kernel 0 ${OPTS[$2]} 2>&1 | grep '^result') ||
 		{ echo "ab: $1 $2 failed" >&2; return 1; }
 	local kv
@@ -82,7 +87,8 @@ for round in $(seq "$ROUNDS"); do
 	for v in $VARIANTS; do
 		for side in A B; do
 			tree=${!side}
-			read -r m r w e d rej < <(one "$tree" "$v")
+			envv=${side}_ENV
+			read -r m r w e d rej < <(one "$tree" "$v" "${!envv:-}")
 			echo "round $round $v $side first=$m resend=$r wait=$w% events=$e lost=$d rejected=$rej" |
 				tee -a "$RAW"
 			FIRST[$v,$side]+="$m "
@@ -93,7 +99,8 @@ done
 
 cg() {
 	local ir
-	ir=$(timeout 900 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+	local envs=${3:-}
+	ir=$(env $envs timeout 900 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
 		--toggle-collect=worker_main "$1/bench/gn-bench-capacity" -l 0,1 --main-lcore 0 \
 		--no-huge --no-shconf -m 280 --no-pci --iova-mode=va --log-level=lib.eal:error \
 		--file-prefix "gnabcg$$" -- --slots 1000000 --frames 200000 --stop-after 200000 \
@@ -102,8 +109,8 @@ cg() {
 }
 
 {
-	echo "before: $A"
-	echo "after:  $B"
+	echo "before: $A ${A_ENV:-}"
+	echo "after:  $B ${B_ENV:-}"
 	echo "median of $ROUNDS rounds, Mpps per second of the worker's CPU; $SLOTS slots"
 	printf "%-9s %14s %14s %7s %14s %14s %7s %9s %9s\n" variant "first A" "first B" "B/A" \
 		"resent A" "resent B" "B/A" "instr A" "instr B"
@@ -114,7 +121,7 @@ cg() {
 		rb=$(tr ' ' '\n' <<<"${RESEND[$v,B]}" | grep . | median)
 		ia=-; ib=-
 		if [ "$CALLGRIND" = 1 ] && command -v valgrind >/dev/null; then
-			ia=$(cg "$A" "$v"); ib=$(cg "$B" "$v")
+			ia=$(cg "$A" "$v" "${A_ENV:-}"); ib=$(cg "$B" "$v" "${B_ENV:-}")
 		fi
 		printf "%-9s %14.2f %14.2f %7.3f %14.2f %14.2f %7.3f %9s %9s\n" "$v" "$fa" "$fb" \
 			"$(awk -v a="$fa" -v b="$fb" 'BEGIN{print b/a}')" "$ra" "$rb" \

@@ -511,9 +511,10 @@ int main(int argc, char **argv)
 
 	double t0 = now_s();
 	static struct slot_table table;
-	/* Two timestamp arrays: 0 for the DPDK worker, 1 for the kernel
-	 * baseline, so both store every heartbeat they see first. */
-	int rc = hbf_table_build(&table, o.slots, 2);
+	/* One worker, as a one-worker glournetd (32-byte entries, issue 15);
+	 * the kernel baseline stores into the same timestamps one second
+	 * later (kb_conf.base), so both store every heartbeat they see first. */
+	int rc = hbf_table_build(&table, o.slots, 1);
 	uint32_t *slots = rc == 0 ? hbf_sample_slots(o.slots, o.frames, 0xF4A3E5) : NULL;
 	if (!slots) {
 		fprintf(stderr, "fixture of %u slots: %s\n", o.slots, strerror(rc < 0 ? -rc : ENOMEM));
@@ -550,7 +551,8 @@ int main(int argc, char **argv)
 			.packets = o.kernel_packets, .rounds = o.kernel_rounds,
 			.rx_cpu = lcore < RTE_MAX_LCORE ? (int)rte_lcore_to_cpu_id((int)lcore) : -1,
 			.tx_cpu = (int)rte_lcore_to_cpu_id((int)rte_get_main_lcore()),
-			.worker = 1,
+			.worker = 0,
+			.base = -1,
 		};
 		rc = kb_run(&kc, kr, &ki);
 		if (rc < 0) {

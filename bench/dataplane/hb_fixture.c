@@ -4,9 +4,11 @@
  * with the encoder the agents use (hb_encode).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "glournet/gn_mem.h"
 #include "glournet/hb_encode.h"
 #include "hb_fixture.h"
 
@@ -27,12 +29,19 @@ void hbf_identity(uint32_t slot, uint64_t *id, uint8_t key[HB_KEY_LEN])
 
 int hbf_table_build(struct slot_table *t, uint32_t nslots, unsigned nworkers)
 {
+	/* GN_BENCH_SMALL_PAGES=1: the slot table on 4 KiB pages even where
+	 * hugepages are free, the layout alone (before/after in one run). */
+	const char *small = getenv("GN_BENCH_SMALL_PAGES");
+	gn_table_pages_no_huge(small && *small == '1');
 	int rc = slot_table_init(t, nworkers, nslots);
 	if (rc < 0)
 		return rc;
 	rc = slot_table_reserve(t, nslots - 1);
 	if (rc < 0)
 		return rc;
+	fprintf(stderr, "slot table: %u chunks on 2 MiB hugetlb pages, %u on 4 KiB pages%s\n",
+		t->huge_chunks, t->small_chunks,
+		small && *small == '1' ? " (GN_BENCH_SMALL_PAGES=1)" : "");
 	for (uint32_t s = 0; s < nslots; s++) {
 		uint64_t id;
 		uint8_t key[HB_KEY_LEN];

@@ -43,7 +43,9 @@ static inline uint64_t hbf_rand(uint64_t *state)
 void hbf_identity(uint32_t slot, uint64_t *id, uint8_t key[HB_KEY_LEN]);
 
 /* Initialises `t` for `nworkers`, reserves [0, nslots) in one directory
- * publication and assigns every slot. 0 or a negative errno. */
+ * publication and assigns every slot; says on stderr which pages the table
+ * got (GN_BENCH_SMALL_PAGES=1 keeps it off hugepages). 0 or a negative
+ * errno. */
 int hbf_table_build(struct slot_table *t, uint32_t nslots, unsigned nworkers);
 
 /* `count` distinct slots out of [0, nslots), in random order (a partial

@@ -110,7 +110,7 @@ static void drain(const struct kb_conf *c, int fd, struct kb_round *r)
 		}
 		/* Per batch, as the worker per burst: clock, directory, quiescent state. */
 		struct hb_window win = {.now = gn_coarse_now(), .window = HBF_WINDOW,
-					.skew = HBF_SKEW};
+					.skew = HBF_SKEW, .base = c->base, .prev_base = c->base};
 		const struct slot_dir *dir = rcu_dereference(c->table->dir);
 		for (int i = 0; i < n; i++) {
 			if (msgs[i].msg_len != HB_PAYLOAD_LEN) {

@@ -22,7 +22,10 @@ struct kb_conf {
 	uint32_t packets;         /* per round */
 	unsigned rounds;
 	int rx_cpu, tx_cpu;
-	unsigned worker;          /* the timestamp array to store into */
+	unsigned worker;          /* the worker whose timestamps to store into */
+	int32_t base;             /* the window's base: -1 records every time one
+				     second later than the DPDK run did, so the
+				     baseline stores every heartbeat too */
 };
 
 struct kb_round {

@@ -20,6 +20,8 @@
 #      (the frames cross and the peer drops them as not its own);
 #   2. the same with each other burst MAC variant the CPU runs (--mac
 #      scalar|avx2|avx512; the headline uses the widest, as glournetd does);
+#   2b. the same with the slot table on 4 KiB pages (GN_BENCH_SMALL_PAGES=1),
+#      when the headline had it on 2 MiB hugetlb pages;
 #   3. the same program under valgrind --tool=callgrind in its deterministic
 #      mode (--stop-after K, --no-huge): instructions per heartbeat, from the
 #      instructions collected inside worker_main only (--toggle-collect), and
@@ -40,7 +42,8 @@
 # (1000000), CALLGRIND (1; 0 skips it), NO_HUGE (0; 1 forces --no-huge),
 # MAC_VARIANTS (1; 0 skips the runs with the other MAC variants, step 2,
 # and the scalar callgrind run), ACKS (1; 0 skips 1b), TX (1; 0 skips 1c),
-# TX_FRAMES (10000000), TX_DESTS (1000).
+# TX_FRAMES (10000000), TX_DESTS (1000), SMALL_PAGES (1; 0 skips 2b, the run
+# with the slot table on 4 KiB pages).
 # Outputs in $BUILD/bench/dataplane/: capacity.txt, callgrind.out,
 # callgrind.txt, summary.txt (key=value lines read by bench/run-all.sh).
 set -Eeuo pipefail
@@ -116,7 +119,10 @@ trap 'exit 130' INT TERM
 nframes=$FRAMES
 [ "$nframes" -gt 0 ] || nframes=$SLOTS
 need_mb=$(( nframes * 128 / 1048576 + 192 ))
-need_pages=$(( (need_mb + 1) / 2 ))
+# The slot table's 4 MiB chunks (two pages each) come from the same pool
+# (gn_mem.h: MAP_HUGETLB, else 4 KiB pages).
+table_pages=$(( (SLOTS + 65535) / 65536 * 2 ))
+need_pages=$(( (need_mb + 1) / 2 + table_pages ))
 huge_note=
 if [ "$NO_HUGE" = 1 ]; then
 	huge_note="--no-huge forced (NO_HUGE=1)"
@@ -146,7 +152,7 @@ if [ -n "$huge_note" ]; then
 	echo "NOTE: $huge_note (FACTS.md: --no-huge costs ~3.5x)"
 	MEM=(--no-huge --no-shconf -m $((need_mb + 256)))
 else
-	echo "hugepages: $need_pages x 2 MB for the frame pool (nr_hugepages $HP_ORIG -> $(cat $HP_SYS))"
+	echo "hugepages: $need_pages x 2 MB for the frame pool and the slot table ($table_pages) (nr_hugepages $HP_ORIG -> $(cat $HP_SYS))"
 	MEM=(--in-memory)
 fi
 
@@ -168,6 +174,9 @@ result=$(grep '^result ' "$OUT/capacity.txt" | tail -1 | cut -d' ' -f2-)
 {
 	echo "$result" | tr ' ' '\n'
 	echo "huge_note=${huge_note:-none}"
+	# "slot table: N chunks on 2 MiB hugetlb pages, M on 4 KiB pages"
+	sed -n 's/^slot table: \([0-9]*\) chunks on 2 MiB hugetlb pages, \([0-9]*\) on 4 KiB.*/table_huge_chunks=\1\ntable_small_chunks=\2/p' \
+		"$OUT/capacity.txt" | head -2
 } >"$OUT/summary.txt"
 
 # --- 1b. the same worker fed with notify-acks, same slots, same order
@@ -278,6 +287,32 @@ if [ "$MAC_VARIANTS" = 1 ] && [ -z "$huge_note" ]; then
 		echo "mac_${mac}_mpps=$mpps" >>"$OUT/summary.txt"
 		echo "mac_${mac}_resend_mpps=$resend" >>"$OUT/summary.txt"
 	done
+fi
+
+# --- 2b. the same with the slot table kept off hugepages (issue 15): what
+# the 2 MiB pages give, in the same run (GN_BENCH_SMALL_PAGES, hb_fixture.c)
+if [ "${SMALL_PAGES:-1}" = 1 ] && [ -z "$huge_note" ] && grep -q '^table_huge_chunks=[1-9]' "$OUT/summary.txt"; then
+	echo
+	echo "== the same, slot table on 4 KiB pages (GN_BENCH_SMALL_PAGES=1) =="
+	set +e
+	GN_BENCH_SMALL_PAGES=1 timeout -k 10 $budget "$BIN" "${EAL_COMMON[@]}" "${MEM[@]}" \
+		--file-prefix "gnbsp$$" -- --slots "$SLOTS" --frames "$FRAMES" --duration "$DURATION" \
+		--warmup "$WARMUP" --kernel 0 >"$OUT/capacity-small-pages.txt" 2>&1 &
+	CHILD=$!
+	wait $CHILD
+	rc=$?
+	CHILD=
+	set -e
+	if [ $rc -eq 0 ]; then
+		r=$(grep '^result ' "$OUT/capacity-small-pages.txt" | tail -1)
+		mpps=$(echo "$r" | tr ' ' '\n' | awk -F= '$1 == "dpdk_mpps" {print $2}')
+		resend=$(echo "$r" | tr ' ' '\n' | awk -F= '$1 == "resend_mpps" {print $2}')
+		echo "  4 KiB pages: $mpps Mpps per core, first pass; re-sent: $resend"
+		echo "small_pages_mpps=$mpps" >>"$OUT/summary.txt"
+		echo "small_pages_resend_mpps=$resend" >>"$OUT/summary.txt"
+	else
+		echo "  failed (exit $rc), see $OUT/capacity-small-pages.txt"
+	fi
 fi
 
 # The hugepages are not needed any more.

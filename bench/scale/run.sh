@@ -21,7 +21,8 @@
 # Prints a table (also $BUILD/bench/scale/results.md); every phase is bounded
 # in time; everything it made is removed at the end.
 #
-# Environment: BUILD, N_REG, N_TOTAL, CONNS (wrk connections, 256),
+# Environment: BUILD, N_REG, N_TOTAL, HUGE (1: reserve the slot table's
+# hugepages), CONNS (wrk connections, 256),
 # REG_TIMEOUT (s, 900), KEEP=1 keeps $WORK (the store, the files) for a look.
 set -Eeuo pipefail
 
@@ -52,11 +53,21 @@ TOKEN=scale-$$
 GN_PID= PROBE_PID= WRK_PID=
 mkdir -p "$OUT" "$WORK/state"
 
+# The slot table's chunks on 2 MiB hugetlb pages (issue 15; DPDK itself runs
+# --no-huge here): two pages a 64 Ki-slot chunk, reserved now, given back at
+# the end. HUGE=0 leaves the pool alone (the table then says 4 KiB pages).
+HP_SYS=/proc/sys/vm/nr_hugepages
+HP_ORIG=$(cat $HP_SYS)
+HP_SET=
+if [ "${HUGE:-1}" = 1 ]; then
+	echo $(( HP_ORIG + (N_TOTAL + 65535) / 65536 * 2 + 4 )) >$HP_SYS 2>/dev/null && HP_SET=1
+fi
 cleanup() {
 	for p in $WRK_PID $PROBE_PID; do kill "$p" 2>/dev/null || true; done
 	if [ -n "$GN_PID" ] && kill -0 "$GN_PID" 2>/dev/null; then
 		kill -TERM "$GN_PID"; sleep 3; kill -KILL "$GN_PID" 2>/dev/null || true
 	fi
+	[ -n "$HP_SET" ] && { echo "$HP_ORIG" >$HP_SYS 2>/dev/null || true; }
 	[ "$KEEP" = 1 ] && echo "kept $WORK" || rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -214,9 +225,13 @@ t0=$(now_ms); "$CTL" -s "$SOCK" set heartbeat.offline_after 31m >/dev/null; t1=$
 R[set_ms]=$((t1 - t0))
 sleep 1
 probe_stop set set_probe
-R[rss]=$(rss_kb VmRSS); R[hwm]=$(rss_kb VmHWM)
+# hugetlb pages are resident but not in VmRSS/VmHWM: added (HugetlbPages).
+R[hugetlb]=$(rss_kb HugetlbPages); R[hugetlb]=${R[hugetlb]:-0}
+R[rss]=$(( $(rss_kb VmRSS) + R[hugetlb] )); R[hwm]=$(( $(rss_kb VmHWM) + R[hugetlb] ))
 ctlj show stats | jq .registry >"$WORK/registry.json"
 R[table]=$(ctlj show status | jq -r .table_bytes)
+R[workers]=$(ctlj show status | jq -r .workers)
+R[pages]=$(ctlj show status | jq -r '"\(.slot_chunks.huge) on 2 MiB hugetlb pages, \(.slot_chunks.small) on 4 KiB"')
 R[db]=$(du -sb "$WORK/state" | awk '{print $1}')
 echo "at ${R[n2]}: sweep ${R[sweep2]} ms CPU (${R[wall2]} ms wall), RSS $(( R[rss] / 1024 )) MiB"
 
@@ -243,35 +258,39 @@ echo "restart: stop ${R[stop_ms]} ms, serving ${R[restart_ms]} ms; after kill -9
 # --- the table
 mib() { div "$1" 1048576; }
 # waits PROBE_JSON: the probe's longest waits, then p50 and p99, ctl / HTTP.
-waits() { jq -r '"\(.ctl.max_ms) / \(.http.max_ms) ms (p50 \(.ctl.median_ms) / \(.http.median_ms), p99 \(.ctl.p99_ms) / \(.http.p99_ms)); target max ≤ 10 ms"' <<<"$1"; }
+waits() { jq -r '"\(.ctl.max_ms) / \(.http.max_ms) ms (p50 \(.ctl.median_ms) / \(.http.median_ms), p99 \(.ctl.p99_ms) / \(.http.p99_ms))"' <<<"$1"; }
 per() { div "$1" "$N_TOTAL"; }
 entries=$(jq -r .entries_bytes "$WORK/registry.json"); details=$(jq -r .details_bytes "$WORK/registry.json")
 index=$(jq -r .index_bytes "$WORK/registry.json")
+# What the slot table took before issue 15's layout: 32-byte entries and a
+# uint32 array per worker, over the same chunks (the baseline row).
+chunks=$(( (N_TOTAL + 65535) / 65536 ))
+R[table_old]=$(( chunks * 65536 * (32 + 4 * R[workers]) ))
 {
 echo "## Scale: $N_REG registered, $N_TOTAL in all ($(date -u +%F\ %H:%M) UTC, $(nproc) CPUs)"
 echo
-echo "| figure | measured |"
-echo "|---|---:|"
-echo "| register ${R[n1]} over HTTP ($CONNS connections, answered after commit) | ${R[reg_s]} s, ${R[reg_rate]}/s |"
-echo "| import $N_IMP from JSON lines | ${R[imp_s]} s, ${R[imp_rate]}/s |"
-echo "| full sweep, CPU, at ${R[n1]} | ${R[sweep1]} ms |"
-echo "| full sweep, CPU, at $N_TOTAL | ${R[sweep2]} ms (${R[wall2]} ms wall, in slices) |"
-echo "| longest sweep slice, wall (preemption included) / CPU | ${R[slice2]} / ${R[slicecpu2]} ms |"
-echo "| longest wait for show status / HTTP (p50, p99), registering | $(waits "${R[reg_probe]}") |"
-echo "| longest wait for show status / HTTP, importing | $(waits "${R[imp_probe]}") |"
-echo "| longest wait for show status / HTTP, steady at $N_TOTAL | $(waits "${R[steady_probe]}") |"
-echo "| \`range add\` at $N_TOTAL: answered in / \`set heartbeat.offline_after\` | ${R[range_ms]} / ${R[set_ms]} ms |"
-echo "| the reclassification after it: longest slice (of ${R[rc_slices]}) / CPU of the whole walk = one walk at once (baseline) / wall | ${R[rc_slice]} / ${R[rc_pass]} / ${R[rc_wall]} ms |"
-echo "| longest wait for show status / HTTP while it runs | $(waits "${R[range_probe]}") |"
-echo "| longest wait for show status / HTTP around \`set heartbeat.offline_after\` | $(waits "${R[set_probe]}") |"
-echo "| resident memory at $N_TOTAL (VmRSS / VmHWM) | $(mib $((R[rss] * 1024))) / $(mib $((R[hwm] * 1024))) MiB, $(per $((R[rss] * 1024))) B per endpoint |"
-echo "|   registry entries (64 B each, in 4 MiB chunks) | $(mib "$entries") MiB, $(per "$entries") B per endpoint |"
-echo "|   details (guid, hostname, addresses) | $(mib "$details") MiB, $(per "$details") B per endpoint |"
-echo "|   id + guid indexes | $(mib "$index") MiB, $(per "$index") B per endpoint |"
-echo "|   slot table (id + key, 4 B a worker) | $(mib "${R[table]}") MiB, $(per "${R[table]}") B per endpoint |"
-echo "| SQLite store on disk | $(mib "${R[db]}") MiB |"
-echo "| stop (SIGTERM, final checkpoint, store drained) | ${R[stop_ms]} ms |"
-echo "| restart with $N_TOTAL in the store, until serving | ${R[restart_ms]} ms |"
-echo "| restart after kill -9, until serving | ${R[crash_ms]} ms |"
-echo "| after the restart: registration, poll, all $N_TOTAL endpoints back | ok |"
+echo "| figure | measured | target or baseline |"
+echo "|---|---:|---|"
+echo "| register ${R[n1]} over HTTP ($CONNS connections, answered after commit) | ${R[reg_s]} s, ${R[reg_rate]}/s |  |"
+echo "| import $N_IMP from JSON lines | ${R[imp_s]} s, ${R[imp_rate]}/s |  |"
+echo "| full sweep, CPU, at ${R[n1]} | ${R[sweep1]} ms |  |"
+echo "| full sweep, CPU, at $N_TOTAL | ${R[sweep2]} ms (${R[wall2]} ms wall, in slices) |  |"
+echo "| longest sweep slice, wall (preemption included) / CPU | ${R[slice2]} / ${R[slicecpu2]} ms | ≤ 10 ms (issue 15) |"
+echo "| longest wait for show status / HTTP (p50, p99), registering | $(waits "${R[reg_probe]}") | ≤ 10 ms |"
+echo "| longest wait for show status / HTTP, importing | $(waits "${R[imp_probe]}") | ≤ 10 ms |"
+echo "| longest wait for show status / HTTP, steady at $N_TOTAL | $(waits "${R[steady_probe]}") | ≤ 10 ms |"
+echo "| \`range add\` at $N_TOTAL: answered in / \`set heartbeat.offline_after\` | ${R[range_ms]} / ${R[set_ms]} ms |  |"
+echo "| the reclassification after it: longest slice (of ${R[rc_slices]}) / CPU of the whole walk = one walk at once (baseline) / wall | ${R[rc_slice]} / ${R[rc_pass]} / ${R[rc_wall]} ms |  |"
+echo "| longest wait for show status / HTTP while it runs | $(waits "${R[range_probe]}") | ≤ 10 ms |"
+echo "| longest wait for show status / HTTP around \`set heartbeat.offline_after\` | $(waits "${R[set_probe]}") | ≤ 10 ms |"
+echo "| resident memory at $N_TOTAL (VmRSS / VmHWM, each + HugetlbPages $(( R[hugetlb] / 1024 )) MiB) | $(mib $((R[rss] * 1024))) / $(mib $((R[hwm] * 1024))) MiB, $(per $((R[rss] * 1024))) B per endpoint | ≤ 256 B per endpoint |"
+echo "|   registry entries (64 B each, in 4 MiB chunks) | $(mib "$entries") MiB, $(per "$entries") B per endpoint |  |"
+echo "|   details (guid, hostname, addresses) | $(mib "$details") MiB, $(per "$details") B per endpoint |  |"
+echo "|   id + guid indexes | $(mib "$index") MiB, $(per "$index") B per endpoint |  |"
+echo "|   slot table (entries of id, key, tag and timestamps: 32 B with one worker, 64 B with 2-9; chunks: ${R[pages]}) | $(mib "${R[table]}") MiB, $(per "${R[table]}") B per endpoint | before issue 15: 32 B + 4 B a worker a slot = $(mib "${R[table_old]}") MiB |"
+echo "| SQLite store on disk | $(mib "${R[db]}") MiB |  |"
+echo "| stop (SIGTERM, final checkpoint, store drained) | ${R[stop_ms]} ms |  |"
+echo "| restart with $N_TOTAL in the store, until serving | ${R[restart_ms]} ms | ≤ 10000 ms |"
+echo "| restart after kill -9, until serving | ${R[crash_ms]} ms | ≤ 10000 ms |"
+echo "| after the restart: registration, poll, all $N_TOTAL endpoints back | ok |  |"
 } | tee "$OUT/results.md"

@@ -1,7 +1,7 @@
 /*
  * The per-heartbeat decision, docs/protocol.md §1: slot belongs to id, MAC
  * verifies, time inside [now - window, now + skew]; then record
- * min(time, now) in the worker's own array. Inline: it is the hot path,
+ * min(time, now) as the worker's own timestamp of the slot. Inline: it is the hot path,
  * shared verbatim by the workers, the kernel-socket baseline and the tests.
  */
 #ifndef GLOURNET_HB_ACCEPT_H
@@ -17,9 +17,9 @@
 #include "glournet/slot_table.h"
 
 struct hb_window {
-	uint32_t now;     /* coarse server time, seconds: the real clock (coarse_clock.h) */
-	uint32_t window;  /* accept time >= now - window */
-	uint32_t skew;    /* accept time <= now + skew */
+	uint32_t now;      /* coarse server time, seconds: the real clock (coarse_clock.h) */
+	uint32_t window;   /* accept time >= now - window */
+	uint32_t skew;     /* accept time <= now + skew */
 	int32_t base;      /* real - steady: what a recorded time is on */
 	int32_t prev_base; /* the base before the real clock's last step */
 };
@@ -41,14 +41,14 @@ static inline void hb_prefetch_line(const void *p)
 #endif
 }
 
+/* The entry is within one line (slot_table.h) and holds the timestamp of
+ * the workers below slot_dir.ninline; only an overflow worker's timestamp
+ * is a line of its own (then `seen` is outside the entry). */
 static inline void hb_slot_prefetch(const struct slot_entry *e, const uint32_t *seen)
 {
-	/* Its first and last byte: an entry that straddles two lines needs
-	 * both; otherwise the second is the same line again, cheaper than a
-	 * test for it. */
 	hb_prefetch_line(e);
-	hb_prefetch_line((const uint8_t *)e + sizeof(*e) - 1);
-	hb_prefetch_line(seen);
+	if ((uintptr_t)seen - (uintptr_t)e >= 64)
+		hb_prefetch_line(seen);
 }
 
 /* Step 1: decode, then the slot must belong to the id. *e is its entry. */
@@ -80,7 +80,7 @@ static inline enum hb_verdict hb_window_verdict(uint32_t time, uint32_t now,
 }
 
 /* Step 3, after the MAC: the time window, then record min(time, now) in
- * *seen, the slot's timestamp in the worker's array, on the steady clock
+ * *seen, the worker's own timestamp of the slot, on the steady clock
  * (time - base). After a step of the real clock, a sender still on the
  * clock it learned before (it learns the new one at its next registration
  * or poll) is judged and recorded on that one, the previous base: a step
@@ -163,7 +163,7 @@ static inline void hb_accept_chunk(const struct slot_dir *dir, unsigned worker,
 				   const struct hb_window *win)
 {
 	const struct slot_entry *ent[HB_ACCEPT_BURST_MAX];
-	uint32_t *seen[HB_ACCEPT_BURST_MAX];   /* found once, for the prefetch and the store */
+	uint32_t *seen[HB_ACCEPT_BURST_MAX]; /* found once, for the prefetch and the store */
 	const uint8_t *key[HB_ACCEPT_BURST_MAX], *mac_pl[HB_ACCEPT_BURST_MAX];
 	uint8_t todo[HB_ACCEPT_BURST_MAX];
 	unsigned k = 0;
@@ -178,7 +178,7 @@ static inline void hb_accept_chunk(const struct slot_dir *dir, unsigned worker,
 			v[i] = HB_UNKNOWN_SLOT;
 			continue;
 		}
-		seen[i] = slot_dir_seen(dir, msg[i].slot, worker);
+		seen[i] = slot_entry_seen(dir, ent[i], msg[i].slot, worker);
 		hb_slot_prefetch(ent[i], seen[i]);
 	}
 	for (unsigned i = 0; i < n; i++) {
@@ -190,7 +190,7 @@ static inline void hb_accept_chunk(const struct slot_dir *dir, unsigned worker,
 		} else if (owner != msg[i].id) {
 			v[i] = HB_ID_MISMATCH;
 		} else {
-			key[k] = ent[i]->key;   /* read after the id: see slot_table_assign */
+			key[k] = ent[i]->key; /* read after the id: see slot_table_assign */
 			mac_pl[k] = pl[i];
 			todo[k++] = (uint8_t)i;
 		}

@@ -229,8 +229,9 @@ static void test_grow_with_traffic(void **state)
 
 	/* Reclaim: what is held is the live chunks and one directory; the
 	 * nchunks - 1 superseded directories were freed after their grace periods. */
-	size_t chunk_bytes = sizeof(struct slot_chunk) + NWORKERS * SLOT_CHUNK_SLOTS * sizeof(uint32_t);
-	size_t dir_bytes = sizeof(struct slot_dir) + nchunks * sizeof(struct slot_chunk *);
+	size_t nover = t.dir->nover;
+	size_t chunk_bytes = slot_dir_chunk_bytes(t.dir) + nover * SLOT_CHUNK_SLOTS * sizeof(uint32_t);
+	size_t dir_bytes = sizeof(struct slot_dir) + nchunks * (1 + nover) * sizeof(void *);
 	assert_int_equal(gn_table_bytes() - base, nchunks * chunk_bytes + dir_bytes);
 	slot_table_destroy(&t);
 	assert_int_equal(gn_table_bytes(), base);
