@@ -20,6 +20,20 @@ struct notify_engine;
 struct replay_cache;
 struct sockaddr;
 
+/* A poll's 200 body but for its leading server_time, rendered once per
+ * policy revision and network (api_poll.c: what a poll costs is mostly
+ * building that JSON, the same for every endpoint of a revision but for
+ * the time). [0] regular endpoints, [1] unreachable ones. */
+struct api_poll_body {
+	uint64_t rev; /* of the policy it was rendered for */
+	char *tail;   /* the body after `{"server_time":N`; NULL: none yet */
+	size_t tail_len;
+};
+struct api_poll_cache {
+	struct api_poll_body net[2];
+};
+void api_poll_cache_free(struct api_poll_cache *c);
+
 struct api_ctx {
 	struct registry *reg;
 	const struct gn_options *opt;
@@ -39,6 +53,8 @@ struct api_ctx {
 	/* Authenticated requests already accepted (issue 13 item 5): a second
 	 * with the same kind, id and time is refused. NULL (tests): no check. */
 	struct replay_cache *replay;
+	/* Rendered 200 bodies (above). NULL: each poll renders its own. */
+	struct api_poll_cache *poll_cache;
 	uint32_t now;      /* steady (clock_step.h): what contact times are on */
 	uint32_t wire_now; /* real: the requests' times, server_time; 0: now (tests) */
 };

@@ -549,6 +549,7 @@ int http_start(struct http_server *h, struct event_loop *loop, const char *liste
 		return crc;
 	}
 	h->api.replay = &h->replay;
+	h->api.poll_cache = &h->poll_cache;
 	crc = http_conns_init(&h->conns, opt, HTTP_LISTENERS * opt->http_max_conns,
 			      h->api.counters);
 	if (crc < 0) {
@@ -656,6 +657,8 @@ void http_stop(struct http_server *h, struct event_loop *loop)
 	}
 	h->api.replay = NULL;
 	replay_destroy(&h->replay);
+	h->api.poll_cache = NULL;
+	api_poll_cache_free(&h->poll_cache);
 	/* After the listeners: stopping them reported every connection closed. */
 	if (h->conns_ready) {
 		http_conns_destroy(&h->conns);

@@ -28,11 +28,12 @@ struct http_listener {
 
 struct http_server {
 	struct http_listener l[HTTP_LISTENERS];
-	struct api_ctx api;         /* the caller fills it before http_start */
-	struct rate_limit rl;       /* POST /v1/register per source */
-	bool limit_register;        /* --register-rate > 0 */
-	struct http_conns conns;    /* connections per source, request deadlines */
-	struct replay_cache replay; /* api.replay: requests already accepted */
+	struct api_ctx api;               /* the caller fills it before http_start */
+	struct rate_limit rl;             /* POST /v1/register per source */
+	bool limit_register;              /* --register-rate > 0 */
+	struct http_conns conns;          /* connections per source, request deadlines */
+	struct replay_cache replay;       /* api.replay: requests already accepted */
+	struct api_poll_cache poll_cache; /* api.poll_cache: rendered poll bodies */
 	bool conns_ready;
 	/* Answers held until the store commits their ticket, oldest first. */
 	struct http_request *deferred_head, *deferred_tail;

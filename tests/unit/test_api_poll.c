@@ -216,6 +216,69 @@ static void test_api_poll(void **state)
 }
 
 /* X-Glournet-Ips reclassifies (R1) before the poll counts as contact. */
+/* A poll's raw 200 body, signed at `t`, the wire's clock at `wire`. */
+static char *raw_poll(uint64_t id, const uint8_t key[HB_KEY_LEN], uint32_t t, uint32_t wire)
+{
+	struct tu_proof pf;
+	tu_proof_make(&pf, HB_AUTH_POLL, id, t, key);
+	struct api_request req = {.hdr_id = pf.id, .hdr_time = pf.time, .hdr_mac = pf.mac};
+	struct api_response resp = {0};
+	api.ctx.wire_now = wire;
+	api_poll(&api.ctx, &req, &resp);
+	api.ctx.wire_now = 0;
+	api.want[HTTP_POLL]++;
+	if (resp.status != 200 || !resp.body)
+		fail_msg("poll at %u: status %u", t, resp.status);
+	return resp.body;
+}
+
+/* Issue 15 item 4: the 200 body comes from the cache of rendered bodies,
+ * byte for byte what a poll without it renders, at the poll's own time,
+ * for either network, and rendered again once the revision changes. */
+static void test_api_poll_cache(void **state)
+{
+	(void)state;
+	uint8_t key[HB_KEY_LEN];
+	struct endpoint *ep = registered(tu_body_a, 201, HTTP_REGISTER_NEW, key);
+	uint64_t id = ep->id;
+	struct api_poll_cache cache = {0};
+	api.ctx.now = NOW + 100;
+	for (int unreachable = 0; unreachable < 2; unreachable++) {
+		registry_set_state(&fx.reg, ep, unreachable, true, EP_REASON_POLL, NOW + 1);
+		api.ctx.poll_cache = NULL;
+		char *plain = raw_poll(id, key, NOW + 4990 + unreachable * 4, NOW + 5000);
+		api.ctx.poll_cache = &cache;
+		char *first = raw_poll(id, key, NOW + 4991 + unreachable * 4, NOW + 5000);
+		char *again = raw_poll(id, key, NOW + 4992 + unreachable * 4, NOW + 5000);
+		assert_string_equal(first, plain);
+		assert_string_equal(again, plain);
+		assert_non_null(cache.net[unreachable].tail);
+		/* The time is the poll's own. */
+		char *later = raw_poll(id, key, NOW + 123450 + unreachable, NOW + 123456);
+		json_t *j = json_loads(later, 0, NULL);
+		assert_int_equal(tu_jint(j, "server_time"), NOW + 123456);
+		assert_int_equal(json_is_true(json_object_get(j, "unreachable")), unreachable);
+		json_decref(j);
+		free(plain);
+		free(first);
+		free(again);
+		free(later);
+	}
+	/* A new revision: rendered again. */
+	fx.pol->rev++;
+	fx.pol->poll_interval = 777;
+	char *fresh = raw_poll(id, key, NOW + 4999, NOW + 5000);
+	json_t *j = json_loads(fresh, 0, NULL);
+	assert_int_equal(tu_jint(j, "settings_rev"), fx.pol->rev);
+	assert_int_equal(tu_jint(json_object_get(j, "poll"), "interval"), 777);
+	json_decref(j);
+	free(fresh);
+	tu_api_check_counters(&api, "cached polls");
+	api.ctx.poll_cache = NULL;
+	api_poll_cache_free(&cache);
+	assert_null(cache.net[0].tail);
+}
+
 static void test_api_poll_ips(void **state)
 {
 	(void)state;
@@ -510,6 +573,7 @@ int main(void)
 {
 	static const struct CMUnitTest tests[] = {
 		API(test_api_poll),
+		API(test_api_poll_cache),
 		API(test_api_poll_ips),
 		API(test_api_event),
 		API(test_api_v2_covers),
