@@ -32,6 +32,7 @@
 #include "glournet/worker.h"
 
 struct store;
+struct cluster;
 struct netpath;
 
 struct eal_plan;
@@ -89,6 +90,9 @@ struct gn_daemon {
 	struct loop_job jobs[DAEMON_JOBS_MAX];
 	unsigned njobs;
 	struct netpath_job netpath_job;
+	struct decider_job decider_job;
+	struct decider_gate gates[GATE_COUNT];
+	struct cluster *cluster;     /* several collectors on PostgreSQL; NULL: this one decides */
 	struct notify_engine notify; /* R11 campaigns, R12 verification ("notify" job) */
 	/* The exception path, neighbours and TX (glournet/netpath.h,
 	 * daemon_netpath.c); NULL where no port runs (unit tests). */
