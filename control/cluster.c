@@ -34,6 +34,10 @@ static const char *const schema[] = {
 	"CREATE TABLE IF NOT EXISTS decider (one BOOLEAN PRIMARY KEY DEFAULT true "
 	"CHECK (one), holder TEXT NOT NULL, epoch BIGINT NOT NULL, "
 	"expires_at TIMESTAMPTZ NOT NULL)",
+	/* cluster_feed.h: one row per batch, contacts as arrays */
+	"CREATE TABLE IF NOT EXISTS contact_batches (seq BIGSERIAL PRIMARY KEY, "
+	"collector TEXT NOT NULL, sent_at TIMESTAMPTZ NOT NULL, ids INT8[] NOT NULL, "
+	"ages INT4[] NOT NULL)",
 	"INSERT INTO decider (one, holder, epoch, expires_at) VALUES (true, '', 0, "
 	"'-infinity') ON CONFLICT DO NOTHING",
 };
@@ -55,6 +59,14 @@ static const char *const schema[] = {
 	"WHERE expires_at < now() OR holder = $1 RETURNING epoch"
 #define SQL_GIVE_UP "UPDATE decider SET expires_at = '-infinity' WHERE holder = $1 AND epoch = $2"
 
+#define SQL_VIEW_COLLECTORS                                                             \
+	"SELECT name, coalesce(addrs, ''), extract(epoch FROM now() - last_seen) FROM " \
+	"collectors ORDER BY name LIMIT 16"
+#define SQL_VIEW_DECIDER                                                 \
+	"SELECT holder, epoch, extract(epoch FROM expires_at - now()), " \
+	"coalesce(host(inet_server_addr()), 'local socket') || ':' || "  \
+	"current_setting('port') FROM decider"
+
 struct cluster {
 	char *target, *shown, *name, *addrs;
 	uint32_t lease_ms;
@@ -66,6 +78,8 @@ struct cluster {
 	bool started_sent; /* the first SEEN of this run set `started` */
 	struct lease_state lease;
 	uint64_t rounds, round_errors;
+	struct cluster_view view;
+	uint64_t view_ns;   /* when it was read */
 	bool told_deciding; /* what cluster_take_event last said */
 	int64_t told_epoch;
 };
@@ -162,6 +176,38 @@ static bool lease_round(struct cluster *c)
 	return ok;
 }
 
+/* The database's view for show cluster (cluster_get_view): a failure
+ * keeps the last one (its age says how old). */
+static void read_view(struct cluster *c)
+{
+	struct cluster_view v = {0};
+	PGresult *r = PQexec(c->conn, SQL_VIEW_COLLECTORS);
+	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+	for (int i = 0; ok && i < PQntuples(r) && i < CLUSTER_VIEW_MAX; i++, v.n++) {
+		snprintf(v.collectors[i].name, sizeof(v.collectors[i].name), "%s",
+			 PQgetvalue(r, i, 0));
+		snprintf(v.collectors[i].addrs, sizeof(v.collectors[i].addrs), "%s",
+			 PQgetvalue(r, i, 1));
+		v.collectors[i].seen_ago_s = strtod(PQgetvalue(r, i, 2), NULL);
+	}
+	PQclear(r);
+	r = PQexec(c->conn, SQL_VIEW_DECIDER);
+	ok = ok && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+	if (ok) {
+		snprintf(v.holder, sizeof(v.holder), "%s", PQgetvalue(r, 0, 0));
+		v.epoch = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+		v.expires_in_s = strtod(PQgetvalue(r, 0, 2), NULL);
+		snprintf(v.primary, sizeof(v.primary), "%s", PQgetvalue(r, 0, 3));
+	}
+	PQclear(r);
+	if (!ok)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->view = v;
+	c->view_ns = gn_mono_ns();
+	pthread_mutex_unlock(&c->mu);
+}
+
 static void *cluster_main(void *arg)
 {
 	struct cluster *c = arg;
@@ -170,6 +216,8 @@ static void *cluster_main(void *arg)
 	while (!c->stop) {
 		pthread_mutex_unlock(&c->mu);
 		bool ok = lease_round(c);
+		if (ok)
+			read_view(c);
 		pthread_mutex_lock(&c->mu);
 		c->rounds++;
 		if (!ok)
@@ -354,5 +402,13 @@ void cluster_get_info(struct cluster *c, struct cluster_info *out)
 		.round_errors = c->round_errors,
 		.lease_ms = c->lease_ms,
 	};
+	pthread_mutex_unlock(&c->mu);
+}
+
+void cluster_get_view(struct cluster *c, struct cluster_view *out)
+{
+	pthread_mutex_lock(&c->mu);
+	*out = c->view;
+	out->age_s = c->view_ns ? (double)(gn_mono_ns() - c->view_ns) / 1e9 : -1;
 	pthread_mutex_unlock(&c->mu);
 }

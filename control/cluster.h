@@ -65,4 +65,23 @@ struct cluster_info {
 };
 void cluster_get_info(struct cluster *c, struct cluster_info *out);
 
+/* The database's view, as of the lease thread's last round (each lease/3):
+ * every collector's row, the decider row, and the server that answers
+ * (the store's primary: inet_server_addr and port). */
+#define CLUSTER_VIEW_MAX 16
+struct cluster_view {
+	unsigned n;
+	struct {
+		char name[64];
+		char addrs[200];
+		double seen_ago_s; /* now() - last_seen */
+	} collectors[CLUSTER_VIEW_MAX];
+	char holder[64];
+	int64_t epoch;
+	double expires_in_s; /* expires_at - now(); negative: expired */
+	char primary[80];
+	double age_s; /* since that round; -1: none yet */
+};
+void cluster_get_view(struct cluster *c, struct cluster_view *out);
+
 #endif

@@ -27,6 +27,7 @@
 #include "control/persist.h"
 #include "control/bulk_job.h"
 #include "control/cluster.h"
+#include "control/cluster_feed.h"
 #include "control/policy_store.h"
 #include "control/settings.h"
 #include "control/state_dir.h"
@@ -316,6 +317,12 @@ static int open_cluster(struct gn_daemon *d, const struct store_url *u)
 		LOG(ERR, "%s", err);
 		return -1;
 	}
+	d->cluster_feed = cluster_feed_open(u->target, u->shown, name, cc.lease_ms, d->cluster, err,
+					    sizeof(err));
+	if (!d->cluster_feed) {
+		LOG(ERR, "%s", err);
+		return -1;
+	}
 	struct store_fence f = {.current = cluster_fence_current,
 				.lost = cluster_fence_lost,
 				.ctx = d->cluster};
@@ -451,6 +458,8 @@ void shutdown_all(struct gn_daemon *d)
 		 * flushes them); the rest get 503 and the agent retries. */
 		store_close_drain(d);
 	}
+	cluster_feed_close(d->cluster_feed);
+	d->cluster_feed = NULL;
 	cluster_close(d->cluster); /* after the last status writes: gives the lease up */
 	d->cluster = NULL;
 	http_stop(&d->http, &d->loop);
