@@ -42,7 +42,7 @@ json_t *cmd_show_cluster(struct gn_daemon *d, int argc, const char **argv, char 
 	if (d->cluster_feed)
 		cluster_feed_get_info(d->cluster_feed, &fi);
 	return json_pack(
-		"{s:b, s:s, s:b, s:I, s:I, s:f, s:f, s:I, s:I, s:{s:s, s:I, s:f}, s:o, s:s, s:f, "
+		"{s:b, s:s, s:b, s:I, s:I, s:f, s:f, s:I, s:I, s:{s:s, s:I, s:f}, s:o, s:s, s:s, "
 		"s:{s:I, s:I, s:I, s:I, s:I, s:f, s:I}}",
 		"cluster", true, "name", ci.name, "deciding", ci.deciding, "epoch",
 		(json_int_t)ci.epoch, "lease_ms", (json_int_t)ci.lease_ms, "lease_age_s",

@@ -93,7 +93,16 @@ sleep $((LEASE + 1))
 [ "$(holder)" = "cl-a 1" ] || fail "the lease moved while A lives: $(holder)"
 [ "$(sql "SELECT count(*) FROM collectors WHERE last_seen > now() - interval '${LEASE} seconds'")" = 2 ] ||
 	fail "two live collectors in the collectors table"
-pass "exactly one decider: cl-a at epoch 1 (B is live and does not take it)"
+use a; ca=$(ctlj show cluster)
+use b; cb=$(ctlj show cluster)
+[ "$(jq -r .deciding <<<"$ca") $(jq -r .deciding <<<"$cb")" = "true false" ] ||
+	fail "show cluster: A decides, B does not: $ca / $cb"
+[ "$(jq -r '[.collectors[] | select(.decides)] | length' <<<"$cb")" = 1 ] ||
+	fail "show cluster on B: exactly one collector decides: $cb"
+[ "$(jq -r '.decider.holder + " " + (.decider.epoch | tostring)' <<<"$cb")" = "cl-a 1" ] ||
+	fail "show cluster on B names cl-a at epoch 1: $cb"
+jq -e '.feed.batches_sent >= 1' <<<"$cb" >/dev/null || fail "B sent contact batches: $cb"
+pass "exactly one decider: cl-a at epoch 1 (B is live and does not take it); show cluster on B: $(jq -c '{deciding, decider, collectors: [.collectors[] | {name, decides}], primary, feed: .feed.batches_sent}' <<<"$cb")"
 
 use a
 sleep $((OFF + 4 - LEASE - 1))
@@ -120,6 +129,8 @@ took=$(( ($(date +%s%N) - T_K) / 1000000 ))
 [ $took -le $(( (LEASE + 2) * 1000 )) ] || fail "the takeover took $took ms, over lease + 2 s"
 use b
 grep -q "deciding from now (epoch 2)" "$WORK/b.log" || fail "B logs its takeover"
+jq -e '.deciding and .epoch == 2 and .took == 1' <<<"$(ctlj show cluster)" >/dev/null ||
+	fail "show cluster on B: deciding at epoch 2: $(ctlj show cluster)"
 pass "kill -9 of A: B decides ${took} ms later (lease ${LEASE}s), epoch 1 -> 2"
 sleep $((OFF + 3))
 [ "$(field .offline show status)" = $SILENT_N ] || fail "on B: $(ctlj show status | jq -c '{online, offline}') (want $SILENT_N offline)"
@@ -134,7 +145,12 @@ start_collector a again
 sleep $((LEASE + 2))
 [ "$(holder)" = "cl-b 2" ] || fail "the restarted A took the lease: $(holder)"
 [ "$(grep -c 'decides now' "$WORK/a.log")" = 1 ] || fail "the restarted A decided"
-pass "A restarted does not decide: the lease stays cl-b at epoch 2"
+use a
+[ "$(field .deciding show cluster)" = false ] || fail "show cluster on the restarted A: not deciding"
+use b
+jq -e '.feed.live_peers == 1 and .feed.lag_s < 5' <<<"$(ctlj show cluster)" >/dev/null ||
+	fail "B sees A's feed, caught up: $(ctlj show cluster | jq -c .feed)"
+pass "A restarted does not decide: the lease stays cl-b at epoch 2; B's feed from A: $(ctlj show cluster | jq -c '.feed | {live_peers, lag_s, batches_read}')"
 for c in a b; do
 	use "$c"; stop_daemon; C_PID[$c]=
 done
