@@ -5,6 +5,8 @@
 #include "control/mono_clock.h"
 #include "control/registry.h"
 #include "control/sweep.h"
+#define LOG_TAG "cluster"
+#include "glournet/log.h"
 
 #define CHUNK 4096 /* contacts per hand-over, and slots between looks at the clock */
 
@@ -75,8 +77,19 @@ bool contacts_step(void *self, uint32_t now, uint64_t budget_ns)
 	uint64_t deadline = gn_mono_ns() + budget_ns;
 	if (cluster_deciding(j->cluster)) {
 		j->scanning = false;
+		j->last_scan = 0; /* on a step-down, the first scan at once */
 		/* Before the sweep's next decision: hold while anyone is behind. */
 		j->sweep->hold = cluster_feed_behind(j->feed);
+		uint64_t m = cluster_feed_membership(j->feed);
+		if (m != j->membership) {
+			/* A collector died (the endpoints last heard through it get
+			 * R9's grace, as after a restart) or came back (its contacts
+			 * are on their way). Rounded up: `now` is whole seconds. */
+			j->membership = m;
+			j->sweep->started = now + 1;
+			LOG(WARN,
+			    "the live collectors changed: offlines held for offline_after (R9)");
+		}
 		loop_job_pass_begin(&j->stats);
 		bool more = merge_slice(j, now, deadline);
 		loop_job_pass_end(&j->stats);

@@ -5,7 +5,9 @@
  * hands them to the feed; the decider merges what the feed read into its
  * registry's last contact (as a heartbeat heard by the control plane:
  * last_ctl_contact, reason heartbeat) before its sweep decides, and holds
- * every offline (sweep.h, hold) while a live collector's batches are late.
+ * every offline (sweep.h, hold) while a live collector's batches are late,
+ * and gives R9's grace again (offline_after from now) whenever the set of
+ * live collectors changes.
  */
 #ifndef GLOURNET_CLUSTER_CONTACTS_H
 #define GLOURNET_CLUSTER_CONTACTS_H
@@ -28,7 +30,8 @@ struct contacts_job {
 	uint32_t cursor;    /* the non-decider's scan: next slot */
 	uint32_t last_scan; /* when the last scan began */
 	bool scanning;
-	uint64_t merged; /* contacts that moved a last contact (decider) */
+	uint64_t merged;     /* contacts that moved a last contact (decider) */
+	uint64_t membership; /* cluster_feed_membership as last seen */
 	struct loop_job_stats stats;
 };
 

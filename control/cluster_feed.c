@@ -60,6 +60,7 @@ struct cluster_feed {
 	struct peer peers[MAX_PEERS];
 	unsigned npeers;
 	bool was_deciding;
+	uint64_t membership; /* changes of the live set (cluster_feed_membership) */
 	uint64_t decide_since_ns;
 	struct feed_info info;
 };
@@ -235,16 +236,33 @@ static bool take_batches(struct cluster_feed *f)
 		return false;
 	}
 	pthread_mutex_lock(&f->mu);
-	for (unsigned i = 0; i < f->npeers; i++)
+	bool was[MAX_PEERS];
+	for (unsigned i = 0; i < f->npeers; i++) {
+		was[i] = f->peers[i].live;
 		f->peers[i].live = false;
+	}
+	unsigned known = f->npeers;
 	for (int row = 0; row < PQntuples(r); row++) {
 		struct peer *p = peer_of(f, PQgetvalue(r, row, 0), now);
 		if (p)
 			p->live = true;
 	}
+	bool changed = f->npeers != known;
+	for (unsigned i = 0; i < known; i++)
+		changed = changed || was[i] != f->peers[i].live;
+	if (changed)
+		f->membership++;
 	pthread_mutex_unlock(&f->mu);
 	PQclear(r);
 	return true;
+}
+
+static bool pending_now(struct cluster_feed *f)
+{
+	pthread_mutex_lock(&f->mu);
+	bool any = f->pending.n > 0;
+	pthread_mutex_unlock(&f->mu);
+	return any;
 }
 
 static void *feed_main(void *arg)
@@ -273,7 +291,8 @@ static void *feed_main(void *arg)
 		if (PQstatus(f->conn) == CONNECTION_OK) {
 			if (deciding)
 				take_batches(f);
-			else if (now - last_sent >= FEED_BATCH_MS * MS && send_batch(f, &out))
+			else if ((now - last_sent >= FEED_BATCH_MS * MS || pending_now(f)) &&
+				 send_batch(f, &out))
 				last_sent = now;
 		}
 		pthread_mutex_lock(&f->mu);
@@ -401,6 +420,14 @@ bool cluster_feed_behind(struct cluster_feed *f)
 	bool behind = worst_lag(f, gn_mono_ns(), &live) > FEED_BEHIND_MS * MS || f->nin > 0;
 	pthread_mutex_unlock(&f->mu);
 	return behind;
+}
+
+uint64_t cluster_feed_membership(struct cluster_feed *f)
+{
+	pthread_mutex_lock(&f->mu);
+	uint64_t m = f->membership;
+	pthread_mutex_unlock(&f->mu);
+	return m;
 }
 
 void cluster_feed_get_info(struct cluster_feed *f, struct feed_info *out)

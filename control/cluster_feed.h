@@ -24,8 +24,9 @@
 struct cluster;
 struct cluster_feed;
 
-/* A non-decider sends a batch (empty too: the decider's sign it is caught
- * up) every FEED_BATCH_MS; the decider reads every FEED_PERIOD_MS. */
+/* A non-decider scans every FEED_BATCH_MS and sends what it found at the
+ * next FEED_PERIOD_MS (an empty batch too, every FEED_BATCH_MS: the
+ * decider's sign it is caught up); the decider reads every FEED_PERIOD_MS. */
 #define FEED_BATCH_MS  2000u
 #define FEED_PERIOD_MS 500u
 /* A live collector (its `collectors` row seen within a lease) whose last
@@ -54,6 +55,13 @@ bool cluster_feed_send(struct cluster_feed *f, const uint64_t *ids, const uint32
 size_t cluster_feed_take(struct cluster_feed *f, struct feed_contact *out, size_t max);
 /* Decider: true while a live collector's batches are late (FEED_BEHIND_MS). */
 bool cluster_feed_behind(struct cluster_feed *f);
+
+/* Decider: how often the set of live collectors changed (one died, or one
+ * came back or joined); the contacts job gives R9's grace from each change,
+ * so the endpoints last heard through a collector that died get
+ * offline_after from when it stopped counting, and those of one that
+ * resumes get time for its contacts to come. */
+uint64_t cluster_feed_membership(struct cluster_feed *f);
 
 struct feed_info {
 	uint64_t batches_sent, batches_read, contacts_sent, contacts_read, errors;

@@ -115,7 +115,7 @@ static bool decider_step(void *self, uint32_t now, uint64_t budget_ns)
 	 * here yet; a held-over guard episode is not ours. A pass under way
 	 * is dropped: its candidates were chosen before the grace. */
 	struct sweep_state *s = &j->d->sweep;
-	s->started = now;
+	s->started = now + 1; /* `now` is whole seconds: never a grace cut short */
 	s->phase = SWEEP_IDLE;
 	s->guard = (struct guard_state){.raised = s->guard.raised};
 	j->epoch = epoch;

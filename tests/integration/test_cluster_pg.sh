@@ -11,7 +11,9 @@
 #  - kill -9 of A: B takes the lease within lease + a margin, with a higher
 #    epoch, applies R9 from its takeover, and no endpoint outside the silent
 #    set ever goes offline (the transitions table);
-#  - A restarted (same name) does not decide while B holds the lease.
+#  - A restarted (same name) does not decide while B holds the lease;
+#  - SIGSTOP of the decider B for twice the lease: A takes over (epoch 3),
+#    B resumed steps down at once, still no offline outside the silent set.
 SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${BUILD:-$SRC/build}
 . "$SRC/tests/integration/lib.sh"
@@ -151,8 +153,25 @@ use b
 jq -e '.feed.live_peers == 1 and .feed.lag_s < 5' <<<"$(ctlj show cluster)" >/dev/null ||
 	fail "B sees A's feed, caught up: $(ctlj show cluster | jq -c .feed)"
 pass "A restarted does not decide: the lease stays cl-b at epoch 2; B's feed from A: $(ctlj show cluster | jq -c '.feed | {live_peers, lag_s, batches_read}')"
+# ---- SIGSTOP of the decider for twice its lease ----
+use b
+kill -STOP "${C_PID[b]}"
+sleep $((2 * LEASE))
+[ "$(holder)" = "cl-a 3" ] || { kill -CONT "${C_PID[b]}"; fail "A took the lease from the stopped B: $(holder)"; }
+kill -CONT "${C_PID[b]}"
+for _ in $(seq 30); do [ "$(field .deciding show cluster)" = false ] && break; sleep 0.1; done
+[ "$(field .deciding show cluster)" = false ] || fail "B resumed still decides"
+grep -q "cl-b stops deciding" "$WORK/b.log" || fail "B logs that it stopped deciding"
+use a
+[ "$(field .deciding show cluster)" = true ] || fail "A decides at epoch 3"
+sleep $((OFF + 3))
+[ "$(field .offline show status)" = $SILENT_N ] || fail "on A after the SIGSTOP: $(ctlj show status | jq -c '{online, offline}')"
+went=$(sql "SELECT DISTINCT lpad(to_hex(id), 16, '0') FROM transitions WHERE new_status = 1" | sort)
+extra=$(comm -13 <(echo "$silent_ids") <(echo "$went"))
+[ -z "$extra" ] || fail "endpoints outside the silent set went offline after the SIGSTOP: $extra"
+pass "SIGSTOP of B for $((2 * LEASE)) s: A took over at epoch 3, B resumed stepped down ($(grep -o 'cl-b stops deciding[^;]*' "$WORK/b.log" | tail -1)); no offline outside the silent set"
 for c in a b; do
 	use "$c"; stop_daemon; C_PID[$c]=
 done
-[ "$(sql "SELECT expires_at < now() FROM decider")" = t ] || fail "B gave the lease up on SIGTERM"
+[ "$(sql "SELECT expires_at < now() FROM decider")" = t ] || fail "the decider gave the lease up on SIGTERM"
 pass "SIGTERM gives the lease up"
