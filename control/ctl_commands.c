@@ -77,6 +77,10 @@ static const struct ctl_cmd commands[] = {
 	{"export", "FILE [jsonl|csv]",
 	 "write every endpoint, keys included, to FILE (mode 0600, complete or absent); "
 	 "runs in the background, see show bulk", 1, 2, cmd_export},
+	{"show cluster", "",
+	 "several collectors on PostgreSQL: who decides, the epoch, the lease's age, every "
+	 "collector (last seen), the contact feed's lag, the store's primary", 0, 0,
+	 cmd_show_cluster, .flags = R},
 	{"show bulk", "", "progress and errors of the last import and export", 0, 0, cmd_show_bulk,
 	 .flags = R},
 	{"show stats", "", "per-worker packet counters, drops by reason, HTTP counters", 0, 0,

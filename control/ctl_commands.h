@@ -66,6 +66,7 @@ ctl_call_handler cmd_show_clients, cmd_show_counts;                   /* ctl_cli
 ctl_handler cmd_guard_release_preview;                                /* ctl_confirm.c */
 ctl_handler cmd_show_notify, cmd_notify_cancel;                       /* notify_ctl.c */
 ctl_handler cmd_import, cmd_export, cmd_show_bulk;                    /* ctl_bulk.c */
+ctl_handler cmd_show_cluster;                                         /* ctl_cluster.c */
 ctl_handler cmd_show_settings, cmd_set, cmd_range_add, cmd_range_del, /* ctl_policy.c */
 	cmd_range_list, cmd_guard_release, cmd_component_add, cmd_component_del, cmd_component_list,
 	cmd_endpoint_setting_set, cmd_endpoint_setting_del, cmd_endpoint_setting_list;

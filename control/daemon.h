@@ -19,6 +19,7 @@
 #include "control/http_counters.h"
 #include "control/http_server.h"
 #include "control/metrics_server.h"
+#include "control/cluster_contacts.h"
 #include "control/notify.h"
 #include "control/options.h"
 #include "control/persist.h"
@@ -32,6 +33,8 @@
 #include "glournet/worker.h"
 
 struct store;
+struct cluster;
+struct cluster_feed;
 struct netpath;
 
 struct eal_plan;
@@ -89,6 +92,12 @@ struct gn_daemon {
 	struct loop_job jobs[DAEMON_JOBS_MAX];
 	unsigned njobs;
 	struct netpath_job netpath_job;
+	struct decider_job decider_job;
+	struct decider_gate gates[GATE_COUNT];
+	struct cluster *cluster; /* several collectors on PostgreSQL; NULL: this one decides */
+	struct cluster_feed
+		*cluster_feed; /* their contact feed (cluster_feed.h); NULL with cluster */
+	struct contacts_job contacts_job;
 	struct notify_engine notify; /* R11 campaigns, R12 verification ("notify" job) */
 	/* The exception path, neighbours and TX (glournet/netpath.h,
 	 * daemon_netpath.c); NULL where no port runs (unit tests). */

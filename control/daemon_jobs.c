@@ -5,11 +5,15 @@
  */
 #include <string.h>
 
+#define LOG_TAG "cluster"
+
+#include "control/cluster.h"
 #include "control/daemon.h"
 #include "control/daemon_jobs.h"
 #include "control/mono_clock.h"
 #include "control/persist.h"
 #include "control/transitions.h"
+#include "glournet/log.h"
 
 #define MS (1000 * 1000)
 
@@ -89,6 +93,38 @@ static bool netpath_step(void *self, uint32_t now, uint64_t budget_ns)
 	return more;
 }
 
+static bool gated_step(void *self, uint32_t now, uint64_t budget_ns)
+{
+	struct decider_gate *g = self;
+	if (!cluster_deciding(g->d->cluster))
+		return false;
+	return g->step(g->self, now, budget_ns);
+}
+
+static bool decider_step(void *self, uint32_t now, uint64_t budget_ns)
+{
+	(void)budget_ns;
+	struct decider_job *j = self;
+	int64_t epoch;
+	int ev = cluster_take_event(j->d->cluster, &epoch);
+	if (ev <= 0)
+		return false;
+	loop_job_pass_begin(&j->stats);
+	/* R9 from the takeover: the collector that decided before may have
+	 * been gone for up to a lease, and the contacts it heard are not all
+	 * here yet; a held-over guard episode is not ours. A pass under way
+	 * is dropped: its candidates were chosen before the grace. */
+	struct sweep_state *s = &j->d->sweep;
+	s->started = now + 1; /* `now` is whole seconds: never a grace cut short */
+	s->phase = SWEEP_IDLE;
+	s->guard = (struct guard_state){.raised = s->guard.raised};
+	j->epoch = epoch;
+	LOG(WARN, "deciding from now (epoch %lld): offlines held for offline_after (R9)",
+	    (long long)epoch);
+	loop_job_pass_end(&j->stats);
+	return false;
+}
+
 static int expire_remove(void *d, struct endpoint *ep, uint32_t now)
 {
 	return persist_remove(d, ep, EP_REMOVED_EXPIRED, now);
@@ -120,6 +156,18 @@ void daemon_jobs_init(struct gn_daemon *d, const struct daemon_dataplane_ops *dp
 	notify_init(&d->notify, r, &d->policy, &d->tx, d->started);
 	notify_resume(&d->notify, d->restore_notify_flags, d->started);
 
+	d->decider_job = (struct decider_job){.d = d};
+	d->contacts_job = (struct contacts_job){.reg = r,
+						.cluster = d->cluster,
+						.feed = d->cluster_feed,
+						.sweep = s,
+						.last_scan = d->started};
+	d->gates[GATE_SWEEP] = (struct decider_gate){sweep_step, s, d};
+	d->gates[GATE_EXPIRE] = (struct decider_gate){expire_step, &d->expire, d};
+	d->gates[GATE_NOTIFY] = (struct decider_gate){notify_step, &d->notify, d};
+	d->gates[GATE_CHECKPOINT] =
+		(struct decider_gate){persist_checkpoint_step, &d->checkpoint, d};
+
 	/* In the order of a turn: the port counters are read in the turn a
 	 * sweep starts; the slots expiry removes are reclaimed in the same
 	 * turn; the log and the store get the turn's transitions; notifies
@@ -129,17 +177,19 @@ void daemon_jobs_init(struct gn_daemon *d, const struct daemon_dataplane_ops *dp
 		/* name       step                      self            stats                  share */
 		{"netpath",    netpath_step,             &d->netpath_job, &d->netpath_job.stats, 1 * MS},
 		{"port",       port_step,                &d->port_job,    &d->port_job.stats,    1 * MS},
-		{"sweep",      sweep_step,               s,               &s->stats,             3 * MS},
+		{"decider",    decider_step,             &d->decider_job, &d->decider_job.stats, 1 * MS},
+		{"contacts",   contacts_step,            &d->contacts_job, &d->contacts_job.stats, 1 * MS},
+		{"sweep",      gated_step,               &d->gates[GATE_SWEEP], &s->stats,       3 * MS},
 		{"index",      index_step,               &d->index_job,   &d->index_job.stats,   1 * MS},
 		{"import",     bulk_import_step,         &d->bulk,        &d->bulk.import_stats, 2 * MS},
 		{"export",     bulk_export_step,         &d->bulk,        &d->bulk.export_stats, 2 * MS},
-		{"expire",     expire_step,              &d->expire,      &d->expire.stats,      2 * MS},
+		{"expire",     gated_step,               &d->gates[GATE_EXPIRE], &d->expire.stats, 2 * MS},
 		{"reclassify", reclassify_step,          &d->reclassify,  &d->reclassify.stats, 2 * MS},
-		{"notify",     notify_step,              &d->notify,      &d->notify.stats,      2 * MS},
+		{"notify",     gated_step,               &d->gates[GATE_NOTIFY], &d->notify.stats, 2 * MS},
 		{"reclaim",    reclaim_step,             &d->reclaim_job, &d->reclaim_job.stats, 1 * MS},
 		{"log",        log_step,                 &d->log_job,     &d->log_job.stats,     1 * MS},
 		{"persist",    persist_transitions_step, &d->persist,     &d->persist.stats,     1 * MS},
-		{"checkpoint", persist_checkpoint_step,  &d->checkpoint,  &d->checkpoint.stats,  1 * MS},
+		{"checkpoint", gated_step,               &d->gates[GATE_CHECKPOINT], &d->checkpoint.stats, 1 * MS},
 		{"query",      ctl_server_step_queries,  &d->ctl,         &d->ctl.query_stats,   2 * MS},
 	};
 	/* clang-format on */

@@ -52,6 +52,27 @@ struct netpath_job {
 	struct loop_job_stats stats;
 };
 
+/* A row only the decider runs (several collectors, cluster.h): the
+ * sweep's decisions, expiry, notify campaigns and verification, and the
+ * contact checkpoint. Its step is the job's own, called while
+ * cluster_deciding (always with one collector). */
+struct decider_gate {
+	loop_job_step_fn *step;
+	void *self;
+	struct gn_daemon *d;
+};
+enum { GATE_SWEEP, GATE_EXPIRE, GATE_NOTIFY, GATE_CHECKPOINT, GATE_COUNT };
+
+/* "decider": the lease's news, each turn. A takeover begins R9's grace
+ * from now (the sweep's `started`: the restart grace, reused), so no
+ * endpoint goes offline for the failover itself; a step-down is logged
+ * by cluster.c. */
+struct decider_job {
+	struct gn_daemon *d;
+	int64_t epoch; /* the last taken */
+	struct loop_job_stats stats;
+};
+
 /* What the jobs call in the dataplane, which the control library does not
  * link: glournetd passes port_read_stats and netpath_tick; tests fakes or
  * NULL. */

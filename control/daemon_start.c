@@ -26,6 +26,8 @@
 #include "control/daemon_netpath.h"
 #include "control/persist.h"
 #include "control/bulk_job.h"
+#include "control/cluster.h"
+#include "control/cluster_feed.h"
 #include "control/policy_store.h"
 #include "control/settings.h"
 #include "control/state_dir.h"
@@ -290,6 +292,44 @@ static void on_store_commit(struct loop_watch *w, uint32_t events)
 	http_resume_durable(&d->http, store_committed(d->store));
 }
 
+/* Several collectors may share a PostgreSQL store: this one's row and the
+ * decider lease (cluster.h), and the store's fence on it. */
+static int open_cluster(struct gn_daemon *d, const struct store_url *u)
+{
+	char host[64] = "", addrs[GN_MAX_HB_ADDRS * 48] = "", err[1024];
+	const char *name = d->opt.collector_name;
+	if (!name) {
+		if (gethostname(host, sizeof(host) - 1) < 0 || !host[0])
+			snprintf(host, sizeof(host), "glournetd");
+		name = host;
+	}
+	size_t off = 0;
+	for (unsigned i = 0; i < d->opt.n_hb_addrs && off < sizeof(addrs); i++)
+		off += (size_t)snprintf(addrs + off, sizeof(addrs) - off, "%s%s", i ? "," : "",
+					d->opt.hb_addrs[i]);
+	struct cluster_conf cc = {.target = u->target,
+				  .shown = u->shown,
+				  .name = name,
+				  .addrs = addrs,
+				  .lease_ms = d->opt.lease * 1000u};
+	d->cluster = cluster_open(&cc, err, sizeof(err));
+	if (!d->cluster) {
+		LOG(ERR, "%s", err);
+		return -1;
+	}
+	d->cluster_feed = cluster_feed_open(u->target, u->shown, name, cc.lease_ms, d->cluster, err,
+					    sizeof(err));
+	if (!d->cluster_feed) {
+		LOG(ERR, "%s", err);
+		return -1;
+	}
+	struct store_fence f = {.current = cluster_fence_current,
+				.lost = cluster_fence_lost,
+				.ctx = d->cluster};
+	store_set_fence(d->store, &f);
+	return 0;
+}
+
 /* The store, and the endpoints it kept, before any server or worker runs. */
 static int open_store(struct gn_daemon *d)
 {
@@ -312,6 +352,8 @@ static int open_store(struct gn_daemon *d)
 		LOG(ERR, "store: %s", err);
 		return -EIO;
 	}
+	if (u.kind == STORE_KIND_PG && open_cluster(d, &u) < 0)
+		return -EIO;
 	/* Before the restore: a store that lost its endpoints is refused, not loaded. */
 	int rc = state_dir_check_store(d->opt.state_dir, d->store, d->opt.allow_empty_store);
 	if (rc < 0)
@@ -419,6 +461,10 @@ void shutdown_all(struct gn_daemon *d)
 		 * flushes them); the rest get 503 and the agent retries. */
 		store_close_drain(d);
 	}
+	cluster_feed_close(d->cluster_feed);
+	d->cluster_feed = NULL;
+	cluster_close(d->cluster); /* after the last status writes: gives the lease up */
+	d->cluster = NULL;
 	http_stop(&d->http, &d->loop);
 	metrics_stop(&d->metrics, &d->loop);
 	io_offload_stop(&d->policy_saver.io, 1000000000ull); /* a stalled save is left behind */

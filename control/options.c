@@ -81,6 +81,11 @@ static const char usage_text[] =
 	"                          'host=... dbname=...' string (a password in it is\n"
 	"                          never shown; prefer ~/.pgpass or PGPASSFILE;\n"
 	"                          docs/store.md)\n"
+	"  --collector-name NAME   this collector's name among several sharing one\n"
+	"                          PostgreSQL store (default: the hostname)\n"
+	"  --lease DUR             the decider lease of several collectors on\n"
+	"                          PostgreSQL (default 10s; renewed every third;\n"
+	"                          docs/store.md)\n"
 	"  --allow-empty-store     start even though the state directory held a store\n"
 	"                          and glournet.db is now new or empty (it was lost:\n"
 	"                          endpoints register again); refused without it\n"
@@ -185,6 +190,8 @@ enum {
 	OPT_ALLOW_EMPTY_STORE,
 	OPT_METRICS,
 	OPT_STORE, /* issue 16 */
+	OPT_COLLECTOR_NAME,
+	OPT_LEASE,
 };
 
 static const struct option long_opts[] = {
@@ -233,6 +240,8 @@ static const struct option long_opts[] = {
 	{"allow-empty-store", no_argument, 0, OPT_ALLOW_EMPTY_STORE},
 	{"metrics", required_argument, 0, OPT_METRICS},
 	{"store", required_argument, 0, OPT_STORE},
+	{"collector-name", required_argument, 0, OPT_COLLECTOR_NAME},
+	{"lease", required_argument, 0, OPT_LEASE},
 	OPTIONS_CTL_LONG,
 	{"help", no_argument, 0, 'h'},
 	{"version", no_argument, 0, 'V'},
@@ -377,6 +386,7 @@ static void set_defaults(struct gn_options *o)
 	o->window = 300;
 	o->skew = 30;
 	o->sweep_interval = 1;
+	o->lease = 10;
 	o->max_endpoints = 16u << 20;
 	o->port_id = -1;
 	o->rx_desc = 1024;
@@ -585,6 +595,13 @@ static int apply(struct gn_options *o, int c, const char *v)
 		return 0;
 	case OPT_METRICS:
 		return parse_listen_opt("metrics", v, &o->metrics_listen);
+	case OPT_LEASE:
+		return parse_dur("lease", v, 2, 3600, &o->lease);
+	case OPT_COLLECTOR_NAME:
+		if (!*v || strlen(v) > 63)
+			return bad("collector-name", v, "1 to 63 characters");
+		o->collector_name = v;
+		return 0;
 	case OPT_STORE: {
 		struct store_url u;
 		char why[STORE_URL_MAX + 300];

@@ -42,10 +42,12 @@ struct gn_options {
 	const char *ctl_socket_ro;
 	unsigned ctl_socket_ro_mode;
 	const char *ctl_socket_ro_group;
-	const char *state_dir;  /* the persisted policy lives here */
-	const char *store;      /* --store URL (store_url.h); NULL: sqlite: in state_dir */
-	char *store_copy;       /* what store points to: argv's is wiped when it has a password */
-	bool allow_empty_store; /* start on an empty store where one existed (state_dir.h) */
+	const char *state_dir; /* the persisted policy lives here */
+	const char *store;     /* --store URL (store_url.h); NULL: sqlite: in state_dir */
+	char *store_copy;      /* what store points to: argv's is wiped when it has a password */
+	const char *collector_name; /* --collector-name; NULL: the hostname */
+	uint32_t lease;             /* --lease, seconds (several collectors) */
+	bool allow_empty_store;     /* start on an empty store where one existed (state_dir.h) */
 	/* Settings given at start (--set and shorthands), applied on top of the
 	 * persisted policy through the same validation as the CLI. */
 	const char *set_name[GN_MAX_SETS];

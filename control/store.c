@@ -32,7 +32,9 @@
 #define BATCH_LINGER_NS 5000000ull /* a batch closes 5 ms after its first op, or when full */
 #define RETRY_NS        1000000000ull
 
-enum op_kind { OP_PUT, OP_DELETE, OP_CONTACTS, OP_TRANSITION };
+/* OP_DROPPED: a status write the fence refused (store_set_fence); it
+ * commits as nothing, so the tickets still move in order. */
+enum op_kind { OP_PUT, OP_DELETE, OP_CONTACTS, OP_TRANSITION, OP_DROPPED };
 
 /* One queued write. Its payload (the endpoint's text, or the contact
  * array) follows at op + 1, in the same allocation: a queued put is about
@@ -77,10 +79,11 @@ struct store {
 	uint64_t degraded_ns;       /* when it began */
 	uint64_t errors_at_degrade; /* stats.commit_errors then */
 	char why[400];
-	bool unreachable;       /* the backend lost its server (store_unreachable) */
-	uint64_t last_ping_ns;  /* the idle writer's last ops->ping */
-	uint64_t busy_since_ns; /* the writer's transaction began; 0: none running */
-	bool stall_logged;      /* the running one was logged as stalled */
+	bool unreachable;         /* the backend lost its server (store_unreachable) */
+	uint64_t last_ping_ns;    /* the idle writer's last ops->ping */
+	uint64_t busy_since_ns;   /* the writer's transaction began; 0: none running */
+	bool stall_logged;        /* the running one was logged as stalled */
+	struct store_fence fence; /* current NULL: none (SQLite, one collector) */
 	struct store_stats stats;
 };
 
@@ -115,8 +118,75 @@ static int apply_op(const struct store_db_ops *ops, struct store_db *db, const s
 		return ops->contacts(db, (const struct store_contact *)(op + 1), op->u.n);
 	case OP_TRANSITION:
 		return ops->transition(db, &op->u.tr);
+	case OP_DROPPED:
+		return 0;
 	}
 	return -1;
+}
+
+/* The writes only the decider makes: statuses (the checkpoint) and transitions. */
+static bool is_status(const struct op *op)
+{
+	return op->kind == OP_CONTACTS || op->kind == OP_TRANSITION;
+}
+
+/* The first op not in the batch that begins at `ops`. */
+static struct op *batch_end(struct op *ops)
+{
+	uint64_t rows = 0;
+	struct op *op = ops;
+	for (; op && (op == ops || rows + op->rows <= BATCH_ROWS); op = op->next)
+		rows += op->rows;
+	return op;
+}
+
+/* Turns the status writes from `from` to `end` into nothing: this
+ * collector does not decide (any more). Logged once per batch. */
+static void drop_status(struct store *s, struct op *from, struct op *end, bool lost)
+{
+	uint32_t n = 0;
+	for (struct op *op = from; op != end; op = op->next)
+		if (is_status(op)) {
+			op->kind = OP_DROPPED;
+			n++;
+		}
+	if (!n)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->stats.fenced_ops += n;
+	pthread_mutex_unlock(&s->mu);
+	if (lost)
+		LOG(WARN, "%s: fenced: %u status writes dropped (another collector decides)",
+		    s->path, (unsigned)n);
+}
+
+/* The fence of a batch with status writes, in its transaction (begun):
+ * 0 go on, 1 the epoch is gone (rolled back; the caller drops them and
+ * tries again), -1 an error. */
+static int fence_batch(struct store *s, struct op *ops, struct op *end, bool *none)
+{
+	*none = true;
+	bool any = false;
+	for (struct op *op = ops; op != end && !any; op = op->next)
+		any = is_status(op);
+	pthread_mutex_lock(&s->mu);
+	struct store_fence f = s->fence;
+	pthread_mutex_unlock(&s->mu);
+	if (!any || !f.current || !s->ops->fence)
+		return 0;
+	char holder[256];
+	int64_t epoch;
+	if (!f.current(f.ctx, holder, sizeof(holder), &epoch)) {
+		drop_status(s, ops, end, false);
+		return 0;
+	}
+	*none = false;
+	int rc = s->ops->fence(s->db, holder, epoch);
+	if (rc == 0) {
+		f.lost(f.ctx, epoch);
+		return 1;
+	}
+	return rc < 0 ? -1 : 0;
 }
 
 /* One transaction over the first ops of `ops` (up to BATCH_ROWS rows, at
@@ -124,14 +194,26 @@ static int apply_op(const struct store_db_ops *ops, struct store_db *db, const s
 static int apply_batch(struct store *s, struct op *ops, struct op **end, uint32_t *nops, bool *lost,
 		       uint64_t *reconnects)
 {
-	struct op *op = ops;
-	uint64_t rows = 0;
-	*nops = 0;
+	struct op *stop = batch_end(ops), *op;
+	int rc;
 	pthread_mutex_lock(&s->db_mu);
-	int rc = s->ops->begin(s->db);
-	for (; rc == 0 && op && (op == ops || rows + op->rows <= BATCH_ROWS); op = op->next) {
+	for (;;) {
+		bool none;
+		op = ops;
+		*nops = 0;
+		rc = s->ops->begin(s->db);
+		int f = rc == 0 ? fence_batch(s, ops, stop, &none) : 0;
+		if (f == 1) { /* fenced: drop the status writes and go again */
+			s->ops->rollback(s->db);
+			drop_status(s, ops, stop, true);
+			continue;
+		}
+		if (f < 0)
+			rc = -1;
+		break;
+	}
+	for (; rc == 0 && op != stop; op = op->next) {
 		rc = apply_op(s->ops, s->db, op);
-		rows += op->rows;
 		++*nops;
 	}
 	if (rc == 0)
@@ -561,6 +643,13 @@ uint64_t store_put_transition(struct store *s, uint64_t seq, uint64_t id, uint32
 					.new_status = new_status,
 					.reason = reason};
 	return enqueue(s, op);
+}
+
+void store_set_fence(struct store *s, const struct store_fence *f)
+{
+	pthread_mutex_lock(&s->mu);
+	s->fence = *f;
+	pthread_mutex_unlock(&s->mu);
 }
 
 /* ---- state, for the control thread ---- */

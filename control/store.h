@@ -110,6 +110,22 @@ uint64_t store_put_contacts(struct store *s, const struct store_contact *c, size
 uint64_t store_put_transition(struct store *s, uint64_t seq, uint64_t id, uint32_t time,
 			      uint8_t old_status, uint8_t new_status, uint8_t reason);
 
+/* The fence of several collectors (cluster.h): from now on, every
+ * transaction with status writes (contacts, transitions) first asks
+ * `current` for the lease's holder and epoch and checks them in the same
+ * transaction (store_db_ops.fence) before writing; when `current` says we
+ * do not decide, or the database has another epoch (then `lost` is told
+ * and the transaction rolled back), those writes are dropped (counted in
+ * stats.fenced_ops; their tickets still commit) and the rest commit. So a
+ * stale decider never commits a status after its successor took over.
+ * Without a fence (SQLite), nothing is checked. */
+struct store_fence {
+	bool (*current)(void *ctx, char *holder, size_t len, int64_t *epoch);
+	void (*lost)(void *ctx, int64_t epoch);
+	void *ctx;
+};
+void store_set_fence(struct store *s, const struct store_fence *f);
+
 /* Readable when the committed ticket moved; the control thread reads it (8 bytes) to clear it. */
 int store_event_fd(const struct store *s);
 /* Highest durable ticket: every op with a ticket <= this is on disk. */
@@ -140,6 +156,7 @@ struct store_stats {
 	uint64_t batches;       /* transactions committed */
 	uint64_t commit_errors; /* failed attempts (each retry counts) */
 	uint64_t reconnects;    /* connections made again after a loss (PostgreSQL) */
+	uint64_t fenced_ops;    /* status writes dropped by the fence (store_set_fence) */
 	uint32_t queue_len;     /* ops accepted, not yet committed */
 	uint32_t queue_max;     /* the bound: STORE_QUEUE_MAX_OPS */
 	double last_commit_ms;  /* duration of the last successful transaction */

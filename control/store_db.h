@@ -84,6 +84,12 @@ struct store_db_ops {
 	 * every STORE_PING_MS, so a lost server raises the alarm even when
 	 * nothing is written. */
 	int (*ping)(struct store_db *db);
+	/* Optional (several collectors, store.h store_set_fence): the first
+	 * statement of a transaction with status writes; locks the decider
+	 * row for share until the commit, so a takeover waits for it. 1 the
+	 * lease is (holder, epoch), 0 it is not (the caller rolls back), -1
+	 * an error. */
+	int (*fence)(struct store_db *db, const char *holder, int64_t epoch);
 };
 
 extern const struct store_db_ops store_db_sqlite;

@@ -401,6 +401,23 @@ static int pg_transition(struct store_db *d, const struct store_trans *t)
 /* ---- schema ---- */
 
 /* Runs `steps` in one transaction: all or nothing. */
+/* The fence (store_db.h): the decider row, locked for share until the
+ * commit. The table is cluster.c's; without it (one collector) there is
+ * no fence to ask. */
+#define PG_FENCE "SELECT 1 FROM decider WHERE holder = $1 AND epoch = $2 FOR SHARE"
+static int pg_fence(struct store_db *d, const char *holder, int64_t epoch)
+{
+	char ep[24];
+	snprintf(ep, sizeof(ep), "%" PRId64, epoch);
+	const char *v[] = {holder, ep};
+	PGresult *r = PQexecParams(d->conn, PG_FENCE, 2, NULL, v, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		return fail_res(d, r, "fence");
+	int held = PQntuples(r) == 1;
+	PQclear(r);
+	return held;
+}
+
 static int exec_tx(struct store_db *d, const char *const *steps, size_t n, const char *what)
 {
 	if (exec_cmd(d, "BEGIN", what) < 0)
@@ -736,4 +753,5 @@ const struct store_db_ops store_db_pg = {
 	.unreachable = pg_unreachable,
 	.reconnects = pg_reconnects,
 	.ping = pg_ping,
+	.fence = pg_fence,
 };

@@ -188,7 +188,7 @@ bool sweep_slice(struct sweep_state *s, struct registry *r, const struct policy 
 		uint32_t risk_age = p->offline_after - sweep_guard_window(p);
 		/* R9. The steady clock never goes back by more than a rounding's
 		 * second (clock_step.h): a start "in the future" is a start now. */
-		bool grace = now <= s->started || now - s->started < p->offline_after;
+		bool grace = s->hold || now <= s->started || now - s->started < p->offline_after;
 		while (s->cursor < r->nslots) {
 			uint32_t end = s->cursor + SLICE_CHECK;
 			if (end > r->nslots || end < s->cursor)

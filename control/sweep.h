@@ -47,7 +47,9 @@ struct sweep_state {
 	struct policy *const *policy; /* the snapshot in force, read each step */
 	uint32_t interval;   /* seconds from one pass's start to the next (--sweep-interval) */
 	uint32_t last_start; /* start of the last pass */
-	uint32_t started;    /* collector start, for R9 */
+	uint32_t started;    /* collector start, or a takeover of the lease, for R9 */
+	bool hold;           /* hold every offline as R9 does: a live collector's
+				contacts are behind (cluster_contacts.c) */
 	struct guard_state guard;
 	uint32_t *candidates; /* slots going offline this pass */
 	uint32_t ncap, ncand;

@@ -66,14 +66,14 @@ start_daemon() {
 
 # The same on an existing lab (a restart).
 start_daemon_only() {
-	mkdir -p "$WORK/gnstate"
+	mkdir -p "${GN_STATE:-$WORK/gnstate}"
 	"$GLOURNETD" --token "$TOKEN" --http "127.0.0.1:$HTTP_PORT" --ctl-socket "$SOCK" \
-		--state-dir "$WORK/gnstate" \
+		--state-dir "${GN_STATE:-$WORK/gnstate}" \
 		--hb-addr "$LAB_COLLECTOR4" --hb-addr "$LAB_COLLECTOR6" --idle-sleep-us 200 \
 		--exception-iface "$EXC_IFACE" "$@" \
 		-- -l 0,1 --no-huge --no-shconf -m 256 --file-prefix "gn-$TAG" --no-pci \
 		--vdev "net_af_packet0,iface=$(lab_host "$TAG")" --log-level=lib.eal:warning \
-		>>"$WORK/daemon.log" 2>&1 &
+		>>"${DAEMON_LOG:-$WORK/daemon.log}" 2>&1 &
 	DAEMON_PID=$!
 	wait_daemon
 	lab_neigh "$TAG"
@@ -150,3 +150,42 @@ expect_refused() {
 state_line() { grep -v '^#' "$WORK/state" | sed -n "$(($1 + 1))p"; }
 guid_of() { state_line "$1" | awk '{print $1}'; }
 drops() { field ".total.dropped.$1" show stats; }
+
+# ---- A throwaway PostgreSQL 15 cluster (tests that use --store postgresql:) ----
+# pg_setup: initdb in $PG (a scratch directory) as the postgres user (it
+# refuses root), password $PGPW for user gn over TCP on 127.0.0.1:$PGPORT,
+# trust on the unix socket in $PG/sock; then pg_start and database
+# glournet. The caller sets PG, PGPW and PGPORT, and calls pg_cleanup from
+# its trap. SKIPs (77) without postgresql-15.
+PGBIN=/usr/lib/postgresql/15/bin
+pg_setup() {
+	[ -x "$PGBIN/initdb" ] || { echo "SKIP: no $PGBIN/initdb (postgresql-15)"; exit 77; }
+	command -v psql >/dev/null || { echo "SKIP: no psql"; exit 77; }
+	PGOS=postgres
+	id "$PGOS" >/dev/null 2>&1 || PGOS=nobody
+	mkdir -p "$PG/sock"
+	printf '%s\n' "$PGPW" >"$PG/pw"
+	chown -R "$PGOS" "$PG"
+	runuser -u "$PGOS" -- "$PGBIN/initdb" -D "$PG/data" -U gn --pwfile="$PG/pw" \
+		--auth-local=trust --auth-host=scram-sha-256 --no-sync >"$PG/initdb.log" 2>&1 ||
+		{ cat "$PG/initdb.log"; fail "initdb"; }
+	pg_start
+	psql -h "$PG/sock" -p "$PGPORT" -U gn -d postgres -XAtqc "CREATE DATABASE glournet" >/dev/null
+}
+pg_start() {
+	runuser -u "$PGOS" -- "$PGBIN/pg_ctl" -D "$PG/data" -l "$PG/pg.log" -w -t 30 \
+		-o "-k $PG/sock -p $PGPORT -c listen_addresses=127.0.0.1 -c fsync=off -c log_statement=${PG_LOG_STATEMENT:-all} -c log_line_prefix=%d:" start >/dev/null ||
+		fail "pg_ctl start"
+}
+pg_stop() { runuser -u "$PGOS" -- "$PGBIN/pg_ctl" -D "$PG/data" -m fast -w -t 30 stop >/dev/null; }
+sql() { psql -h "$PG/sock" -p "$PGPORT" -U gn -d glournet -XAtqc "$1"; }
+# Stops the server (immediate) and removes $PG; the log's tail first when KEEP_PG_LOG is set.
+pg_teardown() {
+	if [ -f "$PG/data/postmaster.pid" ]; then
+		runuser -u "${PGOS:-postgres}" -- "$PGBIN/pg_ctl" -D "$PG/data" -m immediate -w stop >/dev/null 2>&1 || true
+	fi
+	if [ -n "${KEEP_PG_LOG:-}" ] && [ -f "$PG/pg.log" ]; then
+		echo "--- postgres log (last 20 lines) ---"; tail -n 20 "$PG/pg.log"
+	fi
+	rm -rf "$PG"
+}

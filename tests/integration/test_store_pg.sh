@@ -21,11 +21,6 @@ BUILD=${BUILD:-$SRC/build}
 . "$SRC/tests/integration/lib.sh"
 TAG=pgst$(($$ % 1000))
 EXC_IFACE=gnx-$TAG
-PGBIN=/usr/lib/postgresql/15/bin
-[ -x "$PGBIN/initdb" ] || { echo "SKIP: no $PGBIN/initdb (postgresql-15)"; exit 77; }
-command -v psql >/dev/null || { echo "SKIP: no psql"; exit 77; }
-PGOS=postgres
-id "$PGOS" >/dev/null 2>&1 || PGOS=nobody   # postgres refuses to run as root
 PG=$(mktemp -d /tmp/glournet-pg.XXXXXX)
 PGPW=pw-$$-secret
 BG_PIDS=()
@@ -35,13 +30,7 @@ pg_cleanup() {
 	if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
 		kill -KILL "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null || true; DAEMON_PID=
 	fi
-	if [ -f "$PG/data/postmaster.pid" ]; then
-		runuser -u "$PGOS" -- "$PGBIN/pg_ctl" -D "$PG/data" -m immediate -w stop >/dev/null 2>&1 || true
-	fi
-	if [ -n "${KEEP_PG_LOG:-}" ] && [ -f "$PG/pg.log" ]; then
-		echo "--- postgres log (last 20 lines) ---"; tail -n 20 "$PG/pg.log"
-	fi
-	rm -rf "$PG"
+	pg_teardown
 }
 trap 'rc=$?; [ $rc -eq 0 ] || KEEP_PG_LOG=1; pg_cleanup; set +e; (exit $rc); cleanup' EXIT
 
@@ -53,21 +42,7 @@ for p in $(seq $((HTTP_PORT + 3)) $((HTTP_PORT + 60))); do
 	if [ -z "$DEADPORT" ]; then DEADPORT=$p; else PGPORT=$p; break; fi
 done
 [ -n "$PGPORT" ] || fail "no free port for PostgreSQL"
-mkdir -p "$PG/sock"
-printf '%s\n' "$PGPW" >"$PG/pw"
-chown -R "$PGOS" "$PG"
-runuser -u "$PGOS" -- "$PGBIN/initdb" -D "$PG/data" -U gn --pwfile="$PG/pw" \
-	--auth-local=trust --auth-host=scram-sha-256 --no-sync >"$PG/initdb.log" 2>&1 ||
-	{ cat "$PG/initdb.log"; fail "initdb"; }
-pg_start() {
-	runuser -u "$PGOS" -- "$PGBIN/pg_ctl" -D "$PG/data" -l "$PG/pg.log" -w -t 30 \
-		-o "-k $PG/sock -p $PGPORT -c listen_addresses=127.0.0.1 -c fsync=off -c log_statement=all -c log_line_prefix=%d:" start >/dev/null ||
-		fail "pg_ctl start"
-}
-pg_stop() { runuser -u "$PGOS" -- "$PGBIN/pg_ctl" -D "$PG/data" -m fast -w -t 30 stop >/dev/null; }
-sql() { psql -h "$PG/sock" -p "$PGPORT" -U gn -d glournet -XAtqc "$1"; }
-pg_start
-psql -h "$PG/sock" -p "$PGPORT" -U gn -d postgres -XAtqc "CREATE DATABASE glournet" >/dev/null
+pg_setup
 # Multi-host, as for a primary and its standby: libpq skips the dead first one.
 URL="postgresql://gn:$PGPW@127.0.0.1:$DEADPORT,127.0.0.1:$PGPORT/glournet?target_session_attrs=read-write"
 pass "a PostgreSQL 15 cluster on 127.0.0.1:$PGPORT (run as $PGOS)"

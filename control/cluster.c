@@ -1,0 +1,414 @@
+/*
+ * The collectors' table and the decider lease (cluster.h), on a
+ * connection of their own. Every lease/3 the thread upserts this
+ * collector's row (last_seen = now() on the primary's clock) and either
+ * renews the lease (holder and epoch ours) or tries to take it (expired
+ * on the primary's clock, or held by this collector's name: a restart of
+ * it, whose old run is gone or fenced by the new epoch: epoch + 1), one
+ * autocommitted UPDATE each, so
+ * two collectors racing for an expired lease serialise on its row and
+ * exactly one gets it. The answers go through cluster_lease.c.
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <libpq-fe.h>
+
+#include "control/cluster.h"
+#include "control/cluster_lease.h"
+#include "control/mono_clock.h"
+#define LOG_TAG "cluster"
+#include "glournet/log.h"
+
+/* Made by whichever collector comes first, under this advisory lock. */
+#define CLUSTER_LOCK_KEY "7163820411"
+static const char *const schema[] = {
+	"SELECT pg_advisory_xact_lock(" CLUSTER_LOCK_KEY ")",
+	"CREATE TABLE IF NOT EXISTS collectors (name TEXT PRIMARY KEY, addrs TEXT, "
+	"started TIMESTAMPTZ NOT NULL, last_seen TIMESTAMPTZ NOT NULL)",
+	/* One row: `one` is its key and can only be true. */
+	"CREATE TABLE IF NOT EXISTS decider (one BOOLEAN PRIMARY KEY DEFAULT true "
+	"CHECK (one), holder TEXT NOT NULL, epoch BIGINT NOT NULL, "
+	"expires_at TIMESTAMPTZ NOT NULL)",
+	/* cluster_feed.h: one row per batch, contacts as arrays */
+	"CREATE TABLE IF NOT EXISTS contact_batches (seq BIGSERIAL PRIMARY KEY, "
+	"collector TEXT NOT NULL, sent_at TIMESTAMPTZ NOT NULL, ids INT8[] NOT NULL, "
+	"ages INT4[] NOT NULL)",
+	"INSERT INTO decider (one, holder, epoch, expires_at) VALUES (true, '', 0, "
+	"'-infinity') ON CONFLICT DO NOTHING",
+};
+
+#define SQL_SEEN                                                                  \
+	"INSERT INTO collectors (name, addrs, started, last_seen) "               \
+	"VALUES ($1, $2, now(), now()) ON CONFLICT (name) DO UPDATE SET "         \
+	"addrs = excluded.addrs, last_seen = now(), started = CASE WHEN $3 THEN " \
+	"now() ELSE collectors.started END"
+#define SQL_OTHERS                                                                  \
+	"SELECT count(*) FROM collectors WHERE name <> $1 AND last_seen > now() - " \
+	"$2::bigint * interval '1 millisecond'"
+#define SQL_RENEW                                                                        \
+	"UPDATE decider SET expires_at = now() + $3::bigint * interval '1 millisecond' " \
+	"WHERE holder = $1 AND epoch = $2 RETURNING epoch"
+#define SQL_TAKE                                                      \
+	"UPDATE decider SET holder = $1, epoch = epoch + 1, "         \
+	"expires_at = now() + $2::bigint * interval '1 millisecond' " \
+	"WHERE expires_at < now() OR holder = $1 RETURNING epoch"
+#define SQL_GIVE_UP "UPDATE decider SET expires_at = '-infinity' WHERE holder = $1 AND epoch = $2"
+
+#define SQL_VIEW_COLLECTORS                                                             \
+	"SELECT name, coalesce(addrs, ''), extract(epoch FROM now() - last_seen) FROM " \
+	"collectors ORDER BY name LIMIT 16"
+#define SQL_VIEW_DECIDER                                                 \
+	"SELECT holder, epoch, extract(epoch FROM expires_at - now()), " \
+	"coalesce(host(inet_server_addr()), 'local socket') || ':' || "  \
+	"current_setting('port') FROM decider"
+
+struct cluster {
+	char *target, *shown, *name, *addrs;
+	uint32_t lease_ms;
+	PGconn *conn; /* the thread's */
+	pthread_t thread;
+	pthread_mutex_t mu; /* everything below */
+	pthread_cond_t wake;
+	bool stop;
+	bool started_sent; /* the first SEEN of this run set `started` */
+	struct lease_state lease;
+	uint64_t rounds, round_errors;
+	struct cluster_view view;
+	uint64_t view_ns;   /* when it was read */
+	bool told_deciding; /* what cluster_take_event last said */
+	int64_t told_epoch;
+};
+
+static PGconn *connect_db(const struct cluster *c)
+{
+	char timeout[64];
+	/* A statement must not outlive the renewal it is: half a lease. */
+	snprintf(timeout, sizeof(timeout), "-c statement_timeout=%u", c->lease_ms / 2);
+	static const char *const keys[] = {"connect_timeout",  "tcp_user_timeout", "options",
+					   "application_name", "dbname",           NULL};
+	char tcp[32];
+	snprintf(tcp, sizeof(tcp), "%u", c->lease_ms / 2);
+	const char *vals[] = {"2", tcp, timeout, "glournetd-cluster", c->target, NULL};
+	return PQconnectdbParams(keys, vals, 1);
+}
+
+static bool command_ok(PGconn *conn, const char *sql, int n, const char *const *v, const char *what,
+		       bool log)
+{
+	PGresult *r = PQexecParams(conn, sql, n, NULL, v, NULL, NULL, 0);
+	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+	if (!ok && log)
+		LOG(ERR, "%s: %s", what, PQerrorMessage(conn));
+	PQclear(r);
+	return ok;
+}
+
+static int make_schema(PGconn *conn, char *err, size_t errlen)
+{
+	if (!command_ok(conn, "BEGIN", 0, NULL, "begin", false))
+		goto fail;
+	for (size_t i = 0; i < sizeof(schema) / sizeof(schema[0]); i++)
+		if (!command_ok(conn, schema[i], 0, NULL, "schema", false))
+			goto fail;
+	if (command_ok(conn, "COMMIT", 0, NULL, "commit", false))
+		return 0;
+fail:
+	snprintf(err, errlen, "cluster tables: %s", PQerrorMessage(conn));
+	PQclear(PQexec(conn, "ROLLBACK"));
+	return -1;
+}
+
+/* One round of the lease statements; false when the database did not answer. */
+static bool lease_round(struct cluster *c)
+{
+	if (PQstatus(c->conn) != CONNECTION_OK) {
+		PQfinish(c->conn);
+		c->conn = connect_db(c);
+		if (PQstatus(c->conn) != CONNECTION_OK)
+			return false;
+		LOG(INFO, "%s: connected again", c->shown);
+	}
+	pthread_mutex_lock(&c->mu);
+	bool renew = lease_wants_renewal(&c->lease);
+	int64_t epoch = c->lease.epoch;
+	bool first = !c->started_sent;
+	pthread_mutex_unlock(&c->mu);
+	const char *seen[] = {c->name, c->addrs, first ? "true" : "false"};
+	if (!command_ok(c->conn, SQL_SEEN, 3, seen, "collectors", false))
+		return false;
+	c->started_sent = true;
+	char ep[24], lease[16];
+	snprintf(ep, sizeof(ep), "%" PRId64, epoch);
+	snprintf(lease, sizeof(lease), "%u", c->lease_ms);
+	const char *others_v[] = {c->name, lease};
+	PGresult *o = PQexecParams(c->conn, SQL_OTHERS, 2, NULL, others_v, NULL, NULL, 0);
+	bool known = PQresultStatus(o) == PGRES_TUPLES_OK && PQntuples(o) == 1;
+	bool alone = known && strcmp(PQgetvalue(o, 0, 0), "0") == 0;
+	PQclear(o);
+	if (!known)
+		return false;
+	const char *renew_v[] = {c->name, ep, lease};
+	const char *take_v[] = {c->name, lease};
+	uint64_t sent = gn_mono_ns();
+	PGresult *r = renew ? PQexecParams(c->conn, SQL_RENEW, 3, NULL, renew_v, NULL, NULL, 0)
+			    : PQexecParams(c->conn, SQL_TAKE, 2, NULL, take_v, NULL, NULL, 0);
+	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+	bool row = ok && PQntuples(r) == 1;
+	int64_t got = row ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+	if (!ok)
+		LOG(WARN, "lease %s: %s", renew ? "renewal" : "take", PQerrorMessage(c->conn));
+	PQclear(r);
+	pthread_mutex_lock(&c->mu);
+	enum lease_event e = lease_answer(&c->lease, ok, row, got, sent);
+	if (ok)
+		c->lease.alone = alone;
+	pthread_mutex_unlock(&c->mu);
+	if (e == LEASE_TOOK)
+		LOG(WARN, "%s decides now: took the lease, epoch %" PRId64, c->name, got);
+	else if (e == LEASE_LOST)
+		LOG(WARN, "%s stops deciding: the lease (epoch %" PRId64 ") is another's", c->name,
+		    epoch);
+	return ok;
+}
+
+/* The database's view for show cluster (cluster_get_view): a failure
+ * keeps the last one (its age says how old). */
+static void read_view(struct cluster *c)
+{
+	struct cluster_view v = {0};
+	PGresult *r = PQexec(c->conn, SQL_VIEW_COLLECTORS);
+	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+	for (int i = 0; ok && i < PQntuples(r) && i < CLUSTER_VIEW_MAX; i++, v.n++) {
+		snprintf(v.collectors[i].name, sizeof(v.collectors[i].name), "%s",
+			 PQgetvalue(r, i, 0));
+		snprintf(v.collectors[i].addrs, sizeof(v.collectors[i].addrs), "%s",
+			 PQgetvalue(r, i, 1));
+		v.collectors[i].seen_ago_s = strtod(PQgetvalue(r, i, 2), NULL);
+	}
+	PQclear(r);
+	r = PQexec(c->conn, SQL_VIEW_DECIDER);
+	ok = ok && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+	if (ok) {
+		snprintf(v.holder, sizeof(v.holder), "%s", PQgetvalue(r, 0, 0));
+		v.epoch = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+		v.expires_in_s = strtod(PQgetvalue(r, 0, 2), NULL);
+		snprintf(v.primary, sizeof(v.primary), "%s", PQgetvalue(r, 0, 3));
+	}
+	PQclear(r);
+	if (!ok)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->view = v;
+	c->view_ns = gn_mono_ns();
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void *cluster_main(void *arg)
+{
+	struct cluster *c = arg;
+	uint64_t period = (uint64_t)c->lease_ms * 1000000ull / 3;
+	pthread_mutex_lock(&c->mu);
+	while (!c->stop) {
+		pthread_mutex_unlock(&c->mu);
+		bool ok = lease_round(c);
+		if (ok)
+			read_view(c);
+		pthread_mutex_lock(&c->mu);
+		c->rounds++;
+		if (!ok)
+			c->round_errors++;
+		/* A failed round is retried sooner: the validity is running out. */
+		uint64_t due = gn_mono_ns() + (ok ? period : period / 3);
+		while (!c->stop && gn_mono_ns() < due) {
+			struct timespec ts = {.tv_sec = (time_t)(due / 1000000000ull),
+					      .tv_nsec = (long)(due % 1000000000ull)};
+			pthread_cond_timedwait(&c->wake, &c->mu, &ts);
+		}
+	}
+	bool give_up = c->lease.deciding;
+	int64_t epoch = c->lease.epoch;
+	c->lease.deciding = false;
+	pthread_mutex_unlock(&c->mu);
+	if (give_up && PQstatus(c->conn) == CONNECTION_OK) {
+		char ep[24];
+		snprintf(ep, sizeof(ep), "%" PRId64, epoch);
+		const char *v[] = {c->name, ep};
+		if (command_ok(c->conn, SQL_GIVE_UP, 2, v, "giving the lease up", true))
+			LOG(INFO, "%s: gave the lease (epoch %" PRId64 ") up", c->name, epoch);
+	}
+	return NULL;
+}
+
+struct cluster *cluster_open(const struct cluster_conf *conf, char *err, size_t errlen)
+{
+	struct cluster *c = calloc(1, sizeof(*c));
+	if (!c || !(c->target = strdup(conf->target)) || !(c->shown = strdup(conf->shown)) ||
+	    !(c->name = strdup(conf->name)) || !(c->addrs = strdup(conf->addrs))) {
+		snprintf(err, errlen, "cluster: out of memory");
+		goto fail;
+	}
+	c->lease_ms = conf->lease_ms;
+	c->lease.lease_ns = (uint64_t)conf->lease_ms * 1000000ull;
+	c->conn = connect_db(c);
+	if (PQstatus(c->conn) != CONNECTION_OK) {
+		snprintf(err, errlen, "%s: cluster connection: %s", c->shown,
+			 PQerrorMessage(c->conn));
+		goto fail;
+	}
+	if (make_schema(c->conn, err, errlen) < 0)
+		goto fail;
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&c->mu, NULL);
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int rc = pthread_create(&c->thread, NULL, cluster_main, c);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		snprintf(err, errlen, "cluster thread: %s", strerror(rc));
+		pthread_cond_destroy(&c->wake);
+		pthread_mutex_destroy(&c->mu);
+		goto fail;
+	}
+	pthread_setname_np(c->thread, "gn-cluster");
+	LOG(INFO, "collector %s on %s, lease %u ms", c->name, c->shown, c->lease_ms);
+	return c;
+fail:
+	if (c) {
+		PQfinish(c->conn);
+		free(c->target);
+		free(c->shown);
+		free(c->name);
+		free(c->addrs);
+		free(c);
+	}
+	return NULL;
+}
+
+void cluster_close(struct cluster *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->stop = true;
+	pthread_cond_broadcast(&c->wake);
+	pthread_mutex_unlock(&c->mu);
+	pthread_join(c->thread, NULL);
+	PQfinish(c->conn);
+	pthread_cond_destroy(&c->wake);
+	pthread_mutex_destroy(&c->mu);
+	free(c->target);
+	free(c->shown);
+	free(c->name);
+	free(c->addrs);
+	free(c);
+}
+
+/* Under c->mu: the lease as of now, stepping down when it ran out. */
+static bool deciding_locked(struct cluster *c)
+{
+	if (lease_tick(&c->lease, gn_mono_ns()) == LEASE_LOST)
+		LOG(WARN,
+		    "%s stops deciding: no renewal of the lease (epoch %" PRId64
+		    ") for %u ms less the margin",
+		    c->name, c->lease.epoch, c->lease_ms);
+	return c->lease.deciding;
+}
+
+bool cluster_deciding(struct cluster *c)
+{
+	if (!c)
+		return true;
+	pthread_mutex_lock(&c->mu);
+	bool d = deciding_locked(c);
+	pthread_mutex_unlock(&c->mu);
+	return d;
+}
+
+int cluster_take_event(struct cluster *c, int64_t *epoch)
+{
+	if (!c)
+		return 0;
+	pthread_mutex_lock(&c->mu);
+	bool d = deciding_locked(c);
+	int64_t e = c->lease.epoch;
+	int ev = 0;
+	if (d && (!c->told_deciding || e != c->told_epoch))
+		ev = 1;
+	else if (!d && c->told_deciding)
+		ev = -1;
+	c->told_deciding = d;
+	c->told_epoch = e;
+	pthread_mutex_unlock(&c->mu);
+	*epoch = e;
+	return ev;
+}
+
+/* The epoch of the last lease we held, even after a step-down: a write
+ * decided under it commits if the database still has it (nobody took
+ * over: a lease that ran out while the store was away), and is dropped if
+ * someone did. Never held in this run: nothing to commit. */
+bool cluster_fence_current(void *ctx, char *holder, size_t len, int64_t *epoch)
+{
+	struct cluster *c = ctx;
+	pthread_mutex_lock(&c->mu);
+	bool d = c->lease.took > 0;
+	*epoch = c->lease.epoch;
+	pthread_mutex_unlock(&c->mu);
+	snprintf(holder, len, "%s", c->name);
+	return d;
+}
+
+void cluster_fence_lost(void *ctx, int64_t epoch)
+{
+	struct cluster *c = ctx;
+	pthread_mutex_lock(&c->mu);
+	bool was = c->lease.deciding && c->lease.epoch == epoch;
+	if (was) {
+		c->lease.deciding = false;
+		c->lease.lost++;
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (was)
+		LOG(WARN,
+		    "%s stops deciding: the fence found epoch %" PRId64
+		    " no longer in the database; its status writes are dropped",
+		    c->name, epoch);
+}
+
+void cluster_get_info(struct cluster *c, struct cluster_info *out)
+{
+	pthread_mutex_lock(&c->mu);
+	bool d = deciding_locked(c);
+	*out = (struct cluster_info){
+		.name = c->name,
+		.deciding = d,
+		.epoch = c->lease.epoch,
+		.renewed_age_s = c->lease.renewed_ns
+					 ? (double)(gn_mono_ns() - c->lease.renewed_ns) / 1e9
+					 : -1,
+		.took = c->lease.took,
+		.lost = c->lease.lost,
+		.rounds = c->rounds,
+		.round_errors = c->round_errors,
+		.lease_ms = c->lease_ms,
+	};
+	pthread_mutex_unlock(&c->mu);
+}
+
+void cluster_get_view(struct cluster *c, struct cluster_view *out)
+{
+	pthread_mutex_lock(&c->mu);
+	*out = c->view;
+	out->age_s = c->view_ns ? (double)(gn_mono_ns() - c->view_ns) / 1e9 : -1;
+	pthread_mutex_unlock(&c->mu);
+}
