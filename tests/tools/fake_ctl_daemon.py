@@ -165,7 +165,8 @@ def cmd_show_stats(args):
     }
     http = {"requests": 5120, "register": 3, "poll": 5000, "event": 117,
             "bad_request": 2, "unauthorized": 0}
-    return {"workers": workers, "total": total, "http": http}
+    store = {"ok": True, "alarm": "", "queue_len": 0}
+    return {"workers": workers, "total": total, "http": http, "store": store}
 
 
 # The fake feed holds events 5..9 (next 10). A watcher then gets 10 and

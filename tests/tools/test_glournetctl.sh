@@ -20,6 +20,7 @@ for j in "" -j; do
   check 0 "client $j" $C $j -s $S show client 00000000000000aa
   check 0 "client guid $j" $C $j -s $S show client g-1
   check 0 "stats $j" $C $j -s $S show stats
+  [ -n "$j" ] || grep -Eq '^ *alarm +none$' $T/t.out || { fail=$((fail+1)); echo "FAIL: show stats: store alarm not 'none': $(grep alarm $T/t.out)"; }
   check 0 "help $j" $C $j -s $S help
   check 0 "nested $j" $C $j -s $S debug nested
   check 0 "scalar $j" $C $j -s $S debug scalar

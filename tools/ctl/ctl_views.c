@@ -77,16 +77,24 @@ static char *format_bytes(long long n)
 	return s;
 }
 
+/* No alarm is said, not left blank (issue 14): in show status and show
+ * stats alike. NULL for any other key. */
+static char *format_alarm(const char *key, json_t *value)
+{
+	if (!strcmp(key, "store.alarm") && json_is_string(value) && !*json_string_value(value))
+		return strdup("none");
+	return NULL;
+}
+
 static char *format_status_key(const char *key, json_t *value)
 {
 	static const char *const times[] = {"now", "started", "guard.since", NULL};
 	static const char *const durations[] = {"offline_after", "uptime", NULL};
 	long long n = json_integer_value(value);
-	char *s = NULL, *human;
+	char *s = format_alarm(key, value), *human;
 
-	/* No alarm is said, not left blank (issue 14). */
-	if (!strcmp(key, "store.alarm") && json_is_string(value) && !*json_string_value(value))
-		return strdup("none");
+	if (s)
+		return s;
 	if (!json_is_integer(value))
 		return NULL;
 	if (key_in(key, times) && n == 0)
@@ -324,8 +332,10 @@ static int stats_rest(FILE *out, json_t *result)
 	json_object_foreach(result, key, v) if (strcmp(key, "workers") && strcmp(key, "total"))
 		json_object_set(rest, key, v);
 	if (json_object_size(rest)) {
+		const struct ctl_render_opts opts = {.format = format_alarm};
+
 		fputc('\n', out);
-		err = ctl_render_value(out, rest, NULL);
+		err = ctl_render_value(out, rest, &opts);
 	}
 	json_decref(rest);
 	return err;
