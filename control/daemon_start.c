@@ -27,6 +27,7 @@
 #include "control/persist.h"
 #include "control/bulk_job.h"
 #include "control/cluster.h"
+#include "control/cluster_changes.h"
 #include "control/cluster_feed.h"
 #include "control/policy_store.h"
 #include "control/settings.h"
@@ -323,6 +324,15 @@ static int open_cluster(struct gn_daemon *d, const struct store_url *u)
 		LOG(ERR, "%s", err);
 		return -1;
 	}
+	/* Before the restore: the registry hands out only our blocks' slots,
+	 * and the cursor is read before the load (cluster_changes.h). */
+	d->cluster_changes = cluster_changes_open(u->target, u->shown, name, err, sizeof(err));
+	if (!d->cluster_changes) {
+		LOG(ERR, "%s", err);
+		return -1;
+	}
+	d->reg.slots = cluster_changes_slots(d->cluster_changes);
+	store_set_changes(d->store, name);
 	struct store_fence f = {.current = cluster_fence_current,
 				.lost = cluster_fence_lost,
 				.ctx = d->cluster};
@@ -463,6 +473,10 @@ void shutdown_all(struct gn_daemon *d)
 	}
 	cluster_feed_close(d->cluster_feed);
 	d->cluster_feed = NULL;
+	cluster_changes_close(d->cluster_changes);
+	d->cluster_changes = NULL;
+	d->reg.slots = NULL;
+	changes_job_free(&d->changes_job);
 	cluster_close(d->cluster); /* after the last status writes: gives the lease up */
 	d->cluster = NULL;
 	http_stop(&d->http, &d->loop);

@@ -652,6 +652,15 @@ void store_set_fence(struct store *s, const struct store_fence *f)
 	pthread_mutex_unlock(&s->mu);
 }
 
+void store_set_changes(struct store *s, const char *collector)
+{
+	if (!s->ops->changes)
+		return;
+	pthread_mutex_lock(&s->db_mu); /* the writer's connection: between its batches */
+	s->ops->changes(s->db, collector);
+	pthread_mutex_unlock(&s->db_mu);
+}
+
 /* ---- state, for the control thread ---- */
 
 int store_event_fd(const struct store *s)

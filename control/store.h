@@ -125,6 +125,10 @@ struct store_fence {
 	void *ctx;
 };
 void store_set_fence(struct store *s, const struct store_fence *f);
+/* The change feed of several collectors (cluster_changes.h): from now on
+ * every put and delete also writes its endpoint_changes row, by
+ * `collector`, in the same transaction. A no-op on a backend without it. */
+void store_set_changes(struct store *s, const char *collector);
 
 /* Readable when the committed ticket moved; the control thread reads it (8 bytes) to clear it. */
 int store_event_fd(const struct store *s);

@@ -54,6 +54,13 @@
 	"WHERE e.slot = c.slot AND e.id = c.id"
 #define PG_CONTACT_ARRAYS 10
 
+/* Several collectors: a transaction's change rows (cluster_changes.h),
+ * $1 the number before the first, $2 the slots, $3 the ids. */
+#define PG_CHANGES                                                                        \
+	"INSERT INTO endpoint_changes (seq, slot, id, collector) SELECT $1::int8 + c.n, "  \
+	"c.slot, c.id, $4 FROM unnest($2::int8[], $3::int8[]) WITH ORDINALITY AS c(slot, " \
+	"id, n)"
+
 enum pst { PS_PUT, PS_DELETE, PS_CONTACTS, PS_TRANSITION, PS_COUNT };
 static const char *const pst_name[PS_COUNT] = {"gn_put", "gn_delete", "gn_contacts",
 					       "gn_transition"};
@@ -79,6 +86,11 @@ struct store_db {
 	uint64_t next_try_ns; /* no new connection attempt before this */
 	unsigned backoff_ms;
 	struct buf arr[PG_CONTACT_ARRAYS];
+	/* Several collectors (store_db_ops.changes): the slots and ids this
+	 * transaction put or deleted, for its endpoint_changes rows. */
+	char collector[64]; /* "": no change feed (one collector) */
+	struct buf ch_slots, ch_ids;
+	size_t nchanges;
 	char err[STORE_URL_MAX + 600];
 	char shown[STORE_URL_MAX]; /* masked, for the messages */
 	char target[];
@@ -216,8 +228,85 @@ static uint64_t pg_reconnects(const struct store_db *d)
 
 /* ---- writes ---- */
 
+static bool buf_add(struct buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *p = realloc(b->p, cap);
+		if (!p)
+			return false;
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return true;
+}
+
+/* The transaction's change rows, numbered from the gap-free sequence
+ * 'changes' (FLEET.md point 2): the last statements before COMMIT, so the
+ * sequence's row lock is held only for the commit itself, and a reader
+ * that sees change k committed sees every change below k too. */
+static int write_changes(struct store_db *d)
+{
+	if (!d->nchanges)
+		return 0;
+	char n[24];
+	snprintf(n, sizeof(n), "%zu", d->nchanges);
+	const char *tv[] = {"changes", n};
+	PGresult *r = PQexecParams(d->conn, STORE_SQL_SEQ_TAKE, 2, NULL, tv, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+		return fail_res(d, r, "numbering changes");
+	char base[24];
+	snprintf(base, sizeof(base), "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	if (!buf_add(&d->ch_slots, "}", 1) || !buf_add(&d->ch_ids, "}", 1)) {
+		snprintf(d->err, sizeof(d->err), "%s: write: out of memory", d->shown);
+		return -1;
+	}
+	const char *v[] = {base, d->ch_slots.p, d->ch_ids.p, d->collector};
+	r = PQexecParams(d->conn, PG_CHANGES, 4, NULL, v, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		return fail_res(d, r, "writing changes");
+	PQclear(r);
+	return 0;
+}
+
+static void changes_reset(struct store_db *d)
+{
+	d->nchanges = 0;
+	d->ch_slots.len = d->ch_ids.len = 0;
+}
+
+/* One more change row for the transaction (no-op without a feed). */
+static int change_add(struct store_db *d, uint32_t slot, uint64_t id)
+{
+	if (!d->collector[0])
+		return 0;
+	char a[32], b[32];
+	int64_t i;
+	memcpy(&i, &id, sizeof(i));
+	int la = snprintf(a, sizeof(a), "%s%" PRIu32, d->nchanges ? "," : "{", slot);
+	int lb = snprintf(b, sizeof(b), "%s%" PRId64, d->nchanges ? "," : "{", i);
+	if (!buf_add(&d->ch_slots, a, (size_t)la) || !buf_add(&d->ch_ids, b, (size_t)lb)) {
+		snprintf(d->err, sizeof(d->err), "%s: write: out of memory", d->shown);
+		return -1;
+	}
+	d->nchanges++;
+	return 0;
+}
+
+static void pg_changes(struct store_db *d, const char *collector)
+{
+	snprintf(d->collector, sizeof(d->collector), "%s", collector ? collector : "");
+}
+
 static int pg_begin(struct store_db *d)
 {
+	changes_reset(d);
 	if (PQstatus(d->conn) != CONNECTION_OK && reconnect(d) < 0)
 		return -1;
 	if (exec_cmd(d, "BEGIN", "begin") == 0)
@@ -231,6 +320,10 @@ static int pg_begin(struct store_db *d)
 
 static int pg_commit(struct store_db *d)
 {
+	int rc = write_changes(d);
+	changes_reset(d);
+	if (rc < 0)
+		return rc;
 	PGresult *r = PQexec(d->conn, "COMMIT");
 	/* An aborted transaction "commits" as ROLLBACK, without an error. */
 	if (PQresultStatus(r) != PGRES_COMMAND_OK || strcmp(PQcmdStatus(r), "COMMIT") != 0)
@@ -302,7 +395,7 @@ static int pg_put(struct store_db *d, const struct store_row *r)
 	v[18] = notify_text(&r->notify, src);
 	int rc = run(d, PS_PUT, STORE_SQL_PUT_PARAMS, v, lens, fmts);
 	free(guid), free(host), free(ips);
-	return rc;
+	return rc < 0 ? rc : change_add(d, r->slot, r->id);
 }
 
 static int pg_delete(struct store_db *d, uint64_t id, uint32_t slot)
@@ -313,26 +406,10 @@ static int pg_delete(struct store_db *d, uint64_t id, uint32_t slot)
 	snprintf(a, sizeof(a), "%" PRIu32, slot);
 	snprintf(b, sizeof(b), "%" PRId64, i);
 	const char *v[] = {a, b};
-	return run(d, PS_DELETE, 2, v, NULL, NULL);
+	int rc = run(d, PS_DELETE, 2, v, NULL, NULL);
+	return rc < 0 ? rc : change_add(d, slot, id);
 }
 
-static bool buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (!p)
-			return false;
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return true;
-}
 
 /* Rows [from, to) of `c` as the ten arrays' literals ("{1,2,3}"). */
 static bool contact_arrays(struct store_db *d, const struct store_contact *c, size_t from,
@@ -512,6 +589,8 @@ static void pg_close(struct store_db *d)
 	PQfinish(d->conn);
 	for (int a = 0; a < PG_CONTACT_ARRAYS; a++)
 		free(d->arr[a].p);
+	free(d->ch_slots.p);
+	free(d->ch_ids.p);
 	free(d);
 }
 
@@ -674,6 +753,11 @@ static int row_to_endpoint(const PGresult *r, int row, struct store_endpoint *e)
 	return 0;
 }
 
+int store_pg_row(const struct pg_result *r, int row, struct store_endpoint *e)
+{
+	return row_to_endpoint((const PGresult *)r, row, e);
+}
+
 static int64_t pg_slot_span(struct store_db *d)
 {
 	PGresult *r = PQexec(d->conn, STORE_SQL_SLOT_SPAN);
@@ -754,4 +838,5 @@ const struct store_db_ops store_db_pg = {
 	.reconnects = pg_reconnects,
 	.ping = pg_ping,
 	.fence = pg_fence,
+	.changes = pg_changes,
 };
