@@ -47,8 +47,8 @@ static enum change_result add(struct registry *r, const struct policy *pol,
 		struct endpoint *g = registry_by_guid(r, e->guid), *i = registry_by_id(r, e->id);
 		snprintf(why, len, "endpoint %016llx (%s) at slot %u: %s",
 			 (unsigned long long)e->id, e->guid, e->slot,
-			 g	? "its guid is another slot's here"
-			 : i	? "its id is another slot's here"
+			 g               ? "its guid is another slot's here"
+			 : i             ? "its id is another slot's here"
 			 : rc == -EEXIST ? "the slot is taken here"
 					 : strerror(-rc));
 		return CHANGE_FAILED;

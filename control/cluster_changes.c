@@ -26,11 +26,13 @@
 #define LOG_TAG "cluster"
 #include "glournet/log.h"
 
-#define SQL_READ                                                                           \
+#define SQL_READ                                                                            \
 	"SELECT x.*, c.seq, c.slot, c.id FROM (SELECT seq, slot, id FROM endpoint_changes " \
-	"WHERE seq > $1 ORDER BY seq LIMIT " GN_STR(CHANGES_FETCH) ") c LEFT JOIN LATERAL "  \
-	"(SELECT " STORE_SQL_LOAD_COLUMNS " FROM endpoints e WHERE e.slot = c.slot) x ON "   \
-	"true ORDER BY c.seq"
+	"WHERE seq > $1 ORDER BY seq LIMIT " GN_STR(                                        \
+		CHANGES_FETCH) ") c LEFT JOIN LATERAL "                                     \
+			       "(SELECT " STORE_SQL_LOAD_COLUMNS                            \
+			       " FROM endpoints e WHERE e.slot = c.slot) x ON "             \
+			       "true ORDER BY c.seq"
 #define GN_STR2(x) #x
 #define GN_STR(x)  GN_STR2(x)
 #define SQL_CURSOR "SELECT last FROM sequences WHERE name = 'changes'"
@@ -38,8 +40,8 @@
 /* The next block past every block and every stored slot (a store that had
  * endpoints before it had blocks keeps them where they are). Two claims at
  * once may pick the same number: the key refuses one, which tries again. */
-#define SQL_CLAIM                                                                          \
-	"INSERT INTO slot_blocks (block, collector) SELECT greatest((SELECT coalesce(max(block) " \
+#define SQL_CLAIM                                                                                  \
+	"INSERT INTO slot_blocks (block, collector) SELECT greatest((SELECT coalesce(max(block) "  \
 	"+ 1, 0) FROM slot_blocks), (SELECT coalesce(max(slot) / 65536 + 1, 0) FROM endpoints)), " \
 	"$1 RETURNING block"
 _Static_assert(SLOT_BLOCK_SIZE == 65536, "SQL_CLAIM says 65536");
@@ -65,7 +67,7 @@ static PGconn *connect_db(const char *target)
 {
 	static const char *const keys[] = {"connect_timeout",  "tcp_user_timeout", "options",
 					   "application_name", "dbname",           NULL};
-	const char *vals[] = {"2",      "5000", "-c statement_timeout=10000", "glournetd-changes",
+	const char *vals[] = {"2",    "5000", "-c statement_timeout=10000", "glournetd-changes",
 			      target, NULL};
 	return PQconnectdbParams(keys, vals, 1);
 }
@@ -254,8 +256,8 @@ static int start_state(struct cluster_changes *c, char *err, size_t errlen)
 	}
 	c->info.cursor = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
 	PQclear(r);
-	LOG(INFO, "%s: %u slot blocks of its own; following the change feed from %" PRIu64,
-	    c->name, c->blocks.n, c->info.cursor);
+	LOG(INFO, "%s: %u slot blocks of its own; following the change feed from %" PRIu64, c->name,
+	    c->blocks.n, c->info.cursor);
 	return 0;
 }
 

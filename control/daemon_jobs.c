@@ -162,7 +162,8 @@ void daemon_jobs_init(struct gn_daemon *d, const struct daemon_dataplane_ops *dp
 						.feed = d->cluster_feed,
 						.sweep = s,
 						.last_scan = d->started};
-	d->changes_job = (struct changes_job){.reg = r, .policy = &d->policy, .feed = d->cluster_changes};
+	d->changes_job =
+		(struct changes_job){.reg = r, .policy = &d->policy, .feed = d->cluster_changes};
 	d->gates[GATE_SWEEP] = (struct decider_gate){sweep_step, s, d};
 	d->gates[GATE_EXPIRE] = (struct decider_gate){expire_step, &d->expire, d};
 	d->gates[GATE_NOTIFY] = (struct decider_gate){notify_step, &d->notify, d};

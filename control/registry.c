@@ -477,7 +477,8 @@ void registry_restore_done(struct registry *r)
 }
 
 int registry_add_at(struct registry *r, const char *guid, uint64_t id,
-		    const uint8_t key[HB_KEY_LEN], uint32_t slot, uint32_t now, struct endpoint **out)
+		    const uint8_t key[HB_KEY_LEN], uint32_t slot, uint32_t now,
+		    struct endpoint **out)
 {
 	if (text_guid_problem(guid, strlen(guid)) || slot == UINT32_MAX || id == 0)
 		return -EINVAL;

@@ -240,7 +240,8 @@ int registry_add_restored(struct registry *r, const char *guid, uint64_t id,
  * those out); -EBUSY while the slot waits in quarantine (try again after
  * registry_reclaim); -EINVAL for a bad guid. */
 int registry_add_at(struct registry *r, const char *guid, uint64_t id,
-		    const uint8_t key[HB_KEY_LEN], uint32_t slot, uint32_t now, struct endpoint **out);
+		    const uint8_t key[HB_KEY_LEN], uint32_t slot, uint32_t now,
+		    struct endpoint **out);
 /* A new key for the endpoint, as given (the change feed: another
  * collector re-keyed it). */
 void registry_set_key(struct registry *r, struct endpoint *ep, const uint8_t key[HB_KEY_LEN]);

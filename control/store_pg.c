@@ -56,7 +56,7 @@
 
 /* Several collectors: a transaction's change rows (cluster_changes.h),
  * $1 the number before the first, $2 the slots, $3 the ids. */
-#define PG_CHANGES                                                                        \
+#define PG_CHANGES                                                                         \
 	"INSERT INTO endpoint_changes (seq, slot, id, collector) SELECT $1::int8 + c.n, "  \
 	"c.slot, c.id, $4 FROM unnest($2::int8[], $3::int8[]) WITH ORDINALITY AS c(slot, " \
 	"id, n)"
