@@ -46,6 +46,8 @@ static const char *const schema[] = {
 	"CREATE TABLE IF NOT EXISTS endpoint_changes (seq INT8 PRIMARY KEY, slot INT8 NOT NULL, "
 	"id INT8 NOT NULL, collector TEXT NOT NULL)",
 	"CREATE TABLE IF NOT EXISTS slot_blocks (block INT4 PRIMARY KEY, collector TEXT NOT NULL)",
+	/* one endpoint per guid fleet-wide: a second collector's put of it fails (store_pg.c) */
+	"CREATE UNIQUE INDEX IF NOT EXISTS endpoints_guid ON endpoints (guid)",
 };
 
 #define SQL_SEEN                                                                  \

@@ -37,7 +37,13 @@ static int take_details(struct registry *r, struct endpoint *ep, const struct st
 static enum change_result add(struct registry *r, const struct policy *pol,
 			      const struct store_endpoint *e, uint32_t now, char *why, size_t len)
 {
-	struct endpoint *ep;
+	struct endpoint *ep = registry_by_guid(r, e->guid);
+	if (ep && ep->slot != e->slot && ep->id != e->id) {
+		/* The store has the guid at this slot (one row per guid): ours
+		 * elsewhere lost the race (its put will be refused and undone,
+		 * store_take_rejected) or is stale. */
+		registry_remove(r, ep, EP_REMOVED_OPERATOR, now);
+	}
 	int rc = registry_add_at(r, e->guid, e->id, e->key, e->slot, now, &ep);
 	if (rc == -EPERM)
 		return CHANGE_SAME; /* our own slot: a row read before our removal */

@@ -12,6 +12,8 @@
  *  - the row holds another: ours there is removed, the row's is added at
  *    that slot with its id and key and its stored status
  *    (registry_add_at);
+ * A guid we hold at another slot is dropped here first: the store holds
+ * one row per guid, so ours lost a race (or is stale).
  * An add at a slot of our own blocks is stale (only we fill those, so the
  * row was read before our own removal committed) and ignored. What cannot
  * be applied (a guid or id that another slot holds here, no memory) is
@@ -50,6 +52,7 @@ struct changes_job {
 	struct change *buf;           /* CHANGES_CHUNK, taken and not applied yet */
 	unsigned n, at;
 	uint64_t applied, same, failed, retries;
+	uint64_t guid_races; /* our registrations undone: the guid was another's first */
 	struct loop_job_stats stats;
 };
 bool changes_step(void *self, uint32_t now, uint64_t budget_ns);

@@ -32,13 +32,14 @@ static json_t *changes_json(struct gn_daemon *d)
 	struct changes_info ci;
 	cluster_changes_get_info(d->cluster_changes, &ci);
 	const struct changes_job *j = &d->changes_job;
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I}", "cursor",
-			 (json_int_t)ci.cursor, "read", (json_int_t)ci.read, "pending",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			 "cursor", (json_int_t)ci.cursor, "read", (json_int_t)ci.read, "pending",
 			 (json_int_t)(ci.pending + (j->n - j->at)), "reads", (json_int_t)ci.reads,
 			 "errors", (json_int_t)ci.errors, "lag_s", ci.lag_s, "applied",
 			 (json_int_t)j->applied, "unchanged", (json_int_t)j->same, "failed",
-			 (json_int_t)j->failed, "retries", (json_int_t)j->retries, "slot_blocks",
-			 (json_int_t)ci.blocks, "slots_left", (json_int_t)ci.slots_left);
+			 (json_int_t)j->failed, "retries", (json_int_t)j->retries, "guid_races",
+			 (json_int_t)j->guid_races, "slot_blocks", (json_int_t)ci.blocks,
+			 "slots_left", (json_int_t)ci.slots_left);
 }
 
 json_t *cmd_show_cluster(struct gn_daemon *d, int argc, const char **argv, char *err, size_t errlen)

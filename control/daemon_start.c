@@ -28,6 +28,8 @@
 #include "control/bulk_job.h"
 #include "control/cluster.h"
 #include "control/cluster_changes.h"
+#include "glournet/coarse_clock.h"
+#include "glournet/log_ratelimit.h"
 #include "control/cluster_feed.h"
 #include "control/policy_store.h"
 #include "control/settings.h"
@@ -282,6 +284,34 @@ static uint64_t persist_for_api(void *ctx, const struct endpoint *ep)
 	return persist_endpoint(d->store, &d->reg, ep);
 }
 
+/* Several collectors: the puts the database refused because another
+ * collector registered the guid first (store_take_rejected). Undone before
+ * any answer waiting on them goes out: the endpoint is dropped here (the
+ * change feed brings the winner's), its slot freed, and the agent gets 503
+ * with Retry-After, never a 201 with a key the store does not hold. */
+static void undo_rejected(struct gn_daemon *d)
+{
+	struct store_rejected rj[64];
+	size_t n;
+	while ((n = store_take_rejected(d->store, rj, 64)) > 0) {
+		for (size_t i = 0; i < n; i++) {
+			struct endpoint *ep = registry_by_slot(&d->reg, rj[i].slot);
+			d->changes_job.guid_races++;
+			if (ep && ep->id == rj[i].id) {
+				LOG_RATELIMITED(WARN,
+						"registration of '%s' (slot %u) undone: another "
+						"collector registered that guid first",
+						ep_guid(ep), rj[i].slot);
+				registry_remove(&d->reg, ep, EP_REMOVED_OPERATOR,
+						gn_coarse_steady());
+			}
+			http_fail_ticket(&d->http, rj[i].ticket,
+					 "another collector registered this guid at the same time; "
+					 "retry");
+		}
+	}
+}
+
 /* Commits advanced: the registrations waiting on them may be answered. */
 static void on_store_commit(struct loop_watch *w, uint32_t events)
 {
@@ -290,6 +320,7 @@ static void on_store_commit(struct loop_watch *w, uint32_t events)
 	uint64_t n;
 	if (read(w->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		LOG(WARN, "store eventfd: %s", strerror(errno));
+	undo_rejected(d);
 	http_resume_durable(&d->http, store_committed(d->store));
 }
 

@@ -57,7 +57,10 @@ struct store_db_ops {
 	 * the whole transaction and keeps the error text. begin() on a lost
 	 * connection tries to connect again (PostgreSQL, with backoff). */
 	int (*begin)(struct store_db *db);
-	int (*put)(struct store_db *db, const struct store_row *r); /* upsert by slot */
+	/* Upsert by slot. With a change feed (changes() below) also 1: not
+	 * written, another slot holds the guid (a lost race with another
+	 * collector), and the transaction goes on. */
+	int (*put)(struct store_db *db, const struct store_row *r);
 	int (*delete)(struct store_db *db, uint64_t id, uint32_t slot);
 	/* Updates only the rows whose slot still holds the contact's id. */
 	int (*contacts)(struct store_db *db, const struct store_contact *c, size_t n);

@@ -350,6 +350,29 @@ static const char *notify_text(const struct store_notify *n, char text[INET6_ADD
 											 : NULL;
 }
 
+/* Several collectors: the put inside a savepoint, so that losing a race
+ * for the guid (the unique index endpoints_guid of cluster.c: another
+ * collector's registration of it committed first) undoes this put alone,
+ * not the batch: 1. */
+static int put_guarded(struct store_db *d, const char *const *v, const int *lens, const int *fmts)
+{
+	if (exec_cmd(d, "SAVEPOINT gn_put", "write") < 0)
+		return -1;
+	PGresult *r =
+		PQexecPrepared(d->conn, pst_name[PS_PUT], STORE_SQL_PUT_PARAMS, v, lens, fmts, 0);
+	if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+		PQclear(r);
+		return exec_cmd(d, "RELEASE SAVEPOINT gn_put", "write");
+	}
+	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	const char *con = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
+	if (state && strcmp(state, "23505") == 0 && con && strcmp(con, "endpoints_guid") == 0) {
+		PQclear(r);
+		return exec_cmd(d, "ROLLBACK TO SAVEPOINT gn_put", "write") < 0 ? -1 : 1;
+	}
+	return fail_res(d, r, "write");
+}
+
 static int pg_put(struct store_db *d, const struct store_row *r)
 {
 	char num[STORE_SQL_PUT_PARAMS][24], src[INET6_ADDRSTRLEN];
@@ -393,9 +416,10 @@ static int pg_put(struct store_db *d, const struct store_row *r)
 	v[4] = host;
 	v[5] = ips;
 	v[18] = notify_text(&r->notify, src);
-	int rc = run(d, PS_PUT, STORE_SQL_PUT_PARAMS, v, lens, fmts);
+	int rc = d->collector[0] ? put_guarded(d, v, lens, fmts)
+				 : run(d, PS_PUT, STORE_SQL_PUT_PARAMS, v, lens, fmts);
 	free(guid), free(host), free(ips);
-	return rc < 0 ? rc : change_add(d, r->slot, r->id);
+	return rc != 0 ? rc : change_add(d, r->slot, r->id);
 }
 
 static int pg_delete(struct store_db *d, uint64_t id, uint32_t slot)

@@ -154,4 +154,31 @@ read -r rows slots < <(sql "SELECT count(*), count(DISTINCT slot) FROM endpoints
 use b
 pass "B restarted holds all $((NA + NB + 4)) (${tb} ms), follows on (${tf} ms for 5 more from A), registers in its own block again; show cluster on B: $(ctlj show cluster | jq -c '.changes | {cursor, applied, failed, slot_blocks, lag_s}')"
 
+# ---- the same guids registering on both collectors at once ----
+for c in a b; do use $c; ctl set register.replace_after 1h >/dev/null; done
+NR=200
+race() { "$AGENT" register --server "http://127.0.0.1:${C_PORT[$1]}" --token "$TOKEN" --guid-prefix race \
+	--count $NR --state "$WORK/r$1" >"$WORK/race-$1.log" 2>&1 || true; }
+race a & p1=$!; race b & p2=$!
+wait $p1 $p2
+read -r rows guids < <(sql "SELECT count(*), count(DISTINCT guid) FROM endpoints WHERE guid LIKE 'race-%'" | tr '|' ' ')
+[ "$rows $guids" = "$NR $NR" ] || fail "one row per raced guid: $rows rows, $guids guids (want $NR)"
+sql "SELECT guid || ' ' || lpad(to_hex(id), 16, '0') || ' ' || slot || ' ' || encode(key, 'hex') FROM endpoints WHERE guid LIKE 'race-%'" | sort >"$WORK/race-store"
+cat "$WORK/ra" "$WORK/rb" 2>/dev/null | grep -v '^#' | awk '{print $1, $2, $3, $4}' | sort >"$WORK/race-agents"
+wrong=$(comm -13 "$WORK/race-store" "$WORK/race-agents" | head -3)
+[ -z "$wrong" ] || fail "agents answered 200/201 hold what the store does not: $wrong"
+[ "$(awk '{print $1}' "$WORK/race-agents" | sort -u | wc -l)" = $NR ] || fail "every raced guid answered 201 to one agent: $(awk '{print $1}' "$WORK/race-agents" | sort -u | wc -l)"
+total=$(sql "SELECT count(*) FROM endpoints")
+wait_clients a "$total" 2 >/dev/null; wait_clients b "$total" 2 >/dev/null
+for i in 0 1 2 50 99 150 199; do
+	g=$(printf 'race-%06d' $i)
+	want=$(grep "^$g " "$WORK/race-store" | awk '{print $2, $3}')
+	for c in a b; do
+		use $c; got="$(field .id show client "$g") $(field .slot show client "$g")"
+		[ "$got" = "$want" ] || fail "on $c, $g is '$got', the store has '$want'"
+	done
+done
+use a; ra=$(ctlj show cluster | jq .changes.guid_races); use b; rb=$(ctlj show cluster | jq .changes.guid_races)
+pass "$NR guids registered on both at once: one row each in the store, $(wc -l <"$WORK/race-agents") answers 200/201 all holding the stored key (A: $(tail -1 "$WORK/race-a.log"); B: $(tail -1 "$WORK/race-b.log")); lost races undone: A $ra, B $rb; both collectors hold $total with the store's ids and slots"
+
 for c in a b; do use "$c"; stop_daemon; C_PID[$c]=; done
