@@ -61,6 +61,36 @@
 	"c.slot, c.id, $4 FROM unnest($2::int8[], $3::int8[]) WITH ORDINALITY AS c(slot, " \
 	"id, n)"
 
+/* Several collectors: STORE_SQL_PUT, except that a put of the endpoint the
+ * row already holds (a re-registration, a re-key) by a collector that is
+ * not the lease's holder ($20) keeps the decider's status columns: its
+ * view of them is older. A new endpoint in the slot starts from its own.
+ * Not prepared with the others: the decider table is cluster.c's, made
+ * after the store opened. */
+/* clang-format off */
+#define PG_KEEP(col)                                                                 \
+	col " = CASE WHEN excluded.id = endpoints.id AND NOT EXISTS (SELECT 1 FROM " \
+	"decider WHERE holder = $20) THEN endpoints." col " ELSE excluded." col " END"
+#define PG_PUT_CLUSTER                                                                      \
+	"INSERT INTO endpoints (id, slot, guid, key, hostname, ips, notify_port, "          \
+	"registered, last_register, last_ctl_contact, last_heartbeat, last_poll, down_at, " \
+	"status, reason, ctl_reason, status_since, notify_pending, notify_src) "            \
+	"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "   \
+	"$17, $18, $19) "                                                                   \
+	"ON CONFLICT (slot) DO UPDATE SET id = excluded.id, guid = excluded.guid, "         \
+	"key = excluded.key, hostname = excluded.hostname, ips = excluded.ips, "            \
+	"notify_port = excluded.notify_port, registered = excluded.registered, "            \
+	"last_register = excluded.last_register, "                                          \
+	"last_ctl_contact = excluded.last_ctl_contact, "                                    \
+	"last_heartbeat = CASE WHEN excluded.id = endpoints.id AND "                        \
+	"endpoints.last_heartbeat > excluded.last_heartbeat "                               \
+	"THEN endpoints.last_heartbeat ELSE excluded.last_heartbeat END, "                  \
+	"last_poll = excluded.last_poll, "                                                  \
+	PG_KEEP("down_at") ", " PG_KEEP("status") ", " PG_KEEP("reason") ", "               \
+	"ctl_reason = excluded.ctl_reason, " PG_KEEP("status_since") ", "                   \
+	"notify_pending = excluded.notify_pending, notify_src = excluded.notify_src"
+/* clang-format on */
+
 enum pst { PS_PUT, PS_DELETE, PS_CONTACTS, PS_TRANSITION, PS_COUNT };
 static const char *const pst_name[PS_COUNT] = {"gn_put", "gn_delete", "gn_contacts",
 					       "gn_transition"};
@@ -358,8 +388,8 @@ static int put_guarded(struct store_db *d, const char *const *v, const int *lens
 {
 	if (exec_cmd(d, "SAVEPOINT gn_put", "write") < 0)
 		return -1;
-	PGresult *r =
-		PQexecPrepared(d->conn, pst_name[PS_PUT], STORE_SQL_PUT_PARAMS, v, lens, fmts, 0);
+	PGresult *r = PQexecParams(d->conn, PG_PUT_CLUSTER, STORE_SQL_PUT_PARAMS + 1, NULL, v, lens,
+				   fmts, 0);
 	if (PQresultStatus(r) == PGRES_COMMAND_OK) {
 		PQclear(r);
 		return exec_cmd(d, "RELEASE SAVEPOINT gn_put", "write");
@@ -376,10 +406,11 @@ static int put_guarded(struct store_db *d, const char *const *v, const int *lens
 static int pg_put(struct store_db *d, const struct store_row *r)
 {
 	char num[STORE_SQL_PUT_PARAMS][24], src[INET6_ADDRSTRLEN];
+	/* One more for the cluster's put: the collector's name. */
 	char *guid = strndup(r->guid, r->guid_len), *host = strndup(r->hostname, r->host_len),
 	     *ips = strndup(r->ips, r->ips_len);
-	const char *v[STORE_SQL_PUT_PARAMS];
-	int lens[STORE_SQL_PUT_PARAMS] = {0}, fmts[STORE_SQL_PUT_PARAMS] = {0};
+	const char *v[STORE_SQL_PUT_PARAMS + 1];
+	int lens[STORE_SQL_PUT_PARAMS + 1] = {0}, fmts[STORE_SQL_PUT_PARAMS + 1] = {0};
 	if (!guid || !host || !ips) {
 		free(guid), free(host), free(ips);
 		snprintf(d->err, sizeof(d->err), "%s: write: out of memory", d->shown);
@@ -416,6 +447,7 @@ static int pg_put(struct store_db *d, const struct store_row *r)
 	v[4] = host;
 	v[5] = ips;
 	v[18] = notify_text(&r->notify, src);
+	v[19] = d->collector;
 	int rc = d->collector[0] ? put_guarded(d, v, lens, fmts)
 				 : run(d, PS_PUT, STORE_SQL_PUT_PARAMS, v, lens, fmts);
 	free(guid), free(host), free(ips);

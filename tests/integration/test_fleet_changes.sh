@@ -132,6 +132,19 @@ hb_to a "$WORK/sr" 0 1 1.5; a2=$(accepted_on a)
 [ $((a2 - a1)) -ge 3 ] || fail "A accepted $((a2 - a1)) heartbeats with fb-000020's new key"
 pass "a re-key on B reaches A: the old key refused there, the new one accepted ($((a2 - a1)) heartbeats)"
 
+# ---- a re-registration on the non-decider keeps the decider's statuses ----
+sql "UPDATE endpoints SET status = 1, reason = 4, status_since = 12345 WHERE guid IN ('fa-000011', 'fa-000012')" >/dev/null
+slot11=$(sql "SELECT slot FROM endpoints WHERE guid = 'fa-000011'")
+reg b fa 11 1 "$WORK/sa"
+reg a fa 12 1 "$WORK/sa"
+[ "$(sql "SELECT count(*) FROM endpoint_changes WHERE collector = 'fc-b' AND slot = $slot11")" -ge 1 ] ||
+	fail "B's re-registration of fa-000011 wrote its row"
+got=$(sql "SELECT status || ' ' || status_since FROM endpoints WHERE guid = 'fa-000011'")
+[ "$got" = "1 12345" ] || fail "B's re-registration overwrote the decider's status of fa-000011: $got"
+got12=$(sql "SELECT status || ' ' || status_since FROM endpoints WHERE guid = 'fa-000012'")
+[ "$got12" != "1 12345" ] || fail "A's (the decider's) re-registration of fa-000012 wrote its status: $got12"
+pass "a re-registration on B (not deciding) keeps the stored status ($got), one on the decider A writes its own ($got12)"
+
 # ---- a removal on A reaches B ----
 use a; ctl remove client fa-000003 --force >/dev/null
 tr=$(wait_clients b $((NA + NB - 1)) 2)
