@@ -60,8 +60,9 @@ OPTS=(--store "$URL" --lease 3s --set heartbeat.interval=1s --set register.repla
 	--set guard.threshold=0 --sweep-interval 1s)
 start_collector() {
 	use "$1"
-	if [ "${2:-}" = again ]; then start_daemon_only --collector-name "fc-$1" "${OPTS[@]}"
-	else start_daemon --collector-name "fc-$1" "${OPTS[@]}"; fi
+	local m=(--metrics "127.0.0.1:$((${C_PORT[$1]} + 2))")
+	if [ "${2:-}" = again ]; then start_daemon_only --collector-name "fc-$1" "${m[@]}" "${OPTS[@]}"
+	else start_daemon --collector-name "fc-$1" "${m[@]}" "${OPTS[@]}"; fi
 	C_PID[$1]=$DAEMON_PID
 }
 reg() {   # reg COLLECTOR PREFIX FIRST COUNT STATE
@@ -192,6 +193,10 @@ for i in 0 1 2 50 99 150 199; do
 	done
 done
 use a; ra=$(ctlj show cluster | jq .changes.guid_races); use b; rb=$(ctlj show cluster | jq .changes.guid_races)
-pass "$NR guids registered on both at once: one row each in the store, $(wc -l <"$WORK/race-agents") answers 200/201 all holding the stored key (A: $(tail -1 "$WORK/race-a.log"); B: $(tail -1 "$WORK/race-b.log")); lost races undone: A $ra, B $rb; both collectors hold $total with the store's ids and slots"
+mb=$(curl -s "http://127.0.0.1:$((${C_PORT[b]} + 2))/metrics" | awk '$1 == "glournet_changes_guid_races_total" {print $2}')
+[ "$mb" = "$rb" ] || fail "B's metric glournet_changes_guid_races_total is '$mb', show cluster says $rb"
+applied=$(curl -s "http://127.0.0.1:$((${C_PORT[b]} + 2))/metrics" | awk '$1 == "glournet_changes_applied_total" {print $2}')
+[ "${applied:-0}" -gt 0 ] || fail "B's metric glournet_changes_applied_total is '$applied'"
+pass "$NR guids registered on both at once: one row each in the store, $(wc -l <"$WORK/race-agents") answers 200/201 all holding the stored key (A: $(tail -1 "$WORK/race-a.log"); B: $(tail -1 "$WORK/race-b.log")); lost races undone: A $ra, B $rb (metric on B: $mb; changes applied on B: $applied); both collectors hold $total with the store's ids and slots"
 
 for c in a b; do use "$c"; stop_daemon; C_PID[$c]=; done
