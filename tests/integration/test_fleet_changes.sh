@@ -76,7 +76,7 @@ wait_clients() {   # wait_clients COLLECTOR N SECONDS: the time it took, in ms (
 		got=$(clients_on "$1"); [ "$got" = "$2" ] && { echo $(( ($(date +%s%N) - t0) / 1000000 )); return; }
 		sleep 0.05
 	done
-	fail "collector $1 holds $got endpoints, not $2, after $3 s"
+	fail "collector $1 holds $got endpoints, not $2, after $3 s" >&2   # inside $(...)
 }
 accepted_on() { use "$1"; field .total.accepted show stats; }
 hb_to() {   # hb_to COLLECTOR STATE FIRST COUNT SECONDS: heartbeats into its lab, waits
