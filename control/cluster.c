@@ -40,6 +40,14 @@ static const char *const schema[] = {
 	"ages INT4[] NOT NULL)",
 	"INSERT INTO decider (one, holder, epoch, expires_at) VALUES (true, '', 0, "
 	"'-infinity') ON CONFLICT DO NOTHING",
+	/* cluster_changes.h: the change feed by cursor, slot blocks */
+	"CREATE TABLE IF NOT EXISTS sequences (name TEXT PRIMARY KEY, last INT8 NOT NULL)",
+	"INSERT INTO sequences VALUES ('changes', 0), ('transitions', 0) ON CONFLICT DO NOTHING",
+	"CREATE TABLE IF NOT EXISTS endpoint_changes (seq INT8 PRIMARY KEY, slot INT8 NOT NULL, "
+	"id INT8 NOT NULL, collector TEXT NOT NULL)",
+	"CREATE TABLE IF NOT EXISTS slot_blocks (block INT4 PRIMARY KEY, collector TEXT NOT NULL)",
+	/* one endpoint per guid fleet-wide: a second collector's put of it fails (store_pg.c) */
+	"CREATE UNIQUE INDEX IF NOT EXISTS endpoints_guid ON endpoints (guid)",
 };
 
 #define SQL_SEEN                                                                  \

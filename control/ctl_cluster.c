@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "control/cluster.h"
+#include "control/cluster_changes.h"
 #include "control/cluster_feed.h"
 #include "control/ctl_commands.h"
 #include "control/daemon.h"
@@ -25,6 +26,22 @@ static json_t *collectors_json(const struct cluster_view *v)
 	return a;
 }
 
+/* The change feed (cluster_changes.h) and what the changes job made of it. */
+static json_t *changes_json(struct gn_daemon *d)
+{
+	struct changes_info ci;
+	cluster_changes_get_info(d->cluster_changes, &ci);
+	const struct changes_job *j = &d->changes_job;
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			 "cursor", (json_int_t)ci.cursor, "read", (json_int_t)ci.read, "pending",
+			 (json_int_t)(ci.pending + (j->n - j->at)), "reads", (json_int_t)ci.reads,
+			 "errors", (json_int_t)ci.errors, "lag_s", ci.lag_s, "applied",
+			 (json_int_t)j->applied, "unchanged", (json_int_t)j->same, "failed",
+			 (json_int_t)j->failed, "retries", (json_int_t)j->retries, "guid_races",
+			 (json_int_t)j->guid_races, "slot_blocks", (json_int_t)ci.blocks,
+			 "slots_left", (json_int_t)ci.slots_left);
+}
+
 json_t *cmd_show_cluster(struct gn_daemon *d, int argc, const char **argv, char *err, size_t errlen)
 {
 	(void)argc;
@@ -41,7 +58,7 @@ json_t *cmd_show_cluster(struct gn_daemon *d, int argc, const char **argv, char 
 	cluster_get_view(d->cluster, &v);
 	if (d->cluster_feed)
 		cluster_feed_get_info(d->cluster_feed, &fi);
-	return json_pack(
+	json_t *o = json_pack(
 		"{s:b, s:s, s:b, s:I, s:I, s:f, s:f, s:I, s:I, s:{s:s, s:I, s:f}, s:o, s:s, s:s, "
 		"s:{s:I, s:I, s:I, s:I, s:I, s:f, s:I}}",
 		"cluster", true, "name", ci.name, "deciding", ci.deciding, "epoch",
@@ -54,4 +71,7 @@ json_t *cmd_show_cluster(struct gn_daemon *d, int argc, const char **argv, char 
 		"batches_read", (json_int_t)fi.batches_read, "contacts_read",
 		(json_int_t)fi.contacts_read, "errors", (json_int_t)fi.errors, "lag_s", fi.lag_s,
 		"live_peers", (json_int_t)fi.live);
+	if (o && d->cluster_changes)
+		json_object_set_new(o, "changes", changes_json(d));
+	return o;
 }

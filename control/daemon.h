@@ -19,6 +19,7 @@
 #include "control/http_counters.h"
 #include "control/http_server.h"
 #include "control/metrics_server.h"
+#include "control/cluster_apply.h"
 #include "control/cluster_contacts.h"
 #include "control/notify.h"
 #include "control/options.h"
@@ -98,6 +99,9 @@ struct gn_daemon {
 	struct cluster_feed
 		*cluster_feed; /* their contact feed (cluster_feed.h); NULL with cluster */
 	struct contacts_job contacts_job;
+	struct cluster_changes *cluster_changes; /* the change feed (cluster_changes.h); NULL
+						  * without cluster */
+	struct changes_job changes_job;          /* applies it (cluster_apply.h) */
 	struct notify_engine notify; /* R11 campaigns, R12 verification ("notify" job) */
 	/* The exception path, neighbours and TX (glournet/netpath.h,
 	 * daemon_netpath.c); NULL where no port runs (unit tests). */

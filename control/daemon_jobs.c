@@ -162,6 +162,8 @@ void daemon_jobs_init(struct gn_daemon *d, const struct daemon_dataplane_ops *dp
 						.feed = d->cluster_feed,
 						.sweep = s,
 						.last_scan = d->started};
+	d->changes_job =
+		(struct changes_job){.reg = r, .policy = &d->policy, .feed = d->cluster_changes};
 	d->gates[GATE_SWEEP] = (struct decider_gate){sweep_step, s, d};
 	d->gates[GATE_EXPIRE] = (struct decider_gate){expire_step, &d->expire, d};
 	d->gates[GATE_NOTIFY] = (struct decider_gate){notify_step, &d->notify, d};
@@ -179,6 +181,7 @@ void daemon_jobs_init(struct gn_daemon *d, const struct daemon_dataplane_ops *dp
 		{"port",       port_step,                &d->port_job,    &d->port_job.stats,    1 * MS},
 		{"decider",    decider_step,             &d->decider_job, &d->decider_job.stats, 1 * MS},
 		{"contacts",   contacts_step,            &d->contacts_job, &d->contacts_job.stats, 1 * MS},
+		{"changes",    changes_step,             &d->changes_job, &d->changes_job.stats, 2 * MS},
 		{"sweep",      gated_step,               &d->gates[GATE_SWEEP], &s->stats,       3 * MS},
 		{"index",      index_step,               &d->index_job,   &d->index_job.stats,   1 * MS},
 		{"import",     bulk_import_step,         &d->bulk,        &d->bulk.import_stats, 2 * MS},

@@ -27,6 +27,9 @@
 #include "control/persist.h"
 #include "control/bulk_job.h"
 #include "control/cluster.h"
+#include "control/cluster_changes.h"
+#include "glournet/coarse_clock.h"
+#include "glournet/log_ratelimit.h"
 #include "control/cluster_feed.h"
 #include "control/policy_store.h"
 #include "control/settings.h"
@@ -281,6 +284,34 @@ static uint64_t persist_for_api(void *ctx, const struct endpoint *ep)
 	return persist_endpoint(d->store, &d->reg, ep);
 }
 
+/* Several collectors: the puts the database refused because another
+ * collector registered the guid first (store_take_rejected). Undone before
+ * any answer waiting on them goes out: the endpoint is dropped here (the
+ * change feed brings the winner's), its slot freed, and the agent gets 503
+ * with Retry-After, never a 201 with a key the store does not hold. */
+static void undo_rejected(struct gn_daemon *d)
+{
+	struct store_rejected rj[64];
+	size_t n;
+	while ((n = store_take_rejected(d->store, rj, 64)) > 0) {
+		for (size_t i = 0; i < n; i++) {
+			struct endpoint *ep = registry_by_slot(&d->reg, rj[i].slot);
+			d->changes_job.guid_races++;
+			if (ep && ep->id == rj[i].id) {
+				LOG_RATELIMITED(WARN,
+						"registration of '%s' (slot %u) undone: another "
+						"collector registered that guid first",
+						ep_guid(ep), rj[i].slot);
+				registry_remove(&d->reg, ep, EP_REMOVED_OPERATOR,
+						gn_coarse_steady());
+			}
+			http_fail_ticket(&d->http, rj[i].ticket,
+					 "another collector registered this guid at the same time; "
+					 "retry");
+		}
+	}
+}
+
 /* Commits advanced: the registrations waiting on them may be answered. */
 static void on_store_commit(struct loop_watch *w, uint32_t events)
 {
@@ -289,6 +320,7 @@ static void on_store_commit(struct loop_watch *w, uint32_t events)
 	uint64_t n;
 	if (read(w->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		LOG(WARN, "store eventfd: %s", strerror(errno));
+	undo_rejected(d);
 	http_resume_durable(&d->http, store_committed(d->store));
 }
 
@@ -323,6 +355,15 @@ static int open_cluster(struct gn_daemon *d, const struct store_url *u)
 		LOG(ERR, "%s", err);
 		return -1;
 	}
+	/* Before the restore: the registry hands out only our blocks' slots,
+	 * and the cursor is read before the load (cluster_changes.h). */
+	d->cluster_changes = cluster_changes_open(u->target, u->shown, name, err, sizeof(err));
+	if (!d->cluster_changes) {
+		LOG(ERR, "%s", err);
+		return -1;
+	}
+	d->reg.slots = cluster_changes_slots(d->cluster_changes);
+	store_set_changes(d->store, name);
 	struct store_fence f = {.current = cluster_fence_current,
 				.lost = cluster_fence_lost,
 				.ctx = d->cluster};
@@ -463,6 +504,10 @@ void shutdown_all(struct gn_daemon *d)
 	}
 	cluster_feed_close(d->cluster_feed);
 	d->cluster_feed = NULL;
+	cluster_changes_close(d->cluster_changes);
+	d->cluster_changes = NULL;
+	d->reg.slots = NULL;
+	changes_job_free(&d->changes_job);
 	cluster_close(d->cluster); /* after the last status writes: gives the lease up */
 	d->cluster = NULL;
 	http_stop(&d->http, &d->loop);

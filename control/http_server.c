@@ -252,6 +252,16 @@ void http_resume_durable(struct http_server *h, uint64_t committed)
 	}
 }
 
+void http_fail_ticket(struct http_server *h, uint64_t ticket, const char *why)
+{
+	struct http_request *rq = h->deferred_head, *next;
+	for (; rq; rq = next) {
+		next = rq->next;
+		if (rq->resp.durable_ticket == ticket)
+			fail_one(h, rq, why);
+	}
+}
+
 void http_fail_deferred(struct http_server *h, const char *why)
 {
 	if (h->n_deferred)

@@ -65,6 +65,9 @@ void http_stop(struct http_server *h, struct event_loop *loop);
 /* The store's committed ticket advanced to `committed`: every request held
  * for a ticket <= committed gets its answer. Call from the control thread. */
 void http_resume_durable(struct http_server *h, uint64_t committed);
+/* The held answer waiting on `ticket` becomes 503 with Retry-After (its
+ * write was undone: store_take_rejected). Before http_resume_durable. */
+void http_fail_ticket(struct http_server *h, uint64_t ticket, const char *why);
 /* Answers every held request with 503 {"error": why} (the store refused,
  * or shutdown). */
 void http_fail_deferred(struct http_server *h, const char *why);

@@ -111,6 +111,12 @@ static const struct metrics_family families[] = {
 	{"glournet_store_reconnects_total", C, "Connections to the store's server made again after a loss (PostgreSQL).", NULL, mv_store_reconnects},
 	{"glournet_store_unreachable", G, "1 while the store's server cannot be reached (PostgreSQL): registrations get 503 + Retry-After.", NULL, mv_store_unreachable},
 	{"glournet_store_last_commit_seconds", G, "Duration of the store's last successful commit.", NULL, mv_store_last_commit},
+	/* The change feed of several collectors (cluster_changes.h); 0 on SQLite. */
+	{"glournet_changes_cursor", G, "The last change of the fleet's change feed read (its seq).", NULL, mv_changes_cursor},
+	{"glournet_changes_lag_seconds", G, "Since a read of the change feed last found nothing more to read.", NULL, mv_changes_lag},
+	{"glournet_changes_applied_total", C, "Changes of other collectors applied to this registry.", NULL, mv_changes_applied},
+	{"glournet_changes_failed_total", C, "Changes that could not be applied (logged).", NULL, mv_changes_failed},
+	{"glournet_changes_guid_races_total", C, "Registrations undone: another collector registered the guid first.", NULL, mv_changes_guid_races},
 	{"glournet_transition_log_errors_total", C, "Failed writes of transitions.log.", NULL, mv_log_errors},
 
 	/* Notify campaigns (R11, R12), by kind: change, verify. */

@@ -56,6 +56,10 @@ metrics_value_fn mv_http_requests, mv_http_held, mv_ctl_idle_closed, mv_ctl_watc
 	mv_store_queued, mv_store_committed, mv_store_batches, mv_store_errors, mv_store_reconnects,
 	mv_store_unreachable, mv_store_last_commit, mv_log_errors, mv_scrapes;
 
+/* metrics_cluster.c */
+metrics_value_fn mv_changes_cursor, mv_changes_lag, mv_changes_applied, mv_changes_failed,
+	mv_changes_guid_races;
+
 /* notify_metrics.c */
 metrics_emit_fn mf_notify_campaigns, mf_notify_running, mf_notify_sent, mf_notify_resent,
 	mf_notify_acked, mf_notify_gave_up;

@@ -353,6 +353,38 @@ static int fill_slot(struct registry *r, uint32_t slot, const char *guid, uint64
 	return 0;
 }
 
+/* Slots [nslots, upto) become holes: no endpoint, not free (another
+ * collector's, or ours not handed out yet). */
+static int grow_to(struct registry *r, uint32_t upto)
+{
+	int rc;
+	if ((rc = slot_table_reserve(r->table, upto - 1)) < 0 || (rc = ensure_cap(r, upto)) < 0)
+		return rc;
+	for (; r->nslots < upto; r->nslots++)
+		registry_at(r, r->nslots)->slot = r->nslots;
+	return 0;
+}
+
+/* Several collectors: a fresh slot of our own blocks (registry.slots). */
+static int take_own_slot(struct registry *r, const char *guid, uint64_t id, uint32_t now,
+			 struct endpoint **out)
+{
+	for (;;) {
+		uint32_t slot = r->slots->next(r->slots->ctx, r->fresh_next);
+		if (slot == UINT32_MAX)
+			return -ENOSPC; /* no block with room: the next claim brings one */
+		r->fresh_next = slot + 1;
+		if (slot < r->nslots && registry_at(r, slot)->id)
+			continue; /* cannot be (only we fill our slots): skipped, never reused */
+		int rc = slot >= r->nslots ? grow_to(r, slot + 1) : 0;
+		if (rc == 0)
+			rc = fill_slot(r, slot, guid, id, now, out);
+		if (rc < 0)
+			r->fresh_next = slot;
+		return rc;
+	}
+}
+
 /* An endpoint with `id` in the oldest free slot, or in a new one at the
  * end: filled and indexed; its key is the caller's to publish. */
 static int take_slot(struct registry *r, const char *guid, uint64_t id, uint32_t now,
@@ -368,6 +400,8 @@ static int take_slot(struct registry *r, const char *guid, uint64_t id, uint32_t
 		r->slots_reused++;
 		return 0;
 	}
+	if (r->slots)
+		return take_own_slot(r, guid, id, now, out);
 	uint32_t slot = r->nslots;
 	if ((rc = slot_table_reserve(r->table, slot)) < 0 || (rc = ensure_cap(r, slot + 1)) < 0 ||
 	    (rc = fill_slot(r, slot, guid, id, now, out)) < 0)
@@ -436,9 +470,42 @@ int registry_reserve(struct registry *r, uint32_t n)
 void registry_restore_done(struct registry *r)
 {
 	for (uint32_t s = 0; s < r->nslots; s++)
-		if (!registry_at(r, s)->id)
+		if (!registry_at(r, s)->id && (!r->slots || r->slots->mine(r->slots->ctx, s)))
 			push_free(r, s);
+	r->fresh_next = r->nslots;
 	r->restore_done = true;
+}
+
+int registry_add_at(struct registry *r, const char *guid, uint64_t id,
+		    const uint8_t key[HB_KEY_LEN], uint32_t slot, uint32_t now,
+		    struct endpoint **out)
+{
+	if (text_guid_problem(guid, strlen(guid)) || slot == UINT32_MAX || id == 0)
+		return -EINVAL;
+	if (r->slots && r->slots->mine(r->slots->ctx, slot))
+		return -EPERM;
+	if (registry_by_id(r, id) || registry_by_guid(r, guid) ||
+	    (slot < r->nslots && registry_at(r, slot)->id))
+		return -EEXIST;
+	/* A slot we removed from lies in quarantine until reclaimed: its
+	 * workers' timestamps are not cleared yet, and the list runs through it. */
+	for (uint32_t i = 0, q = r->quarantine_head; i < r->nquarantine; i++) {
+		if (q == slot)
+			return -EBUSY;
+		q = registry_at(r, q)->next_free;
+	}
+	int rc = slot >= r->nslots ? grow_to(r, slot + 1) : 0;
+	if (rc == 0)
+		rc = fill_slot(r, slot, guid, id, now, out);
+	if (rc < 0)
+		return rc;
+	slot_table_assign(r->table, slot, id, key);
+	return 0;
+}
+
+void registry_set_key(struct registry *r, struct endpoint *ep, const uint8_t key[HB_KEY_LEN])
+{
+	slot_table_assign(r->table, ep->slot, ep->id, key);
 }
 
 int registry_add_imported(struct registry *r, const char *guid, uint64_t id, const uint8_t *key,
@@ -451,7 +518,7 @@ int registry_add_imported(struct registry *r, const char *guid, uint64_t id, con
 	if (!id)
 		id = fresh_id(r);
 	int rc;
-	if (slot == UINT32_MAX || slot < r->nslots) {
+	if (slot == UINT32_MAX || slot < r->nslots || r->slots) { /* several collectors: ours */
 		rc = take_slot(r, guid, id, now, out);
 	} else {
 		/* The slot it had: the ones skipped on the way were never used,
@@ -581,7 +648,8 @@ uint32_t registry_reclaim(struct registry *r)
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t next = registry_at(r, slot)->next_free;
 		slot_table_clear_seen(r->table, slot);
-		push_free(r, slot);
+		if (!r->slots || r->slots->mine(r->slots->ctx, slot))
+			push_free(r, slot); /* another collector's slot stays a hole */
 		slot = next;
 	}
 	r->nquarantine = 0;

@@ -185,6 +185,19 @@ struct registry {
 	struct slot_index by_guid;
 	uint8_t guid_hash_key[16];
 	struct slot_table *table;
+	/* Several collectors (slot_blocks.h): NULL hands slots out as one
+	 * collector does. Set, only the slots it calls mine are handed out
+	 * (fresh ones from `next`, at or after fresh_next) or reused (the free
+	 * list holds only those); the others are holes until the change feed
+	 * fills them (registry_add_at). */
+	const struct registry_slots *slots;
+	uint32_t fresh_next;
+};
+
+struct registry_slots {
+	bool (*mine)(void *ctx, uint32_t slot);
+	uint32_t (*next)(void *ctx, uint32_t from); /* UINT32_MAX: none left */
+	void *ctx;
 };
 
 /* Any slot below nslots, endpoint or free (id 0). */
@@ -219,6 +232,19 @@ void registry_prefetch_restored(const struct registry *r, uint64_t id, const cha
  * or slot; -EINVAL once registry_restore_done has run. */
 int registry_add_restored(struct registry *r, const char *guid, uint64_t id,
 			  const uint8_t key[HB_KEY_LEN], uint32_t slot, struct endpoint **out);
+/* After the restore, from the change feed (several collectors): the
+ * endpoint another collector registered, at the slot it gave it, with its
+ * id and key, published to the workers; it starts offline with no
+ * contact, as a restored one does. -EEXIST for a known id or guid or a
+ * slot that holds an endpoint; -EPERM for a slot of our own (only we hand
+ * those out); -EBUSY while the slot waits in quarantine (try again after
+ * registry_reclaim); -EINVAL for a bad guid. */
+int registry_add_at(struct registry *r, const char *guid, uint64_t id,
+		    const uint8_t key[HB_KEY_LEN], uint32_t slot, uint32_t now,
+		    struct endpoint **out);
+/* A new key for the endpoint, as given (the change feed: another
+ * collector re-keyed it). */
+void registry_set_key(struct registry *r, struct endpoint *ep, const uint8_t key[HB_KEY_LEN]);
 /* Before restoring: room for slots [0, n) and n endpoints in the indexes,
  * allocated once. */
 int registry_reserve(struct registry *r, uint32_t n);

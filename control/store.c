@@ -45,6 +45,7 @@ struct op {
 	size_t bytes;  /* the allocation, for the byte bound */
 	uint32_t rows; /* weight in a batch */
 	uint8_t kind;
+	bool rejected; /* a put the database refused as a lost guid race (store_take_rejected) */
 	union {
 		struct store_row ep;
 		struct {
@@ -85,6 +86,8 @@ struct store {
 	bool stall_logged;        /* the running one was logged as stalled */
 	struct store_fence fence; /* current NULL: none (SQLite, one collector) */
 	struct store_stats stats;
+	struct store_rejected rejected[STORE_REJECTED_MAX]; /* committed, not taken yet */
+	size_t nrejected;
 };
 
 
@@ -214,6 +217,10 @@ static int apply_batch(struct store *s, struct op *ops, struct op **end, uint32_
 	}
 	for (; rc == 0 && op != stop; op = op->next) {
 		rc = apply_op(s->ops, s->db, op);
+		op->rejected =
+			rc == 1; /* the guid is another slot's: not written, the rest goes on */
+		if (rc == 1)
+			rc = 0;
 		++*nops;
 	}
 	if (rc == 0)
@@ -232,14 +239,24 @@ static void publish(struct store *s, struct op *ops, struct op *end, uint32_t no
 {
 	uint64_t last = 0;
 	size_t bytes = 0;
+	pthread_mutex_lock(&s->mu); /* stats first: they are current once the ticket moves */
 	while (ops != end) {
 		struct op *next = ops->next;
 		last = ops->ticket;
 		bytes += ops->bytes;
+		if (ops->rejected) {
+			s->stats.rejected_puts++;
+			if (s->nrejected < STORE_REJECTED_MAX)
+				s->rejected[s->nrejected++] =
+					(struct store_rejected){.ticket = ops->ticket,
+								.id = ops->u.ep.id,
+								.slot = ops->u.ep.slot};
+			else
+				s->stats.rejected_lost++;
+		}
 		free(ops);
 		ops = next;
 	}
-	pthread_mutex_lock(&s->mu); /* stats first: they are current once the ticket moves */
 	uint64_t took = gn_mono_ns() - s->busy_since_ns;
 	bool was_stalled = s->stall_logged;
 	s->busy_since_ns = 0;
@@ -650,6 +667,26 @@ void store_set_fence(struct store *s, const struct store_fence *f)
 	pthread_mutex_lock(&s->mu);
 	s->fence = *f;
 	pthread_mutex_unlock(&s->mu);
+}
+
+size_t store_take_rejected(struct store *s, struct store_rejected *out, size_t max)
+{
+	pthread_mutex_lock(&s->mu);
+	size_t n = s->nrejected < max ? s->nrejected : max;
+	memcpy(out, s->rejected, n * sizeof(*out));
+	memmove(s->rejected, s->rejected + n, (s->nrejected - n) * sizeof(*out));
+	s->nrejected -= n;
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
+void store_set_changes(struct store *s, const char *collector)
+{
+	if (!s->ops->changes)
+		return;
+	pthread_mutex_lock(&s->db_mu); /* the writer's connection: between its batches */
+	s->ops->changes(s->db, collector);
+	pthread_mutex_unlock(&s->db_mu);
 }
 
 /* ---- state, for the control thread ---- */

@@ -125,6 +125,23 @@ struct store_fence {
 	void *ctx;
 };
 void store_set_fence(struct store *s, const struct store_fence *f);
+/* The change feed of several collectors (cluster_changes.h): from now on
+ * every put and delete also writes its endpoint_changes row, by
+ * `collector`, in the same transaction. A no-op on a backend without it. */
+void store_set_changes(struct store *s, const char *collector);
+/* Several collectors: the puts the database refused because another slot
+ * holds the guid (the same guid registered on another collector first;
+ * PostgreSQL's unique index on guid). The rest of their batch committed;
+ * their tickets count as committed, so the control thread takes these
+ * first, when the eventfd says the ticket moved, and undoes them (drops
+ * the endpoint, answers 503). Bounded: beyond STORE_REJECTED_MAX untaken,
+ * counted in stats.rejected_lost. */
+#define STORE_REJECTED_MAX 4096
+struct store_rejected {
+	uint64_t ticket, id;
+	uint32_t slot;
+};
+size_t store_take_rejected(struct store *s, struct store_rejected *out, size_t max);
 
 /* Readable when the committed ticket moved; the control thread reads it (8 bytes) to clear it. */
 int store_event_fd(const struct store *s);
@@ -157,6 +174,8 @@ struct store_stats {
 	uint64_t commit_errors; /* failed attempts (each retry counts) */
 	uint64_t reconnects;    /* connections made again after a loss (PostgreSQL) */
 	uint64_t fenced_ops;    /* status writes dropped by the fence (store_set_fence) */
+	uint64_t rejected_puts; /* puts refused as lost guid races (store_take_rejected) */
+	uint64_t rejected_lost; /* of those, not kept for the control thread (full) */
 	uint32_t queue_len;     /* ops accepted, not yet committed */
 	uint32_t queue_max;     /* the bound: STORE_QUEUE_MAX_OPS */
 	double last_commit_ms;  /* duration of the last successful transaction */

@@ -57,7 +57,10 @@ struct store_db_ops {
 	 * the whole transaction and keeps the error text. begin() on a lost
 	 * connection tries to connect again (PostgreSQL, with backoff). */
 	int (*begin)(struct store_db *db);
-	int (*put)(struct store_db *db, const struct store_row *r); /* upsert by slot */
+	/* Upsert by slot. With a change feed (changes() below) also 1: not
+	 * written, another slot holds the guid (a lost race with another
+	 * collector), and the transaction goes on. */
+	int (*put)(struct store_db *db, const struct store_row *r);
 	int (*delete)(struct store_db *db, uint64_t id, uint32_t slot);
 	/* Updates only the rows whose slot still holds the contact's id. */
 	int (*contacts)(struct store_db *db, const struct store_contact *c, size_t n);
@@ -90,7 +93,17 @@ struct store_db_ops {
 	 * lease is (holder, epoch), 0 it is not (the caller rolls back), -1
 	 * an error. */
 	int (*fence)(struct store_db *db, const char *holder, int64_t epoch);
+	/* Optional (several collectors, store.h store_set_changes): from now
+	 * on every transaction that puts or deletes endpoints also writes one
+	 * endpoint_changes row per put or delete, by `collector` (NULL: no
+	 * more), numbered from the sequence 'changes', before its commit. */
+	void (*changes)(struct store_db *db, const char *collector);
 };
+
+/* PostgreSQL: row `row` of a result with STORE_SQL_LOAD's columns first
+ * (text format), as an endpoint; -1 when it does not fit. */
+struct pg_result;
+int store_pg_row(const struct pg_result *r, int row, struct store_endpoint *e);
 
 extern const struct store_db_ops store_db_sqlite;
 extern const struct store_db_ops store_db_pg;

@@ -54,6 +54,43 @@
 	"WHERE e.slot = c.slot AND e.id = c.id"
 #define PG_CONTACT_ARRAYS 10
 
+/* Several collectors: a transaction's change rows (cluster_changes.h),
+ * $1 the number before the first, $2 the slots, $3 the ids. */
+#define PG_CHANGES                                                                         \
+	"INSERT INTO endpoint_changes (seq, slot, id, collector) SELECT $1::int8 + c.n, "  \
+	"c.slot, c.id, $4 FROM unnest($2::int8[], $3::int8[]) WITH ORDINALITY AS c(slot, " \
+	"id, n)"
+
+/* Several collectors: STORE_SQL_PUT, except that a put of the endpoint the
+ * row already holds (a re-registration, a re-key) by a collector that is
+ * not the lease's holder ($20) keeps the decider's status columns: its
+ * view of them is older. A new endpoint in the slot starts from its own.
+ * Not prepared with the others: the decider table is cluster.c's, made
+ * after the store opened. */
+/* clang-format off */
+#define PG_KEEP(col)                                                                 \
+	col " = CASE WHEN excluded.id = endpoints.id AND NOT EXISTS (SELECT 1 FROM " \
+	"decider WHERE holder = $20) THEN endpoints." col " ELSE excluded." col " END"
+#define PG_PUT_CLUSTER                                                                      \
+	"INSERT INTO endpoints (id, slot, guid, key, hostname, ips, notify_port, "          \
+	"registered, last_register, last_ctl_contact, last_heartbeat, last_poll, down_at, " \
+	"status, reason, ctl_reason, status_since, notify_pending, notify_src) "            \
+	"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "   \
+	"$17, $18, $19) "                                                                   \
+	"ON CONFLICT (slot) DO UPDATE SET id = excluded.id, guid = excluded.guid, "         \
+	"key = excluded.key, hostname = excluded.hostname, ips = excluded.ips, "            \
+	"notify_port = excluded.notify_port, registered = excluded.registered, "            \
+	"last_register = excluded.last_register, "                                          \
+	"last_ctl_contact = excluded.last_ctl_contact, "                                    \
+	"last_heartbeat = CASE WHEN excluded.id = endpoints.id AND "                        \
+	"endpoints.last_heartbeat > excluded.last_heartbeat "                               \
+	"THEN endpoints.last_heartbeat ELSE excluded.last_heartbeat END, "                  \
+	"last_poll = excluded.last_poll, "                                                  \
+	PG_KEEP("down_at") ", " PG_KEEP("status") ", " PG_KEEP("reason") ", "               \
+	"ctl_reason = excluded.ctl_reason, " PG_KEEP("status_since") ", "                   \
+	"notify_pending = excluded.notify_pending, notify_src = excluded.notify_src"
+/* clang-format on */
+
 enum pst { PS_PUT, PS_DELETE, PS_CONTACTS, PS_TRANSITION, PS_COUNT };
 static const char *const pst_name[PS_COUNT] = {"gn_put", "gn_delete", "gn_contacts",
 					       "gn_transition"};
@@ -79,6 +116,11 @@ struct store_db {
 	uint64_t next_try_ns; /* no new connection attempt before this */
 	unsigned backoff_ms;
 	struct buf arr[PG_CONTACT_ARRAYS];
+	/* Several collectors (store_db_ops.changes): the slots and ids this
+	 * transaction put or deleted, for its endpoint_changes rows. */
+	char collector[64]; /* "": no change feed (one collector) */
+	struct buf ch_slots, ch_ids;
+	size_t nchanges;
 	char err[STORE_URL_MAX + 600];
 	char shown[STORE_URL_MAX]; /* masked, for the messages */
 	char target[];
@@ -216,8 +258,85 @@ static uint64_t pg_reconnects(const struct store_db *d)
 
 /* ---- writes ---- */
 
+static bool buf_add(struct buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *p = realloc(b->p, cap);
+		if (!p)
+			return false;
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return true;
+}
+
+/* The transaction's change rows, numbered from the gap-free sequence
+ * 'changes' (FLEET.md point 2): the last statements before COMMIT, so the
+ * sequence's row lock is held only for the commit itself, and a reader
+ * that sees change k committed sees every change below k too. */
+static int write_changes(struct store_db *d)
+{
+	if (!d->nchanges)
+		return 0;
+	char n[24];
+	snprintf(n, sizeof(n), "%zu", d->nchanges);
+	const char *tv[] = {"changes", n};
+	PGresult *r = PQexecParams(d->conn, STORE_SQL_SEQ_TAKE, 2, NULL, tv, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+		return fail_res(d, r, "numbering changes");
+	char base[24];
+	snprintf(base, sizeof(base), "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	if (!buf_add(&d->ch_slots, "}", 1) || !buf_add(&d->ch_ids, "}", 1)) {
+		snprintf(d->err, sizeof(d->err), "%s: write: out of memory", d->shown);
+		return -1;
+	}
+	const char *v[] = {base, d->ch_slots.p, d->ch_ids.p, d->collector};
+	r = PQexecParams(d->conn, PG_CHANGES, 4, NULL, v, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		return fail_res(d, r, "writing changes");
+	PQclear(r);
+	return 0;
+}
+
+static void changes_reset(struct store_db *d)
+{
+	d->nchanges = 0;
+	d->ch_slots.len = d->ch_ids.len = 0;
+}
+
+/* One more change row for the transaction (no-op without a feed). */
+static int change_add(struct store_db *d, uint32_t slot, uint64_t id)
+{
+	if (!d->collector[0])
+		return 0;
+	char a[32], b[32];
+	int64_t i;
+	memcpy(&i, &id, sizeof(i));
+	int la = snprintf(a, sizeof(a), "%s%" PRIu32, d->nchanges ? "," : "{", slot);
+	int lb = snprintf(b, sizeof(b), "%s%" PRId64, d->nchanges ? "," : "{", i);
+	if (!buf_add(&d->ch_slots, a, (size_t)la) || !buf_add(&d->ch_ids, b, (size_t)lb)) {
+		snprintf(d->err, sizeof(d->err), "%s: write: out of memory", d->shown);
+		return -1;
+	}
+	d->nchanges++;
+	return 0;
+}
+
+static void pg_changes(struct store_db *d, const char *collector)
+{
+	snprintf(d->collector, sizeof(d->collector), "%s", collector ? collector : "");
+}
+
 static int pg_begin(struct store_db *d)
 {
+	changes_reset(d);
 	if (PQstatus(d->conn) != CONNECTION_OK && reconnect(d) < 0)
 		return -1;
 	if (exec_cmd(d, "BEGIN", "begin") == 0)
@@ -231,6 +350,10 @@ static int pg_begin(struct store_db *d)
 
 static int pg_commit(struct store_db *d)
 {
+	int rc = write_changes(d);
+	changes_reset(d);
+	if (rc < 0)
+		return rc;
 	PGresult *r = PQexec(d->conn, "COMMIT");
 	/* An aborted transaction "commits" as ROLLBACK, without an error. */
 	if (PQresultStatus(r) != PGRES_COMMAND_OK || strcmp(PQcmdStatus(r), "COMMIT") != 0)
@@ -257,13 +380,37 @@ static const char *notify_text(const struct store_notify *n, char text[INET6_ADD
 											 : NULL;
 }
 
+/* Several collectors: the put inside a savepoint, so that losing a race
+ * for the guid (the unique index endpoints_guid of cluster.c: another
+ * collector's registration of it committed first) undoes this put alone,
+ * not the batch: 1. */
+static int put_guarded(struct store_db *d, const char *const *v, const int *lens, const int *fmts)
+{
+	if (exec_cmd(d, "SAVEPOINT gn_put", "write") < 0)
+		return -1;
+	PGresult *r = PQexecParams(d->conn, PG_PUT_CLUSTER, STORE_SQL_PUT_PARAMS + 1, NULL, v, lens,
+				   fmts, 0);
+	if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+		PQclear(r);
+		return exec_cmd(d, "RELEASE SAVEPOINT gn_put", "write");
+	}
+	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	const char *con = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
+	if (state && strcmp(state, "23505") == 0 && con && strcmp(con, "endpoints_guid") == 0) {
+		PQclear(r);
+		return exec_cmd(d, "ROLLBACK TO SAVEPOINT gn_put", "write") < 0 ? -1 : 1;
+	}
+	return fail_res(d, r, "write");
+}
+
 static int pg_put(struct store_db *d, const struct store_row *r)
 {
 	char num[STORE_SQL_PUT_PARAMS][24], src[INET6_ADDRSTRLEN];
+	/* One more for the cluster's put: the collector's name. */
 	char *guid = strndup(r->guid, r->guid_len), *host = strndup(r->hostname, r->host_len),
 	     *ips = strndup(r->ips, r->ips_len);
-	const char *v[STORE_SQL_PUT_PARAMS];
-	int lens[STORE_SQL_PUT_PARAMS] = {0}, fmts[STORE_SQL_PUT_PARAMS] = {0};
+	const char *v[STORE_SQL_PUT_PARAMS + 1];
+	int lens[STORE_SQL_PUT_PARAMS + 1] = {0}, fmts[STORE_SQL_PUT_PARAMS + 1] = {0};
 	if (!guid || !host || !ips) {
 		free(guid), free(host), free(ips);
 		snprintf(d->err, sizeof(d->err), "%s: write: out of memory", d->shown);
@@ -300,9 +447,11 @@ static int pg_put(struct store_db *d, const struct store_row *r)
 	v[4] = host;
 	v[5] = ips;
 	v[18] = notify_text(&r->notify, src);
-	int rc = run(d, PS_PUT, STORE_SQL_PUT_PARAMS, v, lens, fmts);
+	v[19] = d->collector;
+	int rc = d->collector[0] ? put_guarded(d, v, lens, fmts)
+				 : run(d, PS_PUT, STORE_SQL_PUT_PARAMS, v, lens, fmts);
 	free(guid), free(host), free(ips);
-	return rc;
+	return rc != 0 ? rc : change_add(d, r->slot, r->id);
 }
 
 static int pg_delete(struct store_db *d, uint64_t id, uint32_t slot)
@@ -313,26 +462,10 @@ static int pg_delete(struct store_db *d, uint64_t id, uint32_t slot)
 	snprintf(a, sizeof(a), "%" PRIu32, slot);
 	snprintf(b, sizeof(b), "%" PRId64, i);
 	const char *v[] = {a, b};
-	return run(d, PS_DELETE, 2, v, NULL, NULL);
+	int rc = run(d, PS_DELETE, 2, v, NULL, NULL);
+	return rc < 0 ? rc : change_add(d, slot, id);
 }
 
-static bool buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (!p)
-			return false;
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return true;
-}
 
 /* Rows [from, to) of `c` as the ten arrays' literals ("{1,2,3}"). */
 static bool contact_arrays(struct store_db *d, const struct store_contact *c, size_t from,
@@ -512,6 +645,8 @@ static void pg_close(struct store_db *d)
 	PQfinish(d->conn);
 	for (int a = 0; a < PG_CONTACT_ARRAYS; a++)
 		free(d->arr[a].p);
+	free(d->ch_slots.p);
+	free(d->ch_ids.p);
 	free(d);
 }
 
@@ -674,6 +809,11 @@ static int row_to_endpoint(const PGresult *r, int row, struct store_endpoint *e)
 	return 0;
 }
 
+int store_pg_row(const struct pg_result *r, int row, struct store_endpoint *e)
+{
+	return row_to_endpoint((const PGresult *)r, row, e);
+}
+
 static int64_t pg_slot_span(struct store_db *d)
 {
 	PGresult *r = PQexec(d->conn, STORE_SQL_SLOT_SPAN);
@@ -754,4 +894,5 @@ const struct store_db_ops store_db_pg = {
 	.reconnects = pg_reconnects,
 	.ping = pg_ping,
 	.fence = pg_fence,
+	.changes = pg_changes,
 };

@@ -84,6 +84,11 @@
 	"reason, ctl_reason, status_since, notify_pending, notify_src"
 #define STORE_SQL_LOAD "SELECT " STORE_SQL_LOAD_COLUMNS " FROM endpoints"
 
+/* Gap-free numbers in commit order (FLEET.md point 2): n numbers of the
+ * sequence $1, last - n + 1 .. last, as the last statement before COMMIT. */
+#define STORE_SQL_SEQ_TAKE \
+	"UPDATE sequences SET last = last + $2 WHERE name = $1 RETURNING last - $2"
+
 #define STORE_SQL_SLOT_SPAN "SELECT max(slot) FROM endpoints"
 #define STORE_SQL_META_GET  "SELECT value FROM meta WHERE key = $1"
 #define STORE_SQL_META_SET                                           \

@@ -82,6 +82,12 @@ def documented(docs_path):
 UNCHECKED = {
     # Moves on its own, or has no CLI counterpart; its presence is checked.
     "glournet_info": "a constant 1 (its version label is checked)",
+    # Several collectors (show cluster .changes; 0 on SQLite, which this scrape runs).
+    "glournet_changes_cursor": "show cluster .changes.cursor, PostgreSQL only",
+    "glournet_changes_lag_seconds": "show cluster .changes.lag_s, PostgreSQL only",
+    "glournet_changes_applied_total": "show cluster .changes.applied, PostgreSQL only",
+    "glournet_changes_failed_total": "show cluster .changes.failed, PostgreSQL only",
+    "glournet_changes_guid_races_total": "show cluster .changes.guid_races, PostgreSQL only",
     "glournet_uptime_seconds": "checked against the start time",
     "glournet_metrics_scrapes_total": "the metrics server's own count",
     "glournet_unreachable_ranges": "checked against by_range",

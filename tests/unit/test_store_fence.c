@@ -7,6 +7,10 @@
  * epoch commits the status writes, checked once per transaction; a fence
  * that finds another epoch tells `lost` that epoch, rolls back, drops the
  * status writes and commits the rest; every ticket still commits in order.
+ * And the guid race of several collectors (store_take_rejected): a put
+ * the backend refuses as another slot's guid (put() returns 1) is not
+ * written, the rest of its batch is, its ticket still commits, and it is
+ * reported once with its ticket, id and slot.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -140,10 +144,56 @@ static void test_fence(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* SQLite's put, except that a guid "lost-..." lost the race. */
+static int racing_put(struct store_db *db, const struct store_row *r)
+{
+	if (r->guid_len >= 5 && memcmp(r->guid, "lost-", 5) == 0)
+		return 1;
+	return store_db_sqlite.put(db, r);
+}
+
+static void test_rejected(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/gn-reject-XXXXXX", path[64], err[256];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/store.db", dir);
+	fenced_ops = store_db_sqlite;
+	fenced_ops.put = racing_put;
+	struct store *s = store_open_with(&fenced_ops, path, path, err, sizeof(err));
+	assert_non_null(s);
+	static const char *const guids[] = {"won-a", "lost-b", "won-c"};
+	uint64_t t[3];
+	for (unsigned i = 0; i < 3; i++) {
+		struct store_endpoint e = {.id = 500 + i, .slot = 10 + i};
+		snprintf(e.guid, sizeof(e.guid), "%s", guids[i]);
+		t[i] = store_put_endpoint(s, &e);
+		assert_true(t[i] > 0);
+	}
+	wait_for(s, t[2]);
+	assert_int_equal(count(path, "SELECT count(*) FROM endpoints"), 2);
+	assert_int_equal(count(path, "SELECT count(*) FROM endpoints WHERE guid = 'lost-b'"), 0);
+	struct store_rejected rj[4];
+	assert_int_equal(store_take_rejected(s, rj, 4), 1);
+	assert_int_equal(rj[0].ticket, t[1]);
+	assert_int_equal(rj[0].id, 501);
+	assert_int_equal(rj[0].slot, 11);
+	assert_int_equal(store_take_rejected(s, rj, 4), 0); /* taken once */
+	struct store_stats st;
+	store_get_stats(s, &st);
+	assert_int_equal(st.rejected_puts, 1);
+	assert_int_equal(st.commit_errors, 0);
+	store_close(s, 1000);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fence),
+		cmocka_unit_test(test_rejected),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

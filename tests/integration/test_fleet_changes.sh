@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# Issue 16, the change feed (docs/store.md "Several collectors: the change
+# feed"): one throwaway PostgreSQL, two glournetd (A decides, B does not)
+# on their own veth labs. Proves:
+#  - endpoints registered on A and on B are in both collectors' memory
+#    within 2 s (show status, show client on the other);
+#  - heartbeats of a B-registered endpoint sent to A are accepted there;
+#  - a re-key on B reaches A: the old key refused on A, the new accepted;
+#  - a removal on A reaches B;
+#  - slots never collide (one row per slot in the store, the collectors in
+#    their own slot blocks);
+#  - B restarted loads everything, registrations made while it was down
+#    included, and follows on.
+SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${BUILD:-$SRC/build}
+. "$SRC/tests/integration/lib.sh"
+T=fc$(($$ % 1000))
+PG=$(mktemp -d /tmp/glournet-pg-changefeed.XXXXXX)
+PGPW=pw-$$-secret
+PG_LOG_STATEMENT=none
+BG_PIDS=()
+NA=40 NB=30
+
+declare -A C_TAG C_SOCK C_PORT C_PID
+C_TAG[a]=${T}a C_TAG[b]=${T}b
+C_SOCK[a]=$WORK/a.sock C_SOCK[b]=$WORK/b.sock
+C_PORT[a]=$HTTP_PORT
+for p in $(seq $((HTTP_PORT + 3)) 3 $((HTTP_PORT + 90))); do
+	[ -z "$(ss -Htan "( sport = :$p or sport = :$((p + 1)) or sport = :$((p + 2)) )")" ] && { C_PORT[b]=$p; break; }
+done
+PGPORT=
+for p in $(seq $((${C_PORT[b]} + 7)) $((${C_PORT[b]} + 70))); do
+	[ -z "$(ss -Htan "( sport = :$p )")" ] && { PGPORT=$p; break; }
+done
+[ -n "$PGPORT" ] || fail "no free port for PostgreSQL"
+
+use() {
+	CUR=$1 TAG=${C_TAG[$1]} SOCK=${C_SOCK[$1]} HTTP_PORT=${C_PORT[$1]}
+	EXC_IFACE=gnx-${C_TAG[$1]} DAEMON_LOG=$WORK/$1.log GN_STATE=$WORK/state-$1
+	DAEMON_PID=${C_PID[$1]:-}
+}
+fc_cleanup() {
+	for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	for c in a b; do
+		p=${C_PID[$c]:-}
+		if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then kill -KILL "$p"; wait "$p" 2>/dev/null || true; fi
+		lab_down "${C_TAG[$c]}" 2>/dev/null || true
+		if [ "${rc:-0}" -ne 0 ] && [ -f "$WORK/$c.log" ]; then
+			echo "--- glournetd $c log (last 25 lines) ---"; tail -n 25 "$WORK/$c.log"
+		fi
+	done
+	DAEMON_PID=
+	pg_teardown
+}
+trap 'rc=$?; [ $rc -eq 0 ] || KEEP_PG_LOG=1; fc_cleanup; set +e; (exit $rc); cleanup' EXIT
+
+pg_setup
+URL="postgresql://gn:$PGPW@127.0.0.1:$PGPORT/glournet"
+OPTS=(--store "$URL" --lease 3s --set heartbeat.interval=1s --set register.replace_after=1s
+	--set guard.threshold=0 --sweep-interval 1s)
+start_collector() {
+	use "$1"
+	local m=(--metrics "127.0.0.1:$((${C_PORT[$1]} + 2))")
+	if [ "${2:-}" = again ]; then start_daemon_only --collector-name "fc-$1" "${m[@]}" "${OPTS[@]}"
+	else start_daemon --collector-name "fc-$1" "${m[@]}" "${OPTS[@]}"; fi
+	C_PID[$1]=$DAEMON_PID
+}
+reg() {   # reg COLLECTOR PREFIX FIRST COUNT STATE
+	"$AGENT" register --server "http://127.0.0.1:${C_PORT[$1]}" --token "$TOKEN" --guid-prefix "$2" \
+		--first "$3" --count "$4" --state "$5" --retries 3 >>"$WORK/reg.log" 2>&1
+}
+clients_on() { use "$1"; field .clients show status; }
+wait_clients() {   # wait_clients COLLECTOR N SECONDS: the time it took, in ms (fails past it)
+	local t0=$(date +%s%N) got
+	for _ in $(seq $(($3 * 20))); do
+		got=$(clients_on "$1"); [ "$got" = "$2" ] && { echo $(( ($(date +%s%N) - t0) / 1000000 )); return; }
+		sleep 0.05
+	done
+	fail "collector $1 holds $got endpoints, not $2, after $3 s" >&2   # inside $(...)
+}
+accepted_on() { use "$1"; field .total.accepted show stats; }
+hb_to() {   # hb_to COLLECTOR STATE FIRST COUNT SECONDS: heartbeats into its lab, waits
+	ip netns exec "$(lab_ns "${C_TAG[$1]}")" "$AGENT" heartbeat --state "$2" --to "$LAB_COLLECTOR4" \
+		--interval 0.25 --duration "$5" --first "$3" --count "$4" >>"$WORK/hb.log" 2>&1 || true
+}
+
+start_collector a
+for _ in $(seq 50); do [ "$(sql "SELECT holder FROM decider")" = fc-a ] && break; sleep 0.1; done
+start_collector b
+pass "two collectors on PostgreSQL 127.0.0.1:$PGPORT, fc-a decides"
+
+# ---- registrations on both reach the other ----
+reg a fa 0 $NA "$WORK/sa"
+reg b fb 0 $NB "$WORK/sb"
+ta=$(wait_clients a $((NA + NB)) 2)
+tb=$(wait_clients b $((NA + NB)) 2)
+for c in a b; do
+	use $c
+	for s in sa:0 sa:$((NA - 1)) sb:0 sb:$((NB - 1)); do
+		read -r guid id slot _ < <(grep -v '^#' "$WORK/${s%%:*}" | sed -n "$((${s##*:} + 1))p")
+		got="$(field .id show client "$guid") $(field .slot show client "$guid")"
+		[ "$got" = "$id $slot" ] || fail "on $c, $guid is '$got', the agent has '$id $slot'"
+	done
+done
+pass "$NA registered on A and $NB on B: all $((NA + NB)) in A's memory (${ta} ms) and B's (${tb} ms), same ids and slots as the agents hold"
+read -r rows slots guids < <(sql "SELECT count(*), count(DISTINCT slot), count(DISTINCT guid) FROM endpoints" | tr '|' ' ')
+[ "$rows $slots $guids" = "$((NA + NB)) $((NA + NB)) $((NA + NB))" ] || fail "one row per slot and guid: $rows rows, $slots slots, $guids guids"
+blocks=$(sql "SELECT collector || ':' || block FROM slot_blocks ORDER BY block" | tr '\n' ' ')
+bad=$(sql "SELECT count(*) FROM endpoints e WHERE NOT EXISTS (SELECT 1 FROM slot_blocks b WHERE b.block = e.slot / 65536 AND b.collector = CASE WHEN e.guid LIKE 'fa-%' THEN 'fc-a' ELSE 'fc-b' END)")
+[ "$bad" = 0 ] || fail "$bad endpoints outside their collector's slot blocks ($blocks)"
+pass "no slot collides: $rows rows in $slots slots, each collector's in its own blocks ($blocks)"
+
+# ---- heartbeats of B's endpoints accepted on A ----
+a0=$(accepted_on a)
+hb_to a "$WORK/sb" 0 10 2
+a1=$(accepted_on a)
+[ $((a1 - a0)) -ge 40 ] || fail "A accepted $((a1 - a0)) heartbeats of 10 B-registered endpoints in 2 s"
+pass "heartbeats of 10 endpoints registered on B accepted on A: $((a1 - a0))"
+
+# ---- a re-key on B reaches A ----
+sleep 1.2   # fb-000020 had no contact since its registration: replace_after 1 s
+reg b fb 20 1 "$WORK/sr"
+new=$(grep -v '^#' "$WORK/sr" | head -1 | awk '{print $4}')
+old=$(grep -v '^#' "$WORK/sb" | sed -n 21p | awk '{print $4}')
+[ -n "$new" ] && [ "$new" != "$old" ] || fail "B re-keyed fb-000020 ($old -> $new)"
+for _ in $(seq 40); do
+	[ "$(sql "SELECT encode(key, 'hex') FROM endpoints WHERE guid = 'fb-000020'")" = "$new" ] && break; sleep 0.05
+done
+sleep 1
+a0=$(accepted_on a); hb_to a "$WORK/sb" 20 1 1.5; a1=$(accepted_on a)
+[ $((a1 - a0)) = 0 ] || fail "A accepted $((a1 - a0)) heartbeats with fb-000020's old key"
+hb_to a "$WORK/sr" 0 1 1.5; a2=$(accepted_on a)
+[ $((a2 - a1)) -ge 3 ] || fail "A accepted $((a2 - a1)) heartbeats with fb-000020's new key"
+pass "a re-key on B reaches A: the old key refused there, the new one accepted ($((a2 - a1)) heartbeats)"
+
+# ---- a re-registration on the non-decider keeps the decider's statuses ----
+sql "UPDATE endpoints SET status = 1, reason = 4, status_since = 12345 WHERE guid IN ('fa-000011', 'fa-000012')" >/dev/null
+slot11=$(sql "SELECT slot FROM endpoints WHERE guid = 'fa-000011'")
+reg b fa 11 1 "$WORK/sa"
+reg a fa 12 1 "$WORK/sa"
+[ "$(sql "SELECT count(*) FROM endpoint_changes WHERE collector = 'fc-b' AND slot = $slot11")" -ge 1 ] ||
+	fail "B's re-registration of fa-000011 wrote its row"
+got=$(sql "SELECT status || ' ' || status_since FROM endpoints WHERE guid = 'fa-000011'")
+[ "$got" = "1 12345" ] || fail "B's re-registration overwrote the decider's status of fa-000011: $got"
+got12=$(sql "SELECT status || ' ' || status_since FROM endpoints WHERE guid = 'fa-000012'")
+[ "$got12" != "1 12345" ] || fail "A's (the decider's) re-registration of fa-000012 wrote its status: $got12"
+pass "a re-registration on B (not deciding) keeps the stored status ($got), one on the decider A writes its own ($got12)"
+
+# ---- a removal on A reaches B ----
+use a; ctl remove client fa-000003 --force >/dev/null
+tr=$(wait_clients b $((NA + NB - 1)) 2)
+use b; rc=0; ctlj show client fa-000003 >/dev/null 2>&1 || rc=$?
+[ $rc -ne 0 ] || fail "B still knows fa-000003"
+pass "a removal on A reaches B in ${tr} ms"
+
+# ---- B restarted: loads everything, follows on ----
+use b; stop_daemon; C_PID[b]=
+reg a fa $NA 5 "$WORK/sa"
+start_collector b again
+tb=$(wait_clients b $((NA + NB + 4)) 2)
+reg a fa $((NA + 5)) 5 "$WORK/sa"
+tf=$(wait_clients b $((NA + NB + 9)) 2)
+[ "$(sql "SELECT count(*) FROM slot_blocks WHERE collector = 'fc-b'")" = 1 ] || fail "B claimed a new block on its restart: $(sql "SELECT * FROM slot_blocks")"
+reg b fb $NB 3 "$WORK/sb"
+wait_clients a $((NA + NB + 12)) 2 >/dev/null
+read -r rows slots < <(sql "SELECT count(*), count(DISTINCT slot) FROM endpoints" | tr '|' ' ')
+[ "$rows" = "$slots" ] || fail "slots collide after B's restart: $rows rows in $slots slots"
+use b
+pass "B restarted holds all $((NA + NB + 4)) (${tb} ms), follows on (${tf} ms for 5 more from A), registers in its own block again; show cluster on B: $(ctlj show cluster | jq -c '.changes | {cursor, applied, failed, slot_blocks, lag_s}')"
+
+# ---- the same guids registering on both collectors at once ----
+for c in a b; do use $c; ctl set register.replace_after 1h >/dev/null; done
+NR=200
+race() { "$AGENT" register --server "http://127.0.0.1:${C_PORT[$1]}" --token "$TOKEN" --guid-prefix race \
+	--count $NR --state "$WORK/r$1" >"$WORK/race-$1.log" 2>&1 || true; }
+race a & p1=$!; race b & p2=$!
+wait $p1 $p2
+read -r rows guids < <(sql "SELECT count(*), count(DISTINCT guid) FROM endpoints WHERE guid LIKE 'race-%'" | tr '|' ' ')
+[ "$rows $guids" = "$NR $NR" ] || fail "one row per raced guid: $rows rows, $guids guids (want $NR)"
+sql "SELECT guid || ' ' || lpad(to_hex(id), 16, '0') || ' ' || slot || ' ' || encode(key, 'hex') FROM endpoints WHERE guid LIKE 'race-%'" | sort >"$WORK/race-store"
+cat "$WORK/ra" "$WORK/rb" 2>/dev/null | grep -v '^#' | awk '{print $1, $2, $3, $4}' | sort >"$WORK/race-agents"
+wrong=$(comm -13 "$WORK/race-store" "$WORK/race-agents" | head -3)
+[ -z "$wrong" ] || fail "agents answered 200/201 hold what the store does not: $wrong"
+[ "$(awk '{print $1}' "$WORK/race-agents" | sort -u | wc -l)" = $NR ] || fail "every raced guid answered 201 to one agent: $(awk '{print $1}' "$WORK/race-agents" | sort -u | wc -l)"
+total=$(sql "SELECT count(*) FROM endpoints")
+wait_clients a "$total" 2 >/dev/null; wait_clients b "$total" 2 >/dev/null
+for i in 0 1 2 50 99 150 199; do
+	g=$(printf 'race-%06d' $i)
+	want=$(grep "^$g " "$WORK/race-store" | awk '{print $2, $3}')
+	for c in a b; do
+		use $c; got="$(field .id show client "$g") $(field .slot show client "$g")"
+		[ "$got" = "$want" ] || fail "on $c, $g is '$got', the store has '$want'"
+	done
+done
+use a; ra=$(ctlj show cluster | jq .changes.guid_races); use b; rb=$(ctlj show cluster | jq .changes.guid_races)
+mb=$(curl -s "http://127.0.0.1:$((${C_PORT[b]} + 2))/metrics" | awk '$1 == "glournet_changes_guid_races_total" {print $2}')
+[ "$mb" = "$rb" ] || fail "B's metric glournet_changes_guid_races_total is '$mb', show cluster says $rb"
+applied=$(curl -s "http://127.0.0.1:$((${C_PORT[b]} + 2))/metrics" | awk '$1 == "glournet_changes_applied_total" {print $2}')
+[ "${applied:-0}" -gt 0 ] || fail "B's metric glournet_changes_applied_total is '$applied'"
+pass "$NR guids registered on both at once: one row each in the store, $(wc -l <"$WORK/race-agents") answers 200/201 all holding the stored key (A: $(tail -1 "$WORK/race-a.log"); B: $(tail -1 "$WORK/race-b.log")); lost races undone: A $ra, B $rb (metric on B: $mb; changes applied on B: $applied); both collectors hold $total with the store's ids and slots"
+
+for c in a b; do use "$c"; stop_daemon; C_PID[$c]=; done
