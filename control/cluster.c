@@ -40,6 +40,14 @@ static const char *const schema[] = {
 	"ages INT4[] NOT NULL)",
 	"INSERT INTO decider (one, holder, epoch, expires_at) VALUES (true, '', 0, "
 	"'-infinity') ON CONFLICT DO NOTHING",
+	/* cluster_stream.h: the gap-free sequences (store_sql.h STORE_SQL_SEQ_TAKE)
+	 * and the transition stream's key; a store whose transitions were
+	 * numbered before the sequence (one collector) goes on after them */
+	"CREATE TABLE IF NOT EXISTS sequences (name TEXT PRIMARY KEY, last INT8 NOT NULL)",
+	"INSERT INTO sequences VALUES ('changes', 0), ('transitions', 0) ON CONFLICT DO NOTHING",
+	"UPDATE sequences SET last = (SELECT max(seq) FROM transitions) WHERE name = "
+	"'transitions' AND last < (SELECT coalesce(max(seq), 0) FROM transitions)",
+	"CREATE UNIQUE INDEX IF NOT EXISTS transitions_seq ON transitions (seq)",
 };
 
 #define SQL_SEEN                                                                  \

@@ -8,6 +8,7 @@
 
 #include "control/cluster.h"
 #include "control/cluster_feed.h"
+#include "control/cluster_stream.h"
 #include "control/ctl_commands.h"
 #include "control/daemon.h"
 #include "control/store.h"
@@ -23,6 +24,23 @@ static json_t *collectors_json(const struct cluster_view *v)
 						   strcmp(v->collectors[i].name, v->holder) == 0 &&
 							   v->expires_in_s > 0));
 	return a;
+}
+
+/* The transition stream here: its cursor (the last number taken), the
+ * stream's head as of the last read, and the lag between them. */
+static json_t *stream_json(struct gn_daemon *d)
+{
+	struct stream_info si;
+	cluster_stream_get_info(d->cluster_stream, &si);
+	const struct stream_job *j = &d->stream_job;
+	uint64_t cursor = j->cur.last;
+	return json_pack("{s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:b}", "cursor",
+			 (json_int_t)cursor, "head", (json_int_t)si.head, "lag",
+			 (json_int_t)(si.head > cursor ? si.head - cursor : 0), "read_age_s",
+			 si.age_s, "rows_read", (json_int_t)si.rows_read, "applied",
+			 (json_int_t)j->applied, "unknown", (json_int_t)j->unknown, "gaps",
+			 (json_int_t)j->cur.gaps, "errors", (json_int_t)si.errors, "catching_up",
+			 j->catching_up);
 }
 
 json_t *cmd_show_cluster(struct gn_daemon *d, int argc, const char **argv, char *err, size_t errlen)
@@ -41,7 +59,7 @@ json_t *cmd_show_cluster(struct gn_daemon *d, int argc, const char **argv, char 
 	cluster_get_view(d->cluster, &v);
 	if (d->cluster_feed)
 		cluster_feed_get_info(d->cluster_feed, &fi);
-	return json_pack(
+	json_t *o = json_pack(
 		"{s:b, s:s, s:b, s:I, s:I, s:f, s:f, s:I, s:I, s:{s:s, s:I, s:f}, s:o, s:s, s:s, "
 		"s:{s:I, s:I, s:I, s:I, s:I, s:f, s:I}}",
 		"cluster", true, "name", ci.name, "deciding", ci.deciding, "epoch",
@@ -54,4 +72,7 @@ json_t *cmd_show_cluster(struct gn_daemon *d, int argc, const char **argv, char 
 		"batches_read", (json_int_t)fi.batches_read, "contacts_read",
 		(json_int_t)fi.contacts_read, "errors", (json_int_t)fi.errors, "lag_s", fi.lag_s,
 		"live_peers", (json_int_t)fi.live);
+	if (o && d->cluster_stream)
+		json_object_set_new(o, "stream", stream_json(d));
+	return o;
 }

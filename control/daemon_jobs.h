@@ -20,7 +20,7 @@ struct transition_feed;
 /* One loop turn's budget for all the jobs together (main.c:run): a request
  * waits about this long behind them at worst. */
 #define DAEMON_TURN_BUDGET_NS (8 * 1000 * 1000)
-#define DAEMON_JOBS_MAX       16
+#define DAEMON_JOBS_MAX       24
 
 /* Thin jobs over another module's step. */
 struct registry_job { /* "index": index growth; "reclaim": quarantined slots */
