@@ -45,6 +45,12 @@ static const char *const schema[] = {
 	 * numbered before the sequence (one collector) goes on after them */
 	"CREATE TABLE IF NOT EXISTS sequences (name TEXT PRIMARY KEY, last INT8 NOT NULL)",
 	"INSERT INTO sequences VALUES ('changes', 0), ('transitions', 0) ON CONFLICT DO NOTHING",
+	/* Once, before the key exists: rows numbered by each collector's own
+	 * feed (before the stream) may repeat numbers; renumbered 1..n in
+	 * time order. */
+	"DO $$ BEGIN IF to_regclass('transitions_seq') IS NULL THEN UPDATE transitions t SET "
+	"seq = r.n FROM (SELECT ctid, row_number() OVER (ORDER BY time, seq) AS n FROM "
+	"transitions) r WHERE t.ctid = r.ctid; END IF; END $$",
 	"UPDATE sequences SET last = (SELECT max(seq) FROM transitions) WHERE name = "
 	"'transitions' AND last < (SELECT coalesce(max(seq), 0) FROM transitions)",
 	"CREATE UNIQUE INDEX IF NOT EXISTS transitions_seq ON transitions (seq)",

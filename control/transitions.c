@@ -100,8 +100,8 @@ uint64_t feed_push(struct transition_feed *f, const struct transition *t)
 
 int feed_push_at(struct transition_feed *f, const struct transition *t, uint64_t seq)
 {
-	if (seq < f->next)
-		return -EINVAL;
+	if (seq < f->next || f->path)
+		return -EINVAL; /* a log would render the skipped slots' old events */
 	/* The numbers skipped keep their slots' old events, whose own seq then
 	 * differs: feed_get says NULL for them. */
 	f->next = seq;

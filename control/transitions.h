@@ -41,7 +41,7 @@ uint64_t feed_push(struct transition_feed *f, const struct transition *t);
 /* Copies t as number `seq` (>= feed_next_seq, or -EINVAL): a feed that
  * mirrors numbers given elsewhere (the transition stream of several
  * collectors, cluster_stream.h). Numbers it skips are not held (feed_get:
- * NULL). Not for a feed with a log. */
+ * NULL). Not for a feed with a log (-EINVAL). */
 int feed_push_at(struct transition_feed *f, const struct transition *t, uint64_t seq);
 /* Numbers this run's events from `next` on instead of 1: the numbering of
  * the previous run goes on (feed_log_last_seq + 1), so a watcher that
