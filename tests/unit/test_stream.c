@@ -11,7 +11,7 @@
  * number, so a watcher resumes from any cursor, a skipped number reads as
  * not held; a transition and its status change are one op: when the
  * transitions' write fails, the status row does not commit either, and on
- * the retry both do.
+ * the retry both do; a collector that does not decide has both dropped.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -195,6 +195,20 @@ static int count(const char *path, const char *sql)
 	return n;
 }
 
+static int fake_fence(struct store_db *db, const char *holder, int64_t epoch)
+{
+	(void)db, (void)holder, (void)epoch;
+	return 1;
+}
+
+static bool never_held(void *ctx, char *holder, size_t len, int64_t *epoch)
+{
+	(void)ctx;
+	snprintf(holder, len, "me");
+	*epoch = 1;
+	return false;
+}
+
 static void test_one_op(void **state)
 {
 	(void)state;
@@ -205,6 +219,7 @@ static void test_one_op(void **state)
 	ops = store_db_sqlite;
 	ops.begin = fake_begin;
 	ops.transitions = fake_transitions;
+	ops.fence = fake_fence; /* a backend with a fence, as PostgreSQL */
 	struct store *s = store_open_with(&ops, path, path, err, sizeof(err));
 	assert_non_null(s);
 	struct store_endpoint e = {.id = 77, .slot = 3, .status = EP_ONLINE};
@@ -241,6 +256,21 @@ static void test_one_op(void **state)
 	assert_int_equal(transitions_n, 2);
 	assert_int_equal(begins - b0, 2); /* one transaction each attempt: both in it */
 	assert_int_equal(store_put_transitions(s, tr, STORE_TRANSITIONS_MAX + 1, &c, 1), 0);
+
+	/* Not the decider: the fence drops the op whole, transitions and
+	 * status row alike (and the ticket still commits). */
+	struct store_fence f = {.current = never_held, .lost = NULL, .ctx = NULL};
+	store_set_fence(s, &f);
+	c.status_since = NOW + 50;
+	t = store_put_transitions(s, tr, 1, &c, 1);
+	for (int i = 0; i < 500 && store_committed(s) < t; i++)
+		usleep(10000);
+	assert_true(store_committed(s) >= t);
+	assert_int_equal(count(path, "SELECT count(*) FROM transitions"), 2);
+	assert_int_equal(count(path, "SELECT status_since FROM endpoints WHERE id = 77"),
+			 (int)(NOW + 1));
+	store_get_stats(s, &st);
+	assert_int_equal(st.fenced_ops, 1);
 	store_close(s, 1000);
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
