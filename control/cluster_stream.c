@@ -28,6 +28,11 @@
 #define STREAM_READ_ROWS_TEXT "10000"
 _Static_assert(STREAM_READ_ROWS == 10000, "SQL_READ's LIMIT");
 
+/* A resync's page of endpoint statuses (cluster_stream_resync). */
+#define SQL_STATUSES                                                                          \
+	"SELECT slot, id, status, reason, status_since FROM endpoints WHERE slot > $1::int8 " \
+	"ORDER BY slot LIMIT " STREAM_READ_ROWS_TEXT
+
 struct cluster_stream {
 	char *target, *shown;
 	PGconn *conn;
@@ -42,6 +47,11 @@ struct cluster_stream {
 	uint64_t synced_ns;
 	uint64_t good_ns;
 	bool failing;
+	/* A resync: the endpoints' stored statuses, paged by slot. */
+	bool resync;         /* asked, or under way */
+	int64_t resync_slot; /* the last slot read; -1 from the start */
+	struct stream_status *st;
+	size_t nst, st_cap;
 	struct stream_info info;
 };
 
@@ -138,6 +148,58 @@ static int read_rows(struct cluster_stream *s)
 	return n;
 }
 
+/* One page of a resync; false on an error or a full buffer (again later). */
+static bool resync_page(struct cluster_stream *s)
+{
+	pthread_mutex_lock(&s->mu);
+	bool full = s->nst + STREAM_READ_ROWS > STREAM_MAX_PENDING;
+	int64_t from = s->resync_slot;
+	pthread_mutex_unlock(&s->mu);
+	if (full)
+		return false;
+	char cur[24];
+	snprintf(cur, sizeof(cur), "%" PRId64, from);
+	const char *v[] = {cur};
+	PGresult *r = PQexecParams(s->conn, SQL_STATUSES, 1, NULL, v, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		LOG(WARN, "transition stream: resync: %s", PQerrorMessage(s->conn));
+		PQclear(r);
+		pthread_mutex_lock(&s->mu);
+		s->info.errors++;
+		pthread_mutex_unlock(&s->mu);
+		return false;
+	}
+	int n = PQntuples(r);
+	pthread_mutex_lock(&s->mu);
+	if (s->nst + (size_t)n > s->st_cap) {
+		size_t cap = s->st_cap ? s->st_cap : 4096;
+		while (cap < s->nst + (size_t)n)
+			cap *= 2;
+		struct stream_status *p = realloc(s->st, cap * sizeof(*p));
+		if (!p) {
+			pthread_mutex_unlock(&s->mu);
+			PQclear(r);
+			return false;
+		}
+		s->st = p;
+		s->st_cap = cap;
+	}
+	for (int i = 0; i < n; i++) {
+		s->st[s->nst++] = (struct stream_status){.id = col_u64(r, i, 1),
+							 .status = (uint8_t)col_u64(r, i, 2),
+							 .reason = (uint8_t)col_u64(r, i, 3),
+							 .since = (uint32_t)col_u64(r, i, 4)};
+		s->resync_slot = (int64_t)col_u64(r, i, 0);
+	}
+	if (n < STREAM_READ_ROWS) {
+		s->resync = false;
+		s->info.resyncs++;
+	}
+	pthread_mutex_unlock(&s->mu);
+	PQclear(r);
+	return true;
+}
+
 static void *stream_main(void *arg)
 {
 	struct cluster_stream *s = arg;
@@ -150,7 +212,13 @@ static void *stream_main(void *arg)
 		}
 		int n = PQstatus(s->conn) == CONNECTION_OK ? read_rows(s) : -1;
 		pthread_mutex_lock(&s->mu);
-		if (n == STREAM_READ_ROWS)
+		bool resync = s->resync;
+		pthread_mutex_unlock(&s->mu);
+		/* After the stream's read: its rows from here on are applied
+		 * after the statuses, which they may only make newer. */
+		bool paged = resync && PQstatus(s->conn) == CONNECTION_OK && resync_page(s);
+		pthread_mutex_lock(&s->mu);
+		if (n == STREAM_READ_ROWS || (paged && s->resync))
 			continue; /* more waiting: at once */
 		uint64_t due = gn_mono_ns() + STREAM_PERIOD_MS * MS;
 		while (!s->stop && gn_mono_ns() < due) {
@@ -224,6 +292,7 @@ void cluster_stream_close(struct cluster_stream *s)
 	pthread_cond_destroy(&s->wake);
 	pthread_mutex_destroy(&s->mu);
 	free(s->rows);
+	free(s->st);
 	free(s->target);
 	free(s->shown);
 	free(s);
@@ -248,6 +317,27 @@ size_t cluster_stream_take(struct cluster_stream *s, struct store_trans *out, si
 	memmove(s->rows, s->rows + n, (s->n - n) * sizeof(*out));
 	s->n -= n;
 	*synced_ns = s->n ? 0 : s->synced_ns;
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
+void cluster_stream_resync(struct cluster_stream *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->resync = true;
+	s->resync_slot = -1;
+	s->nst = 0; /* a resync under way begins again */
+	pthread_cond_broadcast(&s->wake);
+	pthread_mutex_unlock(&s->mu);
+}
+
+size_t cluster_stream_take_statuses(struct cluster_stream *s, struct stream_status *out, size_t max)
+{
+	pthread_mutex_lock(&s->mu);
+	size_t n = s->nst < max ? s->nst : max;
+	memcpy(out, s->st, n * sizeof(*out));
+	memmove(s->st, s->st + n, (s->nst - n) * sizeof(*out));
+	s->nst -= n;
 	pthread_mutex_unlock(&s->mu);
 	return n;
 }

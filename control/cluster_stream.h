@@ -44,11 +44,27 @@ uint64_t cluster_stream_start_cursor(const struct cluster_stream *s);
 size_t cluster_stream_take(struct cluster_stream *s, struct store_trans *out, size_t max,
 			   uint64_t *synced_ns);
 
+/* A collector that stops deciding may hold statuses it decided whose
+ * writes the fence then dropped (a stall past its lease: they never reach
+ * the stream). Resync: the thread reads every endpoint's stored status
+ * (paged by slot, after each stream read) for the control thread to take;
+ * the stream's rows, applied in order after them, can only make them
+ * newer. Asking again restarts a resync under way. */
+struct stream_status {
+	uint64_t id;
+	uint32_t since;
+	uint8_t status, reason;
+};
+void cluster_stream_resync(struct cluster_stream *s);
+size_t cluster_stream_take_statuses(struct cluster_stream *s, struct stream_status *out,
+				    size_t max);
+
 struct stream_info {
 	uint64_t head;      /* the last number as of the last read */
 	uint64_t read;      /* the last number read */
 	uint64_t rows_read; /* since start */
 	uint64_t errors;    /* failed reads */
+	uint64_t resyncs;   /* resyncs read to the end */
 	double age_s;       /* since the last good read; -1 none */
 };
 void cluster_stream_get_info(struct cluster_stream *s, struct stream_info *out);

@@ -30,18 +30,23 @@ bool stream_accept(struct stream_cursor *c, uint64_t seq)
 	return true;
 }
 
-int stream_apply_row(struct registry *r, const struct store_trans *t)
+int stream_apply_status(struct registry *r, uint64_t id, uint8_t status, uint8_t reason,
+			uint32_t since)
 {
-	struct endpoint *ep = registry_by_id(r, t->id);
+	struct endpoint *ep = registry_by_id(r, id);
 	if (!ep)
 		return -1;
-	if (ep->status == t->new_status)
+	if (ep->status == status || status >= EP_STATUS_COUNT)
 		return 0;
-	bool up = t->new_status == EP_ONLINE || t->new_status == EP_UNREACH_ONLINE;
-	bool unreachable =
-		t->new_status == EP_UNREACH_ONLINE || t->new_status == EP_UNREACH_OFFLINE;
-	registry_restore_state(r, ep, unreachable, up, (enum ep_reason)t->reason, t->time);
+	bool up = status == EP_ONLINE || status == EP_UNREACH_ONLINE;
+	bool unreachable = status == EP_UNREACH_ONLINE || status == EP_UNREACH_OFFLINE;
+	registry_restore_state(r, ep, unreachable, up, (enum ep_reason)reason, since);
 	return 1;
+}
+
+int stream_apply_row(struct registry *r, const struct store_trans *t)
+{
+	return stream_apply_status(r, t->id, t->new_status, t->reason, t->time);
 }
 
 void stream_job_init(struct stream_job *j, struct registry *r, struct transition_feed *watch,
@@ -104,6 +109,14 @@ bool stream_step(void *self, uint32_t now, uint64_t budget_ns)
 	uint64_t synced;
 	size_t n;
 	bool began = false;
+	bool deciding = cluster_deciding(j->cluster);
+	if (j->was_deciding && !deciding) {
+		/* Stepped down: what it decided last may have been fenced. */
+		cluster_stream_resync(j->cs);
+		j->resync_asked++;
+		LOG(WARN, "stopped deciding: reading every endpoint's stored status again");
+	}
+	j->was_deciding = deciding;
 	do {
 		/* The decider applies nothing of its own (its registry made the
 		 * rows), but what the one before it committed, until caught up. */
@@ -121,7 +134,14 @@ bool stream_step(void *self, uint32_t now, uint64_t budget_ns)
 			    j->cur.last);
 		}
 	} while (n == CHUNK && gn_mono_ns() < deadline);
+	/* A resync's statuses, after the rows read before them. */
+	struct stream_status st[CHUNK];
+	size_t ns = cluster_stream_take_statuses(j->cs, st, CHUNK);
+	for (size_t i = 0; i < ns && !cluster_deciding(j->cluster); i++)
+		if (stream_apply_status(j->reg, st[i].id, st[i].status, st[i].reason, st[i].since) >
+		    0)
+			j->resynced++;
 	if (began)
 		loop_job_pass_end(&j->stats);
-	return n == CHUNK;
+	return n == CHUNK || ns == CHUNK;
 }

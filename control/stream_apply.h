@@ -38,6 +38,9 @@ bool stream_accept(struct stream_cursor *c, uint64_t seq);
  * the endpoint had it already, -1 not known here (removed, or not yet
  * registered here: counted by the caller). */
 int stream_apply_row(struct registry *r, const struct store_trans *t);
+/* The same for a stored status (a resync after a step-down). */
+int stream_apply_status(struct registry *r, uint64_t id, uint8_t status, uint8_t reason,
+			uint32_t since);
 
 /* The loop job "stream". */
 struct stream_job {
@@ -52,6 +55,11 @@ struct stream_job {
 	bool catching_up;
 	uint64_t takeover_ns;
 	uint64_t applied, unknown; /* rows applied to the registry; for endpoints not here */
+	/* A step-down asks for the stored statuses again (cluster_stream.h
+	 * cluster_stream_resync): a decision of ours the fence dropped is in
+	 * our registry and in no stream row. */
+	bool was_deciding;
+	uint64_t resync_asked, resynced; /* step-downs; statuses it corrected */
 	struct loop_job_stats stats;
 };
 

@@ -11,7 +11,11 @@
 #  - watch --from 1 on A and on B prints the same seqs; watch --from a
 #    cursor on B starts there; show cluster gives the stream's cursor/lag;
 #  - kill -9 of A: B takes over, catches the stream up, and the offlines it
-#    decides continue the sequence with no gap; watch on B shows them.
+#    decides continue the sequence with no gap; watch on B shows them;
+#  - A restarted, then B SIGSTOPped for twice its lease: A takes over, its
+#    offlines continue the sequence; B resumed steps down, reads the stored
+#    statuses again (what it decided on resuming, before it knew, was
+#    fenced: without the resync B showed all 40 offline) and follows.
 SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${BUILD:-$SRC/build}
 . "$SRC/tests/integration/lib.sh"
@@ -59,9 +63,10 @@ pg_setup
 URL="postgresql://gn:$PGPW@127.0.0.1:$PGPORT/glournet"
 OPTS=(--store "$URL" --lease ${LEASE}s --set heartbeat.interval=1s
 	--set heartbeat.offline_after=${OFF}s --set guard.threshold=0 --sweep-interval 1s)
-start_collector() {
+start_collector() {   # start_collector a|b [again]: a new lab the first time
 	use "$1"
-	start_daemon --collector-name "st-$1" "${OPTS[@]}"
+	if [ "${2:-}" = again ]; then start_daemon_only --collector-name "st-$1" "${OPTS[@]}"
+	else start_daemon --collector-name "st-$1" "${OPTS[@]}"; fi
 	C_PID[$1]=$DAEMON_PID
 }
 holder() { sql "SELECT holder || ' ' || epoch FROM decider"; }
@@ -95,9 +100,11 @@ for _ in $(seq 50); do [ "$(holder)" = "st-a 1" ] && break; sleep 0.1; done
 "$AGENT" register --server "http://127.0.0.1:${C_PORT[a]}" --token "$TOKEN" --count $N \
 	--guid-prefix fst --state "$WORK/state" >/dev/null
 start_collector b
-# Groups: 0-19 live throughout, 20-29 fall silent after the failover,
-# 30-39 fall silent now-ish (after both collectors heard them).
-for c in a b; do hb $c 0 20; done
+# Groups: 0-9 live throughout, 10-19 fall silent while the decider is
+# stopped, 20-29 after the failover, 30-39 now-ish (after both collectors
+# heard them).
+for c in a b; do hb $c 0 10; done
+G1=(); for c in a b; do hb $c 10 10; G1+=($!); done
 G2=(); for c in a b; do hb $c 20 10; G2+=($!); done
 G3=(); for c in a b; do hb $c 30 10; G3+=($!); done
 sleep 2
@@ -155,4 +162,33 @@ wb=$(watch_seqs b $((n1 + 1)) $((n2 - n1)) | tr '\n' ' ')
 went=$(sql "SELECT count(DISTINCT id) FROM transitions WHERE new_status = 1")
 [ "$went" = 20 ] || fail "offline transitions for exactly the 20 silent endpoints: $went"
 pass "kill -9 of A: B took over at epoch 2, caught the stream up, and its 10 offlines are seqs $((n1 + 1))..$n2: 1..$n2 with no gap; replay = stored statuses; watch on B shows them"
-use b; stop_daemon; C_PID[b]=
+
+# ---- A back, then the decider B stopped for twice its lease ----
+start_collector a again
+use a
+for _ in $(seq 30); do [ "$(field .offline show status)" = 20 ] && break; sleep 0.1; done
+[ "$(field .offline show status)" = 20 ] || fail "A restarted loads the 20 offline: $(ctlj show status | jq -c '{online, offline}')"
+kill -STOP "${C_PID[b]}"
+kill "${G1[@]}"
+for _ in $(seq 100); do [ "$(holder)" = "st-a 3" ] && break; sleep 0.1; done
+[ "$(holder)" = "st-a 3" ] || { kill -CONT "${C_PID[b]}"; fail "A took the lease from the stopped B: $(holder)"; }
+for _ in $(seq 150); do [ "$(field .offline show status)" = 30 ] && break; sleep 0.1; done
+kill -CONT "${C_PID[b]}"
+[ "$(field .offline show status)" = 30 ] || fail "A decides the next 10 offline: $(ctlj show status | jq -c '{online, offline}')"
+use b
+for _ in $(seq 40); do [ "$(field .offline show status)" = 30 ] && break; sleep 0.1; done
+[ "$(field .offline show status)" = 30 ] || fail "B resumed (no longer deciding) follows A's offlines: $(ctlj show status | jq -c '{online, offline}')"
+[ "$(field .deciding show cluster)" = false ] || fail "B resumed still decides"
+rs=$(ctlj show cluster | jq -c '.stream | {resyncs, resynced}')
+jq -e '.resyncs >= 1' <<<"$rs" >/dev/null || fail "B resumed read the stored statuses again: $rs"
+sleep 1
+n3=$(gapless "after the SIGSTOP")
+[ "$n3" -ge $((n2 + 10)) ] || fail "A's offlines continue the sequence: $n2 then $n3"
+replay_ok "after the SIGSTOP"
+wa=$(watch_seqs a $((n2 + 1)) $((n3 - n2)) | tr '\n' ' ')
+wb=$(watch_seqs b $((n2 + 1)) $((n3 - n2)) | tr '\n' ' ')
+[ "$wa" = "$(seq -s ' ' $((n2 + 1)) "$n3") " ] && [ "$wa" = "$wb" ] || fail "watch after the SIGSTOP: A '$wa' / B '$wb'"
+went=$(sql "SELECT count(DISTINCT id) FROM transitions WHERE new_status = 1")
+[ "$went" = 30 ] || fail "offline transitions for exactly the 30 silent endpoints: $went"
+pass "SIGSTOP of the decider B: A took over at epoch 3, its 10 offlines are seqs $((n2 + 1))..$n3 (1..$n3, no gap, replay = stored statuses); B resumed stepped down, read the stored statuses again ($rs) and shows them; watch on A and B alike"
+for c in a b; do use $c; stop_daemon; C_PID[$c]=; done
