@@ -40,14 +40,27 @@ static const char *const schema[] = {
 	"ages INT4[] NOT NULL)",
 	"INSERT INTO decider (one, holder, epoch, expires_at) VALUES (true, '', 0, "
 	"'-infinity') ON CONFLICT DO NOTHING",
-	/* cluster_changes.h: the change feed by cursor, slot blocks */
+	/* The gap-free sequences (store_sql.h STORE_SQL_SEQ_TAKE): the change
+	 * feed's and the transition stream's numbers. */
 	"CREATE TABLE IF NOT EXISTS sequences (name TEXT PRIMARY KEY, last INT8 NOT NULL)",
 	"INSERT INTO sequences VALUES ('changes', 0), ('transitions', 0) ON CONFLICT DO NOTHING",
+	/* cluster_changes.h: the change feed by cursor, slot blocks */
 	"CREATE TABLE IF NOT EXISTS endpoint_changes (seq INT8 PRIMARY KEY, slot INT8 NOT NULL, "
 	"id INT8 NOT NULL, collector TEXT NOT NULL)",
 	"CREATE TABLE IF NOT EXISTS slot_blocks (block INT4 PRIMARY KEY, collector TEXT NOT NULL)",
 	/* one endpoint per guid fleet-wide: a second collector's put of it fails (store_pg.c) */
 	"CREATE UNIQUE INDEX IF NOT EXISTS endpoints_guid ON endpoints (guid)",
+	/* cluster_stream.h: the transition stream's key; a store whose
+	 * transitions were numbered before the sequence (one collector) goes
+	 * on after them. Once, before the key exists: rows numbered by each collector's own
+	 * feed (before the stream) may repeat numbers; renumbered 1..n in
+	 * time order. */
+	"DO $$ BEGIN IF to_regclass('transitions_seq') IS NULL THEN UPDATE transitions t SET "
+	"seq = r.n FROM (SELECT ctid, row_number() OVER (ORDER BY time, seq) AS n FROM "
+	"transitions) r WHERE t.ctid = r.ctid; END IF; END $$",
+	"UPDATE sequences SET last = (SELECT max(seq) FROM transitions) WHERE name = "
+	"'transitions' AND last < (SELECT coalesce(max(seq), 0) FROM transitions)",
+	"CREATE UNIQUE INDEX IF NOT EXISTS transitions_seq ON transitions (seq)",
 };
 
 #define SQL_SEEN                                                                  \

@@ -9,6 +9,7 @@
 #include "control/cluster.h"
 #include "control/cluster_changes.h"
 #include "control/cluster_feed.h"
+#include "control/cluster_stream.h"
 #include "control/ctl_commands.h"
 #include "control/daemon.h"
 #include "control/store.h"
@@ -42,6 +43,24 @@ static json_t *changes_json(struct gn_daemon *d)
 			 "slots_left", (json_int_t)ci.slots_left);
 }
 
+/* The transition stream here: its cursor (the last number taken), the
+ * stream's head as of the last read, and the lag between them. */
+static json_t *stream_json(struct gn_daemon *d)
+{
+	struct stream_info si;
+	cluster_stream_get_info(d->cluster_stream, &si);
+	const struct stream_job *j = &d->stream_job;
+	uint64_t cursor = j->cur.last;
+	return json_pack("{s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:b, s:I, s:I}", "cursor",
+			 (json_int_t)cursor, "head", (json_int_t)si.head, "lag",
+			 (json_int_t)(si.head > cursor ? si.head - cursor : 0), "read_age_s",
+			 si.age_s, "rows_read", (json_int_t)si.rows_read, "applied",
+			 (json_int_t)j->applied, "unknown", (json_int_t)j->unknown, "gaps",
+			 (json_int_t)j->cur.gaps, "errors", (json_int_t)si.errors, "catching_up",
+			 j->catching_up, "resyncs", (json_int_t)si.resyncs, "resynced",
+			 (json_int_t)j->resynced);
+}
+
 json_t *cmd_show_cluster(struct gn_daemon *d, int argc, const char **argv, char *err, size_t errlen)
 {
 	(void)argc;
@@ -73,5 +92,7 @@ json_t *cmd_show_cluster(struct gn_daemon *d, int argc, const char **argv, char 
 		"live_peers", (json_int_t)fi.live);
 	if (o && d->cluster_changes)
 		json_object_set_new(o, "changes", changes_json(d));
+	if (o && d->cluster_stream)
+		json_object_set_new(o, "stream", stream_json(d));
 	return o;
 }

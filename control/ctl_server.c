@@ -203,7 +203,7 @@ static int queue_event(struct ctl_client *c, const struct transition *t)
 static int pump_client(struct ctl_client *c)
 {
 	struct gn_daemon *d = c->server->daemon;
-	struct transition_feed *f = d->feed;
+	struct transition_feed *f = daemon_watch_feed(d);
 	if (f) {
 		uint64_t oldest = feed_oldest_seq(f), next = feed_next_seq(f);
 		if (c->cursor < oldest && out_pending(c) < CTL_WATCH_OUT_MAX) {
@@ -219,7 +219,8 @@ static int pump_client(struct ctl_client *c)
 		}
 		while (c->cursor >= oldest && c->cursor < next &&
 		       out_pending(c) < CTL_WATCH_OUT_MAX) {
-			int rc = queue_event(c, feed_get(f, c->cursor));
+			const struct transition *t = feed_get(f, c->cursor);
+			int rc = t ? queue_event(c, t) : 0; /* a number the stream never had */
 			if (rc < 0)
 				return rc;
 			c->cursor++;
@@ -274,12 +275,13 @@ static int try_watch(struct ctl_client *c, const char *line, size_t len)
 		rc = queue_error(c, WATCH_USAGE, CTL_CODE_USAGE);
 		return rc < 0 ? rc : 1;
 	}
-	if (!d->feed) {
+	struct transition_feed *f = daemon_watch_feed(d);
+	if (!f) {
 		rc = queue_error(c, "watch: this glournetd keeps no transition feed",
 				 CTL_CODE_ERROR);
 		return rc < 0 ? rc : 1;
 	}
-	uint64_t next = feed_next_seq(d->feed), oldest = feed_oldest_seq(d->feed);
+	uint64_t next = feed_next_seq(f), oldest = feed_oldest_seq(f);
 	if (has_from && from > next) {
 		/* A cursor from before a restart: the numbering began again. */
 		snprintf(err, sizeof(err),

@@ -90,9 +90,9 @@ json_t *cmd_show_status(struct gn_daemon *d, int argc, const char **argv, char *
 		json_object_set_new(o, "reclassifying",
 				    json_pack("{s:I, s:I}", "done", (json_int_t)r->classified_below,
 					      "of", (json_int_t)d->reclassify.end));
-	if (d->feed)
+	if (daemon_watch_feed(d))
 		json_object_set_new(o, "next_event",
-				    json_integer((json_int_t)feed_next_seq(d->feed)));
+				    json_integer((json_int_t)feed_next_seq(daemon_watch_feed(d))));
 	return o;
 }
 

@@ -21,6 +21,7 @@
 #include "control/metrics_server.h"
 #include "control/cluster_apply.h"
 #include "control/cluster_contacts.h"
+#include "control/stream_apply.h"
 #include "control/notify.h"
 #include "control/options.h"
 #include "control/persist.h"
@@ -102,6 +103,12 @@ struct gn_daemon {
 	struct cluster_changes *cluster_changes; /* the change feed (cluster_changes.h); NULL
 						  * without cluster */
 	struct changes_job changes_job;          /* applies it (cluster_apply.h) */
+	/* The transition stream of several collectors (cluster_stream.h): its
+	 * reader, the feed watchers follow (global numbers), the loop job that
+	 * applies it. NULL without a cluster: watchers follow d->feed. */
+	struct cluster_stream *cluster_stream;
+	struct transition_feed *stream_feed;
+	struct stream_job stream_job;
 	struct notify_engine notify; /* R11 campaigns, R12 verification ("notify" job) */
 	/* The exception path, neighbours and TX (glournet/netpath.h,
 	 * daemon_netpath.c); NULL where no port runs (unit tests). */
@@ -118,6 +125,13 @@ struct gn_daemon {
 /* Collects a policy save that outlived its wait, once it returns (each
  * loop turn; nothing when there is none). */
 void daemon_policy_tick(struct gn_daemon *d);
+
+/* The feed `watch` and show status's next_event follow: the stream's with
+ * several collectors, the local one otherwise. */
+static inline struct transition_feed *daemon_watch_feed(const struct gn_daemon *d)
+{
+	return d->stream_feed ? d->stream_feed : d->feed;
+}
 int daemon_policy_commit(struct gn_daemon *d, struct policy *draft, json_t *result, char *err,
 			 size_t errlen);
 

@@ -96,7 +96,8 @@ static bool netpath_step(void *self, uint32_t now, uint64_t budget_ns)
 static bool gated_step(void *self, uint32_t now, uint64_t budget_ns)
 {
 	struct decider_gate *g = self;
-	if (!cluster_deciding(g->d->cluster))
+	/* A new decider first catches up the transition stream (stream_apply.h). */
+	if (!cluster_deciding(g->d->cluster) || stream_catching_up(&g->d->stream_job))
 		return false;
 	return g->step(g->self, now, budget_ns);
 }
@@ -119,6 +120,7 @@ static bool decider_step(void *self, uint32_t now, uint64_t budget_ns)
 	s->phase = SWEEP_IDLE;
 	s->guard = (struct guard_state){.raised = s->guard.raised};
 	j->epoch = epoch;
+	stream_takeover(&j->d->stream_job, gn_mono_ns());
 	LOG(WARN, "deciding from now (epoch %lld): offlines held for offline_after (R9)",
 	    (long long)epoch);
 	loop_job_pass_end(&j->stats);
@@ -164,6 +166,7 @@ void daemon_jobs_init(struct gn_daemon *d, const struct daemon_dataplane_ops *dp
 						.last_scan = d->started};
 	d->changes_job =
 		(struct changes_job){.reg = r, .policy = &d->policy, .feed = d->cluster_changes};
+	stream_job_init(&d->stream_job, r, d->stream_feed, d->cluster, d->cluster_stream);
 	d->gates[GATE_SWEEP] = (struct decider_gate){sweep_step, s, d};
 	d->gates[GATE_EXPIRE] = (struct decider_gate){expire_step, &d->expire, d};
 	d->gates[GATE_NOTIFY] = (struct decider_gate){notify_step, &d->notify, d};
@@ -180,6 +183,7 @@ void daemon_jobs_init(struct gn_daemon *d, const struct daemon_dataplane_ops *dp
 		{"netpath",    netpath_step,             &d->netpath_job, &d->netpath_job.stats, 1 * MS},
 		{"port",       port_step,                &d->port_job,    &d->port_job.stats,    1 * MS},
 		{"decider",    decider_step,             &d->decider_job, &d->decider_job.stats, 1 * MS},
+		{"stream",     stream_step,              &d->stream_job,  &d->stream_job.stats,  1 * MS},
 		{"contacts",   contacts_step,            &d->contacts_job, &d->contacts_job.stats, 1 * MS},
 		{"changes",    changes_step,             &d->changes_job, &d->changes_job.stats, 2 * MS},
 		{"sweep",      gated_step,               &d->gates[GATE_SWEEP], &s->stats,       3 * MS},

@@ -55,7 +55,8 @@ struct netpath_job {
 /* A row only the decider runs (several collectors, cluster.h): the
  * sweep's decisions, expiry, notify campaigns and verification, and the
  * contact checkpoint. Its step is the job's own, called while
- * cluster_deciding (always with one collector). */
+ * cluster_deciding (always with one collector) and, after a takeover,
+ * once the transition stream is caught up (stream_apply.h). */
 struct decider_gate {
 	loop_job_step_fn *step;
 	void *self;

@@ -31,6 +31,7 @@
 #include "glournet/coarse_clock.h"
 #include "glournet/log_ratelimit.h"
 #include "control/cluster_feed.h"
+#include "control/cluster_stream.h"
 #include "control/policy_store.h"
 #include "control/settings.h"
 #include "control/state_dir.h"
@@ -364,6 +365,15 @@ static int open_cluster(struct gn_daemon *d, const struct store_url *u)
 	}
 	d->reg.slots = cluster_changes_slots(d->cluster_changes);
 	store_set_changes(d->store, name);
+	/* The transition stream (cluster_stream.h): watchers follow its global
+	 * numbers; its recent past (one feed's worth) is read at start. */
+	enum { STREAM_FEED = 1u << 16 };
+	d->cluster_stream = cluster_stream_open(u->target, u->shown, STREAM_FEED, err, sizeof(err));
+	if (!d->cluster_stream || !(d->stream_feed = feed_new(STREAM_FEED, NULL))) {
+		LOG(ERR, "%s", d->cluster_stream ? "transition stream: out of memory" : err);
+		return -1;
+	}
+	feed_start_at(d->stream_feed, cluster_stream_start_cursor(d->cluster_stream) + 1);
 	struct store_fence f = {.current = cluster_fence_current,
 				.lost = cluster_fence_lost,
 				.ctx = d->cluster};
@@ -508,6 +518,8 @@ void shutdown_all(struct gn_daemon *d)
 	d->cluster_changes = NULL;
 	d->reg.slots = NULL;
 	changes_job_free(&d->changes_job);
+	cluster_stream_close(d->cluster_stream);
+	d->cluster_stream = NULL;
 	cluster_close(d->cluster); /* after the last status writes: gives the lease up */
 	d->cluster = NULL;
 	http_stop(&d->http, &d->loop);
@@ -526,6 +538,8 @@ void shutdown_all(struct gn_daemon *d)
 		feed_flush(d->feed);
 		feed_free(d->feed);
 	}
+	feed_free(d->stream_feed);
+	d->stream_feed = NULL;
 	policy_free(d->policy);
 	slot_table_destroy(&d->table);
 	loop_close(&d->loop);

@@ -18,6 +18,7 @@
 #include "control/persist.h"
 #include "control/status.h"
 #include "control/store.h"
+#include "control/store_db.h"
 #include "control/text.h"
 #include "control/transitions.h"
 #include "glournet/log.h"
@@ -116,33 +117,44 @@ void persist_transitions_init(struct persist_transitions_job *t, struct registry
 }
 
 /* New transitions, and the current state of the endpoints they moved, so
- * a restart finds statuses as of this loop turn, not the last checkpoint. */
+ * a restart finds statuses as of this loop turn, not the last checkpoint:
+ * both in one op (store_put_transitions), so one transaction commits a
+ * transition with its status change. */
 static void persist_transitions(struct persist_transitions_job *j)
 {
-	enum { BATCH = 4096 };
-	struct store_contact c[64];
-	size_t n = 0;
+	enum { BATCH = 4096, CHUNK = 64 };
+	struct store_trans tr[CHUNK];
+	struct store_contact c[CHUNK];
+	size_t nt = 0, nc = 0;
 	uint64_t next = feed_next_seq(j->feed);
 	if (j->seq < feed_oldest_seq(j->feed))
 		j->seq = feed_oldest_seq(j->feed); /* overrun: the log has the gap */
+	uint64_t from = j->seq;                    /* the first not yet queued */
 	for (unsigned done = 0; j->seq < next && done < BATCH; done++) {
 		const struct transition *t = feed_get(j->feed, j->seq);
 		if (t && t->kind == TK_STATUS) {
-			if (!store_put_transition(j->store, t->seq, t->id, t->time, t->old_status,
-						  t->new_status, t->reason))
-				break; /* queue full: retry next turn */
+			tr[nt++] = (struct store_trans){.seq = t->seq,
+							.id = t->id,
+							.time = t->time,
+							.old_status = t->old_status,
+							.new_status = t->new_status,
+							.reason = t->reason};
 			struct endpoint *ep = registry_by_slot(j->reg, t->slot);
 			if (ep && ep->id == t->id)
-				c[n++] = contact_of(j->reg, ep);
+				c[nc++] = contact_of(j->reg, ep);
 		}
 		j->seq++;
-		if (n == sizeof(c) / sizeof(c[0])) {
-			store_put_contacts(j->store, c, n);
-			n = 0;
+		if (nt == CHUNK) {
+			if (!store_put_transitions(j->store, tr, nt, c, nc)) {
+				j->seq = from; /* queue full: these again next turn */
+				return;
+			}
+			nt = nc = 0;
+			from = j->seq;
 		}
 	}
-	if (n)
-		store_put_contacts(j->store, c, n);
+	if (nt && !store_put_transitions(j->store, tr, nt, c, nc))
+		j->seq = from;
 }
 
 /* Its bound is the batch (a few thousand queue pushes), not the budget. */

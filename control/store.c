@@ -34,7 +34,10 @@
 
 /* OP_DROPPED: a status write the fence refused (store_set_fence); it
  * commits as nothing, so the tickets still move in order. */
-enum op_kind { OP_PUT, OP_DELETE, OP_CONTACTS, OP_TRANSITION, OP_DROPPED };
+/* OP_TRANSITIONS: transitions and the status rows of the endpoints they
+ * moved, one op, so one transaction commits both (a transition is never
+ * durable without its status change, nor the status without it). */
+enum op_kind { OP_PUT, OP_DELETE, OP_CONTACTS, OP_TRANSITION, OP_TRANSITIONS, OP_DROPPED };
 
 /* One queued write. Its payload (the endpoint's text, or the contact
  * array) follows at op + 1, in the same allocation: a queued put is about
@@ -54,6 +57,9 @@ struct op {
 		} del;    /* OP_DELETE */
 		size_t n; /* OP_CONTACTS */
 		struct store_trans tr;
+		struct {
+			size_t nt, nc; /* store_trans[nt], then store_contact[nc] */
+		} trs;                 /* OP_TRANSITIONS */
 	} u;
 };
 
@@ -119,8 +125,21 @@ static int apply_op(const struct store_db_ops *ops, struct store_db *db, const s
 		return ops->delete (db, op->u.del.id, op->u.del.slot);
 	case OP_CONTACTS:
 		return ops->contacts(db, (const struct store_contact *)(op + 1), op->u.n);
-	case OP_TRANSITION:
-		return ops->transition(db, &op->u.tr);
+	case OP_TRANSITION: /* numbered by the database where it numbers them */
+		return ops->transitions ? ops->transitions(db, &op->u.tr, 1)
+					: ops->transition(db, &op->u.tr);
+	case OP_TRANSITIONS: {
+		const struct store_trans *t = (const struct store_trans *)(op + 1);
+		const struct store_contact *c = (const struct store_contact *)(t + op->u.trs.nt);
+		if (op->u.trs.nc && ops->contacts(db, c, op->u.trs.nc) < 0)
+			return -1;
+		if (ops->transitions)
+			return op->u.trs.nt ? ops->transitions(db, t, op->u.trs.nt) : 0;
+		for (size_t i = 0; i < op->u.trs.nt; i++)
+			if (ops->transition(db, &t[i]) < 0)
+				return -1;
+		return 0;
+	}
 	case OP_DROPPED:
 		return 0;
 	}
@@ -130,7 +149,7 @@ static int apply_op(const struct store_db_ops *ops, struct store_db *db, const s
 /* The writes only the decider makes: statuses (the checkpoint) and transitions. */
 static bool is_status(const struct op *op)
 {
-	return op->kind == OP_CONTACTS || op->kind == OP_TRANSITION;
+	return op->kind == OP_CONTACTS || op->kind == OP_TRANSITION || op->kind == OP_TRANSITIONS;
 }
 
 /* The first op not in the batch that begins at `ops`. */
@@ -659,6 +678,25 @@ uint64_t store_put_transition(struct store *s, uint64_t seq, uint64_t id, uint32
 					.old_status = old_status,
 					.new_status = new_status,
 					.reason = reason};
+	return enqueue(s, op);
+}
+
+uint64_t store_put_transitions(struct store *s, const struct store_trans *t, size_t nt,
+			       const struct store_contact *c, size_t nc)
+{
+	if (nt > STORE_TRANSITIONS_MAX || nc > STORE_TRANSITIONS_MAX)
+		return 0;
+	size_t bytes = nt * sizeof(*t) + nc * sizeof(*c);
+	struct op *op = op_new(OP_TRANSITIONS, bytes, (uint32_t)(nt + nc ? nt + nc : 1));
+	if (!op)
+		return 0;
+	op->u.trs.nt = nt;
+	op->u.trs.nc = nc;
+	struct store_trans *to = (struct store_trans *)(op + 1);
+	if (nt)
+		memcpy(to, t, nt * sizeof(*t));
+	if (nc)
+		memcpy(to + nt, c, nc * sizeof(*c));
 	return enqueue(s, op);
 }
 

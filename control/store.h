@@ -109,6 +109,16 @@ uint64_t store_delete_endpoint(struct store *s, uint64_t id, uint32_t slot);
 uint64_t store_put_contacts(struct store *s, const struct store_contact *c, size_t n);
 uint64_t store_put_transition(struct store *s, uint64_t seq, uint64_t id, uint32_t time,
 			      uint8_t old_status, uint8_t new_status, uint8_t reason);
+/* Transitions (each as store_put_transition's arguments; seq is the
+ * feed's) with the status rows of the endpoints they moved (as
+ * store_put_contacts), ONE op: one transaction commits both or neither.
+ * At most STORE_TRANSITIONS_MAX of each; copied. On PostgreSQL the store
+ * numbers them from the gap-free sequence 'transitions' in that
+ * transaction (docs/store.md, the transition stream), ignoring t->seq. */
+#define STORE_TRANSITIONS_MAX 4096
+struct store_trans;
+uint64_t store_put_transitions(struct store *s, const struct store_trans *t, size_t nt,
+			       const struct store_contact *c, size_t nc);
 
 /* The fence of several collectors (cluster.h): from now on, every
  * transaction with status writes (contacts, transitions) first asks

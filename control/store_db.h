@@ -65,6 +65,11 @@ struct store_db_ops {
 	/* Updates only the rows whose slot still holds the contact's id. */
 	int (*contacts)(struct store_db *db, const struct store_contact *c, size_t n);
 	int (*transition)(struct store_db *db, const struct store_trans *t);
+	/* Optional (NULL: transition() for each): n transitions in order,
+	 * numbered by the database rather than by t->seq (PostgreSQL: the
+	 * gap-free sequence 'transitions', STORE_SQL_SEQ_TAKE, in this
+	 * transaction, so the numbers are in commit order across collectors). */
+	int (*transitions)(struct store_db *db, const struct store_trans *t, size_t n);
 	int (*commit)(struct store_db *db);
 	void (*rollback)(struct store_db *db);
 	const char *(*error)(const struct store_db *db);

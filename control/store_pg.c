@@ -531,6 +531,61 @@ static int pg_transition(struct store_db *d, const struct store_trans *t)
 	return run(d, PS_TRANSITION, 6, v, NULL, NULL);
 }
 
+/* The transition stream (docs/store.md): n numbers of the gap-free
+ * sequence, then the rows, one array statement. Not prepared: `sequences`
+ * is cluster.c's table, made after this connection's statements are. A
+ * collector alone on PostgreSQL (no cluster) has the table too: cluster.c
+ * runs for every PostgreSQL store. */
+#define PG_TRANSITIONS                                                                      \
+	"INSERT INTO transitions (seq, id, time, old_status, new_status, reason) "          \
+	"SELECT $1::int8 + t.o, t.id, t.tm, t.os, t.ns, t.rs FROM unnest($2::int8[], "      \
+	"$3::int8[], $4::int8[], $5::int8[], $6::int8[]) WITH ORDINALITY AS t(id, tm, os, " \
+	"ns, rs, o)"
+static int pg_transitions(struct store_db *d, const struct store_trans *t, size_t n)
+{
+	for (int a = 0; a < 5; a++) {
+		d->arr[a].len = 0;
+		if (!buf_add(&d->arr[a], "{", 1))
+			goto oom;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int64_t id;
+		memcpy(&id, &t[i].id, sizeof(id));
+		const int64_t ints[5] = {id, t[i].time, t[i].old_status, t[i].new_status,
+					 t[i].reason};
+		char num[32];
+		for (int a = 0; a < 5; a++) {
+			int k = snprintf(num, sizeof(num), "%s%" PRId64, i ? "," : "", ints[a]);
+			if (!buf_add(&d->arr[a], num, (size_t)k))
+				goto oom;
+		}
+	}
+	for (int a = 0; a < 5; a++)
+		if (!buf_add(&d->arr[a], "}", 1))
+			goto oom;
+	/* The numbers, then at once the rows that use them: the sequence's row
+	 * lock is held from here to the commit (a batch's later ops, if any,
+	 * are the decider's own: no other writer waits on it but a stale
+	 * decider, which the fence refuses anyway). */
+	char count[24], base[24];
+	snprintf(count, sizeof(count), "%zu", n);
+	const char *sv[] = {"transitions", count};
+	PGresult *r = PQexecParams(d->conn, STORE_SQL_SEQ_TAKE, 2, NULL, sv, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+		return fail_res(d, r, "the transition sequence");
+	snprintf(base, sizeof(base), "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	const char *v[6] = {base, d->arr[0].p, d->arr[1].p, d->arr[2].p, d->arr[3].p, d->arr[4].p};
+	r = PQexecParams(d->conn, PG_TRANSITIONS, 6, NULL, v, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		return fail_res(d, r, "transitions");
+	PQclear(r);
+	return 0;
+oom:
+	snprintf(d->err, sizeof(d->err), "%s: write: out of memory", d->shown);
+	return -1;
+}
+
 /* ---- schema ---- */
 
 /* Runs `steps` in one transaction: all or nothing. */
@@ -884,6 +939,7 @@ const struct store_db_ops store_db_pg = {
 	.delete = pg_delete,
 	.contacts = pg_contacts,
 	.transition = pg_transition,
+	.transitions = pg_transitions,
 	.commit = pg_commit,
 	.rollback = pg_rollback,
 	.error = pg_error,

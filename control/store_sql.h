@@ -77,17 +77,20 @@
 	"INSERT INTO transitions (seq, id, time, old_status, new_status, reason) " \
 	"VALUES ($1, $2, $3, $4, $5, $6)"
 
+/* Gap-free sequences in commit order (docs/store.md; cluster.c's table
+ * `sequences`): takes $2 numbers of the sequence named $1, which are
+ * (returned value) + 1 .. + $2. Run last before the COMMIT of the
+ * transaction whose rows use them: its row lock serialises the writers, so
+ * a reader that sees number k committed sees every number below k too. */
+#define STORE_SQL_SEQ_TAKE \
+	"UPDATE sequences SET last = last + $2 WHERE name = $1 RETURNING last - $2"
+
 /* The load's columns; every backend reads them in this order. */
 #define STORE_SQL_LOAD_COLUMNS                                                          \
 	"id, slot, guid, key, hostname, ips, notify_port, registered, "                 \
 	"last_register, last_ctl_contact, last_heartbeat, last_poll, down_at, status, " \
 	"reason, ctl_reason, status_since, notify_pending, notify_src"
 #define STORE_SQL_LOAD "SELECT " STORE_SQL_LOAD_COLUMNS " FROM endpoints"
-
-/* Gap-free numbers in commit order (FLEET.md point 2): n numbers of the
- * sequence $1, last - n + 1 .. last, as the last statement before COMMIT. */
-#define STORE_SQL_SEQ_TAKE \
-	"UPDATE sequences SET last = last + $2 WHERE name = $1 RETURNING last - $2"
 
 #define STORE_SQL_SLOT_SPAN "SELECT max(slot) FROM endpoints"
 #define STORE_SQL_META_GET  "SELECT value FROM meta WHERE key = $1"

@@ -98,6 +98,17 @@ uint64_t feed_push(struct transition_feed *f, const struct transition *t)
 	return f->next++;
 }
 
+int feed_push_at(struct transition_feed *f, const struct transition *t, uint64_t seq)
+{
+	if (seq < f->next || f->path)
+		return -EINVAL; /* a log would render the skipped slots' old events */
+	/* The numbers skipped keep their slots' old events, whose own seq then
+	 * differs: feed_get says NULL for them. */
+	f->next = seq;
+	feed_push(f, t);
+	return 0;
+}
+
 int feed_start_at(struct transition_feed *f, uint64_t next)
 {
 	if (f->next != f->base || !next)
@@ -170,7 +181,8 @@ const struct transition *feed_get(const struct transition_feed *f, uint64_t seq)
 {
 	if (seq < feed_oldest_seq(f) || seq >= f->next)
 		return NULL;
-	return &f->ring[seq & f->mask];
+	const struct transition *e = &f->ring[seq & f->mask];
+	return e->seq == seq ? e : NULL; /* NULL: a number feed_push_at skipped */
 }
 
 uint64_t feed_log_errors(const struct transition_feed *f)

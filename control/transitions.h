@@ -38,6 +38,11 @@ void feed_free(struct transition_feed *f);
 
 /* Copies t, sets its seq, returns it; O(1); overwrites the oldest when full. */
 uint64_t feed_push(struct transition_feed *f, const struct transition *t);
+/* Copies t as number `seq` (>= feed_next_seq, or -EINVAL): a feed that
+ * mirrors numbers given elsewhere (the transition stream of several
+ * collectors, cluster_stream.h). Numbers it skips are not held (feed_get:
+ * NULL). Not for a feed with a log (-EINVAL). */
+int feed_push_at(struct transition_feed *f, const struct transition *t, uint64_t seq);
 /* Numbers this run's events from `next` on instead of 1: the numbering of
  * the previous run goes on (feed_log_last_seq + 1), so a watcher that
  * resumes across a restart is told what it missed, and no number names
@@ -50,7 +55,7 @@ uint64_t feed_next_seq(const struct transition_feed *f); /* seq the next push wi
 uint64_t feed_oldest_seq(
 	const struct transition_feed *f); /* oldest seq still held (== next when empty) */
 const struct transition *feed_get(const struct transition_feed *f,
-				  uint64_t seq); /* NULL when not held */
+				  uint64_t seq); /* NULL when not held (or skipped) */
 
 /* Writes pending log lines (at most about 1 MiB per call, so the event loop
  * never stalls on a backlog) as JSON lines; once per event-loop tick.

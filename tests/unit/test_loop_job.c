@@ -299,7 +299,7 @@ static void test_daemon_table(void **state)
 {
 	(void)state;
 	struct gn_daemon *d = &dmn;
-	static const char *const names[] = {"netpath", "port", "decider", "contacts", "changes", "sweep", "index", "import", "export", "expire",
+	static const char *const names[] = {"netpath", "port", "decider", "stream", "contacts", "changes", "sweep", "index", "import", "export", "expire",
 					    "reclassify", "notify", "reclaim", "log", "persist", "checkpoint", "query"};
 	assert_int_equal(d->njobs, sizeof(names) / sizeof(names[0]));
 	for (unsigned i = 0; i < d->njobs; i++)

@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# Issue 16, the transition stream (docs/store.md "The transition stream"):
+# one throwaway PostgreSQL, two glournetd (A decides, B does not) on their
+# own veth labs, 40 endpoints registered on A before B starts (B loads
+# them), heartbeats to both. Proves:
+#  - the transitions table's seqs are 1..n, no gap, no duplicate, and the
+#    sequences row 'transitions' stands at n;
+#  - replaying them gives the stored statuses (endpoints.status);
+#  - 10 endpoints go silent: offline on A, and on B (which decides nothing)
+#    within ~2 s, in show status and show client alike;
+#  - watch --from 1 on A and on B prints the same seqs; watch --from a
+#    cursor on B starts there; show cluster gives the stream's cursor/lag;
+#  - kill -9 of A: B takes over, catches the stream up, and the offlines it
+#    decides continue the sequence with no gap; watch on B shows them;
+#  - A restarted, then B SIGSTOPped for twice its lease: A takes over, its
+#    offlines continue the sequence; B resumed steps down, reads the stored
+#    statuses again (what it decided on resuming, before it knew, was
+#    fenced: without the resync B showed all 40 offline) and follows.
+SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${BUILD:-$SRC/build}
+. "$SRC/tests/integration/lib.sh"
+T=st$(($$ % 1000))
+PG=$(mktemp -d /tmp/glournet-pg-stream.XXXXXX)
+PGPW=pw-$$-stream
+PG_LOG_STATEMENT=none
+BG_PIDS=()
+LEASE=3 OFF=4 N=40
+
+declare -A C_TAG C_SOCK C_PORT C_PID
+C_TAG[a]=${T}a C_TAG[b]=${T}b
+C_SOCK[a]=$WORK/a.sock C_SOCK[b]=$WORK/b.sock
+C_PORT[a]=$HTTP_PORT
+for p in $(seq $((HTTP_PORT + 3)) 3 $((HTTP_PORT + 90))); do
+	[ -z "$(ss -Htan "( sport = :$p or sport = :$((p + 1)) or sport = :$((p + 2)) )")" ] && { C_PORT[b]=$p; break; }
+done
+PGPORT=
+for p in $(seq $((${C_PORT[b]} + 7)) $((${C_PORT[b]} + 70))); do
+	[ -z "$(ss -Htan "( sport = :$p )")" ] && { PGPORT=$p; break; }
+done
+[ -n "$PGPORT" ] || fail "no free port for PostgreSQL"
+
+use() {
+	CUR=$1 TAG=${C_TAG[$1]} SOCK=${C_SOCK[$1]} HTTP_PORT=${C_PORT[$1]}
+	EXC_IFACE=gnx-${C_TAG[$1]} DAEMON_LOG=$WORK/$1.log GN_STATE=$WORK/state-$1
+	DAEMON_PID=${C_PID[$1]:-}
+}
+st_cleanup() {
+	for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	for c in a b; do
+		p=${C_PID[$c]:-}
+		if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then kill -KILL "$p"; wait "$p" 2>/dev/null || true; fi
+		lab_down "${C_TAG[$c]}" 2>/dev/null || true
+		if [ "${rc:-0}" -ne 0 ] && [ -f "$WORK/$c.log" ]; then
+			echo "--- glournetd $c log (last 25 lines) ---"; tail -n 25 "$WORK/$c.log"
+		fi
+	done
+	DAEMON_PID=
+	pg_teardown
+}
+trap 'rc=$?; [ $rc -eq 0 ] || KEEP_PG_LOG=1; st_cleanup; set +e; (exit $rc); cleanup' EXIT
+
+pg_setup
+URL="postgresql://gn:$PGPW@127.0.0.1:$PGPORT/glournet"
+OPTS=(--store "$URL" --lease ${LEASE}s --set heartbeat.interval=1s
+	--set heartbeat.offline_after=${OFF}s --set guard.threshold=0 --sweep-interval 1s)
+start_collector() {   # start_collector a|b [again]: a new lab the first time
+	use "$1"
+	if [ "${2:-}" = again ]; then start_daemon_only --collector-name "st-$1" "${OPTS[@]}"
+	else start_daemon --collector-name "st-$1" "${OPTS[@]}"; fi
+	C_PID[$1]=$DAEMON_PID
+}
+holder() { sql "SELECT holder || ' ' || epoch FROM decider"; }
+# The stream as stored: "count distinct min max seq_last".
+stored() { sql "SELECT count(*) || ' ' || count(DISTINCT seq) || ' ' || coalesce(min(seq), 0) || ' ' || coalesce(max(seq), 0) || ' ' || (SELECT last FROM sequences WHERE name = 'transitions') FROM transitions"; }
+gapless() {   # gapless WHAT: seqs 1..n, each once, and the sequence at n
+	read -r cnt dis lo hi last <<<"$(stored)"
+	[ "$cnt" -gt 0 ] && [ "$cnt" = "$dis" ] && [ "$lo" = 1 ] && [ "$hi" = "$cnt" ] && [ "$last" = "$hi" ] ||
+		fail "$1: the stored stream is not 1..n once each: count $cnt distinct $dis min $lo max $hi sequence $last"
+	echo "$cnt"
+}
+replay_ok() {   # the last transition of every endpoint is its stored status
+	local bad
+	bad=$(sql "SELECT count(*) FROM endpoints e JOIN (SELECT DISTINCT ON (id) id, new_status FROM transitions ORDER BY id, seq DESC) t ON t.id = e.id WHERE t.new_status <> e.status")
+	[ "$bad" = 0 ] || fail "$1: $bad endpoints whose stored status is not their last transition's"
+}
+watch_seqs() {   # watch_seqs COLLECTOR FROM COUNT: the seqs watch prints
+	use "$1"
+	timeout 10 "$CTL" -s "$SOCK" -j watch --from "$2" --count "$3" | jq -r '.seq // .event.seq // empty'
+}
+hb() {
+	ip netns exec "$(lab_ns "${C_TAG[$1]}")" "$AGENT" heartbeat --state "$WORK/state" \
+		--to "$LAB_COLLECTOR4" --interval 1 --duration 120 --first "$2" --count "$3" \
+		>>"$WORK/agent-$1.log" 2>&1 &
+	BG_PIDS+=($!)
+}
+
+start_collector a
+for _ in $(seq 50); do [ "$(holder)" = "st-a 1" ] && break; sleep 0.1; done
+[ "$(holder)" = "st-a 1" ] || fail "A took the lease: $(holder)"
+"$AGENT" register --server "http://127.0.0.1:${C_PORT[a]}" --token "$TOKEN" --count $N \
+	--guid-prefix fst --state "$WORK/state" >/dev/null
+start_collector b
+# Groups: 0-9 live throughout, 10-19 fall silent while the decider is
+# stopped, 20-29 after the failover, 30-39 now-ish (after both collectors
+# heard them).
+for c in a b; do hb $c 0 10; done
+G1=(); for c in a b; do hb $c 10 10; G1+=($!); done
+G2=(); for c in a b; do hb $c 20 10; G2+=($!); done
+G3=(); for c in a b; do hb $c 30 10; G3+=($!); done
+sleep 2
+kill "${G3[@]}"
+T_S=$(date +%s%N)
+use a
+for _ in $(seq 150); do [ "$(field .offline show status)" = 10 ] && break; sleep 0.1; done
+[ "$(field .offline show status)" = 10 ] || fail "10 offline on the decider A: $(ctlj show status | jq -c '{online, offline}')"
+t_a=$(( ($(date +%s%N) - T_S) / 1000000 ))
+use b
+for _ in $(seq 30); do [ "$(field .offline show status)" = 10 ] && break; sleep 0.1; done
+t_b=$(( ($(date +%s%N) - T_S) / 1000000 ))
+[ "$(field .offline show status)" = 10 ] || fail "B, which decides nothing, shows the decider's 10 offline within 3 s: $(ctlj show status | jq -c '{online, offline}')"
+[ $((t_b - t_a)) -le 2500 ] || fail "B followed A $((t_b - t_a)) ms late (over ~2 s)"
+g=$(guid_of 35)
+use b; sb=$(field .status show client "$g")
+use a; sa=$(field .status show client "$g")
+[ "$sa" = offline ] && [ "$sb" = offline ] || fail "show client $g: A '$sa', B '$sb'"
+use b; [ "$(field .online show status)" = 30 ] || fail "B: 30 online"
+pass "10 silent endpoints offline on A after ${t_a} ms, on B (non-decider) after ${t_b} ms; show client $g: A $sa, B $sb"
+
+sleep 1   # the last batch of offlines committed and read
+n1=$(gapless "before the failover")
+replay_ok "before the failover"
+pass "the stored stream: seqs 1..$n1, each once, the sequence at $n1; replayed it gives every stored status"
+
+wa=$(watch_seqs a 1 "$n1" | tr '\n' ' ')
+wb=$(watch_seqs b 1 "$n1" | tr '\n' ' ')
+[ "$wa" = "$(seq -s ' ' 1 "$n1") " ] || fail "watch --from 1 on A: '$wa'"
+[ "$wa" = "$wb" ] || fail "watch on A and B differ: A '$wa' / B '$wb'"
+from=$((n1 - 4))
+wf=$(watch_seqs b "$from" 3 | tr '\n' ' ')
+[ "$wf" = "$from $((from + 1)) $((from + 2)) " ] || fail "watch --from $from on B: '$wf'"
+use b; sc=$(ctlj show cluster)
+jq -e --argjson n "$n1" '.stream.cursor == $n and .stream.lag == 0 and .stream.gaps == 0' <<<"$sc" >/dev/null ||
+	fail "show cluster on B: stream at $n1, no lag: $(jq -c .stream <<<"$sc")"
+pass "watch --from 1 prints seqs 1..$n1 on A and on B alike; watch --from $from on B resumes there ($wf); show cluster on B: $(jq -c '.stream | {cursor, head, lag, applied}' <<<"$sc")"
+
+# ---- kill -9 of the decider ----
+kill -KILL "${C_PID[a]}"; wait "${C_PID[a]}" 2>/dev/null || true; C_PID[a]=
+for _ in $(seq 100); do [ "$(holder)" = "st-b 2" ] && break; sleep 0.1; done
+[ "$(holder)" = "st-b 2" ] || fail "B took the lease: $(holder)"
+use b
+for _ in $(seq 30); do grep -q "transition stream caught up" "$WORK/b.log" && break; sleep 0.1; done
+grep -q "transition stream caught up" "$WORK/b.log" || fail "B logs that it caught the stream up before deciding"
+kill "${G2[@]}"
+for _ in $(seq 150); do [ "$(field .offline show status)" = 20 ] && break; sleep 0.1; done
+[ "$(field .offline show status)" = 20 ] || fail "B decides the next 10 offline: $(ctlj show status | jq -c '{online, offline}')"
+sleep 1
+n2=$(gapless "after the failover")
+[ "$n2" -ge $((n1 + 10)) ] || fail "B's offlines continue the sequence: $n1 then $n2"
+replay_ok "after the failover"
+wb=$(watch_seqs b $((n1 + 1)) $((n2 - n1)) | tr '\n' ' ')
+[ "$wb" = "$(seq -s ' ' $((n1 + 1)) "$n2") " ] || fail "watch on B after the failover: '$wb'"
+went=$(sql "SELECT count(DISTINCT id) FROM transitions WHERE new_status = 1")
+[ "$went" = 20 ] || fail "offline transitions for exactly the 20 silent endpoints: $went"
+pass "kill -9 of A: B took over at epoch 2, caught the stream up, and its 10 offlines are seqs $((n1 + 1))..$n2: 1..$n2 with no gap; replay = stored statuses; watch on B shows them"
+
+# ---- A back, then the decider B stopped for twice its lease ----
+start_collector a again
+use a
+for _ in $(seq 30); do [ "$(field .offline show status)" = 20 ] && break; sleep 0.1; done
+[ "$(field .offline show status)" = 20 ] || fail "A restarted loads the 20 offline: $(ctlj show status | jq -c '{online, offline}')"
+kill -STOP "${C_PID[b]}"
+kill "${G1[@]}"
+for _ in $(seq 100); do [ "$(holder)" = "st-a 3" ] && break; sleep 0.1; done
+[ "$(holder)" = "st-a 3" ] || { kill -CONT "${C_PID[b]}"; fail "A took the lease from the stopped B: $(holder)"; }
+for _ in $(seq 150); do [ "$(field .offline show status)" = 30 ] && break; sleep 0.1; done
+kill -CONT "${C_PID[b]}"
+[ "$(field .offline show status)" = 30 ] || fail "A decides the next 10 offline: $(ctlj show status | jq -c '{online, offline}')"
+use b
+for _ in $(seq 40); do [ "$(field .offline show status)" = 30 ] && break; sleep 0.1; done
+[ "$(field .offline show status)" = 30 ] || fail "B resumed (no longer deciding) follows A's offlines: $(ctlj show status | jq -c '{online, offline}')"
+[ "$(field .deciding show cluster)" = false ] || fail "B resumed still decides"
+rs=$(ctlj show cluster | jq -c '.stream | {resyncs, resynced}')
+jq -e '.resyncs >= 1' <<<"$rs" >/dev/null || fail "B resumed read the stored statuses again: $rs"
+sleep 1
+n3=$(gapless "after the SIGSTOP")
+[ "$n3" -ge $((n2 + 10)) ] || fail "A's offlines continue the sequence: $n2 then $n3"
+replay_ok "after the SIGSTOP"
+wa=$(watch_seqs a $((n2 + 1)) $((n3 - n2)) | tr '\n' ' ')
+wb=$(watch_seqs b $((n2 + 1)) $((n3 - n2)) | tr '\n' ' ')
+[ "$wa" = "$(seq -s ' ' $((n2 + 1)) "$n3") " ] && [ "$wa" = "$wb" ] || fail "watch after the SIGSTOP: A '$wa' / B '$wb'"
+went=$(sql "SELECT count(DISTINCT id) FROM transitions WHERE new_status = 1")
+[ "$went" = 30 ] || fail "offline transitions for exactly the 30 silent endpoints: $went"
+pass "SIGSTOP of the decider B: A took over at epoch 3, its 10 offlines are seqs $((n2 + 1))..$n3 (1..$n3, no gap, replay = stored statuses); B resumed stepped down, read the stored statuses again ($rs) and shows them; watch on A and B alike"
+for c in a b; do use $c; stop_daemon; C_PID[$c]=; done
