@@ -40,6 +40,9 @@ static const char *const schema[] = {
 	"ages INT4[] NOT NULL)",
 	"INSERT INTO decider (one, holder, epoch, expires_at) VALUES (true, '', 0, "
 	"'-infinity') ON CONFLICT DO NOTHING",
+	/* cluster_policy.h: the fleet's one policy document and its settings_rev */
+	"CREATE TABLE IF NOT EXISTS policy (one BOOLEAN PRIMARY KEY DEFAULT true CHECK (one), "
+	"rev INT8 NOT NULL, doc TEXT NOT NULL)",
 };
 
 #define SQL_SEEN                                                                  \
