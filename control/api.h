@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 
 #include "control/http_counters.h"
 #include "control/options.h"
@@ -16,6 +17,7 @@
 #include "control/registry.h"
 
 
+struct hb_addrs;
 struct notify_engine;
 struct replay_cache;
 struct sockaddr;
@@ -25,8 +27,9 @@ struct sockaddr;
  * building that JSON, the same for every endpoint of a revision but for
  * the time). [0] regular endpoints, [1] unreachable ones. */
 struct api_poll_body {
-	uint64_t rev; /* of the policy it was rendered for */
-	char *tail;   /* the body after `{"server_time":N`; NULL: none yet */
+	uint64_t rev;        /* of the policy it was rendered for */
+	uint32_t addrs_hash; /* of the heartbeat addresses it lists (hb_addrs.h) */
+	char *tail;          /* the body after `{"server_time":N`; NULL: none yet */
 	size_t tail_len;
 };
 struct api_poll_cache {
@@ -53,6 +56,10 @@ struct api_ctx {
 	/* Authenticated requests already accepted (issue 13 item 5): a second
 	 * with the same kind, id and time is refused. NULL (tests): no check. */
 	struct replay_cache *replay;
+	/* heartbeat.addrs with several collectors (hb_addrs.h): every live
+	 * collector's, this one's first; its hash joins the poll's ETag. NULL:
+	 * the --heartbeat addresses, and the ETag as one collector has it. */
+	const struct hb_addrs *hb_addrs;
 	/* Rendered 200 bodies (above). NULL: each poll renders its own. */
 	struct api_poll_cache *poll_cache;
 	uint32_t now;      /* steady (clock_step.h): what contact times are on */
@@ -80,7 +87,7 @@ struct api_request {
 struct api_response {
 	unsigned status;
 	char *body;              /* malloc'd JSON, the caller frees; NULL for 304 */
-	char etag[32];           /* "" for none */
+	char etag[48];           /* "" for none */
 	uint64_t durable_ticket; /* 0: answer now; else once the store committed it */
 	uint32_t retry_after;    /* s, a Retry-After header; 0: none */
 };
@@ -133,6 +140,10 @@ void api_register(const struct api_ctx *ctx, const struct api_request *req,
 
 /* {"error": msg} with `status`, counted under `counter` (api_answer.c: every
  * handler and the server glue answer their refusals through it). */
+/* heartbeat.addrs as this collector answers it (ctx->hb_addrs, or the
+ * --heartbeat addresses); *hash: 0 for the latter. NULL on allocation failure. */
+json_t *api_hb_addrs_json(const struct api_ctx *ctx, uint32_t *hash);
+
 void api_error(const struct api_ctx *ctx, struct api_response *resp, unsigned status,
 	       enum http_counter counter, const char *msg);
 

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "control/api.h"
+#include "control/hb_addrs.h"
 
 void api_error(const struct api_ctx *ctx, struct api_response *resp, unsigned status,
 	       enum http_counter counter, const char *msg)
@@ -43,4 +44,16 @@ static const char *const counter_names[HTTP_COUNTER_COUNT] = {HTTP_COUNTERS(HTTP
 const char *http_counter_name(enum http_counter c)
 {
 	return (unsigned)c < HTTP_COUNTER_COUNT ? counter_names[c] : "unknown";
+}
+
+json_t *api_hb_addrs_json(const struct api_ctx *ctx, uint32_t *hash)
+{
+	json_t *addrs = json_array();
+	const struct hb_addrs *l = ctx->hb_addrs;
+	*hash = l ? l->hash : 0;
+	for (unsigned i = 0; addrs && l && i < l->n; i++)
+		json_array_append_new(addrs, json_string(l->addr[i]));
+	for (unsigned i = 0; addrs && !l && i < ctx->opt->n_hb_addrs; i++)
+		json_array_append_new(addrs, json_string(ctx->opt->hb_addrs[i]));
+	return addrs;
 }

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "control/api.h"
+#include "control/hb_addrs.h"
 #include "control/notify.h"
 #include "control/status.h"
 #include "glournet/http_api.h"
@@ -67,9 +68,8 @@ static char *with_manifest(const char *head, const struct manifest *m)
 static char *render_body(const struct api_ctx *ctx, const struct policy *pol, bool unreachable,
 			 uint32_t server_time)
 {
-	json_t *addrs = json_array();
-	for (unsigned i = 0; i < ctx->opt->n_hb_addrs; i++)
-		json_array_append_new(addrs, json_string(ctx->opt->hb_addrs[i]));
+	uint32_t hash;
+	json_t *addrs = api_hb_addrs_json(ctx, &hash);
 	json_t *o = json_pack("{s:I, s:I, s:b, s:{s:b, s:I, s:I, s:o}, s:{s:b, s:I}}",
 			      "server_time", (json_int_t)server_time, "settings_rev",
 			      (json_int_t)pol->rev, "unreachable", unreachable, "heartbeat",
@@ -105,7 +105,8 @@ static char *poll_body(const struct api_ctx *ctx, const struct policy *pol, bool
 	if (!c)
 		return render_body(ctx, pol, unreachable, now);
 	struct api_poll_body *n = &c->net[unreachable];
-	if (n->rev != pol->rev || !n->tail) {
+	uint32_t addrs_hash = ctx->hb_addrs ? ctx->hb_addrs->hash : 0;
+	if (n->rev != pol->rev || n->addrs_hash != addrs_hash || !n->tail) {
 		char *whole = render_body(ctx, pol, unreachable, 0);
 		if (!whole || strncmp(whole, TIME_KEY "0", sizeof(TIME_KEY)) != 0) {
 			free(whole);
@@ -122,6 +123,7 @@ static char *poll_body(const struct api_ctx *ctx, const struct policy *pol, bool
 		memcpy(n->tail, whole + sizeof(TIME_KEY), n->tail_len + 1);
 		free(whole);
 		n->rev = pol->rev;
+		n->addrs_hash = addrs_hash;
 	}
 	char head[sizeof(TIME_KEY) + 10];
 	int hl = snprintf(head, sizeof(head), TIME_KEY "%u", now);
@@ -159,8 +161,15 @@ static void do_poll(const struct api_ctx *ctx, const struct api_request *req,
 	 * pending SETTINGS or COMPONENTS notify would have told (R11). */
 	notify_on_contact(ctx->notify, ctx->reg, ep, req->peer, NOTIFY_CONTACT_POLL, ctx->now);
 	const struct policy *pol = *ctx->policy;
-	snprintf(resp->etag, sizeof(resp->etag), "\"r%llu-%c\"", (unsigned long long)pol->rev,
-		 ep->unreachable ? 'u' : 'r');
+	/* Several collectors: the heartbeat addresses' hash too, so a
+	 * collector joining or gone changes the answer (hb_addrs.h). */
+	if (ctx->hb_addrs)
+		snprintf(resp->etag, sizeof(resp->etag), "\"r%llu-%c-a%08x\"",
+			 (unsigned long long)pol->rev, ep->unreachable ? 'u' : 'r',
+			 ctx->hb_addrs->hash);
+	else
+		snprintf(resp->etag, sizeof(resp->etag), "\"r%llu-%c\"",
+			 (unsigned long long)pol->rev, ep->unreachable ? 'u' : 'r');
 	if (req->if_none_match && !strcmp(req->if_none_match, resp->etag)) {
 		resp->status = 304;
 		ctx->counters

@@ -173,9 +173,9 @@ static char *answer(const struct api_ctx *ctx, const struct endpoint *ep)
 	char id[17], key[HB_KEY_LEN * 2 + 1];
 	snprintf(id, sizeof(id), "%016llx", (unsigned long long)ep->id);
 	sodium_bin2hex(key, sizeof(key), registry_key(ctx->reg, ep), HB_KEY_LEN);
-	json_t *addrs = json_array();
-	for (unsigned i = 0; i < ctx->opt->n_hb_addrs; i++)
-		json_array_append_new(addrs, json_string(ctx->opt->hb_addrs[i]));
+	uint32_t hash; /* a register answer has no ETag */
+	json_t *addrs = api_hb_addrs_json(ctx, &hash);
+	(void)hash;
 	/* R2: whether heartbeat applies to this endpoint; polling applies to
 	 * unreachable endpoints. */
 	json_t *o = json_pack(

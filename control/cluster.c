@@ -61,6 +61,9 @@ static const char *const schema[] = {
 	"UPDATE sequences SET last = (SELECT max(seq) FROM transitions) WHERE name = "
 	"'transitions' AND last < (SELECT coalesce(max(seq), 0) FROM transitions)",
 	"CREATE UNIQUE INDEX IF NOT EXISTS transitions_seq ON transitions (seq)",
+	/* cluster_policy.h: the fleet's one policy document and its settings_rev */
+	"CREATE TABLE IF NOT EXISTS policy (one BOOLEAN PRIMARY KEY DEFAULT true CHECK (one), "
+	"rev INT8 NOT NULL, doc TEXT NOT NULL)",
 };
 
 #define SQL_SEEN                                                                  \

@@ -15,6 +15,7 @@
 #include "control/daemon_jobs.h"
 #include "control/event_loop.h"
 #include "control/expire.h"
+#include "control/hb_addrs.h"
 #include "control/io_offload.h"
 #include "control/http_counters.h"
 #include "control/http_server.h"
@@ -37,6 +38,7 @@
 struct store;
 struct cluster;
 struct cluster_feed;
+struct cluster_policy;
 struct netpath;
 
 struct eal_plan;
@@ -54,6 +56,7 @@ struct gn_daemon {
 		bool in_flight;       /* a save outlived its wait and has not returned */
 		struct policy *owned; /* the refused draft it writes, freed once it returns */
 		const struct policy *saving;
+		uint64_t expected; /* several collectors: the revision it was made on */
 		char err[512];
 	} policy_saver;
 	struct transition_feed *feed;  /* R8 */
@@ -109,6 +112,13 @@ struct gn_daemon {
 	struct cluster_stream *cluster_stream;
 	struct transition_feed *stream_feed;
 	struct stream_job stream_job;
+	/* The fleet's policy in PostgreSQL (cluster_policy.h); NULL: policy.json only. */
+	struct cluster_policy *cluster_policy;
+	/* heartbeat.addrs of every live collector (hb_addrs.h), refreshed
+	 * from the cluster's view by daemon_policy_tick; the API reads it
+	 * only with a cluster. */
+	struct hb_addrs hb_addrs;
+	uint64_t hb_addrs_ns;        /* when last refreshed */
 	struct notify_engine notify; /* R11 campaigns, R12 verification ("notify" job) */
 	/* The exception path, neighbours and TX (glournet/netpath.h,
 	 * daemon_netpath.c); NULL where no port runs (unit tests). */
@@ -122,8 +132,9 @@ struct gn_daemon {
  * first, then swapped in (the old one freed), then every endpoint
  * reclassified when the ranges changed. On failure nothing changes. Adds "settings_rev",
  * "affected" and "warnings" to `result`. */
-/* Collects a policy save that outlived its wait, once it returns (each
- * loop turn; nothing when there is none). */
+/* Each loop turn: collects a policy save that outlived its wait, once it
+ * returns; with several collectors, applies a newer fleet policy the
+ * watch read (cluster_policy.h) and refreshes heartbeat.addrs. */
 void daemon_policy_tick(struct gn_daemon *d);
 
 /* The feed `watch` and show status's next_event follow: the stream's with

@@ -32,6 +32,7 @@
 #include "glournet/log_ratelimit.h"
 #include "control/cluster_feed.h"
 #include "control/cluster_stream.h"
+#include "control/cluster_policy.h"
 #include "control/policy_store.h"
 #include "control/settings.h"
 #include "control/state_dir.h"
@@ -325,6 +326,70 @@ static void on_store_commit(struct loop_watch *w, uint32_t events)
 	http_resume_durable(&d->http, store_committed(d->store));
 }
 
+/* Several collectors: the fleet's policy (cluster_policy.h) replaces the
+ * local one, which seeds the store when it holds none; --set goes on top
+ * as a change of the fleet's. Before the restore: the endpoints are
+ * classified under the fleet's ranges. */
+static int adopt_fleet_policy(struct gn_daemon *d, const struct store_url *u)
+{
+	char err[1024];
+	d->cluster_policy = cluster_policy_open(u->target, u->shown, err, sizeof(err));
+	if (!d->cluster_policy) {
+		LOG(ERR, "%s", err);
+		return -1;
+	}
+	char *seed = policy_to_text(d->policy), *doc = NULL;
+	uint64_t rev = 0;
+	int rc = seed ? cluster_policy_load(d->cluster_policy, seed, d->policy->rev, &doc, &rev,
+					    err, sizeof(err))
+		      : -1;
+	free(seed);
+	struct policy *p = NULL;
+	if (rc == 0)
+		rc = policy_from_text(doc, "the fleet's policy in the store", &p, err, sizeof(err));
+	free(doc);
+	if (rc < 0) {
+		LOG(ERR, "%s", seed ? err : "out of memory");
+		return -1;
+	}
+	p->rev = rev;
+	policy_free(d->policy);
+	d->policy = p;
+	if (registry_reset_ranges(&d->reg, (uint32_t)range_set_count(p->ranges)) < 0)
+		return -1;
+	if (!d->opt.n_sets)
+		return 0;
+	struct policy *draft = policy_clone(p);
+	for (unsigned i = 0; draft && i < d->opt.n_sets; i++)
+		if (settings_set(draft, d->opt.set_name[i], d->opt.set_value[i], err, sizeof(err)) <
+		    0) {
+			policy_free(draft); /* checked by load_policy already */
+			return -1;
+		}
+	if (!draft)
+		return -1;
+	if (policy_same(p, draft)) {
+		policy_free(draft);
+		return 0;
+	}
+	draft->rev = rev + 1;
+	doc = policy_to_text(draft);
+	rc = doc ? cluster_policy_write(d->cluster_policy, rev, draft->rev, doc, err, sizeof(err))
+		 : -ENOMEM;
+	free(doc);
+	if (rc < 0) {
+		LOG(ERR, "--set not applied to the fleet's policy: %s",
+		    rc == -ENOMEM ? "out of memory" : err);
+		policy_free(draft);
+		return -1;
+	}
+	LOG(INFO, "--set: the fleet's policy is revision %llu", (unsigned long long)draft->rev);
+	policy_free(d->policy);
+	d->policy = draft;
+	return registry_reset_ranges(&d->reg, (uint32_t)range_set_count(draft->ranges)) < 0 ? -1
+											    : 0;
+}
+
 /* Several collectors may share a PostgreSQL store: this one's row and the
  * decider lease (cluster.h), and the store's fence on it. */
 static int open_cluster(struct gn_daemon *d, const struct store_url *u)
@@ -374,6 +439,8 @@ static int open_cluster(struct gn_daemon *d, const struct store_url *u)
 		return -1;
 	}
 	feed_start_at(d->stream_feed, cluster_stream_start_cursor(d->cluster_stream) + 1);
+	if (adopt_fleet_policy(d, u) < 0)
+		return -1;
 	struct store_fence f = {.current = cluster_fence_current,
 				.lost = cluster_fence_lost,
 				.ctx = d->cluster};
@@ -472,7 +539,10 @@ int start_control(struct gn_daemon *d, sigset_t *sigs, struct loop_watch *sigw)
 				       .persist = persist_for_api,
 				       .store_unreachable = store_unreachable_for_api,
 				       .persist_ctx = d,
-				       .notify = &d->notify};
+				       .notify = &d->notify,
+				       .hb_addrs = d->cluster ? &d->hb_addrs : NULL};
+	/* This collector's own until the lease thread's first view. */
+	hb_addrs_merge(&d->hb_addrs, d->opt.hb_addrs, d->opt.n_hb_addrs, NULL, NULL, 0);
 	rc = http_start(&d->http, &d->loop, d->opt.http_listen, &d->opt);
 	if (rc < 0)
 		return rc;
@@ -525,6 +595,11 @@ void shutdown_all(struct gn_daemon *d)
 	http_stop(&d->http, &d->loop);
 	metrics_stop(&d->metrics, &d->loop);
 	io_offload_stop(&d->policy_saver.io, 1000000000ull); /* a stalled save is left behind */
+	/* After the saver: it writes through this connection (a save still
+	 * stalled keeps it, to the process's exit). */
+	if (!d->policy_saver.in_flight)
+		cluster_policy_close(d->cluster_policy);
+	d->cluster_policy = NULL;
 	ctl_server_stop(&d->ctl);
 	netpath_stop(d); /* after the servers: their last answers go out first */
 	uint16_t p;

@@ -4,11 +4,16 @@
  * (docs/status.md: how many endpoints each change affected, and the warnings).
  */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define LOG_TAG "policy"
+#include "control/cluster.h"
+#include "control/cluster_policy.h"
 #include "control/daemon.h"
 #include "control/expire.h"
+#include "control/mono_clock.h"
 #include "control/policy_store.h"
 #include "control/settings.h"
 #include "control/reclassify.h"
@@ -100,8 +105,27 @@ static int reclassify_now(struct gn_daemon *d, const struct policy *p, json_t *r
 static int save_job(void *arg)
 {
 	struct gn_daemon *d = arg;
-	return policy_save(d->policy_path, d->policy_saver.saving, d->policy_saver.err,
-			   sizeof(d->policy_saver.err));
+	const struct policy *p = d->policy_saver.saving;
+	if (!d->cluster_policy)
+		return policy_save(d->policy_path, p, d->policy_saver.err,
+				   sizeof(d->policy_saver.err));
+	/* Several collectors: the fleet's row, compare-and-set on the
+	 * revision the change was made on (cluster_policy.h). */
+	char *doc = policy_to_text(p);
+	if (!doc) {
+		snprintf(d->policy_saver.err, sizeof(d->policy_saver.err), "out of memory");
+		return -ENOMEM;
+	}
+	int rc = cluster_policy_write(d->cluster_policy, d->policy_saver.expected, p->rev, doc,
+				      d->policy_saver.err, sizeof(d->policy_saver.err));
+	free(doc);
+	return rc;
+}
+
+/* Where a change is written, for the operator's errors. */
+static const char *save_where(const struct gn_daemon *d)
+{
+	return d->cluster_policy ? "the fleet's policy to the store" : d->policy_path;
 }
 
 /* 1: saved; 0: not returned within the wait (left in flight); < 0 failed. */
@@ -112,7 +136,7 @@ static int save_offloaded(struct gn_daemon *d, const struct policy *p)
 	return rc == 1 ? (res < 0 ? res : 1) : rc == 0 ? 0 : rc;
 }
 
-void daemon_policy_tick(struct gn_daemon *d)
+static void saver_tick(struct gn_daemon *d)
 {
 	if (!d->policy_saver.in_flight)
 		return;
@@ -123,6 +147,13 @@ void daemon_policy_tick(struct gn_daemon *d)
 	bool refused_landed = res == 0 && d->policy_saver.saving != d->policy;
 	policy_free(d->policy_saver.owned);
 	d->policy_saver.owned = NULL;
+	/* Several collectors: a late commit is the fleet's policy now and the
+	 * watch brings it here like any other collector's change. */
+	if (d->cluster_policy) {
+		LOG(INFO, "the stalled policy write returned (%s)",
+		    res < 0 ? d->policy_saver.err : "committed: in force from the store");
+		return;
+	}
 	if (!refused_landed) {
 		LOG(INFO, "%s: the stalled save returned (%s)", d->policy_path,
 		    res < 0 ? strerror(-res) : "written");
@@ -134,11 +165,15 @@ void daemon_policy_tick(struct gn_daemon *d)
 		d->policy_saver.in_flight = true; /* owns nothing: it writes d->policy */
 }
 
-int daemon_policy_commit(struct gn_daemon *d, struct policy *draft, json_t *result, char *err,
-			 size_t errlen)
+/* daemon_policy_commit, and the same for a revision the fleet's store
+ * committed (store_rev > 0): that one is in force already elsewhere, so it
+ * is not written again and keeps its revision even when it changes nothing
+ * here (the fleet has one settings_rev). */
+static int commit_rev(struct gn_daemon *d, struct policy *draft, uint64_t store_rev, json_t *result,
+		      char *err, size_t errlen)
 {
 	struct policy *old = d->policy;
-	if (policy_same(old, draft)) {
+	if (!store_rev && policy_same(old, draft)) {
 		/* Issue 14: set to the value in force, a range already there, the
 		 * same component again: no new revision, so every endpoint's poll
 		 * ETag stays (304) and no notify campaign starts. */
@@ -152,21 +187,25 @@ int daemon_policy_commit(struct gn_daemon *d, struct policy *draft, json_t *resu
 		LOG(INFO, "policy unchanged: revision %llu stays", (unsigned long long)old->rev);
 		return 0;
 	}
-	draft->rev = old->rev + 1;
-	daemon_policy_tick(d);
-	int rc = d->policy_saver.in_flight ? -EBUSY : save_offloaded(d, draft);
+	draft->rev = store_rev ? store_rev : old->rev + 1;
+	saver_tick(d);
+	d->policy_saver.expected = old->rev;
+	int rc = store_rev ? 1 : d->policy_saver.in_flight ? -EBUSY : save_offloaded(d, draft);
 	if (rc == -EBUSY) {
 		snprintf(err, errlen,
 			 "cannot write %s: an earlier save has not returned for %.0f s (a stalled "
-			 "disk?); nothing applied",
-			 d->policy_path, (double)io_offload_running_ns(&d->policy_saver.io) / 1e9);
+			 "disk or store?); nothing applied",
+			 save_where(d), (double)io_offload_running_ns(&d->policy_saver.io) / 1e9);
 	} else if (rc == 0) {
 		d->policy_saver.in_flight = true;
 		d->policy_saver.owned = draft; /* the thread still reads it */
 		snprintf(err, errlen,
 			 "cannot write %s: the save has not returned within %.0f s (a stalled "
-			 "disk?); nothing applied",
-			 d->policy_path, (double)POLICY_SAVE_WAIT_NS / 1e9);
+			 "disk or store?); nothing applied%s",
+			 save_where(d), (double)POLICY_SAVE_WAIT_NS / 1e9,
+			 d->cluster_policy
+				 ? " here yet (should it commit late, the watch brings it)"
+				 : "");
 		LOG(ERR, "policy change refused: %s", err);
 		return -ETIMEDOUT;
 	} else if (rc < 0) {
@@ -205,6 +244,67 @@ int daemon_policy_commit(struct gn_daemon *d, struct policy *draft, json_t *resu
 	json_object_set_new(result, "settings_rev", json_integer((json_int_t)draft->rev));
 	json_object_set_new(result, "affected", aff);
 	json_object_set_new(result, "warnings", warnings);
-	LOG(INFO, "policy revision %llu in force", (unsigned long long)draft->rev);
+	LOG(INFO, "policy revision %llu in force%s", (unsigned long long)draft->rev,
+	    store_rev ? " (from the fleet's store)" : "");
 	return 0;
+}
+
+int daemon_policy_commit(struct gn_daemon *d, struct policy *draft, json_t *result, char *err,
+			 size_t errlen)
+{
+	return commit_rev(d, draft, 0, result, err, errlen);
+}
+
+/* A newer revision another collector committed: validated as policy.json
+ * is, then through the path a local change takes. */
+static void apply_from_store(struct gn_daemon *d)
+{
+	char *doc, err[512];
+	uint64_t rev;
+	if (!cluster_policy_take(d->cluster_policy, d->policy->rev, &doc, &rev))
+		return;
+	struct policy *p;
+	int rc = policy_from_text(doc, "the fleet's policy", &p, err, sizeof(err));
+	free(doc);
+	if (rc < 0) {
+		LOG(ERR, "revision %llu of the fleet's policy refused: %s", (unsigned long long)rev,
+		    err);
+		return;
+	}
+	json_t *result = json_object();
+	if (commit_rev(d, p, rev, result, err, sizeof(err)) < 0)
+		LOG(ERR, "revision %llu of the fleet's policy not applied: %s",
+		    (unsigned long long)rev, err);
+	json_decref(result);
+}
+
+/* heartbeat.addrs from the lease thread's view of `collectors`, a few
+ * times a second (the view itself is read each lease/3). */
+#define HB_ADDRS_REFRESH_NS (250ull * 1000000ull)
+
+static void refresh_hb_addrs(struct gn_daemon *d)
+{
+	uint64_t now = gn_mono_ns();
+	if (now - d->hb_addrs_ns < HB_ADDRS_REFRESH_NS)
+		return;
+	d->hb_addrs_ns = now;
+	struct cluster_view v;
+	struct cluster_info info;
+	cluster_get_view(d->cluster, &v);
+	if (v.age_s < 0)
+		return; /* none read yet */
+	cluster_get_info(d->cluster, &info);
+	if (hb_addrs_merge(&d->hb_addrs, d->opt.hb_addrs, d->opt.n_hb_addrs, &v, info.name,
+			   (double)d->opt.lease))
+		LOG(INFO, "heartbeat.addrs now %u address(es) of the live collectors",
+		    d->hb_addrs.n);
+}
+
+void daemon_policy_tick(struct gn_daemon *d)
+{
+	saver_tick(d);
+	if (d->cluster_policy)
+		apply_from_store(d);
+	if (d->cluster)
+		refresh_hb_addrs(d);
 }

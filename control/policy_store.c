@@ -13,22 +13,13 @@
 #include "control/policy_store.h"
 #include "control/settings.h"
 
-int policy_load(const char *path, struct policy **out, char *err, size_t errlen)
+/* The document's values onto a default policy; `root` is borrowed, `path`
+ * names it in errors. */
+static int from_json(json_t *root, const char *path, struct policy **out, char *err, size_t errlen)
 {
 	struct policy *p = policy_new_default();
 	if (!p)
 		return -ENOMEM;
-	json_error_t jerr;
-	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root) {
-		if (access(path, F_OK) != 0) { /* first start: defaults */
-			*out = p;
-			return 0;
-		}
-		snprintf(err, errlen, "%s: line %d: %s", path, jerr.line, jerr.text);
-		policy_free(p);
-		return -EINVAL;
-	}
 	int rc = 0;
 	char why[512];
 	const char *key;
@@ -98,12 +89,65 @@ int policy_load(const char *path, struct policy **out, char *err, size_t errlen)
 	}
 	p->rev = jrev ? (uint64_t)json_integer_value(jrev) : 1;
 out:
-	json_decref(root);
 	if (rc < 0)
 		policy_free(p);
 	else
 		*out = p;
 	return rc;
+}
+
+int policy_load(const char *path, struct policy **out, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		if (access(path, F_OK) != 0) { /* first start: defaults */
+			*out = policy_new_default();
+			return *out ? 0 : -ENOMEM;
+		}
+		snprintf(err, errlen, "%s: line %d: %s", path, jerr.line, jerr.text);
+		return -EINVAL;
+	}
+	int rc = from_json(root, path, out, err, errlen);
+	json_decref(root);
+	return rc;
+}
+
+int policy_from_text(const char *text, const char *what, struct policy **out, char *err,
+		     size_t errlen)
+{
+	json_error_t jerr;
+	json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		snprintf(err, errlen, "%s: line %d: %s", what, jerr.line, jerr.text);
+		return -EINVAL;
+	}
+	int rc = from_json(root, what, out, err, errlen);
+	json_decref(root);
+	return rc;
+}
+
+/* The document policy_load reads; NULL when out of memory. */
+static json_t *to_json(const struct policy *p)
+{
+	json_t *ranges = json_array();
+	for (size_t i = 0; i < range_set_count(p->ranges); i++) {
+		char buf[96];
+		range_format(range_set_entry(p->ranges, i), buf, sizeof(buf));
+		json_array_append_new(ranges, json_string(buf));
+	}
+	return json_pack("{s:I, s:o, s:o, s:o, s:o}", "settings_rev", (json_int_t)p->rev,
+			 "settings", settings_values(p), "unreachable", ranges, "endpoint_settings",
+			 manifest_settings_json(&p->manifest), "components",
+			 manifest_components_json(&p->manifest));
+}
+
+char *policy_to_text(const struct policy *p)
+{
+	json_t *root = to_json(p);
+	char *s = root ? json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(root);
+	return s;
 }
 
 /* fsyncs the directory that holds `path`. 0 or -errno. */
@@ -128,16 +172,7 @@ static int fsync_dir(const char *path)
 
 int policy_save(const char *path, const struct policy *p, char *err, size_t errlen)
 {
-	json_t *ranges = json_array();
-	for (size_t i = 0; i < range_set_count(p->ranges); i++) {
-		char buf[96];
-		range_format(range_set_entry(p->ranges, i), buf, sizeof(buf));
-		json_array_append_new(ranges, json_string(buf));
-	}
-	json_t *root = json_pack("{s:I, s:o, s:o, s:o, s:o}", "settings_rev", (json_int_t)p->rev,
-				 "settings", settings_values(p), "unreachable", ranges,
-				 "endpoint_settings", manifest_settings_json(&p->manifest),
-				 "components", manifest_components_json(&p->manifest));
+	json_t *root = to_json(p);
 	if (!root) { /* json_pack has released the values */
 		snprintf(err, errlen, "cannot write %s: out of memory", path);
 		return -ENOMEM;

@@ -18,6 +18,8 @@
 #include <jansson.h>
 
 #include "control/api.h"
+#include "control/cluster.h"
+#include "control/hb_addrs.h"
 #include "control/registry.h"
 #include "control/replay_cache.h"
 #include "control/status.h"
@@ -277,6 +279,72 @@ static void test_api_poll_cache(void **state)
 	api.ctx.poll_cache = NULL;
 	api_poll_cache_free(&cache);
 	assert_null(cache.net[0].tail);
+}
+
+/* Issue 16: with several collectors heartbeat.addrs lists every live
+ * one's (hb_addrs.h), this one's first, in the register and poll answers;
+ * the list's hash is in the ETag and the cached body follows it, so a
+ * collector gone reaches every agent at its next poll. */
+static void test_api_fleet_addrs(void **state)
+{
+	(void)state;
+	static const char *const own[] = {"10.0.0.1", "10.0.0.2"};
+	struct cluster_view v = {.n = 3};
+	snprintf(v.collectors[0].name, sizeof(v.collectors[0].name), "a");
+	snprintf(v.collectors[0].addrs, sizeof(v.collectors[0].addrs), "10.0.0.1,10.0.0.2");
+	snprintf(v.collectors[1].name, sizeof(v.collectors[1].name), "b");
+	snprintf(v.collectors[1].addrs, sizeof(v.collectors[1].addrs), "10.0.1.1,10.0.0.1");
+	snprintf(v.collectors[2].name, sizeof(v.collectors[2].name), "c");
+	snprintf(v.collectors[2].addrs, sizeof(v.collectors[2].addrs), "10.0.2.1");
+	struct hb_addrs list = {0};
+	assert_true(hb_addrs_merge(&list, own, 2, &v, "a", 3.0));
+	api.ctx.hb_addrs = &list;
+	struct api_poll_cache cache = {0};
+	api.ctx.poll_cache = &cache;
+
+	json_t *r = tu_api_register(&api, tu_body_a, TU_AUTH, NULL, 201, HTTP_REGISTER_NEW);
+	json_t *ra = json_object_get(json_object_get(r, "heartbeat"), "addrs");
+	assert_int_equal(json_array_size(ra), 4);
+	assert_string_equal(json_string_value(json_array_get(ra, 0)), "10.0.0.1");
+	assert_string_equal(json_string_value(json_array_get(ra, 1)), "10.0.0.2");
+	assert_string_equal(json_string_value(json_array_get(ra, 2)), "10.0.1.1");
+	assert_string_equal(json_string_value(json_array_get(ra, 3)), "10.0.2.1");
+	uint8_t key[HB_KEY_LEN];
+	uint64_t id = tu_id_of(r);
+	tu_key_of(r, key);
+	json_decref(r);
+
+	struct tu_proof pf;
+	api.ctx.now = NOW + 100;
+	tu_proof_make(&pf, HB_AUTH_POLL, id, NOW + 100, key);
+	struct tu_answer a = poll_call("fleet poll", &pf, NULL, NULL, 200, HTTP_POLL);
+	char etag[48];
+	snprintf(etag, sizeof(etag), "%s", a.etag);
+	char hash[16];
+	snprintf(hash, sizeof(hash), "-a%08x\"", list.hash);
+	assert_non_null(strstr(etag, hash));
+	json_t *pa = json_object_get(json_object_get(a.j, "heartbeat"), "addrs");
+	assert_int_equal(json_array_size(pa), 4);
+	assert_string_equal(json_string_value(json_array_get(pa, 3)), "10.0.2.1");
+	json_decref(a.j);
+	tu_proof_make(&pf, HB_AUTH_POLL, id, NOW + 101, key);
+	a = poll_call("fleet poll 304", &pf, NULL, etag, 304, HTTP_POLL_NOT_MODIFIED);
+
+	/* c is gone (seen longer ago than a lease): its address leaves the
+	 * list, the ETag changes, the cached body is rendered again. */
+	v.collectors[2].seen_ago_s = 10;
+	assert_true(hb_addrs_merge(&list, own, 2, &v, "a", 3.0));
+	tu_proof_make(&pf, HB_AUTH_POLL, id, NOW + 102, key);
+	a = poll_call("fleet poll, c gone", &pf, NULL, etag, 200, HTTP_POLL);
+	assert_string_not_equal(a.etag, etag);
+	pa = json_object_get(json_object_get(a.j, "heartbeat"), "addrs");
+	assert_int_equal(json_array_size(pa), 3);
+	assert_string_equal(json_string_value(json_array_get(pa, 2)), "10.0.1.1");
+	json_decref(a.j);
+	tu_api_check_counters(&api, "fleet polls");
+	api.ctx.poll_cache = NULL;
+	api.ctx.hb_addrs = NULL;
+	api_poll_cache_free(&cache);
 }
 
 static void test_api_poll_ips(void **state)
@@ -574,6 +642,7 @@ int main(void)
 	static const struct CMUnitTest tests[] = {
 		API(test_api_poll),
 		API(test_api_poll_cache),
+		API(test_api_fleet_addrs),
 		API(test_api_poll_ips),
 		API(test_api_event),
 		API(test_api_v2_covers),

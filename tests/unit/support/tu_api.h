@@ -68,7 +68,7 @@ typedef void tu_api_fn(const struct api_ctx *, const struct api_request *,
 struct tu_answer {
 	unsigned status;
 	json_t *j;                 /* NULL for 304 */
-	char etag[32];
+	char etag[48];
 };
 /* One poll or event (fn) with proof pf (NULL: no headers), body, ips and
  * If-None-Match (each may be NULL); the same checks as tu_api_register. */

@@ -1,0 +1,279 @@
+/*
+ * The fleet's policy row (cluster_policy.h). The table is made with the
+ * other cluster tables (cluster.c's schema list). The watch reads the row
+ * only when its revision moved: one small SELECT a period otherwise.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <libpq-fe.h>
+
+#include "control/cluster_policy.h"
+#include "control/mono_clock.h"
+#define LOG_TAG "cluster"
+#include "glournet/log.h"
+
+#define SQL_SEED "INSERT INTO policy (one, rev, doc) VALUES (true, $1, $2) ON CONFLICT DO NOTHING"
+#define SQL_READ "SELECT rev, doc FROM policy"
+/* The doc only when it is newer than what the watch has. */
+#define SQL_WATCH "SELECT rev, CASE WHEN rev > $1::bigint THEN doc END FROM policy"
+#define SQL_CAS   "UPDATE policy SET rev = $2, doc = $3 WHERE one AND rev = $1 RETURNING rev"
+#define SQL_REV   "SELECT rev FROM policy"
+
+struct cluster_policy {
+	char *target, *shown;
+	PGconn *watch_conn, *write_conn;
+	pthread_t thread;
+	bool running;
+	pthread_mutex_t mu; /* all below */
+	pthread_cond_t wake;
+	bool stop;
+	uint64_t seen; /* the newest revision the watch read */
+	char *doc;     /* its document, until taken */
+	uint64_t doc_rev;
+	uint64_t errors;
+};
+
+static PGconn *connect_db(const struct cluster_policy *cp, const char *app)
+{
+	static const char *const keys[] = {"connect_timeout",  "tcp_user_timeout", "options",
+					   "application_name", "dbname",           NULL};
+	const char *vals[] = {"2", "5000", "-c statement_timeout=5000", app, cp->target, NULL};
+	return PQconnectdbParams(keys, vals, 1);
+}
+
+/* The connection, connected again if it broke; false if it cannot be. */
+static bool ensure(struct cluster_policy *cp, PGconn **conn, const char *app)
+{
+	if (*conn && PQstatus(*conn) == CONNECTION_OK)
+		return true;
+	PQfinish(*conn);
+	*conn = connect_db(cp, app);
+	return PQstatus(*conn) == CONNECTION_OK;
+}
+
+int cluster_policy_cas_outcome(bool ok, int updated, uint64_t expected, uint64_t found,
+			       const char *why, char *err, size_t errlen)
+{
+	if (!ok) {
+		snprintf(err, errlen,
+			 "policy store: %s; the change may not have committed (show settings "
+			 "tells)",
+			 why && *why ? why : "no answer");
+		return -EIO;
+	}
+	if (updated == 1)
+		return 0;
+	if (found)
+		snprintf(err, errlen,
+			 "policy changed on another collector meanwhile: the store holds "
+			 "revision %" PRIu64 ", this change was made on revision %" PRIu64
+			 "; nothing applied, retry",
+			 found, expected);
+	else
+		snprintf(err, errlen,
+			 "policy changed on another collector meanwhile (this change was made on "
+			 "revision %" PRIu64 "); nothing applied, retry",
+			 expected);
+	return -ESTALE;
+}
+
+int cluster_policy_write(struct cluster_policy *cp, uint64_t expected, uint64_t rev,
+			 const char *doc, char *err, size_t errlen)
+{
+	if (!ensure(cp, &cp->write_conn, "glournetd-policy"))
+		return cluster_policy_cas_outcome(false, 0, expected, 0,
+						  PQerrorMessage(cp->write_conn), err, errlen);
+	char e[24], r[24];
+	snprintf(e, sizeof(e), "%" PRIu64, expected);
+	snprintf(r, sizeof(r), "%" PRIu64, rev);
+	const char *v[] = {e, r, doc};
+	PGresult *res = PQexecParams(cp->write_conn, SQL_CAS, 3, NULL, v, NULL, NULL, 0);
+	bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+	int updated = ok ? PQntuples(res) : 0;
+	PQclear(res);
+	uint64_t found = 0;
+	if (ok && updated != 1) {
+		res = PQexec(cp->write_conn, SQL_REV);
+		if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+			found = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+		PQclear(res);
+		pthread_mutex_lock(&cp->mu);
+		pthread_cond_broadcast(&cp->wake); /* the winner's document: now */
+		pthread_mutex_unlock(&cp->mu);
+	}
+	return cluster_policy_cas_outcome(ok, updated, expected, found,
+					  PQerrorMessage(cp->write_conn), err, errlen);
+}
+
+/* One look at the row; false when the store did not answer. */
+static bool watch_round(struct cluster_policy *cp)
+{
+	if (!ensure(cp, &cp->watch_conn, "glournetd-policy-watch"))
+		return false;
+	pthread_mutex_lock(&cp->mu);
+	char s[24];
+	snprintf(s, sizeof(s), "%" PRIu64, cp->seen);
+	pthread_mutex_unlock(&cp->mu);
+	const char *v[] = {s};
+	PGresult *r = PQexecParams(cp->watch_conn, SQL_WATCH, 1, NULL, v, NULL, NULL, 0);
+	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+	if (ok && PQntuples(r) == 1 && !PQgetisnull(r, 0, 1)) {
+		uint64_t rev = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+		char *doc = strdup(PQgetvalue(r, 0, 1));
+		pthread_mutex_lock(&cp->mu);
+		if (doc && rev > cp->seen) {
+			free(cp->doc);
+			cp->doc = doc;
+			cp->doc_rev = rev;
+			cp->seen = rev;
+			doc = NULL;
+		}
+		pthread_mutex_unlock(&cp->mu);
+		free(doc);
+	} else if (!ok) {
+		LOG(WARN, "policy watch: %s", PQerrorMessage(cp->watch_conn));
+	}
+	PQclear(r);
+	return ok;
+}
+
+static void *watch_main(void *arg)
+{
+	struct cluster_policy *cp = arg;
+	uint64_t period = CLUSTER_POLICY_PERIOD_MS * 1000000ull;
+	pthread_mutex_lock(&cp->mu);
+	while (!cp->stop) {
+		pthread_mutex_unlock(&cp->mu);
+		bool ok = watch_round(cp);
+		pthread_mutex_lock(&cp->mu);
+		if (!ok)
+			cp->errors++;
+		uint64_t due = gn_mono_ns() + period;
+		struct timespec ts = {.tv_sec = (time_t)(due / 1000000000ull),
+				      .tv_nsec = (long)(due % 1000000000ull)};
+		if (!cp->stop)
+			pthread_cond_timedwait(&cp->wake, &cp->mu, &ts);
+	}
+	pthread_mutex_unlock(&cp->mu);
+	return NULL;
+}
+
+struct cluster_policy *cluster_policy_open(const char *target, const char *shown, char *err,
+					   size_t errlen)
+{
+	struct cluster_policy *cp = calloc(1, sizeof(*cp));
+	if (!cp || !(cp->target = strdup(target)) || !(cp->shown = strdup(shown))) {
+		snprintf(err, errlen, "cluster policy: out of memory");
+		goto fail;
+	}
+	if (!ensure(cp, &cp->write_conn, "glournetd-policy")) {
+		snprintf(err, errlen, "%s: policy connection: %s", cp->shown,
+			 PQerrorMessage(cp->write_conn));
+		goto fail;
+	}
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&cp->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&cp->mu, NULL);
+	return cp;
+fail:
+	if (cp) {
+		PQfinish(cp->write_conn);
+		free(cp->target);
+		free(cp->shown);
+		free(cp);
+	}
+	return NULL;
+}
+
+int cluster_policy_load(struct cluster_policy *cp, const char *seed_doc, uint64_t seed_rev,
+			char **doc, uint64_t *rev, char *err, size_t errlen)
+{
+	char r[24];
+	snprintf(r, sizeof(r), "%" PRIu64, seed_rev);
+	const char *v[] = {r, seed_doc};
+	PGresult *res = PQexecParams(cp->write_conn, SQL_SEED, 2, NULL, v, NULL, NULL, 0);
+	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	bool seeded = ok && strcmp(PQcmdTuples(res), "1") == 0;
+	PQclear(res);
+	if (ok) {
+		res = PQexec(cp->write_conn, SQL_READ);
+		ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+		if (ok) {
+			*rev = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+			*doc = strdup(PQgetvalue(res, 0, 1));
+			ok = *doc != NULL;
+		}
+		PQclear(res);
+	}
+	if (!ok) {
+		snprintf(err, errlen, "%s: the fleet's policy: %s", cp->shown,
+			 PQerrorMessage(cp->write_conn));
+		return -1;
+	}
+	LOG(INFO, "the fleet's policy: revision %" PRIu64 "%s", *rev,
+	    seeded ? " (seeded from this collector's)" : "");
+	pthread_mutex_lock(&cp->mu);
+	cp->seen = *rev;
+	pthread_mutex_unlock(&cp->mu);
+	if (cp->running)
+		return 0;
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int rc = pthread_create(&cp->thread, NULL, watch_main, cp);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		snprintf(err, errlen, "policy watch thread: %s", strerror(rc));
+		free(*doc);
+		*doc = NULL;
+		return -1;
+	}
+	pthread_setname_np(cp->thread, "gn-policy");
+	cp->running = true;
+	return 0;
+}
+
+bool cluster_policy_take(struct cluster_policy *cp, uint64_t in_force, char **doc, uint64_t *rev)
+{
+	pthread_mutex_lock(&cp->mu);
+	bool got = cp->doc && cluster_policy_newer(in_force, cp->doc_rev);
+	if (got) {
+		*doc = cp->doc;
+		*rev = cp->doc_rev;
+	} else {
+		free(cp->doc); /* none, or older than what is in force */
+	}
+	cp->doc = NULL;
+	pthread_mutex_unlock(&cp->mu);
+	return got;
+}
+
+void cluster_policy_close(struct cluster_policy *cp)
+{
+	if (!cp)
+		return;
+	if (cp->running) {
+		pthread_mutex_lock(&cp->mu);
+		cp->stop = true;
+		pthread_cond_broadcast(&cp->wake);
+		pthread_mutex_unlock(&cp->mu);
+		pthread_join(cp->thread, NULL);
+	}
+	PQfinish(cp->watch_conn);
+	PQfinish(cp->write_conn);
+	free(cp->doc);
+	pthread_cond_destroy(&cp->wake);
+	pthread_mutex_destroy(&cp->mu);
+	free(cp->target);
+	free(cp->shown);
+	free(cp);
+}
