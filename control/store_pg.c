@@ -430,11 +430,15 @@ static int exec_tx(struct store_db *d, const char *const *steps, size_t n, const
 	return exec_cmd(d, "COMMIT", what);
 }
 
-/* No table meta: only a schema without tables may become a store. */
+/* No table meta: only a schema without tables may become a store. Views
+ * do not count: pg_auto_failover (and many a production setup) installs
+ * pg_stat_statements, whose views sit in public of the application's
+ * database. */
 static int create_schema(struct store_db *d)
 {
 	PGresult *r = PQexec(d->conn, "SELECT count(*) FROM information_schema.tables "
-				      "WHERE table_schema = current_schema()");
+				      "WHERE table_schema = current_schema() AND "
+				      "table_type = 'BASE TABLE'");
 	if (PQresultStatus(r) != PGRES_TUPLES_OK)
 		return fail_res(d, r, "opening");
 	long tables = atol(PQgetvalue(r, 0, 0));

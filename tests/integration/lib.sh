@@ -309,12 +309,34 @@ pgaf_primary() {
 pgaf_url() {
 	echo "postgresql://gn@127.0.0.1:${PGAF_PORTS[n1]},127.0.0.1:${PGAF_PORTS[n2]}/glournet?target_session_attrs=read-write&connect_timeout=2"
 }
-# pgaf_kill NODE: SIGKILL to NODE's whole process group (keeper, postgres
-# and its backends), as a crash of its machine.
+# pgaf_tree PGID: every process of that group and all their descendants.
+# PostgreSQL makes each child of the postmaster a process group of its
+# own (setsid in InitPostmasterChild), so the group alone misses the
+# backends, the logger and the monitor's health-check worker.
+pgaf_tree() {
+	local todo p kids out=""
+	todo=$(pgrep -g "$1" | paste -sd' ')
+	while [ -n "$todo" ]; do
+		set -- $todo; todo=""
+		for p; do
+			out="$out $p"
+			kids=$(pgrep -P "$p" | paste -sd' ')
+			todo="$todo $kids"
+		done
+		todo=$(echo $todo)
+	done
+	echo $out
+}
+# pgaf_kill NODE: SIGKILL to NODE's whole tree at once (keeper, postgres,
+# its backends), as a crash of its machine.
 pgaf_kill() {
-	local g=${PGAF_PGID[$1]}
-	kill -KILL -- "-$g" 2>/dev/null || true
-	for _ in $(seq 50); do pgrep -g "$g" >/dev/null || break; sleep 0.1; done
+	local g=${PGAF_PGID[$1]} procs
+	procs=$(pgaf_tree "$g")
+	[ -z "$procs" ] || kill -KILL $procs 2>/dev/null || true
+	for _ in $(seq 50); do
+		[ -z "$(for p in $procs; do [ -d /proc/$p ] && [ "$(awk '{print $3}' /proc/$p/stat 2>/dev/null)" != Z ] && echo $p; done)" ] && break
+		sleep 0.1
+	done
 	PGAF_PGID[$1]=
 }
 # pgaf_wait_failover OLD SECS: until another node is primary and takes writes.
@@ -330,16 +352,12 @@ pgaf_wait_failover() {
 	done
 	return 1
 }
-# Kills every process group it started (also on failure) and removes $PGAF.
+# Kills every process tree it started (also on failure) and removes $PGAF.
 pgaf_teardown() {
-	local g
+	local n
 	[ -n "${PGAF:-}" ] || return 0
-	for g in "${PGAF_PGID[@]}"; do
-		[ -n "$g" ] && kill -KILL -- "-$g" 2>/dev/null || true
-	done
-	for g in "${PGAF_PGID[@]}"; do
-		[ -n "$g" ] || continue
-		for _ in $(seq 50); do pgrep -g "$g" >/dev/null || break; sleep 0.1; done
+	for n in "${!PGAF_PGID[@]}"; do
+		[ -n "${PGAF_PGID[$n]}" ] && pgaf_kill "$n"
 	done
 	if [ -n "${KEEP_PG_LOG:-}" ]; then
 		for f in "$PGAF"/*.log; do [ -f "$f" ] && { echo "--- $f (last 15 lines) ---"; tail -n 15 "$f"; }; done
