@@ -249,6 +249,14 @@ pgaf_setup() {
 	done
 	pgaf_wait 30 "n2 secondary" pgaf_state_is n2 secondary
 	pgaf_wait 30 "n1 primary" pgaf_state_is n1 primary
+	# A primary cut off from the monitor and its standby demotes itself
+	# after this (default 20 s): below primary_demote_timeout (pgaf_fast),
+	# so it is read-only before the standby is promoted.
+	local n
+	for n in n1 n2; do
+		pgaf_ctl config set --pgdata "$PGAF/$n" timeout.network_partition_timeout 3 >>"$PGAF/set.log" 2>&1 ||
+			fail "pg_autoctl config set timeout.network_partition_timeout on $n"
+	done
 	pgaf_sync
 }
 # pgaf_node NAME: a data node on its port, joining the formation.
@@ -339,13 +347,16 @@ pgaf_kill() {
 	done
 	PGAF_PGID[$1]=
 }
-# pgaf_wait_failover OLD SECS: until another node is primary and takes writes.
+# pgaf_wait_failover OLD SECS: until another node is primary and takes
+# writes (a new session is read-write: what target_session_attrs asks; a
+# promoted standby stays default_transaction_read_only until the monitor
+# has it wait_primary, after primary_demote_timeout).
 pgaf_wait_failover() {
 	local old=$1 secs=$2 p
 	for _ in $(seq $((secs * 10))); do
 		p=$(pgaf_primary) || p=
 		if [ -n "$p" ] && [ "$p" != "$old" ] &&
-			[ "$(pgaf_sql "$p" "SELECT pg_is_in_recovery()" 2>/dev/null)" = f ]; then
+			[ "$(pgaf_sql "$p" "SELECT pg_is_in_recovery()::text || current_setting('transaction_read_only')" 2>/dev/null)" = falseoff ]; then
 			echo "$p"; return 0
 		fi
 		sleep 0.1
