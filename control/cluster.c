@@ -91,6 +91,15 @@ static const char *const schema[] = {
 	"coalesce(host(inet_server_addr()), 'local socket') || ':' || "  \
 	"current_setting('port') FROM decider"
 
+/* The store primary's standbys (cluster_view). replay_lag is NULL once a
+ * standby has replayed everything and nothing new came: that is 0 s. */
+#define SQL_VIEW_STANDBYS                                                                   \
+	"SELECT coalesce(application_name, ''), coalesce(host(client_addr), ''), "          \
+	"coalesce(state, ''), coalesce(sync_state, ''), "                                   \
+	"coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::int8, -1), "           \
+	"CASE WHEN state IS NULL THEN -1 ELSE coalesce(extract(epoch FROM replay_lag), 0) " \
+	"END FROM pg_stat_replication ORDER BY application_name LIMIT 8"
+
 struct cluster {
 	char *target, *shown, *name, *addrs;
 	uint32_t lease_ms;
@@ -222,6 +231,20 @@ static void read_view(struct cluster *c)
 		v.epoch = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
 		v.expires_in_s = strtod(PQgetvalue(r, 0, 2), NULL);
 		snprintf(v.primary, sizeof(v.primary), "%s", PQgetvalue(r, 0, 3));
+	}
+	PQclear(r);
+	/* A standby (in recovery) has no pg_stat_replication of its own
+	 * primary: the lease thread only ever talks to a primary (read-write). */
+	r = PQexec(c->conn, SQL_VIEW_STANDBYS);
+	ok = ok && PQresultStatus(r) == PGRES_TUPLES_OK;
+	for (int i = 0; ok && i < PQntuples(r) && i < CLUSTER_STANDBYS_MAX; i++, v.n_standbys++) {
+		struct cluster_standby *sb = &v.standbys[i];
+		snprintf(sb->name, sizeof(sb->name), "%s", PQgetvalue(r, i, 0));
+		snprintf(sb->client, sizeof(sb->client), "%s", PQgetvalue(r, i, 1));
+		snprintf(sb->state, sizeof(sb->state), "%s", PQgetvalue(r, i, 2));
+		snprintf(sb->sync_state, sizeof(sb->sync_state), "%s", PQgetvalue(r, i, 3));
+		sb->lag_bytes = strtoll(PQgetvalue(r, i, 4), NULL, 10);
+		sb->lag_s = strtod(PQgetvalue(r, i, 5), NULL);
 	}
 	PQclear(r);
 	if (!ok)

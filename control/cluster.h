@@ -66,9 +66,13 @@ struct cluster_info {
 void cluster_get_info(struct cluster *c, struct cluster_info *out);
 
 /* The database's view, as of the lease thread's last round (each lease/3):
- * every collector's row, the decider row, and the server that answers
- * (the store's primary: inet_server_addr and port). */
-#define CLUSTER_VIEW_MAX 16
+ * every collector's row, the decider row, the server that answers
+ * (the store's primary: inet_server_addr and port), and its standbys as
+ * pg_stat_replication on it shows them (none: n_standbys 0; a role
+ * without pg_read_all_stats sees the rows but not their state, shown as
+ * given). */
+#define CLUSTER_VIEW_MAX     16
+#define CLUSTER_STANDBYS_MAX 8
 struct cluster_view {
 	unsigned n;
 	struct {
@@ -80,6 +84,15 @@ struct cluster_view {
 	int64_t epoch;
 	double expires_in_s; /* expires_at - now(); negative: expired */
 	char primary[80];
+	unsigned n_standbys;
+	struct cluster_standby {
+		char name[64];       /* application_name */
+		char client[48];     /* client_addr (empty: unix socket) */
+		char state[24];      /* streaming, catchup, ... */
+		char sync_state[16]; /* sync, quorum, potential, async */
+		int64_t lag_bytes;   /* the primary's current LSN - replay_lsn; -1 unknown */
+		double lag_s; /* replay_lag; 0 when idle (PostgreSQL reports NULL), -1 unknown */
+	} standbys[CLUSTER_STANDBYS_MAX];
 	double age_s; /* since that round; -1: none yet */
 };
 void cluster_get_view(struct cluster *c, struct cluster_view *out);

@@ -2,7 +2,9 @@
  * show cluster: several collectors on one PostgreSQL store (cluster.h,
  * cluster_feed.h; docs/store.md). This collector's view, without a
  * round trip: the lease as it holds it, the database's rows as of the
- * lease thread's last round, and the contact feed's state.
+ * lease thread's last round (with the store primary's standbys from its
+ * pg_stat_replication: `replication`, empty when it has none), and the
+ * contact feed's state.
  */
 #include <stdio.h>
 
@@ -61,6 +63,20 @@ static json_t *stream_json(struct gn_daemon *d)
 			 (json_int_t)j->resynced);
 }
 
+/* The primary's standbys (pg_stat_replication), as of the lease thread's last round. */
+static json_t *standbys_json(const struct cluster_view *v)
+{
+	json_t *a = json_array();
+	for (unsigned i = 0; i < v->n_standbys; i++) {
+		const struct cluster_standby *sb = &v->standbys[i];
+		json_array_append_new(
+			a, json_pack("{s:s, s:s, s:s, s:s, s:I, s:f}", "name", sb->name, "client",
+				     sb->client, "state", sb->state, "sync_state", sb->sync_state,
+				     "lag_bytes", (json_int_t)sb->lag_bytes, "lag_s", sb->lag_s));
+	}
+	return a;
+}
+
 json_t *cmd_show_cluster(struct gn_daemon *d, int argc, const char **argv, char *err, size_t errlen)
 {
 	(void)argc;
@@ -78,18 +94,18 @@ json_t *cmd_show_cluster(struct gn_daemon *d, int argc, const char **argv, char 
 	if (d->cluster_feed)
 		cluster_feed_get_info(d->cluster_feed, &fi);
 	json_t *o = json_pack(
-		"{s:b, s:s, s:b, s:I, s:I, s:f, s:f, s:I, s:I, s:{s:s, s:I, s:f}, s:o, s:s, s:s, "
+		"{s:b, s:s, s:b, s:I, s:I, s:f, s:f, s:I, s:I, s:{s:s, s:I, s:f}, s:o, s:s, s:o, s:s, "
 		"s:{s:I, s:I, s:I, s:I, s:I, s:f, s:I}}",
 		"cluster", true, "name", ci.name, "deciding", ci.deciding, "epoch",
 		(json_int_t)ci.epoch, "lease_ms", (json_int_t)ci.lease_ms, "lease_age_s",
 		ci.renewed_age_s, "view_age_s", v.age_s, "took", (json_int_t)ci.took, "lost",
 		(json_int_t)ci.lost, "decider", "holder", v.holder, "epoch", (json_int_t)v.epoch,
 		"expires_in_s", v.expires_in_s, "collectors", collectors_json(&v), "primary",
-		v.primary, "store_url", store_shown(d->store), "feed", "batches_sent",
-		(json_int_t)fi.batches_sent, "contacts_sent", (json_int_t)fi.contacts_sent,
-		"batches_read", (json_int_t)fi.batches_read, "contacts_read",
-		(json_int_t)fi.contacts_read, "errors", (json_int_t)fi.errors, "lag_s", fi.lag_s,
-		"live_peers", (json_int_t)fi.live);
+		v.primary, "replication", standbys_json(&v), "store_url", store_shown(d->store),
+		"feed", "batches_sent", (json_int_t)fi.batches_sent, "contacts_sent",
+		(json_int_t)fi.contacts_sent, "batches_read", (json_int_t)fi.batches_read,
+		"contacts_read", (json_int_t)fi.contacts_read, "errors", (json_int_t)fi.errors,
+		"lag_s", fi.lag_s, "live_peers", (json_int_t)fi.live);
 	if (o && d->cluster_changes)
 		json_object_set_new(o, "changes", changes_json(d));
 	if (o && d->cluster_stream)

@@ -33,7 +33,11 @@
 #define LOG_TAG "store"
 #include "glournet/log.h"
 
-#define BACKOFF_MAX_MS 8000u
+/* 2 s, not more: after a failover the promoted standby is found at the
+ * next attempt, and with a longer cap that attempt came up to 8 s after
+ * it was writable (integration-fleet-failover: alarm cleared 7 s after
+ * the promotion). A multi-host connect every 2 s costs a server nothing. */
+#define BACKOFF_MAX_MS 2000u
 #define CONTACT_CHUNK  20000u  /* rows per array statement: ~2 MB of parameter text */
 #define LOAD_FETCH     "10000" /* rows per FETCH of the start-up load: ~2 MB a result */
 
@@ -618,11 +622,15 @@ static int exec_tx(struct store_db *d, const char *const *steps, size_t n, const
 	return exec_cmd(d, "COMMIT", what);
 }
 
-/* No table meta: only a schema without tables may become a store. */
+/* No table meta: only a schema without tables may become a store. Views
+ * do not count: pg_auto_failover (and many a production setup) installs
+ * pg_stat_statements, whose views sit in public of the application's
+ * database. */
 static int create_schema(struct store_db *d)
 {
 	PGresult *r = PQexec(d->conn, "SELECT count(*) FROM information_schema.tables "
-				      "WHERE table_schema = current_schema()");
+				      "WHERE table_schema = current_schema() AND "
+				      "table_type = 'BASE TABLE'");
 	if (PQresultStatus(r) != PGRES_TUPLES_OK)
 		return fail_res(d, r, "opening");
 	long tables = atol(PQgetvalue(r, 0, 0));

@@ -19,6 +19,10 @@ PKGS=(
   # Debian's postgresql-15 also makes a cluster 'main' and, where systemd runs,
   # starts it on port 5432; the test uses neither (`systemctl disable --now postgresql`).
   postgresql-15                                   # integration-store-pg: a throwaway cluster (initdb, pg_ctl; no service needed)
+  # pg_auto_failover (pg_autoctl and the monitor's extension): a monitor, a
+  # primary and a synchronous standby that fail over by themselves, so the
+  # tests kill the store's primary as a crash would (integration-fleet-failover).
+  postgresql-15-auto-failover
   libyaml-dev                                     # glournetd's configuration file (--config, control/config_file.c)
   libsystemd-dev                                  # sd_notify: Type=notify readiness, watchdog, stopping (control/daemon_service.c)
   openssl                                         # self-signed demo certificate

@@ -189,3 +189,189 @@ pg_teardown() {
 	fi
 	rm -rf "$PG"
 }
+
+# ---- A pg_auto_failover formation (tests that kill the store's primary) ----
+# pgaf_setup: in $PGAF (a scratch directory) a monitor on $PGAF_PORT and two
+# data nodes n1 (the first primary) and n2 on $PGAF_PORT+1 and +2, on
+# 127.0.0.1, trust auth, no SSL, database glournet owned by user gn,
+# synchronous replication (number-sync-standbys 1 where the formation
+# allows it, else the default quorum of one standby: see pgaf_sync). Each
+# `pg_autoctl ... --run` runs as the postgres user in a session (process
+# group) of its own, its id in PGAF_PGID[NAME], so pgaf_kill kills a node's
+# whole tree (keeper and postgres) as a crash would. Timings shortened on
+# the monitor (pgaf_fast). The caller sets PGAF and PGAF_PORT and calls
+# pgaf_teardown from its trap. SKIPs (77) without postgresql-15-auto-failover.
+declare -A PGAF_PGID PGAF_PORTS
+# pgaf_run NAME ARGS...: `pg_autoctl ARGS` as postgres, its own session.
+pgaf_run() {
+	local name=$1; shift
+	setsid setpriv --reuid="$PGOS" --regid="$PGOS" --init-groups \
+		env -i PATH="$PGBIN:/usr/bin:/bin" HOME="$PGAF" XDG_CONFIG_HOME="$PGAF/cfg" \
+		XDG_DATA_HOME="$PGAF/share" XDG_RUNTIME_DIR="$PGAF/run" \
+		pg_autoctl "$@" >>"$PGAF/$name.log" 2>&1 &
+	PGAF_PGID[$name]=$!; disown   # setsid does not fork here (a background job leads no group): the same pid
+}
+# pgaf_ctl ARGS...: a one-shot pg_autoctl as postgres (show, set, ...).
+pgaf_ctl() {
+	setpriv --reuid="$PGOS" --regid="$PGOS" --init-groups \
+		env -i PATH="$PGBIN:/usr/bin:/bin" HOME="$PGAF" XDG_CONFIG_HOME="$PGAF/cfg" \
+		XDG_DATA_HOME="$PGAF/share" XDG_RUNTIME_DIR="$PGAF/run" pg_autoctl "$@"
+}
+pgaf_monitor_url() { echo "postgres://autoctl_node@127.0.0.1:$PGAF_PORT/pg_auto_failover?sslmode=disable"; }
+# monitor_sql SQL: on the monitor's database, as its superuser.
+monitor_sql() { psql -h 127.0.0.1 -p "$PGAF_PORT" -U "$PGOS" -d pg_auto_failover -XAtqc "$1"; }
+# pgaf_sql NODE SQL: on a data node's glournet database, as gn.
+pgaf_sql() { psql -h 127.0.0.1 -p "${PGAF_PORTS[$1]}" -U gn -d glournet -XAtqc "$2"; }
+pgaf_setup() {
+	command -v pg_autoctl >/dev/null || { echo "SKIP: no pg_autoctl (postgresql-15-auto-failover)"; exit 77; }
+	[ -x "$PGBIN/initdb" ] || { echo "SKIP: no $PGBIN/initdb (postgresql-15)"; exit 77; }
+	command -v psql >/dev/null || { echo "SKIP: no psql"; exit 77; }
+	PGOS=postgres
+	id "$PGOS" >/dev/null 2>&1 || { echo "SKIP: no postgres user"; exit 77; }
+	mkdir -p "$PGAF/cfg" "$PGAF/share" "$PGAF/run"
+	chmod 700 "$PGAF/run"
+	chown -R "$PGOS" "$PGAF"
+	PGAF_PORTS[monitor]=$PGAF_PORT PGAF_PORTS[n1]=$((PGAF_PORT + 1)) PGAF_PORTS[n2]=$((PGAF_PORT + 2))
+	pgaf_run monitor create monitor --pgdata "$PGAF/monitor" --pgport "$PGAF_PORT" \
+		--hostname 127.0.0.1 --auth trust --no-ssl --run
+	pgaf_wait 60 "the monitor" monitor_sql "SELECT 1"
+	pgaf_fast
+	pgaf_node n1
+	pgaf_wait 60 "n1 primary" pgaf_state_is n1 single
+	pgaf_sql n1 "SELECT 1" >/dev/null 2>&1 || pgaf_wait 20 "glournet on n1" pgaf_sql n1 "SELECT 1"
+	pgaf_node n2
+	# n2's pg_basebackup asks n1 for a spread checkpoint (~90 s here at
+	# the defaults): an immediate CHECKPOINT ends it at once.
+	for _ in $(seq 150); do
+		pgaf_state_is n2 secondary && break
+		psql -h 127.0.0.1 -p "${PGAF_PORTS[n1]}" -U "$PGOS" -d postgres -XAtqc CHECKPOINT >/dev/null 2>&1 || true
+		sleep 0.2
+	done
+	pgaf_wait 30 "n2 secondary" pgaf_state_is n2 secondary
+	pgaf_wait 30 "n1 primary" pgaf_state_is n1 primary
+	# A primary cut off from the monitor and its standby demotes itself
+	# after this (default 20 s): below primary_demote_timeout (pgaf_fast),
+	# so it is read-only before the standby is promoted.
+	local n
+	for n in n1 n2; do
+		pgaf_ctl config set --pgdata "$PGAF/$n" timeout.network_partition_timeout 3 >>"$PGAF/set.log" 2>&1 ||
+			fail "pg_autoctl config set timeout.network_partition_timeout on $n"
+	done
+	pgaf_sync
+}
+# pgaf_node NAME: a data node on its port, joining the formation.
+pgaf_node() {
+	pgaf_run "$1" create postgres --pgdata "$PGAF/$1" --pgport "${PGAF_PORTS[$1]}" \
+		--hostname 127.0.0.1 --name "$1" --dbname glournet --username gn \
+		--monitor "$(pgaf_monitor_url)" --auth trust --no-ssl --run
+}
+# Monitor timings, shortened from the defaults (docs/store.md says why
+# each is safe): health checks every second, a node unhealthy 3 s after
+# its last report and failed checks, the old primary's demotion awaited
+# 5 s (its keeper demotes itself after network_partition_timeout, 3 s
+# below; and with a synchronous standby an isolated primary commits nothing).
+pgaf_fast() {
+	local g
+	for g in health_check_period=1000 health_check_timeout=1000 health_check_max_retries=1 \
+		health_check_retry_delay=500 node_considered_unhealthy_timeout=3000 primary_demote_timeout=5000; do
+		monitor_sql "ALTER SYSTEM SET pgautofailover.${g%%=*} = ${g#*=}" >/dev/null
+	done
+	monitor_sql "SELECT pg_reload_conf()" >/dev/null
+}
+# pgaf_state_is NODE STATE: the monitor's reported state of NODE is STATE.
+pgaf_state_is() {
+	[ "$(monitor_sql "SELECT reportedstate FROM pgautofailover.node WHERE nodename = '$1'" 2>/dev/null)" = "$2" ]
+}
+# pgaf_wait SECS WHAT CMD...: until CMD succeeds, or fail.
+pgaf_wait() {
+	local secs=$1 what=$2; shift 2
+	for _ in $(seq $((secs * 5))); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	tail -n 15 "$PGAF"/*.log
+	fail "pg_auto_failover: $what not reached in ${secs}s"
+}
+# The formation's synchronous replication: number-sync-standbys 1 (with
+# two data nodes pg_auto_failover 2.0 keeps 0 and still names the standby
+# in synchronous_standby_names; PGAF_SYNC says which was set).
+pgaf_sync() {
+	if pgaf_ctl set formation number-sync-standbys 1 --monitor "$(pgaf_monitor_url)" >>"$PGAF/set.log" 2>&1; then
+		PGAF_SYNC="number-sync-standbys 1"
+	else
+		PGAF_SYNC="number-sync-standbys 0 (quorum of 1 standby)"
+	fi
+	pgaf_wait 20 "a synchronous standby" pgaf_has_sync
+}
+pgaf_has_sync() {
+	local p; p=$(pgaf_primary) || return 1
+	[ "$(pgaf_sql "$p" "SELECT count(*) FROM pg_stat_replication WHERE sync_state IN ('sync', 'quorum')")" -ge 1 ]
+}
+# pgaf_primary: the node the monitor has as primary (prints its name).
+pgaf_primary() {
+	local n
+	n=$(monitor_sql "SELECT nodename FROM pgautofailover.node WHERE reportedstate IN ('primary', 'single', 'wait_primary') AND goalstate = reportedstate ORDER BY nodeid LIMIT 1" 2>/dev/null) || return 1
+	[ -n "$n" ] && echo "$n"
+}
+# The collectors' multi-host URL: whichever node takes writes.
+pgaf_url() {
+	echo "postgresql://gn@127.0.0.1:${PGAF_PORTS[n1]},127.0.0.1:${PGAF_PORTS[n2]}/glournet?target_session_attrs=read-write&connect_timeout=2"
+}
+# pgaf_tree PGID: every process of that group and all their descendants.
+# PostgreSQL makes each child of the postmaster a process group of its
+# own (setsid in InitPostmasterChild), so the group alone misses the
+# backends, the logger and the monitor's health-check worker.
+pgaf_tree() {
+	local todo p kids out=""
+	todo=$(pgrep -g "$1" | paste -sd' ')
+	while [ -n "$todo" ]; do
+		set -- $todo; todo=""
+		for p; do
+			out="$out $p"
+			kids=$(pgrep -P "$p" | paste -sd' ')
+			todo="$todo $kids"
+		done
+		todo=$(echo $todo)
+	done
+	echo $out
+}
+# pgaf_kill NODE: SIGKILL to NODE's whole tree at once (keeper, postgres,
+# its backends), as a crash of its machine.
+pgaf_kill() {
+	local g=${PGAF_PGID[$1]} procs
+	procs=$(pgaf_tree "$g")
+	[ -z "$procs" ] || kill -KILL $procs 2>/dev/null || true
+	for _ in $(seq 50); do
+		[ -z "$(for p in $procs; do [ -d /proc/$p ] && [ "$(awk '{print $3}' /proc/$p/stat 2>/dev/null)" != Z ] && echo $p; done)" ] && break
+		sleep 0.1
+	done
+	PGAF_PGID[$1]=
+}
+# pgaf_wait_failover OLD SECS: until another node is primary and takes
+# writes (a new session is read-write: what target_session_attrs asks; a
+# promoted standby stays default_transaction_read_only until the monitor
+# has it wait_primary, after primary_demote_timeout).
+pgaf_wait_failover() {
+	local old=$1 secs=$2 p
+	for _ in $(seq $((secs * 10))); do
+		p=$(pgaf_primary) || p=
+		if [ -n "$p" ] && [ "$p" != "$old" ] &&
+			[ "$(pgaf_sql "$p" "SELECT pg_is_in_recovery()::text || current_setting('transaction_read_only')" 2>/dev/null)" = falseoff ]; then
+			echo "$p"; return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+# Kills every process tree it started (also on failure) and removes $PGAF.
+pgaf_teardown() {
+	local n
+	[ -n "${PGAF:-}" ] || return 0
+	for n in "${!PGAF_PGID[@]}"; do
+		[ -n "${PGAF_PGID[$n]}" ] && pgaf_kill "$n"
+	done
+	if [ -n "${KEEP_PG_LOG:-}" ]; then
+		for f in "$PGAF"/*.log; do [ -f "$f" ] && { echo "--- $f (last 15 lines) ---"; tail -n 15 "$f"; }; done
+	fi
+	rm -rf "$PGAF"
+}

@@ -8,7 +8,8 @@ Speaks the protocol of docs/control-socket.md (one JSON line per request and
 per response, several requests per connection, longest command match) with
 canned answers for `help`, `show status`, `show client` (id
 00000000000000aa / guid g-1 is known, anything else is an error) and
-`show stats` (2 workers), and `watch [--from SEQ]`, which streams canned
+`show stats` (2 workers), `show cluster` (a collector on PostgreSQL whose
+primary has one synchronous standby; `show cluster --no-standby`: none), and `watch [--from SEQ]`, which streams canned
 transition events (see WATCH_* below). Prints "ready" on stdout once it accepts
 connections; exits after --lifetime seconds (default 30) or on SIGTERM /
 SIGINT, removing the socket.
@@ -167,6 +168,28 @@ def cmd_show_stats(args):
             "bad_request": 2, "unauthorized": 0}
     store = {"ok": True, "alarm": "", "queue_len": 0}
     return {"workers": workers, "total": total, "http": http, "store": store}
+
+
+def cmd_show_cluster(args):
+    """As control/ctl_cluster.c answers on PostgreSQL."""
+    standby = {"name": "pgautofailover_standby_2", "client": "127.0.0.1",
+               "state": "streaming", "sync_state": "sync",
+               "lag_bytes": 1024, "lag_s": 0.012}
+    return {"cluster": True, "name": "cl-a", "deciding": True, "epoch": 3,
+            "lease_ms": 3000, "lease_age_s": 0.5, "view_age_s": 0.4,
+            "took": 1, "lost": 0,
+            "decider": {"holder": "cl-a", "epoch": 3, "expires_in_s": 2.4},
+            "collectors": [
+                {"name": "cl-a", "addrs": "10.9.0.1", "seen_ago_s": 0.4,
+                 "decides": True},
+                {"name": "cl-b", "addrs": "10.9.1.1", "seen_ago_s": 0.9,
+                 "decides": False}],
+            "primary": "127.0.0.1:25432",
+            "replication": [] if "--no-standby" in args else [standby],
+            "store_url": "postgresql://gn@127.0.0.1:25432,127.0.0.1:25433/glournet",
+            "feed": {"batches_sent": 0, "contacts_sent": 0, "batches_read": 12,
+                     "contacts_read": 340, "errors": 0, "lag_s": 0.3,
+                     "live_peers": 1}}
 
 
 # The fake feed holds events 5..9 (next 10). A watcher then gets 10 and
@@ -537,6 +560,7 @@ COMMANDS = {
     "show clients": (cmd_show_clients, "[FILTER...]", "list the clients"),
     "show counts": (cmd_show_counts, "[FILTER...]", "count the clients"),
     "show bulk": (cmd_show_bulk, "", "import and export progress"),
+    "show cluster": (cmd_show_cluster, "[--no-standby]", "collectors, lease, replication"),
     "remove client": (cmd_remove_client, "<id|guid>... | FILTER...",
                       "remove clients"),
     "guard release": (cmd_guard_release, "", "confirm a mass offline"),

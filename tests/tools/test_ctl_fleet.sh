@@ -167,7 +167,7 @@ run 0 "completion bash" $C completion bash
 grep -qx 'complete -o default -F _glournetctl glournetctl' $T/out && ok || ko "script: $(cat $T/out)"
 cp $T/out $T/completion.bash
 words() { GLOURNET_SOCKET=$S $C completion words "$@" | tr '\n' ' '; }
-[ "$(words 2 glournetctl show cl)" = "client clients " ] && ok || ko "show cl: $(words 2 glournetctl show cl)"
+[ "$(words 2 glournetctl show cl)" = "client clients cluster " ] && ok || ko "show cl: $(words 2 glournetctl show cl)"
 [ "$(words 3 glournetctl show clients --st)" = "--status " ] && ok || ko "--st: $(words 3 glournetctl show clients --st)"
 [ "$(words 4 glournetctl show clients --status off)" = "offline " ] && ok || ko "off"
 [ "$(words 4 glournetctl show clients --status online,unreachable/o)" = "online,unreachable/online online,unreachable/offline " ] && ok || ko "comma list: $(words 4 glournetctl show clients --status online,unreachable/o)"

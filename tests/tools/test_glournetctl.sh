@@ -21,6 +21,15 @@ for j in "" -j; do
   check 0 "client guid $j" $C $j -s $S show client g-1
   check 0 "stats $j" $C $j -s $S show stats
   [ -n "$j" ] || grep -Eq '^ *alarm +none$' $T/t.out || { fail=$((fail+1)); echo "FAIL: show stats: store alarm not 'none': $(grep alarm $T/t.out)"; }
+  check 0 "cluster $j" $C $j -s $S show cluster
+  if [ -n "$j" ]; then
+    jq -e '.replication[0] | .sync_state == "sync" and .lag_bytes == 1024' $T/t.out >/dev/null || { fail=$((fail+1)); echo "FAIL: show cluster -j: the standby: $(cat $T/t.out)"; }
+  else
+    grep -Eq '^ +pgautofailover_standby_2 +127\.0\.0\.1 +streaming +sync +1024 +0\.012s$' $T/t.out || { fail=$((fail+1)); echo "FAIL: show cluster: no standby row: $(cat $T/t.out)"; }
+    grep -Eq '^primary +127\.0\.0\.1:25432$' $T/t.out || { fail=$((fail+1)); echo "FAIL: show cluster: the primary"; }
+  fi
+  check 0 "cluster no standby $j" $C $j -s $S show cluster --no-standby
+  [ -n "$j" ] || grep -A1 '^replication' $T/t.out | grep -Eq '^  none$' || { fail=$((fail+1)); echo "FAIL: show cluster: no standby not 'none': $(cat $T/t.out)"; }
   check 0 "help $j" $C $j -s $S help
   check 0 "nested $j" $C $j -s $S debug nested
   check 0 "scalar $j" $C $j -s $S debug scalar

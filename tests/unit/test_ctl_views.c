@@ -366,6 +366,8 @@ static void render_answer(const char *name, const char *args)
 		check_help(&t, r);
 	else if (view == ctl_view_notify)
 		check_notify(&t, r);
+	else if (view == ctl_view_cluster) /* this daemon has no cluster (SQLite) */
+		shows_members(&t, r, NULL, name);
 	else if (view)
 		fail_msg("'%s' has a view this test does not check", name);
 	else
@@ -415,6 +417,48 @@ static void test_print_human_real_answers(void **state)
 		free(buf);
 		json_decref(ans);
 	}
+}
+
+/* show cluster of a collector on PostgreSQL (the answer as
+ * ctl_cluster.c makes it: the integration test checks the real one):
+ * a table row per standby with its sync state and lag, and "none" under
+ * the replication heading when the primary has no standby. */
+static void test_cluster_view_standbys(void **state)
+{
+	(void)state;
+	static const char *const answer =
+		"{\"cluster\": true, \"name\": \"cl-a\", \"deciding\": true, \"epoch\": 2, "
+		"\"primary\": \"127.0.0.1:25432\", \"decider\": {\"holder\": \"cl-a\", "
+		"\"epoch\": 2, \"expires_in_s\": 2.5}, \"collectors\": [{\"name\": \"cl-a\", "
+		"\"addrs\": \"10.9.0.1\", \"seen_ago_s\": 0.4, \"decides\": true}], "
+		"\"replication\": [{\"name\": \"pgautofailover_standby_2\", \"client\": "
+		"\"127.0.0.1\", \"state\": \"streaming\", \"sync_state\": \"quorum\", "
+		"\"lag_bytes\": 368, \"lag_s\": 0.004}], \"feed\": {\"lag_s\": 0.3}}";
+	json_t *r = json_loads(answer, 0, NULL);
+	assert_non_null(r);
+	struct text t;
+	capture(&t, ctl_view_cluster, r);
+	contains(must_line(&t, "primary", "show cluster"), "127.0.0.1:25432",
+		 "primary");
+	must_line(&t, "replication (the primary's standbys):", "show cluster");
+	const char *row = must_line(&t, "  pgautofailover_standby_2", "show cluster");
+	contains(row, "streaming", "the standby's state");
+	contains(row, "quorum", "its sync state");
+	contains(row, " 368 ", "its lag in bytes");
+	contains(row, "0.004s", "its lag in seconds");
+	contains(must_line(&t, "  cl-a", "show cluster"), "yes", "cl-a decides");
+	free(t.buf);
+	json_array_clear(json_object_get(r, "replication"));
+	capture(&t, ctl_view_cluster, r);
+	const char *none = NULL;
+	for (size_t i = 0; i + 1 < t.n; i++)
+		if (!strcmp(t.lines[i], "replication (the primary's standbys):"))
+			none = t.lines[i + 1];
+	if (!none || strcmp(none, "  none"))
+		fail_msg("show cluster without standbys: '%s' under replication, want '  none'",
+			 none ? none : "(nothing)");
+	free(t.buf);
+	json_decref(r);
 }
 
 /* ---- watch, on a real control socket ---- */
@@ -700,6 +744,7 @@ int main(void)
 		VIEWS(test_watch_events_print),
 		VIEWS(test_status_fields_read),
 		VIEWS(test_hostile_names_escaped),
+		cmocka_unit_test(test_cluster_view_standbys),
 	};
 	return TU_RUN(tests);
 }

@@ -133,7 +133,8 @@ void ctl_print_usage(FILE *out);
 /* Each returns 0 or a negative errno; -EINVAL when the result is not
  * shaped as expected (the caller then falls back to ctl_render_value). */
 typedef int ctl_view_fn(FILE *out, json_t *result);
-ctl_view_fn ctl_view_status, ctl_view_client, ctl_view_stats, ctl_view_help, ctl_view_notify;
+ctl_view_fn ctl_view_status, ctl_view_client, ctl_view_stats, ctl_view_help, ctl_view_notify,
+	ctl_view_cluster;
 /* The view of the command argv[0..argc), or NULL: the generic renderer. */
 ctl_view_fn *ctl_view_find(int argc, char *const *argv);
 /* The result of argv as text: its view, or ctl_render_value when it has

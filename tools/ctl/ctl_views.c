@@ -437,6 +437,70 @@ int ctl_view_notify(FILE *out, json_t *result)
 	return err;
 }
 
+/* ---- show cluster ---- */
+
+/* The lease and feed as rows, then the collectors and the store
+ * primary's standbys as tables; no standby is said ("none"): an operator
+ * must see at a glance that the store has no copy (docs/store.md). */
+int ctl_view_cluster(FILE *out, json_t *result)
+{
+	json_t *cols = json_object_get(result, "collectors"),
+	       *repl = json_object_get(result, "replication");
+	if (!json_is_object(result))
+		return -EINVAL;
+	if (!json_is_true(json_object_get(result, "cluster"))) /* SQLite: no cluster */
+		return ctl_render_value(out, result, NULL);
+	if (!json_is_array(cols) || !json_is_array(repl))
+		return -EINVAL;
+	json_t *rest = json_deep_copy(result);
+	json_object_del(rest, "collectors");
+	json_object_del(rest, "replication");
+	static const char *const first[] = {"name", "deciding", "epoch", "primary", NULL};
+	const struct ctl_render_opts opts = {.first = first};
+	int err = ctl_render_value(out, rest, &opts);
+	json_decref(rest);
+	if (err)
+		return err;
+	size_t i;
+	json_t *c;
+	struct ctl_table *t = ctl_table_new(4, true);
+	ctl_table_add(t, "collector");
+	ctl_table_add(t, "decides");
+	ctl_table_add(t, "seen_ago");
+	ctl_table_add(t, "addrs");
+	json_array_foreach(cols, i, c)
+	{
+		ctl_table_add(t, json_string_value(json_object_get(c, "name")));
+		ctl_table_add(t, json_is_true(json_object_get(c, "decides")) ? "yes" : "no");
+		ctl_table_addf(t, "%.1fs", json_number_value(json_object_get(c, "seen_ago_s")));
+		ctl_table_add(t, json_string_value(json_object_get(c, "addrs")));
+	}
+	fputs("\ncollectors:\n", out);
+	err = ctl_table_rows(t) > 1 ? ctl_table_print(t, out, 2) : (fputs("  none\n", out), 0);
+	ctl_table_free(t);
+	if (err)
+		return err;
+	t = ctl_table_new(6, true);
+	static const char *const head[] = {"standby", "client",    "state",
+					   "sync",    "lag_bytes", "lag"};
+	for (i = 0; i < 6; i++)
+		ctl_table_add(t, head[i]);
+	json_array_foreach(repl, i, c)
+	{
+		ctl_table_add(t, json_string_value(json_object_get(c, "name")));
+		const char *cl = json_string_value(json_object_get(c, "client"));
+		ctl_table_add(t, cl && *cl ? cl : "local");
+		ctl_table_add(t, json_string_value(json_object_get(c, "state")));
+		ctl_table_add(t, json_string_value(json_object_get(c, "sync_state")));
+		ctl_table_add_num(t, json_integer_value(json_object_get(c, "lag_bytes")));
+		ctl_table_addf(t, "%.3fs", json_number_value(json_object_get(c, "lag_s")));
+	}
+	fputs("\nreplication (the primary's standbys):\n", out);
+	err = ctl_table_rows(t) > 1 ? ctl_table_print(t, out, 2) : (fputs("  none\n", out), 0);
+	ctl_table_free(t);
+	return err;
+}
+
 /* ---- which view ---- */
 
 /* The views that know a command's result; the rest use the generic one. */
@@ -446,7 +510,7 @@ static const struct view {
 } views[] = {
 	{{"help", NULL}, ctl_view_help},       {{"show", "status"}, ctl_view_status},
 	{{"show", "client"}, ctl_view_client}, {{"show", "stats"}, ctl_view_stats},
-	{{"show", "notify"}, ctl_view_notify},
+	{{"show", "notify"}, ctl_view_notify}, {{"show", "cluster"}, ctl_view_cluster},
 };
 
 ctl_view_fn *ctl_view_find(int argc, char *const *argv)
