@@ -171,17 +171,8 @@ pass "B restarted holds all $((NA + NB + 4)) (${tb} ms), follows on (${tf} ms fo
 # ---- the same guids registering on both collectors at once ----
 for c in a b; do use $c; ctl set register.replace_after 1h >/dev/null; done
 NR=200
-race() { "$AGENT" register --server "http://127.0.0.1:${C_PORT[$1]}" --token "$TOKEN" --guid-prefix race \
-	--count $NR --state "$WORK/r$1" >"$WORK/race-$1.log" 2>&1 || true; }
-race a & p1=$!; race b & p2=$!
-wait $p1 $p2
-read -r rows guids < <(sql "SELECT count(*), count(DISTINCT guid) FROM endpoints WHERE guid LIKE 'race-%'" | tr '|' ' ')
-[ "$rows $guids" = "$NR $NR" ] || fail "one row per raced guid: $rows rows, $guids guids (want $NR)"
-sql "SELECT guid || ' ' || lpad(to_hex(id), 16, '0') || ' ' || slot || ' ' || encode(key, 'hex') FROM endpoints WHERE guid LIKE 'race-%'" | sort >"$WORK/race-store"
-cat "$WORK/ra" "$WORK/rb" 2>/dev/null | grep -v '^#' | awk '{print $1, $2, $3, $4}' | sort >"$WORK/race-agents"
-wrong=$(comm -13 "$WORK/race-store" "$WORK/race-agents" | head -3)
-[ -z "$wrong" ] || fail "agents answered 200/201 hold what the store does not: $wrong"
-[ "$(awk '{print $1}' "$WORK/race-agents" | sort -u | wc -l)" = $NR ] || fail "every raced guid answered 201 to one agent: $(awk '{print $1}' "$WORK/race-agents" | sort -u | wc -l)"
+guid_race race $NR "$WORK" "http://127.0.0.1:${C_PORT[a]}" "http://127.0.0.1:${C_PORT[b]}"
+guid_race_check race $NR "$WORK" sql
 total=$(sql "SELECT count(*) FROM endpoints")
 wait_clients a "$total" 2 >/dev/null; wait_clients b "$total" 2 >/dev/null
 for i in 0 1 2 50 99 150 199; do
