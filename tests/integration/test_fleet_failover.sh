@@ -328,7 +328,14 @@ for _ in $(seq $(( (BOUND + 1000) / 100 ))); do
 done
 false_off=$(pgaf_sql "$P1" "SELECT e.guid FROM transitions t JOIN endpoints e ON e.id = t.id
 	WHERE t.new_status IN (1, 3) AND e.guid LIKE 'lg-%' AND NOT $is_silent LIMIT 3")
-[ -z "$false_off" ] || fail "endpoints outside the silent set went offline: $false_off"
+if [ -n "$false_off" ]; then
+	echo "their transitions (guid seq s-after-silence old new reason): $(pgaf_sql "$P1" "SELECT e.guid, t.seq, t.time - $ts_s,
+		t.old_status, t.new_status, t.reason FROM transitions t JOIN endpoints e ON e.id = t.id
+		WHERE e.guid IN ($(sed "s/.*/'&'/" <<<"$false_off" | paste -sd,)) ORDER BY t.seq" | tr '\n' ' ')"
+	echo "silence at $ts_s, the kill $(( (T0 - T_S) / 1000000 )) ms later; the collectors' lease lines:"
+	grep -h "decid\|epoch\|caught up\|R9\|grace" "$WORK/a.log" "$WORK/b.log" | tail -n 20
+	fail "endpoints outside the silent set went offline: $false_off"
+fi
 not_on=$(pgaf_sql "$P1" "SELECT count(*) FROM endpoints e WHERE e.guid LIKE 'lg-%' AND NOT $is_silent AND status <> 0")
 [ "$not_on" = 0 ] || fail "$not_on endpoints outside the silent set are not online on $P1"
 read -r n_off n_ids lo hi < <(pgaf_sql "$P1" "SELECT count(*), count(DISTINCT t.id), coalesce(min(t.time) - $ts_s, -1),
