@@ -424,7 +424,8 @@ guid_race_check() {
 	[ "$rows $guids" = "$n $n" ] || fail "one row per raced guid: $rows rows, $guids guids (want $n)"
 	"$@" "SELECT guid || ' ' || lpad(to_hex(id), 16, '0') || ' ' || slot || ' ' || encode(key, 'hex')
 		FROM endpoints WHERE guid LIKE '$prefix-%'" | sort >"$dir/race-store"
-	cat "$dir/ra" "$dir/rb" 2>/dev/null | grep -v '^#' | awk '{print $1, $2, $3, $4}' | sort >"$dir/race-agents"
+	# (an agent that won no race writes no state file: not an error here)
+	cat "$dir/ra" "$dir/rb" 2>/dev/null | awk '!/^#/ {print $1, $2, $3, $4}' | sort >"$dir/race-agents" || true
 	wrong=$(comm -13 "$dir/race-store" "$dir/race-agents" | head -3)
 	[ -z "$wrong" ] || fail "agents answered 200/201 hold what the store does not: $wrong"
 	answered=$(awk '{print $1}' "$dir/race-agents" | sort -u | wc -l)
