@@ -169,7 +169,13 @@ use b
 pass "B restarted holds all $((NA + NB + 4)) (${tb} ms), follows on (${tf} ms for 5 more from A), registers in its own block again; show cluster on B: $(ctlj show cluster | jq -c '.changes | {cursor, applied, failed, slot_blocks, lag_s}')"
 
 # ---- the same guids registering on both collectors at once ----
-for c in a b; do use $c; ctl set register.replace_after 1h >/dev/null; done
+# The policy is the fleet's (one row, compare-and-set): set once, on A,
+# and wait for B to have it (a set on B before then would be refused).
+use a; ctl set register.replace_after 1h >/dev/null
+want_rev=$(field .settings_rev show settings)
+use b
+for _ in $(seq 40); do [ "$(field .settings_rev show settings)" = "$want_rev" ] && break; sleep 0.1; done
+[ "$(field .settings_rev show settings)" = "$want_rev" ] || fail "B did not get settings_rev $want_rev within 4 s"
 NR=200
 guid_race race $NR "$WORK" "http://127.0.0.1:${C_PORT[a]}" "http://127.0.0.1:${C_PORT[b]}"
 guid_race_check race $NR "$WORK" sql
