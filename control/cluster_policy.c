@@ -94,6 +94,18 @@ int cluster_policy_write(struct cluster_policy *cp, uint64_t expected, uint64_t 
 	snprintf(r, sizeof(r), "%" PRIu64, rev);
 	const char *v[] = {e, r, doc};
 	PGresult *res = PQexecParams(cp->write_conn, SQL_CAS, 3, NULL, v, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK && PQstatus(cp->write_conn) == CONNECTION_BAD) {
+		/* Idle since the last change, the connection may have died with
+		 * the primary (a failover): libpq learns it only on this use. One
+		 * new connection and one more try (integration-fleet-failover: the
+		 * first set after the failover was refused); the compare-and-set
+		 * on the revision makes a repeat harmless. */
+		PQclear(res);
+		if (!ensure(cp, &cp->write_conn, "glournetd-policy"))
+			return cluster_policy_cas_outcome(
+				false, 0, expected, 0, PQerrorMessage(cp->write_conn), err, errlen);
+		res = PQexecParams(cp->write_conn, SQL_CAS, 3, NULL, v, NULL, NULL, 0);
+	}
 	bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
 	int updated = ok ? PQntuples(res) : 0;
 	PQclear(res);

@@ -375,3 +375,59 @@ pgaf_teardown() {
 	fi
 	rm -rf "$PGAF"
 }
+
+# ---- Checks shared by the fleet tests (several collectors on PostgreSQL) ----
+# Each takes the command that runs one SQL statement on the store as its
+# last arguments: `sql` (pg_setup) or `pgaf_sql NODE` (pg_auto_failover).
+
+# stream_check WHAT SQL_CMD...: the stored transition stream is seqs 1..n,
+# each once (no gap, no duplicate), the sequences row 'transitions' stands
+# at n, and replaying it gives the stored statuses (the last transition of
+# every endpoint is its endpoints.status). Prints n; fails naming WHAT (on
+# stderr too: callers take n with $(...)).
+stream_check() {
+	local what=$1; shift
+	local cnt dis lo hi last bad
+	read -r cnt dis lo hi last <<<"$("$@" "SELECT count(*) || ' ' || count(DISTINCT seq) || ' ' ||
+		coalesce(min(seq), 0) || ' ' || coalesce(max(seq), 0) || ' ' ||
+		(SELECT last FROM sequences WHERE name = 'transitions') FROM transitions")"
+	[ "$cnt" -gt 0 ] && [ "$cnt" = "$dis" ] && [ "$lo" = 1 ] && [ "$hi" = "$cnt" ] && [ "$last" = "$hi" ] ||
+		fail "$what: the stored stream is not 1..n once each: count $cnt distinct $dis min $lo max $hi sequence $last" >&2
+	bad=$("$@" "SELECT count(*) FROM endpoints e JOIN (SELECT DISTINCT ON (id) id, new_status FROM transitions
+		ORDER BY id, seq DESC) t ON t.id = e.id WHERE t.new_status <> e.status")
+	[ "$bad" = 0 ] || fail "$what: $bad endpoints whose stored status is not their last transition's" >&2
+	echo "$cnt"
+}
+
+# guid_race PREFIX N DIR URL_A URL_B: glournet-agent registers the same N
+# guids (PREFIX-000000 ...) on two collectors at once; the state files (what
+# each agent was answered 200/201) are DIR/ra and DIR/rb, the logs
+# DIR/race-a.log and DIR/race-b.log.
+guid_race() {
+	local prefix=$1 n=$2 dir=$3 pa pb
+	"$AGENT" register --server "$4" --token "$TOKEN" --guid-prefix "$prefix" --count "$n" \
+		--state "$dir/ra" >"$dir/race-a.log" 2>&1 & pa=$!
+	"$AGENT" register --server "$5" --token "$TOKEN" --guid-prefix "$prefix" --count "$n" \
+		--state "$dir/rb" >"$dir/race-b.log" 2>&1 & pb=$!
+	wait $pa || true; wait $pb || true
+}
+
+# guid_race_check PREFIX N DIR SQL_CMD...: after guid_race, the store has
+# one row per guid, every answer 200/201 holds the stored id, slot and key,
+# and every guid was answered 200/201 to at least one agent. Leaves
+# DIR/race-store ("guid id slot key" per stored row, sorted) for the
+# caller's checks of the collectors' memory.
+guid_race_check() {
+	local prefix=$1 n=$2 dir=$3; shift 3
+	local rows guids wrong answered
+	read -r rows guids < <("$@" "SELECT count(*), count(DISTINCT guid) FROM endpoints WHERE guid LIKE '$prefix-%'" | tr '|' ' ')
+	[ "$rows $guids" = "$n $n" ] || fail "one row per raced guid: $rows rows, $guids guids (want $n)"
+	"$@" "SELECT guid || ' ' || lpad(to_hex(id), 16, '0') || ' ' || slot || ' ' || encode(key, 'hex')
+		FROM endpoints WHERE guid LIKE '$prefix-%'" | sort >"$dir/race-store"
+	# (an agent that won no race writes no state file: not an error here)
+	cat "$dir/ra" "$dir/rb" 2>/dev/null | awk '!/^#/ {print $1, $2, $3, $4}' | sort >"$dir/race-agents" || true
+	wrong=$(comm -13 "$dir/race-store" "$dir/race-agents" | head -3)
+	[ -z "$wrong" ] || fail "agents answered 200/201 hold what the store does not: $wrong"
+	answered=$(awk '{print $1}' "$dir/race-agents" | sort -u | wc -l)
+	[ "$answered" = "$n" ] || fail "every raced guid answered 200/201 to one agent: $answered of $n"
+}

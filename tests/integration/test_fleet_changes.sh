@@ -177,17 +177,8 @@ use b
 for _ in $(seq 40); do [ "$(field .settings_rev show settings)" = "$want_rev" ] && break; sleep 0.1; done
 [ "$(field .settings_rev show settings)" = "$want_rev" ] || fail "B did not get settings_rev $want_rev within 4 s"
 NR=200
-race() { "$AGENT" register --server "http://127.0.0.1:${C_PORT[$1]}" --token "$TOKEN" --guid-prefix race \
-	--count $NR --state "$WORK/r$1" >"$WORK/race-$1.log" 2>&1 || true; }
-race a & p1=$!; race b & p2=$!
-wait $p1 $p2
-read -r rows guids < <(sql "SELECT count(*), count(DISTINCT guid) FROM endpoints WHERE guid LIKE 'race-%'" | tr '|' ' ')
-[ "$rows $guids" = "$NR $NR" ] || fail "one row per raced guid: $rows rows, $guids guids (want $NR)"
-sql "SELECT guid || ' ' || lpad(to_hex(id), 16, '0') || ' ' || slot || ' ' || encode(key, 'hex') FROM endpoints WHERE guid LIKE 'race-%'" | sort >"$WORK/race-store"
-cat "$WORK/ra" "$WORK/rb" 2>/dev/null | grep -v '^#' | awk '{print $1, $2, $3, $4}' | sort >"$WORK/race-agents"
-wrong=$(comm -13 "$WORK/race-store" "$WORK/race-agents" | head -3)
-[ -z "$wrong" ] || fail "agents answered 200/201 hold what the store does not: $wrong"
-[ "$(awk '{print $1}' "$WORK/race-agents" | sort -u | wc -l)" = $NR ] || fail "every raced guid answered 201 to one agent: $(awk '{print $1}' "$WORK/race-agents" | sort -u | wc -l)"
+guid_race race $NR "$WORK" "http://127.0.0.1:${C_PORT[a]}" "http://127.0.0.1:${C_PORT[b]}"
+guid_race_check race $NR "$WORK" sql
 total=$(sql "SELECT count(*) FROM endpoints")
 wait_clients a "$total" 2 >/dev/null; wait_clients b "$total" 2 >/dev/null
 for i in 0 1 2 50 99 150 199; do

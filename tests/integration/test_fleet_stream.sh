@@ -70,19 +70,6 @@ start_collector() {   # start_collector a|b [again]: a new lab the first time
 	C_PID[$1]=$DAEMON_PID
 }
 holder() { sql "SELECT holder || ' ' || epoch FROM decider"; }
-# The stream as stored: "count distinct min max seq_last".
-stored() { sql "SELECT count(*) || ' ' || count(DISTINCT seq) || ' ' || coalesce(min(seq), 0) || ' ' || coalesce(max(seq), 0) || ' ' || (SELECT last FROM sequences WHERE name = 'transitions') FROM transitions"; }
-gapless() {   # gapless WHAT: seqs 1..n, each once, and the sequence at n
-	read -r cnt dis lo hi last <<<"$(stored)"
-	[ "$cnt" -gt 0 ] && [ "$cnt" = "$dis" ] && [ "$lo" = 1 ] && [ "$hi" = "$cnt" ] && [ "$last" = "$hi" ] ||
-		fail "$1: the stored stream is not 1..n once each: count $cnt distinct $dis min $lo max $hi sequence $last"
-	echo "$cnt"
-}
-replay_ok() {   # the last transition of every endpoint is its stored status
-	local bad
-	bad=$(sql "SELECT count(*) FROM endpoints e JOIN (SELECT DISTINCT ON (id) id, new_status FROM transitions ORDER BY id, seq DESC) t ON t.id = e.id WHERE t.new_status <> e.status")
-	[ "$bad" = 0 ] || fail "$1: $bad endpoints whose stored status is not their last transition's"
-}
 watch_seqs() {   # watch_seqs COLLECTOR FROM COUNT: the seqs watch prints
 	use "$1"
 	timeout 10 "$CTL" -s "$SOCK" -j watch --from "$2" --count "$3" | jq -r '.seq // .event.seq // empty'
@@ -127,8 +114,7 @@ use b; [ "$(field .online show status)" = 30 ] || fail "B: 30 online"
 pass "10 silent endpoints offline on A after ${t_a} ms, on B (non-decider) after ${t_b} ms; show client $g: A $sa, B $sb"
 
 sleep 1   # the last batch of offlines committed and read
-n1=$(gapless "before the failover")
-replay_ok "before the failover"
+n1=$(stream_check "before the failover" sql)
 pass "the stored stream: seqs 1..$n1, each once, the sequence at $n1; replayed it gives every stored status"
 
 wa=$(watch_seqs a 1 "$n1" | tr '\n' ' ')
@@ -154,9 +140,8 @@ kill "${G2[@]}"
 for _ in $(seq 150); do [ "$(field .offline show status)" = 20 ] && break; sleep 0.1; done
 [ "$(field .offline show status)" = 20 ] || fail "B decides the next 10 offline: $(ctlj show status | jq -c '{online, offline}')"
 sleep 1
-n2=$(gapless "after the failover")
+n2=$(stream_check "after the failover" sql)
 [ "$n2" -ge $((n1 + 10)) ] || fail "B's offlines continue the sequence: $n1 then $n2"
-replay_ok "after the failover"
 wb=$(watch_seqs b $((n1 + 1)) $((n2 - n1)) | tr '\n' ' ')
 [ "$wb" = "$(seq -s ' ' $((n1 + 1)) "$n2") " ] || fail "watch on B after the failover: '$wb'"
 went=$(sql "SELECT count(DISTINCT id) FROM transitions WHERE new_status = 1")
@@ -182,9 +167,8 @@ for _ in $(seq 40); do [ "$(field .offline show status)" = 30 ] && break; sleep 
 rs=$(ctlj show cluster | jq -c '.stream | {resyncs, resynced}')
 jq -e '.resyncs >= 1' <<<"$rs" >/dev/null || fail "B resumed read the stored statuses again: $rs"
 sleep 1
-n3=$(gapless "after the SIGSTOP")
+n3=$(stream_check "after the SIGSTOP" sql)
 [ "$n3" -ge $((n2 + 10)) ] || fail "A's offlines continue the sequence: $n2 then $n3"
-replay_ok "after the SIGSTOP"
 wa=$(watch_seqs a $((n2 + 1)) $((n3 - n2)) | tr '\n' ' ')
 wb=$(watch_seqs b $((n2 + 1)) $((n3 - n2)) | tr '\n' ' ')
 [ "$wa" = "$(seq -s ' ' $((n2 + 1)) "$n3") " ] && [ "$wa" = "$wb" ] || fail "watch after the SIGSTOP: A '$wa' / B '$wb'"
