@@ -53,6 +53,7 @@ WINDOW=${WINDOW:-60}
 WARMUP=${WARMUP:-15}
 LEASE=${LEASE:-10}
 FSYNC=${FSYNC:-on}
+LOAD=${LOAD:-$([ "$N" -le 100000 ] && echo import || echo sql)}
 PG_SHARED_BUFFERS=${PG_SHARED_BUFFERS:-2GB}
 KEEP=${KEEP:-0}
 OUT=$BUILD/bench/cluster
@@ -65,6 +66,7 @@ die() { echo "bench/cluster: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "run as root (netns, the DPDK ports, hugepages)"
 for v in N INTERVAL WINDOW WARMUP LEASE; do [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive number"; done
 [[ $FSYNC =~ ^(on|off)$ ]] || die "FSYNC is on or off"
+[[ $LOAD =~ ^(import|sql)$ ]] || die "LOAD is import or sql"
 command -v jq >/dev/null || die "jq is needed"
 [ -x "$PGBIN/initdb" ] || die "PostgreSQL 15 is needed (tools/setup-deps.sh: postgresql-15)"
 [ -x "$GLOURNETD" ] && [ -x "$LOADGEN" ] || die "build first: meson setup $BUILD && ninja -C $BUILD"
@@ -156,7 +158,7 @@ start_gn() {   # start_gn a|b: on its lab, its own state dir and log
 	mkdir -p "$WORK/state-$c"
 	"$GLOURNETD" --token "$TOKEN" --http "127.0.0.1:${PORTS[$c]}" --ctl-socket "$WORK/$c.sock" \
 		--state-dir "$WORK/state-$c" --store "$URL" --collector-name "bench-$c" --lease "${LEASE}s" \
-		--hb-addr "$LAB_COLLECTOR4" --idle-sleep-us 1000 --register-rate 0 \
+		--hb-addr "$LAB_COLLECTOR4" --idle-sleep-us 1000 --register-rate 0 --exception-iface "gnx-${TAGS[$c]}" \
 		--set heartbeat.interval="${INTERVAL}s" --set heartbeat.offline_after="$((3 * INTERVAL))s" \
 		--set guard.threshold=0 \
 		-- -l 0,1 --main-lcore "${MAIN_LCORE[$c]}" --no-huge --no-shconf -m 256 --file-prefix "gn-${TAGS[$c]}" --no-pci \
@@ -194,8 +196,10 @@ stop_gn() { kill -TERM "${PIDS[$1]}"; wait "${PIDS[$1]}" || die "glournetd $1 fa
 changes_head() { sql "SELECT last FROM sequences WHERE name = 'changes'"; }
 
 declare -A R
-# ---- 1. import, export, set online
-python3 - "$WORK/import.jsonl" "$N" <<'PY'
+# ---- 1. the endpoints into the store
+up a 0 0 decide   # the tables, and A's first slot block
+if [ "$LOAD" = import ]; then
+	python3 - "$WORK/import.jsonl" "$N" <<'PY'
 import sys
 path, total = sys.argv[1], int(sys.argv[2])
 with open(path, "w") as f:
@@ -203,38 +207,54 @@ with open(path, "w") as f:
         f.write("".join('{"guid":"fleet-%09d","hostname":"host-%d"}\n' % (i, i)
                         for i in range(s, min(total, s + 100000))))
 PY
-up a 0 0 decide
-t0=$(now_ms)
-"$CTL" -s "$WORK/a.sock" import "$WORK/import.jsonl" >/dev/null
-for _ in $(seq 72000); do [ "$(ctlj a show bulk | jq -r .import.running)" = false ] && break; sleep 0.1; done
-[ "$(ctlj a show bulk | jq -r .import.refused)" = 0 ] || die "import refused lines: $(ctlj a show bulk | jq -c .import)"
-for _ in $(seq 36000); do   # every row committed
-	[ "$(ctlj a show status | jq -r '.store.queue_len // 0')" = 0 ] && [ "$(sql "SELECT count(*) FROM endpoints")" = "$N" ] && break
-	sleep 0.1
-done
-t1=$(now_ms)
-[ "$(sql "SELECT count(*) FROM endpoints")" = "$N" ] || die "$(sql "SELECT count(*) FROM endpoints") rows stored, want $N"
-R[imp_s]=$(div $((t1 - t0)) 1000); R[imp_rate]=$(( N * 1000 / (t1 - t0) ))
-echo "imported $N in ${R[imp_s]} s (${R[imp_rate]}/s), committed"
-"$CTL" -s "$WORK/a.sock" export "$WORK/eps.jsonl" >/dev/null
-for _ in $(seq 36000); do [ "$(ctlj a show bulk | jq -r .export.running)" = false ] && break; sleep 0.1; done
-[ "$(wc -l <"$WORK/eps.jsonl")" = "$N" ] || die "export: $(wc -l <"$WORK/eps.jsonl") lines, want $N"
-split -n l/2 -d "$WORK/eps.jsonl" "$WORK/half-"   # half-00 heartbeats to A, half-01 to B
-stop_gn a
-t0=$(now_ms)
-sql "UPDATE endpoints SET status = 0, reason = 1, down_at = 0,
-	last_heartbeat = extract(epoch FROM now())::int8 - 300, status_since = extract(epoch FROM now())::int8 - 300" >/dev/null
+	t0=$(now_ms)
+	"$CTL" -s "$WORK/a.sock" import "$WORK/import.jsonl" >/dev/null
+	for _ in $(seq 72000); do [ "$(ctlj a show bulk | jq -r .import.running)" = false ] && break; sleep 0.1; done
+	[ "$(ctlj a show bulk | jq -r .import.refused)" = 0 ] || die "import refused lines: $(ctlj a show bulk | jq -c .import)"
+	for _ in $(seq 72000); do   # every row committed
+		[ "$(ctlj a show status | jq -r '.store.queue_len // 0')" = 0 ] && [ "$(sql "SELECT count(*) FROM endpoints")" = "$N" ] && break
+		sleep 0.1
+	done
+	t1=$(now_ms)
+	[ "$(sql "SELECT count(*) FROM endpoints")" = "$N" ] || die "$(sql "SELECT count(*) FROM endpoints") rows stored, want $N"
+	R[imp_s]=$(div $((t1 - t0)) 1000); R[imp_rate]=$(( N * 1000 / (t1 - t0) ))
+	R[load]="import $N (glournetctl import, JSON lines), every row committed: ${R[imp_s]} s (${R[imp_rate]}/s)"
+	stop_gn a
+	t0=$(now_ms)
+	sql "UPDATE endpoints SET status = 0, reason = 1, down_at = 0,
+		last_heartbeat = extract(epoch FROM now())::int8 - 300, status_since = extract(epoch FROM now())::int8 - 300" >/dev/null
+else
+	# The rows an import makes (slots in A's blocks, a guid, an id, a key),
+	# already online, written by one INSERT ... SELECT.
+	stop_gn a
+	t0=$(now_ms)
+	sql "INSERT INTO slot_blocks SELECT b, 'bench-a' FROM generate_series(0, $(( (N - 1) >> 16 ))) b ON CONFLICT DO NOTHING" >/dev/null
+	sql "INSERT INTO endpoints (slot, id, guid, key, hostname, ips, notify_port, registered, last_register,
+		last_ctl_contact, last_heartbeat, last_poll, down_at, status, reason, ctl_reason, status_since, notify_pending)
+		SELECT i, ('x' || substr(md5('id' || i), 1, 16))::bit(64)::int8, 'fleet-' || lpad(i::text, 9, '0'),
+		decode(md5('key' || i), 'hex'), 'host-' || i, '', 0, t, t, 0, t - 300, 0, 0, 0, 1, 0, t - 300, 0
+		FROM generate_series(0, $((N - 1))) i, (SELECT extract(epoch FROM now())::int8 AS t) n" >/dev/null
+	t1=$(now_ms)
+	R[load]="$N rows by one SQL INSERT ... SELECT (LOAD=sql; the import's rate on PostgreSQL: see the doc): $(div $((t1 - t0)) 1000) s"
+	[ "$(sql "SELECT count(DISTINCT id) FROM endpoints")" = "$N" ] || die "ids not unique"
+fi
 sql "VACUUM (ANALYZE) endpoints" >/dev/null
-sql "CHECKPOINT" >/dev/null
 R[online_s]=$(div $(( $(now_ms) - t0 )) 1000)
 R[db_mb]=$(( $(sql "SELECT pg_database_size('glournet')") / 1048576 ))
-echo "set online by SQL, vacuumed, checkpointed in ${R[online_s]} s; database ${R[db_mb]} MiB"
+echo "${R[load]}; online and vacuumed after ${R[online_s]} s; database ${R[db_mb]} MiB"
 
 # ---- 2. A with N in the store
 up a "$N" "$(changes_head)" decide
 R[a_sock]=${W[0]} R[a_loaded]=${W[1]} R[a_caught]=${W[2]} R[a_decides]=${W[3]}
 [ "$(ctlj a show status | jq -r .online)" = "$N" ] || die "A: $(ctlj a show status | jq -c '{clients, online, offline}') (want all online)"
 echo "A started: socket ${R[a_sock]} ms, $N loaded ${R[a_loaded]} ms, caught up ${R[a_caught]} ms, decides ${R[a_decides]} ms"
+# The loadgen's credentials (ids, slots, keys), halves for A and B.
+t0=$(now_ms)
+"$CTL" -s "$WORK/a.sock" export "$WORK/eps.jsonl" >/dev/null
+for _ in $(seq 36000); do [ "$(ctlj a show bulk | jq -r .export.running)" = false ] && break; sleep 0.1; done
+[ "$(wc -l <"$WORK/eps.jsonl")" = "$N" ] || die "export: $(wc -l <"$WORK/eps.jsonl") lines, want $N"
+split -n l/2 -d "$WORK/eps.jsonl" "$WORK/half-"   # half-00 heartbeats to A, half-01 to B
+R[export_s]=$(div $(( $(now_ms) - t0 )) 1000)
 
 # ---- heartbeats and the measured window
 # lg C FILE: glournet-loadgen in C's lab, every endpoint of FILE once per INTERVAL.
@@ -256,7 +276,7 @@ lg_flowing() {
 # snap: one line of counters (ms, wal lsn, rows, commits, fpi, records, pg ticks, ticks and accepted of A and B).
 snap() {
 	local q ta=0 tb=0 aa=0 ab=0
-	q=$(sql "SELECT (SELECT sum(n_tup_ins + n_tup_upd + n_tup_del) FROM pg_stat_user_tables),
+	q=$(sql "SELECT (SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) FROM pg_stat_user_tables),
 		(SELECT xact_commit FROM pg_stat_database WHERE datname = 'glournet'),
 		pg_current_wal_lsn(), wal_fpi, wal_records FROM pg_stat_wal" | tr '|' ' ')
 	[ -n "${PIDS[a]:-}" ] && { ta=$(ticks "${PIDS[a]}"); aa=$(accepted a); }
@@ -278,8 +298,10 @@ window() {
 	for _ in $(seq "$WINDOW"); do
 		sleep 1
 		{ ctlj a show cluster 2>/dev/null || echo '{}'; } | jq -r '"feed \(.feed.lag_s // -1)"' >>"$WORK/lags-$p"
-		[ -n "${PIDS[b]:-}" ] && { ctlj b show cluster 2>/dev/null || echo '{}'; } |
-			jq -r '"changes \(.changes.lag_s // -1)", "stream \(.stream.lag // -1)", "streamage \(.stream.read_age_s // -1)"' >>"$WORK/lags-$p"
+		if [ -n "${PIDS[b]:-}" ]; then
+			{ ctlj b show cluster 2>/dev/null || echo '{}'; } |
+				jq -r '"changes \(.changes.lag_s // -1)", "stream \(.stream.lag // -1)", "streamage \(.stream.read_age_s // -1)"' >>"$WORK/lags-$p"
+		fi
 	done
 	read -r t1 r1 c1 l1 f1 w1 g1 a1 b1 ha1 hb1 < <(snap)
 	tables >"$WORK/tables1-$p"
@@ -376,7 +398,8 @@ row "collector B CPU" "${R[two_bcpu]}" "" "% of a core"
 row "contact feed lag on the decider (show cluster feed.lag_s), mean / max" "${R[two_feed]}" "" "s"
 row "change feed lag on B (changes.lag_s), mean / max" "${R[two_changes]}" "" "s"
 row "transition stream lag on B (rows), mean / max; its read age" "${R[two_stream]}; ${R[two_streamage]}" "" "rows; s"
-row "import $N (glournetctl import, JSON lines), every row committed" "${R[imp_s]} (${R[imp_rate]}/s)" "" "s"
+row "the store filled: ${R[load]}" "" "" ""
+row "export $N (glournetctl export: the loadgen's credentials)" "${R[export_s]}" "" "s"
 row "A starts with $N in the store, alone: socket / $N loaded / caught up / decides" "${R[a_sock]} / ${R[a_loaded]} / ${R[a_caught]} / ${R[a_decides]}" "" "ms"
 row "B starts with $N in the store, A deciding: socket / loaded / caught up" "${R[b_sock]} / ${R[b_loaded]} / ${R[b_caught]}" "" "ms"
 row "A restarts after its kill -9, B deciding: socket / loaded / caught up" "${R[a2_sock]} / ${R[a2_loaded]} / ${R[a2_caught]}" "" "ms"
