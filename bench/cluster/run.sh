@@ -8,14 +8,18 @@
 # on, no standby) and two glournetd, A and B, each on a veth lab of its own
 # (tools/lab-net.sh; net_af_packet on the host end, glournet-loadgen's kernel
 # sockets in the lab's namespace), heartbeat.interval $INTERVAL s. In order:
-#   1. A starts on the empty store and imports N endpoints from a JSON-lines
-#      file (glournetctl import: the fast way in); exports them (ids, slots,
-#      keys: the loadgen's credentials); stops. The endpoints are then set
-#      online in the store by SQL, as if last heard 5 minutes ago (and the
-#      table vacuumed), so that the windows below are the steady state of a
-#      fleet already online: no first-contact transitions in them;
+#   1. A starts on the empty store (the tables, its first slot block) and
+#      stops; the N endpoints go into the store online, as if last heard 5
+#      minutes ago (the table vacuumed), so that the windows below are the
+#      steady state of a fleet already online: no first-contact transitions.
+#      LOAD=import (the default up to 100,000): glournetctl import of a
+#      JSON-lines file, then an SQL UPDATE to online; LOAD=sql (above): the
+#      rows an import makes (slots in A's blocks, guid, id, key) by one
+#      INSERT ... SELECT, since the import commits only ~1,700 rows a
+#      second on PostgreSQL (docs/PERFORMANCE.md);
 #   2. A starts with N in the store: time until its control socket answers,
-#      until it holds N, until it decides;
+#      until it holds N, until it decides; then exports them (ids, slots,
+#      keys: the loadgen's credentials, a half for each collector);
 #   3. baseline, one collector: every endpoint heartbeats to A once per
 #      INTERVAL (N / INTERVAL a second, random phases); over WINDOW seconds
 #      after WARMUP: rows written a second (pg_stat_user_tables, per table),
@@ -38,7 +42,7 @@
 # bounded in time; everything it started is stopped and removed at the end
 # (postgres, glournetd, loadgens, the labs, the hugepages reserved).
 #
-# Environment: BUILD, N (10000000), INTERVAL (heartbeat interval, s, 600),
+# Environment: BUILD, N (10000000), LOAD (import|sql), INTERVAL (heartbeat interval, s, 600),
 # WINDOW (s, 60), WARMUP (s, 15), LEASE (s, 10), FSYNC (on|off, on),
 # PG_SHARED_BUFFERS (2GB), HUGE (1: the slot tables on 2 MiB pages), KEEP=1
 # keeps $WORK (the database, the files, the logs).
