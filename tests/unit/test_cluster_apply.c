@@ -134,7 +134,7 @@ static struct change row(uint64_t seq, uint32_t slot, uint64_t id, const char *g
 static enum change_result apply(const struct change *c)
 {
 	char why[400] = "";
-	enum change_result r = cluster_apply(&fx.reg, fx.pol, c, TU_NOW, why, sizeof(why));
+	enum change_result r = cluster_apply(&fx.reg, fx.pol, c, TU_NOW, false, why, sizeof(why));
 	tu_check_counts(&fx.reg);
 	return r;
 }
