@@ -10,8 +10,8 @@
 
 #define CHUNK 4096 /* contacts per hand-over, and slots between looks at the clock */
 
-unsigned contacts_collect(struct registry *r, struct endpoint *ep, uint32_t now, uint64_t ids[2],
-			  uint32_t ages[2], uint32_t reasons[2])
+unsigned contacts_collect(struct registry *r, struct endpoint *ep, uint32_t now, uint32_t ctl_since,
+			  uint64_t ids[2], uint32_t ages[2], uint32_t reasons[2])
 {
 	unsigned n = 0;
 	uint32_t hb = registry_last_heartbeat(r, ep);
@@ -23,15 +23,14 @@ unsigned contacts_collect(struct registry *r, struct endpoint *ep, uint32_t now,
 		reasons[n++] = EP_REASON_HEARTBEAT;
 		ep->last_heartbeat = hb;
 	}
-	/* A registration, poll or event heard here (R3, R4, R5): the contact
-	 * checkpoint is the decider's and does not run here either, so
-	 * `checkpointed` says what was forwarded (the load and the change
-	 * feed set it to the stored contact: nothing the decider has). */
-	if (ep->last_ctl_contact > ep->checkpointed) {
+	/* A registration, poll or event heard here (R3, R4, R5) since the
+	 * previous scan began. No field says what was forwarded (the entry is
+	 * one cache line, full), so a contact in the second a scan began goes
+	 * out twice: merging it again changes nothing. */
+	if (ep->last_ctl_contact && ep->last_ctl_contact >= ctl_since) {
 		ids[n] = ep->id;
 		ages[n] = now > ep->last_ctl_contact ? now - ep->last_ctl_contact : 0;
 		reasons[n++] = ep->ctl_reason;
-		ep->checkpointed = ep->last_ctl_contact;
 	}
 	return n;
 }
@@ -53,7 +52,8 @@ static bool scan_slice(struct contacts_job *j, uint32_t now, uint64_t deadline)
 				if (gn_mono_ns() >= deadline)
 					break;
 			}
-			n += contacts_collect(r, ep, now, ids + n, ages + n, reasons + n);
+			n += contacts_collect(r, ep, now, j->ctl_since, ids + n, ages + n,
+					      reasons + n);
 		}
 		j->cursor++;
 	}
@@ -141,6 +141,10 @@ bool contacts_step(void *self, uint32_t now, uint64_t budget_ns)
 			return false;
 		j->scanning = true;
 		j->cursor = 0;
+		/* Control-plane contacts since the previous scan began; after a
+		 * step-down (last_scan 0) from now: the ones before were ours,
+		 * made while deciding. */
+		j->ctl_since = j->last_scan ? j->last_scan : now;
 		j->last_scan = now;
 		loop_job_pass_begin(&j->stats);
 	}

@@ -32,6 +32,7 @@ struct contacts_job {
 	struct sweep_state *sweep;
 	uint32_t cursor;    /* the non-decider's scan: next slot */
 	uint32_t last_scan; /* when the last scan began */
+	uint32_t ctl_since; /* this scan: control-plane contacts from then on */
 	bool scanning;
 	uint64_t merged;     /* contacts that moved a last contact (decider) */
 	uint64_t membership; /* cluster_feed_membership as last seen */
@@ -39,12 +40,12 @@ struct contacts_job {
 };
 
 /* Non-decider: what of `ep` to forward (0, 1 or 2 contacts: a heartbeat
- * newer than the last forwarded, a control-plane contact newer than the
- * last forwarded or stored), each as id, age in seconds at `now`, reason;
- * marked forwarded. Exposed for the unit tests. */
+ * newer than the last forwarded, marked forwarded; a control-plane contact
+ * at or after `ctl_since`, the second the previous scan began), each as
+ * id, age in seconds at `now`, reason. Exposed for the unit tests. */
 struct feed_contact;
-unsigned contacts_collect(struct registry *r, struct endpoint *ep, uint32_t now, uint64_t ids[2],
-			  uint32_t ages[2], uint32_t reasons[2]);
+unsigned contacts_collect(struct registry *r, struct endpoint *ep, uint32_t now, uint32_t ctl_since,
+			  uint64_t ids[2], uint32_t ages[2], uint32_t reasons[2]);
 /* Decider: one contact another collector forwarded (read at c->read_ns on
  * the monotonic clock; `mono_ns` is now on it) into its endpoint's last
  * contact: a heartbeat as a control-plane contact with reason heartbeat,

@@ -206,8 +206,9 @@ t_reg=$(date +%s)
 "$AGENT" register --server "http://127.0.0.1:${C_PORT[b]}" --token "$TOKEN" --count 5 \
 	--guid-prefix fsn --state "$WORK/state-new" >/dev/null
 "$AGENT" register --server "http://127.0.0.1:${C_PORT[b]}" --token "$TOKEN" --first 30 --count 5 \
-	--guid-prefix fst --state "$WORK/state" >/dev/null
+	--guid-prefix fst --state "$WORK/state" >"$WORK/reg-b.log" 2>&1
 t_done=$(date +%s)
+dbg() { for c in a b; do use $c; echo "$c: $(ctlj show client fst-000030 | jq -c '{status, reason, last_contact, last_heartbeat}') feed $(ctlj show cluster | jq -c .feed)"; done; sql "SELECT seq, id, time, new_status, reason FROM transitions WHERE seq > $n3"; tail -5 "$WORK/reg-b.log" 2>/dev/null; }
 NEW="guid LIKE 'fsn-%'" RE="guid IN ('fst-000030', 'fst-000031', 'fst-000032', 'fst-000033', 'fst-000034')"
 rows() {   # rows WHICH NEW_STATUS REASON: "count distinct-ids min(time) max(time)" of their rows since t_reg
 	sql "SELECT count(*) || ' ' || count(DISTINCT t.id) || ' ' || coalesce(min(t.time), 0) || ' ' || coalesce(max(t.time), 0) FROM transitions t JOIN endpoints e ON e.id = t.id WHERE $1 AND t.new_status = $2 AND t.reason = $3 AND t.time >= $t_reg"
@@ -222,7 +223,7 @@ sleep 1
 read -r nc nd nlo nhi <<<"$(rows "$NEW" 0 0)"
 [ "$nc" = 5 ] && [ "$nd" = 5 ] || fail "a stream row (online, registered) for each of the 5 registered on B: $nc rows for $nd"
 read -r rc_ rd rlo rhi <<<"$(rows "$RE" 0 0)"
-[ "$rc_" = 5 ] && [ "$rd" = 5 ] || fail "the 5 offline endpoints re-registered on B online again on the decider (registered): $rc_ rows for $rd"
+[ "$rc_" = 5 ] && [ "$rd" = 5 ] || { dbg; fail "the 5 offline endpoints re-registered on B online again on the decider (registered): $rc_ rows for $rd"; }
 read -r oc od olo ohi <<<"$(rows "($NEW OR $RE)" 1 4)"
 [ "$oc" = 10 ] && [ "$od" = 10 ] || fail "an offline (no-contact) row for each of the 10: $oc rows for $od"
 [ "$olo" -ge $((t_reg + OFF - 1)) ] && [ "$ohi" -le $((t_done + OFF + 3)) ] ||

@@ -13,9 +13,10 @@
  * adds an endpoint (registered on a collector that does not decide) is a
  * transition of its stored status, at its stored time, into the feed the
  * stream is written from; elsewhere it is not. The contact feed: a
- * non-decider forwards a heartbeat and a registration, poll or event
- * (each once, with its reason, not the stored contact the load or the
- * change feed gave it); the decider merges a forwarded registration as
+ * non-decider forwards a heartbeat (once) and a registration, poll or
+ * event made since its previous scan began (with its reason, even when a
+ * local transition's persist marked it checkpointed; not the stored
+ * contact the load or the change feed gave it); the decider merges a forwarded registration as
  * the control plane's contact with its reason, ending an earlier offline
  * at once, so the sweep judges the endpoint from it.
  */
@@ -258,27 +259,34 @@ static void test_contacts(void **state)
 	char why[400];
 	uint64_t ids[2];
 	uint32_t ages[2], reasons[2];
-	/* Loaded (or from the change feed): its stored contact is nothing to forward. */
+	/* Loaded (or from the change feed): its stored contact, from before
+	 * the previous scan began, is nothing to forward. */
 	struct change c = row(1, 12, 0xC1, "c-1", K1);
 	assert_int_equal(cluster_apply(&fx.reg, fx.pol, &c, TU_NOW, false, why, sizeof(why)),
 			 CHANGE_APPLIED);
 	struct endpoint *ep = registry_by_id(&fx.reg, 0xC1);
-	assert_int_equal(contacts_collect(&fx.reg, ep, TU_NOW, ids, ages, reasons), 0);
-	/* Re-registered here, 3 s ago: forwarded once, with its reason. */
+	assert_int_equal(contacts_collect(&fx.reg, ep, TU_NOW, TU_NOW - 4, ids, ages, reasons), 0);
+	/* Re-registered here, 3 s ago, with a local transition (its persist
+	 * marks it checkpointed: no matter): forwarded, with its reason. */
+	registry_set_state(&fx.reg, ep, false, false, EP_REASON_NO_CONTACT, TU_NOW - 4);
 	status_on_register(&fx.reg, fx.pol, ep, TU_NOW - 3);
-	assert_int_equal(contacts_collect(&fx.reg, ep, TU_NOW, ids, ages, reasons), 1);
+	ep->checkpointed = TU_NOW - 3;
+	assert_int_equal(contacts_collect(&fx.reg, ep, TU_NOW, TU_NOW - 4, ids, ages, reasons), 1);
 	assert_int_equal(ids[0], 0xC1);
 	assert_int_equal(ages[0], 3);
 	assert_int_equal(reasons[0], EP_REASON_REGISTERED);
-	assert_int_equal(contacts_collect(&fx.reg, ep, TU_NOW, ids, ages, reasons), 0);
+	/* The next scan (the previous began at TU_NOW): not again. */
+	assert_int_equal(contacts_collect(&fx.reg, ep, TU_NOW + 2, TU_NOW, ids, ages, reasons), 0);
 	/* A heartbeat and a poll since: both. */
 	slot_table_restore_seen(&fx.tbl, ep->slot, TU_NOW - 1);
 	status_on_poll(&fx.reg, ep, TU_NOW);
-	assert_int_equal(contacts_collect(&fx.reg, ep, TU_NOW, ids, ages, reasons), 2);
+	assert_int_equal(contacts_collect(&fx.reg, ep, TU_NOW, TU_NOW, ids, ages, reasons), 2);
 	assert_int_equal(reasons[0], EP_REASON_HEARTBEAT);
 	assert_int_equal(ages[0], 1);
 	assert_int_equal(reasons[1], EP_REASON_POLL);
 	assert_int_equal(ages[1], 0);
+	assert_int_equal(contacts_collect(&fx.reg, ep, TU_NOW + 2, TU_NOW + 1, ids, ages, reasons),
+			 0);
 
 	/* The decider: an endpoint last heard long ago, offline at once
 	 * (a shutdown); another collector forwards its registration. */
