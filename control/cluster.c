@@ -64,6 +64,10 @@ static const char *const schema[] = {
 	/* cluster_policy.h: the fleet's one policy document and its settings_rev */
 	"CREATE TABLE IF NOT EXISTS policy (one BOOLEAN PRIMARY KEY DEFAULT true CHECK (one), "
 	"rev INT8 NOT NULL, doc TEXT NOT NULL)",
+	/* cluster_feed.h: each contact's kind (enum ep_reason: heartbeat, or a
+	 * registration, poll or event heard by the control plane); NULL: all
+	 * heartbeats (a batch from a collector before this column) */
+	"ALTER TABLE contact_batches ADD COLUMN IF NOT EXISTS reasons INT2[]",
 };
 
 #define SQL_SEEN                                                                  \

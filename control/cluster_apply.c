@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control/cluster.h"
 #include "control/cluster_apply.h"
 #include "control/cluster_changes.h"
 #include "control/mono_clock.h"
@@ -33,9 +34,11 @@ static int take_details(struct registry *r, struct endpoint *ep, const struct st
 	return registry_set_details(r, ep, e->hostname, ips, n, e->notify_port);
 }
 
-/* A new endpoint from the row, as a restore makes it (persist_restore.c). */
+/* A new endpoint from the row, as a restore makes it (persist_restore.c);
+ * on the decider its stored status is a transition (see cluster_apply.h). */
 static enum change_result add(struct registry *r, const struct policy *pol,
-			      const struct store_endpoint *e, uint32_t now, char *why, size_t len)
+			      const struct store_endpoint *e, uint32_t now, bool deciding,
+			      char *why, size_t len)
 {
 	struct endpoint *ep = registry_by_guid(r, e->guid);
 	if (ep && ep->slot != e->slot && ep->id != e->id) {
@@ -77,12 +80,23 @@ static enum change_result add(struct registry *r, const struct policy *pol,
 	bool unreachable = status_classify(pol, ep, &range);
 	registry_set_range(r, ep, range);
 	bool up = e->status == EP_ONLINE || e->status == EP_UNREACH_ONLINE;
+	if (deciding && ep_status_of(unreachable, up) != ep->status &&
+	    e->reason < EP_REASON_COUNT) {
+		/* Registered (or imported) on a collector that does not decide:
+		 * its own transition was fenced, so the stream gets the row here,
+		 * from the new endpoint's first status (offline, as registry_add
+		 * makes it) to the stored one, at the stored time (R8). */
+		registry_set_state(r, ep, unreachable, up, (enum ep_reason)e->reason,
+				   e->status_since);
+		return CHANGE_APPLIED;
+	}
 	registry_restore_state(r, ep, unreachable, up, (enum ep_reason)e->reason, e->status_since);
 	return CHANGE_APPLIED;
 }
 
 enum change_result cluster_apply(struct registry *r, const struct policy *pol,
-				 const struct change *c, uint32_t now, char *why, size_t len)
+				 const struct change *c, uint32_t now, bool deciding, char *why,
+				 size_t len)
 {
 	struct endpoint *ep = registry_by_slot(r, c->slot);
 	if (!c->present) {
@@ -110,7 +124,7 @@ enum change_result cluster_apply(struct registry *r, const struct policy *pol,
 		registry_remove(r, ep, EP_REMOVED_OPERATOR, now); /* the slot changed hands */
 		return CHANGE_RETRY; /* the slot is in quarantine now: the add next time */
 	}
-	return add(r, pol, e, now, why, len);
+	return add(r, pol, e, now, deciding, why, len);
 }
 
 bool changes_step(void *self, uint32_t now, uint64_t budget_ns)
@@ -129,10 +143,11 @@ bool changes_step(void *self, uint32_t now, uint64_t budget_ns)
 	uint64_t deadline = gn_mono_ns() + budget_ns;
 	loop_job_pass_begin(&j->stats);
 	bool retry = false;
+	bool deciding = cluster_deciding(j->cluster);
 	while (j->at < j->n) {
 		char why[400] = "";
-		enum change_result res =
-			cluster_apply(j->reg, *j->policy, &j->buf[j->at], now, why, sizeof(why));
+		enum change_result res = cluster_apply(j->reg, *j->policy, &j->buf[j->at], now,
+						       deciding, why, sizeof(why));
 		if (res == CHANGE_RETRY) {
 			j->retries++;
 			retry = true; /* after the next reclaim: the loop's next turn */

@@ -11,7 +11,12 @@
  *    contact feed's);
  *  - the row holds another: ours there is removed, the row's is added at
  *    that slot with its id and key and its stored status
- *    (registry_add_at);
+ *    (registry_add_at); on the decider (`deciding`), the stored status is
+ *    set as a transition (from offline, the first status of a new
+ *    endpoint, at the stored status_since): the endpoint was registered
+ *    or imported on a collector that does not decide, whose own
+ *    transition the fence dropped, so the decider writes its stream row
+ *    (R8), as on one collector. Elsewhere it is restored (no transition).
  * A guid we hold at another slot is dropped here first: the store holds
  * one row per guid, so ours lost a race (or is stale).
  * An add at a slot of our own blocks is stale (only we fill those, so the
@@ -29,6 +34,7 @@
 #include "control/loop_job.h"
 
 struct change;
+struct cluster;
 struct cluster_changes;
 struct policy;
 struct registry;
@@ -41,7 +47,8 @@ enum change_result {
 };
 
 enum change_result cluster_apply(struct registry *r, const struct policy *pol,
-				 const struct change *c, uint32_t now, char *why, size_t len);
+				 const struct change *c, uint32_t now, bool deciding, char *why,
+				 size_t len);
 
 /* The loop job (loop_job.h) that takes the feed's changes and applies them. */
 #define CHANGES_CHUNK 256
@@ -49,6 +56,7 @@ struct changes_job {
 	struct registry *reg;
 	struct policy *const *policy;
 	struct cluster_changes *feed; /* NULL: no cluster, the job does nothing */
+	struct cluster *cluster;      /* cluster_deciding */
 	struct change *buf;           /* CHANGES_CHUNK, taken and not applied yet */
 	unsigned n, at;
 	uint64_t applied, same, failed, retries;

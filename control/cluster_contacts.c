@@ -10,37 +10,89 @@
 
 #define CHUNK 4096 /* contacts per hand-over, and slots between looks at the clock */
 
+unsigned contacts_collect(struct registry *r, struct endpoint *ep, uint32_t now, uint32_t ctl_since,
+			  uint64_t ids[2], uint32_t ages[2], uint32_t reasons[2])
+{
+	unsigned n = 0;
+	uint32_t hb = registry_last_heartbeat(r, ep);
+	/* last_heartbeat is the sweep's, and the sweep does not run here: it
+	 * says what was forwarded. */
+	if (hb > ep->last_heartbeat) {
+		ids[n] = ep->id;
+		ages[n] = now > hb ? now - hb : 0;
+		reasons[n++] = EP_REASON_HEARTBEAT;
+		ep->last_heartbeat = hb;
+	}
+	/* A registration, poll or event heard here (R3, R4, R5) since the
+	 * previous scan began. No field says what was forwarded (the entry is
+	 * one cache line, full), so a contact in the second a scan began goes
+	 * out twice: merging it again changes nothing. */
+	if (ep->last_ctl_contact && ep->last_ctl_contact >= ctl_since) {
+		ids[n] = ep->id;
+		ages[n] = now > ep->last_ctl_contact ? now - ep->last_ctl_contact : 0;
+		reasons[n++] = ep->ctl_reason;
+	}
+	return n;
+}
+
 /* Non-decider: one slice of the scan; true while it goes on. */
 static bool scan_slice(struct contacts_job *j, uint32_t now, uint64_t deadline)
 {
 	struct registry *r = j->reg;
 	uint64_t ids[CHUNK];
-	uint32_t ages[CHUNK];
+	uint32_t ages[CHUNK], reasons[CHUNK];
 	size_t n = 0;
 	while (j->cursor < r->nslots) {
 		struct endpoint *ep = registry_at(r, j->cursor);
 		if (ep->id) {
-			uint32_t hb = registry_last_heartbeat(r, ep);
-			/* last_heartbeat is the sweep's, and the sweep does not run
-			 * here: it says what was forwarded. */
-			if (hb > ep->last_heartbeat) {
-				if (n == CHUNK) {
-					if (!cluster_feed_send(j->feed, ids, ages, n))
-						break; /* full: the rest wait for the next scan */
-					n = 0;
-					if (gn_mono_ns() >= deadline)
-						break;
-				}
-				ids[n] = ep->id;
-				ages[n++] = now > hb ? now - hb : 0;
-				ep->last_heartbeat = hb;
+			if (n + 2 > CHUNK) {
+				if (!cluster_feed_send(j->feed, ids, ages, reasons, n))
+					break; /* full: the rest wait for the next scan */
+				n = 0;
+				if (gn_mono_ns() >= deadline)
+					break;
 			}
+			n += contacts_collect(r, ep, now, j->ctl_since, ids + n, ages + n,
+					      reasons + n);
 		}
 		j->cursor++;
 	}
 	if (n)
-		cluster_feed_send(j->feed, ids, ages, n);
+		cluster_feed_send(j->feed, ids, ages, reasons, n);
 	return j->cursor < r->nslots;
+}
+
+bool contacts_merge(struct registry *r, const struct feed_contact *c, uint32_t now,
+		    uint64_t mono_ns)
+{
+	struct endpoint *ep = registry_by_id(r, c->id);
+	if (!ep)
+		return false; /* removed meanwhile, or not known here yet (the
+			       * change feed brings its stored contact) */
+	/* The age counts from when we read it: a late batch looks fresher,
+	 * which delays an offline, never causes one. */
+	uint64_t back = c->age + (mono_ns - c->read_ns) / 1000000000ull;
+	uint32_t t = now > back ? now - (uint32_t)back : 0;
+	if (c->reason == EP_REASON_HEARTBEAT) {
+		if (t <= ep->last_ctl_contact || t <= registry_last_heartbeat(r, ep))
+			return false;
+		ep->last_ctl_contact = t;
+		ep->ctl_reason = EP_REASON_HEARTBEAT;
+		return true;
+	}
+	/* A registration, poll or event on another collector: contact as
+	 * status.c makes it, for the sweep to judge (R4: the endpoint is
+	 * judged from it, as on one collector); it ends an "offline at once"
+	 * that came before it, as there. */
+	if (t <= ep->last_ctl_contact)
+		return false;
+	ep->last_ctl_contact = t;
+	ep->ctl_reason = c->reason;
+	if (ep->down_at && ep->down_at <= t)
+		ep->down_at = 0;
+	if (c->reason == EP_REASON_POLL && t > ep->last_poll)
+		ep->last_poll = t;
+	return true;
 }
 
 /* Decider: merges what the feed read; true when there is more. */
@@ -51,20 +103,8 @@ static bool merge_slice(struct contacts_job *j, uint32_t now, uint64_t deadline)
 	do {
 		n = cluster_feed_take(j->feed, in, CHUNK);
 		uint64_t mono = gn_mono_ns();
-		for (size_t i = 0; i < n; i++) {
-			struct endpoint *ep = registry_by_id(j->reg, in[i].id);
-			if (!ep)
-				continue; /* removed meanwhile, or not known here yet */
-			/* The age counts from when we read it: a late batch looks
-			 * fresher, which delays an offline, never causes one. */
-			uint64_t back = in[i].age + (mono - in[i].read_ns) / 1000000000ull;
-			uint32_t t = now > back ? now - (uint32_t)back : 0;
-			if (t > ep->last_ctl_contact && t > registry_last_heartbeat(j->reg, ep)) {
-				ep->last_ctl_contact = t;
-				ep->ctl_reason = EP_REASON_HEARTBEAT;
-				j->merged++;
-			}
-		}
+		for (size_t i = 0; i < n; i++)
+			j->merged += contacts_merge(j->reg, &in[i], now, mono);
 	} while (n == CHUNK && gn_mono_ns() < deadline);
 	return n == CHUNK;
 }
@@ -101,6 +141,10 @@ bool contacts_step(void *self, uint32_t now, uint64_t budget_ns)
 			return false;
 		j->scanning = true;
 		j->cursor = 0;
+		/* Control-plane contacts since the previous scan began; after a
+		 * step-down (last_scan 0) from now: the ones before were ours,
+		 * made while deciding. */
+		j->ctl_since = j->last_scan ? j->last_scan : now;
 		j->last_scan = now;
 		loop_job_pass_begin(&j->stats);
 	}

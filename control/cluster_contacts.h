@@ -2,7 +2,9 @@
  * The control thread's side of the contact feed (cluster_feed.h), as one
  * loop job ("contacts"): a collector that does not decide scans its slot
  * table every FEED_BATCH_MS for heartbeats newer than it forwarded and
- * hands them to the feed; the decider merges what the feed read into its
+ * hands them to the feed, and the registrations, polls and events it heard
+ * (the control plane's contact, R3 R4 R5: last_ctl_contact, ctl_reason);
+ * the decider merges what the feed read into its
  * registry's last contact (as a heartbeat heard by the control plane:
  * last_ctl_contact, reason heartbeat) before its sweep decides, and holds
  * every offline (sweep.h, hold) while a live collector's batches are late,
@@ -18,6 +20,7 @@
 #include "control/loop_job.h"
 
 struct registry;
+struct endpoint;
 struct cluster;
 struct cluster_feed;
 struct sweep_state;
@@ -29,11 +32,27 @@ struct contacts_job {
 	struct sweep_state *sweep;
 	uint32_t cursor;    /* the non-decider's scan: next slot */
 	uint32_t last_scan; /* when the last scan began */
+	uint32_t ctl_since; /* this scan: control-plane contacts from then on */
 	bool scanning;
 	uint64_t merged;     /* contacts that moved a last contact (decider) */
 	uint64_t membership; /* cluster_feed_membership as last seen */
 	struct loop_job_stats stats;
 };
+
+/* Non-decider: what of `ep` to forward (0, 1 or 2 contacts: a heartbeat
+ * newer than the last forwarded, marked forwarded; a control-plane contact
+ * at or after `ctl_since`, the second the previous scan began), each as
+ * id, age in seconds at `now`, reason. Exposed for the unit tests. */
+struct feed_contact;
+unsigned contacts_collect(struct registry *r, struct endpoint *ep, uint32_t now, uint32_t ctl_since,
+			  uint64_t ids[2], uint32_t ages[2], uint32_t reasons[2]);
+/* Decider: one contact another collector forwarded (read at c->read_ns on
+ * the monotonic clock; `mono_ns` is now on it) into its endpoint's last
+ * contact: a heartbeat as a control-plane contact with reason heartbeat,
+ * a registration, poll or event with its reason (ending an earlier
+ * "offline at once", as status.c does). True when it moved a contact. */
+bool contacts_merge(struct registry *r, const struct feed_contact *c, uint32_t now,
+		    uint64_t mono_ns);
 
 /* The loop's job (loop_job.h). */
 bool contacts_step(void *self, uint32_t now, uint64_t budget_ns);

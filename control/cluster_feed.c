@@ -15,17 +15,18 @@
 
 #include "control/cluster.h"
 #include "control/cluster_feed.h"
+#include "control/ep_names.h"
 #include "control/mono_clock.h"
 #define LOG_TAG "cluster"
 #include "glournet/log.h"
 
-#define SQL_SEND                                                                   \
-	"INSERT INTO contact_batches (collector, sent_at, ids, ages) VALUES ($1, " \
-	"now(), $2::int8[], $3::int4[])"
+#define SQL_SEND                                                                \
+	"INSERT INTO contact_batches (collector, sent_at, ids, ages, reasons) " \
+	"VALUES ($1, now(), $2::int8[], $3::int4[], $4::int2[])"
 /* Fenced: only the lease's holder, at its epoch, takes the batches. */
 #define SQL_TAKE                                                                             \
 	"DELETE FROM contact_batches WHERE EXISTS (SELECT 1 FROM decider WHERE holder = $1 " \
-	"AND epoch = $2) RETURNING collector, ids, ages"
+	"AND epoch = $2) RETURNING collector, ids, ages, reasons"
 #define SQL_LIVE                                                                \
 	"SELECT name FROM collectors WHERE name <> $1 AND last_seen > now() - " \
 	"$2::bigint * interval '1 millisecond'"
@@ -36,6 +37,7 @@
 struct pairs {
 	uint64_t *ids;
 	uint32_t *ages;
+	uint32_t *reasons; /* enum ep_reason */
 	size_t n, cap;
 };
 
@@ -65,7 +67,8 @@ struct cluster_feed {
 	struct feed_info info;
 };
 
-static bool pairs_add(struct pairs *p, const uint64_t *ids, const uint32_t *ages, size_t n)
+static bool pairs_add(struct pairs *p, const uint64_t *ids, const uint32_t *ages,
+		      const uint32_t *reasons, size_t n)
 {
 	if (p->n + n > FEED_MAX_PENDING)
 		return false;
@@ -81,10 +84,15 @@ static bool pairs_add(struct pairs *p, const uint64_t *ids, const uint32_t *ages
 		if (!a)
 			return false;
 		p->ages = a;
+		uint32_t *k = realloc(p->reasons, cap * sizeof(*k));
+		if (!k)
+			return false;
+		p->reasons = k;
 		p->cap = cap;
 	}
 	memcpy(p->ids + p->n, ids, n * sizeof(*ids));
 	memcpy(p->ages + p->n, ages, n * sizeof(*ages));
+	memcpy(p->reasons + p->n, reasons, n * sizeof(*reasons));
 	p->n += n;
 	return true;
 }
@@ -138,16 +146,17 @@ static PGconn *connect_db(const struct cluster_feed *f)
 static bool send_batch(struct cluster_feed *f, struct pairs *out)
 {
 	pthread_mutex_lock(&f->mu);
-	bool ok = pairs_add(out, f->pending.ids, f->pending.ages, f->pending.n);
+	bool ok = pairs_add(out, f->pending.ids, f->pending.ages, f->pending.reasons, f->pending.n);
 	if (ok)
 		f->pending.n = 0;
 	pthread_mutex_unlock(&f->mu);
 	char *ids = array_text(out->ids, out->n, true);
 	char *ages = array_text(out->ages, out->n, false);
+	char *reasons = array_text(out->reasons, out->n, false);
 	bool sent = false;
-	if (ids && ages) {
-		const char *v[] = {f->name, ids, ages};
-		PGresult *r = PQexecParams(f->conn, SQL_SEND, 3, NULL, v, NULL, NULL, 0);
+	if (ids && ages && reasons) {
+		const char *v[] = {f->name, ids, ages, reasons};
+		PGresult *r = PQexecParams(f->conn, SQL_SEND, 4, NULL, v, NULL, NULL, 0);
 		sent = PQresultStatus(r) == PGRES_COMMAND_OK;
 		if (!sent)
 			LOG(WARN, "contact batch: %s", PQerrorMessage(f->conn));
@@ -155,6 +164,7 @@ static bool send_batch(struct cluster_feed *f, struct pairs *out)
 	}
 	free(ids);
 	free(ages);
+	free(reasons);
 	pthread_mutex_lock(&f->mu);
 	if (sent) {
 		f->info.batches_sent++;
@@ -203,8 +213,13 @@ static bool take_batches(struct cluster_feed *f)
 		if (p)
 			p->arrived_ns = now;
 		const char *ids = PQgetvalue(r, row, 1), *ages = PQgetvalue(r, row, 2);
-		int64_t id, age;
+		/* NULL (an older sender): every contact a heartbeat. */
+		const char *reasons = PQgetisnull(r, row, 3) ? NULL : PQgetvalue(r, row, 3);
+		int64_t id, age, reason;
 		while (array_next(&ids, &id) && array_next(&ages, &age)) {
+			if (!reasons || !array_next(&reasons, &reason) || reason < 0 ||
+			    reason >= EP_REASON_COUNT)
+				reason = EP_REASON_HEARTBEAT;
 			if (f->nin == f->in_cap) {
 				size_t cap = f->in_cap ? f->in_cap * 2 : 4096;
 				struct feed_contact *in =
@@ -219,6 +234,7 @@ static bool take_batches(struct cluster_feed *f)
 			}
 			f->in[f->nin++] = (struct feed_contact){.id = (uint64_t)id,
 								.age = age < 0 ? 0 : (uint32_t)age,
+								.reason = (uint8_t)reason,
 								.read_ns = now};
 			f->info.contacts_read++;
 		}
@@ -306,6 +322,7 @@ static void *feed_main(void *arg)
 	pthread_mutex_unlock(&f->mu);
 	free(out.ids);
 	free(out.ages);
+	free(out.reasons);
 	return NULL;
 }
 
@@ -371,6 +388,7 @@ void cluster_feed_close(struct cluster_feed *f)
 	pthread_mutex_destroy(&f->mu);
 	free(f->pending.ids);
 	free(f->pending.ages);
+	free(f->pending.reasons);
 	free(f->in);
 	free(f->target);
 	free(f->shown);
@@ -378,10 +396,11 @@ void cluster_feed_close(struct cluster_feed *f)
 	free(f);
 }
 
-bool cluster_feed_send(struct cluster_feed *f, const uint64_t *ids, const uint32_t *ages, size_t n)
+bool cluster_feed_send(struct cluster_feed *f, const uint64_t *ids, const uint32_t *ages,
+		       const uint32_t *reasons, size_t n)
 {
 	pthread_mutex_lock(&f->mu);
-	bool ok = pairs_add(&f->pending, ids, ages, n);
+	bool ok = pairs_add(&f->pending, ids, ages, reasons, n);
 	pthread_mutex_unlock(&f->mu);
 	return ok;
 }

@@ -2,7 +2,9 @@
  * The contact feed of several collectors (issue 16; docs/store.md): what a
  * collector that does not decide hears, forwarded to the decider through
  * the database in batches, ONE row per batch with the contacts as arrays
- * (`contact_batches(collector, seq, sent_at, ids int8[], ages int4[])`:
+ * (`contact_batches(collector, seq, sent_at, ids int8[], ages int4[],
+ * reasons int2[])`: each contact's kind, a heartbeat or a registration,
+ * poll or event the control plane heard (R3, R4, R5);
  * per-row updates cost ~28 % of this VM at 10 M endpoints, arrays under
  * 1 %). Ages, not times: each contact's age in seconds on the sender's
  * clock when the batch was made, so the collectors' clocks need not agree;
@@ -37,6 +39,7 @@ struct cluster_feed;
 struct feed_contact {
 	uint64_t id;
 	uint32_t age;     /* seconds before the batch was made */
+	uint8_t reason;   /* enum ep_reason: HEARTBEAT, or a control-plane contact's */
 	uint64_t read_ns; /* when the decider read it (monotonic) */
 };
 
@@ -46,11 +49,12 @@ struct cluster_feed *cluster_feed_open(const char *target, const char *shown, co
 				       size_t errlen);
 void cluster_feed_close(struct cluster_feed *f);
 
-/* Non-decider: contacts to forward in the next batch (copied; ids and ages
- * in pairs). False when the buffer is full (bounded at FEED_MAX_PENDING:
- * the rest wait for the next scan). */
+/* Non-decider: contacts to forward in the next batch (copied; ids, ages
+ * and reasons, enum ep_reason, side by side). False when the buffer is
+ * full (bounded at FEED_MAX_PENDING: the rest wait for the next scan). */
 #define FEED_MAX_PENDING (4u << 20)
-bool cluster_feed_send(struct cluster_feed *f, const uint64_t *ids, const uint32_t *ages, size_t n);
+bool cluster_feed_send(struct cluster_feed *f, const uint64_t *ids, const uint32_t *ages,
+		       const uint32_t *reasons, size_t n);
 /* Decider: up to `max` contacts read from the others, taken (removed). */
 size_t cluster_feed_take(struct cluster_feed *f, struct feed_contact *out, size_t max);
 /* Decider: true while a live collector's batches are late (FEED_BEHIND_MS). */

@@ -53,14 +53,14 @@ static json_t *stream_json(struct gn_daemon *d)
 	cluster_stream_get_info(d->cluster_stream, &si);
 	const struct stream_job *j = &d->stream_job;
 	uint64_t cursor = j->cur.last;
-	return json_pack("{s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:b, s:I, s:I}", "cursor",
-			 (json_int_t)cursor, "head", (json_int_t)si.head, "lag",
+	return json_pack("{s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:I, s:I}",
+			 "cursor", (json_int_t)cursor, "head", (json_int_t)si.head, "lag",
 			 (json_int_t)(si.head > cursor ? si.head - cursor : 0), "read_age_s",
 			 si.age_s, "rows_read", (json_int_t)si.rows_read, "applied",
-			 (json_int_t)j->applied, "unknown", (json_int_t)j->unknown, "gaps",
-			 (json_int_t)j->cur.gaps, "errors", (json_int_t)si.errors, "catching_up",
-			 j->catching_up, "resyncs", (json_int_t)si.resyncs, "resynced",
-			 (json_int_t)j->resynced);
+			 (json_int_t)j->applied, "unknown", (json_int_t)j->unknown, "late",
+			 (json_int_t)j->late, "gaps", (json_int_t)j->cur.gaps, "errors",
+			 (json_int_t)si.errors, "catching_up", j->catching_up, "resyncs",
+			 (json_int_t)si.resyncs, "resynced", (json_int_t)j->resynced);
 }
 
 /* The primary's standbys (pg_stat_replication), as of the lease thread's last round. */

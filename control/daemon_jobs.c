@@ -164,8 +164,10 @@ void daemon_jobs_init(struct gn_daemon *d, const struct daemon_dataplane_ops *dp
 						.feed = d->cluster_feed,
 						.sweep = s,
 						.last_scan = d->started};
-	d->changes_job =
-		(struct changes_job){.reg = r, .policy = &d->policy, .feed = d->cluster_changes};
+	d->changes_job = (struct changes_job){.reg = r,
+					      .policy = &d->policy,
+					      .feed = d->cluster_changes,
+					      .cluster = d->cluster};
 	stream_job_init(&d->stream_job, r, d->stream_feed, d->cluster, d->cluster_stream);
 	d->gates[GATE_SWEEP] = (struct decider_gate){sweep_step, s, d};
 	d->gates[GATE_EXPIRE] = (struct decider_gate){expire_step, &d->expire, d};

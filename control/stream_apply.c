@@ -83,8 +83,16 @@ void stream_take_row(struct stream_job *j, const struct store_trans *t, bool app
 		int rc = stream_apply_row(j->reg, t);
 		if (rc > 0)
 			j->applied++;
-		else if (rc < 0)
+		else if (rc < 0) {
 			j->unknown++;
+			if (j->npending < STREAM_PENDING_MAX)
+				j->pending[j->npending++] =
+					(struct stream_pending){.id = t->id,
+								.seen_ns = gn_mono_ns(),
+								.time = t->time,
+								.status = t->new_status,
+								.reason = t->reason};
+		}
 	}
 	if (j->watch) {
 		struct transition e = {.id = t->id,
@@ -96,6 +104,25 @@ void stream_take_row(struct stream_job *j, const struct store_trans *t, bool app
 				       .reason = t->reason};
 		feed_push_at(j->watch, &e, t->seq);
 	}
+}
+
+void stream_retry_pending(struct stream_job *j, uint64_t mono_ns)
+{
+	unsigned keep = 0;
+	j->pending_at_ns = mono_ns;
+	for (unsigned i = 0; i < j->npending; i++) {
+		struct stream_pending *p = &j->pending[i];
+		struct endpoint *ep = registry_by_id(j->reg, p->id);
+		if (ep) {
+			if (p->time >= ep->status_since &&
+			    stream_apply_status(j->reg, p->id, p->status, p->reason, p->time) > 0)
+				j->late++;
+			continue;
+		}
+		if (mono_ns - p->seen_ns < STREAM_PENDING_MS * 1000000ull)
+			j->pending[keep++] = *p;
+	}
+	j->npending = keep;
 }
 
 bool stream_step(void *self, uint32_t now, uint64_t budget_ns)
@@ -141,6 +168,8 @@ bool stream_step(void *self, uint32_t now, uint64_t budget_ns)
 		if (stream_apply_status(j->reg, st[i].id, st[i].status, st[i].reason, st[i].since) >
 		    0)
 			j->resynced++;
+	if (j->npending && gn_mono_ns() - j->pending_at_ns >= STREAM_PENDING_RETRY_MS * 1000000ull)
+		stream_retry_pending(j, gn_mono_ns());
 	if (began)
 		loop_job_pass_end(&j->stats);
 	return n == CHUNK || ns == CHUNK;

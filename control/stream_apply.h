@@ -42,6 +42,22 @@ int stream_apply_row(struct registry *r, const struct store_trans *t);
 int stream_apply_status(struct registry *r, uint64_t id, uint8_t status, uint8_t reason,
 			uint32_t since);
 
+/* A row for an endpoint not known here yet (its registration on another
+ * collector not applied yet: the change feed brings it with the status the
+ * store had when the feed READ it, which may be older than this row),
+ * kept to be applied once the endpoint is here: retried every
+ * STREAM_PENDING_RETRY_MS for STREAM_PENDING_MS (the change feed is within
+ * a second), then dropped (the endpoint was removed). At most
+ * STREAM_PENDING_MAX; more are counted in `unknown` only. */
+#define STREAM_PENDING_MAX      4096u
+#define STREAM_PENDING_MS       10000u
+#define STREAM_PENDING_RETRY_MS 100u
+struct stream_pending {
+	uint64_t id, seen_ns;
+	uint32_t time;
+	uint8_t status, reason;
+};
+
 /* The loop job "stream". */
 struct stream_job {
 	struct registry *reg;
@@ -55,6 +71,10 @@ struct stream_job {
 	bool catching_up;
 	uint64_t takeover_ns;
 	uint64_t applied, unknown; /* rows applied to the registry; for endpoints not here */
+	struct stream_pending pending[STREAM_PENDING_MAX]; /* in stream order */
+	unsigned npending;
+	uint64_t pending_at_ns; /* the last retry */
+	uint64_t late;          /* unknown rows applied once the endpoint came */
 	/* A step-down asks for the stored statuses again (cluster_stream.h
 	 * cluster_stream_resync): a decision of ours the fence dropped is in
 	 * our registry and in no stream row. */
@@ -75,5 +95,11 @@ bool stream_step(void *self, uint32_t now, uint64_t budget_ns);
 /* One row: the bookkeeping, the watchers' feed, the registry when
  * `apply`. Exposed for the unit tests; stream_step calls it. */
 void stream_take_row(struct stream_job *j, const struct store_trans *t, bool apply);
+/* The kept rows (stream_pending) again, in stream order, at `mono_ns`: a
+ * row whose endpoint is here now is applied unless its status is older
+ * than the endpoint's (status_since later than the row's time: a later row
+ * or the change feed's stored status came first); one older than
+ * STREAM_PENDING_MS is dropped. Exposed for the unit tests. */
+void stream_retry_pending(struct stream_job *j, uint64_t mono_ns);
 
 #endif

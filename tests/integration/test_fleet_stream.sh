@@ -15,7 +15,16 @@
 #  - A restarted, then B SIGSTOPped for twice its lease: A takes over, its
 #    offlines continue the sequence; B resumed steps down, reads the stored
 #    statuses again (what it decided on resuming, before it knew, was
-#    fenced: without the resync B showed all 40 offline) and follows.
+#    fenced: without the resync B showed all 40 offline) and follows;
+#  - registrations on the non-decider B (A decides again) of endpoints that
+#    never heartbeat: 5 new ones and 5 offline ones re-registering. The
+#    decider writes each new one's stream row (its registered status: B's
+#    own transition is fenced), hears the re-registrations through the
+#    contact feed (online again on A: without it they stayed offline
+#    there), and judges all 10 from their registration: offline at
+#    registration + offline_after, not earlier, not much later; the
+#    stream stays 1..n with no gap, replays to the stored statuses, and
+#    watch on A and B shows the rows alike.
 SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${BUILD:-$SRC/build}
 . "$SRC/tests/integration/lib.sh"
@@ -164,7 +173,13 @@ use b
 for _ in $(seq 40); do [ "$(field .offline show status)" = 30 ] && break; sleep 0.1; done
 [ "$(field .offline show status)" = 30 ] || fail "B resumed (no longer deciding) follows A's offlines: $(ctlj show status | jq -c '{online, offline}')"
 [ "$(field .deciding show cluster)" = false ] || fail "B resumed still decides"
-rs=$(ctlj show cluster | jq -c '.stream | {resyncs, resynced}')
+# The resync runs on the stream's thread after the step-down: wait for it
+# (B's offline count can match A's through the stream rows before it ends).
+for _ in $(seq 50); do
+	rs=$(ctlj show cluster | jq -c '.stream | {resyncs, resynced}')
+	jq -e '.resyncs >= 1' <<<"$rs" >/dev/null && break
+	sleep 0.1
+done
 jq -e '.resyncs >= 1' <<<"$rs" >/dev/null || fail "B resumed read the stored statuses again: $rs"
 sleep 1
 n3=$(stream_check "after the SIGSTOP" sql)
@@ -175,4 +190,42 @@ wb=$(watch_seqs b $((n2 + 1)) $((n3 - n2)) | tr '\n' ' ')
 went=$(sql "SELECT count(DISTINCT id) FROM transitions WHERE new_status = 1")
 [ "$went" = 30 ] || fail "offline transitions for exactly the 30 silent endpoints: $went"
 pass "SIGSTOP of the decider B: A took over at epoch 3, its 10 offlines are seqs $((n2 + 1))..$n3 (1..$n3, no gap, replay = stored statuses); B resumed stepped down, read the stored statuses again ($rs) and shows them; watch on A and B alike"
+# ---- registrations on the non-decider B: contact and stream rows ----
+[ "$(holder)" = "st-a 3" ] || fail "A still decides: $(holder)"
+t_reg=$(date +%s)
+"$AGENT" register --server "http://127.0.0.1:${C_PORT[b]}" --token "$TOKEN" --count 5 \
+	--guid-prefix fsn --state "$WORK/state-new" >/dev/null
+"$AGENT" register --server "http://127.0.0.1:${C_PORT[b]}" --token "$TOKEN" --first 30 --count 5 \
+	--guid-prefix fst --state "$WORK/state" >"$WORK/reg-b.log" 2>&1
+t_done=$(date +%s)
+dbg() { for c in a b; do use $c; echo "$c: $(ctlj show client fst-000030 | jq -c '{status, reason, last_contact, last_heartbeat}') feed $(ctlj show cluster | jq -c .feed)"; done; sql "SELECT seq, id, time, new_status, reason FROM transitions WHERE seq > $n3"; tail -5 "$WORK/reg-b.log" 2>/dev/null; }
+NEW="guid LIKE 'fsn-%'" RE="guid IN ('fst-000030', 'fst-000031', 'fst-000032', 'fst-000033', 'fst-000034')"
+rows() {   # rows WHICH NEW_STATUS REASON: "count distinct-ids min(time) max(time)" of their rows since t_reg
+	sql "SELECT count(*) || ' ' || count(DISTINCT t.id) || ' ' || coalesce(min(t.time), 0) || ' ' || coalesce(max(t.time), 0) FROM transitions t JOIN endpoints e ON e.id = t.id WHERE $1 AND t.new_status = $2 AND t.reason = $3 AND t.time >= $t_reg"
+}
+# Until all 10 have their offline row (each judged on its own: a count of
+# offlines could pass while the re-registered ones are not online yet).
+for _ in $(seq 60); do [ "$(rows "($NEW OR $RE)" 1 4 | cut -d' ' -f2)" = 10 ] && break; sleep 0.2; done
+use a
+[ "$(field .offline show status)" = 35 ] && [ "$(field .clients show status)" = 45 ] ||
+	fail "the decider A: 5 new and 5 re-registered on B offline again: $(ctlj show status | jq -c '{clients, online, offline}')"
+sleep 1
+read -r nc nd nlo nhi <<<"$(rows "$NEW" 0 0)"
+[ "$nc" = 5 ] && [ "$nd" = 5 ] || fail "a stream row (online, registered) for each of the 5 registered on B: $nc rows for $nd"
+read -r rc_ rd rlo rhi <<<"$(rows "$RE" 0 0)"
+[ "$rc_" = 5 ] && [ "$rd" = 5 ] || { dbg; fail "the 5 offline endpoints re-registered on B online again on the decider (registered): $rc_ rows for $rd"; }
+read -r oc od olo ohi <<<"$(rows "($NEW OR $RE)" 1 4)"
+[ "$oc" = 10 ] && [ "$od" = 10 ] || fail "an offline (no-contact) row for each of the 10: $oc rows for $od"
+[ "$olo" -ge $((t_reg + OFF - 1)) ] && [ "$ohi" -le $((t_done + OFF + 3)) ] ||
+	fail "the 10 offline on the decider at registration + offline_after: at $((olo - t_reg))..$((ohi - t_reg)) s after the registrations began ($((t_done - t_reg)) s long, offline_after $OFF s)"
+n4=$(gapless "after the registrations on B")
+[ "$n4" = $((n3 + 20)) ] || fail "20 rows more (10 online, 10 offline): $n3 then $n4"
+replay_ok "after the registrations on B"
+wa=$(watch_seqs a $((n3 + 1)) 20 | tr '\n' ' ')
+wb=$(watch_seqs b $((n3 + 1)) 20 | tr '\n' ' ')
+[ "$wa" = "$(seq -s ' ' $((n3 + 1)) "$n4") " ] && [ "$wa" = "$wb" ] || fail "watch of the registrations' rows: A '$wa' / B '$wb'"
+use b
+for _ in $(seq 30); do [ "$(field .offline show status)" = 35 ] && break; sleep 0.1; done
+[ "$(field .offline show status)" = 35 ] || fail "B follows: $(ctlj show status | jq -c '{clients, online, offline}')"
+pass "registered on the non-decider B without heartbeats: 5 new (a stream row each, registered, from the decider) and 5 re-registered offline ones (online again on A through the contact feed); all 10 offline on A $((olo - t_reg))-$((ohi - t_reg)) s after the registrations began (offline_after ${OFF} s); stream 1..$n4 no gap, replay = stored statuses, watch on A and B alike"
 for c in a b; do use $c; stop_daemon; C_PID[$c]=; done

@@ -9,7 +9,16 @@
  * slots, known guids and ids, and slots in quarantine; a change adds an
  * endpoint at its slot with its key, re-keys it, takes new details,
  * removes it, is idempotent, ignores a stale add at our own slot, and
- * replaces a guid we hold at another slot.
+ * replaces a guid we hold at another slot. On the decider, a change that
+ * adds an endpoint (registered on a collector that does not decide) is a
+ * transition of its stored status, at its stored time, into the feed the
+ * stream is written from; elsewhere it is not. The contact feed: a
+ * non-decider forwards a heartbeat (once) and a registration, poll or
+ * event made since its previous scan began (with its reason, even when a
+ * local transition's persist marked it checkpointed; not the stored
+ * contact the load or the change feed gave it); the decider merges a forwarded registration as
+ * the control plane's contact with its reason, ending an earlier offline
+ * at once, so the sweep judges the endpoint from it.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -22,6 +31,11 @@
 
 #include "control/cluster_apply.h"
 #include "control/cluster_changes.h"
+#include "control/cluster_contacts.h"
+#include "control/cluster_feed.h"
+#include "control/status.h"
+#include "control/sweep.h"
+#include "control/transitions.h"
 #include "control/registry.h"
 #include "control/slot_blocks.h"
 #include "support/tu_registry.h"
@@ -134,7 +148,7 @@ static struct change row(uint64_t seq, uint32_t slot, uint64_t id, const char *g
 static enum change_result apply(const struct change *c)
 {
 	char why[400] = "";
-	enum change_result r = cluster_apply(&fx.reg, fx.pol, c, TU_NOW, why, sizeof(why));
+	enum change_result r = cluster_apply(&fx.reg, fx.pol, c, TU_NOW, false, why, sizeof(why));
 	tu_check_counts(&fx.reg);
 	return r;
 }
@@ -193,6 +207,120 @@ static void test_apply(void **state)
 	fx.reg.slots = NULL;
 }
 
+static void test_apply_deciding(void **state)
+{
+	(void)state;
+	struct transition_feed *feed = feed_new(16, NULL);
+	assert_non_null(feed);
+	fx.reg.feed = feed;
+	char why[400];
+	/* Not deciding: restored, no transition of ours. */
+	struct change c = row(1, 7, 0x71, "nd-1", K1);
+	assert_int_equal(cluster_apply(&fx.reg, fx.pol, &c, TU_NOW, false, why, sizeof(why)),
+			 CHANGE_APPLIED);
+	assert_int_equal(feed_next_seq(feed), 1);
+	/* Deciding: the stored status is a transition, at its stored time. */
+	c = row(2, 8, 0x81, "d-1", K1);
+	assert_int_equal(cluster_apply(&fx.reg, fx.pol, &c, TU_NOW, true, why, sizeof(why)),
+			 CHANGE_APPLIED);
+	assert_int_equal(feed_next_seq(feed), 2);
+	const struct transition *t = feed_get(feed, 1);
+	assert_non_null(t);
+	assert_int_equal(t->kind, TK_STATUS);
+	assert_int_equal(t->id, 0x81);
+	assert_int_equal(t->old_status, EP_OFFLINE);
+	assert_int_equal(t->new_status, EP_ONLINE);
+	assert_int_equal(t->reason, EP_REASON_REGISTERED);
+	assert_int_equal(t->time, TU_NOW - 5);
+	struct endpoint *ep = registry_by_id(&fx.reg, 0x81);
+	assert_int_equal(ep->status, EP_ONLINE);
+	assert_int_equal(ep->status_since, TU_NOW - 5);
+	tu_check_counts(&fx.reg);
+	/* Read again: nothing more. */
+	assert_int_equal(cluster_apply(&fx.reg, fx.pol, &c, TU_NOW, true, why, sizeof(why)),
+			 CHANGE_SAME);
+	assert_int_equal(feed_next_seq(feed), 2);
+	/* Stored offline (an import of an offline endpoint): as new, no row. */
+	c = row(3, 9, 0x91, "d-2", K1);
+	c.e.status = EP_OFFLINE;
+	c.e.reason = EP_REASON_NO_CONTACT;
+	assert_int_equal(cluster_apply(&fx.reg, fx.pol, &c, TU_NOW, true, why, sizeof(why)),
+			 CHANGE_APPLIED);
+	assert_int_equal(feed_next_seq(feed), 2);
+	assert_int_equal(registry_by_id(&fx.reg, 0x91)->status_since, TU_NOW - 5);
+	tu_check_counts(&fx.reg);
+	fx.reg.feed = NULL;
+	feed_free(feed);
+}
+
+static void test_contacts(void **state)
+{
+	(void)state;
+	char why[400];
+	uint64_t ids[2];
+	uint32_t ages[2], reasons[2];
+	/* Loaded (or from the change feed): its stored contact, from before
+	 * the previous scan began, is nothing to forward. */
+	struct change c = row(1, 12, 0xC1, "c-1", K1);
+	assert_int_equal(cluster_apply(&fx.reg, fx.pol, &c, TU_NOW, false, why, sizeof(why)),
+			 CHANGE_APPLIED);
+	struct endpoint *ep = registry_by_id(&fx.reg, 0xC1);
+	assert_int_equal(contacts_collect(&fx.reg, ep, TU_NOW, TU_NOW - 4, ids, ages, reasons), 0);
+	/* Re-registered here, 3 s ago, with a local transition (its persist
+	 * marks it checkpointed: no matter): forwarded, with its reason. */
+	registry_set_state(&fx.reg, ep, false, false, EP_REASON_NO_CONTACT, TU_NOW - 4);
+	status_on_register(&fx.reg, fx.pol, ep, TU_NOW - 3);
+	ep->checkpointed = TU_NOW - 3;
+	assert_int_equal(contacts_collect(&fx.reg, ep, TU_NOW, TU_NOW - 4, ids, ages, reasons), 1);
+	assert_int_equal(ids[0], 0xC1);
+	assert_int_equal(ages[0], 3);
+	assert_int_equal(reasons[0], EP_REASON_REGISTERED);
+	/* The next scan (the previous began at TU_NOW): not again. */
+	assert_int_equal(contacts_collect(&fx.reg, ep, TU_NOW + 2, TU_NOW, ids, ages, reasons), 0);
+	/* A heartbeat and a poll since: both. */
+	slot_table_restore_seen(&fx.tbl, ep->slot, TU_NOW - 1);
+	status_on_poll(&fx.reg, ep, TU_NOW);
+	assert_int_equal(contacts_collect(&fx.reg, ep, TU_NOW, TU_NOW, ids, ages, reasons), 2);
+	assert_int_equal(reasons[0], EP_REASON_HEARTBEAT);
+	assert_int_equal(ages[0], 1);
+	assert_int_equal(reasons[1], EP_REASON_POLL);
+	assert_int_equal(ages[1], 0);
+	assert_int_equal(contacts_collect(&fx.reg, ep, TU_NOW + 2, TU_NOW + 1, ids, ages, reasons),
+			 0);
+
+	/* The decider: an endpoint last heard long ago, offline at once
+	 * (a shutdown); another collector forwards its registration. */
+	c = row(2, 13, 0xD1, "d-c", K1);
+	c.e.last_ctl_contact = TU_NOW - 1000;
+	assert_int_equal(cluster_apply(&fx.reg, fx.pol, &c, TU_NOW, false, why, sizeof(why)),
+			 CHANGE_APPLIED);
+	ep = registry_by_id(&fx.reg, 0xD1);
+	registry_set_state(&fx.reg, ep, false, false, EP_REASON_SHUTDOWN, TU_NOW - 900);
+	ep->down_at = TU_NOW - 900;
+	uint64_t mono = 5000000000ull;
+	struct feed_contact in = {
+		.id = 0xD1, .age = 2, .reason = EP_REASON_REGISTERED, .read_ns = mono};
+	assert_true(contacts_merge(&fx.reg, &in, TU_NOW, mono + 1000000000ull));
+	assert_int_equal(ep->last_ctl_contact, TU_NOW - 3); /* 2 s old when read, 1 s ago */
+	assert_int_equal(ep->ctl_reason, EP_REASON_REGISTERED);
+	assert_int_equal(ep->down_at, 0);
+	assert_false(contacts_merge(&fx.reg, &in, TU_NOW, mono + 1000000000ull)); /* once */
+	in.id = 0xEEEE;
+	assert_false(contacts_merge(&fx.reg, &in, TU_NOW, mono)); /* not known here */
+	/* The sweep judges it from the registration: online, then offline
+	 * offline_after after it, not before. */
+	struct sweep_result res;
+	sweep_run(&fx.sw, &fx.reg, fx.pol, TU_NOW, &res);
+	assert_int_equal(ep->status, EP_ONLINE);
+	assert_int_equal(ep->reason, EP_REASON_REGISTERED);
+	sweep_run(&fx.sw, &fx.reg, fx.pol, TU_NOW - 3 + fx.pol->offline_after - 1, &res);
+	assert_int_equal(ep->status, EP_ONLINE);
+	sweep_run(&fx.sw, &fx.reg, fx.pol, TU_NOW - 3 + fx.pol->offline_after, &res);
+	assert_int_equal(ep->status, EP_OFFLINE);
+	assert_int_equal(ep->reason, EP_REASON_NO_CONTACT);
+	tu_check_counts(&fx.reg);
+}
+
 #define REG(f) cmocka_unit_test_prestate_setup_teardown(f, tu_registry_setup, tu_registry_teardown, &fx)
 
 int main(void)
@@ -201,6 +329,8 @@ int main(void)
 		cmocka_unit_test(test_slot_blocks),
 		REG(test_registry_own_slots),
 		REG(test_apply),
+		REG(test_apply_deciding),
+		REG(test_contacts),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	slot_blocks_free(&own);

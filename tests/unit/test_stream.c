@@ -12,6 +12,11 @@
  * not held; a transition and its status change are one op: when the
  * transitions' write fails, the status row does not commit either, and on
  * the retry both do; a collector that does not decide has both dropped.
+ * A row for an endpoint not known yet (registered on another collector,
+ * its change not applied here yet) is kept and applied once the change
+ * feed brings the endpoint with an older stored status, in stream order;
+ * a kept row older than the endpoint's status is not applied; one whose
+ * endpoint never comes is dropped after STREAM_PENDING_MS.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,6 +30,9 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "control/cluster_apply.h"
+#include "control/cluster_changes.h"
+#include "control/mono_clock.h"
 #include "control/registry.h"
 #include "control/status.h"
 #include "control/store.h"
@@ -277,6 +285,93 @@ static void test_one_op(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* The change feed's row of an endpoint registered elsewhere at NOW - 5,
+ * its stored status as the feed read it. */
+static struct change change_row(uint64_t id, const char *guid, uint32_t slot)
+{
+	struct change c = {.seq = 1, .id = id, .slot = slot, .present = true};
+	c.e.id = id;
+	c.e.slot = slot;
+	snprintf(c.e.guid, sizeof(c.e.guid), "%s", guid);
+	memset(c.e.key, 7, sizeof(c.e.key));
+	c.e.registered = c.e.last_register = c.e.last_ctl_contact = NOW - 5;
+	c.e.status = EP_ONLINE;
+	c.e.reason = EP_REASON_REGISTERED;
+	c.e.status_since = NOW - 5;
+	return c;
+}
+
+static struct stream_job kept; /* large: its kept rows */
+
+static void test_unknown_kept(void **state)
+{
+	(void)state;
+	struct stream_job *j = &kept;
+	*j = (struct stream_job){.reg = &fx.reg, .cur = {.last = 20, .history = 20}};
+	/* Rows 21 (online) and 22 (offline) for an endpoint not here yet,
+	 * one (23) for an endpoint that never comes. */
+	struct store_trans r21 = {.seq = 21,
+				  .id = 0x4242,
+				  .time = NOW - 5,
+				  .old_status = EP_OFFLINE,
+				  .new_status = EP_ONLINE,
+				  .reason = EP_REASON_REGISTERED};
+	struct store_trans r22 = r21, r23 = r21;
+	r22.seq = 22;
+	r22.time = NOW;
+	r22.old_status = EP_ONLINE;
+	r22.new_status = EP_OFFLINE;
+	r22.reason = EP_REASON_NO_CONTACT;
+	r23.seq = 23;
+	r23.id = 0x4343;
+	stream_take_row(j, &r21, true);
+	stream_take_row(j, &r22, true);
+	stream_take_row(j, &r23, true);
+	assert_int_equal(j->unknown, 3);
+	assert_int_equal(j->npending, 3);
+	uint64_t t0 = gn_mono_ns(); /* the rows were kept just before */
+	stream_retry_pending(j, t0); /* nobody here yet: all kept */
+	assert_int_equal(j->npending, 3);
+	/* The change feed brings it with the status the store had when the
+	 * feed read it: online, older than row 22. */
+	struct change c = change_row(0x4242, "late-1", 40);
+	char why[200];
+	assert_int_equal(cluster_apply(&fx.reg, fx.pol, &c, NOW, false, why, sizeof(why)),
+			 CHANGE_APPLIED);
+	struct endpoint *ep = registry_by_id(&fx.reg, 0x4242);
+	assert_non_null(ep);
+	assert_int_equal(ep->status, EP_ONLINE);
+	stream_retry_pending(j, t0 + 1);
+	/* Without the kept rows it would stay online: the stream's last word
+	 * for it is 22, offline. */
+	assert_int_equal(ep->status, EP_OFFLINE);
+	assert_int_equal(ep->reason, EP_REASON_NO_CONTACT);
+	assert_int_equal(ep->status_since, NOW);
+	assert_int_equal(j->late, 1); /* 21 changed nothing: online already */
+	assert_int_equal(j->npending, 1); /* 23 waits */
+	tu_check_counts(&fx.reg);
+	/* A kept row older than the endpoint's status is not applied. */
+	struct store_trans r24 = r21;
+	r24.seq = 24;
+	r24.id = 0x4444;
+	r24.time = NOW - 20;
+	stream_take_row(j, &r24, true);
+	struct change c2 = change_row(0x4444, "late-2", 41);
+	c2.e.status = EP_OFFLINE;
+	c2.e.reason = EP_REASON_NO_CONTACT;
+	c2.e.status_since = NOW - 2;
+	assert_int_equal(cluster_apply(&fx.reg, fx.pol, &c2, NOW, false, why, sizeof(why)),
+			 CHANGE_APPLIED);
+	stream_retry_pending(j, t0 + 2);
+	assert_int_equal(registry_by_id(&fx.reg, 0x4444)->status, EP_OFFLINE);
+	assert_int_equal(j->late, 1);
+	/* The one that never comes is dropped after STREAM_PENDING_MS. */
+	assert_int_equal(j->npending, 1);
+	stream_retry_pending(j, t0 + STREAM_PENDING_MS * 1000000ull + 1);
+	assert_int_equal(j->npending, 0);
+	tu_check_counts(&fx.reg);
+}
+
 #define REG(f) cmocka_unit_test_prestate_setup_teardown(f, tu_registry_setup, tu_registry_teardown, &fx)
 
 int main(void)
@@ -285,6 +380,7 @@ int main(void)
 		cmocka_unit_test(test_accept),
 		REG(test_apply_row),
 		REG(test_job_rows),
+		REG(test_unknown_kept),
 		cmocka_unit_test(test_one_op),
 	};
 	return TU_RUN(tests);
