@@ -218,9 +218,8 @@ read -r oc od olo ohi <<<"$(rows "($NEW OR $RE)" 1 4)"
 [ "$oc" = 10 ] && [ "$od" = 10 ] || fail "an offline (no-contact) row for each of the 10: $oc rows for $od"
 [ "$olo" -ge $((t_reg + OFF - 1)) ] && [ "$ohi" -le $((t_done + OFF + 3)) ] ||
 	fail "the 10 offline on the decider at registration + offline_after: at $((olo - t_reg))..$((ohi - t_reg)) s after the registrations began ($((t_done - t_reg)) s long, offline_after $OFF s)"
-n4=$(gapless "after the registrations on B")
+n4=$(stream_check "after the registrations on B" sql)
 [ "$n4" = $((n3 + 20)) ] || fail "20 rows more (10 online, 10 offline): $n3 then $n4"
-replay_ok "after the registrations on B"
 wa=$(watch_seqs a $((n3 + 1)) 20 | tr '\n' ' ')
 wb=$(watch_seqs b $((n3 + 1)) 20 | tr '\n' ' ')
 [ "$wa" = "$(seq -s ' ' $((n3 + 1)) "$n4") " ] && [ "$wa" = "$wb" ] || fail "watch of the registrations' rows: A '$wa' / B '$wb'"
