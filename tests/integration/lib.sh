@@ -431,3 +431,49 @@ guid_race_check() {
 	answered=$(awk '{print $1}' "$dir/race-agents" | sort -u | wc -l)
 	[ "$answered" = "$n" ] || fail "every raced guid answered 200/201 to one agent: $answered of $n"
 }
+
+# ---- Two collectors, A and B, each on a veth lab of its own (the cluster tests) ----
+# port_pick FROM WIDTH: the first port p >= FROM (in steps of WIDTH) with
+# p .. p+WIDTH-1 free; nothing and status 1 when none within 30 steps.
+port_pick() {
+	local p w=$2 i busy
+	for p in $(seq "$1" "$w" $(($1 + 30 * w))); do
+		busy=
+		for i in $(seq 0 $((w - 1))); do
+			[ -n "$(ss -Htan "( sport = :$((p + i)) )")" ] && { busy=1; break; }
+		done
+		[ -z "$busy" ] && { echo "$p"; return 0; }
+	done
+	return 1
+}
+# two_collectors TAGBASE: C_TAG, C_SOCK, C_PORT, C_PID for a and b (labs
+# TAGBASEa and TAGBASEb; B's HTTP port, with its two neighbours, the first
+# free after A's); `use a|b` points the lib's globals (TAG, SOCK,
+# HTTP_PORT, EXC_IFACE, DAEMON_LOG, GN_STATE, DAEMON_PID) at one of them.
+two_collectors() {
+	declare -gA C_TAG C_SOCK C_PORT C_PID
+	C_TAG[a]=${1}a C_TAG[b]=${1}b
+	C_SOCK[a]=$WORK/a.sock C_SOCK[b]=$WORK/b.sock
+	C_PORT[a]=$HTTP_PORT
+	C_PORT[b]=$(port_pick $((HTTP_PORT + 3)) 3) || fail "no free ports for collector b"
+}
+use() {
+	CUR=$1 TAG=${C_TAG[$1]} SOCK=${C_SOCK[$1]} HTTP_PORT=${C_PORT[$1]}
+	EXC_IFACE=gnx-${C_TAG[$1]} DAEMON_LOG=$WORK/$1.log GN_STATE=$WORK/state-$1
+	DAEMON_PID=${C_PID[$1]:-}
+}
+# For the caller's EXIT trap: kills BG_PIDS and both collectors, removes
+# their labs, and on a failure ($rc) shows the tail of each one's log.
+two_collectors_stop() {
+	local p c
+	for p in ${BG_PIDS[@]+"${BG_PIDS[@]}"}; do kill "$p" 2>/dev/null || true; done
+	for c in a b; do
+		p=${C_PID[$c]:-}
+		if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then kill -KILL "$p"; wait "$p" 2>/dev/null || true; fi
+		lab_down "${C_TAG[$c]}" 2>/dev/null || true
+		if [ "${rc:-0}" -ne 0 ] && [ -f "$WORK/$c.log" ]; then
+			echo "--- glournetd $c log (last 25 lines) ---"; tail -n 25 "$WORK/$c.log"
+		fi
+	done
+	DAEMON_PID=
+}

@@ -25,38 +25,9 @@ BG_PIDS=()
 LEASE=3 OFF=6 N=200 SILENT_FIRST=180 SILENT_N=20
 
 # Each collector: its lab tag, socket, exception interface, HTTP port, log, pid.
-declare -A C_TAG C_SOCK C_PORT C_PID
-C_TAG[a]=${T}a C_TAG[b]=${T}b
-C_SOCK[a]=$WORK/a.sock C_SOCK[b]=$WORK/b.sock
-C_PORT[a]=$HTTP_PORT
-for p in $(seq $((HTTP_PORT + 3)) 3 $((HTTP_PORT + 90))); do
-	[ -z "$(ss -Htan "( sport = :$p or sport = :$((p + 1)) or sport = :$((p + 2)) )")" ] && { C_PORT[b]=$p; break; }
-done
-PGPORT=
-for p in $(seq $((${C_PORT[b]} + 3)) $((${C_PORT[b]} + 60))); do
-	[ -z "$(ss -Htan "( sport = :$p )")" ] && { PGPORT=$p; break; }
-done
-[ -n "$PGPORT" ] || fail "no free port for PostgreSQL"
-
-use() {   # the lib's globals point at collector $1
-	CUR=$1 TAG=${C_TAG[$1]} SOCK=${C_SOCK[$1]} HTTP_PORT=${C_PORT[$1]}
-	EXC_IFACE=gnx-${C_TAG[$1]} DAEMON_LOG=$WORK/$1.log GN_STATE=$WORK/state-$1
-	DAEMON_PID=${C_PID[$1]:-}
-}
-cl_cleanup() {
-	for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	for c in a b; do
-		p=${C_PID[$c]:-}
-		if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then kill -KILL "$p"; wait "$p" 2>/dev/null || true; fi
-		lab_down "${C_TAG[$c]}" 2>/dev/null || true
-		if [ "${rc:-0}" -ne 0 ] && [ -f "$WORK/$c.log" ]; then
-			echo "--- glournetd $c log (last 25 lines) ---"; tail -n 25 "$WORK/$c.log"
-		fi
-	done
-	DAEMON_PID=
-	pg_teardown
-}
-trap 'rc=$?; [ $rc -eq 0 ] || KEEP_PG_LOG=1; cl_cleanup; set +e; (exit $rc); cleanup' EXIT
+two_collectors "$T"
+PGPORT=$(port_pick $((${C_PORT[b]} + 7)) 1) || fail "no free port for PostgreSQL"
+trap 'rc=$?; [ $rc -eq 0 ] || KEEP_PG_LOG=1; two_collectors_stop; pg_teardown; set +e; (exit $rc); cleanup' EXIT
 
 pg_setup
 URL="postgresql://gn:$PGPW@127.0.0.1:$PGPORT/glournet"

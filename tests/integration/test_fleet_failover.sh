@@ -52,38 +52,9 @@ LG=$BUILD/tools/glournet-loadgen
 # less a margin (201 once committed, else 503): the client waits longer.
 HTTP_TO=10
 
-declare -A C_TAG C_SOCK C_PORT C_PID
-C_TAG[a]=${T}a C_TAG[b]=${T}b
-C_SOCK[a]=$WORK/a.sock C_SOCK[b]=$WORK/b.sock
-C_PORT[a]=$HTTP_PORT
-for p in $(seq $((HTTP_PORT + 3)) 3 $((HTTP_PORT + 90))); do
-	[ -z "$(ss -Htan "( sport = :$p or sport = :$((p + 1)) or sport = :$((p + 2)) )")" ] && { C_PORT[b]=$p; break; }
-done
-PGAF_PORT=
-for p in $(seq $((${C_PORT[b]} + 3)) 3 $((${C_PORT[b]} + 90))); do
-	[ -z "$(ss -Htan "( sport = :$p or sport = :$((p + 1)) or sport = :$((p + 2)) )")" ] && { PGAF_PORT=$p; break; }
-done
-[ -n "$PGAF_PORT" ] || fail "no free ports for pg_auto_failover"
-
-use() {
-	CUR=$1 TAG=${C_TAG[$1]} SOCK=${C_SOCK[$1]} HTTP_PORT=${C_PORT[$1]}
-	EXC_IFACE=gnx-${C_TAG[$1]} DAEMON_LOG=$WORK/$1.log GN_STATE=$WORK/state-$1
-	DAEMON_PID=${C_PID[$1]:-}
-}
-ff_cleanup() {
-	for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	for c in a b; do
-		p=${C_PID[$c]:-}
-		if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then kill -KILL "$p"; wait "$p" 2>/dev/null || true; fi
-		lab_down "${C_TAG[$c]}" 2>/dev/null || true
-		if [ "${rc:-0}" -ne 0 ] && [ -f "$WORK/$c.log" ]; then
-			echo "--- glournetd $c log (last 25 lines) ---"; tail -n 25 "$WORK/$c.log"
-		fi
-	done
-	DAEMON_PID=
-	pgaf_teardown
-}
-trap 'rc=$?; [ $rc -eq 0 ] || KEEP_PG_LOG=1; ff_cleanup; set +e; (exit $rc); cleanup' EXIT
+two_collectors "$T"
+PGAF_PORT=$(port_pick $((${C_PORT[b]} + 3)) 3) || fail "no free ports for pg_auto_failover"
+trap 'rc=$?; [ $rc -eq 0 ] || KEEP_PG_LOG=1; two_collectors_stop; pgaf_teardown; set +e; (exit $rc); cleanup' EXIT
 
 T0=$(date +%s%N)
 pgaf_setup
