@@ -55,6 +55,11 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 pass() { echo "ok: $*"; }
 
+# Does FILE, after its first N lines, hold the fixed string S?  awk reads to
+# the end: `tail -n +N FILE | grep -q S` stops reading at the first match, tail
+# dies of SIGPIPE on a big log, and pipefail turns the match into a failure.
+log_since_has() { awk -v n="$2" -v s="$3" 'NR > n && index($0, s) { f = 1 } END { exit !f }' "$1"; }
+
 ctl() { "$CTL" -s "$SOCK" "$@"; }
 ctlj() { "$CTL" -s "$SOCK" -j "$@"; }
 

@@ -103,7 +103,7 @@ rc=0; ctl remove client --status offline --guid 'quiet-00000*' >"$WORK/rm.out" 2
 [ $rc = 2 ] && grep -q "10 clients match --status offline --guid 'quiet-00000\*': confirm" "$WORK/rm.out" \
 	|| fail "unconfirmed removal: exit $rc, $(cat "$WORK/rm.out")"
 [ "$(field .offline show status)" = 20 ] || fail "removed without confirmation"
-ctl remove client --status offline --guid 'quiet-00000*' --dry-run | grep -q "would remove 10 clients" \
+grep -q "would remove 10 clients" <<<"$(ctl remove client --status offline --guid 'quiet-00000*' --dry-run)" \
 	|| fail "--dry-run"
 ctl remove client --status offline --guid 'quiet-00000*' --force >"$WORK/rm.out" || fail "remove --force"
 [ "$(grep -c '^removed  ' "$WORK/rm.out")" = 10 ] && grep -q "removed 10 clients (20 left)" "$WORK/rm.out" \

@@ -344,6 +344,7 @@ pass "the stream on $P1: seqs 1..$n, each once, the sequence at $n, replayed it 
 cj=$(ctlj show cluster)
 jq -e --arg p "127.0.0.1:${PGAF_PORTS[$P1]}" '.primary == $p and (.replication | length == 0)' <<<"$cj" >/dev/null ||
 	fail "show cluster after the failover: primary $P1, no standby: $(jq -c '{primary, replication}' <<<"$cj")"
-ctl show cluster | grep -A1 '^replication' | grep -q '^  none$' || fail "show cluster (text) says no standby: $(ctl show cluster)"
+ct=$(ctl show cluster)
+grep -A1 '^replication' <<<"$ct" | grep -q '^  none$' || fail "show cluster (text) says no standby: $ct"
 pass "show cluster after the failover: primary $(jq -r .primary <<<"$cj"), replication none"
 for c in a b; do use "$c"; stop_daemon; C_PID[$c]=; done

@@ -139,7 +139,7 @@ EOF
 sleep 1.2   # the flush tells what was held back once the bucket has a line again
 lines=$(tail -n +"$((log0 + 1))" "$WORK/daemon.log" | grep -c "libmicrohttpd:" || true)
 [ "$lines" -ge 1 ] && [ "$lines" -le 40 ] || fail "$lines log lines for 300 bad requests, want 1..40"
-tail -n +"$((log0 + 1))" "$WORK/daemon.log" | grep -q "similar messages suppressed" ||
+log_since_has "$WORK/daemon.log" "$log0" "similar messages suppressed" ||
 	fail "the log does not say how many of the client errors it held back"
 pass "300 client errors: 300 answered 400 and counted, $lines log lines, the rest counted in the log"
 
@@ -263,7 +263,7 @@ dr=$(( $(stat_http conn_refused) - r0 )); dt=$(( $(stat_http conn_timed_out) - t
 # The log: a few lines for thousands of refusals, and how many were held back.
 lines=$(tail -n +"$((log0 + 1))" "$WORK/daemon.log" | grep -c "refused: 127.0.0.2/32 holds" || true)
 [ "$lines" -ge 1 ] && [ "$lines" -le 40 ] || fail "$lines log lines for $dr refused connections, want 1..40"
-tail -n +"$((log0 + 1))" "$WORK/daemon.log" | grep -q "similar messages suppressed" ||
+log_since_has "$WORK/daemon.log" "$log0" "similar messages suppressed" ||
 	fail "the log does not say how many lines it held back"
 pass "slowloris, $(jq .attempts <<<"$L") connections from one source in 20 s: $rounds agent rounds (register + poll) all answered, worst $worst ms; $dr refused, $dt closed at the deadline, $lines log lines"
 
