@@ -120,15 +120,15 @@ bool contacts_step(void *self, uint32_t now, uint64_t budget_ns)
 		j->last_scan = 0; /* on a step-down, the first scan at once */
 		/* Before the sweep's next decision: hold while anyone is behind. */
 		j->sweep->hold = cluster_feed_behind(j->feed);
-		uint64_t m = cluster_feed_membership(j->feed);
-		if (m != j->membership) {
-			/* A collector died (the endpoints last heard through it get
-			 * R9's grace, as after a restart) or came back (its contacts
-			 * are on their way). Rounded up: `now` is whole seconds. */
-			j->membership = m;
+		uint64_t m = cluster_feed_losses(j->feed);
+		if (m != j->losses) {
+			/* A collector stopped counting: the endpoints last heard
+			 * through it get R9's grace, as after a restart. Rounded up:
+			 * `now` is whole seconds. */
+			j->losses = m;
 			j->sweep->started = now + 1;
 			LOG(WARN,
-			    "the live collectors changed: offlines held for offline_after (R9)");
+			    "a live collector was lost: offlines held for offline_after (R9)");
 		}
 		loop_job_pass_begin(&j->stats);
 		bool more = merge_slice(j, now, deadline);

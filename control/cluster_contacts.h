@@ -34,8 +34,8 @@ struct contacts_job {
 	uint32_t last_scan; /* when the last scan began */
 	uint32_t ctl_since; /* this scan: control-plane contacts from then on */
 	bool scanning;
-	uint64_t merged;     /* contacts that moved a last contact (decider) */
-	uint64_t membership; /* cluster_feed_membership as last seen */
+	uint64_t merged; /* contacts that moved a last contact (decider) */
+	uint64_t losses; /* cluster_feed_losses as last seen */
 	struct loop_job_stats stats;
 };
 

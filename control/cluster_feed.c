@@ -44,6 +44,7 @@ struct pairs {
 struct peer {
 	char name[64];
 	uint64_t arrived_ns; /* its last batch reached us */
+	uint64_t back_ns;    /* it joined or came back then (0: never seen go) */
 	bool live;
 };
 
@@ -62,7 +63,7 @@ struct cluster_feed {
 	struct peer peers[MAX_PEERS];
 	unsigned npeers;
 	bool was_deciding;
-	uint64_t membership; /* changes of the live set (cluster_feed_membership) */
+	uint64_t losses; /* live collectors that stopped counting (cluster_feed_losses) */
 	uint64_t decide_since_ns;
 	struct feed_info info;
 };
@@ -263,11 +264,24 @@ static bool take_batches(struct cluster_feed *f)
 		if (p)
 			p->live = true;
 	}
-	bool changed = f->npeers != known;
-	for (unsigned i = 0; i < known; i++)
-		changed = changed || was[i] != f->peers[i].live;
-	if (changed)
-		f->membership++;
+	/* A loss is R9's grace for the endpoints last heard through it; one
+	 * that joins or comes back is awaited until a batch it made since
+	 * (cluster_feed_behind), not for a whole offline_after. */
+	for (unsigned i = 0; i < f->npeers; i++) {
+		struct peer *p = &f->peers[i];
+		bool before = i < known && was[i];
+		if (before && !p->live) {
+			f->losses++;
+			LOG(WARN, "collector %s stopped counting (no sign of it for a lease)",
+			    p->name);
+		} else if (!before && p->live) {
+			p->back_ns = now;
+			if (i < known)
+				LOG(INFO,
+				    "collector %s counts again: offlines held until a batch it made since",
+				    p->name);
+		}
+	}
 	pthread_mutex_unlock(&f->mu);
 	PQclear(r);
 	return true;
@@ -432,19 +446,29 @@ static uint64_t worst_lag(const struct cluster_feed *f, uint64_t now, unsigned *
 	return worst;
 }
 
+/* A live collector that joined or came back is awaited until a batch read
+ * a batch period after that: one it made since (the first may have been
+ * made before a stall). */
+static bool awaited(const struct peer *p)
+{
+	return p->live && p->back_ns && p->arrived_ns < p->back_ns + FEED_BATCH_MS * MS;
+}
+
 bool cluster_feed_behind(struct cluster_feed *f)
 {
 	unsigned live;
 	pthread_mutex_lock(&f->mu);
 	bool behind = worst_lag(f, gn_mono_ns(), &live) > FEED_BEHIND_MS * MS || f->nin > 0;
+	for (unsigned i = 0; i < f->npeers && !behind; i++)
+		behind = awaited(&f->peers[i]);
 	pthread_mutex_unlock(&f->mu);
 	return behind;
 }
 
-uint64_t cluster_feed_membership(struct cluster_feed *f)
+uint64_t cluster_feed_losses(struct cluster_feed *f)
 {
 	pthread_mutex_lock(&f->mu);
-	uint64_t m = f->membership;
+	uint64_t m = f->losses;
 	pthread_mutex_unlock(&f->mu);
 	return m;
 }
