@@ -66,6 +66,8 @@ struct cluster_feed {
 static bool pairs_add(struct pairs *p, const uint64_t *ids, const uint32_t *ages,
 		      const uint32_t *reasons, size_t n)
 {
+	if (!n)
+		return true; /* no memcpy from or to NULL */
 	if (p->n + n > FEED_MAX_PENDING)
 		return false;
 	if (p->n + n > p->cap) {
@@ -351,8 +353,10 @@ size_t cluster_feed_take(struct cluster_feed *f, struct feed_contact *out, size_
 {
 	pg_worker_lock(f->w);
 	size_t n = f->nin < max ? f->nin : max;
-	memcpy(out, f->in, n * sizeof(*out));
-	memmove(f->in, f->in + n, (f->nin - n) * sizeof(*out));
+	if (n) { /* f->in is NULL until the first batch */
+		memcpy(out, f->in, n * sizeof(*out));
+		memmove(f->in, f->in + n, (f->nin - n) * sizeof(*out));
+	}
 	f->nin -= n;
 	pg_worker_unlock(f->w);
 	return n;

@@ -265,8 +265,10 @@ size_t cluster_stream_take(struct cluster_stream *s, struct store_trans *out, si
 {
 	pg_worker_lock(s->w);
 	size_t n = s->n < max ? s->n : max;
-	memcpy(out, s->rows, n * sizeof(*out));
-	memmove(s->rows, s->rows + n, (s->n - n) * sizeof(*out));
+	if (n) { /* s->rows is NULL until the first row */
+		memcpy(out, s->rows, n * sizeof(*out));
+		memmove(s->rows, s->rows + n, (s->n - n) * sizeof(*out));
+	}
 	s->n -= n;
 	*synced_ns = s->n ? 0 : s->synced_ns;
 	pg_worker_unlock(s->w);
@@ -288,8 +290,10 @@ size_t cluster_stream_take_statuses(struct cluster_stream *s, struct stream_stat
 {
 	pg_worker_lock(s->w);
 	size_t n = s->nst < max ? s->nst : max;
-	memcpy(out, s->st, n * sizeof(*out));
-	memmove(s->st, s->st + n, (s->nst - n) * sizeof(*out));
+	if (n) { /* s->st is NULL until the first row */
+		memcpy(out, s->st, n * sizeof(*out));
+		memmove(s->st, s->st + n, (s->nst - n) * sizeof(*out));
+	}
 	s->nst -= n;
 	pg_worker_unlock(s->w);
 	return n;

@@ -38,7 +38,7 @@ struct pg_worker_conf {
 	const char *target, *shown, *what, *app_name, *thread_name;
 	unsigned statement_timeout_ms, tcp_user_timeout_ms;
 	bool connect_later; /* not at open: the first round connects */
-	bool say_reconnect;
+	bool say_reconnect; /* a connect_later worker's first connect too */
 	pg_worker_round_fn *round;
 	pg_worker_stop_fn *on_stop; /* NULL: none */
 	void *ctx;
@@ -69,7 +69,7 @@ void pg_worker_lock(struct pg_worker *w);
 void pg_worker_unlock(struct pg_worker *w);
 
 /* Any thread (the _locked form under pg_worker_lock): the wait under way
- * ends now; a kick during a round, and the next one starts without one. */
+ * ends now; after a kick during a round the next one starts without one. */
 void pg_worker_kick(struct pg_worker *w);
 void pg_worker_kick_locked(struct pg_worker *w);
 
