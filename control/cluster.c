@@ -59,6 +59,10 @@ static const char *const schema[] = {
 	"UPDATE sequences SET last = (SELECT max(seq) FROM transitions) WHERE name = "
 	"'transitions' AND last < (SELECT coalesce(max(seq), 0) FROM transitions)",
 	"CREATE UNIQUE INDEX IF NOT EXISTS transitions_seq ON transitions (seq)",
+	/* store_db.h struct store_trans: a removal or a guard event in the
+	 * stream beside the status changes (kind 0: a status change) */
+	"ALTER TABLE transitions ADD COLUMN IF NOT EXISTS kind INT2 NOT NULL DEFAULT 0",
+	"ALTER TABLE transitions ADD COLUMN IF NOT EXISTS count INT8 NOT NULL DEFAULT 0",
 	/* cluster_policy.h: the fleet's one policy document and its settings_rev */
 	"CREATE TABLE IF NOT EXISTS policy (one BOOLEAN PRIMARY KEY DEFAULT true CHECK (one), "
 	"rev INT8 NOT NULL, doc TEXT NOT NULL)",

@@ -20,8 +20,9 @@
 #define MS 1000000ull
 
 #define SQL_HEAD "SELECT last FROM sequences WHERE name = 'transitions'"
-#define SQL_READ                                                                             \
-	"SELECT seq, id, time, old_status, new_status, reason FROM transitions WHERE seq > " \
+#define SQL_READ                                                                              \
+	"SELECT seq, id, time, old_status, new_status, reason, kind, count FROM transitions " \
+	"WHERE seq > "                                                                        \
 	"$1::int8 ORDER BY seq LIMIT " STREAM_READ_ROWS_TEXT
 #define STREAM_READ_ROWS_TEXT "10000"
 _Static_assert(STREAM_READ_ROWS == 10000, "SQL_READ's LIMIT");
@@ -113,7 +114,9 @@ static int read_rows(struct cluster_stream *s, PGconn *conn)
 					  .time = (uint32_t)col_u64(r, i, 2),
 					  .old_status = (uint8_t)col_u64(r, i, 3),
 					  .new_status = (uint8_t)col_u64(r, i, 4),
-					  .reason = (uint8_t)col_u64(r, i, 5)};
+					  .reason = (uint8_t)col_u64(r, i, 5),
+					  .kind = (uint8_t)col_u64(r, i, 6),
+					  .count = (uint32_t)col_u64(r, i, 7)};
 		s->cursor = t->seq;
 	}
 	if (n < STREAM_READ_ROWS)
