@@ -103,7 +103,10 @@
  * RETURNING); one whose guid a slot of this group holds now goes to the
  * unique index, which raises 23505 endpoints_guid unless that slot's put
  * came first. So does a concurrent uncommitted insert of the guid once
- * it commits. */
+ * it commits. The guid test is a scalar subquery, not NOT EXISTS: that
+ * one the planner made a hash anti join over a sequential scan of the
+ * whole table (1.75 s a group of 10,000 at 1 M rows, against 0.17 s for
+ * 10,000 probes of endpoints_guid). */
 #define PG_PUT_MANY                                                                         \
 	PG_PUT_COLUMNS                                                                      \
 	"SELECT c.id, c.slot, c.guid, decode(c.key, 'hex'), c.hostname, c.ips, "            \
@@ -116,8 +119,8 @@
 	"$18::int8[], $19::text[]) AS c(id, slot, guid, key, hostname, ips, notify_port, "  \
 	"registered, last_register, last_ctl_contact, last_heartbeat, last_poll, down_at, " \
 	"status, reason, ctl_reason, status_since, notify_pending, notify_src) "            \
-	"WHERE NOT EXISTS (SELECT 1 FROM endpoints o WHERE o.guid = c.guid AND "            \
-	"o.slot <> ALL ($2::int8[])) " PG_PUT_CLUSTER_SET " RETURNING endpoints.slot"
+	"WHERE NOT coalesce((SELECT o.slot <> ALL ($2::int8[]) FROM endpoints o "           \
+	"WHERE o.guid = c.guid), false) " PG_PUT_CLUSTER_SET " RETURNING endpoints.slot"
 /* clang-format on */
 #define PUT_CHUNK 10000u /* rows per PG_PUT_MANY: ~2 MB of parameter text */
 
