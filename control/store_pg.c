@@ -7,6 +7,10 @@
  *    CONTACT_CHUNK rows, not one statement per row (a round trip each:
  *    per-row updates cost ~28 % of this VM at 10 M endpoints, array
  *    batches under 1 %);
+ *  - with several collectors (a change feed), a run of puts is written in
+ *    groups of one INSERT ... SELECT FROM unnest() each (pg_put_many),
+ *    not a savepoint, an insert and a release per row (an import: ~1.8 k
+ *    rows/s before, ~16-21 k after, bench/cluster/import.sh);
  *  - the load reads through a cursor, 10,000 rows a FETCH, so 10 M rows
  *    are never held as one result besides the registry;
  *  - the connection string gets connect_timeout, tcp_user_timeout and a
@@ -689,7 +693,7 @@ static int put_group(struct store_db *d, const struct store_row *const *rows, si
 
 /* Several collectors: the puts in groups of different slots and guids,
  * one statement each (PG_PUT_MANY) instead of a savepoint, an insert and
- * a release per row: the import's rows/s went from ~1.4 k to ~N k
+ * a release per row: an import went from ~1.8 k rows/s to ~16-21 k
  * (docs/store.md). A group that meets a guid being written (a concurrent
  * registration not yet committed, or a guid moving between two slots of
  * the group) is written again one row at a time, as pg_put does. One
@@ -718,7 +722,7 @@ static int pg_put_many(struct store_db *d, const struct store_row *const *rows, 
 	if (d->fallbacks != d->fallbacks_logged && now >= d->fallback_log_ns) {
 		LOG(INFO,
 		    "%s: %" PRIu64 " group(s) of puts written again one by one (a guid being "
-		    "written by another transaction), %" PRIu64 " in all",
+		    "written by another transaction, or moving in the group), %" PRIu64 " in all",
 		    d->shown, d->fallbacks - d->fallbacks_logged, d->fallbacks);
 		d->fallbacks_logged = d->fallbacks;
 		d->fallback_log_ns = now + 1000000000ull;
