@@ -10,17 +10,15 @@
  * exactly one gets it. The answers go through cluster_lease.c.
  */
 #include <inttypes.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <libpq-fe.h>
 
 #include "control/cluster.h"
 #include "control/cluster_lease.h"
 #include "control/mono_clock.h"
+#include "control/pg_worker.h"
 #define LOG_TAG "cluster"
 #include "glournet/log.h"
 
@@ -61,6 +59,10 @@ static const char *const schema[] = {
 	"UPDATE sequences SET last = (SELECT max(seq) FROM transitions) WHERE name = "
 	"'transitions' AND last < (SELECT coalesce(max(seq), 0) FROM transitions)",
 	"CREATE UNIQUE INDEX IF NOT EXISTS transitions_seq ON transitions (seq)",
+	/* store_db.h struct store_trans: a removal or a guard event in the
+	 * stream beside the status changes (kind 0: a status change) */
+	"ALTER TABLE transitions ADD COLUMN IF NOT EXISTS kind INT2 NOT NULL DEFAULT 0",
+	"ALTER TABLE transitions ADD COLUMN IF NOT EXISTS count INT8 NOT NULL DEFAULT 0",
 	/* cluster_policy.h: the fleet's one policy document and its settings_rev */
 	"CREATE TABLE IF NOT EXISTS policy (one BOOLEAN PRIMARY KEY DEFAULT true CHECK (one), "
 	"rev INT8 NOT NULL, doc TEXT NOT NULL)",
@@ -105,14 +107,10 @@ static const char *const schema[] = {
 	"END FROM pg_stat_replication ORDER BY application_name LIMIT 8"
 
 struct cluster {
-	char *target, *shown, *name, *addrs;
+	char *name, *addrs;
 	uint32_t lease_ms;
-	PGconn *conn; /* the thread's */
-	pthread_t thread;
-	pthread_mutex_t mu; /* everything below */
-	pthread_cond_t wake;
-	bool stop;
-	bool started_sent; /* the first SEEN of this run set `started` */
+	struct pg_worker *w; /* its lock: everything below */
+	bool started_sent;   /* the first SEEN of this run set `started` (the thread's) */
 	struct lease_state lease;
 	uint64_t rounds, round_errors;
 	struct cluster_view view;
@@ -120,19 +118,6 @@ struct cluster {
 	bool told_deciding; /* what cluster_take_event last said */
 	int64_t told_epoch;
 };
-
-static PGconn *connect_db(const struct cluster *c)
-{
-	char timeout[64];
-	/* A statement must not outlive the renewal it is: half a lease. */
-	snprintf(timeout, sizeof(timeout), "-c statement_timeout=%u", c->lease_ms / 2);
-	static const char *const keys[] = {"connect_timeout",  "tcp_user_timeout", "options",
-					   "application_name", "dbname",           NULL};
-	char tcp[32];
-	snprintf(tcp, sizeof(tcp), "%u", c->lease_ms / 2);
-	const char *vals[] = {"2", tcp, timeout, "glournetd-cluster", c->target, NULL};
-	return PQconnectdbParams(keys, vals, 1);
-}
 
 static bool command_ok(PGconn *conn, const char *sql, int n, const char *const *v, const char *what,
 		       bool log)
@@ -161,29 +146,22 @@ fail:
 }
 
 /* One round of the lease statements; false when the database did not answer. */
-static bool lease_round(struct cluster *c)
+static bool lease_round(struct cluster *c, PGconn *conn)
 {
-	if (PQstatus(c->conn) != CONNECTION_OK) {
-		PQfinish(c->conn);
-		c->conn = connect_db(c);
-		if (PQstatus(c->conn) != CONNECTION_OK)
-			return false;
-		LOG(INFO, "%s: connected again", c->shown);
-	}
-	pthread_mutex_lock(&c->mu);
+	pg_worker_lock(c->w);
 	bool renew = lease_wants_renewal(&c->lease);
 	int64_t epoch = c->lease.epoch;
 	bool first = !c->started_sent;
-	pthread_mutex_unlock(&c->mu);
+	pg_worker_unlock(c->w);
 	const char *seen[] = {c->name, c->addrs, first ? "true" : "false"};
-	if (!command_ok(c->conn, SQL_SEEN, 3, seen, "collectors", false))
+	if (!command_ok(conn, SQL_SEEN, 3, seen, "collectors", false))
 		return false;
 	c->started_sent = true;
 	char ep[24], lease[16];
 	snprintf(ep, sizeof(ep), "%" PRId64, epoch);
 	snprintf(lease, sizeof(lease), "%u", c->lease_ms);
 	const char *others_v[] = {c->name, lease};
-	PGresult *o = PQexecParams(c->conn, SQL_OTHERS, 2, NULL, others_v, NULL, NULL, 0);
+	PGresult *o = PQexecParams(conn, SQL_OTHERS, 2, NULL, others_v, NULL, NULL, 0);
 	bool known = PQresultStatus(o) == PGRES_TUPLES_OK && PQntuples(o) == 1;
 	bool alone = known && strcmp(PQgetvalue(o, 0, 0), "0") == 0;
 	PQclear(o);
@@ -192,19 +170,19 @@ static bool lease_round(struct cluster *c)
 	const char *renew_v[] = {c->name, ep, lease};
 	const char *take_v[] = {c->name, lease};
 	uint64_t sent = gn_mono_ns();
-	PGresult *r = renew ? PQexecParams(c->conn, SQL_RENEW, 3, NULL, renew_v, NULL, NULL, 0)
-			    : PQexecParams(c->conn, SQL_TAKE, 2, NULL, take_v, NULL, NULL, 0);
+	PGresult *r = renew ? PQexecParams(conn, SQL_RENEW, 3, NULL, renew_v, NULL, NULL, 0)
+			    : PQexecParams(conn, SQL_TAKE, 2, NULL, take_v, NULL, NULL, 0);
 	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
 	bool row = ok && PQntuples(r) == 1;
 	int64_t got = row ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
 	if (!ok)
-		LOG(WARN, "lease %s: %s", renew ? "renewal" : "take", PQerrorMessage(c->conn));
+		LOG(WARN, "lease %s: %s", renew ? "renewal" : "take", PQerrorMessage(conn));
 	PQclear(r);
-	pthread_mutex_lock(&c->mu);
+	pg_worker_lock(c->w);
 	enum lease_event e = lease_answer(&c->lease, ok, row, got, sent);
 	if (ok)
 		c->lease.alone = alone;
-	pthread_mutex_unlock(&c->mu);
+	pg_worker_unlock(c->w);
 	if (e == LEASE_TOOK)
 		LOG(WARN, "%s decides now: took the lease, epoch %" PRId64, c->name, got);
 	else if (e == LEASE_LOST)
@@ -215,10 +193,10 @@ static bool lease_round(struct cluster *c)
 
 /* The database's view for show cluster (cluster_get_view): a failure
  * keeps the last one (its age says how old). */
-static void read_view(struct cluster *c)
+static void read_view(struct cluster *c, PGconn *conn)
 {
 	struct cluster_view v = {0};
-	PGresult *r = PQexec(c->conn, SQL_VIEW_COLLECTORS);
+	PGresult *r = PQexec(conn, SQL_VIEW_COLLECTORS);
 	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
 	for (int i = 0; ok && i < PQntuples(r) && i < CLUSTER_VIEW_MAX; i++, v.n++) {
 		snprintf(v.collectors[i].name, sizeof(v.collectors[i].name), "%s",
@@ -228,7 +206,7 @@ static void read_view(struct cluster *c)
 		v.collectors[i].seen_ago_s = strtod(PQgetvalue(r, i, 2), NULL);
 	}
 	PQclear(r);
-	r = PQexec(c->conn, SQL_VIEW_DECIDER);
+	r = PQexec(conn, SQL_VIEW_DECIDER);
 	ok = ok && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
 	if (ok) {
 		snprintf(v.holder, sizeof(v.holder), "%s", PQgetvalue(r, 0, 0));
@@ -239,7 +217,7 @@ static void read_view(struct cluster *c)
 	PQclear(r);
 	/* A standby (in recovery) has no pg_stat_replication of its own
 	 * primary: the lease thread only ever talks to a primary (read-write). */
-	r = PQexec(c->conn, SQL_VIEW_STANDBYS);
+	r = PQexec(conn, SQL_VIEW_STANDBYS);
 	ok = ok && PQresultStatus(r) == PGRES_TUPLES_OK;
 	for (int i = 0; ok && i < PQntuples(r) && i < CLUSTER_STANDBYS_MAX; i++, v.n_standbys++) {
 		struct cluster_standby *sb = &v.standbys[i];
@@ -253,118 +231,90 @@ static void read_view(struct cluster *c)
 	PQclear(r);
 	if (!ok)
 		return;
-	pthread_mutex_lock(&c->mu);
+	pg_worker_lock(c->w);
 	c->view = v;
 	c->view_ns = gn_mono_ns();
-	pthread_mutex_unlock(&c->mu);
+	pg_worker_unlock(c->w);
 }
 
-static void *cluster_main(void *arg)
+/* The worker's round: the lease, then the view. A failed round is retried
+ * sooner: the validity is running out. */
+static uint64_t cluster_round(void *ctx, PGconn *conn)
 {
-	struct cluster *c = arg;
+	struct cluster *c = ctx;
 	uint64_t period = (uint64_t)c->lease_ms * 1000000ull / 3;
-	pthread_mutex_lock(&c->mu);
-	while (!c->stop) {
-		pthread_mutex_unlock(&c->mu);
-		bool ok = lease_round(c);
-		if (ok)
-			read_view(c);
-		pthread_mutex_lock(&c->mu);
-		c->rounds++;
-		if (!ok)
-			c->round_errors++;
-		/* A failed round is retried sooner: the validity is running out. */
-		uint64_t due = gn_mono_ns() + (ok ? period : period / 3);
-		while (!c->stop && gn_mono_ns() < due) {
-			struct timespec ts = {.tv_sec = (time_t)(due / 1000000000ull),
-					      .tv_nsec = (long)(due % 1000000000ull)};
-			pthread_cond_timedwait(&c->wake, &c->mu, &ts);
-		}
-	}
+	bool ok = conn && lease_round(c, conn);
+	if (ok)
+		read_view(c, conn);
+	pg_worker_lock(c->w);
+	c->rounds++;
+	if (!ok)
+		c->round_errors++;
+	pg_worker_unlock(c->w);
+	return ok ? period : period / 3;
+}
+
+/* At close, on the thread: a decider gives the lease up. */
+static void cluster_stop(void *ctx, PGconn *conn)
+{
+	struct cluster *c = ctx;
+	pg_worker_lock(c->w);
 	bool give_up = c->lease.deciding;
 	int64_t epoch = c->lease.epoch;
 	c->lease.deciding = false;
-	pthread_mutex_unlock(&c->mu);
-	if (give_up && PQstatus(c->conn) == CONNECTION_OK) {
+	pg_worker_unlock(c->w);
+	if (give_up && conn) {
 		char ep[24];
 		snprintf(ep, sizeof(ep), "%" PRId64, epoch);
 		const char *v[] = {c->name, ep};
-		if (command_ok(c->conn, SQL_GIVE_UP, 2, v, "giving the lease up", true))
+		if (command_ok(conn, SQL_GIVE_UP, 2, v, "giving the lease up", true))
 			LOG(INFO, "%s: gave the lease (epoch %" PRId64 ") up", c->name, epoch);
 	}
-	return NULL;
-}
-
-struct cluster *cluster_open(const struct cluster_conf *conf, char *err, size_t errlen)
-{
-	struct cluster *c = calloc(1, sizeof(*c));
-	if (!c || !(c->target = strdup(conf->target)) || !(c->shown = strdup(conf->shown)) ||
-	    !(c->name = strdup(conf->name)) || !(c->addrs = strdup(conf->addrs))) {
-		snprintf(err, errlen, "cluster: out of memory");
-		goto fail;
-	}
-	c->lease_ms = conf->lease_ms;
-	c->lease.lease_ns = (uint64_t)conf->lease_ms * 1000000ull;
-	c->conn = connect_db(c);
-	if (PQstatus(c->conn) != CONNECTION_OK) {
-		snprintf(err, errlen, "%s: cluster connection: %s", c->shown,
-			 PQerrorMessage(c->conn));
-		goto fail;
-	}
-	if (make_schema(c->conn, err, errlen) < 0)
-		goto fail;
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&c->wake, &ca);
-	pthread_condattr_destroy(&ca);
-	pthread_mutex_init(&c->mu, NULL);
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int rc = pthread_create(&c->thread, NULL, cluster_main, c);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		snprintf(err, errlen, "cluster thread: %s", strerror(rc));
-		pthread_cond_destroy(&c->wake);
-		pthread_mutex_destroy(&c->mu);
-		goto fail;
-	}
-	pthread_setname_np(c->thread, "gn-cluster");
-	LOG(INFO, "collector %s on %s, lease %u ms", c->name, c->shown, c->lease_ms);
-	return c;
-fail:
-	if (c) {
-		PQfinish(c->conn);
-		free(c->target);
-		free(c->shown);
-		free(c->name);
-		free(c->addrs);
-		free(c);
-	}
-	return NULL;
 }
 
 void cluster_close(struct cluster *c)
 {
 	if (!c)
 		return;
-	pthread_mutex_lock(&c->mu);
-	c->stop = true;
-	pthread_cond_broadcast(&c->wake);
-	pthread_mutex_unlock(&c->mu);
-	pthread_join(c->thread, NULL);
-	PQfinish(c->conn);
-	pthread_cond_destroy(&c->wake);
-	pthread_mutex_destroy(&c->mu);
-	free(c->target);
-	free(c->shown);
+	pg_worker_close(c->w);
 	free(c->name);
 	free(c->addrs);
 	free(c);
 }
 
-/* Under c->mu: the lease as of now, stepping down when it ran out. */
+struct cluster *cluster_open(const struct cluster_conf *conf, char *err, size_t errlen)
+{
+	struct cluster *c = calloc(1, sizeof(*c));
+	if (!c || !(c->name = strdup(conf->name)) || !(c->addrs = strdup(conf->addrs))) {
+		snprintf(err, errlen, "cluster: out of memory");
+		goto fail;
+	}
+	c->lease_ms = conf->lease_ms;
+	c->lease.lease_ns = (uint64_t)conf->lease_ms * 1000000ull;
+	/* A statement must not outlive the renewal it is: half a lease. */
+	c->w = pg_worker_open(&(struct pg_worker_conf){.target = conf->target,
+						       .shown = conf->shown,
+						       .what = "cluster",
+						       .app_name = "glournetd-cluster",
+						       .thread_name = "gn-cluster",
+						       .statement_timeout_ms = c->lease_ms / 2,
+						       .tcp_user_timeout_ms = c->lease_ms / 2,
+						       .say_reconnect = true,
+						       .round = cluster_round,
+						       .on_stop = cluster_stop,
+						       .ctx = c},
+			      err, errlen);
+	if (!c->w || make_schema(pg_worker_conn(c->w), err, errlen) < 0 ||
+	    pg_worker_start(c->w, err, errlen) < 0)
+		goto fail;
+	LOG(INFO, "collector %s on %s, lease %u ms", c->name, conf->shown, c->lease_ms);
+	return c;
+fail:
+	cluster_close(c);
+	return NULL;
+}
+
+/* Under the worker's lock: the lease as of now, stepping down when it ran out. */
 static bool deciding_locked(struct cluster *c)
 {
 	if (lease_tick(&c->lease, gn_mono_ns()) == LEASE_LOST)
@@ -379,9 +329,9 @@ bool cluster_deciding(struct cluster *c)
 {
 	if (!c)
 		return true;
-	pthread_mutex_lock(&c->mu);
+	pg_worker_lock(c->w);
 	bool d = deciding_locked(c);
-	pthread_mutex_unlock(&c->mu);
+	pg_worker_unlock(c->w);
 	return d;
 }
 
@@ -389,7 +339,7 @@ int cluster_take_event(struct cluster *c, int64_t *epoch)
 {
 	if (!c)
 		return 0;
-	pthread_mutex_lock(&c->mu);
+	pg_worker_lock(c->w);
 	bool d = deciding_locked(c);
 	int64_t e = c->lease.epoch;
 	int ev = 0;
@@ -399,7 +349,7 @@ int cluster_take_event(struct cluster *c, int64_t *epoch)
 		ev = -1;
 	c->told_deciding = d;
 	c->told_epoch = e;
-	pthread_mutex_unlock(&c->mu);
+	pg_worker_unlock(c->w);
 	*epoch = e;
 	return ev;
 }
@@ -411,10 +361,10 @@ int cluster_take_event(struct cluster *c, int64_t *epoch)
 bool cluster_fence_current(void *ctx, char *holder, size_t len, int64_t *epoch)
 {
 	struct cluster *c = ctx;
-	pthread_mutex_lock(&c->mu);
+	pg_worker_lock(c->w);
 	bool d = c->lease.took > 0;
 	*epoch = c->lease.epoch;
-	pthread_mutex_unlock(&c->mu);
+	pg_worker_unlock(c->w);
 	snprintf(holder, len, "%s", c->name);
 	return d;
 }
@@ -422,13 +372,13 @@ bool cluster_fence_current(void *ctx, char *holder, size_t len, int64_t *epoch)
 void cluster_fence_lost(void *ctx, int64_t epoch)
 {
 	struct cluster *c = ctx;
-	pthread_mutex_lock(&c->mu);
+	pg_worker_lock(c->w);
 	bool was = c->lease.deciding && c->lease.epoch == epoch;
 	if (was) {
 		c->lease.deciding = false;
 		c->lease.lost++;
 	}
-	pthread_mutex_unlock(&c->mu);
+	pg_worker_unlock(c->w);
 	if (was)
 		LOG(WARN,
 		    "%s stops deciding: the fence found epoch %" PRId64
@@ -438,7 +388,7 @@ void cluster_fence_lost(void *ctx, int64_t epoch)
 
 void cluster_get_info(struct cluster *c, struct cluster_info *out)
 {
-	pthread_mutex_lock(&c->mu);
+	pg_worker_lock(c->w);
 	bool d = deciding_locked(c);
 	*out = (struct cluster_info){
 		.name = c->name,
@@ -453,13 +403,13 @@ void cluster_get_info(struct cluster *c, struct cluster_info *out)
 		.round_errors = c->round_errors,
 		.lease_ms = c->lease_ms,
 	};
-	pthread_mutex_unlock(&c->mu);
+	pg_worker_unlock(c->w);
 }
 
 void cluster_get_view(struct cluster *c, struct cluster_view *out)
 {
-	pthread_mutex_lock(&c->mu);
+	pg_worker_lock(c->w);
 	*out = c->view;
 	out->age_s = c->view_ns ? (double)(gn_mono_ns() - c->view_ns) / 1e9 : -1;
-	pthread_mutex_unlock(&c->mu);
+	pg_worker_unlock(c->w);
 }

@@ -9,16 +9,14 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <libpq-fe.h>
 
 #include "control/cluster_changes.h"
 #include "control/mono_clock.h"
+#include "control/pg_worker.h"
 #include "control/registry.h"
 #include "control/slot_blocks.h"
 #include "control/store_db.h"
@@ -48,12 +46,9 @@ _Static_assert(SLOT_BLOCK_SIZE == 65536, "SQL_CLAIM says 65536");
 #define MS 1000000ull
 
 struct cluster_changes {
-	char *target, *shown, *name;
-	PGconn *conn;
-	pthread_t thread;
-	pthread_mutex_t mu; /* all below */
-	pthread_cond_t wake;
-	bool stop, want_block;
+	char *name;
+	struct pg_worker *w; /* its lock: all below */
+	bool want_block;
 	struct slot_blocks blocks;
 	uint32_t asked_from; /* the last `from` the registry asked for */
 	struct registry_slots hook;
@@ -63,62 +58,53 @@ struct cluster_changes {
 	struct changes_info info;
 };
 
-static PGconn *connect_db(const char *target)
-{
-	static const char *const keys[] = {"connect_timeout",  "tcp_user_timeout", "options",
-					   "application_name", "dbname",           NULL};
-	const char *vals[] = {"2",    "5000", "-c statement_timeout=10000", "glournetd-changes",
-			      target, NULL};
-	return PQconnectdbParams(keys, vals, 1);
-}
-
 /* One claim of a block; 0 with it added, -1 (logged) when none was had. */
-static int claim_block(struct cluster_changes *c)
+static int claim_block(struct cluster_changes *c, PGconn *conn)
 {
 	for (int tries = 0; tries < 5; tries++) {
 		const char *v[] = {c->name};
-		PGresult *r = PQexecParams(c->conn, SQL_CLAIM, 1, NULL, v, NULL, NULL, 0);
+		PGresult *r = PQexecParams(conn, SQL_CLAIM, 1, NULL, v, NULL, NULL, 0);
 		bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
 		uint32_t block = ok ? (uint32_t)strtoul(PQgetvalue(r, 0, 0), NULL, 10) : 0;
 		if (!ok && tries == 4)
-			LOG(WARN, "claiming a slot block: %s", PQerrorMessage(c->conn));
+			LOG(WARN, "claiming a slot block: %s", PQerrorMessage(conn));
 		PQclear(r);
 		if (!ok)
 			continue; /* another claimed the same number first */
-		pthread_mutex_lock(&c->mu);
+		pg_worker_lock(c->w);
 		int rc = slot_blocks_add(&c->blocks, block);
-		pthread_mutex_unlock(&c->mu);
+		pg_worker_unlock(c->w);
 		if (rc < 0)
 			return -1;
 		LOG(INFO, "%s claimed slot block %u (slots %u..%u)", c->name, block,
 		    block << SLOT_BLOCK_SHIFT, (block << SLOT_BLOCK_SHIFT) + SLOT_BLOCK_SIZE - 1);
 		return 0;
 	}
-	pthread_mutex_lock(&c->mu);
+	pg_worker_lock(c->w);
 	c->info.errors++;
-	pthread_mutex_unlock(&c->mu);
+	pg_worker_unlock(c->w);
 	return -1;
 }
 
 /* One read after the cursor; the number of changes it read, -1 on an error. */
-static int read_changes(struct cluster_changes *c)
+static int read_changes(struct cluster_changes *c, PGconn *conn)
 {
-	pthread_mutex_lock(&c->mu);
+	pg_worker_lock(c->w);
 	bool room = c->qlen + CHANGES_FETCH <= CHANGES_MAX_PENDING;
 	uint64_t cursor = c->info.cursor;
-	pthread_mutex_unlock(&c->mu);
+	pg_worker_unlock(c->w);
 	if (!room)
 		return 0; /* the control thread is behind: bounded, it catches up */
 	char cur[24];
 	snprintf(cur, sizeof(cur), "%" PRIu64, cursor);
 	const char *v[] = {cur};
-	PGresult *r = PQexecParams(c->conn, SQL_READ, 1, NULL, v, NULL, NULL, 0);
+	PGresult *r = PQexecParams(conn, SQL_READ, 1, NULL, v, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		LOG(WARN, "reading the change feed: %s", PQerrorMessage(c->conn));
+		LOG(WARN, "reading the change feed: %s", PQerrorMessage(conn));
 		PQclear(r);
-		pthread_mutex_lock(&c->mu);
+		pg_worker_lock(c->w);
 		c->info.errors++;
-		pthread_mutex_unlock(&c->mu);
+		pg_worker_unlock(c->w);
 		return -1;
 	}
 	int n = PQntuples(r), cols = PQnfields(r);
@@ -136,101 +122,92 @@ static int read_changes(struct cluster_changes *c)
 			ch->present = false;
 			ch->id = 0; /* applies as nothing */
 		}
-		pthread_mutex_lock(&c->mu);
+		pg_worker_lock(c->w);
 		c->q[(c->qhead + c->qlen) % CHANGES_MAX_PENDING] = *ch;
 		c->qlen++;
 		c->info.cursor = ch->seq;
 		c->info.read++;
-		pthread_mutex_unlock(&c->mu);
+		pg_worker_unlock(c->w);
 	}
 	free(ch);
 	PQclear(r);
-	pthread_mutex_lock(&c->mu);
+	pg_worker_lock(c->w);
 	c->info.reads++;
 	if (n < CHANGES_FETCH)
 		c->caught_up_ns = gn_mono_ns();
-	pthread_mutex_unlock(&c->mu);
+	pg_worker_unlock(c->w);
 	return n;
 }
 
-static void *changes_main(void *arg)
+/* The worker's round: a claim when asked, one read. */
+static uint64_t changes_round(void *ctx, PGconn *conn)
 {
-	struct cluster_changes *c = arg;
-	pthread_mutex_lock(&c->mu);
-	while (!c->stop) {
-		bool want = c->want_block;
-		pthread_mutex_unlock(&c->mu);
-		if (PQstatus(c->conn) != CONNECTION_OK) {
-			PQfinish(c->conn);
-			c->conn = connect_db(c->target);
+	struct cluster_changes *c = ctx;
+	pg_worker_lock(c->w);
+	bool want = c->want_block;
+	pg_worker_unlock(c->w);
+	int n = -1;
+	if (conn) {
+		if (want && claim_block(c, conn) == 0) {
+			pg_worker_lock(c->w);
+			c->want_block =
+				slot_blocks_left(&c->blocks, c->asked_from) < SLOT_BLOCKS_LOW;
+			pg_worker_unlock(c->w);
 		}
-		int n = -1;
-		if (PQstatus(c->conn) == CONNECTION_OK) {
-			if (want && claim_block(c) == 0) {
-				pthread_mutex_lock(&c->mu);
-				c->want_block = slot_blocks_left(&c->blocks, c->asked_from) <
-						SLOT_BLOCKS_LOW;
-				pthread_mutex_unlock(&c->mu);
-			}
-			n = read_changes(c);
-		}
-		pthread_mutex_lock(&c->mu);
-		if (n == CHANGES_FETCH)
-			continue; /* more waiting: at once */
-		uint64_t due = gn_mono_ns() + CHANGES_PERIOD_MS * MS;
-		while (!c->stop && !c->want_block && gn_mono_ns() < due) {
-			struct timespec ts = {.tv_sec = (time_t)(due / 1000000000ull),
-					      .tv_nsec = (long)(due % 1000000000ull)};
-			pthread_cond_timedwait(&c->wake, &c->mu, &ts);
-		}
+		n = read_changes(c, conn);
 	}
-	pthread_mutex_unlock(&c->mu);
-	return NULL;
+	if (n == CHANGES_FETCH)
+		return 0; /* more waiting: at once */
+	/* A block still wanted (the claim failed): at once too. One asked for
+	 * during this round kicked the worker (hook_next). */
+	pg_worker_lock(c->w);
+	bool again = c->want_block;
+	pg_worker_unlock(c->w);
+	return again ? 0 : CHANGES_PERIOD_MS * MS;
 }
 
 static bool hook_mine(void *ctx, uint32_t slot)
 {
 	struct cluster_changes *c = ctx;
-	pthread_mutex_lock(&c->mu);
+	pg_worker_lock(c->w);
 	bool m = slot_blocks_mine(&c->blocks, slot);
-	pthread_mutex_unlock(&c->mu);
+	pg_worker_unlock(c->w);
 	return m;
 }
 
 static uint32_t hook_next(void *ctx, uint32_t from)
 {
 	struct cluster_changes *c = ctx;
-	pthread_mutex_lock(&c->mu);
+	pg_worker_lock(c->w);
 	uint32_t s = slot_blocks_next(&c->blocks, from);
 	c->asked_from = s == UINT32_MAX ? from : s + 1;
 	if (!c->want_block && slot_blocks_left(&c->blocks, c->asked_from) < SLOT_BLOCKS_LOW) {
 		c->want_block = true; /* the thread claims one; we never wait for it */
-		pthread_cond_broadcast(&c->wake);
+		pg_worker_kick_locked(c->w);
 	}
-	pthread_mutex_unlock(&c->mu);
+	pg_worker_unlock(c->w);
 	return s;
 }
 
-static void free_changes(struct cluster_changes *c)
+void cluster_changes_close(struct cluster_changes *c)
 {
 	if (!c)
 		return;
-	PQfinish(c->conn);
+	pg_worker_close(c->w);
 	slot_blocks_free(&c->blocks);
 	free(c->q);
-	free(c->target);
-	free(c->shown);
 	free(c->name);
 	free(c);
 }
 
 /* At open, synchronous: our blocks (one claimed when none) and the cursor. */
-static int start_state(struct cluster_changes *c, char *err, size_t errlen)
+static int start_state(struct cluster_changes *c, const char *shown, char *err, size_t errlen)
 {
+	PGconn *conn = pg_worker_conn(c->w);
 	const char *v[] = {c->name};
-	PGresult *r = PQexecParams(c->conn, SQL_BLOCKS, 1, NULL, v, NULL, NULL, 0);
+	PGresult *r = PQexecParams(conn, SQL_BLOCKS, 1, NULL, v, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		snprintf(err, errlen, "%s: slot blocks: %s", c->shown, PQerrorMessage(c->conn));
+		snprintf(err, errlen, "%s: slot blocks: %s", shown, PQerrorMessage(conn));
 		PQclear(r);
 		return -1;
 	}
@@ -242,15 +219,14 @@ static int start_state(struct cluster_changes *c, char *err, size_t errlen)
 			return -1;
 		}
 	PQclear(r);
-	if (!c->blocks.n && claim_block(c) < 0) {
-		snprintf(err, errlen, "%s: claiming a slot block: %s", c->shown,
-			 PQerrorMessage(c->conn));
+	if (!c->blocks.n && claim_block(c, conn) < 0) {
+		snprintf(err, errlen, "%s: claiming a slot block: %s", shown, PQerrorMessage(conn));
 		return -1;
 	}
-	r = PQexec(c->conn, SQL_CURSOR);
+	r = PQexec(conn, SQL_CURSOR);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-		snprintf(err, errlen, "%s: the change feed's cursor: %s", c->shown,
-			 PQerrorMessage(c->conn));
+		snprintf(err, errlen, "%s: the change feed's cursor: %s", shown,
+			 PQerrorMessage(conn));
 		PQclear(r);
 		return -1;
 	}
@@ -265,57 +241,29 @@ struct cluster_changes *cluster_changes_open(const char *target, const char *sho
 					     const char *name, char *err, size_t errlen)
 {
 	struct cluster_changes *c = calloc(1, sizeof(*c));
-	if (!c || !(c->target = strdup(target)) || !(c->shown = strdup(shown)) ||
-	    !(c->name = strdup(name)) || !(c->q = malloc(CHANGES_MAX_PENDING * sizeof(*c->q)))) {
+	if (!c || !(c->name = strdup(name)) ||
+	    !(c->q = malloc(CHANGES_MAX_PENDING * sizeof(*c->q)))) {
 		snprintf(err, errlen, "change feed: out of memory");
-		free_changes(c);
+		cluster_changes_close(c);
 		return NULL;
 	}
 	c->hook = (struct registry_slots){.mine = hook_mine, .next = hook_next, .ctx = c};
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&c->wake, &ca);
-	pthread_condattr_destroy(&ca);
-	pthread_mutex_init(&c->mu, NULL);
-	c->conn = connect_db(target);
-	if (PQstatus(c->conn) != CONNECTION_OK) {
-		snprintf(err, errlen, "%s: change feed connection: %s", shown,
-			 PQerrorMessage(c->conn));
-		goto fail;
+	c->w = pg_worker_open(&(struct pg_worker_conf){.target = target,
+						       .shown = shown,
+						       .what = "change feed",
+						       .app_name = "glournetd-changes",
+						       .thread_name = "gn-changes",
+						       .statement_timeout_ms = 10000,
+						       .tcp_user_timeout_ms = 5000,
+						       .round = changes_round,
+						       .ctx = c},
+			      err, errlen);
+	if (!c->w || start_state(c, shown, err, errlen) < 0 ||
+	    pg_worker_start(c->w, err, errlen) < 0) {
+		cluster_changes_close(c);
+		return NULL;
 	}
-	if (start_state(c, err, errlen) < 0)
-		goto fail;
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int rc = pthread_create(&c->thread, NULL, changes_main, c);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		snprintf(err, errlen, "change feed thread: %s", strerror(rc));
-		goto fail;
-	}
-	pthread_setname_np(c->thread, "gn-changes");
 	return c;
-fail:
-	pthread_cond_destroy(&c->wake);
-	pthread_mutex_destroy(&c->mu);
-	free_changes(c);
-	return NULL;
-}
-
-void cluster_changes_close(struct cluster_changes *c)
-{
-	if (!c)
-		return;
-	pthread_mutex_lock(&c->mu);
-	c->stop = true;
-	pthread_cond_broadcast(&c->wake);
-	pthread_mutex_unlock(&c->mu);
-	pthread_join(c->thread, NULL);
-	pthread_cond_destroy(&c->wake);
-	pthread_mutex_destroy(&c->mu);
-	free_changes(c);
 }
 
 const struct registry_slots *cluster_changes_slots(struct cluster_changes *c)
@@ -325,23 +273,23 @@ const struct registry_slots *cluster_changes_slots(struct cluster_changes *c)
 
 size_t cluster_changes_take(struct cluster_changes *c, struct change *out, size_t max)
 {
-	pthread_mutex_lock(&c->mu);
+	pg_worker_lock(c->w);
 	size_t n = 0;
 	for (; n < max && c->qlen; n++, c->qlen--) {
 		out[n] = c->q[c->qhead];
 		c->qhead = (c->qhead + 1) % CHANGES_MAX_PENDING;
 	}
-	pthread_mutex_unlock(&c->mu);
+	pg_worker_unlock(c->w);
 	return n;
 }
 
 void cluster_changes_get_info(struct cluster_changes *c, struct changes_info *out)
 {
-	pthread_mutex_lock(&c->mu);
+	pg_worker_lock(c->w);
 	*out = c->info;
 	out->pending = (uint32_t)c->qlen;
 	out->blocks = c->blocks.n;
 	out->slots_left = slot_blocks_left(&c->blocks, c->asked_from);
 	out->lag_s = c->caught_up_ns ? (double)(gn_mono_ns() - c->caught_up_ns) / 1e9 : -1;
-	pthread_mutex_unlock(&c->mu);
+	pg_worker_unlock(c->w);
 }

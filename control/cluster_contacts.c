@@ -4,6 +4,7 @@
 #include "control/cluster_feed.h"
 #include "control/mono_clock.h"
 #include "control/registry.h"
+#include "control/status.h"
 #include "control/sweep.h"
 #define LOG_TAG "cluster"
 #include "glournet/log.h"
@@ -11,7 +12,8 @@
 #define CHUNK 4096 /* contacts per hand-over, and slots between looks at the clock */
 
 unsigned contacts_collect(struct registry *r, struct endpoint *ep, uint32_t now, uint32_t ctl_since,
-			  uint64_t ids[2], uint32_t ages[2], uint32_t reasons[2])
+			  uint64_t ids[CONTACTS_PER_ENDPOINT], uint32_t ages[CONTACTS_PER_ENDPOINT],
+			  uint32_t reasons[CONTACTS_PER_ENDPOINT])
 {
 	unsigned n = 0;
 	uint32_t hb = registry_last_heartbeat(r, ep);
@@ -32,6 +34,15 @@ unsigned contacts_collect(struct registry *r, struct endpoint *ep, uint32_t now,
 		ages[n] = now > ep->last_ctl_contact ? now - ep->last_ctl_contact : 0;
 		reasons[n++] = ep->ctl_reason;
 	}
+	/* A SHUTDOWN heard here (status_on_shutdown: offline here, fenced, and
+	 * down_at its time) since the previous scan began: the decider takes
+	 * it offline at once too, instead of for lack of contact later. */
+	if (ep->down_at && ep->down_at >= ctl_since && !ep->up &&
+	    ep->reason == EP_REASON_SHUTDOWN) {
+		ids[n] = ep->id;
+		ages[n] = now > ep->down_at ? now - ep->down_at : 0;
+		reasons[n++] = EP_REASON_SHUTDOWN;
+	}
 	return n;
 }
 
@@ -45,7 +56,7 @@ static bool scan_slice(struct contacts_job *j, uint32_t now, uint64_t deadline)
 	while (j->cursor < r->nslots) {
 		struct endpoint *ep = registry_at(r, j->cursor);
 		if (ep->id) {
-			if (n + 2 > CHUNK) {
+			if (n + CONTACTS_PER_ENDPOINT > CHUNK) {
 				if (!cluster_feed_send(j->feed, ids, ages, reasons, n))
 					break; /* full: the rest wait for the next scan */
 				n = 0;
@@ -73,11 +84,21 @@ bool contacts_merge(struct registry *r, const struct feed_contact *c, uint32_t n
 	 * which delays an offline, never causes one. */
 	uint64_t back = c->age + (mono_ns - c->read_ns) / 1000000000ull;
 	uint32_t t = now > back ? now - (uint32_t)back : 0;
+	if (c->reason == EP_REASON_SHUTDOWN) {
+		/* Unless a later contact says it is back (status.c decides). */
+		bool was_up = ep->up;
+		status_on_shutdown(r, ep, t, now);
+		return was_up != ep->up;
+	}
 	if (c->reason == EP_REASON_HEARTBEAT) {
 		if (t <= ep->last_ctl_contact || t <= registry_last_heartbeat(r, ep))
 			return false;
 		ep->last_ctl_contact = t;
 		ep->ctl_reason = EP_REASON_HEARTBEAT;
+		/* A heartbeat after a shutdown ends it (sweep.c's held_down
+		 * sees only this collector's own heartbeats). */
+		if (ep->down_at && ep->down_at < t)
+			ep->down_at = 0;
 		return true;
 	}
 	/* A registration, poll or event on another collector: contact as
@@ -120,15 +141,15 @@ bool contacts_step(void *self, uint32_t now, uint64_t budget_ns)
 		j->last_scan = 0; /* on a step-down, the first scan at once */
 		/* Before the sweep's next decision: hold while anyone is behind. */
 		j->sweep->hold = cluster_feed_behind(j->feed);
-		uint64_t m = cluster_feed_membership(j->feed);
-		if (m != j->membership) {
-			/* A collector died (the endpoints last heard through it get
-			 * R9's grace, as after a restart) or came back (its contacts
-			 * are on their way). Rounded up: `now` is whole seconds. */
-			j->membership = m;
+		uint64_t m = cluster_feed_losses(j->feed);
+		if (m != j->losses) {
+			/* A collector stopped counting: the endpoints last heard
+			 * through it get R9's grace, as after a restart. Rounded up:
+			 * `now` is whole seconds. */
+			j->losses = m;
 			j->sweep->started = now + 1;
 			LOG(WARN,
-			    "the live collectors changed: offlines held for offline_after (R9)");
+			    "a live collector was lost: offlines held for offline_after (R9)");
 		}
 		loop_job_pass_begin(&j->stats);
 		bool more = merge_slice(j, now, deadline);

@@ -34,23 +34,29 @@ struct contacts_job {
 	uint32_t last_scan; /* when the last scan began */
 	uint32_t ctl_since; /* this scan: control-plane contacts from then on */
 	bool scanning;
-	uint64_t merged;     /* contacts that moved a last contact (decider) */
-	uint64_t membership; /* cluster_feed_membership as last seen */
+	uint64_t merged; /* contacts that moved a last contact (decider) */
+	uint64_t losses; /* cluster_feed_losses as last seen */
 	struct loop_job_stats stats;
 };
 
-/* Non-decider: what of `ep` to forward (0, 1 or 2 contacts: a heartbeat
- * newer than the last forwarded, marked forwarded; a control-plane contact
- * at or after `ctl_since`, the second the previous scan began), each as
- * id, age in seconds at `now`, reason. Exposed for the unit tests. */
+/* Non-decider: what of `ep` to forward (up to CONTACTS_PER_ENDPOINT: a
+ * heartbeat newer than the last forwarded, marked forwarded; a
+ * control-plane contact at or after `ctl_since`, the second the previous
+ * scan began; a SHUTDOWN heartbeat heard here since then, reason
+ * shutdown), each as id, age in seconds at `now`, reason. Exposed for the
+ * unit tests. */
+#define CONTACTS_PER_ENDPOINT 3
 struct feed_contact;
 unsigned contacts_collect(struct registry *r, struct endpoint *ep, uint32_t now, uint32_t ctl_since,
-			  uint64_t ids[2], uint32_t ages[2], uint32_t reasons[2]);
+			  uint64_t ids[CONTACTS_PER_ENDPOINT], uint32_t ages[CONTACTS_PER_ENDPOINT],
+			  uint32_t reasons[CONTACTS_PER_ENDPOINT]);
 /* Decider: one contact another collector forwarded (read at c->read_ns on
  * the monotonic clock; `mono_ns` is now on it) into its endpoint's last
  * contact: a heartbeat as a control-plane contact with reason heartbeat,
  * a registration, poll or event with its reason (ending an earlier
- * "offline at once", as status.c does). True when it moved a contact. */
+ * "offline at once", as status.c does); a shutdown takes it offline at
+ * once, as one heard here would (status_on_shutdown, R6). True when it
+ * changed the endpoint. */
 bool contacts_merge(struct registry *r, const struct feed_contact *c, uint32_t now,
 		    uint64_t mono_ns);
 

@@ -5,18 +5,16 @@
  * last batch arrived.
  */
 #include <inttypes.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <libpq-fe.h>
 
 #include "control/cluster.h"
 #include "control/cluster_feed.h"
 #include "control/ep_names.h"
 #include "control/mono_clock.h"
+#include "control/pg_worker.h"
 #define LOG_TAG "cluster"
 #include "glournet/log.h"
 
@@ -44,25 +42,24 @@ struct pairs {
 struct peer {
 	char name[64];
 	uint64_t arrived_ns; /* its last batch reached us */
+	uint64_t back_ns;    /* it joined or came back then (0: never seen go) */
 	bool live;
 };
 
 struct cluster_feed {
-	char *target, *shown, *name;
+	char *name;
 	uint32_t lease_ms;
 	struct cluster *c;
-	PGconn *conn;
-	pthread_t thread;
-	pthread_mutex_t mu; /* all below */
-	pthread_cond_t wake;
-	bool stop;
+	struct pairs out;     /* the thread's: the batch being sent */
+	uint64_t last_sent;   /* the thread's */
+	struct pg_worker *w;  /* its lock: all below */
 	struct pairs pending; /* to send (non-decider) */
 	struct feed_contact *in;
 	size_t nin, in_cap; /* read, not yet taken (decider) */
 	struct peer peers[MAX_PEERS];
 	unsigned npeers;
 	bool was_deciding;
-	uint64_t membership; /* changes of the live set (cluster_feed_membership) */
+	uint64_t losses; /* live collectors that stopped counting (cluster_feed_losses) */
 	uint64_t decide_since_ns;
 	struct feed_info info;
 };
@@ -70,6 +67,8 @@ struct cluster_feed {
 static bool pairs_add(struct pairs *p, const uint64_t *ids, const uint32_t *ages,
 		      const uint32_t *reasons, size_t n)
 {
+	if (!n)
+		return true; /* no memcpy from or to NULL */
 	if (p->n + n > FEED_MAX_PENDING)
 		return false;
 	if (p->n + n > p->cap) {
@@ -132,40 +131,31 @@ static bool array_next(const char **p, int64_t *out)
 	return true;
 }
 
-static PGconn *connect_db(const struct cluster_feed *f)
-{
-	static const char *const keys[] = {"connect_timeout",  "tcp_user_timeout", "options",
-					   "application_name", "dbname",           NULL};
-	const char *vals[] = {"2",       "5000", "-c statement_timeout=10000", "glournetd-feed",
-			      f->target, NULL};
-	return PQconnectdbParams(keys, vals, 1);
-}
-
 /* Not deciding: sends what is pending (an empty batch too, every
  * FEED_BATCH_MS). False on an error (the batch is kept for the next try). */
-static bool send_batch(struct cluster_feed *f, struct pairs *out)
+static bool send_batch(struct cluster_feed *f, PGconn *conn, struct pairs *out)
 {
-	pthread_mutex_lock(&f->mu);
+	pg_worker_lock(f->w);
 	bool ok = pairs_add(out, f->pending.ids, f->pending.ages, f->pending.reasons, f->pending.n);
 	if (ok)
 		f->pending.n = 0;
-	pthread_mutex_unlock(&f->mu);
+	pg_worker_unlock(f->w);
 	char *ids = array_text(out->ids, out->n, true);
 	char *ages = array_text(out->ages, out->n, false);
 	char *reasons = array_text(out->reasons, out->n, false);
 	bool sent = false;
 	if (ids && ages && reasons) {
 		const char *v[] = {f->name, ids, ages, reasons};
-		PGresult *r = PQexecParams(f->conn, SQL_SEND, 4, NULL, v, NULL, NULL, 0);
+		PGresult *r = PQexecParams(conn, SQL_SEND, 4, NULL, v, NULL, NULL, 0);
 		sent = PQresultStatus(r) == PGRES_COMMAND_OK;
 		if (!sent)
-			LOG(WARN, "contact batch: %s", PQerrorMessage(f->conn));
+			LOG(WARN, "contact batch: %s", PQerrorMessage(conn));
 		PQclear(r);
 	}
 	free(ids);
 	free(ages);
 	free(reasons);
-	pthread_mutex_lock(&f->mu);
+	pg_worker_lock(f->w);
 	if (sent) {
 		f->info.batches_sent++;
 		f->info.contacts_sent += out->n;
@@ -173,7 +163,7 @@ static bool send_batch(struct cluster_feed *f, struct pairs *out)
 	} else {
 		f->info.errors++;
 	}
-	pthread_mutex_unlock(&f->mu);
+	pg_worker_unlock(f->w);
 	return sent;
 }
 
@@ -192,7 +182,7 @@ static struct peer *peer_of(struct cluster_feed *f, const char *name, uint64_t n
 }
 
 /* Deciding: takes every batch, then marks which collectors are live. */
-static bool take_batches(struct cluster_feed *f)
+static bool take_batches(struct cluster_feed *f, PGconn *conn)
 {
 	char holder[256], ep[24];
 	int64_t epoch;
@@ -200,14 +190,14 @@ static bool take_batches(struct cluster_feed *f)
 		return true;
 	snprintf(ep, sizeof(ep), "%" PRId64, epoch);
 	const char *v[] = {holder, ep};
-	PGresult *r = PQexecParams(f->conn, SQL_TAKE, 2, NULL, v, NULL, NULL, 0);
+	PGresult *r = PQexecParams(conn, SQL_TAKE, 2, NULL, v, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		LOG(WARN, "reading contact batches: %s", PQerrorMessage(f->conn));
+		LOG(WARN, "reading contact batches: %s", PQerrorMessage(conn));
 		PQclear(r);
 		return false;
 	}
 	uint64_t now = gn_mono_ns();
-	pthread_mutex_lock(&f->mu);
+	pg_worker_lock(f->w);
 	for (int row = 0; row < PQntuples(r); row++) {
 		struct peer *p = peer_of(f, PQgetvalue(r, row, 0), now);
 		if (p)
@@ -240,18 +230,18 @@ static bool take_batches(struct cluster_feed *f)
 		}
 		f->info.batches_read++;
 	}
-	pthread_mutex_unlock(&f->mu);
+	pg_worker_unlock(f->w);
 	PQclear(r);
 
 	char lease[16];
 	snprintf(lease, sizeof(lease), "%u", f->lease_ms);
 	const char *lv[] = {f->name, lease};
-	r = PQexecParams(f->conn, SQL_LIVE, 2, NULL, lv, NULL, NULL, 0);
+	r = PQexecParams(conn, SQL_LIVE, 2, NULL, lv, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		PQclear(r);
 		return false;
 	}
-	pthread_mutex_lock(&f->mu);
+	pg_worker_lock(f->w);
 	bool was[MAX_PEERS];
 	for (unsigned i = 0; i < f->npeers; i++) {
 		was[i] = f->peers[i].live;
@@ -263,67 +253,76 @@ static bool take_batches(struct cluster_feed *f)
 		if (p)
 			p->live = true;
 	}
-	bool changed = f->npeers != known;
-	for (unsigned i = 0; i < known; i++)
-		changed = changed || was[i] != f->peers[i].live;
-	if (changed)
-		f->membership++;
-	pthread_mutex_unlock(&f->mu);
+	/* A loss is R9's grace for the endpoints last heard through it; one
+	 * that joins or comes back is awaited until a batch it made since
+	 * (cluster_feed_behind), not for a whole offline_after. */
+	for (unsigned i = 0; i < f->npeers; i++) {
+		struct peer *p = &f->peers[i];
+		bool before = i < known && was[i];
+		if (before && !p->live) {
+			f->losses++;
+			LOG(WARN, "collector %s stopped counting (no sign of it for a lease)",
+			    p->name);
+		} else if (!before && p->live) {
+			p->back_ns = now;
+			if (i < known)
+				LOG(INFO,
+				    "collector %s counts again: offlines held until a batch it made since",
+				    p->name);
+		}
+	}
+	pg_worker_unlock(f->w);
 	PQclear(r);
 	return true;
 }
 
 static bool pending_now(struct cluster_feed *f)
 {
-	pthread_mutex_lock(&f->mu);
+	pg_worker_lock(f->w);
 	bool any = f->pending.n > 0;
-	pthread_mutex_unlock(&f->mu);
+	pg_worker_unlock(f->w);
 	return any;
 }
 
-static void *feed_main(void *arg)
+/* The worker's round, every FEED_PERIOD_MS. */
+static uint64_t feed_round(void *ctx, PGconn *conn)
 {
-	struct cluster_feed *f = arg;
-	struct pairs out = {0};
-	uint64_t last_sent = 0;
-	pthread_mutex_lock(&f->mu);
-	while (!f->stop) {
-		pthread_mutex_unlock(&f->mu);
-		if (PQstatus(f->conn) != CONNECTION_OK) {
-			PQfinish(f->conn);
-			f->conn = connect_db(f);
-		}
-		bool deciding = cluster_deciding(f->c);
-		uint64_t now = gn_mono_ns();
-		pthread_mutex_lock(&f->mu);
-		if (deciding && !f->was_deciding) {
-			/* A new decider: everyone counts as caught up from now. */
-			f->decide_since_ns = now;
-			for (unsigned i = 0; i < f->npeers; i++)
-				f->peers[i].arrived_ns = now;
-		}
-		f->was_deciding = deciding;
-		pthread_mutex_unlock(&f->mu);
-		if (PQstatus(f->conn) == CONNECTION_OK) {
-			if (deciding)
-				take_batches(f);
-			else if ((now - last_sent >= FEED_BATCH_MS * MS || pending_now(f)) &&
-				 send_batch(f, &out))
-				last_sent = now;
-		}
-		pthread_mutex_lock(&f->mu);
-		uint64_t due = gn_mono_ns() + FEED_PERIOD_MS * MS;
-		while (!f->stop && gn_mono_ns() < due) {
-			struct timespec ts = {.tv_sec = (time_t)(due / 1000000000ull),
-					      .tv_nsec = (long)(due % 1000000000ull)};
-			pthread_cond_timedwait(&f->wake, &f->mu, &ts);
-		}
+	struct cluster_feed *f = ctx;
+	bool deciding = cluster_deciding(f->c);
+	uint64_t now = gn_mono_ns();
+	pg_worker_lock(f->w);
+	if (deciding && !f->was_deciding) {
+		/* A new decider: everyone counts as caught up from now. */
+		f->decide_since_ns = now;
+		for (unsigned i = 0; i < f->npeers; i++)
+			f->peers[i].arrived_ns = now;
 	}
-	pthread_mutex_unlock(&f->mu);
-	free(out.ids);
-	free(out.ages);
-	free(out.reasons);
-	return NULL;
+	f->was_deciding = deciding;
+	pg_worker_unlock(f->w);
+	if (conn) {
+		if (deciding)
+			take_batches(f, conn);
+		else if ((now - f->last_sent >= FEED_BATCH_MS * MS || pending_now(f)) &&
+			 send_batch(f, conn, &f->out))
+			f->last_sent = now;
+	}
+	return FEED_PERIOD_MS * MS;
+}
+
+void cluster_feed_close(struct cluster_feed *f)
+{
+	if (!f)
+		return;
+	pg_worker_close(f->w);
+	free(f->out.ids);
+	free(f->out.ages);
+	free(f->out.reasons);
+	free(f->pending.ids);
+	free(f->pending.ages);
+	free(f->pending.reasons);
+	free(f->in);
+	free(f->name);
+	free(f);
 }
 
 struct cluster_feed *cluster_feed_open(const char *target, const char *shown, const char *name,
@@ -331,92 +330,53 @@ struct cluster_feed *cluster_feed_open(const char *target, const char *shown, co
 				       size_t errlen)
 {
 	struct cluster_feed *f = calloc(1, sizeof(*f));
-	if (!f || !(f->target = strdup(target)) || !(f->shown = strdup(shown)) ||
-	    !(f->name = strdup(name))) {
+	if (!f || !(f->name = strdup(name))) {
 		snprintf(err, errlen, "contact feed: out of memory");
 		goto fail;
 	}
 	f->lease_ms = lease_ms;
 	f->c = c;
-	f->conn = connect_db(f);
-	if (PQstatus(f->conn) != CONNECTION_OK) {
-		snprintf(err, errlen, "%s: contact feed connection: %s", shown,
-			 PQerrorMessage(f->conn));
+	f->w = pg_worker_open(&(struct pg_worker_conf){.target = target,
+						       .shown = shown,
+						       .what = "contact feed",
+						       .app_name = "glournetd-feed",
+						       .thread_name = "gn-feed",
+						       .statement_timeout_ms = 10000,
+						       .tcp_user_timeout_ms = 5000,
+						       .round = feed_round,
+						       .ctx = f},
+			      err, errlen);
+	if (!f->w || pg_worker_start(f->w, err, errlen) < 0)
 		goto fail;
-	}
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&f->wake, &ca);
-	pthread_condattr_destroy(&ca);
-	pthread_mutex_init(&f->mu, NULL);
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int rc = pthread_create(&f->thread, NULL, feed_main, f);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		snprintf(err, errlen, "contact feed thread: %s", strerror(rc));
-		pthread_cond_destroy(&f->wake);
-		pthread_mutex_destroy(&f->mu);
-		goto fail;
-	}
-	pthread_setname_np(f->thread, "gn-feed");
 	return f;
 fail:
-	if (f) {
-		PQfinish(f->conn);
-		free(f->target);
-		free(f->shown);
-		free(f->name);
-		free(f);
-	}
+	cluster_feed_close(f);
 	return NULL;
-}
-
-void cluster_feed_close(struct cluster_feed *f)
-{
-	if (!f)
-		return;
-	pthread_mutex_lock(&f->mu);
-	f->stop = true;
-	pthread_cond_broadcast(&f->wake);
-	pthread_mutex_unlock(&f->mu);
-	pthread_join(f->thread, NULL);
-	PQfinish(f->conn);
-	pthread_cond_destroy(&f->wake);
-	pthread_mutex_destroy(&f->mu);
-	free(f->pending.ids);
-	free(f->pending.ages);
-	free(f->pending.reasons);
-	free(f->in);
-	free(f->target);
-	free(f->shown);
-	free(f->name);
-	free(f);
 }
 
 bool cluster_feed_send(struct cluster_feed *f, const uint64_t *ids, const uint32_t *ages,
 		       const uint32_t *reasons, size_t n)
 {
-	pthread_mutex_lock(&f->mu);
+	pg_worker_lock(f->w);
 	bool ok = pairs_add(&f->pending, ids, ages, reasons, n);
-	pthread_mutex_unlock(&f->mu);
+	pg_worker_unlock(f->w);
 	return ok;
 }
 
 size_t cluster_feed_take(struct cluster_feed *f, struct feed_contact *out, size_t max)
 {
-	pthread_mutex_lock(&f->mu);
+	pg_worker_lock(f->w);
 	size_t n = f->nin < max ? f->nin : max;
-	memcpy(out, f->in, n * sizeof(*out));
-	memmove(f->in, f->in + n, (f->nin - n) * sizeof(*out));
+	if (n) { /* f->in is NULL until the first batch */
+		memcpy(out, f->in, n * sizeof(*out));
+		memmove(f->in, f->in + n, (f->nin - n) * sizeof(*out));
+	}
 	f->nin -= n;
-	pthread_mutex_unlock(&f->mu);
+	pg_worker_unlock(f->w);
 	return n;
 }
 
-/* Under f->mu: the oldest live peer's last batch, ns ago (0: none live). */
+/* Under the worker's lock: the oldest live peer's last batch, ns ago (0: none live). */
 static uint64_t worst_lag(const struct cluster_feed *f, uint64_t now, unsigned *live)
 {
 	uint64_t worst = 0;
@@ -432,28 +392,38 @@ static uint64_t worst_lag(const struct cluster_feed *f, uint64_t now, unsigned *
 	return worst;
 }
 
+/* A live collector that joined or came back is awaited until a batch read
+ * a batch period after that: one it made since (the first may have been
+ * made before a stall). */
+static bool awaited(const struct peer *p)
+{
+	return p->live && p->back_ns && p->arrived_ns < p->back_ns + FEED_BATCH_MS * MS;
+}
+
 bool cluster_feed_behind(struct cluster_feed *f)
 {
 	unsigned live;
-	pthread_mutex_lock(&f->mu);
+	pg_worker_lock(f->w);
 	bool behind = worst_lag(f, gn_mono_ns(), &live) > FEED_BEHIND_MS * MS || f->nin > 0;
-	pthread_mutex_unlock(&f->mu);
+	for (unsigned i = 0; i < f->npeers && !behind; i++)
+		behind = awaited(&f->peers[i]);
+	pg_worker_unlock(f->w);
 	return behind;
 }
 
-uint64_t cluster_feed_membership(struct cluster_feed *f)
+uint64_t cluster_feed_losses(struct cluster_feed *f)
 {
-	pthread_mutex_lock(&f->mu);
-	uint64_t m = f->membership;
-	pthread_mutex_unlock(&f->mu);
+	pg_worker_lock(f->w);
+	uint64_t m = f->losses;
+	pg_worker_unlock(f->w);
 	return m;
 }
 
 void cluster_feed_get_info(struct cluster_feed *f, struct feed_info *out)
 {
-	pthread_mutex_lock(&f->mu);
+	pg_worker_lock(f->w);
 	*out = f->info;
 	uint64_t lag = worst_lag(f, gn_mono_ns(), &out->live);
 	out->lag_s = out->live ? (double)lag / 1e9 : -1;
-	pthread_mutex_unlock(&f->mu);
+	pg_worker_unlock(f->w);
 }

@@ -57,15 +57,17 @@ bool cluster_feed_send(struct cluster_feed *f, const uint64_t *ids, const uint32
 		       const uint32_t *reasons, size_t n);
 /* Decider: up to `max` contacts read from the others, taken (removed). */
 size_t cluster_feed_take(struct cluster_feed *f, struct feed_contact *out, size_t max);
-/* Decider: true while a live collector's batches are late (FEED_BEHIND_MS). */
+/* Decider: true while a live collector's batches are late (FEED_BEHIND_MS),
+ * or one that joined or came back has sent none made since. */
 bool cluster_feed_behind(struct cluster_feed *f);
 
-/* Decider: how often the set of live collectors changed (one died, or one
- * came back or joined); the contacts job gives R9's grace from each change,
- * so the endpoints last heard through a collector that died get
- * offline_after from when it stopped counting, and those of one that
- * resumes get time for its contacts to come. */
-uint64_t cluster_feed_membership(struct cluster_feed *f);
+/* Decider: how many live collectors stopped counting (no `last_seen`
+ * within a lease: dead, stalled or cut off); the contacts job gives R9's
+ * grace from each, so the endpoints last heard through it get
+ * offline_after from then, as after a restart. One that joins or comes
+ * back costs no grace: cluster_feed_behind holds the offlines until a
+ * batch it made since is read. */
+uint64_t cluster_feed_losses(struct cluster_feed *f);
 
 struct feed_info {
 	uint64_t batches_sent, batches_read, contacts_sent, contacts_read, errors;

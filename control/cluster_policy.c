@@ -5,16 +5,13 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <libpq-fe.h>
 
 #include "control/cluster_policy.h"
-#include "control/mono_clock.h"
+#include "control/pg_worker.h"
 #define LOG_TAG "cluster"
 #include "glournet/log.h"
 
@@ -27,33 +24,23 @@
 
 struct cluster_policy {
 	char *target, *shown;
-	PGconn *watch_conn, *write_conn;
-	pthread_t thread;
-	bool running;
-	pthread_mutex_t mu; /* all below */
-	pthread_cond_t wake;
-	bool stop;
-	uint64_t seen; /* the newest revision the watch read */
-	char *doc;     /* its document, until taken */
+	PGconn *write_conn;  /* the policy saver's */
+	struct pg_worker *w; /* the watch; its lock: all below */
+	bool running;        /* the watch started (the control thread's) */
+	uint64_t seen;       /* the newest revision the watch read */
+	char *doc;           /* its document, until taken */
 	uint64_t doc_rev;
 	uint64_t errors;
 };
 
-static PGconn *connect_db(const struct cluster_policy *cp, const char *app)
-{
-	static const char *const keys[] = {"connect_timeout",  "tcp_user_timeout", "options",
-					   "application_name", "dbname",           NULL};
-	const char *vals[] = {"2", "5000", "-c statement_timeout=5000", app, cp->target, NULL};
-	return PQconnectdbParams(keys, vals, 1);
-}
-
-/* The connection, connected again if it broke; false if it cannot be. */
+/* The write connection, connected again if it broke; false if it cannot
+ * be. (The watch's is the worker's.) */
 static bool ensure(struct cluster_policy *cp, PGconn **conn, const char *app)
 {
 	if (*conn && PQstatus(*conn) == CONNECTION_OK)
 		return true;
 	PQfinish(*conn);
-	*conn = connect_db(cp, app);
+	*conn = pg_worker_connect(cp->target, app, 5000, 5000);
 	return PQstatus(*conn) == CONNECTION_OK;
 }
 
@@ -115,30 +102,26 @@ int cluster_policy_write(struct cluster_policy *cp, uint64_t expected, uint64_t 
 		if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
 			found = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
 		PQclear(res);
-		pthread_mutex_lock(&cp->mu);
-		pthread_cond_broadcast(&cp->wake); /* the winner's document: now */
-		pthread_mutex_unlock(&cp->mu);
+		pg_worker_kick(cp->w); /* the winner's document: now */
 	}
 	return cluster_policy_cas_outcome(ok, updated, expected, found,
 					  PQerrorMessage(cp->write_conn), err, errlen);
 }
 
 /* One look at the row; false when the store did not answer. */
-static bool watch_round(struct cluster_policy *cp)
+static bool watch_once(struct cluster_policy *cp, PGconn *conn)
 {
-	if (!ensure(cp, &cp->watch_conn, "glournetd-policy-watch"))
-		return false;
-	pthread_mutex_lock(&cp->mu);
+	pg_worker_lock(cp->w);
 	char s[24];
 	snprintf(s, sizeof(s), "%" PRIu64, cp->seen);
-	pthread_mutex_unlock(&cp->mu);
+	pg_worker_unlock(cp->w);
 	const char *v[] = {s};
-	PGresult *r = PQexecParams(cp->watch_conn, SQL_WATCH, 1, NULL, v, NULL, NULL, 0);
+	PGresult *r = PQexecParams(conn, SQL_WATCH, 1, NULL, v, NULL, NULL, 0);
 	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
 	if (ok && PQntuples(r) == 1 && !PQgetisnull(r, 0, 1)) {
 		uint64_t rev = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
 		char *doc = strdup(PQgetvalue(r, 0, 1));
-		pthread_mutex_lock(&cp->mu);
+		pg_worker_lock(cp->w);
 		if (doc && rev > cp->seen) {
 			free(cp->doc);
 			cp->doc = doc;
@@ -146,34 +129,37 @@ static bool watch_round(struct cluster_policy *cp)
 			cp->seen = rev;
 			doc = NULL;
 		}
-		pthread_mutex_unlock(&cp->mu);
+		pg_worker_unlock(cp->w);
 		free(doc);
 	} else if (!ok) {
-		LOG(WARN, "policy watch: %s", PQerrorMessage(cp->watch_conn));
+		LOG(WARN, "policy watch: %s", PQerrorMessage(conn));
 	}
 	PQclear(r);
 	return ok;
 }
 
-static void *watch_main(void *arg)
+/* The worker's round, every CLUSTER_POLICY_PERIOD_MS. */
+static uint64_t watch_round(void *ctx, PGconn *conn)
 {
-	struct cluster_policy *cp = arg;
-	uint64_t period = CLUSTER_POLICY_PERIOD_MS * 1000000ull;
-	pthread_mutex_lock(&cp->mu);
-	while (!cp->stop) {
-		pthread_mutex_unlock(&cp->mu);
-		bool ok = watch_round(cp);
-		pthread_mutex_lock(&cp->mu);
-		if (!ok)
-			cp->errors++;
-		uint64_t due = gn_mono_ns() + period;
-		struct timespec ts = {.tv_sec = (time_t)(due / 1000000000ull),
-				      .tv_nsec = (long)(due % 1000000000ull)};
-		if (!cp->stop)
-			pthread_cond_timedwait(&cp->wake, &cp->mu, &ts);
+	struct cluster_policy *cp = ctx;
+	if (!conn || !watch_once(cp, conn)) {
+		pg_worker_lock(cp->w);
+		cp->errors++;
+		pg_worker_unlock(cp->w);
 	}
-	pthread_mutex_unlock(&cp->mu);
-	return NULL;
+	return CLUSTER_POLICY_PERIOD_MS * 1000000ull;
+}
+
+void cluster_policy_close(struct cluster_policy *cp)
+{
+	if (!cp)
+		return;
+	pg_worker_close(cp->w);
+	PQfinish(cp->write_conn);
+	free(cp->doc);
+	free(cp->target);
+	free(cp->shown);
+	free(cp);
 }
 
 struct cluster_policy *cluster_policy_open(const char *target, const char *shown, char *err,
@@ -189,20 +175,23 @@ struct cluster_policy *cluster_policy_open(const char *target, const char *shown
 			 PQerrorMessage(cp->write_conn));
 		goto fail;
 	}
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&cp->wake, &ca);
-	pthread_condattr_destroy(&ca);
-	pthread_mutex_init(&cp->mu, NULL);
+	/* The watch connects in its first round (cluster_policy_load starts it). */
+	cp->w = pg_worker_open(&(struct pg_worker_conf){.target = target,
+							.shown = shown,
+							.what = "policy watch",
+							.app_name = "glournetd-policy-watch",
+							.thread_name = "gn-policy",
+							.statement_timeout_ms = 5000,
+							.tcp_user_timeout_ms = 5000,
+							.connect_later = true,
+							.round = watch_round,
+							.ctx = cp},
+			       err, errlen);
+	if (!cp->w)
+		goto fail;
 	return cp;
 fail:
-	if (cp) {
-		PQfinish(cp->write_conn);
-		free(cp->target);
-		free(cp->shown);
-		free(cp);
-	}
+	cluster_policy_close(cp);
 	return NULL;
 }
 
@@ -233,30 +222,23 @@ int cluster_policy_load(struct cluster_policy *cp, const char *seed_doc, uint64_
 	}
 	LOG(INFO, "the fleet's policy: revision %" PRIu64 "%s", *rev,
 	    seeded ? " (seeded from this collector's)" : "");
-	pthread_mutex_lock(&cp->mu);
+	pg_worker_lock(cp->w);
 	cp->seen = *rev;
-	pthread_mutex_unlock(&cp->mu);
+	pg_worker_unlock(cp->w);
 	if (cp->running)
 		return 0;
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int rc = pthread_create(&cp->thread, NULL, watch_main, cp);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		snprintf(err, errlen, "policy watch thread: %s", strerror(rc));
+	if (pg_worker_start(cp->w, err, errlen) < 0) {
 		free(*doc);
 		*doc = NULL;
 		return -1;
 	}
-	pthread_setname_np(cp->thread, "gn-policy");
 	cp->running = true;
 	return 0;
 }
 
 bool cluster_policy_take(struct cluster_policy *cp, uint64_t in_force, char **doc, uint64_t *rev)
 {
-	pthread_mutex_lock(&cp->mu);
+	pg_worker_lock(cp->w);
 	bool got = cp->doc && cluster_policy_newer(in_force, cp->doc_rev);
 	if (got) {
 		*doc = cp->doc;
@@ -265,27 +247,6 @@ bool cluster_policy_take(struct cluster_policy *cp, uint64_t in_force, char **do
 		free(cp->doc); /* none, or older than what is in force */
 	}
 	cp->doc = NULL;
-	pthread_mutex_unlock(&cp->mu);
+	pg_worker_unlock(cp->w);
 	return got;
-}
-
-void cluster_policy_close(struct cluster_policy *cp)
-{
-	if (!cp)
-		return;
-	if (cp->running) {
-		pthread_mutex_lock(&cp->mu);
-		cp->stop = true;
-		pthread_cond_broadcast(&cp->wake);
-		pthread_mutex_unlock(&cp->mu);
-		pthread_join(cp->thread, NULL);
-	}
-	PQfinish(cp->watch_conn);
-	PQfinish(cp->write_conn);
-	free(cp->doc);
-	pthread_cond_destroy(&cp->wake);
-	pthread_mutex_destroy(&cp->mu);
-	free(cp->target);
-	free(cp->shown);
-	free(cp);
 }

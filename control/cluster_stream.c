@@ -6,24 +6,23 @@
  * never skips a row that commits later with a smaller number.
  */
 #include <inttypes.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <libpq-fe.h>
 
 #include "control/cluster_stream.h"
 #include "control/mono_clock.h"
+#include "control/pg_worker.h"
 #define LOG_TAG "cluster"
 #include "glournet/log.h"
 
 #define MS 1000000ull
 
 #define SQL_HEAD "SELECT last FROM sequences WHERE name = 'transitions'"
-#define SQL_READ                                                                             \
-	"SELECT seq, id, time, old_status, new_status, reason FROM transitions WHERE seq > " \
+#define SQL_READ                                                                              \
+	"SELECT seq, id, time, old_status, new_status, reason, kind, count FROM transitions " \
+	"WHERE seq > "                                                                        \
 	"$1::int8 ORDER BY seq LIMIT " STREAM_READ_ROWS_TEXT
 #define STREAM_READ_ROWS_TEXT "10000"
 _Static_assert(STREAM_READ_ROWS == 10000, "SQL_READ's LIMIT");
@@ -34,12 +33,7 @@ _Static_assert(STREAM_READ_ROWS == 10000, "SQL_READ's LIMIT");
 	"ORDER BY slot LIMIT " STREAM_READ_ROWS_TEXT
 
 struct cluster_stream {
-	char *target, *shown;
-	PGconn *conn;
-	pthread_t thread;
-	pthread_mutex_t mu; /* all below */
-	pthread_cond_t wake;
-	bool stop;
+	struct pg_worker *w; /* its lock: all below */
 	uint64_t start_head, start_cursor;
 	uint64_t cursor; /* the last number read */
 	struct store_trans *rows;
@@ -54,15 +48,6 @@ struct cluster_stream {
 	size_t nst, st_cap;
 	struct stream_info info;
 };
-
-static PGconn *connect_db(const char *target)
-{
-	static const char *const keys[] = {"connect_timeout",  "tcp_user_timeout", "options",
-					   "application_name", "dbname",           NULL};
-	const char *vals[] = {"2",    "5000", "-c statement_timeout=10000", "glournetd-stream",
-			      target, NULL};
-	return PQconnectdbParams(keys, vals, 1);
-}
 
 /* The sequence's last number; -1 on an error. */
 static int64_t read_head(PGconn *conn)
@@ -81,33 +66,33 @@ static uint64_t col_u64(const PGresult *r, int row, int col)
 }
 
 /* One read; the number of rows, -1 on an error, -2 when the buffer is full. */
-static int read_rows(struct cluster_stream *s)
+static int read_rows(struct cluster_stream *s, PGconn *conn)
 {
-	pthread_mutex_lock(&s->mu);
+	pg_worker_lock(s->w);
 	bool full = s->n + STREAM_READ_ROWS > STREAM_MAX_PENDING;
 	uint64_t cursor = s->cursor;
-	pthread_mutex_unlock(&s->mu);
+	pg_worker_unlock(s->w);
 	if (full)
 		return -2; /* the control thread is behind: the database keeps them */
 	uint64_t began = gn_mono_ns();
 	char cur[24];
 	snprintf(cur, sizeof(cur), "%" PRIu64, cursor);
 	const char *v[] = {cur};
-	PGresult *r = PQexecParams(s->conn, SQL_READ, 1, NULL, v, NULL, NULL, 0);
+	PGresult *r = PQexecParams(conn, SQL_READ, 1, NULL, v, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		pthread_mutex_lock(&s->mu);
+		pg_worker_lock(s->w);
 		bool first = !s->failing;
 		s->failing = true;
 		s->info.errors++;
-		pthread_mutex_unlock(&s->mu);
+		pg_worker_unlock(s->w);
 		if (first)
-			LOG(WARN, "transition stream: %s", PQerrorMessage(s->conn));
+			LOG(WARN, "transition stream: %s", PQerrorMessage(conn));
 		PQclear(r);
 		return -1;
 	}
 	int n = PQntuples(r);
-	int64_t head = read_head(s->conn);
-	pthread_mutex_lock(&s->mu);
+	int64_t head = read_head(conn);
+	pg_worker_lock(s->w);
 	if (s->n + (size_t)n > s->cap) {
 		size_t cap = s->cap ? s->cap : 4096;
 		while (cap < s->n + (size_t)n)
@@ -115,7 +100,7 @@ static int read_rows(struct cluster_stream *s)
 		struct store_trans *p = realloc(s->rows, cap * sizeof(*p));
 		if (!p) {
 			s->info.errors++;
-			pthread_mutex_unlock(&s->mu);
+			pg_worker_unlock(s->w);
 			PQclear(r);
 			return -1;
 		}
@@ -129,7 +114,9 @@ static int read_rows(struct cluster_stream *s)
 					  .time = (uint32_t)col_u64(r, i, 2),
 					  .old_status = (uint8_t)col_u64(r, i, 3),
 					  .new_status = (uint8_t)col_u64(r, i, 4),
-					  .reason = (uint8_t)col_u64(r, i, 5)};
+					  .reason = (uint8_t)col_u64(r, i, 5),
+					  .kind = (uint8_t)col_u64(r, i, 6),
+					  .count = (uint32_t)col_u64(r, i, 7)};
 		s->cursor = t->seq;
 	}
 	if (n < STREAM_READ_ROWS)
@@ -141,7 +128,7 @@ static int read_rows(struct cluster_stream *s)
 	s->info.read = s->cursor;
 	if (head >= 0)
 		s->info.head = (uint64_t)head;
-	pthread_mutex_unlock(&s->mu);
+	pg_worker_unlock(s->w);
 	PQclear(r);
 	if (was_failing)
 		LOG(INFO, "transition stream: reading again from seq %" PRIu64, cursor + 1);
@@ -149,35 +136,35 @@ static int read_rows(struct cluster_stream *s)
 }
 
 /* One page of a resync; false on an error or a full buffer (again later). */
-static bool resync_page(struct cluster_stream *s)
+static bool resync_page(struct cluster_stream *s, PGconn *conn)
 {
-	pthread_mutex_lock(&s->mu);
+	pg_worker_lock(s->w);
 	bool full = s->nst + STREAM_READ_ROWS > STREAM_MAX_PENDING;
 	int64_t from = s->resync_slot;
-	pthread_mutex_unlock(&s->mu);
+	pg_worker_unlock(s->w);
 	if (full)
 		return false;
 	char cur[24];
 	snprintf(cur, sizeof(cur), "%" PRId64, from);
 	const char *v[] = {cur};
-	PGresult *r = PQexecParams(s->conn, SQL_STATUSES, 1, NULL, v, NULL, NULL, 0);
+	PGresult *r = PQexecParams(conn, SQL_STATUSES, 1, NULL, v, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		LOG(WARN, "transition stream: resync: %s", PQerrorMessage(s->conn));
+		LOG(WARN, "transition stream: resync: %s", PQerrorMessage(conn));
 		PQclear(r);
-		pthread_mutex_lock(&s->mu);
+		pg_worker_lock(s->w);
 		s->info.errors++;
-		pthread_mutex_unlock(&s->mu);
+		pg_worker_unlock(s->w);
 		return false;
 	}
 	int n = PQntuples(r);
-	pthread_mutex_lock(&s->mu);
+	pg_worker_lock(s->w);
 	if (s->nst + (size_t)n > s->st_cap) {
 		size_t cap = s->st_cap ? s->st_cap : 4096;
 		while (cap < s->nst + (size_t)n)
 			cap *= 2;
 		struct stream_status *p = realloc(s->st, cap * sizeof(*p));
 		if (!p) {
-			pthread_mutex_unlock(&s->mu);
+			pg_worker_unlock(s->w);
 			PQclear(r);
 			return false;
 		}
@@ -195,107 +182,75 @@ static bool resync_page(struct cluster_stream *s)
 		s->resync = false;
 		s->info.resyncs++;
 	}
-	pthread_mutex_unlock(&s->mu);
+	pg_worker_unlock(s->w);
 	PQclear(r);
 	return true;
 }
 
-static void *stream_main(void *arg)
+/* The worker's round: one read, then a resync's page when one is asked. */
+static uint64_t stream_round(void *ctx, PGconn *conn)
 {
-	struct cluster_stream *s = arg;
-	pthread_mutex_lock(&s->mu);
-	while (!s->stop) {
-		pthread_mutex_unlock(&s->mu);
-		if (PQstatus(s->conn) != CONNECTION_OK) {
-			PQfinish(s->conn);
-			s->conn = connect_db(s->target);
-		}
-		int n = PQstatus(s->conn) == CONNECTION_OK ? read_rows(s) : -1;
-		pthread_mutex_lock(&s->mu);
-		bool resync = s->resync;
-		pthread_mutex_unlock(&s->mu);
-		/* After the stream's read: its rows from here on are applied
-		 * after the statuses, which they may only make newer. */
-		bool paged = resync && PQstatus(s->conn) == CONNECTION_OK && resync_page(s);
-		pthread_mutex_lock(&s->mu);
-		if (n == STREAM_READ_ROWS || (paged && s->resync))
-			continue; /* more waiting: at once */
-		uint64_t due = gn_mono_ns() + STREAM_PERIOD_MS * MS;
-		while (!s->stop && gn_mono_ns() < due) {
-			struct timespec ts = {.tv_sec = (time_t)(due / 1000000000ull),
-					      .tv_nsec = (long)(due % 1000000000ull)};
-			pthread_cond_timedwait(&s->wake, &s->mu, &ts);
-		}
-	}
-	pthread_mutex_unlock(&s->mu);
-	return NULL;
-}
-
-struct cluster_stream *cluster_stream_open(const char *target, const char *shown, uint64_t history,
-					   char *err, size_t errlen)
-{
-	struct cluster_stream *s = calloc(1, sizeof(*s));
-	if (!s || !(s->target = strdup(target)) || !(s->shown = strdup(shown))) {
-		snprintf(err, errlen, "transition stream: out of memory");
-		goto fail;
-	}
-	s->conn = connect_db(target);
-	int64_t head = PQstatus(s->conn) == CONNECTION_OK ? read_head(s->conn) : -1;
-	if (head < 0) {
-		snprintf(err, errlen, "%s: transition stream: %s", shown, PQerrorMessage(s->conn));
-		goto fail;
-	}
-	s->start_head = (uint64_t)head;
-	s->start_cursor = s->cursor = s->start_head > history ? s->start_head - history : 0;
-	s->info.head = s->info.read = s->start_head;
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->wake, &ca);
-	pthread_condattr_destroy(&ca);
-	pthread_mutex_init(&s->mu, NULL);
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int rc = pthread_create(&s->thread, NULL, stream_main, s);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		snprintf(err, errlen, "transition stream thread: %s", strerror(rc));
-		pthread_cond_destroy(&s->wake);
-		pthread_mutex_destroy(&s->mu);
-		goto fail;
-	}
-	pthread_setname_np(s->thread, "gn-stream");
-	LOG(INFO, "transition stream at seq %" PRIu64 ", reading from seq %" PRIu64, s->start_head,
-	    s->start_cursor + 1);
-	return s;
-fail:
-	if (s) {
-		PQfinish(s->conn);
-		free(s->target);
-		free(s->shown);
-		free(s);
-	}
-	return NULL;
+	struct cluster_stream *s = ctx;
+	int n = conn ? read_rows(s, conn) : -1;
+	pg_worker_lock(s->w);
+	bool resync = s->resync;
+	pg_worker_unlock(s->w);
+	/* After the stream's read: its rows from here on are applied
+	 * after the statuses, which they may only make newer. */
+	bool paged = resync && PQstatus(conn) == CONNECTION_OK && resync_page(s, conn);
+	pg_worker_lock(s->w);
+	bool again = n == STREAM_READ_ROWS || (paged && s->resync);
+	pg_worker_unlock(s->w);
+	return again ? 0 : STREAM_PERIOD_MS * MS; /* more waiting: at once */
 }
 
 void cluster_stream_close(struct cluster_stream *s)
 {
 	if (!s)
 		return;
-	pthread_mutex_lock(&s->mu);
-	s->stop = true;
-	pthread_cond_broadcast(&s->wake);
-	pthread_mutex_unlock(&s->mu);
-	pthread_join(s->thread, NULL);
-	PQfinish(s->conn);
-	pthread_cond_destroy(&s->wake);
-	pthread_mutex_destroy(&s->mu);
+	pg_worker_close(s->w);
 	free(s->rows);
 	free(s->st);
-	free(s->target);
-	free(s->shown);
 	free(s);
+}
+
+struct cluster_stream *cluster_stream_open(const char *target, const char *shown, uint64_t history,
+					   char *err, size_t errlen)
+{
+	struct cluster_stream *s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "transition stream: out of memory");
+		return NULL;
+	}
+	s->w = pg_worker_open(&(struct pg_worker_conf){.target = target,
+						       .shown = shown,
+						       .what = "transition stream",
+						       .app_name = "glournetd-stream",
+						       .thread_name = "gn-stream",
+						       .statement_timeout_ms = 10000,
+						       .tcp_user_timeout_ms = 5000,
+						       .round = stream_round,
+						       .ctx = s},
+			      err, errlen);
+	if (!s->w)
+		goto fail;
+	int64_t head = read_head(pg_worker_conn(s->w));
+	if (head < 0) {
+		snprintf(err, errlen, "%s: transition stream: %s", shown,
+			 PQerrorMessage(pg_worker_conn(s->w)));
+		goto fail;
+	}
+	s->start_head = (uint64_t)head;
+	s->start_cursor = s->cursor = s->start_head > history ? s->start_head - history : 0;
+	s->info.head = s->info.read = s->start_head;
+	if (pg_worker_start(s->w, err, errlen) < 0)
+		goto fail;
+	LOG(INFO, "transition stream at seq %" PRIu64 ", reading from seq %" PRIu64, s->start_head,
+	    s->start_cursor + 1);
+	return s;
+fail:
+	cluster_stream_close(s);
+	return NULL;
 }
 
 uint64_t cluster_stream_start_head(const struct cluster_stream *s)
@@ -311,41 +266,46 @@ uint64_t cluster_stream_start_cursor(const struct cluster_stream *s)
 size_t cluster_stream_take(struct cluster_stream *s, struct store_trans *out, size_t max,
 			   uint64_t *synced_ns)
 {
-	pthread_mutex_lock(&s->mu);
+	pg_worker_lock(s->w);
 	size_t n = s->n < max ? s->n : max;
-	memcpy(out, s->rows, n * sizeof(*out));
-	memmove(s->rows, s->rows + n, (s->n - n) * sizeof(*out));
+	if (n) { /* s->rows is NULL until the first row */
+		memcpy(out, s->rows, n * sizeof(*out));
+		memmove(s->rows, s->rows + n, (s->n - n) * sizeof(*out));
+	}
 	s->n -= n;
 	*synced_ns = s->n ? 0 : s->synced_ns;
-	pthread_mutex_unlock(&s->mu);
+	pg_worker_unlock(s->w);
 	return n;
 }
 
 void cluster_stream_resync(struct cluster_stream *s)
 {
-	pthread_mutex_lock(&s->mu);
+	pg_worker_lock(s->w);
 	s->resync = true;
 	s->resync_slot = -1;
 	s->nst = 0; /* a resync under way begins again */
-	pthread_cond_broadcast(&s->wake);
-	pthread_mutex_unlock(&s->mu);
+	/* No kick: it begins after the next read, as before pg_worker (the old
+	 * loop's broadcast did not end its wait). */
+	pg_worker_unlock(s->w);
 }
 
 size_t cluster_stream_take_statuses(struct cluster_stream *s, struct stream_status *out, size_t max)
 {
-	pthread_mutex_lock(&s->mu);
+	pg_worker_lock(s->w);
 	size_t n = s->nst < max ? s->nst : max;
-	memcpy(out, s->st, n * sizeof(*out));
-	memmove(s->st, s->st + n, (s->nst - n) * sizeof(*out));
+	if (n) { /* s->st is NULL until the first row */
+		memcpy(out, s->st, n * sizeof(*out));
+		memmove(s->st, s->st + n, (s->nst - n) * sizeof(*out));
+	}
 	s->nst -= n;
-	pthread_mutex_unlock(&s->mu);
+	pg_worker_unlock(s->w);
 	return n;
 }
 
 void cluster_stream_get_info(struct cluster_stream *s, struct stream_info *out)
 {
-	pthread_mutex_lock(&s->mu);
+	pg_worker_lock(s->w);
 	*out = s->info;
 	out->age_s = s->good_ns ? (double)(gn_mono_ns() - s->good_ns) / 1e9 : -1;
-	pthread_mutex_unlock(&s->mu);
+	pg_worker_unlock(s->w);
 }

@@ -132,15 +132,19 @@ static void persist_transitions(struct persist_transitions_job *j)
 	uint64_t from = j->seq;                    /* the first not yet queued */
 	for (unsigned done = 0; j->seq < next && done < BATCH; done++) {
 		const struct transition *t = feed_get(j->feed, j->seq);
-		if (t && t->kind == TK_STATUS) {
+		if (t) {
+			/* Every kind: a removal or guard event is in the fleet's
+			 * stream too (a backend without one skips it, store_db.h). */
 			tr[nt++] = (struct store_trans){.seq = t->seq,
 							.id = t->id,
 							.time = t->time,
+							.count = t->count,
+							.kind = t->kind,
 							.old_status = t->old_status,
 							.new_status = t->new_status,
 							.reason = t->reason};
 			struct endpoint *ep = registry_by_slot(j->reg, t->slot);
-			if (ep && ep->id == t->id)
+			if (t->kind == TK_STATUS && ep && ep->id == t->id)
 				c[nc++] = contact_of(j->reg, ep);
 		}
 		j->seq++;

@@ -29,9 +29,15 @@ struct store_row {
 	const char *guid, *hostname, *ips;
 };
 
+/* A transition (transitions.h): a status change (kind TK_STATUS, 0), or,
+ * for the fleet's stream only, a removal (old = new = the status it had,
+ * reason its enum ep_removal) or a raise or release of the guard (id 0,
+ * count the endpoints held or released). */
 struct store_trans {
 	uint64_t seq, id;
 	uint32_t time;
+	uint32_t count;
+	uint8_t kind; /* enum transition_kind */
 	uint8_t old_status, new_status, reason;
 };
 
@@ -71,11 +77,16 @@ struct store_db_ops {
 	int (*delete)(struct store_db *db, uint64_t id, uint32_t slot);
 	/* Updates only the rows whose slot still holds the contact's id. */
 	int (*contacts)(struct store_db *db, const struct store_contact *c, size_t n);
+	/* A transition of another kind than TK_STATUS is written only by a
+	 * backend that holds the fleet's stream (transitions() below); the
+	 * others write nothing for it (SQLite: its one collector's
+	 * transitions.log has them). */
 	int (*transition)(struct store_db *db, const struct store_trans *t);
 	/* Optional (NULL: transition() for each): n transitions in order,
 	 * numbered by the database rather than by t->seq (PostgreSQL: the
 	 * gap-free sequence 'transitions', STORE_SQL_SEQ_TAKE, in this
-	 * transaction, so the numbers are in commit order across collectors). */
+	 * transaction, so the numbers are in commit order across collectors),
+	 * every kind with its kind and count. */
 	int (*transitions)(struct store_db *db, const struct store_trans *t, size_t n);
 	int (*commit)(struct store_db *db);
 	void (*rollback)(struct store_db *db);

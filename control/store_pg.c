@@ -794,6 +794,8 @@ static int pg_contacts(struct store_db *d, const struct store_contact *c, size_t
 
 static int pg_transition(struct store_db *d, const struct store_trans *t)
 {
+	if (t->kind != 0) /* unused: this backend numbers them, pg_transitions */
+		return 0;
 	char num[6][24];
 	int64_t seq, id;
 	memcpy(&seq, &t->seq, sizeof(seq));
@@ -812,14 +814,16 @@ static int pg_transition(struct store_db *d, const struct store_trans *t)
  * is cluster.c's table, made after this connection's statements are. A
  * collector alone on PostgreSQL (no cluster) has the table too: cluster.c
  * runs for every PostgreSQL store. */
-#define PG_TRANSITIONS                                                                      \
-	"INSERT INTO transitions (seq, id, time, old_status, new_status, reason) "          \
-	"SELECT $1::int8 + t.o, t.id, t.tm, t.os, t.ns, t.rs FROM unnest($2::int8[], "      \
-	"$3::int8[], $4::int8[], $5::int8[], $6::int8[]) WITH ORDINALITY AS t(id, tm, os, " \
-	"ns, rs, o)"
+#define PG_TRANS_ARRAYS 7
+#define PG_TRANSITIONS                                                                           \
+	"INSERT INTO transitions (seq, id, time, old_status, new_status, reason, kind, count) "  \
+	"SELECT $1::int8 + t.o, t.id, t.tm, t.os, t.ns, t.rs, t.k, t.c FROM unnest($2::int8[], " \
+	"$3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::int2[], $8::int8[]) WITH "          \
+	"ORDINALITY AS t(id, tm, os, ns, rs, k, c, o)"
 static int pg_transitions(struct store_db *d, const struct store_trans *t, size_t n)
 {
-	for (int a = 0; a < 5; a++) {
+	_Static_assert(PG_TRANS_ARRAYS <= sizeof(d->arr) / sizeof(d->arr[0]), "arrays to build");
+	for (int a = 0; a < PG_TRANS_ARRAYS; a++) {
 		d->arr[a].len = 0;
 		if (!buf_add(&d->arr[a], "{", 1))
 			goto oom;
@@ -827,16 +831,17 @@ static int pg_transitions(struct store_db *d, const struct store_trans *t, size_
 	for (size_t i = 0; i < n; i++) {
 		int64_t id;
 		memcpy(&id, &t[i].id, sizeof(id));
-		const int64_t ints[5] = {id, t[i].time, t[i].old_status, t[i].new_status,
-					 t[i].reason};
+		const int64_t ints[PG_TRANS_ARRAYS] = {
+			id,          t[i].time, t[i].old_status, t[i].new_status,
+			t[i].reason, t[i].kind, t[i].count};
 		char num[32];
-		for (int a = 0; a < 5; a++) {
+		for (int a = 0; a < PG_TRANS_ARRAYS; a++) {
 			int k = snprintf(num, sizeof(num), "%s%" PRId64, i ? "," : "", ints[a]);
 			if (!buf_add(&d->arr[a], num, (size_t)k))
 				goto oom;
 		}
 	}
-	for (int a = 0; a < 5; a++)
+	for (int a = 0; a < PG_TRANS_ARRAYS; a++)
 		if (!buf_add(&d->arr[a], "}", 1))
 			goto oom;
 	/* The numbers, then at once the rows that use them: the sequence's row
@@ -851,8 +856,10 @@ static int pg_transitions(struct store_db *d, const struct store_trans *t, size_
 		return fail_res(d, r, "the transition sequence");
 	snprintf(base, sizeof(base), "%s", PQgetvalue(r, 0, 0));
 	PQclear(r);
-	const char *v[6] = {base, d->arr[0].p, d->arr[1].p, d->arr[2].p, d->arr[3].p, d->arr[4].p};
-	r = PQexecParams(d->conn, PG_TRANSITIONS, 6, NULL, v, NULL, NULL, 0);
+	const char *v[PG_TRANS_ARRAYS + 1] = {base};
+	for (int a = 0; a < PG_TRANS_ARRAYS; a++)
+		v[a + 1] = d->arr[a].p;
+	r = PQexecParams(d->conn, PG_TRANSITIONS, PG_TRANS_ARRAYS + 1, NULL, v, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		return fail_res(d, r, "transitions");
 	PQclear(r);

@@ -197,6 +197,8 @@ static int sq_contacts(struct store_db *d, const struct store_contact *c, size_t
 
 static int sq_transition(struct store_db *d, const struct store_trans *t)
 {
+	if (t->kind != 0)
+		return 0; /* a removal or guard event: transitions.log has it (store_db.h) */
 	sqlite3_stmt *st = d->st[ST_TRANSITION];
 	sqlite3_bind_int64(st, 1, i64(t->seq));
 	sqlite3_bind_int64(st, 2, i64(t->id));

@@ -78,8 +78,12 @@ void stream_take_row(struct stream_job *j, const struct store_trans *t, bool app
 {
 	if (!stream_accept(&j->cur, t->seq))
 		return;
-	struct endpoint *ep = registry_by_id(j->reg, t->id);
-	if (apply && t->seq > j->cur.history) {
+	struct endpoint *ep = t->kind == TK_GUARD_RAISED || t->kind == TK_GUARD_RELEASED
+				      ? NULL
+				      : registry_by_id(j->reg, t->id);
+	/* A removal or guard event is shown, not applied: the change feed
+	 * removes the endpoint, and only the decider runs the guard. */
+	if (apply && t->kind == TK_STATUS && t->seq > j->cur.history) {
 		int rc = stream_apply_row(j->reg, t);
 		if (rc > 0)
 			j->applied++;
@@ -98,7 +102,8 @@ void stream_take_row(struct stream_job *j, const struct store_trans *t, bool app
 		struct transition e = {.id = t->id,
 				       .slot = ep ? ep->slot : 0,
 				       .time = t->time,
-				       .kind = TK_STATUS,
+				       .count = t->count,
+				       .kind = t->kind,
 				       .old_status = t->old_status,
 				       .new_status = t->new_status,
 				       .reason = t->reason};

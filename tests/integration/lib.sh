@@ -399,7 +399,7 @@ stream_check() {
 	[ "$cnt" -gt 0 ] && [ "$cnt" = "$dis" ] && [ "$lo" = 1 ] && [ "$hi" = "$cnt" ] && [ "$last" = "$hi" ] ||
 		fail "$what: the stored stream is not 1..n once each: count $cnt distinct $dis min $lo max $hi sequence $last" >&2
 	bad=$("$@" "SELECT count(*) FROM endpoints e JOIN (SELECT DISTINCT ON (id) id, new_status FROM transitions
-		ORDER BY id, seq DESC) t ON t.id = e.id WHERE t.new_status <> e.status")
+		WHERE kind = 0 ORDER BY id, seq DESC) t ON t.id = e.id WHERE t.new_status <> e.status")
 	[ "$bad" = 0 ] || fail "$what: $bad endpoints whose stored status is not their last transition's" >&2
 	echo "$cnt"
 }
@@ -481,4 +481,140 @@ two_collectors_stop() {
 		fi
 	done
 	DAEMON_PID=
+}
+
+# ---- Faults under load on two collectors (integration-fleet-failover, -collectors) ----
+# reg_loop C PREFIX: registers new guids PREFIX-1, PREFIX-2, ... on collector
+# C one at a time (0.1 s apart) until $WORK/reg.stop exists; a line each in
+# $WORK/regs-PREFIX: code, Retry-After, key, guid, when it was sent (ns), the
+# error's first words. The client waits longer than --http-timeout ($HTTP_TO).
+reg_loop() {
+	set +e   # a 201 has no Retry-After: grep finds nothing
+	local c=$1 p=$2 i=0 code ra key t
+	while [ ! -f "$WORK/reg.stop" ]; do
+		i=$((i + 1))
+		rm -f "$WORK/rh-$p" "$WORK/rb-$p"
+		t=$(date +%s%N)
+		code=$(curl -s --max-time $((${HTTP_TO:-10} + 10)) -D "$WORK/rh-$p" -o "$WORK/rb-$p" -w '%{http_code}' \
+			-X POST "http://127.0.0.1:${C_PORT[$c]}/v1/register" -H "Authorization: Bearer $TOKEN" \
+			-H 'Content-Type: application/json' -d "{\"guid\":\"$p-$i\",\"hostname\":\"r$p$i\"}" || true)
+		ra=$(grep -i '^Retry-After:' "$WORK/rh-$p" 2>/dev/null | tr -d '\r' | awk '{print $2}')
+		key=$(jq -r '.key // "-"' "$WORK/rb-$p" 2>/dev/null || echo -)
+		echo "$code ${ra:--} ${key:--} $p-$i $t $(jq -r '.error // empty' "$WORK/rb-$p" 2>/dev/null | tr ' ' _ | cut -c1-60)" >>"$WORK/regs-$p"
+		sleep 0.1
+	done
+}
+# regs_start C:PREFIX ...: a reg_loop for each in the background (REG_PIDS);
+# regs_stop ends them.
+regs_start() {
+	local a
+	rm -f "$WORK/reg.stop"
+	REG_PIDS=()
+	for a; do reg_loop "${a%%:*}" "${a#*:}" & REG_PIDS+=($!); BG_PIDS+=($!); done
+}
+regs_stop() { touch "$WORK/reg.stop"; wait "${REG_PIDS[@]}" 2>/dev/null || true; }
+
+# regs_kept SQL_CMD...: every registration of every reg_loop so far was
+# answered 200/201 or 503 with Retry-After, and each 200/201 is stored with
+# the key it was given. Leaves $WORK/answered ("guid key" of each 200/201,
+# sorted) for memory_is_store; prints "total answered refused".
+# (A 503 may still leave the endpoint stored: its write committed after the
+# held answer gave up; the agent's retry proves its key then, or re-keys
+# it. What must never be is a 201 whose key is not stored.)
+regs_kept() {
+	local total n201 n503 bad lost
+	cat "$WORK"/regs-* >"$WORK/regs"
+	total=$(grep -c . "$WORK/regs" || true)
+	n201=$(awk '$1 == 201 || $1 == 200' "$WORK/regs" | grep -c . || true)
+	n503=$(awk '$1 == 503' "$WORK/regs" | grep -c . || true)
+	bad=$(awk '$1 != 201 && $1 != 200 && $1 != 503' "$WORK/regs" | head -3)
+	[ -z "$bad" ] || fail "registrations answered neither 200/201 nor 503: $bad" >&2
+	bad=$(awk '$1 == 503 && $2 !~ /^[0-9]+$/' "$WORK/regs" | head -3)
+	[ -z "$bad" ] || fail "503 without Retry-After: $bad" >&2
+	awk '$1 == 201 || $1 == 200 {print $4, $3}' "$WORK/regs" | sort >"$WORK/answered"
+	"$@" "SELECT guid || ' ' || encode(key, 'hex') FROM endpoints" | sort >"$WORK/stored-keys"
+	lost=$(comm -23 "$WORK/answered" "$WORK/stored-keys" | head -3)
+	[ -z "$lost" ] || fail "answered 200/201 but not stored with that key (guid, key answered): $lost" >&2
+	echo "$total $n201 $n503"
+}
+
+# memory_is_store C SQL_CMD...: collector C's memory (its export) is the
+# store's endpoints exactly (guid, id, slot, key), so every registration in
+# $WORK/answered is in it with its key. Waits up to 5 s for the count.
+memory_is_store() {
+	local c=$1 stored got diff lost; shift
+	stored=$("$@" "SELECT count(*) FROM endpoints")
+	use "$c"
+	for _ in $(seq 50); do got=$(field .clients show status); [ "$got" = "$stored" ] && break; sleep 0.1; done
+	[ "$got" = "$stored" ] || fail "collector $c holds $got endpoints, the store $stored" >&2
+	"$@" "SELECT guid || ' ' || lpad(to_hex(id), 16, '0') || ' ' || slot || ' ' || encode(key, 'hex') FROM endpoints" |
+		sort >"$WORK/store-all"
+	rm -f "$WORK/export-$c.jsonl"
+	ctl export "$WORK/export-$c.jsonl" >/dev/null
+	for _ in $(seq 100); do [ "$(ctlj show bulk | jq -r .export.running)" = false ] && break; sleep 0.1; done
+	jq -r '"\(.guid) \(.id) \(.slot) \(.key)"' "$WORK/export-$c.jsonl" | sort >"$WORK/mem-$c"
+	diff=$(diff "$WORK/store-all" "$WORK/mem-$c" | head -4)
+	[ -z "$diff" ] || fail "$c's memory (its export) differs from the store (< store, > memory): $diff" >&2
+	lost=$(comm -23 "$WORK/answered" <(awk '{print $1, $4}' "$WORK/mem-$c" | sort) | head -3)
+	[ -z "$lost" ] || fail "answered 200/201, not in $c's memory with that key: $lost" >&2
+	echo "$stored"
+}
+
+# policy_across FROM TO NAME VALUE SQL_CMD...: `set NAME VALUE` on collector
+# FROM is one new revision, in the store's policy row, and in force on TO
+# within 2 s. Prints the ms it took.
+policy_across() {
+	local from=$1 to=$2 name=$3 value=$4 rev0 rev out took got; shift 4
+	use "$from"
+	rev0=$(field .settings_rev show settings)
+	out=$(ctl set "$name" "$value" 2>&1) || fail "set $name $value on $from: $out" >&2
+	rev=$(field .settings_rev show settings)
+	[ "$rev" = $((rev0 + 1)) ] || fail "set on $from: revision $rev0 -> $rev, want $((rev0 + 1))" >&2
+	local t0; t0=$(date +%s%N)
+	use "$to"
+	for _ in $(seq 40); do [ "$(field .settings_rev show settings)" = "$rev" ] && break; sleep 0.05; done
+	took=$(( ($(date +%s%N) - t0) / 1000000 ))
+	[ "$(field .settings_rev show settings)" = "$rev" ] || fail "$to did not reach $from's revision $rev in $took ms" >&2
+	[ $took -le 2000 ] || fail "$to took $took ms for the set on $from, over 2 s" >&2
+	got=$(ctlj show settings | jq -r --arg n "$name" '.settings[] | select(.name == $n) | .value')
+	[ "$got" = "$value" ] || fail "show settings on $to: $name $got, not $value" >&2
+	[ "$("$@" "SELECT rev FROM policy")" = "$rev" ] || fail "the policy row is not at revision $rev" >&2
+	echo "$took"
+}
+
+# fleet_offlines ALL PHASE N T_S BOUND SQL_CMD...: after a fault. ALL is an
+# SQL predicate on endpoints `e` for every loadgen endpoint silenced so far,
+# PHASE for the N of them that fell silent at T_S (date +%s%N). Waits until
+# those N are offline (up to BOUND ms + 1 s after T_S); then no loadgen
+# endpoint (guid lg-...) outside ALL ever went offline or shut down (the
+# transitions) and all are online; each of PHASE went offline once for
+# lack of contact (reason 4), no sooner than offline_after ($OFF) - 1 s
+# and within BOUND. Prints "lo hi": the seconds after T_S.
+fleet_offlines() {
+	local all=$1 phase=$2 n=$3 t_s=$4 bound=$5 false_off not_on n_off n_ids lo hi ts_s; shift 5
+	ts_s=$((t_s / 1000000000))
+	for _ in $(seq $(( (bound + 1000) / 100 ))); do
+		[ "$("$@" "SELECT count(*) FROM endpoints e WHERE $phase AND status = 1")" = "$n" ] && break
+		[ $(( ($(date +%s%N) - t_s) / 1000000 )) -gt $((bound + 1000)) ] && break
+		sleep 0.1
+	done
+	false_off=$("$@" "SELECT DISTINCT e.guid FROM transitions t JOIN endpoints e ON e.id = t.id
+		WHERE t.new_status IN (1, 3) AND e.guid LIKE 'lg-%' AND NOT $all LIMIT 3")
+	if [ -n "$false_off" ]; then
+		echo "their transitions (guid seq s-after-silence old new reason): $("$@" "SELECT e.guid, t.seq,
+			t.time - $ts_s, t.old_status, t.new_status, t.reason FROM transitions t JOIN endpoints e ON e.id = t.id
+			WHERE e.guid IN ($(sed "s/.*/'&'/" <<<"$false_off" | paste -sd,)) ORDER BY t.seq" | tr '\n' ' ')" >&2
+		grep -h "decid\|epoch\|caught up\|R9\|grace" "$WORK/a.log" "$WORK/b.log" | tail -n 20 >&2
+		fail "endpoints outside the silent set went offline: $false_off" >&2
+	fi
+	not_on=$("$@" "SELECT count(*) FROM endpoints e WHERE e.guid LIKE 'lg-%' AND NOT $all AND status <> 0")
+	[ "$not_on" = 0 ] || fail "$not_on endpoints outside the silent set are not online" >&2
+	read -r n_off n_ids lo hi < <("$@" "SELECT count(*), count(DISTINCT t.id), coalesce(min(t.time) - $ts_s, -1),
+		coalesce(max(t.time) - $ts_s, -1) FROM transitions t JOIN endpoints e ON e.id = t.id
+		WHERE t.new_status = 1 AND t.reason = 4 AND $phase" | tr '|' ' ')
+	[ "$n_off $n_ids" = "$n $n" ] ||
+		fail "$n_off offline transitions of $n_ids silent endpoints (want each of the $n once), $(( ($(date +%s%N) - t_s) / 1000000 )) ms after they fell silent" >&2
+	[ $((hi * 1000)) -le $((bound + 1000)) ] || fail "a silent endpoint went offline $hi s after it fell silent, over the bound $bound ms" >&2
+	[ "$lo" -ge $((OFF - 1)) ] || fail "a silent endpoint went offline $lo s after it fell silent, before offline_after" >&2
+	echo "$lo $hi"
 }

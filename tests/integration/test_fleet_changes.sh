@@ -7,6 +7,8 @@
 #  - heartbeats of a B-registered endpoint sent to A are accepted there;
 #  - a re-key on B reaches A: the old key refused on A, the new accepted;
 #  - a removal on A reaches B;
+#  - removals on A and on B are rows of the fleet's stream (kind removed,
+#    the decider writes B's), and watch on both shows them;
 #  - slots never collide (one row per slot in the store, the collectors in
 #    their own slot blocks);
 #  - B restarted loads everything, registrations made while it was down
@@ -128,20 +130,43 @@ use b; rc=0; ctlj show client fa-000003 >/dev/null 2>&1 || rc=$?
 [ $rc -ne 0 ] || fail "B still knows fa-000003"
 pass "a removal on A reaches B in ${tr} ms"
 
+# ---- removals in the fleet's stream ----
+# The removal on A (the decider) and one on B (which does not decide: B's
+# own row is fenced; the decider writes it when the change feed brings the
+# removal) are stream rows of kind removed (transitions.h TK_REMOVED, 3,
+# reason operator), and watch on either collector shows them.
+use b; ctl remove client fb-000005 --force >/dev/null
+tr=$(wait_clients a $((NA + NB - 2)) 2)
+id_of() { grep -v '^#' "$1" | awk -v g="$2" '$1 == g { print "(x'"'"'" $2 "'"'"')::bit(64)::int8" }'; }   # id_of STATE GUID: as SQL
+rm_rows() { sql "SELECT t.seq || ' ' || e.guid FROM transitions t JOIN (VALUES ($(id_of "$WORK/sa" fa-000003), 'fa-000003'),
+	($(id_of "$WORK/sb" fb-000005), 'fb-000005')) AS e(id, guid) ON e.id = t.id WHERE t.kind = 3 AND t.reason = 0 ORDER BY t.seq"; }
+for _ in $(seq 40); do [ "$(rm_rows | grep -c . || true)" = 2 ] && break; sleep 0.05; done
+rows=$(rm_rows)
+[ "$(grep -c . <<<"$rows" || true)" = 2 ] || fail "a removal row in the stream for each of fa-000003 and fb-000005: '$rows'"
+for c in a b; do
+	use $c
+	while read -r s g; do
+		w=$(timeout 10 "$CTL" -s "$SOCK" -j watch --from "$s" --count 1 | jq -c 'select(.seq != null or .event != null)' | head -1)
+		jq -e --argjson s "$s" '(.seq // .event.seq) == $s and (.kind // .event.kind) == "removed"' <<<"$w" >/dev/null ||
+			fail "watch --from $s on $c shows $g's removal: $w"
+	done <<<"$rows"
+done
+pass "removals in the stream: on A and on B (written by the decider), seqs $(cut -d' ' -f1 <<<"$rows" | paste -sd' '); watch on A and B shows them; B reached A in ${tr} ms"
+
 # ---- B restarted: loads everything, follows on ----
 use b; stop_daemon; C_PID[b]=
 reg a fa $NA 5 "$WORK/sa"
 start_collector b again
-tb=$(wait_clients b $((NA + NB + 4)) 2)
+tb=$(wait_clients b $((NA + NB + 3)) 2)
 reg a fa $((NA + 5)) 5 "$WORK/sa"
-tf=$(wait_clients b $((NA + NB + 9)) 2)
+tf=$(wait_clients b $((NA + NB + 8)) 2)
 [ "$(sql "SELECT count(*) FROM slot_blocks WHERE collector = 'fc-b'")" = 1 ] || fail "B claimed a new block on its restart: $(sql "SELECT * FROM slot_blocks")"
 reg b fb $NB 3 "$WORK/sb"
-wait_clients a $((NA + NB + 12)) 2 >/dev/null
+wait_clients a $((NA + NB + 11)) 2 >/dev/null
 read -r rows slots < <(sql "SELECT count(*), count(DISTINCT slot) FROM endpoints" | tr '|' ' ')
 [ "$rows" = "$slots" ] || fail "slots collide after B's restart: $rows rows in $slots slots"
 use b
-pass "B restarted holds all $((NA + NB + 4)) (${tb} ms), follows on (${tf} ms for 5 more from A), registers in its own block again; show cluster on B: $(ctlj show cluster | jq -c '.changes | {cursor, applied, failed, slot_blocks, lag_s}')"
+pass "B restarted holds all $((NA + NB + 3)) (${tb} ms), follows on (${tf} ms for 5 more from A), registers in its own block again; show cluster on B: $(ctlj show cluster | jq -c '.changes | {cursor, applied, failed, slot_blocks, lag_s}')"
 
 # ---- the same guids registering on both collectors at once ----
 # The policy is the fleet's (one row, compare-and-set): set once, on A,

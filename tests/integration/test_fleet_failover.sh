@@ -63,7 +63,7 @@ URL=$(pgaf_url)
 pass "pg_auto_failover: monitor :$PGAF_PORT, primary $P0, standby in sync ($PGAF_SYNC; $(pgaf_sql "$P0" "SHOW synchronous_standby_names")) in $(( ($(date +%s%N) - T0) / 1000000 )) ms"
 
 OPTS=(--store "$URL" --lease ${LEASE}s --set heartbeat.interval=1s
-	--set heartbeat.offline_after=${OFF}s --set guard.threshold=0 --sweep-interval 1s
+	--set heartbeat.offline_after=60s --set guard.threshold=0 --sweep-interval 1s
 	--http-timeout ${HTTP_TO}s --register-rate 0)
 start_collector() {
 	use "$1"
@@ -117,15 +117,19 @@ lg_hb() {   # lg_hb LAB FILE [SECS]: FILE's endpoints heartbeat into collector L
 		--interval 1s --duration "${3:-300}s" -q >>"$WORK/lg-hb.log" 2>&1 &
 	BG_PIDS+=($!)
 }
-# A's half also to A for the first 3 s: their registration on A is their
-# last contact there until the first batch from B brings one (up to the
-# registrations' 4 s + a heartbeat period + a batch period later, near
-# offline_after: a false offline of the test's making, not the fleet's).
-lg_hb a "$WORK/eps-a.jsonl" 3
 lg_hb b "$WORK/live-a.jsonl"
 lg_hb a "$WORK/live-b.jsonl"
 lg_hb b "$WORK/silent-a.jsonl"; SIL_PIDS=(${BG_PIDS[-1]})
 lg_hb a "$WORK/silent-b.jsonl"; SIL_PIDS+=(${BG_PIDS[-1]})
+
+# offline_after is 60 s while registering (a registration is an endpoint's
+# only contact until its first heartbeat, which comes once all are
+# registered: seconds, more on a loaded machine), OFF once heartbeats flow
+# and the contact feed has brought B's contacts of A's half to A (within the
+# feed's bound: FEED_BEHIND_MS, 5 s; test_fleet_collectors.sh says why).
+sleep 6
+took=$(policy_across a b heartbeat.offline_after ${OFF}s pgaf_sql "$P0")
+pass "heartbeats flowing: offline_after ${OFF}s set on A, in force on B after $took ms"
 
 # show cluster: the primary and its synchronous standby (the lease thread
 # reads pg_stat_replication each lease/3).
@@ -145,24 +149,7 @@ ctl show cluster | grep -A2 '^replication' | grep -Eq '^  pgautofailover_standby
 pass "show cluster: primary $(jq -r .primary <<<"$cj"), standby $(jq -c '.replication[0]' <<<"$cj")"
 
 # ---- registrations on A and B while the primary dies ----
-reg_loop() {   # reg_loop C, one at a time: code, Retry-After, key, guid, when it was sent (ns)
-	set +e   # a 201 has no Retry-After: grep finds nothing
-	local c=$1 i=0 code ra key t
-	while [ ! -f "$WORK/reg.stop" ]; do
-		i=$((i + 1))
-		rm -f "$WORK/rh-$c" "$WORK/rb-$c"
-		t=$(date +%s%N)
-		code=$(curl -s --max-time $((HTTP_TO + 10)) -D "$WORK/rh-$c" -o "$WORK/rb-$c" -w '%{http_code}' -X POST \
-			"http://127.0.0.1:${C_PORT[$c]}/v1/register" -H "Authorization: Bearer $TOKEN" \
-			-H 'Content-Type: application/json' -d "{\"guid\":\"ffreg$c-$i\",\"hostname\":\"r$c$i\"}" || true)
-		ra=$(grep -i '^Retry-After:' "$WORK/rh-$c" 2>/dev/null | tr -d '\r' | awk '{print $2}')
-		key=$(jq -r '.key // "-"' "$WORK/rb-$c" 2>/dev/null || echo -)
-		echo "$code ${ra:--} ${key:--} ffreg$c-$i $t $(jq -r '.error // empty' "$WORK/rb-$c" 2>/dev/null | tr ' ' _ | cut -c1-60)" >>"$WORK/regs-$c"
-		sleep 0.1
-	done
-}
-reg_loop a & REG_PIDS=($!); BG_PIDS+=($!)
-reg_loop b & REG_PIDS+=($!); BG_PIDS+=($!)
+regs_start a:ffrega b:ffregb
 sleep 3.2
 # Every endpoint online on both (A's half heard only through B's contact
 # feed, B's half known to A only through the change feed).
@@ -213,34 +200,20 @@ use a
 	fail "heartbeats checked during the outage: A $acc_a -> $a1, B $acc_b -> $b1"
 pass "A's store alarm at ${t_alarm} ms ($alarm), a registration then: 503 + $ra_during in $ms ms; $P1 writable at ${t_promoted} ms, alarm clear at ${t_clear_a} ms on A, ${t_clear_b} ms on B; heartbeats accepted meanwhile (A $acc_a -> $a1, B $acc_b -> $b1)"
 sleep 3
-touch "$WORK/reg.stop"; wait "${REG_PIDS[@]}" 2>/dev/null || true
-# The times since the kill, in ms.
-cat "$WORK/regs-a" "$WORK/regs-b" | awk -v t0="$T0" '{ $5 = int(($5 - t0) / 1000000); print }' >"$WORK/regs"
-# Around the outage, for the log: code, Retry-After, guid, ms, message.
-# (every answer not 200/201, and those sent around the kill)
-awk '($1 != 201 && $1 != 200) || ($5 > -1000 && $5 < 1000) {print "  reg:", $1, $2, $4, $5, $6}' "$WORK/regs"
+regs_stop
+# Around the outage, for the log: code, Retry-After, guid, ms since the
+# kill, message (every answer not 200/201, and those sent around the kill).
+cat "$WORK"/regs-* | awk -v t0="$T0" '{ $5 = int(($5 - t0) / 1000000) } ($1 != 201 && $1 != 200) || ($5 > -1000 && $5 < 1000) {
+	print "  reg:", $1, $2, $4, $5, $6 }'
 
 # ---- every answered registration is kept: on the new primary, with its key ----
-total=$(grep -c . "$WORK/regs")
-n201=$(awk '$1 == 201 || $1 == 200' "$WORK/regs" | grep -c . || true)
-n503=$(awk '$1 == 503' "$WORK/regs" | grep -c . || true)
-other=$(awk '$1 != 201 && $1 != 200 && $1 != 503' "$WORK/regs")
-[ -z "$other" ] || fail "registrations answered neither 200/201 nor 503: $other"
-bad_ra=$(awk '$1 == 503 && $2 !~ /^[0-9]+$/' "$WORK/regs")
-[ -z "$bad_ra" ] || fail "503 without Retry-After: $bad_ra"
+r=$(regs_kept pgaf_sql "$P1"); read -r total n201 n503 <<<"$r"
 for c in a b; do
 	eval "tc=\$t_clear_$c"
-	after=$(awk -v t="$tc" -v g="ffreg$c-" '($1 == 201 || $1 == 200) && $5 > t && index($4, g) == 1' "$WORK/regs" | grep -c . || true)
+	after=$(awk -v t="$((T0 + tc * 1000000))" -v g="ffreg$c-" '($1 == 201 || $1 == 200) && $5 > t && index($4, g) == 1' "$WORK/regs" | grep -c . || true)
 	[ "$after" -ge 1 ] || fail "no registration on $c succeeded after its alarm cleared"
 done
-awk '$1 == 201 || $1 == 200 {print $4, $3}' "$WORK/regs" | sort >"$WORK/answered"
-pgaf_sql "$P1" "SELECT guid || ' ' || encode(key, 'hex') FROM endpoints WHERE guid LIKE 'ffreg%'" | sort >"$WORK/stored-regs"
-lost=$(comm -23 "$WORK/answered" "$WORK/stored-regs" | head -3)
-[ -z "$lost" ] || fail "answered 200/201 but not on $P1 with that key (guid, key answered): $lost"
-# A 503 may still leave the endpoint stored (its write committed after
-# the held answer gave up): the agent's retry proves its key then (or
-# re-keys it); what must never be is a 201 whose key is not stored.
-pass "$total registrations on A and B: $n201 answered 200/201, every one on $P1 with its key; $n503 got 503 + Retry-After ($(awk '$1 == 503 {printf "%s at %s ms: %s; ", $4, $5, $6}' "$WORK/regs"))"
+pass "$total registrations on A and B: $n201 answered 200/201, every one on $P1 with its key; $n503 got 503 + Retry-After ($(awk -v t0="$T0" '$1 == 503 {printf "%s at %s ms: %s; ", $4, int(($5 - t0) / 1000000), $6}' "$WORK/regs"))"
 
 # ---- the lease across the failover ----
 for _ in $(seq 100); do lease_after=$(holder "$P1"); [ "$(pgaf_sql "$P1" "SELECT expires_at > now() FROM decider")" = t ] && break; sleep 0.1; done
@@ -252,20 +225,8 @@ pass "the lease: $lease_before before, $lease_after after the failover"
 # (register.replace_after 2h, not the default 1h: a new revision; long,
 # as the race below needs, so a lost race's retry cannot re-key the
 # winner's endpoint.)
-setting_on() { use "$1"; ctlj show settings | jq -r --arg n "$2" '.settings[] | select(.name == $n) | .value'; }
-use b
-rev0=$(field .settings_rev show settings)
-out=$(ctl set register.replace_after 2h 2>&1) || fail "set on B after the failover: $out"
-rev=$(field .settings_rev show settings)
-[ "$rev" = $((rev0 + 1)) ] || fail "set on B: revision $rev0 -> $rev, want $((rev0 + 1))"
-T0P=$(date +%s%N)
-for _ in $(seq 40); do [ "$(use a; field .settings_rev show settings)" = "$rev" ] && break; sleep 0.05; done
-took=$(( ($(date +%s%N) - T0P) / 1000000 ))
-[ "$(use a; field .settings_rev show settings)" = "$rev" ] || fail "A did not reach B's revision $rev in $took ms"
-[ $took -le 2000 ] || fail "A took $took ms for the set on B, over 2 s"
-[ "$(setting_on a register.replace_after)" = 2h ] || fail "show settings on A: register.replace_after $(setting_on a register.replace_after)"
-[ "$(pgaf_sql "$P1" "SELECT rev FROM policy")" = "$rev" ] || fail "the policy row on $P1 is at revision $(pgaf_sql "$P1" "SELECT rev FROM policy"), not $rev"
-pass "set on B after the failover (revision $rev, on $P1) in force on A after $took ms"
+took=$(policy_across b a register.replace_after 2h pgaf_sql "$P1")
+pass "set on B after the failover (on $P1) in force on A after $took ms"
 
 # ---- the same NR guids on both collectors at once ----
 guid_race ffrace $NR "$WORK" "http://127.0.0.1:${C_PORT[a]}" "http://127.0.0.1:${C_PORT[b]}"
@@ -273,22 +234,7 @@ guid_race_check ffrace $NR "$WORK" pgaf_sql "$P1"
 pass "$NR guids registered on A and B at once after the failover: one row each on $P1, $(wc -l <"$WORK/race-agents") answers 200/201 all holding the stored key (A: $(tail -1 "$WORK/race-a.log"); B: $(tail -1 "$WORK/race-b.log"))"
 
 # ---- both collectors' memory is the store: every endpoint's guid, id, slot, key ----
-stored=$(pgaf_sql "$P1" "SELECT count(*) FROM endpoints")
-pgaf_sql "$P1" "SELECT guid || ' ' || lpad(to_hex(id), 16, '0') || ' ' || slot || ' ' || encode(key, 'hex') FROM endpoints" |
-	sort >"$WORK/store-all"
-for c in a b; do
-	wait_clients $c "$stored" 3
-	use $c
-	rm -f "$WORK/export-$c.jsonl"
-	ctl export "$WORK/export-$c.jsonl" >/dev/null
-	for _ in $(seq 100); do [ "$(ctlj show bulk | jq -r .export.running)" = false ] && break; sleep 0.1; done
-	jq -r '"\(.guid) \(.id) \(.slot) \(.key)"' "$WORK/export-$c.jsonl" | sort >"$WORK/mem-$c"
-	diff=$(diff "$WORK/store-all" "$WORK/mem-$c" | head -4)
-	[ -z "$diff" ] || fail "$c's memory (its export) differs from $P1 (< store, > memory): $diff"
-	# so every registration answered 200/201 is in this collector's memory with its key
-	lost=$(comm -23 "$WORK/answered" <(awk '{print $1, $4}' "$WORK/mem-$c" | sort) | head -3)
-	[ -z "$lost" ] || fail "answered 200/201, not in $c's memory with that key: $lost"
-done
+for c in a b; do stored=$(memory_is_store $c pgaf_sql "$P1"); done
 use a
 pass "A's and B's memories (their exports) are the $stored endpoints of $P1 exactly (guid, id, slot, key): the $n201 answered registrations and the $NR raced guids included"
 
@@ -298,32 +244,8 @@ pass "A's and B's memories (their exports) are the $stored endpoints of $P1 exac
 # when the endpoint fell silent (1 s before the kill), + 1 s for the
 # transitions' whole seconds.
 BOUND=$(( (T0 - T_S) / 1000000 + t_promoted + 2000 + LEASE * 1000 / 3 + OFF * 1000 + 1000 ))
-ts_s=$((T_S / 1000000000))
 is_silent="(e.guid ~ '^lg-ff[ab]-[0-9]+$' AND split_part(e.guid, '-', 3)::int < $SILENT)"
-for _ in $(seq $(( (BOUND + 1000) / 100 ))); do
-	[ "$(pgaf_sql "$P1" "SELECT count(*) FROM endpoints e WHERE $is_silent AND status = 1")" = $((2 * SILENT)) ] && break
-	[ $(( ($(date +%s%N) - T_S) / 1000000 )) -gt $((BOUND + 1000)) ] && break
-	sleep 0.1
-done
-false_off=$(pgaf_sql "$P1" "SELECT e.guid FROM transitions t JOIN endpoints e ON e.id = t.id
-	WHERE t.new_status IN (1, 3) AND e.guid LIKE 'lg-%' AND NOT $is_silent LIMIT 3")
-if [ -n "$false_off" ]; then
-	echo "their transitions (guid seq s-after-silence old new reason): $(pgaf_sql "$P1" "SELECT e.guid, t.seq, t.time - $ts_s,
-		t.old_status, t.new_status, t.reason FROM transitions t JOIN endpoints e ON e.id = t.id
-		WHERE e.guid IN ($(sed "s/.*/'&'/" <<<"$false_off" | paste -sd,)) ORDER BY t.seq" | tr '\n' ' ')"
-	echo "silence at $ts_s, the kill $(( (T0 - T_S) / 1000000 )) ms later; the collectors' lease lines:"
-	grep -h "decid\|epoch\|caught up\|R9\|grace" "$WORK/a.log" "$WORK/b.log" | tail -n 20
-	fail "endpoints outside the silent set went offline: $false_off"
-fi
-not_on=$(pgaf_sql "$P1" "SELECT count(*) FROM endpoints e WHERE e.guid LIKE 'lg-%' AND NOT $is_silent AND status <> 0")
-[ "$not_on" = 0 ] || fail "$not_on endpoints outside the silent set are not online on $P1"
-read -r n_off n_ids lo hi < <(pgaf_sql "$P1" "SELECT count(*), count(DISTINCT t.id), coalesce(min(t.time) - $ts_s, -1),
-	coalesce(max(t.time) - $ts_s, -1) FROM transitions t JOIN endpoints e ON e.id = t.id
-	WHERE t.new_status = 1 AND t.reason = 4 AND $is_silent" | tr '|' ' ')
-[ "$n_off $n_ids" = "$((2 * SILENT)) $((2 * SILENT))" ] ||
-	fail "$n_off offline transitions of $n_ids silent endpoints (want each of the $((2 * SILENT)) once), $(( ($(date +%s%N) - T_S) / 1000000 )) ms after they fell silent"
-[ $((hi * 1000)) -le $((BOUND + 1000)) ] || fail "a silent endpoint went offline $hi s after it fell silent, over the bound $BOUND ms"
-[ "$lo" -ge $((OFF - 1)) ] || fail "a silent endpoint went offline $lo s after it fell silent, before offline_after"
+r=$(fleet_offlines "$is_silent" "$is_silent" $((2 * SILENT)) "$T_S" "$BOUND" pgaf_sql "$P1"); read -r lo hi <<<"$r"
 pass "no endpoint outside the silent set went offline; the $((2 * SILENT)) silent ones each once, $lo-$hi s after they fell silent (bound $BOUND ms: failover $t_promoted ms + 2 s + lease/3 + offline_after + a sweep)"
 
 # ---- the stream: no gap, no duplicate, replays to the stored statuses ----

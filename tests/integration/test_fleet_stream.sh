@@ -24,7 +24,9 @@
 #    there), and judges all 10 from their registration: offline at
 #    registration + offline_after, not earlier, not much later; the
 #    stream stays 1..n with no gap, replays to the stored statuses, and
-#    watch on A and B shows the rows alike.
+#    watch on A and B shows the rows alike;
+#  - a SHUTDOWN heartbeat heard only by the non-decider B: the decider takes
+#    the endpoint offline at once, reason shutdown (B's contact feed).
 SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${BUILD:-$SRC/build}
 . "$SRC/tests/integration/lib.sh"
@@ -198,4 +200,31 @@ use b
 for _ in $(seq 30); do [ "$(field .offline show status)" = 35 ] && break; sleep 0.1; done
 [ "$(field .offline show status)" = 35 ] || fail "B follows: $(ctlj show status | jq -c '{clients, online, offline}')"
 pass "registered on the non-decider B without heartbeats: 5 new (a stream row each, registered, from the decider) and 5 re-registered offline ones (online again on A through the contact feed); all 10 offline on A $((olo - t_reg))-$((ohi - t_reg)) s after the registrations began (offline_after ${OFF} s); stream 1..$n4 no gap, replay = stored statuses, watch on A and B alike"
+
+# ---- a SHUTDOWN heard only by the non-decider B ----
+# 5 more registered on B heartbeat to B alone for a second, then each sends
+# one SHUTDOWN (glournet-loadgen, their keys from B's export): B forwards it
+# in its contact batch, and the decider A takes them offline at once with
+# reason shutdown (without it they went offline offline_after later,
+# reason no-contact).
+"$AGENT" register --server "http://127.0.0.1:${C_PORT[b]}" --token "$TOKEN" --count 5 \
+	--guid-prefix fsd --state "$WORK/state-down" >/dev/null
+use b
+ctl export "$WORK/export-b.jsonl" >/dev/null
+for _ in $(seq 50); do [ "$(ctlj show bulk | jq -r .export.running)" = false ] && break; sleep 0.1; done
+jq -c 'select(.guid | startswith("fsd-"))' "$WORK/export-b.jsonl" >"$WORK/down.jsonl"
+[ "$(grep -c . "$WORK/down.jsonl")" = 5 ] || fail "B's export holds the 5 fsd endpoints: $(cat "$WORK/down.jsonl")"
+t_down=$(date +%s)
+ip netns exec "$(lab_ns "${C_TAG[b]}")" "$BUILD/tools/glournet-loadgen" --endpoints "$WORK/down.jsonl" \
+	--to "$LAB_COLLECTOR4" --interval 1s --duration 2s --shutdown 1 --shutdown-after 1s -q >"$WORK/lg-down.log" 2>&1 ||
+	fail "loadgen's shutdowns into B: $(cat "$WORK/lg-down.log")"
+DOWN="guid LIKE 'fsd-%'"
+for _ in $(seq 40); do [ "$(rows "$DOWN" 1 5 | cut -d' ' -f2)" = 5 ] && break; sleep 0.1; done
+read -r dc dd dlo dhi <<<"$(rows "$DOWN" 1 5)"
+[ "$dc $dd" = "5 5" ] || fail "an offline (shutdown) row on the decider for each of the 5 shut down on B: $dc rows for $dd ($(rows "$DOWN" 1 4 | cut -d' ' -f1) offline no-contact)"
+use a
+[ "$(ctlj show client fsd-000000 | jq -r '.status + " " + .reason')" = "offline shutdown" ] ||
+	fail "show client on A: $(ctlj show client fsd-000000 | jq -c '{status, reason}')"
+n5=$(stream_check "after the shutdowns on B" sql)
+pass "SHUTDOWN heard only by B: the decider A took the 5 offline, reason shutdown, $((dlo - t_down))-$((dhi - t_down)) s after loadgen began (offline_after ${OFF} s); stream 1..$n5 no gap"
 for c in a b; do use $c; stop_daemon; C_PID[$c]=; done

@@ -257,8 +257,8 @@ static void test_contacts(void **state)
 {
 	(void)state;
 	char why[400];
-	uint64_t ids[2];
-	uint32_t ages[2], reasons[2];
+	uint64_t ids[CONTACTS_PER_ENDPOINT];
+	uint32_t ages[CONTACTS_PER_ENDPOINT], reasons[CONTACTS_PER_ENDPOINT];
 	/* Loaded (or from the change feed): its stored contact, from before
 	 * the previous scan began, is nothing to forward. */
 	struct change c = row(1, 12, 0xC1, "c-1", K1);
@@ -287,6 +287,17 @@ static void test_contacts(void **state)
 	assert_int_equal(ages[1], 0);
 	assert_int_equal(contacts_collect(&fx.reg, ep, TU_NOW + 2, TU_NOW + 1, ids, ages, reasons),
 			 0);
+	/* A SHUTDOWN heartbeat heard here (its time recorded, as the workers
+	 * do): the heartbeat, then the shutdown, both at its time. */
+	slot_table_restore_seen(&fx.tbl, ep->slot, TU_NOW + 3);
+	status_on_shutdown(&fx.reg, ep, TU_NOW + 3, TU_NOW + 3);
+	assert_int_equal(contacts_collect(&fx.reg, ep, TU_NOW + 4, TU_NOW + 2, ids, ages, reasons), 2);
+	assert_int_equal(reasons[0], EP_REASON_HEARTBEAT);
+	assert_int_equal(ages[0], 1);
+	assert_int_equal(reasons[1], EP_REASON_SHUTDOWN);
+	assert_int_equal(ages[1], 1);
+	/* Once: the next scan began after it. */
+	assert_int_equal(contacts_collect(&fx.reg, ep, TU_NOW + 6, TU_NOW + 4, ids, ages, reasons), 0);
 
 	/* The decider: an endpoint last heard long ago, offline at once
 	 * (a shutdown); another collector forwards its registration. */
@@ -321,6 +332,45 @@ static void test_contacts(void **state)
 	tu_check_counts(&fx.reg);
 }
 
+/* The decider: a shutdown another collector heard (after its heartbeat, in
+ * the same batch) takes the endpoint offline at once, reason shutdown; the
+ * sweep keeps it so; a heartbeat forwarded later ends it. */
+static void test_contacts_shutdown(void **state)
+{
+	(void)state;
+	char why[400];
+	struct change c = row(3, 14, 0xE1, "e-1", K1);
+	c.e.last_ctl_contact = TU_NOW - 5;
+	assert_int_equal(cluster_apply(&fx.reg, fx.pol, &c, TU_NOW, false, why, sizeof(why)),
+			 CHANGE_APPLIED);
+	struct endpoint *ep = registry_by_id(&fx.reg, 0xE1);
+	struct sweep_result res;
+	sweep_run(&fx.sw, &fx.reg, fx.pol, TU_NOW, &res);
+	assert_int_equal(ep->status, EP_ONLINE);
+	uint64_t mono = 5000000000ull;
+	struct feed_contact hb = {.id = 0xE1, .age = 1, .reason = EP_REASON_HEARTBEAT, .read_ns = mono};
+	struct feed_contact down = hb;
+	down.reason = EP_REASON_SHUTDOWN;
+	assert_true(contacts_merge(&fx.reg, &hb, TU_NOW, mono));
+	assert_true(contacts_merge(&fx.reg, &down, TU_NOW, mono));
+	assert_int_equal(ep->status, EP_OFFLINE);
+	assert_int_equal(ep->reason, EP_REASON_SHUTDOWN);
+	assert_int_equal(ep->down_at, TU_NOW - 1);
+	assert_false(contacts_merge(&fx.reg, &down, TU_NOW, mono)); /* twice: nothing more */
+	sweep_run(&fx.sw, &fx.reg, fx.pol, TU_NOW + 1, &res);
+	assert_int_equal(ep->status, EP_OFFLINE);
+	assert_int_equal(ep->reason, EP_REASON_SHUTDOWN);
+	/* It boots again: its next heartbeat, heard elsewhere, ends it. */
+	hb.age = 0;
+	hb.read_ns = mono + 3000000000ull;
+	assert_true(contacts_merge(&fx.reg, &hb, TU_NOW + 3, mono + 3000000000ull));
+	assert_int_equal(ep->down_at, 0);
+	sweep_run(&fx.sw, &fx.reg, fx.pol, TU_NOW + 3, &res);
+	assert_int_equal(ep->status, EP_ONLINE);
+	assert_int_equal(ep->reason, EP_REASON_HEARTBEAT);
+	tu_check_counts(&fx.reg);
+}
+
 #define REG(f) cmocka_unit_test_prestate_setup_teardown(f, tu_registry_setup, tu_registry_teardown, &fx)
 
 int main(void)
@@ -331,6 +381,7 @@ int main(void)
 		REG(test_apply),
 		REG(test_apply_deciding),
 		REG(test_contacts),
+		REG(test_contacts_shutdown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	slot_blocks_free(&own);

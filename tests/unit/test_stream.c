@@ -16,7 +16,8 @@
  * its change not applied here yet) is kept and applied once the change
  * feed brings the endpoint with an older stored status, in stream order;
  * a kept row older than the endpoint's status is not applied; one whose
- * endpoint never comes is dropped after STREAM_PENDING_MS.
+ * endpoint never comes is dropped after STREAM_PENDING_MS. A removal or
+ * guard event is shown with its kind and count, never applied.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -162,6 +163,40 @@ static void test_job_rows(void **state)
 	assert_int_equal(feed_get(watch, 13)->slot, a->slot);
 	struct transition t = {.kind = TK_STATUS};
 	assert_int_equal(feed_push_at(watch, &t, 15), -EINVAL); /* numbers only go up */
+	tu_check_counts(&fx.reg);
+	feed_free(watch);
+}
+
+/* A removal and a guard event in the stream: shown under their numbers
+ * with their kind and count, never applied (the change feed removes, only
+ * the decider guards): the endpoint keeps its status, nothing is pending. */
+static void test_job_other_kinds(void **state)
+{
+	(void)state;
+	struct endpoint *a = online_ep("k-a");
+	struct transition_feed *watch = feed_new(64, NULL);
+	assert_non_null(watch);
+	struct stream_job j = {.reg = &fx.reg, .watch = watch};
+	struct store_trans rm = row(1, a, EP_ONLINE), guard = {.seq = 2, .time = NOW, .count = 7};
+	rm.kind = TK_REMOVED;
+	rm.reason = EP_REMOVED_OPERATOR;
+	guard.kind = TK_GUARD_RAISED;
+	stream_take_row(&j, &rm, true);
+	stream_take_row(&j, &guard, true);
+	assert_int_equal(a->status, EP_ONLINE);
+	assert_non_null(registry_by_id(&fx.reg, a->id));
+	assert_int_equal(j.applied, 0);
+	assert_int_equal(j.unknown, 0);
+	assert_int_equal(j.npending, 0);
+	const struct transition *t = feed_get(watch, 1);
+	assert_non_null(t);
+	assert_int_equal(t->kind, TK_REMOVED);
+	assert_int_equal(t->id, a->id);
+	assert_int_equal(t->reason, EP_REMOVED_OPERATOR);
+	t = feed_get(watch, 2);
+	assert_non_null(t);
+	assert_int_equal(t->kind, TK_GUARD_RAISED);
+	assert_int_equal(t->count, 7);
 	tu_check_counts(&fx.reg);
 	feed_free(watch);
 }
@@ -380,6 +415,7 @@ int main(void)
 		cmocka_unit_test(test_accept),
 		REG(test_apply_row),
 		REG(test_job_rows),
+		REG(test_job_other_kinds),
 		REG(test_unknown_kept),
 		cmocka_unit_test(test_one_op),
 	};
