@@ -211,6 +211,40 @@ static int fence_batch(struct store *s, struct op *ops, struct op *end, bool *no
 	return rc < 0 ? -1 : 0;
 }
 
+/* The run of consecutive puts that begins at *op (before `stop`) in one
+ * put_many call: each one's result before the commit, the order of the
+ * ops kept (a delete after a put ends the run). *op moves past the run. */
+static int apply_puts(struct store *s, struct op **op, struct op *stop, uint32_t *nops)
+{
+	size_t n = 0;
+	for (struct op *o = *op; o != stop && o->kind == OP_PUT; o = o->next)
+		n++;
+	const struct store_row **rows = malloc(n * sizeof(*rows));
+	int *res = malloc(n * sizeof(*res));
+	int rc = -1;
+	if (rows && res) {
+		struct op *o = *op;
+		for (size_t i = 0; i < n; i++, o = o->next)
+			rows[i] = &o->u.ep;
+		rc = s->ops->put_many(s->db, rows, n, res);
+	}
+	if (rc == 0) {
+		for (size_t i = 0; i < n; i++, *op = (*op)->next) {
+			(*op)->rejected = res[i] == 1;
+			++*nops;
+		}
+	} else if (!rows || !res) { /* out of memory: one at a time */
+		rc = s->ops->put(s->db, &(*op)->u.ep);
+		(*op)->rejected = rc == 1;
+		rc = rc == 1 ? 0 : rc;
+		*op = (*op)->next;
+		++*nops;
+	}
+	free(rows);
+	free(res);
+	return rc;
+}
+
 /* One transaction over the first ops of `ops` (up to BATCH_ROWS rows, at
  * least one op): 0 with *end the first op not in it, or -1, rolled back. */
 static int apply_batch(struct store *s, struct op *ops, struct op **end, uint32_t *nops, bool *lost,
@@ -234,13 +268,18 @@ static int apply_batch(struct store *s, struct op *ops, struct op **end, uint32_
 			rc = -1;
 		break;
 	}
-	for (; rc == 0 && op != stop; op = op->next) {
+	while (rc == 0 && op != stop) {
+		if (op->kind == OP_PUT && s->ops->put_many) {
+			rc = apply_puts(s, &op, stop, nops);
+			continue;
+		}
 		rc = apply_op(s->ops, s->db, op);
 		op->rejected =
 			rc == 1; /* the guid is another slot's: not written, the rest goes on */
 		if (rc == 1)
 			rc = 0;
 		++*nops;
+		op = op->next;
 	}
 	if (rc == 0)
 		rc = s->ops->commit(s->db);

@@ -67,6 +67,13 @@ struct store_db_ops {
 	 * written, another slot holds the guid (a lost race with another
 	 * collector), and the transaction goes on. */
 	int (*put)(struct store_db *db, const struct store_row *r);
+	/* Optional (NULL: put() for each): n consecutive puts of the
+	 * transaction, as n calls of put() in this order would write them;
+	 * results[i] is what put() would have said of rows[i] (0, or 1 a
+	 * lost race). 0, or -1 as the others. (PostgreSQL with a change
+	 * feed: groups of rows in one statement each, store_pg.c.) */
+	int (*put_many)(struct store_db *db, const struct store_row *const *rows, size_t n,
+			int *results);
 	int (*delete)(struct store_db *db, uint64_t id, uint32_t slot);
 	/* Updates only the rows whose slot still holds the contact's id. */
 	int (*contacts)(struct store_db *db, const struct store_contact *c, size_t n);

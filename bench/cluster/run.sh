@@ -15,8 +15,8 @@
 #      LOAD=import (the default up to 100,000): glournetctl import of a
 #      JSON-lines file, then an SQL UPDATE to online; LOAD=sql (above): the
 #      rows an import makes (slots in A's blocks, guid, id, key) by one
-#      INSERT ... SELECT, since the import commits only ~1,700 rows a
-#      second on PostgreSQL (docs/PERFORMANCE.md);
+#      INSERT ... SELECT, faster still than the import (~16-21 k rows a
+#      second on a cluster store, bench/cluster/import.sh, docs/PERFORMANCE.md);
 #   2. A starts with N in the store: time until its control socket answers,
 #      until it holds N, until it decides; then exports them (ids, slots,
 #      keys: the loadgen's credentials, a half for each collector);

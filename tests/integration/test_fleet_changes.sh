@@ -12,7 +12,11 @@
 #  - slots never collide (one row per slot in the store, the collectors in
 #    their own slot blocks);
 #  - B restarted loads everything, registrations made while it was down
-#    included, and follows on.
+#    included, and follows on;
+#  - a batch of puts (an import) with one guid another collector committed
+#    rejects that put alone, and one with a guid another transaction is
+#    inserting falls back to one put at a time (store_pg.c pg_put_many),
+#    with the same result and no failed commit.
 SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${BUILD:-$SRC/build}
 . "$SRC/tests/integration/lib.sh"
@@ -191,5 +195,66 @@ mb=$(curl -s "http://127.0.0.1:$((${C_PORT[b]} + 2))/metrics" | awk '$1 == "glou
 applied=$(curl -s "http://127.0.0.1:$((${C_PORT[b]} + 2))/metrics" | awk '$1 == "glournet_changes_applied_total" {print $2}')
 [ "${applied:-0}" -gt 0 ] || fail "B's metric glournet_changes_applied_total is '$applied'"
 pass "$NR guids registered on both at once: one row each in the store, $(wc -l <"$WORK/race-agents") answers 200/201 all holding the stored key (A: $(tail -1 "$WORK/race-a.log"); B: $(tail -1 "$WORK/race-b.log")); lost races undone: A $ra, B $rb (metric on B: $mb; changes applied on B: $applied); both collectors hold $total with the store's ids and slots"
+
+# ---- a batch of puts meets guids another collector holds ----
+# store_pg.c writes a run of puts as one statement: a row whose guid
+# another collector's commit holds is left out of it and alone rejected;
+# a guid another transaction is inserting (not committed yet) makes the
+# statement fail, and the group is written again one put at a time. The
+# other collector's rows are made here by SQL in B's block, without a
+# change row, so A never hears of them and imports their guids as new.
+other_row() {   # other_row GUID N: a row another collector committed (id 7000000 + N)
+	echo "INSERT INTO endpoints (slot, id, guid, key, hostname, ips, notify_port, registered,
+		last_register, last_ctl_contact, last_heartbeat, last_poll, down_at, status, reason,
+		ctl_reason, status_since, notify_pending) VALUES ($(( $(sql "SELECT min(block) FROM slot_blocks WHERE collector = 'fc-b'") * 65536 + 60000 + $2 )),
+		$((7000000 + $2)), '$1', decode(md5('$1'), 'hex'), 'other', '', 0, 1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0)"
+}
+import_on_a() {   # import_on_a FIRST COUNT: pt-FIRST ... imported on A, every put committed
+	local f=$WORK/pt-$1.jsonl i
+	for i in $(seq "$1" $(($1 + $2 - 1))); do printf '{"guid":"pt-%06d","hostname":"pt"}\n' "$i"; done >"$f"
+	use a; ctl import "$f" >/dev/null
+	for _ in $(seq 200); do
+		[ "$(ctlj show bulk | jq -r .import.running)" = false ] && [ "$(field '.store.queue_len // 0' show status)" = 0 ] && return
+		sleep 0.05
+	done
+	fail "the import of $f did not end in 10 s: $(ctlj show bulk | jq -c .import)"
+}
+pt_check() {   # pt_check FIRST COUNT TAKEN: the rows of the import, TAKEN the other collector's
+	local g rows mine
+	g=$(printf 'pt-%06d' "$3")
+	read -r rows mine < <(sql "SELECT count(*), count(*) FILTER (WHERE id < 7000000 OR id > 7000100) FROM endpoints
+		WHERE guid >= 'pt-$(printf %06d "$1")' AND guid <= 'pt-$(printf %06d $(($1 + $2 - 1)))'" | tr '|' ' ')
+	[ "$rows $mine" = "$2 $(($2 - 1))" ] || fail "import of $2 with $g taken: $rows rows stored, $mine of them A's (want $2, $(($2 - 1)))"
+	[ "$(sql "SELECT id FROM endpoints WHERE guid = '$g'")" = $((7000000 + $3 % 100)) ] || fail "$g: the other collector's row was overwritten"
+	use a; rc=0; ctlj show client "$g" >/dev/null 2>&1 || rc=$?
+	[ $rc -ne 0 ] || fail "A still holds $g, whose put was rejected"
+	[ "$(field .id show client "pt-$(printf %06d "$1")")" = "$(sql "SELECT lpad(to_hex(id), 16, '0') FROM endpoints WHERE guid = 'pt-$(printf %06d "$1")'")" ] ||
+		fail "A holds pt-$(printf %06d "$1") with another id than the store"
+}
+use a
+races0=$(ctlj show cluster | jq .changes.guid_races); errs0=$(field .store.commit_errors show status)
+sql "$(other_row pt-000002 2)" >/dev/null
+import_on_a 0 20
+pt_check 0 20 2
+races1=$(ctlj show cluster | jq .changes.guid_races)
+[ $((races1 - races0)) = 1 ] || fail "A counted $((races1 - races0)) lost races for one taken guid"
+pass "an import of 20 on A with pt-000002 committed by another collector: that put alone rejected and undone, 19 stored"
+
+loglines=$(wc -l <"$WORK/a.log")
+psql -h "$PG/sock" -p "$PGPORT" -U gn -d glournet -XAtq >"$WORK/pt-other.log" 2>&1 <<<"BEGIN;
+$(other_row pt-000025 25);
+SELECT pg_sleep(2);
+COMMIT;" &
+BG_PIDS+=($!); other=$!
+for _ in $(seq 100); do [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%'")" = 1 ] && break; sleep 0.05; done
+[ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%'")" = 1 ] || fail "the other transaction did not start: $(cat "$WORK/pt-other.log")"
+import_on_a 20 20
+wait $other || fail "the other transaction: $(cat "$WORK/pt-other.log")"
+pt_check 20 20 25
+races2=$(ctlj show cluster | jq .changes.guid_races); errs1=$(field .store.commit_errors show status)
+[ $((races2 - races1)) = 1 ] || fail "A counted $((races2 - races1)) lost races for the guid inserted concurrently"
+[ "$errs1" = "$errs0" ] || fail "A's store had $((errs1 - errs0)) failed commits (the group must fall back, not fail the batch)"
+log_since_has "$WORK/a.log" "$loglines" "written again one by one" || fail "A's log does not say a group of puts fell back to one at a time"
+pass "an import of 20 on A while another transaction inserts pt-000025: the group written again one put at a time, that put alone rejected, 19 stored, no failed commit"
 
 for c in a b; do use "$c"; stop_daemon; C_PID[$c]=; done
