@@ -484,6 +484,50 @@ two_collectors_stop() {
 }
 
 # ---- Faults under load on two collectors (integration-fleet-failover, -collectors) ----
+# formation_two_collectors TAG: two_collectors TAG on a pg_auto_failover
+# formation (pgaf_setup: a monitor, a primary and a synchronous standby in
+# $PGAF, the caller's mktemp), the EXIT trap that stops all of it, and P0
+# (the primary), URL (the collectors' multi-host URL), T_UP (ms it took).
+formation_two_collectors() {
+	local t0
+	two_collectors "$1"
+	PGAF_PORT=$(port_pick $((${C_PORT[b]} + 3)) 3) || fail "no free ports for pg_auto_failover"
+	trap 'rc=$?; [ $rc -eq 0 ] || KEEP_PG_LOG=1; two_collectors_stop; pgaf_teardown; set +e; (exit $rc); cleanup' EXIT
+	t0=$(date +%s%N)
+	pgaf_setup
+	P0=$(pgaf_primary)
+	URL=$(pgaf_url)
+	T_UP=$(( ($(date +%s%N) - t0) / 1000000 ))
+}
+# register_halves PA PB: glournet-loadgen registers $NA endpoints on A
+# (guids lg-PA-0 ..., addresses from 100.64.0.1) and $NB on B (lg-PB-...,
+# from 100.96.0.1) at once, credentials in $WORK/eps-a.jsonl and
+# eps-b.jsonl; fails unless each was new; then waits up to 15 s for the
+# change feed to bring each half to the other collector. Prints the ms of
+# the registering and of the wait, and each side's registrations/s.
+register_halves() {
+	local lg=$BUILD/tools/glournet-loadgen c t0 t_reg t_feed got pa pb
+	one() {   # one C PREFIX COUNT IPS_BASE
+		"$lg" --register "http://127.0.0.1:${C_PORT[$1]}" --token "$TOKEN" --count "$3" --concurrency 32 \
+			--guid-prefix "$2" --ips-base "$4" --save "$WORK/eps-$1.jsonl" --register-only -q \
+			>"$WORK/lgreg-$1.txt" 2>&1 &&
+			grep -q "^registered $3 (new $3, known 0), failed 0" "$WORK/lgreg-$1.txt"
+	}
+	t0=$(date +%s%N)
+	one a "$1" "$NA" 100.64.0.1 & pa=$!
+	one b "$2" "$NB" 100.96.0.1 & pb=$!
+	wait $pa || fail "loadgen --register on A: $(cat "$WORK/lgreg-a.txt")" >&2
+	wait $pb || fail "loadgen --register on B: $(cat "$WORK/lgreg-b.txt")" >&2
+	t_reg=$(( ($(date +%s%N) - t0) / 1000000 ))
+	t0=$(date +%s%N)
+	for c in a b; do
+		use $c
+		for _ in $(seq 150); do got=$(field .clients show status); [ "$got" = $((NA + NB)) ] && break; sleep 0.1; done
+		[ "$got" = $((NA + NB)) ] || fail "collector $c holds $got endpoints, not $((NA + NB)), after 15 s" >&2
+	done
+	t_feed=$(( ($(date +%s%N) - t0) / 1000000 ))
+	echo "$t_reg $t_feed $(grep -o '[0-9.]* registrations/s' "$WORK/lgreg-a.txt" | cut -d' ' -f1) $(grep -o '[0-9.]* registrations/s' "$WORK/lgreg-b.txt" | cut -d' ' -f1)"
+}
 # reg_loop C PREFIX: registers new guids PREFIX-1, PREFIX-2, ... on collector
 # C one at a time (0.1 s apart) until $WORK/reg.stop exists; a line each in
 # $WORK/regs-PREFIX: code, Retry-After, key, guid, when it was sent (ns), the

@@ -40,16 +40,9 @@ NA=${FC_NA:-10000} NB=${FC_NB:-10000} SILENT=${FC_SILENT:-34} NR=${FC_NR:-500}
 LG=$BUILD/tools/glournet-loadgen
 HTTP_TO=10
 
-two_collectors "$T"
-PGAF_PORT=$(port_pick $((${C_PORT[b]} + 3)) 3) || fail "no free ports for pg_auto_failover"
-trap 'rc=$?; [ $rc -eq 0 ] || KEEP_PG_LOG=1; two_collectors_stop; pgaf_teardown; set +e; (exit $rc); cleanup' EXIT
-
-T0=$(date +%s%N)
-pgaf_setup
-P0=$(pgaf_primary)
-URL=$(pgaf_url)
+formation_two_collectors "$T"
 store() { pgaf_sql "$P0" "$1"; }
-pass "pg_auto_failover: monitor :$PGAF_PORT, primary $P0, standby in sync ($PGAF_SYNC) in $(( ($(date +%s%N) - T0) / 1000000 )) ms"
+pass "pg_auto_failover: monitor :$PGAF_PORT, primary $P0, standby in sync ($PGAF_SYNC) in $T_UP ms"
 
 OPTS=(--store "$URL" --lease ${LEASE}s --set heartbeat.interval=1s --set guard.threshold=0
 	--sweep-interval 1s --http-timeout ${HTTP_TO}s --register-rate 0)
@@ -75,25 +68,8 @@ wait_holder "fc-a 1" 5
 start_collector b
 
 # ---- NA endpoints registered on A, NB on B, at once (loadgen) ----
-lg_reg() {   # lg_reg C PREFIX COUNT IPS_BASE: credentials in $WORK/eps-C.jsonl
-	"$LG" --register "http://127.0.0.1:${C_PORT[$1]}" --token "$TOKEN" --count "$3" --concurrency 32 \
-		--guid-prefix "$2" --ips-base "$4" --save "$WORK/eps-$1.jsonl" --register-only -q \
-		>"$WORK/lgreg-$1.txt" 2>&1
-}
-T0=$(date +%s%N)
-lg_reg a fca $NA 100.64.0.1 & pa=$!
-lg_reg b fcb $NB 100.96.0.1 & pb=$!
-wait $pa || fail "loadgen --register on A: $(cat "$WORK/lgreg-a.txt")"
-wait $pb || fail "loadgen --register on B: $(cat "$WORK/lgreg-b.txt")"
-t_reg=$(( ($(date +%s%N) - T0) / 1000000 ))
-grep -q "^registered $NA (new $NA, known 0), failed 0" "$WORK/lgreg-a.txt" || fail "on A: $(cat "$WORK/lgreg-a.txt")"
-grep -q "^registered $NB (new $NB, known 0), failed 0" "$WORK/lgreg-b.txt" || fail "on B: $(cat "$WORK/lgreg-b.txt")"
-for c in a b; do
-	use $c
-	for _ in $(seq 100); do [ "$(field .clients show status)" = $((NA + NB)) ] && break; sleep 0.1; done
-	[ "$(field .clients show status)" = $((NA + NB)) ] || fail "$c holds $(field .clients show status) endpoints, not $((NA + NB))"
-done
-pass "$NA registered on A and $NB on B at once in $t_reg ms (A: $(grep -o '[0-9.]* registrations/s' "$WORK/lgreg-a.txt"), B: $(grep -o '[0-9.]* registrations/s' "$WORK/lgreg-b.txt")); both hold all $((NA + NB))"
+r=$(register_halves fca fcb); read -r t_reg t_feed rate_a rate_b <<<"$r"
+pass "$NA registered on A and $NB on B at once in $t_reg ms (A: $rate_a registrations/s, B: $rate_b); both hold all $((NA + NB)) ${t_feed} ms later"
 
 # The groups of each half h (a: registered on A): s1, s2, s3 fall silent
 # before faults 1, 2, 3 (SILENT each, lg-fch-0 ...), live the rest.

@@ -52,15 +52,8 @@ LG=$BUILD/tools/glournet-loadgen
 # less a margin (201 once committed, else 503): the client waits longer.
 HTTP_TO=10
 
-two_collectors "$T"
-PGAF_PORT=$(port_pick $((${C_PORT[b]} + 3)) 3) || fail "no free ports for pg_auto_failover"
-trap 'rc=$?; [ $rc -eq 0 ] || KEEP_PG_LOG=1; two_collectors_stop; pgaf_teardown; set +e; (exit $rc); cleanup' EXIT
-
-T0=$(date +%s%N)
-pgaf_setup
-P0=$(pgaf_primary)
-URL=$(pgaf_url)
-pass "pg_auto_failover: monitor :$PGAF_PORT, primary $P0, standby in sync ($PGAF_SYNC; $(pgaf_sql "$P0" "SHOW synchronous_standby_names")) in $(( ($(date +%s%N) - T0) / 1000000 )) ms"
+formation_two_collectors "$T"
+pass "pg_auto_failover: monitor :$PGAF_PORT, primary $P0, standby in sync ($PGAF_SYNC; $(pgaf_sql "$P0" "SHOW synchronous_standby_names")) in $T_UP ms"
 
 OPTS=(--store "$URL" --lease ${LEASE}s --set heartbeat.interval=1s
 	--set heartbeat.offline_after=60s --set guard.threshold=0 --sweep-interval 1s
@@ -71,13 +64,6 @@ start_collector() {
 	C_PID[$1]=$DAEMON_PID
 }
 holder() { pgaf_sql "$1" "SELECT holder || ' ' || epoch FROM decider"; }
-clients_on() { use "$1"; field .clients show status; }
-# wait_clients C N SECS: until collector C holds N endpoints (fails past it).
-wait_clients() {
-	local got
-	for _ in $(seq $(($3 * 10))); do got=$(clients_on "$1"); [ "$got" = "$2" ] && return; sleep 0.1; done
-	fail "collector $1 holds $got endpoints, not $2, after $3 s"
-}
 
 start_collector a
 for _ in $(seq 50); do [ "$(holder "$P0" 2>/dev/null)" = "ff-a 1" ] && break; sleep 0.1; done
@@ -85,25 +71,9 @@ for _ in $(seq 50); do [ "$(holder "$P0" 2>/dev/null)" = "ff-a 1" ] && break; sl
 start_collector b
 
 # ---- NA endpoints registered on A, NB on B, at once (loadgen) ----
-lg_reg() {   # lg_reg C PREFIX COUNT IPS_BASE: credentials in $WORK/eps-C.jsonl
-	"$LG" --register "http://127.0.0.1:${C_PORT[$1]}" --token "$TOKEN" --count "$3" --concurrency 32 \
-		--guid-prefix "$2" --ips-base "$4" --save "$WORK/eps-$1.jsonl" --register-only -q \
-		>"$WORK/lgreg-$1.txt" 2>&1
-}
-T0=$(date +%s%N)
-lg_reg a ffa $NA 100.64.0.1 & pa=$!
-lg_reg b ffb $NB 100.96.0.1 & pb=$!
-wait $pa || fail "loadgen --register on A: $(cat "$WORK/lgreg-a.txt")"
-wait $pb || fail "loadgen --register on B: $(cat "$WORK/lgreg-b.txt")"
-t_reg=$(( ($(date +%s%N) - T0) / 1000000 ))
-grep -q "^registered $NA (new $NA, known 0), failed 0" "$WORK/lgreg-a.txt" || fail "on A: $(cat "$WORK/lgreg-a.txt")"
-grep -q "^registered $NB (new $NB, known 0), failed 0" "$WORK/lgreg-b.txt" || fail "on B: $(cat "$WORK/lgreg-b.txt")"
-# The change feed brings each half to the other collector.
-T0=$(date +%s%N)
-wait_clients a $((NA + NB)) 15
-wait_clients b $((NA + NB)) 15
-t_feed=$(( ($(date +%s%N) - T0) / 1000000 ))
-pass "$NA registered on A and $NB on B at once in $t_reg ms (A: $(grep -o '[0-9.]* registrations/s' "$WORK/lgreg-a.txt"), B: $(grep -o '[0-9.]* registrations/s' "$WORK/lgreg-b.txt")); both hold all $((NA + NB)) ${t_feed} ms later"
+# (the change feed brings each half to the other collector)
+r=$(register_halves ffa ffb); read -r t_reg t_feed rate_a rate_b <<<"$r"
+pass "$NA registered on A and $NB on B at once in $t_reg ms (A: $rate_a registrations/s, B: $rate_b); both hold all $((NA + NB)) ${t_feed} ms later"
 
 # Each half heartbeats to the collector it did not register on; the first
 # SILENT of each half (lg-P-0 .. lg-P-SILENT-1) from their own loadgen.
