@@ -78,9 +78,7 @@ void stream_take_row(struct stream_job *j, const struct store_trans *t, bool app
 {
 	if (!stream_accept(&j->cur, t->seq))
 		return;
-	struct endpoint *ep = t->kind == TK_GUARD_RAISED || t->kind == TK_GUARD_RELEASED
-				      ? NULL
-				      : registry_by_id(j->reg, t->id);
+	struct endpoint *ep = registry_by_id(j->reg, t->id); /* a guard row's id 0: none */
 	/* A removal or guard event is shown, not applied: the change feed
 	 * removes the endpoint, and only the decider runs the guard. */
 	if (apply && t->kind == TK_STATUS && t->seq > j->cur.history) {
