@@ -446,6 +446,35 @@ static int put_guarded(struct store_db *d, const char *const *v, const int *lens
 	return fail_res(d, r, "write");
 }
 
+/* A put's parameters but the last (notify_src) as integers, in
+ * STORE_SQL_LOAD's column order; 2-5 (guid, key, hostname, ips) are not
+ * integers and left 0: one list for pg_put and the groups' arrays. */
+#define PUT_INTS (STORE_SQL_PUT_PARAMS - 1)
+static void put_ints(const struct store_row *r, int64_t ints[PUT_INTS])
+{
+	int64_t id;
+	memcpy(&id, &r->id, sizeof(id));
+	const int64_t v[PUT_INTS] = {id,
+				     r->slot,
+				     0,
+				     0,
+				     0,
+				     0,
+				     r->notify_port,
+				     r->registered,
+				     r->last_register,
+				     r->last_ctl_contact,
+				     r->last_heartbeat,
+				     r->last_poll,
+				     r->down_at,
+				     r->status,
+				     r->reason,
+				     r->ctl_reason,
+				     r->status_since,
+				     r->notify.pending};
+	memcpy(ints, v, sizeof(v));
+}
+
 static int pg_put(struct store_db *d, const struct store_row *r)
 {
 	char num[STORE_SQL_PUT_PARAMS][24], src[INET6_ADDRSTRLEN];
@@ -459,27 +488,9 @@ static int pg_put(struct store_db *d, const struct store_row *r)
 		snprintf(d->err, sizeof(d->err), "%s: write: out of memory", d->shown);
 		return -1;
 	}
-	int64_t id;
-	memcpy(&id, &r->id, sizeof(id));
-	const int64_t ints[] = {id,
-				r->slot,
-				0,
-				0,
-				0,
-				0,
-				r->notify_port,
-				r->registered,
-				r->last_register,
-				r->last_ctl_contact,
-				r->last_heartbeat,
-				r->last_poll,
-				r->down_at,
-				r->status,
-				r->reason,
-				r->ctl_reason,
-				r->status_since,
-				r->notify.pending};
-	for (int i = 0; i < 18; i++) {
+	int64_t ints[PUT_INTS];
+	put_ints(r, ints);
+	for (int i = 0; i < PUT_INTS; i++) {
 		snprintf(num[i], sizeof(num[i]), "%" PRId64, ints[i]);
 		v[i] = num[i];
 	}
@@ -603,25 +614,11 @@ static bool put_arrays(struct store_db *d, const struct store_row *const *rows, 
 	}
 	for (size_t i = 0; ok && i < n; i++) {
 		const struct store_row *r = rows[i];
-		int64_t id;
-		memcpy(&id, &r->id, sizeof(id));
-		const int64_t ints[STORE_SQL_PUT_PARAMS] = {[0] = id,
-							    [1] = r->slot,
-							    [6] = r->notify_port,
-							    [7] = r->registered,
-							    [8] = r->last_register,
-							    [9] = r->last_ctl_contact,
-							    [10] = r->last_heartbeat,
-							    [11] = r->last_poll,
-							    [12] = r->down_at,
-							    [13] = r->status,
-							    [14] = r->reason,
-							    [15] = r->ctl_reason,
-							    [16] = r->status_since,
-							    [17] = r->notify.pending};
+		int64_t ints[PUT_INTS];
+		put_ints(r, ints);
 		const char *sep = i ? "," : "";
 		char t[40], src[INET6_ADDRSTRLEN];
-		for (int k = 0; ok && k < STORE_SQL_PUT_PARAMS - 1; k++) {
+		for (int k = 0; ok && k < PUT_INTS; k++) {
 			if (k >= 2 && k <= 5)
 				continue;
 			int m = snprintf(t, sizeof(t), "%s%" PRId64, sep, ints[k]);
