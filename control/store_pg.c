@@ -377,18 +377,25 @@ static void pg_changes(struct store_db *d, const char *collector)
 	snprintf(d->collector, sizeof(d->collector), "%s", collector ? collector : "");
 }
 
+/* A writer's transaction never waits between its statements, so one idle
+ * for a second is a collector stalled in it (SIGSTOP, a frozen VM): the
+ * server ends that session, and the row locks it held (the decider row's
+ * FOR SHARE of the fence, the stream's sequence row) no longer keep its
+ * successor from taking the lease (--lease is 2 s at least). One round
+ * trip, the BEGIN's. */
+#define PG_BEGIN "BEGIN; SET LOCAL idle_in_transaction_session_timeout = 1000"
 static int pg_begin(struct store_db *d)
 {
 	changes_reset(d);
 	if (PQstatus(d->conn) != CONNECTION_OK && reconnect(d) < 0)
 		return -1;
-	if (exec_cmd(d, "BEGIN", "begin") == 0)
+	if (exec_cmd(d, PG_BEGIN, "begin") == 0)
 		return 0;
 	/* A connection the server closed while idle (a restart): one new
 	 * attempt at once, not an alarm. */
 	if (PQstatus(d->conn) == CONNECTION_OK || reconnect(d) < 0)
 		return -1;
-	return exec_cmd(d, "BEGIN", "begin");
+	return exec_cmd(d, PG_BEGIN, "begin");
 }
 
 static int pg_commit(struct store_db *d)
